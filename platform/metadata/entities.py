@@ -1,0 +1,206 @@
+"""Build entities and pipelines from their documents, checking each reference they make."""
+from __future__ import annotations
+
+import graphlib
+import re
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .model import (SYSTEM_FIELDS, Check, Entity, Field, Index, Label, Option, Pipeline, Pool,
+                    Rollup, Stage)
+from .sources import Report, Source
+
+ROLLUP_FUNCTIONS = ("count", "sum", "avg", "min", "max")
+TITLE_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)[^}]*\}")
+
+
+def system_field(name: str) -> Field:
+    types = {"id": "integer", "version": "integer", "created_at": "datetime",
+             "updated_at": "datetime", "created_by": "user", "updated_by": "user"}
+    return Field(name=name, type=types[name], label=Label.of(None, name), readonly=True)
+
+
+def field_names(source: Source) -> set[str]:
+    return set(source.data.get("fields", {})) | set(SYSTEM_FIELDS)
+
+
+def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Report,
+                names: set[str]) -> Field:
+    path = ["fields", name]
+    options = tuple(
+        Option(value=o["value"], label=Label.of(o.get("label"), str(o["value"])), color=o.get("color"))
+        if isinstance(o, Mapping) else Option(value=o, label=Label.of(None, str(o)))
+        for o in spec.get("options", ()))
+    values = [option.value for option in options]
+    for duplicate in {v for v in values if values.count(v) > 1}:
+        report.add(entity, path + ["options"], f"option '{duplicate}' is listed twice")
+    expression = lambda key: (report.expression(entity, path + [key], spec[key], names)
+                              if key in spec else None)
+    default = expression("default")
+    return Field(
+        name=name, type=spec["type"], label=Label.of(spec.get("label"), name),
+        help=Label.of(spec["help"]) if "help" in spec else None,
+        required=bool(spec.get("required", False)), required_when=expression("required_when"),
+        default=default, unique=bool(spec.get("unique", False)),
+        readonly=bool(spec.get("readonly", False)), hidden=bool(spec.get("hidden", False)),
+        index=bool(spec.get("index", False)), formula=expression("formula"),
+        rollup=None, renamed_from=spec.get("renamed_from"), max_length=spec.get("max_length"),
+        min=spec.get("min"), max=spec.get("max"), precision=spec.get("precision"),
+        options=options, to=spec.get("to"), on_delete=spec.get("on_delete", "restrict"),
+        pipeline=spec.get("pipeline"), format=spec.get("format"),
+    )
+
+
+def build_entity(source: Source, report: Report) -> Entity:
+    data = source.data
+    names = field_names(source)
+    fields = {name: build_field(name, spec, source, report, names)
+              for name, spec in data["fields"].items()}
+    for name in ("search",):
+        for i, field in enumerate(data.get(name, ())):
+            if field not in fields:
+                report.unknown(source, [name, i], "a field of this entity", field, fields)
+    owner = data.get("owner")
+    if owner is not None and (owner not in fields or fields[owner].type != "user"):
+        report.add(source, ["owner"], f"'{owner}' must name a field of type user")
+    for placeholder in TITLE_PLACEHOLDER.findall(data.get("title", "") or ""):
+        if placeholder not in names:
+            report.unknown(source, ["title"], "a field of this entity", placeholder, names)
+    for name, field in fields.items():
+        if name in SYSTEM_FIELDS:
+            report.add(source, ["fields", name], f"'{name}' is a system field every table has")
+    indexes = []
+    for i, spec in enumerate(data.get("indexes", ())):
+        columns = tuple(spec if isinstance(spec, list) else spec["fields"])
+        for column in columns:
+            if column not in names:
+                report.unknown(source, ["indexes", i], "a field of this entity", column, names)
+        unique = bool(spec.get("unique", False)) if isinstance(spec, Mapping) else False
+        default_name = f"ix_{source.name}_{'_'.join(columns)}"
+        indexes.append(Index(spec.get("name", default_name) if isinstance(spec, Mapping)
+                             else default_name, columns, unique))
+    checks = tuple(
+        Check(name=spec["name"],
+              assertion=report.expression(source, ["checks", i, "assert"], spec["assert"], names),
+              message=Label.of(spec["message"]),
+              when=(report.expression(source, ["checks", i, "when"], spec["when"], names)
+                    if "when" in spec else None))
+        for i, spec in enumerate(data.get("checks", ())))
+    pool = None
+    if "pool" in data:
+        spec = data["pool"]
+        if spec["owner_field"] not in fields or fields[spec["owner_field"]].type != "user":
+            report.add(source, ["pool", "owner_field"], "must name a field of type user")
+        pool = Pool(**{key: spec.get(key) for key in
+                       ("owner_field", "max_owned_per_user", "daily_claim_cap", "cooldown_days",
+                        "lock_field")})
+    return Entity(
+        name=source.name, label=Label.of(data["label"]),
+        plural=Label.of(data.get("plural", data["label"])), fields=MappingProxyType(fields),
+        title=data.get("title"), search=tuple(data.get("search", ())), owner=owner,
+        indexes=tuple(indexes), checks=checks, pool=pool, icon=data.get("icon"),
+        formula_order=_formula_order(source, fields, report),
+    )
+
+
+def _formula_order(source: Source, fields: Mapping[str, Field], report: Report) -> tuple[str, ...]:
+    """Formula fields sorted so each comes after the formulas it reads; a cycle is an error."""
+    graph = {name: {n for n in field.formula.names if n in fields and fields[n].formula}
+             for name, field in fields.items() if field.formula is not None}
+    try:
+        return tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as error:
+        cycle = " → ".join(error.args[1])
+        report.add(source, ["fields", error.args[1][0], "formula"], f"formulas depend on each other in a cycle: {cycle}")
+        return tuple(graph)
+
+
+def link_entities(sources: Mapping[str, Source], entities: dict[str, Entity],
+                  pipelines: Mapping[str, Pipeline], report: Report) -> None:
+    """Check what fields say about other documents, and attach rollups (they read other entities)."""
+    for name, entity in list(entities.items()):
+        source = sources[name]
+        fields = dict(entity.fields)
+        for field in entity:
+            path = ["fields", field.name]
+            spec = source.data["fields"][field.name]
+            if field.type == "reference" and field.to not in entities:
+                report.unknown(source, path + ["to"], "an entity", field.to, entities)
+            if field.type == "stage":
+                pipeline = pipelines.get(field.pipeline or "")
+                if pipeline is None:
+                    report.unknown(source, path + ["pipeline"], "a pipeline", field.pipeline, pipelines)
+                elif pipeline.entity != name or pipeline.field != field.name:
+                    report.add(source, path + ["pipeline"],
+                               f"pipeline '{pipeline.name}' is for {pipeline.entity}.{pipeline.field}")
+            if "rollup" in spec:
+                rollup = _build_rollup(source, path + ["rollup"], spec["rollup"], name,
+                                       sources, entities, report)
+                fields[field.name] = _replace(field, rollup=rollup)
+        if fields != dict(entity.fields):
+            entities[name] = _replace(entity, fields=MappingProxyType(fields))
+
+
+def _build_rollup(source: Source, path: list, spec: Mapping[str, Any], parent: str,
+                  sources: Mapping[str, Source], entities: Mapping[str, Entity],
+                  report: Report) -> Rollup | None:
+    child_name, _, via = spec["from"].partition(".")
+    child = entities.get(child_name)
+    if child is None:
+        report.unknown(source, path + ["from"], "an entity", child_name, entities)
+        return None
+    via_field = child.fields.get(via)
+    if via_field is None or via_field.type != "reference" or via_field.to != parent:
+        report.add(source, path + ["from"], f"'{spec['from']}' must be a reference field of "
+                   f"{child_name} that points to {parent}")
+        return None
+    function = next(key for key in ROLLUP_FUNCTIONS if key in spec)
+    target = spec[function]
+    child_names = set(child.fields) | {"id"}
+    if target not in child_names:
+        report.unknown(source, path + [function], f"a field of {child_name}", target, child_names)
+    where = (report.expression(source, path + ["where"], spec["where"], field_names(sources[child_name]))
+             if "where" in spec else None)
+    return Rollup(entity=child_name, via=via, function=function, field=target, where=where)
+
+
+def build_pipeline(source: Source, entities: Mapping[str, Entity], report: Report) -> Pipeline:
+    data = source.data
+    stages = tuple(Stage(name=s["name"], label=Label.of(s.get("label"), s["name"]),
+                         probability=s.get("probability"), outcome=s.get("outcome"),
+                         requires=tuple(s.get("requires", ())), color=s.get("color"))
+                   for s in data["stages"])
+    names = [stage.name for stage in stages]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            report.add(source, ["stages", i, "name"], f"stage '{name}' is listed twice")
+    entity = entities.get(data["entity"])
+    if entity is None:
+        report.unknown(source, ["entity"], "an entity", data["entity"], entities)
+    elif data["field"] not in entity.fields or entity.fields[data["field"]].type != "stage":
+        report.add(source, ["field"], f"'{data['field']}' must name a stage field of {entity.name}")
+    if entity is not None:
+        for i, stage in enumerate(stages):
+            for j, required in enumerate(stage.requires):
+                if required not in entity.fields:
+                    report.unknown(source, ["stages", i, "requires", j],
+                                   f"a field of {entity.name}", required, entity.fields)
+    transitions: Any = data.get("transitions", "forward")
+    if isinstance(transitions, list):
+        table: dict[str, set[str]] = {}
+        for i, rule in enumerate(transitions):
+            targets = rule["to"] if isinstance(rule["to"], list) else [rule["to"]]
+            for key, value in [("from", rule["from"])] + [("to", t) for t in targets]:
+                if value not in names:
+                    report.unknown(source, ["transitions", i, key], "a stage", value, names)
+            table.setdefault(rule["from"], set()).update(targets)
+        transitions = MappingProxyType({k: frozenset(v) for k, v in table.items()})
+    return Pipeline(name=source.name, entity=data["entity"], field=data["field"],
+                    label=Label.of(data.get("label"), source.name), stages=stages,
+                    transitions=transitions, stall_after_days=data.get("stall_after_days"),
+                    learned_probability=MappingProxyType(dict(data.get("learned_probability", {}))))
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    import dataclasses
+    return dataclasses.replace(obj, **changes)

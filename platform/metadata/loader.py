@@ -1,0 +1,196 @@
+"""Blueprint folder(s) → one validated, immutable `Blueprint`.
+
+The pipeline, in one place: find the layers (base first, following `extends:`, then each
+`--overlay`), read every document with positions, merge the layers document by document,
+validate each merged document against its JSON Schema, then build the model, checking every
+reference. Problems are collected throughout; `load_blueprint` raises them all at once.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterable, Sequence
+
+from .entities import build_entity, build_pipeline, link_entities
+from .merge import merge, strip_markers
+from .model import Blueprint, Label, freeze
+from .problems import BlueprintError, Mark, Problem
+from .references import (build_automation, build_dashboard, build_report, build_roles, build_seed,
+                         build_view)
+from .schemas import schema_problems
+from .sources import Report, Source
+from .yaml_source import read_yaml
+
+SINGLE_FILES = {"blueprint.yaml": "blueprint", "roles.yaml": "roles", "seed.yaml": "seed"}
+FOLDERS = {"entities": "entity", "pipelines": "pipeline", "views": "views", "reports": "report",
+           "dashboards": "dashboard", "automations": "automation"}
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def display_path(path: Path) -> str:
+    """A path as a person typed it: relative to the working directory when below it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def blueprint_layers(folder: Path, overlays: Sequence[Path] = ()) -> tuple[list[Path], list[Problem]]:
+    """The folders to merge, base first: the `extends:` chain of `folder`, then each overlay's."""
+    layers: list[Path] = []
+    problems: list[Problem] = []
+
+    def add_chain(start: Path, trail: tuple[Path, ...]) -> None:
+        start = start.resolve()
+        manifest = start / "blueprint.yaml"
+        if not manifest.is_file():
+            problems.append(Problem(Mark(display_path(manifest), 1, 1), "",
+                                    "no blueprint.yaml: not a blueprint folder"))
+            return
+        if start in trail:
+            problems.append(Problem(Mark(display_path(manifest), 1, 1), "extends",
+                                    "blueprints extend each other in a cycle"))
+            return
+        data, _ = read_yaml(manifest, display_path(manifest))
+        parent = data.get("extends") if isinstance(data, dict) else None
+        if isinstance(parent, str):
+            add_chain(start / parent, trail + (start,))
+        if start not in layers:
+            layers.append(start)
+
+    add_chain(Path(folder), ())
+    for overlay in overlays:
+        add_chain(Path(overlay), ())
+    return layers, problems
+
+
+def read_layer(folder: Path) -> tuple[dict[tuple[str, str], Source], list[Problem]]:
+    """Every document of one folder, keyed by (kind, name)."""
+    documents: dict[tuple[str, str], Source] = {}
+    problems: list[Problem] = []
+    paths: list[tuple[str, Path]] = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in YAML_SUFFIXES:
+            kind = SINGLE_FILES.get(path.stem + ".yaml")
+            if kind is None:
+                problems.append(Problem(Mark(display_path(path), 1, 1), "",
+                                        "unknown file: a blueprint has " + ", ".join(SINGLE_FILES)
+                                        + " and the folders " + ", ".join(FOLDERS)))
+                continue
+            paths.append((kind, path))
+        elif path.is_dir() and path.name in FOLDERS:
+            paths.extend((FOLDERS[path.name], p) for p in sorted(path.iterdir())
+                         if p.is_file() and p.suffix in YAML_SUFFIXES)
+    for kind, path in paths:
+        shown = display_path(path)
+        data, found = read_yaml(path, shown)
+        problems.extend(found)
+        if found and data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(Mark(shown, 1, 1), "", "expected a mapping of keys to values"))
+            continue
+        name = path.stem if kind in FOLDERS.values() else kind
+        documents[(kind, name)] = Source(kind, name, data, shown)
+    return documents, problems
+
+
+def merged_documents(layers: Iterable[Path]) -> tuple[dict[tuple[str, str], Source], list[Problem]]:
+    merged: dict[tuple[str, str], Source] = {}
+    problems: list[Problem] = []
+    for folder in layers:
+        documents, found = read_layer(folder)
+        problems.extend(found)
+        for key, source in documents.items():
+            if key in merged:
+                base = merged[key]
+                merged[key] = Source(base.kind, base.name, merge(base.data, source.data), base.file)
+            else:
+                merged[key] = Source(source.kind, source.name, strip_markers(source.data), source.file)
+    return merged, problems
+
+
+def _name_problems(source: Source) -> list[Problem]:
+    """A document in a folder is named by its file; a `name:` inside must agree."""
+    written = source.data.get("name")
+    if source.kind in ("entity", "pipeline", "report", "dashboard", "automation") \
+            and written is not None and written != source.name:
+        report = Report()
+        report.add(source, ["name"], f"name '{written}' differs from the file name '{source.name}'")
+        return report.problems
+    return []
+
+
+def check_blueprint(folder: Path | str, overlays: Sequence[Path | str] = ()) -> tuple[Blueprint | None, list[Problem]]:
+    """Load and check; returns the model (None on any problem) and every problem found."""
+    layers, problems = blueprint_layers(Path(folder), [Path(o) for o in overlays])
+    if problems:
+        return None, problems
+    documents, problems = merged_documents(layers)
+    for source in documents.values():
+        problems.extend(schema_problems(source.kind, source.data, source.file))
+        problems.extend(_name_problems(source))
+    if problems:
+        return None, sorted(problems, key=lambda p: (str(p.mark), p.path))
+    report = Report()
+    blueprint = build_blueprint(documents, report, tuple(display_path(p) for p in layers))
+    if report.problems:
+        return None, sorted(report.problems, key=lambda p: (p.mark.file, p.mark.line, p.mark.column))
+    return blueprint, []
+
+
+def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
+                    sources: tuple[str, ...]) -> Blueprint:
+    def of_kind(kind: str) -> dict[str, Source]:
+        return {name: s for (k, name), s in sorted(documents.items()) if k == kind}
+
+    manifest = documents[("blueprint", "blueprint")].data
+    entity_sources = of_kind("entity")
+    entities = {name: build_entity(source, report) for name, source in entity_sources.items()}
+    pipelines = {name: build_pipeline(source, entities, report)
+                 for name, source in of_kind("pipeline").items()}
+    link_entities(entity_sources, entities, pipelines, report)
+    views = {name: view for name, source in of_kind("views").items()
+             if (view := build_view(source, entities, report)) is not None}
+    roles_source = documents.get(("roles", "roles"))
+    roles = build_roles(roles_source, entities, report)
+    reports = {name: build_report(source, entities, pipelines, report)
+               for name, source in of_kind("report").items()}
+    dashboards = {name: build_dashboard(source, entities, pipelines, reports, roles, report)
+                  for name, source in of_kind("dashboard").items()}
+    automations = {name: build_automation(source, entities, pipelines, roles, report)
+                   for name, source in of_kind("automation").items()}
+    seed = build_seed(documents.get(("seed", "seed")), entities, roles, report)
+    teams = tuple(freeze(team) for team in (roles_source.data.get("teams", ()) if roles_source else ()))
+    return Blueprint(
+        name=manifest["name"], label=Label.of(manifest.get("label"), manifest["name"]),
+        version=manifest.get("version", 1), locales=tuple(manifest.get("locales", ("en",))),
+        currency=manifest.get("currency", "USD"), timezone=manifest.get("timezone", "UTC"),
+        entities=MappingProxyType(entities), pipelines=MappingProxyType(pipelines),
+        views=MappingProxyType(views), roles=MappingProxyType(roles),
+        reports=MappingProxyType(reports), dashboards=MappingProxyType(dashboards),
+        automations=MappingProxyType(automations), teams=teams, seed=seed, sources=sources,
+    )
+
+
+def load_blueprint(folder: Path | str, overlays: Sequence[Path | str] = ()) -> Blueprint:
+    """The model of a blueprint and its overlays; raises BlueprintError listing every problem."""
+    blueprint, problems = check_blueprint(folder, overlays)
+    if problems or blueprint is None:
+        raise BlueprintError(problems)
+    return blueprint
+
+
+@lru_cache(maxsize=16)
+def _cached(folder: str, overlays: tuple[str, ...], stamp: Any) -> Blueprint:
+    return load_blueprint(folder, overlays)
+
+
+def load_cached(folder: Path | str, overlays: Sequence[Path | str] = ()) -> Blueprint:
+    """`load_blueprint`, cached until a file in any layer changes."""
+    layers, _ = blueprint_layers(Path(folder), [Path(o) for o in overlays])
+    stamp = tuple((str(p), p.stat().st_mtime_ns) for layer in layers
+                  for p in sorted(layer.rglob("*.y*ml")))
+    return _cached(str(Path(folder).resolve()), tuple(str(Path(o).resolve()) for o in overlays), stamp)

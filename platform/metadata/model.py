@@ -1,0 +1,306 @@
+"""The immutable, typed model a blueprint loads into.
+
+Everything the runtime needs is here, already validated and cross-checked: the runtime never
+reads YAML. Mappings are read-only views; lists are tuples.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dataclass_field
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
+
+from .expressions import Expression
+
+FIELD_TYPES = (
+    "text", "textarea", "integer", "number", "money", "percent", "boolean", "date", "datetime",
+    "email", "phone", "url", "select", "multiselect", "reference", "user", "stage", "autonumber",
+    "location",
+)
+TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "autonumber", "select", "stage"})
+NUMERIC_TYPES = frozenset({"integer", "number", "money", "percent"})
+TEMPORAL_TYPES = frozenset({"date", "datetime"})
+SYSTEM_FIELDS = ("id", "created_at", "created_by", "updated_at", "updated_by", "version")
+LOCATION_PARTS = ("lat", "lng", "address")
+
+
+def freeze(value: Any) -> Any:
+    """A deep, read-only copy of plain YAML data."""
+    if isinstance(value, dict):
+        return MappingProxyType({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(item) for item in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Label:
+    """Text in several locales; `text(locale)` falls back to the default locale, then any."""
+
+    texts: Mapping[str, str]
+
+    @classmethod
+    def of(cls, value: Any, fallback: str = "") -> "Label":
+        if isinstance(value, Label):
+            return value
+        if isinstance(value, Mapping):
+            return cls(MappingProxyType({str(k): str(v) for k, v in value.items()}))
+        if value is None or value == "":
+            return cls(MappingProxyType({"": fallback.replace("_", " ").capitalize()}))
+        return cls(MappingProxyType({"": str(value)}))
+
+    def text(self, locale: str = "", default_locale: str = "") -> str:
+        for key in (locale, default_locale, ""):
+            if key in self.texts:
+                return self.texts[key]
+        return next(iter(self.texts.values()), "")
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+@dataclass(frozen=True)
+class Option:
+    value: Any
+    label: Label
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """An aggregate over child records: `from: child.ref_field`, `function: field`."""
+
+    entity: str
+    via: str
+    function: str  # count, sum, avg, min, max
+    field: str
+    where: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    label: Label
+    help: Label | None = None
+    required: bool = False
+    required_when: Expression | None = None
+    default: Expression | None = None
+    unique: bool = False
+    readonly: bool = False
+    hidden: bool = False
+    index: bool = False
+    formula: Expression | None = None
+    rollup: Rollup | None = None
+    renamed_from: str | None = None
+    max_length: int | None = None
+    min: float | None = None
+    max: float | None = None
+    precision: int | None = None
+    options: tuple[Option, ...] = ()
+    to: str | None = None
+    on_delete: str = "restrict"
+    pipeline: str | None = None
+    format: str | None = None
+
+    @property
+    def computed(self) -> bool:
+        """Set by the engine, never by a form or the API."""
+        return self.formula is not None or self.rollup is not None or self.type == "autonumber"
+
+    @property
+    def option_values(self) -> tuple[Any, ...]:
+        return tuple(option.value for option in self.options)
+
+    def option(self, value: Any) -> Option | None:
+        return next((option for option in self.options if option.value == value), None)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    assertion: Expression
+    message: Label
+    when: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Pool:
+    owner_field: str
+    max_owned_per_user: int | None = None
+    daily_claim_cap: int | None = None
+    cooldown_days: int | None = None
+    lock_field: str | None = None
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    fields: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    label: Label
+    plural: Label
+    fields: Mapping[str, Field]
+    title: str | None = None
+    search: tuple[str, ...] = ()
+    owner: str | None = None
+    indexes: tuple[Index, ...] = ()
+    checks: tuple[Check, ...] = ()
+    pool: Pool | None = None
+    icon: str | None = None
+    formula_order: tuple[str, ...] = ()  # formula fields, each after the formulas it reads
+
+    def field(self, name: str) -> Field:
+        return self.fields[name]
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields.values())
+
+    @property
+    def stage_field(self) -> Field | None:
+        return next((f for f in self.fields.values() if f.type == "stage"), None)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    label: Label
+    probability: float | None = None
+    outcome: str | None = None  # won, lost, or None while open
+    requires: tuple[str, ...] = ()
+    color: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome is None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    entity: str
+    field: str
+    label: Label
+    stages: tuple[Stage, ...]
+    transitions: str | Mapping[str, frozenset[str]] = "forward"  # 'forward', 'any' or from → to
+    stall_after_days: int | None = None
+    learned_probability: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+
+    def stage(self, name: str) -> Stage | None:
+        return next((stage for stage in self.stages if stage.name == name), None)
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        return tuple(stage.name for stage in self.stages)
+
+    def allows(self, source: str | None, target: str) -> bool:
+        """Whether a record may move from stage `source` to stage `target`."""
+        if source is None or source == target:
+            return True
+        if self.transitions == "any":
+            return True
+        if self.transitions == "forward":
+            names = self.stage_names
+            if source not in names or target not in names:
+                return False
+            # Forward: any later stage, and any closed outcome (a deal can be lost at any stage).
+            return names.index(target) > names.index(source) or not self.stage(target).is_open
+        assert isinstance(self.transitions, Mapping)
+        return target in self.transitions.get(source, frozenset())
+
+
+@dataclass(frozen=True)
+class FormSection:
+    label: Label
+    fields: tuple[str, ...]
+    visible_when: Expression | None = None
+    columns: int = 2
+
+
+@dataclass(frozen=True)
+class View:
+    entity: str
+    columns: tuple[str, ...] = ()
+    sort: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()
+    page_size: int = 50
+    kanban: Mapping[str, Any] | None = None
+    calendar: Mapping[str, Any] | None = None
+    sections: tuple[FormSection, ...] = ()
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntityGrant:
+    read: str = "none"
+    create: bool = False
+    update: str = "none"
+    delete: str = "none"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    label: Label
+    all: bool = False
+    studio: bool = False
+    entities: Mapping[str, EntityGrant] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+    fields: Mapping[str, str] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+
+    def grant(self, entity: str) -> EntityGrant:
+        if self.all:
+            return EntityGrant("all", True, "all", "all")
+        return self.entities.get(entity, EntityGrant())
+
+
+@dataclass(frozen=True)
+class Document:
+    """A report, dashboard, automation or seed plan: validated and cross-checked, kept as read-only
+    data until the component that runs it (reports, dashboards, automation) gives it a typed model."""
+
+    name: str
+    data: Mapping[str, Any]
+    label: Label
+    expressions: Mapping[str, Expression] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    name: str
+    label: Label
+    version: Any
+    locales: tuple[str, ...]
+    currency: str
+    timezone: str
+    entities: Mapping[str, Entity]
+    pipelines: Mapping[str, Pipeline]
+    views: Mapping[str, View]
+    roles: Mapping[str, Role]
+    reports: Mapping[str, Document]
+    dashboards: Mapping[str, Document]
+    automations: Mapping[str, Document]
+    teams: tuple[Mapping[str, Any], ...] = ()
+    seed: Document | None = None
+    sources: tuple[str, ...] = ()  # the folders merged, base first
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
+
+    def pipeline_for(self, entity: str) -> Pipeline | None:
+        """The pipeline of the entity's stage field, if it has one."""
+        stage = self.entities[entity].stage_field
+        return self.pipelines.get(stage.pipeline) if stage and stage.pipeline else None
+
+    def view(self, entity: str) -> View:
+        return self.views.get(entity) or View(entity=entity)

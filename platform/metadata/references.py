@@ -1,0 +1,289 @@
+"""Build views and roles, and cross-check reports, dashboards, automations and the seed plan.
+
+Each name a document uses (an entity, a field, a dotted path through references, a stage,
+a report, a role) must exist; each problem is reported at the line that wrote the name.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+from .entities import system_field
+from .model import (SYSTEM_FIELDS, Document, Entity, EntityGrant, Field, FormSection, Label,
+                    Pipeline, Role, View, freeze)
+from .sources import Report, Source
+
+NOTIFY_KEYWORDS = ("owner", "manager", "previous_owner", "creator")
+
+
+def resolve_path(entities: Mapping[str, Entity], entity: str, path: str) -> Field | str:
+    """The field a dotted path (`customer.level`) ends at, or why it does not resolve."""
+    current = entities[entity]
+    steps = path.split(".")
+    for index, step in enumerate(steps):
+        field = current.fields.get(step) or (system_field(step) if step in SYSTEM_FIELDS else None)
+        if field is None:
+            return f"'{step}' is not a field of {current.name}"
+        if index == len(steps) - 1:
+            return field
+        if field.type != "reference" or field.to not in entities:
+            return f"'{step}' is not a reference, so '{path}' cannot go through it"
+        current = entities[field.to]
+    raise AssertionError("unreachable")
+
+
+def check_path(report: Report, source: Source, where: list, entities: Mapping[str, Entity],
+               entity: str, path: str) -> Field | None:
+    result = resolve_path(entities, entity, path)
+    if isinstance(result, str):
+        candidates = set(entities[entity].fields) | set(SYSTEM_FIELDS)
+        report.add(source, where, result, _hint(path.split(".")[0], candidates))
+        return None
+    return result
+
+
+def _hint(name: str, candidates: Iterable[str]) -> str:
+    from .problems import did_you_mean
+    return did_you_mean(name, candidates)
+
+
+def entity_names(entities: Mapping[str, Entity], entity: str) -> set[str]:
+    return set(entities[entity].fields) | set(SYSTEM_FIELDS)
+
+
+def check_condition(report: Report, source: Source, where: list, condition: Mapping[str, Any],
+                    entities: Mapping[str, Entity], entity: str) -> None:
+    for path in condition:
+        check_path(report, source, where + [path], entities, entity, path)
+
+
+def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -> View | None:
+    data = source.data
+    entity = data["entity"]
+    if entity not in entities:
+        report.unknown(source, ["entity"], "an entity", entity, entities)
+        return None
+    if entity != source.name:
+        report.add(source, ["entity"], f"views/{source.name}.yaml must describe entity '{source.name}'")
+    names = entity_names(entities, entity)
+    listing = data.get("list", {})
+    for key in ("columns", "filters"):
+        for i, path in enumerate(listing.get(key, ())):
+            check_path(report, source, ["list", key, i], entities, entity, path)
+    sort = listing.get("sort", ())
+    sort = (sort,) if isinstance(sort, str) else tuple(sort)
+    for i, key in enumerate(sort):
+        check_path(report, source, ["list", "sort"], entities, entity, key.lstrip("-+"))
+    for part, keys in (("kanban", ("group_by", "sum")), ("calendar", ("date", "end", "color_by"))):
+        for key in keys:
+            if key in data.get(part, {}):
+                check_path(report, source, [part, key], entities, entity, data[part][key])
+    for i, path in enumerate(data.get("kanban", {}).get("card", ())):
+        check_path(report, source, ["kanban", "card", i], entities, entity, path)
+    sections = []
+    for i, spec in enumerate(data.get("form", {}).get("sections", ())):
+        for j, field in enumerate(spec["fields"]):
+            if field not in entities[entity].fields:
+                report.unknown(source, ["form", "sections", i, "fields", j],
+                               f"a field of {entity}", field, entities[entity].fields)
+        visible = (report.expression(source, ["form", "sections", i, "visible_when"],
+                                     spec["visible_when"], names) if "visible_when" in spec else None)
+        sections.append(FormSection(label=Label.of(spec.get("label"), f"section {i + 1}"),
+                                    fields=tuple(spec["fields"]), visible_when=visible,
+                                    columns=spec.get("columns", 2)))
+    related = tuple(data.get("detail", {}).get("related", ()))
+    for i, link in enumerate(related):
+        child, _, via = link.partition(".")
+        target = entities.get(child)
+        field = target.fields.get(via) if target else None
+        if field is None or field.type != "reference" or field.to != entity:
+            report.add(source, ["detail", "related", i],
+                       f"'{link}' must name a reference field of another entity that points to {entity}")
+    return View(entity=entity, columns=tuple(listing.get("columns", ())), sort=sort,
+                filters=tuple(listing.get("filters", ())), page_size=listing.get("page_size", 50),
+                kanban=freeze(data["kanban"]) if "kanban" in data else None,
+                calendar=freeze(data["calendar"]) if "calendar" in data else None,
+                sections=tuple(sections), related=related)
+
+
+def build_roles(source: Source | None, entities: Mapping[str, Entity],
+                report: Report) -> dict[str, Role]:
+    if source is None:
+        return {}
+    roles = {}
+    for name, spec in source.data["roles"].items():
+        grants = {}
+        for entity, grant in spec.get("entities", {}).items():
+            if entity not in entities:
+                report.unknown(source, ["roles", name, "entities", entity], "an entity", entity, entities)
+            grants[entity] = EntityGrant(read=grant.get("read", "none"), create=grant.get("create", False),
+                                         update=grant.get("update", "none"), delete=grant.get("delete", "none"))
+        for path in spec.get("fields", {}):
+            entity, _, field = path.partition(".")
+            if entity not in entities or field not in entities[entity].fields:
+                report.add(source, ["roles", name, "fields", path], f"'{path}' is not an entity.field")
+        roles[name] = Role(name=name, label=Label.of(spec.get("label"), name), all=spec.get("all", False),
+                           studio=spec.get("studio", False), entities=MappingProxyType(grants),
+                           fields=MappingProxyType(dict(spec.get("fields", {}))))
+    return roles
+
+
+def build_report(source: Source, entities: Mapping[str, Entity],
+                 pipelines: Mapping[str, Pipeline], report: Report) -> Document:
+    data = source.data
+    entity = data.get("source")
+    if entity is None and data.get("pipeline") in pipelines:
+        entity = pipelines[data["pipeline"]].entity
+    if "pipeline" in data and data["pipeline"] not in pipelines:
+        report.unknown(source, ["pipeline"], "a pipeline", data["pipeline"], pipelines)
+    if entity is None or entity not in entities:
+        report.unknown(source, ["source"], "an entity", entity, entities)
+        return Document(source.name, freeze(data), Label.of(data.get("label"), source.name))
+    check_condition(report, source, ["where"], data.get("where", {}), entities, entity)
+    columns: set[str] = set()
+    for i, group in enumerate(data.get("group_by", ())):
+        path = group if isinstance(group, str) else group["field"]
+        check_path(report, source, ["group_by", i], entities, entity, path)
+        columns.add(path.split(".")[-1])
+    for name, measure in data.get("measures", {}).items():
+        columns.add(name)
+        if isinstance(measure, Mapping):
+            function = next(k for k in measure if k != "label")
+            check_path(report, source, ["measures", name, function], entities, entity, measure[function])
+    for i, path in enumerate(data.get("columns", ())):
+        check_path(report, source, ["columns", i], entities, entity, path)
+    expressions = {}
+    for name, metric in data.get("metrics", {}).items():
+        text = metric["expr"] if isinstance(metric, Mapping) else metric
+        expressions[name] = report.expression(source, ["metrics", name], text, columns)
+        columns.add(name)
+    chart = data.get("chart", {})
+    for key in ("x", "y", "series"):
+        values = chart.get(key, ())
+        for value in [values] if isinstance(values, str) else values:
+            if value not in columns:
+                report.unknown(source, ["chart", key], "a group, measure or metric of this report",
+                               value, columns)
+    return Document(source.name, freeze(data), Label.of(data.get("label"), source.name),
+                    MappingProxyType({k: v for k, v in expressions.items() if v is not None}))
+
+
+def report_columns(document: Document) -> set[str]:
+    data = document.data
+    names = {g if isinstance(g, str) else g["field"] for g in data.get("group_by", ())}
+    return {n.split(".")[-1] for n in names} | set(data.get("measures", {})) | set(data.get("metrics", {}))
+
+
+def build_dashboard(source: Source, entities: Mapping[str, Entity], pipelines: Mapping[str, Pipeline],
+                    reports: Mapping[str, Document], roles: Mapping[str, Role], report: Report) -> Document:
+    data = source.data
+    for i, role in enumerate(data.get("roles", ())):
+        if role not in roles:
+            report.unknown(source, ["roles", i], "a role", role, roles)
+    expressions = {}
+    for i, widget in enumerate(data.get("widgets", ())):
+        path = ["widgets", i]
+        if "report" in widget:
+            if widget["report"] not in reports:
+                report.unknown(source, path + ["report"], "a report", widget["report"], reports)
+            elif "value" in widget and widget["value"] not in report_columns(reports[widget["report"]]):
+                report.unknown(source, path + ["value"], "a measure or metric of the report",
+                               widget["value"], report_columns(reports[widget["report"]]))
+        if "pipeline" in widget and widget["pipeline"] not in pipelines:
+            report.unknown(source, path + ["pipeline"], "a pipeline", widget["pipeline"], pipelines)
+        if "entity" in widget:
+            if widget["entity"] not in entities:
+                report.unknown(source, path + ["entity"], "an entity", widget["entity"], entities)
+            else:
+                check_condition(report, source, path + ["where"], widget.get("where", {}),
+                                entities, widget["entity"])
+        if "target" in widget:
+            expression = report.expression(source, path + ["target"], widget["target"], ())
+            if expression is not None:
+                expressions[f"widgets.{i}.target"] = expression
+    return Document(source.name, freeze(data), Label.of(data.get("label"), source.name),
+                    MappingProxyType(expressions))
+
+
+def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: Mapping[str, Pipeline],
+                     roles: Mapping[str, Role], report: Report) -> Document:
+    data = source.data
+    entity = data["entity"]
+    if entity not in entities:
+        report.unknown(source, ["entity"], "an entity", entity, entities)
+        return Document(source.name, freeze(data), Label.of(data.get("label"), source.name))
+    names = entity_names(entities, entity)
+    fields = entities[entity].fields
+    trigger = data["on"]
+    if isinstance(trigger, Mapping) and "change" in trigger:
+        for i, field in enumerate(trigger["change"]):
+            if field not in fields:
+                report.unknown(source, ["on", "change", i], f"a field of {entity}", field, fields)
+    if isinstance(trigger, Mapping) and "stage" in trigger:
+        stage_field = entities[entity].stage_field
+        pipeline = pipelines.get(stage_field.pipeline) if stage_field else None
+        stages = pipeline.stage_names if pipeline else ()
+        for key, stage in trigger["stage"].items():
+            if stage not in stages:
+                report.unknown(source, ["on", "stage", key], f"a stage of {entity}", stage, stages)
+    check_condition(report, source, ["where"], data.get("where", {}), entities, entity)
+    expressions = {}
+    if "when" in data:
+        expressions["when"] = report.expression(source, ["when"], data["when"], names)
+    for i, action in enumerate(data["do"]):
+        kind = next(iter(action))
+        body = action[kind]
+        path = ["do", i, kind]
+        if kind == "set":
+            _check_values(report, source, path, body, entities, entity, names, expressions)
+        elif kind == "create":
+            target = body["entity"]
+            if target not in entities:
+                report.unknown(source, path + ["entity"], "an entity", target, entities)
+            else:
+                _check_values(report, source, path + ["values"], body.get("values", {}),
+                              entities, target, names, expressions)
+        elif kind == "notify":
+            recipients = body["to"] if isinstance(body["to"], list) else [body["to"]]
+            known = set(NOTIFY_KEYWORDS) | set(roles) | {f for f in fields if fields[f].type == "user"}
+            for recipient in recipients:
+                if recipient not in known:
+                    report.unknown(source, path + ["to"], "a user field, a role or one of "
+                                   + ", ".join(NOTIFY_KEYWORDS), recipient, known)
+        elif kind == "assign" and "role" in body and body["role"] not in roles:
+            report.unknown(source, path + ["role"], "a role", body["role"], roles)
+    return Document(source.name, freeze(data), Label.of(data.get("label"), source.name),
+                    MappingProxyType({k: v for k, v in expressions.items() if v is not None}))
+
+
+def _check_values(report: Report, source: Source, path: list, values: Mapping[str, Any],
+                  entities: Mapping[str, Entity], target: str, names: set[str],
+                  expressions: dict) -> None:
+    for field, text in values.items():
+        if field not in entities[target].fields:
+            report.unknown(source, path + [field], f"a field of {target}", field, entities[target].fields)
+        expressions[".".join(map(str, path + [field]))] = report.expression(source, path + [field], text, names)
+
+
+def build_seed(source: Source | None, entities: Mapping[str, Entity], roles: Mapping[str, Role],
+               report: Report) -> Document | None:
+    if source is None:
+        return None
+    data = source.data
+    if data.get("base") not in entities:
+        report.unknown(source, ["base"], "an entity", data.get("base"), entities)
+    for name, plan in data.get("entities", {}).items():
+        if name not in entities:
+            report.unknown(source, ["entities", name], "an entity", name, entities)
+            continue
+        for field, generator in plan.get("fields", {}).items():
+            if field not in entities[name].fields:
+                report.unknown(source, ["entities", name, "fields", field], f"a field of {name}",
+                               field, entities[name].fields)
+            if isinstance(generator, Mapping) and "ref" in generator and generator["ref"] not in entities:
+                report.unknown(source, ["entities", name, "fields", field, "ref"], "an entity",
+                               generator["ref"], entities)
+    for i, user in enumerate(data.get("users", ())):
+        if user["role"] not in roles:
+            report.unknown(source, ["users", i, "role"], "a role", user["role"], roles)
+    return Document(source.name, freeze(data), Label.of(None, "seed"))

@@ -1,0 +1,73 @@
+"""JSON Schema validation of blueprint documents, one schema file per document kind."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+
+from .problems import Mark, Problem, did_you_mean
+from .yaml_source import format_path, mark_at
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+KINDS = ("blueprint", "entity", "pipeline", "views", "report", "dashboard", "roles", "automation", "seed")
+
+
+def schema_uri(kind: str) -> str:
+    return f"https://atrium.dev/schemas/{kind}.schema.json"
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Registry:
+    resources = []
+    for path in sorted(SCHEMA_DIR.glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+@lru_cache(maxsize=None)
+def validator(kind: str) -> Draft202012Validator:
+    schema = _registry().contents(schema_uri(kind))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, registry=_registry(),
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def schema_problems(kind: str, document: Any, file: str) -> list[Problem]:
+    """Every shape error in `document`, each at its line in the file that wrote it."""
+    problems: list[Problem] = []
+    for error in validator(kind).iter_errors(document):
+        problems.extend(_describe(error, document, file))
+    return problems
+
+
+def _describe(error: ValidationError, document: Any, file: str) -> Iterator[Problem]:
+    if error.context:  # anyOf / oneOf: the branch that got furthest says the most
+        deepest = best_match(error.context)
+        if len(deepest.absolute_path) > len(error.absolute_path) or deepest.validator != "type":
+            yield from _describe(deepest, document, file)
+            return
+    path = list(error.absolute_path)
+    where = mark_at(document, path) or Mark(file, 1, 1)
+    name = next((step for step in reversed(path) if isinstance(step, str)), "value")
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        for key in error.instance:
+            if key not in allowed:
+                yield Problem(mark_at(document, path + [key], key=True) or where,
+                              format_path(path + [key]), f"'{key}' is not a known property",
+                              did_you_mean(key, allowed))
+        return
+    if error.validator == "enum":
+        yield Problem(where, format_path(path), f"{error.instance!r} is not a valid {name}",
+                      did_you_mean(error.instance, [str(v) for v in error.validator_value]))
+        return
+    if error.validator == "required":
+        yield Problem(where, format_path(path), error.message.replace("property", "key"))
+        return
+    yield Problem(where, format_path(path), error.message)

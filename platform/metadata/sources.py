@@ -1,0 +1,53 @@
+"""Source documents as the loader hands them to the model builders, and how builders report."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .expressions import (BUILTIN_FUNCTIONS, CONSTANTS, CONTEXT_FUNCTIONS, Expression,
+                          ExpressionError, parse_expression, unknown_names)
+from .problems import Mark, Problem, did_you_mean
+from .yaml_source import format_path, mark_at
+
+
+@dataclass
+class Source:
+    """One merged document: its kind, its name, its data (with positions) and its first file."""
+
+    kind: str
+    name: str
+    data: Any
+    file: str
+
+
+@dataclass
+class Report:
+    """Collects problems while a blueprint is built; builders never raise."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, source: Source, path: Iterable[Any], message: str, hint: str = "",
+            key: bool = False) -> None:
+        steps = list(path)
+        mark = mark_at(source.data, steps, key=key) or Mark(source.file, 1, 1)
+        self.problems.append(Problem(mark, format_path(steps), message, hint))
+
+    def unknown(self, source: Source, path: Iterable[Any], what: str, name: Any,
+                candidates: Iterable[str]) -> None:
+        self.add(source, path, f"'{name}' is not {what}", did_you_mean(name, candidates))
+
+    def expression(self, source: Source, path: Iterable[Any], text: Any,
+                   names: Iterable[str]) -> Expression | None:
+        """Parse an expression and check that every name it uses exists."""
+        steps = list(path)
+        try:
+            expression = parse_expression(text)
+        except ExpressionError as error:
+            self.add(source, steps, f"invalid expression {text!r}: {error}")
+            return None
+        known = set(names)
+        for name in unknown_names(expression, known):
+            candidates = known | BUILTIN_FUNCTIONS | CONTEXT_FUNCTIONS | CONSTANTS
+            self.add(source, steps, f"expression {text!r} uses unknown name '{name}'",
+                     did_you_mean(name, candidates))
+        return expression
