@@ -1,0 +1,104 @@
+"""Audit trails the records service writes: field history, stage history, autonumbers."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from .tables import Tables
+
+SEQUENCE = re.compile(r"\{seq(?::(\d+))?\}")
+DATE_PARTS = {"{yyyy}": "%Y", "{yy}": "%y", "{mm}": "%m", "{dd}": "%d"}
+
+
+def json_value(value: Any) -> Any:
+    """A value as it is kept in JSON history columns."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+class Audit:
+    def __init__(self, tables: Tables):
+        self.history = tables.system("atrium_history")
+        self.stages = tables.system("atrium_stage_history")
+        self.sequences = tables.system("atrium_sequences")
+
+    def record_changes(self, connection: Connection, entity: str, record_id: int, action: str,
+                       changes: Iterable[tuple[str | None, Any, Any]], at: dt.datetime,
+                       by: int | None) -> None:
+        rows = [{"entity": entity, "record_id": record_id, "action": action, "field": field,
+                 "old_value": json_value(old), "new_value": json_value(new),
+                 "changed_at": at, "changed_by": by} for field, old, new in changes]
+        if rows:
+            connection.execute(self.history.insert(), rows)
+
+    def record_creations(self, connection: Connection, entity: str, ids: Iterable[int],
+                         at: dt.datetime, by: int | None) -> None:
+        rows = [{"entity": entity, "record_id": i, "action": "create", "field": None,
+                 "old_value": None, "new_value": None, "changed_at": at, "changed_by": by} for i in ids]
+        if rows:
+            connection.execute(self.history.insert(), rows)
+
+    def record_stage(self, connection: Connection, entity: str, pipeline: str,
+                     moves: Iterable[tuple[int, str | None, str]], at: dt.datetime,
+                     by: int | None) -> None:
+        rows = []
+        for record_id, source, target in moves:
+            seconds = None
+            if source is not None:
+                entered = connection.execute(
+                    sa.select(sa.func.max(self.stages.c.changed_at))
+                    .where(self.stages.c.entity == entity, self.stages.c.record_id == record_id)).scalar()
+                if entered is not None:
+                    if entered.tzinfo is None:
+                        entered = entered.replace(tzinfo=dt.timezone.utc)
+                    seconds = (at - entered).total_seconds()
+            rows.append({"entity": entity, "record_id": record_id, "pipeline": pipeline,
+                         "from_stage": source, "to_stage": target, "changed_at": at,
+                         "changed_by": by, "seconds_in_from": seconds})
+        if rows:
+            connection.execute(self.stages.insert(), rows)
+
+    def next_numbers(self, connection: Connection, key: str, count: int) -> int:
+        """Reserve `count` numbers of sequence `key`; returns the first. Safe across workers."""
+        table = self.sequences
+        updated = connection.execute(table.update().where(table.c.name == key)
+                                     .values(value=table.c.value + count)
+                                     .returning(table.c.value)).scalar()
+        if updated is None:
+            insert = (postgresql.insert(table) if connection.dialect.name == "postgresql"
+                      else sqlite.insert(table))
+            connection.execute(insert.values(name=key, value=0).on_conflict_do_nothing())
+            updated = connection.execute(table.update().where(table.c.name == key)
+                                         .values(value=table.c.value + count)
+                                         .returning(table.c.value)).scalar()
+        return updated - count + 1
+
+
+def format_number(template: str, moment: dt.datetime, number: int) -> str:
+    text = template
+    for token, pattern in DATE_PARTS.items():
+        text = text.replace(token, moment.strftime(pattern))
+    return SEQUENCE.sub(lambda m: str(number).zfill(int(m.group(1) or 0)), text)
+
+
+def sequence_key(entity: str, field: str, template: str, moment: dt.datetime) -> str:
+    """Numbers restart when the formatted prefix changes (a new year for ORD-{yyyy}-…)."""
+    prefix = SEQUENCE.sub("", template)
+    for token, pattern in DATE_PARTS.items():
+        prefix = prefix.replace(token, moment.strftime(pattern))
+    return f"{entity}.{field}:{prefix}"[:200]
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any],
+                   fields: Iterable[str]) -> list[tuple[str, Any, Any]]:
+    return [(name, before.get(name), after.get(name)) for name in fields
+            if before.get(name) != after.get(name)]

@@ -1,0 +1,196 @@
+"""Turn form strings and JSON values into the Python value a field stores.
+
+Every failure is a `CoercionError` naming a message key, so the records service can put a
+message in the user's language beside the field.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from atrium.metadata.model import Field
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+TRUE_WORDS = {"true", "1", "yes", "on", "y", "是", "t"}
+FALSE_WORDS = {"false", "0", "no", "off", "n", "否", "f"}
+MONEY_NOISE = re.compile(r"[,\s¥$€£￥]|^CNY|^USD|^RMB", re.IGNORECASE)
+
+
+class CoercionError(ValueError):
+    def __init__(self, key: str, **params: Any):
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "") or value == []
+
+
+def coerce(field: Field, value: Any, timezone: str = "UTC") -> Any:
+    """The stored value for `value`, or None when empty; raises CoercionError."""
+    if field.type == "multiselect":
+        return _multiselect(field, value)
+    if field.type == "location":
+        return _location(value)
+    if is_empty(value):
+        return None
+    kind = field.type
+    if kind in ("text", "textarea", "email", "phone", "url", "stage", "autonumber"):
+        text = _text(value)
+        if kind == "email" and not EMAIL.match(text):
+            raise CoercionError("not_email")
+        if kind == "phone" and not PHONE.match(text):
+            raise CoercionError("not_phone")
+        if kind == "url" and not URL.match(text):
+            raise CoercionError("not_url")
+        return text
+    if kind == "select":
+        return _option(field, value)
+    if kind == "integer":
+        return _integer(value)
+    if kind in ("reference", "user"):
+        try:
+            return _integer(value)
+        except CoercionError:
+            raise CoercionError("not_reference") from None
+    if kind == "number":
+        return float(_decimal(value))
+    if kind == "money":
+        return _decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if kind == "percent":
+        return _decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    if kind == "boolean":
+        return _boolean(value)
+    if kind == "date":
+        return _date(value)
+    if kind == "datetime":
+        return _datetime(value, timezone)
+    raise CoercionError("not_text")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise CoercionError("not_text")
+    return str(value).strip()
+
+
+def _option(field: Field, value: Any) -> Any:
+    for option in field.options:
+        if option.value == value or str(option.value) == str(value).strip():
+            return option.value
+    raise CoercionError("not_option", value=value)
+
+
+def _multiselect(field: Field, value: Any) -> list | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise CoercionError("not_option", value=value) from None
+        else:
+            value = [part.strip() for part in re.split(r"[,，;；]", text) if part.strip()]
+    if not isinstance(value, list | tuple | set):
+        value = [value]
+    chosen = [_option(field, item) for item in value]
+    return [v for v in field.option_values if v in chosen] or None  # metadata order, no repeats
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise CoercionError("not_integer")
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise CoercionError("not_integer") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise CoercionError("not_integer")
+    return int(number)
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise CoercionError("not_number")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int | float):
+        number = Decimal(str(value))
+    else:
+        try:
+            number = Decimal(MONEY_NOISE.sub("", str(value).strip()))
+        except InvalidOperation:
+            raise CoercionError("not_number") from None
+    if not number.is_finite() or abs(number) >= Decimal("1e15"):
+        raise CoercionError("not_number")
+    return number
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise CoercionError("not_boolean")
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10].replace("/", "-"))
+    except ValueError:
+        raise CoercionError("not_date") from None
+
+
+def _datetime(value: Any, timezone: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise CoercionError("not_datetime") from None
+    if moment.tzinfo is None:  # a person typed a local time: the blueprint's time zone
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(dt.timezone.utc)
+
+
+def _location(value: Any) -> dict | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",", 2)]
+        value = {"lat": parts[0], "lng": parts[1] if len(parts) > 1 else None,
+                 "address": parts[2] if len(parts) > 2 else None}
+    if not isinstance(value, dict):
+        raise CoercionError("not_location")
+    try:
+        lat = float(value["lat"]) if not is_empty(value.get("lat")) else None
+        lng = float(value["lng"]) if not is_empty(value.get("lng")) else None
+    except (TypeError, ValueError):
+        raise CoercionError("not_location") from None
+    if (lat is None) != (lng is None) or (lat is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180)):
+        raise CoercionError("not_location")
+    address = value.get("address")
+    if lat is None and is_empty(address):
+        return None
+    return {"lat": lat, "lng": lng, "address": str(address)[:500] if address else None}

@@ -1,0 +1,63 @@
+"""The expression context of the runtime: one Evaluator, with functions bound to the record's
+entity and the acting user for the duration of one evaluation."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from atrium.metadata.expressions import Evaluator, Expression, ExpressionError
+from atrium.metadata.model import Blueprint
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, or the system (seed, scheduler) when user_id is None."""
+
+    user_id: int | None = None
+    name: str = "system"
+    role: str | None = None
+    team_id: int | None = None
+    locale: str = "en"
+
+
+SYSTEM = Actor()
+
+
+class RecordEvaluator:
+    """Evaluates a blueprint's expressions for one entity and actor at a time."""
+
+    def __init__(self, blueprint: Blueprint, clock: Callable[[], dt.datetime] | None = None):
+        self.blueprint = blueprint
+        self.entity = ""
+        self.actor = SYSTEM
+        self._evaluator = Evaluator(
+            {"current_user": self._current_user, "stage_probability": self._stage_probability,
+             "is_open": self._is_open, "target": self._target},
+            clock=clock,
+        )
+
+    def bind(self, entity: str, actor: Actor) -> "RecordEvaluator":
+        self.entity, self.actor = entity, actor
+        return self
+
+    def evaluate(self, expression: Expression, record: Mapping[str, Any]) -> Any:
+        return self._evaluator.evaluate(expression, record)
+
+    def _current_user(self) -> int | None:
+        return self.actor.user_id
+
+    def _stage(self, name: Any):
+        pipeline = self.blueprint.pipeline_for(self.entity)
+        return pipeline.stage(name) if pipeline and isinstance(name, str) else None
+
+    def _stage_probability(self, name: Any) -> Any:
+        stage = self._stage(name)
+        return stage.probability if stage else None
+
+    def _is_open(self, name: Any) -> bool:
+        stage = self._stage(name)
+        return bool(stage and stage.is_open)
+
+    def _target(self, *args: Any) -> Any:
+        raise ExpressionError("target() reads sales targets, which are only known to reports and dashboards")

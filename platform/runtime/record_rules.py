@@ -1,0 +1,141 @@
+"""What makes a record valid: coercion, defaults, formulas, required rules, stage rules, checks.
+
+`prepare` works on plain dicts and never touches the database, so the single-record and the bulk
+paths apply exactly the same rules; database checks (unique, references) live in the service.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from atrium.metadata.expressions import ExpressionError
+from atrium.metadata.model import Blueprint, Entity, Field
+from .coercion import CoercionError, coerce, is_empty
+from .evaluation import Actor, RecordEvaluator
+from .messages import message
+
+Errors = dict[str, list[str]]
+RECORD_ERRORS = "_record"  # errors that belong to no single field
+
+
+def add_error(errors: Errors, field: str, text: str) -> None:
+    errors.setdefault(field, [])
+    if text not in errors[field]:
+        errors[field].append(text)
+
+
+class RecordRules:
+    def __init__(self, blueprint: Blueprint, evaluator: RecordEvaluator):
+        self.blueprint = blueprint
+        self.evaluator = evaluator
+
+    def prepare(self, entity: Entity, current: Mapping[str, Any] | None, changes: Mapping[str, Any],
+                actor: Actor) -> tuple[dict[str, Any], Errors]:
+        """The record as it would be stored after `changes`, and every error found."""
+        locale = actor.locale
+        errors: Errors = {}
+        self.evaluator.bind(entity.name, actor)
+        record = dict(current) if current is not None else {f.name: None for f in entity}
+        for name, value in changes.items():
+            field = entity.fields.get(name)
+            if field is None:
+                add_error(errors, name, message("unknown_field", locale, field=name))
+            elif field.computed:
+                if not is_empty(value) and (current is None or value != current.get(name)):
+                    add_error(errors, name, message("computed", locale))
+            else:
+                try:
+                    record[name] = coerce(field, value, self.blueprint.timezone)
+                except CoercionError as error:
+                    add_error(errors, name, message(error.key, locale, **error.params))
+        if current is None:
+            self._apply_defaults(entity, record, changes)
+        self._compute_formulas(entity, record)
+        if not errors:
+            self._validate(entity, current, record, errors, locale)
+        return record, errors
+
+    def _apply_defaults(self, entity: Entity, record: dict, changes: Mapping[str, Any]) -> None:
+        for field in entity:
+            if field.default is not None and is_empty(changes.get(field.name)) and not field.computed:
+                try:
+                    record[field.name] = coerce(field, self.evaluator.evaluate(field.default, record),
+                                                self.blueprint.timezone)
+                except (ExpressionError, CoercionError):
+                    record[field.name] = None
+        stage = entity.stage_field
+        if stage is not None and record.get(stage.name) is None:
+            pipeline = self.blueprint.pipelines.get(stage.pipeline or "")
+            if pipeline:  # a new record starts in the first stage
+                record[stage.name] = pipeline.stages[0].name
+
+    def _compute_formulas(self, entity: Entity, record: dict) -> None:
+        for name in entity.formula_order:
+            field = entity.fields[name]
+            try:
+                record[name] = coerce(field, self.evaluator.evaluate(field.formula, record),
+                                      self.blueprint.timezone)
+            except (ExpressionError, CoercionError):
+                # A formula over missing inputs has no value; it is not the user's error.
+                record[name] = None
+
+    def _validate(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
+                  errors: Errors, locale: str) -> None:
+        for field in entity:
+            value = record.get(field.name)
+            if field.computed:
+                continue
+            if is_empty(value):
+                if field.required or self._holds(field.required_when, record):
+                    add_error(errors, field.name, message("required", locale))
+                continue
+            self._check_bounds(field, value, errors, locale)
+        self._check_stage(entity, current, record, errors, locale)
+        for check in entity.checks:
+            if check.when is not None and not self._holds(check.when, record):
+                continue
+            if not self._holds(check.assertion, record):
+                target = next((f.name for f in entity if f.name in check.assertion.names), RECORD_ERRORS)
+                add_error(errors, target, check.message.text(locale, self.blueprint.default_locale))
+
+    def _holds(self, expression, record: Mapping[str, Any]) -> bool:
+        if expression is None:
+            return False
+        try:
+            return bool(self.evaluator.evaluate(expression, record))
+        except ExpressionError:
+            return False
+
+    @staticmethod
+    def _check_bounds(field: Field, value: Any, errors: Errors, locale: str) -> None:
+        if isinstance(value, str) and field.max_length and len(value) > field.max_length:
+            add_error(errors, field.name, message("too_long", locale, max=field.max_length))
+        if field.type in ("integer", "number", "money", "percent"):
+            if field.min is not None and value < field.min:
+                add_error(errors, field.name, message("too_small", locale, min=field.min))
+            if field.max is not None and value > field.max:
+                add_error(errors, field.name, message("too_large", locale, max=field.max))
+
+    def _check_stage(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
+                     errors: Errors, locale: str) -> None:
+        field = entity.stage_field
+        pipeline = self.blueprint.pipelines.get(field.pipeline or "") if field else None
+        if field is None or pipeline is None:
+            return
+        target = record.get(field.name)
+        stage = pipeline.stage(target) if target is not None else None
+        if target is not None and stage is None:
+            add_error(errors, field.name, message("not_stage", locale, value=target))
+            return
+        source = current.get(field.name) if current is not None else None
+        if stage is None or (current is not None and source == target):
+            return
+        if current is not None and not pipeline.allows(source, target):
+            source_stage = pipeline.stage(source)
+            add_error(errors, field.name, message(
+                "transition", locale,
+                source=source_stage.label.text(locale) if source_stage else source,
+                target=stage.label.text(locale)))
+        for required in stage.requires:
+            if is_empty(record.get(required)):
+                add_error(errors, required, message("required_in_stage", locale,
+                                                    stage=stage.label.text(locale)))

@@ -1,0 +1,311 @@
+"""The records service: the only path by which a record is created, changed or deleted.
+
+Every write goes through the same steps, in one transaction: coercion, defaults, formulas and
+validation (`RecordRules`), then database checks (unique values, linked records), autonumbers,
+optimistic locking, the write itself, audit history, stage history and rollup refresh. When any
+step finds an error nothing is written.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from atrium.metadata.model import Blueprint, Entity
+from .audit import Audit, changed_fields, format_number, sequence_key
+from .evaluation import SYSTEM, Actor, RecordEvaluator
+from .messages import message
+from .record_rules import RECORD_ERRORS, Errors, RecordRules, add_error
+from .rollups import Rollups
+from .tables import Tables, build_tables, location_columns
+
+
+class RecordError(Exception):
+    pass
+
+
+class ValidationFailed(RecordError):
+    """Field-level errors, in the actor's language; nothing was written."""
+
+    def __init__(self, errors: Errors, row: int | None = None):
+        self.errors = errors
+        self.row = row
+        where = f"row {row}: " if row is not None else ""
+        super().__init__(where + "; ".join(f"{field}: {' '.join(texts)}" for field, texts in errors.items()))
+
+
+class StaleRecord(RecordError):
+    """Someone saved the record after the caller read it; `current` is what is stored now."""
+
+    def __init__(self, current: Mapping[str, Any], text: str):
+        self.current = dict(current)
+        super().__init__(text)
+
+
+class RecordNotFound(RecordError):
+    pass
+
+
+class RecordService:
+    def __init__(self, blueprint: Blueprint, engine: Engine, tables: Tables | None = None,
+                 clock: Callable[[], dt.datetime] | None = None):
+        self.blueprint = blueprint
+        self.engine = engine
+        self.tables = tables or build_tables(blueprint)
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.rules = RecordRules(blueprint, RecordEvaluator(blueprint, clock=self.clock))
+        self.audit = Audit(self.tables)
+        self.rollups = Rollups(blueprint, self.tables, self)
+        # entity → [(child entity, reference field)] for on_delete handling
+        self.children: dict[str, list[tuple[Entity, str]]] = {}
+        for child in blueprint.entities.values():
+            for field in child:
+                if field.type == "reference":
+                    self.children.setdefault(field.to, []).append((child, field.name))
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def entity(self, name: str) -> Entity:
+        return self.blueprint.entities[name]
+
+    def columns_of(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Field values → column values (a location spreads over three columns)."""
+        columns: dict[str, Any] = {}
+        for name, value in values.items():
+            field = entity.fields.get(name)
+            if field is None or field.type != "location":
+                columns[name] = value
+            else:
+                lat, lng, address = location_columns(name)
+                value = value or {}
+                columns.update({lat: value.get("lat"), lng: value.get("lng"), address: value.get("address")})
+        return columns
+
+    def record_of(self, entity: Entity, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A table row → the record as fields (system fields included)."""
+        record = {key: row[key] for key in ("id", "created_at", "created_by", "updated_at",
+                                              "updated_by", "version")}
+        for field in entity:
+            if field.type == "location":
+                lat, lng, address = (row[c] for c in location_columns(field.name))
+                record[field.name] = ({"lat": lat, "lng": lng, "address": address}
+                                      if lat is not None or address else None)
+            else:
+                record[field.name] = row[field.name]
+        return record
+
+    def read_many(self, connection: Connection, entity: str, ids: Sequence[int]) -> list[dict[str, Any]]:
+        return self.read_where(connection, entity, "id", ids)
+
+    def read_where(self, connection: Connection, entity: str, column: str,
+                   values: Sequence[Any]) -> list[dict[str, Any]]:
+        table = self.tables[entity]
+        model = self.entity(entity)
+        rows: list[dict[str, Any]] = []
+        values = list(values)
+        for start in range(0, len(values), 500):
+            query = sa.select(table).where(table.c[column].in_(values[start:start + 500]))
+            rows += [self.record_of(model, row._mapping) for row in connection.execute(query)]
+        return rows
+
+    def get(self, entity: str, record_id: int, connection: Connection | None = None) -> dict[str, Any] | None:
+        with self._connection(connection, write=False) as conn:
+            found = self.read_many(conn, entity, [record_id])
+        return found[0] if found else None
+
+    # --- writing -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connection(self, connection: Connection | None, write: bool = True) -> Iterator[Connection]:
+        if connection is not None:
+            yield connection
+            return
+        with self.engine.connect() as conn:
+            conn.info["atrium_write"] = write
+            with conn.begin():
+                yield conn
+
+    def create(self, entity: str, values: Mapping[str, Any], actor: Actor = SYSTEM,
+               connection: Connection | None = None) -> dict[str, Any]:
+        created = self.bulk_create(entity, [values], actor, connection=connection, audit_fields=True)
+        return created[0]
+
+    def bulk_create(self, entity: str, rows: Iterable[Mapping[str, Any]], actor: Actor = SYSTEM,
+                    connection: Connection | None = None, batch_size: int = 1000,
+                    audit_fields: bool = False) -> list[dict[str, Any]]:
+        """Validate every row like `create`, then insert in batches; all or nothing.
+
+        Raises ValidationFailed naming the first bad row (0-based) with its field errors.
+        """
+        model = self.entity(entity)
+        table = self.tables[entity]
+        created: list[dict[str, Any]] = []
+        with self._connection(connection) as conn:
+            batch: list[dict[str, Any]] = []
+            for index, values in enumerate(rows):
+                record, errors = self.rules.prepare(model, None, values, actor)
+                if errors:
+                    raise ValidationFailed(errors, row=index if not audit_fields else None)
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    created += self._insert_batch(conn, model, table, batch, actor, index - len(batch) + 1, audit_fields)
+                    batch = []
+            if batch:
+                created += self._insert_batch(conn, model, table, batch, actor,
+                                              len(created), audit_fields)
+        return created
+
+    def _insert_batch(self, conn: Connection, model: Entity, table: sa.Table, batch: list[dict],
+                      actor: Actor, first_row: int, audit_fields: bool) -> list[dict[str, Any]]:
+        now = self.clock()
+        single = len(batch) == 1 and audit_fields
+        self._check_database(conn, model, batch, None, actor.locale, None if single else first_row)
+        self._assign_autonumbers(conn, model, batch, now)
+        stored = []
+        for record in batch:
+            row = self.columns_of(model, {f.name: record.get(f.name) for f in model})
+            row.update(created_at=now, updated_at=now, created_by=actor.user_id,
+                       updated_by=actor.user_id, version=1)
+            stored.append(row)
+        if conn.dialect.name in ("sqlite", "postgresql"):
+            ids = [r[0] for r in conn.execute(
+                table.insert().returning(table.c.id, sort_by_parameter_order=True), stored)]
+        else:  # pragma: no cover - other databases are not supported yet
+            ids = [conn.execute(table.insert(), row).inserted_primary_key[0] for row in stored]
+        results = []
+        for record_id, record, row in zip(ids, batch, stored):
+            record = dict(record, id=record_id, created_at=now, updated_at=now,
+                          created_by=actor.user_id, updated_by=actor.user_id, version=1)
+            results.append(record)
+        if audit_fields:
+            for record in results:
+                self.audit.record_changes(conn, model.name, record["id"], "create",
+                                          [(f.name, None, record[f.name]) for f in model
+                                           if record.get(f.name) is not None], now, actor.user_id)
+        else:
+            self.audit.record_creations(conn, model.name, ids, now, actor.user_id)
+        stage = model.stage_field
+        if stage is not None and stage.pipeline:
+            self.audit.record_stage(conn, model.name, stage.pipeline,
+                                    [(r["id"], None, r[stage.name]) for r in results if r[stage.name]],
+                                    now, actor.user_id)
+        self.rollups.refresh(conn, self.rollups.parents_of(model.name, results))
+        return results
+
+    def update(self, entity: str, record_id: int, values: Mapping[str, Any], actor: Actor = SYSTEM,
+               version: int | None = None, connection: Connection | None = None) -> dict[str, Any]:
+        """Change a record; with `version`, refuse (StaleRecord) if someone saved it since."""
+        model = self.entity(entity)
+        table = self.tables[entity]
+        with self._connection(connection) as conn:
+            current = self._current(conn, entity, record_id, actor)
+            if version is not None and int(version) != current["version"]:
+                raise StaleRecord(current, message("stale", actor.locale))
+            record, errors = self.rules.prepare(model, current, values, actor)
+            if errors:
+                raise ValidationFailed(errors)
+            changes = changed_fields(current, record, [f.name for f in model])
+            if not changes:
+                return current
+            self._check_database(conn, model, [record], record_id, actor.locale, None)
+            now = self.clock()
+            update = self.columns_of(model, {name: new for name, _, new in changes})
+            update.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
+            result = conn.execute(table.update().where(table.c.id == record_id,
+                                                       table.c.version == current["version"]).values(**update))
+            if result.rowcount != 1:  # a concurrent writer got there between our read and write
+                raise StaleRecord(self._current(conn, entity, record_id, actor), message("stale", actor.locale))
+            self.audit.record_changes(conn, entity, record_id, "update", changes, now, actor.user_id)
+            stage = model.stage_field
+            if stage is not None and stage.pipeline and current[stage.name] != record[stage.name]:
+                self.audit.record_stage(conn, entity, stage.pipeline,
+                                        [(record_id, current[stage.name], record[stage.name])], now, actor.user_id)
+            record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
+            self.rollups.refresh(conn, self.rollups.parents_of(entity, [current, record]))
+            return record
+
+    def delete(self, entity: str, record_id: int, actor: Actor = SYSTEM,
+               connection: Connection | None = None) -> None:
+        """Delete a record, applying each child reference's on_delete (restrict, cascade, set_null)."""
+        table = self.tables[entity]
+        with self._connection(connection) as conn:
+            current = self._current(conn, entity, record_id, actor)
+            for child, field_name in self.children.get(entity, ()):
+                child_table = self.tables[child.name]
+                linked = [row[0] for row in conn.execute(
+                    sa.select(child_table.c.id).where(child_table.c[field_name] == record_id))]
+                if not linked:
+                    continue
+                rule = child.fields[field_name].on_delete
+                if rule == "restrict":
+                    raise ValidationFailed({RECORD_ERRORS: [message(
+                        "restricted", actor.locale, count=len(linked),
+                        entity=child.plural.text(actor.locale, self.blueprint.default_locale))]})
+                for child_id in linked:
+                    if rule == "cascade":
+                        self.delete(child.name, child_id, actor, connection=conn)
+                    else:
+                        self.update(child.name, child_id, {field_name: None}, actor, connection=conn)
+            conn.execute(table.delete().where(table.c.id == record_id))
+            self.audit.record_changes(conn, entity, record_id, "delete", [(None, None, None)],
+                                      self.clock(), actor.user_id)
+            self.rollups.refresh(conn, self.rollups.parents_of(entity, [current]))
+
+    def _current(self, conn: Connection, entity: str, record_id: int, actor: Actor) -> dict[str, Any]:
+        table = self.tables[entity]
+        query = sa.select(table).where(table.c.id == record_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise RecordNotFound(message("not_found", actor.locale))
+        return self.record_of(self.entity(entity), row._mapping)
+
+    # --- checks that need the database -------------------------------------------------------
+
+    def _check_database(self, conn: Connection, model: Entity, records: list[dict], own_id: int | None,
+                        locale: str, first_row: int | None) -> None:
+        table = self.tables[model.name]
+        for field in model:
+            values = [(i, r.get(field.name)) for i, r in enumerate(records) if r.get(field.name) is not None]
+            if not values:
+                continue
+            if field.unique:
+                seen: dict[Any, int] = {}
+                for i, value in values:
+                    if value in seen:
+                        self._fail(field.name, message("duplicate", locale), first_row, i)
+                    seen[value] = i
+                query = sa.select(table.c[field.name]).where(table.c[field.name].in_(list(seen)))
+                if own_id is not None:
+                    query = query.where(table.c.id != own_id)
+                taken = set(conn.execute(query).scalars())
+                for i, value in values:
+                    if value in taken:
+                        self._fail(field.name, message("duplicate", locale), first_row, i)
+            if field.type in ("reference", "user"):
+                target = self.tables[field.to] if field.type == "reference" else self.tables.system("atrium_users")
+                wanted = {value for _, value in values}
+                found = set(conn.execute(sa.select(target.c.id).where(target.c.id.in_(wanted))).scalars())
+                for i, value in values:
+                    if value not in found:
+                        key = "missing_reference" if field.type == "reference" else "missing_user"
+                        self._fail(field.name, message(key, locale), first_row, i)
+
+    @staticmethod
+    def _fail(field: str, text: str, first_row: int | None, index: int) -> None:
+        errors: Errors = {}
+        add_error(errors, field, text)
+        raise ValidationFailed(errors, row=None if first_row is None else first_row + index)
+
+    def _assign_autonumbers(self, conn: Connection, model: Entity, records: list[dict], now: dt.datetime) -> None:
+        for field in model:
+            if field.type != "autonumber" or not field.format:
+                continue
+            first = self.audit.next_numbers(conn, sequence_key(model.name, field.name, field.format, now),
+                                            len(records))
+            for offset, record in enumerate(records):
+                record[field.name] = format_number(field.format, now, first + offset)

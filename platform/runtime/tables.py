@@ -1,0 +1,184 @@
+"""Model → SQLAlchemy Core tables: one table per entity, one column per stored field.
+
+The layout is part of the product (admins point BI tools at it): a table is named after its
+entity, a column after its field, a location is `<field>_lat`, `<field>_lng`, `<field>_address`,
+and every table has id, created_at/by, updated_at/by and version.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite rowid needs INTEGER
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes in and out, stored as UTC on both databases."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+def column_type(field: Field) -> sa.types.TypeEngine:
+    kind = field.type
+    if kind in ("text", "select", "stage", "autonumber"):
+        return sa.String(field.max_length or (255 if kind == "text" else 100))
+    simple: Mapping[str, sa.types.TypeEngine] = {
+        "textarea": sa.Text(), "email": sa.String(254), "phone": sa.String(40),
+        "url": sa.String(2048), "integer": sa.BigInteger(), "number": sa.Float(),
+        "money": sa.Numeric(18, 2), "percent": sa.Numeric(9, 4), "boolean": sa.Boolean(),
+        "date": sa.Date(), "datetime": UTCDateTime(), "multiselect": sa.JSON(),
+        "reference": ID_TYPE, "user": ID_TYPE,
+    }
+    return simple[kind]
+
+
+def field_columns(entity: Entity, field: Field) -> list[sa.Column]:
+    """The column(s) that store one field: none, one, or three for a location."""
+    if field.type == "location":
+        return [sa.Column(f"{field.name}_lat", sa.Float()), sa.Column(f"{field.name}_lng", sa.Float()),
+                sa.Column(f"{field.name}_address", sa.String(500))]
+    args: list = []
+    if field.type == "reference":
+        args.append(sa.ForeignKey(f"{field.to}.id", name=f"fk_{entity.name}_{field.name}"))
+    elif field.type == "user":
+        args.append(sa.ForeignKey("atrium_users.id", name=f"fk_{entity.name}_{field.name}"))
+    return [sa.Column(field.name, column_type(field), *args, nullable=True)]
+
+
+def location_columns(name: str) -> tuple[str, ...]:
+    return tuple(f"{name}_{part}" for part in LOCATION_PARTS)
+
+
+def entity_indexes(entity: Entity) -> list[tuple[str, tuple[str, ...], bool]]:
+    """(name, columns, unique) for declared indexes, unique fields and automatic ones."""
+    indexes: dict[str, tuple[str, tuple[str, ...], bool]] = {}
+    for field in entity:
+        if field.unique or field.type == "autonumber":
+            name = f"uq_{entity.name}_{field.name}"
+            indexes[name] = (name, (field.name,), True)
+        elif field.index or field.type in ("reference", "user", "stage"):
+            name = f"ix_{entity.name}_{field.name}"
+            indexes[name] = (name, (field.name,), False)
+    for index in entity.indexes:
+        indexes[index.name] = (index.name, index.fields, index.unique)
+    return list(indexes.values())
+
+
+def system_tables(metadata: sa.MetaData) -> None:
+    sa.Table("atrium_teams", metadata,
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("name", sa.String(100), nullable=False, unique=True),
+             sa.Column("label", sa.String(200)),
+             sa.Column("manager_id", ID_TYPE),  # no FK: users and teams point at each other
+             sa.Column("parent_id", ID_TYPE, sa.ForeignKey("atrium_teams.id")))
+    sa.Table("atrium_users", metadata,
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("name", sa.String(100), nullable=False, unique=True),
+             sa.Column("display_name", sa.String(200)),
+             sa.Column("role", sa.String(100), nullable=False),
+             sa.Column("team_id", ID_TYPE, sa.ForeignKey("atrium_teams.id")),
+             sa.Column("password_hash", sa.String(200)),
+             sa.Column("locale", sa.String(10)),
+             sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+             sa.Column("created_at", UTCDateTime()))
+    sa.Table("atrium_tokens", metadata,
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("user_id", ID_TYPE, sa.ForeignKey("atrium_users.id"), nullable=False),
+             sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
+             sa.Column("created_at", UTCDateTime()),
+             sa.Column("last_used_at", UTCDateTime()))
+    sa.Table("atrium_history", metadata,
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("entity", sa.String(50), nullable=False),
+             sa.Column("record_id", ID_TYPE, nullable=False),
+             sa.Column("action", sa.String(20), nullable=False),  # create, update, delete
+             sa.Column("field", sa.String(50)),
+             sa.Column("old_value", sa.JSON()),
+             sa.Column("new_value", sa.JSON()),
+             sa.Column("changed_at", UTCDateTime(), nullable=False),
+             sa.Column("changed_by", ID_TYPE),
+             sa.Index("ix_atrium_history_record", "entity", "record_id"))
+    sa.Table("atrium_stage_history", metadata,
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("entity", sa.String(50), nullable=False),
+             sa.Column("record_id", ID_TYPE, nullable=False),
+             sa.Column("pipeline", sa.String(50), nullable=False),
+             sa.Column("from_stage", sa.String(100)),
+             sa.Column("to_stage", sa.String(100), nullable=False),
+             sa.Column("changed_at", UTCDateTime(), nullable=False),
+             sa.Column("changed_by", ID_TYPE),
+             sa.Column("seconds_in_from", sa.Float()),
+             sa.Index("ix_atrium_stage_history_record", "entity", "record_id"),
+             sa.Index("ix_atrium_stage_history_pipeline", "pipeline", "to_stage"))
+    sa.Table("atrium_sequences", metadata,
+             sa.Column("name", sa.String(200), primary_key=True),
+             sa.Column("value", sa.BigInteger(), nullable=False))
+
+
+SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
+                 "atrium_stage_history", "atrium_sequences")
+
+
+def entity_table(entity: Entity, metadata: sa.MetaData) -> sa.Table:
+    columns = [
+        sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", ID_TYPE, sa.ForeignKey("atrium_users.id", name=f"fk_{entity.name}_created_by")),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_by", ID_TYPE, sa.ForeignKey("atrium_users.id", name=f"fk_{entity.name}_updated_by")),
+        sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
+    ]
+    for field in entity:
+        columns.extend(field_columns(entity, field))
+    table = sa.Table(entity.name, metadata, *columns)
+    for name, fields, unique in entity_indexes(entity):
+        sa.Index(name, *(table.c[f] for f in fields), unique=unique)
+    return table
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of one metadata version; built fresh for each version, never mutated."""
+
+    metadata: sa.MetaData
+    entities: Mapping[str, sa.Table]
+
+    def __getitem__(self, entity: str) -> sa.Table:
+        return self.entities[entity]
+
+    def system(self, name: str) -> sa.Table:
+        return self.metadata.tables[name]
+
+
+def build_tables(blueprint: Blueprint) -> Tables:
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    system_tables(metadata)
+    entities = {name: entity_table(entity, metadata) for name, entity in blueprint.entities.items()}
+    return Tables(metadata, entities)
