@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--team")
     add.add_argument("--display-name")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    user.add_parser("list", help="list users with their roles and teams")
     token = user.add_parser("token", help="print a new API token for a user")
     token.add_argument("name")
 
@@ -128,6 +129,11 @@ def _user(args, blueprint, engine) -> int:
     from atrium.runtime.tables import build_tables
     tables = build_tables(blueprint)
     with engine.begin() as connection:
+        if args.action == "list":
+            for row in users.list_users(connection, tables):
+                team = f", team {row['team']}" if row["team"] else ""
+                print(f"  {row['name']:<12} {row['role']}{team}")
+            return 0
         if args.action == "token":
             print(users.issue_token(connection, tables, args.name))
             return 0

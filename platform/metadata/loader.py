@@ -32,9 +32,10 @@ YAML_SUFFIXES = (".yaml", ".yml")
 def display_path(path: Path) -> str:
     """A path as a person typed it: relative to the working directory when below it."""
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(Path(path).resolve()) if relative.startswith("..") else relative
 
 
 def blueprint_layers(folder: Path, overlays: Sequence[Path] = ()) -> tuple[list[Path], list[Problem]]:

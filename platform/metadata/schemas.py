@@ -70,4 +70,9 @@ def _describe(error: ValidationError, document: Any, file: str) -> Iterator[Prob
     if error.validator == "required":
         yield Problem(where, format_path(path), error.message.replace("property", "key"))
         return
+    if error.validator in ("not", "pattern") and isinstance(error.schema, dict) \
+            and error.schema.get("description"):
+        shown = repr(error.instance) if error.validator == "pattern" else "not allowed here"
+        yield Problem(where, format_path(path), f"{shown}: {error.schema['description']}")
+        return
     yield Problem(where, format_path(path), error.message)

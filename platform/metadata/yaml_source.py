@@ -38,23 +38,29 @@ class MarkedList(list):
 
 
 class _BlueprintLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and no implicit timestamps.
+    """SafeLoader with YAML 1.2 core-schema scalars.
 
-    YAML 1.1 reads `on:` (the automation trigger key) and `no`/`yes` as booleans, and bare dates
-    as `date` objects that JSON Schema cannot type-check; metadata wants neither.
+    YAML 1.1 reads `on:` (the automation trigger key) and `no`/`yes` as booleans, `10:30` as the
+    base-60 number 630, and bare dates as `date` objects that JSON Schema cannot type-check;
+    metadata wants none of that.
     """
 
 
+_REPLACED = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int",
+             "tag:yaml.org,2002:float")
 _BlueprintLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers
-            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _REPLACED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _BlueprintLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_BlueprintLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"))
+_BlueprintLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
 
 
 def _mark(file: str, node: yaml.Node) -> Mark:

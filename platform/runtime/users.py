@@ -102,3 +102,10 @@ def find_user(connection: Connection, tables: Tables, name: str) -> dict[str, An
     users = tables.system("atrium_users")
     row = connection.execute(sa.select(users).where(users.c.name == name)).first()
     return dict(row._mapping) if row else None
+
+
+def list_users(connection: Connection, tables: Tables) -> list[dict[str, Any]]:
+    users, teams = tables.system("atrium_users"), tables.system("atrium_teams")
+    query = (sa.select(users.c.name, users.c.role, teams.c.name.label("team"))
+             .select_from(users.outerjoin(teams, users.c.team_id == teams.c.id)).order_by(users.c.id))
+    return [dict(row._mapping) for row in connection.execute(query)]

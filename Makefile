@@ -1,0 +1,51 @@
+# Two commands: `make run` (set up, migrate, seed once, serve) and `make test` (set up, whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ATRIUM := $(BIN)/atrium
+PYTEST := $(BIN)/python -m pytest
+PORT ?= 8000
+PG_HINT := PostgreSQL pass skipped: set ATRIUM_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test to run the suite on PostgreSQL too.
+
+.PHONY: setup run test test-sqlite test-postgres bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: setup
+	$(ATRIUM) migrate
+	$(ATRIUM) seed --if-empty
+	@echo
+	@echo "Demo logins (the password is the user name):"
+	@$(ATRIUM) user list
+	@echo
+	$(ATRIUM) serve --port $(PORT)
+
+test: setup test-sqlite test-postgres
+
+test-sqlite: setup
+	$(PYTEST)
+
+test-postgres: setup
+	@if [ -n "$$ATRIUM_TEST_PG_URL" ]; then \
+		ATRIUM_TEST_DB=postgresql $(PYTEST) -m database; \
+	elif [ -n "$$CI" ]; then \
+		echo "CI must run the suite on PostgreSQL: ATRIUM_TEST_PG_URL is not set"; exit 1; \
+	else \
+		echo "$(PG_HINT)"; \
+	fi
+
+bench: setup
+	$(BIN)/python bench/bench_core.py
+
+clean:
+	rm -rf $(VENV) node_modules *.egg-info atrium.db atrium.db-wal atrium.db-shm
