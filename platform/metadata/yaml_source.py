@@ -111,7 +111,10 @@ def _attach_marks(file: str, node: yaml.Node, data: Any) -> Any:
 
 def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     """Parse one YAML document; returns (marked data, problems). Never raises on bad YAML."""
-    loader = _BlueprintLoader(text)
+    try:
+        loader = _BlueprintLoader(text)
+    except yaml.YAMLError as error:  # a character YAML does not allow, found while reading
+        return None, [Problem(Mark(file, 1, 1), "", f"YAML error: {error}")]
     try:
         node = loader.get_single_node()
         if node is None:
