@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Mark:
     """A place in a blueprint file (1-based line and column)."""
 

@@ -17,7 +17,7 @@ NOTIFY_KEYWORDS = ("owner", "manager", "previous_owner", "creator")
 
 
 def resolve_path(entities: Mapping[str, Entity], entity: str, path: str) -> Field | str:
-    """The field a dotted path (`customer.level`) ends at, or why it does not resolve."""
+    """The field a dotted path (`account.tier`) ends at, or why it does not resolve."""
     current = entities[entity]
     steps = path.split(".")
     for index, step in enumerate(steps):

@@ -103,7 +103,7 @@ def _multiselect(field: Field, value: Any) -> list | None:
     if not isinstance(value, list | tuple | set):
         value = [value]
     chosen = [_option(field, item) for item in value]
-    return [v for v in field.option_values if v in chosen] or None  # metadata order, no repeats
+    return [v for v in field.option_values if v in chosen] or None  # as the options are listed, no repeats
 
 
 def _integer(value: Any) -> int:
