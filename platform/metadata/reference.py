@@ -1,0 +1,89 @@
+"""The metadata reference (docs/metadata.md), generated from the JSON Schemas so it never drifts.
+
+Run `python -m atrium.metadata.reference > docs/metadata.md`; a test fails when the committed file
+differs from what the schemas say.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from .schemas import KINDS, SCHEMA_DIR
+
+FILES = {"blueprint": "blueprint.yaml", "entity": "entities/<name>.yaml", "pipeline": "pipelines/<name>.yaml",
+         "views": "views/<entity>.yaml", "report": "reports/<name>.yaml", "dashboard": "dashboards/<name>.yaml",
+         "roles": "roles.yaml", "automation": "automations/<name>.yaml", "seed": "seed.yaml"}
+
+
+def _schemas() -> dict[str, dict[str, Any]]:
+    return {path.name.split(".")[0]: json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(SCHEMA_DIR.glob("*.schema.json"))}
+
+
+def _resolve(node: dict, kind: str, schemas: dict) -> tuple[dict, str | None]:
+    """Follow a $ref once; returns the target and the name of the definition it points at."""
+    ref = node.get("$ref")
+    if not ref:
+        return node, None
+    document, _, pointer = ref.partition("#")
+    owner = schemas[document.rsplit("/", 1)[-1].split(".")[0]] if document else schemas[kind]
+    target: Any = owner
+    for step in pointer.strip("/").split("/"):
+        target = target[step]
+    return target, pointer.rsplit("/", 1)[-1]
+
+
+def _type(node: dict, kind: str, schemas: dict) -> str:
+    target, name = _resolve(node, kind, schemas)
+    if name:
+        return f"[{name}](#{name.replace('_', '-')})"
+    if "enum" in target:
+        return " \\| ".join(f"`{v}`" for v in target["enum"])
+    types = target.get("type")
+    if isinstance(types, list):
+        return " \\| ".join(types)
+    if types == "array" and isinstance(target.get("items"), dict):
+        return f"list of {_type(target['items'], kind, schemas)}"
+    return types or "see description"
+
+
+def _rows(node: dict, kind: str, schemas: dict, prefix: str, depth: int = 0) -> Iterator[str]:
+    node, _ = _resolve(node, kind, schemas)
+    required = set(node.get("required", ()))
+    for name, prop in node.get("properties", {}).items():
+        target, ref_name = _resolve(prop, kind, schemas)
+        description = " ".join((prop.get("description") or target.get("description") or "").split())
+        examples = prop.get("examples") or (target.get("examples") if ref_name is None else None)
+        if examples:
+            description += " Example: " + ", ".join(f"`{json.dumps(e, ensure_ascii=False)}`" for e in examples[:2])
+        mark = " (required)" if name in required else ""
+        yield f"| `{prefix}{name}`{mark} | {_type(prop, kind, schemas)} | {description} |"
+        if depth < 3 and ref_name is None and target.get("type") == "object" and "properties" in target:
+            yield from _rows(target, kind, schemas, f"{prefix}{name}.", depth + 1)
+
+
+def render_reference() -> str:
+    schemas = _schemas()
+    out = ["# Metadata reference", "",
+           "Generated from `platform/metadata/schemas/` by `python -m atrium.metadata.reference`; "
+           "do not edit by hand. DESIGN.md's examples all validate against these schemas.", ""]
+    for kind in KINDS:
+        schema = schemas[kind]
+        out += [f"## {schema.get('title', kind)} — `{FILES[kind]}`", "",
+                " ".join(schema.get("description", "").split()), "",
+                "| key | type | meaning |", "|---|---|---|", *_rows(schema, kind, schemas, ""), ""]
+    out += ["## Shared definitions", ""]
+    for kind in ["common", *KINDS]:
+        for name, definition in schemas[kind].get("$defs", {}).items():
+            out += [f"### {name}", "", " ".join(definition.get("description", "").split()), ""]
+            rows = list(_rows(definition, kind, schemas, ""))
+            if rows:
+                out += ["| key | type | meaning |", "|---|---|---|", *rows]
+            else:
+                out.append(f"Type: {_type(definition, kind, schemas)}")
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(render_reference(), end="")
