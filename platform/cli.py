@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _migrate(args, blueprint, engine) -> int:
-    from atrium.runtime.migrations import MigrationRefused, apply_migration, plan_migration
+    from atrium.runtime.migrations import apply_migration, plan_migration
     with engine.connect() as connection:
         plan = plan_migration(connection, blueprint, args.drop)
     print(plan.describe())
@@ -103,7 +103,14 @@ def _migrate(args, blueprint, engine) -> int:
         return 1
     if args.plan or not plan.changes:
         return 0
-    apply_migration(engine, blueprint, plan)
+    from sqlalchemy.exc import DBAPIError
+    try:
+        apply_migration(engine, blueprint, plan)
+    except DBAPIError as error:  # e.g. a new unique index over values that repeat
+        reason = str(error.orig).strip().splitlines()[0]
+        print(f"error: the database refused the migration ({reason}); nothing was changed.",
+              file=sys.stderr)
+        return 1
     print(f"Applied {len(plan.changes)} change(s).")
     return 0
 
