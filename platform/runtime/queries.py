@@ -1,0 +1,174 @@
+"""List queries: filters, quick search, sort and keyset pagination compiled to one SQL statement,
+always limited by the caller's access scope."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field as dataclass_field
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from atrium.metadata.model import Blueprint, Entity
+from .access import Access
+from .conditions import ConditionError, Joins, compile_condition
+from .evaluation import Actor
+from .tables import Tables
+
+COUNT_CAP = 1000
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)[^}]*\}")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    entity: str
+    where: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    search: str = ""
+    sort: Sequence[str] = ()
+    limit: int = 50
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[dict[str, Any]]
+    next_cursor: str | None
+    count: int
+    count_capped: bool  # True when there are more than `count` matches (counting stopped)
+
+
+def _encode(values: Sequence[Any]) -> str:
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.datetime | dt.date):
+            return {"t": type(value).__name__, "v": value.isoformat()}
+        if isinstance(value, Decimal):
+            return {"t": "decimal", "v": str(value)}
+        return value
+    text = json.dumps([plain(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise ConditionError("invalid cursor") from None
+    def typed(value: Any) -> Any:
+        if isinstance(value, dict):
+            kind, text = value.get("t"), value.get("v", "")
+            if kind == "datetime":
+                return dt.datetime.fromisoformat(text)
+            if kind == "date":
+                return dt.date.fromisoformat(text)
+            if kind == "decimal":
+                return Decimal(text)
+            raise ConditionError("invalid cursor")
+        return value
+    if not isinstance(raw, list):
+        raise ConditionError("invalid cursor")
+    return [typed(v) for v in raw]
+
+
+class Queries:
+    def __init__(self, blueprint: Blueprint, tables: Tables, access: Access, service: Any):
+        self.blueprint = blueprint
+        self.tables = tables
+        self.access = access
+        self.service = service
+
+    def sort_keys(self, entity: Entity, sort: Sequence[str]) -> list[tuple[str, bool]]:
+        """(field, descending) pairs, validated; the view's default sort when none is given."""
+        keys = []
+        for key in sort or self.blueprint.view(entity.name).sort:
+            name = key.lstrip("-+")
+            if name in entity.fields and entity.fields[name].type not in ("multiselect", "location") \
+                    or name in ("created_at", "updated_at", "id"):
+                keys.append((name, key.startswith("-")))
+            else:
+                raise ConditionError(f"cannot sort by '{name}'")
+        return [k for k in keys if k[0] != "id"]
+
+    def list(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> Page:
+        entity = self.blueprint.entities[query.entity]
+        joins = Joins(self.blueprint, self.tables, entity.name)
+        table = joins.base
+        where = [self.access.row_filter(connection, actor, entity.name, "read", table),
+                 compile_condition(joins, query.where, now, self.blueprint.timezone)]
+        for path in query.where:
+            head = path.split(".")[0]
+            if head in entity.fields and self.access.field_mode(actor, entity.name, head) == "hidden":
+                raise ConditionError(f"cannot filter by '{path}'")
+        if query.search.strip():
+            where.append(self.search_condition(entity, table, query.search))
+        keys = self.sort_keys(entity, query.sort)
+        order = []
+        for name, descending in keys:
+            column = table.c[name]
+            order += [column.is_(None), column.desc() if descending else column.asc()]
+        order.append(table.c.id.asc())
+        statement = sa.select(table).select_from(joins.from_clause).where(*where)
+        if query.after:
+            statement = statement.where(self._after(table, keys, _decode(query.after)))
+        limit = max(1, min(int(query.limit), 500))
+        rows = connection.execute(statement.order_by(*order).limit(limit + 1)).fetchall()
+        records = [self.service.record_of(entity, row._mapping) for row in rows[:limit]]
+        cursor = None
+        if len(rows) > limit:
+            last = records[-1]
+            cursor = _encode([last[name] for name, _ in keys] + [last["id"]])
+        count_query = (sa.select(sa.literal(1)).select_from(joins.from_clause).where(*where)
+                       .limit(COUNT_CAP + 1).subquery())
+        count = connection.execute(sa.select(sa.func.count()).select_from(count_query)).scalar()
+        return Page(records, cursor, min(count, COUNT_CAP), count > COUNT_CAP)
+
+    def exact_count(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> int:
+        entity = self.blueprint.entities[query.entity]
+        joins = Joins(self.blueprint, self.tables, entity.name)
+        where = [self.access.row_filter(connection, actor, entity.name, "read", joins.base),
+                 compile_condition(joins, query.where, now, self.blueprint.timezone)]
+        if query.search.strip():
+            where.append(self.search_condition(entity, joins.base, query.search))
+        return connection.execute(sa.select(sa.func.count()).select_from(joins.from_clause).where(*where)).scalar()
+
+    @staticmethod
+    def search_condition(entity: Entity, table: sa.Table, text: str) -> sa.ColumnElement:
+        fields = entity.search or tuple(f.name for f in entity if f.type in ("text", "autonumber"))[:2]
+        return sa.or_(sa.false(), *(sa.cast(table.c[f], sa.String).icontains(text.strip(), autoescape=True)
+                                    for f in fields if f in table.c))
+
+    @staticmethod
+    def _after(table: sa.Table, keys: list[tuple[str, bool]], values: list[Any]) -> sa.ColumnElement:
+        """Rows strictly after the cursor in (null-last, value, id) order, for any mix of directions."""
+        if len(values) != len(keys) + 1:
+            raise ConditionError("invalid cursor")
+        condition = table.c.id > values[-1]
+        for (name, descending), value in reversed(list(zip(keys, values))):
+            column = table.c[name]
+            if value is None:  # nulls sort last: after a null only later nulls (by the rest)
+                condition = sa.and_(column.is_(None), condition)
+            else:
+                beyond = column < value if descending else column > value
+                condition = sa.or_(column.is_(None), beyond, sa.and_(column == value, condition))
+        return condition
+
+    def titles(self, connection: Connection, entity: str, ids: Sequence[int]) -> dict[int, str]:
+        """How records show in links and pickers, from the entity's `title` template."""
+        model = self.blueprint.entities[entity]
+        table = self.tables[entity]
+        template = model.title or "{" + next((f.name for f in model if f.type == "text"), "id") + "}"
+        names = [n for n in PLACEHOLDER.findall(template) if n in table.c]
+        wanted = sorted({i for i in ids if i is not None})
+        result: dict[int, str] = {}
+        for start in range(0, len(wanted), 500):
+            query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
+                table.c.id.in_(wanted[start:start + 500]))
+            for row in connection.execute(query):
+                values = row._mapping
+                text = PLACEHOLDER.sub(lambda m: "" if values.get(m.group(1)) is None
+                                       else str(values[m.group(1)]), template)
+                result[row.id] = " ".join(text.split()) or f"#{row.id}"
+        return result
