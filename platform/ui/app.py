@@ -1,23 +1,29 @@
-"""The web application. For now one page: the blueprint's entities and how many records each has."""
+"""The web application: `create_app(settings)` wires the site, sessions, CSRF and the routes."""
 from __future__ import annotations
 
+import functools
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Awaitable, Callable
 
-import jinja2
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from atrium.metadata import load_blueprint
-from atrium.runtime.database import create_engine
-from atrium.runtime.tables import build_tables
+from atrium.runtime.site import Site
+from . import sessions
+from .templating import render
 
-TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                               autoescape=True)
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_BODY = 32 * 1024 * 1024  # a CSV import of a few hundred thousand rows
 
 
 @dataclass(frozen=True)
@@ -25,24 +31,78 @@ class Settings:
     blueprint: str
     database_url: str = "sqlite:///atrium.db"
     overlays: tuple[str, ...] = field(default_factory=tuple)
+    secret_key: str | None = None
+    node_modules: str = str(PACKAGE_ROOT / "node_modules")
+    https_only: bool = False
 
 
-def create_app(settings: Settings) -> Starlette:
-    blueprint = load_blueprint(settings.blueprint, settings.overlays)
-    engine = create_engine(settings.database_url)
-    tables = build_tables(blueprint)
+def secret_key(settings: Settings) -> str:
+    """The session signing key: configured, or kept in a file so every worker and restart agrees."""
+    if settings.secret_key:
+        return settings.secret_key
+    if os.environ.get("ATRIUM_SECRET_KEY"):
+        return os.environ["ATRIUM_SECRET_KEY"]
+    path = Path(".atrium-secret")
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
 
-    async def home(request: Request) -> HTMLResponse:
-        locale = request.query_params.get("lang", blueprint.default_locale)
-        counts = {}
-        with engine.connect() as connection:
-            for name in blueprint.entities:
-                counts[name] = connection.execute(
-                    sa.select(sa.func.count()).select_from(tables[name])).scalar()
-        html = TEMPLATES.get_template("home.html").render(blueprint=blueprint, counts=counts, locale=locale)
-        return HTMLResponse(html)
 
-    return Starlette(routes=[Route("/", home)])
+def login_required(endpoint: Endpoint) -> Endpoint:
+    """Pages send a visitor to the login page; the API answers 401."""
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        if request.state.actor is None:
+            if request.url.path.startswith("/api/"):
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            login = request.url_for("login_page").include_query_params(next=target)
+            if request.headers.get("HX-Request"):
+                return Response(status_code=204, headers={"HX-Redirect": str(login)})
+            return RedirectResponse(login, status_code=303)
+        return await endpoint(request)
+    return guarded
+
+
+def menu(request: Request) -> list[tuple[str, str]]:
+    """(entity, label) for each entity the user may read, in blueprint order."""
+    site = request.app.state.site
+    actor = request.state.actor
+    return [(name, entity.plural) for name, entity in site.blueprint.entities.items()
+            if site.access.can(actor, name, "read")]
+
+
+@login_required
+async def home(request: Request) -> Response:
+    site = request.app.state.site
+    actor = request.state.actor
+    counts = {}
+    with site.engine.connect() as connection:
+        for name, _ in menu(request):
+            table = site.tables[name]
+            counts[name] = connection.execute(sa.select(sa.func.count()).select_from(table).where(
+                site.access.row_filter(connection, actor, name, "read"))).scalar()
+    return render(request, "home.html", {"counts": counts, "menu": menu(request)})
+
+
+def create_app(settings: Settings, site: Site | None = None) -> Starlette:
+    site = site or Site.open(settings.blueprint, settings.database_url, settings.overlays)
+    routes = [Route("/", home, name="home"), *sessions.routes]
+    vendor = Path(settings.node_modules)
+    if (vendor / "htmx.org" / "dist").is_dir():
+        routes.append(Mount("/static/vendor/htmx", StaticFiles(directory=vendor / "htmx.org" / "dist"),
+                            name="htmx"))
+    routes.append(Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"))
+    middleware = [
+        Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="atrium_session",
+                   same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600),
+        Middleware(sessions.IdentityMiddleware),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY)
+    app.state.site = site
+    app.state.menu = menu
+    return app
 
 
 def app_from_environment() -> Starlette:
