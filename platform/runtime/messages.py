@@ -32,6 +32,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "restricted": {"en": "Cannot delete: {count} {entity} record(s) still link to it",
                    "zh": "无法删除：仍有 {count} 条{entity}记录关联此记录"},
     "not_found": {"en": "No such record", "zh": "记录不存在"},
+    "field_not_allowed": {"en": "You may not change this field", "zh": "您无权修改此字段"},
+    "owner_out_of_reach": {"en": "You can only give records to yourself or your team",
+                           "zh": "只能将记录分配给自己或本团队成员"},
 }
 
 
