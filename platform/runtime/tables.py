@@ -140,10 +140,18 @@ def system_tables(metadata: sa.MetaData) -> None:
     sa.Table("atrium_sequences", metadata,
              sa.Column("name", sa.String(200), primary_key=True),
              sa.Column("value", sa.BigInteger(), nullable=False))
+    sa.Table("atrium_saved_views", metadata,  # a user's named list queries (filters, search, sort)
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("user_id", ID_TYPE, sa.ForeignKey("atrium_users.id"), nullable=False),
+             sa.Column("entity", sa.String(50), nullable=False),
+             sa.Column("name", sa.String(100), nullable=False),
+             sa.Column("query", sa.String(2000), nullable=False),
+             sa.Column("created_at", UTCDateTime()),
+             sa.UniqueConstraint("user_id", "entity", "name"))
 
 
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
-                 "atrium_stage_history", "atrium_sequences")
+                 "atrium_stage_history", "atrium_sequences", "atrium_saved_views")
 
 
 def entity_table(entity: Entity, metadata: sa.MetaData) -> sa.Table:
