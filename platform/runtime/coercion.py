@@ -15,11 +15,17 @@ from zoneinfo import ZoneInfo
 from atrium.metadata.model import Field
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")
+PHONE = re.compile(r"^\+?\(?[0-9][0-9 ()\-.]{4,30}$")  # +86 138…, (021) 5555-0101
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 TRUE_WORDS = {"true", "1", "yes", "on", "y", "是", "t"}
 FALSE_WORDS = {"false", "0", "no", "off", "n", "否", "f"}
 MONEY_NOISE = re.compile(r"[,\s¥$€£￥]|^CNY|^USD|^RMB", re.IGNORECASE)
+# The largest magnitudes the columns hold exactly: BIGINT; money to the cent on both databases
+# (SQLite keeps NUMERIC as a double, exact to 15 digits); percent is NUMERIC(9, 4).
+INTEGER_LIMIT = 2 ** 63
+# kind → (every value is smaller than, the step of the stored value)
+LIMITS = {"number": (Decimal("1e15"), Decimal(1)), "money": (Decimal("1e13"), Decimal("0.01")),
+          "percent": (Decimal("1e5"), Decimal("0.0001"))}
 
 
 class CoercionError(ValueError):
@@ -54,18 +60,19 @@ def coerce(field: Field, value: Any, timezone: str = "UTC") -> Any:
     if kind == "select":
         return _option(field, value)
     if kind == "integer":
-        return _integer(value)
+        return _integer(value, bounded=True)
     if kind in ("reference", "user"):
         try:
             return _integer(value)
         except CoercionError:
             raise CoercionError("not_reference") from None
     if kind == "number":
-        return float(_decimal(value))
-    if kind == "money":
-        return _decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if kind == "percent":
-        return _decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        return float(_decimal(value, *LIMITS[kind]))
+    if kind in ("money", "percent"):
+        if kind == "percent" and isinstance(value, str) and value.strip().endswith("%"):
+            value = value.strip()[:-1]
+        step = LIMITS[kind][1]
+        return _decimal(value, *LIMITS[kind]).quantize(step, rounding=ROUND_HALF_UP)
     if kind == "boolean":
         return _boolean(value)
     if kind == "date":
@@ -78,7 +85,10 @@ def coerce(field: Field, value: Any, timezone: str = "UTC") -> Any:
 def _text(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise CoercionError("not_text")
-    return str(value).strip()
+    text = str(value).strip()
+    if "\x00" in text:  # PostgreSQL cannot store it; it is never meant
+        raise CoercionError("not_text")
+    return text
 
 
 def _option(field: Field, value: Any) -> Any:
@@ -96,7 +106,7 @@ def _multiselect(field: Field, value: Any) -> list | None:
         if text.startswith("["):
             try:
                 value = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise CoercionError("not_option", value=value) from None
         else:
             value = [part.strip() for part in re.split(r"[,，;；]", text) if part.strip()]
@@ -106,21 +116,27 @@ def _multiselect(field: Field, value: Any) -> list | None:
     return [v for v in field.option_values if v in chosen] or None  # as the options are listed, no repeats
 
 
-def _integer(value: Any) -> int:
+def _integer(value: Any, bounded: bool = False) -> int:
     if isinstance(value, bool):
         raise CoercionError("not_integer")
     if isinstance(value, int):
-        return value
-    try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise CoercionError("not_integer") from None
-    if not number.is_finite() or number != number.to_integral_value():
-        raise CoercionError("not_integer")
+        number = value
+    else:
+        try:
+            number = Decimal(str(value).strip().replace(",", ""))
+        except InvalidOperation:
+            raise CoercionError("not_integer") from None
+        if not number.is_finite() or number != number.to_integral_value():
+            raise CoercionError("not_integer")
+    # a BIGINT column holds less; checked before int() so "1e999999999" costs nothing
+    if number >= INTEGER_LIMIT:
+        raise CoercionError("too_large" if bounded else "not_integer", max=INTEGER_LIMIT - 1)
+    if number < -INTEGER_LIMIT:
+        raise CoercionError("too_small" if bounded else "not_integer", min=-INTEGER_LIMIT)
     return int(number)
 
 
-def _decimal(value: Any) -> Decimal:
+def _decimal(value: Any, limit: Decimal, step: Decimal) -> Decimal:
     if isinstance(value, bool):
         raise CoercionError("not_number")
     if isinstance(value, Decimal):
@@ -132,8 +148,12 @@ def _decimal(value: Any) -> Decimal:
             number = Decimal(MONEY_NOISE.sub("", str(value).strip()))
         except InvalidOperation:
             raise CoercionError("not_number") from None
-    if not number.is_finite() or abs(number) >= Decimal("1e15"):
+    if not number.is_finite():
         raise CoercionError("not_number")
+    if number.copy_abs() >= limit - step / 2:  # also when rounding to the step would reach it
+        if number > 0:
+            raise CoercionError("too_large", max=limit - step)
+        raise CoercionError("too_small", min=step - limit)
     return number
 
 
@@ -171,7 +191,10 @@ def _datetime(value: Any, timezone: str) -> dt.datetime:
             raise CoercionError("not_datetime") from None
     if moment.tzinfo is None:  # a person typed a local time: the blueprint's time zone
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return moment.astimezone(dt.timezone.utc)
+    try:
+        return moment.astimezone(dt.timezone.utc)
+    except OverflowError:  # 0001-01-01 00:00 east of UTC is before the first day there is
+        raise CoercionError("not_datetime") from None
 
 
 def _location(value: Any) -> dict | None:
@@ -186,11 +209,17 @@ def _location(value: Any) -> dict | None:
     try:
         lat = float(value["lat"]) if not is_empty(value.get("lat")) else None
         lng = float(value["lng"]) if not is_empty(value.get("lng")) else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise CoercionError("not_location") from None
     if (lat is None) != (lng is None) or (lat is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180)):
         raise CoercionError("not_location")
     address = value.get("address")
     if lat is None and is_empty(address):
         return None
-    return {"lat": lat, "lng": lng, "address": str(address)[:500] if address else None}
+    try:
+        address = _text(address) if not is_empty(address) else None
+    except CoercionError:
+        raise CoercionError("not_location") from None
+    if address is not None and len(address) > 500:  # the column's size: refuse, never cut
+        raise CoercionError("too_long", max=500)
+    return {"lat": lat, "lng": lng, "address": address}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo
 
 from atrium.metadata.expressions import Evaluator, Expression, ExpressionError
 from atrium.metadata.model import Blueprint
@@ -31,10 +32,13 @@ class RecordEvaluator:
         self.blueprint = blueprint
         self.entity = ""
         self.actor = SYSTEM
+        zone = ZoneInfo(blueprint.timezone)
+        moment = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._evaluator = Evaluator(
             {"current_user": self._current_user, "stage_probability": self._stage_probability,
              "is_open": self._is_open, "target": self._target},
-            clock=clock,
+            # today() is the blueprint's date (its time zone), not the UTC date
+            clock=lambda: moment().astimezone(zone),
         )
 
     def bind(self, entity: str, actor: Actor) -> "RecordEvaluator":

@@ -27,6 +27,10 @@ class MigrationRefused(Exception):
     """The model asks for a change that would lose data, or a --drop names nothing droppable."""
 
 
+class MigrationFailed(MigrationRefused):
+    """The database refused a step (e.g. a unique index over duplicate values); nothing was changed."""
+
+
 @dataclass(frozen=True)
 class Step:
     action: str  # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column
@@ -102,10 +106,13 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
     tables = build_tables(blueprint)
     inspector = sa.inspect(connection)
     live_tables = set(inspector.get_table_names())
+    live_indexes = {name: inspector.get_indexes(name) for name in live_tables}
     steps: list[Step] = []
     refused: list[str] = []
     droppable: set[str] = set()
-    wanted_tables = [t for t in tables.metadata.sorted_tables]
+    # Referenced tables first; a reference cycle (A.b → B, B.a → A) is fine, so no sort warning.
+    wanted_tables = [t for t, _ in sa.schema.sort_tables_and_constraints(tables.metadata.tables.values())
+                     if t is not None]
     for table in wanted_tables:
         if table.name not in live_tables:
             kind = "system table" if table.name in SYSTEM_TABLES else "table"
@@ -130,13 +137,19 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
             if name not in table.columns and name not in renamed_away and table.name not in SYSTEM_TABLES:
                 droppable.add(f"{table.name}.{name}")
                 if f"{table.name}.{name}" in drop:
+                    # its indexes go first (SQLite's table rebuild would try to keep them)
+                    steps += [Step("drop_index", table.name, ix["name"], f"drop index {ix['name']} "
+                                   f"(on the dropped column {table.name}.{name})")
+                              for ix in live_indexes[table.name] if name in ix["column_names"]]
                     steps.append(Step("drop_column", table.name, name,
                                       f"DROP column {table.name}.{name} and all its data (--drop)"))
                 else:
                     steps.append(Step("keep_column", table.name, name,
                                       f"keep column {table.name}.{name}: no longer in the blueprint "
                                       f"(hidden; data kept; drop it with --drop {table.name}.{name})"))
-        steps.extend(_index_steps(inspector, table, live_columns))
+        renames = {step.name: step.new_name for step in steps
+                   if step.action == "rename_column" and step.table == table.name}
+        steps.extend(_index_steps(inspector, table, renames))
     for name in drop:
         if name not in droppable:
             refused.append(f"--drop {name}: no such column is left over from the blueprint")
@@ -164,8 +177,10 @@ def _renames(blueprint: Blueprint, table: str, live_columns: dict, steps: list[S
     return produced
 
 
-def _index_steps(inspector, table: sa.Table, live_columns: dict) -> list[Step]:
+def _index_steps(inspector, table: sa.Table, renames: dict[str, str]) -> list[Step]:
     live = {ix["name"]: ix for ix in inspector.get_indexes(table.name) if ix.get("name")}
+    for ix in live.values():  # an index follows its column through a rename
+        ix["column_names"] = [renames.get(c, c) for c in ix["column_names"]]
     wanted = {ix.name: ix for ix in table.indexes}
     steps = [Step("create_index", table.name, name, f"create {'unique ' if ix.unique else ''}index "
                   f"{name} on {table.name} ({', '.join(c.name for c in ix.columns)})")
@@ -183,12 +198,51 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan) -
     if plan.refused:
         raise MigrationRefused("\n".join(plan.refused))
     tables = build_tables(blueprint)
-    with engine.begin() as connection:
-        operations = Operations(MigrationContext.configure(connection))
-        _apply(operations, connection, tables, plan)
+    with engine.connect() as connection:
+        # SQLite rebuilds a table to change a column's type or drop a column; with foreign keys
+        # on, dropping the old copy of a table other tables point to fails. The switch only
+        # works outside a transaction; the keys are checked again before commit.
+        rebuild = connection.dialect.name == "sqlite" and any(
+            step.action in ("change_type", "drop_column") for step in plan.steps)
+        raw = connection.connection.dbapi_connection if rebuild else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                operations = Operations(MigrationContext.configure(connection))
+                _apply(operations, connection, tables, plan)
+                if raw is not None and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise MigrationFailed("rebuilding a table broke a link between records; nothing was changed")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _detached(column: sa.Column, keys: bool = True) -> sa.Column:
+    """A copy of a model column for Alembic, with its foreign key (`Column._copy` drops it)."""
+    references = [sa.ForeignKey(key.target_fullname, name=key.constraint.name, ondelete=key.ondelete)
+                  for key in column.foreign_keys] if keys else []
+    default = column.server_default.arg if column.server_default is not None else None
+    return sa.Column(column.name, column.type, *references, primary_key=column.primary_key,
+                     unique=column.unique, autoincrement=column.autoincrement,
+                     nullable=column.nullable, server_default=default)
+
+
+def _keys_for_later(column: sa.Column, existing: set[str], sqlite: bool) -> list[sa.ForeignKey]:
+    """PostgreSQL checks that a key's table exists: a key into a table this plan has not created
+    yet (a reference cycle) is added once every table is there. SQLite does not check."""
+    return [] if sqlite else [key for key in column.foreign_keys if key.column.table.name not in existing]
 
 
 def _apply(op: Operations, connection: Connection, tables: Tables, plan: MigrationPlan) -> None:
+    try:
+        _apply_steps(op, connection, tables, plan)
+    except sa.exc.DBAPIError as error:  # the transaction rolls back: nothing is changed
+        reason = " ".join(str(getattr(error, "orig", None) or error).split())
+        raise MigrationFailed(f"the database refused the migration, nothing was changed: {reason}") from error
+
+
+def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: MigrationPlan) -> None:
     sqlite = connection.dialect.name == "sqlite"
     created = {step.table for step in plan.steps if step.action == "create_table"}
     existing = set(sa.inspect(connection).get_table_names())
@@ -198,29 +252,39 @@ def _apply(op: Operations, connection: Connection, tables: Tables, plan: Migrati
         if step.action == "create_table":
             columns = []
             for column in table.columns:
-                copy = column._copy()
-                for key in list(copy.foreign_keys):
-                    target = key.target_fullname.split(".")[0]
-                    if not sqlite and target not in existing and target != table.name:
-                        copy.foreign_keys.discard(key)
-                        copy.constraints.discard(key.constraint) if key.constraint else None
-                        deferred_keys.append((table.name, next(k for k in column.foreign_keys)))
-                columns.append(copy)
+                later = _keys_for_later(column, existing | {table.name}, sqlite)
+                deferred_keys += [(table.name, key) for key in later]
+                columns.append(_detached(column, keys=not later))
             op.create_table(table.name, *columns)
             existing.add(table.name)
             for index in table.indexes:
                 op.create_index(index.name, table.name, [c.name for c in index.columns], unique=index.unique)
         elif step.action == "add_column":
-            op.add_column(table.name, table.c[step.name]._copy())
+            later = _keys_for_later(table.c[step.name], existing, sqlite)
+            deferred_keys += [(table.name, key) for key in later]
+            op.add_column(table.name, _detached(table.c[step.name], keys=not later), inline_references=sqlite)
         elif step.action == "rename_column":
             op.alter_column(table.name, step.name, new_column_name=step.new_name)
         elif step.action == "change_type":
             if sqlite:
-                with op.batch_alter_table(table.name, recreate="always") as batch:
-                    batch.alter_column(step.name, type_=table.c[step.name].type)
+                # Alembic's batch mode copies the values with CAST(... AS <new type>), and SQLite's
+                # CAST of '2026-03-31' to DATETIME keeps 2026: rebuild the table with the new
+                # declared type and copy the values as they are.
+                live = sa.Table(table.name, sa.MetaData(), autoload_with=connection)
+                was = family(live.c[step.name].type)
+                live.c[step.name].type = table.c[step.name].type
+                with op.batch_alter_table(table.name, copy_from=live, recreate="always"):
+                    pass
+                if (was, family(table.c[step.name].type)) == ("date", "datetime"):
+                    column = f'"{step.name}"'
+                    connection.exec_driver_sql(f'UPDATE "{table.name}" SET {column} = {column} || '
+                                               f"' 00:00:00.000000' WHERE length({column}) = 10")
             else:
+                wanted = table.c[step.name].type.compile(connection.dialect)
+                if family(table.c[step.name].type) == "datetime":  # a date is midnight UTC, as on SQLite
+                    wanted = "timestamp AT TIME ZONE 'UTC'"
                 op.alter_column(table.name, step.name, type_=table.c[step.name].type,
-                                postgresql_using=f'"{step.name}"::{table.c[step.name].type.compile(connection.dialect)}')
+                                postgresql_using=f'"{step.name}"::{wanted}')
         elif step.action == "create_index" and step.table not in created:
             index = next(ix for ix in table.indexes if ix.name == step.name)
             op.create_index(index.name, table.name, [c.name for c in index.columns], unique=index.unique)
@@ -233,8 +297,8 @@ def _apply(op: Operations, connection: Connection, tables: Tables, plan: Migrati
             else:
                 op.drop_column(table.name, step.name)
     for table_name, key in deferred_keys:
-        op.create_foreign_key(key.constraint.name if key.constraint else None, table_name,
-                              key.column.table.name, [key.parent.name], [key.column.name])
+        op.create_foreign_key(key.constraint.name, table_name, key.column.table.name,
+                              [key.parent.name], [key.column.name], ondelete=key.ondelete)
 
 
 def migrate(engine: Engine, blueprint: Blueprint, drop: Sequence[str] = ()) -> MigrationPlan:

@@ -12,6 +12,7 @@ from atrium.metadata.model import Blueprint, Entity, Field
 from .coercion import CoercionError, coerce, is_empty
 from .evaluation import Actor, RecordEvaluator
 from .messages import message
+from .tables import text_limit
 
 Errors = dict[str, list[str]]
 RECORD_ERRORS = "_record"  # errors that belong to no single field
@@ -50,12 +51,19 @@ class RecordRules:
         if current is None:
             self._apply_defaults(entity, record, changes)
         self._compute_formulas(entity, record)
-        if not errors:
-            self._validate(entity, current, record, errors, locale)
+        # Rule errors are reported with the coercion errors, except on fields already in error
+        # (their value is unknown, so a rule about it would only add noise).
+        found: Errors = {}
+        self._validate(entity, current, record, found, locale)
+        for name, texts in found.items():
+            if name not in errors:
+                errors[name] = texts
         return record, errors
 
     def _apply_defaults(self, entity: Entity, record: dict, changes: Mapping[str, Any]) -> None:
         for field in entity:
+            if field.rollup is not None and field.rollup.function in ("count", "sum"):
+                record[field.name] = 0  # nothing links to a new record yet
             if field.default is not None and is_empty(changes.get(field.name)) and not field.computed:
                 try:
                     record[field.name] = coerce(field, self.evaluator.evaluate(field.default, record),
@@ -107,8 +115,9 @@ class RecordRules:
 
     @staticmethod
     def _check_bounds(field: Field, value: Any, errors: Errors, locale: str) -> None:
-        if isinstance(value, str) and field.max_length and len(value) > field.max_length:
-            add_error(errors, field.name, message("too_long", locale, max=field.max_length))
+        limit = text_limit(field)
+        if isinstance(value, str) and limit and len(value) > limit:
+            add_error(errors, field.name, message("too_long", locale, max=limit))
         if field.type in ("integer", "number", "money", "percent"):
             if field.min is not None and value < field.min:
                 add_error(errors, field.name, message("too_small", locale, min=field.min))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -228,15 +229,20 @@ class RecordService:
             return record
 
     def delete(self, entity: str, record_id: int, actor: Actor = SYSTEM,
-               connection: Connection | None = None) -> None:
+               connection: Connection | None = None, *, _deleting: set | None = None) -> None:
         """Delete a record, applying each child reference's on_delete (restrict, cascade, set_null)."""
         table = self.tables[entity]
+        # records this delete is already removing: a record linking to itself, or a cascade
+        # around a cycle (a → b → a), must not be visited again
+        deleting = set() if _deleting is None else _deleting
+        deleting.add((entity, record_id))
         with self._connection(connection) as conn:
             current = self._current(conn, entity, record_id, actor)
             for child, field_name in self.children.get(entity, ()):
                 child_table = self.tables[child.name]
                 linked = [row[0] for row in conn.execute(
-                    sa.select(child_table.c.id).where(child_table.c[field_name] == record_id))]
+                    sa.select(child_table.c.id).where(child_table.c[field_name] == record_id))
+                    if (child.name, row[0]) not in deleting]
                 if not linked:
                     continue
                 rule = child.fields[field_name].on_delete
@@ -246,7 +252,7 @@ class RecordService:
                         entity=child.plural.text(actor.locale, self.blueprint.default_locale))]})
                 for child_id in linked:
                     if rule == "cascade":
-                        self.delete(child.name, child_id, actor, connection=conn)
+                        self.delete(child.name, child_id, actor, connection=conn, _deleting=deleting)
                     else:
                         self.update(child.name, child_id, {field_name: None}, actor, connection=conn)
             conn.execute(table.delete().where(table.c.id == record_id))
@@ -302,6 +308,7 @@ class RecordService:
         raise ValidationFailed(errors, row=None if first_row is None else first_row + index)
 
     def _assign_autonumbers(self, conn: Connection, model: Entity, records: list[dict], now: dt.datetime) -> None:
+        now = now.astimezone(ZoneInfo(self.blueprint.timezone))  # {yyyy} is the local year
         for field in model:
             if field.type != "autonumber" or not field.format:
                 continue

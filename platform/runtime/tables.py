@@ -42,16 +42,32 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=dt.timezone.utc)
-        return value
+        # PostgreSQL answers in the session's time zone: UTC out, whatever the server's setting
+        return value.astimezone(dt.timezone.utc) if value is not None else None
+
+
+FIXED_LENGTHS = {"email": 254, "phone": 40, "url": 2048}
+
+
+def column_length(field: Field) -> int | None:
+    """The size of a text column (None: unbounded or not text)."""
+    if field.type in ("text", "select", "stage", "autonumber"):
+        return field.max_length or (255 if field.type == "text" else 100)
+    return FIXED_LENGTHS.get(field.type)
+
+
+def text_limit(field: Field) -> int | None:
+    """The most characters a value may have: `max_length`, and never more than the column holds."""
+    limits = [n for n in (field.max_length, column_length(field)) if n]
+    return min(limits) if limits else None
 
 
 def column_type(field: Field) -> sa.types.TypeEngine:
     kind = field.type
-    if kind in ("text", "select", "stage", "autonumber"):
-        return sa.String(field.max_length or (255 if kind == "text" else 100))
+    if kind in ("text", "select", "stage", "autonumber", *FIXED_LENGTHS):
+        return sa.String(column_length(field))
     simple: Mapping[str, sa.types.TypeEngine] = {
-        "textarea": sa.Text(), "email": sa.String(254), "phone": sa.String(40),
-        "url": sa.String(2048), "integer": sa.BigInteger(), "number": sa.Float(),
+        "textarea": sa.Text(), "integer": sa.BigInteger(), "number": sa.Float(),
         "money": sa.Numeric(18, 2), "percent": sa.Numeric(9, 4), "boolean": sa.Boolean(),
         "date": sa.Date(), "datetime": UTCDateTime(), "multiselect": sa.JSON(),
         "reference": ID_TYPE, "user": ID_TYPE,
@@ -66,7 +82,11 @@ def field_columns(entity: Entity, field: Field) -> list[sa.Column]:
                 sa.Column(f"{field.name}_address", sa.String(500))]
     args: list = []
     if field.type == "reference":
-        args.append(sa.ForeignKey(f"{field.to}.id", name=f"fk_{entity.name}_{field.name}"))
+        # The records service applies the field's on_delete (restrict, cascade, set_null) before
+        # the database sees a delete; the key only keeps links from dangling, including in a
+        # column left over from a removed field, which the service no longer knows.
+        args.append(sa.ForeignKey(f"{field.to}.id", name=f"fk_{entity.name}_{field.name}",
+                                  ondelete="SET NULL"))
     elif field.type == "user":
         args.append(sa.ForeignKey("atrium_users.id", name=f"fk_{entity.name}_{field.name}"))
     return [sa.Column(field.name, column_type(field), *args, nullable=True)]
