@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from atrium.runtime.site import Site
-from . import sessions
+from . import api, sessions
 from .templating import render
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +89,7 @@ async def home(request: Request) -> Response:
 def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     site = site or Site.open(settings.blueprint, settings.database_url, settings.overlays)
     routes = [Route("/", home, name="home"), *sessions.routes]
+    routes += api.routes  # /api/v1/...: the JSON API and its OpenAPI document
     vendor = Path(settings.node_modules)
     if (vendor / "htmx.org" / "dist").is_dir():
         routes.append(Mount("/static/vendor/htmx", StaticFiles(directory=vendor / "htmx.org" / "dist"),

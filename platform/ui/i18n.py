@@ -43,6 +43,19 @@ WORDS: dict[str, dict[str, str]] = {
                  "zh": "您编辑期间，此记录已被他人保存"},
     "language": {"en": "Language", "zh": "语言"},
     "demo_logins": {"en": "Demo logins", "zh": "演示账号"},
+    # the JSON API's 400 answers
+    "api_bad_json": {"en": "The body is not valid JSON", "zh": "请求体不是有效的 JSON"},
+    "api_not_object": {"en": "The body must be a JSON object", "zh": "请求体必须是 JSON 对象"},
+    "api_unknown_field": {"en": "There is no field '{field}' to filter by", "zh": "没有可筛选的字段“{field}”"},
+    "api_unknown_operator": {"en": "'{operator}' is not a filter operator", "zh": "“{operator}”不是筛选运算符"},
+    "api_operator_not_for_type": {"en": "The operator '{operator}' does not apply to a {type} field",
+                                  "zh": "运算符“{operator}”不适用于 {type} 类型的字段"},
+    "api_repeated": {"en": "This filter is given twice; use field__in=a,b for several values",
+                     "zh": "此筛选条件重复；多个值请用 field__in=a,b"},
+    "api_bad_period": {"en": "'{period}' is not a period (e.g. this_month, last_30_days)",
+                       "zh": "“{period}”不是有效的时间段（例如 this_month、last_30_days）"},
+    "api_bad_sort": {"en": "Cannot sort by '{field}'", "zh": "不能按“{field}”排序"},
+    "api_bad_limit": {"en": "limit must be a whole number from 1 to {max}", "zh": "limit 必须是 1 到 {max} 之间的整数"},
 }
 
 
