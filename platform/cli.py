@@ -1,4 +1,4 @@
-"""The `atrium` command: check, migrate, seed, users and teams, serve."""
+"""The `atrium` command: check, migrate, seed, users and teams, import and export, serve."""
 from __future__ import annotations
 
 import argparse
@@ -50,6 +50,25 @@ def _parser() -> argparse.ArgumentParser:
     team_add.add_argument("--label")
     team_add.add_argument("--parent")
     team_add.add_argument("--manager")
+
+    importing = commands.add_parser("import", help="import a CSV file (UTF-8 or GBK, with or without BOM)")
+    importing.add_argument("entity")
+    importing.add_argument("file", metavar="FILE.csv")
+    importing.add_argument("--as", dest="as_user", metavar="USER", help="import as this user (default: the system)")
+    importing.add_argument("--key", metavar="FIELD", help="field that finds an existing record (duplicates)")
+    importing.add_argument("--on-duplicate", choices=["skip", "update", "create"], default="skip")
+    importing.add_argument("--dry-run", action="store_true", help="check every row and write nothing")
+    importing.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
+                           help="map a column to a field (COLUMN= leaves it out); repeatable")
+    importing.add_argument("--locale", help="language of the messages (default: the user's)")
+
+    export = commands.add_parser("export", help="write records as CSV or JSON to standard output")
+    export.add_argument("entity")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    export.add_argument("--as", dest="as_user", metavar="USER", help="export what this user may read")
+    export.add_argument("--where", action="append", default=[], metavar="FIELD=VALUE")
+    export.add_argument("--raw-headers", action="store_true", help="field names instead of labels")
+    export.add_argument("--locale", help="language of labels (default: the blueprint's first)")
 
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default="127.0.0.1")
@@ -175,7 +194,97 @@ def _serve(args, blueprint, engine) -> int:
     return 0
 
 
-COMMANDS = {"migrate": _migrate, "seed": _seed, "user": _user, "team": _team, "serve": _serve}
+def _cli_actor(args, blueprint, engine):
+    """The user named by --as (their role, team and language), or the system."""
+    from atrium.runtime import users
+    from atrium.runtime.evaluation import Actor
+    from atrium.runtime.tables import build_tables
+    if not args.as_user:
+        return Actor(locale=args.locale or blueprint.default_locale)
+    with engine.connect() as connection:
+        user = users.find_user(connection, build_tables(blueprint), args.as_user)
+    if user is None:
+        raise users.UserError(f"no user '{args.as_user}'")
+    return Actor(user_id=user["id"], name=user["name"], role=user["role"], team_id=user["team_id"],
+                 locale=args.locale or user.get("locale") or blueprint.default_locale)
+
+
+def _import(args, blueprint, engine) -> int:
+    from atrium.runtime.importer import ImportOptions, ImportProblem, Importer, read_csv
+    from atrium.runtime.secured import AccessDenied
+    from atrium.runtime.site import Site
+    if args.entity not in blueprint.entities:
+        print(f"error: no entity '{args.entity}'", file=sys.stderr)
+        return 1
+    actor = _cli_actor(args, blueprint, engine)
+    try:
+        importer = Importer(Site.open(blueprint, args.db, engine=engine), actor, args.entity)
+        csv_file = read_csv(Path(args.file).read_bytes(), actor.locale)
+        mapping = importer.guess_mapping(csv_file.header)
+        for item in args.map:
+            column, _, field = item.rpartition("=")
+            mapping[column] = field.strip() or None
+        print(f"{args.file}: {csv_file.encoding}, delimiter {csv_file.delimiter!r}, {csv_file.total} row(s)")
+        for column, field in mapping.items():
+            print(f"  {column} -> {field or '(not imported)'}")
+        options = ImportOptions(mapping, key=args.key, on_duplicate=args.on_duplicate)
+        report = (importer.dry_run if args.dry_run else importer.run)(csv_file, options)
+    except (ImportProblem, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except AccessDenied:
+        print(f"error: {actor.name} may not create {args.entity} records", file=sys.stderr)
+        return 1
+    for error in report.errors:
+        where = f"{args.file}:{error.row}" if error.row else args.file
+        print(f"{where}: {error.column or error.field or '-'}: {error.message}", file=sys.stderr)
+    counts = f"{report.created} to create, {report.updated} to update, {report.skipped} to skip"
+    if report.errors:
+        print(f"{len(report.errors)} error(s) in {report.rows_in_error} of {report.total} row(s); "
+              "nothing was written.")
+        return 1
+    if args.dry_run:
+        print(f"Dry run of {report.total} row(s): {counts}; nothing was written.")
+    else:
+        print(f"Imported {report.total} row(s): {report.created} created, {report.updated} updated, "
+              f"{report.skipped} skipped in {report.seconds:.1f} s.")
+    return 0
+
+
+def _export(args, blueprint, engine) -> int:
+    import io
+    from atrium.runtime.exporter import ExportProblem, Exporter
+    from atrium.runtime.secured import AccessDenied
+    from atrium.runtime.site import Site
+    if args.entity not in blueprint.entities:
+        print(f"error: no entity '{args.entity}'", file=sys.stderr)
+        return 1
+    actor = _cli_actor(args, blueprint, engine)
+    try:
+        exporter = Exporter(Site.open(blueprint, args.db, engine=engine), actor, args.entity,
+                            locale=args.locale or blueprint.default_locale)
+        where = exporter.parse_where(args.where)
+    except ExportProblem as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except AccessDenied:
+        print(f"error: {actor.name} may not read {args.entity} records", file=sys.stderr)
+        return 1
+    sys.stdout.flush()
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
+    try:
+        if args.format == "json":
+            exporter.write_json(out, where)
+        else:
+            exporter.write_csv(out, where, raw_headers=args.raw_headers)
+        out.flush()
+    finally:
+        out.detach()
+    return 0
+
+
+COMMANDS = {"migrate": _migrate, "seed": _seed, "user": _user, "team": _team, "serve": _serve,
+            "import": _import, "export": _export}
 
 if __name__ == "__main__":
     sys.exit(main())
