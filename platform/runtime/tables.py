@@ -127,7 +127,9 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("password_hash", sa.String(200)),
              sa.Column("locale", sa.String(10)),
              sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
-             sa.Column("created_at", UTCDateTime()))
+             sa.Column("created_at", UTCDateTime()),
+             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
+             sa.Column("last_failed_at", UTCDateTime()))
     sa.Table("atrium_tokens", metadata,
              sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
              sa.Column("user_id", ID_TYPE, sa.ForeignKey("atrium_users.id"), nullable=False),
