@@ -3,7 +3,7 @@
 The document describes what the caller may use: the entities their role can read or create,
 the operations it allows, and the fields it does not hide. Schemas are typed from the field
 types (options and stages as enums, computed and system fields read-only); the list operation
-carries a query parameter per filter (`field`, `field__gte`, ...). The filter operators each
+carries the filters (`field`, `field__gte`, ...) as one exploded object parameter. The filter operators each
 field type accepts are defined here, and the API's parser enforces the same table.
 """
 from __future__ import annotations
@@ -147,7 +147,9 @@ class Describer:
         return {"type": "object", "title": f"Changes to a {entity.name}", "properties": properties,
                 "required": ["version"]}
 
-    def filter_parameters(self, entity: Entity) -> list[dict[str, Any]]:
+    def filter_schema(self, entity: Entity) -> dict[str, Any]:
+        """Every filter of the list as one object, spread over the query string (`style: form`,
+        `explode: true`): each property is a query parameter (`amount__gte=1000`)."""
         paths = [(f.name, f) for f in self.fields(entity)]
         paths += [(name, system_field(name)) for name in ("id", "created_at", "updated_at")]
         for path in self.blueprint.view(entity.name).filters:
@@ -155,15 +157,15 @@ class Describer:
                 field = resolve_path(self.blueprint.entities, entity.name, path)
                 if isinstance(field, Field):
                     paths.append((path, field))
-        parameters = []
+        properties = {}
         for path, field in paths:
             for operator in OPERATORS.get(field.type, ()):
-                parameters.append({"name": path if operator == "eq" else f"{path}__{operator}",
-                                   "in": "query", "required": False,
-                                   "description": f"{_label(self.blueprint, field.label)}: "
-                                                  f"{OPERATOR_TEXT[operator]}",
-                                   "schema": self._operand(field, operator)})
-        return parameters
+                properties[path if operator == "eq" else f"{path}__{operator}"] = {
+                    **self._operand(field, operator),
+                    "description": f"{_label(self.blueprint, field.label)}: {OPERATOR_TEXT[operator]}"}
+        return {"type": "object", "properties": properties, "additionalProperties": False,
+                "description": "Filters: `field=value`, `field__operator=value`, and dotted paths through "
+                               "references (`customer.level=A`); several filters all apply."}
 
     def _readable_path(self, entity: Entity, path: str) -> bool:
         current = entity
@@ -184,8 +186,14 @@ class Describer:
             return {"type": "integer", "minimum": 0}
         if operator == "within":
             return {"type": "string", "pattern": PERIOD}
-        if operator in ("in", "not_in", "contains") or field.type in ("multiselect", "money", "percent"):
+        if field.type == "multiselect" and operator != "in":
+            return {"enum": list(field.option_values)}
+        if operator in ("in", "not_in"):
+            return {"type": "string", "description": "Values separated by commas"}
+        if operator == "contains":
             return {"type": "string"}
+        if field.type in ("money", "percent"):
+            return {"type": "string", "pattern": DECIMAL}
         schema = value_schema(self.blueprint, field)
         schema.pop("description", None)
         return schema
@@ -202,7 +210,10 @@ class Describer:
         if can("read"):
             collection["get"] = {
                 "operationId": f"list_{name}", "tags": [name], "summary": f"List {plural}",
-                "parameters": [*_paging(), *self.filter_parameters(entity)],
+                "parameters": [*_paging(), {
+                    "name": "filters", "in": "query", "style": "form", "explode": True,
+                    "description": "Each property is a query parameter of its own",
+                    "schema": {"$ref": f"#/components/schemas/{name}_filters"}}],
                 "responses": {"200": {"description": "One page of records",
                                       "content": {"application/json": {"schema": {
                                           "$ref": f"#/components/schemas/{name}_page"}}}}, **errors}}
@@ -251,6 +262,8 @@ class Describer:
             ref = {"$ref": f"#/components/schemas/{entity.name}"}
             schemas[entity.name] = self.record_schema(entity)
             schemas[f"{entity.name}_patch"] = self.patch_schema(entity)
+            if self.access.can(self.actor, entity.name, "read"):
+                schemas[f"{entity.name}_filters"] = self.filter_schema(entity)
             schemas[f"{entity.name}_page"] = {
                 "type": "object", "required": ["data", "next", "count", "count_capped"],
                 "properties": {"data": {"type": "array", "items": ref},
