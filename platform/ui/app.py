@@ -89,6 +89,8 @@ async def home(request: Request) -> Response:
 def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     site = site or Site.open(settings.blueprint, settings.database_url, settings.overlays)
     routes = [Route("/", home, name="home"), *sessions.routes]
+    from .pages import routes as record_routes  # /r/{entity}/...: lists, forms, detail
+    routes += record_routes
     routes += api.routes  # /api/v1/...: the JSON API and its OpenAPI document
     vendor = Path(settings.node_modules)
     if (vendor / "htmx.org" / "dist").is_dir():

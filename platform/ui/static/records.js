@@ -1,0 +1,46 @@
+// Reference pickers on record pages. Without this file a picker still works: the typed text is
+// sent as <field>__q and the server matches it by title.
+(function () {
+  function pickerOf(element) { return element.closest(".picker"); }
+
+  document.addEventListener("click", function (event) {
+    var choice = event.target.closest(".picker .pick");
+    if (!choice) return;
+    event.preventDefault();
+    var picker = pickerOf(choice);
+    var value = picker.querySelector(".picker-value");
+    var text = picker.querySelector(".picker-text");
+    value.value = choice.dataset.id;
+    text.value = choice.dataset.title;
+    picker.querySelector(".picker-list").replaceChildren();
+    value.dispatchEvent(new Event("change", { bubbles: true }));
+    picker.dispatchEvent(new Event("picked"));
+    text.focus();
+  });
+
+  // Typing again after a choice means choosing anew; emptying the box clears the choice.
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches(".picker-text")) return;
+    var value = pickerOf(event.target).querySelector(".picker-value");
+    if (value.value) value.value = "";
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && event.target.closest(".picker")) {
+      pickerOf(event.target).querySelector(".picker-list").replaceChildren();
+    }
+    if (event.key === "ArrowDown" && event.target.matches(".picker-text")) {
+      var first = pickerOf(event.target).querySelector(".pick");
+      if (first) { event.preventDefault(); first.focus(); }
+    }
+  });
+
+  // Close a picker's list when the focus leaves it.
+  document.addEventListener("focusout", function (event) {
+    var picker = event.target.closest && event.target.closest(".picker");
+    if (!picker || (event.relatedTarget && picker.contains(event.relatedTarget))) return;
+    setTimeout(function () {
+      if (!picker.contains(document.activeElement)) picker.querySelector(".picker-list").replaceChildren();
+    }, 200);
+  });
+})();

@@ -1,0 +1,132 @@
+"""A record's timeline, newest first: field changes (atrium_history), stage changes with the time
+spent in the stage left (atrium_stage_history), and related records created (from the view's
+`detail.related`). Hidden fields and records the reader may not see never appear."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from atrium.runtime.queries import ListQuery
+from .i18n import word
+from .page_tools import Kit
+from .present import EMPTY, Lookups, Shown
+
+LIMIT = 50
+
+
+@dataclass
+class Entry:
+    at: dt.datetime
+    by: Any
+    kind: str  # created, change, stage, related
+    label: str = ""
+    old: Shown = EMPTY
+    new: Shown = EMPTY
+    note: str = ""
+    href: str | None = None
+    who: str = ""
+
+
+def duration(seconds: float | None, locale: str) -> str:
+    if seconds is None:
+        return ""
+    minutes = int(seconds // 60)
+    if minutes >= 24 * 60:
+        return word("n_days", locale, n=minutes // (24 * 60))
+    if minutes >= 60:
+        return word("n_hours", locale, n=minutes // 60)
+    return word("n_minutes", locale, n=max(minutes, 1))
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def field_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
+    history = kit.site.tables.system("atrium_history")
+    stage = kit.entity.stage_field
+    pipeline = kit.blueprint.pipeline_for(kit.entity_name)
+    rows = connection.execute(
+        sa.select(history).where(history.c.entity == kit.entity_name, history.c.record_id == record_id)
+        .order_by(history.c.changed_at.desc(), history.c.id.desc()).limit(LIMIT * 4)).fetchall()
+    entries: list[Entry] = []
+    pairs: list[tuple[Entry, Any, Any, Any]] = []
+    created = False
+    for row in rows:
+        if row.action == "create":
+            if not created:  # one entry, however many fields the creation set
+                entries.append(Entry(_aware(row.changed_at), row.changed_by, "created",
+                                     word("created_record", kit.locale)))
+                created = True
+            continue
+        field = kit.entity.fields.get(row.field or "")
+        if row.action != "update" or field is None or kit.presenter.mode(kit.entity_name, field.name) == "hidden":
+            continue
+        if pipeline is not None and stage is not None and field.name == stage.name:
+            continue  # stage changes come from the stage history, with the time spent
+        entry = Entry(_aware(row.changed_at), row.changed_by, "change", kit.presenter.text(field.label))
+        pairs.append((entry, field, kit.presenter.stored(field, row.old_value),
+                      kit.presenter.stored(field, row.new_value)))
+        entries.append(entry)
+    if pairs:
+        records = [{field.name: value} for _, field, old, new in pairs for value in (old, new)]
+        lookups = kit.presenter.load(connection, kit.entity_name, records, {f.name for _, f, _, _ in pairs})
+        for entry, field, old, new in pairs:
+            entry.old, entry.new = kit.presenter.show(field, old, lookups), kit.presenter.show(field, new, lookups)
+    return entries
+
+
+def stage_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
+    pipeline = kit.blueprint.pipeline_for(kit.entity_name)
+    stage = kit.entity.stage_field
+    if pipeline is None or stage is None or kit.presenter.mode(kit.entity_name, stage.name) == "hidden":
+        return []
+    table = kit.site.tables.system("atrium_stage_history")
+    rows = connection.execute(
+        sa.select(table).where(table.c.entity == kit.entity_name, table.c.record_id == record_id)
+        .order_by(table.c.changed_at.desc(), table.c.id.desc()).limit(LIMIT)).fetchall()
+    lookups = Lookups()
+    entries = []
+    for row in rows:
+        entry = Entry(_aware(row.changed_at), row.changed_by, "stage", kit.presenter.text(stage.label),
+                      kit.presenter.show(stage, row.from_stage, lookups), kit.presenter.show(stage, row.to_stage, lookups))
+        if row.from_stage is not None and row.seconds_in_from is not None:
+            entry.note = word("time_in_stage", kit.locale, time=duration(row.seconds_in_from, kit.locale),
+                              stage=entry.old.text)
+        entries.append(entry)
+    return entries
+
+
+def related_creations(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
+    entries = []
+    for link in kit.view.related:
+        child, _, via = link.partition(".")
+        if not kit.can("read", child) or kit.presenter.path_field(child, via) is None:
+            continue
+        page = kit.secured.list(kit.actor, ListQuery(child, where={via: record_id}, sort=("-created_at",),
+                                                     limit=10), connection)
+        ids = [r["id"] for r in page.records]
+        titles = kit.site.queries.titles(connection, child, ids)
+        label = kit.presenter.text(kit.blueprint.entities[child].label)
+        for record in page.records:
+            entries.append(Entry(_aware(record["created_at"]), record.get("created_by"), "related",
+                                 word("added_related", kit.locale, entity=label),
+                                 new=Shown(titles.get(record["id"], f"#{record['id']}"),
+                                           href=f"/r/{child}/{record['id']}")))
+    return entries
+
+
+def timeline(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
+    entries = (field_changes(kit, connection, record_id) + stage_changes(kit, connection, record_id)
+               + related_creations(kit, connection, record_id))
+    entries.sort(key=lambda e: e.at, reverse=True)
+    entries = entries[:LIMIT]
+    lookups = Lookups()
+    kit.presenter.load_users(connection, [e.by for e in entries], lookups)
+    for entry in entries:
+        entry.who = lookups.users.get(entry.by, word("system", kit.locale)) if entry.by else word("system", kit.locale)
+    return entries
