@@ -159,14 +159,14 @@ def writable_values(data: Mapping[str, Any]) -> dict[str, Any]:
 class Filters:
     """Parses `field=v`, `field__op=v` and dotted paths into a condition, typed by the field."""
 
-    def __init__(self, site: Any, actor: Actor, entity: Entity, connection: Any):
-        self.site, self.actor, self.entity, self.connection = site, actor, entity, connection
+    def __init__(self, site: Any, actor: Actor, entity: Entity):
+        self.site, self.actor, self.entity = site, actor, entity
         self.blueprint = site.blueprint
 
     def parse(self, params: Any) -> dict[str, dict[str, Any]]:
         where: dict[str, dict[str, Any]] = {}
         for key, raw in params.multi_items():
-            if key in RESERVED:
+            if key in RESERVED or (key == "lang" and key not in self.entity.fields):  # ?lang= is the UI's
                 continue
             path, operator = key, "eq"
             if "__" in key:
@@ -249,8 +249,11 @@ class Filters:
             prefix = ".".join(steps[:depth + 1])
             owner = target.owner if target.owner in target.fields else "created_by"
             if scope in ("own", "team"):
-                reach = ([self.actor.user_id] if scope == "own"
-                         else self.site.access.team_members(self.connection, self.actor))
+                if scope == "own":
+                    reach = [self.actor.user_id]
+                else:
+                    with self.site.engine.connect() as connection:
+                        reach = self.site.access.team_members(connection, self.actor)
                 spec = where.setdefault(f"{prefix}.{owner}", {})
                 spec["in"] = [v for v in spec["in"] if v in reach] if "in" in spec else reach
             current = target
@@ -285,9 +288,7 @@ def page_limit(actor: Actor, raw: str | None) -> int:
 @api_endpoint("read")
 async def list_records(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     params = request.query_params
-    with site.engine.connect() as connection:
-        where = Filters(site, actor, entity, connection).parse(params)
-    query = ListQuery(entity.name, where=where, search=params.get("q", ""),
+    query = ListQuery(entity.name, where=Filters(site, actor, entity).parse(params), search=params.get("q", ""),
                       sort=sort_keys(site, actor, entity, params.get("sort", "")),
                       limit=page_limit(actor, params.get("limit")), after=params.get("after") or None)
     page = SecuredRecords(site).list(actor, query)
