@@ -67,6 +67,26 @@ class Audit:
         if rows:
             connection.execute(self.stages.insert(), rows)
 
+    def record_stage_walks(self, connection: Connection, entity: str, pipeline: str,
+                           walks: Iterable[tuple[int, int | None, list[tuple[str, dt.datetime]]]]) -> None:
+        """Stage history for records created directly at a later stage (demo data): each walk is
+        (record id, by, [(stage, entered at), ...]) from the first stage to the current one. It
+        replaces the single row the records service wrote when it created those records."""
+        walks = [walk for walk in walks if len(walk[2]) > 1]
+        ids = [record_id for record_id, _, _ in walks]
+        for start in range(0, len(ids), 500):
+            connection.execute(self.stages.delete().where(
+                self.stages.c.entity == entity, self.stages.c.from_stage.is_(None),
+                self.stages.c.record_id.in_(ids[start:start + 500])))
+        rows = []
+        for record_id, by, steps in walks:
+            for (source, left), (target, at) in zip([(None, None)] + steps[:-1], steps):
+                rows.append({"entity": entity, "record_id": record_id, "pipeline": pipeline,
+                             "from_stage": source, "to_stage": target, "changed_at": at, "changed_by": by,
+                             "seconds_in_from": (at - left).total_seconds() if left else None})
+        if rows:
+            connection.execute(self.stages.insert(), rows)
+
     def next_numbers(self, connection: Connection, key: str, count: int) -> int:
         """Reserve `count` numbers of sequence `key`; returns the first. Safe across workers."""
         table = self.sequences
