@@ -184,7 +184,12 @@ class Importer:
         return self._report(csv_file, rows, errors, True, started)
 
     def run(self, csv_file: CsvFile, options: ImportOptions, progress: Progress | None = None) -> ImportReport:
-        """Import every row in one transaction; if any row fails, nothing is written."""
+        """Import every row in one transaction; if any row fails, nothing is written.
+
+        The writes themselves apply the records service's rules, so a clean file is checked once;
+        when a row fails, the transaction is rolled back and every row is checked (as in a dry
+        run) so the report names each one that fails, not only the first.
+        """
         started = time.perf_counter()
         rows: list[_Row] = []
         errors: list[RowError] = []
@@ -192,16 +197,23 @@ class Importer:
             connection.info["atrium_write"] = True
             try:
                 with connection.begin():
-                    rows, errors = self._plan(connection, csv_file, options, progress)
+                    rows, errors = self._plan(connection, csv_file, options, progress, validate=False)
                     if errors:
                         raise _Abort()
-                    self._write(connection, rows, options, progress)
-            except _WriteFailed as failure:  # the transaction is rolled back: nothing was written
-                errors = errors + failure.errors
+                    self._write(connection, rows, progress)
+            except _WriteFailed as failure:  # rolled back: nothing was written
+                errors = failure.errors
             except _Abort:
                 pass
-        report = self._report(csv_file, rows, errors, False, started)
+        if errors:
+            checked = self.dry_run(csv_file, options, progress)
+            rows, errors = [], checked.errors or errors
+            report = checked
+            report.errors, report.dry_run = sorted(errors, key=lambda e: e.row or 0), False
+        else:
+            report = self._report(csv_file, rows, errors, False, started)
         report.written = not report.errors
+        report.seconds = time.perf_counter() - started
         return report
 
     def _report(self, csv_file: CsvFile, rows: list[_Row], errors: list[RowError], dry_run: bool,
@@ -218,7 +230,7 @@ class Importer:
     # --- planning: read, match duplicates, validate ---------------------------------------------
 
     def _plan(self, connection: Connection, csv_file: CsvFile, options: ImportOptions,
-              progress: Progress | None) -> tuple[list[_Row], list[RowError]]:
+              progress: Progress | None, validate: bool = True) -> tuple[list[_Row], list[RowError]]:
         mapped = self.check_options(csv_file, options)
         columns = {f.name: column for _, column, f in mapped}
         resolver = CellResolver(self.site, self.actor, connection)
@@ -245,7 +257,8 @@ class Importer:
             rows.append(row)
         if options.key:
             self._match_duplicates(connection, rows, options, columns, errors)
-        self._validate(connection, rows, columns, errors, progress)
+        if validate:
+            self._validate(connection, rows, columns, errors, progress)
         return rows, errors
 
     def _match_duplicates(self, connection: Connection, rows: list[_Row], options: ImportOptions,
@@ -368,8 +381,15 @@ class Importer:
                 pass
             for row in chunk:
                 self._check_one(connection, row, None, columns, errors)
-        for row in rows:
-            if row.action == "update" and not row.bad:
+        updates = [r for r in rows if r.action == "update" and not r.bad]
+        for start in range(0, len(updates), BATCH):
+            chunk = updates[start:start + BATCH]
+            try:  # without unique fields a whole batch passes at once
+                check(connection, self.model, [r.record for r in chunk if r.root is None], None, self.locale, 0)
+                continue
+            except ValidationFailed:
+                pass
+            for row in chunk:
                 self._check_one(connection, row, (row.root or row).target, columns, errors)
 
     def _check_one(self, connection: Connection, row: _Row, own_id: int | None, columns: Mapping[str, str],
@@ -383,8 +403,7 @@ class Importer:
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def _write(self, connection: Connection, rows: list[_Row], options: ImportOptions,
-               progress: Progress | None) -> None:
+    def _write(self, connection: Connection, rows: list[_Row], progress: Progress | None) -> None:
         creates = [r for r in rows if r.action == "create"]
         updates = [r for r in rows if r.action == "update"]
         total, done = len(creates) + len(updates), 0
@@ -397,6 +416,9 @@ class Importer:
                 raise self._failure(error, chunk[error.row].number if error.row is not None else None)
             for row, record in zip(chunk, stored):
                 row.created_id = record["id"]
+                problem = self._owner_problem(connection, record)  # bulk_create leaves this rule to us
+                if problem:
+                    raise self._failure(ValidationFailed(problem), row.number)
             done += len(chunk)
             if progress:
                 progress(done, total, "write")

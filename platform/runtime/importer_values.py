@@ -181,6 +181,7 @@ class CellResolver:
         self._options: dict[str, dict[str, Any]] = {}
         self._references: dict[str, dict[str, Any]] = {}
         self._users: tuple[dict, dict, dict] | None = None
+        self._values: dict[tuple[str, str], tuple[Any, str | None]] = {}
 
     def prepare(self, field: Field, cells: Iterable[str]) -> None:
         """Look up every distinct reference in one go (a few queries, not one per row)."""
@@ -189,6 +190,15 @@ class CellResolver:
             self._references[field.name] = self._find_records(field.to, wanted)
 
     def value(self, field: Field, cell: str) -> tuple[Any, str | None]:
+        if field.type not in ("select", "stage", "multiselect", "user", "reference"):
+            return cell, None  # the records service coerces it, as it does a form's text
+        key = (field.name, cell)
+        if key not in self._values:  # a column repeats the same few texts: read each once
+            self._values[key] = self._value(field, cell)
+        value, problem = self._values[key]
+        return (list(value) if isinstance(value, list) else value), problem
+
+    def _value(self, field: Field, cell: str) -> tuple[Any, str | None]:
         kind = field.type
         if kind in ("select", "stage"):
             return self._option(field, cell), None
@@ -204,7 +214,7 @@ class CellResolver:
             if isinstance(found, tuple):
                 return None, say("ambiguous_reference", self.locale, value=cell, count=found[1])
             return None, say("no_reference", self.locale, value=cell)
-        return cell, None
+        return cell, None  # pragma: no cover - value() passes other kinds through
 
     # options and stages
 

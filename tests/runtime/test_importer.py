@@ -246,8 +246,10 @@ def test_a_rep_cannot_link_to_or_update_other_reps_records(site):
     with pytest.raises(ImportProblem, match="负责人"):
         run(site, wang, "customer", "公司名称,负责人\n给李,李娜\n", mapping={"公司名称": "name", "负责人": "owner"})
     # a rep may not give a lead to someone outside their reach
-    report = run(site, wang, "lead", "公司名称,联系人,负责人\n甲,乙,li\n", dry=True)
-    assert [(e.field, e.message) for e in report.errors] == [("owner", "只能将记录分配给自己或本团队成员")]
+    for dry in (True, False):
+        report = run(site, wang, "lead", "公司名称,联系人,负责人\n甲,乙,wang\n丙,丁,li\n", dry=dry)
+        assert [(e.row, e.field, e.message) for e in report.errors] == [(3, "owner", "只能将记录分配给自己或本团队成员")]
+    assert rows(site, "lead") == []
     # an entity the role cannot create at all
     with pytest.raises(AccessDenied):
         Importer(site, wang, "product")
@@ -260,7 +262,11 @@ def test_progress_is_reported_in_batches(site):
     assert report.created == 1100
     writes = [done for done, total, phase in seen if phase == "write"]
     assert writes == [500, 1000, 1100]
-    assert seen[-1] == (1100, 1100, "write") and any(p == "check" for _, _, p in seen)
+    assert seen[-1] == (1100, 1100, "write")
+    seen.clear()
+    importer, csv_file, options = load(site, actor(site, "boss"), "customer", "\n".join(lines))
+    importer.dry_run(csv_file, options, progress=lambda *args: seen.append(args))
+    assert seen[-1] == (1100, 1100, "check") and {p for _, _, p in seen} == {"check"}
 
 
 def run_with_progress(site, text, seen):
