@@ -96,14 +96,7 @@ class Queries:
         entity = self.blueprint.entities[query.entity]
         joins = Joins(self.blueprint, self.tables, entity.name)
         table = joins.base
-        where = [self.access.row_filter(connection, actor, entity.name, "read", table),
-                 compile_condition(joins, query.where, now, self.blueprint.timezone)]
-        for path in query.where:
-            head = path.split(".")[0]
-            if head in entity.fields and self.access.field_mode(actor, entity.name, head) == "hidden":
-                raise ConditionError(f"cannot filter by '{path}'")
-        if query.search.strip():
-            where.append(self.search_condition(entity, table, query.search))
+        where = self._where(connection, actor, joins, query, now)
         keys = self.sort_keys(entity, query.sort)
         order = []
         for name, descending in keys:
@@ -128,17 +121,49 @@ class Queries:
     def exact_count(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> int:
         entity = self.blueprint.entities[query.entity]
         joins = Joins(self.blueprint, self.tables, entity.name)
-        where = [self.access.row_filter(connection, actor, entity.name, "read", joins.base),
-                 compile_condition(joins, query.where, now, self.blueprint.timezone)]
-        if query.search.strip():
-            where.append(self.search_condition(entity, joins.base, query.search))
+        where = self._where(connection, actor, joins, query, now)
         return connection.execute(sa.select(sa.func.count()).select_from(joins.from_clause).where(*where)).scalar()
 
+    def _where(self, connection: Connection, actor: Actor, joins: Joins, query: ListQuery,
+               now: dt.datetime) -> list[sa.ColumnElement]:
+        """Access scope, filters and search. A filter through a reference (`account.name`) only
+        matches linked records the actor may read, and never a field the actor cannot see:
+        otherwise filtering would reveal what the actor may not read."""
+        entity = self.blueprint.entities[joins.entity]
+        for path in query.where:
+            current = entity
+            for step in path.split("."):
+                if step in current.fields and self.access.field_mode(actor, current.name, step) == "hidden":
+                    raise ConditionError(f"cannot filter by '{path}'")
+                field = current.fields.get(step)
+                if field is None or field.type != "reference":
+                    break
+                current = self.blueprint.entities[field.to]
+        where = [self.access.row_filter(connection, actor, entity.name, "read", joins.base),
+                 compile_condition(joins, query.where, now, self.blueprint.timezone)]
+        for path, alias in joins.aliases.items():
+            target = self._entity_at(entity, path)
+            where.append(sa.or_(alias.c.id.is_(None),
+                                self.access.row_filter(connection, actor, target.name, "read", alias)))
+        if query.search.strip():
+            where.append(self.search_condition(entity, joins.base, query.search, self._hidden(actor, entity)))
+        return where
+
+    def _entity_at(self, entity: Entity, path: str) -> Entity:
+        for step in path.split("."):
+            entity = self.blueprint.entities[entity.fields[step].to]
+        return entity
+
+    def _hidden(self, actor: Actor, entity: Entity) -> set[str]:
+        return {f.name for f in entity if self.access.field_mode(actor, entity.name, f.name) == "hidden"}
+
     @staticmethod
-    def search_condition(entity: Entity, table: sa.Table, text: str) -> sa.ColumnElement:
+    def search_condition(entity: Entity, table: sa.Table, text: str,
+                         hidden: set[str] = frozenset()) -> sa.ColumnElement:
+        """Quick search over the entity's `search` fields, never over a field the user cannot see."""
         fields = entity.search or tuple(f.name for f in entity if f.type in ("text", "autonumber"))[:2]
         return sa.or_(sa.false(), *(sa.cast(table.c[f], sa.String).icontains(text.strip(), autoescape=True)
-                                    for f in fields if f in table.c))
+                                    for f in fields if f in table.c and f not in hidden))
 
     @staticmethod
     def _after(table: sa.Table, keys: list[tuple[str, bool]], values: list[Any]) -> sa.ColumnElement:

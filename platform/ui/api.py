@@ -180,7 +180,6 @@ class Filters:
             if operator in where.get(path, {}):
                 raise bad_request(self.actor.locale, "api_repeated", key)
             where.setdefault(path, {})[operator] = self.value(field, operator, raw, key)
-            self.keep_within_reach(where, path)
         return where
 
     def field(self, path: str, key: str) -> Field:
@@ -237,26 +236,6 @@ class Filters:
             if pipeline and value not in pipeline.stage_names:
                 raise CoercionError("not_stage", value=value)
         return value
-
-    def keep_within_reach(self, where: dict[str, dict[str, Any]], path: str) -> None:
-        """A path through a reference only matches linked records the caller may read: otherwise a
-        filter on `customer.name` would reveal the name of a customer the caller cannot see."""
-        steps = path.split(".")
-        current = self.entity
-        for depth in range(len(steps) - 1):
-            target = self.blueprint.entities[current.fields[steps[depth]].to]
-            scope = self.site.access.scope(self.actor, target.name, "read")
-            prefix = ".".join(steps[:depth + 1])
-            owner = target.owner if target.owner in target.fields else "created_by"
-            if scope in ("own", "team"):
-                if scope == "own":
-                    reach = [self.actor.user_id]
-                else:
-                    with self.site.engine.connect() as connection:
-                        reach = self.site.access.team_members(connection, self.actor)
-                spec = where.setdefault(f"{prefix}.{owner}", {})
-                spec["in"] = [v for v in spec["in"] if v in reach] if "in" in spec else reach
-            current = target
 
 
 def sort_keys(site: Any, actor: Actor, entity: Entity, raw: str) -> list[str]:
