@@ -64,8 +64,9 @@ def field_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entr
                 created = True
             continue
         field = kit.entity.fields.get(row.field or "")
-        if row.action != "update" or field is None or kit.presenter.mode(kit.entity_name, field.name) == "hidden":
-            continue
+        if row.action != "update" or field is None or field.computed \
+                or kit.presenter.mode(kit.entity_name, field.name) == "hidden":
+            continue  # a computed field changes with what it is computed from: shown there
         if pipeline is not None and stage is not None and field.name == stage.name:
             continue  # stage changes come from the stage history, with the time spent
         entry = Entry(_aware(row.changed_at), row.changed_by, "change", kit.presenter.text(field.label))
