@@ -205,11 +205,10 @@ class Importer:
                 errors = failure.errors
             except _Abort:
                 pass
-        if errors:
-            checked = self.dry_run(csv_file, options, progress)
-            rows, errors = [], checked.errors or errors
-            report = checked
-            report.errors, report.dry_run = sorted(errors, key=lambda e: e.row or 0), False
+        if errors:  # check every row, to name each that fails (a race may leave only the writes')
+            report = self.dry_run(csv_file, options, progress)
+            report.errors = sorted(report.errors or errors, key=lambda e: e.row or 0)
+            report.dry_run = False
         else:
             report = self._report(csv_file, rows, errors, False, started)
         report.written = not report.errors
