@@ -82,6 +82,7 @@ class FormModel:
         names = [name for _, _, _, fields in self.layout for name in fields]
         self.names = list(dict.fromkeys(names))
         self.drivers = self._drivers()
+        self.owner_choices: list[tuple[int, str]] | None = None  # set when the role's reach is limited
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -227,6 +228,8 @@ class FormModel:
         if field.type in ("select", "multiselect"):
             return [(str(o.value), text(o.label)) for o in field.options]
         if field.type == "user":
+            if field.name == self.entity.owner and self.owner_choices is not None:
+                users = self.owner_choices
             return [(str(i), name) for i, name in users]
         if field.type == "stage":
             pipeline = self.kit.blueprint.pipelines.get(field.pipeline or "")

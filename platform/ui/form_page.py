@@ -52,8 +52,12 @@ class FormPage:
     def read(self, form: Any) -> Draft:
         with self.kit.site.engine.connect() as connection:
             draft = self.model.read(form, resolver(self.kit, connection))
-        hidden = self.model.hidden_by_sections(self.model.draft_record(draft.changes)[0])
-        draft.changes = {k: v for k, v in draft.changes.items() if k not in hidden}
+        record, errors = self.model.draft_record(draft.changes)
+        hidden = self.model.hidden_by_sections(record)
+        # Only what the user changed is sent: a value left as it was (say, a link to a record
+        # this user may not open) is not the user's to re-submit.
+        draft.changes = {k: v for k, v in draft.changes.items() if k not in hidden
+                         and (self.current is None or k in errors or record.get(k) != self.current.get(k))}
         return draft
 
     def context(self, record: Mapping[str, Any], raw: Mapping[str, Any] | None, errors: Mapping[str, list[str]],
@@ -68,7 +72,7 @@ class FormPage:
                 shown[name] = int(value) if str(value).isdigit() else None
         with kit.site.engine.connect() as connection:
             lookups = kit.presenter.load(connection, kit.entity_name, [shown], self.model.names)
-            users = active_users(kit, connection)
+            users = self.users(connection, record)
         sections = self.model.sections(shown, raw, lookups, errors, titles or {}, users, touched)
         placed = {w.name for s in sections if s.visible for w in s.widgets}
         summary = []
@@ -89,6 +93,17 @@ class FormPage:
                 "extras": sorted((extras or {}).items()),
                 "currency_symbol": format_money(0, kit.blueprint.currency, kit.locale).rstrip("0.,"),
                 "record_title": self.record_title()}
+
+    def users(self, connection, record: Mapping[str, Any]) -> list[tuple[int, str]]:
+        """Users to choose from; for the owner field, only those the user may give records to."""
+        users = active_users(self.kit, connection)
+        owner, access = self.kit.entity.owner, self.kit.site.access
+        scope = access.scope(self.kit.actor, self.kit.entity_name, "update")
+        if owner is None or scope not in ("own", "team", "none"):
+            return users
+        reach = set(access.team_members(connection, self.kit.actor)) if scope == "team" else {self.kit.actor.user_id}
+        self.model.owner_choices = [(i, n) for i, n in users if i in reach or i == record.get(owner)]
+        return users
 
     def record_title(self) -> str:
         if not self.record_id:

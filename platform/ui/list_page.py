@@ -112,7 +112,10 @@ async def list_page(request: Request) -> Response:
         "can_create": kit.can("create"), "saved_views": views,
     }
     if is_htmx(request) and request.headers.get("HX-Target", "results") == "results":
-        return render(request, "list.html", context, block="results")
+        # the address bar shows the state without the empty fields a form sends
+        query = state.query_string(after=state.after or "")
+        location = f"/r/{kit.entity_name}" + (f"?{query}" if query else "")
+        return render(request, "list.html", context, block="results", headers={"HX-Push-Url": location})
     return render(request, "list.html", context)
 
 

@@ -49,6 +49,8 @@ def test_new_form_widgets_defaults_and_field_access(world):
     assert "<legend>Basics</legend>" in page and "<legend>Follow-up</legend>" in page
     owner = field_html(page, "owner")
     assert f'<option value="{world.ids["rep"]}" selected>Rep Li</option>' in owner  # default current_user()
+    assert "Rep Wang" not in owner  # a rep may only own records, not give them away
+    assert "Rep Wang" in field_html(world.browser("manager").get("/r/order/new").text, "owner")  # team reach
     assert '<span>¥</span><input type="number" id="f-amount" name="amount" value="" step="0.01"' in page
     assert 'type="date" id="f-expected_close"' in page
     assert 'type="checkbox" name="tags" value="key_account"' in page  # multiselect as checkboxes
@@ -152,6 +154,22 @@ def test_edit_shows_values_and_updates_with_version(world):
                         follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/r/order/{order['id']}"
     assert world.get("order", order["id"])["name"] == "After"
+    wrong = rep.post(f"/r/order/{order['id']}", [("_fields", "amount"), ("amount", "lots"), ("version", "2")])
+    assert wrong.status_code == 422 and "Must be a number" in field_html(wrong.text, "amount")
+    assert str(world.get("order", order["id"])["amount"]) == "100.00"
+
+
+def test_unchanged_link_to_a_record_the_user_cannot_open_is_kept(world):
+    theirs = world.customer("Their Co", by="rep2")
+    order = world.create("order", "boss", name="Shared", customer=theirs["id"], owner=world.ids["rep"])
+    rep = world.browser("rep")
+    page = rep.get(f"/r/order/{order['id']}/edit").text
+    assert "Their Co" not in page
+    form = [("_fields", "name"), ("_fields", "customer"), ("name", "Renamed"), ("customer", theirs["id"]),
+            ("customer__q", ""), ("version", "1")]
+    assert rep.post(f"/r/order/{order['id']}", form, follow_redirects=False).status_code == 303
+    stored = world.get("order", order["id"])
+    assert stored["name"] == "Renamed" and stored["customer"] == theirs["id"]
 
 
 def test_stale_edit_shows_the_conflict_and_writes_nothing(world):

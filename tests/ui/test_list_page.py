@@ -173,6 +173,8 @@ def test_htmx_gets_only_the_results(world):
     assert 'id="list-form"' not in partial.text
     assert "HX-Request" in partial.headers["vary"] and "HX-Request" in full.headers["vary"]
     assert 'hx-push-url="true"' in full.text  # the URL follows every change: bookmarkable
+    pushed = rep.get("/r/order?q=&owner=&stage=won&expected_close__from=&sort=-amount", htmx=True)
+    assert pushed.headers["HX-Push-Url"] == "/r/order?stage=won&sort=-amount"  # without the empty fields
 
 
 def test_saved_views_round_trip(world):

@@ -1,6 +1,13 @@
 // Reference pickers on record pages. Without this file a picker still works: the typed text is
 // sent as <field>__q and the server matches it by title.
 (function () {
+  // On a phone the filters start folded unless one is in use (they are open without JavaScript).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.matchMedia("(max-width: 900px)").matches) {
+      document.querySelectorAll("details.filters[data-fold-narrow]").forEach(function (d) { d.open = false; });
+    }
+  });
+
   function pickerOf(element) { return element.closest(".picker"); }
 
   document.addEventListener("click", function (event) {
