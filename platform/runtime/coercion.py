@@ -67,12 +67,13 @@ def coerce(field: Field, value: Any, timezone: str = "UTC") -> Any:
         except CoercionError:
             raise CoercionError("not_reference") from None
     if kind == "number":
-        return float(_decimal(value, *LIMITS[kind]))
+        return float(_decimal(value, *LIMITS[kind])) + 0.0  # + 0.0: never -0.0
     if kind in ("money", "percent"):
         if kind == "percent" and isinstance(value, str) and value.strip().endswith("%"):
             value = value.strip()[:-1]
         step = LIMITS[kind][1]
-        return _decimal(value, *LIMITS[kind]).quantize(step, rounding=ROUND_HALF_UP)
+        number = _decimal(value, *LIMITS[kind]).quantize(step, rounding=ROUND_HALF_UP)
+        return number.copy_abs() if number.is_zero() else number  # "-0.001" is 0.00, not -0.00
     if kind == "boolean":
         return _boolean(value)
     if kind == "date":
