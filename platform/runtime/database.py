@@ -1,7 +1,9 @@
 """Engines for SQLite (embedded default) and PostgreSQL, set up the way the runtime relies on."""
 from __future__ import annotations
 
+import contextlib
 import warnings
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -43,5 +45,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _writes(connection) -> bool:
-    # Writers take the lock at BEGIN, so two workers never deadlock upgrading a read lock.
-    return bool(connection.info.get("atrium_write", True))
+    # Writers take SQLite's write lock at BEGIN, so two workers never fail upgrading a read
+    # transaction to a write; readers begin deferred so they never queue behind each other.
+    return bool(connection.get_execution_options().get("atrium_write", False))
+
+
+def connect(engine: Engine, write: bool = False):
+    """A connection whose transactions are writers (see `_writes`) or readers."""
+    return engine.execution_options(atrium_write=write).connect()
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator:
+    """One writing transaction: committed at the end, rolled back on any error."""
+    with connect(engine, write=True) as connection, connection.begin():
+        yield connection

@@ -25,6 +25,7 @@ from .messages import message
 from .queries import ListQuery
 from .records import RecordNotFound
 from .secured import AccessDenied, SecuredRecords
+from .database import connect
 
 YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
 PAGE = 500
@@ -128,8 +129,7 @@ class Exporter:
         references = [f for f in self.fields if f.type == "reference"]
         if not references:
             return titles
-        with self.site.engine.connect() as connection:
-            connection.info["atrium_write"] = False
+        with connect(self.site.engine) as connection:
             for field in references:
                 ids = sorted({r[field.name] for r in records if r.get(field.name) is not None})
                 table = self.site.tables[field.to]
@@ -143,8 +143,7 @@ class Exporter:
         """A user as people know them: the display name, unless two users share it."""
         if self._users is None:
             users = self.site.tables.system("atrium_users")
-            with self.site.engine.connect() as connection:
-                connection.info["atrium_write"] = False
+            with connect(self.site.engine) as connection:
                 found = connection.execute(sa.select(users.c.id, users.c.name, users.c.display_name)).all()
             shown = [row.display_name or row.name for row in found]
             self._users = {row.id: text if shown.count(text) == 1 else row.name

@@ -28,6 +28,7 @@ from .importer_values import (CellResolver, CsvFile, ImportProblem, cell_text, k
 from .messages import message
 from .records import RecordError, RecordNotFound, StaleRecord, ValidationFailed
 from .secured import AccessDenied, SecuredRecords
+from .database import connect
 
 __all__ = ["CsvFile", "ImportOptions", "ImportProblem", "ImportReport", "Importer", "RowError", "read_csv"]
 
@@ -177,8 +178,7 @@ class Importer:
     def dry_run(self, csv_file: CsvFile, options: ImportOptions, progress: Progress | None = None) -> ImportReport:
         """What the import would do, with every row's errors; nothing is written."""
         started = time.perf_counter()
-        with self.site.engine.connect() as connection:
-            connection.info["atrium_write"] = False  # a reader: no write lock on SQLite
+        with connect(self.site.engine) as connection:
             rows, errors = self._plan(connection, csv_file, options, progress)
             connection.rollback()
         return self._report(csv_file, rows, errors, True, started)
@@ -193,8 +193,7 @@ class Importer:
         started = time.perf_counter()
         rows: list[_Row] = []
         errors: list[RowError] = []
-        with self.site.engine.connect() as connection:
-            connection.info["atrium_write"] = True
+        with connect(self.site.engine, write=True) as connection:
             try:
                 with connection.begin():
                     rows, errors = self._plan(connection, csv_file, options, progress, validate=False)
@@ -344,7 +343,7 @@ class Importer:
         if not owner or record.get(owner) in (None, self.actor.user_id):
             return {}
         try:
-            self.secured._owner_stays_in_reach(connection, self.actor, self.entity, record)
+            self.secured._owner_stays_in_reach(connection, self.actor, self.entity, [record])
         except ValidationFailed as error:
             return error.errors
         return {}

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from atrium.metadata.model import Blueprint, Entity
+from .database import connect
 from .audit import Audit, changed_fields, format_number, sequence_key
 from .evaluation import SYSTEM, Actor, RecordEvaluator
 from .messages import message
@@ -124,10 +125,8 @@ class RecordService:
         if connection is not None:
             yield connection
             return
-        with self.engine.connect() as conn:
-            conn.info["atrium_write"] = write
-            with conn.begin():
-                yield conn
+        with connect(self.engine, write) as conn, conn.begin():
+            yield conn
 
     def create(self, entity: str, values: Mapping[str, Any], actor: Actor = SYSTEM,
                connection: Connection | None = None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy.engine import Connection
 
+from .database import connect, write_transaction
 from .evaluation import Actor
 from .messages import message
 from .queries import ListQuery, Page
@@ -89,10 +90,10 @@ class SecuredRecords:
         if not self.access.can(actor, entity, "create"):
             raise AccessDenied(entity)
         self._refuse_fields(actor, entity, values)
-        with self.site.engine.begin() as conn:
+        with write_transaction(self.site.engine) as conn:
             self._refuse_unreadable_links(conn, actor, entity, values)
             record = self.records.create(entity, values, actor, connection=conn)
-            self._owner_stays_in_reach(conn, actor, entity, record)
+            self._owner_stays_in_reach(conn, actor, entity, [record])
         return self.visible(actor, entity, record)
 
     def bulk_create(self, actor: Actor, entity: str, rows: Iterable[Mapping[str, Any]],
@@ -104,7 +105,9 @@ class SecuredRecords:
         for values in rows:
             self._refuse_fields(actor, entity, values)
             self._refuse_unreadable_links(connection, actor, entity, values)
-        return self.records.bulk_create(entity, rows, actor, connection=connection)
+        created = self.records.bulk_create(entity, rows, actor, connection=connection)
+        self._owner_stays_in_reach(connection, actor, entity, created)
+        return created
 
     def update(self, actor: Actor, entity: str, record_id: int, values: Mapping[str, Any],
                version: int | None = None, connection: Connection | None = None) -> dict[str, Any]:
@@ -114,29 +117,34 @@ class SecuredRecords:
             self.get(actor, entity, record_id, conn, action="update")
             self._refuse_unreadable_links(conn, actor, entity, values)
             record = self.records.update(entity, record_id, values, actor, version=version, connection=conn)
-            self._owner_stays_in_reach(conn, actor, entity, record)
+            self._owner_stays_in_reach(conn, actor, entity, [record])
         return self.visible(actor, entity, record)
 
     def delete(self, actor: Actor, entity: str, record_id: int) -> None:
         self._check_entity(entity)
-        with self.site.engine.begin() as conn:
+        with write_transaction(self.site.engine) as conn:
             self.get(actor, entity, record_id, conn, action="delete")
             self.records.delete(entity, record_id, actor, connection=conn)
 
     def _owner_stays_in_reach(self, conn: Connection, actor: Actor, entity: str,
-                              record: Mapping[str, Any]) -> None:
+                              records: Iterable[Mapping[str, Any]]) -> None:
         """A user whose scope is 'own' or 'team' may not give a record to someone outside it."""
         model = self.site.blueprint.entities[entity]
-        owner = record.get(model.owner) if model.owner else None
         scope = self.access.scope(actor, entity, "update")
-        if owner is None or scope not in ("own", "team", "none"):
+        if not model.owner or scope not in ("own", "team", "none"):
             return
-        reach = self.access.team_members(conn, actor) if scope == "team" else [actor.user_id]
-        if owner not in reach:
-            raise ValidationFailed({model.owner: [message("owner_out_of_reach", actor.locale)]})
+        reach = None
+        for record in records:
+            owner = record.get(model.owner)
+            if owner is None:
+                continue
+            if reach is None:
+                reach = set(self.access.team_members(conn, actor)) if scope == "team" else {actor.user_id}
+            if owner not in reach:
+                raise ValidationFailed({model.owner: [message("owner_out_of_reach", actor.locale)]})
 
     def _connect(self, connection: Connection | None, write: bool = False):
         import contextlib
         if connection is not None:
             return contextlib.nullcontext(connection)
-        return self.site.engine.begin() if write else self.site.engine.connect()
+        return write_transaction(self.site.engine) if write else connect(self.site.engine)

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from atrium.runtime.database import write_transaction
 from atrium.runtime.evaluation import Actor
 from atrium.runtime.users import token_hash, verify_password
 from .i18n import word
@@ -144,7 +145,7 @@ async def login(request: Request) -> Response:
     locale = request.state.locale
     users = site.tables.system("atrium_users")
     now = site.now()
-    with site.engine.begin() as connection:
+    with write_transaction(site.engine) as connection:
         user = load_user(site, connection, name=name)
         if user is not None and (wait := _delay(user, now)):
             return render(request, "login.html", {"error": word("slowed", locale, seconds=wait), "name": name},
@@ -177,7 +178,7 @@ async def set_language(request: Request) -> Response:
         request.session["locale"] = locale
         if request.state.user is not None:
             users = site.tables.system("atrium_users")
-            with site.engine.begin() as connection:  # remembered for the next sign-in too
+            with write_transaction(site.engine) as connection:  # remembered for the next sign-in too
                 connection.execute(users.update().where(users.c.id == request.state.user["id"])
                                    .values(locale=locale))
     back = request.headers.get("referer", "/")
