@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -61,8 +62,8 @@ def test_dotted_columns_show_linked_values_only_when_readable(engine, database_u
     folder = shutil.copytree(B2B, tmp_path / "b2b")
     view = folder / "views" / "order.yaml"
     view.write_text(view.read_text(encoding="utf-8").replace(
-        "columns: [code, name, customer, owner,", "columns: [code, name, customer, customer.level, customer.owner, owner,"),
-        encoding="utf-8")
+        "columns: [code, name, customer, owner,", "columns: [code, name, customer, customer.level, customer.owner, owner,")
+        .replace("filters: [owner,", "filters: [customer, owner,"), encoding="utf-8")
     world = World(engine, database_url, load_blueprint(folder), folder)
     try:
         mine = world.customer("Mine Co", level="a")
@@ -74,6 +75,10 @@ def test_dotted_columns_show_linked_values_only_when_readable(engine, database_u
         hidden, visible = table_rows(page.text)
         assert "Mine Co A Rep Li" in visible
         assert "(no access)" in hidden and "Their Co" not in page.text and "VIP" not in hidden
+        picked = world.browser("rep").get(f"/r/order?customer={mine['id']}").text  # a reference filter: a picker
+        assert f'<input type="hidden" name="customer" value="{mine["id"]}" class="picker-value">' in picked
+        assert 'name="customer__q" value="Mine Co"' in picked and 'hx-get="/r/customer/pick"' in picked
+        assert table_rows(picked) == [visible]
     finally:
         world.close()
 
@@ -246,3 +251,18 @@ def test_unknown_entity_is_404_and_signed_out_visitors_go_to_login(world):
     with TestClient(world.app) as visitor:
         response = visitor.get("/r/order?stage=won", follow_redirects=False)
     assert response.status_code == 303 and "/login" in response.headers["location"]
+
+
+def test_every_word_of_the_record_pages_exists_in_both_languages():
+    from atrium.ui.i18n import WORDS
+    from atrium.ui.list_state import PERIODS
+    ui = Path(__file__).resolve().parents[2] / "platform" / "ui"
+    used = set()
+    for template in ("list", "detail", "form", "_fields", "_filters", "pick", "notice"):
+        used |= set(re.findall(r"""_\(["']([a-z_]+)["']""", (ui / "templates" / f"{template}.html").read_text()))
+    for module in ("list_state", "list_page", "form_model", "form_page", "detail_page", "timeline", "present",
+                   "saved_views", "page_tools"):
+        used |= set(re.findall(r"""word\(["']([a-z_]+)["']""", (ui / f"{module}.py").read_text()))
+    used = {k for k in used if not k.endswith("_")} | {"period_" + p for p in PERIODS}  # word("period_" + p)
+    missing = sorted(k for k in used if set(WORDS.get(k, {})) < {"en", "zh"})
+    assert not missing and len(used) > 60
