@@ -132,6 +132,28 @@ def test_visible_when_and_required_when_follow_the_draft(world):
     assert world.get("visit", int(saved.headers["location"].rsplit("/", 1)[1]))["outcome"] is None
 
 
+def test_location_boolean_and_multiselect_inputs_are_saved(world):
+    acme = world.customer("Acme")
+    rep = world.browser("rep")
+    fields = [("_fields", n) for n in ("customer", "planned_at", "status", "visited_at", "location")]
+    saved = rep.post("/r/visit", fields + [("customer", acme["id"]), ("planned_at", "2026-05-20T10:00"),
+                                           ("status", "done"), ("visited_at", "2026-05-20T11:30"),
+                                           ("location__lat", "31.23"), ("location__lng", "121.47"),
+                                           ("location__address", "上海市黄浦区")], follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    visit = world.get("visit", int(saved.headers["location"].rsplit("/", 1)[1]))
+    assert visit["location"] == {"lat": 31.23, "lng": 121.47, "address": "上海市黄浦区"}
+    assert visit["visited_at"].isoformat() == "2026-05-20T03:30:00+00:00"  # typed in the blueprint's zone
+    edit = rep.get(saved.headers["location"] + "/edit").text
+    assert 'value="2026-05-20T11:30"' in edit and 'value="上海市黄浦区"' in edit
+    task = rep.post("/r/task", [("_fields", "title"), ("_fields", "done"), ("title", "Ring"), ("done", "true")],
+                    follow_redirects=False)
+    task_id = int(task.headers["location"].rsplit("/", 1)[1])
+    assert world.get("task", task_id)["done"] is True
+    rep.post(f"/r/task/{task_id}", [("_fields", "done"), ("version", "1")])  # unticked: not sent by the browser
+    assert world.get("task", task_id)["done"] is False
+
+
 def test_field_is_checked_when_it_loses_focus(world):
     rep = world.browser("rep")
     empty = rep.post("/r/order/validate?field=name", [("_fields", "name"), ("name", "")], htmx=True)

@@ -123,6 +123,24 @@ def test_filters_by_option_date_period_number_and_dotted_path(world):
     assert "Must be a number" in page.text and len(table_rows(page.text)) == 3  # reported, ignored
 
 
+def test_boolean_user_and_text_filters(world):
+    world.create("task", title="Open call", done=False)
+    world.create("task", title="Done call", done=True)
+    world.create("task", "boss", title="Boss task", owner=world.ids["boss"])
+    boss = world.browser("boss")
+
+    def titles(query: str) -> set[str]:
+        return {" ".join(row.split()[:2]) for row in table_rows(boss.get("/r/task?" + query).text)}
+
+    assert titles("done=true") == {"Done call"}
+    assert titles("done=false") == {"Open call", "Boss task"}
+    assert titles("owner=me") == {"Boss task"}
+    assert titles(f"owner={world.ids['rep']}") == {"Open call", "Done call"}
+    assert titles("title=call") == {"Open call", "Done call"}  # text: contains
+    page = boss.get("/r/task?done=true").text
+    assert '<option value="true" selected>Yes</option>' in page
+
+
 def test_filter_widgets_follow_field_types(world):
     page = world.browser("rep").get("/r/order?stage=won&expected_close__period=this_quarter")
     assert 'type="checkbox" name="stage" value="won" checked' in page.text
