@@ -136,7 +136,7 @@ class Exporter:
                 readable = self.site.access.row_filter(connection, self.actor, field.to, "read", table)
                 visible = set(connection.execute(sa.select(table.c.id).where(readable, table.c.id.in_(ids)))
                               .scalars()) if ids else set()
-                titles[field.name] = self.site.queries.titles(connection, field.to, sorted(visible))
+                titles[field.name] = self.site.queries.titles(connection, field.to, sorted(visible), self.actor)
         return titles
 
     def _user_names(self) -> dict[int, str]:

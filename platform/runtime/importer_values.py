@@ -311,7 +311,8 @@ class CellResolver:
             candidates.update(self.connection.execute(
                 sa.select(table.c.id).where(readable, table.c[first].in_(chunk))).scalars())
         wanted = {" ".join(cell.split()).casefold(): cell for cell in cells}
-        for record_id, title in self.site.queries.titles(self.connection, entity, sorted(candidates)).items():
+        for record_id, title in self.site.queries.titles(self.connection, entity, sorted(candidates),
+                                                         self.actor).items():
             cell = wanted.get(" ".join(title.split()).casefold())
             if cell is not None:
                 matches.setdefault(cell, set()).add(record_id)

@@ -180,12 +180,15 @@ class Queries:
                 condition = sa.or_(column.is_(None), beyond, sa.and_(column == value, condition))
         return condition
 
-    def titles(self, connection: Connection, entity: str, ids: Sequence[int]) -> dict[int, str]:
-        """How records show in links and pickers, from the entity's `title` template."""
+    def titles(self, connection: Connection, entity: str, ids: Sequence[int],
+               actor: Actor | None = None) -> dict[int, str]:
+        """How records show in links and pickers, from the entity's `title` template; a field the
+        actor's role hides is left out of the title."""
         model = self.blueprint.entities[entity]
         table = self.tables[entity]
         template = model.title or "{" + next((f.name for f in model if f.type == "text"), "id") + "}"
-        names = [n for n in PLACEHOLDER.findall(template) if n in table.c]
+        hidden = self._hidden(actor, model) if actor is not None else set()
+        names = [n for n in PLACEHOLDER.findall(template) if n in table.c and n not in hidden]
         wanted = sorted({i for i in ids if i is not None})
         result: dict[int, str] = {}
         for start in range(0, len(wanted), 500):

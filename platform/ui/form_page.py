@@ -109,7 +109,7 @@ class FormPage:
         if not self.record_id:
             return ""
         with self.kit.site.engine.connect() as connection:
-            return self.kit.site.queries.titles(connection, self.kit.entity_name, [self.record_id]).get(
+            return self.kit.site.queries.titles(connection, self.kit.entity_name, [self.record_id], self.kit.actor).get(
                 self.record_id, f"#{self.record_id}")
 
     def page(self, request: Request, context: dict, status: int = 200) -> Response:

@@ -75,7 +75,7 @@ def filter_titles(kit: Kit, connection: Connection) -> dict[str, dict[int, str]]
             continue
         ids = {int(v) for v in values if v.isdigit()}
         readable = kit.presenter.readable_ids(connection, field.to, ids)
-        titles.setdefault(field.to, {}).update(kit.site.queries.titles(connection, field.to, sorted(readable)))
+        titles.setdefault(field.to, {}).update(kit.site.queries.titles(connection, field.to, sorted(readable), kit.actor))
     return titles
 
 

@@ -32,7 +32,7 @@ async def pick(request: Request) -> Response:
     with kit.site.engine.connect() as connection:
         page = kit.secured.list(kit.actor, ListQuery(kit.entity_name, search=text, limit=PICK_LIMIT), connection)
         ids = [record["id"] for record in page.records]
-        titles = kit.site.queries.titles(connection, kit.entity_name, ids)
+        titles = kit.site.queries.titles(connection, kit.entity_name, ids, kit.actor)
     choices = [(i, titles.get(i, f"#{i}")) for i in ids]
     return render(request, "pick.html", {"choices": choices, "entity_name": kit.entity_name,
                                          "more": page.next_cursor is not None, "text": text})

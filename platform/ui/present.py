@@ -178,7 +178,7 @@ class Presenter:
             readable = self.readable_ids(connection, target, ids)
             known = lookups.titles.setdefault(target, {})
             if readable:
-                known.update(self.site.queries.titles(connection, target, sorted(readable)))
+                known.update(self.site.queries.titles(connection, target, sorted(readable), self.actor))
         self.load_users(connection, users, lookups)
         return lookups
 
