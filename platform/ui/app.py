@@ -92,6 +92,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     from .pages import routes as record_routes  # /r/{entity}/...: lists, forms, detail
     routes += record_routes
     from .import_page import routes as import_routes; routes += import_routes  # /r/{entity}/import
+    from . import calendar_page, kanban_move; routes += kanban_move.routes + calendar_page.routes  # /kanban, /calendar
     routes += api.routes  # /api/v1/...: the JSON API and its OpenAPI document
     vendor = Path(settings.node_modules)
     if (vendor / "htmx.org" / "dist").is_dir():

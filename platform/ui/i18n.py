@@ -179,6 +179,35 @@ WORDS: dict[str, dict[str, str]] = {
     "import_failed": {"en": "Nothing was imported.", "zh": "未导入任何数据。"},
     "import_crashed": {"en": "The import stopped on an internal error.", "zh": "导入因内部错误而中止。"},
     "import_view_list": {"en": "View the list", "zh": "查看列表"},
+    # kanban board (/r/{entity}/kanban) and calendar (/r/{entity}/calendar)
+    "views": {"en": "Views", "zh": "视图"},
+    "move": {"en": "Move", "zh": "移动"},
+    "move_to_label": {"en": "Move to…", "zh": "移动到…"},
+    "n_more": {"en": "+{n} more", "zh": "另有 {n} 条"},
+    "show_cards": {"en": "Show cards", "zh": "显示卡片"},
+    "no_value": {"en": "(none)", "zh": "（未设置）"},
+    "choose_column": {"en": "Choose a column to move the card to", "zh": "请选择要移动到的列"},
+    "moved_to": {"en": "Moved {title} to {stage}", "zh": "已将“{title}”移到“{stage}”"},
+    "board_refreshed": {"en": "The board now shows the latest changes", "zh": "看板已刷新为最新数据"},
+    "needs_fields": {"en": "To move {title} to {stage}, fill in:", "zh": "要将“{title}”移到“{stage}”，请填写："},
+    "save_and_move": {"en": "Save and move", "zh": "保存并移动"},
+    "today": {"en": "Today", "zh": "今天"},
+    "previous_week": {"en": "Previous week", "zh": "上一周"},
+    "next_week": {"en": "Next week", "zh": "下一周"},
+    "month_view": {"en": "Month", "zh": "月"},
+    "week_view": {"en": "Week", "zh": "周"},
+    "month_title": {"en": "{month_name} {year}", "zh": "{year}年{month}月"},
+    "week_title": {"en": "{start} – {end}", "zh": "{start} – {end}"},
+    "day_title": {"en": "{day} {month_name} {year}", "zh": "{year}年{month}月{day}日"},
+    "new_on_day": {"en": "New on {day}", "zh": "在{day}新建"},
+    "calendar_truncated": {"en": "Only the first {n} entries are shown; narrow the filters to see the rest",
+                           "zh": "仅显示前 {n} 条，请缩小筛选范围查看其余记录"},
+    **{f"month_{i}": {"en": en, "zh": zh} for i, (en, zh) in enumerate(zip(
+        ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+         "November", "December"),
+        ("一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月")), 1)},
+    **{f"weekday_{i}": {"en": en, "zh": zh} for i, (en, zh) in enumerate(zip(
+        ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), ("周一", "周二", "周三", "周四", "周五", "周六", "周日")), 1)},
 }
 
 
