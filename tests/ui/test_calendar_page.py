@@ -47,7 +47,7 @@ def visit(world, customer: dict, planned_at: str, by: str = "rep", **values) -> 
 
 
 def test_month_view_places_records_on_their_days_under_the_users_scope(world):
-    world.order("Pumps", amount=10, expected_close="2026-05-20")
+    pumps = world.order("Pumps", amount=10, expected_close="2026-05-20")
     world.order("Valves", amount=10, expected_close="2026-06-02")
     world.order("Theirs", by="rep2", expected_close="2026-05-20")
     world.order("Undated")
@@ -60,7 +60,7 @@ def test_month_view_places_records_on_their_days_under_the_users_scope(world):
     assert sum(len(v) for v in month.values()) == 1  # not June's, not rep2's, not undated
     assert '<h2 class="calendar-title">May 2026</h2>' in page.text
     assert 'class="day today" data-date="2026-05-15"' in page.text and 'class="day outside" data-date="2026-04-27"' in page.text
-    assert f'<a href="/r/order/1">' in cell(page.text, "2026-05-20")
+    assert f'<a href="/r/order/{pumps["id"]}" title="ORD-2026-00001 Pumps">' in cell(page.text, "2026-05-20")
     june = rep.get("/r/order/calendar?date=2026-06-10").text
     assert days(june)["2026-06-02"] == ["ORD-2026-00002 Valves"] and "Pumps" not in june
     manager = days(world.browser("manager").get("/r/order/calendar").text)
@@ -135,3 +135,27 @@ def test_chinese_names_and_escaping(world):
     assert days(page)["2026-05-20"] == ["09:00 &lt;script&gt;alert(1)&lt;/script&gt;"]
     week = rep.get("/r/visit/calendar?view=week&date=2026-05-20").text
     assert "2026年5月18日 – 2026年5月24日" in week
+
+
+def test_entries_with_an_end_span_their_days(engine, database_url, tmp_path):
+    from atrium.metadata import load_blueprint
+    from record_pages_kit import B2B
+    (tmp_path / "views").mkdir()
+    (tmp_path / "blueprint.yaml").write_text(f"name: client\nextends: {B2B}\n", encoding="utf-8")
+    (tmp_path / "views" / "visit.yaml").write_text("entity: visit\ncalendar: {end: visited_at}\n", encoding="utf-8")
+    world = World(engine, database_url, load_blueprint(tmp_path), folder=tmp_path)
+    try:
+        acme = world.customer("Acme")
+        visit(world, acme, "2026-05-20T22:00", visited_at="2026-05-22T09:00", purpose="demo")
+        visit(world, acme, "2026-04-28T09:00", visited_at="2026-05-18T09:00", purpose="after_sales")  # began earlier
+        visit(world, acme, "2026-04-01T09:00", visited_at="2026-04-02T09:00")  # over before the week
+        page = world.browser("rep").get("/r/visit/calendar?view=week&date=2026-05-20").text
+        week = days(page)
+        assert week["2026-05-18"] == ["Acme · After-sales"]  # its last day, no time: it did not start here
+        assert week["2026-05-19"] == []
+        assert week["2026-05-20"] == ["22:00 Acme · Product demo"]
+        assert week["2026-05-21"] == week["2026-05-22"] == ["Acme · Product demo"]
+        assert '<li class="entry entry-blue continues">' in cell(page, "2026-05-21")
+        assert week["2026-05-23"] == []
+    finally:
+        world.close()

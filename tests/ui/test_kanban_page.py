@@ -237,3 +237,39 @@ def test_board_in_chinese_and_escaping(world):
     asked = rep.post(f"/r/order/{order_id}/move", {"to": "needs_confirmed", "version": 1}, htmx=True).text
     assert "&lt;script&gt;" in asked and "<script>alert" not in asked
     assert "进入阶段“需求确认”前必须填写" in asked
+
+
+def overlay(tmp_path, views: str):
+    """A client overlay of the shipped blueprint with other views."""
+    from atrium.metadata import load_blueprint
+    from record_pages_kit import B2B
+    (tmp_path / "views").mkdir()
+    (tmp_path / "blueprint.yaml").write_text(f"name: client\nextends: {B2B}\n", encoding="utf-8")
+    (tmp_path / "views" / "visit.yaml").write_text(views, encoding="utf-8")
+    return load_blueprint(tmp_path)
+
+
+def test_a_board_by_select_options_with_required_when_and_a_column_for_no_value(engine, database_url, tmp_path):
+    blueprint = overlay(tmp_path, "entity: visit\nkanban: {group_by: status, card: [customer, planned_at]}\n")
+    world = World(engine, database_url, blueprint, folder=tmp_path)
+    try:
+        acme = world.customer("Acme")
+        planned = world.create("visit", customer=acme["id"], planned_at="2026-05-20T10:00")
+        blank = world.create("visit", customer=acme["id"], planned_at="2026-05-21T10:00")
+        world.site.records.update("visit", blank["id"], {"status": None}, world.actor("rep"))
+        rep = world.browser("rep")
+        board = lanes(rep.get("/r/visit/kanban").text)
+        assert list(board) == ["planned", "done", "cancelled", None]
+        assert board["planned"]["cards"] == [planned["id"]] and board["planned"]["total"] is None  # no money field
+        assert (board[None]["label"], board[None]["cards"]) == ("(none)", [blank["id"]])
+        asked = rep.post(f"/r/visit/{planned['id']}/move", {"to": "done", "version": 1}, htmx=True)
+        assert asked_fields(asked.text) == ["visited_at"] and 'type="datetime-local"' in asked.text  # required_when
+        done = rep.post(f"/r/visit/{planned['id']}/move", [("to", "done"), ("version", 1), ("_fields", "visited_at"),
+                                                           ("visited_at", "2026-05-20T10:30")], htmx=True)
+        assert lanes(done.text)["done"]["cards"] == [planned["id"]]
+        stored = world.get("visit", planned["id"])
+        assert stored["status"] == "done" and stored["visited_at"].isoformat() == "2026-05-20T02:30:00+00:00"
+        back = rep.post(f"/r/visit/{planned['id']}/move", {"to": "planned", "version": 2}, htmx=True)
+        assert lanes(back.text)["planned"]["cards"] == [planned["id"]]  # options have no transition rules
+    finally:
+        world.close()
