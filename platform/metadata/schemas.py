@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
@@ -31,6 +32,17 @@ def _registry() -> Registry:
 
 
 @lru_cache(maxsize=None)
+def fast_validator(kind: str) -> jsonschema_rs.Draft202012Validator:
+    """jsonschema-rs (compiled, ~100x faster) answers "valid?"; the Python validator, only when
+    the answer is no, explains every error with the positions and hints people need."""
+    schemas = [(uri, _registry().contents(uri)) for uri in map(schema_uri, KINDS)]
+    common = "https://atrium.dev/schemas/common.schema.json"
+    registry = jsonschema_rs.Registry(schemas + [(common, _registry().contents(common))])
+    return jsonschema_rs.Draft202012Validator(_registry().contents(schema_uri(kind)), registry=registry,
+                                              validate_formats=True)
+
+
+@lru_cache(maxsize=None)
 def validator(kind: str) -> Draft202012Validator:
     schema = _registry().contents(schema_uri(kind))
     Draft202012Validator.check_schema(schema)
@@ -40,6 +52,8 @@ def validator(kind: str) -> Draft202012Validator:
 
 def schema_problems(kind: str, document: Any, file: str) -> list[Problem]:
     """Every shape error in `document`, each at its line in the file that wrote it."""
+    if fast_validator(kind).is_valid(document):
+        return []
     problems: list[Problem] = []
     for error in validator(kind).iter_errors(document):
         problems.extend(_describe(error, document, file))

@@ -92,3 +92,12 @@ def test_any_text_as_a_document_is_reported_never_crashes(text):
         (folder / "views" / "order.yaml").write_text(text, encoding="utf-8")
         blueprint, problems = check_blueprint(folder)
         assert (blueprint is None) == bool(problems)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field_specs)
+def test_fast_and_explaining_validators_agree(spec):
+    """jsonschema-rs decides validity; the Python validator explains: they must agree."""
+    from atrium.metadata.schemas import fast_validator, validator
+    document = {"name": "thing", "label": "Thing", "fields": {"x": spec}}
+    assert fast_validator("entity").is_valid(document) == validator("entity").is_valid(document)
