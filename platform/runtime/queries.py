@@ -96,7 +96,7 @@ class Queries:
         entity = self.blueprint.entities[query.entity]
         joins = Joins(self.blueprint, self.tables, entity.name)
         table = joins.base
-        where = self._where(connection, actor, joins, query, now)
+        where = self.where(connection, actor, joins, query, now)
         keys = self.sort_keys(entity, query.sort)
         order = []
         for name, descending in keys:
@@ -121,10 +121,10 @@ class Queries:
     def exact_count(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> int:
         entity = self.blueprint.entities[query.entity]
         joins = Joins(self.blueprint, self.tables, entity.name)
-        where = self._where(connection, actor, joins, query, now)
+        where = self.where(connection, actor, joins, query, now)
         return connection.execute(sa.select(sa.func.count()).select_from(joins.from_clause).where(*where)).scalar()
 
-    def _where(self, connection: Connection, actor: Actor, joins: Joins, query: ListQuery,
+    def where(self, connection: Connection, actor: Actor, joins: Joins, query: ListQuery,
                now: dt.datetime) -> list[sa.ColumnElement]:
         """Access scope, filters and search. A filter through a reference (`account.name`) only
         matches linked records the actor may read, and never a field the actor cannot see:

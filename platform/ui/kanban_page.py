@@ -42,7 +42,7 @@ def scoped(kit: Kit, connection: Connection, state: ListState) -> tuple[Joins, l
     query = ListQuery(kit.entity_name, where=state.where, search=state.search)
     # Queries._where is what Queries.list and exact_count use; the board needs its conditions
     # for a GROUP BY, which the runtime has no public call for yet.
-    return joins, kit.site.queries._where(connection, kit.actor, joins, query, kit.site.now())
+    return joins, kit.site.queries.where(connection, kit.actor, joins, query, kit.site.now())
 
 
 def filter_widgets(kit: Kit, connection: Connection, params: Any) -> list:
