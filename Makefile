@@ -7,7 +7,7 @@ PYTEST := $(BIN)/python -m pytest
 PORT ?= 8000
 PG_HINT := PostgreSQL pass skipped: set ATRIUM_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test to run the suite on PostgreSQL too.
 
-.PHONY: setup run test test-sqlite test-postgres bench clean
+.PHONY: setup run test test-sqlite test-postgres screenshots bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -43,6 +43,11 @@ test-postgres: setup
 	else \
 		echo "$(PG_HINT)"; \
 	fi
+
+# Browser tests (tests/browser) run in test-sqlite; they need /usr/bin/chromium and fonts-noto-cjk
+# (apt-get install -y chromium fonts-noto-cjk, as .ci/run does). This regenerates docs/screenshots/.
+screenshots: setup
+	$(PYTEST) tests/browser -k screenshots
 
 bench: setup
 	$(BIN)/python bench/bench_core.py

@@ -1,8 +1,10 @@
 """Helpers for the browser tests (see conftest.py): where Chromium is, the test server, signing in."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import socket
 import threading
 import time
@@ -64,6 +66,42 @@ class Server:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def seed_database(path: Path) -> Path:
+    """Migrate and seed a SQLite file with the b2b_sales demo data; returns its path."""
+    from atrium.metadata import load_blueprint
+    from atrium.runtime.database import create_engine
+    from atrium.runtime.migrations import migrate
+    from atrium.runtime.seed import seed_demo
+    blueprint = load_blueprint(B2B)
+    engine = create_engine(f"sqlite:///{path}")
+    migrate(engine, blueprint)
+    seed_demo(blueprint, engine, scale=30, seed=7)
+    fast_passwords(engine, blueprint)
+    engine.dispose()
+    return path
+
+
+@contextlib.contextmanager
+def serve(seeded: Path, folder: Path):
+    """The app on a copy of the seeded database, served until the block ends."""
+    from atrium.runtime.database import create_engine
+    from atrium.runtime.site import Site
+    from atrium.ui.app import Settings, create_app
+    path = folder / "atrium.db"
+    shutil.copyfile(seeded, path)
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    site = Site.open(str(B2B), url, engine=engine)
+    app = create_app(Settings(str(B2B), url, secret_key="browser-test-secret",
+                              node_modules=str(ROOT / "node_modules")), site=site)
+    server = Server(app, site).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        engine.dispose()
 
 
 def fast_passwords(engine, blueprint) -> None:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_kit import (B2B, CHROMIUM, CHROMIUM_ARGS, HOW_TO, IN_CI, ROOT, VIEWPORT, Server, fast_passwords,
-                         missing)
+from browser_kit import CHROMIUM, CHROMIUM_ARGS, HOW_TO, IN_CI, VIEWPORT, missing, seed_database, serve
 
 HERE = Path(__file__).resolve().parent
 MISSING = missing()
@@ -41,27 +40,15 @@ def pytest_terminal_summary(terminalreporter, config):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    from atrium.metadata import load_blueprint
-    from atrium.runtime.database import create_engine
-    from atrium.runtime.migrations import migrate
-    from atrium.runtime.seed import seed_demo
-    from atrium.runtime.site import Site
-    from atrium.ui.app import Settings, create_app
+def seeded_database(tmp_path_factory) -> Path:
+    """A SQLite file migrated and seeded once; each server works on a copy of it."""
+    return seed_database(tmp_path_factory.mktemp("seeded") / "atrium.db")
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'atrium.db'}"
-    blueprint = load_blueprint(B2B)
-    engine = create_engine(url)
-    migrate(engine, blueprint)
-    seed_demo(blueprint, engine, scale=30, seed=7)
-    fast_passwords(engine, blueprint)
-    site = Site.open(blueprint, url, engine=engine)
-    app = create_app(Settings(str(B2B), url, secret_key="browser-test-secret",
-                              node_modules=str(ROOT / "node_modules")), site=site)
-    server = Server(app, site).start()
-    yield server
-    server.stop()
-    engine.dispose()
+
+@pytest.fixture(scope="session")
+def server(seeded_database, tmp_path_factory):
+    with serve(seeded_database, tmp_path_factory.mktemp("browser")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
