@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 HOW_TO = ("apt-get install -y chromium fonts-noto-cjk (as root) and pip install playwright "
           "(`make setup` does), or run .ci/run")
 VIEWPORT = {"width": 1280, "height": 800}
+DEMO_DAY = dt.date(2026, 5, 20)  # the seeded demo data is dated from this day
 
 
 def missing() -> str | None:
@@ -68,8 +70,8 @@ class Server:
         self.thread.join(timeout=10)
 
 
-def seed_database(path: Path) -> Path:
-    """Migrate and seed a SQLite file with the b2b_sales demo data; returns its path."""
+def seed_database(path: Path, today: dt.date | None = None) -> Path:
+    """Migrate and seed a SQLite file with the b2b_sales demo data (dated from `today`)."""
     from atrium.metadata import load_blueprint
     from atrium.runtime.database import create_engine
     from atrium.runtime.migrations import migrate
@@ -77,15 +79,16 @@ def seed_database(path: Path) -> Path:
     blueprint = load_blueprint(B2B)
     engine = create_engine(f"sqlite:///{path}")
     migrate(engine, blueprint)
-    seed_demo(blueprint, engine, scale=30, seed=7)
+    seed_demo(blueprint, engine, scale=30, seed=7, today=today)
     fast_passwords(engine, blueprint)
     engine.dispose()
     return path
 
 
 @contextlib.contextmanager
-def serve(seeded: Path, folder: Path):
-    """The app on a copy of the seeded database, served until the block ends."""
+def serve(seeded: Path, folder: Path, clock=None):
+    """The app on a copy of the seeded database, served until the block ends; `clock` fixes the
+    app's idea of now (the real time without it)."""
     from atrium.runtime.database import create_engine
     from atrium.runtime.site import Site
     from atrium.ui.app import Settings, create_app
@@ -93,7 +96,7 @@ def serve(seeded: Path, folder: Path):
     shutil.copyfile(seeded, path)
     url = f"sqlite:///{path}"
     engine = create_engine(url)
-    site = Site.open(str(B2B), url, engine=engine)
+    site = Site.open(str(B2B), url, engine=engine, clock=clock)
     app = create_app(Settings(str(B2B), url, secret_key="browser-test-secret",
                               node_modules=str(ROOT / "node_modules")), site=site)
     server = Server(app, site).start()

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_kit import CHROMIUM, CHROMIUM_ARGS, HOW_TO, IN_CI, VIEWPORT, missing, seed_database, serve
+from browser_kit import (CHROMIUM, CHROMIUM_ARGS, DEMO_DAY, HOW_TO, IN_CI, VIEWPORT, missing, seed_database,
+                         serve)
 
 HERE = Path(__file__).resolve().parent
 MISSING = missing()
@@ -41,8 +42,9 @@ def pytest_terminal_summary(terminalreporter, config):
 
 @pytest.fixture(scope="session")
 def seeded_database(tmp_path_factory) -> Path:
-    """A SQLite file migrated and seeded once; each server works on a copy of it."""
-    return seed_database(tmp_path_factory.mktemp("seeded") / "atrium.db")
+    """A SQLite file migrated and seeded once, as of a fixed day (so screenshots only change when
+    the pages do); each server works on a copy of it."""
+    return seed_database(tmp_path_factory.mktemp("seeded") / "atrium.db", today=DEMO_DAY)
 
 
 @pytest.fixture(scope="session")

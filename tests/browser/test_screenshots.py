@@ -4,17 +4,25 @@ they follow the UI: a fresh copy of the seeded demo database, a 1280x800 window 
 styled, no horizontal overflow, no element spilling out of the window, the CJK font present."""
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 from playwright.sync_api import expect
 
-from browser_kit import SCREENSHOTS, VIEWPORT, serve, sign_in
+from atrium.metadata import load_blueprint
+from browser_kit import B2B, DEMO_DAY, SCREENSHOTS, VIEWPORT, serve, sign_in
 
 PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
 def demo(seeded_database, tmp_path_factory):
-    with serve(seeded_database, tmp_path_factory.mktemp("screenshots")) as running:
+    """A fresh copy of the demo data whose clock stands still on the day it was seeded: the same
+    pages give the same pictures, so docs/screenshots/ changes only when the pages do."""
+    zone = ZoneInfo(load_blueprint(B2B).timezone)
+    now = dt.datetime.combine(DEMO_DAY, dt.time(10, 30), zone).astimezone(dt.timezone.utc)
+    with serve(seeded_database, tmp_path_factory.mktemp("screenshots"), clock=lambda: now) as running:
         yield running
 
 
@@ -26,7 +34,7 @@ def shoot(page, name: str) -> None:
     assert overflow <= 1, f"{name}: the page is {overflow}px wider than the window"
     page.mouse.move(0, 0)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide")
 
 
 def open_page(browser, server, viewport=VIEWPORT):
