@@ -1,19 +1,39 @@
 """Screenshots of the main pages for docs/screenshots/ (and the README), taken on every run so
 they follow the UI: a fresh copy of the seeded demo database, a 1280x800 window (and one phone at
-390px), zh and en. Each page is also checked for what a broken screenshot would show: the page
-styled, no horizontal overflow, no element spilling out of the window, the CJK font present."""
+390px), zh and en. Each page is also checked for what a broken screenshot would show: a Chinese
+font installed, the style sheet applied, no page wider than the window, no menu word broken over
+lines on a phone."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
 from atrium.metadata import load_blueprint
-from browser_kit import B2B, DEMO_DAY, SCREENSHOTS, VIEWPORT, serve, sign_in
+from browser_kit import B2B, DEMO_DAY, IN_CI, SCREENSHOTS, VIEWPORT, serve, sign_in
 
 PHONE = {"width": 390, "height": 844}
+
+
+def _cjk_font() -> bool:
+    """Whether fontconfig has a Chinese font (without one, Chinese renders as empty boxes)."""
+    try:
+        listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(listed.stdout.strip())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cjk_font():
+    if not _cjk_font():
+        message = "no Chinese font for the screenshots: apt-get install -y fonts-noto-cjk"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +68,6 @@ def test_screenshots_of_the_main_pages(browser, demo):
     try:
         page.goto("/login")
         expect(page.locator("h1")).to_have_text("登录")
-        assert page.evaluate("document.fonts.check('16px sans-serif', '订单')")
         shoot(page, "login-zh")
 
         sign_in(page, "manager")
