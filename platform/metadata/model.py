@@ -5,6 +5,7 @@ reads YAML. Mappings are read-only views; lists are tuples.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field as dataclass_field
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
@@ -160,8 +161,8 @@ class Entity:
     def __iter__(self) -> Iterator[Field]:
         return iter(self.fields.values())
 
-    @property
-    def stage_field(self) -> Field | None:
+    @functools.cached_property
+    def stage_field(self) -> Field | None:  # read for every record written: computed once
         return next((f for f in self.fields.values() if f.type == "stage"), None)
 
 

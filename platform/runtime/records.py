@@ -170,11 +170,18 @@ class RecordService:
             row.update(created_at=now, updated_at=now, created_by=actor.user_id,
                        updated_by=actor.user_id, version=1)
             stored.append(row)
-        if conn.dialect.name in ("sqlite", "postgresql"):
+        if conn.dialect.name == "sqlite":
+            # The writer holds SQLite's lock, so the next ids are ours: giving them explicitly
+            # lets the driver insert the whole batch in one executemany (RETURNING would insert
+            # row by row to keep the ids in order).
+            first = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+            ids = list(range(first, first + len(stored)))
+            for record_id, row in zip(ids, stored):
+                row["id"] = record_id
+            conn.execute(table.insert(), stored)
+        else:
             ids = [r[0] for r in conn.execute(
                 table.insert().returning(table.c.id, sort_by_parameter_order=True), stored)]
-        else:  # pragma: no cover - other databases are not supported yet
-            ids = [conn.execute(table.insert(), row).inserted_primary_key[0] for row in stored]
         results = []
         for record_id, record, row in zip(ids, batch, stored):
             record = dict(record, id=record_id, created_at=now, updated_at=now,

@@ -56,6 +56,8 @@ class Rollups:
         table = self.tables[parent.name]
         rows = {row["id"]: row for row in self.service.read_many(connection, parent.name, ids)}
         changed_rows = []
+        # parents whose changes touch the same columns are written with one executemany
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for parent_id, row in rows.items():
             new = dict(row)
             for field in fields:
@@ -65,9 +67,13 @@ class Rollups:
             updates = {name: new[name] for name in new
                        if name in parent.fields and new[name] != row.get(name)}
             if updates:
-                connection.execute(table.update().where(table.c.id == parent_id)
-                                   .values(**self.service.columns_of(parent, updates)))
+                columns = self.service.columns_of(parent, updates)
+                by_columns[tuple(sorted(columns))].append({"_id": parent_id, **columns})
                 changed_rows += [row, new]
+        for columns, parameters in by_columns.items():
+            statement = (table.update().where(table.c.id == sa.bindparam("_id"))
+                         .values({column: sa.bindparam(column) for column in columns}))
+            connection.execute(statement, parameters)
         if changed_rows:
             self.refresh(connection, self.parents_of(parent.name, changed_rows), depth + 1)
 

@@ -32,6 +32,7 @@ from .record_rules import RECORD_ERRORS
 from .seed_context import Context, Draft, Made, Registry, SeedPlanError, Timeline
 from .seed_fields import Drafter
 from .seed_values import Values
+from .database import connect
 
 UNLISTED_PER_BASE = 0.5  # records per base record of an entity the plan does not list
 MAX_BATCH = 2000
@@ -62,8 +63,7 @@ def seed_demo(blueprint: Blueprint, engine: Engine, scale: int = 200, seed: int 
     evaluator = RecordEvaluator(blueprint, clock=clock)
     made: dict[str, int] = {}
     notes: list[str] = []
-    with engine.connect() as connection:
-        connection.info["atrium_write"] = True
+    with connect(engine, write=True) as connection:
         with connection.begin():
             logins = _users_and_teams(connection, service, blueprint, plan)
             users = {name: uid for name, (uid, _, _) in logins.items()}
