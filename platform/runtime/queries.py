@@ -10,6 +10,8 @@ from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -181,22 +183,46 @@ class Queries:
         return condition
 
     def titles(self, connection: Connection, entity: str, ids: Sequence[int],
-               actor: Actor | None = None) -> dict[int, str]:
-        """How records show in links and pickers, from the entity's `title` template; a field the
-        actor's role hides is left out of the title."""
+               actor: Actor | None = None, depth: int = 0) -> dict[int, str]:
+        """How records show in links and pickers, from the entity's `title` template: a linked
+        record shows as its own title (if the actor may read it), a time in the blueprint's time
+        zone, and a field the actor's role hides is left out."""
         model = self.blueprint.entities[entity]
         table = self.tables[entity]
         template = model.title or "{" + next((f.name for f in model if f.type == "text"), "id") + "}"
         hidden = self._hidden(actor, model) if actor is not None else set()
         names = [n for n in PLACEHOLDER.findall(template) if n in table.c and n not in hidden]
         wanted = sorted({i for i in ids if i is not None})
-        result: dict[int, str] = {}
+        rows = []
         for start in range(0, len(wanted), 500):
             query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
                 table.c.id.in_(wanted[start:start + 500]))
-            for row in connection.execute(query):
-                values = row._mapping
-                text = PLACEHOLDER.sub(lambda m: "" if values.get(m.group(1)) is None
-                                       else str(values[m.group(1)]), template)
-                result[row.id] = " ".join(text.split()) or f"#{row.id}"
-        return result
+            rows += [dict(row._mapping) for row in connection.execute(query)]
+        linked = {name: self._linked_titles(connection, model.fields[name].to,
+                                            {row[name] for row in rows}, actor, depth)
+                  for name in names if name in model.fields and model.fields[name].type == "reference"}
+
+        def shown(name: str, value: Any) -> str:
+            if value is None:
+                return ""
+            if name in linked:
+                return linked[name].get(value, "")
+            if isinstance(value, dt.datetime):
+                return f"{value.astimezone(ZoneInfo(self.blueprint.timezone)):%Y-%m-%d %H:%M}"
+            return str(value)
+
+        return {row["id"]: " ".join(PLACEHOLDER.sub(lambda m: shown(m.group(1), row.get(m.group(1))),
+                                                    template).split()) or f"#{row['id']}"
+                for row in rows}
+
+    def _linked_titles(self, connection: Connection, entity: str, ids: set, actor: Actor | None,
+                       depth: int) -> dict[int, str]:
+        ids = {i for i in ids if i is not None}
+        if not ids or depth >= 2:
+            return {}
+        if actor is not None:
+            table = self.tables[entity]
+            ids = set(connection.execute(sa.select(table.c.id).where(
+                table.c.id.in_(sorted(ids)), self.access.row_filter(connection, actor, entity, "read", table))
+            ).scalars())
+        return self.titles(connection, entity, sorted(ids), actor, depth + 1)

@@ -135,3 +135,14 @@ def test_rep_cannot_give_a_record_away(world):
     with pytest.raises(ValidationFailed) as error:
         records.create(actors["ann"], "customer", {"name": "gift", "owner": actors["cy"].user_id})
     assert "owner" in error.value.errors
+
+
+def test_titles_show_linked_records_and_local_times(engine, database_url, b2b):
+    migrate(engine, b2b)
+    site = Site.open(b2b, database_url, engine=engine, clock=lambda: NOW)
+    customer = site.records.create("customer", {"name": "华东精密机械有限公司", "level": "a"})
+    visit = site.records.create("visit", {"customer": customer["id"], "planned_at": "2026-05-20T06:30:00Z",
+                                          "purpose": site.blueprint.entities["visit"].fields["purpose"].options[0].value})
+    with engine.connect() as connection:
+        title = site.queries.titles(connection, "visit", [visit["id"]])[visit["id"]]
+    assert title == "华东精密机械有限公司 2026-05-20 14:30"  # Asia/Shanghai
