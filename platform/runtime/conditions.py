@@ -1,5 +1,5 @@
 """The condition language (`{stage: {not_in: [won, lost]}, expected_close: {within: this_quarter}}`)
-compiled to SQLAlchemy Core, with dotted paths (`customer.level`) joined through references.
+compiled to SQLAlchemy Core, with dotted paths (`account.tier`) joined through references.
 
 Lists, reports, dashboards, automations and the API all filter through this one compiler.
 """

@@ -54,7 +54,7 @@ class Exporter:
     # --- reading -------------------------------------------------------------------------------
 
     def pages(self, where: Mapping[str, Any] | None = None) -> Iterator[list[dict[str, Any]]]:
-        """The readable records, a page at a time, in id order."""
+        """The readable records, a page at a time, by id."""
         cursor = None
         while True:
             page = self.secured.list(self.actor, ListQuery(self.entity, dict(where or {}), sort=("id",),

@@ -97,7 +97,7 @@ def decode(data: bytes, locale: str = "en") -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
         if encoding == "gb18030":
-            text = text.removeprefix("\ufeff")  # GB18030's own byte order mark
+            text = text.removeprefix("\ufeff")  # GB18030's own BOM
             if "\x00" in text:
                 break
         return text, "utf-8" if encoding == "utf-8-sig" else encoding

@@ -100,16 +100,16 @@ class Queries:
         table = joins.base
         where = self.where(connection, actor, joins, query, now)
         keys = self.sort_keys(entity, query.sort)
-        order = []
+        ordering = []
         for name, descending in keys:
             column = table.c[name]
-            order += [column.is_(None), column.desc() if descending else column.asc()]
-        order.append(table.c.id.asc())
+            ordering += [column.is_(None), column.desc() if descending else column.asc()]
+        ordering.append(table.c.id.asc())
         statement = sa.select(table).select_from(joins.from_clause).where(*where)
         if query.after:
             statement = statement.where(self._after(table, keys, _decode(query.after)))
         limit = max(1, min(int(query.limit), 500))
-        rows = connection.execute(statement.order_by(*order).limit(limit + 1)).fetchall()
+        rows = connection.execute(statement.order_by(*ordering).limit(limit + 1)).fetchall()
         records = [self.service.record_of(entity, row._mapping) for row in rows[:limit]]
         cursor = None
         if len(rows) > limit:
@@ -169,7 +169,7 @@ class Queries:
 
     @staticmethod
     def _after(table: sa.Table, keys: list[tuple[str, bool]], values: list[Any]) -> sa.ColumnElement:
-        """Rows strictly after the cursor in (null-last, value, id) order, for any mix of directions."""
+        """Rows strictly after the cursor sorted by (null-last, value, id), for any mix of directions."""
         if len(values) != len(keys) + 1:
             raise ConditionError("invalid cursor")
         condition = table.c.id > values[-1]

@@ -126,7 +126,7 @@ def plain(value: Any) -> Any:
 
 
 def to_json(entity: Entity, record: Mapping[str, Any]) -> dict[str, Any]:
-    """System fields first, then the entity's fields in blueprint order (hidden ones already gone)."""
+    """System fields first, then the entity's fields as the blueprint lists them (hidden ones already gone)."""
     keys = [k for k in ("id", "version", "created_at", "updated_at", "created_by", "updated_by") if k in record]
     result = {key: plain(record[key]) for key in keys}
     for field in entity:

@@ -66,7 +66,7 @@ def login_required(endpoint: Endpoint) -> Endpoint:
 
 
 def menu(request: Request) -> list[tuple[str, str]]:
-    """(entity, label) for each entity the user may read, in blueprint order."""
+    """(entity, label) for each entity the user may read, as the blueprint lists them."""
     site = request.app.state.site
     actor = request.state.actor
     return [(name, entity.plural) for name, entity in site.blueprint.entities.items()

@@ -190,7 +190,7 @@ class FormModel:
         return Draft(changes, raw, titles, errors)
 
     def prefill(self, params: Mapping[str, str]) -> dict[str, str]:
-        """Values for a new record from the URL (`/r/task/new?order=12` from a related list)."""
+        """Values for a new record from the URL (`/r/{entity}/new?{reference}=12` from a related list)."""
         return {name: str(value) for name, value in params.items()
                 if name in self.entity.fields and self.editable(name)
                 and self.entity.fields[name].type not in ("multiselect", "location")}

@@ -1,7 +1,7 @@
 """A list page's state as it lives in the URL, and the condition it means.
 
-    /r/order?stage=proposal&stage=won&expected_close__period=this_quarter&amount__min=1000
-            &customer=12&customer.level=a&q=acme&sort=-amount&after=CURSOR
+    /r/deal?stage=proposal&stage=won&close_date__period=this_quarter&amount__min=1000
+            &account=12&account.tier=a&q=acme&sort=-amount&after=CURSOR
 
 `?field=value` filters on any field the reader may see (related lists link to
 `/r/child?ref_field=ID`); the view's `list.filters` get widgets by type. Suffixes: `__from`,

@@ -165,7 +165,7 @@ class Describer:
                     "description": f"{_label(self.blueprint, field.label)}: {OPERATOR_TEXT[operator]}"}
         return {"type": "object", "properties": properties, "additionalProperties": False,
                 "description": "Filters: `field=value`, `field__operator=value`, and dotted paths through "
-                               "references (`customer.level=A`); several filters all apply."}
+                               "references (`account.tier=A`); several filters all apply."}
 
     def _readable_path(self, entity: Entity, path: str) -> bool:
         current = entity

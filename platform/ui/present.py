@@ -24,7 +24,7 @@ from atrium.runtime.secured import SecuredRecords
 from .i18n import format_date, format_datetime, format_money, format_number, word
 
 NUMERIC = frozenset({"integer", "number", "money", "percent"})
-MAX_DEPTH = 3  # steps in a dotted path (customer.region is 2)
+MAX_DEPTH = 3  # steps in a dotted path (account.region is 2)
 
 
 @dataclass(frozen=True)
