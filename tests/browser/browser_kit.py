@@ -24,6 +24,11 @@ VIEWPORT = {"width": 1280, "height": 800}
 DEMO_DAY = dt.date(2026, 5, 20)  # the seeded demo data is dated from this day
 
 
+def launch(playwright, *extra: str):
+    """Debian's Chromium, headless; never a browser downloaded by `playwright install`."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + list(extra), headless=True)
+
+
 def missing() -> str | None:
     """Why the browser tests cannot run here, or None."""
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):

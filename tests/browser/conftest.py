@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_kit import (CHROMIUM, CHROMIUM_ARGS, DEMO_DAY, HOW_TO, IN_CI, VIEWPORT, missing, seed_database,
-                         serve)
+from browser_kit import DEMO_DAY, HOW_TO, IN_CI, VIEWPORT, launch, missing, seed_database, serve
 
 HERE = Path(__file__).resolve().parent
 MISSING = missing()
@@ -54,14 +53,19 @@ def server(seeded_database, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
     if MISSING:
         pytest.fail(f"CI must run the browser tests, but {MISSING}; install with: {HOW_TO}")
     from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    browser = launch(playwright)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -13,9 +13,11 @@ import pytest
 from playwright.sync_api import expect
 
 from atrium.metadata import load_blueprint
-from browser_kit import B2B, DEMO_DAY, IN_CI, SCREENSHOTS, VIEWPORT, serve, sign_in
+from browser_kit import B2B, DEMO_DAY, IN_CI, SCREENSHOTS, VIEWPORT, launch, serve, sign_in
 
 PHONE = {"width": 390, "height": 844}
+# one raster thread and no subpixel text: the same page gives the same pixels run after run
+STEADY = ("--num-raster-threads=1", "--disable-partial-raster", "--disable-lcd-text", "--font-render-hinting=none")
 
 
 def _cjk_font() -> bool:
@@ -46,6 +48,14 @@ def demo(seeded_database, tmp_path_factory):
         yield running
 
 
+@pytest.fixture(scope="module")
+def own_browser(playwright):
+    """A browser of their own, so the pictures do not depend on what other tests rendered first."""
+    browser = launch(playwright, *STEADY)
+    yield browser
+    browser.close()
+
+
 def shoot(page, name: str) -> None:
     page.wait_for_load_state("networkidle")
     styled = page.evaluate("getComputedStyle(document.body).fontFamily")
@@ -53,6 +63,7 @@ def shoot(page, name: str) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 1, f"{name}: the page is {overflow}px wider than the window"
     page.mouse.move(0, 0)
+    page.evaluate("window.scrollTo(0, 0)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide")
 
@@ -63,8 +74,8 @@ def open_page(browser, server, viewport=VIEWPORT):
     return context, context.new_page()
 
 
-def test_screenshots_of_the_main_pages(browser, demo):
-    context, page = open_page(browser, demo)
+def test_screenshots_of_the_main_pages(own_browser, demo):
+    context, page = open_page(own_browser, demo)
     try:
         page.goto("/login")
         expect(page.locator("h1")).to_have_text("登录")
@@ -103,8 +114,8 @@ def test_screenshots_of_the_main_pages(browser, demo):
         context.close()
 
 
-def test_screenshot_on_a_phone(browser, demo):
-    context, page = open_page(browser, demo, PHONE)
+def test_screenshot_on_a_phone(own_browser, demo):
+    context, page = open_page(own_browser, demo, PHONE)
     try:
         sign_in(page, "rep1")
         page.goto("/r/order")
