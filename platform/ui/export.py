@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from typing import Iterator
-import urllib.parse
+from email.utils import encode_rfc2231
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -64,7 +64,8 @@ async def export_csv(request: Request) -> Response:
     kit.require("read")
     filename = f"{kit.entity_name}.csv"
     label = kit.presenter.text(kit.entity.plural) + ".csv"
-    headers = {"Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{urllib.parse.quote(label)}",
+    headers = {"Content-Disposition": f"attachment; filename=\"{filename}\"; "
+                                      f"filename*={encode_rfc2231(label, 'utf-8')}",
                "Cache-Control": "no-store"}
     return StreamingResponse(rows(kit, request.query_params), media_type="text/csv; charset=utf-8",
                              headers=headers)
