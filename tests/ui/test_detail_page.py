@@ -8,24 +8,9 @@ import re
 
 import pytest
 
-from record_pages_kit import TODAY, World, module_database, table_rows
+from record_pages_kit import TODAY, table_rows
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory, b2b):
-    with module_database(tmp_path_factory) as (engine, url):
-        world = World(engine, url, b2b)
-        yield world
-        world.close()
-
-
-@pytest.fixture
-def world(shared):
-    shared.reset()
-    yield shared
-    shared.close()
 
 
 def section(page: str, record_entity: str) -> str:

@@ -9,24 +9,9 @@ import shutil
 import pytest
 
 from atrium.metadata import load_blueprint
-from record_pages_kit import B2B, TODAY, World, module_database
+from record_pages_kit import B2B, TODAY, World
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory, b2b):
-    with module_database(tmp_path_factory) as (engine, url):
-        world = World(engine, url, b2b)
-        yield world
-        world.close()
-
-
-@pytest.fixture
-def world(shared):
-    shared.reset()
-    yield shared
-    shared.close()
 
 
 def field_html(page: str, name: str) -> str:

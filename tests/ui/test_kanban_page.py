@@ -11,26 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from atrium.ui import kanban_page
-from record_pages_kit import TODAY, World, module_database
+from record_pages_kit import TODAY, World
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
 
 LATER = (TODAY + dt.timedelta(days=30)).isoformat()
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory, b2b):
-    with module_database(tmp_path_factory) as (engine, url):
-        world = World(engine, url, b2b)
-        yield world
-        world.close()
-
-
-@pytest.fixture
-def world(shared):
-    shared.reset()
-    yield shared
-    shared.close()
 
 
 def lanes(html: str) -> dict[str | None, dict]:

@@ -14,25 +14,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from atrium.metadata import load_blueprint
-from record_pages_kit import B2B, TODAY, World, module_database, record_links, table_rows
+from record_pages_kit import B2B, TODAY, World, record_links, table_rows
 
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory, b2b):
-    with module_database(tmp_path_factory) as (engine, url):
-        world = World(engine, url, b2b)
-        yield world
-        world.close()
-
-
-@pytest.fixture
-def world(shared):
-    shared.reset()
-    yield shared
-    shared.close()
 
 
 def test_list_shows_the_view_columns_formatted(world):
