@@ -15,7 +15,7 @@ from alembic.operations import Operations
 from sqlalchemy.engine import Connection, Engine
 
 from atrium.metadata.model import SYSTEM_FIELDS, Blueprint
-from .tables import SYSTEM_TABLES, Tables, build_tables, entity_indexes, location_columns
+from .tables import SYSTEM_TABLES, Tables, build_tables, location_columns
 
 FAMILIES = ("boolean", "integer", "float", "numeric", "datetime", "date", "json", "text")
 # (from family, to family) changes that keep every value

@@ -100,16 +100,11 @@ class Queries:
         table = joins.base
         where = self.where(connection, actor, joins, query, now)
         keys = self.sort_keys(entity, query.sort)
-        ordering = []
-        for name, descending in keys:
-            column = table.c[name]
-            ordering += [column.is_(None), column.desc() if descending else column.asc()]
-        ordering.append(table.c.id.asc())
         statement = sa.select(table).select_from(joins.from_clause).where(*where)
         if query.after:
             statement = statement.where(self._after(table, keys, _decode(query.after)))
         limit = max(1, min(int(query.limit), 500))
-        rows = connection.execute(statement.order_by(*ordering).limit(limit + 1)).fetchall()
+        rows = connection.execute(statement.order_by(*self.ordering(table, keys)).limit(limit + 1)).fetchall()
         records = [self.service.record_of(entity, row._mapping) for row in rows[:limit]]
         cursor = None
         if len(rows) > limit:
@@ -168,18 +163,35 @@ class Queries:
                                     for f in fields if f in table.c and f not in hidden))
 
     @staticmethod
+    def ordering(table: sa.Table, keys: list[tuple[str, bool]]) -> list[sa.ColumnElement]:
+        """ORDER BY terms: empty values last, ties broken by id in the direction of the last key.
+
+        Breaking ties that way makes `(field)` and `(owner, field)` indexes serve a sort in either
+        direction (an index holds equal values in id order), so a page is read from the index
+        instead of sorting the table."""
+        terms = [(table.c[name].desc() if descending else table.c[name].asc()).nulls_last()
+                 for name, descending in keys]
+        last_descending = bool(keys) and keys[-1][1]
+        return terms + [table.c.id.desc() if last_descending else table.c.id.asc()]
+
+    @staticmethod
     def _after(table: sa.Table, keys: list[tuple[str, bool]], values: list[Any]) -> sa.ColumnElement:
-        """Rows strictly after the cursor sorted by (null-last, value, id), for any mix of directions."""
+        """Rows strictly after the cursor in `ordering`, for any mix of directions.
+
+        Each non-empty value gives `field <= v AND (field < v OR <rest>)` (for a descending key),
+        a range the database can seek to, rather than an OR it must filter row by row."""
         if len(values) != len(keys) + 1:
             raise ConditionError("invalid cursor")
-        condition = table.c.id > values[-1]
+        last_descending = bool(keys) and keys[-1][1]
+        condition = table.c.id < values[-1] if last_descending else table.c.id > values[-1]
         for (name, descending), value in reversed(list(zip(keys, values))):
             column = table.c[name]
-            if value is None:  # nulls sort last: after a null only later nulls (by the rest)
+            if value is None:  # empty values sort last: after one only later empty ones
                 condition = sa.and_(column.is_(None), condition)
-            else:
-                beyond = column < value if descending else column > value
-                condition = sa.or_(column.is_(None), beyond, sa.and_(column == value, condition))
+                continue
+            within = column <= value if descending else column >= value
+            beyond = column < value if descending else column > value
+            condition = sa.or_(sa.and_(within, sa.or_(beyond, condition)), column.is_(None))
         return condition
 
     def titles(self, connection: Connection, entity: str, ids: Sequence[int],

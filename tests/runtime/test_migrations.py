@@ -197,6 +197,30 @@ def test_automatic_and_declared_indexes(engine, tmp_path):
                                              ("created_by",): "atrium_users", ("updated_by",): "atrium_users"}
 
 
+def test_a_lists_default_sort_gets_indexes_when_the_view_declares_it(engine, tmp_path):
+    """A large list opens in its default order, alone and as a user's own records, from an index;
+    declaring the sort on an existing database plans the indexes and keeps every row."""
+    entities = {"thing": {"owner": "owner", "fields": {"owner": {"type": "user"}, "due": {"type": "date"},
+                                                      "name": {"type": "text"}}}}
+    folder = tmp_path / "bp"
+    migrate(engine, make_blueprint(folder, entities))
+    with engine.begin() as c:
+        c.execute(sa.text("INSERT INTO thing (created_at, updated_at, name) VALUES "
+                          "('2026-01-01', '2026-01-01', 'kept')"))
+    (folder / "views").mkdir()
+    (folder / "views" / "thing.yaml").write_text("entity: thing\nlist: {columns: [name, due], sort: -due}\n")
+    blueprint = make_blueprint(folder, entities)
+    with engine.connect() as c:
+        planned = {(s.action, s.name) for s in plan_migration(c, blueprint).changes}
+    assert planned == {("create_index", "ix_thing_due"), ("create_index", "ix_thing_owner_due")}
+    migrate(engine, blueprint)
+    found = indexes(engine, "thing")
+    assert found["ix_thing_due"] == (("due",), False)
+    assert found["ix_thing_owner_due"] == (("owner", "due"), False)
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT name FROM thing")).scalars().all() == ["kept"]
+
+
 # --- plan --------------------------------------------------------------------------------------
 
 def test_plan_changes_nothing(engine, tmp_path):
