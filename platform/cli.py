@@ -178,6 +178,10 @@ def _team(args, blueprint, engine) -> int:
 
 def _serve(args, blueprint, engine) -> int:
     import uvicorn
+    from atrium.runtime.database import refresh_statistics
+    from atrium.runtime.tables import build_tables
+    # once per start, not per worker: the planner's statistics may predate the last bulk change
+    refresh_statistics(engine, build_tables(blueprint).metadata.tables)
     os.environ["ATRIUM_BLUEPRINT"] = str(args.blueprint)
     os.environ["ATRIUM_DATABASE_URL"] = args.db
     os.environ["ATRIUM_OVERLAYS"] = os.pathsep.join(args.overlay)

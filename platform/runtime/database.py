@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -55,8 +55,59 @@ def connect(engine: Engine, write: bool = False):
     return engine.execution_options(atrium_write=write).connect()
 
 
+AFTER_COMMIT = "atrium_after_commit"
+
+
+def after_commit(connection, callback: Callable[[], None]) -> None:
+    """Run `callback` once the transaction `connection` is in has committed (never if it rolls back).
+
+    Only transactions opened by `write_transaction` run these; work that must not wait on them
+    (webhooks) is also picked up by the scheduler, so nothing depends on the callback alone.
+    """
+    connection.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
 @contextlib.contextmanager
 def write_transaction(engine: Engine) -> Iterator:
-    """One writing transaction: committed at the end, rolled back on any error."""
-    with connect(engine, write=True) as connection, connection.begin():
-        yield connection
+    """One writing transaction: committed at the end, rolled back on any error.
+
+    An error may carry `after_rollback(engine)`: work that must outlive the rollback (logging
+    why an automation refused a change) and can only be written once the lock is released.
+    """
+    with connect(engine, write=True) as connection:
+        try:
+            with connection.begin():
+                yield connection
+        except BaseException as error:
+            connection.info.pop(AFTER_COMMIT, None)
+            record_after_rollback(error, engine)
+            raise
+        for callback in connection.info.pop(AFTER_COMMIT, ()):
+            callback()
+
+
+def record_after_rollback(error: BaseException, engine: Engine) -> None:
+    follow_up = getattr(error, "after_rollback", None)
+    if callable(follow_up):
+        follow_up(engine)
+
+
+STATISTICS_ROWS = 400  # SQLite samples this many rows per index: milliseconds, even for big tables
+
+
+def refresh_statistics(engine: Engine, tables: Iterable[str]) -> None:
+    """Let the query planner know the tables' sizes and value spread after bulk changes.
+
+    Without statistics SQLite picks indexes by their shape alone, and for a related list it can
+    walk every record of one owner instead of the few of one parent. `tables` are the site's own
+    (PostgreSQL would otherwise analyse every table in the database)."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"PRAGMA analysis_limit={STATISTICS_ROWS}")
+            connection.exec_driver_sql("ANALYZE")
+        else:
+            quote = connection.dialect.identifier_preparer.quote
+            names = sorted(set(tables))
+            if names:
+                connection.exec_driver_sql("ANALYZE " + ", ".join(quote(name) for name in names))
+        connection.commit()

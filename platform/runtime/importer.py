@@ -28,7 +28,7 @@ from .importer_values import (CellResolver, CsvFile, ImportProblem, cell_text, k
 from .messages import message
 from .records import RecordError, RecordNotFound, StaleRecord, ValidationFailed
 from .secured import AccessDenied, SecuredRecords
-from .database import connect
+from .database import connect, refresh_statistics
 
 __all__ = ["CsvFile", "ImportOptions", "ImportProblem", "ImportReport", "Importer", "RowError", "read_csv"]
 
@@ -211,6 +211,8 @@ class Importer:
         else:
             report = self._report(csv_file, rows, errors, False, started)
         report.written = not report.errors
+        if report.written:
+            refresh_statistics(self.site.engine, self.site.tables.metadata.tables)
         report.seconds = time.perf_counter() - started
         return report
 

@@ -15,6 +15,7 @@ from alembic.operations import Operations
 from sqlalchemy.engine import Connection, Engine
 
 from atrium.metadata.model import SYSTEM_FIELDS, Blueprint
+from .database import refresh_statistics
 from .tables import SYSTEM_TABLES, Tables, build_tables, location_columns
 
 FAMILIES = ("boolean", "integer", "float", "numeric", "datetime", "date", "json", "text")
@@ -216,6 +217,7 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan) -
         finally:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys=ON")
+    refresh_statistics(engine, tables.metadata.tables)
 
 
 def _detached(column: sa.Column, keys: bool = True) -> sa.Column:

@@ -32,7 +32,7 @@ from .record_rules import RECORD_ERRORS
 from .seed_context import Context, Draft, Made, Registry, SeedPlanError, Timeline
 from .seed_fields import Drafter
 from .seed_values import Values
-from .database import connect
+from .database import connect, refresh_statistics
 
 UNLISTED_PER_BASE = 0.5  # records per base record of an entity the plan does not list
 MAX_BATCH = 2000
@@ -76,6 +76,7 @@ def seed_demo(blueprint: Blueprint, engine: Engine, scale: int = 200, seed: int 
                 if drafter.dropped:
                     notes.append(f"{drafter.dropped} {entity.name} records left out: its rules refused "
                                  f"every value tried")
+    refresh_statistics(engine, service.tables.metadata.tables)
     seconds = time.perf_counter() - started
     return _summary(blueprint, made, logins, notes, seconds)
 
