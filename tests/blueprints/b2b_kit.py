@@ -1,0 +1,64 @@
+"""Set-up for the b2b_sales blueprint tests: a migrated database with the demo teams and users,
+a records service on a clock the test moves, and actors for each demo login."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from atrium.runtime.evaluation import SYSTEM, Actor
+from atrium.runtime.migrations import migrate
+from atrium.runtime.records import RecordService
+from atrium.runtime import users
+
+UTC = dt.timezone.utc
+# 10:00 in Shanghai on 2026-03-16, a Monday: today() is 2026-03-16 in the blueprint's time zone
+START = dt.datetime(2026, 3, 16, 2, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@dataclass
+class World:
+    service: RecordService
+    clock: Clock
+    actors: dict[str, Actor]
+
+    def create(self, entity: str, values: dict, as_user: str | None = None) -> dict:
+        return self.service.create(entity, values, self.actor(as_user))
+
+    def update(self, entity: str, record: dict, values: dict, as_user: str | None = None) -> dict:
+        return self.service.update(entity, record["id"], values, self.actor(as_user))
+
+    def get(self, entity: str, record: dict | int) -> dict:
+        return self.service.get(entity, record if isinstance(record, int) else record["id"])
+
+    def actor(self, name: str | None) -> Actor:
+        return SYSTEM if name is None else self.actors[name]
+
+    def uid(self, name: str) -> int:
+        return self.actors[name].user_id
+
+
+def make_world(engine, blueprint) -> World:
+    migrate(engine, blueprint)
+    clock = Clock(START)
+    service = RecordService(blueprint, engine, clock=clock)
+    actors = {}
+    with engine.begin() as connection:
+        users.add_team(connection, service.tables, "east", "East")
+        for name, role in (("admin", "admin"), ("manager", "sales_manager"), ("rep1", "sales_rep"),
+                           ("rep2", "sales_rep")):
+            uid = users.add_user(connection, service.tables, blueprint, name, role,
+                                 None if role == "admin" else "east", locale="en")
+            actors[name] = Actor(user_id=uid, name=name, role=role, locale="en")
+        users.set_team_manager(connection, service.tables, "east", "manager")
+    return World(service, clock, actors)
