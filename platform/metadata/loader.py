@@ -17,8 +17,8 @@ from .entities import build_entity, build_pipeline, link_entities
 from .merge import merge, strip_markers
 from .model import Blueprint, Label, freeze
 from .problems import BlueprintError, Mark, Problem
-from .references import (build_automation, build_dashboard, build_report, build_roles, build_seed,
-                         build_view)
+from .references import build_automation, build_dashboard, build_roles, build_seed, build_view
+from .report_checks import build_report, build_targets, check_target_calls
 from .schemas import schema_problems
 from .sources import Report, Source
 from .yaml_source import read_yaml
@@ -164,6 +164,13 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
     automations = {name: build_automation(source, entities, pipelines, roles, report)
                    for name, source in of_kind("automation").items()}
     seed = build_seed(documents.get(("seed", "seed")), entities, roles, report)
+    targets = build_targets(documents[("blueprint", "blueprint")], entities, pipelines, report)
+    for kind, built in (("report", reports), ("dashboard", dashboards)):
+        for name, document in built.items():
+            for key, expression in document.expressions.items():
+                path = ["metrics", key] if kind == "report" else \
+                    [int(step) if step.isdigit() else step for step in key.split(".")]
+                check_target_calls(report, documents[(kind, name)], path, expression, targets, entities)
     teams = tuple(freeze(team) for team in (roles_source.data.get("teams", ()) if roles_source else ()))
     return Blueprint(
         name=manifest["name"], label=Label.of(manifest.get("label"), manifest["name"]),
@@ -173,6 +180,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
         views=MappingProxyType(views), roles=MappingProxyType(roles),
         reports=MappingProxyType(reports), dashboards=MappingProxyType(dashboards),
         automations=MappingProxyType(automations), teams=teams, seed=seed, sources=sources,
+        targets=targets,
     )
 
 

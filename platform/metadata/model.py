@@ -276,6 +276,19 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Targets:
+    """Where `target(name, period)` reads goals (blueprint.yaml `targets:`): records of `entity`
+    whose `metric` field names the metric, whose `period` date falls in the period, summing `value`."""
+
+    entity: str
+    metric: str
+    period: str
+    value: str
+    owner: str | None = None
+    where: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
 class Blueprint:
     name: str
     label: Label
@@ -293,6 +306,7 @@ class Blueprint:
     teams: tuple[Mapping[str, Any], ...] = ()
     seed: Document | None = None
     sources: tuple[str, ...] = ()  # the folders merged, base first
+    targets: Targets | None = None
 
     @property
     def default_locale(self) -> str:
