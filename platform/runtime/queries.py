@@ -110,6 +110,8 @@ class Queries:
         if len(rows) > limit:
             last = records[-1]
             cursor = _encode([last[name] for name, _ in keys] + [last["id"]])
+        if query.after is None and len(rows) <= limit:
+            return Page(records, None, len(records), False)  # the whole result is in hand
         count_query = (sa.select(sa.literal(1)).select_from(joins.from_clause).where(*where)
                        .limit(COUNT_CAP + 1).subquery())
         count = connection.execute(sa.select(sa.func.count()).select_from(count_query)).scalar()
@@ -199,19 +201,30 @@ class Queries:
         """How records show in links and pickers, from the entity's `title` template: a linked
         record shows as its own title (if the actor may read it), a time in the blueprint's time
         zone, and a field the actor's role hides is left out."""
-        model = self.blueprint.entities[entity]
         table = self.tables[entity]
-        template = model.title or "{" + next((f.name for f in model if f.type == "text"), "id") + "}"
-        hidden = self._hidden(actor, model) if actor is not None else set()
-        names = [n for n in PLACEHOLDER.findall(template) if n in table.c and n not in hidden]
+        template, names = self._title_template(entity, actor)
         wanted = sorted({i for i in ids if i is not None})
         rows = []
         for start in range(0, len(wanted), 500):
             query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
                 table.c.id.in_(wanted[start:start + 500]))
             rows += [dict(row._mapping) for row in connection.execute(query)]
+        return self.titles_of(connection, entity, rows, actor, depth)
+
+    def _title_template(self, entity: str, actor: Actor | None) -> tuple[str, list[str]]:
+        model = self.blueprint.entities[entity]
+        template = model.title or "{" + next((f.name for f in model if f.type == "text"), "id") + "}"
+        hidden = self._hidden(actor, model) if actor is not None else set()
+        table = self.tables[entity]
+        return template, [n for n in PLACEHOLDER.findall(template) if n in table.c and n not in hidden]
+
+    def titles_of(self, connection: Connection, entity: str, rows: Sequence[Mapping[str, Any]],
+                  actor: Actor | None = None, depth: int = 0) -> dict[int, str]:
+        """The titles of records already read (no query unless the title shows a linked record)."""
+        model = self.blueprint.entities[entity]
+        template, names = self._title_template(entity, actor)
         linked = {name: self._linked_titles(connection, model.fields[name].to,
-                                            {row[name] for row in rows}, actor, depth)
+                                            {row.get(name) for row in rows}, actor, depth)
                   for name in names if name in model.fields and model.fields[name].type == "reference"}
 
         def shown(name: str, value: Any) -> str:
@@ -223,7 +236,9 @@ class Queries:
                 return f"{value.astimezone(ZoneInfo(self.blueprint.timezone)):%Y-%m-%d %H:%M}"
             return str(value)
 
-        return {row["id"]: " ".join(PLACEHOLDER.sub(lambda m: shown(m.group(1), row.get(m.group(1))),
+        shows = set(names)  # a field the actor's role hides stays out, even if the row holds it
+        return {row["id"]: " ".join(PLACEHOLDER.sub(lambda m: shown(m.group(1), row.get(m.group(1))
+                                                                      if m.group(1) in shows else None),
                                                     template).split()) or f"#{row['id']}"
                 for row in rows}
 

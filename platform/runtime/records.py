@@ -102,14 +102,16 @@ class RecordService:
     def read_many(self, connection: Connection, entity: str, ids: Sequence[int]) -> list[dict[str, Any]]:
         return self.read_where(connection, entity, "id", ids)
 
-    def read_where(self, connection: Connection, entity: str, column: str,
-                   values: Sequence[Any]) -> list[dict[str, Any]]:
+    def read_where(self, connection: Connection, entity: str, column: str, values: Sequence[Any],
+                   condition: sa.ColumnElement | None = None) -> list[dict[str, Any]]:
         table = self.tables[entity]
         model = self.entity(entity)
         rows: list[dict[str, Any]] = []
         values = list(values)
         for start in range(0, len(values), 500):
             query = sa.select(table).where(table.c[column].in_(values[start:start + 500]))
+            if condition is not None:
+                query = query.where(condition)
             rows += [self.record_of(model, row._mapping) for row in connection.execute(query)]
         return rows
 

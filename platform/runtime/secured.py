@@ -39,16 +39,17 @@ class SecuredRecords:
 
     def get(self, actor: Actor, entity: str, record_id: int, connection: Connection | None = None,
             action: str = "read") -> dict[str, Any]:
+        """The record if the actor may read it (one statement, the scope in its WHERE), else
+        RecordNotFound; AccessDenied when it is readable but `action` does not reach it."""
         self._check_entity(entity)
         with self._connect(connection) as conn:
-            if not self.access.allows(conn, actor, entity, record_id, action):
-                if action != "read" and self.access.allows(conn, actor, entity, record_id, "read"):
-                    raise AccessDenied(message("not_found", actor.locale))
+            found = self.records.read_where(conn, entity, "id", [record_id],
+                                            self.access.row_filter(conn, actor, entity, "read"))
+            if not found:
                 raise RecordNotFound(message("not_found", actor.locale))
-            record = self.records.get(entity, record_id, conn)
-        if record is None:
-            raise RecordNotFound(message("not_found", actor.locale))
-        return self.visible(actor, entity, record)
+            if action != "read" and not self.access.permits(conn, actor, entity, found[0], action):
+                raise AccessDenied(message("not_found", actor.locale))
+        return self.visible(actor, entity, found[0])
 
     def list(self, actor: Actor, query: ListQuery, connection: Connection | None = None) -> Page:
         self._check_entity(query.entity)

@@ -120,10 +120,10 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
         record = kit.secured.get(kit.actor, kit.entity_name, record_id, connection)
         names = [f.name for f in kit.entity] + ["created_by", "updated_by"]
         lookups = kit.presenter.load(connection, kit.entity_name, [record], names)
-        title = kit.site.queries.titles(connection, kit.entity_name, [record_id], kit.actor).get(record_id, f"#{record_id}")
+        title = kit.site.queries.titles_of(connection, kit.entity_name, [record], kit.actor).get(record_id, f"#{record_id}")
         access = kit.site.access
-        can_update = access.allows(connection, kit.actor, kit.entity_name, record_id, "update")
-        can_delete = access.allows(connection, kit.actor, kit.entity_name, record_id, "delete")
+        can_update = access.permits(connection, kit.actor, kit.entity_name, record, "update")
+        can_delete = access.permits(connection, kit.actor, kit.entity_name, record, "delete")
         related = related_lists(kit, connection, record_id)
         entries = timeline(kit, connection, record_id)
     system = {name: kit.presenter.show(_system_field(name), record.get(name), lookups)

@@ -184,3 +184,30 @@ def test_any_sort_pages_through_every_row_once_in_the_expected_order(world):
         assert seen == expected_order(everything, sort)
 
     walk()
+
+
+def test_team_scope_survives_a_loop_in_the_team_tree(world):
+    """Teams edited into a loop (east → south → east) still give the manager the team's records,
+    and the reading ends."""
+    site, records, actors, _ = world
+    teams = site.tables.system("atrium_teams")
+    import sqlalchemy as sa
+    with site.engine.begin() as c:
+        east = c.execute(sa.select(teams.c.id).where(teams.c.name == "east")).scalar()
+        c.execute(teams.update().where(teams.c.name == "east").values(parent_id=east + 1))
+    assert records.list(actors["max"], ListQuery("order")).count == 20
+
+
+def test_update_and_delete_reach_follows_the_scope_of_each_action(world):
+    """A manager reads the team's records but may delete none: the record is found (not a 404)
+    and deleting it is refused, for a team member's record and the manager's own alike."""
+    site, records, actors, customers = world
+    bo_order = records.list(actors["bo"], ListQuery("order", limit=1)).records[0]
+    with site.engine.connect() as c:
+        assert site.access.permits(c, actors["max"], "order", bo_order, "update")
+        assert not site.access.permits(c, actors["max"], "order", bo_order, "delete")
+        assert not site.access.permits(c, actors["cy"], "order", bo_order, "update")
+    with pytest.raises(AccessDenied):
+        records.get(actors["max"], "order", bo_order["id"], action="delete")
+    with pytest.raises(RecordNotFound):
+        records.get(actors["cy"], "order", bo_order["id"], action="update")
