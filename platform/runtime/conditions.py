@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from atrium.metadata.model import Blueprint, Field
 from atrium.metadata.references import resolve_path
 from .periods import as_bounds, local_today, period_range
+from .stage_analytics import STAGE_OPERATORS, stage_condition
 from .tables import Tables
 
 
@@ -67,6 +68,13 @@ def compile_condition(joins: Joins, condition: Mapping[str, Any], now: dt.dateti
         column, field = joins.column(path)
         operators = spec if isinstance(spec, Mapping) else {"eq": spec}
         for operator, value in operators.items():
+            if operator in STAGE_OPERATORS:  # these read the stage history, not the column alone
+                try:
+                    clauses.append(stage_condition(joins.blueprint, joins.tables, column, field,
+                                                   operator, value, now))
+                except ValueError as error:
+                    raise ConditionError(str(error)) from None
+                continue
             clauses.append(_operator(column, field, operator, value, now, timezone))
     return sa.and_(sa.true(), *clauses)
 
