@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--raw-headers", action="store_true", help="field names instead of labels")
     export.add_argument("--locale", help="language of labels (default: the blueprint's first)")
 
+    scheduled = commands.add_parser("run-scheduled", help="run the scheduled automations that are due, "
+                                    "then send queued webhooks")
+    scheduled.add_argument("--now", metavar="ISO-TIME",
+                           help="act as if it were this time (e.g. 2026-03-31T08:00; without a zone, the "
+                                "blueprint's time zone)")
+    scheduled.add_argument("--rule", action="append", default=[], metavar="NAME", help="only this rule (repeatable)")
+
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -280,7 +287,38 @@ def _export(args, blueprint, engine) -> int:
     return 0
 
 
-COMMANDS = {"migrate": _migrate, "seed": _seed, "user": _user, "team": _team, "serve": _serve,
+def _run_scheduled(args, blueprint, engine) -> int:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    from atrium.runtime.scheduler import ScheduledRules
+    from atrium.runtime.site import Site
+    clock = None
+    if args.now:
+        try:
+            now = dt.datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"error: --now {args.now!r} is not an ISO date and time like 2026-03-31T08:00", file=sys.stderr)
+            return 1
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=ZoneInfo(blueprint.timezone))
+        clock = lambda: now  # noqa: E731  every rule, condition and today() reads this time
+    unknown = [name for name in args.rule if name not in blueprint.automations]
+    if unknown:
+        print(f"error: no automation {', '.join(unknown)}", file=sys.stderr)
+        return 1
+    rules = ScheduledRules(Site.open(blueprint, args.db, engine=engine, clock=clock))
+    results = rules.run_due(args.rule or None)
+    for result in results:
+        print(result.describe())
+    if not results:
+        print("No scheduled rules.")
+    sent = rules.deliver_webhooks()
+    if sent.delivered or sent.retrying or sent.failed:
+        print(f"Webhooks: {sent.delivered} delivered, {sent.retrying} to retry, {sent.failed} given up.")
+    return 1 if any(result.status == "failed" for result in results) else 0
+
+
+COMMANDS = {"run-scheduled": _run_scheduled, "migrate": _migrate, "seed": _seed, "user": _user, "team": _team, "serve": _serve,
             "import": _import, "export": _export}
 
 if __name__ == "__main__":

@@ -46,6 +46,10 @@ MAX_DEPTH = 100
 
 BUILTIN_FUNCTIONS: frozenset[str] = frozenset(fx.builtin_functions())
 CONTEXT_FUNCTIONS: frozenset[str] = frozenset({"current_user", "stage_probability", "is_open", "target"})
+# The few keyword arguments the language accepts, per function: a keyword names an option whose
+# meaning a reader must see at the call (`stage_probability(stage, learned=True)`); everything
+# else passes values in order.
+KEYWORD_ARGUMENTS: Mapping[str, frozenset[str]] = {"stage_probability": frozenset({"learned"})}
 # True/False/None are literals in Python's AST, never names; they are listed so that nobody can
 # declare a field with those names. `pi` is a real name that evaluates to math.pi.
 CONSTANTS: frozenset[str] = frozenset(fx.constant_values())
@@ -93,7 +97,7 @@ _ALLOWED_NODES: frozenset[type] = frozenset({
     ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
     ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
     ast.In, ast.NotIn, ast.Is, ast.IsNot,
-    ast.IfExp, ast.Call, ast.Name, ast.Load, ast.Constant,
+    ast.IfExp, ast.Call, ast.keyword, ast.Name, ast.Load, ast.Constant,
     ast.Tuple, ast.List, ast.Set, ast.Subscript, ast.Slice,
 })
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
@@ -196,8 +200,12 @@ def _check_node(node: ast.AST, text: str) -> None:
         # a.b() is left to the walk, which names the real problem: the attribute access.
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             raise ExpressionError("only named functions can be called, like round(x)", text)
-        if node.keywords:
-            raise ExpressionError("expressions cannot use keyword arguments; pass values in order", text)
+        allowed = KEYWORD_ARGUMENTS.get(getattr(node.func, "id", ""), frozenset())
+        for keyword in node.keywords:
+            if keyword.arg not in allowed:  # None is **kwargs
+                raise ExpressionError("expressions cannot use keyword arguments; pass values in order"
+                                      + (f" (only {', '.join(sorted(allowed))}= is accepted here)"
+                                         if allowed else ""), text)
 
 
 # --- compiling the checked tree into closures -------------------------------------------
@@ -296,6 +304,10 @@ def _lookup(functions: Functions, name: str) -> Callable[..., Any]:
 def _compile_call(node: ast.Call) -> _Run:
     name = node.func.id  # type: ignore[attr-defined]  # _check_node allows only plain names
     args = [_compile(arg) for arg in node.args]
+    if node.keywords:  # only the options KEYWORD_ARGUMENTS lists get here
+        keywords = [(keyword.arg, _compile(keyword.value)) for keyword in node.keywords]
+        return lambda v, f: _lookup(f, name)(*[arg(v, f) for arg in args],
+                                             **{key: value(v, f) for key, value in keywords})
     if not args:
         return lambda v, f: _lookup(f, name)()
     if len(args) == 1:

@@ -51,10 +51,26 @@ def entity_names(entities: Mapping[str, Entity], entity: str) -> set[str]:
     return set(entities[entity].fields) | set(SYSTEM_FIELDS)
 
 
+STAGE_OPERATORS = ("stalled", "in_stage_longer_than_days")
+
+
 def check_condition(report: Report, source: Source, where: list, condition: Mapping[str, Any],
-                    entities: Mapping[str, Entity], entity: str) -> None:
-    for path in condition:
-        check_path(report, source, where + [path], entities, entity, path)
+                    entities: Mapping[str, Entity], entity: str,
+                    pipelines: Mapping[str, Pipeline] | None = None) -> None:
+    for path, spec in condition.items():
+        field = check_path(report, source, where + [path], entities, entity, path)
+        if field is None or not isinstance(spec, Mapping):
+            continue
+        for operator in STAGE_OPERATORS:
+            if operator not in spec:
+                continue
+            if field.type != "stage":
+                report.add(source, where + [path, operator], f"'{operator}' applies to stage fields only")
+            elif operator == "stalled" and pipelines is not None:
+                pipeline = pipelines.get(field.pipeline or "")
+                if pipeline is not None and pipeline.stall_after_days is None:
+                    report.add(source, where + [path, operator],
+                               f"pipeline '{pipeline.name}' has no stall_after_days, so nothing is ever stalled")
 
 
 def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -> View | None:
@@ -139,7 +155,7 @@ def build_report(source: Source, entities: Mapping[str, Entity],
     if entity is None or entity not in entities:
         report.unknown(source, ["source"], "an entity", entity, entities)
         return Document(source.name, freeze(data), Label.of(data.get("label"), source.name))
-    check_condition(report, source, ["where"], data.get("where", {}), entities, entity)
+    check_condition(report, source, ["where"], data.get("where", {}), entities, entity, pipelines)
     columns: set[str] = set()
     for i, group in enumerate(data.get("group_by", ())):
         path = group if isinstance(group, str) else group["field"]
@@ -196,13 +212,17 @@ def build_dashboard(source: Source, entities: Mapping[str, Entity], pipelines: M
                 report.unknown(source, path + ["entity"], "an entity", widget["entity"], entities)
             else:
                 check_condition(report, source, path + ["where"], widget.get("where", {}),
-                                entities, widget["entity"])
+                                entities, widget["entity"], pipelines)
         if "target" in widget:
             expression = report.expression(source, path + ["target"], widget["target"], ())
             if expression is not None:
                 expressions[f"widgets.{i}.target"] = expression
     return Document(source.name, freeze(data), Label.of(data.get("label"), source.name),
                     MappingProxyType(expressions))
+
+
+SCHEDULED_ONLY = ("every", "at")
+EVENT_ACTIONS_ON_DELETE = ("create", "notify", "webhook")
 
 
 def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: Mapping[str, Pipeline],
@@ -226,7 +246,12 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
         for key, stage in trigger["stage"].items():
             if stage not in stages:
                 report.unknown(source, ["on", "stage", key], f"a stage of {entity}", stage, stages)
-    check_condition(report, source, ["where"], data.get("where", {}), entities, entity)
+    if trigger != "schedule":
+        for key in SCHEDULED_ONLY:
+            if key in data:
+                report.add(source, [key], f"'{key}' is for scheduled rules (on: schedule); "
+                           "this rule runs when a record changes")
+    check_condition(report, source, ["where"], data.get("where", {}), entities, entity, pipelines)
     expressions = {}
     if "when" in data:
         expressions["when"] = report.expression(source, ["when"], data["when"], names)
@@ -234,6 +259,9 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
         kind = next(iter(action))
         body = action[kind]
         path = ["do", i, kind]
+        if trigger == "delete" and kind not in EVENT_ACTIONS_ON_DELETE:
+            report.add(source, path, f"'{kind}' cannot act on a deleted record; after a delete a rule "
+                       "may " + ", ".join(EVENT_ACTIONS_ON_DELETE))
         if kind == "set":
             _check_values(report, source, path, body, entities, entity, names, expressions)
         elif kind == "create":
@@ -250,10 +278,36 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
                 if recipient not in known:
                     report.unknown(source, path + ["to"], "a user field, a role or one of "
                                    + ", ".join(NOTIFY_KEYWORDS), recipient, known)
-        elif kind == "assign" and "role" in body and body["role"] not in roles:
-            report.unknown(source, path + ["role"], "a role", body["role"], roles)
+        elif kind == "assign":
+            _check_assign(report, source, path, body, entities[entity], roles)
+        elif kind == "webhook":
+            for key, text in body.get("payload", {}).items():
+                expressions[".".join(map(str, path + ["payload", key]))] = report.expression(
+                    source, path + ["payload", key], text, names)
+        elif kind == "require_approval":
+            # Approvals are not built yet; a blueprint must not believe its changes are held.
+            report.add(source, path, "require_approval is not available in this version of Atrium: "
+                       "approvals are not built yet, so the rule would not hold anything")
     return Document(source.name, freeze(data), Label.of(data.get("label"), source.name),
                     MappingProxyType({k: v for k, v in expressions.items() if v is not None}))
+
+
+def _check_assign(report: Report, source: Source, path: list, body: Mapping[str, Any], entity: Entity,
+                  roles: Mapping[str, Role]) -> None:
+    pools = [key for key in ("role", "team", "by_field") if key in body]
+    if len(pools) != 1:
+        report.add(source, path, "assign needs exactly one of role, team or by_field (whom to choose among)")
+    if "role" in body and body["role"] not in roles:
+        report.unknown(source, path + ["role"], "a role", body["role"], roles)
+    if "by_field" in body and body["by_field"] not in entity.fields:
+        report.unknown(source, path + ["by_field"], f"a field of {entity.name}", body["by_field"], entity.fields)
+    if "map" in body and "by_field" not in body:
+        report.add(source, path + ["map"], "map goes with by_field")
+    target = body.get("field", entity.owner)
+    if target is None:
+        report.add(source, path, f"{entity.name} has no owner field: name the user field to set with field:")
+    elif target not in entity.fields or entity.fields[target].type != "user":
+        report.add(source, path + ["field"], f"'{target}' must name a user field of {entity.name}")
 
 
 def _check_values(report: Report, source: Source, path: list, values: Mapping[str, Any],

@@ -40,6 +40,17 @@ class Audit:
         if rows:
             connection.execute(self.history.insert(), rows)
 
+    def record_many(self, connection: Connection, entity: str, action: str,
+                    changes: Iterable[tuple[int, Iterable[tuple[str | None, Any, Any]]]],
+                    at: dt.datetime, by: int | None) -> None:
+        """`record_changes` for many records in one INSERT (the bulk update path)."""
+        rows = [{"entity": entity, "record_id": record_id, "action": action, "field": field,
+                 "old_value": json_value(old), "new_value": json_value(new),
+                 "changed_at": at, "changed_by": by}
+                for record_id, fields in changes for field, old, new in fields]
+        for start in range(0, len(rows), 5000):
+            connection.execute(self.history.insert(), rows[start:start + 5000])
+
     def record_creations(self, connection: Connection, entity: str, ids: Iterable[int],
                          at: dt.datetime, by: int | None) -> None:
         rows = [{"entity": entity, "record_id": i, "action": "create", "field": None,

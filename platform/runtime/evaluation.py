@@ -28,10 +28,14 @@ SYSTEM = Actor()
 class RecordEvaluator:
     """Evaluates a blueprint's expressions for one entity and actor at a time."""
 
-    def __init__(self, blueprint: Blueprint, clock: Callable[[], dt.datetime] | None = None):
+    def __init__(self, blueprint: Blueprint, clock: Callable[[], dt.datetime] | None = None,
+                 learned: Callable[[str, str], float | None] | None = None,
+                 targets: Callable[[Any, Any], Any] | None = None):
         self.blueprint = blueprint
+        self._targets = targets  # reports and dashboards pass a reader of goals; records never do
         self.entity = ""
         self.actor = SYSTEM
+        self.learned = learned  # (pipeline, stage) → probability learned from history
         zone = ZoneInfo(blueprint.timezone)
         moment = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._evaluator = Evaluator(
@@ -55,13 +59,23 @@ class RecordEvaluator:
         pipeline = self.blueprint.pipeline_for(self.entity)
         return pipeline.stage(name) if pipeline and isinstance(name, str) else None
 
-    def _stage_probability(self, name: Any) -> Any:
+    def _stage_probability(self, name: Any, learned: bool = False) -> Any:
         stage = self._stage(name)
-        return stage.probability if stage else None
+        if stage is None:
+            return None
+        pipeline = self.blueprint.pipeline_for(self.entity)
+        if self.learned is not None and (learned or pipeline.learned_probability.get("by_default")):
+            value = self.learned(pipeline.name, stage.name)
+            return value if value is not None else stage.probability
+        return stage.probability
 
     def _is_open(self, name: Any) -> bool:
         stage = self._stage(name)
         return bool(stage and stage.is_open)
 
     def _target(self, *args: Any) -> Any:
-        raise ExpressionError("target() reads sales targets, which are only known to reports and dashboards")
+        if self._targets is None:
+            raise ExpressionError("target() reads sales targets, which are only known to reports and dashboards")
+        if len(args) != 2:
+            raise ExpressionError("target() takes the metric and the period, like target('revenue', 'month')")
+        return self._targets(*args)

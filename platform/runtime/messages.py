@@ -35,6 +35,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field_not_allowed": {"en": "You may not change this field", "zh": "您无权修改此字段"},
     "owner_out_of_reach": {"en": "You can only give records to yourself or your team",
                            "zh": "只能将记录分配给自己或本团队成员"},
+    "automation_failed": {"en": "Automation '{rule}' failed, so nothing was saved: {reason}",
+                          "zh": "自动化规则“{rule}”执行失败，未保存任何更改：{reason}"},
+    "automation_too_deep": {"en": "automations triggered one another more than {depth} levels deep",
+                            "zh": "自动化规则相互触发超过 {depth} 层"},
 }
 
 

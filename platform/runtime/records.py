@@ -16,12 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from atrium.metadata.model import Blueprint, Entity
-from .database import connect
+from .database import connect, write_transaction
 from .audit import Audit, changed_fields, format_number, sequence_key
 from .evaluation import SYSTEM, Actor, RecordEvaluator
 from .messages import message
 from .record_rules import RECORD_ERRORS, Errors, RecordRules, add_error
 from .rollups import Rollups
+from .stage_analytics import LearnedProbabilities
 from .tables import Tables, build_tables, location_columns
 
 
@@ -53,14 +54,20 @@ class RecordNotFound(RecordError):
 
 class RecordService:
     def __init__(self, blueprint: Blueprint, engine: Engine, tables: Tables | None = None,
-                 clock: Callable[[], dt.datetime] | None = None):
+                 clock: Callable[[], dt.datetime] | None = None, automations: bool = True):
         self.blueprint = blueprint
         self.engine = engine
         self.tables = tables or build_tables(blueprint)
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
-        self.rules = RecordRules(blueprint, RecordEvaluator(blueprint, clock=self.clock))
+        self.learned = LearnedProbabilities(blueprint, engine, self.tables, self.clock)
+        self.rules = RecordRules(blueprint, RecordEvaluator(blueprint, clock=self.clock,
+                                                            learned=self.learned.probability))
         self.audit = Audit(self.tables)
         self.rollups = Rollups(blueprint, self.tables, self)
+        self.automations = None
+        if automations:  # imported here: the automations write through this service
+            from .automation_triggers import EventAutomations
+            self.automations = EventAutomations(self)
         # entity → [(child entity, reference field)] for on_delete handling
         self.children: dict[str, list[tuple[Entity, str]]] = {}
         for child in blueprint.entities.values():
@@ -103,7 +110,7 @@ class RecordService:
         return self.read_where(connection, entity, "id", ids)
 
     def read_where(self, connection: Connection, entity: str, column: str, values: Sequence[Any],
-                   condition: sa.ColumnElement | None = None) -> list[dict[str, Any]]:
+                   condition: sa.ColumnElement | None = None, lock: bool = False) -> list[dict[str, Any]]:
         table = self.tables[entity]
         model = self.entity(entity)
         rows: list[dict[str, Any]] = []
@@ -112,6 +119,8 @@ class RecordService:
             query = sa.select(table).where(table.c[column].in_(values[start:start + 500]))
             if condition is not None:
                 query = query.where(condition)
+            if lock and connection.dialect.name == "postgresql":
+                query = query.with_for_update()
             rows += [self.record_of(model, row._mapping) for row in connection.execute(query)]
         return rows
 
@@ -127,7 +136,11 @@ class RecordService:
         if connection is not None:
             yield connection
             return
-        with connect(self.engine, write) as conn, conn.begin():
+        if not write:
+            with connect(self.engine) as conn, conn.begin():
+                yield conn
+            return
+        with write_transaction(self.engine) as conn:
             yield conn
 
     def create(self, entity: str, values: Mapping[str, Any], actor: Actor = SYSTEM,
@@ -164,7 +177,7 @@ class RecordService:
                       actor: Actor, first_row: int, audit_fields: bool) -> list[dict[str, Any]]:
         now = self.clock()
         single = len(batch) == 1 and audit_fields
-        self._check_database(conn, model, batch, None, actor.locale, None if single else first_row)
+        self._check_database(conn, model, batch, (), actor.locale, None if single else first_row)
         self._assign_autonumbers(conn, model, batch, now)
         stored = []
         for record in batch:
@@ -202,6 +215,8 @@ class RecordService:
                                     [(r["id"], None, r[stage.name]) for r in results if r[stage.name]],
                                     now, actor.user_id)
         self.rollups.refresh(conn, self.rollups.parents_of(model.name, results))
+        if self._written(conn, model, "create", [(None, r) for r in results], actor):
+            results = self.read_many(conn, model.name, ids)  # the rules may have changed them
         return results
 
     def update(self, entity: str, record_id: int, values: Mapping[str, Any], actor: Actor = SYSTEM,
@@ -219,7 +234,7 @@ class RecordService:
             changes = changed_fields(current, record, [f.name for f in model])
             if not changes:
                 return current
-            self._check_database(conn, model, [record], record_id, actor.locale, None)
+            self._check_database(conn, model, [record], [record_id], actor.locale, None)
             now = self.clock()
             update = self.columns_of(model, {name: new for name, _, new in changes})
             update.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
@@ -234,6 +249,8 @@ class RecordService:
                                         [(record_id, current[stage.name], record[stage.name])], now, actor.user_id)
             record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
             self.rollups.refresh(conn, self.rollups.parents_of(entity, [current, record]))
+            if self._written(conn, model, "update", [(current, record)], actor):
+                record = self.read_many(conn, entity, [record_id])[0]
             return record
 
     def delete(self, entity: str, record_id: int, actor: Actor = SYSTEM,
@@ -263,10 +280,75 @@ class RecordService:
                         self.delete(child.name, child_id, actor, connection=conn, _deleting=deleting)
                     else:
                         self.update(child.name, child_id, {field_name: None}, actor, connection=conn)
+            self._written(conn, self.entity(entity), "delete", [(current, None)], actor)  # it still exists
             conn.execute(table.delete().where(table.c.id == record_id))
             self.audit.record_changes(conn, entity, record_id, "delete", [(None, None, None)],
                                       self.clock(), actor.user_id)
             self.rollups.refresh(conn, self.rollups.parents_of(entity, [current]))
+
+    def bulk_update(self, entity: str, changes: Sequence[tuple[int, Mapping[str, Any]]], actor: Actor = SYSTEM,
+                    connection: Connection | None = None, batch_size: int = 1000) -> list[tuple[dict, dict]]:
+        """Change many records, each with its own values, by the rules `update` applies; all or
+        nothing. Returns (before, after) for each record that changed. Rows are locked as read,
+        so no version is needed. Raises ValidationFailed naming the first bad row (0-based)."""
+        model = self.entity(entity)
+        changed: list[tuple[dict, dict]] = []
+        with self._connection(connection) as conn:
+            for start in range(0, len(changes), batch_size):
+                changed += self._update_batch(conn, model, changes[start:start + batch_size], start, actor)
+        return changed
+
+    def _update_batch(self, conn: Connection, model: Entity, batch: Sequence[tuple[int, Mapping[str, Any]]],
+                      first_row: int, actor: Actor) -> list[tuple[dict, dict]]:
+        table = self.tables[model.name]
+        currents = {r["id"]: r for r in self.read_where(conn, model.name, "id", [i for i, _ in batch], lock=True)}
+        names = [f.name for f in model]
+        moves: list[tuple[dict, dict, list]] = []
+        for index, (record_id, values) in enumerate(batch):
+            current = currents.get(record_id)
+            if current is None:
+                raise RecordNotFound(message("not_found", actor.locale))
+            record, errors = self.rules.prepare(model, current, values, actor)
+            if errors:
+                raise ValidationFailed(errors, row=first_row + index)
+            found = changed_fields(current, record, names)
+            if found:
+                moves.append((current, record, found))
+        if not moves:
+            return []
+        self._check_database(conn, model, [{n: new for n, _, new in found} for _, _, found in moves],
+                             [current["id"] for current, _, _ in moves], actor.locale, None)
+        now = self.clock()
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for current, record, found in moves:
+            columns = self.columns_of(model, {name: new for name, _, new in found})
+            by_columns.setdefault(tuple(sorted(columns)), []).append({"_id": current["id"], **columns})
+            record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
+        for columns, parameters in by_columns.items():  # records changing the same fields: one executemany
+            conn.execute(table.update().where(table.c.id == sa.bindparam("_id"))
+                         .values({**{c: sa.bindparam(c) for c in columns}, "updated_at": now,
+                                  "updated_by": actor.user_id, "version": table.c.version + 1}), parameters)
+        self.audit.record_many(conn, model.name, "update", [(c["id"], found) for c, _, found in moves],
+                               now, actor.user_id)
+        stage = model.stage_field
+        if stage is not None and stage.pipeline:
+            self.audit.record_stage(conn, model.name, stage.pipeline,
+                                    [(c["id"], c[stage.name], r[stage.name]) for c, r, _ in moves
+                                     if c[stage.name] != r[stage.name]], now, actor.user_id)
+        pairs = [(current, record) for current, record, _ in moves]
+        self.rollups.refresh(conn, self.rollups.parents_of(model.name, [r for pair in pairs for r in pair]))
+        if self._written(conn, model, "update", pairs, actor):
+            fresh = {r["id"]: r for r in self.read_many(conn, model.name, [c["id"] for c, _ in pairs])}
+            pairs = [(current, fresh.get(current["id"], record)) for current, record in pairs]
+        return pairs
+
+    def _written(self, conn: Connection, model: Entity, event: str,
+                 pairs: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]], actor: Actor) -> bool:
+        """The one place writes meet event automations, inside the write's transaction: a rule
+        that fails raises and so undoes the write. True if a rule ran (the records may differ)."""
+        if self.automations is None:
+            return False
+        return self.automations.written(conn, model, event, pairs, actor)
 
     def _current(self, conn: Connection, entity: str, record_id: int, actor: Actor) -> dict[str, Any]:
         table = self.tables[entity]
@@ -280,7 +362,7 @@ class RecordService:
 
     # --- checks that need the database -------------------------------------------------------
 
-    def _check_database(self, conn: Connection, model: Entity, records: list[dict], own_id: int | None,
+    def _check_database(self, conn: Connection, model: Entity, records: list[dict], own_ids: Sequence[int],
                         locale: str, first_row: int | None) -> None:
         table = self.tables[model.name]
         for field in model:
@@ -294,8 +376,8 @@ class RecordService:
                         self._fail(field.name, message("duplicate", locale), first_row, i)
                     seen[value] = i
                 query = sa.select(table.c[field.name]).where(table.c[field.name].in_(list(seen)))
-                if own_id is not None:
-                    query = query.where(table.c.id != own_id)
+                if own_ids:  # the records being changed may keep their own values
+                    query = query.where(table.c.id.not_in(list(own_ids)))
                 taken = set(conn.execute(query).scalars())
                 for i, value in values:
                     if value in taken:

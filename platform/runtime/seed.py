@@ -59,7 +59,8 @@ def seed_demo(blueprint: Blueprint, engine: Engine, scale: int = 200, seed: int 
     plan = blueprint.seed.data if blueprint.seed is not None else None
     timeline = Timeline(today, zone, scale)
     clock = _Clock(timeline.anchor)
-    service = RecordService(blueprint, engine, clock=clock)
+    # Demo data is history as it happened, drawn by the plan: automations are not replayed over it.
+    service = RecordService(blueprint, engine, clock=clock, automations=False)
     evaluator = RecordEvaluator(blueprint, clock=clock)
     made: dict[str, int] = {}
     notes: list[str] = []

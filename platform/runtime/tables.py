@@ -198,10 +198,68 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("query", sa.String(2000), nullable=False),
              sa.Column("created_at", UTCDateTime()),
              sa.UniqueConstraint("user_id", "entity", "name"))
+    automation_tables(metadata)
+
+
+def automation_tables(metadata: sa.MetaData) -> None:
+    """What automations write besides records: notifications, runs, the log and the webhook outbox."""
+    sa.Table("atrium_notifications", metadata,  # a user's in-app inbox
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("user_id", ID_TYPE, sa.ForeignKey("atrium_users.id"), nullable=False),
+             sa.Column("entity", sa.String(50)),
+             sa.Column("record_id", ID_TYPE),
+             sa.Column("link", sa.String(2048)),
+             sa.Column("message", sa.JSON(), nullable=False),  # locale → text
+             sa.Column("rule", sa.String(100)),
+             sa.Column("created_at", UTCDateTime(), nullable=False),
+             sa.Column("read_at", UTCDateTime()),
+             sa.Index("ix_atrium_notifications_user", "user_id", "read_at"))
+    sa.Table("atrium_automation_runs", metadata,  # the lease: one row per scheduled rule and period
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("rule", sa.String(100), nullable=False),
+             sa.Column("period", sa.String(40), nullable=False),
+             sa.Column("worker", sa.String(100)),
+             sa.Column("started_at", UTCDateTime(), nullable=False),
+             sa.Column("finished_at", UTCDateTime()),
+             sa.Column("status", sa.String(20), nullable=False),  # running, done, failed
+             sa.Column("records", sa.Integer()),
+             sa.Column("error", sa.String(2000)),
+             # an index, not a table constraint: the migration planner creates indexes
+             sa.Index("uq_atrium_automation_runs_rule_period", "rule", "period", unique=True))
+    sa.Table("atrium_automation_log", metadata,
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("rule", sa.String(100), nullable=False),
+             sa.Column("entity", sa.String(50)),
+             sa.Column("record_id", ID_TYPE),
+             sa.Column("trigger", sa.String(20), nullable=False),  # create, update, delete, schedule
+             sa.Column("status", sa.String(20), nullable=False),  # done, failed
+             sa.Column("period", sa.String(40)),
+             sa.Column("records", sa.Integer()),
+             sa.Column("detail", sa.String(2000)),
+             sa.Column("at", UTCDateTime(), nullable=False),
+             sa.Index("ix_atrium_automation_log_rule", "rule", "at"))
+    sa.Table("atrium_outbox", metadata,  # webhooks, written with the change, sent after commit
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("rule", sa.String(100), nullable=False),
+             sa.Column("entity", sa.String(50)),
+             sa.Column("record_id", ID_TYPE),
+             sa.Column("url", sa.String(2048), nullable=False),
+             sa.Column("secret_env", sa.String(100)),  # the variable's name; the key never reaches the database
+             sa.Column("body", sa.Text(), nullable=False),
+             sa.Column("status", sa.String(20), nullable=False),  # pending, delivered, failed
+             sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+             sa.Column("created_at", UTCDateTime(), nullable=False),
+             sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+             sa.Column("claimed_until", UTCDateTime()),
+             sa.Column("delivered_at", UTCDateTime()),
+             sa.Column("last_status", sa.Integer()),
+             sa.Column("last_error", sa.String(1000)),
+             sa.Index("ix_atrium_outbox_due", "status", "next_attempt_at"))
 
 
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
-                 "atrium_stage_history", "atrium_sequences", "atrium_saved_views")
+                 "atrium_stage_history", "atrium_sequences", "atrium_saved_views",
+                 "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox")
 
 
 def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = ()) -> sa.Table:

@@ -1,6 +1,7 @@
 """The web application: `create_app(settings)` wires the site, sessions, CSRF and the routes."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
@@ -34,6 +35,7 @@ class Settings:
     secret_key: str | None = None
     node_modules: str = str(PACKAGE_ROOT / "node_modules")
     https_only: bool = False
+    scheduler: bool = False  # run scheduled automations and send webhooks in this process (atrium serve)
 
 
 def secret_key(settings: Settings) -> str:
@@ -104,14 +106,28 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
                    same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600),
         Middleware(sessions.IdentityMiddleware),
     ]
-    app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY)
+    app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY,
+                    lifespan=scheduler_lifespan if settings.scheduler else None)
     app.state.site = site
     app.state.menu = menu
     return app
+
+
+@contextlib.asynccontextmanager
+async def scheduler_lifespan(app: Starlette):
+    """Each server process runs the scheduler; leases in the database keep runs single."""
+    from atrium.runtime.scheduler import Scheduler
+    scheduler = Scheduler(app.state.site)
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.stop()
 
 
 def app_from_environment() -> Starlette:
     overlays = tuple(p for p in os.environ.get("ATRIUM_OVERLAYS", "").split(os.pathsep) if p)
     return create_app(Settings(blueprint=os.environ["ATRIUM_BLUEPRINT"],
                                database_url=os.environ.get("ATRIUM_DATABASE_URL", "sqlite:///atrium.db"),
-                               overlays=overlays))
+                               overlays=overlays,
+                               scheduler=os.environ.get("ATRIUM_SCHEDULER", "on") != "off"))

@@ -1,0 +1,166 @@
+"""What a rule does: set, create, assign, notify and webhook, applied to a batch of records.
+
+Event rules hand over one record (or a bulk write's batch), scheduled rules a batch of up to a
+thousand: every action works on the whole batch at once (one bulk update, one insert of
+notifications) and writes through the records service, so validation, history, stage history,
+rollups and further automations apply exactly as for a person's change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from sqlalchemy.engine import Connection
+
+from atrium.metadata.expressions import Expression
+from atrium.metadata.model import Label
+from .assignment import Assigner, Directory
+from .audit import json_value
+from .automation_rules import Action, Rule
+from .database import after_commit
+from .evaluation import Actor
+from .notifications import Notifications
+from .outbox import Outbox
+
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+@dataclass
+class Item:
+    """One record a rule acts on: as it was before the event, and as it is now."""
+
+    before: dict[str, Any] | None
+    record: dict[str, Any]
+
+
+@dataclass
+class RuleRun:
+    rule: Rule
+    trigger: str  # create, update, delete, schedule
+    connection: Connection
+    actor: Actor  # whom the rule's writes are attributed to
+    now: dt.datetime
+    _directory: Directory | None = field(default=None, repr=False)
+
+    def directory(self, tables) -> Directory:
+        if self._directory is None:
+            self._directory = Directory(self.connection, tables)
+        return self._directory
+
+
+class Actions:
+    def __init__(self, service: Any, notifications: Notifications, outbox: Outbox):
+        self.service = service  # the RecordService (not imported: it imports the automations)
+        self.blueprint = service.blueprint
+        self.tables = service.tables
+        self.notifications = notifications
+        self.outbox = outbox
+        self.assigner = Assigner(service.blueprint, service.tables, service.audit)
+        self.handlers: dict[str, Callable[[RuleRun, Action, list[Item]], None]] = {
+            "set": self._set, "create": self._create, "assign": self._assign,
+            "notify": self._notify, "webhook": self._webhook}
+
+    def run(self, run: RuleRun, items: list[Item]) -> None:
+        for action in run.rule.actions:
+            if items:
+                self.handlers[action.kind](run, action, items)
+
+    def _evaluate(self, run: RuleRun, expression: Expression, record: Mapping[str, Any]) -> Any:
+        # bound each time: a nested write (a create, a set firing another rule) rebinds the evaluator
+        return self.service.rules.evaluator.bind(run.rule.entity, run.actor).evaluate(expression, record)
+
+    def _values(self, run: RuleRun, expressions: Mapping[str, Expression], record: Mapping[str, Any]) -> dict:
+        return {name: self._evaluate(run, expression, record) for name, expression in expressions.items()}
+
+    def _update(self, run: RuleRun, items: Sequence[Item], changes: Sequence[tuple[int, Mapping]]) -> None:
+        pairs = self.service.bulk_update(run.rule.entity, changes, run.actor, connection=run.connection)
+        after = {record["id"]: record for _, record in pairs}
+        for item in items:
+            item.record = after.get(item.record["id"], item.record)
+
+    # --- the actions -------------------------------------------------------------------------
+
+    def _set(self, run: RuleRun, action: Action, items: list[Item]) -> None:
+        changes = [(item.record["id"], self._values(run, action.expressions, item.record)) for item in items]
+        self._update(run, items, changes)
+
+    def _create(self, run: RuleRun, action: Action, items: list[Item]) -> None:
+        rows = [self._values(run, action.expressions, item.record) for item in items]
+        self.service.bulk_create(action.spec["entity"], rows, run.actor, connection=run.connection,
+                                 audit_fields=True)
+
+    def _assign(self, run: RuleRun, action: Action, items: list[Item]) -> None:
+        spec = action.spec
+        target = spec.get("field") or self.blueprint.entities[run.rule.entity].owner
+        owners = self.assigner.choose(run.connection, run.directory(self.tables), run.rule.name,
+                                      run.rule.entity, action.index, spec, [i.record for i in items])
+        chosen = [(item, owner) for item, owner in zip(items, owners) if owner is not None]
+        self._update(run, [item for item, _ in chosen],
+                     [(item.record["id"], {target: owner}) for item, owner in chosen])
+
+    def _notify(self, run: RuleRun, action: Action, items: list[Item]) -> None:
+        spec = action.spec
+        recipients = spec["to"] if isinstance(spec["to"], (list, tuple)) else [spec["to"]]
+        texts = Label.of(spec["message"]).texts
+        link = spec.get("link", True)
+        rows = []
+        for item in items:
+            message = {locale: _fill(text, item.record) for locale, text in texts.items()}
+            deleted = run.trigger == "delete"
+            for user in self._recipients(run, recipients, item):
+                rows.append({"user_id": user, "message": message, "rule": run.rule.name,
+                             "entity": run.rule.entity if link is True and not deleted else None,
+                             "record_id": item.record.get("id") if link is True and not deleted else None,
+                             "link": link if isinstance(link, str) else None})
+        self.notifications.send(run.connection, rows, run.now)
+
+    def _recipients(self, run: RuleRun, names: Sequence[str], item: Item) -> list[int]:
+        entity = self.blueprint.entities[run.rule.entity]
+        owner_field = entity.owner
+        record, before = item.record, item.before or {}
+        found: list[int | None] = []
+        for name in names:
+            if name == "owner":
+                found.append(record.get(owner_field) if owner_field else None)
+            elif name == "previous_owner":
+                previous = before.get(owner_field) if owner_field else None
+                found.append(previous if previous != record.get(owner_field) else None)
+            elif name == "creator":
+                found.append(record.get("created_by"))
+            elif name == "manager":
+                owner = record.get(owner_field) if owner_field else None
+                found.append(run.directory(self.tables).manager_of(owner or before.get(owner_field or "")))
+            elif name in entity.fields:  # a user field
+                found.append(record.get(name))
+            else:  # a role
+                found.extend(run.directory(self.tables).with_role(name))
+        directory = run.directory(self.tables)
+        return [user for user in dict.fromkeys(found) if user is not None and user in directory.people]
+
+    def _webhook(self, run: RuleRun, action: Action, items: list[Item]) -> None:
+        spec = action.spec
+        rows = []
+        for item in items:
+            data = ({name: json_value(value) for name, value in
+                     self._values(run, action.expressions, item.record).items()}
+                    if action.expressions else {k: json_value(v) for k, v in item.record.items()})
+            rows.append({"rule": run.rule.name, "entity": run.rule.entity, "record_id": item.record.get("id"),
+                         "url": spec["url"], "secret_env": spec.get("secret"),
+                         "body": {"event": run.trigger, "rule": run.rule.name, "entity": run.rule.entity,
+                                  "record_id": item.record.get("id"), "occurred_at": run.now.isoformat(),
+                                  "data": data}})
+        self.outbox.enqueue(run.connection, rows)
+        after_commit(run.connection, self.outbox.wake.set)
+
+
+def _fill(text: str, record: Mapping[str, Any]) -> str:
+    """`{field}` in a message → the record's value (an unknown name stays as written)."""
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in record:
+            return match.group(0)
+        found = record[name]
+        return "" if found is None else str(found)
+    return PLACEHOLDER.sub(value, text)
