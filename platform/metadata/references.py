@@ -1,4 +1,5 @@
-"""Build views and roles, and cross-check reports, dashboards, automations and the seed plan.
+"""Build views and roles, and cross-check dashboards, automations and the seed plan (reports and
+targets: report_checks.py).
 
 Each name a document uses (an entity, a field, a dotted path through references, a stage,
 a report, a role) must exist; each problem is reported at the line that wrote the name.
@@ -144,50 +145,12 @@ def build_roles(source: Source | None, entities: Mapping[str, Entity],
     return roles
 
 
-def build_report(source: Source, entities: Mapping[str, Entity],
-                 pipelines: Mapping[str, Pipeline], report: Report) -> Document:
-    data = source.data
-    entity = data.get("source")
-    if entity is None and data.get("pipeline") in pipelines:
-        entity = pipelines[data["pipeline"]].entity
-    if "pipeline" in data and data["pipeline"] not in pipelines:
-        report.unknown(source, ["pipeline"], "a pipeline", data["pipeline"], pipelines)
-    if entity is None or entity not in entities:
-        report.unknown(source, ["source"], "an entity", entity, entities)
-        return Document(source.name, freeze(data), Label.of(data.get("label"), source.name))
-    check_condition(report, source, ["where"], data.get("where", {}), entities, entity, pipelines)
-    columns: set[str] = set()
-    for i, group in enumerate(data.get("group_by", ())):
-        path = group if isinstance(group, str) else group["field"]
-        check_path(report, source, ["group_by", i], entities, entity, path)
-        columns.add(path.split(".")[-1])
-    for name, measure in data.get("measures", {}).items():
-        columns.add(name)
-        if isinstance(measure, Mapping):
-            function = next(k for k in measure if k != "label")
-            check_path(report, source, ["measures", name, function], entities, entity, measure[function])
-    for i, path in enumerate(data.get("columns", ())):
-        check_path(report, source, ["columns", i], entities, entity, path)
-    expressions = {}
-    for name, metric in data.get("metrics", {}).items():
-        text = metric["expr"] if isinstance(metric, Mapping) else metric
-        expressions[name] = report.expression(source, ["metrics", name], text, columns)
-        columns.add(name)
-    chart = data.get("chart", {})
-    for key in ("x", "y", "series"):
-        values = chart.get(key, ())
-        for value in [values] if isinstance(values, str) else values:
-            if value not in columns:
-                report.unknown(source, ["chart", key], "a group, measure or metric of this report",
-                               value, columns)
-    return Document(source.name, freeze(data), Label.of(data.get("label"), source.name),
-                    MappingProxyType({k: v for k, v in expressions.items() if v is not None}))
-
-
 def report_columns(document: Document) -> set[str]:
+    """The names a dashboard widget may show of a report: its groups, measures and metrics."""
     data = document.data
-    names = {g if isinstance(g, str) else g["field"] for g in data.get("group_by", ())}
-    return {n.split(".")[-1] for n in names} | set(data.get("measures", {})) | set(data.get("metrics", {}))
+    names = {g.split(".")[-1] if isinstance(g, str) else g.get("name") or g["field"].split(".")[-1]
+             for g in data.get("group_by", ())}
+    return names | set(data.get("measures", {})) | set(data.get("metrics", {}))
 
 
 def build_dashboard(source: Source, entities: Mapping[str, Entity], pipelines: Mapping[str, Pipeline],

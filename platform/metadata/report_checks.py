@@ -56,7 +56,7 @@ def build_report(source: Source, entities: Mapping[str, Entity],
     if entity is None or entity not in entities:
         report.unknown(source, ["source"], "an entity", entity, entities)
         return Document(source.name, freeze(data), label)
-    check_condition(report, source, ["where"], data.get("where", {}), entities, entity)
+    check_condition(report, source, ["where"], data.get("where", {}), entities, entity, pipelines)
     _check_values(report, source, data.get("where", {}), entities, entity, pipelines)
     _check_shape(report, source, kind, data, entities, entity, pipelines)
     columns: list[str] = []
@@ -227,7 +227,8 @@ def build_targets(source: Source, entities: Mapping[str, Entity],
         elif field.type not in types:
             report.add(source, ["targets", key], f"'{spec[key]}' is a {field.type} field; "
                        f"targets.{key} needs a {' or '.join(types)} field")
-    check_condition(report, source, ["targets", "where"], spec.get("where", {}), entities, entity.name)
+    check_condition(report, source, ["targets", "where"], spec.get("where", {}), entities, entity.name,
+                    pipelines)
     return Targets(entity=entity.name, metric=spec["metric"], period=spec["period"], value=spec["value"],
                    owner=spec.get("owner"), where=freeze(dict(spec.get("where", {}))))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field as dataclass_field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 
@@ -32,6 +32,9 @@ class Joins:
     base: sa.Table = dataclass_field(init=False)
     from_clause: Any = dataclass_field(init=False)
     aliases: dict[str, Any] = dataclass_field(default_factory=dict)
+    # Extra ON condition for each joined entity (reports: only linked records the viewer may read
+    # join, so an unreadable record's values read as empty instead of dropping the row).
+    join_filter: Callable[[str, Any], sa.ColumnElement] | None = None
 
     def __post_init__(self) -> None:
         self.base = self.tables[self.entity]
@@ -50,7 +53,10 @@ class Joins:
             target = entity.fields[step].to
             if key not in self.aliases:
                 alias = self.tables[target].alias(f"j_{key.replace('.', '_')}")
-                self.from_clause = self.from_clause.outerjoin(alias, table.c[step] == alias.c.id)
+                on = table.c[step] == alias.c.id
+                if self.join_filter is not None:
+                    on = sa.and_(on, self.join_filter(target, alias))
+                self.from_clause = self.from_clause.outerjoin(alias, on)
                 self.aliases[key] = alias
             table = self.aliases[key]
             entity = self.blueprint.entities[target]
