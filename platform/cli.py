@@ -77,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
                                 "blueprint's time zone)")
     scheduled.add_argument("--rule", action="append", default=[], metavar="NAME", help="only this rule (repeatable)")
 
+    report = commands.add_parser("report", help="run a report and print its rows (what the user may see)")
+    report.add_argument("name")
+    report.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    report.add_argument("--as", dest="as_user", metavar="USER", help="run as this user (default: the system)")
+    report.add_argument("--lang", dest="locale", help="language of labels (default: the user's, else the blueprint's)")
+    report.add_argument("--period", help="replace the report's period, e.g. this_month, last_quarter, last_30_days")
+    report.add_argument("--limit", type=int, help="at most this many rows")
+
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -318,8 +326,39 @@ def _run_scheduled(args, blueprint, engine) -> int:
     return 1 if any(result.status == "failed" for result in results) else 0
 
 
+def _report(args, blueprint, engine) -> int:
+    import json
+    from atrium.runtime.conditions import ConditionError
+    from atrium.runtime.report_compiler import ReportRequest
+    from atrium.runtime.report_runner import Reports
+    from atrium.runtime.report_scope import ReportNotFound
+    from atrium.runtime.site import Site
+    actor = _cli_actor(args, blueprint, engine)
+    locale = actor.locale if actor.locale in blueprint.locales else blueprint.default_locale
+    try:
+        result = Reports(Site.open(blueprint, args.db, engine=engine)).run(
+            actor, args.name, ReportRequest(period=args.period, limit=args.limit))
+    except ReportNotFound as error:
+        print(f"error: {error.text(locale)}", file=sys.stderr)
+        return 1
+    except ConditionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps(result.to_json(locale), ensure_ascii=False, indent=1))
+    elif args.format == "csv":
+        sys.stdout.reconfigure(newline="")
+        result.write_csv(sys.stdout, locale)
+    else:
+        print(result.label.text(locale, blueprint.default_locale))
+        print(result.table(locale))
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {"run-scheduled": _run_scheduled, "migrate": _migrate, "seed": _seed, "user": _user, "team": _team, "serve": _serve,
-            "import": _import, "export": _export}
+            "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -29,6 +29,9 @@ from atrium.runtime.messages import message
 from atrium.runtime.periods import local_today, period_range
 from atrium.runtime.queries import ListQuery
 from atrium.runtime.records import RecordNotFound, StaleRecord, ValidationFailed
+from atrium.runtime.report_compiler import ReportRequest
+from atrium.runtime.report_runner import Reports
+from atrium.runtime.report_scope import ReportNotFound
 from atrium.runtime.secured import AccessDenied, SecuredRecords
 from .i18n import word
 from .openapi import DEFAULT_LIMIT, MAX_LIMIT, OPERATORS, RESERVED, document
@@ -320,6 +323,33 @@ async def delete_record(request: Request, site: Any, actor: Actor, entity: Entit
     return Response(status_code=204)
 
 
+async def run_report(request: Request) -> Response:
+    """GET /api/v1/reports/{name}: the rows, totals and columns of a report under the caller's
+    scope; `period` replaces the report's period, `limit` its row count. Unknown and forbidden
+    reports are both 404."""
+    if request.state.actor is None:
+        return JSONResponse(UNAUTHORIZED, status_code=401)
+    site = request.app.state.site
+    actor = dataclasses.replace(request.state.actor, locale=caller_locale(request))
+    params = request.query_params
+    try:
+        period = params.get("period") or None
+        if period is not None:
+            try:
+                period_range(period, local_today(site.now(), site.blueprint.timezone))
+            except (ValueError, KeyError, OverflowError):
+                raise bad_request(actor.locale, "api_bad_period", "period", period=period) from None
+        limit = page_limit(actor, params["limit"]) if "limit" in params else None
+        result = Reports(site).run(actor, request.path_params["name"], ReportRequest(period=period, limit=limit))
+    except ApiError as error:
+        return JSONResponse(error.body, status_code=error.status)
+    except ReportNotFound:
+        return JSONResponse({"error": "not_found"}, status_code=404)
+    except ConditionError as error:
+        return JSONResponse({"error": "bad_request", "message": str(error)}, status_code=400)
+    return JSONResponse(result.to_json(actor.locale))
+
+
 async def openapi_json(request: Request) -> Response:
     if request.state.actor is None:
         return JSONResponse(UNAUTHORIZED, status_code=401)
@@ -333,4 +363,5 @@ routes = [
     Route("/api/v1/{entity}/{record_id:int}", get_record, methods=["GET"], name="api_record"),
     Route("/api/v1/{entity}/{record_id:int}", update_record, methods=["PATCH"], name="api_update"),
     Route("/api/v1/{entity}/{record_id:int}", delete_record, methods=["DELETE"], name="api_delete"),
+    Route("/api/v1/reports/{name}", run_report, methods=["GET"], name="api_report"),
 ]

@@ -14,6 +14,7 @@ from atrium.metadata.entities import system_field
 from atrium.metadata.model import Blueprint, Entity, Field
 from atrium.metadata.references import resolve_path
 from atrium.runtime.evaluation import Actor
+from atrium.runtime.report_runner import Reports
 from atrium.runtime.tables import text_limit
 
 DEFAULT_LIMIT = 50
@@ -275,6 +276,11 @@ class Describer:
             schemas[f"{entity.name}_stale"] = {
                 "type": "object", "required": ["error", "current"],
                 "properties": {"error": {"const": "stale"}, "message": {"type": "string"}, "current": ref}}
+        names = [report.name for report in Reports(self.site).available(self.actor)]
+        if names:
+            paths["/api/v1/reports/{name}"] = report_path(names)
+            schemas["ReportResult"] = REPORT_RESULT
+            tags.append({"name": "reports", "description": "Reports under the caller's access scope"})
         return {
             "openapi": "3.1.0",
             "info": {"title": f"{_label(blueprint, blueprint.label)} API", "version": str(blueprint.version),
@@ -295,6 +301,60 @@ class Describer:
                                                           "methods also need the X-CSRF-Token header"}}},
             "security": [{"bearer": []}, {"session": []}],
         }
+
+
+def report_path(names: list[str]) -> dict[str, Any]:
+    """GET /api/v1/reports/{name}, for the reports the caller may run."""
+    return {"get": {
+        "operationId": "run_report", "tags": ["reports"], "summary": "Run a report",
+        "description": "The report's rows, totals row and columns, computed under the caller's access "
+                       "scope (a rep sees their own records, a manager the team's). Labels are in the "
+                       "language of `Accept-Language`.",
+        "parameters": [
+            {"name": "name", "in": "path", "required": True, "schema": {"enum": names}},
+            {"name": "period", "in": "query", "description": "Replaces the report's period (a time "
+             "series' range, a funnel's stage changes, else its first `within` filter)",
+             "schema": {"type": "string", "pattern": PERIOD}},
+            {"name": "limit", "in": "query", "description": f"At most this many rows (at most {MAX_LIMIT})",
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}],
+        "responses": {"200": {"description": "The report", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ReportResult"}}}},
+            "400": _ref("BadRequest"), "401": _ref("Unauthorized"),
+            "404": _error("No such report, or one the caller may not run", "Error")}}}
+
+
+_ROW = {"type": "object", "description": "Column name → value: numbers of money and percent columns "
+        "as exact decimal strings, dates as ISO text, references and users as ids",
+        "additionalProperties": True}
+REPORT_RESULT: dict[str, Any] = {
+    "type": "object", "required": ["report", "type", "label", "columns", "rows", "totals", "labels"],
+    "properties": {
+        "report": {"type": "string"},
+        "type": {"enum": ["summary", "matrix", "list", "funnel", "timeseries"]},
+        "label": {"type": "string"},
+        "columns": {"type": "array", "items": {"type": "object", "required": ["name", "kind", "type", "label"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "kind": {"enum": ["group", "measure", "metric", "field", "conversion", "previous",
+                                          "change"]},
+                        "type": {"type": "string", "description": "A field type (stage, reference, money ...)"},
+                        "label": {"type": "string"},
+                        "bucket": {"enum": ["day", "week", "month", "quarter", "year", None],
+                                   "description": "A date group's bucket; its values are the bucket's first day"},
+                        "function": {"type": ["string", "null"]}, "format": {"type": ["string", "null"]},
+                        "of": {"type": ["string", "null"], "description": "The column a comparison is of"}}}},
+        "rows": {"type": "array", "items": _ROW},
+        "totals": {"oneOf": [_ROW, {"type": "null"}]},
+        "labels": {"type": "object", "description": "Column → value → text as people read it (stage and "
+                   "option labels, record titles, user names, periods)",
+                   "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
+        "matrix": {"type": ["object", "null"], "description": "Matrix reports: the row and column keys "
+                   "and their totals"},
+        "period": {"type": ["object", "null"], "description": "The [start, end) dates a time series or "
+                   "funnel covers", "properties": {"start": {"type": "string", "format": "date"},
+                                                   "end": {"type": "string", "format": "date"}}},
+        "truncated": {"type": "boolean", "description": "A list report had more records than its limit"},
+        "warnings": {"type": "array", "items": {"type": "string"}}}}
 
 
 def _ref(name: str) -> dict[str, str]:
