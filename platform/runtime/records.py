@@ -216,7 +216,8 @@ class RecordService:
                                     now, actor.user_id)
         self.rollups.refresh(conn, self.rollups.parents_of(model.name, results))
         if self._written(conn, model, "create", [(None, r) for r in results], actor):
-            results = self.read_many(conn, model.name, ids)  # the rules may have changed them
+            fresh = {r["id"]: r for r in self.read_many(conn, model.name, ids)}  # the rules may have changed them
+            results = [fresh[record_id] for record_id in ids]
         return results
 
     def update(self, entity: str, record_id: int, values: Mapping[str, Any], actor: Actor = SYSTEM,

@@ -91,8 +91,9 @@ class ScheduledRules:
                       else sqlite.insert(self.runs))
             taken = connection.execute(insert.values(
                 rule=rule.name, period=period, worker=self.worker[:100], started_at=self.site.now(),
-                status="running").on_conflict_do_nothing(index_elements=["rule", "period"])).rowcount
-        return taken == 1
+                status="running").on_conflict_do_nothing(index_elements=["rule", "period"])
+                .returning(self.runs.c.id)).first()
+        return taken is not None
 
     def _run(self, rule: Rule, period: str) -> RunResult:
         done, failures = 0, []
