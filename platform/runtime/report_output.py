@@ -55,6 +55,8 @@ class ResultText:
         if title is not None:
             return title.text(locale, self.default_locale) if isinstance(title, Label) else str(title)
         kind = column.type
+        if kind in ("reference", "user"):
+            return ""  # a record the viewer may not read has no title here
         if column.bucket:
             return bucket_label(value, column.bucket, locale)
         if kind in ("select", "multiselect") and column.field is not None:

@@ -21,7 +21,7 @@ from atrium.metadata.expressions import Expression, ExpressionError
 from atrium.metadata.model import Document, Label
 from .database import connect
 from .evaluation import Actor, RecordEvaluator
-from .report_columns import ReportColumn, normalize
+from .report_columns import ReportColumn, normalize, zero
 from .report_compiler import CompiledReport, ReportCompiler, ReportRequest
 from .report_output import ResultText
 from .report_scope import ReportNotFound, ReportScope
@@ -167,9 +167,18 @@ class Reports:
     def _typed(self, compiled: CompiledReport, mapping: Mapping[str, Any]) -> dict[str, Any]:
         return {c.name: normalize(c.type, mapping.get(c.name)) for c in compiled.columns if c.kind != "metric"}
 
+    def _whole(self, compiled: CompiledReport, row: dict[str, Any]) -> dict[str, Any]:
+        """A row over all the records (no groups, or totals): a sum over none of them is 0, not empty."""
+        for measure in compiled.measures:
+            if measure.function == "sum" and row.get(measure.name) is None:
+                row[measure.name] = zero(measure.column.type)
+        return row
+
     def _grouped(self, connection: Connection, compiled: CompiledReport, result: ReportResult,
                  evaluator: RecordEvaluator) -> None:
         rows = [self._typed(compiled, row._mapping) for row in connection.execute(compiled.statement)]
+        if not compiled.groups:
+            rows = [self._whole(compiled, row) for row in rows]
         result.rows = [self._metrics(evaluator, compiled, row, result) for row in rows]
         if compiled.python_sort:
             for name, descending in reversed(compiled.python_sort):  # stable: last key first
@@ -180,7 +189,8 @@ class Reports:
                 result.rows = result.rows[:compiled.limit]
         if compiled.totals is not None:
             totals = connection.execute(compiled.totals).first()
-            result.totals = self._metrics(evaluator, compiled, self._typed(compiled, totals._mapping), result)
+            result.totals = self._metrics(evaluator, compiled,
+                                          self._whole(compiled, self._typed(compiled, totals._mapping)), result)
         if compiled.margins is not None:
             row_group, column_group = (g.name for g in compiled.groups)
             margins: list[dict[int, dict]] = [{}, {}]
@@ -192,8 +202,19 @@ class Reports:
                                    _unique(r[column_group] for r in result.rows),
                                    {(r[row_group], r[column_group]): r for r in result.rows},
                                    margins[0], margins[1])
-            order = {key: i for i, key in enumerate(margins[1])}
-            result.matrix.column_keys.sort(key=lambda key: order.get(key, len(order)))
+            result.matrix.column_keys.sort(key=self._sort_key(compiled.groups[1].column))
+
+    def _sort_key(self, column: ReportColumn) -> Any:
+        """Values in the group's order (stages as the pipeline lists them, options as listed), empty last."""
+        names: tuple = ()
+        if column.type == "stage" and column.field is not None:
+            pipeline = self.blueprint.pipelines.get(column.field.pipeline or "")
+            names = pipeline.stage_names if pipeline else ()
+        elif column.type == "select" and column.field is not None:
+            names = column.field.option_values
+        rank = {name: index for index, name in enumerate(names)}
+        return lambda value: (value is None, rank.get(value, len(rank)), value if rank == {} and value is not None
+                              else 0)
 
     def _list(self, connection: Connection, compiled: CompiledReport, result: ReportResult) -> None:
         rows = connection.execute(compiled.statement).fetchall()
@@ -223,8 +244,12 @@ class Reports:
             if column.type == "user":
                 query = sa.select(users.c.id, users.c.display_name, users.c.name).where(users.c.id.in_(ids))
                 result.titles[column.name] = {r.id: r.display_name or r.name for r in connection.execute(query)}
-            else:
-                result.titles[column.name] = self.site.queries.titles(connection, column.field.to, ids, actor)
+            else:  # only records the viewer may read get a title
+                table = self.site.tables[column.field.to]
+                readable = sorted(connection.execute(sa.select(table.c.id).where(
+                    table.c.id.in_(ids), self.site.access.row_filter(connection, actor, column.field.to, "read",
+                                                                     table))).scalars())
+                result.titles[column.name] = self.site.queries.titles(connection, column.field.to, readable, actor)
 
 
 def _unique(values: Any) -> list[Any]:
