@@ -100,6 +100,9 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     if (vendor / "htmx.org" / "dist").is_dir():
         routes.append(Mount("/static/vendor/htmx", StaticFiles(directory=vendor / "htmx.org" / "dist"),
                             name="htmx"))
+    if (vendor / "echarts" / "dist").is_dir():  # the chart library of report pages and dashboards
+        routes.append(Mount("/static/vendor/echarts", StaticFiles(directory=vendor / "echarts" / "dist"),
+                            name="echarts"))
     routes.append(Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"))
     middleware = [
         Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="atrium_session",
