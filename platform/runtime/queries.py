@@ -197,7 +197,7 @@ class Queries:
         return condition
 
     def titles(self, connection: Connection, entity: str, ids: Sequence[int],
-               actor: Actor | None = None, depth: int = 0) -> dict[int, str]:
+               actor: Actor | None = None, depth: int = 0, readable_only: bool = False) -> dict[int, str]:
         """How records show in links and pickers, from the entity's `title` template: a linked
         record shows as its own title (if the actor may read it), a time in the blueprint's time
         zone, and a field the actor's role hides is left out."""
@@ -205,10 +205,13 @@ class Queries:
         template, names = self._title_template(entity, actor)
         wanted = sorted({i for i in ids if i is not None})
         rows = []
+        scope = (self.access.row_filter(connection, actor, entity, "read", table)
+                 if readable_only and actor is not None else None)
         for start in range(0, len(wanted), 500):
             query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
                 table.c.id.in_(wanted[start:start + 500]))
-            rows += [dict(row._mapping) for row in connection.execute(query)]
+            rows += [dict(row._mapping) for row in connection.execute(
+                query if scope is None else query.where(scope))]
         return self.titles_of(connection, entity, rows, actor, depth)
 
     def _title_template(self, entity: str, actor: Actor | None) -> tuple[str, list[str]]:
@@ -247,9 +250,4 @@ class Queries:
         ids = {i for i in ids if i is not None}
         if not ids or depth >= 2:
             return {}
-        if actor is not None:
-            table = self.tables[entity]
-            ids = set(connection.execute(sa.select(table.c.id).where(
-                table.c.id.in_(sorted(ids)), self.access.row_filter(connection, actor, entity, "read", table))
-            ).scalars())
-        return self.titles(connection, entity, sorted(ids), actor, depth + 1)
+        return self.titles(connection, entity, sorted(ids), actor, depth + 1, readable_only=True)

@@ -74,8 +74,7 @@ def filter_titles(kit: Kit, connection: Connection) -> dict[str, dict[int, str]]
         if field is None or field.type != "reference" or not values:
             continue
         ids = {int(v) for v in values if v.isdigit()}
-        readable = kit.presenter.readable_ids(connection, field.to, ids)
-        titles.setdefault(field.to, {}).update(kit.site.queries.titles(connection, field.to, sorted(readable), kit.actor))
+        titles.setdefault(field.to, {}).update(kit.presenter.readable_titles(connection, field.to, ids))
     return titles
 
 

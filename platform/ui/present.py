@@ -123,18 +123,12 @@ class Presenter:
 
     # --- fetching what a page needs -----------------------------------------------------------
 
-    def readable_ids(self, connection: Connection, entity: str, ids: Iterable[Any]) -> set[int]:
+    def readable_titles(self, connection: Connection, entity: str, ids: Iterable[Any]) -> dict[int, str]:
+        """Titles of the records among `ids` this actor may read (the others stay unnamed)."""
         wanted = sorted({int(i) for i in ids if isinstance(i, int)})
         if not wanted or not self.site.access.can(self.actor, entity, "read"):
-            return set()
-        table = self.site.tables[entity]
-        found: set[int] = set()
-        for start in range(0, len(wanted), 500):
-            query = sa.select(table.c.id).where(
-                table.c.id.in_(wanted[start:start + 500]),
-                self.site.access.row_filter(connection, self.actor, entity, "read", table))
-            found.update(connection.execute(query).scalars())
-        return found
+            return {}
+        return self.site.queries.titles(connection, entity, wanted, self.actor, readable_only=True)
 
     def _fetch_linked(self, connection: Connection, lookups: Lookups, entity: str, ids: set[int]) -> None:
         known = lookups.linked.setdefault(entity, {})
@@ -175,10 +169,7 @@ class Presenter:
                 rows = [lookups.linked[field.to][i] for i in ids if i in lookups.linked[field.to]]
                 current = field.to
         for target, ids in titles.items():
-            readable = self.readable_ids(connection, target, ids)
-            known = lookups.titles.setdefault(target, {})
-            if readable:
-                known.update(self.site.queries.titles(connection, target, sorted(readable), self.actor))
+            lookups.titles.setdefault(target, {}).update(self.readable_titles(connection, target, ids))
         self.load_users(connection, users, lookups)
         return lookups
 

@@ -110,8 +110,7 @@ def related_creations(kit: Kit, connection: Connection, record_id: int) -> list[
             continue
         page = kit.secured.list(kit.actor, ListQuery(child, where={via: record_id}, sort=("-created_at",),
                                                      limit=10), connection)
-        ids = [r["id"] for r in page.records]
-        titles = kit.site.queries.titles(connection, child, ids, kit.actor)
+        titles = kit.site.queries.titles_of(connection, child, page.records, kit.actor)
         label = kit.presenter.text(kit.blueprint.entities[child].label)
         for record in page.records:
             entries.append(Entry(_aware(record["created_at"]), record.get("created_by"), "related",
