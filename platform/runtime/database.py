@@ -22,6 +22,8 @@ def create_engine(url: str = DEFAULT_URL, **options) -> Engine:
     engine = sa.create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    from . import data_versions
+    data_versions.install(engine)  # change counters per table, for caches of computed results
     return engine
 
 

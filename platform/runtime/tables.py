@@ -190,6 +190,9 @@ def system_tables(metadata: sa.MetaData) -> None:
     sa.Table("atrium_sequences", metadata,
              sa.Column("name", sa.String(200), primary_key=True),
              sa.Column("value", sa.BigInteger(), nullable=False))
+    sa.Table("atrium_data_versions", metadata,  # a change counter per table (data_versions.py)
+             sa.Column("name", sa.String(100), primary_key=True),
+             sa.Column("version", sa.BigInteger(), nullable=False))
     sa.Table("atrium_saved_views", metadata,  # a user's named list queries (filters, search, sort)
              sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
              sa.Column("user_id", ID_TYPE, sa.ForeignKey("atrium_users.id"), nullable=False),
@@ -258,7 +261,7 @@ def automation_tables(metadata: sa.MetaData) -> None:
 
 
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
-                 "atrium_stage_history", "atrium_sequences", "atrium_saved_views",
+                 "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox")
 
 
