@@ -56,9 +56,9 @@ def make_world(engine, blueprint) -> World:
     with engine.begin() as connection:
         users.add_team(connection, service.tables, "east", "East")
         for name, role in (("admin", "admin"), ("manager", "sales_manager"), ("rep1", "sales_rep"),
-                           ("rep2", "sales_rep")):
+                           ("rep2", "sales_rep"), ("finance", "finance"), ("marketing", "marketing")):
             uid = users.add_user(connection, service.tables, blueprint, name, role,
-                                 None if role == "admin" else "east", locale="en")
+                                 "east" if role.startswith("sales") else None, locale="en")
             actors[name] = Actor(user_id=uid, name=name, role=role, locale="en")
         users.set_team_manager(connection, service.tables, "east", "manager")
     return World(service, clock, actors)

@@ -29,7 +29,7 @@ def test_a_referral_that_asked_for_a_quote_and_reached_the_boss_is_an_a_lead(wor
 @pytest.mark.parametrize("facts, grade", [
     ({"source": "website"}, "d"),                                                 # 20 + 3
     ({"source": "website", "requested_quote": True}, "c"),                        # 20 + 3 + 15
-    ({"source": "trade_show", "requested_quote": True, "requested_demo": True}, "b"),  # 25 + 3 + 25
+    ({"source": "partner", "requested_quote": True, "requested_demo": True}, "b"),     # 25 + 3 + 25
 ])
 def test_the_grade_rises_with_key_actions(world, facts, grade):
     assert lead(world, **facts)["grade"] == grade
