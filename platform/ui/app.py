@@ -90,7 +90,9 @@ async def home(request: Request) -> Response:
 
 def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     site = site or Site.open(settings.blueprint, settings.database_url, settings.overlays)
-    routes = [Route("/", home, name="home"), *sessions.routes]
+    from . import dashboard_page, report_page  # / is the user's role dashboard; /reports, /dashboards
+    routes = [Route("/", dashboard_page.home, name="home"), *sessions.routes]
+    routes += report_page.routes + dashboard_page.routes
     from .pages import routes as record_routes  # /r/{entity}/...: lists, forms, detail
     routes += record_routes
     from .import_page import routes as import_routes; routes += import_routes  # /r/{entity}/import
