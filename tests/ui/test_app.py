@@ -50,15 +50,24 @@ def test_pages_need_sign_in(client):
     assert response.status_code == 303 and "/login" in response.headers["location"]
 
 
-def test_sign_in_shows_home_with_scoped_counts(client):
-    site = client.app.state.site
-    boss = site.records  # system actor creates one record for nobody in particular
-    boss.create("customer", {"name": "Unowned"})
+def test_sign_in_shows_the_role_dashboard_as_home(client):
     assert sign_in(client, "rep", "rep-pass").status_code == 303
     page = client.get("/")
     assert page.status_code == 200
+    assert "<h1>我的销售</h1>" in page.text  # dashboards/sales_rep.yaml names the rep's role (zh first)
+    assert 'hx-get="/dashboards/sales_rep/widgets/0"' in page.text
+
+
+def test_a_role_without_a_dashboard_gets_scoped_counts_at_home(client, engine):
+    site = client.app.state.site
+    with engine.begin() as connection:
+        users.add_user(connection, site.tables, site.blueprint, "mgr", "sales_manager", password="mgr-pass")
+    site.records.create("customer", {"name": "Unowned"})  # the system's: no manager's team owns it
+    assert sign_in(client, "mgr", "mgr-pass").status_code == 303
+    page = client.get("/")
+    assert page.status_code == 200
     counts = dict(re.findall(r'<span class="count">([\d,]+)</span><span>([^<]+)</span>', page.text))
-    assert counts  # the rep sees the entities of the role, and the unowned customer is not counted
+    assert counts  # the manager sees the entities of the role, and the unowned customer is not counted
     assert all(n == "0" for n in counts)
 
 
