@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from atrium.runtime.evaluation import SYSTEM, Actor
 from atrium.runtime.migrations import migrate
 from atrium.runtime.records import RecordService
+from atrium.runtime.secured import SecuredRecords
+from atrium.runtime.site import Site
 from atrium.runtime import users
 
 UTC = dt.timezone.utc
@@ -31,6 +33,7 @@ class World:
     service: RecordService
     clock: Clock
     actors: dict[str, Actor]
+    secured: SecuredRecords  # the access-checked surface the UI and the API use
 
     def create(self, entity: str, values: dict, as_user: str | None = None) -> dict:
         return self.service.create(entity, values, self.actor(as_user))
@@ -51,14 +54,18 @@ class World:
 def make_world(engine, blueprint) -> World:
     migrate(engine, blueprint)
     clock = Clock(START)
-    service = RecordService(blueprint, engine, clock=clock)
+    site = Site.open(blueprint, str(engine.url), engine=engine, clock=clock)
+    service = site.records
     actors = {}
     with engine.begin() as connection:
         users.add_team(connection, service.tables, "east", "East")
-        for name, role in (("admin", "admin"), ("manager", "sales_manager"), ("rep1", "sales_rep"),
-                           ("rep2", "sales_rep"), ("finance", "finance"), ("marketing", "marketing")):
-            uid = users.add_user(connection, service.tables, blueprint, name, role,
-                                 "east" if role.startswith("sales") else None, locale="en")
-            actors[name] = Actor(user_id=uid, name=name, role=role, locale="en")
+        users.add_team(connection, service.tables, "south", "South", "east")
+        for name, role, team in (("admin", "admin", None), ("manager", "sales_manager", "east"),
+                                 ("rep1", "sales_rep", "east"), ("rep2", "sales_rep", "east"),
+                                 ("rep3", "sales_rep", "south"), ("finance", "finance", None),
+                                 ("marketing", "marketing", None)):
+            uid = users.add_user(connection, service.tables, blueprint, name, role, team, locale="en")
+            actors[name] = Actor(user_id=uid, name=name, role=role, locale="en",
+                                 team_id=users.team_id(connection, service.tables, team))
         users.set_team_manager(connection, service.tables, "east", "manager")
-    return World(service, clock, actors)
+    return World(service, clock, actors, SecuredRecords(site))
