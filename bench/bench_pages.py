@@ -252,17 +252,6 @@ def bench_in_process(database: Path, requests: int, warmup: int, analyse: bool =
     return results
 
 
-def bench_what_if(database: Path, requests: int, warmup: int) -> dict | None:
-    import pages_whatif
-    copy, timings = pages_whatif.prepare(database)
-    if not pages_whatif.patch_sort():
-        log("  what-if skipped: Queries.list no longer has the sort line it changes")
-        return None
-    log(f"  on {copy.name} (two indexes and ANALYZE statistics) with the NULLs-last sort patched in:")
-    result = bench_in_process(copy, requests, warmup, analyse=False)
-    return {**result, **timings, "indexes": pages_whatif.INDEXES, "statistics": pages_whatif.STATISTICS}
-
-
 # --- under load: atrium serve + wrk ----------------------------------------------------------
 
 def bench_load(database: Path, duration: int, threads: int) -> dict:
@@ -353,7 +342,6 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20, help="seconds of each wrk run")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--no-load", action="store_true", help="skip the served part (wrk, memory)")
-    parser.add_argument("--no-what-if", action="store_true", help="skip measuring the proposed fixes")
     parser.add_argument("--quiet", type=float, default=1.0, help="load average to wait for before starting")
     parser.add_argument("--wait", type=float, default=5, help="minutes to wait at most for that load")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave docs/benchmarks.md alone")
@@ -373,13 +361,9 @@ def main() -> int:
         load = bench_load(database, args.duration, args.wrk_threads)
         for entry in load["after"]:
             log(f"  {entry['role']} {entry['pid']}: VmRSS {entry['rss']:.0f} MiB (peak {entry['hwm']:.0f} MiB)")
-    what_if = None
-    if not args.no_what_if and any(not f["p50"] <= TARGET_MS[f["kind"]] for f in pages["figures"]):
-        log("the proposed fixes, measured the same way:")
-        what_if = bench_what_if(database, args.requests, args.warmup)
     end_load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     from pages_report import Targets, render_section
-    section = render_section(START, END, info, data, pages, load, what_if, args, owned, end_load,
+    section = render_section(START, END, info, data, pages, load, args, owned, end_load,
                              Targets(TARGET_MS, TARGET_RPS, TARGET_P99_MS, CONNECTIONS))
     if args.no_doc:
         print(section)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 
@@ -28,25 +27,6 @@ def _statuses(pages: dict) -> str:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
-
-
-def _figure(pages: dict | None, page: str, user: str) -> dict | None:
-    return next((f for f in (pages or {}).get("figures", []) if f["page"] == page and f["user"] == user), None)
-
-
-def _slowest(pages: dict | None, page: str, user: str) -> dict | None:
-    statements = (pages or {}).get("statements", {}).get((page, user))
-    return max(statements, key=lambda s: s["ms"]) if statements else None
-
-
-def _same(pages: dict | None, fixed: dict | None, page: str, user: str) -> dict | None:
-    """In the what-if run, the statement in the place of the slowest one now (same requests, same
-    statements in the same order)."""
-    now = (pages or {}).get("statements", {}).get((page, user))
-    then = (fixed or {}).get("statements", {}).get((page, user))
-    if not now or not then or len(now) != len(then):
-        return None
-    return then[now.index(max(now, key=lambda s: s["ms"]))]
 
 
 def _ms(statement: dict | None) -> str:
@@ -84,7 +64,7 @@ def _profile(entry: dict) -> list[str]:
 
 
 def render_section(start: str, end: str, info: dict, data: dict, pages: dict, load: dict | None,
-                   what_if: dict | None, args, owned: int, end_load: str, targets: Targets) -> str:
+                   args, owned: int, end_load: str, targets: Targets) -> str:
     counts = data["counts"]
     lines = [start, "## Web pages (`bench/bench_pages.py`)", "",
              f"Run {dt.date.today().isoformat()} with `.venv/bin/python bench/bench_pages.py` (`--orders "
@@ -103,8 +83,10 @@ def render_section(start: str, end: str, info: dict, data: dict, pages: dict, lo
              f"rows, {counts['atrium_stage_history']:,} stage-history rows, {counts['atrium_users']} users "
              f"(built in {data['seed_seconds'] + data['fill_seconds']:.0f} s). Orders spread over 18 months, "
              "the six stages, the reps and manager (one in ten on unowned pool customers) and the customers; "
-             f"the sales rep measured (`rep1`, scope `own`) owns {owned:,} orders. Nothing ran `ANALYZE` "
-             "(the platform never does).", "",
+             f"the sales rep measured (`rep1`, scope `own`) owns {owned:,} orders. Before each run the file "
+             "gets what `atrium migrate` and `atrium serve` give a site: the indexes the metadata asks for "
+             "(each view's default sort, alone and after the owner) and fresh planner statistics "
+             f"({data.get('migrate_seconds', 0):.1f} s this time).", "",
              "### Server time in-process", "",
              "The ASGI app of `create_app` called directly (no client, no socket): signed in through `/login` "
              f"with the CSRF token, {args.warmup} warm-up requests, then {args.requests} timed ones. List: "
@@ -123,10 +105,8 @@ def render_section(start: str, end: str, info: dict, data: dict, pages: dict, lo
         for (page, user), entry in pages["slow"].items():
             lines += [f"**{page.capitalize()} page as the {user}** (one request):", ""]
             lines += _statements(entry) + _profile(entry) + [""]
-    if what_if is not None:
-        lines += _what_if(pages, what_if, args)
     if pages["slow"] or (load and any(r["page"] == "detail" and r["rps"] < targets.rps for r in load["runs"])):
-        lines += _findings(pages, load, what_if, targets, counts['order'])
+        lines += _findings(pages, load, targets)
     lines += ["", end]
     return "\n".join(lines)
 
@@ -169,97 +149,29 @@ def _load(load: dict, args, targets: Targets) -> list[str]:
     return lines
 
 
-def _what_if(pages: dict, what_if: dict, args) -> list[str]:
-    lines = ["### The proposed fixes, measured", "",
-             "Without changing the platform: a copy of the database with two more indexes (" +
-             ", ".join(f"`{sql.split(' ON ', 1)[1]}`" for sql in what_if["indexes"]) + ") and statistics "
-             "(`PRAGMA analysis_limit=400; ANALYZE`" +
-             (f", {what_if['analyze_s'] * 1000:.0f} ms" if "analyze_s" in what_if else "") + "), and "
-             "`Queries.list` patched in the benchmark process to sort NULLs last by the database's own rule "
-             "(`column.desc()`; `column.asc().nulls_last()`) instead of a leading `column IS NULL` term. Same "
-             "requests as above.", "",
-             "| figure | p50 now | p50 with the fixes | CPU p50 now | CPU p50 with the fixes |", "|---|---|---|---|---|"]
-    for figure in what_if["figures"]:
-        now = _figure(pages, figure["page"], figure["user"])
-        lines.append(f"| {_title(figure)} | {now['p50']:.1f} ms | **{figure['p50']:.1f} ms** | "
-                     f"{now['cpu_p50']:.1f} ms | {figure['cpu_p50']:.1f} ms |")
-    return lines + [""]
-
-
-def _findings(pages: dict, load: dict | None, what_if: dict | None, targets: Targets, orders: int) -> list[str]:
-    lines = ["### Findings: the slow paths and what would fix them", ""]
-    fixed = what_if or {}
-    now = {key: _slowest(pages, *key) for key in
-           (("list", "admin"), ("list", "sales rep"), ("list page 2", "admin"), ("detail", "sales rep"))}
-    then = {key: _same(pages, fixed, *key) for key in now}
-    if now["list", "admin"]:
+def _findings(pages: dict, load: dict | None, targets: Targets) -> list[str]:
+    """What the figures say about where time goes, for the pages that miss a target."""
+    lines = ["### Findings", ""]
+    for (page, user), entry in pages["slow"].items():
+        statements = entry["statements"]
+        slowest = max(statements, key=lambda s: s["ms"]) if statements else None
         lines.append(
-            "1. **List page: the default sort reads and sorts the whole table.** The page's one big query "
-            f"takes {_ms(now['list', 'admin'])} for the admin ({_plan(now['list', 'admin'])}) and "
-            f"{_ms(now['list', 'sales rep'])} for the rep ({_plan(now['list', 'sales rep'])}). "
-            "`Queries.list` (platform/runtime/queries.py) orders by `expected_close IS NULL, expected_close "
-            "DESC, id` (the view's `sort: -expected_close`, NULLs kept last by a leading `IS NULL` term) and "
-            f"nothing indexes `expected_close`, so all {orders:,} orders (or all the rep's) are read and "
-            "sorted to keep 51. Fix: (a) sort with `column.desc()` (SQLite already puts NULLs last when "
-            "descending) and `column.asc().nulls_last()` (on PostgreSQL `desc().nulls_last()`), because the "
-            "`IS NULL` term keeps any index from giving rows in order; (b) an index for each view's default "
-            "sort, made by the platform from `list.sort` (`tables.entity_indexes`) or declared in the "
-            "blueprint: `(expected_close DESC)` and, for an entity with an owner, `(owner, expected_close "
-            "DESC)`. DESC matters: the `id` tie-break ascends, and a descending index keeps equal dates in "
-            "ascending rowid order, so SQLite reads exactly 51 entries; an ascending one still sorts every "
-            f"run of equal dates. With both the same query takes {_ms(then['list', 'admin'])} for the admin "
-            f"({_plan(then['list', 'admin'])}) and {_ms(then['list', 'sales rep'])} for the rep "
-            f"({_plan(then['list', 'sales rep'])}).")
-        if now["list page 2", "admin"]:
-            lines.append(
-                "   Deeper pages: with the keyset condition of `Queries._after` (`x IS NULL OR x < :v OR "
-                f"(x = :v AND id > :id)`) the query of page 2 takes {_ms(now['list page 2', 'admin'])} now and "
-                f"{_ms(then['list page 2', 'admin'])} with the fixes above ({_plan(then['list page 2', 'admin'])}): "
-                "the ORs leave SQLite walking the index from the top and testing each row, so the time grows "
-                "with the page's depth. Written as `x <= :v AND (x < :v OR id > :id)`, with the NULL tail as "
-                "a branch of its own, it is an index range seek.")
-    rep_detail = now["detail", "sales rep"]
-    if rep_detail and rep_detail["ms"] > 2:
-        analyse = f" takes {fixed['analyze_s'] * 1000:.0f} ms on this file and" if "analyze_s" in fixed else ""
-        child = re.search(r"FROM (\w+) WHERE", rep_detail["sql"])
-        slow = [st for st in pages["statements"]["detail", "sales rep"] if st["ms"] > 1]
-        lines.append(
-            "2. **Detail page as a rep: the wrong index for related records.** The slowest statement takes "
-            f"{_ms(rep_detail)} ({_plan(rep_detail)}); {len(slow)} statements of the page take over a "
-            f"millisecond, {sum(st['ms'] for st in slow):.0f} ms together. The related lists and the "
-            f"timeline's related records read `{child.group(1) if child else 'task'} WHERE owner = ? AND "
-            "\"order\" = ?` (rows, then the capped count), and without statistics SQLite picks an index on "
-            "`owner`, walking all the rep's records of that entity, instead of the one on `order`, which "
-            "holds the one or two of this order. Fix: statistics. `PRAGMA analysis_limit=400; ANALYZE`"
-            f"{analyse} flips the plans (the same statement then {_ms(then['detail', 'sales rep'])}: "
-            f"{_plan(then['detail', 'sales rep'])}); the platform could run it after `atrium migrate`, `atrium "
-            "seed` and imports, and `PRAGMA optimize` when a server starts (SQLite's advice for long-lived "
-            "connections).")
-    detail = pages.get("statements", {}).get(("detail", "admin"))
-    if detail and any(page == "detail" for page, _ in pages["slow"]):
-        lines.append(
-            f"3. **Detail page: {len(detail)} SQL statements, and SQLAlchemy's work on each.** SQLite needs "
-            f"{sum(s['ms'] for s in detail):.1f} ms for all of them (the admin's page); building each Core "
-            "statement, its cache key, parameters and result rows costs a few hundred microseconds of "
-            "Python, and the template a few milliseconds more. Statements that could go: "
-            "`SecuredRecords.get` checks access with `SELECT id ... AND <scope>` and then reads the row (one "
-            "query with the scope would do); `Queries.titles` reads the record again for its own title "
-            "(format it from the row in hand); `Access.allows` runs two more queries for update and delete "
-            "even when the scope is `all` or `none` (known without SQL: a rep's delete runs `WHERE 0 = 1`); "
-            "the related lists and the timeline's related records query the same two children twice, each "
-            "with a capped count (`Queries.list` could skip the count when a page comes back shorter than "
-            "its limit: the count is the number of rows). About eight statements of the page would go.")
+            f"- **{page.capitalize()} page as the {user}**: {len(statements)} SQL statements, "
+            f"{sum(s['ms'] for s in statements):.1f} ms in SQLite together; the slowest {_ms(slowest)} "
+            f"({_plan(slowest)}). The rest of the time is Python: building and caching Core statements, "
+            "result rows, the presenter and the template (see the profile above).")
     runs = [r for r in (load or {}).get("runs", []) if r["page"] == "detail"]
     if runs:
         cpu = min(r["cpu_ms"] for r in runs)
         lines.append(
-            "4. **Throughput is CPU per request.** A worker runs each page on its event loop (the endpoints "
+            "- **Throughput is CPU per request.** A worker runs each page on its event loop (the endpoints "
             "are `async` but the SQL is synchronous), so it serves one request at a time: throughput is at "
             "most workers ÷ CPU per request, and with 32 connections on 2 workers a request waits behind "
             "about 15 others, so p99 is roughly 16 × the service time. ≥ 500 req/s on two workers means "
             f"≤ 4 ms of CPU per request, and p99 ≤ {targets.p99} ms about 6 ms; the detail page costs the "
             f"workers {cpu:.0f} ms or more here (≈ {2000 / cpu:.0f} req/s at best with two CPUs of their "
-            "own). The fixes above remove the rep's extra SQL; the target also needs the statement count "
-            "cut (3.), statements built once per entity rather than per request, and a lighter template, "
-            "or more CPUs and workers.")
+            "own, and wrk shares those CPUs). Closing that gap needs a different kind of change than an index: "
+            "fewer statements per page (the timeline re-reads the related records the related lists "
+            "read), statements compiled once per entity rather than per request, a lighter template, or "
+            "more CPUs and workers.")
     return lines + [""]
