@@ -10,14 +10,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from .bulk_statements import execute_many
 from .tables import Tables
 
 SEQUENCE = re.compile(r"\{seq(?::(\d+))?\}")
 DATE_PARTS = {"{yyyy}": "%Y", "{yy}": "%y", "{mm}": "%m", "{dd}": "%d"}
 
 
+_JSON_NATIVE = frozenset({str, int, float, bool})
+
+
 def json_value(value: Any) -> Any:
     """A value as it is kept in JSON history columns."""
+    if value is None or type(value) in _JSON_NATIVE:  # the common case, checked first: it is hot
+        return value
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -49,7 +55,7 @@ class Audit:
                  "changed_at": at, "changed_by": by}
                 for record_id, fields in changes for field, old, new in fields]
         for start in range(0, len(rows), 5000):
-            connection.execute(self.history.insert(), rows[start:start + 5000])
+            execute_many(connection, self.history.insert(), rows[start:start + 5000])
 
     def record_creations(self, connection: Connection, entity: str, ids: Iterable[int],
                          at: dt.datetime, by: int | None) -> None:

@@ -75,7 +75,11 @@ class Actions:
         return {name: self._evaluate(run, expression, record) for name, expression in expressions.items()}
 
     def _update(self, run: RuleRun, items: Sequence[Item], changes: Sequence[tuple[int, Mapping]]) -> None:
-        pairs = self.service.bulk_update(run.rule.entity, changes, run.actor, connection=run.connection)
+        # the items hold the records as they are in this transaction (read and locked by the
+        # scheduler, or just written); only the rules these fields can affect are checked again
+        pairs = self.service.bulk_update(run.rule.entity, changes, run.actor, connection=run.connection,
+                                         current={item.record["id"]: item.record for item in items},
+                                         affected_only=True)
         after = {record["id"]: record for _, record in pairs}
         for item in items:
             item.record = after.get(item.record["id"], item.record)
@@ -83,7 +87,11 @@ class Actions:
     # --- the actions -------------------------------------------------------------------------
 
     def _set(self, run: RuleRun, action: Action, items: list[Item]) -> None:
-        changes = [(item.record["id"], self._values(run, action.expressions, item.record)) for item in items]
+        # a value that reads nothing (`owner: null`, `status: "'dormant'"`) is the same for every record
+        fixed = {name: self._evaluate(run, e, {}) for name, e in action.expressions.items() if not e.names}
+        varying = {name: e for name, e in action.expressions.items() if e.names}
+        changes = [(item.record["id"], {**fixed, **self._values(run, varying, item.record)} if varying else fixed)
+                   for item in items]
         self._update(run, items, changes)
 
     def _create(self, run: RuleRun, action: Action, items: list[Item]) -> None:
@@ -106,8 +114,10 @@ class Actions:
         texts = Label.of(spec["message"]).texts
         link = spec.get("link", True)
         rows = []
+        plain = not any(PLACEHOLDER.search(text) for text in texts.values())
+        shared = dict(texts)  # without placeholders every record gets the same message
         for item in items:
-            message = {locale: _fill(text, item.record) for locale, text in texts.items()}
+            message = shared if plain else {locale: _fill(text, item.record) for locale, text in texts.items()}
             deleted = run.trigger == "delete"
             for user in self._recipients(run, recipients, item):
                 rows.append({"user_id": user, "message": message, "rule": run.rule.name,
@@ -118,25 +128,26 @@ class Actions:
 
     def _recipients(self, run: RuleRun, names: Sequence[str], item: Item) -> list[int]:
         entity = self.blueprint.entities[run.rule.entity]
-        owner_field = entity.owner
+        owner_field = entity.owner or ""
         record, before = item.record, item.before or {}
+        directory = run.directory(self.tables)
         found: list[int | None] = []
         for name in names:
             if name == "owner":
-                found.append(record.get(owner_field) if owner_field else None)
+                found.append(record.get(owner_field))
             elif name == "previous_owner":
-                previous = before.get(owner_field) if owner_field else None
+                previous = before.get(owner_field)
                 found.append(previous if previous != record.get(owner_field) else None)
             elif name == "creator":
                 found.append(record.get("created_by"))
             elif name == "manager":
-                owner = record.get(owner_field) if owner_field else None
-                found.append(run.directory(self.tables).manager_of(owner or before.get(owner_field or "")))
+                found.append(directory.manager_of(record.get(owner_field) or before.get(owner_field)))
             elif name in entity.fields:  # a user field
                 found.append(record.get(name))
             else:  # a role
-                found.extend(run.directory(self.tables).with_role(name))
-        directory = run.directory(self.tables)
+                found.extend(directory.with_role(name))
+        if len(found) == 1:
+            return [found[0]] if found[0] is not None and found[0] in directory.people else []
         return [user for user in dict.fromkeys(found) if user is not None and user in directory.people]
 
     def _webhook(self, run: RuleRun, action: Action, items: list[Item]) -> None:

@@ -163,8 +163,9 @@ def matching_ids(connection: Connection, service: Any, rule: Rule, ids: Sequence
     condition = compile_condition(joins, rule.where, service.clock(), service.blueprint.timezone)
     query = sa.select(joins.base.c.id).select_from(joins.from_clause).where(condition)
     if ids is None:
-        return list(connection.execute(query.order_by(joins.base.c.id)).scalars())
+        return connection.execute(query.order_by(joins.base.c.id)).scalars().all()
     found: list[int] = []
+    query = query.where(joins.base.c.id.in_(sa.bindparam("_ids", expanding=True)))
     for start in range(0, len(ids), 500):
-        found += connection.execute(query.where(joins.base.c.id.in_(list(ids[start:start + 500])))).scalars()
+        found += connection.execute(query, {"_ids": list(ids[start:start + 500])}).scalars().all()
     return found

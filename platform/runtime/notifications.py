@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Label
+from .bulk_statements import execute_many
 from .tables import Tables
 
 
@@ -49,12 +50,12 @@ class Notifications:
     def send(self, connection: Connection, rows: Iterable[Mapping[str, Any]], at: dt.datetime) -> int:
         """Insert notifications: each row has user_id, message (locale → text) and optionally
         entity, record_id, link and rule."""
-        batch = [{"user_id": row["user_id"], "message": dict(row["message"]),
+        batch = [{"user_id": row["user_id"], "message": row["message"],
                   "entity": row.get("entity"), "record_id": row.get("record_id"),
                   "link": row.get("link"), "rule": row.get("rule"), "created_at": at, "read_at": None}
                  for row in rows]
         for start in range(0, len(batch), 5000):
-            connection.execute(self.table.insert(), batch[start:start + 5000])
+            execute_many(connection, self.table.insert(), batch[start:start + 5000])
         return len(batch)
 
     def list_for(self, connection: Connection, user_id: int, unread_only: bool = False,

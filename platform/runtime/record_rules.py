@@ -5,10 +5,11 @@ paths apply exactly the same rules; database checks (unique, references) live in
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from atrium.metadata.expressions import ExpressionError
-from atrium.metadata.model import Blueprint, Entity, Field
+from atrium.metadata.model import Blueprint, Check, Entity, Field
 from .coercion import CoercionError, coerce, is_empty
 from .evaluation import Actor, RecordEvaluator
 from .messages import message
@@ -24,14 +25,59 @@ def add_error(errors: Errors, field: str, text: str) -> None:
         errors[field].append(text)
 
 
+# Functions whose value depends on more than the record: a rule calling one can change any time.
+CONTEXT_READERS = frozenset({"today", "now", "current_user", "stage_probability", "target"})
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    """The rules a change to some fields can affect: formulas reading them (directly, through
+    other formulas, or reading the clock or the user), the rules of those fields, the checks that
+    name any of them, and the stage rule if the stage moves."""
+
+    formulas: tuple[str, ...]
+    fields: tuple[Field, ...]
+    checks: tuple[Check, ...]
+    stage: bool
+    touched: frozenset[str]
+
+
+def rule_plan(entity: Entity, changed: frozenset[str]) -> RulePlan:
+    touched = set(changed)
+    formulas = []
+    for name in entity.formula_order:
+        if entity.fields[name].formula.names & (touched | CONTEXT_READERS):
+            formulas.append(name)
+            touched.add(name)
+    reads = touched | CONTEXT_READERS
+    fields = tuple(f for f in entity if not f.computed and (
+        f.name in touched or (f.required_when is not None and f.required_when.names & reads)))
+    checks = tuple(c for c in entity.checks
+                   if c.assertion.names & reads or (c.when is not None and c.when.names & reads))
+    stage = entity.stage_field is not None and entity.stage_field.name in touched
+    return RulePlan(tuple(formulas), fields, checks, stage, frozenset(touched))
+
+
 class RecordRules:
     def __init__(self, blueprint: Blueprint, evaluator: RecordEvaluator):
         self.blueprint = blueprint
         self.evaluator = evaluator
+        self._plans: dict[tuple[str, frozenset[str]], RulePlan] = {}
+
+    def plan(self, entity: Entity, changed: frozenset[str]) -> RulePlan:
+        key = (entity.name, changed)
+        if key not in self._plans:
+            self._plans[key] = rule_plan(entity, changed)
+        return self._plans[key]
 
     def prepare(self, entity: Entity, current: Mapping[str, Any] | None, changes: Mapping[str, Any],
-                actor: Actor) -> tuple[dict[str, Any], Errors]:
-        """The record as it would be stored after `changes`, and every error found."""
+                actor: Actor, plan: RulePlan | None = None) -> tuple[dict[str, Any], Errors]:
+        """The record as it would be stored after `changes`, and every error found.
+
+        With a `plan` (changes to an existing record), only the rules the changed fields can
+        affect run: an automation changing the owner of many records is not held back by an old
+        record's unrelated fields, and does not pay for rules it cannot affect.
+        """
         locale = actor.locale
         errors: Errors = {}
         self.evaluator.bind(entity.name, actor)
@@ -50,11 +96,13 @@ class RecordRules:
                     add_error(errors, name, message(error.key, locale, **error.params))
         if current is None:
             self._apply_defaults(entity, record, changes)
-        self._compute_formulas(entity, record)
+        if current is None or plan is None:
+            plan = None
+        self._compute_formulas(entity, record, plan.formulas if plan else entity.formula_order)
         # Rule errors are reported with the coercion errors, except on fields already in error
         # (their value is unknown, so a rule about it would only add noise).
         found: Errors = {}
-        self._validate(entity, current, record, found, locale)
+        self._validate(entity, current, record, found, locale, plan)
         for name, texts in found.items():
             if name not in errors:
                 errors[name] = texts
@@ -76,8 +124,8 @@ class RecordRules:
             if pipeline:  # a new record starts in the first stage
                 record[stage.name] = pipeline.stages[0].name
 
-    def _compute_formulas(self, entity: Entity, record: dict) -> None:
-        for name in entity.formula_order:
+    def _compute_formulas(self, entity: Entity, record: dict, names: tuple[str, ...] | None = None) -> None:
+        for name in entity.formula_order if names is None else names:
             field = entity.fields[name]
             try:
                 record[name] = coerce(field, self.evaluator.evaluate(field.formula, record),
@@ -87,8 +135,8 @@ class RecordRules:
                 record[name] = None
 
     def _validate(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
-                  errors: Errors, locale: str) -> None:
-        for field in entity:
+                  errors: Errors, locale: str, plan: RulePlan | None = None) -> None:
+        for field in entity if plan is None else plan.fields:
             value = record.get(field.name)
             if field.computed:
                 continue
@@ -97,8 +145,9 @@ class RecordRules:
                     add_error(errors, field.name, message("required", locale))
                 continue
             self._check_bounds(field, value, errors, locale)
-        self._check_stage(entity, current, record, errors, locale)
-        for check in entity.checks:
+        if plan is None or plan.stage:
+            self._check_stage(entity, current, record, errors, locale)
+        for check in entity.checks if plan is None else plan.checks:
             if check.when is not None and not self._holds(check.when, record):
                 continue
             if not self._holds(check.assertion, record):

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from atrium.metadata.model import Blueprint, Entity
 from .database import connect, write_transaction
 from .audit import Audit, changed_fields, format_number, sequence_key
+from .bulk_statements import execute_many
 from .evaluation import SYSTEM, Actor, RecordEvaluator
 from .messages import message
 from .record_rules import RECORD_ERRORS, Errors, RecordRules, add_error
@@ -64,6 +65,7 @@ class RecordService:
                                                             learned=self.learned.probability))
         self.audit = Audit(self.tables)
         self.rollups = Rollups(blueprint, self.tables, self)
+        self._keys: dict[str, tuple[str, ...] | None] = {}
         self.automations = None
         if automations:  # imported here: the automations write through this service
             from .automation_triggers import EventAutomations
@@ -115,14 +117,27 @@ class RecordService:
         model = self.entity(entity)
         rows: list[dict[str, Any]] = []
         values = list(values)
+        # one statement with an expanding parameter: building an IN of literals costs per value
+        query = sa.select(table).where(table.c[column].in_(sa.bindparam("_values", expanding=True)))
+        if condition is not None:
+            query = query.where(condition)
+        if lock and connection.dialect.name == "postgresql":
+            query = query.with_for_update()
         for start in range(0, len(values), 500):
-            query = sa.select(table).where(table.c[column].in_(values[start:start + 500]))
-            if condition is not None:
-                query = query.where(condition)
-            if lock and connection.dialect.name == "postgresql":
-                query = query.with_for_update()
-            rows += [self.record_of(model, row._mapping) for row in connection.execute(query)]
+            result = connection.execute(query, {"_values": values[start:start + 500]})
+            keys = self._plain_keys(model)
+            if keys is not None and tuple(result.keys()) == keys:  # a row is the record already
+                rows += [dict(zip(keys, row)) for row in result.fetchall()]
+            else:
+                rows += [self.record_of(model, row._mapping) for row in result]
         return rows
+
+    def _plain_keys(self, model: Entity) -> tuple[str, ...] | None:
+        """An entity without location fields stores each field in the column of its name."""
+        if model.name not in self._keys:
+            plain = all(field.type != "location" for field in model)
+            self._keys[model.name] = tuple(c.name for c in self.tables[model.name].c) if plain else None
+        return self._keys[model.name]
 
     def get(self, entity: str, record_id: int, connection: Connection | None = None) -> dict[str, Any] | None:
         with self._connection(connection, write=False) as conn:
@@ -288,31 +303,45 @@ class RecordService:
             self.rollups.refresh(conn, self.rollups.parents_of(entity, [current]))
 
     def bulk_update(self, entity: str, changes: Sequence[tuple[int, Mapping[str, Any]]], actor: Actor = SYSTEM,
-                    connection: Connection | None = None, batch_size: int = 1000) -> list[tuple[dict, dict]]:
+                    connection: Connection | None = None, batch_size: int = 1000,
+                    current: Mapping[int, Mapping[str, Any]] | None = None,
+                    affected_only: bool = False) -> list[tuple[dict, dict]]:
         """Change many records, each with its own values, by the rules `update` applies; all or
-        nothing. Returns (before, after) for each record that changed. Rows are locked as read,
-        so no version is needed. Raises ValidationFailed naming the first bad row (0-based)."""
+        nothing. Returns (before, after) for each record that changed. Raises ValidationFailed
+        naming the first bad row (0-based).
+
+        Rows are locked as read, so no version is needed; `current` passes records the caller
+        already read and locked in `connection`. `affected_only` runs only the rules the changed
+        fields can affect (`RulePlan`): what automations use."""
         model = self.entity(entity)
         changed: list[tuple[dict, dict]] = []
         with self._connection(connection) as conn:
             for start in range(0, len(changes), batch_size):
-                changed += self._update_batch(conn, model, changes[start:start + batch_size], start, actor)
+                changed += self._update_batch(conn, model, changes[start:start + batch_size], start, actor,
+                                              current, affected_only)
         return changed
 
     def _update_batch(self, conn: Connection, model: Entity, batch: Sequence[tuple[int, Mapping[str, Any]]],
-                      first_row: int, actor: Actor) -> list[tuple[dict, dict]]:
+                      first_row: int, actor: Actor, known: Mapping[int, Mapping[str, Any]] | None,
+                      affected_only: bool) -> list[tuple[dict, dict]]:
         table = self.tables[model.name]
-        currents = {r["id"]: r for r in self.read_where(conn, model.name, "id", [i for i, _ in batch], lock=True)}
+        wanted = [i for i, _ in batch if known is None or i not in known]
+        currents = dict(known or {})
+        currents.update({r["id"]: r for r in self.read_where(conn, model.name, "id", wanted, lock=True)})
         names = [f.name for f in model]
+        compared: dict[frozenset[str], list[str]] = {}  # the fields a plan can change, in field order
         moves: list[tuple[dict, dict, list]] = []
         for index, (record_id, values) in enumerate(batch):
             current = currents.get(record_id)
             if current is None:
                 raise RecordNotFound(message("not_found", actor.locale))
-            record, errors = self.rules.prepare(model, current, values, actor)
+            plan = self.rules.plan(model, frozenset(values)) if affected_only else None
+            record, errors = self.rules.prepare(model, current, values, actor, plan)
             if errors:
                 raise ValidationFailed(errors, row=first_row + index)
-            found = changed_fields(current, record, names)
+            if plan is not None and plan.touched not in compared:
+                compared[plan.touched] = [n for n in names if n in plan.touched]
+            found = changed_fields(current, record, compared[plan.touched] if plan else names)
             if found:
                 moves.append((current, record, found))
         if not moves:
@@ -323,12 +352,13 @@ class RecordService:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for current, record, found in moves:
             columns = self.columns_of(model, {name: new for name, _, new in found})
-            by_columns.setdefault(tuple(sorted(columns)), []).append({"_id": current["id"], **columns})
+            by_columns.setdefault(tuple(sorted(columns)), []).append(
+                {"_id": current["id"], "updated_at": now, "updated_by": actor.user_id, **columns})
             record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
         for columns, parameters in by_columns.items():  # records changing the same fields: one executemany
-            conn.execute(table.update().where(table.c.id == sa.bindparam("_id"))
-                         .values({**{c: sa.bindparam(c) for c in columns}, "updated_at": now,
-                                  "updated_by": actor.user_id, "version": table.c.version + 1}), parameters)
+            execute_many(conn, table.update().where(table.c.id == sa.bindparam("_id")).values(
+                {**{c: sa.bindparam(c) for c in columns + ("updated_at", "updated_by")},
+                 "version": table.c.version + 1}), parameters)
         self.audit.record_many(conn, model.name, "update", [(c["id"], found) for c, _, found in moves],
                                now, actor.user_id)
         stage = model.stage_field
@@ -366,7 +396,10 @@ class RecordService:
     def _check_database(self, conn: Connection, model: Entity, records: list[dict], own_ids: Sequence[int],
                         locale: str, first_row: int | None) -> None:
         table = self.tables[model.name]
+        present = set().union(*records) if records else set()  # a bulk update passes changed fields only
         for field in model:
+            if field.name not in present:
+                continue
             values = [(i, r.get(field.name)) for i, r in enumerate(records) if r.get(field.name) is not None]
             if not values:
                 continue

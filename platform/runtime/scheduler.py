@@ -127,7 +127,8 @@ class ScheduledRules:
         with write_transaction(self.site.engine) as connection:
             still = matching_ids(connection, self.service, rule, ids)
             records = self.service.read_where(connection, rule.entity, "id", still, lock=True)
-            items = [Item(dict(record), record) for record in sorted(records, key=lambda r: r["id"])]
+            # before and now start as one dict: actions replace `record`, never change it in place
+            items = [Item(record, record) for record in sorted(records, key=lambda r: r["id"])]
             if rule.when is not None:
                 items = [item for item in items if self._holds(rule, actor, item)]
             token = enter_rule(rule.name)  # its own writes do not fire it again
