@@ -109,10 +109,11 @@ class Access:
     def _team_member_ids(self, team_id: int) -> sa.Select:
         """The users of a team and its sub-teams, as a subquery: the scope stays one statement,
         read from the teams as they are when it runs. UNION (not UNION ALL) ends the walk even if
-        parent links ever form a loop."""
+        parent links ever form a loop. The CTE is anonymous: a report joining several entities puts
+        one scope per entity in the same statement, and two CTEs may not share a name."""
         teams = self.tables.system("atrium_teams")
         users = self.tables.system("atrium_users")
-        covered = sa.select(teams.c.id).where(teams.c.id == team_id).cte("covered_teams", recursive=True)
+        covered = sa.select(teams.c.id).where(teams.c.id == team_id).cte(recursive=True)
         covered = covered.union(sa.select(teams.c.id).where(teams.c.parent_id == covered.c.id))
         return sa.select(users.c.id).where(users.c.team_id.in_(sa.select(covered.c.id)))
 

@@ -165,10 +165,8 @@ class Reports:
         return row
 
     def _typed(self, compiled: CompiledReport, mapping: Mapping[str, Any]) -> dict[str, Any]:
-        return {c.name: normalize(c.type, mapping.get(c.name)) for c in compiled.columns if c.kind != "metric"}
-
-    def _whole(self, compiled: CompiledReport, row: dict[str, Any]) -> dict[str, Any]:
-        """A row over all the records (no groups, or totals): a sum over none of them is 0, not empty."""
+        """A result row as Python values; a sum of no values is 0 (SQL says NULL), so metrics can add up."""
+        row = {c.name: normalize(c.type, mapping.get(c.name)) for c in compiled.columns if c.kind != "metric"}
         for measure in compiled.measures:
             if measure.function == "sum" and row.get(measure.name) is None:
                 row[measure.name] = zero(measure.column.type)
@@ -177,8 +175,6 @@ class Reports:
     def _grouped(self, connection: Connection, compiled: CompiledReport, result: ReportResult,
                  evaluator: RecordEvaluator) -> None:
         rows = [self._typed(compiled, row._mapping) for row in connection.execute(compiled.statement)]
-        if not compiled.groups:
-            rows = [self._whole(compiled, row) for row in rows]
         result.rows = [self._metrics(evaluator, compiled, row, result) for row in rows]
         if compiled.python_sort:
             for name, descending in reversed(compiled.python_sort):  # stable: last key first
@@ -189,8 +185,7 @@ class Reports:
                 result.rows = result.rows[:compiled.limit]
         if compiled.totals is not None:
             totals = connection.execute(compiled.totals).first()
-            result.totals = self._metrics(evaluator, compiled,
-                                          self._whole(compiled, self._typed(compiled, totals._mapping)), result)
+            result.totals = self._metrics(evaluator, compiled, self._typed(compiled, totals._mapping), result)
         if compiled.margins is not None:
             row_group, column_group = (g.name for g in compiled.groups)
             margins: list[dict[int, dict]] = [{}, {}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -86,7 +86,7 @@ def test_pipeline_by_stage_rows_equal_a_hand_written_query(site, user):
     stages = site.blueprint.pipelines["order"].stage_names
     assert [r["stage"] for r in result.rows] == sorted((r["stage"] for r in result.rows), key=stages.index)
     for row in result.rows:
-        assert row["avg_deal"] == pytest.approx(float(row["amount"] / row["orders"]), abs=0.01)
+        assert row["avg_deal"] == (row["amount"] / row["orders"]).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 @pytest.mark.parametrize("user", ["admin", "manager", "rep1"])
