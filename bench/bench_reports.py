@@ -174,9 +174,11 @@ def copy_to_postgresql(sqlite_path: Path, url: str, blueprint) -> None:
                 for row in rows:
                     copy.write_row(tuple(bool(v) if c == "active" else v for c, v in zip(columns, row)))
         quoted = ", ".join(f'"{c}"' for c in ORDER_COLUMNS)
+        rows = source.execute(f'SELECT {quoted} FROM "order" ORDER BY id')
         with cursor.copy(f'COPY "order" ({quoted}) FROM STDIN') as copy:
-            for row in source.execute(f'SELECT {quoted} FROM "order" ORDER BY id'):
-                copy.write_row(row)
+            while batch := rows.fetchmany(20_000):  # COPY's text format, written a batch at a time
+                copy.write("".join("\t".join(_copy_text(c, v) for c, v in zip(ORDER_COLUMNS, row)) + "\n"
+                                   for row in batch))
         raw.commit()
     finally:
         raw.close()
@@ -186,6 +188,14 @@ def copy_to_postgresql(sqlite_path: Path, url: str, blueprint) -> None:
         count = connection.execute(sa.text('SELECT count(*) FROM "order"')).scalar()
     engine.dispose()
     log(f"  copied {count:,} orders and the users to PostgreSQL in {time.perf_counter() - started:.0f} s")
+
+
+def _copy_text(column: str, value) -> str:
+    if value is None:
+        return "\\N"
+    if column in ("created_at", "updated_at"):  # SQLite keeps UTC without an offset
+        return f"{value}+00"
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 # --- the section -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ referenced records and users. The one entry point the CLI, the API, report pages
 
     reports = Reports(site)
     result = reports.run(actor, "pipeline_by_stage", ReportRequest(period="this_month"))
+    reports.run_document(actor, document)                # a report made on the fly (a funnel widget)
     result.columns, result.rows, result.totals, result.text(column, value, locale), result.to_json(locale)
     reports.target(actor, "revenue", "month")            # what target('revenue', 'month') gives
     reports.evaluate(actor, expression, {"amount": 1})   # a dashboard's KPI target expression
@@ -91,24 +92,31 @@ class Reports:
             connection: Connection | None = None) -> ReportResult:
         """The report's rows under `actor`'s scope. Raises ReportNotFound (or ReportRefused, when
         the report reads a field the role hides) and ConditionError for a bad request."""
-        document = self.document(actor, name)
+        return self.run_document(actor, self.document(actor, name), request, connection)
+
+    def run_document(self, actor: Actor, document: Document, request: ReportRequest = ReportRequest(),
+                     connection: Connection | None = None) -> ReportResult:
+        """Run a report document that need not be in the blueprint (a dashboard's funnel widget over a
+        pipeline makes one). Its data must be what the loader accepts for a report; metrics need
+        their parsed expressions in `document.expressions`. The viewer's scope applies as always."""
         if connection is None:
             with connect(self.site.engine) as connection, connection.begin():
-                return self.run(actor, name, request, connection)
-        scope = self.scope(connection, actor, name)
+                return self.run_document(actor, document, request, connection)
+        scope = self.scope(connection, actor, document.name)
         compiled = ReportCompiler(scope).compile(document, request)
         result = ReportResult(document.name, compiled.kind, document.label, compiled.columns, [],
                               entities=compiled.entities, timezone=self.blueprint.timezone,
                               default_locale=self.blueprint.default_locale)
         evaluator = self.evaluator(connection, actor, compiled.entity)
+        metrics = lambda row: self._metrics(evaluator, compiled, row, result)  # noqa: E731
         if compiled.kind == "list":
             self._list(connection, compiled, result)
         elif compiled.kind == "funnel":
             from .report_funnel import shape_funnel
-            shape_funnel(connection, compiled, result, lambda row: self._metrics(evaluator, compiled, row, result))
+            shape_funnel(connection, compiled, result, metrics)
         elif compiled.kind == "timeseries":
             from .report_series import shape_series
-            shape_series(connection, compiled, result, lambda row: self._metrics(evaluator, compiled, row, result))
+            shape_series(connection, compiled, result, metrics)
         else:
             self._grouped(connection, compiled, result, evaluator)
         self._titles(connection, actor, result)

@@ -10,7 +10,7 @@ a hidden field among a list report's columns or under a measure is left out.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import sqlalchemy as sa
@@ -59,7 +59,6 @@ class ReportScope:
     actor: Actor
     now: dt.datetime
     report: str = ""
-    _filters: dict[tuple[str, str], sa.ColumnElement] = dataclass_field(default_factory=dict)
 
     @property
     def dialect(self) -> str:

@@ -169,3 +169,13 @@ def test_a_request_period_moves_the_series_range(world):
     assert [r["close_on"] for r in result.rows] == [start, dt.date(TODAY.year, 2, 1), dt.date(TODAY.year, 3, 1)]
     assert result.rows[0]["deals_previous"] == len([d for d in world.deals if d["close_on"]
                                                     and d["close_on"].replace(day=1) == dt.date(TODAY.year - 1, 12, 1)])
+
+
+def test_a_funnel_document_made_on_the_fly_runs_like_a_shipped_one(world):
+    from types import MappingProxyType
+    from atrium.metadata.model import Document, Label
+    document = Document("widget", MappingProxyType({"type": "funnel", "pipeline": "deal", "where": {"region": "east"}}),
+                        Label.of("Deals"))
+    steps, lost = funnel_oracle(world, [d for d in world.readable("rep1", world.deals) if d["region"] == "east"])
+    result = world.reports.run_document(world.actor("rep1"), document)
+    assert [r["records"] for r in result.rows] == [len(s) for s in steps] + [len(lost)]
