@@ -70,7 +70,7 @@ def read_filters(site: Any, connection: Connection, actor: Actor, params: Mappin
         filters.owner_choices += [(f"user-{user_id}", name) for user_id, name in people if user_id != actor.user_id]
     owner = (params.get("owner") or "").strip()
     if owner:
-        if owner not in {value for value, _ in filters.owner_choices}:
+        if owner != "me" and owner not in {value for value, _ in filters.owner_choices}:
             raise BadFilter(word("bad_owner", locale, owner=owner))
         filters.owner = owner
         filters.owners = _owners_of(site, connection, actor, owner)
