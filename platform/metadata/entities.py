@@ -91,6 +91,9 @@ def build_entity(source: Source, report: Report) -> Entity:
         spec = data["pool"]
         if spec["owner_field"] not in fields or fields[spec["owner_field"]].type != "user":
             report.add(source, ["pool", "owner_field"], "must name a field of type user")
+        lock = spec.get("lock_field")
+        if lock is not None and (lock not in fields or fields[lock].type != "boolean"):
+            report.add(source, ["pool", "lock_field"], f"'{lock}' must name a boolean field of {source.name}")
         pool = Pool(**{key: spec.get(key) for key in
                        ("owner_field", "max_owned_per_user", "daily_claim_cap", "cooldown_days",
                         "lock_field")})

@@ -134,6 +134,35 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class ConversionTarget:
+    """One record a conversion makes (or links to): `map` gives its values from the source,
+    `parent` its reference fields from targets made before it, `link` the source's reference
+    field that remembers it, `match` the fields compared with existing records first."""
+
+    name: str
+    entity: str
+    label: Label
+    link: str
+    map: Mapping[str, Expression]
+    parent: Mapping[str, str] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+    match: tuple[str, ...] = ()
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """`convert:` on an entity: one source record becomes several target records at once."""
+
+    label: Label
+    targets: tuple[ConversionTarget, ...]
+    set: Mapping[str, Expression] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+    when: Expression | None = None
+
+    def target(self, name: str) -> ConversionTarget | None:
+        return next((target for target in self.targets if target.name == name), None)
+
+
+@dataclass(frozen=True)
 class Index:
     name: str
     fields: tuple[str, ...]
@@ -152,6 +181,7 @@ class Entity:
     indexes: tuple[Index, ...] = ()
     checks: tuple[Check, ...] = ()
     pool: Pool | None = None
+    convert: Conversion | None = None
     icon: str | None = None
     formula_order: tuple[str, ...] = ()  # formula fields, each after the formulas it reads
 
@@ -241,6 +271,7 @@ class EntityGrant:
     create: bool = False
     update: str = "none"
     delete: str = "none"
+    pool: bool = False  # may see and claim the entity's unowned records (its public pool)
 
 
 @dataclass(frozen=True)
@@ -254,7 +285,7 @@ class Role:
 
     def grant(self, entity: str) -> EntityGrant:
         if self.all:
-            return EntityGrant("all", True, "all", "all")
+            return EntityGrant("all", True, "all", "all", pool=True)
         return self.entities.get(entity, EntityGrant())
 
 

@@ -134,7 +134,11 @@ def build_roles(source: Source | None, entities: Mapping[str, Entity],
             if entity not in entities:
                 report.unknown(source, ["roles", name, "entities", entity], "an entity", entity, entities)
             grants[entity] = EntityGrant(read=grant.get("read", "none"), create=grant.get("create", False),
-                                         update=grant.get("update", "none"), delete=grant.get("delete", "none"))
+                                         update=grant.get("update", "none"), delete=grant.get("delete", "none"),
+                                         pool=grant.get("pool", False))
+            if grant.get("pool") and entity in entities and entities[entity].pool is None:
+                report.add(source, ["roles", name, "entities", entity, "pool"],
+                           f"{entity} has no public pool (add `pool:` to the entity)")
         for path in spec.get("fields", {}):
             entity, _, field = path.partition(".")
             if entity not in entities or field not in entities[entity].fields:

@@ -2,7 +2,8 @@
 
 Lists, detail pages, forms, pickers, search, exports, reports and the API all ask this module:
 `scope` for an action's reach (none, own, team, all), `row_filter` for the SQL that limits rows
-to that reach, and `field_mode` for hidden and read-only fields.
+to that reach, and `field_mode` for hidden and read-only fields. A role with `pool: true` on an
+entity that has a public pool also reads the records nobody owns (`in_pool`), whatever its scope.
 """
 from __future__ import annotations
 
@@ -43,7 +44,26 @@ class Access:
         return getattr(grant, action)
 
     def can(self, actor: Actor, entity: str, action: str) -> bool:
+        if action == "read" and self.claims(actor, entity):
+            return True
         return self.scope(actor, entity, action) != "none"
+
+    def claims(self, actor: Actor, entity: str) -> bool:
+        """Whether the actor sees the entity's public pool and may claim from it (`pool: true`)."""
+        if self.blueprint.entities[entity].pool is None or actor.user_id is None:
+            return False
+        role = self.role(actor)
+        return role is not None and role.grant(entity).pool
+
+    def in_pool(self, entity: str, table: Any = None) -> sa.ColumnElement:
+        """The SQL condition of a record in the entity's public pool: no owner, and not locked."""
+        pool = self.blueprint.entities[entity].pool
+        table = table if table is not None else self.tables[entity]
+        condition = table.c[pool.owner_field].is_(None)
+        if pool.lock_field:
+            condition = sa.and_(condition, sa.or_(table.c[pool.lock_field].is_(None),
+                                                  table.c[pool.lock_field].is_(False)))
+        return condition
 
     def field_mode(self, actor: Actor, entity: str, field: str) -> str:
         """'hidden', 'readonly' or 'write' for one field."""
@@ -99,8 +119,14 @@ class Access:
         scope = self.scope(actor, entity, action)
         if scope == "all":
             return sa.true()
+        owned = self._owned(model, table, actor, scope)
+        if action == "read" and self.claims(actor, entity):  # the public pool, besides the scope
+            return self.in_pool(entity, table) if owned is None else sa.or_(owned, self.in_pool(entity, table))
+        return sa.false() if owned is None else owned
+
+    def _owned(self, model: Entity, table: Any, actor: Actor, scope: str) -> sa.ColumnElement | None:
         if scope == "none" or actor.user_id is None:
-            return sa.false()
+            return None
         owner = self.owner_column(model, table)
         if scope == "own" or actor.team_id is None:
             return owner == actor.user_id
@@ -124,17 +150,25 @@ class Access:
         scope = self.scope(actor, entity, action)
         if scope == "all":
             return True
+        model = self.blueprint.entities[entity]
+        if action == "read" and self.claims(actor, entity) and self.pooled(entity, record):
+            return True
         if scope == "none" or actor.user_id is None:
             return False
-        model = self.blueprint.entities[entity]
         owner = record.get(model.owner if model.owner and model.owner in model.fields else "created_by")
         if owner == actor.user_id:
             return True
         return scope == "team" and owner in self.team_members(connection, actor)
 
+    def pooled(self, entity: str, record: Mapping[str, Any]) -> bool:
+        """Whether a record already read is in the entity's public pool (`in_pool` in Python)."""
+        pool = self.blueprint.entities[entity].pool
+        return (pool is not None and record.get(pool.owner_field) is None
+                and not (pool.lock_field and record.get(pool.lock_field)))
+
     def allows(self, connection: Connection, actor: Actor, entity: str, record_id: int,
                action: str = "read") -> bool:
-        if self.scope(actor, entity, action) == "none":
+        if not self.can(actor, entity, action):
             return False
         table = self.tables[entity]
         query = sa.select(table.c.id).where(table.c.id == record_id,

@@ -23,6 +23,7 @@ from .database import after_commit
 from .evaluation import Actor
 from .notifications import Notifications
 from .outbox import Outbox
+from .pool_recycling import PoolRecycling
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
@@ -58,11 +59,13 @@ class Actions:
         self.notifications = notifications
         self.outbox = outbox
         self.assigner = Assigner(service.blueprint, service.tables, service.audit)
+        self.pool = PoolRecycling(service.blueprint, service.tables)
         self.handlers: dict[str, Callable[[RuleRun, Action, list[Item]], None]] = {
             "set": self._set, "create": self._create, "assign": self._assign,
             "notify": self._notify, "webhook": self._webhook}
 
     def run(self, run: RuleRun, items: list[Item]) -> None:
+        items = self.pool.exempt(run.rule, items)  # a locked pool record is never recycled
         for action in run.rule.actions:
             if items:
                 self.handlers[action.kind](run, action, items)
@@ -92,7 +95,9 @@ class Actions:
         varying = {name: e for name, e in action.expressions.items() if e.names}
         changes = [(item.record["id"], {**fixed, **self._values(run, varying, item.record)} if varying else fixed)
                    for item in items]
+        owners = self.pool.owners(run.rule.entity, items)
         self._update(run, items, changes)
+        self.pool.record(run.connection, run.rule, owners, items, run.now)  # pool history: recycled
 
     def _create(self, run: RuleRun, action: Action, items: list[Item]) -> None:
         rows = [self._values(run, action.expressions, item.record) for item in items]

@@ -201,6 +201,17 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("query", sa.String(2000), nullable=False),
              sa.Column("created_at", UTCDateTime()),
              sa.UniqueConstraint("user_id", "entity", "name"))
+    sa.Table("atrium_pool_history", metadata,  # claims, releases and recycles of public-pool records
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("entity", sa.String(50), nullable=False),
+             sa.Column("record_id", ID_TYPE, nullable=False),
+             sa.Column("action", sa.String(20), nullable=False),  # claim, release, recycle
+             sa.Column("user_id", ID_TYPE),  # who claimed or released; empty for a recycle
+             sa.Column("previous_owner", ID_TYPE),  # whose it was before (release, recycle)
+             sa.Column("rule", sa.String(100)),  # the automation that recycled it
+             sa.Column("at", UTCDateTime(), nullable=False),
+             sa.Index("ix_atrium_pool_history_record", "entity", "record_id"),
+             sa.Index("ix_atrium_pool_history_user", "entity", "user_id", "action", "at"))
     automation_tables(metadata)
 
 
@@ -262,6 +273,7 @@ def automation_tables(metadata: sa.MetaData) -> None:
 
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
+                 "atrium_pool_history",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox")
 
 
