@@ -86,12 +86,13 @@ class SecuredRecords:
         if errors:
             raise ValidationFailed(errors)
 
-    def create(self, actor: Actor, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    def create(self, actor: Actor, entity: str, values: Mapping[str, Any],
+               connection: Connection | None = None) -> dict[str, Any]:
         self._check_entity(entity)
         if not self.access.can(actor, entity, "create"):
             raise AccessDenied(entity)
         self._refuse_fields(actor, entity, values)
-        with write_transaction(self.site.engine) as conn:
+        with self._connect(connection, write=True) as conn:
             self._refuse_unreadable_links(conn, actor, entity, values)
             record = self.records.create(entity, values, actor, connection=conn)
             self._owner_stays_in_reach(conn, actor, entity, [record])
