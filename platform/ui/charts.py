@@ -125,8 +125,9 @@ def build(result: Any, document: Any, locale: str, blueprint: Any) -> Chart:
             "tooltip": {"trigger": "item"},
             "legend": {"type": "scroll", "bottom": 0},
             "series": [{"type": "pie", "radius": ["42%", "70%"] if kind == "donut" else "70%",
-                        "center": ["50%", "45%"], "avoidLabelOverlap": True,
-                        "label": {"formatter": "{b}\n{d}%"},
+                        "center": ["50%", "45%"], "minShowLabelAngle": 14,
+                        # names are in the legend; shares sit on the slices, so no label is ever cut
+                        "label": {"position": "inside", "formatter": "{d}%", "color": "#fff", "fontSize": 11},
                         "data": [{"name": n, "value": v} for n, v in zip(names, values)]}]}
         return chart
     lines = []

@@ -19,7 +19,7 @@ REPORT_WORDS: dict[str, dict[str, str]] = {
     "refresh": {"en": "Refresh", "zh": "刷新"},
     "loading": {"en": "Loading…", "zh": "加载中……"},
     "total": {"en": "Total", "zh": "合计"},
-    "no_data": {"en": "No data for this period", "zh": "该时间段暂无数据"},
+    "no_data": {"en": "No data", "zh": "暂无数据"},
     "rows_cut": {"en": "Only the first {n} rows are shown", "zh": "仅显示前 {n} 行"},
     "target": {"en": "Target", "zh": "目标"},
     "no_target": {"en": "No target set", "zh": "未设置目标"},
