@@ -147,7 +147,7 @@ def report(runs: list[dict], argv: str, b2b_shape: str) -> str:
              f"A scheduled recycle, `{RULE}` (owner set to empty where the owner is set, the last follow-up is "
              "older than 30 days and the level is not VIP; the previous owner notified), over owned, idle "
              "customers on SQLite, run by `ScheduledRules.run_due` as `atrium run-scheduled` runs it: the "
-             "lease, one query for the matching ids, then batches of 1,000, each in its own transaction: "
+             "lease, one query for the matching ids, then batches of 2,000, each in its own transaction: "
              "the condition checked again, the records read and locked, `RecordService.bulk_update` "
              "(`RecordRules.prepare` with the rules the changed fields can affect; one executemany "
              "`UPDATE`, one history insert, rollups, event rules), one insert of notifications.", "",

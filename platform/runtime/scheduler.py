@@ -29,7 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .automation_actions import Item, RuleRun
 from .automation_log import AutomationLog, LogEntry
 from .automation_rules import Rule, build_rules
-from .automation_triggers import EventAutomations, describe, enter_rule, leave_rule, matching_ids
+from .automation_triggers import (EventAutomations, describe, enter_rule, leave_rule, matching_ids,
+                                  matching_records)
 from .database import connect, write_transaction
 from .evaluation import Actor
 from .outbox import DeliveryReport
@@ -55,7 +56,7 @@ class RunResult:
 
 
 class ScheduledRules:
-    def __init__(self, site: Any, worker: str | None = None, batch_size: int = 1000):
+    def __init__(self, site: Any, worker: str | None = None, batch_size: int = 2000):
         self.site = site
         self.service = site.records
         self.automations = self.service.automations or EventAutomations(self.service)
@@ -125,8 +126,7 @@ class ScheduledRules:
         now = self.site.now()
         actor = Actor(name=f"automation {rule.name}", locale=self.site.blueprint.default_locale)
         with write_transaction(self.site.engine) as connection:
-            still = matching_ids(connection, self.service, rule, ids)
-            records = self.service.read_where(connection, rule.entity, "id", still, lock=True)
+            records = matching_records(connection, self.service, rule, ids)  # still matching now
             # before and now start as one dict: actions replace `record`, never change it in place
             items = [Item(record, record) for record in sorted(records, key=lambda r: r["id"])]
             if rule.when is not None:

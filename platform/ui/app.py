@@ -98,6 +98,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     from .import_page import routes as import_routes; routes += import_routes  # /r/{entity}/import
     from . import calendar_page, kanban_move; routes += kanban_move.routes + calendar_page.routes  # /kanban, /calendar
     routes += api.routes  # /api/v1/...: the JSON API and its OpenAPI document
+    from .notifications_page import routes as inbox_routes; routes += inbox_routes  # /notifications
     vendor = Path(settings.node_modules)
     if (vendor / "htmx.org" / "dist").is_dir():
         routes.append(Mount("/static/vendor/htmx", StaticFiles(directory=vendor / "htmx.org" / "dist"),

@@ -113,6 +113,15 @@ WORDS: dict[str, dict[str, str]] = {
     "n_minutes": {"en": "{n} min", "zh": "{n} 分钟"},
     "no_history": {"en": "No changes yet", "zh": "暂无变更"},
     "system": {"en": "System", "zh": "系统"},
+    # the inbox
+    "notifications": {"en": "Inbox", "zh": "消息"},
+    "unread_count": {"en": "{count} unread", "zh": "{count} 条未读"},
+    "unread_only": {"en": "Unread only", "zh": "只看未读"},
+    "all_notifications": {"en": "All", "zh": "全部"},
+    "mark_read": {"en": "Mark read", "zh": "标为已读"},
+    "mark_all_read": {"en": "Mark all read", "zh": "全部标为已读"},
+    "no_notifications": {"en": "No notifications", "zh": "暂无消息"},
+    "older": {"en": "Older", "zh": "更早"},
     # the JSON API's 400 answers
     "api_bad_json": {"en": "The body is not valid JSON", "zh": "请求体不是有效的 JSON"},
     "api_not_object": {"en": "The body must be a JSON object", "zh": "请求体必须是 JSON 对象"},

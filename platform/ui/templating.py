@@ -9,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from atrium.metadata.model import Label
+from atrium.runtime.database import connect
+from atrium.runtime.notifications import Notifications
 from .i18n import format_date, format_datetime, format_money, format_number, word
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -50,8 +52,19 @@ def context_for(request: Request, extra: Mapping[str, Any]) -> dict[str, Any]:
         "t": text,
         "_": lambda key, **params: word(key, locale, **params),
         "url": lambda name, **params: str(request.url_for(name, **params)),
+        "unread_notifications": lambda: unread_notifications(request),  # counted only where shown
         **extra,
     }
+
+
+def unread_notifications(request: Request) -> int:
+    """The signed-in user's unread notifications, for the header (0 when signed out)."""
+    actor = getattr(request.state, "actor", None)
+    if actor is None or actor.user_id is None:
+        return 0
+    site = request.app.state.site
+    with connect(site.engine) as connection:
+        return Notifications(site.tables).unread_count(connection, actor.user_id)
 
 
 def render(request: Request, template: str, context: Mapping[str, Any] | None = None,

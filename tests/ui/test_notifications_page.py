@@ -1,0 +1,73 @@
+"""The inbox page and header badge, and the shipped automations seen through the pages."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from atrium.runtime.notifications import Notifications
+from atrium.runtime.scheduler import ScheduledRules
+
+
+def send(world, user: str, *messages: dict, **link) -> None:
+    with world.site.engine.begin() as connection:
+        Notifications(world.site.tables).send(connection, [
+            {"user_id": world.ids[user], "message": message, **link} for message in messages], world.clock.now)
+
+
+def test_inbox_lists_a_users_notifications_and_marks_them_read(world):
+    customer = world.customer("Acme")
+    send(world, "rep", {"en": "First news", "zh": "第一条"}, entity="customer", record_id=customer["id"])
+    world.clock.advance(minutes=1)
+    send(world, "rep", {"en": "Second news", "zh": "第二条"})
+    send(world, "rep2", {"en": "Not for rep"})
+    rep = world.browser("rep")
+    page = rep.get("/notifications").text
+    assert page.index("Second news") < page.index("First news") and "Not for rep" not in page
+    assert 'class="badge"' in page and "2 unread" in page  # the header badge
+    first = Notifications(world.site.tables)
+    with world.site.engine.connect() as connection:
+        newest, oldest = first.list_for(connection, world.ids["rep"])
+    opened = rep.client.get(f"/notifications/{oldest.id}", follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == f"/r/customer/{customer['id']}"
+    assert "1 unread" in rep.get("/notifications/badge").text
+    assert rep.post("/notifications/read", data={}, follow_redirects=False).status_code == 303
+    assert "unread" not in rep.get("/notifications/badge").text
+    other = world.browser("rep2")
+    assert other.client.get(f"/notifications/{newest.id}", follow_redirects=False).headers["location"] == \
+        "/notifications"  # someone else's notification: not opened, not marked
+    assert "Not for rep" in other.get("/notifications?unread=1").text
+
+
+def test_inbox_speaks_the_users_language(world):
+    send(world, "rep", {"en": "Returned to the public pool", "zh": "已退回公海"})
+    rep = world.browser("rep")
+    rep.post("/language", data={"locale": "zh"})
+    page = rep.get("/notifications").text
+    assert "已退回公海" in page and "全部标为已读" in page and "消息" in page
+
+
+def test_won_order_gets_a_kick_off_task(world):
+    order = world.order("Big deal", amount=1000, expected_close="2026-06-30")
+    world.site.records.update("order", order["id"], {"stage": "won"}, world.actor("rep"))
+    task, = rows(world, "task")
+    assert (task["title"], task["order"], task["owner"], task["due"]) == \
+        ("Kick-off call", order["id"], world.ids["rep"], dt.date(2026, 5, 18))
+
+
+def rows(world, entity: str) -> list[dict]:
+    table = world.site.tables[entity]
+    with world.site.engine.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(sa.select(table).order_by(table.c.id))]
+
+
+def test_idle_customers_return_to_the_pool_and_the_rep_is_told(world):
+    world.customer("Idle", last_followup_at="2026-03-01T10:00:00+08:00")
+    world.customer("Busy", last_followup_at="2026-05-10T10:00:00+08:00")
+    results = ScheduledRules(world.site).run_due(["recycle_idle_customers"])
+    assert [r.status for r in results] == ["done"]
+    owners = {c["name"]: c["owner"] for c in rows(world, "customer")}
+    assert owners["Idle"] is None and owners["Busy"] == world.ids["rep"]
+    page = world.browser("rep").get("/notifications").text
+    assert "Returned to the public pool" in page or "已退回公海" in page  # in the rep's language
+
