@@ -8,12 +8,13 @@ stage and option values a filter names exist. Each problem names the line that w
 from __future__ import annotations
 
 import ast
+import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from .model import (NUMERIC_TYPES, TEMPORAL_TYPES, Document, Entity, Field, Label, Pipeline, Targets,
                     freeze)
-from .references import check_condition, check_path
+from .references import check_condition, check_path, resolve_path
 from .sources import Report, Source
 
 AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max")
@@ -182,7 +183,6 @@ def _check_sort(report: Report, source: Source, kind: str, data: Mapping[str, An
 def _check_values(report: Report, source: Source, condition: Mapping[str, Any],
                   entities: Mapping[str, Entity], entity: str, pipelines: Mapping[str, Pipeline]) -> None:
     """A stage or option a filter names must exist: a typo would silently match nothing."""
-    from .references import resolve_path
     for path, spec in condition.items():
         field = resolve_path(entities, entity, path)
         if isinstance(field, str):
@@ -259,7 +259,6 @@ def check_target_calls(report: Report, source: Source, path: list, expression: A
 
 
 def is_period_name(name: str) -> bool:
-    import re
     if name in PERIOD_UNITS or name in ("today", "yesterday", "tomorrow"):
         return True
     return bool(re.match(r"^((this|last|next)_(week|month|quarter|year)|(last|next)_[1-9][0-9]{0,3}_days)$", name))

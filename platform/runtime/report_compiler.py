@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from atrium.metadata.expressions import Expression
 from atrium.metadata.model import Document, Field, Label
 from atrium.metadata.report_checks import group_name, measure_function, report_entity
+from .conditions import ConditionError
 from .report_buckets import bucket_sql
 from .report_columns import (RECORDS, AGGREGATE_WORDS, ReportColumn, bucket_words, field_words, label_of,
                              measure_type, metric_type)
@@ -134,7 +135,6 @@ class ReportCompiler:
         path = (document.get("period") or {}).get("field") or next(
             (p for p, spec in condition.items() if isinstance(spec, Mapping) and "within" in spec), None)
         if path is None:
-            from .conditions import ConditionError
             raise ConditionError(NO_PERIOD)
         spec = condition.get(path)
         spec = {k: v for k, v in spec.items() if k != "within"} if isinstance(spec, Mapping) else \

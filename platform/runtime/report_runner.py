@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field as dataclass_field
+from decimal import Decimal
 from typing import Any, Mapping
 
 import sqlalchemy as sa
@@ -260,5 +261,4 @@ def _unique(values: Any) -> list[Any]:
 
 
 def _numeric(value: Any) -> bool:
-    from decimal import Decimal
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)

@@ -51,13 +51,14 @@ def compile_series(compiler: ReportCompiler, document: Document, entity: str,
     metrics, metric_columns = compiler.metrics(document, dropped)
     where = compiler.where(joins, document, ReportRequest(filters=request.filters, owners=request.owners),
                            condition)
-    shown = None
+    shown, current = None, []
     if within:
         shown = covering_range(*period_range(within, local_today(scope.now, scope.timezone)), bucket)
         start = {"previous_period": lambda s: shift(s, bucket, -1),
                  "previous_year": lambda s: year_before(s, bucket)}.get(compare, lambda s: s)(shown[0])
         low, high = as_bounds(start, shown[1], field.type, scope.timezone)
-        where += [column >= low, column < high]
+        where += [column >= low, column < high]  # the range, and the periods it is compared with
+        current = [column >= as_bounds(*shown, field.type, scope.timezone)[0], column < high]
     aggregates = [m.aggregate().label(m.name) for m in measures]
     statement = (sa.select(*(g.expression.label(g.name) for g in groups), *aggregates)
                  .select_from(joins.from_clause).where(*where).group_by(*(g.expression for g in groups)))
@@ -76,10 +77,8 @@ def compile_series(compiler: ReportCompiler, document: Document, entity: str,
     compiled = CompiledReport(document.name, "timeseries", entity, columns, statement, groups, measures, metrics,
                               entities=compiler.entities_read(joins),
                               extra={"bucket": bucket, "compare": compare, "range": shown})
-    if document.get("totals"):
-        current = where if shown is None else where[:-2] + [column >= as_bounds(*shown, field.type, scope.timezone)[0],
-                                                            column < as_bounds(*shown, field.type, scope.timezone)[1]]
-        compiled.totals = sa.select(*aggregates).select_from(joins.from_clause).where(*current)
+    if document.get("totals"):  # over the range shown, not the periods before it
+        compiled.totals = sa.select(*aggregates).select_from(joins.from_clause).where(*where, *current)
     return compiled
 
 

@@ -3,7 +3,6 @@ same as the runtime gives; 404 for a report that does not exist or that the call
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from starlette.testclient import TestClient
 from atrium.runtime import users
 from atrium.runtime.evaluation import Actor
 from atrium.runtime.migrations import migrate
-from atrium.runtime.report_compiler import ReportRequest
 from atrium.runtime.report_runner import Reports
 from atrium.runtime.site import Site
 from atrium.ui.app import Settings, create_app
