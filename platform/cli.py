@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
+
 DEFAULT_BLUEPRINT = Path(__file__).resolve().parent.parent / "blueprints" / "b2b_sales"
 
 
@@ -21,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="database URL (env ATRIUM_DATABASE_URL; default sqlite:///atrium.db)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("check", help="validate the blueprint and overlays; exit 1 with file:line errors")
+    commands.add_parser("check", help="validate the blueprint and overlays; exit 1 with file:line errors "
+                        "(and conflicts with a base that changed since an overlay's base.lock)")
+    add_overlay_commands(commands)
 
     migrate = commands.add_parser("migrate", help="bring the database to the blueprint")
     migrate.add_argument("--plan", action="store_true", help="print the plan and change nothing")
@@ -105,12 +109,14 @@ def _blueprint(args):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("overlay", "diff"):  # read and write blueprint folders; need no loaded model
+        return run_overlay_command(args)
     blueprint = _blueprint(args)
     if args.command == "check":
         counts = f"{len(blueprint.entities)} entities, {len(blueprint.pipelines)} pipelines, " \
                  f"{len(blueprint.reports)} reports, {len(blueprint.dashboards)} dashboards"
         print(f"{blueprint.name}: OK ({counts})")
-        return 0
+        return check_locks(args)
     from atrium.runtime.database import create_engine
     engine = create_engine(args.db)
     try:

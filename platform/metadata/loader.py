@@ -17,6 +17,7 @@ from .conversions import link_conversions
 from .entities import build_entity, build_pipeline, link_entities
 from .merge import merge, strip_markers
 from .model import Blueprint, Label, freeze
+from .overlay_checks import is_removed_document, overlay_problems
 from .problems import BlueprintError, Mark, Problem
 from .references import build_automation, build_dashboard, build_roles, build_seed, build_view
 from .report_checks import build_report, build_targets, check_target_calls
@@ -102,12 +103,16 @@ def read_layer(folder: Path) -> tuple[dict[tuple[str, str], Source], list[Proble
 def merged_documents(layers: Iterable[Path]) -> tuple[dict[tuple[str, str], Source], list[Problem]]:
     merged: dict[tuple[str, str], Source] = {}
     problems: list[Problem] = []
-    for folder in layers:
+    for number, folder in enumerate(layers):
         documents, found = read_layer(folder)
         problems.extend(found)
         for key, source in documents.items():
-            if key in merged:
-                base = merged[key]
+            base = merged.get(key)
+            if number:  # an overlay: a remove or an `after:` that finds nothing is a mistake
+                problems.extend(overlay_problems(base.data if base else None, source.data, source.file))
+            if source.kind != "blueprint" and is_removed_document(source.data):
+                merged.pop(key, None)
+            elif base is not None:
                 merged[key] = Source(base.kind, base.name, merge(base.data, source.data), base.file)
             else:
                 merged[key] = Source(source.kind, source.name, strip_markers(source.data), source.file)
@@ -130,6 +135,11 @@ def check_blueprint(folder: Path | str, overlays: Sequence[Path | str] = ()) -> 
     layers, problems = blueprint_layers(Path(folder), [Path(o) for o in overlays])
     if problems:
         return None, problems
+    return check_layers(layers)
+
+
+def check_layers(layers: Sequence[Path]) -> tuple[Blueprint | None, list[Problem]]:
+    """Merge these folders in order (no `extends:` followed) and check the result."""
     documents, problems = merged_documents(layers)
     for source in documents.values():
         problems.extend(schema_problems(source.kind, source.data, source.file))

@@ -5,6 +5,9 @@
   item is merged into the base item with the same identity (its `name`, or `value` for options,
   or the scalar itself), or appended when no base item has that identity.
 - `remove: true` on a mapping value or a list item takes that thing out.
+- In a `+` list, `after: NAME` or `before: NAME` on an item puts it next to the item of that
+  identity (a new stage between two base stages, or a base stage moved); without them a new item
+  goes at the end and a merged item stays where it was.
 Positions (`MarkedDict`/`MarkedList` marks) travel with the values, so errors name the file
 that wrote each value.
 """
@@ -16,6 +19,7 @@ from .yaml_source import MarkedDict, MarkedList
 
 APPEND = "+"
 IDENTITY_KEYS = ("name", "value")
+PLACEMENT_KEYS = ("after", "before")
 
 
 def merge(base: Any, overlay: Any) -> Any:
@@ -67,7 +71,8 @@ def _copy_marks(source: dict, key: Any, target: MarkedDict) -> None:
             target.value_marks[key] = source.value_marks[key]
 
 
-def _identity(item: Any) -> Any:
+def identity(item: Any) -> tuple[str, Any] | None:
+    """How a `+` list finds an item: ('name', n), ('value', v), ('scalar', s), or None."""
     if isinstance(item, dict):
         for key in IDENTITY_KEYS:
             if key in item:
@@ -83,28 +88,74 @@ def _item_mark(items: list, index: int) -> Any:
     return marks[index] if index < len(marks) else None
 
 
+def placement(item: Any) -> tuple[str, Any] | None:
+    """('after', name) or ('before', name) when a `+` list item says where it goes."""
+    if isinstance(item, dict):
+        for key in PLACEMENT_KEYS:
+            if key in item:
+                return key, item[key]
+    return None
+
+
+def _without_placement(item: Any) -> Any:
+    if placement(item) is None:
+        return item
+    result = MarkedDict((k, v) for k, v in item.items() if k not in PLACEMENT_KEYS)
+    result.mark = getattr(item, "mark", None)
+    for key in result:
+        _copy_marks(item, key, result)
+    return result
+
+
+def _anchor_index(items: list, anchor: Any) -> int | None:
+    """The item whose identity (name, value or the scalar itself) is `anchor`."""
+    return next((i for i, existing in enumerate(items)
+                 if (found := identity(existing)) is not None and found[1] == anchor), None)
+
+
 def _append(base: list, overlay: list) -> MarkedList:
     items: list[Any] = list(base)
     marks: list[Any] = [_item_mark(base, i) for i in range(len(base))]
     for index in range(1, len(overlay)):
         item = overlay[index]
-        identity = _identity(item)
+        place = placement(item) if not _is_removed(item) else None
+        item = _without_placement(item)
+        found = identity(item)
         position = next((i for i, existing in enumerate(items)
-                         if identity is not None and _identity(existing) == identity), None)
+                         if found is not None and identity(existing) == found), None)
         if position is None:
-            if not _is_removed(item):
-                items.append(strip_markers(item))
-                marks.append(_item_mark(overlay, index))
+            if _is_removed(item):
+                continue
+            items.append(strip_markers(item))
+            marks.append(_item_mark(overlay, index))
+            position = len(items) - 1
         elif _is_removed(item):
             del items[position]
             del marks[position]
+            continue
         else:
             items[position] = merge(items[position], item)
             marks[position] = _item_mark(overlay, index)
+        if place is not None:
+            _move(items, marks, position, place)
     result = MarkedList(items)
     result.mark = getattr(base, "mark", None) or getattr(overlay, "mark", None)
     result.item_marks = marks
     return result
+
+
+def _move(items: list, marks: list, position: int, place: tuple[str, Any]) -> None:
+    """Put items[position] after or before its anchor; an unknown anchor leaves it where it is
+    (the loader reports it, see overlay_checks)."""
+    moving, mark = items.pop(position), marks.pop(position)
+    anchor = _anchor_index(items, place[1])
+    if anchor is None:
+        items.insert(position, moving)
+        marks.insert(position, mark)
+        return
+    target = anchor + 1 if place[0] == "after" else anchor
+    items.insert(target, moving)
+    marks.insert(target, mark)
 
 
 def _strip_removed_items(items: list) -> MarkedList:

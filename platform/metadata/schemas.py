@@ -52,8 +52,11 @@ def validator(kind: str) -> Draft202012Validator:
 
 def schema_problems(kind: str, document: Any, file: str) -> list[Problem]:
     """Every shape error in `document`, each at its line in the file that wrote it."""
-    if fast_validator(kind).is_valid(document):
-        return []
+    try:
+        if fast_validator(kind).is_valid(document):
+            return []
+    except ValueError:  # jsonschema-rs takes only text keys (YAML `? ` gives a null key): explain below
+        pass
     problems: list[Problem] = []
     for error in validator(kind).iter_errors(document):
         problems.extend(_describe(error, document, file))

@@ -1,0 +1,104 @@
+"""The smallest overlay that turns a base document into a target document.
+
+For the studio: an admin edits the merged document; the site overlay should then say only what
+differs from the base, so a later base upgrade still comes through everywhere else.
+
+- mappings: only the keys that differ; a key the target lacks becomes `{remove: true}`;
+- lists of named items (stages, options, sections) or plain values: a `+` list naming only the
+  items that are new, changed (only their changed properties), removed, or out of place (with
+  `after:`/`before:`), when that merges to exactly the target and is not longer than the whole
+  list; otherwise the target's whole list (which replaces the base's);
+- anything else: the target's value.
+
+`merge(base, minimal_overlay(base, target)) == target` for any two documents; the sequence of mapping keys is
+the one thing an overlay cannot change (new keys come after the base's).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .merge import APPEND, identity, merge
+from .overlay_diff import same
+from .overlay_paths import plain
+from .overlay_yaml import NOTHING, render_overlay_yaml
+
+
+def minimal_overlay(base: Any, target: Any) -> Any:
+    """The overlay value that merges `base` into `target`, or NOTHING when they are the same."""
+    if same(base, target):
+        return NOTHING
+    if isinstance(base, dict) and isinstance(target, dict):
+        result: dict[str, Any] = {key: {"remove": True} for key in base if key not in target}
+        for key, value in target.items():
+            if key not in base:
+                result[key] = plain(value)
+            elif (difference := minimal_overlay(base[key], value)) is not NOTHING:
+                result[key] = difference
+        return result
+    if isinstance(base, list) and isinstance(target, list):
+        whole = plain(target)
+        appended = _append_form(base, target)
+        if appended is not None and len(render_overlay_yaml(appended)) <= len(render_overlay_yaml(whole)):
+            return appended
+        return whole
+    return plain(target)
+
+
+def minimal_overlay_documents(base: dict[Any, Any], target: dict[Any, Any]) -> dict[Any, Any]:
+    """Per document key: the minimal overlay, `{remove: true}` for a document the target lacks;
+    documents that are the same are left out."""
+    result: dict[Any, Any] = {key: {"remove": True} for key in base if key not in target}
+    for key, value in target.items():
+        difference = minimal_overlay(base[key], value) if key in base else plain(value)
+        if difference is not NOTHING:
+            result[key] = difference
+    return result
+
+
+def _unique(ids: list) -> bool:
+    return None not in ids and len({repr(i) for i in ids}) == len(ids)
+
+
+def _append_form(base: list, target: list) -> list | None:
+    """A `+` list for base → target, or None when one cannot say it."""
+    base_ids, target_ids = [identity(i) for i in base], [identity(i) for i in target]
+    if not _unique(base_ids) or not _unique(target_ids) or (target and target[0] == APPEND):
+        return None
+    by_id = {repr(i): item for i, item in zip(base_ids, base)}
+    removals: list[Any] = []
+    for ident in base_ids:
+        if repr(ident) not in {repr(i) for i in target_ids}:
+            if ident[0] == "scalar":
+                return None  # a plain value cannot be removed from a `+` list
+            removals.append({ident[0]: ident[1], "remove": True})
+    entries: dict[str, Any] = {}  # by identity, in target sequence; None: no entry needed (yet)
+    for ident, item in zip(target_ids, target):
+        key = repr(ident)
+        if key not in by_id:
+            entries[key] = plain(item)
+        elif isinstance(item, dict):
+            difference = minimal_overlay(by_id[key], item)
+            entries[key] = None if difference is NOTHING else {ident[0]: ident[1], **difference}
+        else:
+            entries[key] = None
+    wanted = [repr(i) for i in target_ids]
+    kept = [ident for ident in base_ids if repr(ident) in set(wanted)]
+    for _ in range(len(target) + 1):
+        candidate = [APPEND] + removals + [entry for entry in entries.values() if entry is not None]
+        merged = merge(base, candidate)
+        now = [repr(identity(item)) for item in merged]
+        if now == wanted:
+            return candidate if same(merged, target) else None
+        if len(now) != len(wanted):
+            return None
+        index = next(i for i, (a, b) in enumerate(zip(now, wanted)) if a != b)
+        key, ident = wanted[index], target_ids[index]
+        if ident[0] == "scalar":
+            return None  # a plain value cannot say where it goes
+        entry = {k: v for k, v in (entries[key] or {ident[0]: ident[1]}).items() if k not in ("after", "before")}
+        if index:
+            entry["after"] = target_ids[index - 1][1]
+        else:  # processed first, when the list still holds only the base's kept items
+            entry["before"] = next(i[1] for i in kept if repr(i) != key)
+        entries[key] = entry
+    return None
