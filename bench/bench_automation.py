@@ -144,16 +144,18 @@ def report(runs: list[dict], argv: str, b2b_shape: str) -> str:
     lines = [START, "## Automation (`bench/bench_automation.py`)", "",
              f"Run {dt.date.today().isoformat()} with `.venv/bin/python bench/bench_automation.py {argv}`"
              f" on {machine()}; the machine was shared with other work, so wall time runs ahead of CPU time.", "",
-             f"A scheduled recycle, `{RULE}` (owner set to empty where the owner is set, the last follow-up is "
-             "older than 30 days and the level is not VIP; the previous owner notified), over owned, idle "
+             f"A scheduled recycle, `{RULE}` (owner set to empty, the previous owner notified), over owned, idle "
              "customers on SQLite, run by `ScheduledRules.run_due` as `atrium run-scheduled` runs it: the "
              "lease, one query for the matching ids, then batches of 2,000, each in its own transaction: "
              "the condition checked again, the records read and locked, `RecordService.bulk_update` "
              "(`RecordRules.prepare` with the rules the changed fields can affect; one executemany "
              "`UPDATE`, one history insert, rollups, event rules), one insert of notifications.", "",
-             f"- **shipped**: the b2b_sales rule over its customer entity as it is today ({b2b_shape});",
-             "- **lean**: the same rule over a customer of four fields (name, level, owner, last follow-up) "
-             "and one index on owner: what the engine itself costs.", "",
+             f"- **shipped**: the b2b_sales rule (where the owner is set and the customer's recycle date, "
+             f"a formula, is before today) over its customer entity as it is today ({b2b_shape}); setting "
+             "the owner also fires the event rule `owned_since_on_new_owner` (its `where` leaves these out);",
+             "- **lean**: the DESIGN.md rule (last follow-up older than 30 days, level not VIP) over a customer "
+             "of four fields (name, level, owner, last follow-up) and one index on owner: what the engine "
+             "itself costs.", "",
              "| blueprint | records | run (wall) | CPU | records/s | target ≤ 5 s | status |",
              "|---|---|---|---|---|---|---|"]
     for run in runs:
