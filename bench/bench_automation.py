@@ -72,7 +72,7 @@ def lean_blueprint(folder: Path) -> Path:
 
 
 def build(url: str, records: int, reps: int, source: Path = B2B) -> tuple[Site, int]:
-    """A migrated database with `records` owned customers, each idle for 31-400 days."""
+    """A migrated database with `records` owned customers, each idle for 61-400 days (all due)."""
     blueprint = load_blueprint(source)
     site = Site.open(blueprint, url, clock=lambda: NOW)
     migrate(site.engine, blueprint)
@@ -85,7 +85,7 @@ def build(url: str, records: int, reps: int, source: Path = B2B) -> tuple[Site, 
     loader = RecordService(blueprint, site.engine, site.tables, clock=lambda: NOW, automations=False)
     levels = ["a", "b", "c"]
     rows = [{"name": f"Customer {i:06d}", "owner": owners[i % reps], "level": levels[i % 3],
-             "last_followup_at": NOW - dt.timedelta(days=31 + i % 370)} for i in range(records)]
+             "last_followup_at": NOW - dt.timedelta(days=61 + i % 340)} for i in range(records)]
     loader.bulk_create("customer", rows, batch_size=5000)
     return site, records
 

@@ -1,9 +1,10 @@
 """What a rule does: set, create, assign, notify and webhook, applied to a batch of records.
 
-Event rules hand over one record (or a bulk write's batch), scheduled rules a batch of up to a
+Event rules hand over one record (or a bulk write's batch), scheduled rules a batch of up to two
 thousand: every action works on the whole batch at once (one bulk update, one insert of
 notifications) and writes through the records service, so validation, history, stage history,
-rollups and further automations apply exactly as for a person's change.
+rollups and further automations apply as for a person's change. A `set` or `assign` re-checks
+the rules the fields it changes can affect (RecordRules' RulePlan), not every rule of the entity.
 """
 from __future__ import annotations
 
