@@ -11,6 +11,7 @@ edit in the same words.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,6 +21,7 @@ from .overlay_paths import Ident, Position, Step, document_file, ident_of, locat
 from .problems import Mark, Problem
 from .sources import Source
 
+LOCALE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z]{2,4})?$")
 FIRST = "(first)"  # `after` of an item that now comes first
 SKIPPED_KEYS = {("blueprint", "extends")}  # how layers are found, not what the blueprint is
 
@@ -66,7 +68,7 @@ def compare(old: Any, new: Any, path: tuple[Step, ...] = ()) -> list[tuple]:
     """(action, path, old, new, after) for every difference between two values."""
     if same(old, new):
         return []
-    if isinstance(old, dict) and isinstance(new, dict):
+    if isinstance(old, dict) and isinstance(new, dict) and not (_is_text(old) and _is_text(new)):
         out: list[tuple] = [("removed", path + (key,), value, None, None)
                             for key, value in old.items() if key not in new]
         for key, value in new.items():
@@ -84,7 +86,7 @@ def _compare_lists(old: list, new: list, path: tuple[Step, ...]) -> list[tuple]:
     old_ids, new_ids = _identified(old), _identified(new)
     if old_ids is None or new_ids is None:
         if len(new) > len(old) and same(new[:len(old)], old):  # items appended
-            return [("added", path + (Position(i),), None, new[i], _after_position(i))
+            return [("added", path + (ident_of(new[i]) or Position(i),), None, new[i], _after_item(new, i))
                     for i in range(len(old), len(new))]
         return [("changed", path, old, new, None)]
     old_index = {repr(i.value): n for n, i in enumerate(old_ids)}
@@ -104,8 +106,17 @@ def _compare_lists(old: list, new: list, path: tuple[Step, ...]) -> list[tuple]:
     return out
 
 
-def _after_position(index: int) -> Any:
-    return Position(index - 1) if index else FIRST
+def _after_item(items: list, index: int) -> Any:
+    if not index:
+        return FIRST
+    previous = ident_of(items[index - 1])
+    return previous.value if previous is not None else Position(index - 1)
+
+
+def _is_text(value: dict) -> bool:
+    """A label: one text per language ({en: ..., zh: ...}), compared as one value."""
+    return bool(value) and all(isinstance(k, str) and LOCALE.match(k) and isinstance(v, str)
+                               for k, v in value.items())
 
 
 def _longest_increasing(values: list[int]) -> set[int]:

@@ -45,21 +45,33 @@ class _OverlayDumper(_PlainDumper):
         return super().increase_indent(flow, False)
 
 
+def _depth(value: Any) -> int:
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    return 0 if items is None else 1 + max((_depth(item) for item in items), default=0)
+
+
 def _short(value: Any) -> bool:
-    """Written on one line: a collection of plain values short enough to read at a glance."""
-    items = value.values() if isinstance(value, dict) else value
-    if any(isinstance(item, (dict, list)) for item in items):
-        return False
+    """Written on one line: a collection at most two levels deep (a stage with its label) whose
+    one-line form is short enough to read at a glance."""
+    if _depth(value) > 2 or (isinstance(value, list) and any(isinstance(item, dict) for item in value)):
+        return False  # a list of mappings (stages, widgets) reads best one item per line
     return len(yaml.dump(value, Dumper=_PlainDumper, default_flow_style=True, allow_unicode=True,
                          width=10_000)) <= 90
 
 
+def _flow(dumper: Any, value: Any) -> bool:
+    if not getattr(dumper, "_below_root", False):  # the document itself is always in block style
+        dumper._below_root = True
+        return False
+    return _short(value)
+
+
 def _represent_dict(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=_short(data))
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=_flow(dumper, data))
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=_short(data))
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=_flow(dumper, data))
 
 
 _OverlayDumper.add_representer(dict, _represent_dict)

@@ -8,11 +8,36 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
+from .overlay_yaml import render_overlay_yaml
 from .schemas import KINDS, SCHEMA_DIR
 
 FILES = {"blueprint": "blueprint.yaml", "entity": "entities/<name>.yaml", "pipeline": "pipelines/<name>.yaml",
          "views": "views/<entity>.yaml", "report": "reports/<name>.yaml", "dashboard": "dashboards/<name>.yaml",
          "roles": "roles.yaml", "automation": "automations/<name>.yaml", "seed": "seed.yaml"}
+
+
+OVERLAYS = """\
+## Overlays — a folder whose `blueprint.yaml` says `extends:`
+
+An overlay holds only what differs from its base; each of its documents merges with the base's
+document of the same kind and name (the loader merges base, then each overlay, then validates the
+result, so every key above is also what an overlay may write). See docs/consultant-guide.md.
+
+| written in an overlay | effect | example |
+|---|---|---|
+| `extends:` in blueprint.yaml | the base folder, relative to the overlay | `extends: ../b2b_sales` |
+| a mapping | merged key by key: only the keys written change | `fields: {name: {label: {en: Deal}}}` |
+| a list | replaces the base's list | `columns: [code, name, amount]` |
+| a list whose first item is `+` | each item merges into the base item with the same `name` (options: `value`; plain lists: the value), or is appended | `stages: [+, {name: on_hold, probability: 5}]` |
+| `after: NAME` / `before: NAME` on an item of a `+` list | puts the item next to the item with that name (new or moved) | `{name: site_survey, after: needs_confirmed}` |
+| `remove: true` on a mapping entry or a `+` list item | takes it out of the base (a removed field's column is kept, hidden) | `lost_reason: {remove: true}` |
+| a document that is only `remove: true` | takes the base's document out | `remove: true` |
+| a document the base lacks | added, written in full | `reports/machine_mix.yaml` |
+
+Removing something the base does not have, or placing an item after one that does not exist, is an
+error at its line. `base.lock` (written by `atrium overlay new` and `atrium overlay lock`, not a
+YAML document) records what the base had wherever the overlay changes it, so that `atrium check`
+and `atrium overlay upgrade --base NEW` can report each conflict with a newer base."""
 
 
 def _schemas() -> dict[str, dict[str, Any]]:
@@ -72,6 +97,9 @@ def render_reference() -> str:
         out += [f"## {schema.get('title', kind)} — `{FILES[kind]}`", "",
                 " ".join(schema.get("description", "").split()), "",
                 "| key | type | meaning |", "|---|---|---|", *_rows(schema, kind, schemas, ""), ""]
+        for example in schema.get("examples", ())[:1]:
+            out += ["Example:", "", "```yaml", render_overlay_yaml(example).rstrip(), "```", ""]
+    out += OVERLAYS.splitlines() + [""]
     out += ["## Shared definitions", ""]
     for kind in ["common", *KINDS]:
         for name, definition in schemas[kind].get("$defs", {}).items():
