@@ -175,7 +175,7 @@ class ReportCompiler:
         for name, spec in document.get("measures", {}).items():
             function, path = measure_function(spec)
             label = spec.get("label") if isinstance(spec, Mapping) else None
-            if path is None:
+            if path is None or (function == "count" and path == "id"):  # id is never empty: count(*)
                 measures.append(Measure(name, "count", None, ReportColumn(
                     name, "measure", "integer", label_of(label, RECORDS), function="count")))
                 continue
