@@ -91,7 +91,11 @@ def build_report(source: Source, entities: Mapping[str, Entity],
         _add_column(report, source, ["metrics", name], columns, name, key=True)
     _check_sort(report, source, kind, data, entities, entity, columns)
     chart = data.get("chart", {})
-    shown = set(columns) | set(data.get("columns", ())) | ({"stage"} if kind == "funnel" else set())
+    shown = set(columns) | set(data.get("columns", ())) | ({"stage", "conversion", "conversion_from_first"}
+                                                            if kind == "funnel" else set())
+    if kind == "timeseries" and period.get("compare"):  # the comparison columns can be drawn too
+        shown |= {f"{name}_{suffix}" for name in data.get("measures", {}) for suffix in ("previous", "change")}
+        shown |= {f"{name}_previous" for name in data.get("metrics", {})}
     for key in ("x", "y", "series"):
         values = chart.get(key, ())
         for value in [values] if isinstance(values, str) else values:
