@@ -2,8 +2,9 @@
 
 Every write goes through the same steps, in one transaction: coercion, defaults, formulas and
 validation (`RecordRules`), then database checks (unique values, linked records), autonumbers,
-optimistic locking, the write itself, audit history, stage history and rollup refresh. When any
-step finds an error nothing is written.
+optimistic locking, the write itself, audit history, stage history, rollup refresh, and the event
+automations the write fires (`_written`). When any step finds an error nothing is written. Bulk
+updates live in record_updates.py, the exceptions in record_errors.py.
 """
 from __future__ import annotations
 
@@ -18,42 +19,17 @@ from sqlalchemy.engine import Connection, Engine
 from atrium.metadata.model import Blueprint, Entity
 from .database import connect, write_transaction
 from .audit import Audit, changed_fields, format_number, sequence_key
-from .bulk_statements import execute_many
 from .evaluation import SYSTEM, Actor, RecordEvaluator
 from .messages import message
+from .record_errors import RecordError, RecordNotFound, StaleRecord, ValidationFailed  # noqa: F401  (re-exported)
 from .record_rules import RECORD_ERRORS, Errors, RecordRules, add_error
+from .record_updates import BulkUpdates
 from .rollups import Rollups
 from .stage_analytics import LearnedProbabilities
 from .tables import Tables, build_tables, location_columns
 
 
-class RecordError(Exception):
-    pass
-
-
-class ValidationFailed(RecordError):
-    """Field-level errors, in the actor's language; nothing was written."""
-
-    def __init__(self, errors: Errors, row: int | None = None):
-        self.errors = errors
-        self.row = row
-        where = f"row {row}: " if row is not None else ""
-        super().__init__(where + "; ".join(f"{field}: {' '.join(texts)}" for field, texts in errors.items()))
-
-
-class StaleRecord(RecordError):
-    """Someone saved the record after the caller read it; `current` is what is stored now."""
-
-    def __init__(self, current: Mapping[str, Any], text: str):
-        self.current = dict(current)
-        super().__init__(text)
-
-
-class RecordNotFound(RecordError):
-    pass
-
-
-class RecordService:
+class RecordService(BulkUpdates):
     def __init__(self, blueprint: Blueprint, engine: Engine, tables: Tables | None = None,
                  clock: Callable[[], dt.datetime] | None = None, automations: bool = True):
         self.blueprint = blueprint
@@ -301,77 +277,6 @@ class RecordService:
             self.audit.record_changes(conn, entity, record_id, "delete", [(None, None, None)],
                                       self.clock(), actor.user_id)
             self.rollups.refresh(conn, self.rollups.parents_of(entity, [current]))
-
-    def bulk_update(self, entity: str, changes: Sequence[tuple[int, Mapping[str, Any]]], actor: Actor = SYSTEM,
-                    connection: Connection | None = None, batch_size: int = 1000,
-                    current: Mapping[int, Mapping[str, Any]] | None = None,
-                    affected_only: bool = False) -> list[tuple[dict, dict]]:
-        """Change many records, each with its own values, by the rules `update` applies; all or
-        nothing. Returns (before, after) for each record that changed. Raises ValidationFailed
-        naming the first bad row (0-based).
-
-        Rows are locked as read, so no version is needed; `current` passes records the caller
-        already read and locked in `connection`. `affected_only` runs only the rules the changed
-        fields can affect (`RulePlan`): what automations use."""
-        model = self.entity(entity)
-        changed: list[tuple[dict, dict]] = []
-        with self._connection(connection) as conn:
-            for start in range(0, len(changes), batch_size):
-                changed += self._update_batch(conn, model, changes[start:start + batch_size], start, actor,
-                                              current, affected_only)
-        return changed
-
-    def _update_batch(self, conn: Connection, model: Entity, batch: Sequence[tuple[int, Mapping[str, Any]]],
-                      first_row: int, actor: Actor, known: Mapping[int, Mapping[str, Any]] | None,
-                      affected_only: bool) -> list[tuple[dict, dict]]:
-        table = self.tables[model.name]
-        wanted = [i for i, _ in batch if known is None or i not in known]
-        currents = dict(known or {})
-        currents.update({r["id"]: r for r in self.read_where(conn, model.name, "id", wanted, lock=True)})
-        names = [f.name for f in model]
-        compared: dict[frozenset[str], list[str]] = {}  # the fields a plan can change, in field order
-        moves: list[tuple[dict, dict, list]] = []
-        for index, (record_id, values) in enumerate(batch):
-            current = currents.get(record_id)
-            if current is None:
-                raise RecordNotFound(message("not_found", actor.locale))
-            plan = self.rules.plan(model, frozenset(values)) if affected_only else None
-            record, errors = self.rules.prepare(model, current, values, actor, plan)
-            if errors:
-                raise ValidationFailed(errors, row=first_row + index)
-            if plan is not None and plan.touched not in compared:
-                compared[plan.touched] = [n for n in names if n in plan.touched]
-            found = changed_fields(current, record, compared[plan.touched] if plan else names)
-            if found:
-                moves.append((current, record, found))
-        if not moves:
-            return []
-        self._check_database(conn, model, [{n: new for n, _, new in found} for _, _, found in moves],
-                             [current["id"] for current, _, _ in moves], actor.locale, None)
-        now = self.clock()
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for current, record, found in moves:
-            columns = self.columns_of(model, {name: new for name, _, new in found})
-            by_columns.setdefault(tuple(sorted(columns)), []).append(
-                {"_id": current["id"], "updated_at": now, "updated_by": actor.user_id, **columns})
-            record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
-        for columns, parameters in by_columns.items():  # records changing the same fields: one executemany
-            execute_many(conn, table.update().where(table.c.id == sa.bindparam("_id")).values(
-                {**{c: sa.bindparam(c) for c in columns + ("updated_at", "updated_by")},
-                 "version": table.c.version + 1}), parameters)
-        self.audit.record_many(conn, model.name, "update", [(c["id"], found) for c, _, found in moves],
-                               now, actor.user_id)
-        stage = model.stage_field
-        if stage is not None and stage.pipeline:
-            self.audit.record_stage(conn, model.name, stage.pipeline,
-                                    [(c["id"], c[stage.name], r[stage.name]) for c, r, _ in moves
-                                     if c[stage.name] != r[stage.name]], now, actor.user_id)
-        pairs = [(current, record) for current, record, _ in moves]
-        self.rollups.refresh(conn, self.rollups.parents_of(model.name, [r for pair in pairs for r in pair]))
-        if self._written(conn, model, "update", pairs, actor):
-            fresh = {r["id"]: r for r in self.read_many(conn, model.name, [c["id"] for c, _ in pairs])}
-            pairs = [(current, fresh.get(current["id"], record)) for current, record in pairs]
-        return pairs
 
     def _written(self, conn: Connection, model: Entity, event: str,
                  pairs: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]], actor: Actor) -> bool:
