@@ -365,3 +365,7 @@ routes = [
     Route("/api/v1/{entity}/{record_id:int}", delete_record, methods=["DELETE"], name="api_delete"),
     Route("/api/v1/reports/{name}", run_report, methods=["GET"], name="api_report"),
 ]
+
+# claim, release and convert: they use the helpers above, so they are added once those exist
+from .api_actions import routes as action_routes  # noqa: E402
+routes += action_routes

@@ -18,6 +18,7 @@ from .form_model import FormModel
 from .list_page import cells, count_text, default_columns
 from .page_tools import Kit, record_page
 from .present import Shown
+from .record_actions import record_actions
 from .templating import is_htmx, render
 from .timeline import timeline
 
@@ -126,13 +127,14 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
         can_delete = access.permits(connection, kit.actor, kit.entity_name, record, "delete")
         related = related_lists(kit, connection, record_id)
         entries = timeline(kit, connection, record_id)
+        extra = record_actions(kit, connection, record)  # claim, release, convert
     system = {name: kit.presenter.show(_system_field(name), record.get(name), lookups)
               for name in ("created_at", "created_by", "updated_at", "updated_by")}
     return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
             "record": record, "title": title, "sections": sections(kit, record, lookups),
             "related": related, "timeline": entries, "can_update": can_update, "can_delete": can_delete,
             "actions": stage_actions(kit, record) if can_update else [], "messages": messages or [],
-            "system": system, "stage": _stage_shown(kit, record, lookups)}
+            "system": system, "stage": _stage_shown(kit, record, lookups), **extra}
 
 
 def _system_field(name: str):

@@ -15,6 +15,7 @@ from .i18n import format_number
 from .list_state import ListState, StateReader, filters_for
 from .page_tools import Kit, record_page
 from .present import Column, Lookups, Presenter
+from .record_actions import list_context
 from .saved_views import saved_views
 from .templating import is_htmx, render
 
@@ -104,11 +105,12 @@ async def list_page(request: Request) -> Response:
         filters = filters_for(kit.presenter, kit.entity_name, request.query_params,
                               filter_titles(kit, connection), users)
         views = saved_views(kit, connection)
+        pool = list_context(kit, connection, page.records)  # the pool link; claims on the pool list
     context = {
         "entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
         "state": state, "page": page, "columns": columns, "rows": rows, "filters": filters,
         "count_text": count_text(page, exact), "capped": page.count_capped and exact is None,
-        "can_create": kit.can("create"), "saved_views": views,
+        "can_create": kit.can("create"), "saved_views": views, **pool,
     }
     if is_htmx(request) and request.headers.get("HX-Target", "results") == "results":
         # the address bar shows the state without the empty fields a form sends

@@ -173,6 +173,8 @@ class StateReader:
                 if kind == "user" and value == "me":
                     values.append(self.presenter.actor.user_id)
                     continue
+                if kind == "user" and value == "none":  # nobody's: e.g. the records of a public pool
+                    return {"is_set": False}
                 coerced = self._coerce(field, value, problems)
                 if coerced is not None:
                     values.append(coerced)
@@ -241,6 +243,9 @@ def filters_for(presenter: Presenter, entity: str, params: Any, titles: dict[str
                 widget.options = [(str(o.value), presenter.text(o.label), o.color) for o in field.options]
         elif widget.kind == "user":
             widget.options = [("me", presenter.text(_me(presenter)), None)] + [(str(i), n, None) for i, n in users]
+            pool = presenter.blueprint.entities[entity].pool
+            if pool is not None and path == pool.owner_field:
+                widget.options.insert(1, ("none", _word(presenter, "nobody"), None))
         elif widget.kind == "reference" and widget.values:
             try:
                 widget.title = titles.get(field.to, {}).get(int(widget.values[0]), "")
@@ -260,3 +265,8 @@ def _me(presenter: Presenter) -> str:
 def _period_label(presenter: Presenter, period: str) -> str:
     from .i18n import word
     return word("period_" + period, presenter.locale)
+
+
+def _word(presenter: Presenter, key: str) -> str:
+    from .i18n import word
+    return word(key, presenter.locale)

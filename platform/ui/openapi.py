@@ -16,6 +16,7 @@ from atrium.metadata.references import resolve_path
 from atrium.runtime.evaluation import Actor
 from atrium.runtime.report_runner import Reports
 from atrium.runtime.tables import text_limit
+from .openapi_actions import action_paths
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -247,6 +248,7 @@ class Describer:
             result[f"/api/v1/{name}"] = collection
         if len(item) > 1:
             result[f"/api/v1/{name}/{{id}}"] = item
+        result.update(action_paths(self, entity))  # claim, release, convert
         return result
 
     def document(self) -> dict[str, Any]:

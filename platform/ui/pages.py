@@ -1,11 +1,12 @@
 """The generated record pages, generic over entity names: list, export, picker, saved views,
-forms and the 360° detail. Record ids use the int convertor, so /r/{entity}/new, /kanban,
-/import and the like never collide with a record."""
+forms, the 360° detail, the public pool (pool list, claim, release) and conversions. Record ids
+use the int convertor, so /r/{entity}/new, /kanban, /import and the like never collide with a
+record."""
 from __future__ import annotations
 
 from starlette.routing import Route
 
-from . import detail_page, export, form_page, list_page, picker, saved_views
+from . import convert_page, detail_page, export, form_page, list_page, picker, pool_actions, saved_views
 
 R = "/r/{entity}"
 ID = R + "/{record_id:int}"
@@ -28,4 +29,9 @@ routes = [
     Route(ID + "/validate", form_page.validate, methods=["POST"], name="record_edit_validate"),
     Route(ID + "/delete", detail_page.delete, methods=["POST"], name="record_delete"),
     Route(ID + "/stage", detail_page.move_stage, methods=["POST"], name="record_stage"),
+    Route(R + "/pool", pool_actions.pool_list, methods=["GET"], name="record_pool"),
+    Route(ID + "/claim", pool_actions.claim, methods=["POST"], name="record_claim"),
+    Route(ID + "/release", pool_actions.release, methods=["POST"], name="record_release"),
+    Route(ID + "/convert", convert_page.convert_form, methods=["GET"], name="record_convert_form"),
+    Route(ID + "/convert", convert_page.convert, methods=["POST"], name="record_convert"),
 ]

@@ -1,6 +1,7 @@
 """A record's timeline, newest first: field changes (atrium_history), stage changes with the time
 spent in the stage left (atrium_stage_history), and related records created (from the view's
-`detail.related`). Hidden fields and records the reader may not see never appear."""
+`detail.related`), and claims, releases and recycles of a public-pool record (atrium_pool_history).
+Hidden fields and records the reader may not see never appear."""
 from __future__ import annotations
 
 import datetime as dt
@@ -120,9 +121,48 @@ def related_creations(kit: Kit, connection: Connection, record_id: int) -> list[
     return entries
 
 
+def pool_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
+    """Claims, releases and recycles of a public-pool record, with whose it was before."""
+    pool = kit.entity.pool
+    if pool is None or kit.presenter.mode(kit.entity_name, pool.owner_field) == "hidden":
+        return []
+    table = kit.site.tables.system("atrium_pool_history")
+    rows = connection.execute(
+        sa.select(table).where(table.c.entity == kit.entity_name, table.c.record_id == record_id)
+        .order_by(table.c.at.desc(), table.c.id.desc()).limit(LIMIT)).fetchall()
+    lookups = Lookups()
+    kit.presenter.load_users(connection, [row.previous_owner for row in rows], lookups)
+    entries = []
+    for row in rows:
+        notes = []
+        if row.previous_owner is not None and row.action != "claim":
+            notes.append(word("pool_from", kit.locale, who=lookups.users.get(row.previous_owner, "?")))
+        if row.rule:
+            notes.append(word("pool_by_rule", kit.locale, rule=_rule_label(kit, row.rule)))
+        entries.append(Entry(_aware(row.at), row.user_id, "pool", word("pool_" + row.action, kit.locale),
+                             note="; ".join(notes)))
+    return entries
+
+
+def _rule_label(kit: Kit, name: str) -> str:
+    document = kit.blueprint.automations.get(name)
+    return kit.presenter.text(document.label) if document is not None else name
+
+
+def _without_pool_owner_changes(kit: Kit, entries: list[Entry], pooled: list[Entry]) -> list[Entry]:
+    """An owner change that a claim, release or recycle made is shown once, as the pool entry."""
+    if not pooled:
+        return entries
+    owner = kit.presenter.text(kit.entity.fields[kit.entity.pool.owner_field].label)
+    moments = [entry.at for entry in pooled]
+    return [e for e in entries if not (e.kind == "change" and e.label == owner
+                                       and any(abs((e.at - at).total_seconds()) < 5 for at in moments))]
+
+
 def timeline(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
-    entries = (field_changes(kit, connection, record_id) + stage_changes(kit, connection, record_id)
-               + related_creations(kit, connection, record_id))
+    pooled = pool_changes(kit, connection, record_id)
+    entries = (_without_pool_owner_changes(kit, field_changes(kit, connection, record_id), pooled) + pooled
+               + stage_changes(kit, connection, record_id) + related_creations(kit, connection, record_id))
     entries.sort(key=lambda e: e.at, reverse=True)
     entries = entries[:LIMIT]
     lookups = Lookups()
