@@ -206,3 +206,13 @@ def test_the_pool_page_in_chinese(world):
     page = world.browser("rep").get("/r/customer?owner=none&lang=zh")
     assert "客户 · 公海" in page.text and ">领取</button>" in page.text
     assert re.search(r"您已拥有 0 / 200 条；今日已领取 0 / 20 条", page.text)
+
+
+def test_a_recycle_shows_on_the_timeline_with_the_rule_and_the_previous_owner(world):
+    from atrium.runtime.scheduler import ScheduledRules
+    record = world.customer("Idle Co", by="rep", last_followup_at="2026-03-01 10:00")
+    ScheduledRules(world.site).run_due(["recycle_idle_customers"])
+    assert world.get("customer", record["id"])["owner"] is None
+    page = world.browser("manager").get(f"/r/customer/{record['id']}").text
+    entry = page.split("Recycled to the public pool", 1)[1].split("</li>", 1)[0]
+    assert "from Rep Li" in entry and "rule Return idle customers to the pool" in entry
