@@ -107,6 +107,13 @@ def _without_placement(item: Any) -> Any:
     return result
 
 
+def find_item(items: list, item: Any) -> int | None:
+    """The index of the item `item` merges into: same name or value (`{value: x}` finds a plain `x`
+    too, so an overlay can label or remove a plain option)."""
+    found = identity(item)
+    return None if found is None else _anchor_index(items, found[1])
+
+
 def _anchor_index(items: list, anchor: Any) -> int | None:
     """The item whose identity (name, value or the scalar itself) is `anchor`."""
     return next((i for i, existing in enumerate(items)
@@ -120,9 +127,7 @@ def _append(base: list, overlay: list) -> MarkedList:
         item = overlay[index]
         place = placement(item) if not _is_removed(item) else None
         item = _without_placement(item)
-        found = identity(item)
-        position = next((i for i, existing in enumerate(items)
-                         if found is not None and identity(existing) == found), None)
+        position = find_item(items, item)
         if position is None:
             if _is_removed(item):
                 continue

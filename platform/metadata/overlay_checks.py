@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .merge import APPEND, identity, placement
+from .merge import APPEND, find_item, identity, placement
 from .problems import Mark, Problem, did_you_mean
 from .yaml_source import MarkedDict, MarkedList, format_path
 
@@ -70,7 +70,8 @@ def _walk_append(base: list, overlay: list, path: list, mark: Mark) -> Iterator[
         item = overlay[index]
         here = _item_mark(overlay, index, mark)
         found = identity(item)
-        match = next((b for b in base if found is not None and identity(b) == found), None)
+        position = find_item(base, item)
+        match = base[position] if position is not None else None
         if _is_removed(item):
             if match is None:
                 shown = found[1] if found else index

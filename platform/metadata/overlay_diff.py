@@ -94,7 +94,7 @@ def _compare_lists(old: list, new: list, path: tuple[Step, ...]) -> list[tuple]:
     out: list[tuple] = [("removed", path + (ident,), old[n], None, None)
                         for n, ident in enumerate(old_ids) if repr(ident.value) not in set(new_keys)]
     kept = [key for key in new_keys if key in old_index]
-    in_place = _longest_increasing([old_index[key] for key in kept])
+    in_place = longest_increasing([old_index[key] for key in kept])
     for n, (ident, key) in enumerate(zip(new_ids, new_keys)):
         after = new_ids[n - 1].value if n else FIRST
         if key not in old_index:
@@ -119,16 +119,18 @@ def _is_text(value: dict) -> bool:
                                for k, v in value.items())
 
 
-def _longest_increasing(values: list[int]) -> set[int]:
-    """The largest set of items that kept their relative order; the others moved."""
+def longest_increasing(values: list[int], weights: list[int] | None = None) -> set[int]:
+    """The heaviest set of items that kept their relative sequence (each weighs 1 unless given);
+    the others moved."""
     if not values:
         return set()
-    best = [1] * len(values)
+    weight = weights or [1] * len(values)
+    best = list(weight)
     previous = [-1] * len(values)
     for i in range(len(values)):
         for j in range(i):
-            if values[j] < values[i] and best[j] + 1 > best[i]:
-                best[i], previous[i] = best[j] + 1, j
+            if values[j] < values[i] and best[j] + weight[i] > best[i]:
+                best[i], previous[i] = best[j] + weight[i], j
     i = max(range(len(values)), key=best.__getitem__)
     kept = set()
     while i != -1:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .merge import APPEND, identity, merge
-from .overlay_diff import same
+from .overlay_diff import longest_increasing, same
 from .overlay_paths import plain
 from .overlay_yaml import NOTHING, render_overlay_yaml
 
@@ -68,9 +68,7 @@ def _append_form(base: list, target: list) -> list | None:
     removals: list[Any] = []
     for ident in base_ids:
         if repr(ident) not in {repr(i) for i in target_ids}:
-            if ident[0] == "scalar":
-                return None  # a plain value cannot be removed from a `+` list
-            removals.append({ident[0]: ident[1], "remove": True})
+            removals.append({"value" if ident[0] == "scalar" else ident[0]: ident[1], "remove": True})
     entries: dict[str, Any] = {}  # by identity, in target sequence; None: no entry needed (yet)
     for ident, item in zip(target_ids, target):
         key = repr(ident)
@@ -83,22 +81,37 @@ def _append_form(base: list, target: list) -> list | None:
             entries[key] = None
     wanted = [repr(i) for i in target_ids]
     kept = [ident for ident in base_ids if repr(ident) in set(wanted)]
-    for _ in range(len(target) + 1):
-        candidate = [APPEND] + removals + [entry for entry in entries.values() if entry is not None]
-        merged = merge(base, candidate)
-        now = [repr(identity(item)) for item in merged]
-        if now == wanted:
-            return candidate if same(merged, target) else None
-        if len(now) != len(wanted):
-            return None
-        index = next(i for i, (a, b) in enumerate(zip(now, wanted)) if a != b)
+
+    def place(index: int) -> bool:
         key, ident = wanted[index], target_ids[index]
         if ident[0] == "scalar":
-            return None  # a plain value cannot say where it goes
+            return False  # a plain value cannot say where it goes
         entry = {k: v for k, v in (entries[key] or {ident[0]: ident[1]}).items() if k not in ("after", "before")}
         if index:
             entry["after"] = target_ids[index - 1][1]
         else:  # processed first, when the list still holds only the base's kept items
             entry["before"] = next(i[1] for i in kept if repr(i) != key)
         entries[key] = entry
+        return True
+
+    # The fewest moves: base items outside the longest run that kept its sequence, and new items
+    # that do not simply come at the end, are placed after the item they follow in the target.
+    position = {repr(i): n for n, i in enumerate(base_ids)}
+    common = [key for key in wanted if key in position]  # moving an item already written costs less
+    steady = longest_increasing([position[key] for key in common], [1 if entries[key] else 2 for key in common])
+    tail = len(wanted)
+    while tail and wanted[tail - 1] not in position:
+        tail -= 1
+    for index, key in enumerate(wanted):
+        moved = position[key] not in steady if key in position else index < tail
+        if moved and not place(index):
+            return None
+    for _ in range(len(target) + 1):  # the placements above usually suffice; fix what is left
+        candidate = [APPEND] + removals + [entry for entry in entries.values() if entry is not None]
+        merged = merge(base, candidate)
+        now = [repr(identity(item)) for item in merged]
+        if now == wanted:
+            return candidate if same(merged, target) else None
+        if len(now) != len(wanted) or not place(next(i for i, (a, b) in enumerate(zip(now, wanted)) if a != b)):
+            return None
     return None

@@ -86,8 +86,8 @@ def _find_item(items: list, step: Step) -> int | None:
         return step.index if 0 <= step.index < len(items) else None
     if isinstance(step, Ident):
         start = 1 if items and items[0] == APPEND else 0
-        for index in range(start, len(items)):
-            if ident_of(items[index]) == step:
+        for index in range(start, len(items)):  # by the name or value alone, as the merge finds items
+            if (found := ident_of(items[index])) is not None and found.value == step.value:
                 return index
     return None
 

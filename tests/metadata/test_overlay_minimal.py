@@ -1,0 +1,150 @@
+"""The overlay the studio writes: the smallest one that turns the base into the target, in YAML
+that reads back the same; and diff, merge and minimal overlay agreeing with each other."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from atrium.metadata.loader import blueprint_layers, merged_documents, read_layer
+from atrium.metadata.merge import merge
+from atrium.metadata.overlay_diff import Change, compare, same
+from atrium.metadata.overlay_minimal import minimal_overlay, minimal_overlay_documents
+from atrium.metadata.overlay_paths import plain
+from atrium.metadata.overlay_words import describe
+from atrium.metadata.overlay_yaml import NOTHING, render_overlay_yaml, write_overlay_document
+from atrium.metadata.yaml_source import parse_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "docs" / "examples" / "overlays" / "hengtai_machinery"
+
+TRICKY = ["08", "1e5", "0x1F", "true", "True", "no", "on", "null", "~", "", " a", "a: b", "#x", "- x",
+          "[x]", "{x}", "'q'", '"q"', "中文 标签", "line\nbreak", "@x", "`x`", "%x", "1_000", "10:30", "2026-01-31"]
+names = st.sampled_from(["a", "b", "c", "d", "e", "f"])
+scalars = st.one_of(st.sampled_from(TRICKY), names, st.integers(-5, 10**12), st.booleans(), st.none(),
+                    st.floats(allow_nan=False, allow_infinity=False, width=32))
+keys = st.sampled_from(["label", "type", "probability", "fields", "options", "x", "y", "z"])
+
+
+def named_items(children):
+    return st.lists(st.fixed_dictionaries({"name": names}, optional={"p": children, "label": scalars}),
+                    max_size=5, unique_by=lambda item: item["name"])
+
+
+values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.dictionaries(keys, children, max_size=4),
+        st.lists(names, max_size=5, unique=True),
+        st.lists(scalars, max_size=3).filter(lambda items: not items or items[0] != "+"),
+        named_items(children)),
+    max_leaves=12)
+documents = st.dictionaries(keys, values, max_size=5)
+
+
+def reread(text: str):
+    data, problems = parse_yaml(text, "overlay.yaml")
+    assert not problems, problems
+    return data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents, documents)
+def test_the_minimal_overlay_turns_the_base_into_the_target(base, target):
+    overlay = minimal_overlay(base, target)
+    if overlay is NOTHING:
+        assert same(base, target)
+        return
+    assert same(merge(base, overlay), target)
+    assert same(merge(base, reread(render_overlay_yaml(overlay))), target)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_overlay_yaml_reads_back_as_written(value):
+    document = {"x": value}
+    assert same(reread(render_overlay_yaml(document, "a comment\nover two lines")), document)
+
+
+@st.composite
+def base_and_overlay(draw):
+    """A base and an overlay a person could write on it: key changes and removals, and `+` lists
+    that change, remove, add and place named items."""
+    base = draw(documents)
+
+    def overlay_for(value):
+        if isinstance(value, dict):
+            result = {}
+            for key in draw(st.lists(st.sampled_from(sorted(value) or ["x"]), max_size=3, unique=True)):
+                if key in value and draw(st.booleans()):
+                    result[key] = {"remove": True}
+                else:
+                    result[key] = overlay_for(value[key]) if key in value else draw(values)
+            return result
+        if isinstance(value, list) and value and all(isinstance(i, dict) and "name" in i for i in value):
+            items = ["+"]
+            existing = [i["name"] for i in value]
+            for name in draw(st.lists(names, max_size=4, unique=True)):
+                action = draw(st.sampled_from(["change", "remove", "place"]))
+                item = {"name": name}
+                if action == "remove" and name in existing:
+                    item["remove"] = True
+                else:
+                    item["p"] = draw(scalars)
+                    if action == "place" and existing:
+                        item[draw(st.sampled_from(["after", "before"]))] = draw(st.sampled_from(existing))
+                items.append(item)
+            return items
+        return draw(values)
+
+    return base, overlay_for(base)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base_and_overlay())
+def test_diff_then_minimal_overlay_gives_back_the_same_merged_document(pair):
+    base, overlay = pair
+    merged = merge(base, overlay)
+    changes = compare(base, merged)
+    assert (not changes) == same(base, merged)
+    for action, path, old, new, after in changes:
+        describe(Change("entity", "thing", action, path, old, new, after))  # every change can be said
+    minimal = minimal_overlay(base, merged)
+    assert minimal is NOTHING if not changes else same(merge(base, minimal), merged)
+    if minimal is not NOTHING:
+        assert len(render_overlay_yaml(minimal)) <= len(render_overlay_yaml(overlay)) + 10  # before: vs after:
+
+
+def test_the_worked_example_rewritten_as_minimal_overlays_loads_to_the_same_documents(tmp_path):
+    """The studio's round trip on real documents: merged example → minimal overlay per document →
+    written as YAML → merged again gives the same documents."""
+    layers, problems = blueprint_layers(EXAMPLE)
+    assert not problems
+    base, _ = merged_documents(layers[:-1])
+    merged, _ = merged_documents(layers)
+    differences = minimal_overlay_documents({k: s.data for k, s in base.items()},
+                                            {k: s.data for k, s in merged.items()})
+    assert {kind for kind, _ in differences} >= {"entity", "pipeline", "views", "report", "dashboard", "roles"}
+    folder = tmp_path / "site"
+    (folder).mkdir()
+    (folder / "blueprint.yaml").write_text(f"extends: {layers[0]}\n", encoding="utf-8")
+    for (kind, name), data in differences.items():
+        if kind == "blueprint":
+            data = {**data, "extends": str(layers[0])}
+        write_overlay_document(folder, kind, name, data, comment="written by the test")
+    again, problems = merged_documents(blueprint_layers(folder)[0])
+    assert not problems
+    for key, source in merged.items():
+        expected = dict(source.data, extends=str(layers[0])) if key == ("blueprint", "blueprint") else source.data
+        assert same(again[key].data, expected), key
+    stage_file = (folder / "pipelines" / "order.yaml").read_text(encoding="utf-8")
+    assert stage_file.startswith("# written by the test\n") and "- +" in stage_file and "after: needs_confirmed" in stage_file
+    assert read_layer(folder)[1] == []
+
+
+def test_an_unchanged_document_needs_no_overlay_file(tmp_path):
+    path = write_overlay_document(tmp_path, "report", "r", {"name": "r"})
+    assert path.is_file()
+    assert write_overlay_document(tmp_path, "report", "r", minimal_overlay({"a": 1}, {"a": 1})) is None
+    assert not path.exists()
