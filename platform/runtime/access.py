@@ -112,15 +112,16 @@ class Access:
         return sorted(set(members) | ({actor.user_id} if actor.user_id is not None else set()))
 
     def row_filter(self, connection: Connection, actor: Actor, entity: str, action: str = "read",
-                   table: Any = None) -> sa.ColumnElement:
-        """The SQL condition that limits rows of `entity` to what `actor` may `action`."""
+                   table: Any = None, pool: bool = True) -> sa.ColumnElement:
+        """The SQL condition that limits rows of `entity` to what `actor` may `action`; with
+        `pool=False` a role's public pool is left out (what it owns or its team owns, as reports count)."""
         model = self.blueprint.entities[entity]
         table = table if table is not None else self.tables[entity]
         scope = self.scope(actor, entity, action)
         if scope == "all":
             return sa.true()
         owned = self._owned(model, table, actor, scope)
-        if action == "read" and self.claims(actor, entity):  # the public pool, besides the scope
+        if pool and action == "read" and self.claims(actor, entity):  # the public pool, besides the scope
             return self.in_pool(entity, table) if owned is None else sa.or_(owned, self.in_pool(entity, table))
         return sa.false() if owned is None else owned
 

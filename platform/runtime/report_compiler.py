@@ -119,7 +119,7 @@ class ReportCompiler:
         """Scope, the report's filter (or `condition` in its place), the request's filters."""
         entity = self.blueprint.entities[joins.entity]
         condition = document.get("where", {}) if condition is None else condition
-        clauses = [self.scope.row_filter(entity.name, joins.base), self.scope.condition(joins, condition)]
+        clauses = [self.scope.source_filter(entity.name, joins.base), self.scope.condition(joins, condition)]
         if request.filters:
             clauses.append(self.scope.condition(joins, request.filters))
         if request.owners is not None:

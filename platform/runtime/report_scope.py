@@ -74,6 +74,11 @@ class ReportScope:
     def row_filter(self, entity: str, table: Any) -> sa.ColumnElement:
         return self.access.row_filter(self.connection, self.actor, entity, "read", table)
 
+    def source_filter(self, entity: str, table: Any) -> sa.ColumnElement:
+        """The rows a report counts: as `row_filter`, but a public pool the viewer may claim from
+        is seen (linked records' titles, groups), not counted as the viewer's numbers."""
+        return self.access.row_filter(self.connection, self.actor, entity, "read", table, pool=False)
+
     def joins(self, entity: str) -> Joins:
         """The FROM clause over `entity`; each joined entity only where the viewer may read it."""
         return Joins(self.blueprint, self.tables, entity, join_filter=self.row_filter)

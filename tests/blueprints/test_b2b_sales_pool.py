@@ -89,3 +89,17 @@ def test_a_rep_may_not_lock_a_customer_but_a_manager_may(world):
     with pytest.raises(ValidationFailed):
         world.secured.update(world.actor("rep1"), "customer", record["id"], {"locked": True})
     assert world.secured.update(world.actor("manager"), "customer", record["id"], {"locked": True})["locked"]
+
+
+def test_a_rep_sees_the_pool_in_lists_but_reports_count_only_their_own(world, site):
+    from atrium.runtime.queries import ListQuery
+    from atrium.runtime.report_runner import Reports
+    world.create("customer", {"name": "我的客户", "level": "a"}, "rep1")
+    world.create("customer", {"name": "公海客户", "level": "a"})
+    rep = world.actor("rep1")
+    listed = world.secured.list(rep, ListQuery("customer", sort=("name",)))
+    assert sorted(r["name"] for r in listed.records) == sorted(["我的客户", "公海客户"])
+    counted = Reports(site).run(rep, "customers_by_level")
+    assert [(row["level"], row["customers"]) for row in counted.rows] == [("a", 1)]
+    everything = Reports(site).run(world.actor("admin"), "customers_by_level")
+    assert [(row["level"], row["customers"]) for row in everything.rows] == [("a", 2)]
