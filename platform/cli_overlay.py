@@ -90,7 +90,8 @@ def overlay_lock(args) -> int:
         print("Fix these first; base.lock was not written.", file=sys.stderr)
         return 1
     path = relock(folder, layers, _relative(base, folder))
-    print(f"Recorded the base {base} in {path}.")
+    from atrium.metadata.loader import display_path
+    print(f"Recorded the base {display_path(base.resolve())} in {path}.")
     return 0
 
 

@@ -24,6 +24,7 @@ from .loader import check_layers, display_path, merged_documents, read_layer
 from .overlay_checks import is_removed_document
 from .overlay_lock import BaseLock, Node, changed_documents, overlay_nodes, read_lock, take_lock
 from .overlay_paths import ABSENT, Step, document_file, fingerprint, fingerprint_at, locate, path_key
+from .overlay_words import name_of
 from .problems import Mark, Problem
 from .sources import Source
 
@@ -72,7 +73,7 @@ def find_conflicts(overlay: Documents, old: OldLookup, new_base: Documents) -> l
             was = old(key, ())
             if was not in (None, ABSENT) and new is not None and fingerprint(new_data) != was:
                 conflicts.append(Conflict("changed, removed here", document_file(*key), "",
-                                          "the new base changed this document, which the overlay removes",
+                                          f"the new base changed {name_of(*key, ())}, which the overlay removes",
                                           source.data.mark, new_data.mark))
             continue
         _check(overlay_nodes(source.data), key, old, new_data, conflicts)
@@ -88,7 +89,7 @@ def _check(node: Node, key: tuple[str, str], old: OldLookup, new_data: Any, out:
     now = fingerprint(found.value) if found is not None and found.found else ABSENT
     base_at = found.mark if found is not None else None
     document, where = document_file(*key), path_key(node.path)
-    thing = f"'{where}'" if where else "this document"
+    thing = name_of(key[0], key[1], node.path)
     if was is None:  # written after the lock: what the base had then is unknown
         for child in node.children:
             _check(child, key, old, new_data, out)

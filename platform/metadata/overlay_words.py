@@ -71,6 +71,18 @@ def thing_of(kind: str, path: tuple[Step, ...]) -> tuple[str | None, tuple[Step,
     return None, path
 
 
+def name_of(kind: str, name: str, path: tuple[Step, ...]) -> str:
+    """What an address names, in words: 'field lost_reason', 'probability of stage proposal',
+    'report deals_by_industry' for a whole document."""
+    document = DOCUMENT_WORDS[kind].format(name)
+    if not path:
+        return document
+    thing, rest = thing_of(kind, path)
+    if thing is None:
+        return f"{path_key(rest)} of {document}"
+    return f"{path_key(rest)} of {thing}" if rest else thing
+
+
 def show(value: Any, limit: int = 70) -> str:
     """A value as one line of YAML, shortened."""
     if isinstance(value, str) and "\n" not in value:
