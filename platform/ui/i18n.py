@@ -113,6 +113,9 @@ WORDS: dict[str, dict[str, str]] = {
     "n_minutes": {"en": "{n} min", "zh": "{n} 分钟"},
     "no_history": {"en": "No changes yet", "zh": "暂无变更"},
     "system": {"en": "System", "zh": "系统"},
+    "probability": {"en": "Win probability", "zh": "赢单概率"},
+    "learned_probability": {"en": "{configured} · learned {learned} ({samples})",
+                            "zh": "{configured} · 历史 {learned}（{samples} 条）"},
     # the inbox
     "notifications": {"en": "Inbox", "zh": "消息"},
     "unread_count": {"en": "{count} unread", "zh": "{count} 条未读"},

@@ -76,6 +76,7 @@ class Lane:
     closed: bool = False  # a closed outcome (won, lost): shown folded
     count: int = 0
     total: str | None = None
+    probability: str | None = None  # the stage's configured probability, with the learned one
     cards: list[Card] = dataclass_field(default_factory=list)
     more_url: str = ""
 
@@ -116,10 +117,23 @@ class Board:
     def lanes(self) -> list[Lane]:
         text = self.kit.presenter.text
         if self.pipeline is not None:
-            return [Lane(f"kanban-col-{i}", s.name, text(s.label), s.color, not s.is_open)
-                    for i, s in enumerate(self.pipeline.stages)]
+            return [Lane(f"kanban-col-{i}", s.name, text(s.label), s.color, not s.is_open,
+                         probability=self._probability(s)) for i, s in enumerate(self.pipeline.stages)]
         return [Lane(f"kanban-col-{i}", str(o.value), text(o.label), o.color)
                 for i, o in enumerate(self.group.options)]
+
+    def _probability(self, stage) -> str | None:
+        """`50%`, and beside it the share learned from history when the pipeline learns one."""
+        if stage.probability is None or not stage.is_open:
+            return None
+        configured = f"{stage.probability:g}%"
+        if not self.pipeline.learned_probability:
+            return configured
+        learned = self.kit.site.records.learned.for_pipeline(self.pipeline.name).get(stage.name)
+        if learned is None or learned.learned is None:
+            return configured
+        return self.kit.word("learned_probability", configured=configured, learned=f"{learned.learned:g}%",
+                             samples=learned.samples)
 
     def values(self) -> list[Any]:
         """The stored values that have a column of their own."""
