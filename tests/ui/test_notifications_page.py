@@ -71,3 +71,28 @@ def test_idle_customers_return_to_the_pool_and_the_rep_is_told(world):
     page = world.browser("rep").get("/notifications").text
     assert "Returned to the public pool" in page or "已退回公海" in page  # in the rep's language
 
+
+
+def test_the_app_runs_its_scheduler_only_when_asked(world):
+    import threading
+    from starlette.testclient import TestClient
+    from atrium.ui.app import Settings, create_app
+    world.customer("Idle", last_followup_at="2026-03-01T10:00:00+08:00")
+    runs = world.site.tables.system("atrium_automation_runs")
+    quiet = create_app(Settings("unused", "unused", secret_key="k"), site=world.site)
+    with TestClient(quiet):
+        threading.Event().wait(0.3)
+    assert rows_of(world, runs) == []  # tests and embedded apps: no scheduler unless asked
+    busy = create_app(Settings("unused", "unused", secret_key="k", scheduler=True), site=world.site)
+    with TestClient(busy):
+        for _ in range(100):
+            if any(r["rule"] == "recycle_idle_customers" for r in rows_of(world, runs)):
+                break
+            threading.Event().wait(0.1)
+    assert {r["rule"] for r in rows_of(world, runs)} >= {"recycle_idle_customers"}
+    assert {c["name"]: c["owner"] for c in rows(world, "customer")}["Idle"] is None
+
+
+def rows_of(world, table) -> list[dict]:
+    with world.site.engine.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(sa.select(table))]
