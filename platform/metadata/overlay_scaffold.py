@@ -85,8 +85,8 @@ def scaffold_overlay(target: Path | str, extends: Path | str) -> list[Path]:
 
     write("blueprint.yaml", f"# An overlay of {manifest.get('name')}: see README.md for how its documents merge.\n"
                             f"name: {name}\n"
-                            f"label: {{en: {target.resolve().name}, zh: {target.resolve().name}}}\n"
-                            f"extends: {relative}\n")
+                            f"extends: {relative}\n"
+                            f"# label: {{en: ..., zh: ...}}   # the name people see (default: the base's)\n")
     write("README.md", README.format(title=target.resolve().name, base=relative, folder=display_path(target)))
     for folder in FOLDERS:
         write(f"{folder}/.gitkeep", "")
