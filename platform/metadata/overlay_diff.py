@@ -47,7 +47,7 @@ class Change:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal as YAML values (true is not 1; mapping key order does not count)."""
+    """Equal as YAML values (true is not 1; the sequence of mapping keys does not count)."""
     return json.dumps(plain(a), sort_keys=True, default=str) == json.dumps(plain(b), sort_keys=True, default=str)
 
 

@@ -15,12 +15,14 @@ the one thing an overlay cannot change (new keys come after the base's).
 """
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping
 
 from .merge import APPEND, identity, merge
 from .overlay_diff import longest_increasing, same
 from .overlay_paths import plain
-from .overlay_yaml import NOTHING, render_overlay_yaml
+from .overlay_yaml import NOTHING, render_overlay_yaml, write_overlay_document
+from .sources import Source
 
 
 def minimal_overlay(base: Any, target: Any) -> Any:
@@ -115,3 +117,26 @@ def _append_form(base: list, target: list) -> list | None:
         if len(now) != len(wanted) or not place(next(i for i, (a, b) in enumerate(zip(now, wanted)) if a != b)):
             return None
     return None
+
+
+def update_overlay_document(folder: Path | str, below: Mapping[tuple[str, str], Source], kind: str, name: str,
+                            target: Any, comment: str = "") -> Path | None:
+    """For the studio: make `folder` (the site overlay) say what turns the merged document below it
+    into `target` (None: the document is deleted). Writes the minimal overlay, deletes the file
+    when the overlay has nothing to say, and returns the file written (or None)."""
+    ensure_overlay_folder(folder)
+    base = below.get((kind, name))
+    if target is None:
+        data: Any = {"remove": True} if base is not None else NOTHING
+    else:
+        data = minimal_overlay(base.data, target) if base is not None else plain(target)
+    return write_overlay_document(folder, kind, name, data, comment)
+
+
+def ensure_overlay_folder(folder: Path | str) -> None:
+    """A folder `--overlay` accepts: it needs a blueprint.yaml, even one that changes nothing."""
+    manifest = Path(folder) / "blueprint.yaml"
+    if not manifest.exists():
+        write_overlay_document(folder, "blueprint", "blueprint", {},
+                               "This site's own overlay: the studio writes its changes here.\n"
+                               "Use it with `atrium --overlay " + Path(folder).name + " ...`.")

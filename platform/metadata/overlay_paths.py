@@ -123,7 +123,7 @@ def plain(value: Any) -> Any:
 
 
 def fingerprint(value: Any) -> str:
-    """A short hash of a value; mapping key order does not count, list order does."""
+    """A short hash of a value; the sequence of mapping keys does not count, that of list items does."""
     text = json.dumps(plain(value), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

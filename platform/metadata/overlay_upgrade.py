@@ -64,7 +64,7 @@ def folder_lookup(old_base: Documents) -> OldLookup:
 
 
 def find_conflicts(overlay: Documents, old: OldLookup, new_base: Documents) -> list[Conflict]:
-    """Every conflict between the overlay's documents and a new base, in file order."""
+    """Every conflict between the overlay's documents and a new base, by file and line."""
     conflicts: list[Conflict] = []
     for key, source in sorted(overlay.items()):
         new = new_base.get(key)

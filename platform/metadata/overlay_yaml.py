@@ -1,7 +1,7 @@
 """Overlay documents written as YAML a person can read and the loader reads back unchanged.
 
 Small mappings and lists of plain values go on one line (`label: {en: Deal, zh: 交易}`), the
-rest in block style, keys in the order given, Chinese as Chinese. Strings that the loader's YAML
+rest in block style, keys as given, Chinese as Chinese. Strings that the loader's YAML
 1.2 rules would read as something else (`08`, `1e5`, `true`, `null`) are quoted. Files are
 replaced atomically, so a reader (another worker, `atrium check`) never sees half a file.
 """

@@ -148,3 +148,32 @@ def test_an_unchanged_document_needs_no_overlay_file(tmp_path):
     assert path.is_file()
     assert write_overlay_document(tmp_path, "report", "r", minimal_overlay({"a": 1}, {"a": 1})) is None
     assert not path.exists()
+
+
+def test_the_studio_writes_an_edit_into_the_site_overlay_and_reverting_it_deletes_the_file(tmp_path):
+    from atrium.metadata import load_blueprint
+    from atrium.metadata.overlay_minimal import update_overlay_document
+    layers, _ = blueprint_layers(EXAMPLE)
+    site = tmp_path / "site"
+    site.mkdir()
+    below, _ = merged_documents(layers)
+    pipeline = plain(below[("pipeline", "order")].data)
+    stages = pipeline["stages"]
+    stages.insert(1, {"name": "qualified", "label": {"en": "Qualified", "zh": "已确认"}, "probability": 15})
+    next(s for s in stages if s["name"] == "won")["probability"] = 99
+    path = update_overlay_document(site, below, "pipeline", "order", pipeline, comment="studio: admin")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# studio: admin\n") and "- +" in text and "after: initial_contact" in text
+    assert "needs_confirmed" not in text  # the stages it does not touch are not repeated
+    blueprint = load_blueprint(EXAMPLE, [site])
+    names = [s.name for s in blueprint.pipelines["order"].stages]
+    assert names[:3] == ["initial_contact", "qualified", "needs_confirmed"] and "site_survey" in names
+    assert blueprint.pipelines["order"].stage("won").probability == 99
+    assert update_overlay_document(site, below, "pipeline", "order", below[("pipeline", "order")].data) is None
+    assert not path.exists()
+    removed = update_overlay_document(site, below, "report", "machine_mix", None)
+    assert removed.read_text(encoding="utf-8") == "remove: true\n"
+    from atrium.metadata import check_blueprint
+    _, problems = check_blueprint(EXAMPLE, [site])  # the engineer's dashboard still shows it
+    assert any("'machine_mix' is not a report" in str(p) for p in problems)
+    assert (site / "blueprint.yaml").read_text(encoding="utf-8").endswith("{}\n")
