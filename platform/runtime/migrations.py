@@ -220,6 +220,22 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan) -
     refresh_statistics(engine, tables.metadata.tables)
 
 
+def apply_in_transaction(connection: Connection, blueprint: Blueprint, plan: MigrationPlan) -> None:
+    """Run the plan's steps in the caller's transaction, so other writes commit or roll back with
+    the schema (the studio records a metadata version with its migration). On SQLite the caller
+    turns foreign keys off before the transaction when the plan rebuilds a table (see
+    `apply_migration`, and `rebuilds_tables`)."""
+    if plan.refused:
+        raise MigrationRefused("\n".join(plan.refused))
+    _apply(Operations(MigrationContext.configure(connection)), connection, build_tables(blueprint), plan)
+
+
+def rebuilds_tables(connection: Connection, plan: MigrationPlan) -> bool:
+    """Whether applying the plan on this connection copies a table (SQLite: type changes, drops)."""
+    return connection.dialect.name == "sqlite" and any(
+        step.action in ("change_type", "drop_column") for step in plan.steps)
+
+
 def _detached(column: sa.Column, keys: bool = True) -> sa.Column:
     """A copy of a model column for Alembic, with its foreign key (`Column._copy` drops it)."""
     references = [sa.ForeignKey(key.target_fullname, name=key.constraint.name, ondelete=key.ondelete)

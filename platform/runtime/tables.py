@@ -214,6 +214,18 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("at", UTCDateTime(), nullable=False),
              sa.Index("ix_atrium_pool_history_record", "entity", "record_id"),
              sa.Index("ix_atrium_pool_history_user", "entity", "user_id", "action", "at"))
+    sa.Table("atrium_metadata_history", metadata,  # each studio change: who, when, overlay files before/after
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),  # the metadata version
+             sa.Column("at", UTCDateTime(), nullable=False),
+             sa.Column("user_id", ID_TYPE),
+             sa.Column("user_name", sa.String(100)),
+             sa.Column("action", sa.String(20), nullable=False),  # change, undo, restore
+             sa.Column("summary", sa.JSON(), nullable=False),  # locale → text
+             sa.Column("details", sa.JSON()),  # the changes property by property, the plan's steps
+             sa.Column("files_before", sa.JSON(), nullable=False),  # overlay path → YAML text
+             sa.Column("files_after", sa.JSON(), nullable=False),
+             sa.Column("digest_after", sa.String(64), nullable=False),
+             sa.Column("undo_of", ID_TYPE))
     automation_tables(metadata)
 
 
@@ -275,7 +287,7 @@ def automation_tables(metadata: sa.MetaData) -> None:
 
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
-                 "atrium_pool_history",
+                 "atrium_pool_history", "atrium_metadata_history",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox")
 
 
