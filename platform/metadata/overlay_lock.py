@@ -17,8 +17,8 @@ from typing import Any, Iterator, Mapping
 import yaml
 
 from .merge import APPEND, IDENTITY_KEYS, PLACEMENT_KEYS
-from .overlay_paths import (ABSENT, Ident, Position, Step, document_file, fingerprint, fingerprint_at,
-                            ident_of, path_key)
+from .overlay_paths import (ABSENT, Position, Step, document_file, fingerprint, fingerprint_at, ident_of,
+                            path_key)
 from .problems import Mark
 from .sources import Source
 from .yaml_source import MarkedDict, MarkedList
@@ -164,6 +164,3 @@ def changed_documents(lock: BaseLock, base: Mapping[tuple[str, str], Source]) ->
     now = {document_file(*key): fingerprint(source.data) for key, source in base.items()}
     return sorted(name for name in set(now) | set(lock.documents) if now.get(name) != lock.documents.get(name))
 
-
-__all__ = ["ABSENT", "BaseLock", "Ident", "LOCK_FILE", "LockError", "Node", "changed_documents", "overlay_nodes",
-           "read_lock", "statement_fingerprints", "take_lock", "write_lock"]

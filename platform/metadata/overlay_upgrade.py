@@ -22,7 +22,8 @@ from typing import Any, Callable, Mapping
 
 from .loader import check_layers, display_path, merged_documents, read_layer
 from .overlay_checks import is_removed_document
-from .overlay_lock import BaseLock, Node, changed_documents, overlay_nodes, read_lock, take_lock
+from .overlay_lock import (BaseLock, Node, changed_documents, overlay_nodes, read_lock, take_lock,
+                           write_lock)
 from .overlay_paths import ABSENT, Step, document_file, fingerprint, fingerprint_at, locate, path_key
 from .overlay_words import name_of
 from .problems import Mark, Problem
@@ -193,7 +194,6 @@ def upgrade(overlay: Path, old_layers: list[Path], new_layers: list[Path]) -> Up
 
 def relock(overlay: Path, base_layers: list[Path], base_label: str) -> Path:
     """Record the current base in the overlay's base.lock."""
-    from .overlay_lock import write_lock
     base, _ = merged_documents(base_layers)
     own, _ = read_layer(overlay)
     return write_lock(overlay, take_lock(base_label, base, own))
