@@ -3,7 +3,7 @@ aggregated rows (never per record), sort by metrics, add the totals row and the 
 referenced records and users. The one entry point the CLI, the API, report pages and dashboards use:
 
     reports = Reports(site)
-    result = reports.run(actor, "pipeline_by_stage", ReportRequest(period="this_month"))
+    result = reports.run(actor, "by_stage", ReportRequest(period="this_month"))
     reports.run_document(actor, document)                # a report made on the fly (a funnel widget)
     result.columns, result.rows, result.totals, result.text(column, value, locale), result.to_json(locale)
     reports.target(actor, "revenue", "month")            # what target('revenue', 'month') gives
