@@ -21,6 +21,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="overlay folder merged on top of the blueprint (repeatable)")
     parser.add_argument("--db", default=os.environ.get("ATRIUM_DATABASE_URL", "sqlite:///atrium.db"),
                         help="database URL (env ATRIUM_DATABASE_URL; default sqlite:///atrium.db)")
+    parser.add_argument("--site-overlay", default=os.environ.get("ATRIUM_SITE_OVERLAY"), metavar="DIR",
+                        help="the site's own overlay, where the studio writes (env ATRIUM_SITE_OVERLAY; default "
+                             "overlays/site beside a SQLite database file, else in the working directory); "
+                             "merged last when it exists")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("check", help="validate the blueprint and overlays; exit 1 with file:line errors "
@@ -96,6 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_site_overlay(args) -> None:
+    """The studio's overlay is part of the site: every command loads it, after --overlay ones."""
+    from atrium.runtime.site_overlay import default_site_overlay
+    args.site_overlay = str(args.site_overlay or default_site_overlay(args.db))
+    args.own_overlays = list(args.overlay)
+    if (Path(args.site_overlay) / "blueprint.yaml").is_file() and args.site_overlay not in args.overlay:
+        args.overlay = args.overlay + [args.site_overlay]
+
+
 def _blueprint(args):
     from atrium.metadata import check_blueprint
     blueprint, problems = check_blueprint(args.blueprint, args.overlay)
@@ -109,6 +122,7 @@ def _blueprint(args):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _add_site_overlay(args)
     if args.command in ("overlay", "diff"):  # read and write blueprint folders; need no loaded model
         return run_overlay_command(args)
     blueprint = _blueprint(args)
@@ -205,7 +219,8 @@ def _serve(args, blueprint, engine) -> int:
     refresh_statistics(engine, build_tables(blueprint).metadata.tables)
     os.environ["ATRIUM_BLUEPRINT"] = str(args.blueprint)
     os.environ["ATRIUM_DATABASE_URL"] = args.db
-    os.environ["ATRIUM_OVERLAYS"] = os.pathsep.join(args.overlay)
+    os.environ["ATRIUM_OVERLAYS"] = os.pathsep.join(args.own_overlays)
+    os.environ["ATRIUM_SITE_OVERLAY"] = args.site_overlay
     print(f"Atrium is running at http://{args.host}:{args.port}/", flush=True)
     uvicorn.run("atrium.ui.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning")

@@ -181,6 +181,12 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def use(self, site: Any) -> None:
+        """Run the rules of new metadata (the studio changed it) from the next tick on."""
+        from .site import Site
+        fresh = Site.open(site.blueprint, "", engine=site.engine, clock=site.clock)
+        self.site, self.rules = fresh, ScheduledRules(fresh)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="atrium-scheduler", daemon=True)
         self._thread.start()

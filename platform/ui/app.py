@@ -36,6 +36,7 @@ class Settings:
     node_modules: str = str(PACKAGE_ROOT / "node_modules")
     https_only: bool = False
     scheduler: bool = False  # run scheduled automations and send webhooks in this process (atrium serve)
+    site_overlay: str | None = None  # where the studio writes (default: overlays/site beside a SQLite file)
 
 
 def secret_key(settings: Settings) -> str:
@@ -89,7 +90,11 @@ async def home(request: Request) -> Response:
 
 
 def create_app(settings: Settings, site: Site | None = None) -> Starlette:
-    site = site or Site.open(settings.blueprint, settings.database_url, settings.overlays)
+    from atrium.runtime.site_overlay import SiteOverlay, default_site_overlay
+    from .studio import routes as studio_routes, setup as studio_setup  # /studio/...: the admin studio
+    overlay = SiteOverlay(settings.blueprint, settings.overlays,
+                          settings.site_overlay or default_site_overlay(settings.database_url))
+    site = site or Site.open(settings.blueprint, settings.database_url, overlay.load_overlays())
     from . import dashboard_page, report_page  # / is the user's role dashboard; /reports, /dashboards
     routes = [Route("/", dashboard_page.home, name="home"), *sessions.routes]
     routes += report_page.routes + dashboard_page.routes
@@ -99,6 +104,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     from . import calendar_page, kanban_move; routes += kanban_move.routes + calendar_page.routes  # /kanban, /calendar
     routes += api.routes  # /api/v1/...: the JSON API and its OpenAPI document
     from .notifications_page import routes as inbox_routes; routes += inbox_routes  # /notifications
+    routes += studio_routes.routes
     vendor = Path(settings.node_modules)
     if (vendor / "htmx.org" / "dist").is_dir():
         routes.append(Mount("/static/vendor/htmx", StaticFiles(directory=vendor / "htmx.org" / "dist"),
@@ -108,6 +114,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
                             name="echarts"))
     routes.append(Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"))
     middleware = [
+        Middleware(studio_setup.MetadataReload),  # first: every request sees the newest metadata
         Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="atrium_session",
                    same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600),
         Middleware(sessions.IdentityMiddleware),
@@ -116,6 +123,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
                     lifespan=scheduler_lifespan if settings.scheduler else None)
     app.state.site = site
     app.state.menu = menu
+    studio_setup.install(app, overlay, site)
     return app
 
 
@@ -123,7 +131,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
 async def scheduler_lifespan(app: Starlette):
     """Each server process runs the scheduler; leases in the database keep runs single."""
     from atrium.runtime.scheduler import Scheduler
-    scheduler = Scheduler(app.state.site)
+    scheduler = app.state.scheduler = Scheduler(app.state.site)  # the studio hands it new metadata
     scheduler.start()
     try:
         yield
@@ -135,5 +143,5 @@ def app_from_environment() -> Starlette:
     overlays = tuple(p for p in os.environ.get("ATRIUM_OVERLAYS", "").split(os.pathsep) if p)
     return create_app(Settings(blueprint=os.environ["ATRIUM_BLUEPRINT"],
                                database_url=os.environ.get("ATRIUM_DATABASE_URL", "sqlite:///atrium.db"),
-                               overlays=overlays,
+                               overlays=overlays, site_overlay=os.environ.get("ATRIUM_SITE_OVERLAY") or None,
                                scheduler=os.environ.get("ATRIUM_SCHEDULER", "on") != "off"))

@@ -1,0 +1,151 @@
+"""What every studio editor does with a proposed change: review it (the YAML that would be written,
+the migration in plain words, what leaves sight, problems at their place) or apply it, and say
+why not when it is refused or stale."""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from atrium.metadata.overlay_paths import document_file
+from atrium.metadata.problems import Problem
+from atrium.runtime.metadata_change import ChangeRefused, Preview, Proposal, StaleEdit
+from atrium.runtime.migrations import MigrationPlan
+from ..i18n import format_datetime, word
+from .setup import studio_of
+
+PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass
+class Outcome:
+    """The answer to a review or an apply; `applied` is the new version when it went through."""
+
+    preview: Preview | None = None
+    applied: int | None = None
+    refusal: str = ""  # words to show above the review
+    errors: dict[str, list[str]] = field(default_factory=dict)  # form input → messages
+    others: list[Problem] = field(default_factory=list)  # problems no input of this editor holds
+
+
+def path_steps(path: str) -> list[Any]:
+    """`fields.amount.options[2]` → ['fields', 'amount', 'options', 2] (a Problem's path)."""
+    return [int(index) if index else name for name, index in PATH_STEP.findall(path)]
+
+
+def decide(request: Request, proposal: Proposal, intent: str, confirm: bool,
+           mapper: Callable[[list[Any]], str | None] = lambda steps: None) -> Outcome:
+    """Review (intent 'review') or apply the proposal as the signed-in person."""
+    studio, locale = studio_of(request), request.state.locale
+    if intent != "apply":
+        outcome = Outcome(preview=studio.changes.preview(proposal))
+    else:
+        try:
+            version = studio.changes.apply(proposal, request.state.actor, confirm)
+            studio.applied(request.app.state, version)
+            return Outcome(applied=version)
+        except StaleEdit as stale:
+            return Outcome(refusal=stale_words(stale, locale, request.app.state.site.blueprint.timezone))
+        except ChangeRefused as refused:
+            outcome = Outcome(preview=refused.preview, refusal=refusal_words(refused, locale))
+    _place(outcome, proposal, mapper)
+    return outcome
+
+
+def stale_words(stale: StaleEdit, locale: str, timezone: str) -> str:
+    entry = stale.by
+    if entry is None:
+        return word("stale_unknown", locale)
+    return word("stale", locale, who=entry.user_name or "?", when=format_datetime(entry.at, locale, timezone),
+                summary=entry.summary_text(locale))
+
+
+def refusal_words(refused: ChangeRefused, locale: str) -> str:
+    preview = refused.preview
+    if preview.problems:
+        return word("problems", locale)
+    if preview.plan is not None and preview.plan.refused:
+        return word("refused", locale)
+    if preview.impacts:
+        return word("confirm_needed", locale)
+    if preview.empty:
+        return word("nothing_changed", locale)
+    return refused.reason
+
+
+def _place(outcome: Outcome, proposal: Proposal, mapper: Callable[[list[Any]], str | None]) -> None:
+    """Problems in the edited documents go next to the input that holds them; the rest on top."""
+    preview = outcome.preview
+    if preview is None:
+        return
+    files = {document_file(*key) for key in proposal.documents}
+    for problem in preview.problems:
+        mark_file = (problem.mark.file if problem.mark else "").replace("\\", "/")
+        target = mapper(path_steps(problem.path)) if any(mark_file.endswith(f) for f in files) else None
+        if target is None:
+            outcome.others.append(problem)
+        else:
+            outcome.errors.setdefault(target, []).append(problem_text(problem, with_path=False))
+
+
+def problem_text(problem: Problem, with_path: bool = True) -> str:
+    text = problem.message + (f" ({problem.hint})" if problem.hint else "")
+    return f"{problem.path}: {text}" if with_path and problem.path else text
+
+
+def plan_lines(plan: MigrationPlan | None, locale: str) -> list[str]:
+    """The migration plan in the reader's language, one line a step."""
+    if plan is None:
+        return []
+    lines = []
+    for step in plan.steps:
+        if locale == "en" or f"plan_{step.action}" not in _known_steps():
+            lines.append(step.description)
+        else:
+            lines.append(word(f"plan_{step.action}", locale, table=step.table, name=step.name,
+                              new_name=step.new_name or "", description=step.description))
+    return lines + [f"! {reason}" for reason in plan.refused]
+
+
+def _known_steps() -> set[str]:
+    from .words import STUDIO_WORDS
+    return {key for key in STUDIO_WORDS if key.startswith("plan_")}
+
+
+def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
+    """(css class, text) lines of a unified diff."""
+    lines = []
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=3):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = "add" if line.startswith("+") else "del" if line.startswith("-") else "hunk" if line.startswith("@@") else ""
+        lines.append((kind, line))
+    return lines
+
+
+def review_context(outcome: Outcome, locale: str) -> dict[str, Any]:
+    """What templates/studio/_review.html shows."""
+    preview = outcome.preview
+    return {
+        "refusal": outcome.refusal,
+        "others": [(str(p.mark) if p.mark else "", problem_text(p)) for p in outcome.others],
+        "plan": plan_lines(preview.plan if preview else None, locale),
+        "impacts": [impact.text(locale) for impact in (preview.impacts if preview else [])],
+        "files": [(path, after, diff_lines(before, after)) for path, before, after in (preview.files if preview else [])],
+        "shown": preview is not None,
+        "applicable": bool(preview and preview.applicable and not preview.empty),
+        "empty": bool(preview and preview.empty),
+    }
+
+
+def applied_redirect(url: str, version: int) -> Response:
+    joiner = "&" if "?" in url else "?"
+    return RedirectResponse(f"{url}{joiner}applied={version}", status_code=303)
+
+
+def first_errors(errors: dict[str, list[str]], names: Iterable[str]) -> dict[str, str]:
+    return {name: "; ".join(errors[name]) for name in names if name in errors}

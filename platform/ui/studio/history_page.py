@@ -1,0 +1,90 @@
+"""The metadata history: GET /studio/history (who changed what, when), GET /studio/history/{id}
+(the change as a diff of the overlay files, in words and as the migration ran), and
+POST /studio/history/{id}/undo | /restore (write that version's files back and migrate; data
+stays in the database). An undo carries the newest version the person saw: if someone changed
+the metadata since, it is refused as stale."""
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from atrium.runtime import metadata_history
+from atrium.runtime.database import connect
+from atrium.runtime.metadata_change import ChangeError, ChangeRefused, StaleEdit
+from ..i18n import word
+from ..page_tools import notice
+from ..templating import render
+from .flow import Outcome, diff_lines, refusal_words, review_context, stale_words
+from .setup import studio_of, studio_page
+
+PAGE = 50
+
+
+def _read(request: Request, call):
+    with connect(request.app.state.site.engine) as connection:
+        if not metadata_history.has_table(connection):
+            return None
+        return call(connection)
+
+
+@studio_page
+async def history(request: Request) -> Response:
+    before = request.query_params.get("before", "")
+    found = _read(request, lambda c: (metadata_history.entries(c, PAGE, int(before) if before.isdigit() else None),
+                                      metadata_history.latest_version(c))) or ([], 0)
+    entries, latest = found
+    return render(request, "studio/history.html", {
+        "heading": word("metadata_history", request.state.locale), "entries": entries, "latest": latest,
+        "older": entries[-1].id if len(entries) == PAGE else None, "applied": None,
+        "crumbs": [("/studio", word("studio", request.state.locale))]})
+
+
+@studio_page
+async def history_entry(request: Request) -> Response:
+    entry_id = int(request.path_params["entry"])
+    found = _read(request, lambda c: (metadata_history.entry(c, entry_id), metadata_history.latest_version(c)))
+    if not found or found[0] is None:
+        return notice(request, "not_found", 404)
+    return _entry_page(request, found[0], found[1], Outcome())
+
+
+def _entry_page(request: Request, entry, latest: int, outcome: Outcome, status: int = 200) -> Response:
+    locale = request.state.locale
+    files = [(name, diff_lines(entry.files_before.get(name, ""), entry.files_after.get(name, "")))
+             for name in entry.changed_files]
+    return render(request, "studio/history_entry.html", {
+        "heading": f"#{entry.id} {entry.summary_text(locale)}", "entry": entry, "files": files, "latest": latest,
+        "rv": review_context(outcome, locale), "applied": None,
+        "crumbs": [("/studio", word("studio", locale)), ("/studio/history", word("metadata_history", locale))],
+        "confirm": False}, status_code=status)
+
+
+def _restore(undo: bool):
+    @studio_page
+    async def endpoint(request: Request) -> Response:
+        entry_id = int(request.path_params["entry"])
+        form = await request.form()
+        seen = str(form.get("version", ""))
+        studio = studio_of(request)
+        try:
+            version = studio.changes.restore(entry_id, request.state.actor, int(seen) if seen.isdigit() else -1,
+                                             confirm=form.get("confirm") == "yes", undo=undo)
+        except StaleEdit as stale:
+            outcome = Outcome(refusal=stale_words(stale, request.state.locale, request.app.state.site.blueprint.timezone))
+        except ChangeRefused as refused:
+            outcome = Outcome(preview=refused.preview, refusal=refusal_words(refused, request.state.locale))
+            outcome.others = list(refused.preview.problems)
+        except ChangeError:
+            return notice(request, "not_found", 404)
+        else:
+            studio.applied(request.app.state, version)
+            return RedirectResponse(f"/studio/history?applied={version}", status_code=303)
+        entry, latest = _read(request, lambda c: (metadata_history.entry(c, entry_id), metadata_history.latest_version(c)))
+        response = _entry_page(request, entry, latest, outcome, status=409 if outcome.preview is None else 200)
+        return response
+    endpoint.__name__ = "undo" if undo else "restore"
+    return endpoint
+
+
+undo = _restore(True)
+restore = _restore(False)

@@ -1,0 +1,95 @@
+"""The studio's place in the app: the site overlay and change service on `app.state.studio`, the
+middleware that keeps each process at the newest metadata version, and the guard of its pages
+(signed in, and a role with `studio: true`; anyone else gets a 404, as for a page that is not there)."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from atrium.runtime.metadata_change import MetadataChanges
+from atrium.runtime.metadata_watch import MetadataWatcher
+from atrium.runtime.site import Site
+from atrium.runtime.site_overlay import SiteOverlay
+from ..page_tools import notice
+from . import words  # noqa: F401  (registers the studio's words)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Studio:
+    """What the studio pages share within one server process."""
+
+    def __init__(self, overlay: SiteOverlay, site: Site):
+        self.overlay = overlay
+        self.changes = MetadataChanges(overlay, site.engine, site.clock)
+        self.watcher = MetadataWatcher(overlay, site.engine, site, self._open)
+
+    def _open(self, blueprint: Any) -> Site:
+        current = self.watcher.site
+        return Site.open(blueprint, "", engine=current.engine, clock=current.clock)
+
+    def applied(self, app_state: Any, version: int) -> None:
+        """This process applied `version`: serve it from the next request on."""
+        with self.changes.engine.connect() as connection:
+            from atrium.runtime import metadata_history
+            _, digest = metadata_history.latest(connection)
+        use_site(app_state, self.watcher.reload(version, digest))
+
+
+def use_site(app_state: Any, site: Site) -> None:
+    if app_state.site is site:
+        return
+    app_state.site = site
+    scheduler = getattr(app_state, "scheduler", None)
+    if scheduler is not None:
+        scheduler.use(site)
+
+
+def install(app: Any, overlay: SiteOverlay, site: Site) -> None:
+    app.state.studio = Studio(overlay, site)
+
+
+class MetadataReload:
+    """Before each request: the site at the newest metadata version (see metadata_watch.py)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = scope["app"].state
+            studio = getattr(state, "studio", None)
+            if studio is not None:
+                studio.watcher.site = state.site  # a test or the app may have swapped it
+                use_site(state, studio.watcher.current())
+        await self.app(scope, receive, send)
+
+
+def studio_of(request: Request) -> Studio:
+    return request.app.state.studio
+
+
+def may_use_studio(request: Request) -> bool:
+    actor = request.state.actor
+    if actor is None:
+        return False
+    role = request.app.state.site.blueprint.roles.get(actor.role or "")
+    return bool(role is not None and role.studio)
+
+
+def studio_page(endpoint: Endpoint) -> Endpoint:
+    """Signed-in users with a studio role only; others get a 404."""
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        from ..app import login_required  # app.py imports the studio routes
+
+        async def run(request: Request) -> Response:
+            if not may_use_studio(request) or getattr(request.app.state, "studio", None) is None:
+                return notice(request, "not_found", 404)
+            return await endpoint(request)
+        return await login_required(run)(request)
+    return guarded
