@@ -9,6 +9,7 @@ the rules the fields it changes can affect (RecordRules' RulePlan), not every ru
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -172,12 +173,26 @@ class Actions:
         after_commit(run.connection, self.outbox.wake.set)
 
 
+@functools.lru_cache(maxsize=256)
+def _template(text: str) -> tuple[tuple[str, str | None], ...]:
+    """A message split once into (literal, field name or None) parts."""
+    parts, last = [], 0
+    for match in PLACEHOLDER.finditer(text):
+        parts.append((text[last:match.start()], match.group(1)))
+        last = match.end()
+    parts.append((text[last:], None))
+    return tuple(parts)
+
+
 def _fill(text: str, record: Mapping[str, Any]) -> str:
     """`{field}` in a message → the record's value (an unknown name stays as written)."""
-    def value(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in record:
-            return match.group(0)
-        found = record[name]
-        return "" if found is None else str(found)
-    return PLACEHOLDER.sub(value, text)
+    out = []
+    for literal, name in _template(text):
+        out.append(literal)
+        if name is not None:
+            if name not in record:
+                out.append("{" + name + "}")
+            else:
+                found = record[name]
+                out.append("" if found is None else str(found))
+    return "".join(out)

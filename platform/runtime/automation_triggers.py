@@ -108,7 +108,8 @@ class EventAutomations:
         for rule in rules:
             if rule.name in running:
                 continue
-            items = [Item(dict(before) if before is not None else None, dict(after if after is not None else before))
+            # the service's own dicts, not copies: actions replace an item's record, never change it
+            items = [Item(before, after if after is not None else before)
                      for before, after in pairs if rule.fires_on(event, before, after, stage)]
             if not items:
                 continue
