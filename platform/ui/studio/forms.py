@@ -88,6 +88,7 @@ def inline_yaml(value: Any) -> str:
 
 def rows(form: Any, prefix: str, names: Iterable[str]) -> list[dict[str, str]]:
     """Table rows posted as `<prefix>-<n>-<name>` inputs, in the order of n."""
+    names = tuple(names)
     found: dict[int, dict[str, str]] = {}
     pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)-(\w+)$")
     wanted = set(names)
@@ -95,7 +96,7 @@ def rows(form: Any, prefix: str, names: Iterable[str]) -> list[dict[str, str]]:
         match = pattern.match(key)
         if match and match.group(2) in wanted:
             found.setdefault(int(match.group(1)), {})[match.group(2)] = str(form.get(key, ""))
-    return [found[index] for index in sorted(found)]
+    return [{name: found[index].get(name, "") for name in names} for index in sorted(found)]
 
 
 def editor_token(request: Any, keys: Iterable[Key]) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from . import history_page, home, yaml_editor
+from . import entity_editor, expression_check, field_editor, history_page, home, yaml_editor
 
 routes = [
     Route("/studio", home.studio_home, methods=["GET"], name="studio"),
@@ -11,6 +11,18 @@ routes = [
     Route("/studio/history/{entry:int}", history_page.history_entry, methods=["GET"], name="studio_history_entry"),
     Route("/studio/history/{entry:int}/undo", history_page.undo, methods=["POST"], name="studio_undo"),
     Route("/studio/history/{entry:int}/restore", history_page.restore, methods=["POST"], name="studio_restore"),
+    Route("/studio/check-expression", expression_check.check_expression, methods=["POST"], name="studio_check_expression"),
+    Route("/studio/entities/new", entity_editor.new_entity, methods=["GET"], name="studio_new_entity"),
+    Route("/studio/entities", entity_editor.create_entity, methods=["POST"], name="studio_create_entity"),
+    Route("/studio/entities/{entity}", entity_editor.entity_page, methods=["GET"], name="studio_entity"),
+    Route("/studio/entities/{entity}", entity_editor.save_entity, methods=["POST"], name="studio_save_entity"),
+    Route("/studio/entities/{entity}/fields/new", field_editor.new_field, methods=["GET"], name="studio_new_field"),
+    Route("/studio/entities/{entity}/fields", field_editor.save_field, methods=["POST"], name="studio_add_field"),
+    Route("/studio/entities/{entity}/fields/{field}", field_editor.edit_field, methods=["GET"], name="studio_field"),
+    Route("/studio/entities/{entity}/fields/{field}", field_editor.save_field, methods=["POST"], name="studio_save_field"),
+    Route("/studio/entities/{entity}/fields/{field}/hide", field_editor.hide_field, methods=["POST"], name="studio_hide_field"),
+    Route("/studio/entities/{entity}/fields/{field}/rename", field_editor.rename_field, methods=["POST"],
+          name="studio_rename_field"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_page, methods=["GET"], name="studio_yaml"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_save, methods=["POST"], name="studio_yaml_save"),
     Route("/studio/yaml/{kind}/{name}/check", yaml_editor.yaml_check, methods=["POST"], name="studio_yaml_check"),

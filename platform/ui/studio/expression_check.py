@@ -1,0 +1,54 @@
+"""POST /studio/check-expression: the verdict on an expression as it is typed (HTMX, debounced).
+
+The same checks the loader runs at `atrium check` (`Report.expression`: the parser, the allowed
+syntax, every name a field of the record or a known function, with a did-you-mean), over the
+names the expression may use where it is written: a field's formula, default and required_when,
+and a form section's visible_when, read the record's fields (plus the one being added); a report
+metric reads the report's measures and groups."""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from atrium.metadata.model import SYSTEM_FIELDS
+from atrium.metadata.sources import Report, Source
+from ..i18n import word
+from ..templating import render
+from .forms import comma_list
+from .setup import studio_page
+
+
+def record_names(blueprint: Any, entity: str, extra: str = "") -> set[str]:
+    found = blueprint.entities.get(entity)
+    names = set(found.fields) if found is not None else set()
+    return names | set(SYSTEM_FIELDS) | ({extra} if extra else set())
+
+
+def verdict(text: str, names: set[str]) -> tuple[bool, str, list[str]]:
+    """(ok, message, names used) for one expression."""
+    report = Report()
+    source = Source("entity", "studio", {}, "studio")
+    expression = report.expression(source, [], text, names)
+    if report.problems:
+        problem = report.problems[0]
+        return False, problem.message + (f" ({problem.hint})" if problem.hint else ""), []
+    used = sorted(set(expression.names) & names) if expression is not None else []
+    return True, "", used
+
+
+@studio_page
+async def check_expression(request: Request) -> Response:
+    form = await request.form()
+    which = str(form.get("which", "formula"))
+    text = str(form.get(which, "") or form.get("text", "")).strip()
+    blueprint = request.app.state.site.blueprint
+    if form.get("scope") == "report":
+        names = set(comma_list(form.get("names", "")))
+    else:
+        names = record_names(blueprint, str(form.get("entity", "")), str(form.get("name", "")).strip())
+    ok, message, used = verdict(text, names) if text else (True, "", [])
+    return render(request, "studio/_expression.html", {
+        "ok": ok, "message": message, "used": used, "empty": not text, "target": f"check-{which}",
+        "ok_word": word("expression_ok", request.state.locale)})

@@ -1,0 +1,233 @@
+"""Fields of an entity in the studio: add one (placed in a form section, optionally as a list column
+and filter), change one, hide one (out of the metadata; its column and values stay), rename one
+(`renamed_from`, so the column is renamed and the values stay).
+
+GET  /studio/entities/{entity}/fields/new      POST /studio/entities/{entity}/fields
+GET  /studio/entities/{entity}/fields/{field}  POST the same path
+POST /studio/entities/{entity}/fields/{field}/hide | /rename
+"""
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from atrium.metadata.overlay_paths import plain
+from atrium.runtime.metadata_change import Proposal
+from ..i18n import word
+from ..page_tools import notice
+from .field_state import BLANK_OPTION_ROWS, TYPES, input_of, spec_from_state, state_from_form, state_of
+from .flow import Outcome, applied_redirect, decide
+from .forms import COLOURS, NAME, editor_token, page, watched_of, watched_text
+from .setup import studio_of, studio_page
+
+
+def _documents(request: Request, entity: str) -> tuple[dict | None, dict | None]:
+    documents = studio_of(request).changes.documents()
+    found = documents.get(("entity", entity))
+    views = documents.get(("views", entity))
+    return (plain(found.data) if found else None), (plain(views.data) if views else None)
+
+
+def _keys(entity: str) -> list[tuple[str, str]]:
+    return [("entity", entity), ("views", entity)]
+
+
+def _sections(views: dict | None, locale: str) -> list[tuple[str, str]]:
+    from .forms import label_texts
+    found = ((views or {}).get("form") or {}).get("sections") or []
+    result = []
+    for index, section in enumerate(found):
+        texts = label_texts(section.get("label"))
+        result.append((str(index), texts.get(locale) or texts["en"] or f"#{index + 1}"))
+    return result
+
+
+def _context(request: Request, entity: str, state: dict, new: bool, views: dict | None,
+             token: str = "", extra: dict | None = None) -> dict[str, Any]:
+    locale = request.state.locale
+    blueprint = request.app.state.site.blueprint
+    model = blueprint.entities[entity]
+    blank = {"value": "", "label_en": "", "label_zh": "", "color": "", "blank": True}
+    state = {**state, "options": [o for o in state["options"] if o.get("value")] + [dict(blank) for _ in range(BLANK_OPTION_ROWS)]}
+    label = model.label.text(locale, blueprint.default_locale)
+    return {
+        "heading": word("new_field", locale) if new else f"{label} · {state['name']}",
+        "entity": entity, "state": state, "new": new, "types": TYPES, "colours": COLOURS,
+        "entities": [(name, e.label.text(locale, blueprint.default_locale)) for name, e in blueprint.entities.items()],
+        "sections": _sections(views, locale), "token": token or editor_token(request, _keys(entity)),
+        "watched": watched_text(_keys(entity)), "confirm": False, "rename_error": "",
+        "crumbs": [("/studio", word("studio", locale)), (f"/studio/entities/{entity}", label)],
+        **(extra or {})}
+
+
+@studio_page
+async def new_field(request: Request) -> Response:
+    entity = request.path_params["entity"]
+    if entity not in request.app.state.site.blueprint.entities:
+        return notice(request, "not_found", 404)
+    _, views = _documents(request, entity)
+    state = state_of("", {"type": "text"})
+    state.update(section="0" if _sections(views, "en") else "", add_to_list=False, add_to_filters=False)
+    return page(request, "studio/field.html", _context(request, entity, state, True, views))
+
+
+@studio_page
+async def edit_field(request: Request) -> Response:
+    entity, name = request.path_params["entity"], request.path_params["field"]
+    document, views = _documents(request, entity)
+    if document is None or name not in document.get("fields", {}):
+        return notice(request, "not_found", 404)
+    state = state_of(name, document["fields"][name])
+    return page(request, "studio/field.html", _context(request, entity, state, False, views))
+
+
+def _place(views: dict | None, name: str, state: dict) -> dict | None:
+    """The entity's views with the new field in the chosen section, list columns and filters."""
+    if views is None and not (state.get("add_to_list") or state.get("add_to_filters")):
+        return None
+    views = copy.deepcopy(views) if views is not None else {"entity": state["entity"]}
+    sections = (views.get("form") or {}).get("sections") or []
+    if state.get("section", "").isdigit() and int(state["section"]) < len(sections):
+        sections[int(state["section"])].setdefault("fields", []).append(name)
+    listing = views.setdefault("list", {}) if (state.get("add_to_list") or state.get("add_to_filters")) else None
+    if state.get("add_to_list"):
+        listing.setdefault("columns", []).append(name)
+    if state.get("add_to_filters"):
+        listing.setdefault("filters", []).append(name)
+    return views
+
+
+@studio_page
+async def save_field(request: Request) -> Response:
+    entity = request.path_params["entity"]
+    name = request.path_params.get("field")
+    new = name is None
+    form = await request.form()
+    locale = request.state.locale
+    document, views = _documents(request, entity)
+    if document is None or (not new and name not in document.get("fields", {})):
+        return notice(request, "not_found", 404)
+    state = state_from_form(form)
+    state.update(section=str(form.get("section", "")), add_to_list=form.get("add_to_list") == "yes",
+                 add_to_filters=form.get("add_to_filters") == "yes", entity=entity)
+    if not new:
+        state["name"] = name
+    context = _context(request, entity, state, new, views, str(form.get("token", "")),
+                       {"confirm": form.get("confirm") == "yes"})
+    errors: dict[str, list[str]] = {}
+    if new and not NAME.match(state["name"]):
+        errors["name"] = [word("bad_name", locale)]
+    elif new and state["name"] in document.get("fields", {}):
+        errors["name"] = [word("name_taken", locale)]
+    original = None if new else document["fields"][name]
+    spec, found = spec_from_state(state, original)
+    for key, message in found.items():
+        errors.setdefault(key, []).append(word(message, locale))
+    if errors:
+        return page(request, "studio/field.html", context, Outcome(errors=errors))
+    target = copy.deepcopy(document)
+    target["fields"][state["name"]] = spec
+    documents: dict = {("entity", entity): target}
+    if new and (placed := _place(views, state["name"], state)) is not None:
+        documents[("views", entity)] = placed
+    what = "summary_add_field" if new else "summary_edit_field"
+    summary = {loc: word(what, loc, field=state["name"], entity=entity) for loc in ("en", "zh")}
+    proposal = Proposal(documents, summary, str(form.get("token", "")) or None, watched_of(form))
+    outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes", input_of)
+    if outcome.applied:
+        return applied_redirect(f"/studio/entities/{entity}", outcome.applied)
+    return page(request, "studio/field.html", context, outcome)
+
+
+# --- hide and rename -----------------------------------------------------------------------------
+
+def _replace_in_views(views: dict, old: str, new: str | None) -> dict:
+    """The views with every mention of field `old` renamed to `new` (or taken out, for None)."""
+    views = copy.deepcopy(views)
+
+    def fix(items: list) -> list:
+        result = []
+        for item in items:
+            head, dot, rest = str(item).partition(".")
+            bare, sign = head.lstrip("-+"), head[:len(head) - len(head.lstrip("-+"))]
+            if bare == old:
+                if new is not None:
+                    result.append(sign + new + dot + rest)
+            else:
+                result.append(item)
+        return result
+    listing = views.get("list") or {}
+    for key in ("columns", "filters"):
+        if isinstance(listing.get(key), list):
+            listing[key] = fix(listing[key])
+    if isinstance(listing.get("sort"), str):
+        listing["sort"] = (fix([listing["sort"]]) or [None])[0]
+        if listing["sort"] is None:
+            listing.pop("sort")
+    for part in ("form", "detail"):
+        for section in ((views.get(part) or {}).get("sections") or []):
+            section["fields"] = fix(section.get("fields") or [])
+    kanban = views.get("kanban") or {}
+    if isinstance(kanban.get("card"), list):
+        kanban["card"] = fix(kanban["card"])
+    return views
+
+
+def _field_change(request: Request, entity: str, name: str, form: Any, new_name: str | None, hide: bool):
+    document, views = _documents(request, entity)
+    target = copy.deepcopy(document)
+    fields = target["fields"]
+    if hide:
+        fields.pop(name)
+    else:
+        target["fields"] = {(new_name if key == name else key): ({**spec, "renamed_from": name} if key == name else spec)
+                            for key, spec in fields.items()}
+        if isinstance(target.get("search"), list):
+            target["search"] = [new_name if s == name else s for s in target["search"]]
+        if isinstance(target.get("title"), str):
+            target["title"] = re.sub(r"\{" + re.escape(name) + r"([}:])", "{" + new_name + r"\1", target["title"])
+    if hide and name in (target.get("search") or []):
+        target["search"] = [s for s in target["search"] if s != name]
+    documents: dict = {("entity", entity): target}
+    if views is not None:
+        documents[("views", entity)] = _replace_in_views(views, name, None if hide else new_name)
+    return documents
+
+
+@studio_page
+async def hide_field(request: Request) -> Response:
+    return await _hide_or_rename(request, hide=True)
+
+
+@studio_page
+async def rename_field(request: Request) -> Response:
+    return await _hide_or_rename(request, hide=False)
+
+
+async def _hide_or_rename(request: Request, hide: bool) -> Response:
+    entity, name = request.path_params["entity"], request.path_params["field"]
+    form = await request.form()
+    locale = request.state.locale
+    document, views = _documents(request, entity)
+    if document is None or name not in document.get("fields", {}):
+        return notice(request, "not_found", 404)
+    new_name = None if hide else str(form.get("new_name", "")).strip()
+    state = state_of(name, document["fields"][name])
+    context = _context(request, entity, state, False, views, str(form.get("token", "")),
+                       {"confirm": form.get("confirm") == "yes", "new_name": new_name or ""})
+    if not hide and (not NAME.match(new_name or "") or new_name in document["fields"]):
+        context["rename_error"] = word("bad_name" if not NAME.match(new_name or "") else "name_taken", locale)
+        return page(request, "studio/field.html", context)
+    what = "summary_hide_field" if hide else "summary_rename_field"
+    summary = {loc: word(what, loc, field=name, entity=entity, new=new_name or "") for loc in ("en", "zh")}
+    proposal = Proposal(_field_change(request, entity, name, form, new_name, hide), summary,
+                        str(form.get("token", "")) or None, watched_of(form))
+    outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes")
+    if outcome.applied:
+        return applied_redirect(f"/studio/entities/{entity}", outcome.applied)
+    context["action_review"] = "hide" if hide else "rename"
+    return page(request, "studio/field.html", context, outcome)
