@@ -16,7 +16,6 @@ from atrium.metadata.model import SYSTEM_FIELDS
 from atrium.metadata.sources import Report, Source
 from ..i18n import word
 from ..templating import render
-from .forms import comma_list
 from .setup import studio_page
 
 
@@ -24,6 +23,20 @@ def record_names(blueprint: Any, entity: str, extra: str = "") -> set[str]:
     found = blueprint.entities.get(entity)
     names = set(found.fields) if found is not None else set()
     return names | set(SYSTEM_FIELDS) | ({extra} if extra else set())
+
+
+def report_names(form: Any, which: str) -> set[str]:
+    from .report_state import GROUP, MEASURE, METRIC
+    from .forms import rows
+    groups = [r.get("name") or r["field"].split(".")[-1] for r in rows(form, "group", GROUP) if r["field"].strip()]
+    measures = [r["name"].strip() for r in rows(form, "measure", MEASURE) if r["name"].strip()]
+    metrics = []
+    for index, row in enumerate(rows(form, "metric", METRIC)):
+        if which == f"metric-{index}-expr":
+            break
+        if row["name"].strip():
+            metrics.append(row["name"].strip())
+    return set(groups) | set(measures) | set(metrics)
 
 
 def verdict(text: str, names: set[str]) -> tuple[bool, str, list[str]]:
@@ -44,8 +57,8 @@ async def check_expression(request: Request) -> Response:
     which = str(form.get("which", "formula"))
     text = str(form.get(which, "") or form.get("text", "")).strip()
     blueprint = request.app.state.site.blueprint
-    if form.get("scope") == "report":
-        names = set(comma_list(form.get("names", "")))
+    if form.get("scope") == "report":  # a metric reads the groups, the measures and the metrics before it
+        names = report_names(form, which)
     else:
         names = record_names(blueprint, str(form.get("entity", "")), str(form.get("name", "")).strip())
     ok, message, used = verdict(text, names) if text else (True, "", [])

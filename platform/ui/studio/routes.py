@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from . import entity_editor, expression_check, field_editor, history_page, home, yaml_editor
+from . import entity_editor, expression_check, field_editor, history_page, home, layout_editor, report_editor, stage_editor, yaml_editor
 
 routes = [
     Route("/studio", home.studio_home, methods=["GET"], name="studio"),
@@ -23,6 +23,13 @@ routes = [
     Route("/studio/entities/{entity}/fields/{field}/hide", field_editor.hide_field, methods=["POST"], name="studio_hide_field"),
     Route("/studio/entities/{entity}/fields/{field}/rename", field_editor.rename_field, methods=["POST"],
           name="studio_rename_field"),
+    Route("/studio/views/{entity}", layout_editor.layout_page, methods=["GET"], name="studio_layout"),
+    Route("/studio/views/{entity}", layout_editor.save_layout, methods=["POST"], name="studio_save_layout"),
+    Route("/studio/pipelines/{name}", stage_editor.stages_page, methods=["GET"], name="studio_stages"),
+    Route("/studio/pipelines/{name}", stage_editor.save_stages, methods=["POST"], name="studio_save_stages"),
+    Route("/studio/reports/{name}", report_editor.report_page, methods=["GET"], name="studio_report"),
+    Route("/studio/reports/{name}", report_editor.save_report, methods=["POST"], name="studio_save_report"),
+    Route("/studio/reports/{name}/preview", report_editor.preview_report, methods=["POST"], name="studio_preview_report"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_page, methods=["GET"], name="studio_yaml"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_save, methods=["POST"], name="studio_yaml_save"),
     Route("/studio/yaml/{kind}/{name}/check", yaml_editor.yaml_check, methods=["POST"], name="studio_yaml_check"),

@@ -1,0 +1,141 @@
+"""Reports in the studio: source, conditions, groups (with date buckets), measures, metrics (checked
+as they are typed) and the chart, with a live preview of the report on the real data under the
+editor's own access scope (the report document made on the fly, run by `Reports.run_document`).
+
+GET /studio/reports/new | /studio/reports/{name}, POST /studio/reports/{name} (`new` for a new
+report), POST /studio/reports/{name}/preview (HTMX: the chart and table)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from atrium.metadata.overlay_paths import plain
+from atrium.runtime.metadata_change import Proposal
+from atrium.runtime.report_runner import Reports
+from atrium.runtime.site import Site
+from .. import charts
+from ..i18n import word
+from ..page_tools import notice
+from ..report_tables import table_of
+from ..templating import render
+from .flow import Outcome, applied_redirect, decide, problem_text
+from .forms import NAME, editor_token, page, watched_of, watched_text
+from .report_state import (BUCKETS, CHARTS, FORMATS, FUNCTIONS, OPERATORS, document_from_state, input_of,
+                           state_from_form, state_of, with_blank_rows)
+from .setup import studio_of, studio_page
+
+PREVIEW_ROWS = 20
+
+
+def _context(request: Request, state: dict, new: bool, token: str = "") -> dict[str, Any]:
+    locale = request.state.locale
+    blueprint = request.app.state.site.blueprint
+    name = state["name"] or "new"
+    keys = [("report", name)]
+    entity = blueprint.entities.get(state["source"])
+    return {"heading": word("new_report", locale) if new else f"{word('reports', locale)} · {name}",
+            "state": with_blank_rows(state), "new": new, "action": f"/studio/reports/{'new' if new else name}",
+            "entities": [(n, e.label.text(locale, blueprint.default_locale)) for n, e in blueprint.entities.items()],
+            "fields": sorted(entity.fields) if entity else [], "operators": OPERATORS, "functions": FUNCTIONS,
+            "buckets": BUCKETS, "formats": FORMATS, "charts": CHARTS,
+            "token": token or editor_token(request, keys), "watched": watched_text(keys), "confirm": False,
+            "crumbs": [("/studio", word("studio", locale)), ("/studio#reports", word("reports", locale))]}
+
+
+@studio_page
+async def report_page(request: Request) -> Response:
+    name = request.path_params.get("name", "new")
+    blueprint = request.app.state.site.blueprint
+    if name == "new":
+        state = state_of({"name": "", "source": next(iter(blueprint.entities), ""), "measures": {"records": "count"}})
+        return page(request, "studio/report.html", _context(request, state, True))
+    found = studio_of(request).changes.documents().get(("report", name))
+    if found is None:
+        return notice(request, "not_found", 404)
+    return page(request, "studio/report.html", _context(request, state_of(plain(found.data)), False))
+
+
+def _proposal(request: Request, form: Any, name: str, new: bool) -> tuple[dict, dict, dict[str, str]]:
+    state = state_from_form(form)
+    if not new:
+        state["name"] = name
+    document, errors = document_from_state(state)
+    return state, document, errors
+
+
+def _order(state: dict) -> dict[str, list]:
+    return {"where": [r["field"].strip() for r in state["conditions"]],
+            "measures": [r["name"].strip() for r in state["measures"]],
+            "metrics": [r["name"].strip() for r in state["metrics"]]}
+
+
+@studio_page
+async def save_report(request: Request) -> Response:
+    name = request.path_params["name"]
+    new = name == "new"
+    locale = request.state.locale
+    form = await request.form()
+    if not new and ("report", name) not in studio_of(request).changes.documents():
+        return notice(request, "not_found", 404)
+    state, document, found = _proposal(request, form, name, new)
+    context = _context(request, state, new, str(form.get("token", "")))
+    context["confirm"] = form.get("confirm") == "yes"
+    errors = {key: [word(text, locale)] for key, text in found.items()}
+    if new and (not NAME.match(state["name"]) or ("report", state["name"]) in studio_of(request).changes.documents()):
+        errors["name"] = [word("bad_name" if not NAME.match(state["name"]) else "name_taken", locale)]
+    if errors:
+        return page(request, "studio/report.html", context, Outcome(errors=errors))
+    what = "summary_new_report" if new else "summary_report"
+    summary = {loc: word(what, loc, report=state["name"]) for loc in ("en", "zh")}
+    key = ("report", state["name"])
+    proposal = Proposal({key: document}, summary, None if new else (str(form.get("token", "")) or None),
+                        watched_of(form) or (key,))
+    outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes",
+                     input_of(_order(state)))
+    if outcome.applied:
+        return applied_redirect(f"/studio/reports/{state['name']}", outcome.applied)
+    return page(request, "studio/report.html", context, outcome)
+
+
+@studio_page
+async def preview_report(request: Request) -> Response:
+    """The report as the form now says, run on the real data under the editor's scope."""
+    name = request.path_params["name"]
+    locale = request.state.locale
+    form = await request.form()
+    state, document, errors = _proposal(request, form, name, name == "new")
+    report_name = state["name"] if NAME.match(state["name"] or "") else "preview"
+    document["name"] = report_name
+    context: dict[str, Any] = {"problems": [], "chart": None, "table": None, "payload": "{}", "kpi": None}
+    if errors:
+        context["problems"] = [word(text, locale) for text in errors.values()]
+        return render(request, "studio/_report_preview.html", context)
+    preview = studio_of(request).changes.preview(Proposal({("report", report_name): document}, {}))
+    if preview.blueprint is None:
+        context["problems"] = [problem_text(p) for p in preview.problems][:8]
+        return render(request, "studio/_report_preview.html", context)
+    site = request.app.state.site
+    candidate = Site.open(preview.blueprint, "", engine=site.engine, clock=site.clock)
+    blueprint = candidate.blueprint
+    built = blueprint.reports[report_name]
+    actor = dataclasses.replace(request.state.actor, locale=locale)
+    try:
+        result = Reports(candidate).run_document(actor, built)
+    except Exception as error:  # noqa: BLE001  a report the data cannot answer: say why, in place
+        context["problems"] = [f"{word('preview_failed', locale)}: {error}"]
+        return render(request, "studio/_report_preview.html", context)
+    chart = charts.build(result, built, locale, blueprint)
+    source = built.get("source") or blueprint.pipelines[built["pipeline"]].entity
+    context.update(table=table_of(result, locale, blueprint.default_locale, source, limit=PREVIEW_ROWS),
+                   chart=chart if chart.kind in charts.CHARTED else None, title=result.label.text(locale, blueprint.default_locale),
+                   payload=json.dumps(chart.payload(locale, blueprint.currency), ensure_ascii=False))
+    if chart.kind == "kpi":
+        column = charts.value_columns(result, charts.spec_of(built))
+        column = column[0] if column else None
+        context["kpi"] = {"value": charts.kpi_value(result, column), "format": charts.format_of(column),
+                          "label": column.label.text(locale, blueprint.default_locale) if column else ""}
+    return render(request, "studio/_report_preview.html", context)

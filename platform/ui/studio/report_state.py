@@ -1,0 +1,192 @@
+"""A report as the studio's report editor holds it (rows of conditions, groups, measures and
+metrics, the chart, and the rest as YAML), and back to the report's YAML."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .forms import comma_list, inline_yaml, label_of, label_texts, rows, yaml_mapping, yaml_value
+
+OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "is_set", "contains", "within",
+             "older_than_days", "newer_than_days", "stalled", "in_stage_longer_than_days")
+FUNCTIONS = ("count", "count_distinct", "sum", "avg", "min", "max")
+BUCKETS = ("", "day", "week", "month", "quarter", "year")
+FORMATS = ("", "number", "integer", "money", "percent")
+CHARTS = ("", "bar", "stacked_bar", "line", "pie", "donut", "funnel", "kpi", "table")
+EDITED = ("name", "label", "source", "where", "group_by", "measures", "metrics", "chart")
+CONDITION = ("field", "op", "value")
+GROUP = ("field", "bucket", "label_en", "label_zh", "name")
+MEASURE = ("name", "function", "field", "label_en", "label_zh")
+METRIC = ("name", "expr", "label_en", "label_zh", "format")
+BLANK_ROWS = 2
+
+
+def state_of(document: Mapping[str, Any]) -> dict[str, Any]:
+    label = label_texts(document.get("label"))
+    conditions = []
+    for path, spec in (document.get("where") or {}).items():
+        if isinstance(spec, Mapping):
+            conditions += [{"field": path, "op": op, "value": inline_yaml(value)} for op, value in spec.items()]
+        else:
+            conditions.append({"field": path, "op": "eq", "value": inline_yaml(spec)})
+    groups = []
+    for group in document.get("group_by") or ():
+        if isinstance(group, str):
+            groups.append({"field": group, "bucket": "", "label_en": "", "label_zh": "", "name": ""})
+        else:
+            texts = label_texts(group.get("label"))
+            groups.append({"field": group.get("field", ""), "bucket": group.get("bucket", ""), "label_en": texts["en"],
+                           "label_zh": texts["zh"], "name": group.get("name", "")})
+    measures = []
+    for name, spec in (document.get("measures") or {}).items():
+        if isinstance(spec, str):
+            measures.append({"name": name, "function": spec, "field": "", "label_en": "", "label_zh": ""})
+            continue
+        function = next((f for f in FUNCTIONS if f in spec), "count")
+        texts = label_texts(spec.get("label"))
+        measures.append({"name": name, "function": function, "field": str(spec.get(function, "")),
+                         "label_en": texts["en"], "label_zh": texts["zh"]})
+    metrics = []
+    for name, spec in (document.get("metrics") or {}).items():
+        spec = spec if isinstance(spec, Mapping) else {"expr": spec}
+        texts = label_texts(spec.get("label"))
+        metrics.append({"name": name, "expr": str(spec.get("expr", "")), "label_en": texts["en"], "label_zh": texts["zh"],
+                        "format": spec.get("format", "")})
+    chart = document.get("chart") or {}
+    y = chart.get("y", "")
+    other = {key: value for key, value in document.items() if key not in EDITED}
+    return {"name": document.get("name", ""), "label_en": label["en"], "label_zh": label["zh"],
+            "source": document.get("source", ""), "conditions": conditions, "groups": groups, "measures": measures,
+            "metrics": metrics, "chart_type": chart.get("type", ""), "chart_x": chart.get("x", ""),
+            "chart_y": ", ".join(y) if isinstance(y, list) else y, "chart_series": chart.get("series", ""),
+            "other": inline_block(other)}
+
+
+def inline_block(data: Mapping[str, Any]) -> str:
+    if not data:
+        return ""
+    from atrium.metadata.overlay_yaml import render_overlay_yaml
+    return render_overlay_yaml(dict(data))
+
+
+def state_from_form(form: Any) -> dict[str, Any]:
+    keep = {key: str(form.get(key, "")).strip() for key in
+            ("name", "label_en", "label_zh", "source", "chart_type", "chart_x", "chart_y", "chart_series")}
+    return {**keep, "other": str(form.get("other", "")),
+            "conditions": [r for r in rows(form, "cond", CONDITION) if r["field"].strip()],
+            "groups": [r for r in rows(form, "group", GROUP) if r["field"].strip()],
+            "measures": [r for r in rows(form, "measure", MEASURE) if r["name"].strip()],
+            "metrics": [r for r in rows(form, "metric", METRIC) if r["name"].strip()]}
+
+
+def with_blank_rows(state: Mapping[str, Any]) -> dict[str, Any]:
+    blanks = {"conditions": CONDITION, "groups": GROUP, "measures": MEASURE, "metrics": METRIC}
+    result = dict(state)
+    for key, columns in blanks.items():
+        blank = {column: "" for column in columns}
+        if key == "conditions":
+            blank["op"] = "eq"
+        if key == "measures":
+            blank["function"] = "count"
+        result[key] = list(state[key]) + [{**blank, "blank": True} for _ in range(BLANK_ROWS)]
+    return result
+
+
+def document_from_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the report's YAML, errors by input: values or other settings YAML cannot read)."""
+    errors: dict[str, str] = {}
+    document: dict[str, Any] = {"name": state["name"]}
+    if (label := label_of(state)) is not None:
+        document["label"] = label
+    if state["source"]:
+        document["source"] = state["source"]
+    where: dict[str, Any] = {}
+    for index, row in enumerate(state["conditions"]):
+        try:
+            value = yaml_value(row["value"])
+        except ValueError:
+            errors[f"cond-{index}-value"] = "bad_yaml_value"
+            continue
+        path, op = row["field"].strip(), row["op"] or "eq"
+        if op == "eq" and path not in where:
+            where[path] = value
+        else:
+            current = where.get(path)
+            ops = current if isinstance(current, dict) else ({} if path not in where else {"eq": current})
+            ops[op] = value
+            where[path] = ops
+    if where:
+        document["where"] = where
+    groups = []
+    for row in state["groups"]:
+        group: dict[str, Any] = {"field": row["field"].strip()}
+        if row.get("name", "").strip():
+            group["name"] = row["name"].strip()
+        if row["bucket"]:
+            group["bucket"] = row["bucket"]
+        if (label := label_of(row)) is not None:
+            group["label"] = label
+        groups.append(group["field"] if len(group) == 1 else group)
+    if groups:
+        document["group_by"] = groups
+    measures: dict[str, Any] = {}
+    for row in state["measures"]:
+        function, field = row["function"] or "count", row["field"].strip()
+        spec: dict[str, Any] = {function: field or "id"}
+        if (label := label_of(row)) is not None:
+            spec["label"] = label
+        measures[row["name"].strip()] = "count" if function == "count" and not field and len(spec) == 1 else spec
+    if measures:
+        document["measures"] = measures
+    metrics: dict[str, Any] = {}
+    for row in state["metrics"]:
+        spec = {"expr": row["expr"].strip()}
+        if (label := label_of(row)) is not None:
+            spec["label"] = label
+        if row.get("format"):
+            spec["format"] = row["format"]
+        metrics[row["name"].strip()] = spec["expr"] if len(spec) == 1 else spec
+    if metrics:
+        document["metrics"] = metrics
+    if state["chart_type"]:
+        chart: dict[str, Any] = {"type": state["chart_type"]}
+        if state["chart_x"]:
+            chart["x"] = state["chart_x"]
+        y = comma_list(state["chart_y"])
+        if y:
+            chart["y"] = y[0] if len(y) == 1 else y
+        if state["chart_series"]:
+            chart["series"] = state["chart_series"]
+        document["chart"] = chart
+    try:
+        other = yaml_mapping(state["other"])
+    except ValueError:
+        errors["other"] = "bad_yaml_value"
+        other = {}
+    for key, value in other.items():
+        if key not in EDITED:
+            document[key] = value
+    return document, errors
+
+
+def input_of(order: Mapping[str, list[int]]):
+    """The input a problem at a report path belongs to (rows by their place in the document)."""
+    def mapper(steps: list[Any]) -> str | None:
+        if not steps:
+            return None
+        head = steps[0]
+        if head == "where" and len(steps) > 1:
+            index = next((i for i, path in enumerate(order.get("where", [])) if path == steps[1]), None)
+            return f"cond-{index}-field" if index is not None else "other"
+        if head == "group_by" and len(steps) > 1 and isinstance(steps[1], int):
+            return f"group-{steps[1]}-field"
+        if head in ("measures", "metrics") and len(steps) > 1:
+            names = order.get(head, [])
+            if steps[1] in names:
+                prefix = "measure" if head == "measures" else "metric"
+                return f"{prefix}-{names.index(steps[1])}-{'expr' if head == 'metrics' else 'field'}"
+        if head == "chart":
+            return "chart_" + str(steps[1]) if len(steps) > 1 and steps[1] in ("x", "y", "series") else "chart_type"
+        if head in ("label", "source"):
+            return "label_en" if head == "label" else "source"
+        return "other"
+    return mapper

@@ -1,0 +1,136 @@
+"""Pipeline stages in the studio: GET/POST /studio/pipelines/{name}. Add a stage, reorder them,
+set each one's probability, outcome, colour and the fields a record needs to enter it; take one
+out (records in it keep the stored value: the review names how many, and asks to confirm)."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from atrium.metadata.overlay_paths import plain
+from atrium.runtime.metadata_change import Proposal
+from ..i18n import word
+from ..page_tools import notice
+from .flow import applied_redirect, decide
+from .forms import COLOURS, NAME, comma_list, editor_token, label_of, label_texts, number_of, page, rows, watched_of, watched_text
+from .setup import studio_of, studio_page
+
+COLUMNS = ("name", "label_en", "label_zh", "probability", "outcome", "requires", "color", "position", "remove", "known")
+NEW_ROWS = 2
+MANAGED = ("name", "label", "probability", "outcome", "requires", "color")
+
+
+def _state(stages: list[dict]) -> list[dict[str, str]]:
+    result = []
+    for index, stage in enumerate(stages):
+        label = label_texts(stage.get("label"))
+        result.append({"name": stage.get("name", ""), "label_en": label["en"], "label_zh": label["zh"],
+                       "probability": "" if stage.get("probability") is None else str(stage["probability"]),
+                       "outcome": stage.get("outcome") or "", "requires": ", ".join(stage.get("requires") or ()),
+                       "color": stage.get("color") or "", "position": str((index + 1) * 10), "remove": "",
+                       "known": "yes"})
+    return result
+
+
+def _context(request: Request, name: str, document: dict, state: list[dict], token: str = "") -> dict[str, Any]:
+    locale = request.state.locale
+    blueprint = request.app.state.site.blueprint
+    pipeline = blueprint.pipelines[name]
+    padding = [{"name": "", "label_en": "", "label_zh": "", "probability": "", "outcome": "", "requires": "",
+                "color": "", "position": str((len(state) + i + 1) * 10), "remove": "", "known": ""}
+               for i in range(NEW_ROWS)]
+    key = [("pipeline", name)]
+    entity = blueprint.entities.get(pipeline.entity)
+    return {"heading": f"{word('stages', locale)} · {pipeline.label.text(locale, blueprint.default_locale)}",
+            "name": name, "stages": [s for s in state if s.get("known") or s.get("name")] + padding,
+            "colours": COLOURS, "fields": sorted(entity.fields) if entity else [],
+            "token": token or editor_token(request, key), "watched": watched_text(key), "confirm": False,
+            "crumbs": [("/studio", word("studio", locale))]}
+
+
+def _document(request: Request, name: str) -> dict | None:
+    found = studio_of(request).changes.documents().get(("pipeline", name))
+    return plain(found.data) if found is not None else None
+
+
+@studio_page
+async def stages_page(request: Request) -> Response:
+    name = request.path_params["name"]
+    document = _document(request, name)
+    if document is None or name not in request.app.state.site.blueprint.pipelines:
+        return notice(request, "not_found", 404)
+    return page(request, "studio/stages.html", _context(request, name, document, _state(document["stages"])))
+
+
+def build_stages(original: list[dict], state: list[dict]) -> tuple[list[dict], list[int], dict[str, list[str]]]:
+    """(the stages in their new order, form row of each, errors) from the posted rows."""
+    by_name = {stage.get("name"): stage for stage in original}
+    errors: dict[str, list[str]] = {}
+    kept = []
+    for row_index, row in enumerate(state):
+        if not row["name"].strip() or row["remove"] == "yes":
+            continue
+        try:
+            position = number_of(row["position"]) or 0
+        except ValueError:
+            errors.setdefault(f"stage-{row_index}-position", []).append("bad_number")
+            position = 0
+        kept.append((position, row_index, row))
+    kept.sort(key=lambda item: (item[0], item[1]))
+    stages, order = [], []
+    for _, row_index, row in kept:
+        name = row["name"].strip()
+        if not row["known"] and not NAME.match(name):
+            errors.setdefault(f"stage-{row_index}-name", []).append("bad_name")
+        stage = {key: value for key, value in copy.deepcopy(by_name.get(name, {})).items() if key not in MANAGED}
+        stage = {"name": name, **stage}
+        if (label := label_of(row)) is not None:
+            stage["label"] = label
+        try:
+            if (probability := number_of(row["probability"])) is not None:
+                stage["probability"] = probability
+        except ValueError:
+            errors.setdefault(f"stage-{row_index}-probability", []).append("bad_number")
+        if row["outcome"] in ("won", "lost"):
+            stage["outcome"] = row["outcome"]
+        if requires := comma_list(row["requires"]):
+            stage["requires"] = requires
+        if row["color"]:
+            stage["color"] = row["color"]
+        stages.append(stage)
+        order.append(row_index)
+    return stages, order, errors
+
+
+@studio_page
+async def save_stages(request: Request) -> Response:
+    name = request.path_params["name"]
+    document = _document(request, name)
+    if document is None:
+        return notice(request, "not_found", 404)
+    form = await request.form()
+    locale = request.state.locale
+    state = rows(form, "stage", COLUMNS)
+    stages, order, found = build_stages(document["stages"], state)
+    context = _context(request, name, document, state, str(form.get("token", "")))
+    context["confirm"] = form.get("confirm") == "yes"
+    errors = {key: [word(text, locale) for text in texts] for key, texts in found.items()}
+    if errors:
+        from .flow import Outcome
+        return page(request, "studio/stages.html", context, Outcome(errors=errors))
+    target = copy.deepcopy(document)
+    target["stages"] = stages
+
+    def mapper(steps: list[Any]) -> str | None:
+        if len(steps) >= 2 and steps[0] == "stages" and isinstance(steps[1], int) and steps[1] < len(order):
+            key = steps[2] if len(steps) > 2 and steps[2] in COLUMNS else "name"
+            return f"stage-{order[steps[1]]}-{'label_en' if key == 'label' else key}"
+        return None
+    summary = {loc: word("summary_stages", loc, pipeline=name) for loc in ("en", "zh")}
+    proposal = Proposal({("pipeline", name): target}, summary, str(form.get("token", "")) or None, watched_of(form))
+    outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes", mapper)
+    if outcome.applied:
+        return applied_redirect(f"/studio/pipelines/{name}", outcome.applied)
+    return page(request, "studio/stages.html", context, outcome)
