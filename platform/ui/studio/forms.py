@@ -83,7 +83,8 @@ def inline_yaml(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return yaml.safe_dump(plain(value), default_flow_style=True, allow_unicode=True, width=10_000).strip().removesuffix("...").strip()
+    return yaml.safe_dump(plain(value), default_flow_style=True, allow_unicode=True, width=10_000,
+                          sort_keys=False).strip().removesuffix("...").strip()
 
 
 def rows(form: Any, prefix: str, names: Iterable[str]) -> list[dict[str, str]]:

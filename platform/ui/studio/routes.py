@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from . import entity_editor, expression_check, field_editor, history_page, home, layout_editor, report_editor, stage_editor, yaml_editor
+from . import dashboard_editor, entity_editor, expression_check, field_editor, history_page, home, layout_editor, report_editor, stage_editor, yaml_editor
 
 routes = [
     Route("/studio", home.studio_home, methods=["GET"], name="studio"),
@@ -30,6 +30,8 @@ routes = [
     Route("/studio/reports/{name}", report_editor.report_page, methods=["GET"], name="studio_report"),
     Route("/studio/reports/{name}", report_editor.save_report, methods=["POST"], name="studio_save_report"),
     Route("/studio/reports/{name}/preview", report_editor.preview_report, methods=["POST"], name="studio_preview_report"),
+    Route("/studio/dashboards/{name}", dashboard_editor.dashboard_page, methods=["GET"], name="studio_dashboard"),
+    Route("/studio/dashboards/{name}", dashboard_editor.save_dashboard, methods=["POST"], name="studio_save_dashboard"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_page, methods=["GET"], name="studio_yaml"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_save, methods=["POST"], name="studio_yaml_save"),
     Route("/studio/yaml/{kind}/{name}/check", yaml_editor.yaml_check, methods=["POST"], name="studio_yaml_check"),
