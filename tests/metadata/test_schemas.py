@@ -186,13 +186,14 @@ def test_b2b_sales_labels_are_bilingual() -> None:
     """Every label, plural, help and message in the shipped blueprint has zh and en."""
     missing = []
 
-    def walk(node: Any, where: str) -> None:
+    def walk(node: Any, where: str, parent: str = "") -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in ("label", "plural", "help", "message", "description") and \
+                # under `fields:` a key names a field (a field may well be called description)
+                if parent != "fields" and key in ("label", "plural", "help", "message", "description") and \
                         not (isinstance(value, dict) and {"zh", "en"} <= set(value)):
                     missing.append(f"{where}.{key}")
-                walk(value, f"{where}.{key}")
+                walk(value, f"{where}.{key}", key)
         elif isinstance(node, list):
             for index, value in enumerate(node):
                 walk(value, f"{where}[{index}]")
