@@ -8,8 +8,8 @@
                                          already converted | 422 {"errors": {"target.field": [...]}}
 
 A convert body says per target what the user decided (all keys optional):
-`{"targets": {"customer": {"use": 12}, "contact": {"values": {"name": "..."}},
-"order": {"include": false}}}`; `"allow_duplicate": true` creates despite similar records.
+`{"targets": {"account": {"use": 12}, "person": {"values": {"name": "..."}},
+"deal": {"include": false}}}`; `"allow_duplicate": true` creates despite similar records.
 """
 from __future__ import annotations
 

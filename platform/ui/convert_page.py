@@ -66,7 +66,7 @@ def _text(value: Any) -> str:
 
 
 def _fields_shown(kit: Kit, plan: TargetPlan) -> list[Field]:
-    """The mapped fields and the target's other required fields, in the target's field order."""
+    """The mapped fields and the target's other required fields, as the target lists its fields."""
     model = kit.blueprint.entities[plan.target.entity]
     return [f for f in model if f.name not in plan.target.parent and not f.computed
             and (f.name in plan.target.map or f.required)
