@@ -36,7 +36,7 @@ from . import metadata_history
 from .database import connect
 from .evaluation import Actor
 from .metadata_impacts import Impact, impacts
-from .migrations import MigrationPlan, apply_in_transaction, plan_migration, rebuilds_tables
+from .migrations import MigrationPlan, MigrationRefused, apply_in_transaction, plan_migration, rebuilds_tables
 from .site_overlay import SiteOverlay, Snapshot, read_snapshot, snapshot_digest
 
 Key = tuple[str, str]  # (kind, name) of a document
@@ -258,6 +258,9 @@ class MetadataChanges:
                 connection, at=self.clock(), user_id=actor.user_id, user_name=actor.name,
                 action=action, summary=summary, details=details, files_before=preview.before,
                 files_after=preview.after, digest_after=snapshot_digest(preview.after), undo_of=undo_of)
+        except MigrationRefused as error:  # the database refused a step (e.g. a unique index over duplicates)
+            self.overlay.write_snapshot(preview.before)
+            raise ChangeRefused(preview, str(error)) from error
         except BaseException:
             self.overlay.write_snapshot(preview.before)
             raise

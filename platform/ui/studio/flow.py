@@ -74,7 +74,7 @@ def refusal_words(refused: ChangeRefused, locale: str) -> str:
         return word("confirm_needed", locale)
     if preview.empty:
         return word("nothing_changed", locale)
-    return refused.reason
+    return word("database_refused", locale, reason=refused.reason)
 
 
 def _place(outcome: Outcome, proposal: Proposal, mapper: Callable[[list[Any]], str | None]) -> None:

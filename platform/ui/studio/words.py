@@ -70,6 +70,7 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
     "no_migration": {"en": "The database needs no change.", "zh": "数据库无需改动。"},
     "problems": {"en": "Problems (nothing was applied)", "zh": "问题（未应用任何改动）"},
     "refused": {"en": "Refused: this would lose data (nothing was applied)", "zh": "已拒绝：会丢失数据（未应用任何改动）"},
+    "database_refused": {"en": "Not applied: {reason}", "zh": "未应用：{reason}"},
     "leaves_sight": {"en": "What no longer shows", "zh": "将不再显示的内容"},
     "confirm_loss": {"en": "I understand: these values stay in the database but no longer show",
                      "zh": "我已了解：这些数据仍保留在数据库中，但不再显示"},

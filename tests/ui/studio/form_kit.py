@@ -55,11 +55,27 @@ class _Forms(HTMLParser):
             self._textarea[1] += data
 
 
-def form_fields(page: str, action: str) -> dict[str, str]:
+class Fields(dict):
+    """A form's values by name; a name sent several times (checkboxes) holds a list."""
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(name, item) for name, value in self.items()
+                for item in (value if isinstance(value, list) else [value])]
+
+
+def form_fields(page: str, action: str) -> Fields:
     """The fields of the first form posting to `action` (CSRF token left out: the kit adds it)."""
     parser = _Forms()
     parser.feed(page)
     for form_action, fields in parser.forms:
         if html.unescape(form_action) == action:
-            return {name: value for name, value in fields if name != "csrf_token"}
+            found = Fields()
+            for name, value in fields:
+                if name == "csrf_token":
+                    continue
+                if name in found:
+                    found[name] = (found[name] if isinstance(found[name], list) else [found[name]]) + [value]
+                else:
+                    found[name] = value
+            return found
     raise AssertionError(f"no form posts to {action}; forms: {[a for a, _ in parser.forms]}")
