@@ -66,7 +66,9 @@ def after_commit(connection, callback: Callable[[], None]) -> None:
     Only transactions opened by `write_transaction` run these; work that must not wait on them
     (webhooks) is also picked up by the scheduler, so nothing depends on the callback alone.
     """
-    connection.info.setdefault(AFTER_COMMIT, []).append(callback)
+    pending = connection.info.setdefault(AFTER_COMMIT, [])
+    if callback not in pending:  # once per transaction (and bounded if a caller never commits this way)
+        pending.append(callback)
 
 
 @contextlib.contextmanager
