@@ -48,7 +48,7 @@ BUILTIN_FUNCTIONS: frozenset[str] = frozenset(fx.builtin_functions())
 CONTEXT_FUNCTIONS: frozenset[str] = frozenset({"current_user", "stage_probability", "is_open", "target"})
 # The few keyword arguments the language accepts, per function: a keyword names an option whose
 # meaning a reader must see at the call (`stage_probability(stage, learned=True)`); everything
-# else passes values in order.
+# else passes values by position.
 KEYWORD_ARGUMENTS: Mapping[str, frozenset[str]] = {"stage_probability": frozenset({"learned"})}
 # True/False/None are literals in Python's AST, never names; they are listed so that nobody can
 # declare a field with those names. `pi` is a real name that evaluates to math.pi.

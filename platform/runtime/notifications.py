@@ -35,7 +35,7 @@ class Notification:
 
     @property
     def href(self) -> str | None:
-        """Where the notification leads: its own link, else the record's page."""
+        """Where the notification points: its own link, else the record's page."""
         if self.link:
             return self.link
         if self.entity and self.record_id is not None:

@@ -49,7 +49,8 @@ class BulkUpdates:
         currents = dict(known or {})
         currents.update({r["id"]: r for r in self.read_where(conn, model.name, "id", wanted, lock=True)})
         names = [f.name for f in model]
-        compared: dict[frozenset[str], list[str]] = {}  # the fields a plan can change, in field order
+        # the fields a plan can change, as the entity lists them
+        compared: dict[frozenset[str], list[str]] = {}
         moves: list[tuple[dict, dict, list]] = []
         for index, (record_id, values) in enumerate(batch):
             current = currents.get(record_id)

@@ -71,7 +71,8 @@ class StageDuration:
 
 def stage_durations(connection: Connection, tables: Tables, pipeline: Pipeline,
                     since: dt.datetime | None = None) -> list[StageDuration]:
-    """Per stage, in pipeline order: how long records stayed before moving on (moves since `since`)."""
+    """Per stage, as the pipeline lists them: how long records stayed before moving on (moves
+    since `since`)."""
     history = tables.system("atrium_stage_history")
     seconds = history.c.seconds_in_from
     query = (sa.select(history.c.from_stage, sa.func.count(), sa.func.avg(seconds), sa.func.max(seconds))
