@@ -24,7 +24,7 @@ from .page_tools import notice
 from .report_filters import BadFilter, read_filters
 from .report_tables import table_of
 from .templating import context_for, environment, render
-from .widget_cache import cache_of, fingerprint
+from .widget_cache import cache_of, fingerprint, metadata_version
 from .widgets import WidgetMaker, widget_tables
 
 
@@ -153,7 +153,8 @@ def widget_html(request: Request, document: Document, index: int) -> str | None:
         except BadFilter:
             return None
         report = blueprint.reports.get(spec.get("report") or "")
-        key = ("widget", document.name, index, fingerprint(spec, report.data if report else None),
+        key = ("widget", document.name, index, metadata_version(blueprint),
+               fingerprint(spec, report.data if report else None),
                actor.user_id, actor.role, actor.team_id, locale, filters.query(), filters.owners,
                local_today(site.now(), blueprint.timezone))
         tables = widget_tables(blueprint, spec)

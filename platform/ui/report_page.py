@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from atrium.metadata.model import Label
 from atrium.runtime.conditions import ConditionError
 from atrium.runtime.database import connect
 from atrium.runtime.report_compiler import ReportRequest
@@ -59,7 +60,6 @@ async def reports_index(request: Request) -> Response:
     for document in Reports(site).available(actor):
         entity = blueprint.entities[source_of(blueprint, document)]
         description = document.get("description")
-        from atrium.metadata.model import Label
         groups.setdefault(text(entity.plural), []).append(
             (document.name, text(document.label), text(Label.of(description)) if description else ""))
     from .dashboard_page import visible_dashboards
@@ -157,7 +157,6 @@ def _first_y(document: Any) -> str | None:
 
 
 def _text(label: Any, locale: str, default: str) -> str:
-    from atrium.metadata.model import Label
     return Label.of(label).text(locale, default) if label else ""
 
 

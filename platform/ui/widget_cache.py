@@ -5,9 +5,9 @@ Why it is correct with several server processes: each process keeps its own entr
 counters live in the database (runtime/data_versions.py) and are raised in the same transaction
 as the writes they count. A widget reads the counters first and computes after, so an entry is
 never filed under counters newer than its data; any later commit to a table it reads changes
-the key, and the next request computes afresh. The widget's definition (its YAML and that of its
-report) is part of the key, so a blueprint change shows at once; so is the local date, for
-relative periods. What the counters do not see (a user moving to another team, a renamed user)
+the key, and the next request computes afresh. The metadata version (each loaded blueprint gets
+its own number) and the widget's definition (its YAML and its report's) are part of the key, so a
+blueprint change shows at once; so is the local date, for relative periods. What the counters do not see (a user moving to another team, a renamed user)
 shows after MAX_AGE at the latest.
 
 Which tables a widget reads is worked out from the metadata: the entity it starts from, each
@@ -67,6 +67,24 @@ def cache_of(app_state: Any) -> WidgetCache:
     if cache is None:
         cache = app_state.widget_cache = WidgetCache()
     return cache
+
+
+_versions: dict[int, tuple[Any, int]] = {}
+_next_version = [0]
+
+
+def metadata_version(blueprint: Any) -> int:
+    """A number per loaded blueprint object: a reload (a new metadata version, whatever changed in
+    it: labels, stages, options) gives another, so no entry outlives the metadata it was made from."""
+    import weakref
+    found = _versions.get(id(blueprint))
+    if found is not None and found[0]() is blueprint:
+        return found[1]
+    _next_version[0] += 1
+    _versions[id(blueprint)] = (weakref.ref(blueprint), _next_version[0])
+    for key in [k for k, (ref, _) in _versions.items() if ref() is None]:
+        del _versions[key]
+    return _next_version[0]
 
 
 def fingerprint(*documents: Any) -> str:
