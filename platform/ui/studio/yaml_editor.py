@@ -35,7 +35,7 @@ def starter(kind: str, name: str, blueprint: Any) -> dict[str, Any]:
     label = {"en": name.replace("_", " ").capitalize(), "zh": name}
     if kind == "automation":
         return {"name": name, "label": label, "entity": entity, "on": "create", "enabled": False,
-                "do": [{"notify": {"to": "current_user", "message": {"en": "New record", "zh": "新记录"}}}]}
+                "do": [{"notify": {"to": "creator", "message": {"en": "New record", "zh": "新记录"}}}]}
     if kind == "report":
         return {"name": name, "label": label, "source": entity, "measures": {"records": {"count": "id"}}}
     if kind == "dashboard":
@@ -119,6 +119,8 @@ async def yaml_save(request: Request) -> Response:
         context["lines"] = [(word("line_col", locale, line=p.mark.line, column=p.mark.column) if p.mark else "",
                              problem_text(p)) for p in problems] or [("", word("bad_yaml_value", locale))]
         return page(request, "studio/yaml.html", context)
+    if new and isinstance(data.get("name"), str):
+        data["name"] = name  # the name typed above is the document's (and its file's) name
     key = (kind, SINGLE.get(kind, name))
     summary = {loc: word("summary_yaml", loc, what=word(f"document_kind_{kind}", loc), name=name) for loc in ("en", "zh")}
     proposal = Proposal({key: data}, summary, str(form.get("token", "")) or None, watched_of(form) or (key,))
