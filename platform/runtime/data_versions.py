@@ -7,8 +7,8 @@ records service, rollup refreshes, the seed, the importer, automations. When the
 commits, one statement raises the counters of every table it marked, as its last statement before
 COMMIT, so the new counters and the new rows become visible together: a reader that sees a counter
 also sees every change it counts, on SQLite and PostgreSQL, from any number of server processes.
-The counters are raised in name order and only while committing, so two writers take the counter
-rows' locks in one order and hold them for no longer than their commit. A rolled-back transaction
+The counters are raised sorted by table name and only while committing, so two writers take the
+counter rows' locks in the same sequence and hold them no longer than their commit. A rolled-back transaction
 raises nothing.
 
 A counter starts at the microsecond clock rather than at 1, so a table that is emptied and filled

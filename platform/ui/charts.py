@@ -52,7 +52,7 @@ def spec_of(document: Any) -> dict[str, Any]:
 
 
 def find_column(result: Any, name: str | None, kinds: tuple[str, ...] = ()) -> ReportColumn | None:
-    """A column by its name or by the last step of a dotted path (`customer.level` → `level`)."""
+    """A column by its name or by the last step of a dotted path (`account.level` → `level`)."""
     if not name:
         return None
     for wanted in (name, name.split(".")[-1]):

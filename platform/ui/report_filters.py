@@ -42,9 +42,9 @@ class Filters:
 
 def widest_read(site: Any, actor: Actor, entities: Any) -> str:
     """The widest read scope the actor has over `entities`: none, own, team or all."""
-    order = ("none", "own", "team", "all")
+    reach = ("none", "own", "team", "all")
     scopes = [site.access.scope(actor, name, "read") for name in entities]
-    return max(scopes, key=order.index, default="none")
+    return max(scopes, key=reach.index, default="none")
 
 
 def read_filters(site: Any, connection: Connection, actor: Actor, params: Mapping[str, str], locale: str,
