@@ -181,8 +181,9 @@ class MetadataChanges:
 
     def apply(self, proposal: Proposal, actor: Actor, confirm: bool = False) -> int:
         """Apply the proposal; returns the new metadata version. StaleEdit / ChangeRefused say why not."""
-        preview = self.preview(proposal)
         files = {document_file(*key) for key in proposal.documents}
+        self._check_stale(lambda connection: self._stale_documents(connection, proposal), files)
+        preview = self.preview(proposal)
         return self._apply(preview, actor, confirm, proposal.summary, "change", files,
                            stale=lambda connection: self._stale_documents(connection, proposal),
                            redo=lambda: self.preview(proposal))
@@ -196,6 +197,7 @@ class MetadataChanges:
         if entry is None:
             raise ChangeError(f"no metadata version {entry_id}")
         files = entry.files_before if undo else entry.files_after
+        self._check_stale(lambda connection: self._stale_version(connection, version), set(files))
         words = ({"en": f"Undo #{entry.id}: {entry.summary_text('en')}", "zh": f"撤销 #{entry.id}：{entry.summary_text('zh')}"}
                  if undo else {"en": f"Back to #{entry.id}: {entry.summary_text('en')}",
                                "zh": f"恢复到 #{entry.id}：{entry.summary_text('zh')}"})
@@ -203,6 +205,14 @@ class MetadataChanges:
         return self._apply(preview, actor, confirm, words, "undo" if undo else "restore", set(files),
                            stale=lambda connection: self._stale_version(connection, version),
                            redo=lambda: self.preview(snapshot=files), undo_of=entry.id)
+
+    def _check_stale(self, stale: Callable[[Any], bool], files: set[str]) -> None:
+        """A stale edit is told as such before anything else is said about it (checked again
+        under the lock when applying)."""
+        with connect(self.engine) as connection:
+            if stale(connection):
+                raise StaleEdit(metadata_history.last_touching(connection, files)
+                                if metadata_history.has_table(connection) else None)
 
     def _stale_documents(self, connection: Any, proposal: Proposal) -> bool:
         if proposal.token is None:
