@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 ATRIUM := $(BIN)/atrium
 PYTEST := $(BIN)/python -m pytest
 PORT ?= 8000
+# Where the admin studio writes the site's own changes as YAML (the overlay is loaded by every command).
+SITE_OVERLAY ?= overlays/site
 PG_HINT := PostgreSQL pass skipped: set ATRIUM_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test to run the suite on PostgreSQL too.
 
 .PHONY: setup run test test-sqlite test-postgres screenshots bench clean
@@ -22,13 +24,13 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 run: setup
-	$(ATRIUM) migrate
-	$(ATRIUM) seed --if-empty
+	$(ATRIUM) --site-overlay $(SITE_OVERLAY) migrate
+	$(ATRIUM) --site-overlay $(SITE_OVERLAY) seed --if-empty
 	@echo
-	@echo "Demo logins (the password is the user name):"
-	@$(ATRIUM) user list
+	@echo "Demo logins (the password is the user name); admin opens the studio at /studio:"
+	@$(ATRIUM) --site-overlay $(SITE_OVERLAY) user list
 	@echo
-	$(ATRIUM) serve --port $(PORT)
+	$(ATRIUM) --site-overlay $(SITE_OVERLAY) serve --port $(PORT) --workers 2
 
 test: setup test-sqlite test-postgres
 

@@ -1,0 +1,79 @@
+"""The `atrium` command and the studio's site overlay: every command loads it (beside a SQLite
+database file by default, or where --site-overlay / ATRIUM_SITE_OVERLAY says), and `atrium serve`
+hands it to the server processes."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from atrium.cli import main
+
+DESIGN = Path(__file__).resolve().parent / "fixtures" / "design_examples"
+REPORT = """name: deals_by_owner
+label: {en: Deals by owner, zh: 各负责人订单}
+source: order
+group_by: [owner]
+measures: {deals: count}
+"""
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(args))
+    except SystemExit as exit_info:
+        code = exit_info.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def site_overlay(folder: Path, base: Path) -> Path:
+    (folder / "reports").mkdir(parents=True)
+    (folder / "blueprint.yaml").write_text(f"extends: {os.path.relpath(base, folder)}\n", encoding="utf-8")
+    (folder / "reports" / "deals_by_owner.yaml").write_text(REPORT, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def base(tmp_path) -> Path:
+    return Path(shutil.copytree(DESIGN, tmp_path / "bp"))
+
+
+def reports_counted(out: str) -> str:
+    return out.split(" reports")[0].rsplit(", ", 1)[-1]
+
+
+def test_check_loads_the_site_overlay_beside_the_database(capsys, tmp_path, base):
+    url = f"sqlite:///{tmp_path / 'data' / 'atrium.db'}"
+    code, out, _ = run(capsys, "--blueprint", str(base), "--db", url, "check")
+    assert code == 0
+    before = int(reports_counted(out))
+    site_overlay(tmp_path / "data" / "overlays" / "site", base)
+    code, out, err = run(capsys, "--blueprint", str(base), "--db", url, "check")
+    assert code == 0, err
+    assert int(reports_counted(out)) == before + 1
+
+
+def test_an_explicit_site_overlay_and_its_problems_at_file_line(capsys, tmp_path, base):
+    folder = site_overlay(tmp_path / "elsewhere", base)
+    (folder / "reports" / "deals_by_owner.yaml").write_text(REPORT.replace("[owner]", "[ownr]"), encoding="utf-8")
+    code, _, err = run(capsys, "--blueprint", str(base), "--site-overlay", str(folder), "check")
+    assert code == 1
+    assert "elsewhere/reports/deals_by_owner.yaml:4:" in err.replace("\\", "/") and "'ownr'" in err
+
+
+def test_serve_hands_the_site_overlay_to_the_workers(capsys, tmp_path, base, monkeypatch):
+    import uvicorn
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs) or None)
+    url = f"sqlite:///{tmp_path / 'atrium.db'}"
+    run(capsys, "--blueprint", str(base), "--db", url, "migrate")
+    for name in ("ATRIUM_SITE_OVERLAY", "ATRIUM_OVERLAYS", "ATRIUM_BLUEPRINT", "ATRIUM_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    folder = site_overlay(tmp_path / "overlays" / "site", base)
+    code, _, _ = run(capsys, "--blueprint", str(base), "--db", url, "serve", "--workers", "2")
+    assert code == 0 and seen["workers"] == 2
+    assert Path(os.environ["ATRIUM_SITE_OVERLAY"]) == folder
+    assert os.environ["ATRIUM_OVERLAYS"] == ""  # the site overlay is not passed twice
