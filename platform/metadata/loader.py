@@ -100,15 +100,18 @@ def read_layer(folder: Path) -> tuple[dict[tuple[str, str], Source], list[Proble
     return documents, problems
 
 
-def merged_documents(layers: Iterable[Path]) -> tuple[dict[tuple[str, str], Source], list[Problem]]:
-    merged: dict[tuple[str, str], Source] = {}
+def merged_documents(layers: Iterable[Path], below: dict[tuple[str, str], Source] | None = None
+                     ) -> tuple[dict[tuple[str, str], Source], list[Problem]]:
+    """The documents of `layers` merged in order; `below`: documents already merged from the layers
+    under them (the studio keeps the base's, which do not change while the site's overlay does)."""
+    merged: dict[tuple[str, str], Source] = dict(below or {})
     problems: list[Problem] = []
     for number, folder in enumerate(layers):
         documents, found = read_layer(folder)
         problems.extend(found)
         for key, source in documents.items():
             base = merged.get(key)
-            if number:  # an overlay: a remove or an `after:` that finds nothing is a mistake
+            if number or below is not None:  # an overlay: a remove or an `after:` that finds nothing is a mistake
                 problems.extend(overlay_problems(base.data if base else None, source.data, source.file))
             if source.kind != "blueprint" and is_removed_document(source.data):
                 merged.pop(key, None)
@@ -141,6 +144,13 @@ def check_blueprint(folder: Path | str, overlays: Sequence[Path | str] = ()) -> 
 def check_layers(layers: Sequence[Path]) -> tuple[Blueprint | None, list[Problem]]:
     """Merge these folders in order (no `extends:` followed) and check the result."""
     documents, problems = merged_documents(layers)
+    return check_documents(documents, problems, layers)
+
+
+def check_documents(documents: dict[tuple[str, str], Source], problems: list[Problem],
+                    layers: Sequence[Path]) -> tuple[Blueprint | None, list[Problem]]:
+    """Check merged documents (schemas, names, references) and build the model."""
+    problems = list(problems)
     for source in documents.values():
         problems.extend(schema_problems(source.kind, source.data, source.file))
         problems.extend(_name_problems(source))
