@@ -25,7 +25,6 @@ from typing import Any, Callable, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from atrium.metadata.loader import merged_documents
 from atrium.metadata.model import Blueprint
 from atrium.metadata.overlay_diff import Change, document_changes
 from atrium.metadata.overlay_minimal import update_overlay_document
@@ -117,11 +116,11 @@ class MetadataChanges:
 
     def documents(self) -> dict[Key, Any]:
         """The merged documents as they read now (base, overlays, site overlay)."""
-        documents, _ = merged_documents(self.overlay.layers())
+        documents, _ = self.overlay.merged(self.overlay.folder if self.overlay.exists else None)
         return documents
 
     def below(self) -> dict[Key, Any]:
-        documents, _ = merged_documents(self.overlay.below())
+        documents, _ = self.overlay.below_documents()
         return documents
 
     def check(self, snapshot: Snapshot) -> tuple[Blueprint | None, list[Problem]]:
@@ -145,15 +144,17 @@ class MetadataChanges:
 
     # --- previewing --------------------------------------------------------------------------
 
-    def preview(self, proposal: Proposal | None = None, snapshot: Snapshot | None = None) -> Preview:
-        """What the change would write, whether it checks, the migration plan and what leaves sight.
-        (The site folder is made, with a blueprint.yaml that changes nothing, the first time.)"""
+    def preview(self, proposal: Proposal | None = None, snapshot: Snapshot | None = None,
+                check_only: bool = False) -> Preview:
+        """What the change would write, whether it checks, the migration plan and what leaves sight
+        (`check_only`: only whether it checks, for checks as one types). The site folder is made,
+        with a blueprint.yaml that changes nothing, the first time."""
         self.overlay.ensure()
         current = self.overlay.snapshot()
         after = dict(snapshot) if snapshot is not None else self.files_for(proposal, current)
         blueprint, problems = self.check(after)
         result = Preview(current, after, problems, blueprint)
-        if blueprint is None:
+        if blueprint is None or check_only:
             return result
         old, _ = self.check(current)
         with connect(self.engine) as connection:
@@ -174,7 +175,7 @@ class MetadataChanges:
 
     def _merged(self, snapshot: Snapshot) -> dict[Key, Any]:
         with self.overlay.scratch(snapshot) as root:
-            documents, _ = merged_documents(self.overlay.below() + ([root] if snapshot else []))
+            documents, _ = self.overlay.merged(root if snapshot else None)
         return documents
 
     # --- applying ----------------------------------------------------------------------------

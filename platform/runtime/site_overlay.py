@@ -22,7 +22,8 @@ from typing import Iterator, Mapping, Sequence
 
 from sqlalchemy.engine import make_url
 
-from atrium.metadata.loader import FOLDERS, SINGLE_FILES, YAML_SUFFIXES, blueprint_layers, check_layers
+from atrium.metadata.loader import (FOLDERS, SINGLE_FILES, YAML_SUFFIXES, blueprint_layers, check_documents,
+                                    merged_documents)
 from atrium.metadata.model import Blueprint
 from atrium.metadata.overlay_yaml import write_text_atomically
 from atrium.metadata.problems import BlueprintError, Problem
@@ -76,6 +77,7 @@ class SiteOverlay:
         self.blueprint = Path(blueprint)
         self.overlays = tuple(Path(o) for o in overlays)
         self.folder = Path(folder)
+        self._below: tuple[tuple, dict, list] | None = None  # (file stamps, merged documents, problems)
 
     @property
     def exists(self) -> bool:
@@ -88,6 +90,25 @@ class SiteOverlay:
             raise BlueprintError(problems)
         site = self.folder.resolve()
         return [layer for layer in layers if layer != site]
+
+    def below_documents(self) -> tuple[dict, list[Problem]]:
+        """The documents of the layers below, merged; read again only when one of their files
+        changed (the studio checks many versions of the site overlay against the same base)."""
+        layers = self.below()
+        stamp = tuple((str(path), path.stat().st_mtime_ns) for layer in layers
+                      for path in sorted(layer.rglob("*.y*ml")))
+        if self._below is None or self._below[0] != stamp:
+            documents, problems = merged_documents(layers)
+            self._below = (stamp, documents, problems)
+        return dict(self._below[1]), list(self._below[2])
+
+    def merged(self, folder: Path | None) -> tuple[dict, list[Problem]]:
+        """The documents with `folder` (the site overlay or a scratch copy) merged on top."""
+        documents, problems = self.below_documents()
+        if folder is None:
+            return documents, problems
+        merged, found = merged_documents([folder], documents)
+        return merged, problems + found
 
     def layers(self) -> list[Path]:
         return self.below() + ([self.folder.resolve()] if self.exists else [])
@@ -150,13 +171,15 @@ class SiteOverlay:
         site folder's files (not the scratch copy's)."""
         below = self.below()
         with self.scratch(snapshot) as root:
-            blueprint, problems = check_layers(below + ([root] if snapshot else []))
+            documents, found = self.merged(root if snapshot else None)
+            blueprint, problems = check_documents(documents, found, below + ([root] if snapshot else []))
             shown = _display(root)
         real = _display(self.folder)
         return blueprint, [_moved(problem, shown, real) for problem in problems]
 
     def load(self) -> Blueprint:
-        blueprint, problems = check_layers(self.layers())
+        documents, found = self.merged(self.folder if self.exists else None)
+        blueprint, problems = check_documents(documents, found, self.layers())
         if blueprint is None:
             raise BlueprintError(problems)
         return blueprint

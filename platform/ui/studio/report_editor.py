@@ -114,7 +114,7 @@ async def preview_report(request: Request) -> Response:
     if errors:
         context["problems"] = [word(text, locale) for text in errors.values()]
         return render(request, "studio/_report_preview.html", context)
-    preview = studio_of(request).changes.preview(Proposal({("report", report_name): document}, {}))
+    preview = studio_of(request).changes.preview(Proposal({("report", report_name): document}, {}), check_only=True)
     if preview.blueprint is None:
         context["problems"] = [problem_text(p) for p in preview.problems][:8]
         return render(request, "studio/_report_preview.html", context)

@@ -152,9 +152,8 @@ async def yaml_check(request: Request) -> Response:
         return render(request, "studio/yaml.html", {"lines": lines, "elsewhere": [], "checked": True},
                       block="check")
     key = (kind, SINGLE.get(kind, name))
-    preview = studio_of(request).changes.preview(Proposal({key: data}, {}))
+    preview = studio_of(request).changes.preview(Proposal({key: data}, {}), check_only=True)
     from atrium.metadata.overlay_paths import document_file
     lines, elsewhere = _line_errors(data, preview.problems, document_file(*key), locale)
-    outcome = Outcome(preview=preview)
-    return render(request, "studio/yaml.html", {"lines": lines, "elsewhere": elsewhere, "checked": True,
-                                                "plan": preview.plan, "outcome": outcome}, block="check")
+    return render(request, "studio/yaml.html", {"lines": lines, "elsewhere": elsewhere, "checked": True},
+                  block="check")
