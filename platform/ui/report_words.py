@@ -5,8 +5,8 @@ from .i18n import WORDS
 
 REPORT_WORDS: dict[str, dict[str, str]] = {
     "reports": {"en": "Reports", "zh": "报表"},
-    "dashboard": {"en": "Dashboard", "zh": "仪表盘"},
-    "dashboards": {"en": "Dashboards", "zh": "仪表盘"},
+    "dashboard": {"en": "Dashboard", "zh": "仪表板"},
+    "dashboards": {"en": "Dashboards", "zh": "仪表板"},  # the studio says the same
     "no_reports": {"en": "Your role has no reports to run.", "zh": "您的角色暂无可查看的报表。"},
     "report_of": {"en": "Report on {entity}", "zh": "{entity}报表"},
     "period": {"en": "Period", "zh": "时间段"},
@@ -32,7 +32,7 @@ REPORT_WORDS: dict[str, dict[str, str]] = {
     "bad_period": {"en": "'{period}' is not a period", "zh": "“{period}”不是有效的时间段"},
     "bad_owner": {"en": "'{owner}' is not a team or person you can see", "zh": "“{owner}”不是您可查看的团队或人员"},
     "no_dashboard": {"en": "No dashboard is set for your role yet; here is what you can open.",
-                     "zh": "您的角色尚未配置仪表盘；以下是您可以查看的内容。"},
+                     "zh": "您的角色尚未配置仪表板；以下是您可以查看的内容。"},
     "open_report": {"en": "Open report", "zh": "查看报表"},
     "open_list": {"en": "Open list", "zh": "查看列表"},
     "funnel_of": {"en": "{pipeline} funnel", "zh": "{pipeline}漏斗"},
