@@ -7,6 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 WORDS: dict[str, dict[str, str]] = {
+    "apply": {"en": "Apply", "zh": "应用"},
+    "dashboards": {"en": "Dashboards", "zh": "仪表板"},
     "sign_in": {"en": "Sign in", "zh": "登录"},
     "sign_out": {"en": "Sign out", "zh": "退出"},
     "user_name": {"en": "User name", "zh": "用户名"},
@@ -248,6 +250,15 @@ WORDS: dict[str, dict[str, str]] = {
     **{f"weekday_{i}": {"en": en, "zh": zh} for i, (en, zh) in enumerate(zip(
         ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), ("周一", "周二", "周三", "周四", "周五", "周六", "周日")), 1)},
 }
+
+
+def add_words(words: dict[str, dict[str, str]]) -> None:
+    """Words of one part of the interface (reports, studio) joined to the shared table; a key
+    already there is refused, so no part changes what another part's pages say."""
+    clash = sorted(words.keys() & WORDS.keys())
+    if clash:
+        raise ValueError(f"words already defined elsewhere: {', '.join(clash)}")
+    WORDS.update(words)
 
 
 def word(key: str, locale: str, **params: Any) -> str:

@@ -1,12 +1,11 @@
 """The words of report pages and dashboards in zh and en (added to the interface's words)."""
 from __future__ import annotations
 
-from .i18n import WORDS
+from .i18n import add_words
 
 REPORT_WORDS: dict[str, dict[str, str]] = {
     "reports": {"en": "Reports", "zh": "报表"},
     "dashboard": {"en": "Dashboard", "zh": "仪表板"},
-    "dashboards": {"en": "Dashboards", "zh": "仪表板"},  # the studio says the same
     "no_reports": {"en": "Your role has no reports to run.", "zh": "您的角色暂无可查看的报表。"},
     "report_of": {"en": "Report on {entity}", "zh": "{entity}报表"},
     "period": {"en": "Period", "zh": "时间段"},
@@ -15,7 +14,6 @@ REPORT_WORDS: dict[str, dict[str, str]] = {
     "everyone_visible": {"en": "Everyone I can see", "zh": "我可见的全部"},
     "just_me": {"en": "Only mine", "zh": "仅我的"},
     "team_named": {"en": "Team {team}", "zh": "团队：{team}"},
-    "apply": {"en": "Apply", "zh": "应用"},
     "refresh": {"en": "Refresh", "zh": "刷新"},
     "loading": {"en": "Loading…", "zh": "加载中……"},
     "total": {"en": "Total", "zh": "合计"},
@@ -39,7 +37,7 @@ REPORT_WORDS: dict[str, dict[str, str]] = {
     "conversion": {"en": "Conversion", "zh": "转化率"},
     "updated_at": {"en": "As of {time}", "zh": "数据时间 {time}"},
 }
-WORDS.update(REPORT_WORDS)
+add_words(REPORT_WORDS)
 
 PERIODS = ("this_week", "last_week", "this_month", "last_month", "this_quarter", "last_quarter",
            "this_year", "last_year", "last_30_days", "last_90_days")

@@ -1,7 +1,7 @@
 """The studio's own words, zh and en (added to the interface's word list)."""
 from __future__ import annotations
 
-from ..i18n import WORDS
+from ..i18n import add_words
 
 STUDIO_WORDS: dict[str, dict[str, str]] = {
     "studio": {"en": "Studio", "zh": "配置中心"},
@@ -11,7 +11,6 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
                            "并立即应用到数据库。"},
     "entities_and_fields": {"en": "Entities and fields", "zh": "实体与字段"},
     "pipelines": {"en": "Pipelines and stages", "zh": "流程与阶段"},
-    "dashboards": {"en": "Dashboards", "zh": "仪表板"},
     "roles_permissions": {"en": "Roles and permissions", "zh": "角色与权限"},
     "automations": {"en": "Automations", "zh": "自动化"},
     "metadata_history": {"en": "Change history", "zh": "变更历史"},
@@ -23,7 +22,6 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
     "edit_yaml": {"en": "YAML", "zh": "YAML"},
     "form_layout": {"en": "Form and list layout", "zh": "表单与列表布局"},
     "fields": {"en": "Fields", "zh": "字段"},
-    "field": {"en": "Field", "zh": "字段"},
     "name": {"en": "Name", "zh": "名称"},
     "name_hint": {"en": "Lower-case letters, digits and _; the column name in the database",
                   "zh": "小写字母、数字和下划线；即数据库中的列名"},
@@ -32,7 +30,6 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
     "label_zh": {"en": "Label (Chinese)", "zh": "中文名称"},
     "plural_en": {"en": "Plural (English)", "zh": "英文复数名称"},
     "plural_zh": {"en": "Plural (Chinese)", "zh": "中文复数名称"},
-    "required": {"en": "Required", "zh": "必填"},
     "required_when": {"en": "Required when", "zh": "何时必填"},
     "default": {"en": "Default", "zh": "默认值"},
     "formula": {"en": "Formula", "zh": "公式"},
@@ -62,7 +59,6 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
                          "zh": "同时重命名数据库列（renamed_from），数据保留。"},
     "edit_labels": {"en": "Names", "zh": "名称"},
     "review": {"en": "Review the change", "zh": "预览改动"},
-    "apply": {"en": "Apply", "zh": "应用"},
     "applied": {"en": "Applied as version #{version}.", "zh": "已应用，版本 #{version}。"},
     "nothing_changed": {"en": "This changes nothing.", "zh": "没有任何改动。"},
     "yaml_written": {"en": "YAML written to the site overlay", "zh": "写入站点覆盖层的 YAML"},
@@ -92,11 +88,11 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
                        "zh": "将覆盖层文件恢复到此改动之前的状态并迁移数据库；数据保留在数据库中。"},
     "later_undone_too": {"en": "Later changes (#{first}–#{last}) are undone too; “Go back to this version” keeps this one.",
                          "zh": "之后的改动（#{first}–#{last}）也会一并撤销；“恢复到此版本”则保留本次改动。"},
-    "no_history": {"en": "No change has been made in the studio yet.", "zh": "尚未在配置中心做过任何改动。"},
+    "studio_no_history": {"en": "No change has been made in the studio yet.", "zh": "尚未在配置中心做过任何改动。"},
     "diff": {"en": "Changes", "zh": "改动"},
     "details": {"en": "Details", "zh": "详情"},
     "stages": {"en": "Stages", "zh": "阶段"},
-    "probability": {"en": "Probability %", "zh": "赢率 %"},
+    "probability_percent": {"en": "Probability %", "zh": "赢率 %"},
     "outcome": {"en": "Outcome", "zh": "结果"},
     "outcome_open": {"en": "open", "zh": "进行中"},
     "outcome_won": {"en": "won", "zh": "赢单"},
@@ -179,4 +175,4 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
     "plan_drop_column": {"en": "DROP column {table}.{name} and its data", "zh": "删除列 {table}.{name} 及其数据"},
 }
 
-WORDS.update(STUDIO_WORDS)
+add_words(STUDIO_WORDS)
