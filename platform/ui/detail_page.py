@@ -23,6 +23,7 @@ from .templating import is_htmx, render
 from .timeline import timeline
 
 RELATED_ROWS = 5
+TIMELINE_ROWS = 10  # related records the timeline shows as added
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Related:
     rows: list
     list_url: str
     add_url: str | None
+    newest: list = dataclass_field(default_factory=list)  # the latest records read, for the timeline
 
 
 @dataclass
@@ -78,17 +80,20 @@ def related_lists(kit: Kit, connection, record_id: int) -> list[Related]:
         child, _, via = link.partition(".")
         if not kit.can("read", child) or kit.presenter.path_field(child, via) is None:
             continue
-        page = kit.secured.list(kit.actor, ListQuery(child, where={via: record_id}, limit=RELATED_ROWS), connection)
+        # newest first, and enough of them for the timeline's "added" entries too (one read a child)
+        page = kit.secured.list(kit.actor, ListQuery(child, where={via: record_id}, sort=("-created_at",),
+                                                     limit=TIMELINE_ROWS), connection)
+        shown = page.records[:RELATED_ROWS]
         child_kit_view = kit.blueprint.view(child)
         paths = [p for p in (child_kit_view.columns or default_columns_of(kit, child)) if p.split(".")[0] != via][:5]
         columns = kit.presenter.columns(child, paths)
-        lookups = kit.presenter.load(connection, child, page.records, [c.path for c in columns])
+        lookups = kit.presenter.load(connection, child, shown, [c.path for c in columns])
         creatable = kit.can("create", child) and kit.site.access.field_mode(kit.actor, child, via) == "write"
         result.append(Related(child, kit.presenter.text(kit.blueprint.entities[child].plural),
                               count_text(page, None), columns,
-                              cells(kit.presenter, child, page.records, columns, lookups),
+                              cells(kit.presenter, child, shown, columns, lookups),
                               f"/r/{child}?{via}={record_id}",
-                              f"/r/{child}/new?{via}={record_id}" if creatable else None))
+                              f"/r/{child}/new?{via}={record_id}" if creatable else None, page.records))
     return result
 
 
@@ -126,7 +131,7 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
         can_update = access.permits(connection, kit.actor, kit.entity_name, record, "update")
         can_delete = access.permits(connection, kit.actor, kit.entity_name, record, "delete")
         related = related_lists(kit, connection, record_id)
-        entries = timeline(kit, connection, record_id)
+        entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related})
         extra = record_actions(kit, connection, record)  # claim, release, convert
     system = {name: kit.presenter.show(_system_field(name), record.get(name), lookups)
               for name in ("created_at", "created_by", "updated_at", "updated_by")}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -103,17 +103,23 @@ def stage_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entr
     return entries
 
 
-def related_creations(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
+def related_creations(kit: Kit, connection: Connection, record_id: int,
+                      newest: Mapping[str, list] | None = None) -> list[Entry]:
+    """Related records added, newest first: from `newest` (child → records, as the detail page's
+    related lists read them) or read here."""
     entries = []
     for link in kit.view.related:
         child, _, via = link.partition(".")
         if not kit.can("read", child) or kit.presenter.path_field(child, via) is None:
             continue
-        page = kit.secured.list(kit.actor, ListQuery(child, where={via: record_id}, sort=("-created_at",),
-                                                     limit=10), connection)
-        titles = kit.site.queries.titles_of(connection, child, page.records, kit.actor)
+        if newest is not None and child in newest:
+            records = newest[child]
+        else:
+            records = kit.secured.list(kit.actor, ListQuery(child, where={via: record_id}, sort=("-created_at",),
+                                                            limit=10), connection).records
+        titles = kit.site.queries.titles_of(connection, child, records, kit.actor)
         label = kit.presenter.text(kit.blueprint.entities[child].label)
-        for record in page.records:
+        for record in records:
             entries.append(Entry(_aware(record["created_at"]), record.get("created_by"), "related",
                                  word("added_related", kit.locale, entity=label),
                                  new=Shown(titles.get(record["id"], f"#{record['id']}"),
@@ -159,10 +165,11 @@ def _without_pool_owner_changes(kit: Kit, entries: list[Entry], pooled: list[Ent
                                        and any(abs((e.at - at).total_seconds()) < 5 for at in moments))]
 
 
-def timeline(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
+def timeline(kit: Kit, connection: Connection, record_id: int,
+             newest: Mapping[str, list] | None = None) -> list[Entry]:
     pooled = pool_changes(kit, connection, record_id)
     entries = (_without_pool_owner_changes(kit, field_changes(kit, connection, record_id), pooled) + pooled
-               + stage_changes(kit, connection, record_id) + related_creations(kit, connection, record_id))
+               + stage_changes(kit, connection, record_id) + related_creations(kit, connection, record_id, newest))
     entries.sort(key=lambda e: e.at, reverse=True)
     entries = entries[:LIMIT]
     lookups = Lookups()
