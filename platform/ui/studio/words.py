@@ -30,6 +30,7 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
     "label_zh": {"en": "Label (Chinese)", "zh": "中文名称"},
     "plural_en": {"en": "Plural (English)", "zh": "英文复数名称"},
     "plural_zh": {"en": "Plural (Chinese)", "zh": "中文复数名称"},
+    "must_be_filled": {"en": "Required", "zh": "必填"},
     "required_when": {"en": "Required when", "zh": "何时必填"},
     "default": {"en": "Default", "zh": "默认值"},
     "formula": {"en": "Formula", "zh": "公式"},
