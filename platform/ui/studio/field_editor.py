@@ -56,7 +56,8 @@ def _context(request: Request, entity: str, state: dict, new: bool, views: dict 
     label = model.label.text(locale, blueprint.default_locale)
     return {
         "heading": word("new_field", locale) if new else f"{label} · {state['name']}",
-        "entity": entity, "state": state, "new": new, "types": TYPES, "colours": COLOURS,
+        "entity": entity, "state": state, "new": new, "colours": COLOURS,
+        "types": TYPES if state["type"] in TYPES else (state["type"], *TYPES),  # a stage field stays one
         "entities": [(name, e.label.text(locale, blueprint.default_locale)) for name, e in blueprint.entities.items()],
         "sections": _sections(views, locale), "token": token or editor_token(request, _keys(entity)),
         "watched": watched_text(_keys(entity)), "confirm": False, "rename_error": "",

@@ -57,7 +57,8 @@ def spec_from_state(state: Mapping[str, Any], original: Mapping[str, Any] | None
     kind = state["type"] or "text"
     spec = {"type": kind, **spec}
     if (label := label_of(state)) is not None:
-        spec["label"] = label
+        written = (original or {}).get("label")
+        spec["label"] = written if isinstance(written, str) and label == {"en": written} else label
     if state["required"]:
         spec["required"] = True
     for key in EXPRESSIONS:

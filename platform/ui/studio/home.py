@@ -5,6 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from atrium.metadata.loader import display_path
+from ..i18n import word
 from ..templating import render
 from .setup import studio_of, studio_page
 
@@ -16,7 +17,7 @@ async def studio_home(request: Request) -> Response:
     views = set(blueprint.views)
     dashboards = [(name, document, list(document.get("roles") or ())) for name, document in blueprint.dashboards.items()]
     return render(request, "studio/home.html", {
-        "heading": "", "folder": display_path(studio.overlay.folder.resolve()),
+        "heading": word("studio", request.state.locale), "folder": display_path(studio.overlay.folder.resolve()),
         "entities": [(name, entity, name in views, blueprint.pipeline_for(name)) for name, entity in blueprint.entities.items()],
         "pipelines": list(blueprint.pipelines.items()), "reports": sorted(blueprint.reports.items()),
         "dashboards": dashboards, "automations": sorted(blueprint.automations.items()),

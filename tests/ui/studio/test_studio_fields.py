@@ -126,3 +126,18 @@ def test_renaming_a_field_renames_its_column_and_keeps_the_values(studio):
     assert customer.fields["tier"].renamed_from == "segment"
     assert "segment" not in studio.columns("customer") and studio.column_values("customer", "tier") == ["enterprise"]
     assert re.search(r"fields: \[[^\]]*\btier\]", studio.overlay_files()["views/customer.yaml"])
+
+
+def test_editing_a_field_keeps_what_the_form_does_not_show(studio):
+    boss = studio.browser("boss")
+    for entity, name in (("order", "stage"), ("customer", "lifetime_value")):
+        page = f"/studio/entities/{entity}/fields/{name}"
+        fields = open_form(boss, page)
+        applied_version(submit(boss, page, {**fields, "label_en": f"Renamed {name}"}))
+    blueprint = studio.app.state.site.blueprint
+    stage = blueprint.entities["order"].fields["stage"]
+    assert (stage.type, stage.pipeline, stage.label.text("en")) == ("stage", "order", "Renamed stage")
+    rollup = blueprint.entities["customer"].fields["lifetime_value"]
+    assert rollup.rollup is not None and rollup.label.text("en") == "Renamed lifetime_value"
+    written = studio.overlay_files()
+    assert "type" not in written["entities/order.yaml"] and "rollup" not in written["entities/customer.yaml"]
