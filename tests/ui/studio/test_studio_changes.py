@@ -110,3 +110,18 @@ def test_a_migration_the_database_refuses_leaves_the_yaml_as_it_was(studio):
     after = studio.overlay_files()
     assert after.get("entities/customer.yaml") == before.get("entities/customer.yaml")
     assert studio.history_rows() == [] and not studio.app.state.site.blueprint.entities["customer"].fields["name"].unique
+
+
+def test_the_servers_scheduler_runs_the_new_metadata(studio):
+    from atrium.ui.app import Settings, create_app
+    from record_pages_kit import B2B
+    app = create_app(Settings(str(B2B), studio.database_url, secret_key="test-secret", scheduler=True,
+                              site_overlay=str(studio.overlay)), site=studio.site)
+    with TestClient(app) as client:  # runs the lifespan: the scheduler thread starts
+        boss = Browser(client)
+        assert boss.post("/login", data={"name": "boss", "password": "boss-pass"}, follow_redirects=False).status_code == 303
+        fields = open_form(boss, "/studio/entities/customer/fields/new", "/studio/entities/customer/fields")
+        applied_version(submit(boss, "/studio/entities/customer/fields", {**fields, **SEGMENT}))
+        scheduler = app.state.scheduler
+        assert "segment" in scheduler.site.blueprint.entities["customer"].fields
+        assert scheduler.rules.site is scheduler.site
