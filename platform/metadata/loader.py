@@ -102,7 +102,7 @@ def read_layer(folder: Path) -> tuple[dict[tuple[str, str], Source], list[Proble
 
 def merged_documents(layers: Iterable[Path], below: dict[tuple[str, str], Source] | None = None
                      ) -> tuple[dict[tuple[str, str], Source], list[Problem]]:
-    """The documents of `layers` merged in order; `below`: documents already merged from the layers
+    """The documents of `layers` merged one after another; `below`: documents already merged from the layers
     under them (the studio keeps the base's, which do not change while the site's overlay does)."""
     merged: dict[tuple[str, str], Source] = dict(below or {})
     problems: list[Problem] = []

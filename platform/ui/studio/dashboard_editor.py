@@ -71,7 +71,7 @@ async def dashboard_page(request: Request) -> Response:
 
 
 def build_widgets(state_rows: list[dict]) -> tuple[list[dict], list[int], dict[str, str]]:
-    """(widgets in their new order, the form row of each, errors) from the posted rows."""
+    """(widgets in their new sequence, the form row of each, errors) from the posted rows."""
     errors: dict[str, str] = {}
     kept = []
     for index, row in enumerate(state_rows):
@@ -82,7 +82,7 @@ def build_widgets(state_rows: list[dict]) -> tuple[list[dict], list[int], dict[s
         except ValueError:
             errors[f"widget-{index}-position"] = "bad_number"
     kept.sort(key=lambda item: (item[0], item[1]))
-    widgets, order = [], []
+    widgets, placed = [], []
     for _, index, row in kept:
         kind = row["type"] if row["type"] in TYPES else "kpi"
         widget: dict[str, Any] = {"type": kind, SOURCE_KEY[kind]: row["source"].strip()}
@@ -101,8 +101,8 @@ def build_widgets(state_rows: list[dict]) -> tuple[list[dict], list[int], dict[s
         except ValueError:
             errors[f"widget-{index}-other"] = "bad_yaml_value"
         widgets.append(widget)
-        order.append(index)
-    return widgets, order, errors
+        placed.append(index)
+    return widgets, placed, errors
 
 
 def _as_mapping(text: str) -> str:
@@ -132,7 +132,7 @@ async def save_dashboard(request: Request) -> Response:
              "widgets": [row for row in posted if not (row.get("new") and not row["source"].strip())]}
     context = _context(request, state, new, str(form.get("token", "")))
     context["confirm"] = form.get("confirm") == "yes"
-    widgets, order, found = build_widgets(posted)
+    widgets, placed, found = build_widgets(posted)
     errors = {key: [word(text, locale)] for key, text in found.items()}
     if new and (not NAME.match(state["name"]) or ("dashboard", state["name"]) in documents):
         errors["name"] = [word("bad_name" if not NAME.match(state["name"]) else "name_taken", locale)]
@@ -147,10 +147,10 @@ async def save_dashboard(request: Request) -> Response:
     target["widgets"] = widgets
 
     def mapper(steps: list[Any]) -> str | None:
-        if steps[:1] == ["widgets"] and len(steps) > 1 and isinstance(steps[1], int) and steps[1] < len(order):
+        if steps[:1] == ["widgets"] and len(steps) > 1 and isinstance(steps[1], int) and steps[1] < len(placed):
             key = steps[2] if len(steps) > 2 else "source"
             key = {"report": "source", "pipeline": "source", "entity": "source", "label": "label_en"}.get(key, key)
-            return f"widget-{order[steps[1]]}-{key if key in COLUMNS else 'other'}"
+            return f"widget-{placed[steps[1]]}-{key if key in COLUMNS else 'other'}"
         return "roles" if steps[:1] == ["roles"] else "label_en" if steps[:1] == ["label"] else None
     what = "summary_new_dashboard" if new else "summary_dashboard"
     summary = {loc: word(what, loc, dashboard=state["name"]) for loc in ("en", "zh")}

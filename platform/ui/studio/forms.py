@@ -88,7 +88,7 @@ def inline_yaml(value: Any) -> str:
 
 
 def rows(form: Any, prefix: str, names: Iterable[str]) -> list[dict[str, str]]:
-    """Table rows posted as `<prefix>-<n>-<name>` inputs, in the order of n."""
+    """Table rows posted as `<prefix>-<n>-<name>` inputs, by n."""
     names = tuple(names)
     found: dict[int, dict[str, str]] = {}
     pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)-(\w+)$")

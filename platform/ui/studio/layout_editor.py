@@ -1,5 +1,5 @@
 """Form and list layout of an entity in the studio: GET/POST /studio/views/{entity}. Form sections
-(their names, order, fields in order, and `visible_when`, checked as it is typed), list columns
+(their names, sequence, fields in sequence, and `visible_when`, checked as it is typed), list columns
 and list filters. Everything else in the entity's views (kanban, calendar, detail) is kept."""
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ async def save_layout(request: Request) -> Response:
         return page(request, "studio/layout_editor.html", context, Outcome(errors=errors))
     kept.sort(key=lambda item: (item[0], item[1]))
     original = ((views.get("form") or {}).get("sections")) or []
-    sections, order = [], []
+    sections, placed = [], []
     for _, index, row in kept:
         base = {k: v for k, v in (copy.deepcopy(original[index]) if index < len(original) else {}).items()
                 if k not in ("label", "fields", "visible_when")}
@@ -95,7 +95,7 @@ async def save_layout(request: Request) -> Response:
         if row["visible_when"].strip():
             section["visible_when"] = row["visible_when"].strip()
         sections.append(section)
-        order.append(index)
+        placed.append(index)
     target = copy.deepcopy(views)
     if sections:
         target.setdefault("form", {})["sections"] = sections
@@ -111,9 +111,9 @@ async def save_layout(request: Request) -> Response:
         target.pop("list")
 
     def mapper(steps: list[Any]) -> str | None:
-        if steps[:2] == ["form", "sections"] and len(steps) > 2 and isinstance(steps[2], int) and steps[2] < len(order):
+        if steps[:2] == ["form", "sections"] and len(steps) > 2 and isinstance(steps[2], int) and steps[2] < len(placed):
             key = steps[3] if len(steps) > 3 and steps[3] in ("fields", "visible_when") else "label_en"
-            return f"section-{order[steps[2]]}-{key}"
+            return f"section-{placed[steps[2]]}-{key}"
         if steps[:1] == ["list"] and len(steps) > 1 and steps[1] in ("columns", "filters"):
             return steps[1]
         return None

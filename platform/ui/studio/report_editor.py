@@ -67,7 +67,7 @@ def _proposal(request: Request, form: Any, name: str, new: bool) -> tuple[dict, 
     return state, document, errors
 
 
-def _order(state: dict) -> dict[str, list]:
+def _placed(state: dict) -> dict[str, list]:
     return {"where": [r["field"].strip() for r in state["conditions"]],
             "measures": [r["name"].strip() for r in state["measures"]],
             "metrics": [r["name"].strip() for r in state["metrics"]]}
@@ -95,7 +95,7 @@ async def save_report(request: Request) -> Response:
     proposal = Proposal({key: document}, summary, None if new else (str(form.get("token", "")) or None),
                         watched_of(form) or (key,))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes",
-                     input_of(_order(state)))
+                     input_of(_placed(state)))
     if outcome.applied:
         return applied_redirect(f"/studio/reports/{state['name']}", outcome.applied)
     return page(request, "studio/report.html", context, outcome)

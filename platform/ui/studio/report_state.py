@@ -168,19 +168,19 @@ def document_from_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
     return document, errors
 
 
-def input_of(order: Mapping[str, list[int]]):
+def input_of(placed: Mapping[str, list[int]]):
     """The input a problem at a report path belongs to (rows by their place in the document)."""
     def mapper(steps: list[Any]) -> str | None:
         if not steps:
             return None
         head = steps[0]
         if head == "where" and len(steps) > 1:
-            index = next((i for i, path in enumerate(order.get("where", [])) if path == steps[1]), None)
+            index = next((i for i, path in enumerate(placed.get("where", [])) if path == steps[1]), None)
             return f"cond-{index}-field" if index is not None else "other"
         if head == "group_by" and len(steps) > 1 and isinstance(steps[1], int):
             return f"group-{steps[1]}-field"
         if head in ("measures", "metrics") and len(steps) > 1:
-            names = order.get(head, [])
+            names = placed.get(head, [])
             if steps[1] in names:
                 prefix = "measure" if head == "measures" else "metric"
                 return f"{prefix}-{names.index(steps[1])}-{'expr' if head == 'metrics' else 'field'}"

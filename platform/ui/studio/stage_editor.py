@@ -65,7 +65,7 @@ async def stages_page(request: Request) -> Response:
 
 
 def build_stages(original: list[dict], state: list[dict]) -> tuple[list[dict], list[int], dict[str, list[str]]]:
-    """(the stages in their new order, form row of each, errors) from the posted rows."""
+    """(the stages in their new sequence, form row of each, errors) from the posted rows."""
     by_name = {stage.get("name"): stage for stage in original}
     errors: dict[str, list[str]] = {}
     kept = []
@@ -79,7 +79,7 @@ def build_stages(original: list[dict], state: list[dict]) -> tuple[list[dict], l
             position = 0
         kept.append((position, row_index, row))
     kept.sort(key=lambda item: (item[0], item[1]))
-    stages, order = [], []
+    stages, placed = [], []
     for _, row_index, row in kept:
         name = row["name"].strip()
         if not row["known"] and not NAME.match(name):
@@ -100,8 +100,8 @@ def build_stages(original: list[dict], state: list[dict]) -> tuple[list[dict], l
         if row["color"]:
             stage["color"] = row["color"]
         stages.append(stage)
-        order.append(row_index)
-    return stages, order, errors
+        placed.append(row_index)
+    return stages, placed, errors
 
 
 @studio_page
@@ -113,7 +113,7 @@ async def save_stages(request: Request) -> Response:
     form = await request.form()
     locale = request.state.locale
     state = rows(form, "stage", COLUMNS)
-    stages, order, found = build_stages(document["stages"], state)
+    stages, placed, found = build_stages(document["stages"], state)
     context = _context(request, name, document, state, str(form.get("token", "")))
     context["confirm"] = form.get("confirm") == "yes"
     errors = {key: [word(text, locale) for text in texts] for key, texts in found.items()}
@@ -124,9 +124,9 @@ async def save_stages(request: Request) -> Response:
     target["stages"] = stages
 
     def mapper(steps: list[Any]) -> str | None:
-        if len(steps) >= 2 and steps[0] == "stages" and isinstance(steps[1], int) and steps[1] < len(order):
+        if len(steps) >= 2 and steps[0] == "stages" and isinstance(steps[1], int) and steps[1] < len(placed):
             key = steps[2] if len(steps) > 2 and steps[2] in COLUMNS else "name"
-            return f"stage-{order[steps[1]]}-{'label_en' if key == 'label' else key}"
+            return f"stage-{placed[steps[1]]}-{'label_en' if key == 'label' else key}"
         return None
     summary = {loc: word("summary_stages", loc, pipeline=name) for loc in ("en", "zh")}
     proposal = Proposal({("pipeline", name): target}, summary, str(form.get("token", "")) or None, watched_of(form))

@@ -104,7 +104,7 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
     "add_row": {"en": "New", "zh": "新增"},
     "sections": {"en": "Form sections", "zh": "表单分组"},
     "visible_when": {"en": "Shown when", "zh": "何时显示"},
-    "section_fields": {"en": "Fields (in order, comma-separated)", "zh": "字段（按顺序，用逗号分隔）"},
+    "section_fields": {"en": "Fields (first to last, comma-separated)", "zh": "字段（按顺序，用逗号分隔）"},
     "list_columns": {"en": "List columns", "zh": "列表列"},
     "list_filters": {"en": "List filters", "zh": "列表筛选条件"},
     "comma_list": {"en": "Field names, comma-separated", "zh": "字段名，用逗号分隔"},
