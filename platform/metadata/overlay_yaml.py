@@ -22,7 +22,7 @@ NOTHING = type("Nothing", (), {"__repr__": lambda self: "NOTHING", "__bool__": l
 
 
 class _PlainDumper(yaml.SafeDumper):
-    """SafeDumper that also quotes what YAML 1.2 core would read as a number or a boolean."""
+    """SafeDumper that also writes as quoted strings what YAML 1.2 core would read as a number or a boolean."""
 
     def ignore_aliases(self, data: Any) -> bool:  # the same label twice is written twice, no &anchors
         return True

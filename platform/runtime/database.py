@@ -110,8 +110,8 @@ def refresh_statistics(engine: Engine, tables: Iterable[str]) -> None:
             connection.exec_driver_sql(f"PRAGMA analysis_limit={STATISTICS_ROWS}")
             connection.exec_driver_sql("ANALYZE")
         else:
-            quote = connection.dialect.identifier_preparer.quote
+            as_identifier = connection.dialect.identifier_preparer.quote
             names = sorted(set(tables))
             if names:
-                connection.exec_driver_sql("ANALYZE " + ", ".join(quote(name) for name in names))
+                connection.exec_driver_sql("ANALYZE " + ", ".join(as_identifier(name) for name in names))
         connection.commit()

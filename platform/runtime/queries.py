@@ -166,10 +166,10 @@ class Queries:
 
     @staticmethod
     def ordering(table: sa.Table, keys: list[tuple[str, bool]]) -> list[sa.ColumnElement]:
-        """ORDER BY terms: empty values last, ties broken by id in the direction of the last key.
+        """Sort terms: empty values last, ties broken by id in the direction of the last key.
 
         Breaking ties that way makes `(field)` and `(owner, field)` indexes serve a sort in either
-        direction (an index holds equal values in id order), so a page is read from the index
+        direction (an index holds equal values sorted by id), so a page is read from the index
         instead of sorting the table."""
         terms = [(table.c[name].desc() if descending else table.c[name].asc()).nulls_last()
                  for name, descending in keys]

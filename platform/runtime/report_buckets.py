@@ -1,7 +1,7 @@
 """Date buckets (day, week, month, quarter, year) for report groups, defined once for both databases.
 
 A bucket is named by its first day, as text 'YYYY-MM-DD', on SQLite and PostgreSQL alike: the text
-sorts in time order, compares equal across databases, and turns back into a `date` in Python.
+sorts chronologically, compares equal across databases, and turns back into a `date` in Python.
 Weeks start on Monday (ISO 8601), quarters in January, April, July and October.
 
 Date fields are bucketed as they are. Date-time fields are stored in UTC and bucketed by their

@@ -48,7 +48,7 @@ class ReportRequest:
 class Group:
     name: str
     expression: sa.ColumnElement
-    order: sa.ColumnElement
+    sort_key: sa.ColumnElement
     column: ReportColumn
 
 
@@ -158,7 +158,7 @@ class ReportCompiler:
                      ReportColumn(name, "group", kind, label, field, owner, bucket))
 
     def order_of(self, expression: sa.ColumnElement, field: Field) -> sa.ColumnElement:
-        """Stages sort in pipeline order and options in the order they are listed, not by name."""
+        """Stages sort as the pipeline lists them and options as they are listed, not by name."""
         names: Sequence[Any] = ()
         if field.type == "stage":
             pipeline = self.blueprint.pipelines.get(field.pipeline or "")
@@ -231,11 +231,11 @@ class ReportCompiler:
         if any(name in metrics for name, _ in keys):
             python_sort = keys
         else:
-            by_group = {g.name: g.order for g in groups}
+            by_group = {g.name: g.sort_key for g in groups}
             for name, descending in keys:
                 expression = by_group.get(name, aggregates.get(name))
                 ordering.append(expression.desc().nulls_last() if descending else expression.asc().nulls_last())
-        ordering += [g.order.asc().nulls_last() for g in groups]
+        ordering += [g.sort_key.asc().nulls_last() for g in groups]
         limit = request.limit or document.get("limit")
         statement = (sa.select(*(g.expression.label(g.name) for g in groups),
                                *(aggregate.label(name) for name, aggregate in aggregates.items()))

@@ -2,7 +2,7 @@
 conversion from stage to stage, from the stage history (atrium_stage_history).
 
 A record reached a stage when its history has a move into that stage or into a later stage of the
-ladder (the open stages and the won outcome, in pipeline order): a record that jumped from the first
+ladder (the open stages and the won outcome, as the pipeline lists them): a record that jumped from the first
 stage to the third passed the second too, so each step holds at most the records of the step
 before it and conversion never exceeds 100%. A lost outcome counts the records that ever moved
 into it. With a period (`period: {within: this_quarter}` or the request's), only the moves made in

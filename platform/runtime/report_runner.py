@@ -80,7 +80,7 @@ class Reports:
         return document
 
     def available(self, actor: Actor) -> list[Document]:
-        """The reports this viewer may run, in name order."""
+        """The reports this viewer may run, sorted by name."""
         result = []
         for name in sorted(self.blueprint.reports):
             try:
@@ -209,7 +209,7 @@ class Reports:
             result.matrix.column_keys.sort(key=self._sort_key(compiled.groups[1].column))
 
     def _sort_key(self, column: ReportColumn) -> Any:
-        """Values in the group's order (stages as the pipeline lists them, options as listed), empty last."""
+        """Values in the group's sequence (stages as the pipeline lists them, options as listed), empty last."""
         names: tuple = ()
         if column.type == "stage" and column.field is not None:
             pipeline = self.blueprint.pipelines.get(column.field.pipeline or "")

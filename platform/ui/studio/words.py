@@ -99,7 +99,7 @@ STUDIO_WORDS: dict[str, dict[str, str]] = {
     "outcome_won": {"en": "won", "zh": "赢单"},
     "outcome_lost": {"en": "lost", "zh": "输单"},
     "requires": {"en": "Fields required to enter", "zh": "进入时必填字段"},
-    "position": {"en": "Order", "zh": "顺序"},
+    "position": {"en": "Position", "zh": "顺序"},
     "remove": {"en": "Remove", "zh": "移除"},
     "add_row": {"en": "New", "zh": "新增"},
     "sections": {"en": "Form sections", "zh": "表单分组"},
