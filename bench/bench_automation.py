@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
+from benchmarks_doc import write_section  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 
@@ -226,12 +227,7 @@ def report(runs: list[dict], argv: str, b2b_shape: str) -> str:
 
 
 def write_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    write_section(section, START, END, DOC)
 
 
 def main() -> int:

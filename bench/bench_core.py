@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
+from benchmarks_doc import write_section  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 
@@ -445,15 +446,7 @@ def report(info: dict, load: dict, bulk: dict, seeded: dict, alters: list[dict],
 
 
 def write_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else (
-        "# Benchmarks\n\nFigures measured by the scripts in `bench/`. Each script rewrites its own "
-        "section, between its markers; run them on a quiet machine.\n\n")
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text, encoding="utf-8")
+    write_section(section, START, END, DOC)
 
 
 def main() -> int:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks_doc import write_section  # noqa: E402
 from bench_pages import call, machine, sign_in, wait_for_quiet  # noqa: E402
 from pages_data import B2B, ROOT, build_or_reuse  # noqa: E402
 
@@ -163,12 +164,7 @@ def render(info: dict, data: dict, results: dict, args, owned_by: dict, end_load
 
 
 def write_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    write_section(section, START, END, DOC)
 
 
 def main() -> int:

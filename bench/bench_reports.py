@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
 sys.path.insert(0, str(ROOT / "bench")) if str(ROOT / "bench") not in sys.path else None
+from benchmarks_doc import write_section  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 
@@ -252,14 +253,7 @@ def section(info: dict, results: dict, args) -> str:
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else (
-        "# Benchmarks\n\nFigures measured by the scripts in `bench/`. Each script rewrites its own "
-        "section, between its markers; run them on a quiet machine.\n\n")
-    if START in doc and END in doc:
-        doc = doc[:doc.index(START)] + text + doc[doc.index(END) + len(END):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(doc, encoding="utf-8")
+    write_section(text, START, END, DOC)
 
 
 def main() -> int:
