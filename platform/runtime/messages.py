@@ -42,7 +42,12 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def message(key: str, locale: str, **params: object) -> str:
-    texts = MESSAGES[key]
+def text_of(table: dict[str, dict[str, str]], key: str, locale: str, **params: object) -> str:
+    """One message of a zh/en table in the user's language (English when it has none)."""
+    texts = table[key]
     text = texts.get(locale) or texts.get(locale.split("-")[0]) or texts["en"]
     return text.format(**params)
+
+
+def message(key: str, locale: str, **params: object) -> str:
+    return text_of(MESSAGES, key, locale, **params)

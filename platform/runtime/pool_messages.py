@@ -1,6 +1,8 @@
 """What the public pool and conversions tell people, in zh and en."""
 from __future__ import annotations
 
+from .messages import text_of
+
 MESSAGES: dict[str, dict[str, str]] = {
     "no_pool": {"en": "Records of this kind have no public pool", "zh": "此类记录没有公海"},
     "pool_taken": {"en": "Someone else claimed this record first", "zh": "该记录已被他人抢先领取"},
@@ -34,6 +36,4 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def pool_message(key: str, locale: str, **params: object) -> str:
-    texts = MESSAGES[key]
-    text = texts.get(locale) or texts.get(locale.split("-")[0]) or texts["en"]
-    return text.format(**params)
+    return text_of(MESSAGES, key, locale, **params)
