@@ -4,7 +4,8 @@ An entity with `pool:` keeps the pool in its owner field: empty means the record
 (unless its lock field is set). Roles with `pool: true` on the entity see those records (the
 rule lives in `Access.row_filter`) and may claim them. Claims and releases write through the
 records service, so validation, history, rollups and event automations apply as for any change;
-each claim, release and recycle is also written to atrium_pool_history, which the limits read:
+each claim, release and recycle is also written to atrium_pool_history, which the limits read
+(a release by whatever write empties the owner: pool_releases.py):
 
 - `max_owned_per_user`: a user holding that many records of the entity cannot claim more;
 - `daily_claim_cap`: claims per user per day (days of the blueprint's time zone);
@@ -134,9 +135,8 @@ class PublicPool:
                 raise PoolRefused("locked", pool_message("pool_locked", actor.locale))
             if owner != actor.user_id and not self.access.permits(connection, actor, entity, record, "update"):
                 raise AccessDenied(pool_message("pool_not_yours", actor.locale))
+            # the records service writes the `release` row, as for any write that empties the owner
             released = self._set_owner(connection, entity, record, pool, None, actor)
-            self._write(connection, [{"entity": entity, "record_id": record_id, "action": "release",
-                                      "user_id": actor.user_id, "previous_owner": owner}])
             readable = self.access.permits(connection, actor, entity, released, "read")
         # a role without the pool no longer sees what it released
         return secured.visible(actor, entity, released) if readable else {"id": record_id}

@@ -82,6 +82,7 @@ class BulkUpdates:
                  "version": table.c.version + 1}), parameters)
         self.audit.record_many(conn, model.name, "update", [(c["id"], found) for c, _, found in moves],
                                now, actor.user_id)
+        self.pool_releases.record(conn, model.name, [(c, r) for c, r, _ in moves], actor, now)
         stage = model.stage_field
         if stage is not None and stage.pipeline:
             self.audit.record_stage(conn, model.name, stage.pipeline,

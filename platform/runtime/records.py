@@ -21,6 +21,7 @@ from .database import connect, write_transaction
 from .audit import Audit, changed_fields, format_number, sequence_key
 from .evaluation import SYSTEM, Actor, RecordEvaluator
 from .messages import message
+from .pool_releases import PoolReleases
 from .record_errors import RecordError, RecordNotFound, StaleRecord, ValidationFailed  # noqa: F401  (re-exported)
 from .record_rules import RECORD_ERRORS, Errors, RecordRules, add_error
 from .record_updates import BulkUpdates
@@ -40,6 +41,7 @@ class RecordService(BulkUpdates):
         self.rules = RecordRules(blueprint, RecordEvaluator(blueprint, clock=self.clock,
                                                             learned=self.learned.probability))
         self.audit = Audit(self.tables)
+        self.pool_releases = PoolReleases(blueprint, self.tables)  # owners emptied by a person's write
         self.rollups = Rollups(blueprint, self.tables, self)
         self._keys: dict[str, tuple[str, ...] | None] = {}
         self.automations = None
@@ -235,6 +237,7 @@ class RecordService(BulkUpdates):
             if result.rowcount != 1:  # a concurrent writer got there between our read and write
                 raise StaleRecord(self._current(conn, entity, record_id, actor), message("stale", actor.locale))
             self.audit.record_changes(conn, entity, record_id, "update", changes, now, actor.user_id)
+            self.pool_releases.record(conn, entity, [(current, record)], actor, now)
             stage = model.stage_field
             if stage is not None and stage.pipeline and current[stage.name] != record[stage.name]:
                 self.audit.record_stage(conn, entity, stage.pipeline,

@@ -216,3 +216,35 @@ def test_a_recycle_shows_on_the_timeline_with_the_rule_and_the_previous_owner(wo
     page = world.browser("manager").get(f"/r/customer/{record['id']}").text
     entry = page.split("Recycled to the public pool", 1)[1].split("</li>", 1)[0]
     assert "from Rep Li" in entry and "rule Return idle customers to the pool" in entry
+
+
+def test_a_manager_emptying_the_owner_in_the_form_releases_the_record(world):
+    record = world.customer("Handed Back Co", by="rep")
+    manager = world.browser("manager")
+    saved = manager.post(f"/r/customer/{record['id']}", [("_fields", "owner"), ("owner", ""),
+                                                         ("version", str(record["version"]))],
+                         follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    assert world.get("customer", record["id"])["owner"] is None
+    page = manager.get(f"/r/customer/{record['id']}").text
+    before, after = page.split("Released to the public pool", 1)
+    entry = before.rsplit("<li", 1)[1] + after.split("</li>", 1)[0]
+    assert "from Rep Li" in entry and "Manager Zhou" in entry
+    assert page.count(">Owner</strong>") == 0  # told once, as the release
+    again = world.browser("rep").post(f"/r/customer/{record['id']}/claim")
+    assert again.status_code == 409 and "you may claim it again from" in again.text
+    assert world.browser("rep2").post(f"/r/customer/{record['id']}/claim", follow_redirects=False).status_code == 303
+
+
+def test_an_owner_emptied_through_the_api_is_a_release(world, tokens):
+    with world.site.engine.begin() as connection:
+        manager = users.issue_token(connection, world.site.tables, "manager")
+    record = world.customer("Api Co", by="rep")
+    client = world.browser("rep").client
+    saved = client.patch(f"/api/v1/customer/{record['id']}", json={"owner": None, "version": record["version"]},
+                         headers=bearer(manager))
+    assert saved.status_code == 200 and saved.json()["owner"] is None, saved.text
+    cooling = client.post(f"/api/v1/customer/{record['id']}/claim", headers=bearer(tokens["rep"]))
+    assert cooling.status_code == 409 and cooling.json()["reason"] == "cooldown"
+    claimed = client.post(f"/api/v1/customer/{record['id']}/claim", headers=bearer(tokens["rep2"]))
+    assert claimed.status_code == 200 and claimed.json()["owner"] == world.ids["rep2"]
