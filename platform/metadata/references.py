@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
+from .approval_checks import check_approval, check_request_trigger
 from .entities import system_field
 from .model import (SYSTEM_FIELDS, Document, Entity, EntityGrant, Field, FormSection, Label,
                     Pipeline, Role, View, freeze)
@@ -251,10 +252,14 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
             for key, text in body.get("payload", {}).items():
                 expressions[".".join(map(str, path + ["payload", key]))] = report.expression(
                     source, path + ["payload", key], text, names)
-        elif kind == "require_approval":
-            # Approvals are not built yet; a blueprint must not believe its changes are held.
-            report.add(source, path, "require_approval is not available in this version of Atrium: "
-                       "approvals are not built yet, so the rule would not hold anything")
+        elif kind == "require_approval":  # approval_checks.py
+            check_approval(report, source, path, body, entities[entity], roles,
+                           lambda where, values: _check_values(report, source, where, values, entities, entity,
+                                                               names, expressions))
+            if "when" in body:
+                expressions[".".join(map(str, path + ["when"]))] = report.expression(
+                    source, path + ["when"], body["when"], names)
+    check_request_trigger(report, source)
     return Document(source.name, freeze(data), Label.of(data.get("label"), source.name),
                     MappingProxyType({k: v for k, v in expressions.items() if v is not None}))
 

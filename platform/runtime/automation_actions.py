@@ -64,10 +64,12 @@ class Actions:
         self.pool = PoolRecycling(service.blueprint, service.tables)
         self.handlers: dict[str, Callable[[RuleRun, Action, list[Item]], None]] = {
             "set": self._set, "create": self._create, "assign": self._assign,
-            "notify": self._notify, "webhook": self._webhook}
+            "notify": self._notify, "webhook": self._webhook, "require_approval": self._require_approval}
 
     def run(self, run: RuleRun, items: list[Item]) -> None:
         items = self.pool.exempt(run.rule, items)  # a locked pool record is never recycled
+        if run.trigger == "schedule" and self.service.approvals is not None:  # nor one an approval holds
+            items = self.service.approvals.guard.unlocked(run.connection, run.rule, items)
         for action in run.rule.actions:
             if items:
                 self.handlers[action.kind](run, action, items)
@@ -156,6 +158,9 @@ class Actions:
         if len(found) == 1:
             return [found[0]] if found[0] is not None and found[0] in directory.people else []
         return [user for user in dict.fromkeys(found) if user is not None and user in directory.people]
+
+    def _require_approval(self, run: RuleRun, action: Action, items: list[Item]) -> None:
+        self.service.approvals.requested_by_rule(run, items)  # approvals.py
 
     def _webhook(self, run: RuleRun, action: Action, items: list[Item]) -> None:
         spec = action.spec

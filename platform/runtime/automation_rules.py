@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from atrium.metadata.expressions import Expression
 from atrium.metadata.model import Blueprint, Document, Label
 
-# What each kind of action needs; approvals will add "require_approval" here with its handler.
-ACTION_KINDS = ("set", "create", "assign", "notify", "webhook")
+ACTION_KINDS = ("set", "create", "assign", "notify", "webhook", "require_approval")
 EVENTS = ("create", "update", "delete")
+DECISIONS = ("approved", "rejected")  # `on: {approved: rule}`: after a decision of that approval rule
 
 
 class AutomationConfigError(ValueError):
@@ -26,10 +26,11 @@ class AutomationConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Trigger:
-    kind: str  # create, update, delete, change, stage, schedule
+    kind: str  # create, update, delete, change, stage, schedule, request, approved, rejected
     fields: tuple[str, ...] = ()  # change
     stage: str | None = None  # stage
     direction: str | None = None  # stage: enter or leave
+    approval: str | None = None  # approved, rejected: the approval rule decided
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -38,7 +39,7 @@ class Trigger:
             return (self.kind,)
         if self.kind == "stage":
             return ("create", "update") if self.direction == "enter" else ("update",)
-        return ("update",) if self.kind == "change" else ()
+        return ("update",) if self.kind == "change" else ()  # request and decisions: approvals.py
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ def _trigger(spec: Any) -> Trigger:
         return Trigger(spec)
     if "change" in spec:
         return Trigger("change", fields=tuple(spec["change"]))
+    for decision in DECISIONS:
+        if decision in spec:
+            return Trigger(decision, approval=spec[decision])
     direction, stage = next(iter(spec["stage"].items()))
     return Trigger("stage", stage=stage, direction=direction)
 
@@ -122,8 +126,9 @@ def build_rule(document: Document) -> Rule:
             raise AutomationConfigError(f"automation {document.name}: '{kind}' is not an action this "
                                         f"version runs ({', '.join(ACTION_KINDS)})")
         prefix = f"do.{index}.{kind}."
-        expressions = {key[len(prefix):].split(".")[-1]: expression
-                       for key, expression in document.expressions.items() if key.startswith(prefix)}
+        # keyed by field; an approval's sets by `pending.field`, `approved.field` ... (and `when`)
+        expressions = {key[len(prefix):] if kind == "require_approval" else key[len(prefix):].split(".")[-1]:
+                       expression for key, expression in document.expressions.items() if key.startswith(prefix)}
         actions.append(Action(kind, index, spec, MappingProxyType(expressions)))
     trigger = _trigger(data["on"])
     schedule = None

@@ -116,6 +116,19 @@ class EventAutomations:
             ran |= self._fire(connection, rule, event, items, actor, running)
         return ran
 
+    def decided(self, connection: Connection, entity: Entity, approval: str, outcome: str,
+                before: Mapping[str, Any], after: Mapping[str, Any], actor: Actor) -> bool:
+        """Run the rules `on: {approved|rejected: approval}` after a decision's writes, with the
+        record as the decision left it; True if any ran."""
+        running = _running.get()
+        ran = False
+        for rule in self.rules:
+            trigger = rule.trigger
+            if (rule.entity == entity.name and trigger.kind == outcome and trigger.approval == approval
+                    and rule.name not in running):
+                ran |= self._fire(connection, rule, outcome, [Item(dict(before), dict(after))], actor, running)
+        return ran
+
     def _fire(self, connection: Connection, rule: Rule, event: str, items: list[Item], actor: Actor,
               running: tuple[str, ...]) -> bool:
         record_id = items[0].record.get("id") if len(items) == 1 else None

@@ -67,6 +67,7 @@ class BulkUpdates:
                 moves.append((current, record, found))
         if not moves:
             return []
+        self._guard(conn, model, [(c, r, [name for name, _, _ in found]) for c, r, found in moves], actor)
         self._check_database(conn, model, [{n: new for n, _, new in found} for _, _, found in moves],
                              [current["id"] for current, _, _ in moves], actor.locale, None)
         now = self.clock()

@@ -45,9 +45,12 @@ class RecordService(BulkUpdates):
         self.rollups = Rollups(blueprint, self.tables, self)
         self._keys: dict[str, tuple[str, ...] | None] = {}
         self.automations = None
+        self.approvals = None  # without automations (the seed) nothing is asked, locked or reserved
         if automations:  # imported here: the automations write through this service
             from .automation_triggers import EventAutomations
+            from .approvals import Approvals
             self.automations = EventAutomations(self)
+            self.approvals = Approvals(self)
         # entity → [(child entity, reference field)] for on_delete handling
         self.children: dict[str, list[tuple[Entity, str]]] = {}
         for child in blueprint.entities.values():
@@ -170,6 +173,7 @@ class RecordService(BulkUpdates):
                       actor: Actor, first_row: int, audit_fields: bool) -> list[dict[str, Any]]:
         now = self.clock()
         single = len(batch) == 1 and audit_fields
+        self._guard(conn, model, [(None, record, None) for record in batch], actor, None if single else first_row)
         self._check_database(conn, model, batch, (), actor.locale, None if single else first_row)
         self._assign_autonumbers(conn, model, batch, now)
         stored = []
@@ -228,6 +232,7 @@ class RecordService(BulkUpdates):
             changes = changed_fields(current, record, [f.name for f in model])
             if not changes:
                 return current
+            self._guard(conn, model, [(current, record, [name for name, _, _ in changes])], actor)
             self._check_database(conn, model, [record], [record_id], actor.locale, None)
             now = self.clock()
             update = self.columns_of(model, {name: new for name, _, new in changes})
@@ -258,6 +263,7 @@ class RecordService(BulkUpdates):
         deleting.add((entity, record_id))
         with self._connection(connection) as conn:
             current = self._current(conn, entity, record_id, actor)
+            self._guard(conn, self.entity(entity), [(current, None, None)], actor)
             for child, field_name in self.children.get(entity, ()):
                 child_table = self.tables[child.name]
                 linked = [row[0] for row in conn.execute(
@@ -288,6 +294,12 @@ class RecordService(BulkUpdates):
         if self.automations is None:
             return False
         return self.automations.written(conn, model, event, pairs, actor)
+
+    def _guard(self, conn: Connection, model: Entity, writes: Sequence[tuple], actor: Actor,
+               first_row: int | None = None) -> None:
+        """A pending approval's lock, and the values only an approval decision sets (approval_rules.py)."""
+        if self.approvals is not None:
+            self.approvals.guard.check(conn, model, writes, actor, first_row)
 
     def _current(self, conn: Connection, entity: str, record_id: int, actor: Actor) -> dict[str, Any]:
         table = self.tables[entity]

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from atrium.metadata import Blueprint, load_blueprint
 from .access import Access
+from .approvals import Approvals
 from .database import create_engine
 from .queries import Queries
 from .records import RecordService
@@ -40,3 +41,8 @@ class Site:
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    @property
+    def approvals(self) -> Approvals:
+        """Requests, decisions and withdrawals of approvals (approvals.py), over the records service."""
+        return self.records.approvals

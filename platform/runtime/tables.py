@@ -283,12 +283,37 @@ def automation_tables(metadata: sa.MetaData) -> None:
              sa.Column("last_status", sa.Integer()),
              sa.Column("last_error", sa.String(1000)),
              sa.Index("ix_atrium_outbox_due", "status", "next_attempt_at"))
+    approval_tables(metadata)
+
+
+def approval_tables(metadata: sa.MetaData) -> None:
+    """Approvals (approvals.py): every request, decision and withdrawal, and whom each waits for."""
+    sa.Table("atrium_approvals", metadata,
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("rule", sa.String(100), nullable=False),
+             sa.Column("entity", sa.String(50), nullable=False),
+             sa.Column("record_id", ID_TYPE, nullable=False),
+             sa.Column("status", sa.String(20), nullable=False),  # pending, approved, rejected, withdrawn
+             sa.Column("requested_by", ID_TYPE),  # empty when the system asked (a rule run by the system)
+             sa.Column("requested_at", UTCDateTime(), nullable=False),
+             sa.Column("decided_by", ID_TYPE),  # who approved, rejected or withdrew it
+             sa.Column("decided_at", UTCDateTime()),
+             sa.Column("comment", sa.Text()),
+             sa.Column("message", sa.JSON(), nullable=False),  # locale → text, filled at request time
+             sa.Column("lock", sa.JSON()),  # true, or the list of locked fields
+             sa.Index("ix_atrium_approvals_record", "entity", "record_id", "status"))
+    sa.Table("atrium_approval_approvers", metadata,
+             sa.Column("approval_id", ID_TYPE, sa.ForeignKey("atrium_approvals.id"), primary_key=True,
+                       autoincrement=False),
+             sa.Column("user_id", ID_TYPE, primary_key=True, autoincrement=False),
+             sa.Index("ix_atrium_approval_approvers_user", "user_id", "approval_id"))
 
 
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
                  "atrium_pool_history", "atrium_metadata_history",
-                 "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox")
+                 "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox",
+                 "atrium_approvals", "atrium_approval_approvers")
 
 
 def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = ()) -> sa.Table:

@@ -21,15 +21,65 @@ def problems(tmp_path, rule: dict) -> str:
 ON_CREATE = {"entity": "account", "on": "create"}
 
 
-def test_require_approval_is_refused_until_approvals_exist(tmp_path):
-    text = problems(tmp_path, {**ON_CREATE, "do": [{"require_approval": {"approver": "manager"}}]})
-    assert "automations/rule.yaml:" in text and "require_approval is not available" in text
+APPROVE = {"entity": "deal", "on": "request"}
+
+
+def approval(**body) -> dict:
+    return {**APPROVE, "do": [{"require_approval": {"approver": "manager", **body}}]}
+
+
+@pytest.mark.parametrize("rule, message", [
+    (approval(approver="boss"), "'boss' is not manager, a role or a user field of deal (choose from manager, admin,"),
+    (approval(approved={"stauts": "'approved'"}), "'stauts' is not a field of deal"),
+    (approval(rejected={"title": "'x' + nme"}), "unknown name 'nme'"),
+    (approval(lock=["amont"]), "'amont' is not a field of deal"),
+    (approval(lock=["probability"]), "'probability' is computed by the engine"),
+    (approval(pending={"probability": "1"}), "'probability' is computed and cannot be set"),
+    (approval(comment="amount"), "'amount' is a money field; the comment goes into a text or textarea field"),
+    (approval(comment="remark"), "'remark' is not a field of deal"),
+    (approval(when="amont > 1"), "unknown name 'amont'"),
+    ({**APPROVE, "do": [{"require_approval": {"approver": "manager"}}, {"set": {"title": "'x'"}}]},
+     "an approval rule does one thing"),
+    ({"entity": "deal", "on": "schedule", "every": "day", "do": [{"require_approval": {"approver": "manager"}}]},
+     "not on a schedule"),
+    ({**APPROVE, "do": [{"set": {"title": "'x'"}}]}, "on: request is for approval rules"),
+    ({"entity": "deal", "on": {"approved": "nothing"}, "do": [{"set": {"title": "'x'"}}]},
+     "'nothing' is not an approval rule"),
+])
+def test_approval_problems_are_reported_at_their_line(tmp_path, rule, message):
+    text = problems(tmp_path, rule)
+    assert "automations/rule.yaml:" in text and message in text
+
+
+def test_a_decision_trigger_names_an_approval_rule_of_its_entity(tmp_path):
+    with pytest.raises(BlueprintError) as failure:
+        blueprint_with(tmp_path, {
+            "approve": approval(lock=["amount"], pending={"lost_reason": "'price'"}),
+            "follow": {"entity": "account", "on": {"approved": "approve"}, "do": [{"set": {"note": "'ok'"}}]},
+            "other": {"entity": "deal", "on": {"rejected": "follow"}, "do": [{"set": {"title": "'x'"}}]}})
+    text = str(failure.value)
+    assert "automations/follow.yaml:7:13: on.approved:" in text and "approval rule 'approve' is about deal, this rule about account" in text
+    assert "automations/other.yaml:" in text and "'follow' is not an approval rule" in text
+
+
+def test_approval_rules_load(tmp_path):
+    blueprint = blueprint_with(tmp_path, {
+        "approve": approval(approver="rep", lock=["amount", "title"], comment="title",
+                            pending={"lost_reason": "'price'"}, approved={"owner": "current_user()"},
+                            message={"en": "Approve {title}?", "zh": "批准 {title}？"}, when="amount > 10"),
+        "after": {"entity": "deal", "on": {"approved": "approve"}, "do": [{"set": {"title": "'ok'"}}]},
+        "on_write": {"entity": "deal", "on": {"stage": {"enter": "proposal"}},
+                     "do": [{"require_approval": {"approver": "owner", "lock": True}}]}})
+    assert set(blueprint.automations) == {"approve", "after", "on_write"}
+    assert "do.0.require_approval.when" in blueprint.automations["approve"].expressions
 
 
 @pytest.mark.parametrize("rule, message", [
     ({**ON_CREATE, "every": "day", "do": [{"set": {"score": 1}}]}, "'every' is for scheduled rules"),
     ({"entity": "account", "on": "delete", "do": [{"set": {"score": 1}}]}, "'set' cannot act on a deleted record"),
-    ({**ON_CREATE, "do": [{"assign": {"strategy": "round_robin"}}]}, "exactly one of role, team or by_field"),
+    ({**ON_CREATE, "do": [{"assign": {"strategy": "round_robin"}}]}, "assign needs a role, a team or by_field"),
+    ({**ON_CREATE, "do": [{"assign": {"strategy": "round_robin", "team": "east", "by_field": "region"}}]},
+     "not both team and by_field"),
     ({**ON_CREATE, "do": [{"assign": {"strategy": "round_robin", "role": "boss"}}]}, "'boss' is not a role"),
     ({**ON_CREATE, "do": [{"assign": {"strategy": "round_robin", "by_field": "regio"}}]},
      "'regio' is not a field of account"),

@@ -1,0 +1,86 @@
+"""Cross-checks of approval rules (`require_approval`) and of the triggers that follow them
+(`on: request`, `on: {approved: rule}`, `on: {rejected: rule}`), each problem at its line."""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from .model import Entity, Role
+from .sources import Report, Source
+
+APPROVER_KEYWORDS = ("manager",)
+SETS = ("pending", "approved", "rejected")
+DECISIONS = ("approved", "rejected")
+COMMENT_TYPES = ("text", "textarea")
+
+
+def is_approval_rule(data: Mapping[str, Any]) -> bool:
+    return any(isinstance(step, Mapping) and "require_approval" in step for step in data.get("do", ()))
+
+
+def check_approval(report: Report, source: Source, path: list, body: Mapping[str, Any], entity: Entity,
+                   roles: Mapping[str, Role], check_values: Callable[[list, Mapping[str, Any]], None]) -> None:
+    """One `require_approval` action: whom it asks, what it locks, the fields its sets name."""
+    data = source.data
+    if len(data["do"]) != 1:
+        report.add(source, ["do"], "an approval rule does one thing, require_approval: put what follows a "
+                   "decision in rules on {approved: " + source.name + "} or {rejected: " + source.name + "}")
+    if data["on"] == "schedule":
+        report.add(source, ["on"], "require_approval is asked when a record is written (create, update, "
+                   "change, stage) or by a person (on: request), not on a schedule")
+    fields = entity.fields
+    approver = body["approver"]
+    users = [name for name, field in fields.items() if field.type == "user"]
+    if approver not in APPROVER_KEYWORDS and approver not in roles and approver not in users:
+        choices = list(APPROVER_KEYWORDS) + sorted(roles) + users
+        report.unknown(source, path + ["approver"], "manager, a role or a user field of " + entity.name
+                       + " (choose from " + ", ".join(choices) + ")", approver, choices)
+    if approver == "manager" and not entity.owner:
+        report.add(source, path + ["approver"], f"{entity.name} has no owner field, so it has no owner's manager")
+    lock = body.get("lock", True)
+    if isinstance(lock, list):
+        for i, name in enumerate(lock):
+            if name not in fields:
+                report.unknown(source, path + ["lock", i], f"a field of {entity.name}", name, fields)
+            elif fields[name].computed:
+                report.add(source, path + ["lock", i], f"'{name}' is computed by the engine, which is never held "
+                           "by a lock; lock the fields it is computed from")
+    for name in SETS:
+        if name in body:
+            check_values(path + [name], body[name])
+            for field in body[name]:
+                if field in fields and fields[field].computed:
+                    report.add(source, path + [name, field], f"'{field}' is computed and cannot be set")
+    comment = body.get("comment")
+    if comment is not None:
+        if comment not in fields:
+            report.unknown(source, path + ["comment"], f"a field of {entity.name}", comment, fields)
+        elif fields[comment].type not in COMMENT_TYPES:
+            report.add(source, path + ["comment"], f"'{comment}' is a {fields[comment].type} field; the comment "
+                       "goes into a text or textarea field")
+
+
+def check_request_trigger(report: Report, source: Source) -> None:
+    if source.data["on"] == "request" and not is_approval_rule(source.data):
+        report.add(source, ["on"], "on: request is for approval rules: a person asks for the approval its "
+                   "require_approval action describes")
+
+
+def check_decision_triggers(sources: Mapping[str, Source], report: Report) -> None:
+    """`on: {approved: rule}` names an approval rule of the same entity."""
+    for name, source in sources.items():
+        trigger = source.data.get("on")
+        if not isinstance(trigger, Mapping):
+            continue
+        for decision in DECISIONS:
+            if decision not in trigger:
+                continue
+            target = trigger[decision]
+            other = sources.get(target)
+            approvals = [n for n, s in sources.items() if is_approval_rule(s.data)]
+            if other is None or not is_approval_rule(other.data):
+                report.unknown(source, ["on", decision], "an approval rule (an automation whose action is "
+                               "require_approval)", target, approvals)
+            elif other.data.get("entity") != source.data.get("entity"):
+                report.add(source, ["on", decision], f"approval rule '{target}' is about "
+                           f"{other.data.get('entity')}, this rule about {source.data.get('entity')}: "
+                           "a decision's follow-up acts on the record decided")
