@@ -1,5 +1,10 @@
-"""The expression context of the runtime: one Evaluator, with functions bound to the record's
-entity and the acting user for the duration of one evaluation."""
+"""The expression context of the runtime: the context functions (current_user(), stage rules)
+answer for one entity and one acting user.
+
+A `RecordEvaluator` is shared by every thread that uses a site (request threads, the scheduler,
+import workers), so it never changes: `bind(entity, actor)` returns an evaluator of its own for
+that entity and actor, kept for the next bind with the same pair. Evaluating costs nothing more
+than before, and a binding made in one thread (or by a nested write) never changes another's."""
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +30,11 @@ class Actor:
 SYSTEM = Actor()
 
 
+BINDINGS_KEPT = 512  # bound evaluators a RecordEvaluator keeps (entities × people acting lately)
+
+
 class RecordEvaluator:
-    """Evaluates a blueprint's expressions for one entity and actor at a time."""
+    """Evaluates a blueprint's expressions; `bind` gives the one for an entity and actor."""
 
     def __init__(self, blueprint: Blueprint, clock: Callable[[], dt.datetime] | None = None,
                  learned: Callable[[str, str], float | None] | None = None,
@@ -36,6 +44,9 @@ class RecordEvaluator:
         self.entity = ""
         self.actor = SYSTEM
         self.learned = learned  # (pipeline, stage) → probability learned from history
+        self._clock = clock
+        self._bound: dict[tuple[str, Actor], RecordEvaluator] = {}
+        self._last: tuple[Actor | None, str, RecordEvaluator | None] = (None, "", None)
         zone = ZoneInfo(blueprint.timezone)
         moment = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._evaluator = Evaluator(
@@ -46,8 +57,20 @@ class RecordEvaluator:
         )
 
     def bind(self, entity: str, actor: Actor) -> "RecordEvaluator":
-        self.entity, self.actor = entity, actor
-        return self
+        """The evaluator for `entity` and `actor`: a separate object, never this one changed."""
+        last = self._last  # replaced whole, never changed: any thread reads one consistent binding
+        if last[0] is actor and last[1] == entity:  # a bulk write binds the same pair per record
+            return last[2]
+        key = (entity, actor)
+        bound = self._bound.get(key)
+        if bound is None:
+            bound = RecordEvaluator(self.blueprint, self._clock, self.learned, self._targets)
+            bound.entity, bound.actor = entity, actor
+            if len(self._bound) >= BINDINGS_KEPT:
+                self._bound.clear()
+            self._bound[key] = bound
+        self._last = (actor, entity, bound)
+        return bound
 
     def evaluate(self, expression: Expression, record: Mapping[str, Any]) -> Any:
         return self._evaluator.evaluate(expression, record)

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Blueprint, Check, Entity, Field
 from .coercion import CoercionError, coerce, is_empty
-from .evaluation import Actor, RecordEvaluator
+from .evaluation import SYSTEM, Actor, RecordEvaluator
 from .messages import message
 from .tables import text_limit
 
@@ -80,7 +80,7 @@ class RecordRules:
         """
         locale = actor.locale
         errors: Errors = {}
-        self.evaluator.bind(entity.name, actor)
+        evaluator = self.evaluator.bind(entity.name, actor)  # this call's own: threads share the rules
         record = dict(current) if current is not None else {f.name: None for f in entity}
         for name, value in changes.items():
             field = entity.fields.get(name)
@@ -95,26 +95,27 @@ class RecordRules:
                 except CoercionError as error:
                     add_error(errors, name, message(error.key, locale, **error.params))
         if current is None:
-            self._apply_defaults(entity, record, changes)
+            self._apply_defaults(entity, record, changes, evaluator)
         if current is None or plan is None:
             plan = None
-        self._compute_formulas(entity, record, plan.formulas if plan else entity.formula_order)
+        self._compute_formulas(entity, record, plan.formulas if plan else entity.formula_order, evaluator)
         # Rule errors are reported with the coercion errors, except on fields already in error
         # (their value is unknown, so a rule about it would only add noise).
         found: Errors = {}
-        self._validate(entity, current, record, found, locale, plan)
+        self._validate(entity, current, record, found, locale, plan, evaluator)
         for name, texts in found.items():
             if name not in errors:
                 errors[name] = texts
         return record, errors
 
-    def _apply_defaults(self, entity: Entity, record: dict, changes: Mapping[str, Any]) -> None:
+    def _apply_defaults(self, entity: Entity, record: dict, changes: Mapping[str, Any],
+                        evaluator: RecordEvaluator) -> None:
         for field in entity:
             if field.rollup is not None and field.rollup.function in ("count", "sum"):
                 record[field.name] = 0  # nothing links to a new record yet
             if field.default is not None and is_empty(changes.get(field.name)) and not field.computed:
                 try:
-                    record[field.name] = coerce(field, self.evaluator.evaluate(field.default, record),
+                    record[field.name] = coerce(field, evaluator.evaluate(field.default, record),
                                                 self.blueprint.timezone)
                 except (ExpressionError, CoercionError):
                     record[field.name] = None
@@ -124,41 +125,45 @@ class RecordRules:
             if pipeline:  # a new record starts in the first stage
                 record[stage.name] = pipeline.stages[0].name
 
-    def _compute_formulas(self, entity: Entity, record: dict, names: tuple[str, ...] | None = None) -> None:
+    def _compute_formulas(self, entity: Entity, record: dict, names: tuple[str, ...] | None = None,
+                          evaluator: RecordEvaluator | None = None) -> None:
+        """Fill the formula fields; without an evaluator, as the system computes them (rollups)."""
+        evaluator = evaluator or self.evaluator.bind(entity.name, SYSTEM)
         for name in entity.formula_order if names is None else names:
             field = entity.fields[name]
             try:
-                record[name] = coerce(field, self.evaluator.evaluate(field.formula, record),
+                record[name] = coerce(field, evaluator.evaluate(field.formula, record),
                                       self.blueprint.timezone)
             except (ExpressionError, CoercionError):
                 # A formula over missing inputs has no value; it is not the user's error.
                 record[name] = None
 
     def _validate(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
-                  errors: Errors, locale: str, plan: RulePlan | None = None) -> None:
+                  errors: Errors, locale: str, plan: RulePlan | None, evaluator: RecordEvaluator) -> None:
         for field in entity if plan is None else plan.fields:
             value = record.get(field.name)
             if field.computed:
                 continue
             if is_empty(value):
-                if field.required or self._holds(field.required_when, record):
+                if field.required or self._holds(evaluator, field.required_when, record):
                     add_error(errors, field.name, message("required", locale))
                 continue
             self._check_bounds(field, value, errors, locale)
         if plan is None or plan.stage:
             self._check_stage(entity, current, record, errors, locale)
         for check in entity.checks if plan is None else plan.checks:
-            if check.when is not None and not self._holds(check.when, record):
+            if check.when is not None and not self._holds(evaluator, check.when, record):
                 continue
-            if not self._holds(check.assertion, record):
+            if not self._holds(evaluator, check.assertion, record):
                 target = next((f.name for f in entity if f.name in check.assertion.names), RECORD_ERRORS)
                 add_error(errors, target, check.message.text(locale, self.blueprint.default_locale))
 
-    def _holds(self, expression, record: Mapping[str, Any]) -> bool:
+    @staticmethod
+    def _holds(evaluator: RecordEvaluator, expression, record: Mapping[str, Any]) -> bool:
         if expression is None:
             return False
         try:
-            return bool(self.evaluator.evaluate(expression, record))
+            return bool(evaluator.evaluate(expression, record))
         except ExpressionError:
             return False
 

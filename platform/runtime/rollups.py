@@ -62,8 +62,7 @@ class Rollups:
             new = dict(row)
             for field in fields:
                 new[field.name] = self._coerce_empty(field, values[parent_id].get(field.name))
-            self.service.rules.evaluator.bind(parent.name, SYSTEM)
-            self.service.rules._compute_formulas(parent, new)
+            self.service.rules._compute_formulas(parent, new)  # as the system computes them
             updates = {name: new[name] for name in new
                        if name in parent.fields and new[name] != row.get(name)}
             if updates:

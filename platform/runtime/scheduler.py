@@ -34,6 +34,7 @@ from .automation_triggers import (EventAutomations, describe, enter_rule, leave_
 from .database import connect, write_transaction
 from .evaluation import Actor
 from .outbox import DeliveryReport
+from .rule_columns import RuleColumns
 
 logger = logging.getLogger("atrium.scheduler")
 
@@ -63,6 +64,7 @@ class ScheduledRules:
         self.rules = tuple(rule for rule in build_rules(site.blueprint) if rule.schedule is not None)
         self.runs = site.tables.system("atrium_automation_runs")
         self.log = AutomationLog(site.tables)
+        self.columns = RuleColumns(self.service)  # what each rule's batches read
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.batch_size = batch_size
 
@@ -125,15 +127,17 @@ class ScheduledRules:
     def _batch(self, rule: Rule, ids: Sequence[int]) -> int:
         now = self.site.now()
         actor = Actor(name=f"automation {rule.name}", locale=self.site.blueprint.default_locale)
+        columns = self.columns.of(rule)  # None: whole records
         with write_transaction(self.site.engine) as connection:
-            records = matching_records(connection, self.service, rule, ids)  # still matching now
+            records = matching_records(connection, self.service, rule, ids, columns)  # still matching now
             # before and now start as one dict: actions replace `record`, never change it in place
             items = [Item(record, record) for record in sorted(records, key=lambda r: r["id"])]
             if rule.when is not None:
                 items = [item for item in items if self._holds(rule, actor, item)]
             token = enter_rule(rule.name)  # its own writes do not fire it again
             try:
-                self.automations.actions.run(RuleRun(rule, "schedule", connection, actor, now), items)
+                self.automations.actions.run(RuleRun(rule, "schedule", connection, actor, now,
+                                                     partial=columns is not None), items)
             finally:
                 leave_rule(token)
         return len(items)
@@ -170,22 +174,20 @@ def last_runs(connection, tables, rule: str | None = None, limit: int = 20) -> l
 class Scheduler:
     """The server's scheduler: a daemon thread that runs due rules and sends queued webhooks.
 
-    It has a site of its own (services keep per-call state), sharing the server's engine and clock.
+    It runs on the server's own site, beside the request threads: the services keep no per-call
+    state (an evaluation binds its entity and user in an object of its own, evaluation.py).
     """
 
     def __init__(self, site: Any, interval: float = 30.0):
-        from .site import Site
-        self.site = Site.open(site.blueprint, "", engine=site.engine, clock=site.clock)
-        self.rules = ScheduledRules(self.site)
+        self.site = site
+        self.rules = ScheduledRules(site)
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def use(self, site: Any) -> None:
         """Run the rules of new metadata (the studio changed it) from the next tick on."""
-        from .site import Site
-        fresh = Site.open(site.blueprint, "", engine=site.engine, clock=site.clock)
-        self.site, self.rules = fresh, ScheduledRules(fresh)
+        self.site, self.rules = site, ScheduledRules(site)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="atrium-scheduler", daemon=True)
