@@ -150,6 +150,20 @@ def test_unique_values_taken_in_the_database_or_repeated_in_the_file_are_named(s
     assert [p["code"] for p in rows(site, "product")] == ["P-1"]
 
 
+def test_records_keyed_on_their_unique_value_are_updated_and_a_taken_value_is_named(site):
+    boss = actor(site, "boss")
+    for code in ("P-1", "P-2"):
+        site.records.create("product", {"code": code, "name": "旧产品"}, boss)
+    for dry in (True, False):  # the import page checks first, then writes
+        report = run(site, boss, "product", "产品编码,产品名称\nP-1,新产品\n", key="code", on_duplicate="update",
+                     dry=dry)
+        assert report.ok and report.updated == 1, report.errors
+    assert [p["name"] for p in rows(site, "product")] == ["新产品", "旧产品"]
+    taken = run(site, boss, "product", "产品编码,产品名称\nP-2,新产品\n", dry=True, key="name",
+                on_duplicate="update")  # the record named 新产品 would take the other's code
+    assert [(e.row, e.field, e.message) for e in taken.errors] == [(2, "code", "已有其他记录使用此值")]
+
+
 def test_stage_rules_apply_as_in_a_form(site):
     rep = actor(site, "wang", "en")
     text = ("Company,Contact name,Status,Region,Phone\n"
