@@ -102,6 +102,8 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     routes += record_routes
     from .import_page import routes as import_routes; routes += import_routes  # /r/{entity}/import
     from . import calendar_page, kanban_move; routes += kanban_move.routes + calendar_page.routes  # /kanban, /calendar
+    from . import approval_api, approval_pages  # approvals: before /api/v1/{entity}, which would take them
+    routes += approval_pages.routes + approval_api.routes
     routes += api.routes  # /api/v1/...: the JSON API and its OpenAPI document
     from .notifications_page import routes as inbox_routes; routes += inbox_routes  # /notifications
     routes += studio_routes.routes

@@ -69,7 +69,7 @@ def _filters(request: Request, document: Document, connection: Any):
                         entities_of(site.blueprint, document))
 
 
-def _page(request: Request, document: Document, status: int = 200) -> Response:
+def _page(request: Request, document: Document, status: int = 200, home: bool = False) -> Response:
     site, locale = request.app.state.site, request.state.locale
     blueprint = site.blueprint
     text = lambda label: label.text(locale, blueprint.default_locale) if label else ""  # noqa: E731
@@ -88,6 +88,7 @@ def _page(request: Request, document: Document, status: int = 200) -> Response:
     return render(request, "dashboard.html", {
         "title": text(document.label), "description": text(Label.of(description)) if description else "",
         "filters": filters, "action": request.url.path, "placeholders": placeholders,
+        "today_strip": home,  # the home page's strip: approvals waiting, unread messages
     }, status_code=status)
 
 
@@ -108,7 +109,7 @@ async def home(request: Request) -> Response:
         document = role_dashboard(request.app.state.site.blueprint, request.state.actor)
         if document is None:  # a role without a dashboard: what it can open, as before
             return await entity_home(request)
-        return _page(request, document)
+        return _page(request, document, home=True)
     return await login_required(inner)(request)
 
 

@@ -14,6 +14,7 @@ from atrium.metadata.model import SYSTEM_FIELDS
 from atrium.runtime.queries import ListQuery
 from atrium.runtime.record_rules import RECORD_ERRORS
 from atrium.runtime.records import StaleRecord, ValidationFailed
+from .approval_view import record_panel
 from .form_model import FormModel
 from .list_page import cells, count_text, default_columns
 from .page_tools import Kit, record_page
@@ -131,14 +132,21 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
         can_update = access.permits(connection, kit.actor, kit.entity_name, record, "update")
         can_delete = access.permits(connection, kit.actor, kit.entity_name, record, "delete")
         related = related_lists(kit, connection, record_id)
-        entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related})
+        approval = record_panel(kit.site, connection, kit.actor, kit.locale, kit.entity_name, record, title,
+                                can_update)
+        entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related}, approval.history)
         extra = record_actions(kit, connection, record)  # claim, release, convert
+    if approval.locked:  # read-only while it waits: the page does not offer what would be refused
+        can_update = can_delete = False
+        extra.update(can_claim=False, can_release=False, convert_label=None)
+    stage_locked = kit.entity.stage_field is not None and kit.entity.stage_field.name in approval.locked_fields
     system = {name: kit.presenter.show(_system_field(name), record.get(name), lookups)
               for name in ("created_at", "created_by", "updated_at", "updated_by")}
     return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
             "record": record, "title": title, "sections": sections(kit, record, lookups),
             "related": related, "timeline": entries, "can_update": can_update, "can_delete": can_delete,
-            "actions": stage_actions(kit, record) if can_update else [], "messages": messages or [],
+            "actions": stage_actions(kit, record) if can_update and not stage_locked else [],
+            "messages": messages or [], "approval": approval,
             "system": system, "stage": _stage_shown(kit, record, lookups), **extra}
 
 

@@ -1,6 +1,6 @@
-"""The inbox: /notifications lists the signed-in user's notifications (newest first, unread
-marked), opens one (marking it read) and marks all read; /notifications/badge is the header's
-unread count for an HTMX refresh."""
+"""The inbox: /notifications lists the approvals waiting for the signed-in user's decision, then
+their notifications (newest first, unread marked), opens one (marking it read) and marks all read;
+/notifications/badge is the header's unread count (and waiting approvals) for an HTMX refresh."""
 from __future__ import annotations
 
 from starlette.requests import Request
@@ -10,6 +10,7 @@ from starlette.routing import Route
 from atrium.runtime.database import connect, write_transaction
 from atrium.runtime.notifications import Notifications
 from .app import login_required
+from .approval_pages import waiting_items
 from .templating import render
 
 PAGE_SIZE = 50
@@ -28,11 +29,12 @@ async def inbox(request: Request) -> Response:
         items = _inbox(request).list_for(connection, actor.user_id, unread_only=unread_only, limit=PAGE_SIZE + 1,
                                          before_id=int(before) if before and before.isdigit() else None)
         unread = _inbox(request).unread_count(connection, actor.user_id)
+        waiting = waiting_items(request, connection) if before is None else []  # on the first page
     more = len(items) > PAGE_SIZE
     items = items[:PAGE_SIZE]
     return render(request, "notifications.html", {
         "items": items, "unread": unread, "unread_only": unread_only,
-        "older": items[-1].id if more else None, "timezone": site.blueprint.timezone,
+        "older": items[-1].id if more else None, "timezone": site.blueprint.timezone, "approvals": waiting,
         "active_entity": "_notifications"})
 
 

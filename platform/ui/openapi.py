@@ -17,6 +17,7 @@ from atrium.runtime.evaluation import Actor
 from atrium.runtime.report_runner import Reports
 from atrium.runtime.tables import text_limit
 from .openapi_actions import action_paths
+from .openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -283,6 +284,11 @@ class Describer:
             paths["/api/v1/reports/{name}"] = report_path(names)
             schemas["ReportResult"] = REPORT_RESULT
             tags.append({"name": "reports", "description": "Reports under the caller's access scope"})
+        approvals = approval_paths(self)  # when the blueprint has rules that ask for approval
+        if approvals:
+            paths.update(approvals)
+            schemas.update(APPROVAL_SCHEMAS)
+            tags.append({"name": "approvals", "description": "Approvals: waiting, asked for, decided"})
         return {
             "openapi": "3.1.0",
             "info": {"title": f"{_label(blueprint, blueprint.label)} API", "version": str(blueprint.version),

@@ -52,19 +52,33 @@ def context_for(request: Request, extra: Mapping[str, Any]) -> dict[str, Any]:
         "t": text,
         "_": lambda key, **params: word(key, locale, **params),
         "url": lambda name, **params: str(request.url_for(name, **params)),
-        "unread_notifications": lambda: unread_notifications(request),  # counted only where shown
+        "unread_notifications": lambda: inbox_counts(request)[0],  # counted only where shown
+        "pending_approvals": lambda: inbox_counts(request)[1],
         **extra,
     }
 
 
 def unread_notifications(request: Request) -> int:
     """The signed-in user's unread notifications, for the header (0 when signed out)."""
+    return inbox_counts(request)[0]
+
+
+def inbox_counts(request: Request) -> tuple[int, int]:
+    """(unread notifications, approvals waiting for the user's decision): read together on one
+    connection, once a request, for the header's badges and the home page's strip."""
+    counted = getattr(request.state, "inbox_counts", None)
+    if counted is not None:
+        return counted
     actor = getattr(request.state, "actor", None)
     if actor is None or actor.user_id is None:
-        return 0
+        return 0, 0
     site = request.app.state.site
+    approvals = getattr(site.records, "approvals", None)
     with connect(site.engine) as connection:
-        return Notifications(site.tables).unread_count(connection, actor.user_id)
+        counted = (Notifications(site.tables).unread_count(connection, actor.user_id),
+                   approvals.count_pending_for(actor.user_id, connection) if approvals is not None else 0)
+    request.state.inbox_counts = counted
+    return counted
 
 
 def render(request: Request, template: str, context: Mapping[str, Any] | None = None,

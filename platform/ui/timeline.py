@@ -1,6 +1,7 @@
 """A record's timeline, newest first: field changes (atrium_history), stage changes with the time
 spent in the stage left (atrium_stage_history), and related records created (from the view's
-`detail.related`), and claims, releases and recycles of a public-pool record (atrium_pool_history).
+`detail.related`), claims, releases and recycles of a public-pool record (atrium_pool_history), and
+approvals asked for, decided and withdrawn.
 Hidden fields and records the reader may not see never appear."""
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.runtime.queries import ListQuery
+from . import approval_words  # noqa: F401  (the approval entries' words)
 from .i18n import word
 from .page_tools import Kit
 from .present import EMPTY, Lookups, Shown
@@ -30,6 +32,7 @@ class Entry:
     note: str = ""
     href: str | None = None
     who: str = ""
+    comment: str = ""  # an approval's decision
 
 
 def duration(seconds: float | None, locale: str) -> str:
@@ -150,6 +153,20 @@ def pool_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entry
     return entries
 
 
+def approval_changes(kit: Kit, approvals: list) -> list[Entry]:
+    """Each approval asked for, and its decision or withdrawal, with the comment."""
+    entries = []
+    for approval in approvals:
+        rule = kit.presenter.text(approval.label) if approval.label else approval.rule
+        entries.append(Entry(_aware(approval.requested_at), approval.requested_by, "approval",
+                             word("approval_tl_requested", kit.locale), note=rule))
+        if approval.status != "pending" and approval.decided_at is not None:
+            entries.append(Entry(_aware(approval.decided_at), approval.decided_by, "approval",
+                                 word(f"approval_tl_{approval.status}", kit.locale), note=rule,
+                                 comment=approval.comment or ""))
+    return entries
+
+
 def _rule_label(kit: Kit, name: str) -> str:
     document = kit.blueprint.automations.get(name)
     return kit.presenter.text(document.label) if document is not None else name
@@ -166,10 +183,14 @@ def _without_pool_owner_changes(kit: Kit, entries: list[Entry], pooled: list[Ent
 
 
 def timeline(kit: Kit, connection: Connection, record_id: int,
-             newest: Mapping[str, list] | None = None) -> list[Entry]:
+             newest: Mapping[str, list] | None = None, approvals: list | None = None) -> list[Entry]:
+    """`approvals`: the record's approvals as the page read them (else read here)."""
     pooled = pool_changes(kit, connection, record_id)
+    if approvals is None and getattr(kit.site.records, "approvals", None) is not None:
+        approvals = kit.site.records.approvals.of_record(kit.entity_name, record_id, connection)
     entries = (_without_pool_owner_changes(kit, field_changes(kit, connection, record_id), pooled) + pooled
-               + stage_changes(kit, connection, record_id) + related_creations(kit, connection, record_id, newest))
+               + stage_changes(kit, connection, record_id) + related_creations(kit, connection, record_id, newest)
+               + approval_changes(kit, approvals or []))
     entries.sort(key=lambda e: e.at, reverse=True)
     entries = entries[:LIMIT]
     lookups = Lookups()
