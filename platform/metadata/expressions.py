@@ -45,7 +45,8 @@ MAX_NODES = 2_000
 MAX_DEPTH = 100
 
 BUILTIN_FUNCTIONS: frozenset[str] = frozenset(fx.builtin_functions())
-CONTEXT_FUNCTIONS: frozenset[str] = frozenset({"current_user", "stage_probability", "is_open", "target"})
+CONTEXT_FUNCTIONS: frozenset[str] = frozenset({"current_user", "current_role", "stage_probability", "is_open",
+                                              "target"})
 # The few keyword arguments the language accepts, per function: a keyword names an option whose
 # meaning a reader must see at the call (`stage_probability(stage, learned=True)`); everything
 # else passes values by position.

@@ -54,6 +54,7 @@ def entity_names(entities: Mapping[str, Entity], entity: str) -> set[str]:
 
 
 STAGE_OPERATORS = ("stalled", "in_stage_longer_than_days")
+HOUR_OPERATORS = ("older_than_hours", "within_last_hours")
 
 
 def check_condition(report: Report, source: Source, where: list, condition: Mapping[str, Any],
@@ -63,6 +64,11 @@ def check_condition(report: Report, source: Source, where: list, condition: Mapp
         field = check_path(report, source, where + [path], entities, entity, path)
         if field is None or not isinstance(spec, Mapping):
             continue
+        for operator in HOUR_OPERATORS:
+            if operator in spec and field.type != "datetime":
+                report.add(source, where + [path, operator],
+                           f"'{operator}' applies to date-time fields; '{path}' is a {field.type} field"
+                           + (", which has no hours (use older_than_days or within)" if field.type == "date" else ""))
         for operator in STAGE_OPERATORS:
             if operator not in spec:
                 continue
@@ -266,9 +272,10 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
 
 def _check_assign(report: Report, source: Source, path: list, body: Mapping[str, Any], entity: Entity,
                   roles: Mapping[str, Role]) -> None:
-    pools = [key for key in ("role", "team", "by_field") if key in body]
-    if len(pools) != 1:
-        report.add(source, path, "assign needs exactly one of role, team or by_field (whom to choose among)")
+    groups = [key for key in ("team", "by_field") if key in body]
+    if len(groups) > 1 or not (groups or "role" in body):
+        report.add(source, path, "assign needs a role, a team or by_field (whom to choose among), not both "
+                   "team and by_field; a role given with either narrows it to the members with that role")
     if "role" in body and body["role"] not in roles:
         report.unknown(source, path + ["role"], "a role", body["role"], roles)
     if "by_field" in body and body["by_field"] not in entity.fields:
@@ -291,6 +298,34 @@ def _check_values(report: Report, source: Source, path: list, values: Mapping[st
         expressions[".".join(map(str, path + [field]))] = report.expression(source, path + [field], text, names)
 
 
+def _check_each(report: Report, source: Source, path: list, plan: Mapping[str, Any], entity: Entity,
+                roles: Mapping[str, Role]) -> None:
+    """A seed plan's `each` and `overrides` name stored fields of the entity and real roles."""
+    each = plan.get("each", {})
+    for field, values in each.items():
+        model = entity.fields.get(field)
+        if model is None or model.computed:
+            report.unknown(source, path + ["each", field], f"a stored field of {entity.name}", field,
+                           [f.name for f in entity if not f.computed])
+        elif isinstance(values, Mapping) and "role" in values:
+            if model.type != "user":
+                report.add(source, path + ["each", field, "role"], f"role: gives users, but '{field}' is a "
+                           f"{model.type} field")
+            if values["role"] not in roles:
+                report.unknown(source, path + ["each", field, "role"], "a role", values["role"], roles)
+        elif isinstance(values, Mapping) and model.type not in ("date", "datetime"):
+            report.add(source, path + ["each", field, "every"], f"every: gives dates, but '{field}' is a "
+                       f"{model.type} field")
+    for i, override in enumerate(plan.get("overrides", ())):
+        for field in override.get("where", {}):
+            if field not in each:
+                report.unknown(source, path + ["overrides", i, "where", field], "a field of each", field, each)
+        for field in override.get("values", {}):
+            if field not in entity.fields:
+                report.unknown(source, path + ["overrides", i, "values", field], f"a field of {entity.name}",
+                               field, entity.fields)
+
+
 def build_seed(source: Source | None, entities: Mapping[str, Entity], roles: Mapping[str, Role],
                report: Report) -> Document | None:
     if source is None:
@@ -309,6 +344,7 @@ def build_seed(source: Source | None, entities: Mapping[str, Entity], roles: Map
             if isinstance(generator, Mapping) and "ref" in generator and generator["ref"] not in entities:
                 report.unknown(source, ["entities", name, "fields", field, "ref"], "an entity",
                                generator["ref"], entities)
+        _check_each(report, source, ["entities", name], plan, entities[name], roles)
     for i, user in enumerate(data.get("users", ())):
         if user["role"] not in roles:
             report.unknown(source, ["users", i, "role"], "a role", user["role"], roles)

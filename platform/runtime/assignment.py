@@ -1,9 +1,10 @@
 """Who an automation addresses: users by role, team, manager, and owners chosen in turns or by load.
 
 `Directory` reads users and teams once per rule run; `Assigner` picks an owner per record for the
-`assign` action: `round_robin` takes turns (the turn is a counter in atrium_sequences, so it
-carries on across runs and workers), `least_loaded` picks whoever owns the fewest open records
-of the entity (ties: the lower user id).
+`assign` action, among a role, a team or the team / users a field's value maps to (a role given
+with a team or a field narrows that group to the members with the role): `round_robin` takes
+turns (the turn is a counter in atrium_sequences, so it carries on across runs and workers),
+`least_loaded` picks whoever owns the fewest open records of the entity (ties: the lower user id).
 """
 from __future__ import annotations
 
@@ -76,6 +77,14 @@ class Assigner:
     def candidates(self, directory: Directory, spec: Mapping[str, Any], record: Mapping[str, Any]) \
             -> tuple[str, list[int]]:
         """(a key naming the group of users, their ids) for one record."""
+        if "role" in spec and ("team" in spec or "by_field" in spec):  # the role narrows the group
+            key, users = self._group(directory, {k: v for k, v in spec.items() if k != "role"}, record)
+            role = spec["role"]
+            return f"{key}|role:{role}", [u for u in users if directory.people[u].role == role]
+        return self._group(directory, spec, record)
+
+    def _group(self, directory: Directory, spec: Mapping[str, Any], record: Mapping[str, Any]) \
+            -> tuple[str, list[int]]:
         if "role" in spec:
             return f"role:{spec['role']}", directory.with_role(spec["role"])
         if "team" in spec:

@@ -18,6 +18,10 @@ from .stage_analytics import STAGE_OPERATORS, stage_condition
 from .tables import Tables
 
 
+# Operators that count hours back from the current instant (date-time fields only).
+HOUR_OPERATORS = ("older_than_hours", "within_last_hours")
+
+
 class ConditionError(ValueError):
     """A condition names something that does not exist or uses an operator wrongly."""
 
@@ -109,10 +113,20 @@ def _operator(column: sa.ColumnElement, field: Field, operator: str, value: Any,
         return column.is_not(None) if value else column.is_(None)
     if operator == "contains":
         return column.icontains(str(value), autoescape=True)
+    if operator in HOUR_OPERATORS:
+        if field.type != "datetime":
+            raise ConditionError(f"'{operator}' applies to date-time fields; a date has no hours "
+                                 f"(use older_than_days or within)")
+        # counted on the UTC instant, not on local wall time: a DST change moves no cutoff
+        instant = (now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+        cutoff = instant - dt.timedelta(hours=int(value))
+        if operator == "older_than_hours":
+            return column < cutoff
+        return sa.and_(column >= cutoff, column <= instant)
     today = local_today(now, timezone)
-    if operator == "within":
+    if operator in ("within", "until"):
         start, end = as_bounds(*period_range(value, today), field.type, timezone)
-        return sa.and_(column >= start, column < end)
+        return sa.and_(column >= start, column < end) if operator == "within" else column < end
     if operator in ("older_than_days", "newer_than_days"):
         cutoff, _ = as_bounds(today - dt.timedelta(days=int(value)), today, field.type, timezone)
         return column < cutoff if operator == "older_than_days" else column >= cutoff

@@ -50,7 +50,8 @@ class RecordEvaluator:
         zone = ZoneInfo(blueprint.timezone)
         moment = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._evaluator = Evaluator(
-            {"current_user": self._current_user, "stage_probability": self._stage_probability,
+            {"current_user": self._current_user, "current_role": self._current_role,
+             "stage_probability": self._stage_probability,
              "is_open": self._is_open, "target": self._target},
             # today() is the blueprint's date (its time zone), not the UTC date
             clock=lambda: moment().astimezone(zone),
@@ -77,6 +78,10 @@ class RecordEvaluator:
 
     def _current_user(self) -> int | None:
         return self.actor.user_id
+
+    def _current_role(self) -> str | None:
+        """The acting user's role name; None for the system (seed, scheduler, rules it runs)."""
+        return self.actor.role if self.actor.user_id is not None else None
 
     def _stage(self, name: Any):
         pipeline = self.blueprint.pipeline_for(self.entity)

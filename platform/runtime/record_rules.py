@@ -26,7 +26,7 @@ def add_error(errors: Errors, field: str, text: str) -> None:
 
 
 # Functions whose value depends on more than the record: a rule calling one can change any time.
-CONTEXT_READERS = frozenset({"today", "now", "current_user", "stage_probability", "target"})
+CONTEXT_READERS = frozenset({"today", "now", "current_user", "current_role", "stage_probability", "target"})
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ What it makes: the plan's teams and demo users (each user's password is the user
 records of each entity - references before the records that point to them - through
 `RecordService.bulk_create`, so every record passes exactly the validation a form save applies.
 Records of an entity with a pipeline are made at their final stage and get a stage history that
-walks through the stages before it with plausible times. A blueprint without a seed plan gets
-`scale` records of every entity with values chosen by field type, and one demo user per role.
+walks through the stages before it with plausible times. An entity whose plan says `each:` gets
+exactly one record per combination of values instead of a count (seed_each.py). A blueprint
+without a seed plan gets `scale` records of every entity with values chosen by field type, and
+one demo user per role.
 
 Deterministic: the same `seed` and the same `today` give the same data. `today` defaults to the
 current date in the blueprint's time zone, so demo data always looks fresh: every date is placed
@@ -30,6 +32,7 @@ from .evaluation import RecordEvaluator, SYSTEM
 from .records import RecordService, ValidationFailed
 from .record_rules import RECORD_ERRORS
 from .seed_context import Context, Draft, Made, Registry, SeedPlanError, Timeline
+from .seed_each import Combination, combinations, missing
 from .seed_fields import Drafter
 from .seed_values import Values
 from .database import connect, refresh_statistics
@@ -70,10 +73,17 @@ def seed_demo(blueprint: Blueprint, engine: Engine, scale: int = 200, seed: int 
             users = {name: uid for name, (uid, _, _) in logins.items()}
             context = Context(blueprint, rng, Values(rng), timeline, Registry(), users,
                               _writers(blueprint, logins), _holds(evaluator))
+            roles = {name: role for name, (_, role, _) in logins.items()}
             for entity, count, specs in _entity_plan(blueprint, plan, scale, notes):
                 existing, taken = _existing(connection, service, entity)
                 drafter = Drafter(context, entity, specs, existing, taken)
-                made[entity.name] = _make(connection, service, drafter, count, clock, progress)
+                entry = plan["entities"].get(entity.name, {}) if plan else {}
+                wanted = None
+                if "each" in entry:  # one record per combination, not a count
+                    wanted = missing(connection, service.tables[entity.name], entry,
+                                     combinations(context, entity, entry, roles))
+                    count = len(wanted)
+                made[entity.name] = _make(connection, service, drafter, count, clock, progress, wanted)
                 if drafter.dropped:
                     notes.append(f"{drafter.dropped} {entity.name} records left out: its rules refused "
                                  f"every value tried")
@@ -94,6 +104,8 @@ def _entity_plan(blueprint: Blueprint, plan: Mapping | None, scale: int,
         entry = listed.get(name, {})
         if "count" in entry:
             counts[name] = int(entry["count"])
+        elif "each" in entry:  # the number of combinations, known once the demo users are
+            counts[name] = 1
         elif name == base or not plan:
             counts[name] = scale
         else:  # at least one of each as soon as there is anything
@@ -207,9 +219,11 @@ def _writers(blueprint: Blueprint, logins: Mapping[str, tuple[int, str, bool]]):
 # --- records ---------------------------------------------------------------------------------
 
 def _make(connection: Connection, service: RecordService, drafter: Drafter, count: int,
-          clock: _Clock, progress: bool) -> int:
+          clock: _Clock, progress: bool, wanted: list[Combination] | None = None) -> int:
     entity = drafter.entity
-    drafts = sorted((drafter.draft() for _ in range(count)), key=lambda d: d.moment)
+    drafts = ([drafter.draft(c.values, c.around) for c in wanted] if wanted is not None
+              else [drafter.draft() for _ in range(count)])
+    drafts.sort(key=lambda d: d.moment)
     drafter.renumber(drafts)
     started, done = time.perf_counter(), 0
     batch: list[Draft] = []

@@ -14,7 +14,8 @@ import re
 from typing import Any, Mapping
 
 from atrium.metadata.model import Entity, Field, Stage
-from .seed_context import Context, Draft, SeedPlanError, stage_walk
+from .seed_context import Context, Draft, stage_walk
+from .seed_plan import compile_generator
 from .seed_values import named
 
 SEQUENCE = re.compile(r"\{n(?::(\d+))?\}")
@@ -31,7 +32,8 @@ class Drafter:
         self.entity = entity
         self.pipeline = context.blueprint.pipeline_for(entity.name)
         self.stage_field = entity.stage_field.name if self.pipeline else None
-        self.specs = {name: self._compile(entity.fields[name], spec) for name, spec in specs.items()}
+        self.specs = {name: compile_generator(context, entity, entity.fields[name], spec)
+                      for name, spec in specs.items()}
         self.first_number = existing + 1
         self.counters = {name: itertools.count(existing + 1) for name in self.specs}
         self.taken = {f.name: set((taken or {}).get(f.name, ())) for f in entity if f.unique}
@@ -55,69 +57,6 @@ class Drafter:
         self.recent_days = max(90, 8 * (self.pipeline.stall_after_days or 14)) if self.pipeline else None
 
     # --- the plan ----------------------------------------------------------------------------
-
-    def _compile(self, field: Field, spec: Any) -> tuple:
-        where = f"seed plan: {self.entity.name}.{field.name}"
-        if isinstance(spec, str):
-            named(self.c.values, spec)  # fails early on an unknown name
-            return ("named", spec)
-        if "choice" in spec:
-            choices = [self._plan_value(field, value, where) for value in spec["choice"]]
-            weights = spec.get("weights")
-            if weights is not None and len(weights) != len(choices):
-                raise SeedPlanError(f"{where}: {len(choices)} choices but {len(weights)} weights")
-            cumulative = list(itertools.accumulate(weights)) if weights else None
-            return ("choice", choices, cumulative)
-        if "range" in spec:
-            low, high = sorted(spec["range"])
-            share_of = spec.get("of")
-            if share_of is not None and (share_of not in self.entity.fields or self.entity.fields[share_of].type
-                                         not in ("integer", "number", "money", "percent")):
-                raise SeedPlanError(f"{where}: range.of: {self.entity.name} has no numeric field {share_of!r}")
-            return ("range", low, high, share_of)
-        if "date_within" in spec:
-            window = spec["date_within"]
-            source = window.get("from", "today")
-            if source not in ("today", "created") and source not in self.entity.fields:
-                raise SeedPlanError(f"{where}: date_within.from is 'today', 'created' or a field, not {source!r}")
-            return ("date", window.get("days_before", 0), window.get("days_after", 0), source)
-        if "value" in spec:
-            return ("value", self._plan_value(field, spec["value"], where))
-        if "ref" in spec:
-            if field.type != "reference" or spec["ref"] != field.to:
-                raise SeedPlanError(f"{where}: ref {spec['ref']!r} on a field that points to {field.to!r}")
-            return ("ref", spec["ref"])
-        if "same_as" in spec:
-            path = tuple(spec["same_as"].split("."))
-            entity = self.entity
-            for step in path[:-1]:
-                link = entity.fields.get(step)
-                if link is None or link.type != "reference":
-                    raise SeedPlanError(f"{where}: same_as {spec['same_as']!r}: {step!r} is no reference field")
-                entity = self.c.blueprint.entities[link.to]
-            if path[-1] not in entity.fields:
-                raise SeedPlanError(f"{where}: same_as: {entity.name} has no field {path[-1]!r}")
-            return ("same_as", path)
-        if "sequence" in spec:
-            return ("sequence", spec["sequence"])
-        raise SeedPlanError(f"{where}: no generator")
-
-    def _plan_value(self, field: Field, value: Any, where: str) -> Any:
-        if isinstance(value, tuple):
-            value = list(value)
-        if value is None or value == []:
-            return None
-        if field.type == "user":
-            if value not in self.c.users:
-                raise SeedPlanError(f"{where}: {value!r} is not a demo user ({', '.join(self.c.users)})")
-            return self.c.users[value]
-        if field.type == "stage" and self.pipeline and self.pipeline.stage(value) is None:
-            raise SeedPlanError(f"{where}: {value!r} is not a stage of {self.pipeline.name}")
-        if field.type in ("select", "multiselect"):
-            for item in value if isinstance(value, list) else [value]:
-                if item not in field.option_values:
-                    raise SeedPlanError(f"{where}: {item!r} is not an option ({field.option_values})")
-        return value
 
     def _bound_fields(self) -> set[str]:
         """Fields that only some records have: required by a closed stage alone, or `required_when`."""
@@ -144,9 +83,11 @@ class Drafter:
 
     # --- one record --------------------------------------------------------------------------
 
-    def draft(self) -> Draft:
+    def draft(self, preset: Mapping[str, Any] | None = None, around: dt.datetime | None = None) -> Draft:
+        """One record; `preset` values are kept as given (a combination of the plan's `each`),
+        `around` is when it is created (not before the records it points to, nor after today)."""
         self.c.values.new_record()
-        draft = Draft(values={})
+        draft = Draft(values=dict(preset or {}), done=set(preset or ()))
         if self.pipeline:
             stages, cumulative = self.stage_weights
             target = self.c.rng.choices(stages, cum_weights=cumulative)[0]
@@ -165,8 +106,11 @@ class Drafter:
             if parent is not None and (lower is None or parent.moment > lower):
                 lower = parent.moment
         is_open = bool(draft.stages) and draft.stages[-1].is_open
-        draft.moment = self.c.timeline.snap(
-            self.c.timeline.moment(self.c.rng, lower, self.recent_days if is_open else None))
+        if around is not None:
+            draft.moment = min(max(around, lower or around), self.c.timeline.anchor - dt.timedelta(hours=1))
+        else:
+            draft.moment = self.c.timeline.snap(
+                self.c.timeline.moment(self.c.rng, lower, self.recent_days if is_open else None))
         for name in self.free:
             self._ensure(draft, name)
         for field in self.bound_fields:

@@ -204,12 +204,13 @@ class Filters:
         try:
             if operator == "is_set":
                 return coerce(BOOLEAN, raw)
-            if operator in ("older_than_days", "newer_than_days"):
-                days = coerce(INTEGER, raw)
-                if days is None or not 0 <= days <= MAX_DAYS:
-                    raise CoercionError("too_large", max=MAX_DAYS)
-                return days
-            if operator == "within":
+            if operator in ("older_than_days", "newer_than_days", "older_than_hours", "within_last_hours"):
+                most = MAX_DAYS * 24 if operator.endswith("_hours") else MAX_DAYS
+                count = coerce(INTEGER, raw)
+                if count is None or not 0 <= count <= most:
+                    raise CoercionError("too_large", max=most)
+                return count
+            if operator in ("within", "until"):
                 try:
                     period_range(raw, local_today(self.site.now(), timezone))
                 except (ValueError, KeyError, OverflowError):

@@ -25,13 +25,14 @@ RESERVED = ("q", "sort", "limit", "after")  # query parameters that are not filt
 
 _CHOICE = ("eq", "ne", "in", "not_in", "is_set")
 _ORDERED = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_set")
-_TEMPORAL = ("eq", "ne", "gt", "gte", "lt", "lte", "within", "older_than_days", "newer_than_days", "is_set")
+_TEMPORAL = ("eq", "ne", "gt", "gte", "lt", "lte", "within", "until", "older_than_days", "newer_than_days",
+             "is_set")
 OPERATORS: dict[str, tuple[str, ...]] = {
     **{kind: ("eq", "ne", "in", "not_in", "contains", "is_set")
        for kind in ("text", "textarea", "email", "phone", "url", "autonumber")},
     "select": _CHOICE, "stage": _CHOICE, "reference": _CHOICE, "user": _CHOICE,
     "integer": _ORDERED, "number": _ORDERED, "money": _ORDERED, "percent": _ORDERED,
-    "date": _TEMPORAL, "datetime": _TEMPORAL,
+    "date": _TEMPORAL, "datetime": _TEMPORAL + ("older_than_hours", "within_last_hours"),
     "boolean": ("eq", "ne", "is_set"),
     "multiselect": ("eq", "in", "contains", "is_set"),  # eq/contains: has the value; in: has any
     "location": (),
@@ -42,6 +43,8 @@ OPERATOR_TEXT = {
     "lt": "less than", "lte": "at most", "contains": "contains (case-insensitive)",
     "within": "within a relative period", "older_than_days": "more than N days ago",
     "newer_than_days": "within the last N days", "is_set": "has a value (true) or not (false)",
+    "until": "up to the end of a relative period", "older_than_hours": "more than N hours ago",
+    "within_last_hours": "within the last N hours",
 }
 PERIOD = r"^(today|yesterday|tomorrow|(this|last|next)_(week|month|quarter|year)|(last|next)_[0-9]+_days)$"
 DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -185,9 +188,9 @@ class Describer:
     def _operand(self, field: Field, operator: str) -> dict[str, Any]:
         if operator == "is_set":
             return {"type": "boolean"}
-        if operator in ("older_than_days", "newer_than_days"):
+        if operator in ("older_than_days", "newer_than_days", "older_than_hours", "within_last_hours"):
             return {"type": "integer", "minimum": 0}
-        if operator == "within":
+        if operator in ("within", "until"):
             return {"type": "string", "pattern": PERIOD}
         if field.type == "multiselect" and operator != "in":
             return {"enum": list(field.option_values)}

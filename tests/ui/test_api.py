@@ -282,6 +282,9 @@ def test_filters_are_typed_by_the_field(api, orders):
     assert names(api, "q=deal 2") == expected(orders, lambda o: o["name"].startswith("deal 2"))
     assert names(api, f"id={orders[3]['id']}") == {"deal 03"}
     assert names(api, "created_at__gte=2026-05-15&stage=won") == set()
+    assert names(api, "expected_close__until=today") == expected(orders, lambda o: o["expected_close"] <= "2026-05-15")
+    assert names(api, "created_at__within_last_hours=1") == expected(orders, lambda o: True)  # made at NOW
+    assert names(api, "created_at__older_than_hours=0") == set()
 
 
 @pytest.mark.parametrize("query, parameter, text", [
@@ -294,6 +297,8 @@ def test_filters_are_typed_by_the_field(api, orders):
     ("stage=sold", "stage", "'sold' is not a stage"),
     ("lost_reason__in=price,cheap", "lost_reason__in", "'cheap' is not one of the choices"),
     ("expected_close__within=this_decade", "expected_close__within", "not a period"),
+    ("expected_close__older_than_hours=3", "expected_close__older_than_hours", "does not apply to a date field"),
+    ("created_at__older_than_hours=-1", "created_at__older_than_hours", "most"),
     ("stage=proposal&stage=won", "stage", "given twice"),
     ("sort=tags", "sort", "Cannot sort by 'tags'"),
     ("limit=many", "limit", "limit must be a whole number"),
