@@ -34,6 +34,15 @@ def expected_counts(blueprint, scale):
     for name, entry in plan["entities"].items():
         if "count" in entry:
             counts[name] = entry["count"]
+        elif "each" in entry:  # one per combination: users of a role × periods × values
+            counts[name] = 1
+            for values in entry["each"].values():
+                if isinstance(values, (list, tuple)):
+                    counts[name] *= len(values)
+                elif "role" in values:
+                    counts[name] *= sum(1 for user in plan["users"] if user["role"] == values["role"])
+                else:
+                    counts[name] *= values.get("to", 0) - values.get("from", 0) + 1
         elif name == plan["base"]:
             counts[name] = scale
         else:
