@@ -66,21 +66,21 @@ def check_request_trigger(report: Report, source: Source) -> None:
 
 
 def check_decision_triggers(sources: Mapping[str, Source], report: Report) -> None:
-    """`on: {approved: rule}` names an approval rule of the same entity."""
+    """`on: {approved: rule}` (or a list of rules) names approval rules of the same entity."""
     for name, source in sources.items():
         trigger = source.data.get("on")
         if not isinstance(trigger, Mapping):
             continue
-        for decision in DECISIONS:
-            if decision not in trigger:
-                continue
-            target = trigger[decision]
-            other = sources.get(target)
-            approvals = [n for n, s in sources.items() if is_approval_rule(s.data)]
-            if other is None or not is_approval_rule(other.data):
-                report.unknown(source, ["on", decision], "an approval rule (an automation whose action is "
-                               "require_approval)", target, approvals)
-            elif other.data.get("entity") != source.data.get("entity"):
-                report.add(source, ["on", decision], f"approval rule '{target}' is about "
-                           f"{other.data.get('entity')}, this rule about {source.data.get('entity')}: "
-                           "a decision's follow-up acts on the record decided")
+        for decision in (d for d in DECISIONS if d in trigger):
+            named = trigger[decision]
+            for target, where in ([(named, ["on", decision])] if isinstance(named, str)
+                                  else [(t, ["on", decision, i]) for i, t in enumerate(named)]):
+                other = sources.get(target)
+                if other is None or not is_approval_rule(other.data):
+                    approvals = [n for n, s in sources.items() if is_approval_rule(s.data)]
+                    report.unknown(source, where, "an approval rule (an automation whose action is "
+                                   "require_approval)", target, approvals)
+                elif other.data.get("entity") != source.data.get("entity"):
+                    report.add(source, where, f"approval rule '{target}' is about {other.data.get('entity')}, "
+                               f"this rule about {source.data.get('entity')}: a decision's follow-up acts on "
+                               "the record decided")

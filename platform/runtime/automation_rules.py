@@ -30,7 +30,7 @@ class Trigger:
     fields: tuple[str, ...] = ()  # change
     stage: str | None = None  # stage
     direction: str | None = None  # stage: enter or leave
-    approval: str | None = None  # approved, rejected: the approval rule decided
+    approvals: tuple[str, ...] = ()  # approved, rejected: the approval rules whose decision it follows
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -112,7 +112,8 @@ def _trigger(spec: Any) -> Trigger:
         return Trigger("change", fields=tuple(spec["change"]))
     for decision in DECISIONS:
         if decision in spec:
-            return Trigger(decision, approval=spec[decision])
+            named = spec[decision]
+            return Trigger(decision, approvals=(named,) if isinstance(named, str) else tuple(named))
     direction, stage = next(iter(spec["stage"].items()))
     return Trigger("stage", stage=stage, direction=direction)
 

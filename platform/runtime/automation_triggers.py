@@ -124,7 +124,7 @@ class EventAutomations:
         ran = False
         for rule in self.rules:
             trigger = rule.trigger
-            if (rule.entity == entity.name and trigger.kind == outcome and trigger.approval == approval
+            if (rule.entity == entity.name and trigger.kind == outcome and approval in trigger.approvals
                     and rule.name not in running):
                 ran |= self._fire(connection, rule, outcome, [Item(dict(before), dict(after))], actor, running)
         return ran

@@ -91,6 +91,11 @@ def test_approvals_stay_with_the_approvers(world, books):
     with pytest.raises(ValidationFailed) as failure:
         world.secured.update(rep, "quote", quote["id"], {"approval_status": "approved"})
     assert "approval_status" in failure.value.errors
-    approved = world.secured.update(world.actor("manager"), "sales_target", target["id"],
-                                    {"status": "approved", "approved_by": world.uid("manager")})
-    assert approved["status"] == "approved"
+    with pytest.raises(ValidationFailed) as failure:  # a manager's edit is not an approval either
+        world.secured.update(world.actor("manager"), "sales_target", target["id"],
+                             {"status": "approved", "approved_by": world.uid("manager")})
+    assert failure.value.errors == {"status": ["Only an approval decision sets Status to Approved"]}
+    approvals = world.service.approvals
+    asked = approvals.request("approve_sales_target", "sales_target", target["id"], rep)
+    assert approvals.decide(asked.id, "approve", world.actor("manager")).status == "approved"
+    assert world.get("sales_target", target)["status"] == "approved"

@@ -56,10 +56,12 @@ def test_a_discount_over_15_percent_is_approved_before_the_quote_is_sent(world, 
     with pytest.raises(ValidationFailed) as failure:
         world.update("quote", record, {"status": "sent"}, "rep1")
     assert "status" in failure.value.errors
-    with pytest.raises(ValidationFailed):  # an approval names who decided and when
-        world.update("quote", record, {"approval_status": "approved"}, "manager")
-    record = world.update("quote", record, {"approval_status": "approved", "approved_by": world.uid("manager"),
-                                            "approved_at": "2026-03-16 11:00"}, "manager")
+    with pytest.raises(ValidationFailed):  # only the approval approves (approve_quote_discount.yaml)
+        world.update("quote", record, {"approval_status": "approved", "approved_by": world.uid("manager"),
+                                       "approved_at": "2026-03-16 11:00"}, "manager")
+    approvals = world.service.approvals
+    asked = approvals.request("approve_quote_discount", "quote", record["id"], world.actor("rep1"))
+    approvals.decide(asked.id, "approve", world.actor("manager"))
     assert world.update("quote", record, {"status": "sent"}, "rep1")["status"] == "sent"
 
 

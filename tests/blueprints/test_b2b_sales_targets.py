@@ -1,10 +1,12 @@
-"""b2b_sales sales targets: a rep declares a monthly target, the manager approves it."""
+"""b2b_sales sales targets: a rep declares a monthly target and submits it; the manager approves it
+(automations/approve_sales_target.yaml)."""
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
+from atrium.runtime.approvals import ApprovalRefused
 from atrium.runtime.records import ValidationFailed
 
 
@@ -20,12 +22,22 @@ def test_a_target_belongs_to_the_month_of_the_day_picked(world):
     assert moved["month"] == dt.date(2026, 5, 1)
 
 
+def submit(world, target, as_user="rep1"):
+    return world.service.approvals.request("approve_sales_target", "sales_target", target["id"],
+                                           world.actor(as_user))
+
+
 def test_the_manager_approves_a_submitted_target(world):
     target = declare(world, period="2026-04-01")
-    target = world.update("sales_target", target, {"status": "submitted"}, "rep1")
-    approved = world.update("sales_target", target,
-                            {"status": "approved", "approved_by": world.uid("manager")}, "manager")
-    assert approved["status"] == "approved"
+    with pytest.raises(ValidationFailed):  # submitting is asking for the approval, not an edit
+        world.update("sales_target", target, {"status": "submitted"}, "rep1")
+    asked = submit(world, target)
+    assert asked.approvers == (world.uid("manager"),) and world.get("sales_target", target)["status"] == "submitted"
+    with pytest.raises(ValidationFailed, match="Locked while waiting for approval"):
+        world.update("sales_target", target, {"amount": 1}, "rep1")
+    world.service.approvals.decide(asked.id, "approve", world.actor("manager"))
+    approved = world.get("sales_target", target)
+    assert approved["status"] == "approved" and approved["approved_by"] == world.uid("manager")
 
 
 def test_an_approval_names_its_approver(world):
@@ -47,9 +59,21 @@ def test_a_rep_cannot_approve_their_own_target(world):
 
 def test_a_decided_target_changes_only_by_sending_it_back(world):
     target = declare(world, period="2026-04-01")
-    target = world.update("sales_target", target,
-                          {"status": "approved", "approved_by": world.uid("manager")}, "manager")
+    world.service.approvals.decide(submit(world, target).id, "approve", world.actor("manager"))
+    target = world.get("sales_target", target)
     with pytest.raises(ValidationFailed):
         world.update("sales_target", target, {"amount": 2000000}, "rep1")
-    resubmitted = world.update("sales_target", target, {"amount": 2000000, "status": "submitted"}, "rep1")
-    assert resubmitted["amount"] == 2000000 and resubmitted["status"] == "submitted"
+    with pytest.raises(ApprovalRefused):  # an approved target is not submitted again as it is
+        submit(world, target)
+    draft = world.update("sales_target", target, {"amount": 2000000, "status": "draft"}, "rep1")
+    assert draft["amount"] == 2000000 and draft["status"] == "draft"
+    submit(world, draft)
+    assert world.get("sales_target", draft)["status"] == "submitted"
+
+
+def test_a_rejected_target_is_submitted_again(world):
+    target = declare(world, period="2026-04-01")
+    world.service.approvals.decide(submit(world, target).id, "reject", world.actor("manager"), "Too low")
+    assert world.get("sales_target", target)["status"] == "rejected"
+    submit(world, target)
+    assert world.get("sales_target", target)["status"] == "submitted"

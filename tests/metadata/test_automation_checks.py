@@ -103,3 +103,11 @@ def test_schedule_at_alone_and_keyword_arguments_load(tmp_path):
                                                    "do": [{"set": {"score": 1}}]}})
     assert blueprint.automations["rule"]["at"] == "07:30"
     assert "stage_probability" in blueprint.entities["deal"].fields["learned"].formula.names
+
+
+def test_a_decision_trigger_may_follow_several_approval_rules(tmp_path):
+    with pytest.raises(BlueprintError) as failure:
+        blueprint_with(tmp_path, {"approve": approval(), "again": {**approval(), "on": {"change": ["amount"]}},
+                                  "after": {"entity": "deal", "on": {"rejected": ["approve", "again", "gone"]},
+                                            "do": [{"set": {"title": "'x'"}}]}})
+    assert "automations/after.yaml:10:5: on.rejected[2]: 'gone' is not an approval rule" in str(failure.value)
