@@ -42,14 +42,13 @@ class PoolReleases:
                at: dt.datetime) -> None:
         """A `release` row for each (before, after) whose owner the write emptied."""
         field = self.owner_fields.get(entity)
-        if field is None:
+        if field is None or _automation_running():
             return
         rows = [{"entity": entity, "record_id": before["id"], "action": "release", "user_id": actor.user_id,
                  "previous_owner": before[field], "rule": None, "at": at}
                 for before, after in pairs if before.get(field) is not None and after.get(field) is None]
-        if not rows or _automation_running():
-            return
-        connection.execute(self.history.insert(), rows)
+        if rows:
+            connection.execute(self.history.insert(), rows)
 
 
 def _automation_running() -> bool:
