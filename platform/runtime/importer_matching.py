@@ -21,7 +21,7 @@ from .importer_values import key_of, say
 
 def match_duplicates(context: ImportContext, connection: Connection, rows: list[PlannedRow],
                      options: ImportOptions, columns: Mapping[str, str], errors: list[RowError]) -> None:
-    """Set each row's action (and target record) by the duplicate policy."""
+    """Set each row's action (and the record it updates) by the duplicate policy."""
     field = context.model.fields[options.key]
     keys: dict[int, Any] = {}
     for row in rows:
