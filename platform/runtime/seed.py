@@ -79,9 +79,9 @@ def seed_demo(blueprint: Blueprint, engine: Engine, scale: int = 200, seed: int 
                 drafter = Drafter(context, entity, specs, existing, taken)
                 entry = plan["entities"].get(entity.name, {}) if plan else {}
                 wanted = None
-                if "each" in entry:  # one record per combination, not a count
+                if "each" in entry:  # one per combination, not a count (none without its references)
                     wanted = missing(connection, service.tables[entity.name], entry,
-                                     combinations(context, entity, entry, roles))
+                                     combinations(context, entity, entry, roles)) if count else []
                     count = len(wanted)
                 made[entity.name] = _make(connection, service, drafter, count, clock, progress, wanted)
                 if drafter.dropped:
