@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from .bulk_statements import execute_many
+from .bulk_statements import Same, execute_columns
 from .tables import Tables
 
 SEQUENCE = re.compile(r"\{seq(?::(\d+))?\}")
@@ -49,13 +49,21 @@ class Audit:
     def record_many(self, connection: Connection, entity: str, action: str,
                     changes: Iterable[tuple[int, Iterable[tuple[str | None, Any, Any]]]],
                     at: dt.datetime, by: int | None) -> None:
-        """`record_changes` for many records in one INSERT (the bulk update path)."""
-        rows = [{"entity": entity, "record_id": record_id, "action": action, "field": field,
-                 "old_value": json_value(old), "new_value": json_value(new),
-                 "changed_at": at, "changed_by": by}
-                for record_id, fields in changes for field, old, new in fields]
-        for start in range(0, len(rows), 5000):
-            execute_many(connection, self.history.insert(), rows[start:start + 5000])
+        """`record_changes` for many records in one INSERT (the bulk update path), its
+        parameters built column by column: what every row shares is given once."""
+        ids, names, olds, news = [], [], [], []
+        for record_id, fields in changes:
+            for field, old, new in fields:
+                ids.append(record_id)
+                names.append(field)
+                olds.append(json_value(old))
+                news.append(json_value(new))
+        shared = {"entity": Same(entity), "action": Same(action), "changed_at": Same(at), "changed_by": Same(by)}
+        for start in range(0, len(ids), 5000):
+            end = start + 5000
+            execute_columns(connection, self.history.insert(), len(ids[start:end]), {
+                **shared, "record_id": ids[start:end], "field": names[start:end],
+                "old_value": olds[start:end], "new_value": news[start:end]})
 
     def record_creations(self, connection: Connection, entity: str, ids: Iterable[int],
                          at: dt.datetime, by: int | None) -> None:

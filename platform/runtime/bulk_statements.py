@@ -6,42 +6,74 @@ INSERT itself. `execute_many` compiles the statement once, takes the same bind p
 column types define (so the stored values are byte for byte the same), runs each once per
 distinct simple value (a batch shares its timestamps, entity and field names), and hands plain
 tuples to the driver's executemany. On other databases it is `Connection.execute`.
+
+`execute_columns` takes the parameters column by column, a value shared by every row given once
+(`Same`), so a caller that has its values as columns (history of a set-based update) builds no
+dict per row at all.
+
+The driver's executemany is raw SQL to SQLAlchemy, so the table's change counter
+(data_versions) is marked here, as every Core statement marks it.
 """
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
+
+from . import data_versions
 
 # values whose processed form depends only on type and value (1 and True, or Decimal('1.0') and
 # Decimal('1.00'), compare equal yet store differently: those are processed every time)
 _MEMO_TYPES = (str, int, dt.datetime, dt.date, type(None))
 
 
+@dataclass(frozen=True)
+class Same:
+    """One value for every row of an `execute_columns` call."""
+
+    value: Any
+
+
 def execute_many(connection: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
     """Execute `statement` once per row; every row has the same keys (its bind parameter names)."""
     if not rows:
         return
-    dialect = connection.dialect
-    if dialect.name != "sqlite" or len(rows) < 2:
+    if connection.dialect.name != "sqlite" or len(rows) < 2:
         connection.execute(statement, list(rows))
         return
-    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
-    columns = []
+    execute_columns(connection, statement, len(rows), {name: [row[name] for row in rows] for name in rows[0]})
+
+
+def execute_columns(connection: Connection, statement: ClauseElement, count: int,
+                    columns: Mapping[str, Sequence[Any] | Same]) -> None:
+    """Execute `statement` for `count` rows given as columns: a sequence of `count` values, or
+    `Same(value)` for a value every row shares."""
+    if not count:
+        return
+    dialect = connection.dialect
+    if dialect.name != "sqlite" or count < 2:
+        connection.execute(statement, [{name: values.value if isinstance(values, Same) else values[i]
+                                        for name, values in columns.items()} for i in range(count)])
+        return
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    processed = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if name not in rows[0]:  # a constant of the statement
-            value = bind.effective_value
-            columns.append([processor(value) if processor else value] * len(rows))
+        values = columns.get(name)
+        if values is None or isinstance(values, Same):  # a constant of the statement, or shared
+            value = bind.effective_value if values is None else values.value
+            processed.append([processor(value) if processor else value] * count)
         else:
-            columns.append(_processed([row[name] for row in rows], processor))
-    connection.exec_driver_sql(compiled.string, list(zip(*columns)))
+            processed.append(_processed(values, processor))
+    connection.exec_driver_sql(compiled.string, list(zip(*processed)))
+    data_versions.mark(connection, statement)
 
 
-def _processed(values: list[Any], processor: Callable[[Any], Any] | None) -> list[Any]:
+def _processed(values: Sequence[Any], processor: Callable[[Any], Any] | None) -> Sequence[Any]:
     if processor is None:
         return values
     seen: dict[tuple[type, Any], Any] = {}

@@ -13,7 +13,8 @@ raises nothing.
 
 A counter starts at the microsecond clock rather than at 1, so a table that is emptied and filled
 again (a test's reset, a restored backup) never repeats a value a cache may still hold.
-Statements sent as raw SQL text (exec_driver_sql) are not seen: call `bump` after such writes.
+Statements sent as raw SQL text (exec_driver_sql) are not seen: call `bump` after such writes
+(or `mark` with the Core statement they were compiled from, as bulk_statements does).
 """
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ def install(engine: Engine) -> None:
     event.listen(engine, "commit", _flush)
     event.listen(engine, "rollback", _forget)
     event.listen(engine, "begin", _forget)
+
+
+def mark(connection: Connection, statement) -> None:
+    """Mark the table a Core statement writes, for a statement run as raw SQL (bulk_statements)."""
+    _mark(connection, statement)
 
 
 def _mark(connection: Connection, statement, *_args) -> None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Label
-from .bulk_statements import execute_many
+from .bulk_statements import Same, execute_columns
 from .tables import Tables
 
 
@@ -50,12 +50,13 @@ class Notifications:
     def send(self, connection: Connection, rows: Iterable[Mapping[str, Any]], at: dt.datetime) -> int:
         """Insert notifications: each row has user_id, message (locale → text) and optionally
         entity, record_id, link and rule."""
-        batch = [{"user_id": row["user_id"], "message": row["message"],
-                  "entity": row.get("entity"), "record_id": row.get("record_id"),
-                  "link": row.get("link"), "rule": row.get("rule"), "created_at": at, "read_at": None}
-                 for row in rows]
+        batch = list(rows)
         for start in range(0, len(batch), 5000):
-            execute_many(connection, self.table.insert(), batch[start:start + 5000])
+            part = batch[start:start + 5000]
+            execute_columns(connection, self.table.insert(), len(part), {
+                "user_id": [row["user_id"] for row in part], "message": [row["message"] for row in part],
+                **{name: [row.get(name) for row in part] for name in ("entity", "record_id", "link", "rule")},
+                "created_at": Same(at), "read_at": Same(None)})
         return len(batch)
 
     def list_for(self, connection: Connection, user_id: int, unread_only: bool = False,

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Blueprint, Pool
+from .bulk_statements import Same, execute_columns
 
 NOBODY = ("None", "null")  # the expression of an empty value (`owner: null` in YAML reads None)
 
@@ -56,9 +57,8 @@ class PoolRecycling:
         pool = self.pool(rule.entity)
         if pool is None or not before:
             return
-        rows = [{"entity": rule.entity, "record_id": item.record["id"], "action": "recycle", "user_id": None,
-                 "previous_owner": before.get(item.record["id"]), "rule": rule.name, "at": at}
-                for item in items
-                if before.get(item.record["id"]) is not None and item.record.get(pool.owner_field) is None]
-        if rows:
-            connection.execute(self.history.insert(), rows)
+        emptied = [item.record["id"] for item in items
+                   if before.get(item.record["id"]) is not None and item.record.get(pool.owner_field) is None]
+        execute_columns(connection, self.history.insert(), len(emptied), {
+            "entity": Same(rule.entity), "record_id": emptied, "action": Same("recycle"), "user_id": Same(None),
+            "previous_owner": [before[record_id] for record_id in emptied], "rule": Same(rule.name), "at": Same(at)})
