@@ -45,6 +45,7 @@ class RuleRun:
     connection: Connection
     actor: Actor  # whom the rule's writes are attributed to
     now: dt.datetime
+    partial: bool = False  # the items hold only the columns rule_columns.py names (a scheduled run)
     _directory: Directory | None = field(default=None, repr=False)
 
     def directory(self, tables) -> Directory:
@@ -86,7 +87,7 @@ class Actions:
         # scheduler, or just written); only the rules these fields can affect are checked again
         pairs = self.service.bulk_update(run.rule.entity, changes, run.actor, connection=run.connection,
                                          current={item.record["id"]: item.record for item in items},
-                                         affected_only=True)
+                                         affected_only=True, partial=run.partial)
         after = {record["id"]: record for _, record in pairs}
         for item in items:
             item.record = after.get(item.record["id"], item.record)

@@ -171,15 +171,16 @@ class EventAutomations:
         return items
 
 
-def matching_records(connection: Connection, service: Any, rule: Rule, ids: Sequence[int]) -> list[dict]:
+def matching_records(connection: Connection, service: Any, rule: Rule, ids: Sequence[int],
+                     columns: Sequence[str] | None = None) -> list[dict]:
     """The records among `ids` that match the rule's `where` now, read and locked in one query
-    when the condition needs no join (else through `matching_ids`)."""
+    when the condition needs no join (else through `matching_ids`); with `columns`, only those."""
     joins = Joins(service.blueprint, service.tables, rule.entity)
     condition = compile_condition(joins, rule.where, service.clock(), service.blueprint.timezone)
     if joins.aliases:
         ids = matching_ids(connection, service, rule, ids)
         condition = None
-    return service.read_where(connection, rule.entity, "id", ids, condition=condition, lock=True)
+    return service.read_where(connection, rule.entity, "id", ids, condition=condition, lock=True, columns=columns)
 
 
 def matching_ids(connection: Connection, service: Any, rule: Rule, ids: Sequence[int] | None = None) -> list[int]:

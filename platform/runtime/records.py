@@ -93,20 +93,26 @@ class RecordService(BulkUpdates):
         return self.read_where(connection, entity, "id", ids)
 
     def read_where(self, connection: Connection, entity: str, column: str, values: Sequence[Any],
-                   condition: sa.ColumnElement | None = None, lock: bool = False) -> list[dict[str, Any]]:
+                   condition: sa.ColumnElement | None = None, lock: bool = False,
+                   columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The records whose `column` is among `values` (and that meet `condition`); with
+        `columns`, records holding only those columns (an entity without location fields)."""
         table = self.tables[entity]
         model = self.entity(entity)
         rows: list[dict[str, Any]] = []
         values = list(values)
+        if columns is not None and self._plain_keys(model) is None:
+            raise ValueError(f"{entity} has location fields: its records are read whole")
         # one statement with an expanding parameter: building an IN of literals costs per value
-        query = sa.select(table).where(table.c[column].in_(sa.bindparam("_values", expanding=True)))
+        query = (sa.select(*(table.c[name] for name in columns)) if columns is not None else sa.select(table)
+                 ).where(table.c[column].in_(sa.bindparam("_values", expanding=True)))
         if condition is not None:
             query = query.where(condition)
         if lock and connection.dialect.name == "postgresql":
             query = query.with_for_update()
         for start in range(0, len(values), 500):
             result = connection.execute(query, {"_values": values[start:start + 500]})
-            keys = self._plain_keys(model)
+            keys = tuple(columns) if columns is not None else self._plain_keys(model)
             if keys is not None and tuple(result.keys()) == keys:  # a row is the record already
                 rows += [dict(zip(keys, row)) for row in result.fetchall()]
             else:
