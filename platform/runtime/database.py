@@ -37,6 +37,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # 16 MB of page cache instead of SQLite's 2 MB: a write over many records updates index
+        # entries all over an index (an owner emptied moves each entry of (owner, date) to a
+        # different page); with 2 MB those pages are read again and again (a third of the cost)
+        cursor.execute("PRAGMA cache_size=-16384")  # KiB; the cache grows as used, up to this
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
