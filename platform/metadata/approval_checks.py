@@ -84,3 +84,24 @@ def check_decision_triggers(sources: Mapping[str, Source], report: Report) -> No
                     report.add(source, where, f"approval rule '{target}' is about {other.data.get('entity')}, "
                                f"this rule about {source.data.get('entity')}: a decision's follow-up acts on "
                                "the record decided")
+
+
+def check_seed_requests(seed: Source | None, sources: Mapping[str, Source], entities: Mapping[str, Entity],
+                        pipelines: Mapping[str, Any], report: Report) -> None:
+    """seed.yaml `request:` names an approval rule of the entity, and its `where` real fields."""
+    from .references import check_condition  # references imports this module
+    if seed is None:
+        return
+    for entity, plan in (seed.data.get("entities") or {}).items():
+        asked = plan.get("request") if isinstance(plan, Mapping) else None
+        if asked is None or entity not in entities:
+            continue
+        items = [(asked, ["entities", entity, "request"])] if isinstance(asked, Mapping) else \
+            [(item, ["entities", entity, "request", i]) for i, item in enumerate(asked)]
+        for item, path in items:
+            rule = sources.get(item["rule"])
+            if rule is None or not is_approval_rule(rule.data) or rule.data.get("entity") != entity:
+                choices = [n for n, s in sources.items() if is_approval_rule(s.data) and s.data.get("entity") == entity]
+                report.unknown(source=seed, path=path + ["rule"], what=f"an approval rule of {entity}",
+                               name=item["rule"], candidates=choices)
+            check_condition(report, seed, path + ["where"], item.get("where", {}), entities, entity, pipelines)

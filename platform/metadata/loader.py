@@ -19,7 +19,7 @@ from .merge import merge, strip_markers
 from .model import Blueprint, Label, freeze
 from .overlay_checks import is_removed_document, overlay_problems
 from .problems import BlueprintError, Mark, Problem
-from .approval_checks import check_decision_triggers
+from .approval_checks import check_decision_triggers, check_seed_requests
 from .references import build_automation, build_dashboard, build_roles, build_seed, build_view
 from .report_checks import build_report, build_targets, check_target_calls
 from .schemas import schema_problems
@@ -188,6 +188,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
                    for name, source in of_kind("automation").items()}
     check_decision_triggers(of_kind("automation"), report)  # on: {approved: rule} names an approval rule
     seed = build_seed(documents.get(("seed", "seed")), entities, roles, report)
+    check_seed_requests(documents.get(("seed", "seed")), of_kind("automation"), entities, pipelines, report)
     targets = build_targets(documents[("blueprint", "blueprint")], entities, pipelines, report)
     for kind, built in (("report", reports), ("dashboard", dashboards)):
         for name, document in built.items():

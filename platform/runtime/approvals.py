@@ -20,7 +20,7 @@ stays in atrium_approvals: the approval history of a record.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -57,7 +57,7 @@ def refused(reason: str, locale: str, **params: Any) -> ApprovalRefused:
 class Approvals(ApprovalStore):
     """Reachable as `service.approvals` on a RecordService built with automations."""
 
-    def __init__(self, service: Any):
+    def __init__(self, service: Any, rules: Sequence[Rule] | None = None):
         self.service = service
         self.blueprint = service.blueprint
         self.tables = service.tables
@@ -65,7 +65,7 @@ class Approvals(ApprovalStore):
         self.approvers = service.tables.system("atrium_approval_approvers")
         self.users = service.tables.system("atrium_users")
         self.access = Access(service.blueprint, service.tables)
-        self.specs: dict[str, ApprovalSpec] = approval_specs(service.automations.rules)
+        self.specs: dict[str, ApprovalSpec] = approval_specs(service.automations.rules if rules is None else rules)
         self.guard = ApprovalGuard(service.blueprint, service.tables, self.specs, service.rules.evaluator,
                                    service.clock, running_rules)
 
@@ -95,14 +95,26 @@ class Approvals(ApprovalStore):
             record = self.service._current(conn, entity, record_id, actor)  # locked until the commit
             if not self._may_request(conn, actor, entity, record):
                 raise refused("may_not_request", actor.locale)
-            waiting = self._pending_rules(conn, entity, record_id)
-            if rule in waiting:
-                names = self.guard.approver_names(conn, waiting[rule])
-                raise refused("already_pending", actor.locale, names=names_text(names, actor.locale))
-            if not self._allowed(conn, spec, record, actor):
-                raise refused("not_requestable", actor.locale)
-            ids, _ = self._open(conn, spec, [record], actor, Directory(conn, self.tables))
-            return self._read(conn, [ids[0]])[0]
+            return self._ask(conn, spec, record, actor)
+
+    def request_as_trigger(self, rule: str, record_id: int, actor: Actor, connection: Connection) -> Approval:
+        """Ask for any approval rule's decision as its trigger would have, as `actor` (the seed
+        replays requests this way): neither `on: request` nor the actor's access is required;
+        the rule's `where` and `when`, and one pending request at a time, still are."""
+        spec = self.specs.get(rule)
+        if spec is None:
+            raise refused("no_such_rule", actor.locale, rule=rule)
+        return self._ask(connection, spec, self.service._current(connection, spec.entity, record_id, actor), actor)
+
+    def _ask(self, conn: Connection, spec: ApprovalSpec, record: Mapping[str, Any], actor: Actor) -> Approval:
+        waiting = self._pending_rules(conn, spec.entity, record["id"])
+        if spec.name in waiting:
+            names = self.guard.approver_names(conn, waiting[spec.name])
+            raise refused("already_pending", actor.locale, names=names_text(names, actor.locale))
+        if not self._allowed(conn, spec, record, actor):
+            raise refused("not_requestable", actor.locale)
+        ids, _ = self._open(conn, spec, [record], actor, Directory(conn, self.tables))
+        return self._read(conn, [ids[0]])[0]
 
     def requested_by_rule(self, run: Any, items: list) -> None:
         """The action of an approval rule fired by a write (`automation_actions`): ask for each

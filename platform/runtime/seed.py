@@ -34,6 +34,7 @@ from .record_rules import RECORD_ERRORS
 from .seed_context import Context, Draft, Made, Registry, SeedPlanError, Timeline
 from .seed_each import Combination, combinations, missing
 from .seed_fields import Drafter
+from .seed_requests import request_approvals
 from .seed_values import Values
 from .database import connect, refresh_statistics
 
@@ -87,6 +88,8 @@ def seed_demo(blueprint: Blueprint, engine: Engine, scale: int = 200, seed: int 
                 if drafter.dropped:
                     notes.append(f"{drafter.dropped} {entity.name} records left out: its rules refused "
                                  f"every value tried")
+            # approvals left waiting for a decision, as their owners asked for them (seed_requests.py)
+            notes += request_approvals(connection, blueprint, engine, clock, plan, rng, timeline.anchor)
     refresh_statistics(engine, service.tables.metadata.tables)
     seconds = time.perf_counter() - started
     return _summary(blueprint, made, logins, notes, seconds)
