@@ -73,15 +73,15 @@ def check_decision_triggers(sources: Mapping[str, Source], report: Report) -> No
             continue
         for decision in (d for d in DECISIONS if d in trigger):
             named = trigger[decision]
-            for target, where in ([(named, ["on", decision])] if isinstance(named, str)
-                                  else [(t, ["on", decision, i]) for i, t in enumerate(named)]):
-                other = sources.get(target)
+            for rule_name, where in ([(named, ["on", decision])] if isinstance(named, str)
+                                     else [(n, ["on", decision, i]) for i, n in enumerate(named)]):
+                other = sources.get(rule_name)
                 if other is None or not is_approval_rule(other.data):
                     approvals = [n for n, s in sources.items() if is_approval_rule(s.data)]
                     report.unknown(source, where, "an approval rule (an automation whose action is "
-                                   "require_approval)", target, approvals)
+                                   "require_approval)", rule_name, approvals)
                 elif other.data.get("entity") != source.data.get("entity"):
-                    report.add(source, where, f"approval rule '{target}' is about {other.data.get('entity')}, "
+                    report.add(source, where, f"approval rule '{rule_name}' is about {other.data.get('entity')}, "
                                f"this rule about {source.data.get('entity')}: a decision's follow-up acts on "
                                "the record decided")
 
