@@ -89,11 +89,12 @@ def readable_titles(site: Any, connection: Connection, actor: Actor,
 
 
 def present(site: Any, connection: Connection, actor: Actor, locale: str,
-            approvals: Sequence[Any], one_record: bool = False,
-            titles: Mapping[tuple[str, int], str] | None = None) -> list[ApprovalItem]:
+            approvals: Sequence[Any], titles: Mapping[tuple[str, int], str] | None = None,
+            owners: Mapping[tuple[str, int], Any] | None = None) -> list[ApprovalItem]:
     """The approvals as the reader sees them, in a few reads however many there are (users, one
-    per entity for titles). In lists Withdraw is offered to the requester (and roles that see
-    everything); on the record page (`one_record`) also to the owner, which costs a read."""
+    per entity for titles). The service says who may withdraw; it is asked only for the requester,
+    roles that see everything and the record's owner when the page knows it (`owners`), as it
+    reads the record again for anyone else."""
     if not approvals:
         return []
     blueprint, service = site.blueprint, approvals_of(site)
@@ -131,8 +132,9 @@ def present(site: Any, connection: Connection, actor: Actor, locale: str,
             locked=approval.status == "pending" and approval.lock is True,
             locked_fields=[_field_label(entity, name, locale, default) for name in fields],
             can_decide=approval.status == "pending" and service.may_decide(approval, actor),
-            can_withdraw=approval.status == "pending" and (one_record or approval.requested_by == actor.user_id
-                                                           or sees_all) and service.may_withdraw(approval, actor)))
+            can_withdraw=approval.status == "pending" and (sees_all or actor.user_id in (
+                approval.requested_by, (owners or {}).get((approval.entity, approval.record_id))))
+            and service.may_withdraw(approval, actor)))
     return items
 
 
@@ -173,7 +175,10 @@ def record_panel(site: Any, connection: Connection, actor: Actor, locale: str, e
         for rule in service.requestable(entity, record, actor, connection):
             label = rule.label.text(locale, default) if getattr(rule, "label", None) else rule.name
             requests.append((rule.name, word("approval_request", locale, rule=label)))
-    items = present(site, connection, actor, locale, shown, one_record=True, titles={(entity, record["id"]): title})
+    owner = site.blueprint.entities[entity].owner
+    key = (entity, record["id"])
+    items = present(site, connection, actor, locale, shown, titles={key: title},
+                    owners={key: record.get(owner)} if owner else None)
     return Panel(items, requests,
                  locked=any(a.lock is True for a in pending),
                  locked_fields={name for a in pending if isinstance(a.lock, (tuple, list)) for name in a.lock},

@@ -174,6 +174,9 @@ def test_the_requester_withdraws_from_the_record_page_and_may_edit_again(world):
     assert "Withdrawn" in panel(page) and "Request approval: Discount approval" in panel(page)
     assert f'href="/r/deal/{deal["id"]}/edit"' in page
     assert "Approval withdrawn" in page  # the timeline
+    world.request(deal, by="manager")  # asked by someone else: the owner may still withdraw it
+    assert "Withdraw" in panel(rep.get(f"/r/deal/{deal['id']}").text)
+    assert "Withdraw" not in panel(world.browser("auditor").get(f"/r/deal/{deal['id']}").text)
 
 
 def test_a_refused_request_shows_in_the_panel(world):
