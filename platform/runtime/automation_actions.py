@@ -120,45 +120,52 @@ class Actions:
 
     def _notify(self, run: RuleRun, action: Action, items: list[Item]) -> None:
         spec = action.spec
-        recipients = spec["to"] if isinstance(spec["to"], (list, tuple)) else [spec["to"]]
         texts = Label.of(spec["message"]).texts
         link = spec.get("link", True)
+        linked = link is True and run.trigger != "delete"  # a deleted record has no page to link
+        entity = run.rule.entity if linked else None
+        other_link = link if isinstance(link, str) else None
+        rule = run.rule.name
         rows = []
         plain = not any(PLACEHOLDER.search(text) for text in texts.values())
         shared = dict(texts)  # without placeholders every record gets the same message
+        recipients = self._recipients(run, spec["to"] if isinstance(spec["to"], (list, tuple)) else [spec["to"]])
         for item in items:
             message = shared if plain else {locale: _fill(text, item.record) for locale, text in texts.items()}
-            deleted = run.trigger == "delete"
-            for user in self._recipients(run, recipients, item):
-                rows.append({"user_id": user, "message": message, "rule": run.rule.name,
-                             "entity": run.rule.entity if link is True and not deleted else None,
-                             "record_id": item.record.get("id") if link is True and not deleted else None,
-                             "link": link if isinstance(link, str) else None})
+            record_id = item.record.get("id") if linked else None
+            for user in recipients(item):
+                rows.append({"user_id": user, "message": message, "rule": rule, "entity": entity,
+                             "record_id": record_id, "link": other_link})
         self.notifications.send(run.connection, rows, run.now)
 
-    def _recipients(self, run: RuleRun, names: Sequence[str], item: Item) -> list[int]:
+    def _recipients(self, run: RuleRun, names: Sequence[str]) -> Callable[[Item], list[int]]:
+        """Who an item's notification goes to; what is the same for every item is looked up once."""
         entity = self.blueprint.entities[run.rule.entity]
         owner_field = entity.owner or ""
-        record, before = item.record, item.before or {}
         directory = run.directory(self.tables)
-        found: list[int | None] = []
-        for name in names:
-            if name == "owner":
-                found.append(record.get(owner_field))
-            elif name == "previous_owner":
-                previous = before.get(owner_field)
-                found.append(previous if previous != record.get(owner_field) else None)
-            elif name == "creator":
-                found.append(record.get("created_by"))
-            elif name == "manager":
-                found.append(directory.manager_of(record.get(owner_field) or before.get(owner_field)))
-            elif name in entity.fields:  # a user field
-                found.append(record.get(name))
-            else:  # a role
-                found.extend(directory.with_role(name))
-        if len(found) == 1:
-            return [found[0]] if found[0] is not None and found[0] in directory.people else []
-        return [user for user in dict.fromkeys(found) if user is not None and user in directory.people]
+        people = directory.people
+
+        def recipients(item: Item) -> list[int]:
+            record, before = item.record, item.before or {}
+            found: list[int | None] = []
+            for name in names:
+                if name == "owner":
+                    found.append(record.get(owner_field))
+                elif name == "previous_owner":
+                    previous = before.get(owner_field)
+                    found.append(previous if previous != record.get(owner_field) else None)
+                elif name == "creator":
+                    found.append(record.get("created_by"))
+                elif name == "manager":
+                    found.append(directory.manager_of(record.get(owner_field) or before.get(owner_field)))
+                elif name in entity.fields:  # a user field
+                    found.append(record.get(name))
+                else:  # a role
+                    found.extend(directory.with_role(name))
+            if len(found) == 1:
+                return [found[0]] if found[0] is not None and found[0] in people else []
+            return [user for user in dict.fromkeys(found) if user is not None and user in people]
+        return recipients
 
     def _require_approval(self, run: RuleRun, action: Action, items: list[Item]) -> None:
         self.service.approvals.requested_by_rule(run, items)  # approvals.py

@@ -17,7 +17,7 @@ from .audit import changed_fields
 from .evaluation import SYSTEM, Actor
 from .messages import message
 from .record_errors import RecordNotFound, ValidationFailed
-from .set_writes import event_pairs, plan_inputs, shared_outcome, write_changes
+from .set_writes import event_pairs, plan_inputs, shared_outcome, write_alike, write_changes
 
 
 class BulkUpdates:
@@ -92,19 +92,33 @@ class BulkUpdates:
         if not moves:
             return []
         self._guard(conn, model, [(c, r, [name for name, _, _ in found]) for c, r, found in moves], actor)
-        self._check_database(conn, model, [{n: new for n, _, new in found} for _, _, found in moves],
-                             [current["id"] for current, _, _ in moves], actor.locale, None)
+        if shared is not None and not any(model.fields[n].unique for n in shared):
+            checked = [shared]  # every record's new values are (some of) these: one check says it for all
+        else:
+            checked = [{n: new for n, _, new in found} for _, _, found in moves]
+        self._check_database(conn, model, checked, [current["id"] for current, _, _ in moves], actor.locale, None)
         now = self.clock()
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         spread = self._plain_keys(model) is None  # a location field spreads over three columns
-        for current, record, found in moves:
-            columns = {name: new for name, _, new in found}
-            if spread:
-                columns = self.columns_of(model, columns)
-            by_columns.setdefault(tuple(columns), []).append(
-                {"_id": current["id"], "updated_at": now, "updated_by": actor.user_id, **columns})
-            record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
-        write_changes(conn, table, by_columns)  # records getting the same values: one statement
+        if shared is not None and not spread:  # records changing the same fields get the same values
+            alike: dict[tuple[str, ...], list[int]] = {}
+            every = tuple(shared)
+            for current, record, found in moves:
+                alike.setdefault(every if len(found) == len(every) else tuple([n for n, _, _ in found]),
+                                 []).append(current["id"])
+                record["updated_at"], record["updated_by"], record["version"] = now, actor.user_id, current["version"] + 1
+            for columns, ids in alike.items():
+                write_alike(conn, table, {**{c: shared[c] for c in columns}, "updated_at": now,
+                                          "updated_by": actor.user_id}, ids)
+        else:
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for current, record, found in moves:
+                columns = {name: new for name, _, new in found}
+                if spread:
+                    columns = self.columns_of(model, columns)
+                by_columns.setdefault(tuple(columns), []).append(
+                    {"_id": current["id"], "updated_at": now, "updated_by": actor.user_id, **columns})
+                record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
+            write_changes(conn, table, by_columns)  # records getting the same values: one statement
         self.audit.record_many(conn, model.name, "update", [(c["id"], found) for c, _, found in moves],
                                now, actor.user_id)
         self.pool_releases.record(conn, model.name, [(c, r) for c, r, _ in moves], actor, now)
@@ -116,8 +130,9 @@ class BulkUpdates:
         pairs = [(current, record) for current, record, _ in moves]
         self.rollups.refresh(conn, self.rollups.parents_of(model.name, [r for pair in pairs for r in pair]))
         fired = pairs
-        if partial:  # the event rules see whole records
-            fired = event_pairs(self, conn, model, pairs, frozenset(n for _, _, found in moves for n, _, _ in found))
+        if partial:  # the event rules see whole records; the fields changed are the groups' columns
+            changed = frozenset().union(*(alike if shared is not None and not spread else by_columns))
+            fired = event_pairs(self, conn, model, pairs, changed)
         if fired and self._written(conn, model, "update", fired, actor):
             fresh = {r["id"]: r for r in self.read_many(conn, model.name, [c["id"] for c, _ in pairs])}
             pairs = [(current, fresh.get(current["id"], record)) for current, record in pairs]

@@ -14,11 +14,12 @@ look at, so it acts exactly as it would on whole records:
 - the stage (its history is compared for every update), rollup links (their parents are
   refreshed), the pool's owner and lock, the owner and the user fields notifications go to, and
   the message placeholders that name a field;
-- the system columns when an event rule on updates exists (the rules it fires see whole records,
-  read again, with these as their before-image).
+- updated_at and updated_by when an event rule on updates exists: the rules it fires see whole
+  records, read again after the write, with the values read before as their before-image.
 
-A rule with any other action (create, assign, webhook, approvals, ...), or an entity with location
-fields, reads whole records as before.
+A rule with any other action (create, assign, webhook, approvals, ...), an entity with location
+fields, or one whose rollups read its own records (when event rules may fire), reads whole records
+as before.
 """
 from __future__ import annotations
 
@@ -72,7 +73,9 @@ class RuleColumns:
         automations = self.service.automations
         if any(action.kind == "set" for action in rule.actions) and automations is not None \
                 and automations.by_event.get((model.name, "update")):
-            wanted.update(SYSTEM_COLUMNS)
+            if any(parent.name == model.name for parent, _ in self.service.rollups.readers.get(model.name, ())):
+                return None  # its rollups change the records themselves: the before-images must be read whole
+            wanted.update(("updated_at", "updated_by"))  # a before-image's own; the rest is the whole record's
         return tuple(name for name in (*SYSTEM_COLUMNS, *model.fields) if name in wanted)
 
     def _set(self, model: Entity, action: Action, reads, wanted: set[str]) -> bool:

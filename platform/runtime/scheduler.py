@@ -8,9 +8,11 @@ period by period: the next run acts on whatever matches then.
 
 A run selects the matching ids with the condition compiler, then works in batches, each in its
 own transaction: the batch is checked against `where` again (it may have changed), `when` is
-evaluated, and the actions run on the whole batch through the records service. A batch that
-fails is retried record by record, so one bad record is logged and skipped instead of holding
-back the others. Every run, and every record that failed, is logged in atrium_automation_log.
+evaluated, and the actions run on the whole batch through the records service. A rule that only
+sets and notifies reads just the columns it needs (rule_columns.py) and is written set-wise
+(set_writes.py). A batch that fails is retried record by record, so one bad record is logged and
+skipped instead of holding back the others. Every run, and every record that failed, is logged
+in atrium_automation_log.
 
 Time comes from the site's clock everywhere, so `--now` makes every rule testable.
 """

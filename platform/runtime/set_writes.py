@@ -153,6 +153,15 @@ def _text(value: Any) -> Any:
     raise TypeError(kind)  # lists, mappings: written one row at a time
 
 
+def write_alike(connection: Connection, table: sa.Table, values: Mapping[str, Any], ids: Sequence[int]) -> None:
+    """Give every record of `ids` the same column values and raise its version: one UPDATE per
+    chunk of ids."""
+    statement = table.update().where(table.c.id.in_(sa.bindparam("_ids", expanding=True))).values(
+        {**values, "version": table.c.version + 1})
+    for start in range(0, len(ids), IN_CHUNK):
+        connection.execute(statement, {"_ids": list(ids[start:start + IN_CHUNK])})
+
+
 def write_changes(connection: Connection, table: sa.Table,
                   by_columns: Mapping[tuple[str, ...], Sequence[Mapping[str, Any]]]) -> None:
     """UPDATE each row (`_id`, its changed columns, updated_at, updated_by) and raise its version:
@@ -173,11 +182,7 @@ def write_changes(connection: Connection, table: sa.Table,
             if len(rows) == 1:
                 single += rows
                 continue
-            statement = table.update().where(table.c.id.in_(sa.bindparam("_ids", expanding=True))).values(
-                {**{name: rows[0][name] for name in names}, "version": table.c.version + 1})
-            ids = [row["_id"] for row in rows]
-            for start in range(0, len(ids), IN_CHUNK):
-                connection.execute(statement, {"_ids": ids[start:start + IN_CHUNK]})
+            write_alike(connection, table, {name: rows[0][name] for name in names}, [row["_id"] for row in rows])
         if single:
             execute_many(connection, table.update().where(table.c.id == sa.bindparam("_id")).values(
                 {**{name: sa.bindparam(name) for name in names}, "version": table.c.version + 1}), single)
