@@ -310,50 +310,47 @@ def _coalesce(*values: Any) -> Any:
 
 
 # --- dates ------------------------------------------------------------------------------
+# A date-time is an instant; the day it falls on depends on where one stands. The date helpers
+# take it in the zone of the evaluator's clock (the blueprint's time zone), as today() does, so a
+# follow-up at 07:30 in Shanghai counts on that Shanghai day, not on the UTC day before.
 
-def _as_date(value: Any, function: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    raise TypeError(f"{function}() needs a date, got {type(value).__name__}")
+DateOf = Callable[[Any, str], date]
 
 
 def _days(n: Any) -> timedelta:
     return timedelta(days=float(n) if isinstance(n, Decimal) else n)
 
 
-def _days_between(a: Any, b: Any) -> int | None:
-    """Calendar days from a to b (datetimes count by their date)."""
-    if a is None or b is None:
-        return None
-    return (_as_date(b, "days_between") - _as_date(a, "days_between")).days
+def _date_functions(date_of: DateOf) -> dict[str, Callable[..., Any]]:
+    def days_between(a: Any, b: Any) -> int | None:
+        """Calendar days from a to b (date-times count by their local date)."""
+        if a is None or b is None:
+            return None
+        return (date_of(b, "days_between") - date_of(a, "days_between")).days
 
+    def year(d: Any) -> int | None:
+        return None if d is None else date_of(d, "year").year
 
-def _year(d: Any) -> int | None:
-    return None if d is None else _as_date(d, "year").year
+    def month(d: Any) -> int | None:
+        return None if d is None else date_of(d, "month").month
 
+    def day(d: Any) -> int | None:
+        return None if d is None else date_of(d, "day").day
 
-def _month(d: Any) -> int | None:
-    return None if d is None else _as_date(d, "month").month
+    def date_(*args: Any) -> date | None:
+        """date('2024-05-31'), date(2024, 5, 31), or the local date of a date/date-time."""
+        if len(args) == 3:
+            return date(*args)
+        if len(args) != 1:
+            raise TypeError("date() takes an ISO text like '2024-05-31' or year, month, day")
+        value = args[0]
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return date.fromisoformat(_parsed_text(value))
+        return date_of(value, "date")
 
-
-def _day(d: Any) -> int | None:
-    return None if d is None else _as_date(d, "day").day
-
-
-def _date(*args: Any) -> date | None:
-    """date('2024-05-31'), date(2024, 5, 31), or the date part of a date/datetime."""
-    if len(args) == 3:
-        return date(*args)
-    if len(args) != 1:
-        raise TypeError("date() takes an ISO text like '2024-05-31' or year, month, day")
-    value = args[0]
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return date.fromisoformat(_parsed_text(value))
-    return _as_date(value, "date")
+    return {"days_between": days_between, "year": year, "month": month, "day": day, "date": date_}
 
 
 def _clock_functions(clock: Clock) -> dict[str, Callable[..., Any]]:
@@ -366,7 +363,14 @@ def _clock_functions(clock: Clock) -> dict[str, Callable[..., Any]]:
     def today() -> date:
         return now().date()
 
-    return {"now": now, "today": today}
+    def date_of(value: Any, function: str) -> date:
+        if isinstance(value, datetime):  # a naive one (SQLite gives those) is UTC
+            return _aware(value).astimezone(now().tzinfo).date()
+        if isinstance(value, date):
+            return value
+        raise TypeError(f"{function}() needs a date, got {type(value).__name__}")
+
+    return {"now": now, "today": today, **_date_functions(date_of)}
 
 
 _PLAIN_FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -375,9 +379,7 @@ _PLAIN_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "floor": _floor, "ceil": _ceil, "sqrt": _sqrt,
     "lower": _lower, "upper": _upper, "strip": _strip, "concat": _concat,
     "contains": _contains, "startswith": _startswith, "endswith": _endswith,
-    "coalesce": _coalesce,
-    "days": _days, "days_between": _days_between,
-    "year": _year, "month": _month, "day": _day, "date": _date,
+    "coalesce": _coalesce, "days": _days,
 }
 
 

@@ -189,8 +189,6 @@ def test_the_morning_rules_recycle_remind_and_warn_as_configured_and_only_once(c
     assert demo.count("atrium_notifications") == notes
 
 
-@pytest.mark.xfail(strict=True, reason="date() of a stored date-time takes its UTC date, not the blueprint's: "
-                   "expression_functions._as_date calls datetime.date() on the UTC value")
 def test_a_follow_up_early_in_the_morning_counts_on_its_own_day(world):
     """Followed up at 07:30 in Shanghai on 16 March (23:30 UTC on the 15th): 30 days from the 16th."""
     customer = world.create("customer", {"name": "Early call", "last_followup_at": "2026-03-16T07:30:00+08:00"},

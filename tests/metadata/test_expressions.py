@@ -112,6 +112,19 @@ def test_dates(evaluator: Evaluator) -> None:
     assert run(evaluator, "day(d)", d=None) is None
 
 
+def test_the_date_of_a_date_time_is_its_day_in_the_clock_zone() -> None:
+    """23:30 UTC on 15 March is already 16 March in Shanghai: date(), day() and days_between()
+    count it there, as today() does, whether the stored value is aware or naive (UTC)."""
+    from zoneinfo import ZoneInfo
+    shanghai = Evaluator(clock=lambda: datetime(2026, 3, 20, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    for stored in (datetime(2026, 3, 15, 23, 30, tzinfo=timezone.utc), datetime(2026, 3, 15, 23, 30)):
+        assert run(shanghai, "date(at)", at=stored) == date(2026, 3, 16)
+        assert run(shanghai, "day(at)", at=stored) == 16
+        assert run(shanghai, "days_between(at, today())", at=stored) == 4
+    utc = Evaluator(clock=lambda: datetime(2026, 3, 20, 9, 0, tzinfo=timezone.utc))
+    assert run(utc, "date(at)", at=datetime(2026, 3, 15, 23, 30, tzinfo=timezone.utc)) == date(2026, 3, 15)
+
+
 def test_text_helpers(evaluator: Evaluator) -> None:
     assert run(evaluator, "concat(upper(strip(' ab ')), '-', 7, None)") == "AB-7"
     assert run(evaluator, "contains(name, 'corp') and startswith(name, 'acme')", name="acme corp")
