@@ -1,15 +1,19 @@
 """`atrium run-scheduled --now ...` on the demo data as `make run` seeds it (scale 200, seed 1,
 dated DEMO_DAY), through the command's own entry point: each morning the shipped rules recycle
 exactly the idle customers the recycle rule describes, remind owners of the customers due back in
-the pool within three days, and warn of churn on each customer's churn-risk day; a second run for
-the same time does nothing more.
+the pool within three days (once per recycle date), and warn of churn from each customer's
+churn-risk day on (once per churn-risk date, so a day the scheduler missed is caught up); a second
+run for the same time does nothing more.
 
 What each rule should select is worked out here from the rules as the blueprint states them
 (customer.yaml, recycle_idle_customers.yaml, remind_before_recycle.yaml, warn_churn_risk.yaml),
 from the customers' own fields and their won orders, not from the stored recycle_on /
-churn_risk_on formulas: 30 days without a follow-up (A level: 60) or 90 days owned without a deal
-send an owned customer back to the pool; won, VIP and locked customers stay. The churn-risk day
-is the last won order's close date plus 1.5 times the average interval between won orders."""
+churn_risk_on formulas: 30 days (A level: 60) without a follow-up or a done visit, counted from no
+earlier than the day the current owner took the customer, or 90 days owned without a deal send an
+owned customer back to the pool; won, VIP and locked customers stay. The churn-risk day is the last
+won order's close date plus 1.5 times the average interval between won orders (none when they
+all closed on one day). The guard fields
+the reminder rules write (recycle_reminded_for, churn_warned_for) say which dates were told."""
 from __future__ import annotations
 
 import datetime as dt
@@ -41,21 +45,32 @@ class Customer:
     locked: bool
     owned_since: dt.date | None
     followed_up: dt.date | None  # the day of the last follow-up, in the blueprint's time zone
+    visited: dt.date | None      # the day of the last done visit, in the blueprint's time zone
     won_closes: list[dt.date]    # close dates of its won orders
+    recycle_reminded_for: dt.date | None
+    churn_warned_for: dt.date | None
 
     def recycle_day(self) -> dt.date | None:
         """The day from which the customer is overdue for the pool (it goes the morning after)."""
         if self.owner is None or self.won_closes or self.level == "vip" or self.locked or not self.owned_since:
             return None
         idle = dt.timedelta(days=60 if self.level == "a" else 30)
-        return min((self.followed_up or self.owned_since) + idle, self.owned_since + dt.timedelta(days=90))
+        last_touch = max(d for d in (self.owned_since, self.followed_up, self.visited) if d is not None)
+        return min(last_touch + idle, self.owned_since + dt.timedelta(days=90))
 
     def churn_day(self) -> dt.date | None:
         closes = sorted(self.won_closes)
         if len(closes) < 2:
             return None
         interval = (closes[-1] - closes[0]).days / (len(closes) - 1)
+        if not interval:  # won orders all closed on one day: no rhythm to miss
+            return None
         return closes[-1] + dt.timedelta(days=round(interval * 1.5))
+
+
+def local_day(moment: dt.datetime | None) -> dt.date | None:
+    """The day of a stored date-time in the blueprint's time zone."""
+    return moment.astimezone(ZONE).date() if moment is not None else None
 
 
 class Demo:
@@ -67,16 +82,21 @@ class Demo:
         self.tables = build_tables(blueprint)
 
     def customers(self) -> dict[int, Customer]:
-        customer, order = self.tables["customer"], self.tables["order"]
+        customer, order, visit = self.tables["customer"], self.tables["order"], self.tables["visit"]
         with self.engine.connect() as connection:
             won: dict[int, list[dt.date]] = {}
             for row in connection.execute(sa.select(order.c.customer, order.c.expected_close)
                                           .where(order.c.stage == "won")):
                 won.setdefault(row.customer, []).append(row.expected_close)
+            visited: dict[int, dt.date] = {}
+            for row in connection.execute(sa.select(visit.c.customer, visit.c.visited_at)
+                                          .where(visit.c.status == "done", visit.c.visited_at.is_not(None))):
+                day = local_day(row.visited_at)
+                visited[row.customer] = max(visited.get(row.customer, day), day)
             rows = connection.execute(sa.select(customer)).all()
         return {r.id: Customer(r.id, r.name, r.owner, r.level, bool(r.locked), r.owned_since,
-                               r.last_followup_at.astimezone(ZONE).date() if r.last_followup_at else None,
-                               won.get(r.id, [])) for r in rows}
+                               local_day(r.last_followup_at), visited.get(r.id), won.get(r.id, []),
+                               r.recycle_reminded_for, r.churn_warned_for) for r in rows}
 
     def told(self, rule: str) -> set[tuple[int, int]]:
         """(user, customer) of every notification the rule sent."""
@@ -131,8 +151,10 @@ def check_the_morning(capsys, demo: Demo, day: dt.date) -> dict[str, set[int]]:
     owned = [c for c in before.values() if c.owner is not None]
     recycled = {c.id for c in owned if c.recycle_day() is not None and c.recycle_day() < day}
     reminded = {c.id for c in owned if c.id not in recycled and c.recycle_day() is not None
-                and day <= c.recycle_day() <= day + dt.timedelta(days=3)}
-    at_risk = {c.id for c in owned if c.id not in recycled and c.churn_day() == day}
+                and day <= c.recycle_day() <= day + dt.timedelta(days=3)
+                and c.recycle_reminded_for != c.recycle_day()}
+    at_risk = {c.id for c in owned if c.id not in recycled and c.churn_day() is not None
+               and c.churn_day() <= day and c.churn_warned_for != c.churn_day()}
     told_before = {rule: demo.told(rule) for rule in (RECYCLE, REMIND, CHURN)}
     history_before = demo.recycles()
 
