@@ -10,6 +10,9 @@ sets when asked (`pending`), approved and rejected.
   the record, naming who the record waits for. Fields the engine computes (formulas, rollups,
   autonumbers) are never held. One query per batch of records, and none at all for an entity no
   approval rule names (decided from the rules, once).
+- **its parts**: `lock: true` also holds the records that live and die with the locked one (a
+  reference to it with `on_delete: cascade`): they cannot be added, changed, moved or deleted
+  while it waits, since they are what the approver is looking at.
 - **reserved values**: a field an approval sets to a constant (`approval_status: "'approved'"`)
   may only get that value from the approval mechanism: a person's write that changes it to that
   value is refused. Rules and the system (no user) are not held by it.
@@ -124,6 +127,14 @@ class ApprovalGuard:
         self.clock = clock
         self.rules_running = rules_running
         self.guarded = frozenset(spec.entity for spec in specs.values())
+        # part entity → its (reference field, whole entity) pairs, for wholes a `lock: true` can hold
+        wholes = {spec.entity for spec in specs.values() if spec.lock is True}
+        self.parts: dict[str, tuple[tuple[str, str], ...]] = {}
+        for entity in blueprint.entities.values():
+            links = tuple((field.name, field.to) for field in entity
+                          if field.type == "reference" and field.on_delete == "cascade" and field.to in wholes)
+            if links:
+                self.parts[entity.name] = links
         # entity → field → the constant values only the approval mechanism may write into it
         self.reserved: dict[str, dict[str, set[Any]]] = {}
         for spec in specs.values():
@@ -142,6 +153,8 @@ class ApprovalGuard:
         """Refuse (ValidationFailed) writes a pending approval holds back or that set a reserved
         value. Each write is (record before or None for a create, record after or None for a
         delete, the changed fields or None for all)."""
+        if model.name in self.parts:
+            self._check_parts(connection, model, writes, actor, first_row)
         if model.name not in self.guarded:
             return
         mine = _mechanism.get()
@@ -215,6 +228,26 @@ class ApprovalGuard:
         return list(dict.fromkeys(row.display_name or row.name for row in connection.execute(query)))
 
     # --- inside ------------------------------------------------------------------------------
+
+    def _check_parts(self, connection: Connection, model: Entity, writes: Sequence, actor: Actor,
+                     first_row: int | None) -> None:
+        """Refuse a write to a part of a record that a `lock: true` approval holds (the part as it
+        was, for a change that moves it away, and as it will be, for one that moves it in)."""
+        mine = _mechanism.get()
+        for field, whole in self.parts[model.name]:
+            linked = [[record.get(field) for record in (before, after) if record is not None
+                       and record.get(field) is not None and (whole, record.get(field)) not in mine]
+                      for before, after, _ in writes]
+            holds = {record_id: hold for record_id, hold in
+                     self.holds(connection, whole, [i for ids in linked for i in ids]).items() if hold.everything}
+            if not holds:
+                continue
+            for index, ids in enumerate(linked):
+                hold = next((holds[i] for i in ids if i in holds), None)
+                if hold is not None:
+                    errors: Errors = {}
+                    add_error(errors, RECORD_ERRORS, self._locked(connection, hold, actor.locale))
+                    raise ValidationFailed(errors, row=None if first_row is None else first_row + index)
 
     def _locked(self, connection: Connection, hold: Hold, locale: str) -> str:
         names = self.approver_names(connection, hold.approval_ids)

@@ -53,6 +53,10 @@ def test_a_rep_asks_the_manager_and_sends_the_approved_quote(world, deal):
     assert world.get("quote", quote)["approval_status"] == "pending"
     with pytest.raises(ValidationFailed, match="Locked while waiting for approval by manager"):
         world.update("quote", quote, {"terms": "30 天付款"}, "rep1")
+    with pytest.raises(ValidationFailed, match="Locked while waiting for approval by manager"):
+        world.create("quote_line", {"quote": quote["id"], "product": world.create(  # nor its lines
+            "product", {"code": "IR-300", "name": "IR-300", "unit_price": 1})["id"], "quantity": 1,
+            "unit_price": 1, "discount": 0}, "rep1")
     assert [a.id for a in approvals.pending_for(manager.user_id)] == [asked.id]
     world.clock.advance(hours=1)
     approvals.decide(asked.id, "approve", manager, "战略客户，同意")

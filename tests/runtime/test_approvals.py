@@ -110,6 +110,38 @@ def test_a_request_needs_its_conditions_and_only_one_waits_at_a_time(tmp_path, d
 
 # --- the lock and reserved values --------------------------------------------------------------
 
+def test_lock_true_holds_the_records_that_are_parts_of_the_locked_one(tmp_path, database_url, clock):
+    """A chore lives and dies with its deal (on_delete: cascade): while the deal waits, its chores
+    cannot be added, changed, moved away or deleted; a field lock does not reach them; after the
+    decision they are free again."""
+    site, people = make(tmp_path, database_url, clock)
+    held, other = deal(site, people.rep1), deal(site, people.rep1, amount=10)
+    chore = site.records.create("chore", {"title": "Call", "deal": held["id"], "owner": people.rep1.user_id}, people.rep1)
+    approval = site.approvals.request("approve", "deal", held["id"], people.rep1)
+    locked = {RECORD_ERRORS: ["Locked while waiting for approval by manager"]}
+    attempts = [lambda: site.records.create("chore", {"title": "More", "deal": held["id"]}, people.rep1),
+                lambda: site.records.update("chore", chore["id"], {"title": "Changed"}, people.rep1),
+                lambda: site.records.update("chore", chore["id"], {"deal": other["id"]}, people.rep1),
+                lambda: site.records.bulk_update("chore", [(chore["id"], {"title": "Bulk"})], people.rep1),
+                lambda: site.records.delete("chore", chore["id"], people.rep1)]
+    for attempt in attempts:
+        with pytest.raises(ValidationFailed) as refused:
+            attempt()
+        assert refused.value.errors == locked
+    loose = site.records.create("chore", {"title": "Elsewhere", "deal": other["id"]}, people.rep1)
+    assert site.records.get("chore", chore["id"])["title"] == "Call" and loose["deal"] == other["id"]
+    site.approvals.decide(approval.id, "approve", people.manager)
+    assert site.records.update("chore", chore["id"], {"title": "Changed"}, people.rep1)["title"] == "Changed"
+
+
+def test_a_field_lock_leaves_the_parts_free(tmp_path, database_url, clock):
+    site, people = make(tmp_path, database_url, clock, approve=approval_rule(lock=["amount"]))
+    held = deal(site, people.rep1)
+    site.approvals.request("approve", "deal", held["id"], people.rep1)
+    chore = site.records.create("chore", {"title": "Call", "deal": held["id"]}, people.rep1)
+    assert site.records.update("chore", chore["id"], {"title": "Changed"}, people.rep1)["title"] == "Changed"
+
+
 def test_lock_true_holds_every_change_and_the_delete(tmp_path, database_url, clock):
     site, people = make(tmp_path, database_url, clock)
     made = deal(site, people.rep1)
@@ -125,7 +157,8 @@ def test_lock_true_holds_every_change_and_the_delete(tmp_path, database_url, clo
     with pytest.raises(ValidationFailed, match="Locked while waiting"):
         site.records.bulk_update("deal", [(made["id"], {"title": "Bulk"})], people.admin)
     assert record(site, made["id"])["title"] == "Big"
-    site.records.create("chore", {"title": "Call", "deal": made["id"]}, people.rep1)  # children are not held
+    with pytest.raises(ValidationFailed, match="Locked while waiting"):  # its parts are held with it
+        site.records.create("chore", {"title": "Call", "deal": made["id"]}, people.rep1)
 
 
 def test_lock_list_holds_only_those_fields_and_a_delete_withdraws(tmp_path, database_url, clock):
