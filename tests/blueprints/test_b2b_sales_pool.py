@@ -67,9 +67,9 @@ def test_owners_are_reminded_three_days_before_recycling(world, site):
 
 
 def test_idle_customers_are_recycled_locked_ones_stay_and_the_history_says_so(world, site):
-    old = "2026-01-20 10:00"
-    idle = world.create("customer", {"name": "闲置客户", "last_followup_at": old}, "rep1")
-    kept = world.create("customer", {"name": "锁定客户", "last_followup_at": old, "locked": True}, "rep1")
+    old = {"owned_since": "2026-01-10", "last_followup_at": "2026-01-20 10:00"}  # rep1's since January
+    idle = world.create("customer", {"name": "闲置客户", **old}, "rep1")
+    kept = world.create("customer", {"name": "锁定客户", **old, "locked": True}, "rep1")
     assert kept["recycle_on"] is None  # a locked customer has no recycle date
     ScheduledRules(site).run_due(["recycle_idle_customers"])
     assert world.get("customer", idle)["owner"] is None
