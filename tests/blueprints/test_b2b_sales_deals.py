@@ -84,6 +84,8 @@ def test_approved_contract_changes_move_the_contract_amount(world, deal):
     contract = world.create("contract", {"name": "视觉检测系统采购合同", "customer": account["id"],
                                          "order": order["id"], "amount": 600000}, "rep1")
     assert contract["status"] == "pending_review" and contract["current_amount"] == Decimal("600000.00")
+    review, = world.service.approvals.of_record("contract", contract["id"])  # its changes wait for the review
+    world.service.approvals.decide(review.id, "approve", world.actor("finance"))
     change = world.create("contract_change", {"contract": contract["id"], "kind": "amount",
                                               "description": "增加两台设备", "amount_delta": 80000}, "rep1")
     assert world.get("contract", contract)["current_amount"] == Decimal("600000.00")  # not yet approved
