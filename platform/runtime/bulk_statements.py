@@ -13,13 +13,17 @@ dict per row at all.
 
 The driver's executemany is raw SQL to SQLAlchemy, so the table's change counter
 (data_versions) is marked here, as every Core statement marks it.
+
+`among_ids` is `id IN (...)` for many ids with one parameter (a JSON array on SQLite).
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
 
@@ -71,6 +75,17 @@ def execute_columns(connection: Connection, statement: ClauseElement, count: int
             processed.append(_processed(values, processor))
     connection.exec_driver_sql(compiled.string, list(zip(*processed)))
     data_versions.mark(connection, statement)
+
+
+def among_ids(connection: Connection, column: Any, name: str = "_ids") -> tuple[Any, Callable[[Sequence[int]], Any]]:
+    """`column IN (ids)` with all the ids in one bound parameter `name`, and what turns a list of
+    integer ids into that parameter. SQLAlchemy's expanding IN renders a placeholder per id (1-2 µs
+    each, as much as SQLite's own work for a row); on SQLite 3.38+ (JSON built in) the ids go as
+    one JSON array read by json_each. Elsewhere it is the expanding IN."""
+    if connection.dialect.name == "sqlite" and connection.dialect.dbapi.sqlite_version_info >= (3, 38, 0):
+        listed = sa.func.json_each(sa.bindparam(name, type_=sa.String())).table_valued("value")
+        return column.in_(sa.select(listed.c.value)), lambda ids: json.dumps([int(i) for i in ids])
+    return column.in_(sa.bindparam(name, expanding=True)), list
 
 
 def _processed(values: Sequence[Any], processor: Callable[[Any], Any] | None) -> Sequence[Any]:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from atrium.metadata.model import Blueprint, Entity
 from .database import connect, write_transaction
 from .audit import Audit, changed_fields, format_number, sequence_key
+from .bulk_statements import among_ids
 from .evaluation import SYSTEM, Actor, RecordEvaluator
 from .messages import message
 from .pool_releases import PoolReleases
@@ -103,15 +104,19 @@ class RecordService(BulkUpdates):
         values = list(values)
         if columns is not None and self._plain_keys(model) is None:
             raise ValueError(f"{entity} has location fields: its records are read whole")
-        # one statement with an expanding parameter: building an IN of literals costs per value
+        # one statement with one parameter for all the values: building an IN of literals costs per
+        # value; ids go as one JSON array on SQLite (bulk_statements.among_ids)
+        among, parameter = (among_ids(connection, table.c.id, "_values")
+                            if column == "id" and all(type(v) is int for v in values)
+                            else (table.c[column].in_(sa.bindparam("_values", expanding=True)), list))
         query = (sa.select(*(table.c[name] for name in columns)) if columns is not None else sa.select(table)
-                 ).where(table.c[column].in_(sa.bindparam("_values", expanding=True)))
+                 ).where(among)
         if condition is not None:
             query = query.where(condition)
         if lock and connection.dialect.name == "postgresql":
             query = query.with_for_update()
         for start in range(0, len(values), 500):
-            result = connection.execute(query, {"_values": values[start:start + 500]})
+            result = connection.execute(query, {"_values": parameter(values[start:start + 500])})
             keys = tuple(columns) if columns is not None else self._plain_keys(model)
             if keys is not None and tuple(result.keys()) == keys:  # a row is the record already
                 rows += [dict(zip(keys, row)) for row in result.fetchall()]

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Blueprint, Entity
-from .bulk_statements import execute_many
+from .bulk_statements import among_ids, execute_many
 from .coercion import CoercionError, coerce
 from .evaluation import Actor
 from .record_rules import RecordRules, RulePlan
@@ -156,10 +156,10 @@ def _text(value: Any) -> Any:
 def write_alike(connection: Connection, table: sa.Table, values: Mapping[str, Any], ids: Sequence[int]) -> None:
     """Give every record of `ids` the same column values and raise its version: one UPDATE per
     chunk of ids."""
-    statement = table.update().where(table.c.id.in_(sa.bindparam("_ids", expanding=True))).values(
-        {**values, "version": table.c.version + 1})
+    among, parameter = among_ids(connection, table.c.id)
+    statement = table.update().where(among).values({**values, "version": table.c.version + 1})
     for start in range(0, len(ids), IN_CHUNK):
-        connection.execute(statement, {"_ids": list(ids[start:start + IN_CHUNK])})
+        connection.execute(statement, {"_ids": parameter(ids[start:start + IN_CHUNK])})
 
 
 def write_changes(connection: Connection, table: sa.Table,
