@@ -31,7 +31,6 @@ from .approval_messages import LOCALES, approval_message, names_text
 from .approval_rules import PENDING, ApprovalGuard, ApprovalSpec, approval_specs, mechanism_writes
 from .approval_store import Approval, ApprovalStore
 from .assignment import Directory
-from .automation_actions import _fill as fill_placeholders
 from .automation_rules import Rule
 from .automation_triggers import matching_ids, running_rules
 from .evaluation import Actor
@@ -138,7 +137,7 @@ class Approvals(ApprovalStore):
         approvers = [self._resolve(spec, record, directory, actor.locale) for record in records]
         ids, notes = [], []
         for record, users in zip(records, approvers):
-            message = self._message(spec, record)
+            message = self._message(conn, spec, record)
             approval_id = conn.execute(self.table.insert().values(
                 rule=spec.name, entity=spec.entity, record_id=record["id"], status=PENDING,
                 requested_by=actor.user_id, requested_at=now, message=message,
@@ -176,19 +175,19 @@ class Approvals(ApprovalStore):
             raise refused("no_role_user", locale, role=role.label.text(locale) if role else spec.approver)
         return users
 
-    def _message(self, spec: ApprovalSpec, record: Mapping[str, Any]) -> dict[str, str]:
-        """What the approvers are asked, in every language, filled with the record."""
+    def _message(self, conn: Connection, spec: ApprovalSpec, record: Mapping[str, Any]) -> dict[str, str]:
+        """What the approvers are asked, in every language, filled with the record as people read it."""
+        locales = dict.fromkeys(self.blueprint.locales + LOCALES)
+        values = self.service.automations.actions.message_values
+        if spec.message is not None:
+            texts = {locale: spec.message.text(locale, self.blueprint.default_locale) for locale in locales}
+            return values.fill(conn, spec.entity, texts, [record])[0]
         entity = self.blueprint.entities[spec.entity]
-        texts = {}
-        for locale in dict.fromkeys(self.blueprint.locales + LOCALES):
-            if spec.message is not None:
-                texts[locale] = fill_placeholders(spec.message.text(locale, self.blueprint.default_locale), record)
-                continue
-            title = (fill_placeholders(entity.title, record) if entity.title
-                     else f"{entity.label.text(locale, self.blueprint.default_locale)} #{record['id']}")
-            texts[locale] = approval_message("requested", locale, title=title,
-                                             label=spec.rule.label.text(locale, self.blueprint.default_locale))
-        return texts
+        title = values.queries.titles(conn, entity.name, [record["id"]]).get(record["id"]) if entity.title else None
+        return {locale: approval_message(
+            "requested", locale, label=spec.rule.label.text(locale, self.blueprint.default_locale),
+            title=title or f"{entity.label.text(locale, self.blueprint.default_locale)} #{record['id']}")
+            for locale in locales}
 
     def _write(self, conn: Connection, spec: ApprovalSpec, which: str, records: list[Mapping[str, Any]],
                actor: Actor, extra: Mapping[str, Any]) -> dict[int, dict]:

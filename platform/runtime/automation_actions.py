@@ -9,8 +9,6 @@ the rules the fields it changes can affect (RecordRules' RulePlan), not every ru
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -23,11 +21,10 @@ from .audit import json_value
 from .automation_rules import Action, Rule
 from .database import after_commit
 from .evaluation import Actor
+from .message_values import MessageValues
 from .notifications import Notifications
 from .outbox import Outbox
 from .pool_recycling import PoolRecycling
-
-PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 @dataclass
@@ -63,6 +60,7 @@ class Actions:
         self.outbox = outbox
         self.assigner = Assigner(service.blueprint, service.tables, service.audit)
         self.pool = PoolRecycling(service.blueprint, service.tables)
+        self.message_values = MessageValues(service.blueprint, service.tables)
         self.handlers: dict[str, Callable[[RuleRun, Action, list[Item]], None]] = {
             "set": self._set, "create": self._create, "assign": self._assign,
             "notify": self._notify, "webhook": self._webhook, "require_approval": self._require_approval}
@@ -127,11 +125,9 @@ class Actions:
         other_link = link if isinstance(link, str) else None
         rule = run.rule.name
         rows = []
-        plain = not any(PLACEHOLDER.search(text) for text in texts.values())
-        shared = dict(texts)  # without placeholders every record gets the same message
         recipients = self._recipients(run, spec["to"] if isinstance(spec["to"], (list, tuple)) else [spec["to"]])
-        for item in items:
-            message = shared if plain else {locale: _fill(text, item.record) for locale, text in texts.items()}
+        messages = self.message_values.fill(run.connection, run.rule.entity, texts, [i.record for i in items])
+        for item, message in zip(items, messages):
             record_id = item.record.get("id") if linked else None
             for user in recipients(item):
                 rows.append({"user_id": user, "message": message, "rule": rule, "entity": entity,
@@ -184,28 +180,3 @@ class Actions:
                                   "data": data}})
         self.outbox.enqueue(run.connection, rows)
         after_commit(run.connection, self.outbox.wake.set)
-
-
-@functools.lru_cache(maxsize=256)
-def _template(text: str) -> tuple[tuple[str, str | None], ...]:
-    """A message split once into (literal, field name or None) parts."""
-    parts, last = [], 0
-    for match in PLACEHOLDER.finditer(text):
-        parts.append((text[last:match.start()], match.group(1)))
-        last = match.end()
-    parts.append((text[last:], None))
-    return tuple(parts)
-
-
-def _fill(text: str, record: Mapping[str, Any]) -> str:
-    """`{field}` in a message → the record's value (an unknown name stays as written)."""
-    out = []
-    for literal, name in _template(text):
-        out.append(literal)
-        if name is not None:
-            if name not in record:
-                out.append("{" + name + "}")
-            else:
-                found = record[name]
-                out.append("" if found is None else str(found))
-    return "".join(out)

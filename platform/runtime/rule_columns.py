@@ -27,7 +27,7 @@ from typing import Any
 
 from atrium.metadata.expressions import Expression, ExpressionError
 from atrium.metadata.model import Entity, Label
-from .automation_actions import PLACEHOLDER
+from .message_values import PLACEHOLDER
 from .automation_rules import Action, Rule
 from .evaluation import Actor
 from .set_writes import SYSTEM_COLUMNS, plan_inputs, shared_outcome, stored_names

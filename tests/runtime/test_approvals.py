@@ -333,7 +333,7 @@ def test_rules_on_approved_and_rejected_follow_the_decision(tmp_path, database_u
     assert (chore["title"], chore["owner"], chore["created_by"]) == ("Go: Big", people.manager.user_id,
                                                                     people.manager.user_id)
     site.approvals.decide(ids[1], "reject", people.manager, "No")
-    assert inbox(site, people.rep1)[-1] == "Rejected: Other (rejected)"  # the record as the decision left it
+    assert inbox(site, people.rep1)[-1] == "Rejected: Other (Rejected)"  # the record as the decision left it
     assert len(rows(site, "chore")) == 1
 
 
@@ -354,5 +354,5 @@ def test_amounts_and_messages_fill_from_the_record(tmp_path, database_url, clock
     site, people = make(tmp_path, database_url, clock, approve=approval_rule(
         message={"en": "Approve {title} for {amount}?", "zh": "批准 {title}（{amount}）？"}))
     approval = site.approvals.request("approve", "deal", deal(site, people.rep1)["id"], people.rep1)
-    assert approval.message == {"en": "Approve Big for 5000.00?", "zh": "批准 Big（5000.00）？"}
+    assert approval.message == {"en": "Approve Big for 5,000.00?", "zh": "批准 Big（5,000.00）？"}
     assert rows(site, "deal")[0]["amount"] == Decimal("5000.00")

@@ -86,8 +86,8 @@ def test_instalments_turn_overdue_the_night_after_their_due_date_and_people_are_
     found = by(site, "instalment", "number")
     assert {n: found[n]["status"] for n in found} == {1: "overdue", 2: "overdue", 3: "done", 4: "void", 5: "pending"}
     assert found[1]["overdue_days"] == 1 and found[2]["outstanding"] == Decimal("70000.00")
-    told = ["Instalment #1 was due on 2026-04-05 and is overdue: 100000.00 outstanding",
-            "Instalment #2 was due on 2026-04-05 and is overdue: 70000.00 outstanding"]
+    told = ["Instalment #1 was due on 2026-04-05 and is overdue: 100,000.00 outstanding",
+            "Instalment #2 was due on 2026-04-05 and is overdue: 70,000.00 outstanding"]
     assert sorted(inbox(site, people["li"])) == told
     assert sorted(inbox(site, people["finance"])) == told
     # the next nights: the days overdue count on, nobody is told again
@@ -110,7 +110,7 @@ def test_an_instalment_falling_due_is_reminded_once_a_week_ahead(shop, plan):
     rule = "remind_instalments_due"
     assert run(site, clock, at(2, 8, 30), rule) == {rule: 0}  # eight days ahead
     assert run(site, clock, at(3, 8, 30), rule) == {rule: 1}  # seven days ahead
-    assert inbox(site, people["li"]) == ["Instalment #1 is due on 2026-04-10: 100000.00 to collect"]
+    assert inbox(site, people["li"]) == ["Instalment #1 is due on 2026-04-10: 100,000.00 to collect"]
     for day in (4, 5, 9, 10):  # still in the window, already reminded
         assert run(site, clock, at(day, 8, 30), rule) == {rule: 0}
     assert len(inbox(site, people["li"])) == 1
@@ -119,7 +119,7 @@ def test_an_instalment_falling_due_is_reminded_once_a_week_ahead(shop, plan):
     site.records.update("instalment", soon["id"], {"due_on": "2026-04-20"}, people["li"])
     assert run(site, clock, at(12, 8, 30), rule) == {rule: 0}
     assert run(site, clock, at(13, 8, 30), rule) == {rule: 1}
-    assert inbox(site, people["li"])[-1] == "Instalment #1 is due on 2026-04-20: 100000.00 to collect"
+    assert inbox(site, people["li"])[-1] == "Instalment #1 is due on 2026-04-20: 100,000.00 to collect"
     assert run(site, clock, at(14, 8, 30), rule) == {rule: 0}
 
 
@@ -128,7 +128,7 @@ def test_an_instalment_entered_inside_the_window_is_reminded_the_next_morning(sh
     instalment, _ = plan
     instalment(1, "2026-04-03")
     assert run(site, clock, at(2, 8, 30), "remind_instalments_due") == {"remind_instalments_due": 1}
-    assert inbox(site, people["li"]) == ["Instalment #1 is due on 2026-04-03: 100000.00 to collect"]
+    assert inbox(site, people["li"]) == ["Instalment #1 is due on 2026-04-03: 100,000.00 to collect"]
 
 
 # --- contracts ---------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def rows(world, entity: str) -> list[dict]:
 
 
 def test_idle_customers_return_to_the_pool_and_the_rep_is_told(world):
-    world.customer("Idle", last_followup_at="2026-03-01T10:00:00+08:00")
+    world.customer("Idle", last_followup_at="2026-03-01T10:00:00+08:00", owned_since="2026-02-20")
     world.customer("Busy", last_followup_at="2026-05-10T10:00:00+08:00")
     results = ScheduledRules(world.site).run_due(["recycle_idle_customers"])
     assert [r.status for r in results] == ["done"]
@@ -77,7 +77,7 @@ def test_the_app_runs_its_scheduler_only_when_asked(world):
     import threading
     from starlette.testclient import TestClient
     from atrium.ui.app import Settings, create_app
-    world.customer("Idle", last_followup_at="2026-03-01T10:00:00+08:00")
+    world.customer("Idle", last_followup_at="2026-03-01T10:00:00+08:00", owned_since="2026-02-20")
     runs = world.site.tables.system("atrium_automation_runs")
     quiet = create_app(Settings("unused", "unused", secret_key="k"), site=world.site)
     with TestClient(quiet):

@@ -210,7 +210,7 @@ def test_the_pool_page_in_chinese(world):
 
 def test_a_recycle_shows_on_the_timeline_with_the_rule_and_the_previous_owner(world):
     from atrium.runtime.scheduler import ScheduledRules
-    record = world.customer("Idle Co", by="rep", last_followup_at="2026-03-01 10:00")
+    record = world.customer("Idle Co", by="rep", last_followup_at="2026-03-01 10:00", owned_since="2026-02-20")
     ScheduledRules(world.site).run_due(["recycle_idle_customers"])
     assert world.get("customer", record["id"])["owner"] is None
     page = world.browser("manager").get(f"/r/customer/{record['id']}").text
