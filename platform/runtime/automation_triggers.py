@@ -23,6 +23,7 @@ from atrium.metadata.model import Entity
 from .automation_actions import Actions, Item, RuleRun
 from .automation_log import AutomationLog, LogEntry
 from .automation_rules import Rule, build_rules
+from .bulk_statements import among_ids
 from .conditions import ConditionError, Joins, compile_condition
 from .database import write_transaction
 from .evaluation import Actor
@@ -191,7 +192,8 @@ def matching_ids(connection: Connection, service: Any, rule: Rule, ids: Sequence
     if ids is None:
         return connection.execute(query.order_by(joins.base.c.id)).scalars().all()
     found: list[int] = []
-    query = query.where(joins.base.c.id.in_(sa.bindparam("_ids", expanding=True)))
+    among, parameter = among_ids(connection, joins.base.c.id)  # the ids as one parameter
+    query = query.where(among)
     for start in range(0, len(ids), 500):
-        found += connection.execute(query, {"_ids": list(ids[start:start + 500])}).scalars().all()
+        found += connection.execute(query, {"_ids": parameter(ids[start:start + 500])}).scalars().all()
     return found
