@@ -34,7 +34,8 @@ from atrium.runtime.report_runner import Reports
 from atrium.runtime.report_scope import ReportNotFound
 from atrium.runtime.secured import AccessDenied, SecuredRecords
 from .i18n import word
-from .openapi import DEFAULT_LIMIT, MAX_LIMIT, OPERATORS, RESERVED, document
+from .openapi import document
+from .openapi_common import DEFAULT_LIMIT, MAX_LIMIT, OPERATORS, RESERVED
 
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
 ALL_OPERATORS = frozenset().union(*OPERATORS.values())

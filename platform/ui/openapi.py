@@ -17,38 +17,10 @@ from atrium.runtime.evaluation import Actor
 from atrium.runtime.report_runner import Reports
 from atrium.runtime.tables import text_limit
 from .openapi_actions import action_paths
+from .openapi_common import (COMMON_RESPONSES, COMMON_SCHEMAS, DECIMAL, OPERATOR_TEXT, OPERATORS, PERIOD, paging,
+                             response_ref)
+from .openapi_reports import REPORT_RESULT, report_path
 from .openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
-RESERVED = ("q", "sort", "limit", "after")  # query parameters that are not filters
-
-_CHOICE = ("eq", "ne", "in", "not_in", "is_set")
-_ORDERED = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_set")
-_TEMPORAL = ("eq", "ne", "gt", "gte", "lt", "lte", "within", "until", "older_than_days", "newer_than_days",
-             "is_set")
-OPERATORS: dict[str, tuple[str, ...]] = {
-    **{kind: ("eq", "ne", "in", "not_in", "contains", "is_set")
-       for kind in ("text", "textarea", "email", "phone", "url", "autonumber")},
-    "select": _CHOICE, "stage": _CHOICE, "reference": _CHOICE, "user": _CHOICE,
-    "integer": _ORDERED, "number": _ORDERED, "money": _ORDERED, "percent": _ORDERED,
-    "date": _TEMPORAL, "datetime": _TEMPORAL + ("older_than_hours", "within_last_hours"),
-    "boolean": ("eq", "ne", "is_set"),
-    "multiselect": ("eq", "in", "contains", "is_set"),  # eq/contains: has the value; in: has any
-    "location": (),
-}
-OPERATOR_TEXT = {
-    "eq": "equals (empty: is not set)", "ne": "differs from", "in": "one of (comma-separated)",
-    "not_in": "none of (comma-separated)", "gt": "greater than", "gte": "at least",
-    "lt": "less than", "lte": "at most", "contains": "contains (case-insensitive)",
-    "within": "within a relative period", "older_than_days": "more than N days ago",
-    "newer_than_days": "within the last N days", "is_set": "has a value (true) or not (false)",
-    "until": "up to the end of a relative period", "older_than_hours": "more than N hours ago",
-    "within_last_hours": "within the last N hours",
-}
-PERIOD = r"^(today|yesterday|tomorrow|(this|last|next)_(week|month|quarter|year)|(last|next)_[0-9]+_days)$"
-DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
-
 
 def _label(blueprint: Blueprint, label: Any) -> str:
     return label.text(blueprint.default_locale, blueprint.default_locale) if label else ""
@@ -208,7 +180,7 @@ class Describer:
         name, can = entity.name, lambda action: self.access.can(self.actor, name, action)
         ref = {"$ref": f"#/components/schemas/{name}"}
         one = {"content": {"application/json": {"schema": ref}}}
-        errors = {"400": _ref("BadRequest"), "401": _ref("Unauthorized"), "403": _ref("Forbidden")}
+        errors = {"400": response_ref("BadRequest"), "401": response_ref("Unauthorized"), "403": response_ref("Forbidden")}
         collection: dict[str, Any] = {}
         item: dict[str, Any] = {"parameters": [{"name": "id", "in": "path", "required": True,
                                                 "schema": {"type": "integer"}}]}
@@ -216,7 +188,7 @@ class Describer:
         if can("read"):
             collection["get"] = {
                 "operationId": f"list_{name}", "tags": [name], "summary": f"List {plural}",
-                "parameters": [*_paging(), {
+                "parameters": [*paging(), {
                     "name": "filters", "in": "query", "style": "form", "explode": True,
                     "description": "Each property is a query parameter of its own",
                     "schema": {"$ref": f"#/components/schemas/{name}_filters"}}],
@@ -225,28 +197,28 @@ class Describer:
                                           "$ref": f"#/components/schemas/{name}_page"}}}}, **errors}}
             item["get"] = {"operationId": f"get_{name}", "tags": [name], "summary": f"One {name}",
                            "responses": {"200": {"description": "The record", **one}, **errors,
-                                         "404": _ref("NotFound")}}
+                                         "404": response_ref("NotFound")}}
         if can("create"):
             collection["post"] = {
                 "operationId": f"create_{name}", "tags": [name], "summary": f"Create a {name}",
                 "requestBody": {"required": True, **one},
                 "responses": {"201": {"description": "Created", **one}, **errors,
-                              "422": _ref("ValidationFailed")}}
+                              "422": response_ref("ValidationFailed")}}
         if can("update"):
             item["patch"] = {
                 "operationId": f"update_{name}", "tags": [name], "summary": f"Change a {name}",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "$ref": f"#/components/schemas/{name}_patch"}}}},
                 "responses": {"200": {"description": "The record as saved", **one}, **errors,
-                              "404": _ref("NotFound"), "422": _ref("ValidationFailed"),
+                              "404": response_ref("NotFound"), "422": response_ref("ValidationFailed"),
                               "409": {"description": "Someone saved the record first",
                                       "content": {"application/json": {"schema": {
                                           "$ref": f"#/components/schemas/{name}_stale"}}}}}}
         if can("delete"):
             item["delete"] = {
                 "operationId": f"delete_{name}", "tags": [name], "summary": f"Delete a {name}",
-                "responses": {"204": {"description": "Deleted"}, **errors, "404": _ref("NotFound"),
-                              "422": _ref("ValidationFailed")}}
+                "responses": {"204": {"description": "Deleted"}, **errors, "404": response_ref("NotFound"),
+                              "422": response_ref("ValidationFailed")}}
         result = {}
         if len(collection):
             result[f"/api/v1/{name}"] = collection
@@ -312,103 +284,6 @@ class Describer:
                                                           "methods also need the X-CSRF-Token header"}}},
             "security": [{"bearer": []}, {"session": []}],
         }
-
-
-def report_path(names: list[str]) -> dict[str, Any]:
-    """GET /api/v1/reports/{name}, for the reports the caller may run."""
-    return {"get": {
-        "operationId": "run_report", "tags": ["reports"], "summary": "Run a report",
-        "description": "The report's rows, totals row and columns, computed under the caller's access "
-                       "scope (a rep sees their own records, a manager the team's). Labels are in the "
-                       "language of `Accept-Language`.",
-        "parameters": [
-            {"name": "name", "in": "path", "required": True, "schema": {"enum": names}},
-            {"name": "period", "in": "query", "description": "Replaces the report's period (a time "
-             "series' range, a funnel's stage changes, else its first `within` filter)",
-             "schema": {"type": "string", "pattern": PERIOD}},
-            {"name": "limit", "in": "query", "description": f"At most this many rows (at most {MAX_LIMIT})",
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}],
-        "responses": {"200": {"description": "The report", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/ReportResult"}}}},
-            "400": _ref("BadRequest"), "401": _ref("Unauthorized"),
-            "404": _error("No such report, or one the caller may not run", "Error")}}}
-
-
-_ROW = {"type": "object", "description": "Column name → value: numbers of money and percent columns "
-        "as exact decimal strings, dates as ISO text, references and users as ids",
-        "additionalProperties": True}
-REPORT_RESULT: dict[str, Any] = {
-    "type": "object", "required": ["report", "type", "label", "columns", "rows", "totals", "labels"],
-    "properties": {
-        "report": {"type": "string"},
-        "type": {"enum": ["summary", "matrix", "list", "funnel", "timeseries"]},
-        "label": {"type": "string"},
-        "columns": {"type": "array", "items": {"type": "object", "required": ["name", "kind", "type", "label"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "kind": {"enum": ["group", "measure", "metric", "field", "conversion", "previous",
-                                          "change"]},
-                        "type": {"type": "string", "description": "A field type (stage, reference, money ...)"},
-                        "label": {"type": "string"},
-                        "bucket": {"enum": ["day", "week", "month", "quarter", "year", None],
-                                   "description": "A date group's bucket; its values are the bucket's first day"},
-                        "function": {"type": ["string", "null"]}, "format": {"type": ["string", "null"]},
-                        "of": {"type": ["string", "null"], "description": "The column a comparison is of"}}}},
-        "rows": {"type": "array", "items": _ROW},
-        "totals": {"oneOf": [_ROW, {"type": "null"}]},
-        "labels": {"type": "object", "description": "Column → value → text as people read it (stage and "
-                   "option labels, record titles, user names, periods)",
-                   "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
-        "matrix": {"type": ["object", "null"], "description": "Matrix reports: the row and column keys "
-                   "and their totals"},
-        "period": {"type": ["object", "null"], "description": "The [start, end) dates a time series or "
-                   "funnel covers", "properties": {"start": {"type": "string", "format": "date"},
-                                                   "end": {"type": "string", "format": "date"}}},
-        "truncated": {"type": "boolean", "description": "A list report had more records than its limit"},
-        "warnings": {"type": "array", "items": {"type": "string"}}}}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}
-
-
-def _paging() -> list[dict[str, Any]]:
-    return [
-        {"name": "q", "in": "query", "description": "Quick search over the entity's search fields",
-         "schema": {"type": "string"}},
-        {"name": "sort", "in": "query", "description": "Fields, comma-separated; `-` sorts descending "
-         "(e.g. `-amount,name`). Default: the list view's sort", "schema": {"type": "string"}},
-        {"name": "limit", "in": "query", "description": f"Records per page (default {DEFAULT_LIMIT}, "
-         f"at most {MAX_LIMIT})", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                                             "default": DEFAULT_LIMIT}},
-        {"name": "after", "in": "query", "description": "The `next` cursor of the previous page",
-         "schema": {"type": "string"}},
-    ]
-
-
-def _error(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
-
-
-COMMON_SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "required": ["error"], "properties": {
-        "error": {"type": "string", "description": "bad_request, unauthorized, forbidden, csrf, not_found"},
-        "message": {"type": "string", "description": "For people, in the caller's language"},
-        "parameter": {"type": "string", "description": "The query parameter at fault, if any"}}},
-    "ValidationErrors": {"type": "object", "required": ["errors"], "properties": {
-        "errors": {"type": "object", "description": "Field name (or `_record`) → messages in the "
-                   "caller's language", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}},
-}
-COMMON_RESPONSES: dict[str, Any] = {
-    "BadRequest": _error("Malformed JSON, a body that is not an object, or a bad filter, sort, "
-                         "limit or cursor", "Error"),
-    "Unauthorized": _error("No valid token or session", "Error"),
-    "Forbidden": _error("The role may not do this on this entity at all (or the CSRF header is "
-                        "missing on a cookie-authenticated change)", "Error"),
-    "NotFound": _error("No such record, or one the caller may not see (the same answer for both)", "Error"),
-    "ValidationFailed": _error("Field errors; nothing was saved", "ValidationErrors"),
-}
 
 
 def document(site: Any, actor: Actor) -> dict[str, Any]:

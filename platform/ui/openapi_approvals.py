@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .openapi_common import response_ref
+
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 STATUS = ["pending", "approved", "rejected", "withdrawn"]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -62,7 +60,7 @@ def approval_paths(describer: Any) -> dict[str, Any]:
     """The approval operations, when the blueprint has rules that ask for approval."""
     if not has_approvals(describer.blueprint):
         return {}
-    errors = {"401": _ref("Unauthorized"), "404": _ref("NotFound")}
+    errors = {"401": response_ref("Unauthorized"), "404": response_ref("NotFound")}
     one = {"parameters": ID}
     paths: dict[str, Any] = {
         "/api/v1/approvals": {"get": {
@@ -79,7 +77,7 @@ def approval_paths(describer: Any) -> dict[str, Any]:
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
             "responses": {"200": _json({"type": "object", "properties": {"data": {"type": "array",
                                                                                    "items": APPROVAL}}},
-                                       "Newest first"), "400": _ref("BadRequest"), **errors}}},
+                                       "Newest first"), "400": response_ref("BadRequest"), **errors}}},
         "/api/v1/approvals/{id}": {**one, "get": {
             "operationId": "get_approval", "tags": ["approvals"],
             "summary": "One approval (its approvers, its requester and readers of its record see it)",
@@ -90,12 +88,12 @@ def approval_paths(describer: Any) -> dict[str, Any]:
         paths[f"/api/v1/approvals/{{id}}/{decision}"] = {**one, "post": {
             "operationId": f"{decision}_approval", "tags": ["approvals"], "summary": summary,
             "requestBody": COMMENT,
-            "responses": {"200": _json(APPROVAL, "Decided"), **errors, "403": _ref("Forbidden"),
-                          "409": REFUSED, "422": _ref("ValidationFailed")}}}
+            "responses": {"200": _json(APPROVAL, "Decided"), **errors, "403": response_ref("Forbidden"),
+                          "409": REFUSED, "422": response_ref("ValidationFailed")}}}
     paths["/api/v1/approvals/{id}/withdraw"] = {**one, "post": {
         "operationId": "withdraw_approval", "tags": ["approvals"],
         "summary": "Withdraw a pending request (its requester, or an administrator)",
-        "responses": {"200": _json(APPROVAL, "Withdrawn"), **errors, "403": _ref("Forbidden"), "409": REFUSED}}}
+        "responses": {"200": _json(APPROVAL, "Withdrawn"), **errors, "403": response_ref("Forbidden"), "409": REFUSED}}}
     for entity in describer.blueprint.entities.values():
         rules = request_rules(describer.blueprint, entity.name)
         if not rules or not describer.access.can(describer.actor, entity.name, "read"):
@@ -106,5 +104,5 @@ def approval_paths(describer: Any) -> dict[str, Any]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["rule"], "properties": {"rule": {"enum": rules}}}}}},
             "responses": {"201": _json(APPROVAL, "Asked: the approval, pending"), **errors,
-                          "400": _ref("BadRequest"), "409": REFUSED, "422": _ref("ValidationFailed")}}}
+                          "400": response_ref("BadRequest"), "409": REFUSED, "422": response_ref("ValidationFailed")}}}
     return paths
