@@ -4,7 +4,7 @@ The document describes what the caller may use: the entities their role can read
 the operations it allows, and the fields it does not hide. Schemas are typed from the field
 types (options and stages as enums, computed and system fields read-only); the list operation
 carries the filters (`field`, `field__gte`, ...) as one exploded object parameter. The filter operators each
-field type accepts are defined here, and the API's parser enforces the same table.
+field type accepts are defined in openapi_common.py, and the API's parser enforces the same table.
 """
 from __future__ import annotations
 
