@@ -55,21 +55,23 @@ class ApprovalStore:
         """The pending approvals waiting for this user's decision, newest first (for a role that
         sees everything: every pending approval)."""
         with self.service._connection(connection, write=False) as conn:
-            query = self._waiting_for(conn, user_id, sa.select(self.table)).order_by(self.table.c.id.desc())
+            query = self._waiting_for(user_id, sa.select(self.table)).order_by(self.table.c.id.desc())
             return self._select(conn, query.limit(limit) if limit is not None else query)
 
     def count_pending_for(self, user_id: int, connection: Connection | None = None) -> int:
         with self.service._connection(connection, write=False) as conn:
-            query = self._waiting_for(conn, user_id, sa.select(sa.func.count()).select_from(self.table))
+            query = self._waiting_for(user_id, sa.select(sa.func.count()).select_from(self.table))
             return conn.execute(query).scalar() or 0
 
-    def _waiting_for(self, conn: Connection, user_id: int, query: sa.Select) -> sa.Select:
-        query = query.where(self.table.c.status == PENDING)
-        role = conn.execute(sa.select(self.users.c.role).where(self.users.c.id == user_id)).scalar()
-        if role in self.blueprint.roles and self.blueprint.roles[role].all:
-            return query
-        approvers = self.approvers
-        return query.where(self.table.c.id.in_(sa.select(approvers.c.approval_id).where(approvers.c.user_id == user_id)))
+    def _waiting_for(self, user_id: int, query: sa.Select) -> sa.Select:
+        """Pending approvals this user is asked to decide, or every one for a role that sees
+        everything: one statement (the page header counts them on every request)."""
+        approvers, users = self.approvers, self.users
+        mine = self.table.c.id.in_(sa.select(approvers.c.approval_id).where(approvers.c.user_id == user_id))
+        admins = [name for name, role in self.blueprint.roles.items() if role.all]
+        if admins:
+            mine = sa.or_(mine, sa.exists().where(users.c.id == user_id, users.c.role.in_(admins)))
+        return query.where(self.table.c.status == PENDING, mine)
 
     def _pending_rules(self, conn: Connection, entity: str, record_id: int) -> dict[str, list[int]]:
         """Rule → the ids of its pending approvals of this record."""

@@ -78,6 +78,26 @@ def caller_locale(request: Request) -> str:
 
 
 Handler = Callable[[Request, Any, Actor, Entity], Awaitable[Response]]
+# what every endpoint answers the same way
+COMMON_ERRORS = (ApiError, RecordNotFound, AccessDenied, ValidationFailed)
+
+
+def api_caller(request: Request) -> Actor | None:
+    """The signed-in caller in the language they asked for, or None (answer 401)."""
+    if request.state.actor is None:
+        return None
+    return dataclasses.replace(request.state.actor, locale=caller_locale(request))
+
+
+def common_error(error: Exception, locale: str) -> JSONResponse:
+    """One of COMMON_ERRORS as JSON."""
+    if isinstance(error, ApiError):
+        return JSONResponse(error.body, status_code=error.status)
+    if isinstance(error, RecordNotFound):
+        return JSONResponse({"error": "not_found"}, status_code=404)
+    if isinstance(error, AccessDenied):
+        return JSONResponse({"error": "forbidden", "message": word("forbidden", locale)}, status_code=403)
+    return JSONResponse({"errors": error.errors}, status_code=422)
 
 
 def api_endpoint(action: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
@@ -85,10 +105,10 @@ def api_endpoint(action: str) -> Callable[[Handler], Callable[[Request], Awaitab
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
-            if request.state.actor is None:
+            actor = api_caller(request)
+            if actor is None:
                 return JSONResponse(UNAUTHORIZED, status_code=401)
             site = request.app.state.site
-            actor = dataclasses.replace(request.state.actor, locale=caller_locale(request))
             entity = site.blueprint.entities.get(request.path_params["entity"])
             try:
                 if entity is None:
@@ -96,19 +116,12 @@ def api_endpoint(action: str) -> Callable[[Handler], Callable[[Request], Awaitab
                 if not site.access.can(actor, entity.name, action):
                     raise AccessDenied(entity.name)
                 return await handler(request, site, actor, entity)
-            except ApiError as error:
-                return JSONResponse(error.body, status_code=error.status)
-            except RecordNotFound:
-                return JSONResponse({"error": "not_found"}, status_code=404)
-            except AccessDenied:
-                return JSONResponse({"error": "forbidden", "message": word("forbidden", actor.locale)},
-                                    status_code=403)
-            except ValidationFailed as error:
-                return JSONResponse({"errors": error.errors}, status_code=422)
             except StaleRecord as error:
                 current = SecuredRecords(site).visible(actor, entity.name, error.current)
                 return JSONResponse({"error": "stale", "message": str(error),
                                      "current": to_json(entity, current)}, status_code=409)
+            except COMMON_ERRORS as error:
+                return common_error(error, actor.locale)
             except ConditionError as error:  # a cursor or path the runtime refused
                 return JSONResponse({"error": "bad_request", "message": str(error)}, status_code=400)
         return endpoint

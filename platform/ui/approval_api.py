@@ -14,7 +14,6 @@ These routes come before `/api/v1/{entity}` in the app's routing table.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Any, Awaitable, Callable
 
@@ -26,7 +25,7 @@ from atrium.runtime.approvals import ApprovalRefused
 from atrium.runtime.evaluation import Actor
 from atrium.runtime.records import RecordNotFound, ValidationFailed
 from atrium.runtime.secured import AccessDenied, SecuredRecords
-from .api import UNAUTHORIZED, ApiError, bad_request, caller_locale, json_object, page_limit, plain
+from .api import COMMON_ERRORS, UNAUTHORIZED, api_caller, bad_request, common_error, json_object, page_limit, plain
 from .approval_pages import refusal_status
 from .approval_view import approvals_of, message_text
 from .i18n import word
@@ -49,28 +48,17 @@ def approval_json(site: Any, approval: Any, locale: str) -> dict[str, Any]:
     }
 
 
-def _forbidden(locale: str) -> JSONResponse:
-    return JSONResponse({"error": "forbidden", "message": word("forbidden", locale)}, status_code=403)
-
-
 def approval_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Authenticated; runtime errors and the service's refusals → JSON."""
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        if request.state.actor is None:
+        actor = api_caller(request)
+        if actor is None:
             return JSONResponse(UNAUTHORIZED, status_code=401)
-        site = request.app.state.site
-        actor = dataclasses.replace(request.state.actor, locale=caller_locale(request))
         try:
-            return await handler(request, site, actor)
-        except ApiError as error:
-            return JSONResponse(error.body, status_code=error.status)
-        except RecordNotFound:
-            return JSONResponse({"error": "not_found"}, status_code=404)
-        except AccessDenied:
-            return _forbidden(actor.locale)
-        except ValidationFailed as error:
-            return JSONResponse({"errors": error.errors}, status_code=422)
+            return await handler(request, request.app.state.site, actor)
+        except COMMON_ERRORS as error:
+            return common_error(error, actor.locale)
         except ApprovalRefused as refused:
             status = refusal_status(refused)
             return JSONResponse({"error": {403: "forbidden", 400: "bad_request"}.get(status, "approval"),
