@@ -29,10 +29,10 @@ from benchmarks_doc import write_section  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from atrium.metadata import load_blueprint  # noqa: E402
-from atrium.runtime import users  # noqa: E402
-from atrium.runtime.migrations import migrate  # noqa: E402
-from atrium.runtime.scheduler import ScheduledRules  # noqa: E402
-from atrium.runtime.site import Site  # noqa: E402
+from atrium.runtime.access import users  # noqa: E402
+from atrium.runtime.schema.migrations import migrate  # noqa: E402
+from atrium.runtime.automation.scheduler import ScheduledRules  # noqa: E402
+from atrium.runtime.site.site import Site  # noqa: E402
 
 B2B = ROOT / "blueprints" / "b2b_sales"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -84,7 +84,7 @@ def build(url: str, records: int, reps: int, source: Path = B2B) -> tuple[Site, 
         owners = [users.add_user(connection, site.tables, blueprint, f"rep{i}", "sales_rep", "bench")
                   for i in range(reps)]
     # created without automations: the setup is not what is measured
-    from atrium.runtime.records import RecordService
+    from atrium.runtime.records.service import RecordService
     loader = RecordService(blueprint, site.engine, site.tables, clock=lambda: NOW, automations=False)
     levels = ["a", "b", "c"]
     rows = [{"name": f"Customer {i:06d}", "owner": owners[i % reps], "level": levels[i % 3],
@@ -176,7 +176,7 @@ def run_once(site: Site, profile: bool) -> dict:
 def update_floor(site: Site, records: int) -> float:
     """CPU µs per row of the bare `UPDATE ... SET owner = ? WHERE id = ?` as one driver executemany
     (giving every customer an owner back): what SQLite itself costs for the rule's main write."""
-    from atrium.runtime.database import write_transaction
+    from atrium.runtime.schema.database import write_transaction
     users_table = site.tables.system("atrium_users")
     with site.engine.connect() as connection:
         owner = connection.execute(sa.select(sa.func.min(users_table.c.id))).scalar()
@@ -190,7 +190,7 @@ def update_floor(site: Site, records: int) -> float:
 def update_floor_in(site: Site, records: int) -> float:
     """CPU µs per row of the set-wise form the run uses: `UPDATE customer SET owner = NULL WHERE id
     IN (...)`, 1,000 ids a statement, 2,000 a transaction, through the driver."""
-    from atrium.runtime.database import write_transaction
+    from atrium.runtime.schema.database import write_transaction
     started = time.process_time()
     for first in range(1, records + 1, 2000):
         with write_transaction(site.engine) as connection:

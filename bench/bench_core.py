@@ -31,12 +31,12 @@ from benchmarks_doc import write_section  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from atrium.metadata import load_blueprint  # noqa: E402
-from atrium.runtime import users  # noqa: E402
-from atrium.runtime.database import create_engine  # noqa: E402
-from atrium.runtime.migrations import apply_migration, migrate, plan_migration  # noqa: E402
-from atrium.runtime.records import RecordService  # noqa: E402
-from atrium.runtime.seed import seed_demo  # noqa: E402
-from atrium.runtime.seed_values import Values  # noqa: E402
+from atrium.runtime.access import users  # noqa: E402
+from atrium.runtime.schema.database import create_engine  # noqa: E402
+from atrium.runtime.schema.migrations import apply_migration, migrate, plan_migration  # noqa: E402
+from atrium.runtime.records.service import RecordService  # noqa: E402
+from atrium.runtime.seed.seeding import seed_demo  # noqa: E402
+from atrium.runtime.seed.values import Values  # noqa: E402
 
 B2B = ROOT / "blueprints" / "b2b_sales"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -155,7 +155,7 @@ def bench_bulk(folder: Path, count: int, repeat: int) -> dict:
 def bench_insert_floor(folder: Path, count: int, repeat: int) -> dict:
     """The INSERT statement alone, as the service issues it (RETURNING ids in parameter sequence,
     which SQLite runs one row at a time) and as a plain executemany with the ids given."""
-    from atrium.runtime.tables import build_tables
+    from atrium.runtime.schema.tables import build_tables
     blueprint = load_blueprint(B2B)
     engine = fresh_sqlite(folder, "floor.db")
     migrate(engine, blueprint)

@@ -35,9 +35,9 @@ def log(text: str) -> None:
 
 
 def open_app(database: Path):
-    from atrium.runtime.database import create_engine
-    from atrium.runtime.site import Site
-    from atrium.ui.app import Settings, create_app
+    from atrium.runtime.schema.database import create_engine
+    from atrium.runtime.site.site import Site
+    from atrium.ui.web.app import Settings, create_app
     url = f"sqlite:///{database}"
     site = Site.open(str(B2B), url, engine=create_engine(url))
     return create_app(Settings(str(B2B), url, secret_key="bench-secret"), site=site), site
@@ -65,14 +65,14 @@ LAST_CPU = [0.0]  # CPU ms of the last load_dashboard (the machine may be shared
 
 def touch_orders(site) -> None:
     """What any committed order write does to the change counters (without changing an order)."""
-    from atrium.runtime import data_versions
-    from atrium.runtime.database import write_transaction
+    from atrium.runtime.schema import data_versions
+    from atrium.runtime.schema.database import write_transaction
     with write_transaction(site.engine) as connection:
         data_versions.bump(connection, ["order"])
 
 
 async def measure(app, site, person: str, rounds: int) -> dict:
-    from atrium.ui.widget_cache import cache_of
+    from atrium.ui.reports.widget_cache import cache_of
     name, password = PEOPLE[person]
     cookie = await sign_in(app, name, password)
     cache = cache_of(app.state)
@@ -210,7 +210,7 @@ def main() -> int:
 
 def team_owned(site) -> int:
     import sqlalchemy as sa
-    from atrium.runtime.evaluation import Actor
+    from atrium.runtime.records.evaluation import Actor
     users, orders = site.tables.system("atrium_users"), site.tables["order"]
     with site.engine.connect() as connection:
         row = connection.execute(sa.select(users).where(users.c.name == "manager")).one()

@@ -33,8 +33,8 @@ from benchmarks_doc import write_section  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from atrium.runtime.site import Site  # noqa: E402
-from atrium.ui.app import Settings, create_app  # noqa: E402
+from atrium.runtime.site.site import Site  # noqa: E402
+from atrium.ui.web.app import Settings, create_app  # noqa: E402
 from pages_data import B2B, build_or_reuse  # noqa: E402
 from pages_load import Server, wrk  # noqa: E402
 

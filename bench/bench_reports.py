@@ -31,12 +31,12 @@ from benchmarks_doc import write_section  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from atrium.metadata import load_blueprint  # noqa: E402
-from atrium.runtime.database import create_engine, refresh_statistics  # noqa: E402
-from atrium.runtime.evaluation import Actor  # noqa: E402
-from atrium.runtime.migrations import migrate  # noqa: E402
-from atrium.runtime.report_runner import Reports  # noqa: E402
-from atrium.runtime.site import Site  # noqa: E402
-from atrium.runtime.users import find_user  # noqa: E402
+from atrium.runtime.schema.database import create_engine, refresh_statistics  # noqa: E402
+from atrium.runtime.records.evaluation import Actor  # noqa: E402
+from atrium.runtime.schema.migrations import migrate  # noqa: E402
+from atrium.runtime.reports.runner import Reports  # noqa: E402
+from atrium.runtime.site.site import Site  # noqa: E402
+from atrium.runtime.access.users import find_user  # noqa: E402
 from bench_core import machine, pg_scratch  # noqa: E402
 from pages_data import B2B, build_or_reuse  # noqa: E402
 

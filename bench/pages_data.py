@@ -26,11 +26,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from atrium.metadata import load_blueprint  # noqa: E402
-from atrium.runtime import users  # noqa: E402
-from atrium.runtime.database import create_engine, refresh_statistics  # noqa: E402
-from atrium.runtime.migrations import migrate  # noqa: E402
-from atrium.runtime.seed import seed_demo  # noqa: E402
-from atrium.runtime.tables import build_tables  # noqa: E402
+from atrium.runtime.access import users  # noqa: E402
+from atrium.runtime.schema.database import create_engine, refresh_statistics  # noqa: E402
+from atrium.runtime.schema.migrations import migrate  # noqa: E402
+from atrium.runtime.seed.seeding import seed_demo  # noqa: E402
+from atrium.runtime.schema.tables import build_tables  # noqa: E402
 
 B2B = ROOT / "blueprints" / "b2b_sales"
 SEED_SCALE = 2000          # orders made through the records service (with visits, tasks, history)

@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_site_overlay(args) -> None:
     """The studio's overlay is part of the site: every command loads it, after --overlay ones."""
-    from atrium.runtime.site_overlay import default_site_overlay
+    from atrium.runtime.site.overlay import default_site_overlay
     args.site_overlay = str(args.site_overlay or default_site_overlay(args.db))
     args.own_overlays = list(args.overlay)
     if (Path(args.site_overlay) / "blueprint.yaml").is_file() and args.site_overlay not in args.overlay:
@@ -131,14 +131,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                  f"{len(blueprint.reports)} reports, {len(blueprint.dashboards)} dashboards"
         print(f"{blueprint.name}: OK ({counts})")
         return check_locks(args)
-    from atrium.runtime.database import create_engine
+    from atrium.runtime.schema.database import create_engine
     engine = create_engine(args.db)
     try:
         return COMMANDS[args.command](args, blueprint, engine)
     except Exception as error:  # a person gets the reason, not a traceback
-        from atrium.runtime.migrations import MigrationRefused
-        from atrium.runtime.records import RecordError
-        from atrium.runtime.users import UserError
+        from atrium.runtime.schema.migrations import MigrationRefused
+        from atrium.runtime.records.service import RecordError
+        from atrium.runtime.access.users import UserError
         if isinstance(error, MigrationRefused | RecordError | UserError):
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _migrate(args, blueprint, engine) -> int:
-    from atrium.runtime.migrations import apply_migration, plan_migration
+    from atrium.runtime.schema.migrations import apply_migration, plan_migration
     with engine.connect() as connection:
         plan = plan_migration(connection, blueprint, args.drop)
     print(plan.describe())
@@ -163,9 +163,9 @@ def _migrate(args, blueprint, engine) -> int:
 
 
 def _seed(args, blueprint, engine) -> int:
-    from atrium.runtime.seed import seed_demo
+    from atrium.runtime.seed.seeding import seed_demo
     import sqlalchemy as sa
-    from atrium.runtime.tables import build_tables
+    from atrium.runtime.schema.tables import build_tables
     tables = build_tables(blueprint)
     if args.if_empty:
         with engine.connect() as connection:
@@ -179,8 +179,8 @@ def _seed(args, blueprint, engine) -> int:
 
 
 def _user(args, blueprint, engine) -> int:
-    from atrium.runtime import users
-    from atrium.runtime.tables import build_tables
+    from atrium.runtime.access import users
+    from atrium.runtime.schema.tables import build_tables
     tables = build_tables(blueprint)
     with engine.begin() as connection:
         if args.action == "list":
@@ -203,8 +203,8 @@ def _user(args, blueprint, engine) -> int:
 
 
 def _team(args, blueprint, engine) -> int:
-    from atrium.runtime import users
-    from atrium.runtime.tables import build_tables
+    from atrium.runtime.access import users
+    from atrium.runtime.schema.tables import build_tables
     with engine.begin() as connection:
         users.add_team(connection, build_tables(blueprint), args.name, args.label, args.parent, args.manager)
     print(f"Added team {args.name}.")
@@ -213,8 +213,8 @@ def _team(args, blueprint, engine) -> int:
 
 def _serve(args, blueprint, engine) -> int:
     import uvicorn
-    from atrium.runtime.database import refresh_statistics
-    from atrium.runtime.tables import build_tables
+    from atrium.runtime.schema.database import refresh_statistics
+    from atrium.runtime.schema.tables import build_tables
     # once per start, not per worker: the planner's statistics may predate the last bulk change
     refresh_statistics(engine, build_tables(blueprint).metadata.tables)
     os.environ["ATRIUM_BLUEPRINT"] = str(args.blueprint)
@@ -222,16 +222,16 @@ def _serve(args, blueprint, engine) -> int:
     os.environ["ATRIUM_OVERLAYS"] = os.pathsep.join(args.own_overlays)
     os.environ["ATRIUM_SITE_OVERLAY"] = args.site_overlay
     print(f"Atrium is running at http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run("atrium.ui.app:app_from_environment", factory=True, host=args.host, port=args.port,
+    uvicorn.run("atrium.ui.web.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning")
     return 0
 
 
 def _cli_actor(args, blueprint, engine):
     """The user named by --as (their role, team and language), or the system."""
-    from atrium.runtime import users
-    from atrium.runtime.evaluation import Actor
-    from atrium.runtime.tables import build_tables
+    from atrium.runtime.access import users
+    from atrium.runtime.records.evaluation import Actor
+    from atrium.runtime.schema.tables import build_tables
     if not args.as_user:
         return Actor(locale=args.locale or blueprint.default_locale)
     with engine.connect() as connection:
@@ -243,9 +243,9 @@ def _cli_actor(args, blueprint, engine):
 
 
 def _import(args, blueprint, engine) -> int:
-    from atrium.runtime.importer import ImportOptions, ImportProblem, Importer, read_csv
-    from atrium.runtime.secured import AccessDenied
-    from atrium.runtime.site import Site
+    from atrium.runtime.io.importer import ImportOptions, ImportProblem, Importer, read_csv
+    from atrium.runtime.access.secured import AccessDenied
+    from atrium.runtime.site.site import Site
     if args.entity not in blueprint.entities:
         print(f"error: no entity '{args.entity}'", file=sys.stderr)
         return 1
@@ -286,9 +286,9 @@ def _import(args, blueprint, engine) -> int:
 
 def _export(args, blueprint, engine) -> int:
     import io
-    from atrium.runtime.exporter import ExportProblem, Exporter
-    from atrium.runtime.secured import AccessDenied
-    from atrium.runtime.site import Site
+    from atrium.runtime.io.exporter import ExportProblem, Exporter
+    from atrium.runtime.access.secured import AccessDenied
+    from atrium.runtime.site.site import Site
     if args.entity not in blueprint.entities:
         print(f"error: no entity '{args.entity}'", file=sys.stderr)
         return 1
@@ -319,8 +319,8 @@ def _export(args, blueprint, engine) -> int:
 def _run_scheduled(args, blueprint, engine) -> int:
     import datetime as dt
     from zoneinfo import ZoneInfo
-    from atrium.runtime.scheduler import ScheduledRules
-    from atrium.runtime.site import Site
+    from atrium.runtime.automation.scheduler import ScheduledRules
+    from atrium.runtime.site.site import Site
     clock = None
     if args.now:
         try:
@@ -349,11 +349,11 @@ def _run_scheduled(args, blueprint, engine) -> int:
 
 def _report(args, blueprint, engine) -> int:
     import json
-    from atrium.runtime.conditions import ConditionError
-    from atrium.runtime.report_compiler import ReportRequest
-    from atrium.runtime.report_runner import Reports
-    from atrium.runtime.report_scope import ReportNotFound
-    from atrium.runtime.site import Site
+    from atrium.runtime.query.conditions import ConditionError
+    from atrium.runtime.reports.compiler import ReportRequest
+    from atrium.runtime.reports.runner import Reports
+    from atrium.runtime.reports.scope import ReportNotFound
+    from atrium.runtime.site.site import Site
     actor = _cli_actor(args, blueprint, engine)
     locale = actor.locale if actor.locale in blueprint.locales else blueprint.default_locale
     try:

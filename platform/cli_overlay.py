@@ -62,7 +62,7 @@ def _relative(path: Path, start: Path) -> str:
 
 
 def overlay_new(args) -> int:
-    from atrium.metadata.overlay_scaffold import ScaffoldError, scaffold_overlay
+    from atrium.metadata.overlays.scaffold import ScaffoldError, scaffold_overlay
     try:
         written = scaffold_overlay(args.dir, args.extends)
     except ScaffoldError as error:
@@ -76,7 +76,7 @@ def overlay_new(args) -> int:
 
 def overlay_lock(args) -> int:
     from atrium.metadata.loader import check_layers
-    from atrium.metadata.overlay_upgrade import relock
+    from atrium.metadata.overlays.upgrade import relock
     folder = Path(args.dir)
     layers, problems, base = _overlay_base(folder, args.base)
     if problems:
@@ -97,7 +97,7 @@ def overlay_lock(args) -> int:
 
 def overlay_upgrade(args) -> int:
     from atrium.metadata.loader import blueprint_layers
-    from atrium.metadata.overlay_upgrade import relock, upgrade
+    from atrium.metadata.overlays.upgrade import relock, upgrade
     folder = Path(args.dir)
     if not (folder / "blueprint.yaml").is_file():
         return _fail(f"{folder} is not an overlay folder (no blueprint.yaml)")
@@ -134,8 +134,8 @@ def overlay_upgrade(args) -> int:
 
 def diff(args) -> int:
     from atrium.metadata.loader import blueprint_layers
-    from atrium.metadata.overlay_diff import layer_changes
-    from atrium.metadata.overlay_words import as_records, as_text, as_yaml
+    from atrium.metadata.overlays.diff import layer_changes
+    from atrium.metadata.overlays.words import as_records, as_text, as_yaml
     layers, problems = blueprint_layers(Path(args.blueprint), [Path(o) for o in args.overlay])
     if problems:
         _print_problems(problems)
@@ -162,8 +162,8 @@ def diff(args) -> int:
 def check_locks(args) -> int:
     """After a clean load: each overlay with a base.lock against the base below it."""
     from atrium.metadata.loader import blueprint_layers, display_path
-    from atrium.metadata.overlay_lock import LockError
-    from atrium.metadata.overlay_upgrade import check_against_lock
+    from atrium.metadata.overlays.lock import LockError
+    from atrium.metadata.overlays.upgrade import check_against_lock
     layers, _ = blueprint_layers(Path(args.blueprint), [Path(o) for o in args.overlay])
     failed = 0
     for index in range(1, len(layers)):

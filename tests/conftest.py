@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from atrium.metadata import load_blueprint
-from atrium.runtime.database import create_engine
+from atrium.runtime.schema.database import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 B2B = ROOT / "blueprints" / "b2b_sales"

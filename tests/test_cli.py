@@ -81,7 +81,7 @@ def test_users_and_teams(capsys, database_url, monkeypatch):
     assert "wang" in out and "sales_rep" in out and "east" in out
     code, token, _ = run(capsys, *base, "user", "token", "wang")
     assert code == 0 and token.startswith("atr_")
-    from atrium.runtime.users import verify_password
+    from atrium.runtime.access.users import verify_password
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
         stored = connection.execute(sa.text("SELECT password_hash FROM atrium_users WHERE name='wang'")).scalar()

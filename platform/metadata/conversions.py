@@ -9,9 +9,9 @@ import dataclasses
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .entities import field_names
-from .model import Conversion, ConversionTarget, Entity, Label
-from .sources import Report, Source
+from atrium.metadata.entities import field_names
+from atrium.metadata.model import Conversion, ConversionTarget, Entity, Label
+from atrium.metadata.sources import Report, Source
 
 UNMATCHABLE = ("location", "multiselect")
 

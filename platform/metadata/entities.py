@@ -6,9 +6,9 @@ import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .model import (SYSTEM_FIELDS, Check, Entity, Field, Index, Label, Option, Pipeline, Pool,
+from atrium.metadata.model import (SYSTEM_FIELDS, Check, Entity, Field, Index, Label, Option, Pipeline, Pool,
                     Rollup, Stage)
-from .sources import Report, Source
+from atrium.metadata.sources import Report, Source
 
 ROLLUP_FUNCTIONS = ("count", "sum", "avg", "min", "max")
 TITLE_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)[^}]*\}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .yaml_source import MarkedDict, MarkedList
+from atrium.metadata.yaml_source import MarkedDict, MarkedList
 
 APPEND = "+"
 IDENTITY_KEYS = ("name", "value")

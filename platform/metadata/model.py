@@ -10,7 +10,7 @@ from dataclasses import dataclass, field as dataclass_field
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
-from .expressions import Expression
+from atrium.metadata.expressions import Expression
 
 FIELD_TYPES = (
     "text", "textarea", "integer", "number", "money", "percent", "boolean", "date", "datetime",

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from .overlay_yaml import render_overlay_yaml
-from .schemas import KINDS, SCHEMA_DIR
+from atrium.metadata.overlays.documents import render_overlay_yaml
+from atrium.metadata.schemas import KINDS, SCHEMA_DIR
 
 FILES = {"blueprint": "blueprint.yaml", "entity": "entities/<name>.yaml", "pipeline": "pipelines/<name>.yaml",
          "views": "views/<entity>.yaml", "report": "reports/<name>.yaml", "dashboard": "dashboards/<name>.yaml",

@@ -9,11 +9,11 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from .approval_checks import check_approval, check_request_trigger
-from .entities import system_field
-from .model import (SYSTEM_FIELDS, Document, Entity, EntityGrant, Field, FormSection, Label,
+from atrium.metadata.approval_checks import check_approval, check_request_trigger
+from atrium.metadata.entities import system_field
+from atrium.metadata.model import (SYSTEM_FIELDS, Document, Entity, EntityGrant, Field, FormSection, Label,
                     Pipeline, Role, View, freeze)
-from .sources import Report, Source
+from atrium.metadata.sources import Report, Source
 
 NOTIFY_KEYWORDS = ("owner", "manager", "previous_owner", "creator")
 
@@ -45,7 +45,7 @@ def check_path(report: Report, source: Source, where: list, entities: Mapping[st
 
 
 def _hint(name: str, candidates: Iterable[str]) -> str:
-    from .problems import did_you_mean
+    from atrium.metadata.problems import did_you_mean
     return did_you_mean(name, candidates)
 
 

@@ -12,10 +12,10 @@ import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .model import (NUMERIC_TYPES, TEMPORAL_TYPES, Document, Entity, Field, Label, Pipeline, Targets,
+from atrium.metadata.model import (NUMERIC_TYPES, TEMPORAL_TYPES, Document, Entity, Field, Label, Pipeline, Targets,
                     freeze)
-from .references import check_condition, check_path, resolve_path
-from .sources import Report, Source
+from atrium.metadata.references import check_condition, check_path, resolve_path
+from atrium.metadata.sources import Report, Source
 
 AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max")
 NOT_GROUPABLE = frozenset({"multiselect", "location"})

@@ -11,8 +11,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from .problems import Mark, Problem, did_you_mean
-from .yaml_source import format_path, mark_at
+from atrium.metadata.problems import Mark, Problem, did_you_mean
+from atrium.metadata.yaml_source import format_path, mark_at
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 KINDS = ("blueprint", "entity", "pipeline", "views", "report", "dashboard", "roles", "automation", "seed")

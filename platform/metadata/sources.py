@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .expressions import (BUILTIN_FUNCTIONS, CONSTANTS, CONTEXT_FUNCTIONS, Expression,
+from atrium.metadata.expressions import (BUILTIN_FUNCTIONS, CONSTANTS, CONTEXT_FUNCTIONS, Expression,
                           ExpressionError, parse_expression, unknown_names)
-from .problems import Mark, Problem, did_you_mean
-from .yaml_source import format_path, mark_at
+from atrium.metadata.problems import Mark, Problem, did_you_mean
+from atrium.metadata.yaml_source import format_path, mark_at
 
 
 @dataclass

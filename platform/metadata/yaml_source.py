@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from .problems import Mark, Problem
+from atrium.metadata.problems import Mark, Problem
 
 
 class MarkedDict(dict):

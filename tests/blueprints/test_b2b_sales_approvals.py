@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from atrium.runtime.access import Access
-from atrium.runtime.approvals import ApprovalRefused
-from atrium.runtime.report_targets import TargetReader
-from atrium.runtime.records import ValidationFailed
+from atrium.runtime.access.policy import Access
+from atrium.runtime.approvals.service import ApprovalRefused
+from atrium.runtime.reports.targets import TargetReader
+from atrium.runtime.records.service import ValidationFailed
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from atrium.runtime.records import ValidationFailed
+from atrium.runtime.records.service import ValidationFailed
 
 D = dt.date
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from atrium.runtime.records import ValidationFailed
+from atrium.runtime.records.service import ValidationFailed
 
 
 def lead(world, **values):

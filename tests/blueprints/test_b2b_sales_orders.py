@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from atrium.runtime.records import ValidationFailed
+from atrium.runtime.records.service import ValidationFailed
 
 D = dt.date
 

@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from atrium.runtime.pool import PoolRefused, PublicPool
-from atrium.runtime.scheduler import ScheduledRules
-from atrium.runtime.site import Site
-from atrium.runtime.notifications import Notifications
+from atrium.runtime.pool.service import PoolRefused, PublicPool
+from atrium.runtime.automation.scheduler import ScheduledRules
+from atrium.runtime.site.site import Site
+from atrium.runtime.automation.notifications import Notifications
 
 D = dt.date
 
@@ -85,15 +85,15 @@ def test_idle_customers_are_recycled_locked_ones_stay_and_the_history_says_so(wo
 
 def test_a_rep_may_not_lock_a_customer_but_a_manager_may(world):
     record = world.create("customer", {"name": "重点客户"}, "rep1")
-    from atrium.runtime.records import ValidationFailed
+    from atrium.runtime.records.service import ValidationFailed
     with pytest.raises(ValidationFailed):
         world.secured.update(world.actor("rep1"), "customer", record["id"], {"locked": True})
     assert world.secured.update(world.actor("manager"), "customer", record["id"], {"locked": True})["locked"]
 
 
 def test_a_rep_sees_the_pool_in_lists_but_reports_count_only_their_own(world, site):
-    from atrium.runtime.queries import ListQuery
-    from atrium.runtime.report_runner import Reports
+    from atrium.runtime.query.lists import ListQuery
+    from atrium.runtime.reports.runner import Reports
     world.create("customer", {"name": "我的客户", "level": "a"}, "rep1")
     world.create("customer", {"name": "公海客户", "level": "a"})
     rep = world.actor("rep1")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from atrium.runtime.records import ValidationFailed
+from atrium.runtime.records.service import ValidationFailed
 
 UTC = dt.timezone.utc
 

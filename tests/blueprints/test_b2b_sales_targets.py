@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from atrium.runtime.approvals import ApprovalRefused
-from atrium.runtime.records import ValidationFailed
+from atrium.runtime.approvals.service import ApprovalRefused
+from atrium.runtime.records.service import ValidationFailed
 
 
 def declare(world, **values):

@@ -25,9 +25,9 @@ import pytest
 import sqlalchemy as sa
 
 from atrium.cli import main
-from atrium.runtime.migrations import migrate
-from atrium.runtime.seed import seed_demo
-from atrium.runtime.tables import build_tables
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.seed.seeding import seed_demo
+from atrium.runtime.schema.tables import build_tables
 
 B2B = Path(__file__).resolve().parents[2] / "blueprints" / "b2b_sales"
 ZONE = ZoneInfo("Asia/Shanghai")  # the blueprint's time zone

@@ -78,9 +78,9 @@ class Server:
 def seed_database(path: Path, today: dt.date | None = None) -> Path:
     """Migrate and seed a SQLite file with the b2b_sales demo data (dated from `today`)."""
     from atrium.metadata import load_blueprint
-    from atrium.runtime.database import create_engine
-    from atrium.runtime.migrations import migrate
-    from atrium.runtime.seed import seed_demo
+    from atrium.runtime.schema.database import create_engine
+    from atrium.runtime.schema.migrations import migrate
+    from atrium.runtime.seed.seeding import seed_demo
     blueprint = load_blueprint(B2B)
     engine = create_engine(f"sqlite:///{path}")
     migrate(engine, blueprint)
@@ -94,9 +94,9 @@ def seed_database(path: Path, today: dt.date | None = None) -> Path:
 def serve(seeded: Path, folder: Path, clock=None):
     """The app on a copy of the seeded database, served until the block ends; `clock` fixes the
     app's idea of now (the real time without it)."""
-    from atrium.runtime.database import create_engine
-    from atrium.runtime.site import Site
-    from atrium.ui.app import Settings, create_app
+    from atrium.runtime.schema.database import create_engine
+    from atrium.runtime.site.site import Site
+    from atrium.ui.web.app import Settings, create_app
     path = folder / "atrium.db"
     shutil.copyfile(seeded, path)
     url = f"sqlite:///{path}"
@@ -117,7 +117,7 @@ def fast_passwords(engine, blueprint) -> None:
     takes milliseconds; the login code checks them exactly as it checks any hash."""
     import sqlalchemy as sa
     from argon2 import PasswordHasher
-    from atrium.runtime.tables import build_tables
+    from atrium.runtime.schema.tables import build_tables
     hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     users = build_tables(blueprint).system("atrium_users")
     with engine.begin() as connection:

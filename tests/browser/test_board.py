@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from atrium.runtime.evaluation import Actor
+from atrium.runtime.records.evaluation import Actor
 from browser_kit import pick, rows, sign_in, unique, user_id
 
 

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from atrium.runtime.evaluation import Actor
+from atrium.runtime.records.evaluation import Actor
 from browser_kit import pick, rows, sign_in, unique, user_id
 
 

@@ -46,9 +46,9 @@ class DemoClock:
 def made_by_make_run(tmp_path_factory):
     """A database seeded as `make run` seeds it (`atrium seed`'s defaults), dated DEMO_DAY."""
     from atrium.metadata import load_blueprint
-    from atrium.runtime.database import create_engine
-    from atrium.runtime.migrations import migrate
-    from atrium.runtime.seed import seed_demo
+    from atrium.runtime.schema.database import create_engine
+    from atrium.runtime.schema.migrations import migrate
+    from atrium.runtime.seed.seeding import seed_demo
     path = tmp_path_factory.mktemp("make-run") / "atrium.db"
     blueprint = load_blueprint(B2B)
     engine = create_engine(f"sqlite:///{path}")

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from atrium.metadata.loader import blueprint_layers, merged_documents, read_layer
 from atrium.metadata.merge import merge
-from atrium.metadata.overlay_diff import Change, compare, same
-from atrium.metadata.overlay_minimal import minimal_overlay, minimal_overlay_documents
-from atrium.metadata.overlay_paths import plain
-from atrium.metadata.overlay_words import describe
-from atrium.metadata.overlay_yaml import NOTHING, render_overlay_yaml, write_overlay_document
+from atrium.metadata.overlays.diff import Change, compare, same
+from atrium.metadata.overlays.minimal import minimal_overlay, minimal_overlay_documents
+from atrium.metadata.overlays.paths import plain
+from atrium.metadata.overlays.words import describe
+from atrium.metadata.overlays.documents import NOTHING, render_overlay_yaml, write_overlay_document
 from atrium.metadata.yaml_source import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +152,7 @@ def test_an_unchanged_document_needs_no_overlay_file(tmp_path):
 
 def test_the_studio_writes_an_edit_into_the_site_overlay_and_reverting_it_deletes_the_file(tmp_path):
     from atrium.metadata import load_blueprint
-    from atrium.metadata.overlay_minimal import update_overlay_document
+    from atrium.metadata.overlays.minimal import update_overlay_document
     layers, _ = blueprint_layers(EXAMPLE)
     site = tmp_path / "site"
     site.mkdir()

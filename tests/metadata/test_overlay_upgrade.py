@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from atrium.metadata.loader import blueprint_layers, check_layers
-from atrium.metadata.overlay_lock import LOCK_FILE, read_lock
-from atrium.metadata.overlay_upgrade import relock, upgrade
+from atrium.metadata.overlays.lock import LOCK_FILE, read_lock
+from atrium.metadata.overlays.upgrade import relock, upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 DESIGN = ROOT / "tests" / "fixtures" / "design_examples"
@@ -189,7 +189,7 @@ def test_statements_written_after_the_lock_are_judged_by_the_base_as_it_is(tmp_p
 
 
 def test_a_broken_lock_is_a_clear_error(tmp_path, bases):
-    from atrium.metadata.overlay_lock import LockError
+    from atrium.metadata.overlays.lock import LockError
     v1, v2 = bases
     overlay = make_overlay(tmp_path, CLEAN, v1)
     (overlay / LOCK_FILE).write_text("just: [text\n", encoding="utf-8")

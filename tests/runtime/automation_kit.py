@@ -14,10 +14,10 @@ import sqlalchemy as sa
 import yaml
 
 from atrium.metadata import load_blueprint
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.site import Site
-from atrium.runtime.users import add_team, add_user, set_team_manager
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
+from atrium.runtime.access.users import add_team, add_user, set_team_manager
 from blueprint_factory import write_blueprint
 
 UTC = dt.timezone.utc
@@ -140,7 +140,7 @@ def rows(site: Site, table: str, order: str = "id", **where: Any) -> list[dict[s
 
 def inbox(site: Site, user: Actor) -> list[str]:
     """The user's notifications, oldest first, in their language."""
-    from atrium.runtime.notifications import Notifications
+    from atrium.runtime.automation.notifications import Notifications
     with site.engine.connect() as connection:
         found = Notifications(site.tables).list_for(connection, user.user_id, limit=1000)
     return [n.text(user.locale) for n in reversed(found)]

@@ -16,10 +16,10 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 
 from atrium.metadata import load_blueprint
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.site import Site
-from atrium.runtime.users import add_team, add_user
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
+from atrium.runtime.access.users import add_team, add_user
 from automation_kit import Clock, write_automations
 from blueprint_factory import write_blueprint
 

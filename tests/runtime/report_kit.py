@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from atrium.metadata import load_blueprint
-from atrium.runtime.database import create_engine
-from atrium.runtime.evaluation import SYSTEM, Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.report_runner import Reports
-from atrium.runtime.site import Site
-from atrium.runtime.users import add_team, add_user, find_user
+from atrium.runtime.schema.database import create_engine
+from atrium.runtime.records.evaluation import SYSTEM, Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.site.site import Site
+from atrium.runtime.access.users import add_team, add_user, find_user
 from blueprint_factory import write_blueprint
 
 UTC = dt.timezone.utc

@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 
 import automation_kit
-from atrium.runtime.approvals import ApprovalRefused
-from atrium.runtime.record_rules import RECORD_ERRORS
-from atrium.runtime.records import ValidationFailed
-from atrium.runtime.scheduler import ScheduledRules
-from atrium.runtime.secured import SecuredRecords
+from atrium.runtime.approvals.service import ApprovalRefused
+from atrium.runtime.records.rules import RECORD_ERRORS
+from atrium.runtime.records.service import ValidationFailed
+from atrium.runtime.automation.scheduler import ScheduledRules
+from atrium.runtime.access.secured import SecuredRecords
 from automation_kit import Clock, automation_site, inbox, rows
 
 ENTITIES = copy.deepcopy(automation_kit.ENTITIES)

@@ -6,12 +6,12 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.pool import PublicPool
-from atrium.runtime.scheduler import ScheduledRules
-from atrium.runtime.site import Site
-from atrium.runtime.users import add_team, add_user
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.pool.service import PublicPool
+from atrium.runtime.automation.scheduler import ScheduledRules
+from atrium.runtime.site.site import Site
+from atrium.runtime.access.users import add_team, add_user
 from automation_kit import Clock, inbox
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.scheduler import ScheduledRules
-from atrium.runtime.site import Site
-from atrium.runtime.users import add_team, add_user, set_team_manager
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.automation.scheduler import ScheduledRules
+from atrium.runtime.site.site import Site
+from atrium.runtime.access.users import add_team, add_user, set_team_manager
 from automation_kit import Clock, inbox, rows
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from atrium.runtime.automation_log import AutomationLog
-from atrium.runtime.records import ValidationFailed
-from atrium.runtime.secured import SecuredRecords
+from atrium.runtime.automation.log import AutomationLog
+from atrium.runtime.records.service import ValidationFailed
+from atrium.runtime.access.secured import SecuredRecords
 from automation_kit import Clock, automation_site, inbox, rows
 
 

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from atrium.cli import main
-from atrium.runtime.automation_rules import Schedule
-from atrium.runtime.scheduler import ScheduledRules, Scheduler
-from atrium.runtime.site import Site
+from atrium.runtime.automation.rules import Schedule
+from atrium.runtime.automation.scheduler import ScheduledRules, Scheduler
+from atrium.runtime.site.site import Site
 from automation_kit import UTC, Clock, automation_site, inbox, rows
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))

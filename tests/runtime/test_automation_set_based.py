@@ -17,10 +17,12 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from atrium.runtime import data_versions, record_updates, set_writes
-from atrium.runtime.database import create_engine
-from atrium.runtime.rule_columns import RuleColumns
-from atrium.runtime.scheduler import ScheduledRules
+from atrium.runtime.schema import data_versions
+from atrium.runtime.records import updates as record_updates
+from atrium.runtime.records import set_writes
+from atrium.runtime.schema.database import create_engine
+from atrium.runtime.automation.rule_columns import RuleColumns
+from atrium.runtime.automation.scheduler import ScheduledRules
 from automation_kit import ENTITIES, Clock, automation_site, inbox, rows
 
 ON_POSTGRES = os.environ.get("ATRIUM_TEST_DB", "sqlite") == "postgresql"

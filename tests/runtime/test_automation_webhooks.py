@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from atrium.runtime import outbox as outbox_module
-from atrium.runtime.outbox import Answer, Outbox, retry_delay
+from atrium.runtime.automation import outbox as outbox_module
+from atrium.runtime.automation.outbox import Answer, Outbox, retry_delay
 from automation_kit import Clock, automation_site, rows
 
 SECRET = "s3cr3t-key"
@@ -173,7 +173,7 @@ def test_payload_expressions_and_schedule_events(tmp_path, database_url, clock, 
                                 "payload": {"name": "upper(name)", "when": "today()"}}}]}
     site, people = automation_site(tmp_path, database_url, clock, {"sync": rule})
     site.records.create("account", {"name": "acme"})
-    from atrium.runtime.scheduler import ScheduledRules
+    from atrium.runtime.automation.scheduler import ScheduledRules
     sent = []
     scheduled = ScheduledRules(site)
     scheduled.automations.outbox.send = lambda url, body, headers: sent.append((url, body, headers)) or Answer(200)

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from atrium.metadata import BlueprintError
-from atrium.runtime.conditions import ConditionError, Joins, compile_condition
-from atrium.runtime.migrations import migrate
-from atrium.runtime.site import Site
+from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
 from automation_kit import Clock, blueprint_with
 from blueprint_factory import make_blueprint
 

@@ -9,9 +9,9 @@ import threading
 import pytest
 
 from atrium.metadata import BlueprintError
-from atrium.runtime.conversion import (Choice, ConversionFailed, ConversionRefused, Conversions,
+from atrium.runtime.pool.conversion import (Choice, ConversionFailed, ConversionRefused, Conversions,
                                        DuplicatesFound)
-from atrium.runtime.records import RecordNotFound
+from atrium.runtime.records.service import RecordNotFound
 from blueprint_factory import write_blueprint
 from pool_kit import ENTITIES, ROLES, clock_at, count, pool_site
 

@@ -27,7 +27,7 @@ def test_placeholders_show_labels_titles_names_and_grouped_amounts(world):
     told, = inbox(site, people.manager)  # the manager reads zh
     assert told == "Robots（Acme，rep1）：Price，1,234,567.50"
     with site.engine.connect() as connection:
-        from atrium.runtime.notifications import Notifications
+        from atrium.runtime.automation.notifications import Notifications
         note, = Notifications(site.tables).list_for(connection, people.manager.user_id, limit=5)
     assert note.text("en") == "Robots for Acme by rep1: Price, 1,234,567.50, {nothing}{missing}"  # no such fields: as written
 

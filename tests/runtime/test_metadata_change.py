@@ -12,16 +12,16 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from atrium.metadata.merge import merge
-from atrium.metadata.overlay_diff import same
-from atrium.metadata.overlay_paths import plain
+from atrium.metadata.overlays.diff import same
+from atrium.metadata.overlays.paths import plain
 from atrium.metadata.yaml_source import parse_yaml
-from atrium.runtime import metadata_history
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.metadata_change import ChangeRefused, MetadataChanges, Proposal, StaleEdit, token
-from atrium.runtime.metadata_watch import MetadataWatcher
-from atrium.runtime.migrations import migrate
-from atrium.runtime.site import Site
-from atrium.runtime.site_overlay import SiteOverlay, default_site_overlay
+from atrium.runtime.site import history as metadata_history
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.site.change import ChangeRefused, MetadataChanges, Proposal, StaleEdit, token
+from atrium.runtime.site.watch import MetadataWatcher
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
+from atrium.runtime.site.overlay import SiteOverlay, default_site_overlay
 from blueprint_factory import write_blueprint
 
 ADMIN = Actor(user_id=None, name="admin")

@@ -12,13 +12,13 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from atrium.runtime.database import create_engine
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import (MigrationFailed, MigrationRefused, apply_migration, migrate,
+from atrium.runtime.schema.database import create_engine
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import (MigrationFailed, MigrationRefused, apply_migration, migrate,
                                        plan_migration)
-from atrium.runtime.records import RecordService
-from atrium.runtime.tables import SYSTEM_TABLES
-from atrium.runtime.users import add_user
+from atrium.runtime.records.service import RecordService
+from atrium.runtime.schema.tables import SYSTEM_TABLES
+from atrium.runtime.access.users import add_user
 from blueprint_factory import make_blueprint
 
 UTC = dt.timezone.utc

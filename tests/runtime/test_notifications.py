@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from atrium.runtime.notifications import Notifications
+from atrium.runtime.automation.notifications import Notifications
 from automation_kit import Clock, automation_site
 
 

@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from atrium.runtime.periods import as_bounds, local_today, period_range
+from atrium.runtime.query.periods import as_bounds, local_today, period_range
 
 TODAY = dt.date(2026, 11, 22)  # a Sunday
 

@@ -11,11 +11,11 @@ import threading
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from atrium.runtime.pool import PoolRefused, PublicPool
-from atrium.runtime.queries import ListQuery
-from atrium.runtime.records import RecordNotFound
-from atrium.runtime.scheduler import ScheduledRules
-from atrium.runtime.secured import AccessDenied, SecuredRecords
+from atrium.runtime.pool.service import PoolRefused, PublicPool
+from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.records.service import RecordNotFound
+from atrium.runtime.automation.scheduler import ScheduledRules
+from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from automation_kit import inbox
 from pool_kit import START, clock_at, pool_rows, pool_site
 

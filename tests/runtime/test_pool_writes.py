@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from atrium.runtime.importer import ImportOptions, Importer, read_csv
-from atrium.runtime.pool import PoolRefused, PublicPool
-from atrium.runtime.records import ValidationFailed
-from atrium.runtime.secured import SecuredRecords
+from atrium.runtime.io.importer import ImportOptions, Importer, read_csv
+from atrium.runtime.pool.service import PoolRefused, PublicPool
+from atrium.runtime.records.service import ValidationFailed
+from atrium.runtime.access.secured import SecuredRecords
 from pool_kit import RECYCLE, clock_at, pool_rows, pool_site
 
 

@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from atrium.metadata import load_blueprint
-from atrium.runtime.evaluation import SYSTEM, Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.records import RecordNotFound, RecordService, StaleRecord, ValidationFailed
-from atrium.runtime.tables import build_tables
-from atrium.runtime.users import add_user
+from atrium.runtime.records.evaluation import SYSTEM, Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.records.service import RecordNotFound, RecordService, StaleRecord, ValidationFailed
+from atrium.runtime.schema.tables import build_tables
+from atrium.runtime.access.users import add_user
 from blueprint_factory import make_blueprint
 
 MINI = Path(__file__).resolve().parent.parent / "fixtures" / "mini"

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from atrium.metadata.model import Field, FIELD_TYPES, Label, Option
-from atrium.runtime.audit import json_value
-from atrium.runtime.coercion import CoercionError, coerce
-from atrium.runtime.migrations import migrate
-from atrium.runtime.records import RecordService, StaleRecord, ValidationFailed
+from atrium.runtime.records.audit import json_value
+from atrium.runtime.records.coercion import CoercionError, coerce
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.records.service import RecordService, StaleRecord, ValidationFailed
 from blueprint_factory import make_blueprint
 
 TITLE_MAX = 100

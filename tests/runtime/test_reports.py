@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from atrium.runtime.conditions import ConditionError
-from atrium.runtime.report_compiler import ReportRequest
-from atrium.runtime.report_scope import ReportNotFound, ReportRefused
+from atrium.runtime.query.conditions import ConditionError
+from atrium.runtime.reports.compiler import ReportRequest
+from atrium.runtime.reports.scope import ReportNotFound, ReportRefused
 from report_kit import NOW, STAGES, TODAY, ZONE, build_world, module_database
 
 pytestmark = pytest.mark.database

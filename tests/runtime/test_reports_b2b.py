@@ -14,12 +14,12 @@ import sqlalchemy as sa
 
 from atrium.cli import main
 from atrium.metadata import load_blueprint
-from atrium.runtime.migrations import migrate
-from atrium.runtime.report_runner import Reports
-from atrium.runtime.report_scope import ReportNotFound
-from atrium.runtime.seed import seed_demo
-from atrium.runtime.site import Site
-from atrium.runtime.users import find_user
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.reports.scope import ReportNotFound
+from atrium.runtime.seed.seeding import seed_demo
+from atrium.runtime.site.site import Site
+from atrium.runtime.access.users import find_user
 from atrium.metadata.report_checks import report_entity
 from report_kit import module_database
 
@@ -70,7 +70,7 @@ def hand_rows(site, user: str) -> list[tuple]:
 
 
 def actor_of(site, name):
-    from atrium.runtime.evaluation import Actor
+    from atrium.runtime.records.evaluation import Actor
     with site.engine.connect() as connection:
         user = find_user(connection, site.tables, name)
     return Actor(user["id"], name, user["role"], user["team_id"], "zh")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from atrium.runtime.report_compiler import ReportRequest
+from atrium.runtime.reports.compiler import ReportRequest
 from report_kit import TODAY, ZONE, build_world, module_database
 
 pytestmark = pytest.mark.database

@@ -14,15 +14,15 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from atrium.cli import main
-from atrium.runtime.coercion import coerce
-from atrium.runtime.database import create_engine
-from atrium.runtime.evaluation import SYSTEM
-from atrium.runtime.migrations import migrate
-from atrium.runtime.records import RecordService
-from atrium.runtime.seed import seed_demo
-from atrium.runtime.tables import build_tables
-from atrium.runtime import users
-from atrium.runtime.users import find_user, verify_password
+from atrium.runtime.records.coercion import coerce
+from atrium.runtime.schema.database import create_engine
+from atrium.runtime.records.evaluation import SYSTEM
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.records.service import RecordService
+from atrium.runtime.seed.seeding import seed_demo
+from atrium.runtime.schema.tables import build_tables
+from atrium.runtime.access import users
+from atrium.runtime.access.users import find_user, verify_password
 
 TODAY = dt.date(2026, 3, 15)
 SCALE = 40

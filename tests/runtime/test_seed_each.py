@@ -13,13 +13,13 @@ import yaml
 from argon2 import PasswordHasher
 
 from atrium.metadata import BlueprintError, load_blueprint
-from atrium.runtime import users
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.report_runner import Reports
-from atrium.runtime.seed import seed_demo
-from atrium.runtime.seed_context import SeedPlanError
-from atrium.runtime.site import Site
+from atrium.runtime.access import users
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.seed.seeding import seed_demo
+from atrium.runtime.seed.context import SeedPlanError
+from atrium.runtime.site.site import Site
 from automation_kit import Clock
 from blueprint_factory import write_blueprint
 

@@ -13,12 +13,12 @@ from argon2 import PasswordHasher
 
 import automation_kit
 from atrium.metadata import BlueprintError, load_blueprint
-from atrium.runtime import users
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.seed import seed_demo
-from atrium.runtime.seed_requests import how_many
-from atrium.runtime.site import Site
+from atrium.runtime.access import users
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.seed.seeding import seed_demo
+from atrium.runtime.seed.requests import how_many
+from atrium.runtime.site.site import Site
 from automation_kit import Clock, write_automations
 from blueprint_factory import write_blueprint
 

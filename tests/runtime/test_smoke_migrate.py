@@ -1,7 +1,7 @@
 import sqlalchemy as sa
 
-from atrium.runtime.migrations import migrate
-from atrium.runtime.seed import seed_demo
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.seed.seeding import seed_demo
 
 
 def test_design_examples_migrate(engine, design_blueprint, count_rows):

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from atrium.metadata import BlueprintError, load_blueprint
-from atrium.runtime.queries import ListQuery
-from atrium.runtime.records import ValidationFailed
-from atrium.runtime.stage_analytics import learned_probabilities, stage_durations
+from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.records.service import ValidationFailed
+from atrium.runtime.records.stage_analytics import learned_probabilities, stage_durations
 from automation_kit import ENTITIES, PIPELINES, Clock, automation_site, rows
 from blueprint_factory import make_blueprint, write_blueprint
 
@@ -131,8 +131,8 @@ def test_below_the_minimum_of_samples_the_configured_number_holds(tmp_path, data
 def test_by_default_makes_stage_probability_learned(tmp_path, database_url, clock):
     pipelines = {"deal": {**PIPELINES["deal"], "learned_probability": {"min_samples": 1, "by_default": True}}}
     blueprint = make_blueprint(tmp_path / "bp", ENTITIES, pipelines)
-    from atrium.runtime.migrations import migrate
-    from atrium.runtime.site import Site
+    from atrium.runtime.schema.migrations import migrate
+    from atrium.runtime.site.site import Site
     site = Site.open(blueprint, database_url, clock=clock)
     migrate(site.engine, blueprint)
     walk(site, clock, "won", [(1, "won")])

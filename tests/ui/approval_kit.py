@@ -15,11 +15,11 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from atrium.metadata import load_blueprint
-from atrium.runtime import users
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.site import Site
-from atrium.ui.app import Settings, create_app
+from atrium.runtime.access import users
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
+from atrium.ui.web.app import Settings, create_app
 from record_pages_kit import FAST_HASHER, Browser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "runtime"))

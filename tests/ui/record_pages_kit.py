@@ -14,12 +14,12 @@ from urllib.parse import quote
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
-from atrium.runtime import users
-from atrium.runtime.database import create_engine
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.site import Site
-from atrium.ui.app import Settings, create_app
+from atrium.runtime.access import users
+from atrium.runtime.schema.database import create_engine
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
+from atrium.ui.web.app import Settings, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 B2B = ROOT / "blueprints" / "b2b_sales"

@@ -5,7 +5,7 @@ import datetime as dt
 import html
 import re
 
-from atrium.runtime import users
+from atrium.runtime.access import users
 from record_pages_kit import FAST_HASHER, TODAY
 
 

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from atrium.runtime.migrations import migrate
-from atrium.runtime.seed import seed_demo
-from atrium.runtime.site import Site
-from atrium.ui.app import Settings, create_app
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.seed.seeding import seed_demo
+from atrium.runtime.site.site import Site
+from atrium.ui.web.app import Settings, create_app
 from tests.conftest import B2B
 
 pytestmark = pytest.mark.database  # runs in the PostgreSQL pass too
@@ -41,7 +41,7 @@ def _world(tmp_path_factory, pg_url):
     from atrium.metadata import load_blueprint
     import uuid
     from urllib.parse import quote
-    from atrium.runtime.database import create_engine
+    from atrium.runtime.schema.database import create_engine
     blueprint = load_blueprint(B2B)
     schema = None
     if pg_url:

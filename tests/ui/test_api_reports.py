@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from atrium.runtime import users
-from atrium.runtime.evaluation import Actor
-from atrium.runtime.migrations import migrate
-from atrium.runtime.report_runner import Reports
-from atrium.runtime.site import Site
-from atrium.ui.app import Settings, create_app
+from atrium.runtime.access import users
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.site.site import Site
+from atrium.ui.web.app import Settings, create_app
 
 DESIGN = Path(__file__).resolve().parents[1] / "fixtures" / "design_examples"
 NOW = dt.datetime(2026, 5, 15, 4, 0, tzinfo=dt.timezone.utc)  # noon in Asia/Shanghai, Q2

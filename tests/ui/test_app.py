@@ -9,10 +9,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from atrium.metadata import load_blueprint
-from atrium.runtime.migrations import migrate
-from atrium.runtime.site import Site
-from atrium.runtime import users
-from atrium.ui.app import Settings, create_app
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
+from atrium.runtime.access import users
+from atrium.ui.web.app import Settings, create_app
 
 DESIGN = Path(__file__).resolve().parents[1] / "fixtures" / "design_examples"
 

@@ -214,13 +214,13 @@ def test_the_pages_speak_chinese(world):
 def test_every_word_of_the_approval_pages_exists_in_both_languages():
     from pathlib import Path
 
-    from atrium.ui import approval_words  # noqa: F401  (adds the words)
-    from atrium.ui.i18n import WORDS
+    from atrium.ui.approvals import words as approval_words  # noqa: F401  (adds the words)
+    from atrium.ui.web.i18n import WORDS
     ui = Path(__file__).resolve().parents[2] / "platform" / "ui"
     used = set()
     for template in ("_approvals", "approvals", "_today", "_inbox_badge", "notifications"):
-        used |= set(re.findall(r"""_\(["']([a-z_]+)["']""", (ui / "templates" / f"{template}.html").read_text()))
-    for module in ("approval_view", "approval_pages", "approval_api", "timeline"):
+        used |= set(re.findall(r"""_\(["']([a-z_]+)["']""", (ui / "web" / "templates" / f"{template}.html").read_text()))
+    for module in ("approvals/view", "approvals/pages", "api/approvals", "records/timeline"):
         used |= set(re.findall(r"""word\(["']([a-z_]+)["']""", (ui / f"{module}.py").read_text()))
     statuses = ("pending", "approved", "rejected", "withdrawn")  # word(f"approval_status_{status}") and the like
     used |= {f"approval_status_{s}" for s in statuses} | {f"approval_tl_{s}" for s in statuses[1:]}

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from atrium.runtime import users
+from atrium.runtime.access import users
 
 pytestmark = pytest.mark.database
 

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from atrium.metadata import load_blueprint
-from atrium.ui.widget_cache import cache_of
+from atrium.ui.reports.widget_cache import cache_of
 from record_pages_kit import B2B, TODAY
 from report_pages_kit import add_person, kpi_value, open_order, widget, widget_index, won_order
 
@@ -111,7 +111,7 @@ def test_results_are_cached_until_a_record_they_read_changes(world):
 def test_a_cache_in_another_process_sees_the_change_too(world):
     """Two server processes share only the database: a second app on the same site stands in for
     the second worker, its cache warmed before the first one takes the write."""
-    from atrium.ui.app import Settings, create_app
+    from atrium.ui.web.app import Settings, create_app
     from starlette.testclient import TestClient
     from record_pages_kit import Browser
     won_order(world, "rep", 1000)

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from atrium.runtime import users
-from atrium.runtime.migrations import migrate
-from atrium.runtime.site import Site
-from atrium.ui import import_page
-from atrium.ui.app import Settings, create_app
+from atrium.runtime.access import users
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
+from atrium.ui.records import import_page
+from atrium.ui.web.app import Settings, create_app
 
 B2B = Path(__file__).resolve().parents[2] / "blueprints" / "b2b_sales"
 

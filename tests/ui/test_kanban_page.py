@@ -10,7 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from atrium.ui import kanban_page
+from atrium.ui.boards import kanban as kanban_page
 from record_pages_kit import TODAY, World
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL

@@ -7,10 +7,10 @@ from pathlib import Path
 import yaml
 from starlette.testclient import TestClient
 
-from atrium.runtime.migrations import migrate
-from atrium.runtime.site import Site
-from atrium.runtime.users import add_user
-from atrium.ui.app import Settings, create_app
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
+from atrium.runtime.access.users import add_user
+from atrium.ui.web.app import Settings, create_app
 from record_pages_kit import Browser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "runtime"))

@@ -209,7 +209,7 @@ def read_csv(response) -> list[list[str]]:
 
 
 def test_export_honours_filters_access_and_hidden_fields(world, monkeypatch):
-    from atrium.ui import export
+    from atrium.ui.records import export
     monkeypatch.setattr(export, "BATCH", 2)  # several pages streamed
     customer = world.customer("华东制造有限公司")
     for i in range(5):
@@ -257,14 +257,14 @@ def test_unknown_entity_is_404_and_signed_out_visitors_go_to_login(world):
 
 
 def test_every_word_of_the_record_pages_exists_in_both_languages():
-    from atrium.ui.i18n import WORDS
-    from atrium.ui.list_state import PERIODS
+    from atrium.ui.web.i18n import WORDS
+    from atrium.ui.records.list_state import PERIODS
     ui = Path(__file__).resolve().parents[2] / "platform" / "ui"
     used = set()
     for template in ("list", "detail", "form", "_fields", "_filters", "pick", "notice"):
-        used |= set(re.findall(r"""_\(["']([a-z_]+)["']""", (ui / "templates" / f"{template}.html").read_text()))
-    for module in ("list_state", "list_page", "form_model", "form_page", "detail_page", "timeline", "present",
-                   "saved_views", "page_tools"):
+        used |= set(re.findall(r"""_\(["']([a-z_]+)["']""", (ui / "web" / "templates" / f"{template}.html").read_text()))
+    for module in ("records/list_state", "records/list_page", "records/form_model", "records/form_page", "records/detail_page",
+                   "records/timeline", "web/present", "records/saved_views", "web/page_tools"):
         used |= set(re.findall(r"""word\(["']([a-z_]+)["']""", (ui / f"{module}.py").read_text()))
     used = {k for k in used if not k.endswith("_")} | {"period_" + p for p in PERIODS}  # word("period_" + p)
     missing = sorted(k for k in used if set(WORDS.get(k, {})) < {"en", "zh"})

@@ -12,7 +12,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from atrium.metadata import load_blueprint
-from atrium.runtime import users
+from atrium.runtime.access import users
 from record_pages_kit import B2B, World, module_database, table_rows
 
 pytestmark = pytest.mark.database
@@ -209,7 +209,7 @@ def test_the_pool_page_in_chinese(world):
 
 
 def test_a_recycle_shows_on_the_timeline_with_the_rule_and_the_previous_owner(world):
-    from atrium.runtime.scheduler import ScheduledRules
+    from atrium.runtime.automation.scheduler import ScheduledRules
     record = world.customer("Idle Co", by="rep", last_followup_at="2026-03-01 10:00", owned_since="2026-02-20")
     ScheduledRules(world.site).run_due(["recycle_idle_customers"])
     assert world.get("customer", record["id"])["owner"] is None

@@ -9,14 +9,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from atrium.metadata.overlay_paths import plain
-from atrium.runtime.metadata_change import Proposal
-from ..i18n import word
-from ..page_tools import notice
-from .flow import Outcome, applied_redirect, decide
-from .forms import (NAME, editor_token, inline_yaml, label_of, label_texts, number_of, page, rows, watched_of,
+from atrium.metadata.overlays.paths import plain
+from atrium.runtime.site.change import Proposal
+from atrium.ui.web.i18n import word
+from atrium.ui.web.page_tools import notice
+from atrium.ui.studio.flow import Outcome, applied_redirect, decide
+from atrium.ui.studio.forms import (NAME, editor_token, inline_yaml, label_of, label_texts, number_of, page, rows, watched_of,
                     watched_text, yaml_mapping)
-from .setup import studio_of, studio_page
+from atrium.ui.studio.setup import studio_of, studio_page
 
 TYPES = ("kpi", "chart", "table", "funnel", "list")
 SOURCE_KEY = {"kpi": "report", "chart": "report", "table": "report", "funnel": "pipeline", "list": "entity"}

@@ -14,9 +14,9 @@ from starlette.responses import Response
 
 from atrium.metadata.model import SYSTEM_FIELDS
 from atrium.metadata.sources import Report, Source
-from ..i18n import word
-from ..templating import render
-from .setup import studio_page
+from atrium.ui.web.i18n import word
+from atrium.ui.web.templating import render
+from atrium.ui.studio.setup import studio_page
 
 
 def record_names(blueprint: Any, entity: str, extra: str = "") -> set[str]:
@@ -26,8 +26,8 @@ def record_names(blueprint: Any, entity: str, extra: str = "") -> set[str]:
 
 
 def report_names(form: Any, which: str) -> set[str]:
-    from .report_state import GROUP, MEASURE, METRIC
-    from .forms import rows
+    from atrium.ui.studio.report_state import GROUP, MEASURE, METRIC
+    from atrium.ui.studio.forms import rows
     groups = [r.get("name") or r["field"].split(".")[-1] for r in rows(form, "group", GROUP) if r["field"].strip()]
     measures = [r["name"].strip() for r in rows(form, "measure", MEASURE) if r["name"].strip()]
     metrics = []

@@ -15,14 +15,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from atrium.metadata.overlay_paths import plain
-from atrium.runtime.metadata_change import Proposal
-from ..i18n import word
-from ..page_tools import notice
-from .field_state import BLANK_OPTION_ROWS, TYPES, input_of, spec_from_state, state_from_form, state_of
-from .flow import Outcome, applied_redirect, decide
-from .forms import COLOURS, NAME, editor_token, page, watched_of, watched_text
-from .setup import studio_of, studio_page
+from atrium.metadata.overlays.paths import plain
+from atrium.runtime.site.change import Proposal
+from atrium.ui.web.i18n import word
+from atrium.ui.web.page_tools import notice
+from atrium.ui.studio.field_state import BLANK_OPTION_ROWS, TYPES, input_of, spec_from_state, state_from_form, state_of
+from atrium.ui.studio.flow import Outcome, applied_redirect, decide
+from atrium.ui.studio.forms import COLOURS, NAME, editor_token, page, watched_of, watched_text
+from atrium.ui.studio.setup import studio_of, studio_page
 
 
 def _documents(request: Request, entity: str) -> tuple[dict | None, dict | None]:
@@ -37,7 +37,7 @@ def _keys(entity: str) -> list[tuple[str, str]]:
 
 
 def _sections(views: dict | None, locale: str) -> list[tuple[str, str]]:
-    from .forms import label_texts
+    from atrium.ui.studio.forms import label_texts
     found = ((views or {}).get("form") or {}).get("sections") or []
     result = []
     for index, section in enumerate(found):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .forms import label_of, label_texts, number_of, rows
+from atrium.ui.studio.forms import label_of, label_texts, number_of, rows
 
 TYPES = ("text", "textarea", "integer", "number", "money", "percent", "boolean", "date", "datetime", "email",
          "phone", "url", "select", "multiselect", "reference", "user", "autonumber", "location")

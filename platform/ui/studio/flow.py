@@ -11,12 +11,12 @@ from typing import Any, Callable, Iterable
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from atrium.metadata.overlay_paths import document_file
+from atrium.metadata.overlays.paths import document_file
 from atrium.metadata.problems import Problem
-from atrium.runtime.metadata_change import ChangeRefused, Preview, Proposal, StaleEdit
-from atrium.runtime.migrations import MigrationPlan
-from ..i18n import format_datetime, word
-from .setup import studio_of
+from atrium.runtime.site.change import ChangeRefused, Preview, Proposal, StaleEdit
+from atrium.runtime.schema.migrations import MigrationPlan
+from atrium.ui.web.i18n import format_datetime, word
+from atrium.ui.studio.setup import studio_of
 
 PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -112,7 +112,7 @@ def plan_lines(plan: MigrationPlan | None, locale: str) -> list[str]:
 
 
 def _known_steps() -> set[str]:
-    from .words import STUDIO_WORDS
+    from atrium.ui.studio.words import STUDIO_WORDS
     return {key for key in STUDIO_WORDS if key.startswith("plan_")}
 
 

@@ -7,12 +7,12 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from atrium.metadata.overlay_paths import plain
+from atrium.metadata.overlays.paths import plain
 from atrium.metadata.yaml_source import parse_yaml
-from atrium.runtime.metadata_change import Key, token
-from ..templating import render
-from .flow import Outcome, review_context
-from .setup import studio_of
+from atrium.runtime.site.change import Key, token
+from atrium.ui.web.templating import render
+from atrium.ui.studio.flow import Outcome, review_context
+from atrium.ui.studio.setup import studio_of
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 COLOURS = ("", "blue", "cyan", "green", "gold", "yellow", "orange", "red", "purple", "gray")

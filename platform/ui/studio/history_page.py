@@ -8,14 +8,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from atrium.runtime import metadata_history
-from atrium.runtime.database import connect
-from atrium.runtime.metadata_change import ChangeError, ChangeRefused, StaleEdit
-from ..i18n import word
-from ..page_tools import notice
-from ..templating import render
-from .flow import Outcome, diff_lines, refusal_words, review_context, stale_words
-from .setup import studio_of, studio_page
+from atrium.runtime.site import history as metadata_history
+from atrium.runtime.schema.database import connect
+from atrium.runtime.site.change import ChangeError, ChangeRefused, StaleEdit
+from atrium.ui.web.i18n import word
+from atrium.ui.web.page_tools import notice
+from atrium.ui.web.templating import render
+from atrium.ui.studio.flow import Outcome, diff_lines, refusal_words, review_context, stale_words
+from atrium.ui.studio.setup import studio_of, studio_page
 
 PAGE = 50
 

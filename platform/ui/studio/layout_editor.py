@@ -9,13 +9,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from atrium.metadata.overlay_paths import plain
-from atrium.runtime.metadata_change import Proposal
-from ..i18n import word
-from ..page_tools import notice
-from .flow import Outcome, applied_redirect, decide
-from .forms import comma_list, editor_token, label_of, label_texts, number_of, page, rows, watched_of, watched_text
-from .setup import studio_of, studio_page
+from atrium.metadata.overlays.paths import plain
+from atrium.runtime.site.change import Proposal
+from atrium.ui.web.i18n import word
+from atrium.ui.web.page_tools import notice
+from atrium.ui.studio.flow import Outcome, applied_redirect, decide
+from atrium.ui.studio.forms import comma_list, editor_token, label_of, label_texts, number_of, page, rows, watched_of, watched_text
+from atrium.ui.studio.setup import studio_of, studio_page
 
 COLUMNS = ("label_en", "label_zh", "fields", "visible_when", "position", "remove")
 

@@ -13,20 +13,20 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from atrium.metadata.overlay_paths import plain
-from atrium.runtime.metadata_change import Proposal
-from atrium.runtime.report_runner import Reports
-from atrium.runtime.site import Site
-from .. import charts
-from ..i18n import word
-from ..page_tools import notice
-from ..report_tables import table_of
-from ..templating import render
-from .flow import Outcome, applied_redirect, decide, problem_text
-from .forms import NAME, editor_token, page, watched_of, watched_text
-from .report_state import (BUCKETS, CHARTS, FORMATS, FUNCTIONS, OPERATORS, document_from_state, input_of,
+from atrium.metadata.overlays.paths import plain
+from atrium.runtime.site.change import Proposal
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.site.site import Site
+from atrium.ui.reports import charts
+from atrium.ui.web.i18n import word
+from atrium.ui.web.page_tools import notice
+from atrium.ui.reports.tables import table_of
+from atrium.ui.web.templating import render
+from atrium.ui.studio.flow import Outcome, applied_redirect, decide, problem_text
+from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched_text
+from atrium.ui.studio.report_state import (BUCKETS, CHARTS, FORMATS, FUNCTIONS, OPERATORS, document_from_state, input_of,
                            state_from_form, state_of, with_blank_rows)
-from .setup import studio_of, studio_page
+from atrium.ui.studio.setup import studio_of, studio_page
 
 PREVIEW_ROWS = 20
 

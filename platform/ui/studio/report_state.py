@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .forms import comma_list, inline_yaml, label_of, label_texts, rows, yaml_mapping, yaml_value
+from atrium.ui.studio.forms import comma_list, inline_yaml, label_of, label_texts, rows, yaml_mapping, yaml_value
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "is_set", "contains", "within",
              "until", "older_than_days", "newer_than_days", "older_than_hours", "within_last_hours", "stalled",
@@ -65,7 +65,7 @@ def state_of(document: Mapping[str, Any]) -> dict[str, Any]:
 def inline_block(data: Mapping[str, Any]) -> str:
     if not data:
         return ""
-    from atrium.metadata.overlay_yaml import render_overlay_yaml
+    from atrium.metadata.overlays.documents import render_overlay_yaml
     return render_overlay_yaml(dict(data))
 
 

@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from atrium.runtime.metadata_change import MetadataChanges
-from atrium.runtime.metadata_watch import MetadataWatcher
-from atrium.runtime.site import Site
-from atrium.runtime.site_overlay import SiteOverlay
-from ..page_tools import notice
-from . import words  # noqa: F401  (registers the studio's words)
+from atrium.runtime.site.change import MetadataChanges
+from atrium.runtime.site.watch import MetadataWatcher
+from atrium.runtime.site.site import Site
+from atrium.runtime.site.overlay import SiteOverlay
+from atrium.ui.web.page_tools import notice
+from atrium.ui.studio import words  # noqa: F401  (registers the studio's words)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -35,7 +35,7 @@ class Studio:
     def applied(self, app_state: Any, version: int) -> None:
         """This process applied `version`: serve it from the next request on."""
         with self.changes.engine.connect() as connection:
-            from atrium.runtime import metadata_history
+            from atrium.runtime.site import history as metadata_history
             _, digest = metadata_history.latest(connection)
         use_site(app_state, self.watcher.reload(version, digest))
 
@@ -85,7 +85,7 @@ def studio_page(endpoint: Endpoint) -> Endpoint:
     """Signed-in users with a studio role only; others get a 404."""
     @functools.wraps(endpoint)
     async def guarded(request: Request) -> Response:
-        from ..app import login_required  # app.py imports the studio routes
+        from atrium.ui.web.app import login_required  # app.py imports the studio routes
 
         async def run(request: Request) -> Response:
             if not may_use_studio(request) or getattr(request.app.state, "studio", None) is None:

@@ -1,7 +1,7 @@
 """The studio's own words, zh and en (added to the interface's word list)."""
 from __future__ import annotations
 
-from ..i18n import add_words
+from atrium.ui.web.i18n import add_words
 
 STUDIO_WORDS: dict[str, dict[str, str]] = {
     "studio": {"en": "Studio", "zh": "配置中心"},

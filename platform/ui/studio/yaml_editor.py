@@ -13,17 +13,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from atrium.metadata.overlay_paths import plain
-from atrium.metadata.overlay_yaml import render_overlay_yaml
+from atrium.metadata.overlays.paths import plain
+from atrium.metadata.overlays.documents import render_overlay_yaml
 from atrium.metadata.problems import Problem
 from atrium.metadata.yaml_source import mark_at, parse_yaml
-from atrium.runtime.metadata_change import Proposal
-from ..i18n import word
-from ..page_tools import notice
-from ..templating import render
-from .flow import Outcome, applied_redirect, decide, path_steps, problem_text
-from .forms import NAME, editor_token, page, watched_of, watched_text
-from .setup import studio_of, studio_page
+from atrium.runtime.site.change import Proposal
+from atrium.ui.web.i18n import word
+from atrium.ui.web.page_tools import notice
+from atrium.ui.web.templating import render
+from atrium.ui.studio.flow import Outcome, applied_redirect, decide, path_steps, problem_text
+from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched_text
+from atrium.ui.studio.setup import studio_of, studio_page
 
 KINDS = ("entity", "views", "pipeline", "report", "dashboard", "automation", "roles", "seed")
 SINGLE = {"roles": "roles", "seed": "seed"}
@@ -127,7 +127,7 @@ async def yaml_save(request: Request) -> Response:
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes")
     if outcome.applied:
         return applied_redirect(f"/studio/yaml/{kind}/{name}", outcome.applied)
-    from atrium.metadata.overlay_paths import document_file
+    from atrium.metadata.overlays.paths import document_file
     context["lines"], context["elsewhere"] = _line_errors(data, list(outcome.preview.problems) if outcome.preview else [],
                                                           document_file(*key), locale)
     outcome.others = []  # shown by line above
@@ -153,7 +153,7 @@ async def yaml_check(request: Request) -> Response:
                       block="check")
     key = (kind, SINGLE.get(kind, name))
     preview = studio_of(request).changes.preview(Proposal({key: data}, {}), check_only=True)
-    from atrium.metadata.overlay_paths import document_file
+    from atrium.metadata.overlays.paths import document_file
     lines, elsewhere = _line_errors(data, preview.problems, document_file(*key), locale)
     return render(request, "studio/yaml.html", {"lines": lines, "elsewhere": elsewhere, "checked": True},
                   block="check")

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from atrium.metadata import load_blueprint
-from atrium.runtime import users
-from atrium.ui.app import Settings, create_app
+from atrium.runtime.access import users
+from atrium.ui.web.app import Settings, create_app
 from form_kit import Fields, form_fields
 from record_pages_kit import B2B, World
 

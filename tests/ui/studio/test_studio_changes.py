@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 from starlette.testclient import TestClient
 
-from atrium.metadata.overlay_yaml import render_overlay_yaml
+from atrium.metadata.overlays.documents import render_overlay_yaml
 
 from record_pages_kit import Browser
 from studio_kit import SEGMENT, add_segment, applied_version, open_form, submit, visible_text
@@ -80,7 +80,7 @@ def test_an_undo_from_an_old_page_is_refused(studio):
 
 def test_another_server_process_serves_the_new_metadata_without_a_restart(studio):
     other_app = studio.make_app()  # a second worker: its own app and Site, the same database and files
-    from atrium.runtime.site import Site
+    from atrium.runtime.site.site import Site
     other_app.state.site = Site.open(studio.blueprint, studio.database_url, engine=studio.site.engine)
     client = TestClient(other_app)
     studio.clients.append(client)
@@ -113,7 +113,7 @@ def test_a_migration_the_database_refuses_leaves_the_yaml_as_it_was(studio):
 
 
 def test_the_servers_scheduler_runs_the_new_metadata(studio):
-    from atrium.ui.app import Settings, create_app
+    from atrium.ui.web.app import Settings, create_app
     from record_pages_kit import B2B
     app = create_app(Settings(str(B2B), studio.database_url, secret_key="test-secret", scheduler=True,
                               site_overlay=str(studio.overlay)), site=studio.site)

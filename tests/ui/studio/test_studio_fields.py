@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from atrium.metadata.overlay_diff import same
-from atrium.metadata.overlay_paths import plain
+from atrium.metadata.overlays.diff import same
+from atrium.metadata.overlays.paths import plain
 from studio_kit import SEGMENT, add_segment, applied_version, open_form, submit, visible_text
 
 

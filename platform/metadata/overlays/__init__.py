@@ -1,0 +1,1 @@
+"""Overlays: what a consultant's folder changes against its base (diff, lock, upgrade, scaffold, minimal overlays, plain words)."""

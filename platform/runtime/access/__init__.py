@@ -1,0 +1,1 @@
+"""Who may do what: roles.yaml enforced in one place, users, teams and tokens."""

@@ -1,0 +1,177 @@
+"""Who may do what: the one place roles.yaml is enforced.
+
+Lists, detail pages, forms, pickers, search, exports, reports and the API all ask this module:
+`scope` for an action's reach (none, own, team, all), `row_filter` for the SQL that limits rows
+to that reach, and `field_mode` for hidden and read-only fields. A role with `pool: true` on an
+entity that has a public pool also reads the records nobody owns (`in_pool`), whatever its scope.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from atrium.metadata.model import Blueprint, Entity, Role
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.tables import Tables
+
+ACTIONS = ("read", "update", "delete")
+
+
+@dataclass(frozen=True)
+class Access:
+    blueprint: Blueprint
+    tables: Tables
+
+    def role(self, actor: Actor) -> Role | None:
+        return self.blueprint.roles.get(actor.role or "")
+
+    def is_system(self, actor: Actor) -> bool:
+        return actor.user_id is None and actor.role is None
+
+    def scope(self, actor: Actor, entity: str, action: str) -> str:
+        """How far `action` reaches for this actor on `entity`: none, own, team or all."""
+        if self.is_system(actor):
+            return "all"
+        role = self.role(actor)
+        if role is None:
+            return "none"
+        grant = role.grant(entity)
+        if action == "create":
+            return "all" if grant.create else "none"
+        return getattr(grant, action)
+
+    def can(self, actor: Actor, entity: str, action: str) -> bool:
+        if action == "read" and self.claims(actor, entity):
+            return True
+        return self.scope(actor, entity, action) != "none"
+
+    def claims(self, actor: Actor, entity: str) -> bool:
+        """Whether the actor sees the entity's public pool and may claim from it (`pool: true`)."""
+        if self.blueprint.entities[entity].pool is None or actor.user_id is None:
+            return False
+        role = self.role(actor)
+        return role is not None and role.grant(entity).pool
+
+    def in_pool(self, entity: str, table: Any = None) -> sa.ColumnElement:
+        """The SQL condition of a record in the entity's public pool: no owner, and not locked."""
+        pool = self.blueprint.entities[entity].pool
+        table = table if table is not None else self.tables[entity]
+        condition = table.c[pool.owner_field].is_(None)
+        if pool.lock_field:
+            condition = sa.and_(condition, sa.or_(table.c[pool.lock_field].is_(None),
+                                                  table.c[pool.lock_field].is_(False)))
+        return condition
+
+    def field_mode(self, actor: Actor, entity: str, field: str) -> str:
+        """'hidden', 'readonly' or 'write' for one field."""
+        role = self.role(actor)
+        if role is not None and not role.all:
+            mode = role.fields.get(f"{entity}.{field}")
+            if mode:
+                return mode
+        model = self.blueprint.entities[entity].fields.get(field)
+        if model is not None and (model.computed or model.readonly):
+            return "readonly"
+        return "write"
+
+    def visible_fields(self, actor: Actor, entity: str) -> list[str]:
+        return [f.name for f in self.blueprint.entities[entity]
+                if self.field_mode(actor, entity, f.name) != "hidden"]
+
+    def writable(self, actor: Actor, entity: str, values: Mapping[str, Any]) -> dict[str, str]:
+        """The fields among `values` this actor may not set, with why ('hidden' / 'readonly')."""
+        refused = {}
+        for name in values:
+            mode = self.field_mode(actor, entity, name) if name in self.blueprint.entities[entity].fields else "write"
+            if mode != "write":
+                refused[name] = mode
+        return refused
+
+    def owner_column(self, entity: Entity, table: Any) -> sa.ColumnElement:
+        """The column the own/team scopes look at: the entity's owner field, else created_by."""
+        if entity.owner and entity.owner in table.c:
+            return table.c[entity.owner]
+        return table.c.created_by
+
+    def team_members(self, connection: Connection, actor: Actor) -> list[int]:
+        """The actor and every user in the actor's team and its sub-teams."""
+        if actor.team_id is None:
+            return [actor.user_id] if actor.user_id is not None else []
+        teams = self.tables.system("atrium_teams")
+        users = self.tables.system("atrium_users")
+        parents = {row.id: row.parent_id for row in connection.execute(sa.select(teams.c.id, teams.c.parent_id))}
+        covered = {actor.team_id}
+        changed = True
+        while changed:  # teams are few; walking the parent links in Python keeps SQL portable
+            grown = covered | {team for team, parent in parents.items() if parent in covered}
+            changed, covered = grown != covered, grown
+        members = connection.execute(sa.select(users.c.id).where(users.c.team_id.in_(covered))).scalars()
+        return sorted(set(members) | ({actor.user_id} if actor.user_id is not None else set()))
+
+    def row_filter(self, connection: Connection, actor: Actor, entity: str, action: str = "read",
+                   table: Any = None, pool: bool = True) -> sa.ColumnElement:
+        """The SQL condition that limits rows of `entity` to what `actor` may `action`; with
+        `pool=False` a role's public pool is left out (what it owns or its team owns, as reports count)."""
+        model = self.blueprint.entities[entity]
+        table = table if table is not None else self.tables[entity]
+        scope = self.scope(actor, entity, action)
+        if scope == "all":
+            return sa.true()
+        owned = self._owned(model, table, actor, scope)
+        if pool and action == "read" and self.claims(actor, entity):  # the public pool, besides the scope
+            return self.in_pool(entity, table) if owned is None else sa.or_(owned, self.in_pool(entity, table))
+        return sa.false() if owned is None else owned
+
+    def _owned(self, model: Entity, table: Any, actor: Actor, scope: str) -> sa.ColumnElement | None:
+        if scope == "none" or actor.user_id is None:
+            return None
+        owner = self.owner_column(model, table)
+        if scope == "own" or actor.team_id is None:
+            return owner == actor.user_id
+        return sa.or_(owner == actor.user_id, owner.in_(self._team_member_ids(actor.team_id)))
+
+    def _team_member_ids(self, team_id: int) -> sa.Select:
+        """The users of a team and its sub-teams, as a subquery: the scope stays one statement,
+        read from the teams as they are when it runs. UNION (not UNION ALL) ends the walk even if
+        parent links ever form a loop. The CTE is anonymous: a report joining several entities puts
+        one scope per entity in the same statement, and two CTEs may not share a name."""
+        teams = self.tables.system("atrium_teams")
+        users = self.tables.system("atrium_users")
+        covered = sa.select(teams.c.id).where(teams.c.id == team_id).cte(recursive=True)
+        covered = covered.union(sa.select(teams.c.id).where(teams.c.parent_id == covered.c.id))
+        return sa.select(users.c.id).where(users.c.team_id.in_(sa.select(covered.c.id)))
+
+    def permits(self, connection: Connection, actor: Actor, entity: str, record: Mapping[str, Any],
+                action: str) -> bool:
+        """Whether `action` reaches a record already read: decided from its owner, with SQL only
+        for a team scope."""
+        scope = self.scope(actor, entity, action)
+        if scope == "all":
+            return True
+        model = self.blueprint.entities[entity]
+        if action == "read" and self.claims(actor, entity) and self.pooled(entity, record):
+            return True
+        if scope == "none" or actor.user_id is None:
+            return False
+        owner = record.get(model.owner if model.owner and model.owner in model.fields else "created_by")
+        if owner == actor.user_id:
+            return True
+        return scope == "team" and owner in self.team_members(connection, actor)
+
+    def pooled(self, entity: str, record: Mapping[str, Any]) -> bool:
+        """Whether a record already read is in the entity's public pool (`in_pool` in Python)."""
+        pool = self.blueprint.entities[entity].pool
+        return (pool is not None and record.get(pool.owner_field) is None
+                and not (pool.lock_field and record.get(pool.lock_field)))
+
+    def allows(self, connection: Connection, actor: Actor, entity: str, record_id: int,
+               action: str = "read") -> bool:
+        if not self.can(actor, entity, action):
+            return False
+        table = self.tables[entity]
+        query = sa.select(table.c.id).where(table.c.id == record_id,
+                                            self.row_filter(connection, actor, entity, action, table))
+        return connection.execute(query).first() is not None

@@ -1,0 +1,1 @@
+"""Approvals: records that wait for someone's decision (`require_approval`)."""

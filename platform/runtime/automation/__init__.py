@@ -1,0 +1,1 @@
+"""Automations: event and scheduled rules, their actions, notifications and the webhook outbox."""

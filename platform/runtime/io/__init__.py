@@ -1,0 +1,1 @@
+"""CSV import and CSV/JSON export."""

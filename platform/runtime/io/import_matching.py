@@ -1,0 +1,79 @@
+"""Duplicates in an import: rows whose key field equals an existing record's, or an earlier row's.
+
+With a key, each row's key value (text without regard to case or surrounding spaces) is looked
+up among the records the actor may update; the person's policy then says what a match does:
+`skip` leaves the row out, `update` changes the one record found (a key matching several is the
+row's error), `create` ignores matches. A key repeated within the file is the same record: with
+`update`, the later row updates what the first one creates or updates.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from atrium.metadata.model import Field
+from atrium.runtime.records.coercion import CoercionError, coerce
+from atrium.runtime.io.import_rows import BATCH, ImportContext, ImportOptions, PlannedRow, RowError
+from atrium.runtime.io.import_values import key_of, say
+
+
+def match_duplicates(context: ImportContext, connection: Connection, rows: list[PlannedRow],
+                     options: ImportOptions, columns: Mapping[str, str], errors: list[RowError]) -> None:
+    """Set each row's action (and the record it updates) by the duplicate policy."""
+    field = context.model.fields[options.key]
+    keys: dict[int, Any] = {}
+    for row in rows:
+        try:
+            value = coerce(field, row.values.get(field.name), context.site.blueprint.timezone)
+        except CoercionError:
+            value = None  # the row's own check reports it
+        if value not in (None, []):
+            keys[row.number] = key_of(value)
+    if options.on_duplicate == "create":
+        return
+    existing = existing_by_key(context, connection, field, {k for k in keys.values()})
+    first: dict[Any, PlannedRow] = {}
+    for row in rows:
+        key = keys.get(row.number)
+        if key is None:
+            continue
+        earlier = first.get(key)
+        found = existing.get(key, [])
+        if earlier is not None:  # the same key again in the file
+            if options.on_duplicate == "skip":
+                row.action = "skip"
+            else:
+                row.action, row.root = "update", earlier.root or earlier
+            continue
+        first[key] = row
+        if not found:
+            continue
+        if options.on_duplicate == "skip":
+            row.action = "skip"
+        elif len(found) > 1:
+            errors.append(RowError(row.number, field.name, columns.get(field.name),
+                                   say("ambiguous_key", context.locale, count=len(found))))
+            row.bad = True
+        else:
+            row.action, row.target, row.record = "update", found[0]["id"], found[0]
+
+
+def existing_by_key(context: ImportContext, connection: Connection, field: Field,
+                    keys: set[Any]) -> dict[Any, list[dict]]:
+    """key → the records the actor may update that have it."""
+    site = context.site
+    table = site.tables[context.entity]
+    column = table.c[field.name]
+    lowered = isinstance(next(iter(keys), None), str)
+    probe = sa.func.lower(column) if lowered else column
+    updatable = site.access.row_filter(connection, context.actor, context.entity, "update", table)
+    found: dict[Any, list[dict]] = {}
+    values = sorted(keys, key=str)
+    for start in range(0, len(values), BATCH):
+        query = sa.select(table).where(updatable, probe.in_(values[start:start + BATCH]))
+        for row in connection.execute(query):
+            record = site.records.record_of(context.model, row._mapping)
+            found.setdefault(key_of(record[field.name]), []).append(record)
+    return found

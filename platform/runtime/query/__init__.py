@@ -1,0 +1,1 @@
+"""List queries and the condition language, with relative periods."""

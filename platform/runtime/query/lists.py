@@ -1,0 +1,253 @@
+"""List queries: filters, quick search, sort and keyset pagination compiled to one SQL statement,
+always limited by the caller's access scope."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field as dataclass_field
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from atrium.metadata.model import Blueprint, Entity
+from atrium.runtime.access.policy import Access
+from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.tables import Tables
+
+COUNT_CAP = 1000
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)[^}]*\}")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    entity: str
+    where: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    search: str = ""
+    sort: Sequence[str] = ()
+    limit: int = 50
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[dict[str, Any]]
+    next_cursor: str | None
+    count: int
+    count_capped: bool  # True when there are more than `count` matches (counting stopped)
+
+
+def _encode(values: Sequence[Any]) -> str:
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.datetime | dt.date):
+            return {"t": type(value).__name__, "v": value.isoformat()}
+        if isinstance(value, Decimal):
+            return {"t": "decimal", "v": str(value)}
+        return value
+    text = json.dumps([plain(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise ConditionError("invalid cursor") from None
+    def typed(value: Any) -> Any:
+        if isinstance(value, dict):
+            kind, text = value.get("t"), value.get("v", "")
+            if kind == "datetime":
+                return dt.datetime.fromisoformat(text)
+            if kind == "date":
+                return dt.date.fromisoformat(text)
+            if kind == "decimal":
+                return Decimal(text)
+            raise ConditionError("invalid cursor")
+        return value
+    if not isinstance(raw, list):
+        raise ConditionError("invalid cursor")
+    return [typed(v) for v in raw]
+
+
+class Queries:
+    def __init__(self, blueprint: Blueprint, tables: Tables, access: Access, service: Any):
+        self.blueprint = blueprint
+        self.tables = tables
+        self.access = access
+        self.service = service
+
+    def sort_keys(self, entity: Entity, sort: Sequence[str]) -> list[tuple[str, bool]]:
+        """(field, descending) pairs, validated; the view's default sort when none is given."""
+        keys = []
+        for key in sort or self.blueprint.view(entity.name).sort:
+            name = key.lstrip("-+")
+            if name in entity.fields and entity.fields[name].type not in ("multiselect", "location") \
+                    or name in ("created_at", "updated_at", "id"):
+                keys.append((name, key.startswith("-")))
+            else:
+                raise ConditionError(f"cannot sort by '{name}'")
+        return [k for k in keys if k[0] != "id"]
+
+    def list(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> Page:
+        entity = self.blueprint.entities[query.entity]
+        joins = Joins(self.blueprint, self.tables, entity.name)
+        table = joins.base
+        where = self.where(connection, actor, joins, query, now)
+        keys = self.sort_keys(entity, query.sort)
+        statement = sa.select(table).select_from(joins.from_clause).where(*where)
+        if query.after:
+            statement = statement.where(self._after(table, keys, _decode(query.after)))
+        limit = max(1, min(int(query.limit), 500))
+        rows = connection.execute(statement.order_by(*self.ordering(table, keys)).limit(limit + 1)).fetchall()
+        records = [self.service.record_of(entity, row._mapping) for row in rows[:limit]]
+        cursor = None
+        if len(rows) > limit:
+            last = records[-1]
+            cursor = _encode([last[name] for name, _ in keys] + [last["id"]])
+        if query.after is None and len(rows) <= limit:
+            return Page(records, None, len(records), False)  # the whole result is in hand
+        count_query = (sa.select(sa.literal(1)).select_from(joins.from_clause).where(*where)
+                       .limit(COUNT_CAP + 1).subquery())
+        count = connection.execute(sa.select(sa.func.count()).select_from(count_query)).scalar()
+        return Page(records, cursor, min(count, COUNT_CAP), count > COUNT_CAP)
+
+    def exact_count(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> int:
+        entity = self.blueprint.entities[query.entity]
+        joins = Joins(self.blueprint, self.tables, entity.name)
+        where = self.where(connection, actor, joins, query, now)
+        return connection.execute(sa.select(sa.func.count()).select_from(joins.from_clause).where(*where)).scalar()
+
+    def where(self, connection: Connection, actor: Actor, joins: Joins, query: ListQuery,
+               now: dt.datetime) -> list[sa.ColumnElement]:
+        """Access scope, filters and search. A filter through a reference (`account.name`) only
+        matches linked records the actor may read, and never a field the actor cannot see:
+        otherwise filtering would reveal what the actor may not read."""
+        entity = self.blueprint.entities[joins.entity]
+        for path in query.where:
+            current = entity
+            for step in path.split("."):
+                if step in current.fields and self.access.field_mode(actor, current.name, step) == "hidden":
+                    raise ConditionError(f"cannot filter by '{path}'")
+                field = current.fields.get(step)
+                if field is None or field.type != "reference":
+                    break
+                current = self.blueprint.entities[field.to]
+        where = [self.access.row_filter(connection, actor, entity.name, "read", joins.base),
+                 compile_condition(joins, query.where, now, self.blueprint.timezone)]
+        for path, alias in joins.aliases.items():
+            target = self._entity_at(entity, path)
+            where.append(sa.or_(alias.c.id.is_(None),
+                                self.access.row_filter(connection, actor, target.name, "read", alias)))
+        if query.search.strip():
+            where.append(self.search_condition(entity, joins.base, query.search, self._hidden(actor, entity)))
+        return where
+
+    def _entity_at(self, entity: Entity, path: str) -> Entity:
+        for step in path.split("."):
+            entity = self.blueprint.entities[entity.fields[step].to]
+        return entity
+
+    def _hidden(self, actor: Actor, entity: Entity) -> set[str]:
+        return {f.name for f in entity if self.access.field_mode(actor, entity.name, f.name) == "hidden"}
+
+    @staticmethod
+    def search_condition(entity: Entity, table: sa.Table, text: str,
+                         hidden: set[str] = frozenset()) -> sa.ColumnElement:
+        """Quick search over the entity's `search` fields, never over a field the user cannot see."""
+        fields = entity.search or tuple(f.name for f in entity if f.type in ("text", "autonumber"))[:2]
+        return sa.or_(sa.false(), *(sa.cast(table.c[f], sa.String).icontains(text.strip(), autoescape=True)
+                                    for f in fields if f in table.c and f not in hidden))
+
+    @staticmethod
+    def ordering(table: sa.Table, keys: list[tuple[str, bool]]) -> list[sa.ColumnElement]:
+        """Sort terms: empty values last, ties broken by id in the direction of the last key.
+
+        Breaking ties that way makes `(field)` and `(owner, field)` indexes serve a sort in either
+        direction (an index holds equal values sorted by id), so a page is read from the index
+        instead of sorting the table."""
+        terms = [(table.c[name].desc() if descending else table.c[name].asc()).nulls_last()
+                 for name, descending in keys]
+        last_descending = bool(keys) and keys[-1][1]
+        return terms + [table.c.id.desc() if last_descending else table.c.id.asc()]
+
+    @staticmethod
+    def _after(table: sa.Table, keys: list[tuple[str, bool]], values: list[Any]) -> sa.ColumnElement:
+        """Rows strictly after the cursor in `ordering`, for any mix of directions.
+
+        Each non-empty value gives `field <= v AND (field < v OR <rest>)` (for a descending key),
+        a range the database can seek to, rather than an OR it must filter row by row."""
+        if len(values) != len(keys) + 1:
+            raise ConditionError("invalid cursor")
+        last_descending = bool(keys) and keys[-1][1]
+        condition = table.c.id < values[-1] if last_descending else table.c.id > values[-1]
+        for (name, descending), value in reversed(list(zip(keys, values))):
+            column = table.c[name]
+            if value is None:  # empty values sort last: after one only later empty ones
+                condition = sa.and_(column.is_(None), condition)
+                continue
+            within = column <= value if descending else column >= value
+            beyond = column < value if descending else column > value
+            condition = sa.or_(sa.and_(within, sa.or_(beyond, condition)), column.is_(None))
+        return condition
+
+    def titles(self, connection: Connection, entity: str, ids: Sequence[int],
+               actor: Actor | None = None, depth: int = 0, readable_only: bool = False) -> dict[int, str]:
+        """How records show in links and pickers, from the entity's `title` template: a linked
+        record shows as its own title (if the actor may read it), a time in the blueprint's time
+        zone, and a field the actor's role hides is left out."""
+        table = self.tables[entity]
+        template, names = self._title_template(entity, actor)
+        wanted = sorted({i for i in ids if i is not None})
+        rows = []
+        scope = (self.access.row_filter(connection, actor, entity, "read", table)
+                 if readable_only and actor is not None else None)
+        for start in range(0, len(wanted), 500):
+            query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
+                table.c.id.in_(wanted[start:start + 500]))
+            rows += [dict(row._mapping) for row in connection.execute(
+                query if scope is None else query.where(scope))]
+        return self.titles_of(connection, entity, rows, actor, depth)
+
+    def _title_template(self, entity: str, actor: Actor | None) -> tuple[str, list[str]]:
+        model = self.blueprint.entities[entity]
+        template = model.title or "{" + next((f.name for f in model if f.type == "text"), "id") + "}"
+        hidden = self._hidden(actor, model) if actor is not None else set()
+        table = self.tables[entity]
+        return template, [n for n in PLACEHOLDER.findall(template) if n in table.c and n not in hidden]
+
+    def titles_of(self, connection: Connection, entity: str, rows: Sequence[Mapping[str, Any]],
+                  actor: Actor | None = None, depth: int = 0) -> dict[int, str]:
+        """The titles of records already read (no query unless the title shows a linked record)."""
+        model = self.blueprint.entities[entity]
+        template, names = self._title_template(entity, actor)
+        linked = {name: self._linked_titles(connection, model.fields[name].to,
+                                            {row.get(name) for row in rows}, actor, depth)
+                  for name in names if name in model.fields and model.fields[name].type == "reference"}
+
+        def shown(name: str, value: Any) -> str:
+            if value is None:
+                return ""
+            if name in linked:
+                return linked[name].get(value, "")
+            if isinstance(value, dt.datetime):
+                return f"{value.astimezone(ZoneInfo(self.blueprint.timezone)):%Y-%m-%d %H:%M}"
+            return str(value)
+
+        shows = set(names)  # a field the actor's role hides stays out, even if the row holds it
+        return {row["id"]: " ".join(PLACEHOLDER.sub(lambda m: shown(m.group(1), row.get(m.group(1))
+                                                                      if m.group(1) in shows else None),
+                                                    template).split()) or f"#{row['id']}"
+                for row in rows}
+
+    def _linked_titles(self, connection: Connection, entity: str, ids: set, actor: Actor | None,
+                       depth: int) -> dict[int, str]:
+        ids = {i for i in ids if i is not None}
+        if not ids or depth >= 2:
+            return {}
+        return self.titles(connection, entity, sorted(ids), actor, depth + 1, readable_only=True)

@@ -1,0 +1,129 @@
+"""Keep rollup fields (`rollup: {from: child.ref, sum: amount, where: ...}`) current.
+
+After a child record is written, each parent it points to (before and after the write) gets its
+rollups recomputed with one aggregate query per rollup, then its formulas; a parent that changed
+passes the change on to its own parents.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from atrium.metadata.model import Blueprint, Entity, Field
+from atrium.runtime.records.evaluation import SYSTEM
+from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
+from atrium.runtime.schema.tables import Tables
+
+AGGREGATES = {"count": sa.func.count, "sum": sa.func.sum, "avg": sa.func.avg,
+              "min": sa.func.min, "max": sa.func.max}
+
+
+class Rollups:
+    def __init__(self, blueprint: Blueprint, tables: Tables, service: Any):
+        self.blueprint = blueprint
+        self.tables = tables
+        self.service = service
+        # child entity → [(parent entity, rollup field)]
+        self.readers: dict[str, list[tuple[Entity, Field]]] = defaultdict(list)
+        for parent in blueprint.entities.values():
+            for field in parent:
+                if field.rollup is not None:
+                    self.readers[field.rollup.entity].append((parent, field))
+
+    def parents_of(self, entity: str, rows: Iterable[Mapping[str, Any] | None]) -> dict[str, set[int]]:
+        """The parents whose rollups read these child rows."""
+        affected: dict[str, set[int]] = defaultdict(set)
+        for parent, field in self.readers.get(entity, ()):
+            for row in rows:
+                if row is not None and row.get(field.rollup.via) is not None:
+                    affected[parent.name].add(row[field.rollup.via])
+        return affected
+
+    def refresh(self, connection: Connection, affected: Mapping[str, set[int]], depth: int = 0) -> None:
+        for parent_name, ids in affected.items():
+            if ids and depth < 5:
+                self._refresh_parent(connection, self.blueprint.entities[parent_name], sorted(ids), depth)
+
+    def _refresh_parent(self, connection: Connection, parent: Entity, ids: list[int], depth: int) -> None:
+        fields = [f for f in parent if f.rollup is not None]
+        values: dict[int, dict[str, Any]] = {i: {} for i in ids}
+        for field in fields:
+            for parent_id, value in self._aggregate(connection, field, ids).items():
+                values[parent_id][field.name] = value
+        table = self.tables[parent.name]
+        rows = {row["id"]: row for row in self.service.read_many(connection, parent.name, ids)}
+        changed_rows = []
+        # parents whose changes touch the same columns are written with one executemany
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for parent_id, row in rows.items():
+            new = dict(row)
+            for field in fields:
+                new[field.name] = self._coerce_empty(field, values[parent_id].get(field.name))
+            self.service.rules._compute_formulas(parent, new)  # as the system computes them
+            updates = {name: new[name] for name in new
+                       if name in parent.fields and new[name] != row.get(name)}
+            if updates:
+                columns = self.service.columns_of(parent, updates)
+                by_columns[tuple(sorted(columns))].append({"_id": parent_id, **columns})
+                changed_rows += [row, new]
+        for columns, parameters in by_columns.items():
+            statement = (table.update().where(table.c.id == sa.bindparam("_id"))
+                         .values({column: sa.bindparam(column) for column in columns}))
+            connection.execute(statement, parameters)
+        if changed_rows:
+            self.refresh(connection, self.parents_of(parent.name, changed_rows), depth + 1)
+
+    @staticmethod
+    def _coerce_empty(field: Field, value: Any) -> Any:
+        if value is None and field.rollup and field.rollup.function in ("count", "sum"):
+            return 0
+        return value
+
+    def _aggregate(self, connection: Connection, field: Field, ids: list[int]) -> dict[int, Any]:
+        rollup = field.rollup
+        child = self.tables[rollup.entity]
+        via = child.c[rollup.via]
+        target = child.c[rollup.field]
+        condition = sa.true()
+        python_filter = None
+        if rollup.where is not None:
+            try:
+                condition = compile_condition(rollup.where, child.c, self._sql_functions(rollup.entity))
+            except NotCompilable:
+                python_filter = rollup.where
+        if python_filter is None:
+            query = (sa.select(via, AGGREGATES[rollup.function](target))
+                     .where(via.in_(ids), condition).group_by(via))
+            return {parent: value for parent, value in connection.execute(query)}
+        return self._aggregate_in_python(connection, field, ids)
+
+    def _aggregate_in_python(self, connection: Connection, field: Field, ids: list[int]) -> dict[int, Any]:
+        rollup = field.rollup
+        groups: dict[int, list[Any]] = defaultdict(list)
+        evaluator = self.service.rules.evaluator.bind(rollup.entity, SYSTEM)
+        for row in self.service.read_where(connection, rollup.entity, rollup.via, ids):
+            try:
+                keep = bool(evaluator.evaluate(rollup.where, row))
+            except Exception:  # an expression failing on one child leaves that child out
+                keep = False
+            if keep:
+                groups[row[rollup.via]].append(row.get(rollup.field) if rollup.field != "id" else row["id"])
+        result: dict[int, Any] = {}
+        for parent, items in groups.items():
+            present = [item for item in items if item is not None]
+            if rollup.function == "count":
+                result[parent] = len(present)
+            elif present:
+                result[parent] = {"sum": sum, "min": min, "max": max,
+                                  "avg": lambda xs: sum(xs) / len(xs)}[rollup.function](present)
+        return result
+
+    def _sql_functions(self, entity: str):
+        pipeline = self.blueprint.pipeline_for(entity)
+        if pipeline is None:
+            return {}
+        open_stages = [s.name for s in pipeline.stages if s.is_open]
+        return {"is_open": lambda column: column.in_(open_stages)}

@@ -1,0 +1,204 @@
+"""What makes a record valid: coercion, defaults, formulas, required rules, stage rules, checks.
+
+`prepare` works on plain dicts and never touches the database, so the single-record and the bulk
+paths apply exactly the same rules; database checks (unique, references) live in the service.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from atrium.metadata.expressions import ExpressionError
+from atrium.metadata.model import Blueprint, Check, Entity, Field
+from atrium.runtime.records.coercion import CoercionError, coerce, is_empty
+from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
+from atrium.runtime.automation.messages import message
+from atrium.runtime.schema.tables import text_limit
+
+Errors = dict[str, list[str]]
+RECORD_ERRORS = "_record"  # errors that belong to no single field
+
+
+def add_error(errors: Errors, field: str, text: str) -> None:
+    errors.setdefault(field, [])
+    if text not in errors[field]:
+        errors[field].append(text)
+
+
+# Functions whose value depends on more than the record: a rule calling one can change any time.
+CONTEXT_READERS = frozenset({"today", "now", "current_user", "current_role", "stage_probability", "target"})
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    """The rules a change to some fields can affect: formulas reading them (directly, through
+    other formulas, or reading the clock or the user), the rules of those fields, the checks that
+    name any of them, and the stage rule if the stage moves."""
+
+    formulas: tuple[str, ...]
+    fields: tuple[Field, ...]
+    checks: tuple[Check, ...]
+    stage: bool
+    touched: frozenset[str]
+
+
+def rule_plan(entity: Entity, changed: frozenset[str]) -> RulePlan:
+    touched = set(changed)
+    formulas = []
+    for name in entity.formula_order:
+        if entity.fields[name].formula.names & (touched | CONTEXT_READERS):
+            formulas.append(name)
+            touched.add(name)
+    reads = touched | CONTEXT_READERS
+    fields = tuple(f for f in entity if not f.computed and (
+        f.name in touched or (f.required_when is not None and f.required_when.names & reads)))
+    checks = tuple(c for c in entity.checks
+                   if c.assertion.names & reads or (c.when is not None and c.when.names & reads))
+    stage = entity.stage_field is not None and entity.stage_field.name in touched
+    return RulePlan(tuple(formulas), fields, checks, stage, frozenset(touched))
+
+
+class RecordRules:
+    def __init__(self, blueprint: Blueprint, evaluator: RecordEvaluator):
+        self.blueprint = blueprint
+        self.evaluator = evaluator
+        self._plans: dict[tuple[str, frozenset[str]], RulePlan] = {}
+
+    def plan(self, entity: Entity, changed: frozenset[str]) -> RulePlan:
+        key = (entity.name, changed)
+        if key not in self._plans:
+            self._plans[key] = rule_plan(entity, changed)
+        return self._plans[key]
+
+    def prepare(self, entity: Entity, current: Mapping[str, Any] | None, changes: Mapping[str, Any],
+                actor: Actor, plan: RulePlan | None = None) -> tuple[dict[str, Any], Errors]:
+        """The record as it would be stored after `changes`, and every error found.
+
+        With a `plan` (changes to an existing record), only the rules the changed fields can
+        affect run: an automation changing the owner of many records is not held back by an old
+        record's unrelated fields, and does not pay for rules it cannot affect.
+        """
+        locale = actor.locale
+        errors: Errors = {}
+        evaluator = self.evaluator.bind(entity.name, actor)  # this call's own: threads share the rules
+        record = dict(current) if current is not None else {f.name: None for f in entity}
+        for name, value in changes.items():
+            field = entity.fields.get(name)
+            if field is None:
+                add_error(errors, name, message("unknown_field", locale, field=name))
+            elif field.computed:
+                if not is_empty(value) and (current is None or value != current.get(name)):
+                    add_error(errors, name, message("computed", locale))
+            else:
+                try:
+                    record[name] = coerce(field, value, self.blueprint.timezone)
+                except CoercionError as error:
+                    add_error(errors, name, message(error.key, locale, **error.params))
+        if current is None:
+            self._apply_defaults(entity, record, changes, evaluator)
+        if current is None or plan is None:
+            plan = None
+        self._compute_formulas(entity, record, plan.formulas if plan else entity.formula_order, evaluator)
+        # Rule errors are reported with the coercion errors, except on fields already in error
+        # (their value is unknown, so a rule about it would only add noise).
+        found: Errors = {}
+        self._validate(entity, current, record, found, locale, plan, evaluator)
+        for name, texts in found.items():
+            if name not in errors:
+                errors[name] = texts
+        return record, errors
+
+    def _apply_defaults(self, entity: Entity, record: dict, changes: Mapping[str, Any],
+                        evaluator: RecordEvaluator) -> None:
+        for field in entity:
+            if field.rollup is not None and field.rollup.function in ("count", "sum"):
+                record[field.name] = 0  # nothing links to a new record yet
+            if field.default is not None and is_empty(changes.get(field.name)) and not field.computed:
+                try:
+                    record[field.name] = coerce(field, evaluator.evaluate(field.default, record),
+                                                self.blueprint.timezone)
+                except (ExpressionError, CoercionError):
+                    record[field.name] = None
+        stage = entity.stage_field
+        if stage is not None and record.get(stage.name) is None:
+            pipeline = self.blueprint.pipelines.get(stage.pipeline or "")
+            if pipeline:  # a new record starts in the first stage
+                record[stage.name] = pipeline.stages[0].name
+
+    def _compute_formulas(self, entity: Entity, record: dict, names: tuple[str, ...] | None = None,
+                          evaluator: RecordEvaluator | None = None) -> None:
+        """Fill the formula fields; without an evaluator, as the system computes them (rollups)."""
+        evaluator = evaluator or self.evaluator.bind(entity.name, SYSTEM)
+        for name in entity.formula_order if names is None else names:
+            field = entity.fields[name]
+            try:
+                record[name] = coerce(field, evaluator.evaluate(field.formula, record),
+                                      self.blueprint.timezone)
+            except (ExpressionError, CoercionError):
+                # A formula over missing inputs has no value; it is not the user's error.
+                record[name] = None
+
+    def _validate(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
+                  errors: Errors, locale: str, plan: RulePlan | None, evaluator: RecordEvaluator) -> None:
+        for field in entity if plan is None else plan.fields:
+            value = record.get(field.name)
+            if field.computed:
+                continue
+            if is_empty(value):
+                if field.required or self._holds(evaluator, field.required_when, record):
+                    add_error(errors, field.name, message("required", locale))
+                continue
+            self._check_bounds(field, value, errors, locale)
+        if plan is None or plan.stage:
+            self._check_stage(entity, current, record, errors, locale)
+        for check in entity.checks if plan is None else plan.checks:
+            if check.when is not None and not self._holds(evaluator, check.when, record):
+                continue
+            if not self._holds(evaluator, check.assertion, record):
+                target = next((f.name for f in entity if f.name in check.assertion.names), RECORD_ERRORS)
+                add_error(errors, target, check.message.text(locale, self.blueprint.default_locale))
+
+    @staticmethod
+    def _holds(evaluator: RecordEvaluator, expression, record: Mapping[str, Any]) -> bool:
+        if expression is None:
+            return False
+        try:
+            return bool(evaluator.evaluate(expression, record))
+        except ExpressionError:
+            return False
+
+    @staticmethod
+    def _check_bounds(field: Field, value: Any, errors: Errors, locale: str) -> None:
+        limit = text_limit(field)
+        if isinstance(value, str) and limit and len(value) > limit:
+            add_error(errors, field.name, message("too_long", locale, max=limit))
+        if field.type in ("integer", "number", "money", "percent"):
+            if field.min is not None and value < field.min:
+                add_error(errors, field.name, message("too_small", locale, min=field.min))
+            if field.max is not None and value > field.max:
+                add_error(errors, field.name, message("too_large", locale, max=field.max))
+
+    def _check_stage(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
+                     errors: Errors, locale: str) -> None:
+        field = entity.stage_field
+        pipeline = self.blueprint.pipelines.get(field.pipeline or "") if field else None
+        if field is None or pipeline is None:
+            return
+        target = record.get(field.name)
+        stage = pipeline.stage(target) if target is not None else None
+        if target is not None and stage is None:
+            add_error(errors, field.name, message("not_stage", locale, value=target))
+            return
+        source = current.get(field.name) if current is not None else None
+        if stage is None or (current is not None and source == target):
+            return
+        if current is not None and not pipeline.allows(source, target):
+            source_stage = pipeline.stage(source)
+            add_error(errors, field.name, message(
+                "transition", locale,
+                source=source_stage.label.text(locale) if source_stage else source,
+                target=stage.label.text(locale)))
+        for required in stage.requires:
+            if is_empty(record.get(required)):
+                add_error(errors, required, message("required_in_stage", locale,
+                                                    stage=stage.label.text(locale)))

@@ -1,0 +1,373 @@
+"""The records service: the only path by which a record is created, changed or deleted.
+
+Every write goes through the same steps, in one transaction: coercion, defaults, formulas and
+validation (`RecordRules`), then database checks (unique values, linked records), autonumbers,
+optimistic locking, the write itself, audit history, stage history, rollup refresh, and the event
+automations the write fires (`_written`). When any step finds an error nothing is written. Bulk
+updates live in record_updates.py, the exceptions in record_errors.py.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from atrium.metadata.model import Blueprint, Entity
+from atrium.runtime.schema.database import connect, write_transaction
+from atrium.runtime.records.audit import Audit, changed_fields, format_number, sequence_key
+from atrium.runtime.schema.bulk_statements import among_ids
+from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
+from atrium.runtime.automation.messages import message
+from atrium.runtime.pool.releases import PoolReleases
+from atrium.runtime.records.errors import RecordError, RecordNotFound, StaleRecord, ValidationFailed  # noqa: F401  (re-exported)
+from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
+from atrium.runtime.records.updates import BulkUpdates
+from atrium.runtime.records.rollups import Rollups
+from atrium.runtime.records.stage_analytics import LearnedProbabilities
+from atrium.runtime.schema.tables import Tables, build_tables, location_columns
+
+
+class RecordService(BulkUpdates):
+    def __init__(self, blueprint: Blueprint, engine: Engine, tables: Tables | None = None,
+                 clock: Callable[[], dt.datetime] | None = None, automations: bool = True):
+        self.blueprint = blueprint
+        self.engine = engine
+        self.tables = tables or build_tables(blueprint)
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.learned = LearnedProbabilities(blueprint, engine, self.tables, self.clock)
+        self.rules = RecordRules(blueprint, RecordEvaluator(blueprint, clock=self.clock,
+                                                            learned=self.learned.probability))
+        self.audit = Audit(self.tables)
+        self.pool_releases = PoolReleases(blueprint, self.tables)  # owners emptied by a person's write
+        self.rollups = Rollups(blueprint, self.tables, self)
+        self._keys: dict[str, tuple[str, ...] | None] = {}
+        self.automations = None
+        self.approvals = None  # without automations (the seed) nothing is asked, locked or reserved
+        if automations:  # imported here: the automations write through this service
+            from atrium.runtime.automation.triggers import EventAutomations
+            from atrium.runtime.approvals.service import Approvals
+            self.automations = EventAutomations(self)
+            self.approvals = Approvals(self)
+        # entity → [(child entity, reference field)] for on_delete handling
+        self.children: dict[str, list[tuple[Entity, str]]] = {}
+        for child in blueprint.entities.values():
+            for field in child:
+                if field.type == "reference":
+                    self.children.setdefault(field.to, []).append((child, field.name))
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def entity(self, name: str) -> Entity:
+        return self.blueprint.entities[name]
+
+    def columns_of(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Field values → column values (a location spreads over three columns)."""
+        columns: dict[str, Any] = {}
+        for name, value in values.items():
+            field = entity.fields.get(name)
+            if field is None or field.type != "location":
+                columns[name] = value
+            else:
+                lat, lng, address = location_columns(name)
+                value = value or {}
+                columns.update({lat: value.get("lat"), lng: value.get("lng"), address: value.get("address")})
+        return columns
+
+    def record_of(self, entity: Entity, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A table row → the record as fields (system fields included)."""
+        record = {key: row[key] for key in ("id", "created_at", "created_by", "updated_at",
+                                              "updated_by", "version")}
+        for field in entity:
+            if field.type == "location":
+                lat, lng, address = (row[c] for c in location_columns(field.name))
+                record[field.name] = ({"lat": lat, "lng": lng, "address": address}
+                                      if lat is not None or address else None)
+            else:
+                record[field.name] = row[field.name]
+        return record
+
+    def read_many(self, connection: Connection, entity: str, ids: Sequence[int]) -> list[dict[str, Any]]:
+        return self.read_where(connection, entity, "id", ids)
+
+    def read_where(self, connection: Connection, entity: str, column: str, values: Sequence[Any],
+                   condition: sa.ColumnElement | None = None, lock: bool = False,
+                   columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The records whose `column` is among `values` (and that meet `condition`); with
+        `columns`, records holding only those columns (an entity without location fields)."""
+        table = self.tables[entity]
+        model = self.entity(entity)
+        rows: list[dict[str, Any]] = []
+        values = list(values)
+        if columns is not None and self._plain_keys(model) is None:
+            raise ValueError(f"{entity} has location fields: its records are read whole")
+        # one statement with one parameter for all the values: building an IN of literals costs per
+        # value; ids go as one JSON array on SQLite (bulk_statements.among_ids)
+        among, parameter = (among_ids(connection, table.c.id, "_values")
+                            if column == "id" and all(type(v) is int for v in values)
+                            else (table.c[column].in_(sa.bindparam("_values", expanding=True)), list))
+        query = (sa.select(*(table.c[name] for name in columns)) if columns is not None else sa.select(table)
+                 ).where(among)
+        if condition is not None:
+            query = query.where(condition)
+        if lock and connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for start in range(0, len(values), 500):
+            result = connection.execute(query, {"_values": parameter(values[start:start + 500])})
+            keys = tuple(columns) if columns is not None else self._plain_keys(model)
+            if keys is not None and tuple(result.keys()) == keys:  # a row is the record already
+                rows += [dict(zip(keys, row)) for row in result.fetchall()]
+            else:
+                rows += [self.record_of(model, row._mapping) for row in result]
+        return rows
+
+    def _plain_keys(self, model: Entity) -> tuple[str, ...] | None:
+        """An entity without location fields stores each field in the column of its name."""
+        if model.name not in self._keys:
+            plain = all(field.type != "location" for field in model)
+            self._keys[model.name] = tuple(c.name for c in self.tables[model.name].c) if plain else None
+        return self._keys[model.name]
+
+    def get(self, entity: str, record_id: int, connection: Connection | None = None) -> dict[str, Any] | None:
+        with self._connection(connection, write=False) as conn:
+            found = self.read_many(conn, entity, [record_id])
+        return found[0] if found else None
+
+    # --- writing -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connection(self, connection: Connection | None, write: bool = True) -> Iterator[Connection]:
+        if connection is not None:
+            yield connection
+            return
+        if not write:
+            with connect(self.engine) as conn, conn.begin():
+                yield conn
+            return
+        with write_transaction(self.engine) as conn:
+            yield conn
+
+    def create(self, entity: str, values: Mapping[str, Any], actor: Actor = SYSTEM,
+               connection: Connection | None = None) -> dict[str, Any]:
+        created = self.bulk_create(entity, [values], actor, connection=connection, audit_fields=True)
+        return created[0]
+
+    def bulk_create(self, entity: str, rows: Iterable[Mapping[str, Any]], actor: Actor = SYSTEM,
+                    connection: Connection | None = None, batch_size: int = 1000,
+                    audit_fields: bool = False) -> list[dict[str, Any]]:
+        """Validate every row like `create`, then insert in batches; all or nothing.
+
+        Raises ValidationFailed naming the first bad row (0-based) with its field errors.
+        """
+        model = self.entity(entity)
+        table = self.tables[entity]
+        created: list[dict[str, Any]] = []
+        with self._connection(connection) as conn:
+            batch: list[dict[str, Any]] = []
+            for index, values in enumerate(rows):
+                record, errors = self.rules.prepare(model, None, values, actor)
+                if errors:
+                    raise ValidationFailed(errors, row=index if not audit_fields else None)
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    created += self._insert_batch(conn, model, table, batch, actor, index - len(batch) + 1, audit_fields)
+                    batch = []
+            if batch:
+                created += self._insert_batch(conn, model, table, batch, actor,
+                                              len(created), audit_fields)
+        return created
+
+    def _insert_batch(self, conn: Connection, model: Entity, table: sa.Table, batch: list[dict],
+                      actor: Actor, first_row: int, audit_fields: bool) -> list[dict[str, Any]]:
+        now = self.clock()
+        single = len(batch) == 1 and audit_fields
+        self._guard(conn, model, [(None, record, None) for record in batch], actor, None if single else first_row)
+        self._check_database(conn, model, batch, (), actor.locale, None if single else first_row)
+        self._assign_autonumbers(conn, model, batch, now)
+        stored = []
+        for record in batch:
+            row = self.columns_of(model, {f.name: record.get(f.name) for f in model})
+            row.update(created_at=now, updated_at=now, created_by=actor.user_id,
+                       updated_by=actor.user_id, version=1)
+            stored.append(row)
+        if conn.dialect.name == "sqlite":
+            # The writer holds SQLite's lock, so the next ids are ours: giving them explicitly
+            # lets the driver insert the whole batch in one executemany (RETURNING would insert
+            # row by row to keep the ids in order).
+            first = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+            ids = list(range(first, first + len(stored)))
+            for record_id, row in zip(ids, stored):
+                row["id"] = record_id
+            conn.execute(table.insert(), stored)
+        else:
+            ids = [r[0] for r in conn.execute(
+                table.insert().returning(table.c.id, sort_by_parameter_order=True), stored)]
+        results = []
+        for record_id, record, row in zip(ids, batch, stored):
+            record = dict(record, id=record_id, created_at=now, updated_at=now,
+                          created_by=actor.user_id, updated_by=actor.user_id, version=1)
+            results.append(record)
+        if audit_fields:
+            for record in results:
+                self.audit.record_changes(conn, model.name, record["id"], "create",
+                                          [(f.name, None, record[f.name]) for f in model
+                                           if record.get(f.name) is not None], now, actor.user_id)
+        else:
+            self.audit.record_creations(conn, model.name, ids, now, actor.user_id)
+        stage = model.stage_field
+        if stage is not None and stage.pipeline:
+            self.audit.record_stage(conn, model.name, stage.pipeline,
+                                    [(r["id"], None, r[stage.name]) for r in results if r[stage.name]],
+                                    now, actor.user_id)
+        self.rollups.refresh(conn, self.rollups.parents_of(model.name, results))
+        if self._written(conn, model, "create", [(None, r) for r in results], actor):
+            fresh = {r["id"]: r for r in self.read_many(conn, model.name, ids)}  # the rules may have changed them
+            results = [fresh[record_id] for record_id in ids]
+        return results
+
+    def update(self, entity: str, record_id: int, values: Mapping[str, Any], actor: Actor = SYSTEM,
+               version: int | None = None, connection: Connection | None = None) -> dict[str, Any]:
+        """Change a record; with `version`, refuse (StaleRecord) if someone saved it since."""
+        model = self.entity(entity)
+        table = self.tables[entity]
+        with self._connection(connection) as conn:
+            current = self._current(conn, entity, record_id, actor)
+            if version is not None and int(version) != current["version"]:
+                raise StaleRecord(current, message("stale", actor.locale))
+            record, errors = self.rules.prepare(model, current, values, actor)
+            if errors:
+                raise ValidationFailed(errors)
+            changes = changed_fields(current, record, [f.name for f in model])
+            if not changes:
+                return current
+            self._guard(conn, model, [(current, record, [name for name, _, _ in changes])], actor)
+            self._check_database(conn, model, [record], [record_id], actor.locale, None)
+            now = self.clock()
+            update = self.columns_of(model, {name: new for name, _, new in changes})
+            update.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
+            result = conn.execute(table.update().where(table.c.id == record_id,
+                                                       table.c.version == current["version"]).values(**update))
+            if result.rowcount != 1:  # a concurrent writer got there between our read and write
+                raise StaleRecord(self._current(conn, entity, record_id, actor), message("stale", actor.locale))
+            self.audit.record_changes(conn, entity, record_id, "update", changes, now, actor.user_id)
+            self.pool_releases.record(conn, entity, [(current, record)], actor, now)
+            stage = model.stage_field
+            if stage is not None and stage.pipeline and current[stage.name] != record[stage.name]:
+                self.audit.record_stage(conn, entity, stage.pipeline,
+                                        [(record_id, current[stage.name], record[stage.name])], now, actor.user_id)
+            record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
+            self.rollups.refresh(conn, self.rollups.parents_of(entity, [current, record]))
+            if self._written(conn, model, "update", [(current, record)], actor):
+                record = self.read_many(conn, entity, [record_id])[0]
+            return record
+
+    def delete(self, entity: str, record_id: int, actor: Actor = SYSTEM,
+               connection: Connection | None = None, *, _deleting: set | None = None) -> None:
+        """Delete a record, applying each child reference's on_delete (restrict, cascade, set_null)."""
+        table = self.tables[entity]
+        # records this delete is already removing: a record linking to itself, or a cascade
+        # around a cycle (a → b → a), must not be visited again
+        deleting = set() if _deleting is None else _deleting
+        deleting.add((entity, record_id))
+        with self._connection(connection) as conn:
+            current = self._current(conn, entity, record_id, actor)
+            self._guard(conn, self.entity(entity), [(current, None, None)], actor)
+            for child, field_name in self.children.get(entity, ()):
+                child_table = self.tables[child.name]
+                linked = [row[0] for row in conn.execute(
+                    sa.select(child_table.c.id).where(child_table.c[field_name] == record_id))
+                    if (child.name, row[0]) not in deleting]
+                if not linked:
+                    continue
+                rule = child.fields[field_name].on_delete
+                if rule == "restrict":
+                    raise ValidationFailed({RECORD_ERRORS: [message(
+                        "restricted", actor.locale, count=len(linked),
+                        entity=child.plural.text(actor.locale, self.blueprint.default_locale))]})
+                for child_id in linked:
+                    if rule == "cascade":
+                        self.delete(child.name, child_id, actor, connection=conn, _deleting=deleting)
+                    else:
+                        self.update(child.name, child_id, {field_name: None}, actor, connection=conn)
+            self._written(conn, self.entity(entity), "delete", [(current, None)], actor)  # it still exists
+            conn.execute(table.delete().where(table.c.id == record_id))
+            self.audit.record_changes(conn, entity, record_id, "delete", [(None, None, None)],
+                                      self.clock(), actor.user_id)
+            self.rollups.refresh(conn, self.rollups.parents_of(entity, [current]))
+
+    def _written(self, conn: Connection, model: Entity, event: str,
+                 pairs: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]], actor: Actor) -> bool:
+        """The one place writes meet event automations, inside the write's transaction: a rule
+        that fails raises and so undoes the write. True if a rule ran (the records may differ)."""
+        if self.automations is None:
+            return False
+        return self.automations.written(conn, model, event, pairs, actor)
+
+    def _guard(self, conn: Connection, model: Entity, writes: Sequence[tuple], actor: Actor,
+               first_row: int | None = None) -> None:
+        """A pending approval's lock, and the values only an approval decision sets (approval_rules.py)."""
+        if self.approvals is not None:
+            self.approvals.guard.check(conn, model, writes, actor, first_row)
+
+    def _current(self, conn: Connection, entity: str, record_id: int, actor: Actor) -> dict[str, Any]:
+        table = self.tables[entity]
+        query = sa.select(table).where(table.c.id == record_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise RecordNotFound(message("not_found", actor.locale))
+        return self.record_of(self.entity(entity), row._mapping)
+
+    # --- checks that need the database -------------------------------------------------------
+
+    def _check_database(self, conn: Connection, model: Entity, records: list[dict], own_ids: Sequence[int],
+                        locale: str, first_row: int | None) -> None:
+        table = self.tables[model.name]
+        present = set().union(*records) if records else set()  # a bulk update passes changed fields only
+        for field in model:
+            if field.name not in present:
+                continue
+            values = [(i, r.get(field.name)) for i, r in enumerate(records) if r.get(field.name) is not None]
+            if not values:
+                continue
+            if field.unique:
+                seen: dict[Any, int] = {}
+                for i, value in values:
+                    if value in seen:
+                        self._fail(field.name, message("duplicate", locale), first_row, i)
+                    seen[value] = i
+                query = sa.select(table.c[field.name]).where(table.c[field.name].in_(list(seen)))
+                if own_ids:  # the records being changed may keep their own values
+                    query = query.where(table.c.id.not_in(list(own_ids)))
+                taken = set(conn.execute(query).scalars())
+                for i, value in values:
+                    if value in taken:
+                        self._fail(field.name, message("duplicate", locale), first_row, i)
+            if field.type in ("reference", "user"):
+                target = self.tables[field.to] if field.type == "reference" else self.tables.system("atrium_users")
+                wanted = {value for _, value in values}
+                found = set(conn.execute(sa.select(target.c.id).where(target.c.id.in_(wanted))).scalars())
+                for i, value in values:
+                    if value not in found:
+                        key = "missing_reference" if field.type == "reference" else "missing_user"
+                        self._fail(field.name, message(key, locale), first_row, i)
+
+    @staticmethod
+    def _fail(field: str, text: str, first_row: int | None, index: int) -> None:
+        errors: Errors = {}
+        add_error(errors, field, text)
+        raise ValidationFailed(errors, row=None if first_row is None else first_row + index)
+
+    def _assign_autonumbers(self, conn: Connection, model: Entity, records: list[dict], now: dt.datetime) -> None:
+        now = now.astimezone(ZoneInfo(self.blueprint.timezone))  # {yyyy} is the local year
+        for field in model:
+            if field.type != "autonumber" or not field.format:
+                continue
+            first = self.audit.next_numbers(conn, sequence_key(model.name, field.name, field.format, now),
+                                            len(records))
+            for offset, record in enumerate(records):
+                record[field.name] = format_number(field.format, now, first + offset)

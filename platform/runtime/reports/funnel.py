@@ -1,0 +1,106 @@
+"""Funnel reports: how many records (and how much) reached each stage of a pipeline, and the
+conversion from stage to stage, from the stage history (atrium_stage_history).
+
+A record reached a stage when its history has a move into that stage or into a later stage of the
+ladder (the open stages and the won outcome, as the pipeline lists them): a record that jumped from the first
+stage to the third passed the second too, so each step holds at most the records of the step
+before it and conversion never exceeds 100%. A lost outcome counts the records that ever moved
+into it. With a period (`period: {within: this_quarter}` or the request's), only the moves made in
+that period count: the records that reached each stage during it. The report's `where`, the
+request's filters and the viewer's scope choose the records, as in every report.
+
+One statement: the history grouped per record (the furthest step reached, a flag per lost outcome),
+joined to the records, with one conditional aggregate per stage and measure.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from atrium.metadata.model import Document
+from atrium.runtime.query.periods import as_bounds, local_today, period_range
+from atrium.runtime.reports.columns import CONVERSION, CONVERSION_FROM_FIRST, RECORDS, ReportColumn, normalize
+from atrium.runtime.reports.compiler import CompiledReport, Measure, ReportCompiler, ReportRequest
+
+PERCENT = Decimal(100)
+
+
+def compile_funnel(compiler: ReportCompiler, document: Document, entity: str,
+                   request: ReportRequest) -> CompiledReport:
+    scope = compiler.scope
+    pipeline = compiler.blueprint.pipelines[document["pipeline"]]
+    history = scope.tables.system("atrium_stage_history")
+    ladder = [stage for stage in pipeline.stages if stage.outcome != "lost"]
+    losses = [stage for stage in pipeline.stages if stage.outcome == "lost"]
+    step = sa.case({stage.name: index for index, stage in enumerate(ladder)}, value=history.c.to_stage)
+    moves = [history.c.entity == entity, history.c.pipeline == pipeline.name]
+    within = request.period or (document.get("period") or {}).get("within")
+    period = None
+    if within:
+        period = period_range(within, local_today(scope.now, scope.timezone))
+        low, high = as_bounds(*period, "datetime", scope.timezone)
+        moves += [history.c.changed_at >= low, history.c.changed_at < high]
+    joins = scope.joins(entity)
+    where = compiler.where(joins, document, request)
+    if scope.access.scope(scope.actor, entity, "read") != "all" or document.get("where") \
+            or request.filters or request.owners is not None:
+        # only the history of the records counted: a rep's funnel reads a rep's history through
+        # the (entity, record_id) index instead of grouping every record's moves
+        chosen = sa.select(joins.base.c.id).select_from(joins.from_clause).where(*where).correlate(None)
+        moves.append(history.c.record_id.in_(chosen))
+    reached = (sa.select(history.c.record_id, sa.func.max(step).label("furthest"),
+                         *(sa.func.max(sa.case((history.c.to_stage == stage.name, 1), else_=0)).label(f"lost{i}")
+                           for i, stage in enumerate(losses)))
+               .where(*moves).group_by(history.c.record_id).subquery("reached"))
+    measures, dropped = compiler.measures(joins, document)
+    if not measures:
+        measures = [Measure("records", "count", None, ReportColumn("records", "measure", "integer", RECORDS,
+                                                                   function="count"))]
+    counted = Measure("_records", "count", None, ReportColumn("_records", "measure", "integer", RECORDS))
+    metrics, metric_columns = compiler.metrics(document, dropped)
+    stages = [(stage, reached.c.furthest >= index) for index, stage in enumerate(ladder)] + \
+             [(stage, reached.c[f"lost{i}"] == 1) for i, stage in enumerate(losses)]
+    selected = [measure.aggregate(condition).label(f"s{k}_{measure.name}")
+                for k, (_, condition) in enumerate(stages) for measure in [counted, *measures]]
+    statement = (sa.select(*selected)
+                 .select_from(joins.from_clause.join(reached, reached.c.record_id == joins.base.c.id))
+                 .where(*where))
+    stage_field = compiler.blueprint.entities[entity].fields[pipeline.field]
+    columns = [ReportColumn("stage", "group", "stage", stage_field.label, stage_field, entity),
+               *(m.column for m in measures),
+               ReportColumn("conversion", "conversion", "percent", CONVERSION),
+               ReportColumn("conversion_from_first", "conversion", "percent", CONVERSION_FROM_FIRST),
+               *metric_columns]
+    return CompiledReport(document.name, "funnel", entity, columns, statement, measures=measures,
+                          metrics=metrics, entities=compiler.entities_read(joins),
+                          extra={"stages": [(stage.name, stage.outcome) for stage, _ in stages], "period": period})
+
+
+def shape_funnel(connection: Connection, compiled: CompiledReport, result: Any,
+                 metrics: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    values = connection.execute(compiled.statement).first()._mapping
+    first = previous = None
+    for k, (stage, outcome) in enumerate(compiled.extra["stages"]):
+        records = int(values[f"s{k}__records"] or 0)
+        row: dict[str, Any] = {"stage": stage}
+        for measure in compiled.measures:
+            row[measure.name] = normalize(measure.column.type, values[f"s{k}_{measure.name}"])
+            if row[measure.name] is None and measure.function in ("count", "count_distinct", "sum"):
+                row[measure.name] = normalize(measure.column.type, 0)
+        first = records if first is None else first
+        lost = outcome == "lost"
+        row["conversion"] = None if lost else _rate(records, previous)
+        row["conversion_from_first"] = _rate(records, first)
+        if not lost:
+            previous = records
+        result.rows.append(metrics(row))
+    result.period = compiled.extra["period"]
+
+
+def _rate(part: int, whole: int | None) -> Decimal | None:
+    if not whole:
+        return None
+    return normalize("percent", Decimal(part) * PERCENT / Decimal(whole))

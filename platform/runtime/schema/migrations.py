@@ -1,0 +1,330 @@
+"""Compare the live database with the model, plan the difference, apply it with Alembic.
+
+`plan_migration` only reads; `apply_migration` runs the plan's steps through Alembic's
+`Operations` in one transaction. Nothing is dropped unless a person named it in `drop`:
+a field removed from metadata keeps its column. Tables the model does not know are left alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dataclass_field
+from typing import Iterable, Sequence
+
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy.engine import Connection, Engine
+
+from atrium.metadata.model import SYSTEM_FIELDS, Blueprint
+from atrium.runtime.schema.database import refresh_statistics
+from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, location_columns
+
+FAMILIES = ("boolean", "integer", "float", "numeric", "datetime", "date", "json", "text")
+# (from family, to family) changes that keep every value
+WIDENINGS = {("integer", "numeric"), ("integer", "float"), ("numeric", "float"),
+             ("date", "datetime")}
+
+
+class MigrationRefused(Exception):
+    """The model asks for a change that would lose data, or a --drop names nothing droppable."""
+
+
+class MigrationFailed(MigrationRefused):
+    """The database refused a step (e.g. a unique index over duplicate values); nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str  # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column
+    table: str
+    name: str  # column or index
+    description: str
+    new_name: str | None = None
+
+    @property
+    def changes_database(self) -> bool:
+        return self.action != "keep_column"
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    steps: tuple[Step, ...] = ()
+    refused: tuple[str, ...] = dataclass_field(default=())
+
+    @property
+    def changes(self) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.changes_database)
+
+    def describe(self) -> str:
+        lines = [f"- {step.description}" for step in self.steps]
+        lines += [f"! refused: {reason}" for reason in self.refused]
+        return "\n".join(lines) if lines else "The database matches the blueprint; nothing to do."
+
+
+def family(column_type: sa.types.TypeEngine) -> str:
+    for kind, family_name in ((sa.Boolean, "boolean"), (sa.Integer, "integer"), (sa.Float, "float"),
+                              (sa.Numeric, "numeric"), (sa.DateTime, "datetime"), (sa.Date, "date"),
+                              (sa.JSON, "json"), (sa.String, "text")):
+        if isinstance(column_type, kind):
+            return family_name
+    if getattr(column_type, "impl", None) is not None:  # TypeDecorator
+        return family(column_type.impl)
+    return type(column_type).__name__.lower()
+
+
+def _length(column_type: sa.types.TypeEngine) -> int | None:
+    """A String's length; None means unbounded (TEXT)."""
+    return getattr(column_type, "length", None)
+
+
+def _type_change(table: str, column: str, live: sa.types.TypeEngine,
+                 wanted: sa.types.TypeEngine) -> tuple[str | None, str | None]:
+    """(description of a safe change, None) or (None, why it is refused); (None, None) if equal."""
+    old, new = family(live), family(wanted)
+    if old == new == "text":
+        old_length, new_length = _length(live), _length(wanted)
+        if old_length == new_length or new_length is None and old_length is None:
+            return None, None
+        if new_length is None or (old_length is not None and new_length > old_length):
+            return f"widen {table}.{column} from {old_length} to {new_length or 'unlimited'} characters", None
+        return None, None  # a shorter max_length is enforced by the records service, not the column
+    if old == new == "numeric":
+        old_p, old_s = getattr(live, "precision", None), getattr(live, "scale", None)
+        new_p, new_s = getattr(wanted, "precision", None), getattr(wanted, "scale", None)
+        if (old_p, old_s) == (new_p, new_s) or None in (old_p, new_p):
+            return None, None
+        if new_p >= old_p and (new_s or 0) >= (old_s or 0):
+            return f"widen {table}.{column} to {new_p} digits, {new_s} decimals", None
+        return None, f"{table}.{column}: narrowing NUMERIC({old_p},{old_s}) to ({new_p},{new_s}) could lose data"
+    if old == new:
+        return None, None
+    if (old, new) in WIDENINGS:
+        return f"change {table}.{column} from {old} to {new}", None
+    return None, (f"{table}.{column}: changing the column from {old} to {new} could lose data; "
+                  f"add a new field (and copy values with an import) instead")
+
+
+def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[str] = ()) -> MigrationPlan:
+    tables = build_tables(blueprint)
+    inspector = sa.inspect(connection)
+    live_tables = set(inspector.get_table_names())
+    live_indexes = {name: inspector.get_indexes(name) for name in live_tables}
+    steps: list[Step] = []
+    refused: list[str] = []
+    droppable: set[str] = set()
+    # Referenced tables first; a reference cycle (A.b → B, B.a → A) is fine, so no sort warning.
+    wanted_tables = [t for t, _ in sa.schema.sort_tables_and_constraints(tables.metadata.tables.values())
+                     if t is not None]
+    for table in wanted_tables:
+        if table.name not in live_tables:
+            kind = "system table" if table.name in SYSTEM_TABLES else "table"
+            steps.append(Step("create_table", table.name, table.name, f"create {kind} {table.name}"))
+            continue
+        live_columns = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+        renamed = _renames(blueprint, table.name, live_columns, steps)
+        for column in table.columns:
+            if column.name in renamed:
+                continue
+            if column.name not in live_columns:
+                steps.append(Step("add_column", table.name, column.name,
+                                  f"add column {table.name}.{column.name} ({family(column.type)})"))
+                continue
+            change, refusal = _type_change(table.name, column.name, live_columns[column.name], column.type)
+            if change:
+                steps.append(Step("change_type", table.name, column.name, change))
+            if refusal:
+                refused.append(refusal)
+        renamed_away = {step.name for step in steps if step.action == "rename_column" and step.table == table.name}
+        for name in live_columns:
+            if name not in table.columns and name not in renamed_away and table.name not in SYSTEM_TABLES:
+                droppable.add(f"{table.name}.{name}")
+                if f"{table.name}.{name}" in drop:
+                    # its indexes go first (SQLite's table rebuild would try to keep them)
+                    steps += [Step("drop_index", table.name, ix["name"], f"drop index {ix['name']} "
+                                   f"(on the dropped column {table.name}.{name})")
+                              for ix in live_indexes[table.name] if name in ix["column_names"]]
+                    steps.append(Step("drop_column", table.name, name,
+                                      f"DROP column {table.name}.{name} and all its data (--drop)"))
+                else:
+                    steps.append(Step("keep_column", table.name, name,
+                                      f"keep column {table.name}.{name}: no longer in the blueprint "
+                                      f"(hidden; data kept; drop it with --drop {table.name}.{name})"))
+        renames = {step.name: step.new_name for step in steps
+                   if step.action == "rename_column" and step.table == table.name}
+        steps.extend(_index_steps(inspector, table, renames))
+    for name in drop:
+        if name not in droppable:
+            refused.append(f"--drop {name}: no such column is left over from the blueprint")
+    return MigrationPlan(tuple(steps), tuple(refused))
+
+
+def _renames(blueprint: Blueprint, table: str, live_columns: dict, steps: list[Step]) -> set[str]:
+    """Plan `renamed_from:` renames; returns the new column names they produce."""
+    entity = blueprint.entities.get(table)
+    produced: set[str] = set()
+    if entity is None:
+        return produced
+    for field in entity:
+        if not field.renamed_from:
+            continue
+        if field.type == "location":
+            pairs = list(zip(location_columns(field.renamed_from), location_columns(field.name)))
+        else:
+            pairs = [(field.renamed_from, field.name)]
+        for old, new in pairs:
+            if old in live_columns and new not in live_columns:
+                steps.append(Step("rename_column", table, old, f"rename column {table}.{old} to {new} "
+                                  f"(data kept)", new_name=new))
+                produced.add(new)
+    return produced
+
+
+def _index_steps(inspector, table: sa.Table, renames: dict[str, str]) -> list[Step]:
+    live = {ix["name"]: ix for ix in inspector.get_indexes(table.name) if ix.get("name")}
+    for ix in live.values():  # an index follows its column through a rename
+        ix["column_names"] = [renames.get(c, c) for c in ix["column_names"]]
+    wanted = {ix.name: ix for ix in table.indexes}
+    steps = [Step("create_index", table.name, name, f"create {'unique ' if ix.unique else ''}index "
+                  f"{name} on {table.name} ({', '.join(c.name for c in ix.columns)})")
+             for name, ix in wanted.items() if name not in live]
+    ours = (f"ix_{table.name}_", f"uq_{table.name}_")
+    steps += [Step("drop_index", table.name, name, f"drop index {name} (no longer declared; no data lost)")
+              for name, ix in live.items()
+              if name not in wanted and name.startswith(ours)
+              and all(c in table.columns for c in ix["column_names"] if c)]
+    return steps
+
+
+def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan) -> None:
+    """Run every step of `plan` in one transaction; any failure leaves the database as it was."""
+    if plan.refused:
+        raise MigrationRefused("\n".join(plan.refused))
+    tables = build_tables(blueprint)
+    with engine.connect() as connection:
+        # SQLite rebuilds a table to change a column's type or drop a column; with foreign keys
+        # on, dropping the old copy of a table other tables point to fails. The switch only
+        # works outside a transaction; the keys are checked again before commit.
+        rebuild = connection.dialect.name == "sqlite" and any(
+            step.action in ("change_type", "drop_column") for step in plan.steps)
+        raw = connection.connection.dbapi_connection if rebuild else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                operations = Operations(MigrationContext.configure(connection))
+                _apply(operations, connection, tables, plan)
+                if raw is not None and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise MigrationFailed("rebuilding a table broke a link between records; nothing was changed")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
+    refresh_statistics(engine, tables.metadata.tables)
+
+
+def apply_in_transaction(connection: Connection, blueprint: Blueprint, plan: MigrationPlan) -> None:
+    """Run the plan's steps in the caller's transaction, so other writes commit or roll back with
+    the schema (the studio records a metadata version with its migration). On SQLite the caller
+    turns foreign keys off before the transaction when the plan rebuilds a table (see
+    `apply_migration`, and `rebuilds_tables`)."""
+    if plan.refused:
+        raise MigrationRefused("\n".join(plan.refused))
+    _apply(Operations(MigrationContext.configure(connection)), connection, build_tables(blueprint), plan)
+
+
+def rebuilds_tables(connection: Connection, plan: MigrationPlan) -> bool:
+    """Whether applying the plan on this connection copies a table (SQLite: type changes, drops)."""
+    return connection.dialect.name == "sqlite" and any(
+        step.action in ("change_type", "drop_column") for step in plan.steps)
+
+
+def _detached(column: sa.Column, keys: bool = True) -> sa.Column:
+    """A copy of a model column for Alembic, with its foreign key (`Column._copy` drops it)."""
+    references = [sa.ForeignKey(key.target_fullname, name=key.constraint.name, ondelete=key.ondelete)
+                  for key in column.foreign_keys] if keys else []
+    default = column.server_default.arg if column.server_default is not None else None
+    return sa.Column(column.name, column.type, *references, primary_key=column.primary_key,
+                     unique=column.unique, autoincrement=column.autoincrement,
+                     nullable=column.nullable, server_default=default)
+
+
+def _keys_for_later(column: sa.Column, existing: set[str], sqlite: bool) -> list[sa.ForeignKey]:
+    """PostgreSQL checks that a key's table exists: a key into a table this plan has not created
+    yet (a reference cycle) is added once every table is there. SQLite does not check."""
+    return [] if sqlite else [key for key in column.foreign_keys if key.column.table.name not in existing]
+
+
+def _apply(op: Operations, connection: Connection, tables: Tables, plan: MigrationPlan) -> None:
+    try:
+        _apply_steps(op, connection, tables, plan)
+    except sa.exc.DBAPIError as error:  # the transaction rolls back: nothing is changed
+        reason = " ".join(str(getattr(error, "orig", None) or error).split())
+        raise MigrationFailed(f"the database refused the migration, nothing was changed: {reason}") from error
+
+
+def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: MigrationPlan) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    created = {step.table for step in plan.steps if step.action == "create_table"}
+    existing = set(sa.inspect(connection).get_table_names())
+    deferred_keys: list[tuple[str, sa.ForeignKey]] = []
+    for step in plan.steps:
+        table = tables.metadata.tables[step.table]
+        if step.action == "create_table":
+            columns = []
+            for column in table.columns:
+                later = _keys_for_later(column, existing | {table.name}, sqlite)
+                deferred_keys += [(table.name, key) for key in later]
+                columns.append(_detached(column, keys=not later))
+            op.create_table(table.name, *columns)
+            existing.add(table.name)
+            for index in table.indexes:
+                op.create_index(index.name, table.name, [c.name for c in index.columns], unique=index.unique)
+        elif step.action == "add_column":
+            later = _keys_for_later(table.c[step.name], existing, sqlite)
+            deferred_keys += [(table.name, key) for key in later]
+            op.add_column(table.name, _detached(table.c[step.name], keys=not later), inline_references=sqlite)
+        elif step.action == "rename_column":
+            op.alter_column(table.name, step.name, new_column_name=step.new_name)
+        elif step.action == "change_type":
+            if sqlite:
+                # Alembic's batch mode copies the values with CAST(... AS <new type>), and SQLite's
+                # CAST of '2026-03-31' to DATETIME keeps 2026: rebuild the table with the new
+                # declared type and copy the values as they are.
+                live = sa.Table(table.name, sa.MetaData(), autoload_with=connection)
+                was = family(live.c[step.name].type)
+                live.c[step.name].type = table.c[step.name].type
+                with op.batch_alter_table(table.name, copy_from=live, recreate="always"):
+                    pass
+                if (was, family(table.c[step.name].type)) == ("date", "datetime"):
+                    column = f'"{step.name}"'
+                    connection.exec_driver_sql(f'UPDATE "{table.name}" SET {column} = {column} || '
+                                               f"' 00:00:00.000000' WHERE length({column}) = 10")
+            else:
+                wanted = table.c[step.name].type.compile(connection.dialect)
+                if family(table.c[step.name].type) == "datetime":  # a date is midnight UTC, as on SQLite
+                    wanted = "timestamp AT TIME ZONE 'UTC'"
+                op.alter_column(table.name, step.name, type_=table.c[step.name].type,
+                                postgresql_using=f'"{step.name}"::{wanted}')
+        elif step.action == "create_index" and step.table not in created:
+            index = next(ix for ix in table.indexes if ix.name == step.name)
+            op.create_index(index.name, table.name, [c.name for c in index.columns], unique=index.unique)
+        elif step.action == "drop_index":
+            op.drop_index(step.name, table_name=table.name)
+        elif step.action == "drop_column":
+            if sqlite:
+                with op.batch_alter_table(table.name) as batch:
+                    batch.drop_column(step.name)
+            else:
+                op.drop_column(table.name, step.name)
+    for table_name, key in deferred_keys:
+        op.create_foreign_key(key.constraint.name, table_name, key.column.table.name,
+                              [key.parent.name], [key.column.name], ondelete=key.ondelete)
+
+
+def migrate(engine: Engine, blueprint: Blueprint, drop: Sequence[str] = ()) -> MigrationPlan:
+    """Plan and apply in one go; returns the plan that was applied."""
+    with engine.connect() as connection:
+        plan = plan_migration(connection, blueprint, drop)
+    if plan.changes:
+        apply_migration(engine, blueprint, plan)
+    elif plan.refused:
+        raise MigrationRefused("\n".join(plan.refused))
+    return plan

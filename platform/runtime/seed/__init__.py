@@ -1,0 +1,1 @@
+"""`atrium seed`: realistic demo data from the blueprint's seed plan."""

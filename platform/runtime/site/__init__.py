@@ -1,0 +1,1 @@
+"""One running site: blueprint, overlays and database, and the studio's metadata changes."""

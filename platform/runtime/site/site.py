@@ -1,0 +1,48 @@
+"""One running Atrium site: a blueprint with its overlays, a database, and the services over them."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from sqlalchemy.engine import Engine
+
+from atrium.metadata import Blueprint, load_blueprint
+from atrium.runtime.access.policy import Access
+from atrium.runtime.approvals.service import Approvals
+from atrium.runtime.schema.database import create_engine
+from atrium.runtime.query.lists import Queries
+from atrium.runtime.records.service import RecordService
+from atrium.runtime.schema.tables import Tables, build_tables
+
+
+@dataclass
+class Site:
+    blueprint: Blueprint
+    engine: Engine
+    tables: Tables
+    records: RecordService
+    access: Access
+    queries: Queries
+    clock: Callable[[], dt.datetime]
+
+    @classmethod
+    def open(cls, blueprint: Blueprint | str | Path, database_url: str, overlays: Sequence[str | Path] = (),
+             clock: Callable[[], dt.datetime] | None = None, engine: Engine | None = None) -> "Site":
+        if not isinstance(blueprint, Blueprint):
+            blueprint = load_blueprint(blueprint, overlays)
+        engine = engine or create_engine(database_url)
+        clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        tables = build_tables(blueprint)
+        records = RecordService(blueprint, engine, tables, clock=clock)
+        access = Access(blueprint, tables)
+        return cls(blueprint, engine, tables, records, access, Queries(blueprint, tables, access, records), clock)
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    @property
+    def approvals(self) -> Approvals:
+        """Requests, decisions and withdrawals of approvals (approvals.py), over the records service."""
+        return self.records.approvals

@@ -1,0 +1,110 @@
+"""Record actions in the JSON API: claim and release (entities with a public pool) and convert
+(entities with `convert:`), with the same rules as the pages.
+
+    POST /api/v1/{entity}/{id}/claim     200 record | 409 {"error": "pool", "reason", "message"}
+    POST /api/v1/{entity}/{id}/release   200 record ({"id"} alone once the caller cannot see it)
+    GET  /api/v1/{entity}/{id}/convert   200 {"targets": {name: {values, linked, candidates, hidden}}}
+    POST /api/v1/{entity}/{id}/convert   201 {"source", "created", "linked"} | 409 duplicates or
+                                         already converted | 422 {"errors": {"target.field": [...]}}
+
+A convert body says per target what the user decided (all keys optional):
+`{"targets": {"account": {"use": 12}, "person": {"values": {"name": "..."}},
+"deal": {"include": false}}}`; `"allow_duplicate": true` creates despite similar records.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from atrium.metadata.model import Entity
+from atrium.runtime.pool.conversion import (Choice, ConversionRefused, Conversions, DuplicatesFound, TargetPlan,
+                                       conversion_of)
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.pool.service import PoolRefused, PublicPool, pool_of
+from atrium.ui.api.records import ApiError, api_endpoint, bad_request, json_object, plain, to_json
+
+
+def _pool_refused(refused: PoolRefused) -> JSONResponse:
+    return JSONResponse({"error": "pool", "reason": refused.reason, "message": str(refused)}, status_code=409)
+
+
+@api_endpoint("read")
+async def claim(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+    pool_of(site.blueprint, entity.name, actor.locale)
+    try:
+        record = PublicPool(site).claim(actor, entity.name, request.path_params["record_id"])
+    except PoolRefused as refused:
+        return _pool_refused(refused)
+    return JSONResponse(to_json(entity, record))
+
+
+@api_endpoint("read")
+async def release(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+    pool_of(site.blueprint, entity.name, actor.locale)
+    try:
+        record = PublicPool(site).release(actor, entity.name, request.path_params["record_id"])
+    except PoolRefused as refused:
+        return _pool_refused(refused)
+    return JSONResponse(to_json(entity, record) if set(record) != {"id"} else record)
+
+
+def _plans(plans: list[TargetPlan]) -> dict[str, Any]:
+    return {plan.target.name: {"entity": plan.target.entity, "optional": plan.target.optional,
+                               "values": plain(plan.values), "linked": plan.linked,
+                               "candidates": [{"id": c.id, "title": c.title} for c in plan.candidates],
+                               "hidden": plan.hidden} for plan in plans}
+
+
+@api_endpoint("update")
+async def convert_plan(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+    conversion_of(site.blueprint, entity.name, actor.locale)
+    plans = Conversions(site).plan(actor, entity.name, request.path_params["record_id"])
+    return JSONResponse({"targets": _plans(plans)})
+
+
+def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str, Choice]:
+    targets = data.get("targets", {})
+    if not isinstance(targets, Mapping):
+        raise bad_request(locale, "api_not_object", "targets")
+    choices = {}
+    for name, spec in targets.items():
+        if conversion.target(name) is None:
+            raise ApiError(400, {"error": "bad_request", "parameter": "targets",
+                                 "message": f"'{name}' is not a target of this conversion"})
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("values", {}), Mapping):
+            raise bad_request(locale, "api_not_object", f"targets.{name}")
+        use = spec.get("use")
+        if use is not None and (isinstance(use, bool) or not isinstance(use, int)):
+            raise ApiError(400, {"error": "bad_request", "parameter": f"targets.{name}.use",
+                                 "message": "use must be a record id"})
+        choices[name] = Choice(include=bool(spec.get("include", True)), use=use,
+                               values=dict(spec.get("values", {})),
+                               allow_duplicate=bool(spec.get("allow_duplicate", False)))
+    return choices
+
+
+@api_endpoint("update")
+async def convert(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+    _, conversion = conversion_of(site.blueprint, entity.name, actor.locale)
+    choices = _choices(await json_object(request, actor.locale), conversion, actor.locale)
+    try:
+        result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)
+    except ConversionRefused as refused:
+        return JSONResponse({"error": refused.reason, "message": str(refused)}, status_code=409)
+    except DuplicatesFound as found:
+        return JSONResponse({"error": "duplicates", "message": str(found), "targets": _plans(found.plans)},
+                            status_code=409)
+    return JSONResponse({"source": to_json(entity, result.source), "created": result.created,
+                         "linked": result.linked}, status_code=201)
+
+
+ID = "/api/v1/{entity}/{record_id:int}"
+routes = [
+    Route(ID + "/claim", claim, methods=["POST"], name="api_claim"),
+    Route(ID + "/release", release, methods=["POST"], name="api_release"),
+    Route(ID + "/convert", convert_plan, methods=["GET"], name="api_convert_plan"),
+    Route(ID + "/convert", convert, methods=["POST"], name="api_convert"),
+]

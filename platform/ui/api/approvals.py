@@ -1,0 +1,166 @@
+"""Approvals in the JSON API, with the same rules as the pages:
+
+    GET  /api/v1/approvals?status=pending&mine=1   what waits for the caller's decision
+    GET  /api/v1/approvals?entity=E&record=ID       every approval of one readable record, newest first
+    GET  /api/v1/approvals/{id}                     one approval (404 unless the caller may see it)
+    POST /api/v1/{entity}/{id}/approvals {rule}     ask for approval: 201 | 404 | 409 | 422
+    POST /api/v1/approvals/{id}/approve {comment}   200 | 403 not an approver | 409 refused | 422
+    POST /api/v1/approvals/{id}/reject {comment}
+    POST /api/v1/approvals/{id}/withdraw            200 | 403 not the requester | 409
+
+A refusal of the approvals service is 409 `{"error": "approval", "message"}` in the caller's
+language; a decision whose fields fail validation is 422 `{"errors": {field: [messages]}}`.
+These routes come before `/api/v1/{entity}` in the app's routing table.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from atrium.runtime.approvals.service import ApprovalRefused
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.service import RecordNotFound, ValidationFailed
+from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.ui.api.records import COMMON_ERRORS, UNAUTHORIZED, api_caller, bad_request, common_error, json_object, page_limit, plain
+from atrium.ui.approvals.pages import refusal_status
+from atrium.ui.approvals.view import approvals_of, message_text
+from atrium.ui.web.i18n import word
+
+STATUSES = ("pending", "approved", "rejected", "withdrawn")
+Handler = Callable[[Request, Any, Actor], Awaitable[Response]]
+
+
+def approval_json(site: Any, approval: Any, locale: str) -> dict[str, Any]:
+    default = site.blueprint.default_locale
+    return {
+        "id": approval.id, "rule": approval.rule,
+        "label": approval.label.text(locale, default) if approval.label else approval.rule,
+        "entity": approval.entity, "record_id": approval.record_id, "status": approval.status,
+        "message": message_text(approval.message, locale, default), "messages": dict(approval.message or {}),
+        "requested_by": approval.requested_by, "requested_at": plain(approval.requested_at),
+        "approvers": list(approval.approvers),
+        "decided_by": approval.decided_by, "decided_at": plain(approval.decided_at), "comment": approval.comment,
+        "lock": approval.lock if isinstance(approval.lock, bool) else list(approval.lock),
+    }
+
+
+def approval_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Authenticated; runtime errors and the service's refusals → JSON."""
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        actor = api_caller(request)
+        if actor is None:
+            return JSONResponse(UNAUTHORIZED, status_code=401)
+        try:
+            return await handler(request, request.app.state.site, actor)
+        except COMMON_ERRORS as error:
+            return common_error(error, actor.locale)
+        except ApprovalRefused as refused:
+            status = refusal_status(refused)
+            return JSONResponse({"error": {403: "forbidden", 400: "bad_request"}.get(status, "approval"),
+                                 "reason": getattr(refused, "reason", ""), "message": str(refused)},
+                                status_code=status)
+    return endpoint
+
+
+def _readable(site: Any, actor: Actor, entity: str, record_id: int) -> bool:
+    try:
+        SecuredRecords(site).get(actor, entity, record_id)
+    except (RecordNotFound, AccessDenied):
+        return False
+    return True
+
+
+def _visible(site: Any, actor: Actor, approval: Any) -> bool:
+    """Its approvers, its requester, and whoever may read its record see an approval."""
+    service = approvals_of(site)
+    return (approval.requested_by == actor.user_id or service.may_decide(approval, actor)
+            or service.may_withdraw(approval, actor) or _readable(site, actor, approval.entity, approval.record_id))
+
+
+def _approval(request: Request, site: Any, actor: Actor) -> Any:
+    approval = approvals_of(site).get(request.path_params["approval_id"])
+    if approval is None or not _visible(site, actor, approval):
+        raise RecordNotFound("approval")
+    return approval
+
+
+@approval_endpoint
+async def list_approvals(request: Request, site: Any, actor: Actor) -> Response:
+    params = request.query_params
+    service = approvals_of(site)
+    status = params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise bad_request(actor.locale, "approval_bad_status", "status")
+    limit = page_limit(actor, params.get("limit"))
+    if params.get("entity") or params.get("record"):
+        entity, record = params.get("entity", ""), params.get("record", "")
+        if not record.isdigit():
+            raise bad_request(actor.locale, "approval_bad_record", "record")
+        if entity not in site.blueprint.entities or not _readable(site, actor, entity, int(record)):
+            raise RecordNotFound(entity)
+        found = [a for a in service.of_record(entity, int(record)) if status is None or a.status == status]
+    else:  # what waits for the caller's decision (mine=1, status=pending: the default and only list)
+        if params.get("mine", "1") != "1" or status not in (None, "pending"):
+            raise bad_request(actor.locale, "approval_list_scope", "mine")
+        found = service.pending_for(actor.user_id, limit=limit)
+    return JSONResponse({"data": [approval_json(site, a, actor.locale) for a in found[:limit]]})
+
+
+@approval_endpoint
+async def get_approval(request: Request, site: Any, actor: Actor) -> Response:
+    return JSONResponse(approval_json(site, _approval(request, site, actor), actor.locale))
+
+
+@approval_endpoint
+async def request_approval(request: Request, site: Any, actor: Actor) -> Response:
+    entity, record_id = request.path_params["entity"], request.path_params["record_id"]
+    if entity not in site.blueprint.entities or not _readable(site, actor, entity, record_id):
+        raise RecordNotFound(entity)
+    data = await json_object(request, actor.locale)
+    rule = data.get("rule")
+    if not isinstance(rule, str) or not rule:
+        raise ValidationFailed({"rule": [word("approval_unknown_rule", actor.locale, rule=rule or "")]})
+    approval = approvals_of(site).request(rule, entity, record_id, actor)
+    location = str(request.url_for("api_approval", approval_id=approval.id))
+    return JSONResponse(approval_json(site, approval, actor.locale), status_code=201, headers={"Location": location})
+
+
+async def _comment(request: Request, actor: Actor) -> str | None:
+    if not (await request.body()).strip():
+        return None
+    comment = (await json_object(request, actor.locale)).get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise bad_request(actor.locale, "approval_bad_comment", "comment")
+    return (comment or "").strip() or None
+
+
+def _decision(decision: str) -> Handler:
+    async def handler(request: Request, site: Any, actor: Actor) -> Response:
+        approval = _approval(request, site, actor)
+        decided = approvals_of(site).decide(approval.id, decision, actor, comment=await _comment(request, actor))
+        return JSONResponse(approval_json(site, decided, actor.locale))
+    handler.__name__ = f"{decision}_approval"
+    return approval_endpoint(handler)
+
+
+@approval_endpoint
+async def withdraw_approval(request: Request, site: Any, actor: Actor) -> Response:
+    approval = _approval(request, site, actor)
+    return JSONResponse(approval_json(site, approvals_of(site).withdraw(approval.id, actor), actor.locale))
+
+
+ONE = "/api/v1/approvals/{approval_id:int}"
+routes = [
+    Route("/api/v1/approvals", list_approvals, methods=["GET"], name="api_approvals"),
+    Route(ONE, get_approval, methods=["GET"], name="api_approval"),
+    Route(ONE + "/approve", _decision("approve"), methods=["POST"], name="api_approval_approve"),
+    Route(ONE + "/reject", _decision("reject"), methods=["POST"], name="api_approval_reject"),
+    Route(ONE + "/withdraw", withdraw_approval, methods=["POST"], name="api_approval_withdraw"),
+    Route("/api/v1/{entity}/{record_id:int}/approvals", request_approval, methods=["POST"],
+          name="api_approval_request"),
+]

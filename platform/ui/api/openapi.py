@@ -1,0 +1,290 @@
+"""The OpenAPI 3.1 description of the JSON API, generated from the blueprint for one caller.
+
+The document describes what the caller may use: the entities their role can read or create,
+the operations it allows, and the fields it does not hide. Schemas are typed from the field
+types (options and stages as enums, computed and system fields read-only); the list operation
+carries the filters (`field`, `field__gte`, ...) as one exploded object parameter. The filter operators each
+field type accepts are defined in openapi_common.py, and the API's parser enforces the same table.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from atrium.metadata.entities import system_field
+from atrium.metadata.model import Blueprint, Entity, Field
+from atrium.metadata.references import resolve_path
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.schema.tables import text_limit
+from atrium.ui.api.openapi_actions import action_paths
+from atrium.ui.api.openapi_common import (COMMON_RESPONSES, COMMON_SCHEMAS, DECIMAL, OPERATOR_TEXT, OPERATORS, PERIOD, paging,
+                             response_ref)
+from atrium.ui.api.openapi_reports import REPORT_RESULT, report_path
+from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
+
+def _label(blueprint: Blueprint, label: Any) -> str:
+    return label.text(blueprint.default_locale, blueprint.default_locale) if label else ""
+
+
+def value_schema(blueprint: Blueprint, field: Field) -> dict[str, Any]:
+    """The JSON Schema of one field's value (never null: see `nullable`)."""
+    kind = field.type
+    if kind in ("text", "textarea", "autonumber", "phone", "email", "url"):
+        schema: dict[str, Any] = {"type": "string"}
+        if kind == "email":
+            schema["format"] = "email"
+        if kind == "url":
+            schema["format"] = "uri"
+        if text_limit(field):
+            schema["maxLength"] = text_limit(field)
+        return schema
+    if kind in ("integer", "number"):
+        schema = {"type": kind}
+        if field.min is not None:
+            schema["minimum"] = field.min
+        if field.max is not None:
+            schema["maximum"] = field.max
+        return schema
+    if kind in ("money", "percent"):
+        return {"type": ["string", "number"], "pattern": DECIMAL,
+                "description": "An exact decimal, sent back as a string (e.g. \"1234.50\"); "
+                               "a JSON number is accepted on input."}
+    if kind == "boolean":
+        return {"type": "boolean"}
+    if kind == "date":
+        return {"type": "string", "format": "date"}
+    if kind == "datetime":
+        return {"type": "string", "format": "date-time"}
+    if kind == "select":
+        return {"enum": list(field.option_values)}
+    if kind == "multiselect":
+        return {"type": "array", "items": {"enum": list(field.option_values)}, "uniqueItems": True}
+    if kind == "stage":
+        pipeline = blueprint.pipelines.get(field.pipeline or "")
+        return {"type": "string", **({"enum": list(pipeline.stage_names)} if pipeline else {})}
+    if kind == "reference":
+        return {"type": "integer", "description": f"The id of a {field.to} record."}
+    if kind == "user":
+        return {"type": "integer", "description": "The id of a user."}
+    if kind == "location":
+        return {"type": "object", "required": ["lat", "lng"], "properties": {
+            "lat": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+            "lng": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+            "address": {"type": ["string", "null"], "maxLength": 500}}}
+    return {}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    schema = dict(schema)
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        schema["type"] = [*types, "null"]
+    return schema
+
+
+class Describer:
+    """Builds the document for one actor (what their role may see and do)."""
+
+    def __init__(self, site: Any, actor: Actor):
+        self.site, self.actor = site, actor
+        self.blueprint: Blueprint = site.blueprint
+        self.access = site.access
+
+    def mode(self, entity: str, field: str) -> str:
+        return self.access.field_mode(self.actor, entity, field)
+
+    def fields(self, entity: Entity) -> list[Field]:
+        return [f for f in entity if self.mode(entity.name, f.name) != "hidden"]
+
+    def record_schema(self, entity: Entity) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        for name in ("id", "version", "created_at", "updated_at", "created_by", "updated_by"):
+            schema = value_schema(self.blueprint, system_field(name))
+            properties[name] = {**(schema if name in ("id", "version", "created_at", "updated_at")
+                                  else nullable(schema)), "readOnly": True}
+        for field in self.fields(entity):
+            schema = nullable(value_schema(self.blueprint, field))
+            schema["title"] = _label(self.blueprint, field.label)
+            if field.help:
+                schema["description"] = _label(self.blueprint, field.help)
+            if self.mode(entity.name, field.name) != "write":
+                schema["readOnly"] = True
+            properties[field.name] = schema
+        required = [f.name for f in self.fields(entity)
+                    if f.required and self.mode(entity.name, f.name) == "write"]
+        return {"type": "object", "title": _label(self.blueprint, entity.label),
+                "properties": properties, **({"required": required} if required else {})}
+
+    def patch_schema(self, entity: Entity) -> dict[str, Any]:
+        properties = {name: schema for name, schema in self.record_schema(entity)["properties"].items()
+                      if not schema.get("readOnly")}
+        properties["version"] = {"type": "integer", "description":
+                                 "The version the change is based on; 409 when the record has moved on."}
+        return {"type": "object", "title": f"Changes to a {entity.name}", "properties": properties,
+                "required": ["version"]}
+
+    def filter_schema(self, entity: Entity) -> dict[str, Any]:
+        """Every filter of the list as one object, spread over the query string (`style: form`,
+        `explode: true`): each property is a query parameter (`amount__gte=1000`)."""
+        paths = [(f.name, f) for f in self.fields(entity)]
+        paths += [(name, system_field(name)) for name in ("id", "created_at", "updated_at")]
+        for path in self.blueprint.view(entity.name).filters:
+            if "." in path and path not in dict(paths) and self._readable_path(entity, path):
+                field = resolve_path(self.blueprint.entities, entity.name, path)
+                if isinstance(field, Field):
+                    paths.append((path, field))
+        properties = {}
+        for path, field in paths:
+            for operator in OPERATORS.get(field.type, ()):
+                properties[path if operator == "eq" else f"{path}__{operator}"] = {
+                    **self._operand(field, operator),
+                    "description": f"{_label(self.blueprint, field.label)}: {OPERATOR_TEXT[operator]}"}
+        return {"type": "object", "properties": properties, "additionalProperties": False,
+                "description": "Filters: `field=value`, `field__operator=value`, and dotted paths through "
+                               "references (`account.tier=A`); several filters all apply."}
+
+    def _readable_path(self, entity: Entity, path: str) -> bool:
+        current = entity
+        for step in path.split("."):
+            if self.mode(current.name, step) == "hidden":
+                return False
+            field = current.fields.get(step)
+            if field is not None and field.type == "reference":
+                if not self.access.can(self.actor, field.to, "read"):
+                    return False
+                current = self.blueprint.entities[field.to]
+        return True
+
+    def _operand(self, field: Field, operator: str) -> dict[str, Any]:
+        if operator == "is_set":
+            return {"type": "boolean"}
+        if operator in ("older_than_days", "newer_than_days", "older_than_hours", "within_last_hours"):
+            return {"type": "integer", "minimum": 0}
+        if operator in ("within", "until"):
+            return {"type": "string", "pattern": PERIOD}
+        if field.type == "multiselect" and operator != "in":
+            return {"enum": list(field.option_values)}
+        if operator in ("in", "not_in"):
+            return {"type": "string", "description": "Values separated by commas"}
+        if operator == "contains":
+            return {"type": "string"}
+        if field.type in ("money", "percent"):
+            return {"type": "string", "pattern": DECIMAL}
+        schema = value_schema(self.blueprint, field)
+        schema.pop("description", None)
+        return schema
+
+    def paths(self, entity: Entity) -> dict[str, Any]:
+        name, can = entity.name, lambda action: self.access.can(self.actor, name, action)
+        ref = {"$ref": f"#/components/schemas/{name}"}
+        one = {"content": {"application/json": {"schema": ref}}}
+        errors = {"400": response_ref("BadRequest"), "401": response_ref("Unauthorized"), "403": response_ref("Forbidden")}
+        collection: dict[str, Any] = {}
+        item: dict[str, Any] = {"parameters": [{"name": "id", "in": "path", "required": True,
+                                                "schema": {"type": "integer"}}]}
+        plural = _label(self.blueprint, entity.plural)
+        if can("read"):
+            collection["get"] = {
+                "operationId": f"list_{name}", "tags": [name], "summary": f"List {plural}",
+                "parameters": [*paging(), {
+                    "name": "filters", "in": "query", "style": "form", "explode": True,
+                    "description": "Each property is a query parameter of its own",
+                    "schema": {"$ref": f"#/components/schemas/{name}_filters"}}],
+                "responses": {"200": {"description": "One page of records",
+                                      "content": {"application/json": {"schema": {
+                                          "$ref": f"#/components/schemas/{name}_page"}}}}, **errors}}
+            item["get"] = {"operationId": f"get_{name}", "tags": [name], "summary": f"One {name}",
+                           "responses": {"200": {"description": "The record", **one}, **errors,
+                                         "404": response_ref("NotFound")}}
+        if can("create"):
+            collection["post"] = {
+                "operationId": f"create_{name}", "tags": [name], "summary": f"Create a {name}",
+                "requestBody": {"required": True, **one},
+                "responses": {"201": {"description": "Created", **one}, **errors,
+                              "422": response_ref("ValidationFailed")}}
+        if can("update"):
+            item["patch"] = {
+                "operationId": f"update_{name}", "tags": [name], "summary": f"Change a {name}",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": f"#/components/schemas/{name}_patch"}}}},
+                "responses": {"200": {"description": "The record as saved", **one}, **errors,
+                              "404": response_ref("NotFound"), "422": response_ref("ValidationFailed"),
+                              "409": {"description": "Someone saved the record first",
+                                      "content": {"application/json": {"schema": {
+                                          "$ref": f"#/components/schemas/{name}_stale"}}}}}}
+        if can("delete"):
+            item["delete"] = {
+                "operationId": f"delete_{name}", "tags": [name], "summary": f"Delete a {name}",
+                "responses": {"204": {"description": "Deleted"}, **errors, "404": response_ref("NotFound"),
+                              "422": response_ref("ValidationFailed")}}
+        result = {}
+        if len(collection):
+            result[f"/api/v1/{name}"] = collection
+        if len(item) > 1:
+            result[f"/api/v1/{name}/{{id}}"] = item
+        result.update(action_paths(self, entity))  # claim, release, convert
+        return result
+
+    def document(self) -> dict[str, Any]:
+        blueprint = self.blueprint
+        paths: dict[str, Any] = {}
+        schemas: dict[str, Any] = dict(COMMON_SCHEMAS)
+        tags = []
+        for entity in blueprint.entities.values():
+            entity_paths = self.paths(entity)
+            if not entity_paths:
+                continue
+            paths.update(entity_paths)
+            tags.append({"name": entity.name, "description": _label(blueprint, entity.plural)})
+            ref = {"$ref": f"#/components/schemas/{entity.name}"}
+            schemas[entity.name] = self.record_schema(entity)
+            schemas[f"{entity.name}_patch"] = self.patch_schema(entity)
+            if self.access.can(self.actor, entity.name, "read"):
+                schemas[f"{entity.name}_filters"] = self.filter_schema(entity)
+            schemas[f"{entity.name}_page"] = {
+                "type": "object", "required": ["data", "next", "count", "count_capped"],
+                "properties": {"data": {"type": "array", "items": ref},
+                               "next": {"type": ["string", "null"],
+                                        "description": "Pass as `after` for the next page; null on the last"},
+                               "count": {"type": "integer", "description": "Matches, counted up to 1,000"},
+                               "count_capped": {"type": "boolean",
+                                                "description": "True when there are more than `count`"}}}
+            schemas[f"{entity.name}_stale"] = {
+                "type": "object", "required": ["error", "current"],
+                "properties": {"error": {"const": "stale"}, "message": {"type": "string"}, "current": ref}}
+        names = [report.name for report in Reports(self.site).available(self.actor)]
+        if names:
+            paths["/api/v1/reports/{name}"] = report_path(names)
+            schemas["ReportResult"] = REPORT_RESULT
+            tags.append({"name": "reports", "description": "Reports under the caller's access scope"})
+        approvals = approval_paths(self)  # when the blueprint has rules that ask for approval
+        if approvals:
+            paths.update(approvals)
+            schemas.update(APPROVAL_SCHEMAS)
+            tags.append({"name": "approvals", "description": "Approvals: waiting, asked for, decided"})
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": f"{_label(blueprint, blueprint.label)} API", "version": str(blueprint.version),
+                     "description": "Records of this Atrium site under the caller's access rules. "
+                                    "Authenticate with `Authorization: Bearer <token>` (from "
+                                    "`atrium user token NAME`), or with the session cookie plus an "
+                                    "`X-CSRF-Token` header on POST, PATCH and DELETE. Errors come back "
+                                    "in the language of `Accept-Language` (zh or en), else the user's."},
+            "servers": [{"url": "/"}],
+            "tags": tags,
+            "paths": paths,
+            "components": {"schemas": schemas, "responses": COMMON_RESPONSES,
+                           "securitySchemes": {
+                               "bearer": {"type": "http", "scheme": "bearer",
+                                          "description": "A token from `atrium user token NAME`"},
+                               "session": {"type": "apiKey", "in": "cookie", "name": "atrium_session",
+                                           "description": "The signed-in browser session; unsafe "
+                                                          "methods also need the X-CSRF-Token header"}}},
+            "security": [{"bearer": []}, {"session": []}],
+        }
+
+
+def document(site: Any, actor: Actor) -> dict[str, Any]:
+    return Describer(site, actor).document()

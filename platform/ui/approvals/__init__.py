@@ -1,0 +1,1 @@
+"""Approvals and the inbox in the pages."""

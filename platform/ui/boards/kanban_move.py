@@ -1,0 +1,185 @@
+"""Moving a card on the kanban board:
+
+    POST /r/{entity}/{id}/move?<the board's filters>    to=<column value>&version=<n>
+
+The move is an update of the column field through SecuredRecords, so the pipeline's rules hold:
+a stage whose `requires` (or any rule about another field) is not met answers with a small form
+asking for exactly those fields, which posts back here with the values and then moves the card;
+a transition the pipeline forbids is refused with the runtime's message and the card stays; a
+stale version refreshes the board. To HTMX the two columns a move touched come back as
+out-of-band swaps (their counts and totals with them); without JavaScript the answer is a
+redirect to the board, or the board page with the message or the form.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from atrium.runtime.records.service import StaleRecord, ValidationFailed
+from atrium.ui.records.detail_page import messages_of
+from atrium.ui.records.form_model import FormModel, Widget, input_value
+from atrium.ui.web.i18n import format_money
+from atrium.ui.boards.kanban import Board, board_context, kanban
+from atrium.ui.records.list_page import active_users, read_state, resolver
+from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.templating import is_htmx, render
+
+
+@dataclass
+class Ask:
+    """The form that asks for the fields a move needs."""
+
+    heading: str
+    action: str
+    to: str
+    version: str
+    widgets: list[Widget]
+    urls: Mapping[str, str]
+    cancel: str
+    currency_symbol: str
+
+
+class Move:
+    def __init__(self, kit: Kit, board: Board, current: Mapping[str, Any]):
+        self.kit = kit
+        self.board = board
+        self.current = current
+        self.record_id = kit.record_id()
+        self.model = FormModel(kit, current)
+        self.source = current.get(board.group.name)
+        query = kit.request.url.query
+        self.board_url = f"/r/{kit.entity_name}/kanban" + (f"?{query}" if query else "")
+        self.action = f"/r/{kit.entity_name}/{self.record_id}/move" + (f"?{query}" if query else "")
+
+    def title(self, connection) -> str:
+        return self.kit.site.queries.titles(connection, self.kit.entity_name, [self.record_id]).get(
+            self.record_id, f"#{self.record_id}")
+
+    def askable(self, errors: Mapping[str, list[str]]) -> bool:
+        """Whether every error is about a field the user can fill in here."""
+        group = self.board.group.name
+        return bool(errors) and all(name in self.kit.entity.fields and name != group and self.model.editable(name)
+                                    for name in errors)
+
+    def ask(self, to: str, version: str, names: list[str], raw: Mapping[str, Any] | None,
+            titles: Mapping[str, str], errors: Mapping[str, list[str]]) -> Ask:
+        kit = self.kit
+        presenter = kit.presenter
+        shown = dict(self.current)
+        for name, value in (raw or {}).items():
+            field = kit.entity.fields.get(name)
+            if field is not None and field.type == "reference":
+                shown[name] = int(value) if str(value).isdigit() else None
+        with kit.site.engine.connect() as connection:
+            lookups = presenter.load(connection, kit.entity_name, [shown], names)
+            users = active_users(kit, connection)
+            title = self.title(connection)
+        widgets = []
+        for name in names:
+            field = kit.entity.fields[name]
+            widget = Widget(name, field, presenter.text(field.label), True, required=True, touched=True,
+                            help=presenter.text(field.help) if field.help else "")
+            widget.value = raw[name] if raw is not None and name in raw else input_value(
+                field, self.current.get(name), kit.blueprint.timezone)
+            widget.shown = presenter.show(field, shown.get(name), lookups)
+            widget.errors = list(errors.get(name, ()))
+            widget.options = self.model.options(field, users)
+            if field.type == "reference":
+                chosen = int(widget.value) if str(widget.value).isdigit() else None
+                widget.title = lookups.titles.get(field.to, {}).get(chosen) or titles.get(name, "")
+            widgets.append(widget)
+        target = self.board.label_of(self.board.stored(to))
+        base = f"/r/{kit.entity_name}/{self.record_id}"
+        return Ask(kit.word("needs_fields", title=title, stage=target), self.action, to, version, widgets,
+                   {"validate": f"{base}/validate", "state": f"{base}/form-state"}, self.board_url,
+                   format_money(0, kit.blueprint.currency, kit.locale).rstrip("0.,"))
+
+
+def _answer_board(request: Request, kit: Kit, board: Board, status: int, **extra: Any) -> Response:
+    """The whole board page (without JavaScript), or its board block (HTMX: a refresh)."""
+    with kit.site.engine.connect() as connection:
+        state = read_state(kit, connection)
+        context = board_context(kit, board, connection, state, **extra)
+    if is_htmx(request):
+        return render(request, "kanban.html", context, block="board",
+                      headers={"HX-Retarget": "#board", "HX-Reswap": "outerHTML"})
+    return render(request, "kanban.html", context, status_code=status)
+
+
+def _answer_lanes(request: Request, kit: Kit, board: Board, values: list[Any], **extra: Any) -> Response:
+    """The message, and the columns with these values swapped out of band (HTMX only)."""
+    with kit.site.engine.connect() as connection:
+        state = read_state(kit, connection)
+        known = {str(v) for v in board.values()}
+        wanted = [str(v) if v is not None and str(v) in known else None for v in values]
+        lanes = board.fill(connection, state, only=wanted)
+    return render(request, "kanban_moved.html", {"lanes": lanes, "entity_name": kit.entity_name,
+                                                 "sum_label": kit.presenter.text(board.sum_field.label)
+                                                 if board.sum_field is not None else "",
+                                                 "messages": [], "notice": "", **extra})
+
+
+@record_page
+async def move(request: Request) -> Response:
+    kit = Kit(request)
+    board = Board(kit)
+    current = kit.secured.get(kit.actor, kit.entity_name, kit.record_id(), action="update")
+    form = await request.form()
+    to = str(form.get("to", "")).strip()
+    version = str(form.get("version", "")).strip()
+    step = Move(kit, board, current)
+    target = board.stored(to)
+    if target is None:
+        return _refuse(request, kit, board, step, [("", kit.word("choose_column"))])
+    asked = [n for n in dict.fromkeys(form.getlist("_fields")) if n in kit.entity.fields and n != board.group.name]
+    changes: dict[str, Any] = {}
+    raw: dict[str, Any] | None = None
+    titles: dict[str, str] = {}
+    if asked:
+        with kit.site.engine.connect() as connection:
+            draft = step.model.read(form, resolver(kit, connection))
+        changes = {k: v for k, v in draft.changes.items() if k != board.group.name}
+        raw, titles = draft.raw, draft.titles
+        if draft.errors:
+            return _ask(request, kit, board, step.ask(to, version, asked, raw, titles, draft.errors))
+    try:
+        kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {**changes, board.group.name: target},
+                           version=int(version) if version.isdigit() else None)
+    except ValidationFailed as failed:
+        if step.askable(failed.errors):
+            names = [n for n in kit.entity.fields if n in failed.errors or n in asked]
+            return _ask(request, kit, board, step.ask(to, version, names, raw, titles, failed.errors))
+        return _refuse(request, kit, board, step, messages_of(kit, failed.errors))
+    except StaleRecord as stale:
+        return _answer_board(request, kit, board, 409, messages=[("", str(stale))],
+                             notice=kit.word("board_refreshed"))
+    if not is_htmx(request):
+        return RedirectResponse(step.board_url, status_code=303)
+    with kit.site.engine.connect() as connection:
+        title = step.title(connection)
+    notice = kit.word("moved_to", title=title, stage=board.label_of(target))
+    return _answer_lanes(request, kit, board, [step.source, target], notice=notice, close_dialog=True)
+
+
+def _ask(request: Request, kit: Kit, board: Board, ask: Ask) -> Response:
+    if is_htmx(request):
+        return render(request, "kanban_ask.html", {"ask": ask},
+                      headers={"HX-Retarget": "#board-dialog", "HX-Reswap": "outerHTML"})
+    return _answer_board(request, kit, board, 200, ask=ask)
+
+
+def _refuse(request: Request, kit: Kit, board: Board, step: Move, messages: list[tuple[str, str]]) -> Response:
+    """Nothing moved: the message, and the card's own column again (the card goes back)."""
+    if is_htmx(request):
+        return _answer_lanes(request, kit, board, [step.source], messages=messages, close_dialog=True)
+    return _answer_board(request, kit, board, 422, messages=messages)
+
+
+routes = [  # the board's routes; the record id's int convertor keeps /kanban apart from records
+    Route("/r/{entity}/kanban", kanban, methods=["GET"], name="record_kanban"),
+    Route("/r/{entity}/{record_id:int}/move", move, methods=["POST"], name="record_move"),
+]

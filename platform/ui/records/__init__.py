@@ -1,0 +1,1 @@
+"""The generated record pages: list, detail, form, import, export, conversion, pool actions."""

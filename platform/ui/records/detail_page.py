@@ -1,0 +1,212 @@
+"""The 360° detail page: the record's fields grouped as in the form, related lists from
+`detail.related` (each with its count, first rows, an add button and a link to the filtered
+list), the timeline, and pipeline quick actions (next stage, won / lost) that save through
+SecuredRecords, so a stage's `requires` comes back as messages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dataclass_field
+from typing import Any, Mapping
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from atrium.metadata.model import SYSTEM_FIELDS
+from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.records.rules import RECORD_ERRORS
+from atrium.runtime.records.service import StaleRecord, ValidationFailed
+from atrium.ui.approvals.view import record_panel
+from atrium.ui.records.form_model import FormModel
+from atrium.ui.records.list_page import cells, count_text, default_columns
+from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.present import Shown
+from atrium.ui.records.record_actions import record_actions
+from atrium.ui.web.templating import is_htmx, render
+from atrium.ui.records.timeline import timeline
+
+RELATED_ROWS = 5
+TIMELINE_ROWS = 10  # related records the timeline shows as added
+
+
+@dataclass
+class Related:
+    entity: str
+    label: str
+    count: str
+    columns: list
+    rows: list
+    list_url: str
+    add_url: str | None
+    newest: list = dataclass_field(default_factory=list)  # the latest records read, for the timeline
+
+
+@dataclass
+class Action:
+    stage: str
+    label: str
+    kind: str  # next, won, lost
+    color: str | None = None
+
+
+@dataclass
+class DetailSection:
+    label: str
+    items: list[tuple[str, Shown]] = dataclass_field(default_factory=list)
+
+
+def sections(kit: Kit, record: Mapping[str, Any], lookups) -> list[DetailSection]:
+    model = FormModel(kit, record)
+    full = {f.name: None for f in kit.entity} | dict(record)
+    result, placed = [], set()
+    for visible, (label, _, _, names) in zip(model.visible_sections(full), model.layout):
+        placed.update(names)
+        if not visible:
+            continue
+        section = DetailSection(kit.presenter.text(label))
+        for name in names:
+            field = kit.entity.fields[name]
+            section.items.append((kit.presenter.text(field.label), kit.presenter.show(field, record.get(name), lookups)))
+        result.append(section)
+    rest = [f for f in kit.entity if f.name not in placed and f.name in record
+            and kit.presenter.mode(kit.entity_name, f.name) != "hidden"]
+    if rest:
+        section = DetailSection(kit.word("more_fields"))
+        section.items = [(kit.presenter.text(f.label), kit.presenter.show(f, record.get(f.name), lookups)) for f in rest]
+        result.append(section)
+    return result
+
+
+def related_lists(kit: Kit, connection, record_id: int) -> list[Related]:
+    result = []
+    for link in kit.view.related:
+        child, _, via = link.partition(".")
+        if not kit.can("read", child) or kit.presenter.path_field(child, via) is None:
+            continue
+        # newest first, and enough of them for the timeline's "added" entries too (one read a child)
+        page = kit.secured.list(kit.actor, ListQuery(child, where={via: record_id}, sort=("-created_at",),
+                                                     limit=TIMELINE_ROWS), connection)
+        shown = page.records[:RELATED_ROWS]
+        child_kit_view = kit.blueprint.view(child)
+        paths = [p for p in (child_kit_view.columns or default_columns_of(kit, child)) if p.split(".")[0] != via][:5]
+        columns = kit.presenter.columns(child, paths)
+        lookups = kit.presenter.load(connection, child, shown, [c.path for c in columns])
+        creatable = kit.can("create", child) and kit.site.access.field_mode(kit.actor, child, via) == "write"
+        result.append(Related(child, kit.presenter.text(kit.blueprint.entities[child].plural),
+                              count_text(page, None), columns,
+                              cells(kit.presenter, child, shown, columns, lookups),
+                              f"/r/{child}?{via}={record_id}",
+                              f"/r/{child}/new?{via}={record_id}" if creatable else None, page.records))
+    return result
+
+
+def default_columns_of(kit: Kit, entity: str) -> list[str]:
+    return [f.name for f in kit.blueprint.entities[entity]
+            if f.type not in ("textarea", "location", "multiselect")][:6]
+
+
+def stage_actions(kit: Kit, record: Mapping[str, Any]) -> list[Action]:
+    pipeline = kit.blueprint.pipeline_for(kit.entity_name)
+    stage = kit.entity.stage_field
+    if pipeline is None or stage is None or kit.presenter.mode(kit.entity_name, stage.name) != "write":
+        return []
+    current = record.get(stage.name)
+    names = pipeline.stage_names
+    actions = []
+    if current in names and pipeline.stage(current).is_open:
+        following = [s for s in pipeline.stages[names.index(current) + 1:] if s.is_open]
+        if following and pipeline.allows(current, following[0].name):
+            actions.append(Action(following[0].name, kit.presenter.text(following[0].label), "next"))
+    for target in pipeline.stages:
+        if not target.is_open and target.name != current and pipeline.allows(current, target.name):
+            actions.append(Action(target.name, kit.presenter.text(target.label), target.outcome or "closed",
+                                  target.color))
+    return actions
+
+
+def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | None = None) -> dict:
+    with kit.site.engine.connect() as connection:
+        record = kit.secured.get(kit.actor, kit.entity_name, record_id, connection)
+        names = [f.name for f in kit.entity] + ["created_by", "updated_by"]
+        lookups = kit.presenter.load(connection, kit.entity_name, [record], names)
+        title = kit.site.queries.titles_of(connection, kit.entity_name, [record], kit.actor).get(record_id, f"#{record_id}")
+        access = kit.site.access
+        can_update = access.permits(connection, kit.actor, kit.entity_name, record, "update")
+        can_delete = access.permits(connection, kit.actor, kit.entity_name, record, "delete")
+        related = related_lists(kit, connection, record_id)
+        approval = record_panel(kit.site, connection, kit.actor, kit.locale, kit.entity_name, record, title,
+                                can_update)
+        entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related}, approval.history)
+        extra = record_actions(kit, connection, record)  # claim, release, convert
+    if approval.locked:  # read-only while it waits: the page does not offer what would be refused
+        can_update = can_delete = False
+        extra.update(can_claim=False, can_release=False, convert_label=None)
+    stage_locked = kit.entity.stage_field is not None and kit.entity.stage_field.name in approval.locked_fields
+    system = {name: kit.presenter.show(_system_field(name), record.get(name), lookups)
+              for name in ("created_at", "created_by", "updated_at", "updated_by")}
+    return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
+            "record": record, "title": title, "sections": sections(kit, record, lookups),
+            "related": related, "timeline": entries, "can_update": can_update, "can_delete": can_delete,
+            "actions": stage_actions(kit, record) if can_update and not stage_locked else [],
+            "messages": messages or [], "approval": approval,
+            "system": system, "stage": _stage_shown(kit, record, lookups), **extra}
+
+
+def _system_field(name: str):
+    from atrium.metadata.entities import system_field
+    return system_field(name)
+
+
+def _stage_shown(kit: Kit, record: Mapping[str, Any], lookups) -> Shown | None:
+    stage = kit.entity.stage_field
+    if stage is None or stage.name not in record:
+        return None
+    return kit.presenter.show(stage, record.get(stage.name), lookups)
+
+
+@record_page
+async def detail(request: Request) -> Response:
+    kit = Kit(request)
+    return render(request, "detail.html", detail_context(kit, kit.record_id()))
+
+
+def messages_of(kit: Kit, errors: Mapping[str, list[str]]) -> list[tuple[str, str]]:
+    result = []
+    for name, texts in errors.items():
+        field = kit.entity.fields.get(name)
+        label = kit.presenter.text(field.label) if field is not None and name not in SYSTEM_FIELDS else ""
+        result += [("" if name == RECORD_ERRORS else label, text) for text in texts]
+    return result
+
+
+@record_page
+async def move_stage(request: Request) -> Response:
+    """A quick action: the record to another stage, through the same rules as the form."""
+    kit = Kit(request)
+    stage = kit.entity.stage_field
+    if stage is None:
+        return render(request, "notice.html", {"title": kit.word("not_found")}, status_code=404)
+    form = await request.form()
+    version = str(form.get("version", "")).strip()
+    try:
+        kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {stage.name: str(form.get("stage", ""))},
+                           version=int(version) if version.isdigit() else None)
+    except ValidationFailed as failed:
+        context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
+        context["fix_link"] = True
+        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else 422)
+    except StaleRecord as stale:
+        context = detail_context(kit, kit.record_id(), [("", str(stale))])
+        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else 409)
+    return RedirectResponse(f"/r/{kit.entity_name}/{kit.record_id()}", status_code=303)
+
+
+@record_page
+async def delete(request: Request) -> Response:
+    kit = Kit(request)
+    try:
+        kit.secured.delete(kit.actor, kit.entity_name, kit.record_id())
+    except ValidationFailed as failed:
+        context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
+        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else 422)
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": f"/r/{kit.entity_name}"})
+    return RedirectResponse(f"/r/{kit.entity_name}", status_code=303)

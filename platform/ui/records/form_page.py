@@ -1,0 +1,246 @@
+"""Record forms: new and edit, create and update, delete, the live form state (visible_when,
+required_when) and the check of one field when it loses focus.
+
+Every write goes through SecuredRecords. On an error nothing is saved and the form comes back
+with each message beside its field and the user's input kept (200 to HTMX, 422 without); a stale
+edit shows a conflict with both values; a save redirects to the detail page.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from atrium.runtime.records.rules import RECORD_ERRORS
+from atrium.runtime.records.service import StaleRecord, ValidationFailed
+from atrium.ui.records.form_model import Draft, FormModel, input_value
+from atrium.ui.web.i18n import format_money
+from atrium.ui.records.list_page import active_users, resolver
+from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.templating import is_htmx, render
+
+
+def redirect(request: Request, url: str) -> Response:
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def _merge(*sources: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for source in sources:
+        for name, texts in source.items():
+            for text in texts:
+                if text not in errors.setdefault(name, []):
+                    errors[name].append(text)
+    return errors
+
+
+class FormPage:
+    """One form on one request: builds the context and answers in the right shape."""
+
+    def __init__(self, kit: Kit, record_id: int | None, current: Mapping[str, Any] | None):
+        self.kit = kit
+        self.record_id = record_id
+        self.current = current
+        self.model = FormModel(kit, current)
+        base = f"/r/{kit.entity_name}" + (f"/{record_id}" if record_id else "")
+        self.urls = {"action": base, "state": f"{base}/form-state", "validate": f"{base}/validate",
+                     "cancel": base if record_id else f"/r/{kit.entity_name}"}
+
+    def read(self, form: Any) -> Draft:
+        with self.kit.site.engine.connect() as connection:
+            draft = self.model.read(form, resolver(self.kit, connection))
+        record, errors = self.model.draft_record(draft.changes)
+        hidden = self.model.hidden_by_sections(record)
+        # Only what the user changed is sent: a value left as it was (say, a link to a record
+        # this user may not open) is not the user's to re-submit.
+        draft.changes = {k: v for k, v in draft.changes.items() if k not in hidden
+                         and (self.current is None or k in errors or record.get(k) != self.current.get(k))}
+        return draft
+
+    def context(self, record: Mapping[str, Any], raw: Mapping[str, Any] | None, errors: Mapping[str, list[str]],
+                titles: Mapping[str, str] | None = None, touched: set[str] | None = None,
+                version: Any = None, conflict: list | None = None,
+                extras: Mapping[str, str] | None = None) -> dict:
+        kit = self.kit
+        shown = dict(record)
+        for name, value in (raw or {}).items():  # the chosen records of pickers, for their titles
+            field = kit.entity.fields.get(name)
+            if field is not None and field.type == "reference":
+                shown[name] = int(value) if str(value).isdigit() else None
+        with kit.site.engine.connect() as connection:
+            lookups = kit.presenter.load(connection, kit.entity_name, [shown], self.model.names)
+            users = self.users(connection, record)
+        sections = self.model.sections(shown, raw, lookups, errors, titles or {}, users, touched)
+        placed = {w.name for s in sections if s.visible for w in s.widgets}
+        summary = []
+        if touched is None:
+            for name, texts in errors.items():
+                if name in placed:
+                    continue
+                field = kit.entity.fields.get(name)
+                label = kit.presenter.text(field.label) if field is not None else ""
+                summary += [(label if name != RECORD_ERRORS else "", text) for text in texts]
+        has_errors = bool(summary) or any(w.errors for s in sections if s.visible for w in s.widgets)
+        title = kit.presenter.text(kit.entity.label)
+        heading = kit.word("edit_record", entity=title) if self.record_id else kit.word("new_record", entity=title)
+        return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
+                "sections": sections, "summary": summary, "has_errors": has_errors and touched is None,
+                "urls": self.urls, "record_id": self.record_id, "heading": heading,
+                "version": version, "conflict": conflict is not None, "conflict_rows": conflict or [],
+                "extras": sorted((extras or {}).items()),
+                "currency_symbol": format_money(0, kit.blueprint.currency, kit.locale).rstrip("0.,"),
+                "record_title": self.record_title()}
+
+    def users(self, connection, record: Mapping[str, Any]) -> list[tuple[int, str]]:
+        """Users to choose from; for the owner field, only those the user may give records to."""
+        users = active_users(self.kit, connection)
+        owner, access = self.kit.entity.owner, self.kit.site.access
+        scope = access.scope(self.kit.actor, self.kit.entity_name, "update")
+        if owner is None or scope not in ("own", "team", "none"):
+            return users
+        reach = set(access.team_members(connection, self.kit.actor)) if scope == "team" else {self.kit.actor.user_id}
+        self.model.owner_choices = [(i, n) for i, n in users if i in reach or i == record.get(owner)]
+        return users
+
+    def record_title(self) -> str:
+        if not self.record_id:
+            return ""
+        with self.kit.site.engine.connect() as connection:
+            return self.kit.site.queries.titles(connection, self.kit.entity_name, [self.record_id], self.kit.actor).get(
+                self.record_id, f"#{self.record_id}")
+
+    def page(self, request: Request, context: dict, status: int = 200) -> Response:
+        if is_htmx(request):
+            return render(request, "form.html", context, block="form_body")
+        return render(request, "form.html", context, status_code=status)
+
+
+def _current_for_update(kit: Kit) -> dict[str, Any]:
+    return kit.secured.get(kit.actor, kit.entity_name, kit.record_id(), action="update")
+
+
+@record_page
+async def new_form(request: Request) -> Response:
+    kit = Kit(request)
+    kit.require("create")
+    page = FormPage(kit, None, None)
+    prefill = page.model.prefill(request.query_params)
+    record, _ = page.model.draft_record(prefill)
+    extras = {k: v for k, v in prefill.items() if k not in page.model.names}
+    raw = {k: input_value(kit.entity.fields[k], record.get(k), kit.blueprint.timezone)
+           for k in prefill if k in page.model.names}
+    return page.page(request, page.context(record, raw, {}, touched=set(), extras=extras))
+
+
+@record_page
+async def create(request: Request) -> Response:
+    kit = Kit(request)
+    kit.require("create")
+    page = FormPage(kit, None, None)
+    form = await request.form()
+    draft = page.read(form)
+    extras = {k: str(v) for k, v in draft.raw.items() if k not in page.model.names}
+    record, found = page.model.draft_record(draft.changes)
+    errors = _merge(draft.errors, found)
+    if not draft.errors:
+        try:
+            created = kit.secured.create(kit.actor, kit.entity_name, draft.changes)
+            return redirect(request, f"/r/{kit.entity_name}/{created['id']}")
+        except ValidationFailed as failed:
+            errors = failed.errors
+    return page.page(request, page.context(record, draft.raw, errors, draft.titles, extras=extras), 422)
+
+
+@record_page
+async def edit_form(request: Request) -> Response:
+    kit = Kit(request)
+    current = _current_for_update(kit)
+    page = FormPage(kit, kit.record_id(), current)
+    return page.page(request, page.context(current, None, {}, touched=set(), version=current["version"]))
+
+
+@record_page
+async def update(request: Request) -> Response:
+    kit = Kit(request)
+    current = _current_for_update(kit)
+    page = FormPage(kit, kit.record_id(), current)
+    form = await request.form()
+    draft = page.read(form)
+    version = str(form.get("version", "")).strip()
+    record, found = page.model.draft_record(draft.changes)
+    errors = _merge(draft.errors, found)
+    if not draft.errors:
+        try:
+            kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), draft.changes,
+                               version=int(version) if version.isdigit() else None)
+            return redirect(request, f"/r/{kit.entity_name}/{kit.record_id()}")
+        except ValidationFailed as failed:
+            errors = failed.errors
+        except StaleRecord as stale:
+            theirs = kit.secured.visible(kit.actor, kit.entity_name, stale.current)
+            return _conflict(request, page, draft, theirs)
+    return page.page(request, page.context(record, draft.raw, errors, draft.titles, version=version or None), 422)
+
+
+def _conflict(request: Request, page: FormPage, draft: Draft, theirs: dict[str, Any]) -> Response:
+    """Someone saved first: list each field where their value differs from the user's, keep the
+    user's input, and carry their version so saving again re-applies the user's values."""
+    kit = page.kit
+    full = {f.name: None for f in kit.entity} | theirs
+    mine, _ = kit.site.records.rules.prepare(kit.entity, full, draft.changes, kit.actor)
+    with kit.site.engine.connect() as connection:
+        lookups = kit.presenter.load(connection, kit.entity_name, [theirs, mine], list(draft.changes))
+    rows = []
+    for name in draft.changes:
+        if mine.get(name) != theirs.get(name):
+            field = kit.entity.fields[name]
+            rows.append((kit.presenter.text(field.label), kit.presenter.show(field, theirs.get(name), lookups),
+                         kit.presenter.show(field, mine.get(name), lookups)))
+    page = FormPage(kit, page.record_id, theirs)
+    context = page.context(mine, draft.raw, {}, draft.titles, version=theirs["version"], conflict=rows)
+    return page.page(request, context, 409)
+
+
+async def _state(request: Request, current: Mapping[str, Any] | None, record_id: int | None, kit: Kit) -> Response:
+    page = FormPage(kit, record_id, current)
+    form = await request.form()
+    draft = page.read(form)
+    record, found = page.model.draft_record(draft.changes)
+    touched = set(form.getlist("_touched")) | set(form.getlist("_touched_now"))
+    errors = _merge(draft.errors, found)
+    version = str(form.get("version", "")) or None
+    extras = {k: str(v) for k, v in draft.raw.items() if k not in page.model.names}
+    return render(request, "form.html", page.context(record, draft.raw, errors, draft.titles, touched=touched,
+                                                      version=version, extras=extras), block="form_body")
+
+
+@record_page
+async def form_state(request: Request) -> Response:
+    """The form redrawn for the draft: sections shown or hidden, required markers, messages of
+    the fields the user has left."""
+    kit = Kit(request)
+    if "record_id" in request.path_params:
+        return await _state(request, _current_for_update(kit), kit.record_id(), kit)
+    kit.require("create")
+    return await _state(request, None, None, kit)
+
+
+@record_page
+async def validate(request: Request) -> Response:
+    """The messages of one field for the draft record (when it loses focus)."""
+    kit = Kit(request)
+    current = None
+    if "record_id" in request.path_params:
+        current = _current_for_update(kit)
+    else:
+        kit.require("create")
+    page = FormPage(kit, kit.record_id() if current else None, current)
+    name = request.query_params.get("field", "")
+    form = await request.form()
+    draft = page.read(form)
+    _, found = page.model.draft_record(draft.changes)
+    errors = _merge(draft.errors, found).get(name, []) if name in page.model.names else []
+    return render(request, "form.html", {"name": name, "errors": errors}, block="field_messages")

@@ -1,0 +1,319 @@
+"""CSV import in the browser: /r/{entity}/import, four steps over the runtime's import engine.
+
+1. upload (multipart, CSRF, size-limited); the file is kept server-side under a random job id
+   that only the uploading user's session can use;
+2. the guessed column → field mapping as selects, the duplicate key and policy, a preview;
+3. a dry run naming every row's errors, with counts of creates, updates and skips;
+4. the import itself in a background thread, all rows or none; the progress page polls it
+   (HTMX, every second) and ends with a summary linking to the list.
+
+A job's file, options and progress live in a folder of their own (a temp folder by default), so
+any worker on the machine can answer the progress poll.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.io.importer import ImportOptions, ImportProblem, ImportReport, Importer, read_csv
+from atrium.runtime.records.service import RecordNotFound
+from atrium.runtime.site.site import Site
+from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.templating import is_htmx, render
+
+log = logging.getLogger(__name__)
+MAX_UPLOAD = 20 * 1024 * 1024
+PREVIEW_ROWS = 5
+SHOWN_ERRORS = 500
+KEEP_SECONDS = 24 * 3600
+JOB_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+SESSION_KEY = "import_jobs"
+POLICIES = ("skip", "update", "create")
+KEY_TYPES = {"text", "email", "phone", "url", "integer", "select", "reference", "user", "date"}
+
+
+# --- where jobs live ---------------------------------------------------------------------------
+
+class JobStore:
+    """One folder per job: the uploaded file, what the user chose, and the progress."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def folder(self, job: str) -> Path:
+        if not JOB_ID.match(job):
+            raise RecordNotFound(job)
+        return self.root / job
+
+    def create(self, meta: dict[str, Any], data: bytes) -> str:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.cleanup()
+        job = secrets.token_urlsafe(16)
+        folder = self.folder(job)
+        folder.mkdir(mode=0o700)
+        (folder / "upload.csv").write_bytes(data)
+        self.write(job, "meta", meta)
+        return job
+
+    def read(self, job: str, name: str) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.folder(job) / f"{name}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def write(self, job: str, name: str, value: dict[str, Any]) -> None:
+        folder = self.folder(job)
+        temporary = folder / f".{name}.{threading.get_ident()}.tmp"
+        temporary.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, folder / f"{name}.json")  # a poll never reads half a file
+
+    def data(self, job: str) -> bytes:
+        return (self.folder(job) / "upload.csv").read_bytes()
+
+    def cleanup(self) -> None:
+        """Forget jobs older than a day."""
+        cutoff = time.time() - KEEP_SECONDS
+        for folder in self.root.iterdir():
+            try:
+                if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except OSError:
+                continue
+
+
+def store_for(request: Request) -> JobStore:
+    root = getattr(request.app.state, "import_dir", None) or Path(tempfile.gettempdir()) / "atrium-imports"
+    return JobStore(Path(root))
+
+
+def private_site(site: Site) -> Site:
+    """A site of its own for work off the request thread (its evaluator binds per call)."""
+    return Site.open(site.blueprint, "", engine=site.engine, clock=site.clock)
+
+
+class Job:
+    """The job named in the path, if it is this user's, in this session, for this entity."""
+
+    def __init__(self, kit: Kit):
+        request = kit.request
+        self.kit = kit
+        self.id = request.path_params["job"]
+        self.store = store_for(request)
+        meta = self.store.read(self.id, "meta")
+        if (meta is None or self.id not in request.session.get(SESSION_KEY, [])
+                or meta.get("user_id") != kit.actor.user_id or meta.get("entity") != kit.entity_name):
+            raise RecordNotFound(self.id)
+        self.meta = meta
+        self.url = f"/r/{kit.entity_name}/import/{self.id}"
+
+    def csv(self):
+        return read_csv(self.store.data(self.id), self.kit.locale)
+
+    def options(self) -> ImportOptions | None:
+        chosen = self.meta.get("options")
+        if not chosen:
+            return None
+        return ImportOptions(chosen["mapping"], chosen.get("key"), chosen.get("on_duplicate", "skip"))
+
+
+# --- step 1: upload ----------------------------------------------------------------------------
+
+def upload_context(kit: Kit, error: str | None = None) -> dict[str, Any]:
+    return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
+            "step": 1, "error": error, "max_mb": MAX_UPLOAD // (1024 * 1024)}
+
+
+@record_page
+async def upload_page(request: Request) -> Response:
+    kit = Kit(request)
+    kit.require("create")
+    return render(request, "import.html", upload_context(kit))
+
+
+@record_page
+async def upload(request: Request) -> Response:
+    kit = Kit(request)
+    kit.require("create")
+    try:
+        form = await request.form(max_files=1, max_fields=4, max_part_size=4096)
+    except HTTPException:
+        return render(request, "import.html", upload_context(kit, kit.word("import_no_file")), 400)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return render(request, "import.html", upload_context(kit, kit.word("import_no_file")), 400)
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return render(request, "import.html",
+                      upload_context(kit, kit.word("import_too_big", size=MAX_UPLOAD // (1024 * 1024))), 413)
+    try:
+        csv_file = read_csv(data, kit.locale)
+    except ImportProblem as problem:
+        return render(request, "import.html", upload_context(kit, str(problem)), 422)
+    meta = {"user_id": kit.actor.user_id, "entity": kit.entity_name,
+            "filename": Path(upload.filename).name[:200], "rows": csv_file.total, "created": time.time()}
+    job = store_for(request).create(meta, data)
+    request.session[SESSION_KEY] = (request.session.get(SESSION_KEY, []) + [job])[-10:]
+    return RedirectResponse(f"/r/{kit.entity_name}/import/{job}", status_code=303)
+
+
+# --- step 2: mapping ---------------------------------------------------------------------------
+
+def mapping_context(job: Job, csv_file, options: ImportOptions, error: str | None = None) -> dict[str, Any]:
+    kit = job.kit
+    importer = Importer(kit.site, kit.actor, kit.entity_name)
+    fields = [(f.name, f.label) for f in importer.fields()]
+    columns = []
+    for index, column in enumerate(csv_file.header):
+        samples = [cells[index].strip() for _, cells in csv_file.rows[:50] if index < len(cells) and cells[index].strip()]
+        columns.append({"index": index, "name": column, "field": options.mapping.get(column) or "",
+                        "samples": list(dict.fromkeys(samples))[:3]})
+    keys = [(f.name, f.label) for f in importer.fields() if f.type in KEY_TYPES]
+    preview = [[(cells[i] if i < len(cells) else "") for i in range(len(csv_file.header))]
+               for _, cells in csv_file.rows[:PREVIEW_ROWS]]
+    delimiter = {",": "import_comma", ";": "import_semicolon", "\t": "import_tab"}[csv_file.delimiter]
+    return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name, "step": 2,
+            "job": job, "csv_file": csv_file, "columns": columns, "fields": fields,
+            "keys": keys, "key": options.key or "", "policy": options.on_duplicate, "policies": POLICIES,
+            "preview": preview, "delimiter": kit.word(delimiter), "error": error}
+
+
+@record_page
+async def mapping_page(request: Request) -> Response:
+    kit = Kit(request)
+    kit.require("create")
+    job = Job(kit)
+    csv_file = job.csv()
+    options = job.options() or ImportOptions(Importer(kit.site, kit.actor, kit.entity_name)
+                                             .guess_mapping(csv_file.header))
+    return render(request, "import_mapping.html", mapping_context(job, csv_file, options))
+
+
+# --- step 3: dry run ---------------------------------------------------------------------------
+
+def options_from(form, csv_file) -> ImportOptions:
+    mapping = {column: (str(form.get(f"map.{index}") or "") or None)
+               for index, column in enumerate(csv_file.header)}
+    policy = str(form.get("on_duplicate") or "skip")
+    return ImportOptions(mapping, str(form.get("key") or "") or None, policy if policy in POLICIES else "skip")
+
+
+def report_context(kit: Kit, report: ImportReport) -> dict[str, Any]:
+    labels = {f.name: f.label for f in kit.entity}
+    errors = [{"row": e.row, "column": e.column, "field": labels.get(e.field or ""), "message": e.message}
+              for e in report.errors[:SHOWN_ERRORS]]
+    return {"report": report, "errors": errors, "more_errors": max(0, len(report.errors) - SHOWN_ERRORS)}
+
+
+@record_page
+async def check(request: Request) -> Response:
+    kit = Kit(request)
+    kit.require("create")
+    job = Job(kit)
+    form = await request.form()
+    csv_file = job.csv()
+    options = options_from(form, csv_file)
+    job.meta["options"] = {"mapping": dict(options.mapping), "key": options.key,
+                           "on_duplicate": options.on_duplicate}
+    job.store.write(job.id, "meta", job.meta)
+    importer = Importer(private_site(kit.site), kit.actor, kit.entity_name)
+    try:
+        report = await run_in_threadpool(importer.dry_run, csv_file, options)
+    except ImportProblem as problem:
+        return render(request, "import_mapping.html", mapping_context(job, csv_file, options, str(problem)), 422)
+    context = {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
+               "step": 3, "job": job, **report_context(kit, report)}
+    return render(request, "import_check.html", context)
+
+
+# --- step 4: the import, and its progress ------------------------------------------------------
+
+@record_page
+async def start(request: Request) -> Response:
+    kit = Kit(request)
+    kit.require("create")
+    job = Job(kit)
+    options = job.options()
+    if options is None:
+        return RedirectResponse(job.url, status_code=303)
+    status = job.store.read(job.id, "status")
+    if status is None:  # a second click, or a second tab, does not import twice
+        job.store.write(job.id, "status", {"state": "running", "phase": "write", "done": 0,
+                                           "total": job.meta.get("rows", 0)})
+        worker = threading.Thread(target=work, name=f"atrium-import-{job.id[:6]}", daemon=True,
+                                  args=(private_site(kit.site), kit.actor, kit.entity_name, job.store, job.id,
+                                        options))
+        worker.start()
+    return RedirectResponse(job.url + "/progress", status_code=303)
+
+
+def work(site: Site, actor: Actor, entity: str, store: JobStore, job: str, options: ImportOptions) -> None:
+    last = 0.0
+
+    def progress(done: int, total: int, phase: str) -> None:
+        nonlocal last
+        if time.monotonic() - last >= 0.2 or done == total:
+            last = time.monotonic()
+            store.write(job, "status", {"state": "running", "phase": phase, "done": done, "total": total})
+
+    try:
+        csv_file = read_csv(store.data(job), actor.locale)
+        report = Importer(site, actor, entity).run(csv_file, options, progress=progress)
+    except Exception:  # the page must end, not poll forever; the log keeps the reason
+        log.exception("import %s failed", job)
+        store.write(job, "status", {"state": "crashed"})
+        return
+    store.write(job, "status", {
+        "state": "done" if report.written else "failed", "total": report.total,
+        "created": report.created, "updated": report.updated, "skipped": report.skipped,
+        "seconds": round(report.seconds, 1), "error_count": len(report.errors),
+        "rows_in_error": report.rows_in_error,
+        "errors": [[e.row, e.field, e.column, e.message] for e in report.errors[:SHOWN_ERRORS]]})
+
+
+@record_page
+async def progress_page(request: Request) -> Response:
+    kit = Kit(request)
+    kit.require("create")
+    job = Job(kit)
+    status = job.store.read(job.id, "status")
+    if status is None:
+        return RedirectResponse(job.url, status_code=303)
+    labels = {f.name: f.label for f in kit.entity}
+    errors = [{"row": row, "column": column, "field": labels.get(field or ""), "message": text}
+              for row, field, column, text in status.get("errors", [])]
+    done, total = status.get("done", 0), status.get("total", 0) or 0
+    context = {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
+               "step": 4, "job": job, "status": status, "errors": errors,
+               "more_errors": max(0, status.get("error_count", 0) - len(errors)),
+               "percent": 100 if status["state"] != "running" else int(100 * done / total) if total else 0}
+    if is_htmx(request):
+        return render(request, "import_progress.html", context, block="progress")
+    return render(request, "import_progress.html", context)
+
+
+R = "/r/{entity}/import"
+routes = [
+    Route(R, upload_page, methods=["GET"], name="record_import"),
+    Route(R, upload, methods=["POST"], name="record_import_upload"),
+    Route(R + "/{job}", mapping_page, methods=["GET"], name="record_import_mapping"),
+    Route(R + "/{job}/check", check, methods=["POST"], name="record_import_check"),
+    Route(R + "/{job}/run", start, methods=["POST"], name="record_import_run"),
+    Route(R + "/{job}/progress", progress_page, methods=["GET"], name="record_import_progress"),
+]

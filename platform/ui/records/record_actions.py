@@ -1,0 +1,57 @@
+"""What the record pages add for public pools and conversions: on a detail page Claim and Release
+(entity with `pool:`) and Convert (entity with `convert:`); on the list page the link to the pool
+list and, on that list, the rows the user may claim and their standing against the limits."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+from urllib.parse import urlencode
+
+from atrium.runtime.pool.conversion import Conversions
+from atrium.runtime.pool.service import PublicPool
+from atrium.ui.web.page_tools import Kit
+
+
+def record_actions(kit: Kit, connection: Any, record: Mapping[str, Any]) -> dict[str, Any]:
+    actions: dict[str, Any] = {"can_claim": False, "can_release": False, "pooled": False, "convert_label": None}
+    if kit.entity.pool is not None:
+        pool = PublicPool(kit.site)
+        actions.update(can_claim=pool.can_claim(kit.actor, kit.entity_name, record),
+                       can_release=pool.can_release(connection, kit.actor, kit.entity_name, record),
+                       pooled=kit.site.access.pooled(kit.entity_name, record))
+    conversion = kit.entity.convert
+    if conversion is not None and Conversions(kit.site).offered(connection, kit.actor, kit.entity_name, record):
+        actions["convert_label"] = kit.presenter.text(conversion.label) if "" not in conversion.label.texts \
+            else kit.word("convert")
+    return actions
+
+
+def pool_url(kit: Kit) -> str | None:
+    """The pool list of the entity, for users who may claim from it (or see everything)."""
+    pool = kit.entity.pool
+    if pool is None or not (kit.site.access.claims(kit.actor, kit.entity_name)
+                            or kit.site.access.scope(kit.actor, kit.entity_name, "read") == "all"):
+        return None
+    return f"/r/{kit.entity_name}?" + urlencode({pool.owner_field: "none"})
+
+
+def is_pool_view(kit: Kit) -> bool:
+    pool = kit.entity.pool
+    return pool is not None and kit.request.query_params.get(pool.owner_field) == "none"
+
+
+def list_context(kit: Kit, connection: Any, records: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the list page adds: the pool link, and on the pool list the claimable rows and the
+    user's standing against the limits."""
+    url = pool_url(kit)
+    context: dict[str, Any] = {"pool_url": url, "pool_view": False, "claimable": set(), "standing": ""}
+    if url is None or not is_pool_view(kit):
+        return context
+    pool = PublicPool(kit.site)
+    context["pool_view"] = True
+    context["claimable"] = {r["id"] for r in records if pool.can_claim(kit.actor, kit.entity_name, r)}
+    if kit.site.access.claims(kit.actor, kit.entity_name):
+        standing = pool.standing(connection, kit.actor, kit.entity_name)
+        context["standing"] = kit.word("pool_standing", owned=standing.owned, today=standing.claimed_today,
+                                       max=f" / {standing.max_owned}" if standing.max_owned else "",
+                                       cap=f" / {standing.daily_cap}" if standing.daily_cap else "")
+    return context

@@ -1,0 +1,44 @@
+"""The generated record pages, generic over entity names: list, export, picker, saved views,
+forms, the 360° detail, the public pool (pool list, claim, release) and conversions. Record ids
+use the int convertor, so /r/{entity}/new, /kanban, /import and the like never collide with a
+record."""
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from atrium.ui.records import convert_page
+from atrium.ui.records import detail_page
+from atrium.ui.records import export
+from atrium.ui.records import form_page
+from atrium.ui.records import list_page
+from atrium.ui.records import picker
+from atrium.ui.records import pool_actions
+from atrium.ui.records import saved_views
+
+R = "/r/{entity}"
+ID = R + "/{record_id:int}"
+
+routes = [
+    Route(R, list_page.list_page, methods=["GET"], name="record_list"),
+    Route(R, form_page.create, methods=["POST"], name="record_create"),
+    Route(R + "/count", list_page.exact_count, methods=["GET"], name="record_count"),
+    Route(R + "/export.csv", export.export_csv, methods=["GET"], name="record_export"),
+    Route(R + "/pick", picker.pick, methods=["GET"], name="record_pick"),
+    Route(R + "/views", saved_views.save_view, methods=["POST"], name="saved_view_save"),
+    Route(R + "/views/{view_id:int}/delete", saved_views.delete_view, methods=["POST"], name="saved_view_delete"),
+    Route(R + "/new", form_page.new_form, methods=["GET"], name="record_new"),
+    Route(R + "/form-state", form_page.form_state, methods=["POST"], name="record_form_state"),
+    Route(R + "/validate", form_page.validate, methods=["POST"], name="record_validate"),
+    Route(ID, detail_page.detail, methods=["GET"], name="record_detail"),
+    Route(ID, form_page.update, methods=["POST"], name="record_update"),
+    Route(ID + "/edit", form_page.edit_form, methods=["GET"], name="record_edit"),
+    Route(ID + "/form-state", form_page.form_state, methods=["POST"], name="record_edit_form_state"),
+    Route(ID + "/validate", form_page.validate, methods=["POST"], name="record_edit_validate"),
+    Route(ID + "/delete", detail_page.delete, methods=["POST"], name="record_delete"),
+    Route(ID + "/stage", detail_page.move_stage, methods=["POST"], name="record_stage"),
+    Route(R + "/pool", pool_actions.pool_list, methods=["GET"], name="record_pool"),
+    Route(ID + "/claim", pool_actions.claim, methods=["POST"], name="record_claim"),
+    Route(ID + "/release", pool_actions.release, methods=["POST"], name="record_release"),
+    Route(ID + "/convert", convert_page.convert_form, methods=["GET"], name="record_convert_form"),
+    Route(ID + "/convert", convert_page.convert, methods=["POST"], name="record_convert"),
+]

@@ -1,0 +1,1 @@
+"""Report pages, dashboards, widgets and charts."""

@@ -1,0 +1,1 @@
+"""The web application: app, sessions and CSRF, templating, interface words, value presentation."""

@@ -1,0 +1,70 @@
+"""What every record page shares: the signed-in guard, the entity from the path, the reader's
+presenter, and the answers for records that are not there (404) or actions not allowed (403)."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from atrium.runtime.records.service import RecordNotFound
+from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.ui.web.i18n import word
+from atrium.ui.web.present import Presenter
+from atrium.ui.web.templating import render
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Kit:
+    """The pieces one request about one entity needs."""
+
+    def __init__(self, request: Request):
+        self.request = request
+        self.site = request.app.state.site
+        self.blueprint = self.site.blueprint
+        self.actor = request.state.actor
+        self.locale = request.state.locale
+        self.entity_name = request.path_params["entity"]
+        if self.entity_name not in self.blueprint.entities:
+            raise RecordNotFound(self.entity_name)
+        self.entity = self.blueprint.entities[self.entity_name]
+        self.view = self.blueprint.view(self.entity_name)
+        self.secured = SecuredRecords(self.site)
+        self.presenter = Presenter(self.site, self.actor, self.locale)
+
+    def can(self, action: str, entity: str | None = None) -> bool:
+        return self.site.access.can(self.actor, entity or self.entity_name, action)
+
+    def require(self, action: str) -> None:
+        if not self.can(action):
+            raise AccessDenied(self.entity_name)
+
+    def word(self, key: str, **params: Any) -> str:
+        return word(key, self.locale, **params)
+
+    def record_id(self) -> int:
+        return int(self.request.path_params["record_id"])
+
+
+def notice(request: Request, key: str, status: int) -> Response:
+    return render(request, "notice.html", {"title": word(key, request.state.locale)}, status_code=status)
+
+
+def record_page(endpoint: Endpoint) -> Endpoint:
+    """Signed-in users only; a record or entity that is not there, or not readable, is a 404; an
+    action the role may not take at all is a 403."""
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        from atrium.ui.web.app import login_required  # app.py imports the pages: import here, not at the top
+
+        async def run(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except RecordNotFound:
+                return notice(request, "not_found", 404)
+            except AccessDenied:
+                return notice(request, "forbidden", 403)
+        return await login_required(run)(request)
+    return guarded
