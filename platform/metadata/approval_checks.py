@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from atrium.metadata.field_paths import check_condition
 from atrium.metadata.model import Entity, Role
 from atrium.metadata.sources import Report, Source
 
@@ -89,7 +90,6 @@ def check_decision_triggers(sources: Mapping[str, Source], report: Report) -> No
 def check_seed_requests(seed: Source | None, sources: Mapping[str, Source], entities: Mapping[str, Entity],
                         pipelines: Mapping[str, Any], report: Report) -> None:
     """seed.yaml `request:` names an approval rule of the entity, and its `where` real fields."""
-    from atrium.metadata.references import check_condition  # references imports this module
     if seed is None:
         return
     for entity, plan in (seed.data.get("entities") or {}).items():

@@ -1,6 +1,7 @@
 """Build entities and pipelines from their documents, checking each reference they make."""
 from __future__ import annotations
 
+import dataclasses
 import graphlib
 import re
 from types import MappingProxyType
@@ -205,5 +206,4 @@ def build_pipeline(source: Source, entities: Mapping[str, Entity], report: Repor
 
 
 def _replace(obj: Any, **changes: Any) -> Any:
-    import dataclasses
     return dataclasses.replace(obj, **changes)

@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import asteval
 
-from atrium.metadata import expression_functions as fx
+import atrium.metadata.expression_functions as fx
 
 MAX_SOURCE_CHARS = 4_000
 MAX_NODES = 2_000

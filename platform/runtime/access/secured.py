@@ -6,6 +6,7 @@ never as forbidden, so its existence is not confirmed.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy.engine import Connection
@@ -146,7 +147,6 @@ class SecuredRecords:
                 raise ValidationFailed({model.owner: [message("owner_out_of_reach", actor.locale)]})
 
     def _connect(self, connection: Connection | None, write: bool = False):
-        import contextlib
         if connection is not None:
             return contextlib.nullcontext(connection)
         return write_transaction(self.site.engine) if write else connect(self.site.engine)

@@ -23,12 +23,12 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.model import Document
 from atrium.runtime.query.periods import as_bounds, local_today, period_range
 from atrium.runtime.reports.columns import CONVERSION, CONVERSION_FROM_FIRST, RECORDS, ReportColumn, normalize
-from atrium.runtime.reports.compiler import CompiledReport, Measure, ReportCompiler, ReportRequest
+from atrium.runtime.reports.parts import CompiledReport, Measure, ReportParts, ReportRequest
 
 PERCENT = Decimal(100)
 
 
-def compile_funnel(compiler: ReportCompiler, document: Document, entity: str,
+def compile_funnel(compiler: ReportParts, document: Document, entity: str,
                    request: ReportRequest) -> CompiledReport:
     scope = compiler.scope
     pipeline = compiler.blueprint.pipelines[document["pipeline"]]

@@ -25,8 +25,10 @@ from atrium.runtime.schema.database import connect
 from atrium.runtime.records.evaluation import Actor, RecordEvaluator
 from atrium.runtime.reports.columns import ReportColumn, normalize, zero
 from atrium.runtime.reports.compiler import CompiledReport, ReportCompiler, ReportRequest
+from atrium.runtime.reports.funnel import shape_funnel
 from atrium.runtime.reports.output import ResultText
 from atrium.runtime.reports.scope import ReportNotFound, ReportScope
+from atrium.runtime.reports.series import shape_series
 from atrium.runtime.reports.targets import TargetReader
 
 
@@ -113,10 +115,8 @@ class Reports:
         if compiled.kind == "list":
             self._list(connection, compiled, result)
         elif compiled.kind == "funnel":
-            from atrium.runtime.reports.funnel import shape_funnel
             shape_funnel(connection, compiled, result, metrics)
         elif compiled.kind == "timeseries":
-            from atrium.runtime.reports.series import shape_series
             shape_series(connection, compiled, result, metrics)
         else:
             self._grouped(connection, compiled, result, evaluator)

@@ -22,12 +22,12 @@ from atrium.runtime.query.periods import as_bounds, local_today, period_range
 from atrium.runtime.reports.buckets import bucket_sql, buckets_between, covering_range, shift, year_before
 from atrium.runtime.reports.columns import (CHANGE_WORDS, COMPARE_WORDS, ReportColumn, bucket_words, derived_words, label_of,
                              normalize, zero)
-from atrium.runtime.reports.compiler import CompiledReport, Group, ReportCompiler, ReportRequest
+from atrium.runtime.reports.parts import CompiledReport, Group, ReportParts, ReportRequest
 
 ADDITIVE = ("count", "count_distinct", "sum")
 
 
-def compile_series(compiler: ReportCompiler, document: Document, entity: str,
+def compile_series(compiler: ReportParts, document: Document, entity: str,
                    request: ReportRequest) -> CompiledReport:
     scope = compiler.scope
     spec = document["period"]

@@ -23,6 +23,7 @@ from typing import Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
@@ -81,10 +82,7 @@ def _has_table(connection: Connection) -> bool:
 
 
 def _upsert(connection: Connection, names: Iterable[str]) -> None:
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     start = time.time_ns() // 1000
     statement = insert(versions).values([{"name": name, "version": start} for name in sorted(names)])
     connection.execute(statement.on_conflict_do_update(index_elements=[versions.c.name],

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from atrium.runtime.schema import data_versions
+
 DEFAULT_URL = "sqlite:///atrium.db"
 
 # SQLite stores Decimal as REAL text; Atrium quantizes money itself, so the warning is noise.
@@ -22,7 +24,6 @@ def create_engine(url: str = DEFAULT_URL, **options) -> Engine:
     engine = sa.create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
-    from atrium.runtime.schema import data_versions
     data_versions.install(engine)  # change counters per table, for caches of computed results
     return engine
 

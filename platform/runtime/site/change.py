@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ from atrium.metadata.model import Blueprint
 from atrium.metadata.overlays.diff import Change, document_changes
 from atrium.metadata.overlays.minimal import update_overlay_document
 from atrium.metadata.overlays.paths import document_file, fingerprint, plain
+from atrium.metadata.overlays.upgrade import relock
 from atrium.metadata.overlays.words import as_records
 from atrium.metadata.problems import Problem
 from atrium.runtime.site import history as metadata_history
@@ -289,8 +291,6 @@ class MetadataChanges:
         """Record the base as it is now in the overlay's base.lock, so `atrium check` can tell a
         later base change that meets the studio's changes."""
         try:
-            from atrium.metadata.overlays.upgrade import relock
-            import os
             below = self.overlay.below()
             relock(self.overlay.folder, below, os.path.relpath(below[-1], self.overlay.folder.resolve()))
         except Exception:  # the lock helps upgrades later; a change that applied stays applied

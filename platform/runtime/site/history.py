@@ -16,13 +16,14 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from atrium.runtime.schema.tables import system_tables
+
 TABLE = "atrium_metadata_history"
 
 
 @functools.lru_cache(maxsize=1)
 def history_table() -> sa.Table:
     """The table as tables.py defines it (the same in every metadata version)."""
-    from atrium.runtime.schema.tables import system_tables
     metadata = sa.MetaData()
     system_tables(metadata)
     return metadata.tables[TABLE]

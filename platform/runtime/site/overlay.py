@@ -17,15 +17,17 @@ import json
 import os
 import tempfile
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from sqlalchemy.engine import make_url
 
 from atrium.metadata.loader import (FOLDERS, SINGLE_FILES, YAML_SUFFIXES, blueprint_layers, check_documents,
-                                    merged_documents)
+                                    display_path, merged_documents)
 from atrium.metadata.model import Blueprint
 from atrium.metadata.overlays.documents import write_text_atomically
+from atrium.metadata.overlays.scaffold import scaffold_overlay
 from atrium.metadata.problems import BlueprintError, Problem
 
 Snapshot = Mapping[str, str]
@@ -125,7 +127,6 @@ class SiteOverlay:
             return
         below = self.below()[-1]
         if not self.folder.exists() or not any(self.folder.iterdir()):
-            from atrium.metadata.overlays.scaffold import scaffold_overlay
             self.folder.mkdir(parents=True, exist_ok=True)
             self.folder.rmdir()
             scaffold_overlay(self.folder, below)
@@ -186,12 +187,10 @@ class SiteOverlay:
 
 
 def _display(path: Path) -> str:
-    from atrium.metadata.loader import display_path
     return display_path(path.resolve())
 
 
 def _moved(problem: Problem, scratch: str, real: str) -> Problem:
-    from dataclasses import replace
     mark = problem.mark
     if mark is None or not mark.file.startswith(scratch):
         return problem

@@ -1,0 +1,70 @@
+"""Dotted field paths (`account.tier`) and the conditions written over them (`where:`), checked
+against the entities: what views, dashboards, automations, reports, targets and the seed plan's
+requests all check, so references.py, report_checks.py and approval_checks.py import it from here.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from atrium.metadata.entities import system_field
+from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Pipeline
+from atrium.metadata.problems import did_you_mean
+from atrium.metadata.sources import Report, Source
+
+
+def resolve_path(entities: Mapping[str, Entity], entity: str, path: str) -> Field | str:
+    """The field a dotted path (`account.tier`) ends at, or why it does not resolve."""
+    current = entities[entity]
+    steps = path.split(".")
+    for index, step in enumerate(steps):
+        field = current.fields.get(step) or (system_field(step) if step in SYSTEM_FIELDS else None)
+        if field is None:
+            return f"'{step}' is not a field of {current.name}"
+        if index == len(steps) - 1:
+            return field
+        if field.type != "reference" or field.to not in entities:
+            return f"'{step}' is not a reference, so '{path}' cannot go through it"
+        current = entities[field.to]
+    raise AssertionError("unreachable")
+
+
+def check_path(report: Report, source: Source, where: list, entities: Mapping[str, Entity],
+               entity: str, path: str) -> Field | None:
+    result = resolve_path(entities, entity, path)
+    if isinstance(result, str):
+        candidates = set(entities[entity].fields) | set(SYSTEM_FIELDS)
+        report.add(source, where, result, did_you_mean(path.split(".")[0], candidates))
+        return None
+    return result
+
+
+def entity_names(entities: Mapping[str, Entity], entity: str) -> set[str]:
+    return set(entities[entity].fields) | set(SYSTEM_FIELDS)
+
+
+STAGE_OPERATORS = ("stalled", "in_stage_longer_than_days")
+HOUR_OPERATORS = ("older_than_hours", "within_last_hours")
+
+
+def check_condition(report: Report, source: Source, where: list, condition: Mapping[str, Any],
+                    entities: Mapping[str, Entity], entity: str,
+                    pipelines: Mapping[str, Pipeline] | None = None) -> None:
+    for path, spec in condition.items():
+        field = check_path(report, source, where + [path], entities, entity, path)
+        if field is None or not isinstance(spec, Mapping):
+            continue
+        for operator in HOUR_OPERATORS:
+            if operator in spec and field.type != "datetime":
+                report.add(source, where + [path, operator],
+                           f"'{operator}' applies to date-time fields; '{path}' is a {field.type} field"
+                           + (", which has no hours (use older_than_days or within)" if field.type == "date" else ""))
+        for operator in STAGE_OPERATORS:
+            if operator not in spec:
+                continue
+            if field.type != "stage":
+                report.add(source, where + [path, operator], f"'{operator}' applies to stage fields only")
+            elif operator == "stalled" and pipelines is not None:
+                pipeline = pipelines.get(field.pipeline or "")
+                if pipeline is not None and pipeline.stall_after_days is None:
+                    report.add(source, where + [path, operator],
+                               f"pipeline '{pipeline.name}' has no stall_after_days, so nothing is ever stalled")
