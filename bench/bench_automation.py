@@ -85,7 +85,7 @@ def build(url: str, records: int, reps: int, source: Path = B2B) -> tuple[Site, 
                   for i in range(reps)]
     # created without automations: the setup is not what is measured
     from atrium.runtime.records.service import RecordService
-    loader = RecordService(blueprint, site.engine, site.tables, clock=lambda: NOW, automations=False)
+    loader = RecordService(blueprint, site.engine, site.tables, clock=lambda: NOW)
     levels = ["a", "b", "c"]
     rows = [{"name": f"Customer {i:06d}", "owner": owners[i % reps], "level": levels[i % 3],
              "last_followup_at": NOW - dt.timedelta(days=61 + i % 340)} for i in range(records)]

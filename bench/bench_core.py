@@ -34,7 +34,7 @@ from atrium.metadata import load_blueprint  # noqa: E402
 from atrium.runtime.access import users  # noqa: E402
 from atrium.runtime.schema.database import create_engine  # noqa: E402
 from atrium.runtime.schema.migrations import apply_migration, migrate, plan_migration  # noqa: E402
-from atrium.runtime.records.service import RecordService  # noqa: E402
+from atrium.runtime.site.services import records_service  # noqa: E402
 from atrium.runtime.seed.seeding import seed_demo  # noqa: E402
 from atrium.runtime.seed.values import Values  # noqa: E402
 
@@ -130,7 +130,7 @@ def bench_bulk(folder: Path, count: int, repeat: int) -> dict:
     for _ in range(repeat):
         engine = fresh_sqlite(folder, "bulk.db")
         migrate(engine, blueprint)
-        service = RecordService(blueprint, engine)
+        service = records_service(blueprint, engine)
         with engine.begin() as connection:
             owners = [users.add_user(connection, service.tables, blueprint, f"u{i}", "sales_rep")
                       for i in range(5)]
@@ -210,7 +210,7 @@ PHASES = (  # (label, file suffix, function) whose cumulative time is reported
 def profile_orders(folder: Path, blueprint, customer_rows: list[dict], order_rows: list[dict]) -> dict:
     engine = fresh_sqlite(folder, "profile.db")
     migrate(engine, blueprint)
-    service = RecordService(blueprint, engine)
+    service = records_service(blueprint, engine)
     with engine.begin() as connection:
         for i in range(5):
             users.add_user(connection, service.tables, blueprint, f"u{i}", "sales_rep")

@@ -29,7 +29,7 @@ BOB = Actor(user_id=22, name="bob", role="manager")
 
 def service(tmp_path) -> RecordService:
     blueprint = make_blueprint(tmp_path / "bp", ENTITIES, PIPELINES)
-    return RecordService(blueprint, create_engine(f"sqlite:///{tmp_path / 'unused.db'}"), automations=False)
+    return RecordService(blueprint, create_engine(f"sqlite:///{tmp_path / 'unused.db'}"))
 
 
 def test_two_threads_evaluating_at_once_each_get_their_own_user_and_entity(tmp_path):

@@ -32,8 +32,9 @@ from atrium.runtime.approvals.rules import PENDING, ApprovalGuard, ApprovalSpec,
 from atrium.runtime.approvals.store import Approval, ApprovalStore
 from atrium.runtime.automation.assignment import Directory
 from atrium.runtime.automation.rules import Rule
-from atrium.runtime.automation.triggers import matching_ids, running_rules
+from atrium.runtime.automation.triggers import EventAutomations, matching_ids
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.hooks import running_rules
 from atrium.runtime.records.errors import RecordError
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
@@ -54,17 +55,18 @@ def refused(reason: str, locale: str, **params: Any) -> ApprovalRefused:
 
 
 class Approvals(ApprovalStore):
-    """Reachable as `service.approvals` on a RecordService built with automations."""
+    """Reachable as `service.approvals` on the records service the site wires (site/services.py)."""
 
-    def __init__(self, service: Any, rules: Sequence[Rule] | None = None):
+    def __init__(self, service: Any, automations: EventAutomations, rules: Sequence[Rule] | None = None):
         self.service = service
+        self.automations = automations  # notifications, message values, the rules a decision fires
         self.blueprint = service.blueprint
         self.tables = service.tables
         self.table = service.tables.system("atrium_approvals")
         self.approvers = service.tables.system("atrium_approval_approvers")
         self.users = service.tables.system("atrium_users")
         self.access = Access(service.blueprint, service.tables)
-        self.specs: dict[str, ApprovalSpec] = approval_specs(service.automations.rules if rules is None else rules)
+        self.specs: dict[str, ApprovalSpec] = approval_specs(automations.rules if rules is None else rules)
         self.guard = ApprovalGuard(service.blueprint, service.tables, self.specs, service.rules.evaluator,
                                    service.clock, running_rules)
 
@@ -148,7 +150,7 @@ class Approvals(ApprovalStore):
             notes += [{"user_id": u, "message": message, "rule": spec.name, "entity": entity.name,
                        "record_id": record["id"]} for u in users]
         fresh = self._write(conn, spec, "pending", records, actor, {})
-        self.service.automations.notifications.send(conn, notes, now)
+        self.automations.notifications.send(conn, notes, now)
         return ids, fresh
 
     def _resolve(self, spec: ApprovalSpec, record: Mapping[str, Any], directory: Directory, locale: str) -> list[int]:
@@ -178,7 +180,7 @@ class Approvals(ApprovalStore):
     def _message(self, conn: Connection, spec: ApprovalSpec, record: Mapping[str, Any]) -> dict[str, str]:
         """What the approvers are asked, in every language, filled with the record as people read it."""
         locales = dict.fromkeys(self.blueprint.locales + LOCALES)
-        values = self.service.automations.actions.message_values
+        values = self.automations.actions.message_values
         if spec.message is not None:
             texts = {locale: spec.message.text(locale, self.blueprint.default_locale) for locale in locales}
             return values.fill(conn, spec.entity, texts, [record])[0]
@@ -236,7 +238,7 @@ class Approvals(ApprovalStore):
             self._tell_decision(conn, decided, after, actor, now)
             if spec is not None:
                 model = self.blueprint.entities[approval.entity]
-                self.service.automations.decided(conn, model, spec.name, status, before, after, actor)
+                self.automations.decided(conn, model, spec.name, status, before, after, actor)
             return decided
 
     def withdraw(self, approval_id: int, actor: Actor, connection: Connection | None = None) -> Approval:
@@ -290,7 +292,7 @@ class Approvals(ApprovalStore):
                                     who=(who.display_name or who.name) if who else actor.name)
             message[locale] = approval_message("with_comment", locale, text=text, comment=approval.comment) \
                 if approval.comment else text
-        self.service.automations.notifications.send(conn, [
+        self.automations.notifications.send(conn, [
             {"user_id": user, "message": message, "rule": approval.rule, "entity": approval.entity,
              "record_id": approval.record_id} for user in recipients], now)
 

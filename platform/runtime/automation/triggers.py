@@ -1,7 +1,8 @@
 """Event rules: run inside the transaction of the write that fired them.
 
-The records service calls `EventAutomations.written` after each create and update (and before
-each delete) with the records as they were and are. A rule fires when its trigger names the
+The records service's write pipeline calls `EventAutomations.written` after each create and
+update (and before each delete) with the records as they were and are (through
+records/hooks.py's `EventRules`: the site wires this class in, site/services.py). A rule fires when its trigger names the
 write, the record matches its `where` (checked by the same SQL compiler as every list and report,
 with a SELECT of the written ids, so the semantics are identical) and its `when` holds.
 
@@ -12,7 +13,6 @@ MAX_DEPTH, so automations cannot loop.
 """
 from __future__ import annotations
 
-import contextvars
 from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from atrium.runtime.schema.bulk_statements import among_ids
 from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
 from atrium.runtime.schema.database import write_transaction
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.hooks import enter_rule, leave_rule, running_rules
 from atrium.runtime.automation.messages import message
 from atrium.runtime.automation.notifications import Notifications
 from atrium.runtime.automation.outbox import Outbox
@@ -34,8 +35,8 @@ from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import RecordError, ValidationFailed
 
 MAX_DEPTH = 8
-# the rules running in this thread or task, outermost first
-_running: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("atrium_rules_running", default=())
+__all__ = ["AutomationFailed", "EventAutomations", "describe", "enter_rule", "leave_rule", "matching_ids",
+           "matching_records", "running_rules"]
 
 Pair = tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]
 
@@ -70,19 +71,6 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def running_rules() -> tuple[str, ...]:
-    return _running.get()
-
-
-def enter_rule(name: str) -> contextvars.Token:
-    """Mark a rule as running (its own writes will not fire it again)."""
-    return _running.set(_running.get() + (name,))
-
-
-def leave_rule(token: contextvars.Token) -> None:
-    _running.reset(token)
-
-
 class EventAutomations:
     def __init__(self, service: Any, rules: Sequence[Rule] | None = None):
         self.service = service
@@ -104,7 +92,7 @@ class EventAutomations:
         if not rules:
             return False
         ran = False
-        running = _running.get()
+        running = running_rules()
         stage = entity.stage_field.name if entity.stage_field else None
         for rule in rules:
             if rule.name in running:
@@ -121,7 +109,7 @@ class EventAutomations:
                 before: Mapping[str, Any], after: Mapping[str, Any], actor: Actor) -> bool:
         """Run the rules `on: {approved|rejected: approval}` after a decision's writes, with the
         record as the decision left it; True if any ran."""
-        running = _running.get()
+        running = running_rules()
         ran = False
         for rule in self.rules:
             trigger = rule.trigger
@@ -129,6 +117,39 @@ class EventAutomations:
                     and rule.name not in running):
                 ran |= self._fire(connection, rule, outcome, [Item(dict(before), dict(after))], actor, running)
         return ran
+
+    def update_pairs(self, connection: Connection, model: Entity,
+                     pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+                     changed: frozenset[str]) -> list[tuple[dict, dict]]:
+        """For an update whose records hold only some columns (`changed`: the fields it changed): the
+        (before, after) pairs the event rules it fires are to see, as whole records; empty when no
+        rule fires on any of them.
+
+        A rule sees exactly the pairs it would see had the update read whole records: its trigger is
+        decided on the columns read (a trigger's fields are among the changed ones, the stage is always
+        read), and a lone rule's `where` is checked first, in the same transaction, by the same query
+        it would run. With several rules, every pair that fires one of them is passed (an earlier
+        rule's writes may make a record match a later rule's `where`)."""
+        if not pairs:
+            return []
+        service = self.service
+        running = running_rules()
+        stage = model.stage_field.name if model.stage_field else None
+        rules = [rule for rule in self.by_event.get((model.name, "update"), ())
+                 if rule.name not in running and not (rule.trigger.kind == "change" and not changed & set(rule.trigger.fields))
+                 and not (rule.trigger.kind == "stage" and stage not in changed)]
+        if not rules:
+            return []
+        if len(rules) == 1 and rules[0].where:
+            matching = set(matching_ids(connection, service, rules[0], [after["id"] for _, after in pairs]))
+            pairs = [pair for pair in pairs if pair[1]["id"] in matching]
+        found = [(before, after) for before, after in pairs
+                 if any(rule.fires_on("update", before, after, stage) for rule in rules)]
+        if not found:
+            return []
+        whole = {record["id"]: record for record in service.read_many(connection, model.name,
+                                                                      [after["id"] for _, after in found])}
+        return [({**whole[after["id"]], **before}, {**whole[after["id"]], **after}) for before, after in found]
 
     def _fire(self, connection: Connection, rule: Rule, event: str, items: list[Item], actor: Actor,
               running: tuple[str, ...]) -> bool:

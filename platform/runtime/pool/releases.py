@@ -2,10 +2,11 @@
 
 A record goes back to the pool whenever a person's write empties the owner field of an entity
 with a pool - the Release action, the form, the API, an import, a conversion's `set`. The
-records service hands each update and bulk update to `PoolReleases.record`, inside the write's
-transaction, so every one of those paths leaves the same `release` row in atrium_pool_history
-(by the writer, naming the previous owner, which starts that owner's cooldown), a bulk write
-leaves its rows in one insert, and a write that fails leaves none.
+records service's write pipeline (records/pipeline.py) hands each update and bulk update to
+`PoolReleases.record`, inside the write's transaction, so every one of those paths leaves the
+same `release` row in atrium_pool_history (by the writer, naming the previous owner, which
+starts that owner's cooldown), a bulk write leaves its rows in one insert, and a write that
+fails leaves none.
 
 Writes an automation makes while it runs are not recorded here: `PoolRecycling` records them as
 recycles, naming the rule, so each emptied owner is written once.
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Blueprint
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.hooks import running_rules
 
 Pair = tuple[Mapping[str, Any], Mapping[str, Any]]
 
@@ -42,16 +44,10 @@ class PoolReleases:
                at: dt.datetime) -> None:
         """A `release` row for each (before, after) whose owner the write emptied."""
         field = self.owner_fields.get(entity)
-        if field is None or _automation_running():
+        if field is None or running_rules():
             return
         rows = [{"entity": entity, "record_id": before["id"], "action": "release", "user_id": actor.user_id,
                  "previous_owner": before[field], "rule": None, "at": at}
                 for before, after in pairs if before.get(field) is not None and after.get(field) is None]
         if rows:
             connection.execute(self.history.insert(), rows)
-
-
-def _automation_running() -> bool:
-    # imported here: the automations import the records service, which imports this module
-    from atrium.runtime.automation.triggers import running_rules
-    return bool(running_rules())

@@ -1,16 +1,17 @@
 """The records service: the only path by which a record is created, changed or deleted.
 
 Every write goes through the same steps, in one transaction: coercion, defaults, formulas and
-validation (`RecordRules`), then database checks (unique values, linked records), autonumbers,
-optimistic locking, the write itself, audit history, stage history, rollup refresh, and the event
-automations the write fires (`_written`). When any step finds an error nothing is written. Bulk
-updates live in record_updates.py, the exceptions in record_errors.py.
+validation (`RecordRules`), then the write pipeline (pipeline.py: approvals' guard, database
+checks, the write itself with autonumbers and optimistic locking, audit history, pool releases,
+stage history, rollup refresh, and the event automations the write fires). When any step finds
+an error nothing is written. Bulk updates live in updates.py, the exceptions in errors.py, what a
+write asks of approvals and automations in hooks.py (the site wires them in: site/services.py).
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -24,16 +25,22 @@ from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.automation.messages import message
 from atrium.runtime.pool.releases import PoolReleases
 from atrium.runtime.records.errors import RecordError, RecordNotFound, StaleRecord, ValidationFailed  # noqa: F401  (re-exported)
+from atrium.runtime.records.hooks import WriteHooks
+from atrium.runtime.records.pipeline import Write, WritePipeline
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
 from atrium.runtime.records.updates import BulkUpdates
 from atrium.runtime.records.rollups import Rollups
 from atrium.runtime.records.stage_analytics import LearnedProbabilities
 from atrium.runtime.schema.tables import Tables, build_tables, location_columns
 
+if TYPE_CHECKING:  # the services built over this one, attached by the site (site/services.py)
+    from atrium.runtime.approvals.service import Approvals
+    from atrium.runtime.automation.triggers import EventAutomations
+
 
 class RecordService(BulkUpdates):
     def __init__(self, blueprint: Blueprint, engine: Engine, tables: Tables | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, automations: bool = True):
+                 clock: Callable[[], dt.datetime] | None = None):
         self.blueprint = blueprint
         self.engine = engine
         self.tables = tables or build_tables(blueprint)
@@ -45,19 +52,23 @@ class RecordService(BulkUpdates):
         self.pool_releases = PoolReleases(blueprint, self.tables)  # owners emptied by a person's write
         self.rollups = Rollups(blueprint, self.tables, self)
         self._keys: dict[str, tuple[str, ...] | None] = {}
-        self.automations = None
-        self.approvals = None  # without automations (the seed) nothing is asked, locked or reserved
-        if automations:  # imported here: the automations write through this service
-            from atrium.runtime.automation.triggers import EventAutomations
-            from atrium.runtime.approvals.service import Approvals
-            self.automations = EventAutomations(self)
-            self.approvals = Approvals(self)
+        self.pipeline = WritePipeline(self)
+        # without hooks (the seed, a test of records alone) nothing is asked, locked, reserved or fired
+        self.hooks = WriteHooks()
+        self.automations: EventAutomations | None = None
+        self.approvals: Approvals | None = None
         # entity → [(child entity, reference field)] for on_delete handling
         self.children: dict[str, list[tuple[Entity, str]]] = {}
         for child in blueprint.entities.values():
             for field in child:
                 if field.type == "reference":
                     self.children.setdefault(field.to, []).append((child, field.name))
+
+    def attach(self, automations: EventAutomations | None, approvals: Approvals | None) -> None:
+        """The services built over this one: every write asks approvals' guard and fires the
+        automations' event rules (the composition root calls this: site/services.py)."""
+        self.automations, self.approvals = automations, approvals
+        self.hooks = WriteHooks(guard=approvals.guard if approvals is not None else None, events=automations)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -182,51 +193,34 @@ class RecordService(BulkUpdates):
 
     def _insert_batch(self, conn: Connection, model: Entity, table: sa.Table, batch: list[dict],
                       actor: Actor, first_row: int, audit_fields: bool) -> list[dict[str, Any]]:
-        now = self.clock()
         single = len(batch) == 1 and audit_fields
-        self._guard(conn, model, [(None, record, None) for record in batch], actor, None if single else first_row)
-        self._check_database(conn, model, batch, (), actor.locale, None if single else first_row)
-        self._assign_autonumbers(conn, model, batch, now)
-        stored = []
-        for record in batch:
-            row = self.columns_of(model, {f.name: record.get(f.name) for f in model})
-            row.update(created_at=now, updated_at=now, created_by=actor.user_id,
-                       updated_by=actor.user_id, version=1)
-            stored.append(row)
-        if conn.dialect.name == "sqlite":
-            # The writer holds SQLite's lock, so the next ids are ours: giving them explicitly
-            # lets the driver insert the whole batch in one executemany (RETURNING would insert
-            # row by row to keep the ids in order).
-            first = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
-            ids = list(range(first, first + len(stored)))
-            for record_id, row in zip(ids, stored):
-                row["id"] = record_id
-            conn.execute(table.insert(), stored)
-        else:
-            ids = [r[0] for r in conn.execute(
-                table.insert().returning(table.c.id, sort_by_parameter_order=True), stored)]
-        results = []
-        for record_id, record, row in zip(ids, batch, stored):
-            record = dict(record, id=record_id, created_at=now, updated_at=now,
-                          created_by=actor.user_id, updated_by=actor.user_id, version=1)
-            results.append(record)
-        if audit_fields:
-            for record in results:
-                self.audit.record_changes(conn, model.name, record["id"], "create",
-                                          [(f.name, None, record[f.name]) for f in model
-                                           if record.get(f.name) is not None], now, actor.user_id)
-        else:
-            self.audit.record_creations(conn, model.name, ids, now, actor.user_id)
-        stage = model.stage_field
-        if stage is not None and stage.pipeline:
-            self.audit.record_stage(conn, model.name, stage.pipeline,
-                                    [(r["id"], None, r[stage.name]) for r in results if r[stage.name]],
-                                    now, actor.user_id)
-        self.rollups.refresh(conn, self.rollups.parents_of(model.name, results))
-        if self._written(conn, model, "create", [(None, r) for r in results], actor):
-            fresh = {r["id"]: r for r in self.read_many(conn, model.name, ids)}  # the rules may have changed them
-            results = [fresh[record_id] for record_id in ids]
-        return results
+
+        def insert(now: dt.datetime) -> list[tuple[None, dict[str, Any]]]:
+            self._assign_autonumbers(conn, model, batch, now)
+            stored = []
+            for record in batch:
+                row = self.columns_of(model, {f.name: record.get(f.name) for f in model})
+                row.update(created_at=now, updated_at=now, created_by=actor.user_id,
+                           updated_by=actor.user_id, version=1)
+                stored.append(row)
+            if conn.dialect.name == "sqlite":
+                # The writer holds SQLite's lock, so the next ids are ours: giving them explicitly
+                # lets the driver insert the whole batch in one executemany (RETURNING would insert
+                # row by row to keep the ids in order).
+                first = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+                ids = list(range(first, first + len(stored)))
+                for record_id, row in zip(ids, stored):
+                    row["id"] = record_id
+                conn.execute(table.insert(), stored)
+            else:
+                ids = [r[0] for r in conn.execute(
+                    table.insert().returning(table.c.id, sort_by_parameter_order=True), stored)]
+            return [(None, dict(record, id=record_id, created_at=now, updated_at=now, created_by=actor.user_id,
+                                updated_by=actor.user_id, version=1)) for record_id, record in zip(ids, batch)]
+
+        write = Write(model, "create", actor, [(None, record) for record in batch], checked=batch,
+                      first_row=None if single else first_row, each_field=audit_fields)
+        return [record for _, record in self.pipeline.run(conn, write, insert)]
 
     def update(self, entity: str, record_id: int, values: Mapping[str, Any], actor: Actor = SYSTEM,
                version: int | None = None, connection: Connection | None = None) -> dict[str, Any]:
@@ -243,26 +237,20 @@ class RecordService(BulkUpdates):
             changes = changed_fields(current, record, [f.name for f in model])
             if not changes:
                 return current
-            self._guard(conn, model, [(current, record, [name for name, _, _ in changes])], actor)
-            self._check_database(conn, model, [record], [record_id], actor.locale, None)
-            now = self.clock()
-            update = self.columns_of(model, {name: new for name, _, new in changes})
-            update.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
-            result = conn.execute(table.update().where(table.c.id == record_id,
-                                                       table.c.version == current["version"]).values(**update))
-            if result.rowcount != 1:  # a concurrent writer got there between our read and write
-                raise StaleRecord(self._current(conn, entity, record_id, actor), message("stale", actor.locale))
-            self.audit.record_changes(conn, entity, record_id, "update", changes, now, actor.user_id)
-            self.pool_releases.record(conn, entity, [(current, record)], actor, now)
-            stage = model.stage_field
-            if stage is not None and stage.pipeline and current[stage.name] != record[stage.name]:
-                self.audit.record_stage(conn, entity, stage.pipeline,
-                                        [(record_id, current[stage.name], record[stage.name])], now, actor.user_id)
-            record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
-            self.rollups.refresh(conn, self.rollups.parents_of(entity, [current, record]))
-            if self._written(conn, model, "update", [(current, record)], actor):
-                record = self.read_many(conn, entity, [record_id])[0]
-            return record
+
+            def store(now: dt.datetime) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+                update = self.columns_of(model, {name: new for name, _, new in changes})
+                update.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
+                result = conn.execute(table.update().where(table.c.id == record_id,
+                                                           table.c.version == current["version"]).values(**update))
+                if result.rowcount != 1:  # a concurrent writer got there between our read and write
+                    raise StaleRecord(self._current(conn, entity, record_id, actor), message("stale", actor.locale))
+                record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
+                return [(current, record)]
+
+            write = Write(model, "update", actor, [(current, record)], changes=[changes], checked=[record],
+                          own_ids=[record_id])
+            return self.pipeline.run(conn, write, store)[0][1]
 
     def delete(self, entity: str, record_id: int, actor: Actor = SYSTEM,
                connection: Connection | None = None, *, _deleting: set | None = None) -> None:
@@ -274,43 +262,32 @@ class RecordService(BulkUpdates):
         deleting.add((entity, record_id))
         with self._connection(connection) as conn:
             current = self._current(conn, entity, record_id, actor)
-            self._guard(conn, self.entity(entity), [(current, None, None)], actor)
-            for child, field_name in self.children.get(entity, ()):
-                child_table = self.tables[child.name]
-                linked = [row[0] for row in conn.execute(
-                    sa.select(child_table.c.id).where(child_table.c[field_name] == record_id))
-                    if (child.name, row[0]) not in deleting]
-                if not linked:
-                    continue
-                rule = child.fields[field_name].on_delete
-                if rule == "restrict":
-                    raise ValidationFailed({RECORD_ERRORS: [message(
-                        "restricted", actor.locale, count=len(linked),
-                        entity=child.plural.text(actor.locale, self.blueprint.default_locale))]})
-                for child_id in linked:
-                    if rule == "cascade":
-                        self.delete(child.name, child_id, actor, connection=conn, _deleting=deleting)
-                    else:
-                        self.update(child.name, child_id, {field_name: None}, actor, connection=conn)
-            self._written(conn, self.entity(entity), "delete", [(current, None)], actor)  # it still exists
-            conn.execute(table.delete().where(table.c.id == record_id))
-            self.audit.record_changes(conn, entity, record_id, "delete", [(None, None, None)],
-                                      self.clock(), actor.user_id)
-            self.rollups.refresh(conn, self.rollups.parents_of(entity, [current]))
 
-    def _written(self, conn: Connection, model: Entity, event: str,
-                 pairs: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]], actor: Actor) -> bool:
-        """The one place writes meet event automations, inside the write's transaction: a rule
-        that fails raises and so undoes the write. True if a rule ran (the records may differ)."""
-        if self.automations is None:
-            return False
-        return self.automations.written(conn, model, event, pairs, actor)
+            def on_delete() -> None:
+                for child, field_name in self.children.get(entity, ()):
+                    child_table = self.tables[child.name]
+                    linked = [row[0] for row in conn.execute(
+                        sa.select(child_table.c.id).where(child_table.c[field_name] == record_id))
+                        if (child.name, row[0]) not in deleting]
+                    if not linked:
+                        continue
+                    rule = child.fields[field_name].on_delete
+                    if rule == "restrict":
+                        raise ValidationFailed({RECORD_ERRORS: [message(
+                            "restricted", actor.locale, count=len(linked),
+                            entity=child.plural.text(actor.locale, self.blueprint.default_locale))]})
+                    for child_id in linked:
+                        if rule == "cascade":
+                            self.delete(child.name, child_id, actor, connection=conn, _deleting=deleting)
+                        else:
+                            self.update(child.name, child_id, {field_name: None}, actor, connection=conn)
 
-    def _guard(self, conn: Connection, model: Entity, writes: Sequence[tuple], actor: Actor,
-               first_row: int | None = None) -> None:
-        """A pending approval's lock, and the values only an approval decision sets (approval_rules.py)."""
-        if self.approvals is not None:
-            self.approvals.guard.check(conn, model, writes, actor, first_row)
+            def store(_now: dt.datetime) -> list[tuple[dict[str, Any], None]]:
+                conn.execute(table.delete().where(table.c.id == record_id))
+                return [(current, None)]
+
+            self.pipeline.run(conn, Write(self.entity(entity), "delete", actor, [(current, None)], linked=on_delete),
+                              store)
 
     def _current(self, conn: Connection, entity: str, record_id: int, actor: Actor) -> dict[str, Any]:
         table = self.tables[entity]

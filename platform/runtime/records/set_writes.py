@@ -1,6 +1,6 @@
 """Bulk updates written set-wise: one outcome for records that all get the same values, one UPDATE
 per group of records written alike, and event rules fed whole records when the update had read
-only some columns.
+only some columns (that last in automation/triggers.py).
 
 A scheduled rule over many records mostly writes the same values everywhere (`owner: null` on
 every idle record). Three things make that cheap without changing what is written:
@@ -17,7 +17,8 @@ every idle record). Three things make that cheap without changing what is writte
 - **Whole records only where a rule needs them.** A scheduled run may read only the columns its
   rule needs (rule_columns.py). The event rules the update fires see whole records, read again
   for just the records a rule fires on (after its `where`, when it is the only rule), so a
-  rule whose `where` leaves every record out costs one query.
+  rule whose `where` leaves every record out costs one query (`EventAutomations.update_pairs`,
+  automation/triggers.py).
 """
 from __future__ import annotations
 
@@ -186,38 +187,3 @@ def write_changes(connection: Connection, table: sa.Table,
         if single:
             execute_many(connection, table.update().where(table.c.id == sa.bindparam("_id")).values(
                 {**{name: sa.bindparam(name) for name in names}, "version": table.c.version + 1}), single)
-
-
-def event_pairs(service: Any, connection: Connection, model: Entity,
-                pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-                changed: frozenset[str]) -> list[tuple[dict, dict]]:
-    """For an update whose records hold only some columns (`changed`: the fields it changed): the
-    (before, after) pairs the event rules it fires are to see, as whole records; empty when no
-    rule fires on any of them.
-
-    A rule sees exactly the pairs it would see had the update read whole records: its trigger is
-    decided on the columns read (a trigger's fields are among the changed ones, the stage is always
-    read), and a lone rule's `where` is checked first, in the same transaction, by the same query
-    it would run. With several rules, every pair that fires one of them is passed (an earlier
-    rule's writes may make a record match a later rule's `where`)."""
-    automations = service.automations
-    if automations is None or not pairs:
-        return []
-    from atrium.runtime.automation.triggers import matching_ids, running_rules  # they import the records service
-    running = running_rules()
-    stage = model.stage_field.name if model.stage_field else None
-    rules = [rule for rule in automations.by_event.get((model.name, "update"), ())
-             if rule.name not in running and not (rule.trigger.kind == "change" and not changed & set(rule.trigger.fields))
-             and not (rule.trigger.kind == "stage" and stage not in changed)]
-    if not rules:
-        return []
-    if len(rules) == 1 and rules[0].where:
-        matching = set(matching_ids(connection, service, rules[0], [after["id"] for _, after in pairs]))
-        pairs = [pair for pair in pairs if pair[1]["id"] in matching]
-    found = [(before, after) for before, after in pairs
-             if any(rule.fires_on("update", before, after, stage) for rule in rules)]
-    if not found:
-        return []
-    whole = {record["id"]: record for record in service.read_many(connection, model.name,
-                                                                  [after["id"] for _, after in found])}
-    return [({**whole[after["id"]], **before}, {**whole[after["id"]], **after}) for before, after in found]

@@ -1,6 +1,7 @@
-"""Bulk updates: many records, each with its own values, by the rules a single update applies.
+"""Bulk updates: many records, each with its own values, by the rules a single update applies,
+through the same write pipeline (pipeline.py).
 
-Kept apart from records.py (the service inherits it) because it has its own fast path: records the
+Kept apart from service.py (the service inherits it) because it has its own fast path: records the
 caller already read and locked are reused (whole, or only the columns a scheduled rule needs), one
 outcome for every record when they all get the same values and the rules they reach read nothing
 else, one UPDATE per group of records written alike (set_writes.py), one insert of history, and
@@ -8,6 +9,7 @@ optionally only the rules the changed fields can affect (`RulePlan`).
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
@@ -17,11 +19,12 @@ from atrium.runtime.records.audit import changed_fields
 from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.automation.messages import message
 from atrium.runtime.records.errors import RecordNotFound, ValidationFailed
-from atrium.runtime.records.set_writes import event_pairs, plan_inputs, shared_outcome, write_alike, write_changes
+from atrium.runtime.records.pipeline import Write
+from atrium.runtime.records.set_writes import plan_inputs, shared_outcome, write_alike, write_changes
 
 
 class BulkUpdates:
-    """Mixed into RecordService: uses its rules, audit, rollups, tables and hooks."""
+    """Mixed into RecordService: uses its rules, tables and write pipeline."""
 
     def bulk_update(self, entity: str, changes: Sequence[tuple[int, Mapping[str, Any]]], actor: Actor = SYSTEM,
                     connection: Connection | None = None, batch_size: int = 1000,
@@ -35,7 +38,7 @@ class BulkUpdates:
         already read and locked in `connection`. `affected_only` runs only the rules the changed
         fields can affect (`RulePlan`): what automations use. `partial`: the `current` records hold
         only the columns rule_columns.py names for a scheduled rule (event rules still see whole
-        records: set_writes.event_pairs)."""
+        records: `EventAutomations.update_pairs`)."""
         model = self.entity(entity)
         changed: list[tuple[dict, dict]] = []
         with self._connection(connection) as conn:
@@ -91,49 +94,36 @@ class BulkUpdates:
                 moves.append((current, record, found))
         if not moves:
             return []
-        self._guard(conn, model, [(c, r, [name for name, _, _ in found]) for c, r, found in moves], actor)
         if shared is not None and not any(model.fields[n].unique for n in shared):
             checked = [shared]  # every record's new values are (some of) these: one check says it for all
         else:
             checked = [{n: new for n, _, new in found} for _, _, found in moves]
-        self._check_database(conn, model, checked, [current["id"] for current, _, _ in moves], actor.locale, None)
-        now = self.clock()
         spread = self._plain_keys(model) is None  # a location field spreads over three columns
-        if shared is not None and not spread:  # records changing the same fields get the same values
-            alike: dict[tuple[str, ...], list[int]] = {}
-            every = tuple(shared)
-            for current, record, found in moves:
-                alike.setdefault(every if len(found) == len(every) else tuple([n for n, _, _ in found]),
-                                 []).append(current["id"])
-                record["updated_at"], record["updated_by"], record["version"] = now, actor.user_id, current["version"] + 1
-            for columns, ids in alike.items():
-                write_alike(conn, table, {**{c: shared[c] for c in columns}, "updated_at": now,
-                                          "updated_by": actor.user_id}, ids)
-        else:
-            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for current, record, found in moves:
-                columns = {name: new for name, _, new in found}
-                if spread:
-                    columns = self.columns_of(model, columns)
-                by_columns.setdefault(tuple(columns), []).append(
-                    {"_id": current["id"], "updated_at": now, "updated_by": actor.user_id, **columns})
-                record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
-            write_changes(conn, table, by_columns)  # records getting the same values: one statement
-        self.audit.record_many(conn, model.name, "update", [(c["id"], found) for c, _, found in moves],
-                               now, actor.user_id)
-        self.pool_releases.record(conn, model.name, [(c, r) for c, r, _ in moves], actor, now)
-        stage = model.stage_field
-        if stage is not None and stage.pipeline:
-            self.audit.record_stage(conn, model.name, stage.pipeline,
-                                    [(c["id"], c[stage.name], r[stage.name]) for c, r, _ in moves
-                                     if c[stage.name] != r[stage.name]], now, actor.user_id)
-        pairs = [(current, record) for current, record, _ in moves]
-        self.rollups.refresh(conn, self.rollups.parents_of(model.name, [r for pair in pairs for r in pair]))
-        fired = pairs
-        if partial:  # the event rules see whole records; the fields changed are the groups' columns
-            changed = frozenset().union(*(alike if shared is not None and not spread else by_columns))
-            fired = event_pairs(self, conn, model, pairs, changed)
-        if fired and self._written(conn, model, "update", fired, actor):
-            fresh = {r["id"]: r for r in self.read_many(conn, model.name, [c["id"] for c, _ in pairs])}
-            pairs = [(current, fresh.get(current["id"], record)) for current, record in pairs]
-        return pairs
+
+        def store(now: dt.datetime) -> list[tuple[dict, dict]]:
+            if shared is not None and not spread:  # records changing the same fields get the same values
+                alike: dict[tuple[str, ...], list[int]] = {}
+                every = tuple(shared)
+                for current, record, found in moves:
+                    alike.setdefault(every if len(found) == len(every) else tuple([n for n, _, _ in found]),
+                                     []).append(current["id"])
+                    record["updated_at"], record["updated_by"], record["version"] = now, actor.user_id, current["version"] + 1
+                for columns, ids in alike.items():
+                    write_alike(conn, table, {**{c: shared[c] for c in columns}, "updated_at": now,
+                                              "updated_by": actor.user_id}, ids)
+            else:
+                by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+                for current, record, found in moves:
+                    columns = {name: new for name, _, new in found}
+                    if spread:
+                        columns = self.columns_of(model, columns)
+                    by_columns.setdefault(tuple(columns), []).append(
+                        {"_id": current["id"], "updated_at": now, "updated_by": actor.user_id, **columns})
+                    record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
+                write_changes(conn, table, by_columns)  # records getting the same values: one statement
+            return [(current, record) for current, record, _ in moves]
+
+        write = Write(model, "update", actor, [(current, record) for current, record, _ in moves],
+                      changes=[found for _, _, found in moves], checked=checked,
+                      own_ids=[current["id"] for current, _, _ in moves], partial=partial)
+        return self.pipeline.run(conn, write, store)

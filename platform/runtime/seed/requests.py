@@ -22,13 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from atrium.metadata.model import Blueprint
-from atrium.runtime.approvals.service import Approvals
 from atrium.runtime.automation.rules import build_rules
-from atrium.runtime.automation.triggers import EventAutomations
 from atrium.runtime.query.conditions import Joins, compile_condition
 from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.records.errors import RecordError
 from atrium.runtime.records.service import RecordService
+from atrium.runtime.site.services import wire_services
 
 
 def requests_of(plan: Mapping[str, Any] | None) -> list[tuple[str, Mapping[str, Any]]]:
@@ -57,9 +56,10 @@ def request_approvals(connection: Connection, blueprint: Blueprint, engine: Engi
     wanted = requests_of(plan)
     if not wanted:
         return []
-    service = RecordService(blueprint, engine, clock=clock, automations=False)
-    service.automations = EventAutomations(service, rules=())  # the requests' writes fire no rule
-    approvals = service.approvals = Approvals(service, rules=build_rules(blueprint))
+    service = wire_services(RecordService(blueprint, engine, clock=clock), rules=(),  # the requests' writes fire no rule
+                            approval_rules=build_rules(blueprint))
+    approvals = service.approvals
+    assert approvals is not None
     people = _people(connection, service)
     lines = []
     for entity, item in wanted:

@@ -64,7 +64,7 @@ def seed_demo(blueprint: Blueprint, engine: Engine, scale: int = 200, seed: int 
     timeline = Timeline(today, zone, scale)
     clock = _Clock(timeline.anchor)
     # Demo data is history as it happened, drawn by the plan: automations are not replayed over it.
-    service = RecordService(blueprint, engine, clock=clock, automations=False)
+    service = RecordService(blueprint, engine, clock=clock)
     evaluator = RecordEvaluator(blueprint, clock=clock)
     made: dict[str, int] = {}
     notes: list[str] = []

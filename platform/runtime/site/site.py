@@ -1,4 +1,7 @@
-"""One running Atrium site: a blueprint with its overlays, a database, and the services over them."""
+"""One running Atrium site: a blueprint with its overlays, a database, and the services over them.
+
+The composition root: `Site.open` builds each service once and passes each its collaborators
+(the records service with automations and approvals wired in: services.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,6 +17,7 @@ from atrium.runtime.approvals.service import Approvals
 from atrium.runtime.schema.database import create_engine
 from atrium.runtime.query.lists import Queries
 from atrium.runtime.records.service import RecordService
+from atrium.runtime.site.services import records_service
 from atrium.runtime.schema.tables import Tables, build_tables
 
 
@@ -35,7 +39,7 @@ class Site:
         engine = engine or create_engine(database_url)
         clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         tables = build_tables(blueprint)
-        records = RecordService(blueprint, engine, tables, clock=clock)
+        records = records_service(blueprint, engine, tables, clock=clock)
         access = Access(blueprint, tables)
         return cls(blueprint, engine, tables, records, access, Queries(blueprint, tables, access, records), clock)
 
@@ -44,5 +48,6 @@ class Site:
 
     @property
     def approvals(self) -> Approvals:
-        """Requests, decisions and withdrawals of approvals (approvals.py), over the records service."""
+        """Requests, decisions and withdrawals of approvals (approvals/service.py), over the records service."""
+        assert self.records.approvals is not None  # Site.open wires them in
         return self.records.approvals

@@ -1,0 +1,122 @@
+"""The write pipeline: the ordered steps every create, update, delete and bulk write goes through,
+written once, inside the write's transaction.
+
+    guard → database checks → linked records → write → audit → pool releases → stage history
+          → rollups → event rules
+
+- **guard**: a pending approval's lock and the values only a decision sets (`WriteHooks.guard`).
+- **database checks**: unique values and linked records that must exist (`_check_database`).
+- **linked records**: a delete applies its children's on_delete (restrict, cascade, set_null).
+- **write**: the caller's own statement (`store`): a batch INSERT, one UPDATE under its version,
+  the set-wise UPDATEs of a bulk update (set_writes.py), a DELETE.
+- **audit**: atrium_history rows, one per changed field (a bulk create: one per record).
+- **pool releases**: owners a person's update emptied go back to the pool (pool/releases.py).
+- **stage history**: each record that enters a stage.
+- **rollups**: the parents whose rollups read the records, before and after.
+- **event rules**: the automations the write fires (`WriteHooks.events`); when one ran, the
+  records are read again, as the rules left them. A delete fires its rules before the DELETE,
+  while the record still exists for their `where`.
+
+When any step raises nothing is written: the caller's transaction rolls back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from sqlalchemy.engine import Connection
+
+from atrium.metadata.model import Entity
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.hooks import Pair
+
+if TYPE_CHECKING:
+    from atrium.runtime.records.service import RecordService
+
+Change = tuple[str, Any, Any]  # (field, old value, new value)
+
+
+@dataclass
+class Write:
+    """One write of records of one entity, as the steps see it."""
+
+    model: Entity
+    event: str  # create, update or delete
+    actor: Actor
+    pairs: Sequence[Pair]  # (before, after) as asked: before None for a create, after None for a delete
+    changes: Sequence[Sequence[Change]] | None = None  # an update's changed fields, one list per pair
+    checked: Sequence[Mapping[str, Any]] | None = None  # values to check against the database
+    own_ids: Sequence[int] = ()  # records being changed, which may keep their own unique values
+    first_row: int | None = None  # a bulk write names its bad row, counted from this one
+    each_field: bool = True  # a create audits each field's value; a bulk create one row per record
+    partial: bool = False  # an update's records hold only some columns (set_writes.event_pairs)
+    linked: Callable[[], None] | None = None  # a delete's on_delete, applied before it
+
+
+class WritePipeline:
+    def __init__(self, service: RecordService):
+        self.service = service
+
+    def run(self, connection: Connection, write: Write, store: Callable[[dt.datetime], Sequence[Pair]]) -> list[Pair]:
+        """Every step in order around `store(now)`, which writes and returns the pairs as written;
+        returns them as the event rules left them."""
+        service, model, actor = self.service, write.model, write.actor
+        hooks = service.hooks
+        if hooks.guard is not None:
+            changes = write.changes
+            hooks.guard.check(connection, model, [
+                (before, after, None if changes is None else [name for name, _, _ in changes[i]])
+                for i, (before, after) in enumerate(write.pairs)], actor, write.first_row)
+        if write.checked is not None:
+            service._check_database(connection, model, list(write.checked), write.own_ids, actor.locale,
+                                    write.first_row)
+        if write.linked is not None:
+            write.linked()
+        if write.event == "delete":
+            self._fire(connection, write, write.pairs)
+        now = service.clock()
+        pairs = list(store(now))
+        self._audit(connection, write, pairs, now)
+        if write.event == "update":
+            service.pool_releases.record(connection, model.name, pairs, actor, now)
+        stage = model.stage_field
+        if stage is not None and stage.pipeline and write.event != "delete":
+            service.audit.record_stage(connection, model.name, stage.pipeline, [
+                (after["id"], None if before is None else before[stage.name], after[stage.name])
+                for before, after in pairs
+                if (before[stage.name] != after[stage.name] if before is not None else after[stage.name])],
+                now, actor.user_id)
+        service.rollups.refresh(connection, service.rollups.parents_of(
+            model.name, [record for pair in pairs for record in pair if record is not None]))
+        if write.event != "delete" and self._fire(connection, write, pairs):
+            fresh = {r["id"]: r for r in service.read_many(connection, model.name, [a["id"] for _, a in pairs])}
+            pairs = [(before, fresh.get(after["id"], after)) for before, after in pairs]
+        return pairs
+
+    def _audit(self, connection: Connection, write: Write, pairs: Sequence[Pair], now: dt.datetime) -> None:
+        audit, entity, by = self.service.audit, write.model.name, write.actor.user_id
+        if write.event == "create" and write.each_field:
+            for _, record in pairs:
+                audit.record_changes(connection, entity, record["id"], "create",
+                                     [(f.name, None, record[f.name]) for f in write.model
+                                      if record.get(f.name) is not None], now, by)
+        elif write.event == "create":
+            audit.record_creations(connection, entity, [record["id"] for _, record in pairs], now, by)
+        elif write.event == "update":
+            audit.record_many(connection, entity, "update",
+                              [(before["id"], found) for (before, _), found in zip(pairs, write.changes)], now, by)
+        else:
+            for before, _ in pairs:
+                audit.record_changes(connection, entity, before["id"], "delete", [(None, None, None)], now, by)
+
+    def _fire(self, connection: Connection, write: Write, pairs: Sequence[Pair]) -> bool:
+        """The one place writes meet event automations: a rule that fails raises and so undoes
+        the write. True if a rule ran (the records may differ)."""
+        events = self.service.hooks.events
+        if events is None:
+            return False
+        if write.partial:  # the event rules see whole records; the fields changed are the groups' columns
+            changed = frozenset(name for found in write.changes for name, _, _ in found)
+            pairs = events.update_pairs(connection, write.model, pairs, changed)
+        return bool(pairs) and events.written(connection, write.model, write.event, pairs, write.actor)
