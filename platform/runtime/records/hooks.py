@@ -21,8 +21,9 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.model import Entity
 from atrium.runtime.records.evaluation import Actor
 
+Record = dict[str, Any]
 # (record before, record after): before is None for a create, after None for a delete
-Pair = tuple[Optional[Mapping[str, Any]], Optional[Mapping[str, Any]]]
+Pair = tuple[Optional[Record], Optional[Record]]
 # (before, after, the fields the write changes, or None for a create or delete)
 GuardedWrite = tuple[Optional[Mapping[str, Any]], Optional[Mapping[str, Any]], Optional[Sequence[str]]]
 
@@ -41,8 +42,7 @@ class EventRules(Protocol):
                 actor: Actor) -> bool: ...
 
     def update_pairs(self, connection: Connection, entity: Entity,
-                     pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-                     changed: frozenset[str]) -> list[tuple[dict, dict]]: ...
+                     pairs: Sequence[tuple[Record, Record]], changed: frozenset[str]) -> list[tuple[Record, Record]]: ...
 
 
 @dataclass(frozen=True)

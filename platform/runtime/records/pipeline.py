@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Entity
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.records.hooks import Pair
+from atrium.runtime.records.hooks import Pair, Record
 
 if TYPE_CHECKING:
     from atrium.runtime.records.service import RecordService
@@ -45,13 +45,25 @@ class Write:
     event: str  # create, update or delete
     actor: Actor
     pairs: Sequence[Pair]  # (before, after) as asked: before None for a create, after None for a delete
-    changes: Sequence[Sequence[Change]] | None = None  # an update's changed fields, one list per pair
-    checked: Sequence[Mapping[str, Any]] | None = None  # values to check against the database
+    changes: Sequence[Sequence[Change]] = ()  # an update's changed fields, one list per pair
+    checked: Sequence[Record] | None = None  # values to check against the database
     own_ids: Sequence[int] = ()  # records being changed, which may keep their own unique values
     first_row: int | None = None  # a bulk write names its bad row, counted from this one
     each_field: bool = True  # a create audits each field's value; a bulk create one row per record
-    partial: bool = False  # an update's records hold only some columns (set_writes.event_pairs)
+    partial: bool = False  # an update's records hold only some columns (EventAutomations.update_pairs)
     linked: Callable[[], None] | None = None  # a delete's on_delete, applied before it
+
+
+def afters(pairs: Sequence[Pair]) -> list[Record]:
+    return [after for _, after in pairs if after is not None]
+
+
+def befores(pairs: Sequence[Pair]) -> list[Record]:
+    return [before for before, _ in pairs if before is not None]
+
+
+def updates(pairs: Sequence[Pair]) -> list[tuple[Record, Record]]:
+    return [(before, after) for before, after in pairs if before is not None and after is not None]
 
 
 class WritePipeline:
@@ -64,13 +76,13 @@ class WritePipeline:
         service, model, actor = self.service, write.model, write.actor
         hooks = service.hooks
         if hooks.guard is not None:
-            changes = write.changes
-            hooks.guard.check(connection, model, [
-                (before, after, None if changes is None else [name for name, _, _ in changes[i]])
-                for i, (before, after) in enumerate(write.pairs)], actor, write.first_row)
+            fields = [[name for name, _, _ in found] for found in write.changes]  # none for a create or delete
+            hooks.guard.check(connection, model, [(before, after, fields[i] if fields else None)
+                                                  for i, (before, after) in enumerate(write.pairs)],
+                              actor, write.first_row)
         if write.checked is not None:
-            service._check_database(connection, model, list(write.checked), write.own_ids, actor.locale,
-                                    write.first_row)
+            service._check_database(connection, model, list(write.checked), write.own_ids,
+                                    actor.locale, write.first_row)
         if write.linked is not None:
             write.linked()
         if write.event == "delete":
@@ -79,35 +91,35 @@ class WritePipeline:
         pairs = list(store(now))
         self._audit(connection, write, pairs, now)
         if write.event == "update":
-            service.pool_releases.record(connection, model.name, pairs, actor, now)
+            service.pool_releases.record(connection, model.name, updates(pairs), actor, now)
         stage = model.stage_field
         if stage is not None and stage.pipeline and write.event != "delete":
             service.audit.record_stage(connection, model.name, stage.pipeline, [
                 (after["id"], None if before is None else before[stage.name], after[stage.name])
-                for before, after in pairs
-                if (before[stage.name] != after[stage.name] if before is not None else after[stage.name])],
+                for before, after in pairs if after is not None
+                and (before[stage.name] != after[stage.name] if before is not None else after[stage.name])],
                 now, actor.user_id)
         service.rollups.refresh(connection, service.rollups.parents_of(
             model.name, [record for pair in pairs for record in pair if record is not None]))
         if write.event != "delete" and self._fire(connection, write, pairs):
-            fresh = {r["id"]: r for r in service.read_many(connection, model.name, [a["id"] for _, a in pairs])}
-            pairs = [(before, fresh.get(after["id"], after)) for before, after in pairs]
+            fresh = {r["id"]: r for r in service.read_many(connection, model.name, [a["id"] for a in afters(pairs)])}
+            pairs = [(before, fresh.get(after["id"], after) if after is not None else None) for before, after in pairs]
         return pairs
 
     def _audit(self, connection: Connection, write: Write, pairs: Sequence[Pair], now: dt.datetime) -> None:
         audit, entity, by = self.service.audit, write.model.name, write.actor.user_id
         if write.event == "create" and write.each_field:
-            for _, record in pairs:
+            for record in afters(pairs):
                 audit.record_changes(connection, entity, record["id"], "create",
                                      [(f.name, None, record[f.name]) for f in write.model
                                       if record.get(f.name) is not None], now, by)
         elif write.event == "create":
-            audit.record_creations(connection, entity, [record["id"] for _, record in pairs], now, by)
+            audit.record_creations(connection, entity, [record["id"] for record in afters(pairs)], now, by)
         elif write.event == "update":
             audit.record_many(connection, entity, "update",
-                              [(before["id"], found) for (before, _), found in zip(pairs, write.changes)], now, by)
+                              [(before["id"], found) for before, found in zip(befores(pairs), write.changes)], now, by)
         else:
-            for before, _ in pairs:
+            for before in befores(pairs):
                 audit.record_changes(connection, entity, before["id"], "delete", [(None, None, None)], now, by)
 
     def _fire(self, connection: Connection, write: Write, pairs: Sequence[Pair]) -> bool:
@@ -118,5 +130,5 @@ class WritePipeline:
             return False
         if write.partial:  # the event rules see whole records; the fields changed are the groups' columns
             changed = frozenset(name for found in write.changes for name, _, _ in found)
-            pairs = events.update_pairs(connection, write.model, pairs, changed)
+            pairs = events.update_pairs(connection, write.model, updates(pairs), changed)
         return bool(pairs) and events.written(connection, write.model, write.event, pairs, write.actor)

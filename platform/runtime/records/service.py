@@ -26,7 +26,7 @@ from atrium.runtime.automation.messages import message
 from atrium.runtime.pool.releases import PoolReleases
 from atrium.runtime.records.errors import RecordError, RecordNotFound, StaleRecord, ValidationFailed  # noqa: F401  (re-exported)
 from atrium.runtime.records.hooks import WriteHooks
-from atrium.runtime.records.pipeline import Write, WritePipeline
+from atrium.runtime.records.pipeline import Write, WritePipeline, afters
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
 from atrium.runtime.records.updates import BulkUpdates
 from atrium.runtime.records.rollups import Rollups
@@ -220,7 +220,7 @@ class RecordService(BulkUpdates):
 
         write = Write(model, "create", actor, [(None, record) for record in batch], checked=batch,
                       first_row=None if single else first_row, each_field=audit_fields)
-        return [record for _, record in self.pipeline.run(conn, write, insert)]
+        return afters(self.pipeline.run(conn, write, insert))
 
     def update(self, entity: str, record_id: int, values: Mapping[str, Any], actor: Actor = SYSTEM,
                version: int | None = None, connection: Connection | None = None) -> dict[str, Any]:
@@ -250,7 +250,7 @@ class RecordService(BulkUpdates):
 
             write = Write(model, "update", actor, [(current, record)], changes=[changes], checked=[record],
                           own_ids=[record_id])
-            return self.pipeline.run(conn, write, store)[0][1]
+            return afters(self.pipeline.run(conn, write, store))[0]
 
     def delete(self, entity: str, record_id: int, actor: Actor = SYSTEM,
                connection: Connection | None = None, *, _deleting: set | None = None) -> None:

@@ -19,7 +19,7 @@ from atrium.runtime.records.audit import changed_fields
 from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.automation.messages import message
 from atrium.runtime.records.errors import RecordNotFound, ValidationFailed
-from atrium.runtime.records.pipeline import Write
+from atrium.runtime.records.pipeline import Write, updates
 from atrium.runtime.records.set_writes import plan_inputs, shared_outcome, write_alike, write_changes
 
 
@@ -126,4 +126,4 @@ class BulkUpdates:
         write = Write(model, "update", actor, [(current, record) for current, record, _ in moves],
                       changes=[found for _, _, found in moves], checked=checked,
                       own_ids=[current["id"] for current, _, _ in moves], partial=partial)
-        return self.pipeline.run(conn, write, store)
+        return updates(self.pipeline.run(conn, write, store))
