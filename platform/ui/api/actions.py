@@ -24,7 +24,7 @@ from atrium.runtime.pool.conversion import (Choice, ConversionRefused, Conversio
                                        conversion_of)
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.pool.service import PoolRefused, PublicPool, pool_of
-from atrium.ui.api.records import ApiError, api_endpoint, bad_request, json_object, plain, to_json
+from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object, plain, to_json
 
 
 def _pool_refused(refused: PoolRefused) -> JSONResponse:

@@ -25,7 +25,7 @@ from atrium.runtime.approvals.service import ApprovalRefused
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
-from atrium.ui.api.records import COMMON_ERRORS, UNAUTHORIZED, api_caller, bad_request, common_error, json_object, page_limit, plain
+from atrium.ui.api.calls import COMMON_ERRORS, UNAUTHORIZED, api_caller, bad_request, common_error, json_object, page_limit, plain
 from atrium.ui.approvals.pages import refusal_status
 from atrium.ui.approvals.view import approvals_of, message_text
 from atrium.ui.web.i18n import word

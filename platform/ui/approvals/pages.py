@@ -17,6 +17,7 @@ from atrium.runtime.schema.database import connect
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.ui.approvals.view import ApprovalItem, approvals_of, present
 from atrium.ui.records.detail_page import detail_context
+from atrium.ui.web.guards import login_required
 from atrium.ui.web.page_tools import Kit, notice, record_page
 from atrium.ui.web.templating import context_for, environment, is_htmx, render
 
@@ -226,17 +227,12 @@ async def approvals_page(request: Request) -> Response:
     return _page(request, tab if tab in TABS else "waiting")
 
 
-def _guarded(endpoint):
-    from atrium.ui.web.app import login_required  # app.py imports this module
-    return login_required(endpoint)
-
-
 ID = "/r/{entity}/{record_id:int}/approvals"
 routes = [
     Route(ID, request_approval, methods=["POST"], name="approval_request"),
     Route(ID + "/{approval_id:int}/decide", decide_on_record, methods=["POST"], name="approval_decide_record"),
     Route(ID + "/{approval_id:int}/withdraw", withdraw_on_record, methods=["POST"], name="approval_withdraw_record"),
-    Route("/approvals", _guarded(approvals_page), methods=["GET"], name="approvals"),
-    Route("/approvals/{approval_id:int}/decide", _guarded(decide), methods=["POST"], name="approval_decide"),
-    Route("/approvals/{approval_id:int}/withdraw", _guarded(withdraw), methods=["POST"], name="approval_withdraw"),
+    Route("/approvals", login_required(approvals_page), methods=["GET"], name="approvals"),
+    Route("/approvals/{approval_id:int}/decide", login_required(decide), methods=["POST"], name="approval_decide"),
+    Route("/approvals/{approval_id:int}/withdraw", login_required(withdraw), methods=["POST"], name="approval_withdraw"),
 ]

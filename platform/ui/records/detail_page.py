@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from atrium.metadata.entities import system_field
 from atrium.metadata.model import SYSTEM_FIELDS
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.rules import RECORD_ERRORS
@@ -151,7 +152,6 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
 
 
 def _system_field(name: str):
-    from atrium.metadata.entities import system_field
     return system_field(name)
 
 

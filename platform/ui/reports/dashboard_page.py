@@ -20,6 +20,8 @@ from atrium.metadata.model import Document, Label
 from atrium.runtime.schema.database import connect
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.query.periods import local_today
+from atrium.ui.web.guards import login_required
+from atrium.ui.web.home import home as entity_home
 from atrium.ui.web.page_tools import notice
 from atrium.ui.reports.filters import BadFilter, read_filters
 from atrium.ui.reports.tables import table_of
@@ -103,8 +105,6 @@ def _default_title(blueprint: Any, widget: Any, text) -> str:
 
 
 async def home(request: Request) -> Response:
-    from atrium.ui.web.app import home as entity_home, login_required  # app.py imports this module
-
     async def inner(request: Request) -> Response:
         document = role_dashboard(request.app.state.site.blueprint, request.state.actor)
         if document is None:  # a role without a dashboard: what it can open, as before
@@ -114,8 +114,6 @@ async def home(request: Request) -> Response:
 
 
 async def dashboard(request: Request) -> Response:
-    from atrium.ui.web.app import login_required
-
     async def inner(request: Request) -> Response:
         document = _dashboard(request)
         if document is None:
@@ -125,8 +123,6 @@ async def dashboard(request: Request) -> Response:
 
 
 async def widget(request: Request) -> Response:
-    from atrium.ui.web.app import login_required
-
     async def inner(request: Request) -> Response:
         document = _dashboard(request)
         index = request.path_params["index"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import json
 from email.utils import encode_rfc2231
@@ -24,9 +25,13 @@ from atrium.runtime.reports.output import LABELLED, plain
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.reports.scope import ReportNotFound
 from atrium.ui.reports import charts
+from atrium.ui.web.guards import login_required
 from atrium.ui.web.page_tools import notice
 from atrium.ui.reports.filters import BadFilter, read_filters
+from atrium.ui.reports.dashboard_page import visible_dashboards
 from atrium.ui.reports.tables import table_of
+from atrium.ui.reports.widgets import has_period
+from atrium.ui.web.i18n import format_date
 from atrium.ui.web.templating import render
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -38,8 +43,6 @@ def source_of(blueprint: Any, document: Any) -> str:
 
 def guarded(endpoint):
     async def run(request: Request) -> Response:
-        from atrium.ui.web.app import login_required  # app.py imports this module
-
         async def inner(request: Request) -> Response:
             try:
                 return await endpoint(request)
@@ -62,7 +65,6 @@ async def reports_index(request: Request) -> Response:
         description = document.get("description")
         groups.setdefault(text(entity.plural), []).append(
             (document.name, text(document.label), text(Label.of(description)) if description else ""))
-    from atrium.ui.reports.dashboard_page import visible_dashboards
     dashboards = [(d.name, text(d.label)) for d in visible_dashboards(blueprint, actor)]
     return render(request, "reports.html", {"groups": list(groups.items()), "dashboards": dashboards,
                                             "active_entity": "_reports"})
@@ -74,7 +76,6 @@ def _run(request: Request, name: str):
     actor = dataclasses.replace(actor, locale=locale)
     reports = Reports(site)
     document = reports.document(actor, name)
-    from atrium.ui.reports.widgets import has_period
     with connect(site.engine) as connection, connection.begin():
         filters = read_filters(site, connection, actor, request.query_params, locale,
                                [source_of(site.blueprint, document)], with_period=has_period(document))
@@ -164,8 +165,6 @@ def _period_text(result: Any, locale: str) -> str:
     period = getattr(result, "period", None)
     if not period:
         return ""
-    import datetime as dt
-    from atrium.ui.web.i18n import format_date
     start, end = period
     return f"{format_date(start, locale)} – {format_date(end - dt.timedelta(days=1), locale)}"
 

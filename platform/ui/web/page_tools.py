@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from atrium.runtime.records.service import RecordNotFound
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.ui.web.guards import login_required
 from atrium.ui.web.i18n import word
 from atrium.ui.web.present import Presenter
 from atrium.ui.web.templating import render
@@ -57,8 +58,6 @@ def record_page(endpoint: Endpoint) -> Endpoint:
     action the role may not take at all is a 403."""
     @functools.wraps(endpoint)
     async def guarded(request: Request) -> Response:
-        from atrium.ui.web.app import login_required  # app.py imports the pages: import here, not at the top
-
         async def run(request: Request) -> Response:
             try:
                 return await endpoint(request)
