@@ -131,19 +131,12 @@ class SecuredRecords:
     def _owner_stays_in_reach(self, conn: Connection, actor: Actor, entity: str,
                               records: Iterable[Mapping[str, Any]]) -> None:
         """A user whose scope is 'own' or 'team' may not give a record to someone outside it."""
-        model = self.site.blueprint.entities[entity]
-        scope = self.access.scope(actor, entity, "update")
-        if not model.owner or scope not in ("own", "team", "none"):
+        owner = self.site.blueprint.entities[entity].owner
+        if not owner:
             return
-        reach = None
         for record in records:
-            owner = record.get(model.owner)
-            if owner is None:
-                continue
-            if reach is None:
-                reach = set(self.access.team_members(conn, actor)) if scope == "team" else {actor.user_id}
-            if owner not in reach:
-                raise ValidationFailed({model.owner: [message("owner_out_of_reach", actor.locale)]})
+            if not self.access.may_own(conn, actor, entity, record.get(owner)):
+                raise ValidationFailed({owner: [message("owner_out_of_reach", actor.locale)]})
 
     def _connect(self, connection: Connection | None, write: bool = False):
         import contextlib

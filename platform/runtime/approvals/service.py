@@ -316,8 +316,7 @@ class Approvals(ApprovalStore):
             actor.user_id in (approval.requested_by, owner) or self._sees_all(actor))
 
     def _sees_all(self, actor: Actor) -> bool:
-        role = self.blueprint.roles.get(actor.role or "")
-        return role is not None and role.all
+        return self.access.sees_everything(actor)
 
     def _may_request(self, conn: Connection, actor: Actor, entity: str, record: Mapping[str, Any]) -> bool:
         return actor.user_id is None or self.access.permits(conn, actor, entity, record, "update")

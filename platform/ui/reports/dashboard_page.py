@@ -30,11 +30,13 @@ from atrium.ui.reports.widget_cache import cache_of, fingerprint, metadata_versi
 from atrium.ui.reports.widgets import WidgetMaker, widget_tables
 
 
-def visible_dashboards(blueprint: Any, actor: Actor) -> list[Document]:
-    """The dashboards this user may open: those of their role (every one for a role with `all`)."""
-    role = blueprint.roles.get(actor.role or "")
-    return [d for name, d in sorted(blueprint.dashboards.items())
-            if role is not None and (role.all or not d.get("roles") or actor.role in d.get("roles"))]
+def visible_dashboards(site: Any, actor: Actor) -> list[Document]:
+    """The dashboards this user may open: those of their role (every one for a role that sees everything)."""
+    if site.access.role(actor) is None:
+        return []
+    sees_everything = site.access.sees_everything(actor)
+    return [d for name, d in sorted(site.blueprint.dashboards.items())
+            if sees_everything or not d.get("roles") or actor.role in d.get("roles")]
 
 
 def role_dashboard(blueprint: Any, actor: Actor) -> Document | None:
@@ -46,7 +48,7 @@ def _dashboard(request: Request) -> Document | None:
     blueprint = request.app.state.site.blueprint
     name = request.path_params["name"]
     document = blueprint.dashboards.get(name)
-    if document is None or document not in visible_dashboards(blueprint, request.state.actor):
+    if document is None or document not in visible_dashboards(request.app.state.site, request.state.actor):
         return None
     return document
 

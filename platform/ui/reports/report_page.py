@@ -65,7 +65,7 @@ async def reports_index(request: Request) -> Response:
         description = document.get("description")
         groups.setdefault(text(entity.plural), []).append(
             (document.name, text(document.label), text(Label.of(description)) if description else ""))
-    dashboards = [(d.name, text(d.label)) for d in visible_dashboards(blueprint, actor)]
+    dashboards = [(d.name, text(d.label)) for d in visible_dashboards(site, actor)]
     return render(request, "reports.html", {"groups": list(groups.items()), "dashboards": dashboards,
                                             "active_entity": "_reports"})
 
