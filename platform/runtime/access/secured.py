@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy.engine import Connection
 
+from atrium.errors import AtriumError
 from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.automation.messages import message
@@ -17,8 +18,10 @@ from atrium.runtime.query.lists import ListQuery, Page
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 
 
-class AccessDenied(Exception):
+class AccessDenied(AtriumError):
     """The actor may not do this at all (e.g. create on an entity the role cannot create)."""
+
+    status, code, private = 403, "forbidden", True
 
 
 class SecuredRecords:

@@ -44,9 +44,17 @@ class ApprovalRefused(RecordError):
     """A request, decision or withdrawal that cannot be made; str() says why in the actor's
     language, `reason` names the rule (not_pending, not_approver, no_manager ...)."""
 
+    FORBIDDEN = ("not_approver", "may_not_withdraw", "may_not_request")  # refusals of who, not of when
+
     def __init__(self, reason: str, text: str):
         self.reason = reason
+        # 403 when the user may not do it at all, 400 for a decision that is neither, else 409
+        self.status = 403 if reason in self.FORBIDDEN else 400 if reason == "bad_decision" else 409
+        self.code = {403: "forbidden", 400: "bad_request"}.get(self.status, "approval")
         super().__init__(text)
+
+    def payload(self) -> dict[str, Any]:
+        return {"error": self.code, "reason": self.reason, "message": str(self)}
 
 
 def refused(reason: str, locale: str, **params: Any) -> ApprovalRefused:

@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from atrium.metadata.model import Entity
-from atrium.runtime.access.secured import AccessDenied, SecuredRecords
-from atrium.runtime.query.conditions import ConditionError
+from atrium.errors import AtriumError
+from atrium.runtime.access.secured import AccessDenied
+from atrium.runtime.pool.conversion import TargetPlan
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.records.service import RecordNotFound, StaleRecord, ValidationFailed
+from atrium.runtime.records.service import RecordNotFound
 from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_LIMIT
 from atrium.ui.web.i18n import word
 
@@ -25,10 +26,15 @@ STEPS = {"money": Decimal("0.01"), "percent": Decimal("0.0001")}
 UNAUTHORIZED = {"error": "unauthorized"}
 
 
-class ApiError(Exception):
+class ApiError(AtriumError):
+    """An answer the API shapes itself (a 400 naming the parameter): `body` is sent as it is."""
+
     def __init__(self, status: int, body: dict[str, Any]):
         super().__init__(body)
         self.status, self.body = status, body
+
+    def payload(self) -> dict[str, Any]:
+        return self.body
 
 
 def bad_request(locale: str, key: str, parameter: str | None = None, **params: Any) -> ApiError:
@@ -57,8 +63,6 @@ def caller_locale(request: Request) -> str:
 
 
 Handler = Callable[[Request, Any, Actor, Entity], Awaitable[Response]]
-# what every endpoint answers the same way
-COMMON_ERRORS = (ApiError, RecordNotFound, AccessDenied, ValidationFailed)
 
 
 def api_caller(request: Request) -> Actor | None:
@@ -68,19 +72,9 @@ def api_caller(request: Request) -> Actor | None:
     return dataclasses.replace(request.state.actor, locale=caller_locale(request))
 
 
-def common_error(error: Exception, locale: str) -> JSONResponse:
-    """One of COMMON_ERRORS as JSON."""
-    if isinstance(error, ApiError):
-        return JSONResponse(error.body, status_code=error.status)
-    if isinstance(error, RecordNotFound):
-        return JSONResponse({"error": "not_found"}, status_code=404)
-    if isinstance(error, AccessDenied):
-        return JSONResponse({"error": "forbidden", "message": word("forbidden", locale)}, status_code=403)
-    return JSONResponse({"errors": error.errors}, status_code=422)
-
-
 def api_endpoint(action: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Authenticated, the entity known, the role allowed `action` on it; runtime errors → JSON."""
+    """Authenticated, the entity known, the role allowed `action` on it. What the handler raises
+    is answered by the API's error handler (ui/api/errors.py)."""
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
@@ -89,20 +83,11 @@ def api_endpoint(action: str) -> Callable[[Handler], Callable[[Request], Awaitab
                 return JSONResponse(UNAUTHORIZED, status_code=401)
             site = request.app.state.site
             entity = site.blueprint.entities.get(request.path_params["entity"])
-            try:
-                if entity is None:
-                    raise RecordNotFound(request.path_params["entity"])
-                if not site.access.can(actor, entity.name, action):
-                    raise AccessDenied(entity.name)
-                return await handler(request, site, actor, entity)
-            except StaleRecord as error:
-                current = SecuredRecords(site).visible(actor, entity.name, error.current)
-                return JSONResponse({"error": "stale", "message": str(error),
-                                     "current": to_json(entity, current)}, status_code=409)
-            except COMMON_ERRORS as error:
-                return common_error(error, actor.locale)
-            except ConditionError as error:  # a cursor or path the runtime refused
-                return JSONResponse({"error": "bad_request", "message": str(error)}, status_code=400)
+            if entity is None:
+                raise RecordNotFound(request.path_params["entity"])
+            if not site.access.can(actor, entity.name, action):
+                raise AccessDenied(entity.name)
+            return await handler(request, site, actor, entity)
         return endpoint
     return decorate
 
@@ -132,6 +117,14 @@ def to_json(entity: Entity, record: Mapping[str, Any]) -> dict[str, Any]:
                 value = Decimal(str(value)).quantize(STEPS[field.type])
             result[field.name] = plain(value)
     return result
+
+
+def plans_json(plans: list[TargetPlan]) -> dict[str, Any]:
+    """A conversion's targets: the values each would get, and the records it could link instead."""
+    return {plan.target.name: {"entity": plan.target.entity, "optional": plan.target.optional,
+                               "values": plain(plan.values), "linked": plan.linked,
+                               "candidates": [{"id": c.id, "title": c.title} for c in plan.candidates],
+                               "hidden": plan.hidden} for plan in plans}
 
 
 async def json_object(request: Request, locale: str) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from starlette.routing import Route
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Label
 from atrium.metadata.references import resolve_path
 from atrium.runtime.records.coercion import CoercionError, coerce
-from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.automation.messages import message
 from atrium.runtime.query.periods import local_today, period_range
@@ -27,7 +26,6 @@ from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.runner import Reports
-from atrium.runtime.reports.scope import ReportNotFound
 from atrium.runtime.access.secured import SecuredRecords
 from atrium.ui.api.calls import (UNAUTHORIZED, ApiError, api_endpoint, bad_request, caller_locale, json_object,
                                  page_limit, to_json)
@@ -212,21 +210,14 @@ async def run_report(request: Request) -> Response:
     site = request.app.state.site
     actor = dataclasses.replace(request.state.actor, locale=caller_locale(request))
     params = request.query_params
-    try:
-        period = params.get("period") or None
-        if period is not None:
-            try:
-                period_range(period, local_today(site.now(), site.blueprint.timezone))
-            except (ValueError, KeyError, OverflowError):
-                raise bad_request(actor.locale, "api_bad_period", "period", period=period) from None
-        limit = page_limit(actor, params["limit"]) if "limit" in params else None
-        result = Reports(site).run(actor, request.path_params["name"], ReportRequest(period=period, limit=limit))
-    except ApiError as error:
-        return JSONResponse(error.body, status_code=error.status)
-    except ReportNotFound:
-        return JSONResponse({"error": "not_found"}, status_code=404)
-    except ConditionError as error:
-        return JSONResponse({"error": "bad_request", "message": str(error)}, status_code=400)
+    period = params.get("period") or None
+    if period is not None:
+        try:
+            period_range(period, local_today(site.now(), site.blueprint.timezone))
+        except (ValueError, KeyError, OverflowError):
+            raise bad_request(actor.locale, "api_bad_period", "period", period=period) from None
+    limit = page_limit(actor, params["limit"]) if "limit" in params else None
+    result = Reports(site).run(actor, request.path_params["name"], ReportRequest(period=period, limit=limit))
     return JSONResponse(result.to_json(actor.locale))
 
 

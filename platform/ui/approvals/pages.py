@@ -25,15 +25,6 @@ LIST_SIZE = 100
 TABS = ("waiting", "requested", "decided")
 
 
-FORBIDDEN = ("not_approver", "may_not_withdraw", "may_not_request")  # refusals of who, not of when
-
-
-def refusal_status(refused: ApprovalRefused) -> int:
-    """403 when the user may not do it at all, 400 for a decision that is neither, else 409."""
-    reason = getattr(refused, "reason", "")
-    return 403 if reason in FORBIDDEN else 400 if reason == "bad_decision" else 409
-
-
 def validation_texts(site: Any, entity: str, errors: Mapping[str, list[str]], locale: str) -> list[str]:
     """A decision's field errors as lines: 'Field: message' (the record's own errors alone)."""
     model = site.blueprint.entities.get(entity)
@@ -71,7 +62,7 @@ async def request_approval(request: Request) -> Response:
     except ValidationFailed as failed:
         return _record_refused(kit, validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale), 422)
     except ApprovalRefused as refused:
-        return _record_refused(kit, [str(refused)], refusal_status(refused))
+        return _record_refused(kit, [str(refused)], refused.status)
     return _back(request, f"/r/{kit.entity_name}/{record_id}")
 
 
@@ -93,7 +84,7 @@ async def decide_on_record(request: Request) -> Response:
     except ValidationFailed as failed:
         return _record_refused(kit, validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale), 422)
     except ApprovalRefused as refused:
-        return _record_refused(kit, [str(refused)], refusal_status(refused))
+        return _record_refused(kit, [str(refused)], refused.status)
     return _back(request, f"/r/{kit.entity_name}/{kit.record_id()}")
 
 
@@ -104,7 +95,7 @@ async def withdraw_on_record(request: Request) -> Response:
     try:
         approvals_of(kit.site).withdraw(approval.id, kit.actor)
     except ApprovalRefused as refused:
-        return _record_refused(kit, [str(refused)], refusal_status(refused))
+        return _record_refused(kit, [str(refused)], refused.status)
     return _back(request, f"/r/{kit.entity_name}/{kit.record_id()}")
 
 
@@ -169,7 +160,7 @@ async def decide(request: Request) -> Response:
     except ValidationFailed as failed:
         return _inbox_refused(request, approval, validation_texts(site, approval.entity, failed.errors, locale), 422)
     except ApprovalRefused as refused:
-        return _inbox_refused(request, service.get(approval.id) or approval, [str(refused)], refusal_status(refused))
+        return _inbox_refused(request, service.get(approval.id) or approval, [str(refused)], refused.status)
     return _row(request, decided) if is_htmx(request) else _inbox_back(request)
 
 
@@ -181,7 +172,7 @@ async def withdraw(request: Request) -> Response:
     try:
         withdrawn = service.withdraw(approval.id, request.state.actor)
     except ApprovalRefused as refused:
-        return _inbox_refused(request, service.get(approval.id) or approval, [str(refused)], refusal_status(refused))
+        return _inbox_refused(request, service.get(approval.id) or approval, [str(refused)], refused.status)
     return _row(request, withdrawn) if is_htmx(request) else _inbox_back(request)
 
 

@@ -78,10 +78,7 @@ def _page(request: Request, document: Document, status: int = 200, home: bool = 
     blueprint = site.blueprint
     text = lambda label: label.text(locale, blueprint.default_locale) if label else ""  # noqa: E731
     with connect(site.engine) as connection:
-        try:
-            filters = _filters(request, document, connection)
-        except BadFilter as error:
-            return render(request, "notice.html", {"title": error.text}, status_code=400)
+        filters = _filters(request, document, connection)  # a bad filter: a 400 notice
     query = filters.query()
     placeholders = []
     for index, widget in enumerate(document["widgets"]):

@@ -23,10 +23,8 @@ from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.columns import TOTAL
 from atrium.runtime.reports.output import LABELLED, plain
 from atrium.runtime.reports.runner import Reports
-from atrium.runtime.reports.scope import ReportNotFound
 from atrium.ui.reports import charts
 from atrium.ui.web.guards import login_required
-from atrium.ui.web.page_tools import notice
 from atrium.ui.reports.filters import BadFilter, read_filters
 from atrium.ui.reports.dashboard_page import visible_dashboards
 from atrium.ui.reports.tables import table_of
@@ -42,16 +40,9 @@ def source_of(blueprint: Any, document: Any) -> str:
 
 
 def guarded(endpoint):
-    async def run(request: Request) -> Response:
-        async def inner(request: Request) -> Response:
-            try:
-                return await endpoint(request)
-            except ReportNotFound:
-                return notice(request, "not_found", 404)
-        return await login_required(inner)(request)
-    run.__name__ = endpoint.__name__
-    run.__wrapped__ = endpoint
-    return run
+    """Signed-in users only; an unknown or forbidden report raises ReportNotFound, which the
+    pages' error handler answers with a 404. `__wrapped__` is the endpoint itself."""
+    return login_required(endpoint)
 
 
 @guarded
@@ -88,10 +79,7 @@ async def report_page(request: Request) -> Response:
     name = request.path_params["name"]
     if request.query_params.get("format") == "csv":
         return await report_csv.__wrapped__(request)
-    try:
-        site, document, filters, result, locale = _run(request, name)
-    except (BadFilter, ConditionError) as error:
-        return render(request, "notice.html", {"title": getattr(error, "text", str(error))}, status_code=400)
+    site, document, filters, result, locale = _run(request, name)  # a bad filter: a 400 notice
     blueprint = site.blueprint
     default = blueprint.default_locale
     chart = charts.build(result, document, locale, blueprint)

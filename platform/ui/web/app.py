@@ -10,15 +10,19 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from atrium.errors import AtriumError
 from atrium.runtime.automation.scheduler import Scheduler
 from atrium.runtime.site.overlay import SiteOverlay, default_site_overlay
 from atrium.runtime.site.site import Site
 from atrium.ui.api import actions as api_actions
 from atrium.ui.api import approvals as approval_api
 from atrium.ui.api import records as api
+from atrium.ui.api.errors import api_error
 from atrium.ui.approvals import inbox
 from atrium.ui.approvals import pages as approval_pages
 from atrium.ui.boards import calendar as calendar_page
@@ -29,6 +33,7 @@ from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.studio import routes as studio_routes
 from atrium.ui.studio import setup as studio_setup
 from atrium.ui.web import sessions
+from atrium.ui.web.errors import page_error
 from atrium.ui.web.home import menu
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
@@ -60,6 +65,16 @@ def secret_key(settings: Settings) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def atrium_error(request: Request, error: Exception) -> Response:
+    """One handler per surface for every AtriumError an endpoint raises: JSON for the API, the
+    notice page for the pages."""
+    if not isinstance(error, AtriumError):  # registered for AtriumError only
+        raise error
+    if request.url.path.startswith("/api/"):
+        return api_error(request, error)
+    return page_error(request, error)
+
+
 def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     overlay = SiteOverlay(settings.blueprint, settings.overlays,
                           settings.site_overlay or default_site_overlay(settings.database_url))
@@ -89,6 +104,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
         Middleware(sessions.IdentityMiddleware),
     ]
     app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY,
+                    exception_handlers={AtriumError: atrium_error},
                     lifespan=scheduler_lifespan if settings.scheduler else None)
     app.state.site = site
     app.state.menu = menu
