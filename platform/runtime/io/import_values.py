@@ -64,7 +64,7 @@ def say(key: str, locale: str, **params: Any) -> str:
 class ImportProblem(AtriumError, ValueError):
     """The file or the mapping cannot be imported at all (as opposed to one row's errors)."""
 
-    status, code = 400, "import"
+    status, code = 422, "import"
 
 
 def normalize(text: Any) -> str:

@@ -60,7 +60,8 @@ async def request_approval(request: Request) -> Response:
     try:
         approvals_of(kit.site).request(rule, kit.entity_name, record_id, kit.actor)
     except ValidationFailed as failed:
-        return _record_refused(kit, validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale), 422)
+        texts = validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale)
+        return _record_refused(kit, texts, failed.status)
     except ApprovalRefused as refused:
         return _record_refused(kit, [str(refused)], refused.status)
     return _back(request, f"/r/{kit.entity_name}/{record_id}")
@@ -82,7 +83,8 @@ async def decide_on_record(request: Request) -> Response:
     try:
         approvals_of(kit.site).decide(approval.id, decision, kit.actor, comment=comment)
     except ValidationFailed as failed:
-        return _record_refused(kit, validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale), 422)
+        texts = validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale)
+        return _record_refused(kit, texts, failed.status)
     except ApprovalRefused as refused:
         return _record_refused(kit, [str(refused)], refused.status)
     return _back(request, f"/r/{kit.entity_name}/{kit.record_id()}")
@@ -158,7 +160,8 @@ async def decide(request: Request) -> Response:
     try:
         decided = service.decide(approval.id, decision, actor, comment=comment)
     except ValidationFailed as failed:
-        return _inbox_refused(request, approval, validation_texts(site, approval.entity, failed.errors, locale), 422)
+        return _inbox_refused(request, approval, validation_texts(site, approval.entity, failed.errors, locale),
+                              failed.status)
     except ApprovalRefused as refused:
         return _inbox_refused(request, service.get(approval.id) or approval, [str(refused)], refused.status)
     return _row(request, decided) if is_htmx(request) else _inbox_back(request)

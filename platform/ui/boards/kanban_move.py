@@ -156,7 +156,7 @@ async def move(request: Request) -> Response:
             return _ask(request, kit, board, step.ask(to, version, names, raw, titles, failed.errors))
         return _refuse(request, kit, board, step, messages_of(kit, failed.errors))
     except StaleRecord as stale:
-        return _answer_board(request, kit, board, 409, messages=[("", str(stale))],
+        return _answer_board(request, kit, board, stale.status, messages=[("", str(stale))],
                              notice=kit.word("board_refreshed"))
     if not is_htmx(request):
         return RedirectResponse(step.board_url, status_code=303)

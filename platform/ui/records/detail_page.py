@@ -192,10 +192,10 @@ async def move_stage(request: Request) -> Response:
     except ValidationFailed as failed:
         context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
         context["fix_link"] = True
-        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else 422)
+        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else failed.status)
     except StaleRecord as stale:
         context = detail_context(kit, kit.record_id(), [("", str(stale))])
-        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else 409)
+        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else stale.status)
     return RedirectResponse(f"/r/{kit.entity_name}/{kit.record_id()}", status_code=303)
 
 
@@ -206,7 +206,7 @@ async def delete(request: Request) -> Response:
         kit.secured.delete(kit.actor, kit.entity_name, kit.record_id())
     except ValidationFailed as failed:
         context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
-        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else 422)
+        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else failed.status)
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": f"/r/{kit.entity_name}"})
     return RedirectResponse(f"/r/{kit.entity_name}", status_code=303)
