@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterable, Mapping
 import asteval
 
 import atrium.metadata.expression_functions as fx
+from atrium.errors import AtriumError
 
 MAX_SOURCE_CHARS = 4_000
 MAX_NODES = 2_000
@@ -64,12 +65,14 @@ Functions = Mapping[str, Callable[..., Any]]
 _Run = Callable[[Variables, Functions], Any]
 
 
-class ExpressionError(Exception):
+class ExpressionError(AtriumError):
     """An expression that does not parse, is not allowed, or failed while evaluating.
 
     str() is the one-line message alone (callers already say which expression they were
     working on); `source` keeps the expression's text for logs.
     """
+
+    status, code = 422, "expression"
 
     def __init__(self, message: str, source: str | None = None):
         self.message = " ".join(message.split())

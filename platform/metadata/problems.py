@@ -5,6 +5,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
+from atrium.errors import AtriumError
+
 
 @dataclass(frozen=True)
 class Mark:
@@ -34,8 +36,10 @@ class Problem:
         return f"{where}{path}{self.message}{hint}"
 
 
-class BlueprintError(Exception):
+class BlueprintError(AtriumError):
     """Raised when a blueprint does not load; carries every problem found, not just the first."""
+
+    status, code = 422, "blueprint"
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = sorted(problems, key=_problem_order)

@@ -16,6 +16,7 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
+from atrium.errors import AtriumError
 from atrium.metadata.merge import APPEND, IDENTITY_KEYS, PLACEMENT_KEYS
 from atrium.metadata.overlays.paths import (ABSENT, Position, Step, document_file, fingerprint, fingerprint_at, ident_of,
                             path_key)
@@ -32,8 +33,10 @@ LOCK_HEADER = """\
 """
 
 
-class LockError(ValueError):
+class LockError(AtriumError, ValueError):
     """base.lock cannot be read."""
+
+    status, code = 409, "lock"
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,16 @@ import os
 import re
 from pathlib import Path
 
+from atrium.errors import AtriumError
 from atrium.metadata.loader import FOLDERS, blueprint_layers, display_path, merged_documents
 from atrium.metadata.overlays.lock import take_lock, write_lock
 from atrium.metadata.overlays.documents import write_text_atomically
 
 
-class ScaffoldError(ValueError):
+class ScaffoldError(AtriumError, ValueError):
     """The overlay cannot be made (nothing was written)."""
+
+    status, code = 400, "scaffold"
 
 
 README = """\

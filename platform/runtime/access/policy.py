@@ -2,13 +2,16 @@
 
 Lists, detail pages, forms, pickers, search, exports, reports and the API all ask this module:
 `scope` for an action's reach (none, own, team, all), `row_filter` for the SQL that limits rows
-to that reach, and `field_mode` for hidden and read-only fields. A role with `pool: true` on an
-entity that has a public pool also reads the records nobody owns (`in_pool`), whatever its scope.
+to that reach, `permits` / `permits_each` for records already read, `field_mode` for hidden and
+read-only fields, `may_own` / `owner_reach` for whom a record may be given to, and
+`sees_everything` for a role with `all`. Pages, the API and the approvals service ask these
+questions; none of them reads a role's grants itself. A role with `pool: true` on an entity that
+has a public pool also reads the records nobody owns (`in_pool`), whatever its scope.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -30,6 +33,11 @@ class Access:
 
     def is_system(self, actor: Actor) -> bool:
         return actor.user_id is None and actor.role is None
+
+    def sees_everything(self, actor: Actor) -> bool:
+        """Whether the actor's role has `all`: every dashboard, every field, and a say in every approval."""
+        role = self.role(actor)
+        return role is not None and role.all
 
     def scope(self, actor: Actor, entity: str, action: str) -> str:
         """How far `action` reaches for this actor on `entity`: none, own, team or all."""
@@ -68,7 +76,7 @@ class Access:
     def field_mode(self, actor: Actor, entity: str, field: str) -> str:
         """'hidden', 'readonly' or 'write' for one field."""
         role = self.role(actor)
-        if role is not None and not role.all:
+        if role is not None and not self.sees_everything(actor):
             mode = role.fields.get(f"{entity}.{field}")
             if mode:
                 return mode
@@ -148,18 +156,50 @@ class Access:
                 action: str) -> bool:
         """Whether `action` reaches a record already read: decided from its owner, with SQL only
         for a team scope."""
+        return self.permits_each(connection, actor, entity, action)(record)
+
+    def permits_each(self, connection: Connection, actor: Actor, entity: str,
+                     action: str) -> Callable[[Mapping[str, Any]], bool]:
+        """`permits` for many records already read (a board's cards): the team is read once, and
+        only when a record owned by someone else asks for it."""
         scope = self.scope(actor, entity, action)
         if scope == "all":
-            return True
+            return lambda record: True
         model = self.blueprint.entities[entity]
-        if action == "read" and self.claims(actor, entity) and self.pooled(entity, record):
+        key = model.owner if model.owner and model.owner in model.fields else "created_by"
+        pooled = action == "read" and self.claims(actor, entity)
+        members: set[int] | None = None
+
+        def permitted(record: Mapping[str, Any]) -> bool:
+            nonlocal members
+            if pooled and self.pooled(entity, record):
+                return True
+            if scope == "none" or actor.user_id is None:
+                return False
+            owner = record.get(key)
+            if owner == actor.user_id:
+                return True
+            if scope != "team":
+                return False
+            if members is None:
+                members = set(self.team_members(connection, actor))
+            return owner in members
+        return permitted
+
+    def owner_reach(self, connection: Connection, actor: Actor, entity: str) -> set[int] | None:
+        """The users a record of `entity` may be given to by this actor (the actor alone with an
+        `own` update scope, the actor's teams with `team`), or None when anyone may own it."""
+        scope = self.scope(actor, entity, "update")
+        if not self.blueprint.entities[entity].owner or scope not in ("own", "team", "none"):
+            return None
+        return set(self.team_members(connection, actor)) if scope == "team" else {actor.user_id}
+
+    def may_own(self, connection: Connection, actor: Actor, entity: str, owner_id: int | None) -> bool:
+        """Whether this actor may leave a record of `entity` owned by `owner_id` (nobody always)."""
+        if owner_id is None:
             return True
-        if scope == "none" or actor.user_id is None:
-            return False
-        owner = record.get(model.owner if model.owner and model.owner in model.fields else "created_by")
-        if owner == actor.user_id:
-            return True
-        return scope == "team" and owner in self.team_members(connection, actor)
+        reach = self.owner_reach(connection, actor, entity)
+        return reach is None or owner_id in reach
 
     def pooled(self, entity: str, record: Mapping[str, Any]) -> bool:
         """Whether a record already read is in the entity's public pool (`in_pool` in Python)."""

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy.engine import Connection
 
+from atrium.errors import AtriumError
 from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.automation.messages import message
@@ -18,8 +19,10 @@ from atrium.runtime.query.lists import ListQuery, Page
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 
 
-class AccessDenied(Exception):
+class AccessDenied(AtriumError):
     """The actor may not do this at all (e.g. create on an entity the role cannot create)."""
+
+    status, code, private = 403, "forbidden", True
 
 
 class SecuredRecords:
@@ -132,19 +135,12 @@ class SecuredRecords:
     def _owner_stays_in_reach(self, conn: Connection, actor: Actor, entity: str,
                               records: Iterable[Mapping[str, Any]]) -> None:
         """A user whose scope is 'own' or 'team' may not give a record to someone outside it."""
-        model = self.site.blueprint.entities[entity]
-        scope = self.access.scope(actor, entity, "update")
-        if not model.owner or scope not in ("own", "team", "none"):
+        owner = self.site.blueprint.entities[entity].owner
+        if not owner:
             return
-        reach = None
         for record in records:
-            owner = record.get(model.owner)
-            if owner is None:
-                continue
-            if reach is None:
-                reach = set(self.access.team_members(conn, actor)) if scope == "team" else {actor.user_id}
-            if owner not in reach:
-                raise ValidationFailed({model.owner: [message("owner_out_of_reach", actor.locale)]})
+            if not self.access.may_own(conn, actor, entity, record.get(owner)):
+                raise ValidationFailed({owner: [message("owner_out_of_reach", actor.locale)]})
 
     def _connect(self, connection: Connection | None, write: bool = False):
         if connection is not None:

@@ -11,14 +11,17 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection
 
+from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
 from atrium.runtime.schema.tables import Tables
 
 _hasher = PasswordHasher()
 
 
-class UserError(ValueError):
-    pass
+class UserError(AtriumError, ValueError):
+    """A user that cannot be added or changed (unknown role or team, name taken ...)."""
+
+    status, code = 400, "user"
 
 
 def hash_password(password: str) -> str:

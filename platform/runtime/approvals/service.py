@@ -45,9 +45,17 @@ class ApprovalRefused(RecordError):
     """A request, decision or withdrawal that cannot be made; str() says why in the actor's
     language, `reason` names the rule (not_pending, not_approver, no_manager ...)."""
 
+    FORBIDDEN = ("not_approver", "may_not_withdraw", "may_not_request")  # refusals of who, not of when
+
     def __init__(self, reason: str, text: str):
         self.reason = reason
+        # 403 when the user may not do it at all, 400 for a decision that is neither, else 409
+        self.status = 403 if reason in self.FORBIDDEN else 400 if reason == "bad_decision" else 409
+        self.code = {403: "forbidden", 400: "bad_request"}.get(self.status, "approval")
         super().__init__(text)
+
+    def payload(self) -> dict[str, Any]:
+        return {"error": self.code, "reason": self.reason, "message": str(self)}
 
 
 def refused(reason: str, locale: str, **params: Any) -> ApprovalRefused:
@@ -318,8 +326,7 @@ class Approvals(ApprovalStore):
             actor.user_id in (approval.requested_by, owner) or self._sees_all(actor))
 
     def _sees_all(self, actor: Actor) -> bool:
-        role = self.blueprint.roles.get(actor.role or "")
-        return role is not None and role.all
+        return self.access.sees_everything(actor)
 
     def _may_request(self, conn: Connection, actor: Actor, entity: str, record: Mapping[str, Any]) -> bool:
         return actor.user_id is None or self.access.permits(conn, actor, entity, record, "update")

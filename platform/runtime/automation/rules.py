@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from atrium.errors import AtriumError
 from atrium.metadata.expressions import Expression
 from atrium.metadata.model import Blueprint, Document, Label
 
@@ -20,8 +21,10 @@ EVENTS = ("create", "update", "delete")
 DECISIONS = ("approved", "rejected")  # `on: {approved: rule}`: after a decision of that approval rule
 
 
-class AutomationConfigError(ValueError):
+class AutomationConfigError(AtriumError, ValueError):
     """A rule the runtime cannot run (the loader normally refuses it first)."""
+
+    status, code = 422, "automation"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from atrium.errors import AtriumError
 from atrium.metadata.model import Field
 from atrium.metadata.references import resolve_path
 from atrium.runtime.records.coercion import CoercionError, coerce
@@ -31,8 +32,10 @@ YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
 PAGE = 500
 
 
-class ExportProblem(ValueError):
-    pass
+class ExportProblem(AtriumError, ValueError):
+    """The export cannot be made as asked (a column or filter it cannot read)."""
+
+    status, code = 400, "export"
 
 
 class Exporter:

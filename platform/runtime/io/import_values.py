@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from atrium.errors import AtriumError
 from atrium.metadata.model import Field
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.query.lists import PLACEHOLDER
@@ -60,8 +61,10 @@ def say(key: str, locale: str, **params: Any) -> str:
     return (texts.get(locale) or texts["en"]).format(**params)
 
 
-class ImportProblem(ValueError):
+class ImportProblem(AtriumError, ValueError):
     """The file or the mapping cannot be imported at all (as opposed to one row's errors)."""
+
+    status, code = 422, "import"
 
 
 def normalize(text: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from atrium.errors import AtriumError
 from atrium.runtime.io.import_checks import owner_problem
 from atrium.runtime.io.import_rows import BATCH, ImportContext, PlannedRow, Progress, RowError
 from atrium.runtime.automation.messages import message
@@ -13,8 +14,10 @@ from atrium.runtime.records.service import RecordError, RecordNotFound, StaleRec
 from atrium.runtime.access.secured import AccessDenied
 
 
-class Abort(Exception):
+class Abort(AtriumError):
     """Nothing is written: the rows have errors."""
+
+    status, code = 422, "import"
 
 
 class WriteFailed(Abort):

@@ -78,8 +78,11 @@ class Converted:
 class ConversionRefused(RecordError):
     """The source cannot be converted (already converted, or not in a state that allows it)."""
 
+    status = 409
+
     def __init__(self, reason: str, text: str):
         self.reason = reason
+        self.code = reason  # the API names the refusal by its reason
         super().__init__(text)
 
 
@@ -98,6 +101,8 @@ class ConversionFailed(ValidationFailed):
 
 class DuplicatesFound(RecordError):
     """Similar records exist for some targets; the user must link one or confirm a new record."""
+
+    status, code = 409, "duplicates"
 
     def __init__(self, plans: list[TargetPlan], text: str):
         self.plans = plans

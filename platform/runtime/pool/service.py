@@ -44,9 +44,14 @@ HISTORY = "atrium_pool_history"
 class PoolRefused(RecordError):
     """A claim or release the pool's rules refuse; `reason` names the rule, the text says why."""
 
+    status, code = 409, "pool"
+
     def __init__(self, reason: str, text: str):
         self.reason = reason
         super().__init__(text)
+
+    def payload(self) -> dict[str, Any]:
+        return {"error": self.code, "reason": self.reason, "message": str(self)}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 
+from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint, Field
 from atrium.metadata.references import resolve_path
 from atrium.runtime.query.periods import as_bounds, local_today, period_range
@@ -22,8 +23,10 @@ from atrium.runtime.schema.tables import Tables
 HOUR_OPERATORS = ("older_than_hours", "within_last_hours")
 
 
-class ConditionError(ValueError):
+class ConditionError(AtriumError, ValueError):
     """A condition names something that does not exist or uses an operator wrongly."""
+
+    status, code = 400, "bad_request"
 
 
 @dataclass

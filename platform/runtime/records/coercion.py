@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from atrium.errors import AtriumError
 from atrium.metadata.model import Field
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -28,7 +29,11 @@ LIMITS = {"number": (Decimal("1e15"), Decimal(1)), "money": (Decimal("1e13"), De
           "percent": (Decimal("1e5"), Decimal("0.0001"))}
 
 
-class CoercionError(ValueError):
+class CoercionError(AtriumError, ValueError):
+    """A value that does not fit its field; `key` and `params` make the message."""
+
+    status, code = 400, "bad_request"
+
     def __init__(self, key: str, **params: Any):
         super().__init__(key)
         self.key = key

@@ -11,11 +11,12 @@ from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 
+from atrium.errors import AtriumError
 from atrium.metadata.expressions import Expression
 
 
-class NotCompilable(Exception):
-    pass
+class NotCompilable(AtriumError):
+    """The expression has no SQL form; the caller evaluates it in Python instead."""
 
 
 COMPARE = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint, Field, Label
 from atrium.metadata.references import resolve_path
 from atrium.runtime.access.policy import Access
@@ -35,8 +36,10 @@ HIDDEN = words("Report '{name}' uses {field}, which your role cannot see",
                "报表“{name}”用到了您的角色不可见的字段“{field}”")
 
 
-class ReportNotFound(LookupError):
+class ReportNotFound(AtriumError, LookupError):
     """No such report, or one the viewer may not run (the same answer for both, as for records)."""
+
+    status, code, private = 404, "not_found", True
 
     def __init__(self, name: str, why: Label = NOT_FOUND, **params: Any):
         super().__init__(why.text("en").format(name=name, **params))

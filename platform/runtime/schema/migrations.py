@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.engine import Connection, Engine
 
+from atrium.errors import AtriumError
 from atrium.metadata.model import SYSTEM_FIELDS, Blueprint
 from atrium.runtime.schema.database import refresh_statistics
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, location_columns
@@ -24,12 +25,16 @@ WIDENINGS = {("integer", "numeric"), ("integer", "float"), ("numeric", "float"),
              ("date", "datetime")}
 
 
-class MigrationRefused(Exception):
+class MigrationRefused(AtriumError):
     """The model asks for a change that would lose data, or a --drop names nothing droppable."""
+
+    status, code = 409, "migration"
 
 
 class MigrationFailed(MigrationRefused):
     """The database refused a step (e.g. a unique index over duplicate values); nothing was changed."""
+
+    status = 500
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Callable, Mapping
 
+from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint, Pipeline, Stage
 from atrium.runtime.seed.values import Values
 
@@ -21,8 +22,10 @@ SPAN_DAYS = 540  # about 18 months of history
 UTC = dt.timezone.utc
 
 
-class SeedPlanError(ValueError):
+class SeedPlanError(AtriumError, ValueError):
     """The seed plan asks for something the blueprint cannot give."""
+
+    status, code = 400, "seed"
 
 
 class Timeline:

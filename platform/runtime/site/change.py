@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
 from atrium.metadata.overlays.diff import Change, document_changes
 from atrium.metadata.overlays.minimal import update_overlay_document
@@ -45,12 +46,16 @@ HEADER = "Written by the Atrium studio: only what this site changes. Edit it her
 LOCK_KEY = 0x6174726D  # the PostgreSQL advisory lock of metadata changes ('atrm')
 
 
-class ChangeError(Exception):
+class ChangeError(AtriumError):
     """The change was not applied; nothing was written."""
+
+    status, code = 409, "change"
 
 
 class StaleEdit(ChangeError):
     """Someone applied another change to what this editor shows since it was loaded."""
+
+    code = "stale"
 
     def __init__(self, by: metadata_history.Entry | None):
         self.by = by
@@ -59,6 +64,8 @@ class StaleEdit(ChangeError):
 
 class ChangeRefused(ChangeError):
     """The change does not check, the migration would lose data, or it needs a confirmation."""
+
+    status, code = 422, "refused"
 
     def __init__(self, preview: "Preview", reason: str):
         self.preview, self.reason = preview, reason

@@ -20,49 +20,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from atrium.metadata.model import Entity
-from atrium.runtime.pool.conversion import (Choice, ConversionRefused, Conversions, DuplicatesFound, TargetPlan,
-                                       conversion_of)
+from atrium.runtime.pool.conversion import Choice, Conversions, conversion_of
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.pool.service import PoolRefused, PublicPool, pool_of
-from atrium.ui.api.records import ApiError, api_endpoint, bad_request, json_object, plain, to_json
-
-
-def _pool_refused(refused: PoolRefused) -> JSONResponse:
-    return JSONResponse({"error": "pool", "reason": refused.reason, "message": str(refused)}, status_code=409)
+from atrium.runtime.pool.service import PublicPool, pool_of
+from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object, plans_json, to_json
 
 
 @api_endpoint("read")
 async def claim(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     pool_of(site.blueprint, entity.name, actor.locale)
-    try:
-        record = PublicPool(site).claim(actor, entity.name, request.path_params["record_id"])
-    except PoolRefused as refused:
-        return _pool_refused(refused)
+    record = PublicPool(site).claim(actor, entity.name, request.path_params["record_id"])
     return JSONResponse(to_json(entity, record))
 
 
 @api_endpoint("read")
 async def release(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     pool_of(site.blueprint, entity.name, actor.locale)
-    try:
-        record = PublicPool(site).release(actor, entity.name, request.path_params["record_id"])
-    except PoolRefused as refused:
-        return _pool_refused(refused)
+    record = PublicPool(site).release(actor, entity.name, request.path_params["record_id"])
     return JSONResponse(to_json(entity, record) if set(record) != {"id"} else record)
-
-
-def _plans(plans: list[TargetPlan]) -> dict[str, Any]:
-    return {plan.target.name: {"entity": plan.target.entity, "optional": plan.target.optional,
-                               "values": plain(plan.values), "linked": plan.linked,
-                               "candidates": [{"id": c.id, "title": c.title} for c in plan.candidates],
-                               "hidden": plan.hidden} for plan in plans}
 
 
 @api_endpoint("update")
 async def convert_plan(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     conversion_of(site.blueprint, entity.name, actor.locale)
     plans = Conversions(site).plan(actor, entity.name, request.path_params["record_id"])
-    return JSONResponse({"targets": _plans(plans)})
+    return JSONResponse({"targets": plans_json(plans)})
 
 
 def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str, Choice]:
@@ -90,13 +72,7 @@ def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str,
 async def convert(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     _, conversion = conversion_of(site.blueprint, entity.name, actor.locale)
     choices = _choices(await json_object(request, actor.locale), conversion, actor.locale)
-    try:
-        result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)
-    except ConversionRefused as refused:
-        return JSONResponse({"error": refused.reason, "message": str(refused)}, status_code=409)
-    except DuplicatesFound as found:
-        return JSONResponse({"error": "duplicates", "message": str(found), "targets": _plans(found.plans)},
-                            status_code=409)
+    result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)
     return JSONResponse({"source": to_json(entity, result.source), "created": result.created,
                          "linked": result.linked}, status_code=201)
 

@@ -21,12 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from atrium.runtime.approvals.service import ApprovalRefused
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
-from atrium.ui.api.records import COMMON_ERRORS, UNAUTHORIZED, api_caller, bad_request, common_error, json_object, page_limit, plain
-from atrium.ui.approvals.pages import refusal_status
+from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, json_object, page_limit, plain
 from atrium.ui.approvals.view import approvals_of, message_text
 from atrium.ui.web.i18n import word
 
@@ -49,21 +47,14 @@ def approval_json(site: Any, approval: Any, locale: str) -> dict[str, Any]:
 
 
 def approval_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Authenticated; runtime errors and the service's refusals → JSON."""
+    """Authenticated; what the handler raises (the service's refusals too) is answered by the
+    API's error handler (ui/api/errors.py)."""
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         actor = api_caller(request)
         if actor is None:
             return JSONResponse(UNAUTHORIZED, status_code=401)
-        try:
-            return await handler(request, request.app.state.site, actor)
-        except COMMON_ERRORS as error:
-            return common_error(error, actor.locale)
-        except ApprovalRefused as refused:
-            status = refusal_status(refused)
-            return JSONResponse({"error": {403: "forbidden", 400: "bad_request"}.get(status, "approval"),
-                                 "reason": getattr(refused, "reason", ""), "message": str(refused)},
-                                status_code=status)
+        return await handler(request, request.app.state.site, actor)
     return endpoint
 
 

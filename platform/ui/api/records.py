@@ -10,11 +10,7 @@ with messages in the caller's language (Accept-Language, else the user's).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import functools
-import json
-from decimal import Decimal
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Mapping
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,148 +19,27 @@ from starlette.routing import Route
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Label
 from atrium.metadata.references import resolve_path
 from atrium.runtime.records.coercion import CoercionError, coerce
-from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.automation.messages import message
 from atrium.runtime.query.periods import local_today, period_range
 from atrium.runtime.query.lists import ListQuery
-from atrium.runtime.records.service import RecordNotFound, StaleRecord, ValidationFailed
+from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.runner import Reports
-from atrium.runtime.reports.scope import ReportNotFound
-from atrium.runtime.access.secured import AccessDenied, SecuredRecords
-from atrium.ui.web.i18n import word
+from atrium.runtime.access.secured import SecuredRecords
+from atrium.ui.api.calls import (UNAUTHORIZED, ApiError, api_endpoint, bad_request, caller_locale, json_object,
+                                 page_limit, to_json)
 from atrium.ui.api.openapi import document
-from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_LIMIT, OPERATORS, RESERVED
+from atrium.ui.api.openapi_common import OPERATORS, RESERVED
 
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
 ALL_OPERATORS = frozenset().union(*OPERATORS.values())
 BOOLEAN = Field(name="value", type="boolean", label=Label.of("value"))
 INTEGER = Field(name="value", type="integer", label=Label.of("value"))
 MAX_DAYS = 36500
-STEPS = {"money": Decimal("0.01"), "percent": Decimal("0.0001")}
-UNAUTHORIZED = {"error": "unauthorized"}
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, body: dict[str, Any]):
-        super().__init__(body)
-        self.status, self.body = status, body
-
-
-def bad_request(locale: str, key: str, parameter: str | None = None, **params: Any) -> ApiError:
-    body = {"error": "bad_request", "message": word(key, locale, **params)}
-    if parameter is not None:
-        body["parameter"] = parameter
-    return ApiError(400, body)
-
-
-# --- who is calling, in which language ---------------------------------------------------------
-
-def caller_locale(request: Request) -> str:
-    """The first Accept-Language the blueprint speaks (by q-value), else the user's language."""
-    locales = request.app.state.site.blueprint.locales
-    ranked = []
-    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
-        tag, _, quality = part.strip().partition(";q=")
-        try:
-            weight = float(quality) if quality else 1.0
-        except ValueError:
-            continue
-        primary = tag.strip().split("-")[0].lower()
-        if primary in locales and weight > 0:
-            ranked.append((-weight, position, primary))
-    return min(ranked)[2] if ranked else request.state.locale
-
-
-Handler = Callable[[Request, Any, Actor, Entity], Awaitable[Response]]
-# what every endpoint answers the same way
-COMMON_ERRORS = (ApiError, RecordNotFound, AccessDenied, ValidationFailed)
-
-
-def api_caller(request: Request) -> Actor | None:
-    """The signed-in caller in the language they asked for, or None (answer 401)."""
-    if request.state.actor is None:
-        return None
-    return dataclasses.replace(request.state.actor, locale=caller_locale(request))
-
-
-def common_error(error: Exception, locale: str) -> JSONResponse:
-    """One of COMMON_ERRORS as JSON."""
-    if isinstance(error, ApiError):
-        return JSONResponse(error.body, status_code=error.status)
-    if isinstance(error, RecordNotFound):
-        return JSONResponse({"error": "not_found"}, status_code=404)
-    if isinstance(error, AccessDenied):
-        return JSONResponse({"error": "forbidden", "message": word("forbidden", locale)}, status_code=403)
-    return JSONResponse({"errors": error.errors}, status_code=422)
-
-
-def api_endpoint(action: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Authenticated, the entity known, the role allowed `action` on it; runtime errors → JSON."""
-    def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        @functools.wraps(handler)
-        async def endpoint(request: Request) -> Response:
-            actor = api_caller(request)
-            if actor is None:
-                return JSONResponse(UNAUTHORIZED, status_code=401)
-            site = request.app.state.site
-            entity = site.blueprint.entities.get(request.path_params["entity"])
-            try:
-                if entity is None:
-                    raise RecordNotFound(request.path_params["entity"])
-                if not site.access.can(actor, entity.name, action):
-                    raise AccessDenied(entity.name)
-                return await handler(request, site, actor, entity)
-            except StaleRecord as error:
-                current = SecuredRecords(site).visible(actor, entity.name, error.current)
-                return JSONResponse({"error": "stale", "message": str(error),
-                                     "current": to_json(entity, current)}, status_code=409)
-            except COMMON_ERRORS as error:
-                return common_error(error, actor.locale)
-            except ConditionError as error:  # a cursor or path the runtime refused
-                return JSONResponse({"error": "bad_request", "message": str(error)}, status_code=400)
-        return endpoint
-    return decorate
 
 
 # --- records as JSON ----------------------------------------------------------------------------
-
-def plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")  # exact, never 1E+2
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    return value
-
-
-def to_json(entity: Entity, record: Mapping[str, Any]) -> dict[str, Any]:
-    """System fields first, then the entity's fields as the blueprint lists them (hidden ones already gone)."""
-    keys = [k for k in ("id", "version", "created_at", "updated_at", "created_by", "updated_by") if k in record]
-    result = {key: plain(record[key]) for key in keys}
-    for field in entity:
-        if field.name in record:
-            value = record[field.name]
-            if field.type in STEPS and value is not None:  # exact decimals, as the column keeps them
-                value = Decimal(str(value)).quantize(STEPS[field.type])
-            result[field.name] = plain(value)
-    return result
-
-
-async def json_object(request: Request, locale: str) -> dict[str, Any]:
-    body = await request.body()
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        raise bad_request(locale, "api_bad_json") from None
-    if not isinstance(data, dict):
-        raise bad_request(locale, "api_not_object")
-    return data
-
 
 def writable_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """The body without system fields: a record read from the API can be sent back as it is."""
@@ -268,18 +143,6 @@ def sort_keys(site: Any, actor: Actor, entity: Entity, raw: str) -> list[str]:
     return keys
 
 
-def page_limit(actor: Actor, raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise bad_request(actor.locale, "api_bad_limit", "limit", max=MAX_LIMIT) from None
-    if limit < 1:
-        raise bad_request(actor.locale, "api_bad_limit", "limit", max=MAX_LIMIT)
-    return min(limit, MAX_LIMIT)
-
-
 # --- endpoints ----------------------------------------------------------------------------------
 
 @api_endpoint("read")
@@ -347,21 +210,14 @@ async def run_report(request: Request) -> Response:
     site = request.app.state.site
     actor = dataclasses.replace(request.state.actor, locale=caller_locale(request))
     params = request.query_params
-    try:
-        period = params.get("period") or None
-        if period is not None:
-            try:
-                period_range(period, local_today(site.now(), site.blueprint.timezone))
-            except (ValueError, KeyError, OverflowError):
-                raise bad_request(actor.locale, "api_bad_period", "period", period=period) from None
-        limit = page_limit(actor, params["limit"]) if "limit" in params else None
-        result = Reports(site).run(actor, request.path_params["name"], ReportRequest(period=period, limit=limit))
-    except ApiError as error:
-        return JSONResponse(error.body, status_code=error.status)
-    except ReportNotFound:
-        return JSONResponse({"error": "not_found"}, status_code=404)
-    except ConditionError as error:
-        return JSONResponse({"error": "bad_request", "message": str(error)}, status_code=400)
+    period = params.get("period") or None
+    if period is not None:
+        try:
+            period_range(period, local_today(site.now(), site.blueprint.timezone))
+        except (ValueError, KeyError, OverflowError):
+            raise bad_request(actor.locale, "api_bad_period", "period", period=period) from None
+    limit = page_limit(actor, params["limit"]) if "limit" in params else None
+    result = Reports(site).run(actor, request.path_params["name"], ReportRequest(period=period, limit=limit))
     return JSONResponse(result.to_json(actor.locale))
 
 
@@ -380,7 +236,3 @@ routes = [
     Route("/api/v1/{entity}/{record_id:int}", delete_record, methods=["DELETE"], name="api_delete"),
     Route("/api/v1/reports/{name}", run_report, methods=["GET"], name="api_report"),
 ]
-
-# claim, release and convert: they use the helpers above, so they are added once those exist
-from atrium.ui.api.actions import routes as action_routes  # noqa: E402
-routes += action_routes

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.automation.notifications import Notifications
-from atrium.ui.web.app import login_required
+from atrium.ui.web.guards import login_required
 from atrium.ui.approvals.pages import waiting_items
 from atrium.ui.web.templating import render
 

@@ -17,20 +17,12 @@ from atrium.runtime.schema.database import connect
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.ui.approvals.view import ApprovalItem, approvals_of, present
 from atrium.ui.records.detail_page import detail_context
+from atrium.ui.web.guards import login_required
 from atrium.ui.web.page_tools import Kit, notice, record_page
 from atrium.ui.web.templating import context_for, environment, is_htmx, render
 
 LIST_SIZE = 100
 TABS = ("waiting", "requested", "decided")
-
-
-FORBIDDEN = ("not_approver", "may_not_withdraw", "may_not_request")  # refusals of who, not of when
-
-
-def refusal_status(refused: ApprovalRefused) -> int:
-    """403 when the user may not do it at all, 400 for a decision that is neither, else 409."""
-    reason = getattr(refused, "reason", "")
-    return 403 if reason in FORBIDDEN else 400 if reason == "bad_decision" else 409
 
 
 def validation_texts(site: Any, entity: str, errors: Mapping[str, list[str]], locale: str) -> list[str]:
@@ -68,9 +60,10 @@ async def request_approval(request: Request) -> Response:
     try:
         approvals_of(kit.site).request(rule, kit.entity_name, record_id, kit.actor)
     except ValidationFailed as failed:
-        return _record_refused(kit, validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale), 422)
+        texts = validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale)
+        return _record_refused(kit, texts, failed.status)
     except ApprovalRefused as refused:
-        return _record_refused(kit, [str(refused)], refusal_status(refused))
+        return _record_refused(kit, [str(refused)], refused.status)
     return _back(request, f"/r/{kit.entity_name}/{record_id}")
 
 
@@ -90,9 +83,10 @@ async def decide_on_record(request: Request) -> Response:
     try:
         approvals_of(kit.site).decide(approval.id, decision, kit.actor, comment=comment)
     except ValidationFailed as failed:
-        return _record_refused(kit, validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale), 422)
+        texts = validation_texts(kit.site, kit.entity_name, failed.errors, kit.locale)
+        return _record_refused(kit, texts, failed.status)
     except ApprovalRefused as refused:
-        return _record_refused(kit, [str(refused)], refusal_status(refused))
+        return _record_refused(kit, [str(refused)], refused.status)
     return _back(request, f"/r/{kit.entity_name}/{kit.record_id()}")
 
 
@@ -103,7 +97,7 @@ async def withdraw_on_record(request: Request) -> Response:
     try:
         approvals_of(kit.site).withdraw(approval.id, kit.actor)
     except ApprovalRefused as refused:
-        return _record_refused(kit, [str(refused)], refusal_status(refused))
+        return _record_refused(kit, [str(refused)], refused.status)
     return _back(request, f"/r/{kit.entity_name}/{kit.record_id()}")
 
 
@@ -166,9 +160,10 @@ async def decide(request: Request) -> Response:
     try:
         decided = service.decide(approval.id, decision, actor, comment=comment)
     except ValidationFailed as failed:
-        return _inbox_refused(request, approval, validation_texts(site, approval.entity, failed.errors, locale), 422)
+        return _inbox_refused(request, approval, validation_texts(site, approval.entity, failed.errors, locale),
+                              failed.status)
     except ApprovalRefused as refused:
-        return _inbox_refused(request, service.get(approval.id) or approval, [str(refused)], refusal_status(refused))
+        return _inbox_refused(request, service.get(approval.id) or approval, [str(refused)], refused.status)
     return _row(request, decided) if is_htmx(request) else _inbox_back(request)
 
 
@@ -180,7 +175,7 @@ async def withdraw(request: Request) -> Response:
     try:
         withdrawn = service.withdraw(approval.id, request.state.actor)
     except ApprovalRefused as refused:
-        return _inbox_refused(request, service.get(approval.id) or approval, [str(refused)], refusal_status(refused))
+        return _inbox_refused(request, service.get(approval.id) or approval, [str(refused)], refused.status)
     return _row(request, withdrawn) if is_htmx(request) else _inbox_back(request)
 
 
@@ -226,17 +221,12 @@ async def approvals_page(request: Request) -> Response:
     return _page(request, tab if tab in TABS else "waiting")
 
 
-def _guarded(endpoint):
-    from atrium.ui.web.app import login_required  # app.py imports this module
-    return login_required(endpoint)
-
-
 ID = "/r/{entity}/{record_id:int}/approvals"
 routes = [
     Route(ID, request_approval, methods=["POST"], name="approval_request"),
     Route(ID + "/{approval_id:int}/decide", decide_on_record, methods=["POST"], name="approval_decide_record"),
     Route(ID + "/{approval_id:int}/withdraw", withdraw_on_record, methods=["POST"], name="approval_withdraw_record"),
-    Route("/approvals", _guarded(approvals_page), methods=["GET"], name="approvals"),
-    Route("/approvals/{approval_id:int}/decide", _guarded(decide), methods=["POST"], name="approval_decide"),
-    Route("/approvals/{approval_id:int}/withdraw", _guarded(withdraw), methods=["POST"], name="approval_withdraw"),
+    Route("/approvals", login_required(approvals_page), methods=["GET"], name="approvals"),
+    Route("/approvals/{approval_id:int}/decide", login_required(decide), methods=["POST"], name="approval_decide"),
+    Route("/approvals/{approval_id:int}/withdraw", login_required(withdraw), methods=["POST"], name="approval_withdraw"),
 ]

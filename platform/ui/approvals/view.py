@@ -107,8 +107,7 @@ def present(site: Any, connection: Connection, actor: Actor, locale: str,
     titles = known | readable_titles(site, connection, actor, [(a.entity, a.record_id) for a in approvals
                                                                if (a.entity, a.record_id) not in known])
     now = site.now()
-    role = blueprint.roles.get(actor.role or "")
-    sees_all = role is not None and role.all
+    sees_all = site.access.sees_everything(actor)
     items = []
     for approval in approvals:
         entity = blueprint.entities.get(approval.entity)

@@ -216,14 +216,9 @@ class Board:
     def _mover(self, connection: Connection):
         """record → whether this reader may move it (update scope, and the column field writable)."""
         kit = self.kit
-        scope = kit.site.access.scope(kit.actor, kit.entity_name, "update")
-        if scope == "none" or kit.presenter.mode(kit.entity_name, self.group.name) != "write":
+        if kit.presenter.mode(kit.entity_name, self.group.name) != "write":
             return lambda record: False
-        if scope == "all":
-            return lambda record: True
-        key = kit.entity.owner if kit.entity.owner in kit.entity.fields else "created_by"
-        reach = {kit.actor.user_id} if scope == "own" else set(kit.site.access.team_members(connection, kit.actor))
-        return lambda record: record.get(key) in reach
+        return kit.site.access.permits_each(connection, kit.actor, kit.entity_name, "update")
 
     def cards(self, connection: Connection, records: list[dict], state: ListState, movable) -> list[Card]:
         kit = self.kit

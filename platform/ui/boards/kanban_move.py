@@ -24,7 +24,8 @@ from atrium.ui.records.detail_page import messages_of
 from atrium.ui.records.form_model import FormModel, Widget, input_value
 from atrium.ui.web.i18n import format_money
 from atrium.ui.boards.kanban import Board, board_context, kanban
-from atrium.ui.records.list_page import active_users, read_state, resolver
+from atrium.ui.records.list_page import active_users
+from atrium.ui.records.list_state import read_state, resolver
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 
@@ -155,7 +156,7 @@ async def move(request: Request) -> Response:
             return _ask(request, kit, board, step.ask(to, version, names, raw, titles, failed.errors))
         return _refuse(request, kit, board, step, messages_of(kit, failed.errors))
     except StaleRecord as stale:
-        return _answer_board(request, kit, board, 409, messages=[("", str(stale))],
+        return _answer_board(request, kit, board, stale.status, messages=[("", str(stale))],
                              notice=kit.word("board_refreshed"))
     if not is_htmx(request):
         return RedirectResponse(step.board_url, status_code=303)

@@ -181,14 +181,15 @@ async def convert(request: Request) -> Response:
     except ConversionRefused as refused:
         return _refused(kit, record_id, str(refused))
     except DuplicatesFound as found:
-        return _page(kit, record_id, choices, {}, {p.target.name for p in found.plans}, [str(found)], status=409)
+        return _page(kit, record_id, choices, {}, {p.target.name for p in found.plans}, [str(found)],
+                     status=found.status)
     except ConversionFailed as failed:
         source = messages_of(kit, failed.by_target.get(SOURCE, {}))
         messages = [f"{label}: {text}" if label else text for label, text in source]
         return _page(kit, record_id, choices, failed.by_target, set(), messages or [kit.word("fix_errors")],
-                     status=422)
+                     status=failed.status)
     except StaleRecord as stale:
-        return _page(kit, record_id, choices, {}, set(), [str(stale)], status=409)
+        return _page(kit, record_id, choices, {}, set(), [str(stale)], status=stale.status)
     rows = []
     with kit.site.engine.connect() as connection:
         for target in kit.entity.convert.targets:

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from atrium.metadata.entities import system_field
 from atrium.metadata.model import SYSTEM_FIELDS
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.rules import RECORD_ERRORS
@@ -151,7 +152,6 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
 
 
 def _system_field(name: str):
-    from atrium.metadata.entities import system_field
     return system_field(name)
 
 
@@ -192,10 +192,10 @@ async def move_stage(request: Request) -> Response:
     except ValidationFailed as failed:
         context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
         context["fix_link"] = True
-        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else 422)
+        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else failed.status)
     except StaleRecord as stale:
         context = detail_context(kit, kit.record_id(), [("", str(stale))])
-        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else 409)
+        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else stale.status)
     return RedirectResponse(f"/r/{kit.entity_name}/{kit.record_id()}", status_code=303)
 
 
@@ -206,7 +206,7 @@ async def delete(request: Request) -> Response:
         kit.secured.delete(kit.actor, kit.entity_name, kit.record_id())
     except ValidationFailed as failed:
         context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
-        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else 422)
+        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else failed.status)
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": f"/r/{kit.entity_name}"})
     return RedirectResponse(f"/r/{kit.entity_name}", status_code=303)

@@ -16,7 +16,8 @@ from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.records.form_model import Draft, FormModel, input_value
 from atrium.ui.web.i18n import format_money
-from atrium.ui.records.list_page import active_users, resolver
+from atrium.ui.records.list_page import active_users
+from atrium.ui.records.list_state import resolver
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 
@@ -97,11 +98,10 @@ class FormPage:
     def users(self, connection, record: Mapping[str, Any]) -> list[tuple[int, str]]:
         """Users to choose from; for the owner field, only those the user may give records to."""
         users = active_users(self.kit, connection)
-        owner, access = self.kit.entity.owner, self.kit.site.access
-        scope = access.scope(self.kit.actor, self.kit.entity_name, "update")
-        if owner is None or scope not in ("own", "team", "none"):
+        owner = self.kit.entity.owner
+        reach = self.kit.site.access.owner_reach(connection, self.kit.actor, self.kit.entity_name)
+        if owner is None or reach is None:
             return users
-        reach = set(access.team_members(connection, self.kit.actor)) if scope == "team" else {self.kit.actor.user_id}
         self.model.owner_choices = [(i, n) for i, n in users if i in reach or i == record.get(owner)]
         return users
 

@@ -165,7 +165,7 @@ async def upload(request: Request) -> Response:
     try:
         csv_file = read_csv(data, kit.locale)
     except ImportProblem as problem:
-        return render(request, "import.html", upload_context(kit, str(problem)), 422)
+        return render(request, "import.html", upload_context(kit, str(problem)), problem.status)
     meta = {"user_id": kit.actor.user_id, "entity": kit.entity_name,
             "filename": Path(upload.filename).name[:200], "rows": csv_file.total, "created": time.time()}
     job = store_for(request).create(meta, data)
@@ -236,7 +236,8 @@ async def check(request: Request) -> Response:
     try:
         report = await run_in_threadpool(importer.dry_run, csv_file, options)
     except ImportProblem as problem:
-        return render(request, "import_mapping.html", mapping_context(job, csv_file, options, str(problem)), 422)
+        return render(request, "import_mapping.html", mapping_context(job, csv_file, options, str(problem)),
+                      problem.status)
     context = {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
                "step": 3, "job": job, **report_context(kit, report)}
     return render(request, "import_check.html", context)

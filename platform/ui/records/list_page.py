@@ -2,8 +2,6 @@
 capped count; an HTMX request gets only the results block."""
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
@@ -12,36 +10,18 @@ from starlette.responses import HTMLResponse, Response
 from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.query.lists import COUNT_CAP, ListQuery, Page
 from atrium.ui.web.i18n import format_number
-from atrium.ui.records.list_state import ListState, StateReader, filters_for
+from atrium.ui.records.list_state import ListState, filters_for, read_state
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Column, Lookups, Presenter
 from atrium.ui.records.record_actions import list_context
 from atrium.ui.records.saved_views import saved_views
 from atrium.ui.web.templating import is_htmx, render
 
-RESOLVE_LIMIT = 200  # records a reference typed as text may match in a filter
-
-
 def default_columns(kit: Kit) -> list[str]:
     if kit.view.columns:
         return list(kit.view.columns)
     names = [f.name for f in kit.entity if f.type not in ("textarea", "location", "multiselect")]
     return names[:6]
-
-
-def resolver(kit: Kit, connection: Connection):
-    """(entity, text) → ids of records the reader may read whose searchable fields contain text."""
-    def resolve(entity: str, text: str) -> list[int]:
-        if not kit.can("read", entity):
-            return []
-        page = kit.secured.list(kit.actor, ListQuery(entity, search=text, limit=RESOLVE_LIMIT), connection)
-        return [record["id"] for record in page.records]
-    return resolve
-
-
-def read_state(kit: Kit, connection: Connection, params: Any = None) -> ListState:
-    params = kit.request.query_params if params is None else params
-    return StateReader(kit.presenter, resolver(kit, connection)).read(kit.entity_name, params)
 
 
 def query_of(state: ListState, after: str | None = None) -> ListQuery:

@@ -7,20 +7,30 @@
 `/r/child?ref_field=ID`); the view's `list.filters` get widgets by type. Suffixes: `__from`,
 `__to` and `__period` for dates, `__min` and `__max` for numbers, `__q` for a reference typed as
 text (no JavaScript: it matches by title). Values are coerced like form input; a bad one is
-reported and ignored, never sent to SQL.
+reported and ignored, never sent to SQL. `read_state` reads it for one request (the list,
+kanban, calendar, export and saved views all start there).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field as dataclass_field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import urlencode
 
 from atrium.metadata.model import Field
 from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.automation.messages import message
+from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.query.periods import RELATIVE_DAYS, as_bounds
+from atrium.ui.web.i18n import word
 from atrium.ui.web.present import Presenter
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from atrium.ui.web.page_tools import Kit
+
+RESOLVE_LIMIT = 200  # records a reference typed as text may match in a filter
 
 PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month", "this_quarter",
            "last_quarter", "this_year", "last_year", "last_7_days", "last_30_days", "last_90_days",
@@ -258,15 +268,27 @@ def filters_for(presenter: Presenter, entity: str, params: Any, titles: dict[str
 
 
 def _me(presenter: Presenter) -> str:
-    from atrium.ui.web.i18n import word
     return word("me", presenter.locale)
 
 
 def _period_label(presenter: Presenter, period: str) -> str:
-    from atrium.ui.web.i18n import word
     return word("period_" + period, presenter.locale)
 
 
 def _word(presenter: Presenter, key: str) -> str:
-    from atrium.ui.web.i18n import word
     return word(key, presenter.locale)
+
+
+def resolver(kit: Kit, connection: Connection):
+    """(entity, text) → ids of records the reader may read whose searchable fields contain text."""
+    def resolve(entity: str, text: str) -> list[int]:
+        if not kit.can("read", entity):
+            return []
+        page = kit.secured.list(kit.actor, ListQuery(entity, search=text, limit=RESOLVE_LIMIT), connection)
+        return [record["id"] for record in page.records]
+    return resolve
+
+
+def read_state(kit: Kit, connection: Connection, params: Any = None) -> ListState:
+    params = kit.request.query_params if params is None else params
+    return StateReader(kit.presenter, resolver(kit, connection)).read(kit.entity_name, params)

@@ -47,12 +47,13 @@ async def _act(request: Request, action: str) -> Response:
     try:
         record = getattr(pool, action)(kit.actor, kit.entity_name, record_id)
     except PoolRefused as refused:
-        return _refused(kit, record_id, str(refused), from_list, 409)
+        return _refused(kit, record_id, str(refused), from_list, refused.status)
     except AccessDenied as denied:
         text = str(denied) if str(denied) != kit.entity_name else kit.word("forbidden")
-        return _refused(kit, record_id, text, from_list, 403)
+        return _refused(kit, record_id, text, from_list, denied.status)
     except ValidationFailed as failed:  # the record's own rules refused the new owner
-        return _refused(kit, record_id, "; ".join(t for _, t in messages_of(kit, failed.errors)), from_list, 422)
+        return _refused(kit, record_id, "; ".join(t for _, t in messages_of(kit, failed.errors)), from_list,
+                        failed.status)
     if from_list and is_htmx(request):
         return _row(kit, record_id, record, kit.word("claimed") if action == "claim" else kit.word("pool_release"))
     if from_list:

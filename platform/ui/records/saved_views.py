@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from atrium.runtime.records.service import RecordNotFound
+from atrium.ui.records.list_state import read_state
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 
@@ -39,7 +40,6 @@ def _panel(kit: Kit, request: Request, status: int = 200, error: str = "") -> Re
 
 @record_page
 async def save_view(request: Request) -> Response:
-    from atrium.ui.records.list_page import read_state  # the list page lists saved views: import here
     kit = Kit(request)
     kit.require("read")
     form = await request.form()

@@ -11,12 +11,17 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from atrium.errors import AtriumError
 from atrium.runtime.records.evaluation import Actor
 from atrium.ui.web.i18n import word
 from atrium.ui.reports.words import PERIODS
 
 
-class BadFilter(ValueError):
+class BadFilter(AtriumError, ValueError):
+    """A filter value that is not among the choices; `text` says so in the reader's language."""
+
+    status, code = 400, "bad_request"
+
     def __init__(self, text: str):
         super().__init__(text)
         self.text = text

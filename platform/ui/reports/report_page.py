@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import json
 from email.utils import encode_rfc2231
@@ -22,11 +23,13 @@ from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.columns import TOTAL
 from atrium.runtime.reports.output import LABELLED, plain
 from atrium.runtime.reports.runner import Reports
-from atrium.runtime.reports.scope import ReportNotFound
 from atrium.ui.reports import charts
-from atrium.ui.web.page_tools import notice
+from atrium.ui.web.guards import login_required
 from atrium.ui.reports.filters import BadFilter, read_filters
+from atrium.ui.reports.dashboard_page import visible_dashboards
 from atrium.ui.reports.tables import table_of
+from atrium.ui.reports.widgets import has_period
+from atrium.ui.web.i18n import format_date
 from atrium.ui.web.templating import render
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -37,18 +40,9 @@ def source_of(blueprint: Any, document: Any) -> str:
 
 
 def guarded(endpoint):
-    async def run(request: Request) -> Response:
-        from atrium.ui.web.app import login_required  # app.py imports this module
-
-        async def inner(request: Request) -> Response:
-            try:
-                return await endpoint(request)
-            except ReportNotFound:
-                return notice(request, "not_found", 404)
-        return await login_required(inner)(request)
-    run.__name__ = endpoint.__name__
-    run.__wrapped__ = endpoint
-    return run
+    """Signed-in users only; an unknown or forbidden report raises ReportNotFound, which the
+    pages' error handler answers with a 404. `__wrapped__` is the endpoint itself."""
+    return login_required(endpoint)
 
 
 @guarded
@@ -62,8 +56,7 @@ async def reports_index(request: Request) -> Response:
         description = document.get("description")
         groups.setdefault(text(entity.plural), []).append(
             (document.name, text(document.label), text(Label.of(description)) if description else ""))
-    from atrium.ui.reports.dashboard_page import visible_dashboards
-    dashboards = [(d.name, text(d.label)) for d in visible_dashboards(blueprint, actor)]
+    dashboards = [(d.name, text(d.label)) for d in visible_dashboards(site, actor)]
     return render(request, "reports.html", {"groups": list(groups.items()), "dashboards": dashboards,
                                             "active_entity": "_reports"})
 
@@ -74,7 +67,6 @@ def _run(request: Request, name: str):
     actor = dataclasses.replace(actor, locale=locale)
     reports = Reports(site)
     document = reports.document(actor, name)
-    from atrium.ui.reports.widgets import has_period
     with connect(site.engine) as connection, connection.begin():
         filters = read_filters(site, connection, actor, request.query_params, locale,
                                [source_of(site.blueprint, document)], with_period=has_period(document))
@@ -87,10 +79,7 @@ async def report_page(request: Request) -> Response:
     name = request.path_params["name"]
     if request.query_params.get("format") == "csv":
         return await report_csv.__wrapped__(request)
-    try:
-        site, document, filters, result, locale = _run(request, name)
-    except (BadFilter, ConditionError) as error:
-        return render(request, "notice.html", {"title": getattr(error, "text", str(error))}, status_code=400)
+    site, document, filters, result, locale = _run(request, name)  # a bad filter: a 400 notice
     blueprint = site.blueprint
     default = blueprint.default_locale
     chart = charts.build(result, document, locale, blueprint)
@@ -164,8 +153,6 @@ def _period_text(result: Any, locale: str) -> str:
     period = getattr(result, "period", None)
     if not period:
         return ""
-    import datetime as dt
-    from atrium.ui.web.i18n import format_date
     start, end = period
     return f"{format_date(start, locale)} – {format_date(end - dt.timedelta(days=1), locale)}"
 

@@ -16,6 +16,8 @@ from atrium.metadata.model import SYSTEM_FIELDS
 from atrium.metadata.sources import Report, Source
 from atrium.ui.web.i18n import word
 from atrium.ui.web.templating import render
+from atrium.ui.studio.forms import rows
+from atrium.ui.studio.report_state import GROUP, MEASURE, METRIC
 from atrium.ui.studio.setup import studio_page
 
 
@@ -26,8 +28,6 @@ def record_names(blueprint: Any, entity: str, extra: str = "") -> set[str]:
 
 
 def report_names(form: Any, which: str) -> set[str]:
-    from atrium.ui.studio.report_state import GROUP, MEASURE, METRIC
-    from atrium.ui.studio.forms import rows
     groups = [r.get("name") or r["field"].split(".")[-1] for r in rows(form, "group", GROUP) if r["field"].strip()]
     measures = [r["name"].strip() for r in rows(form, "measure", MEASURE) if r["name"].strip()]
     metrics = []

@@ -21,7 +21,7 @@ from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.studio.field_state import BLANK_OPTION_ROWS, TYPES, input_of, spec_from_state, state_from_form, state_of
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
-from atrium.ui.studio.forms import COLOURS, NAME, editor_token, page, watched_of, watched_text
+from atrium.ui.studio.forms import COLOURS, NAME, editor_token, label_texts, page, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
 
 
@@ -37,7 +37,6 @@ def _keys(entity: str) -> list[tuple[str, str]]:
 
 
 def _sections(views: dict | None, locale: str) -> list[tuple[str, str]]:
-    from atrium.ui.studio.forms import label_texts
     found = ((views or {}).get("form") or {}).get("sections") or []
     result = []
     for index, section in enumerate(found):

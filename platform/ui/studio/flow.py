@@ -17,6 +17,7 @@ from atrium.runtime.site.change import ChangeRefused, Preview, Proposal, StaleEd
 from atrium.runtime.schema.migrations import MigrationPlan
 from atrium.ui.web.i18n import format_datetime, word
 from atrium.ui.studio.setup import studio_of
+from atrium.ui.studio.words import STUDIO_WORDS
 
 PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -112,7 +113,6 @@ def plan_lines(plan: MigrationPlan | None, locale: str) -> list[str]:
 
 
 def _known_steps() -> set[str]:
-    from atrium.ui.studio.words import STUDIO_WORDS
     return {key for key in STUDIO_WORDS if key.startswith("plan_")}
 
 

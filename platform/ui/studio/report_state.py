@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from atrium.metadata.overlays.documents import render_overlay_yaml
 from atrium.ui.studio.forms import comma_list, inline_yaml, label_of, label_texts, rows, yaml_mapping, yaml_value
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "is_set", "contains", "within",
@@ -65,7 +66,6 @@ def state_of(document: Mapping[str, Any]) -> dict[str, Any]:
 def inline_block(data: Mapping[str, Any]) -> str:
     if not data:
         return ""
-    from atrium.metadata.overlays.documents import render_overlay_yaml
     return render_overlay_yaml(dict(data))
 
 

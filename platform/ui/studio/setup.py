@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from atrium.runtime.site import history as metadata_history
 from atrium.runtime.site.change import MetadataChanges
 from atrium.runtime.site.watch import MetadataWatcher
 from atrium.runtime.site.site import Site
 from atrium.runtime.site.overlay import SiteOverlay
+from atrium.ui.web.guards import login_required
 from atrium.ui.web.page_tools import notice
 from atrium.ui.studio import words  # noqa: F401  (registers the studio's words)
 
@@ -35,7 +37,6 @@ class Studio:
     def applied(self, app_state: Any, version: int) -> None:
         """This process applied `version`: serve it from the next request on."""
         with self.changes.engine.connect() as connection:
-            from atrium.runtime.site import history as metadata_history
             _, digest = metadata_history.latest(connection)
         use_site(app_state, self.watcher.reload(version, digest))
 
@@ -85,8 +86,6 @@ def studio_page(endpoint: Endpoint) -> Endpoint:
     """Signed-in users with a studio role only; others get a 404."""
     @functools.wraps(endpoint)
     async def guarded(request: Request) -> Response:
-        from atrium.ui.web.app import login_required  # app.py imports the studio routes
-
         async def run(request: Request) -> Response:
             if not may_use_studio(request) or getattr(request.app.state, "studio", None) is None:
                 return notice(request, "not_found", 404)

@@ -13,7 +13,7 @@ from atrium.metadata.overlays.paths import plain
 from atrium.runtime.site.change import Proposal
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
-from atrium.ui.studio.flow import applied_redirect, decide
+from atrium.ui.studio.flow import Outcome, applied_redirect, decide
 from atrium.ui.studio.forms import COLOURS, NAME, comma_list, editor_token, label_of, label_texts, number_of, page, rows, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
 
@@ -118,7 +118,6 @@ async def save_stages(request: Request) -> Response:
     context["confirm"] = form.get("confirm") == "yes"
     errors = {key: [word(text, locale) for text in texts] for key, texts in found.items()}
     if errors:
-        from atrium.ui.studio.flow import Outcome
         return page(request, "studio/stages.html", context, Outcome(errors=errors))
     target = copy.deepcopy(document)
     target["stages"] = stages

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from atrium.metadata.overlays.paths import plain
+from atrium.metadata.overlays.paths import document_file, plain
 from atrium.metadata.overlays.documents import render_overlay_yaml
 from atrium.metadata.problems import Problem
 from atrium.metadata.yaml_source import mark_at, parse_yaml
@@ -127,7 +127,6 @@ async def yaml_save(request: Request) -> Response:
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes")
     if outcome.applied:
         return applied_redirect(f"/studio/yaml/{kind}/{name}", outcome.applied)
-    from atrium.metadata.overlays.paths import document_file
     context["lines"], context["elsewhere"] = _line_errors(data, list(outcome.preview.problems) if outcome.preview else [],
                                                           document_file(*key), locale)
     outcome.others = []  # shown by line above
@@ -153,7 +152,6 @@ async def yaml_check(request: Request) -> Response:
                       block="check")
     key = (kind, SINGLE.get(kind, name))
     preview = studio_of(request).changes.preview(Proposal({key: data}, {}), check_only=True)
-    from atrium.metadata.overlays.paths import document_file
     lines, elsewhere = _line_errors(data, preview.problems, document_file(*key), locale)
     return render(request, "studio/yaml.html", {"lines": lines, "elsewhere": elsewhere, "checked": True},
                   block="check")

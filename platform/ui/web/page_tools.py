@@ -1,8 +1,8 @@
 """What every record page shares: the signed-in guard, the entity from the path, the reader's
-presenter, and the answers for records that are not there (404) or actions not allowed (403)."""
+presenter, and the notice page. A record that is not there (404) or an action not allowed (403)
+is raised, and answered by the pages' error handler (ui/web/errors.py)."""
 from __future__ import annotations
 
-import functools
 from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from atrium.runtime.records.service import RecordNotFound
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.ui.web.guards import login_required
 from atrium.ui.web.i18n import word
 from atrium.ui.web.present import Presenter
 from atrium.ui.web.templating import render
@@ -53,18 +54,6 @@ def notice(request: Request, key: str, status: int) -> Response:
 
 
 def record_page(endpoint: Endpoint) -> Endpoint:
-    """Signed-in users only; a record or entity that is not there, or not readable, is a 404; an
-    action the role may not take at all is a 403."""
-    @functools.wraps(endpoint)
-    async def guarded(request: Request) -> Response:
-        from atrium.ui.web.app import login_required  # app.py imports the pages: import here, not at the top
-
-        async def run(request: Request) -> Response:
-            try:
-                return await endpoint(request)
-            except RecordNotFound:
-                return notice(request, "not_found", 404)
-            except AccessDenied:
-                return notice(request, "forbidden", 403)
-        return await login_required(run)(request)
-    return guarded
+    """Signed-in users only; a record or entity that is not there, or not readable, raises
+    RecordNotFound (a 404), an action the role may not take at all AccessDenied (a 403)."""
+    return login_required(endpoint)
