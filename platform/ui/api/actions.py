@@ -25,6 +25,7 @@ from atrium.runtime.pool.conversion import (Choice, ConversionRefused, Conversio
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.pool.service import PoolRefused, PublicPool, pool_of
 from atrium.ui.api.records import ApiError, api_endpoint, bad_request, json_object, plain, to_json
+from atrium.ui.web.threads import in_thread, with_body
 
 
 def _pool_refused(refused: PoolRefused) -> JSONResponse:
@@ -32,7 +33,8 @@ def _pool_refused(refused: PoolRefused) -> JSONResponse:
 
 
 @api_endpoint("read")
-async def claim(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@in_thread
+def claim(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     pool_of(site.blueprint, entity.name, actor.locale)
     try:
         record = PublicPool(site).claim(actor, entity.name, request.path_params["record_id"])
@@ -42,7 +44,8 @@ async def claim(request: Request, site: Any, actor: Actor, entity: Entity) -> Re
 
 
 @api_endpoint("read")
-async def release(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@in_thread
+def release(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     pool_of(site.blueprint, entity.name, actor.locale)
     try:
         record = PublicPool(site).release(actor, entity.name, request.path_params["record_id"])
@@ -59,7 +62,8 @@ def _plans(plans: list[TargetPlan]) -> dict[str, Any]:
 
 
 @api_endpoint("update")
-async def convert_plan(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@in_thread
+def convert_plan(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     conversion_of(site.blueprint, entity.name, actor.locale)
     plans = Conversions(site).plan(actor, entity.name, request.path_params["record_id"])
     return JSONResponse({"targets": _plans(plans)})
@@ -87,9 +91,10 @@ def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str,
 
 
 @api_endpoint("update")
-async def convert(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@with_body
+def convert(request: Request, site: Any, actor: Actor, entity: Entity, body: bytes) -> Response:
     _, conversion = conversion_of(site.blueprint, entity.name, actor.locale)
-    choices = _choices(await json_object(request, actor.locale), conversion, actor.locale)
+    choices = _choices(json_object(body, actor.locale), conversion, actor.locale)
     try:
         result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)
     except ConversionRefused as refused:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import inspect
 import io
 import json
 from email.utils import encode_rfc2231
@@ -28,6 +29,7 @@ from atrium.ui.web.page_tools import notice
 from atrium.ui.reports.filters import BadFilter, read_filters
 from atrium.ui.reports.tables import table_of
 from atrium.ui.web.templating import render
+from atrium.ui.web.threads import in_thread
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,7 +54,8 @@ def guarded(endpoint):
 
 
 @guarded
-async def reports_index(request: Request) -> Response:
+@in_thread
+def reports_index(request: Request) -> Response:
     site, actor, locale = request.app.state.site, request.state.actor, request.state.locale
     blueprint = site.blueprint
     text = lambda label: label.text(locale, blueprint.default_locale) if label is not None else ""  # noqa: E731
@@ -83,10 +86,11 @@ def _run(request: Request, name: str):
 
 
 @guarded
-async def report_page(request: Request) -> Response:
+@in_thread
+def report_page(request: Request) -> Response:
     name = request.path_params["name"]
     if request.query_params.get("format") == "csv":
-        return await report_csv.__wrapped__(request)
+        return inspect.unwrap(report_csv)(request)
     try:
         site, document, filters, result, locale = _run(request, name)
     except (BadFilter, ConditionError) as error:
@@ -114,7 +118,8 @@ async def report_page(request: Request) -> Response:
 
 
 @guarded
-async def report_csv(request: Request) -> Response:
+@in_thread
+def report_csv(request: Request) -> Response:
     name = request.path_params["name"]
     try:
         site, document, filters, result, locale = _run(request, name)
