@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
+from starlette.testclient import TestClient
 from starlette.routing import Mount, Route
 
 from atrium.runtime.access import users
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
+from atrium.ui.web import sessions
 from atrium.ui.web.app import Settings, create_app
 from atrium.ui.web.threads import runs_in_thread
 
@@ -173,6 +176,43 @@ def test_a_request_held_on_the_write_lock_does_not_delay_the_login_page(site, en
     assert max(under_lock) < 1.0, (alone, under_lock)  # never the length of the held lock
     assert patched.get("status") == 200, patched
     assert patched["seconds"] >= HELD - 0.6  # it really waited on the lock the test held
+
+
+class OpenTransactions:
+    """The database transactions open at this moment, in any engine of the process."""
+
+    def __init__(self):
+        self.open: set[int] = set()
+        self.listeners = [("begin", lambda connection: self.open.add(id(connection))),
+                          ("commit", lambda connection: self.open.discard(id(connection))),
+                          ("rollback", lambda connection: self.open.discard(id(connection)))]
+
+    def __enter__(self) -> "OpenTransactions":
+        for name, listener in self.listeners:
+            event.listen(sa.engine.Engine, name, listener)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name, listener in self.listeners:
+            event.remove(sa.engine.Engine, name, listener)
+
+
+def test_sign_in_checks_the_password_outside_any_transaction(site, engine, database_url, monkeypatch):
+    with engine.begin() as connection:
+        users.add_user(connection, site.tables, site.blueprint, "bo", "sales_rep", password="bo-pass", locale="en")
+    app = create_app(Settings(str(DESIGN), database_url, secret_key="test-secret"), site=site)
+    checked = []
+    with OpenTransactions() as transactions, TestClient(app) as client:
+        def verify(password_hash, password):
+            checked.append(set(transactions.open))
+            return users.verify_password(password_hash, password)
+        monkeypatch.setattr(sessions, "verify_password", verify)
+        token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+        for password, status in (("wrong", 400), ("bo-pass", 303)):
+            response = client.post("/login", data={"name": "bo", "password": password, "csrf_token": token},
+                                   follow_redirects=False)
+            assert response.status_code == status
+    assert checked == [set(), set()]  # no transaction (let alone the write lock) held while argon2 runs
 
 
 def _actor(site, name: str):
