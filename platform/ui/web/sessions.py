@@ -69,7 +69,9 @@ class IdentityMiddleware:
         session = scope.get("session", {})
         authorization = request.headers.get("Authorization", "")
         via_token = authorization.startswith("Bearer ")
-        user = await run_in_threadpool(self._user, site, authorization, session.get("user_id"))
+        user = None
+        if via_token or "user_id" in session:  # an anonymous request needs no query, nor a thread
+            user = await run_in_threadpool(self._user, site, authorization, session.get("user_id"))
         locales = site.blueprint.locales
         locale = session.get("locale") or (user or {}).get("locale") or site.blueprint.default_locale
         if request.query_params.get("lang") in locales:
@@ -97,12 +99,9 @@ class IdentityMiddleware:
 
     @staticmethod
     def _user(site, authorization: str, user_id: int | None) -> dict[str, Any] | None:
-        if authorization.startswith("Bearer "):
-            with site.engine.connect() as connection:
-                return user_from_token(site, connection, authorization)
-        if user_id is None:
-            return None
         with site.engine.connect() as connection:
+            if authorization.startswith("Bearer "):
+                return user_from_token(site, connection, authorization)
             return load_user(site, connection, id=user_id)
 
     @staticmethod
