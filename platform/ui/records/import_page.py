@@ -153,6 +153,8 @@ def upload_page(request: Request) -> Response:
 async def upload(request: Request) -> Response:
     """The multipart body and the file's bytes are read on the event loop; the checks, the CSV
     parsing (seconds for a large file) and storing the job run in a worker thread."""
+    kit = Kit(request)  # no query: the role's right to create is in the metadata
+    kit.require("create")  # before a large body is read
     try:
         form = await request.form(max_files=1, max_fields=4, max_part_size=4096)
     except HTTPException:
@@ -161,12 +163,11 @@ async def upload(request: Request) -> Response:
     if not isinstance(upload, UploadFile) or not upload.filename:
         upload = None
     data = await upload.read(MAX_UPLOAD + 1) if upload is not None else b""
-    return await run_in_threadpool(_store_upload, request, upload, data)
+    return await run_in_threadpool(_store_upload, kit, upload, data)
 
 
-def _store_upload(request: Request, upload: UploadFile | None, data: bytes) -> Response:
-    kit = Kit(request)
-    kit.require("create")
+def _store_upload(kit: Kit, upload: UploadFile | None, data: bytes) -> Response:
+    request = kit.request
     if upload is None:
         return render(request, "import.html", upload_context(kit, kit.word("import_no_file")), 400)
     if len(data) > MAX_UPLOAD:
