@@ -182,6 +182,14 @@ def _user(args, blueprint, engine) -> int:
     from atrium.runtime.access import users
     from atrium.runtime.schema.tables import build_tables
     tables = build_tables(blueprint)
+    password_hash = None
+    if args.action == "add":  # asked and hashed (most of a second) before the write transaction opens
+        password = None
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        elif sys.stdin.isatty():
+            password = getpass.getpass(f"Password for {args.name}: ")
+        password_hash = users.hash_password(password) if password else None
     with engine.begin() as connection:
         if args.action == "list":
             for row in users.list_users(connection, tables):
@@ -191,13 +199,8 @@ def _user(args, blueprint, engine) -> int:
         if args.action == "token":
             print(users.issue_token(connection, tables, args.name))
             return 0
-        password = None
-        if args.password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
-        elif sys.stdin.isatty():
-            password = getpass.getpass(f"Password for {args.name}: ")
-        users.add_user(connection, tables, blueprint, args.name, args.role, args.team, password,
-                       display_name=args.display_name)
+        users.add_user(connection, tables, blueprint, args.name, args.role, args.team,
+                       display_name=args.display_name, password_hash=password_hash)
     print(f"Added user {args.name} ({args.role}).")
     return 0
 

@@ -97,3 +97,26 @@ def test_every_command_has_help(capsys, command):
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: atrium" in capsys.readouterr().out
+
+
+def test_user_add_hashes_the_password_before_its_transaction(capsys, database_url, monkeypatch):
+    from atrium.runtime.access import users
+    base = ["--blueprint", str(DESIGN), "--db", database_url]
+    assert run(capsys, *base, "migrate")[0] == 0
+    open_transactions: set[int] = set()
+    listeners = [("begin", lambda connection: open_transactions.add(id(connection))),
+                 ("commit", lambda connection: open_transactions.discard(id(connection))),
+                 ("rollback", lambda connection: open_transactions.discard(id(connection)))]
+    hashed = []
+    real_hash = users.hash_password
+    monkeypatch.setattr(users, "hash_password", lambda password: hashed.append(set(open_transactions))
+                        or real_hash(password))
+    monkeypatch.setattr("sys.stdin", io.StringIO("s3cret-pass\n"))
+    for name, listener in listeners:
+        sa.event.listen(sa.engine.Engine, name, listener)
+    try:
+        code, _, _ = run(capsys, *base, "user", "add", "wang", "--role", "sales_rep", "--password-stdin")
+    finally:
+        for name, listener in listeners:
+            sa.event.remove(sa.engine.Engine, name, listener)
+    assert code == 0 and hashed == [set()]

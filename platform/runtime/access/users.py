@@ -74,7 +74,9 @@ def user_id(connection: Connection, tables: Tables, name: str) -> int:
 
 def add_user(connection: Connection, tables: Tables, blueprint: Blueprint, name: str, role: str,
              team: str | None = None, password: str | None = None, display_name: str | None = None,
-             locale: str | None = None) -> int:
+             locale: str | None = None, password_hash: str | None = None) -> int:
+    """A new active user. Give `password_hash` (from hash_password, computed before the write
+    transaction opens) where others may be waiting on the lock; `password` hashes it here."""
     if role not in blueprint.roles:
         raise UserError(f"no role '{role}'; the blueprint has: {', '.join(blueprint.roles)}")
     users = tables.system("atrium_users")
@@ -83,7 +85,7 @@ def add_user(connection: Connection, tables: Tables, blueprint: Blueprint, name:
     return connection.execute(users.insert().values(
         name=name, display_name=display_name or name, role=role,
         team_id=team_id(connection, tables, team),
-        password_hash=hash_password(password) if password else None,
+        password_hash=password_hash or (hash_password(password) if password else None),
         locale=locale or blueprint.default_locale, active=True,
         created_at=dt.datetime.now(dt.timezone.utc))).inserted_primary_key[0]
 

@@ -24,24 +24,28 @@ from atrium.runtime.pool.conversion import Choice, Conversions, conversion_of
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.pool.service import PublicPool, pool_of
 from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object, plans_json, to_json
+from atrium.ui.web.threads import in_thread, with_body
 
 
 @api_endpoint("read")
-async def claim(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@in_thread
+def claim(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     pool_of(site.blueprint, entity.name, actor.locale)
     record = PublicPool(site).claim(actor, entity.name, request.path_params["record_id"])
     return JSONResponse(to_json(entity, record))
 
 
 @api_endpoint("read")
-async def release(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@in_thread
+def release(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     pool_of(site.blueprint, entity.name, actor.locale)
     record = PublicPool(site).release(actor, entity.name, request.path_params["record_id"])
     return JSONResponse(to_json(entity, record) if set(record) != {"id"} else record)
 
 
 @api_endpoint("update")
-async def convert_plan(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@in_thread
+def convert_plan(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     conversion_of(site.blueprint, entity.name, actor.locale)
     plans = Conversions(site).plan(actor, entity.name, request.path_params["record_id"])
     return JSONResponse({"targets": plans_json(plans)})
@@ -69,9 +73,10 @@ def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str,
 
 
 @api_endpoint("update")
-async def convert(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@with_body
+def convert(request: Request, site: Any, actor: Actor, entity: Entity, body: bytes) -> Response:
     _, conversion = conversion_of(site.blueprint, entity.name, actor.locale)
-    choices = _choices(await json_object(request, actor.locale), conversion, actor.locale)
+    choices = _choices(json_object(body, actor.locale), conversion, actor.locale)
     result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)
     return JSONResponse({"source": to_json(entity, result.source), "created": result.created,
                          "linked": result.linked}, status_code=201)

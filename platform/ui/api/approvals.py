@@ -27,6 +27,7 @@ from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, json_object, page_limit, plain
 from atrium.ui.approvals.view import approvals_of, message_text
 from atrium.ui.web.i18n import word
+from atrium.ui.web.threads import in_thread, with_body
 
 STATUSES = ("pending", "approved", "rejected", "withdrawn")
 Handler = Callable[[Request, Any, Actor], Awaitable[Response]]
@@ -81,7 +82,8 @@ def _approval(request: Request, site: Any, actor: Actor) -> Any:
 
 
 @approval_endpoint
-async def list_approvals(request: Request, site: Any, actor: Actor) -> Response:
+@in_thread
+def list_approvals(request: Request, site: Any, actor: Actor) -> Response:
     params = request.query_params
     service = approvals_of(site)
     status = params.get("status") or None
@@ -103,16 +105,18 @@ async def list_approvals(request: Request, site: Any, actor: Actor) -> Response:
 
 
 @approval_endpoint
-async def get_approval(request: Request, site: Any, actor: Actor) -> Response:
+@in_thread
+def get_approval(request: Request, site: Any, actor: Actor) -> Response:
     return JSONResponse(approval_json(site, _approval(request, site, actor), actor.locale))
 
 
 @approval_endpoint
-async def request_approval(request: Request, site: Any, actor: Actor) -> Response:
+@with_body
+def request_approval(request: Request, site: Any, actor: Actor, body: bytes) -> Response:
     entity, record_id = request.path_params["entity"], request.path_params["record_id"]
     if entity not in site.blueprint.entities or not _readable(site, actor, entity, record_id):
         raise RecordNotFound(entity)
-    data = await json_object(request, actor.locale)
+    data = json_object(body, actor.locale)
     rule = data.get("rule")
     if not isinstance(rule, str) or not rule:
         raise ValidationFailed({"rule": [word("approval_unknown_rule", actor.locale, rule=rule or "")]})
@@ -121,26 +125,28 @@ async def request_approval(request: Request, site: Any, actor: Actor) -> Respons
     return JSONResponse(approval_json(site, approval, actor.locale), status_code=201, headers={"Location": location})
 
 
-async def _comment(request: Request, actor: Actor) -> str | None:
-    if not (await request.body()).strip():
+def _comment(body: bytes, actor: Actor) -> str | None:
+    if not body.strip():
         return None
-    comment = (await json_object(request, actor.locale)).get("comment")
+    comment = json_object(body, actor.locale).get("comment")
     if comment is not None and not isinstance(comment, str):
         raise bad_request(actor.locale, "approval_bad_comment", "comment")
     return (comment or "").strip() or None
 
 
 def _decision(decision: str) -> Handler:
-    async def handler(request: Request, site: Any, actor: Actor) -> Response:
+    @with_body
+    def handler(request: Request, site: Any, actor: Actor, body: bytes) -> Response:
         approval = _approval(request, site, actor)
-        decided = approvals_of(site).decide(approval.id, decision, actor, comment=await _comment(request, actor))
+        decided = approvals_of(site).decide(approval.id, decision, actor, comment=_comment(body, actor))
         return JSONResponse(approval_json(site, decided, actor.locale))
     handler.__name__ = f"{decision}_approval"
     return approval_endpoint(handler)
 
 
 @approval_endpoint
-async def withdraw_approval(request: Request, site: Any, actor: Actor) -> Response:
+@in_thread
+def withdraw_approval(request: Request, site: Any, actor: Actor) -> Response:
     approval = _approval(request, site, actor)
     return JSONResponse(approval_json(site, approvals_of(site).withdraw(approval.id, actor), actor.locale))
 

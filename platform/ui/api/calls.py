@@ -127,8 +127,7 @@ def plans_json(plans: list[TargetPlan]) -> dict[str, Any]:
                                "hidden": plan.hidden} for plan in plans}
 
 
-async def json_object(request: Request, locale: str) -> dict[str, Any]:
-    body = await request.body()
+def json_object(body: bytes, locale: str) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):

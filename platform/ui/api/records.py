@@ -31,6 +31,7 @@ from atrium.ui.api.calls import (UNAUTHORIZED, ApiError, api_endpoint, bad_reque
                                  page_limit, to_json)
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import OPERATORS, RESERVED
+from atrium.ui.web.threads import in_thread, with_body
 
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
 ALL_OPERATORS = frozenset().union(*OPERATORS.values())
@@ -146,7 +147,8 @@ def sort_keys(site: Any, actor: Actor, entity: Entity, raw: str) -> list[str]:
 # --- endpoints ----------------------------------------------------------------------------------
 
 @api_endpoint("read")
-async def list_records(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@in_thread
+def list_records(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     params = request.query_params
     query = ListQuery(entity.name, where=Filters(site, actor, entity).parse(params), search=params.get("q", ""),
                       sort=sort_keys(site, actor, entity, params.get("sort", "")),
@@ -157,22 +159,25 @@ async def list_records(request: Request, site: Any, actor: Actor, entity: Entity
 
 
 @api_endpoint("create")
-async def create_record(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
-    values = writable_values(await json_object(request, actor.locale))
+@with_body
+def create_record(request: Request, site: Any, actor: Actor, entity: Entity, body: bytes) -> Response:
+    values = writable_values(json_object(body, actor.locale))
     record = SecuredRecords(site).create(actor, entity.name, values)
     location = str(request.url_for("api_record", entity=entity.name, record_id=record["id"]))
     return JSONResponse(to_json(entity, record), status_code=201, headers={"Location": location})
 
 
 @api_endpoint("read")
-async def get_record(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@in_thread
+def get_record(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     record = SecuredRecords(site).get(actor, entity.name, request.path_params["record_id"])
     return JSONResponse(to_json(entity, record))
 
 
 @api_endpoint("update")
-async def update_record(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
-    data = await json_object(request, actor.locale)
+@with_body
+def update_record(request: Request, site: Any, actor: Actor, entity: Entity, body: bytes) -> Response:
+    data = json_object(body, actor.locale)
     version = data.get("version")
     if version is None or version == "":
         raise ValidationFailed({"version": [message("required", actor.locale)]})
@@ -196,12 +201,14 @@ async def update_record(request: Request, site: Any, actor: Actor, entity: Entit
 
 
 @api_endpoint("delete")
-async def delete_record(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+@in_thread
+def delete_record(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
     SecuredRecords(site).delete(actor, entity.name, request.path_params["record_id"])
     return Response(status_code=204)
 
 
-async def run_report(request: Request) -> Response:
+@in_thread
+def run_report(request: Request) -> Response:
     """GET /api/v1/reports/{name}: the rows, totals and columns of a report under the caller's
     scope; `period` replaces the report's period, `limit` its row count. Unknown and forbidden
     reports are both 404."""
@@ -221,7 +228,8 @@ async def run_report(request: Request) -> Response:
     return JSONResponse(result.to_json(actor.locale))
 
 
-async def openapi_json(request: Request) -> Response:
+@in_thread
+def openapi_json(request: Request) -> Response:
     if request.state.actor is None:
         return JSONResponse(UNAUTHORIZED, status_code=401)
     return JSONResponse(document(request.app.state.site, request.state.actor))

@@ -3,6 +3,7 @@ their notifications (newest first, unread marked), opens one (marking it read) a
 /notifications/badge is the header's unread count (and waiting approvals) for an HTMX refresh."""
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -12,6 +13,7 @@ from atrium.runtime.automation.notifications import Notifications
 from atrium.ui.web.guards import login_required
 from atrium.ui.approvals.pages import waiting_items
 from atrium.ui.web.templating import render
+from atrium.ui.web.threads import in_thread, with_form
 
 PAGE_SIZE = 50
 
@@ -21,7 +23,8 @@ def _inbox(request: Request) -> Notifications:
 
 
 @login_required
-async def inbox(request: Request) -> Response:
+@in_thread
+def inbox(request: Request) -> Response:
     site, actor = request.app.state.site, request.state.actor
     before = request.query_params.get("before")
     unread_only = request.query_params.get("unread") == "1"
@@ -39,7 +42,8 @@ async def inbox(request: Request) -> Response:
 
 
 @login_required
-async def open_notification(request: Request) -> Response:
+@in_thread
+def open_notification(request: Request) -> Response:
     """Mark one notification read and go where it points (its record, or the inbox)."""
     site, actor = request.app.state.site, request.state.actor
     notification_id = request.path_params["notification_id"]
@@ -56,9 +60,9 @@ async def open_notification(request: Request) -> Response:
 
 
 @login_required
-async def mark_read(request: Request) -> Response:
+@with_form
+def mark_read(request: Request, form: FormData) -> Response:
     site, actor = request.app.state.site, request.state.actor
-    form = await request.form()
     ids = [int(value) for value in form.getlist("id") if str(value).isdigit()] or None
     with write_transaction(site.engine) as connection:
         _inbox(request).mark_read(connection, actor.user_id, site.now(), ids)
@@ -66,7 +70,8 @@ async def mark_read(request: Request) -> Response:
 
 
 @login_required
-async def badge(request: Request) -> Response:
+@in_thread
+def badge(request: Request) -> Response:
     return render(request, "_inbox_badge.html")
 
 

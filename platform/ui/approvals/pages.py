@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import sqlalchemy as sa
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -20,6 +21,7 @@ from atrium.ui.records.detail_page import detail_context
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.page_tools import Kit, notice, record_page
 from atrium.ui.web.templating import context_for, environment, is_htmx, render
+from atrium.ui.web.threads import in_thread, with_form
 
 LIST_SIZE = 100
 TABS = ("waiting", "requested", "decided")
@@ -51,12 +53,13 @@ def _record_refused(kit: Kit, texts: list[str], status: int) -> Response:
 
 
 @record_page
-async def request_approval(request: Request) -> Response:
+@with_form
+def request_approval(request: Request, form: FormData) -> Response:
     """POST /r/{entity}/{id}/approvals (rule=...): ask for approval under an `on: request` rule."""
     kit = Kit(request)
     record_id = kit.record_id()
     kit.secured.get(kit.actor, kit.entity_name, record_id)  # the record must be readable (else 404)
-    rule = str((await request.form()).get("rule", ""))
+    rule = str(form.get("rule", ""))
     try:
         approvals_of(kit.site).request(rule, kit.entity_name, record_id, kit.actor)
     except ValidationFailed as failed:
@@ -75,10 +78,10 @@ def _approval_of_record(kit: Kit) -> Any:
 
 
 @record_page
-async def decide_on_record(request: Request) -> Response:
+@with_form
+def decide_on_record(request: Request, form: FormData) -> Response:
     kit = Kit(request)
     approval = _approval_of_record(kit)
-    form = await request.form()
     decision, comment = str(form.get("decision", "")), str(form.get("comment", "")).strip() or None
     try:
         approvals_of(kit.site).decide(approval.id, decision, kit.actor, comment=comment)
@@ -91,7 +94,8 @@ async def decide_on_record(request: Request) -> Response:
 
 
 @record_page
-async def withdraw_on_record(request: Request) -> Response:
+@in_thread
+def withdraw_on_record(request: Request) -> Response:
     kit = Kit(request)
     approval = _approval_of_record(kit)
     try:
@@ -147,13 +151,13 @@ def _approval(request: Request) -> Any | None:
     return approval if approval is not None and _visible(request, approval) else None
 
 
-async def decide(request: Request) -> Response:
+@with_form
+def decide(request: Request, form: FormData) -> Response:
     """POST /approvals/{id}/decide (decision=approve|reject, comment): an HTMX row answers with
     itself, showing the outcome or the refusal."""
     approval = _approval(request)
     if approval is None:
         return notice(request, "approval_gone", 404)
-    form = await request.form()
     decision, comment = str(form.get("decision", "")), str(form.get("comment", "")).strip() or None
     site, actor, locale = request.app.state.site, request.state.actor, request.state.locale
     service = approvals_of(site)
@@ -167,7 +171,8 @@ async def decide(request: Request) -> Response:
     return _row(request, decided) if is_htmx(request) else _inbox_back(request)
 
 
-async def withdraw(request: Request) -> Response:
+@in_thread
+def withdraw(request: Request) -> Response:
     approval = _approval(request)
     if approval is None:
         return notice(request, "approval_gone", 404)
@@ -216,7 +221,8 @@ def _page(request: Request, tab: str, errors: Mapping[int, list[str]] | None = N
                   status_code=status)
 
 
-async def approvals_page(request: Request) -> Response:
+@in_thread
+def approvals_page(request: Request) -> Response:
     tab = request.query_params.get("tab", "waiting")
     return _page(request, tab if tab in TABS else "waiting")
 

@@ -31,6 +31,7 @@ from atrium.ui.records.list_page import read_state
 from atrium.ui.records.list_state import ListState
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import render
+from atrium.ui.web.threads import in_thread
 
 CALENDAR_LIMIT = 1000
 DAY_CAP = {"month": 4, "week": 50}
@@ -226,7 +227,8 @@ def calendar_params(request: Request) -> QueryParams:
 
 
 @record_page
-async def calendar(request: Request) -> Response:
+@in_thread
+def calendar(request: Request) -> Response:
     kit = Kit(request)
     kit.require("read")
     spec = CalendarSpec(kit)

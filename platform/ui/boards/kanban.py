@@ -28,6 +28,7 @@ from atrium.ui.records.list_state import ListState, filters_for
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Column, Shown
 from atrium.ui.web.templating import render
+from atrium.ui.web.threads import in_thread
 
 CARD_CAP = 50
 NONE_KEY = "kanban-col-none"
@@ -258,7 +259,8 @@ def board_context(kit: Kit, board: Board, connection: Connection, state: ListSta
 
 
 @record_page
-async def kanban(request: Request) -> Response:
+@in_thread
+def kanban(request: Request) -> Response:
     kit = Kit(request)
     kit.require("read")
     board = Board(kit)

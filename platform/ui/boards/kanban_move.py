@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -28,6 +29,7 @@ from atrium.ui.records.list_page import active_users
 from atrium.ui.records.list_state import read_state, resolver
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
+from atrium.ui.web.threads import with_form
 
 
 @dataclass
@@ -125,11 +127,11 @@ def _answer_lanes(request: Request, kit: Kit, board: Board, values: list[Any], *
 
 
 @record_page
-async def move(request: Request) -> Response:
+@with_form
+def move(request: Request, form: FormData) -> Response:
     kit = Kit(request)
     board = Board(kit)
     current = kit.secured.get(kit.actor, kit.entity_name, kit.record_id(), action="update")
-    form = await request.form()
     to = str(form.get("to", "")).strip()
     version = str(form.get("version", "")).strip()
     step = Move(kit, board, current)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal
 from typing import Any, Mapping
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,6 +23,7 @@ from atrium.ui.records.detail_page import detail_context, messages_of
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Lookups
 from atrium.ui.web.templating import render
+from atrium.ui.web.threads import in_thread, with_form
 
 EDITABLE = {"text": "text", "email": "email", "phone": "tel", "url": "url", "textarea": "textarea",
             "integer": "number", "number": "number", "money": "number", "percent": "number",
@@ -156,7 +158,8 @@ def _refused(kit: Kit, record_id: int, text: str) -> Response:
 
 
 @record_page
-async def convert_form(request: Request) -> Response:
+@in_thread
+def convert_form(request: Request) -> Response:
     kit = Kit(request)
     record_id = kit.record_id()
     conversion_of(kit.blueprint, kit.entity_name, kit.locale)
@@ -171,10 +174,10 @@ async def convert_form(request: Request) -> Response:
 
 
 @record_page
-async def convert(request: Request) -> Response:
+@with_form
+def convert(request: Request, form: FormData) -> Response:
     kit = Kit(request)
     record_id = kit.record_id()
-    form = await request.form()
     choices = read_choices(kit, form)
     try:
         result = Conversions(kit.site).convert(kit.actor, kit.entity_name, record_id, choices)

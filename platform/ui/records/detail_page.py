@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Mapping
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -23,6 +24,7 @@ from atrium.ui.web.present import Shown
 from atrium.ui.records.record_actions import record_actions
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.records.timeline import timeline
+from atrium.ui.web.threads import in_thread, with_form
 
 RELATED_ROWS = 5
 TIMELINE_ROWS = 10  # related records the timeline shows as added
@@ -163,7 +165,8 @@ def _stage_shown(kit: Kit, record: Mapping[str, Any], lookups) -> Shown | None:
 
 
 @record_page
-async def detail(request: Request) -> Response:
+@in_thread
+def detail(request: Request) -> Response:
     kit = Kit(request)
     return render(request, "detail.html", detail_context(kit, kit.record_id()))
 
@@ -178,13 +181,13 @@ def messages_of(kit: Kit, errors: Mapping[str, list[str]]) -> list[tuple[str, st
 
 
 @record_page
-async def move_stage(request: Request) -> Response:
+@with_form
+def move_stage(request: Request, form: FormData) -> Response:
     """A quick action: the record to another stage, through the same rules as the form."""
     kit = Kit(request)
     stage = kit.entity.stage_field
     if stage is None:
         return render(request, "notice.html", {"title": kit.word("not_found")}, status_code=404)
-    form = await request.form()
     version = str(form.get("version", "")).strip()
     try:
         kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {stage.name: str(form.get("stage", ""))},
@@ -200,7 +203,8 @@ async def move_stage(request: Request) -> Response:
 
 
 @record_page
-async def delete(request: Request) -> Response:
+@in_thread
+def delete(request: Request) -> Response:
     kit = Kit(request)
     try:
         kit.secured.delete(kit.actor, kit.entity_name, kit.record_id())

@@ -14,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from atrium.ui.records.list_page import default_columns, query_of, read_state
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Column, Lookups
+from atrium.ui.web.threads import in_thread
 
 BATCH = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -59,7 +60,8 @@ def rows(kit: Kit, params) -> Iterator[str]:
 
 
 @record_page
-async def export_csv(request: Request) -> Response:
+@in_thread
+def export_csv(request: Request) -> Response:
     kit = Kit(request)
     kit.require("read")
     filename = f"{kit.entity_name}.csv"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -20,6 +21,7 @@ from atrium.ui.records.list_page import active_users
 from atrium.ui.records.list_state import resolver
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
+from atrium.ui.web.threads import in_thread, with_form
 
 
 def redirect(request: Request, url: str) -> Response:
@@ -123,7 +125,8 @@ def _current_for_update(kit: Kit) -> dict[str, Any]:
 
 
 @record_page
-async def new_form(request: Request) -> Response:
+@in_thread
+def new_form(request: Request) -> Response:
     kit = Kit(request)
     kit.require("create")
     page = FormPage(kit, None, None)
@@ -136,11 +139,11 @@ async def new_form(request: Request) -> Response:
 
 
 @record_page
-async def create(request: Request) -> Response:
+@with_form
+def create(request: Request, form: FormData) -> Response:
     kit = Kit(request)
     kit.require("create")
     page = FormPage(kit, None, None)
-    form = await request.form()
     draft = page.read(form)
     extras = {k: str(v) for k, v in draft.raw.items() if k not in page.model.names}
     record, found = page.model.draft_record(draft.changes)
@@ -155,7 +158,8 @@ async def create(request: Request) -> Response:
 
 
 @record_page
-async def edit_form(request: Request) -> Response:
+@in_thread
+def edit_form(request: Request) -> Response:
     kit = Kit(request)
     current = _current_for_update(kit)
     page = FormPage(kit, kit.record_id(), current)
@@ -163,11 +167,11 @@ async def edit_form(request: Request) -> Response:
 
 
 @record_page
-async def update(request: Request) -> Response:
+@with_form
+def update(request: Request, form: FormData) -> Response:
     kit = Kit(request)
     current = _current_for_update(kit)
     page = FormPage(kit, kit.record_id(), current)
-    form = await request.form()
     draft = page.read(form)
     version = str(form.get("version", "")).strip()
     record, found = page.model.draft_record(draft.changes)
@@ -204,9 +208,9 @@ def _conflict(request: Request, page: FormPage, draft: Draft, theirs: dict[str, 
     return page.page(request, context, 409)
 
 
-async def _state(request: Request, current: Mapping[str, Any] | None, record_id: int | None, kit: Kit) -> Response:
+def _state(request: Request, form: FormData, current: Mapping[str, Any] | None, record_id: int | None,
+           kit: Kit) -> Response:
     page = FormPage(kit, record_id, current)
-    form = await request.form()
     draft = page.read(form)
     record, found = page.model.draft_record(draft.changes)
     touched = set(form.getlist("_touched")) | set(form.getlist("_touched_now"))
@@ -218,18 +222,20 @@ async def _state(request: Request, current: Mapping[str, Any] | None, record_id:
 
 
 @record_page
-async def form_state(request: Request) -> Response:
+@with_form
+def form_state(request: Request, form: FormData) -> Response:
     """The form redrawn for the draft: sections shown or hidden, required markers, messages of
     the fields the user has left."""
     kit = Kit(request)
     if "record_id" in request.path_params:
-        return await _state(request, _current_for_update(kit), kit.record_id(), kit)
+        return _state(request, form, _current_for_update(kit), kit.record_id(), kit)
     kit.require("create")
-    return await _state(request, None, None, kit)
+    return _state(request, form, None, None, kit)
 
 
 @record_page
-async def validate(request: Request) -> Response:
+@with_form
+def validate(request: Request, form: FormData) -> Response:
     """The messages of one field for the draft record (when it loses focus)."""
     kit = Kit(request)
     current = None
@@ -239,7 +245,6 @@ async def validate(request: Request) -> Response:
         kit.require("create")
     page = FormPage(kit, kit.record_id() if current else None, current)
     name = request.query_params.get("field", "")
-    form = await request.form()
     draft = page.read(form)
     _, found = page.model.draft_record(draft.changes)
     errors = _merge(draft.errors, found).get(name, []) if name in page.model.names else []

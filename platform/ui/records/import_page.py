@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -37,6 +37,7 @@ from atrium.runtime.records.service import RecordNotFound
 from atrium.runtime.site.site import Site
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
+from atrium.ui.web.threads import in_thread, with_form
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -141,7 +142,8 @@ def upload_context(kit: Kit, error: str | None = None) -> dict[str, Any]:
 
 
 @record_page
-async def upload_page(request: Request) -> Response:
+@in_thread
+def upload_page(request: Request) -> Response:
     kit = Kit(request)
     kit.require("create")
     return render(request, "import.html", upload_context(kit))
@@ -149,16 +151,25 @@ async def upload_page(request: Request) -> Response:
 
 @record_page
 async def upload(request: Request) -> Response:
-    kit = Kit(request)
-    kit.require("create")
+    """The multipart body and the file's bytes are read on the event loop; the checks, the CSV
+    parsing (seconds for a large file) and storing the job run in a worker thread."""
+    kit = Kit(request)  # no query: the role's right to create is in the metadata
+    kit.require("create")  # before a large body is read
     try:
         form = await request.form(max_files=1, max_fields=4, max_part_size=4096)
     except HTTPException:
-        return render(request, "import.html", upload_context(kit, kit.word("import_no_file")), 400)
-    upload = form.get("file")
+        form = None
+    upload = form.get("file") if form is not None else None
     if not isinstance(upload, UploadFile) or not upload.filename:
+        upload = None
+    data = await upload.read(MAX_UPLOAD + 1) if upload is not None else b""
+    return await run_in_threadpool(_store_upload, kit, upload, data)
+
+
+def _store_upload(kit: Kit, upload: UploadFile | None, data: bytes) -> Response:
+    request = kit.request
+    if upload is None:
         return render(request, "import.html", upload_context(kit, kit.word("import_no_file")), 400)
-    data = await upload.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         return render(request, "import.html",
                       upload_context(kit, kit.word("import_too_big", size=MAX_UPLOAD // (1024 * 1024))), 413)
@@ -195,7 +206,8 @@ def mapping_context(job: Job, csv_file, options: ImportOptions, error: str | Non
 
 
 @record_page
-async def mapping_page(request: Request) -> Response:
+@in_thread
+def mapping_page(request: Request) -> Response:
     kit = Kit(request)
     kit.require("create")
     job = Job(kit)
@@ -222,11 +234,11 @@ def report_context(kit: Kit, report: ImportReport) -> dict[str, Any]:
 
 
 @record_page
-async def check(request: Request) -> Response:
+@with_form
+def check(request: Request, form: FormData) -> Response:
     kit = Kit(request)
     kit.require("create")
     job = Job(kit)
-    form = await request.form()
     csv_file = job.csv()
     options = options_from(form, csv_file)
     job.meta["options"] = {"mapping": dict(options.mapping), "key": options.key,
@@ -234,7 +246,7 @@ async def check(request: Request) -> Response:
     job.store.write(job.id, "meta", job.meta)
     importer = Importer(private_site(kit.site), kit.actor, kit.entity_name)
     try:
-        report = await run_in_threadpool(importer.dry_run, csv_file, options)
+        report = importer.dry_run(csv_file, options)
     except ImportProblem as problem:
         return render(request, "import_mapping.html", mapping_context(job, csv_file, options, str(problem)),
                       problem.status)
@@ -246,7 +258,8 @@ async def check(request: Request) -> Response:
 # --- step 4: the import, and its progress ------------------------------------------------------
 
 @record_page
-async def start(request: Request) -> Response:
+@in_thread
+def start(request: Request) -> Response:
     kit = Kit(request)
     kit.require("create")
     job = Job(kit)
@@ -289,7 +302,8 @@ def work(site: Site, actor: Actor, entity: str, store: JobStore, job: str, optio
 
 
 @record_page
-async def progress_page(request: Request) -> Response:
+@in_thread
+def progress_page(request: Request) -> Response:
     kit = Kit(request)
     kit.require("create")
     job = Job(kit)

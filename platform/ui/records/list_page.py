@@ -16,6 +16,7 @@ from atrium.ui.web.present import Column, Lookups, Presenter
 from atrium.ui.records.record_actions import list_context
 from atrium.ui.records.saved_views import saved_views
 from atrium.ui.web.templating import is_htmx, render
+from atrium.ui.web.threads import in_thread
 
 def default_columns(kit: Kit) -> list[str]:
     if kit.view.columns:
@@ -67,7 +68,8 @@ def active_users(kit: Kit, connection: Connection, limit: int = 200) -> list[tup
 
 
 @record_page
-async def list_page(request: Request) -> Response:
+@in_thread
+def list_page(request: Request) -> Response:
     kit = Kit(request)
     kit.require("read")
     with kit.site.engine.connect() as connection:
@@ -109,7 +111,8 @@ def count_text(page: Page, exact: int | None) -> str:
 
 
 @record_page
-async def exact_count(request: Request) -> Response:
+@in_thread
+def exact_count(request: Request) -> Response:
     """The exact number of matches, computed on demand (the list stops counting at 1,000)."""
     kit = Kit(request)
     kit.require("read")

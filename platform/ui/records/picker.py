@@ -12,6 +12,7 @@ from starlette.responses import Response
 from atrium.runtime.query.lists import ListQuery
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import render
+from atrium.ui.web.threads import in_thread
 
 PICK_LIMIT = 10
 
@@ -25,7 +26,8 @@ def typed_text(request: Request) -> str:
 
 
 @record_page
-async def pick(request: Request) -> Response:
+@in_thread
+def pick(request: Request) -> Response:
     kit = Kit(request)
     kit.require("read")
     text = typed_text(request)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -16,10 +17,12 @@ from atrium.ui.records.detail_page import detail_context, messages_of
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.records.record_actions import pool_url
 from atrium.ui.web.templating import environment, is_htmx, render
+from atrium.ui.web.threads import in_thread, with_form
 
 
 @record_page
-async def pool_list(request: Request) -> Response:
+@in_thread
+def pool_list(request: Request) -> Response:
     kit = Kit(request)
     pool_of(kit.blueprint, kit.entity_name, kit.locale)
     url = pool_url(kit)
@@ -29,19 +32,20 @@ async def pool_list(request: Request) -> Response:
 
 
 @record_page
-async def claim(request: Request) -> Response:
-    return await _act(request, "claim")
+@with_form
+def claim(request: Request, form: FormData) -> Response:
+    return _act(request, form, "claim")
 
 
 @record_page
-async def release(request: Request) -> Response:
-    return await _act(request, "release")
+@with_form
+def release(request: Request, form: FormData) -> Response:
+    return _act(request, form, "release")
 
 
-async def _act(request: Request, action: str) -> Response:
+def _act(request: Request, form: FormData, action: str) -> Response:
     kit = Kit(request)
     record_id = kit.record_id()
-    form = await request.form()
     from_list = form.get("from") == "list"
     pool = PublicPool(kit.site)
     try:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from starlette.datastructures import QueryParams
+from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -17,6 +17,7 @@ from atrium.runtime.records.service import RecordNotFound
 from atrium.ui.records.list_state import read_state
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
+from atrium.ui.web.threads import in_thread, with_form
 
 MAX_VIEWS = 50
 FORM_ONLY = {"csrf_token", "name", "query", "after", "count"}
@@ -39,10 +40,10 @@ def _panel(kit: Kit, request: Request, status: int = 200, error: str = "") -> Re
 
 
 @record_page
-async def save_view(request: Request) -> Response:
+@with_form
+def save_view(request: Request, form: FormData) -> Response:
     kit = Kit(request)
     kit.require("read")
-    form = await request.form()
     name = str(form.get("name", "")).strip()[:100]
     # With HTMX the list's own fields come along (hx-include); without, the page's query string.
     fields = [(k, str(v)) for k, v in form.multi_items() if k not in FORM_ONLY]
@@ -69,7 +70,8 @@ async def save_view(request: Request) -> Response:
 
 
 @record_page
-async def delete_view(request: Request) -> Response:
+@in_thread
+def delete_view(request: Request) -> Response:
     kit = Kit(request)
     table = kit.site.tables.system("atrium_saved_views")
     with kit.site.engine.begin() as connection:

@@ -26,6 +26,7 @@ from atrium.ui.web.page_tools import notice
 from atrium.ui.reports.filters import BadFilter, read_filters
 from atrium.ui.reports.tables import table_of
 from atrium.ui.web.templating import context_for, environment, render
+from atrium.ui.web.threads import in_thread
 from atrium.ui.reports.widget_cache import cache_of, fingerprint, metadata_version
 from atrium.ui.reports.widgets import WidgetMaker, widget_tables
 
@@ -104,16 +105,18 @@ def _default_title(blueprint: Any, widget: Any, text) -> str:
 
 
 async def home(request: Request) -> Response:
-    async def inner(request: Request) -> Response:
+    @in_thread
+    def inner(request: Request) -> Response:
         document = role_dashboard(request.app.state.site.blueprint, request.state.actor)
         if document is None:  # a role without a dashboard: what it can open, as before
-            return await entity_home(request)
+            return entity_home(request)
         return _page(request, document, home=True)
     return await login_required(inner)(request)
 
 
 async def dashboard(request: Request) -> Response:
-    async def inner(request: Request) -> Response:
+    @in_thread
+    def inner(request: Request) -> Response:
         document = _dashboard(request)
         if document is None:
             return notice(request, "not_found", 404)
@@ -122,7 +125,8 @@ async def dashboard(request: Request) -> Response:
 
 
 async def widget(request: Request) -> Response:
-    async def inner(request: Request) -> Response:
+    @in_thread
+    def inner(request: Request) -> Response:
         document = _dashboard(request)
         index = request.path_params["index"]
         if document is None or index >= len(document["widgets"]):

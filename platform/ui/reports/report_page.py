@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import inspect
 import io
 import json
 from email.utils import encode_rfc2231
@@ -31,6 +32,7 @@ from atrium.ui.reports.tables import table_of
 from atrium.ui.reports.widgets import has_period
 from atrium.ui.web.i18n import format_date
 from atrium.ui.web.templating import render
+from atrium.ui.web.threads import in_thread
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -46,7 +48,8 @@ def guarded(endpoint):
 
 
 @guarded
-async def reports_index(request: Request) -> Response:
+@in_thread
+def reports_index(request: Request) -> Response:
     site, actor, locale = request.app.state.site, request.state.actor, request.state.locale
     blueprint = site.blueprint
     text = lambda label: label.text(locale, blueprint.default_locale) if label is not None else ""  # noqa: E731
@@ -75,10 +78,11 @@ def _run(request: Request, name: str):
 
 
 @guarded
-async def report_page(request: Request) -> Response:
+@in_thread
+def report_page(request: Request) -> Response:
     name = request.path_params["name"]
     if request.query_params.get("format") == "csv":
-        return await report_csv.__wrapped__(request)
+        return inspect.unwrap(report_csv)(request)
     site, document, filters, result, locale = _run(request, name)  # a bad filter: a 400 notice
     blueprint = site.blueprint
     default = blueprint.default_locale
@@ -103,7 +107,8 @@ async def report_page(request: Request) -> Response:
 
 
 @guarded
-async def report_csv(request: Request) -> Response:
+@in_thread
+def report_csv(request: Request) -> Response:
     name = request.path_params["name"]
     try:
         site, document, filters, result, locale = _run(request, name)

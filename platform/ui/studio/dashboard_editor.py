@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,6 +18,7 @@ from atrium.ui.studio.flow import Outcome, applied_redirect, decide
 from atrium.ui.studio.forms import (NAME, editor_token, inline_yaml, label_of, label_texts, number_of, page, rows, watched_of,
                     watched_text, yaml_mapping)
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.threads import in_thread, with_form
 
 TYPES = ("kpi", "chart", "table", "funnel", "list")
 SOURCE_KEY = {"kpi": "report", "chart": "report", "table": "report", "funnel": "pipeline", "list": "entity"}
@@ -59,7 +61,8 @@ def _context(request: Request, state: dict, new: bool, token: str = "") -> dict[
 
 
 @studio_page
-async def dashboard_page(request: Request) -> Response:
+@in_thread
+def dashboard_page(request: Request) -> Response:
     name = request.path_params["name"]
     if name == "new":
         return page(request, "studio/dashboard.html",
@@ -118,11 +121,11 @@ def _number_or_text(text: str) -> Any:
 
 
 @studio_page
-async def save_dashboard(request: Request) -> Response:
+@with_form
+def save_dashboard(request: Request, form: FormData) -> Response:
     name = request.path_params["name"]
     new = name == "new"
     locale = request.state.locale
-    form = await request.form()
     documents = studio_of(request).changes.documents()
     if not new and ("dashboard", name) not in documents:
         return notice(request, "not_found", 404)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,6 +17,7 @@ from atrium.ui.web.page_tools import notice
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
 from atrium.ui.studio.forms import NAME, editor_token, label_of, label_texts, page, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.threads import in_thread, with_form
 
 
 def _fields(request: Request, entity: str, document: dict) -> list[dict[str, Any]]:
@@ -47,7 +49,8 @@ def _state(document: dict) -> dict[str, str]:
 
 
 @studio_page
-async def entity_page(request: Request) -> Response:
+@in_thread
+def entity_page(request: Request) -> Response:
     entity = request.path_params["entity"]
     found = studio_of(request).changes.documents().get(("entity", entity))
     if found is None or entity not in request.app.state.site.blueprint.entities:
@@ -57,12 +60,12 @@ async def entity_page(request: Request) -> Response:
 
 
 @studio_page
-async def save_entity(request: Request) -> Response:
+@with_form
+def save_entity(request: Request, form: FormData) -> Response:
     entity = request.path_params["entity"]
     found = studio_of(request).changes.documents().get(("entity", entity))
     if found is None:
         return notice(request, "not_found", 404)
-    form = await request.form()
     document = plain(found.data)
     state = {key: str(form.get(key, "")).strip() for key in ("label_en", "label_zh", "plural_en", "plural_zh")}
     target = copy.deepcopy(document)
@@ -87,14 +90,15 @@ def _new_context(request: Request, state: dict) -> dict[str, Any]:
 
 
 @studio_page
-async def new_entity(request: Request) -> Response:
+@in_thread
+def new_entity(request: Request) -> Response:
     return page(request, "studio/entity.html", _new_context(request, {"name": "", "label_en": "", "label_zh": "",
                                                                        "plural_en": "", "plural_zh": ""}))
 
 
 @studio_page
-async def create_entity(request: Request) -> Response:
-    form = await request.form()
+@with_form
+def create_entity(request: Request, form: FormData) -> Response:
     locale = request.state.locale
     state = {key: str(form.get(key, "")).strip() for key in ("name", "label_en", "label_zh", "plural_en", "plural_zh")}
     name = state["name"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,6 +20,7 @@ from atrium.ui.web.templating import render
 from atrium.ui.studio.forms import rows
 from atrium.ui.studio.report_state import GROUP, MEASURE, METRIC
 from atrium.ui.studio.setup import studio_page
+from atrium.ui.web.threads import with_form
 
 
 def record_names(blueprint: Any, entity: str, extra: str = "") -> set[str]:
@@ -52,8 +54,8 @@ def verdict(text: str, names: set[str]) -> tuple[bool, str, list[str]]:
 
 
 @studio_page
-async def check_expression(request: Request) -> Response:
-    form = await request.form()
+@with_form
+def check_expression(request: Request, form: FormData) -> Response:
     which = str(form.get("which", "formula"))
     text = str(form.get(which, "") or form.get("text", "")).strip()
     blueprint = request.app.state.site.blueprint

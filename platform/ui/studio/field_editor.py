@@ -12,6 +12,7 @@ import copy
 import re
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,6 +24,7 @@ from atrium.ui.studio.field_state import BLANK_OPTION_ROWS, TYPES, input_of, spe
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
 from atrium.ui.studio.forms import COLOURS, NAME, editor_token, label_texts, page, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.threads import in_thread, with_form
 
 
 def _documents(request: Request, entity: str) -> tuple[dict | None, dict | None]:
@@ -65,7 +67,8 @@ def _context(request: Request, entity: str, state: dict, new: bool, views: dict 
 
 
 @studio_page
-async def new_field(request: Request) -> Response:
+@in_thread
+def new_field(request: Request) -> Response:
     entity = request.path_params["entity"]
     if entity not in request.app.state.site.blueprint.entities:
         return notice(request, "not_found", 404)
@@ -76,7 +79,8 @@ async def new_field(request: Request) -> Response:
 
 
 @studio_page
-async def edit_field(request: Request) -> Response:
+@in_thread
+def edit_field(request: Request) -> Response:
     entity, name = request.path_params["entity"], request.path_params["field"]
     document, views = _documents(request, entity)
     if document is None or name not in document.get("fields", {}):
@@ -102,11 +106,11 @@ def _place(views: dict | None, name: str, state: dict) -> dict | None:
 
 
 @studio_page
-async def save_field(request: Request) -> Response:
+@with_form
+def save_field(request: Request, form: FormData) -> Response:
     entity = request.path_params["entity"]
     name = request.path_params.get("field")
     new = name is None
-    form = await request.form()
     locale = request.state.locale
     document, views = _documents(request, entity)
     if document is None or (not new and name not in document.get("fields", {})):
@@ -199,18 +203,19 @@ def _field_change(request: Request, entity: str, name: str, form: Any, new_name:
 
 
 @studio_page
-async def hide_field(request: Request) -> Response:
-    return await _hide_or_rename(request, hide=True)
+@with_form
+def hide_field(request: Request, form: FormData) -> Response:
+    return _hide_or_rename(request, form, hide=True)
 
 
 @studio_page
-async def rename_field(request: Request) -> Response:
-    return await _hide_or_rename(request, hide=False)
+@with_form
+def rename_field(request: Request, form: FormData) -> Response:
+    return _hide_or_rename(request, form, hide=False)
 
 
-async def _hide_or_rename(request: Request, hide: bool) -> Response:
+def _hide_or_rename(request: Request, form: FormData, hide: bool) -> Response:
     entity, name = request.path_params["entity"], request.path_params["field"]
-    form = await request.form()
     locale = request.state.locale
     document, views = _documents(request, entity)
     if document is None or name not in document.get("fields", {}):

@@ -5,6 +5,7 @@ stays in the database). An undo carries the newest version the person saw: if so
 the metadata since, it is refused as stale."""
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -16,6 +17,7 @@ from atrium.ui.web.page_tools import notice
 from atrium.ui.web.templating import render
 from atrium.ui.studio.flow import Outcome, diff_lines, refusal_words, review_context, stale_words
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.threads import in_thread, with_form
 
 PAGE = 50
 
@@ -28,7 +30,8 @@ def _read(request: Request, call):
 
 
 @studio_page
-async def history(request: Request) -> Response:
+@in_thread
+def history(request: Request) -> Response:
     before = request.query_params.get("before", "")
     found = _read(request, lambda c: (metadata_history.entries(c, PAGE, int(before) if before.isdigit() else None),
                                       metadata_history.latest_version(c))) or ([], 0)
@@ -40,7 +43,8 @@ async def history(request: Request) -> Response:
 
 
 @studio_page
-async def history_entry(request: Request) -> Response:
+@in_thread
+def history_entry(request: Request) -> Response:
     entry_id = int(request.path_params["entry"])
     found = _read(request, lambda c: (metadata_history.entry(c, entry_id), metadata_history.latest_version(c)))
     if not found or found[0] is None:
@@ -61,9 +65,9 @@ def _entry_page(request: Request, entry, latest: int, outcome: Outcome, status: 
 
 def _restore(undo: bool):
     @studio_page
-    async def endpoint(request: Request) -> Response:
+    @with_form
+    def endpoint(request: Request, form: FormData) -> Response:
         entry_id = int(request.path_params["entry"])
-        form = await request.form()
         seen = str(form.get("version", ""))
         studio = studio_of(request)
         try:

@@ -8,10 +8,12 @@ from atrium.metadata.loader import display_path
 from atrium.ui.web.i18n import word
 from atrium.ui.web.templating import render
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.threads import in_thread
 
 
 @studio_page
-async def studio_home(request: Request) -> Response:
+@in_thread
+def studio_home(request: Request) -> Response:
     blueprint = request.app.state.site.blueprint
     studio = studio_of(request)
     views = set(blueprint.views)

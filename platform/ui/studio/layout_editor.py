@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,6 +17,7 @@ from atrium.ui.web.page_tools import notice
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
 from atrium.ui.studio.forms import comma_list, editor_token, label_of, label_texts, number_of, page, rows, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.threads import in_thread, with_form
 
 COLUMNS = ("label_en", "label_zh", "fields", "visible_when", "position", "remove")
 
@@ -52,7 +54,8 @@ def _views(request: Request, entity: str) -> dict:
 
 
 @studio_page
-async def layout_page(request: Request) -> Response:
+@in_thread
+def layout_page(request: Request) -> Response:
     entity = request.path_params["entity"]
     if entity not in request.app.state.site.blueprint.entities:
         return notice(request, "not_found", 404)
@@ -60,11 +63,11 @@ async def layout_page(request: Request) -> Response:
 
 
 @studio_page
-async def save_layout(request: Request) -> Response:
+@with_form
+def save_layout(request: Request, form: FormData) -> Response:
     entity = request.path_params["entity"]
     if entity not in request.app.state.site.blueprint.entities:
         return notice(request, "not_found", 404)
-    form = await request.form()
     locale = request.state.locale
     views = _views(request, entity)
     posted = rows(form, "section", COLUMNS)

@@ -10,6 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,6 +28,7 @@ from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched
 from atrium.ui.studio.report_state import (BUCKETS, CHARTS, FORMATS, FUNCTIONS, OPERATORS, document_from_state, input_of,
                            state_from_form, state_of, with_blank_rows)
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.threads import in_thread, with_form
 
 PREVIEW_ROWS = 20
 
@@ -47,7 +49,8 @@ def _context(request: Request, state: dict, new: bool, token: str = "") -> dict[
 
 
 @studio_page
-async def report_page(request: Request) -> Response:
+@in_thread
+def report_page(request: Request) -> Response:
     name = request.path_params.get("name", "new")
     blueprint = request.app.state.site.blueprint
     if name == "new":
@@ -74,11 +77,11 @@ def _placed(state: dict) -> dict[str, list]:
 
 
 @studio_page
-async def save_report(request: Request) -> Response:
+@with_form
+def save_report(request: Request, form: FormData) -> Response:
     name = request.path_params["name"]
     new = name == "new"
     locale = request.state.locale
-    form = await request.form()
     if not new and ("report", name) not in studio_of(request).changes.documents():
         return notice(request, "not_found", 404)
     state, document, found = _proposal(request, form, name, new)
@@ -102,11 +105,11 @@ async def save_report(request: Request) -> Response:
 
 
 @studio_page
-async def preview_report(request: Request) -> Response:
+@with_form
+def preview_report(request: Request, form: FormData) -> Response:
     """The report as the form now says, run on the real data under the editor's scope."""
     name = request.path_params["name"]
     locale = request.state.locale
-    form = await request.form()
     state, document, errors = _proposal(request, form, name, name == "new")
     report_name = state["name"] if NAME.match(state["name"] or "") else "preview"
     document["name"] = report_name

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Awaitable, Callable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -64,10 +65,14 @@ class MetadataReload:
         if scope["type"] == "http":
             state = scope["app"].state
             studio = getattr(state, "studio", None)
-            if studio is not None:
-                studio.watcher.site = state.site  # a test or the app may have swapped it
-                use_site(state, studio.watcher.current())
+            if studio is not None:  # the watcher reads the metadata version: a query, so in a thread
+                await run_in_threadpool(self.refresh, state, studio)
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def refresh(state: Any, studio: Studio) -> None:
+        studio.watcher.site = state.site  # a test or the app may have swapped it
+        use_site(state, studio.watcher.current())
 
 
 def studio_of(request: Request) -> Studio:

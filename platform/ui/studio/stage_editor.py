@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,6 +17,7 @@ from atrium.ui.web.page_tools import notice
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
 from atrium.ui.studio.forms import COLOURS, NAME, comma_list, editor_token, label_of, label_texts, number_of, page, rows, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.threads import in_thread, with_form
 
 COLUMNS = ("name", "label_en", "label_zh", "probability", "outcome", "requires", "color", "position", "remove", "known")
 NEW_ROWS = 2
@@ -56,7 +58,8 @@ def _document(request: Request, name: str) -> dict | None:
 
 
 @studio_page
-async def stages_page(request: Request) -> Response:
+@in_thread
+def stages_page(request: Request) -> Response:
     name = request.path_params["name"]
     document = _document(request, name)
     if document is None or name not in request.app.state.site.blueprint.pipelines:
@@ -105,12 +108,12 @@ def build_stages(original: list[dict], state: list[dict]) -> tuple[list[dict], l
 
 
 @studio_page
-async def save_stages(request: Request) -> Response:
+@with_form
+def save_stages(request: Request, form: FormData) -> Response:
     name = request.path_params["name"]
     document = _document(request, name)
     if document is None:
         return notice(request, "not_found", 404)
-    form = await request.form()
     locale = request.state.locale
     state = rows(form, "stage", COLUMNS)
     stages, placed, found = build_stages(document["stages"], state)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,6 +25,7 @@ from atrium.ui.web.templating import render
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide, path_steps, problem_text
 from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.threads import in_thread, with_form
 
 KINDS = ("entity", "views", "pipeline", "report", "dashboard", "automation", "roles", "seed")
 SINGLE = {"roles": "roles", "seed": "seed"}
@@ -77,7 +79,8 @@ def _context(request: Request, kind: str, name: str, text: str, new: bool, token
 
 
 @studio_page
-async def yaml_page(request: Request) -> Response:
+@in_thread
+def yaml_page(request: Request) -> Response:
     kind, name = request.path_params["kind"], request.path_params["name"]
     if kind not in KINDS:
         return notice(request, "not_found", 404)
@@ -99,11 +102,11 @@ def _parse(kind: str, name: str, text: str) -> tuple[Any, list[Problem]]:
 
 
 @studio_page
-async def yaml_save(request: Request) -> Response:
+@with_form
+def yaml_save(request: Request, form: FormData) -> Response:
     kind, name = request.path_params["kind"], request.path_params["name"]
     if kind not in KINDS:
         return notice(request, "not_found", 404)
-    form = await request.form()
     locale = request.state.locale
     new = name == "new" and kind not in SINGLE
     text = str(form.get("text", ""))
@@ -135,10 +138,10 @@ async def yaml_save(request: Request) -> Response:
 
 
 @studio_page
-async def yaml_check(request: Request) -> Response:
+@with_form
+def yaml_check(request: Request, form: FormData) -> Response:
     """The live verdict on the text being typed (an HTMX fragment)."""
     kind, name = request.path_params["kind"], request.path_params["name"]
-    form = await request.form()
     locale = request.state.locale
     if kind not in KINDS:
         return notice(request, "not_found", 404)

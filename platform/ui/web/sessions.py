@@ -13,6 +13,8 @@ import secrets
 from typing import Any
 
 import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -23,6 +25,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.access.users import token_hash, verify_password
 from atrium.ui.web.i18n import word
 from atrium.ui.web.templating import render
+from atrium.ui.web.threads import with_form
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SLOW_AFTER = 5  # failed logins before each further attempt must wait
@@ -65,13 +68,10 @@ class IdentityMiddleware:
         site = scope["app"].state.site
         session = scope.get("session", {})
         authorization = request.headers.get("Authorization", "")
-        with site.engine.connect() as connection:
-            if authorization.startswith("Bearer "):
-                user = user_from_token(site, connection, authorization)
-                via_token = True
-            else:
-                user = load_user(site, connection, id=session["user_id"]) if "user_id" in session else None
-                via_token = False
+        via_token = authorization.startswith("Bearer ")
+        user = None
+        if via_token or "user_id" in session:  # an anonymous request needs no query, nor a thread
+            user = await run_in_threadpool(self._user, site, authorization, session.get("user_id"))
         locales = site.blueprint.locales
         locale = session.get("locale") or (user or {}).get("locale") or site.blueprint.default_locale
         if request.query_params.get("lang") in locales:
@@ -96,6 +96,13 @@ class IdentityMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def _user(site, authorization: str, user_id: int | None) -> dict[str, Any] | None:
+        with site.engine.connect() as connection:
+            if authorization.startswith("Bearer "):
+                return user_from_token(site, connection, authorization)
+            return load_user(site, connection, id=user_id)
 
     @staticmethod
     async def _csrf_ok(request: Request, session: dict) -> bool:
@@ -131,47 +138,56 @@ def _delay(user: dict[str, Any], now: dt.datetime) -> int:
     return max(0, int(wait - (now - last).total_seconds()))
 
 
-async def login_page(request: Request) -> Response:
+def login_page(request: Request) -> Response:
     if request.state.user is not None:
         return RedirectResponse(request.url_for("home"), status_code=303)
     return render(request, "login.html", {"error": None, "name": ""})
 
 
-async def login(request: Request) -> Response:
+@with_form
+def login(request: Request, form: FormData) -> Response:
+    """The argon2 check (most of a second) runs before the write transaction, which then only
+    records the outcome: a sign-in never holds the write lock while it hashes."""
     site = request.app.state.site
-    form = await request.form()
     name = str(form.get("name", "")).strip()
     password = str(form.get("password", ""))
     locale = request.state.locale
     users = site.tables.system("atrium_users")
     now = site.now()
-    with write_transaction(site.engine) as connection:
+    with site.engine.connect() as connection:
         user = load_user(site, connection, name=name)
-        if user is not None and (wait := _delay(user, now)):
+    if user is not None and (wait := _delay(user, now)):
+        return render(request, "login.html", {"error": word("slowed", locale, seconds=wait), "name": name},
+                      status_code=429)
+    verified = user is not None and verify_password(user["password_hash"], password)
+    with write_transaction(site.engine) as connection:
+        current = load_user(site, connection, id=user["id"]) if user is not None else None
+        if current is not None and (wait := _delay(current, now)):  # others failed while this one hashed
             return render(request, "login.html", {"error": word("slowed", locale, seconds=wait), "name": name},
                           status_code=429)
-        if user is None or not verify_password(user["password_hash"], password):
-            if user is not None:
-                connection.execute(users.update().where(users.c.id == user["id"]).values(
-                    failed_logins=(user.get("failed_logins") or 0) + 1, last_failed_at=now))
+        if current is None or not verified:
+            if current is not None:
+                connection.execute(users.update().where(users.c.id == current["id"]).values(
+                    failed_logins=(current.get("failed_logins") or 0) + 1, last_failed_at=now))
             return render(request, "login.html", {"error": word("bad_login", locale), "name": name},
                           status_code=400)
-        connection.execute(users.update().where(users.c.id == user["id"]).values(failed_logins=0))
+        if current.get("failed_logins"):
+            connection.execute(users.update().where(users.c.id == current["id"]).values(failed_logins=0))
     request.session.clear()  # a new session id on sign-in: no fixation
-    request.session.update(user_id=user["id"], locale=user.get("locale") or locale,
+    request.session.update(user_id=current["id"], locale=current.get("locale") or locale,
                            csrf_token=secrets.token_urlsafe(32))
     target = str(form.get("next") or "")
     return RedirectResponse(target if target.startswith("/") and not target.startswith("//")
                             else request.url_for("home"), status_code=303)
 
 
-async def logout(request: Request) -> Response:
+def logout(request: Request) -> Response:
     request.session.clear()
     return RedirectResponse(request.url_for("login_page"), status_code=303)
 
 
-async def set_language(request: Request) -> Response:
-    form = await request.form()
+@with_form
+def set_language(request: Request, form: FormData) -> Response:
     site = request.app.state.site
     locale = str(form.get("locale", ""))
     if locale in site.blueprint.locales:
