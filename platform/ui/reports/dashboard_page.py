@@ -104,41 +104,38 @@ def _default_title(blueprint: Any, widget: Any, text) -> str:
     return ""
 
 
-async def home(request: Request) -> Response:
-    @in_thread
-    def inner(request: Request) -> Response:
-        document = role_dashboard(request.app.state.site.blueprint, request.state.actor)
-        if document is None:  # a role without a dashboard: what it can open, as before
-            return entity_home(request)
-        return _page(request, document, home=True)
-    return await login_required(inner)(request)
+@login_required
+@in_thread
+def home(request: Request) -> Response:
+    document = role_dashboard(request.app.state.site.blueprint, request.state.actor)
+    if document is None:  # a role without a dashboard: what it can open, as before
+        return entity_home(request)
+    return _page(request, document, home=True)
 
 
-async def dashboard(request: Request) -> Response:
-    @in_thread
-    def inner(request: Request) -> Response:
-        document = _dashboard(request)
-        if document is None:
-            return notice(request, "not_found", 404)
-        return _page(request, document)
-    return await login_required(inner)(request)
+@login_required
+@in_thread
+def dashboard(request: Request) -> Response:
+    document = _dashboard(request)
+    if document is None:
+        return notice(request, "not_found", 404)
+    return _page(request, document)
 
 
-async def widget(request: Request) -> Response:
-    @in_thread
-    def inner(request: Request) -> Response:
-        document = _dashboard(request)
-        index = request.path_params["index"]
-        if document is None or index >= len(document["widgets"]):
-            return notice(request, "not_found", 404)
-        html = widget_html(request, document, index)
-        if html is None:
-            return render(request, "notice.html", {"title": "400"}, status_code=400)
-        response = HTMLResponse(html)
-        response.headers["Vary"] = "HX-Request, Cookie"
-        response.headers["Cache-Control"] = "no-store"
-        return response
-    return await login_required(inner)(request)
+@login_required
+@in_thread
+def widget(request: Request) -> Response:
+    document = _dashboard(request)
+    index = request.path_params["index"]
+    if document is None or index >= len(document["widgets"]):
+        return notice(request, "not_found", 404)
+    html = widget_html(request, document, index)
+    if html is None:
+        return render(request, "notice.html", {"title": "400"}, status_code=400)
+    response = HTMLResponse(html)
+    response.headers["Vary"] = "HX-Request, Cookie"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def widget_html(request: Request, document: Document, index: int) -> str | None:
