@@ -33,6 +33,7 @@ from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.reports.scope import ReportNotFound
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.translation import negotiate
 from atrium.ui.web.i18n import word
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_LIMIT, OPERATORS, RESERVED
@@ -52,8 +53,8 @@ class ApiError(Exception):
         self.status, self.body = status, body
 
 
-def bad_request(locale: str, key: str, parameter: str | None = None, **params: Any) -> ApiError:
-    body = {"error": "bad_request", "message": word(key, locale, **params)}
+def bad_request(locale: str, msgid: str, parameter: str | None = None, **params: Any) -> ApiError:
+    body = {"error": "bad_request", "message": word(msgid, locale, **params)}
     if parameter is not None:
         body["parameter"] = parameter
     return ApiError(400, body)
@@ -64,17 +65,7 @@ def bad_request(locale: str, key: str, parameter: str | None = None, **params: A
 def caller_locale(request: Request) -> str:
     """The first Accept-Language the blueprint speaks (by q-value), else the user's language."""
     locales = request.app.state.site.blueprint.locales
-    ranked = []
-    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
-        tag, _, quality = part.strip().partition(";q=")
-        try:
-            weight = float(quality) if quality else 1.0
-        except ValueError:
-            continue
-        primary = tag.strip().split("-")[0].lower()
-        if primary in locales and weight > 0:
-            ranked.append((-weight, position, primary))
-    return min(ranked)[2] if ranked else request.state.locale
+    return negotiate(request.headers.get("accept-language", ""), locales) or request.state.locale
 
 
 Handler = Callable[[Request, Any, Actor, Entity], Awaitable[Response]]
@@ -96,7 +87,7 @@ def common_error(error: Exception, locale: str) -> JSONResponse:
     if isinstance(error, RecordNotFound):
         return JSONResponse({"error": "not_found"}, status_code=404)
     if isinstance(error, AccessDenied):
-        return JSONResponse({"error": "forbidden", "message": word("forbidden", locale)}, status_code=403)
+        return JSONResponse({"error": "forbidden", "message": word("You may not do that", locale)}, status_code=403)
     return JSONResponse({"errors": error.errors}, status_code=422)
 
 
@@ -160,9 +151,9 @@ async def json_object(request: Request, locale: str) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        raise bad_request(locale, "api_bad_json") from None
+        raise bad_request(locale, "The body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise bad_request(locale, "api_not_object")
+        raise bad_request(locale, "The body must be a JSON object")
     return data
 
 
@@ -190,12 +181,12 @@ class Filters:
                 path, _, operator = key.rpartition("__")
             field = self.field(path, key)
             if operator not in ALL_OPERATORS:
-                raise bad_request(self.actor.locale, "api_unknown_operator", key, operator=operator)
+                raise bad_request(self.actor.locale, "'{operator}' is not a filter operator", key, operator=operator)
             if operator not in OPERATORS.get(field.type, ()):
-                raise bad_request(self.actor.locale, "api_operator_not_for_type", key,
+                raise bad_request(self.actor.locale, "The operator '{operator}' does not apply to a {type} field", key,
                                   operator=operator, type=field.type)
             if operator in where.get(path, {}):
-                raise bad_request(self.actor.locale, "api_repeated", key)
+                raise bad_request(self.actor.locale, "This filter is given twice; use field__in=a,b for several values", key)
             where.setdefault(path, {})[operator] = self.value(field, operator, raw, key)
         return where
 
@@ -205,11 +196,11 @@ class Filters:
         current = self.entity
         for step in path.split("."):
             if isinstance(resolved, str) or self.site.access.field_mode(self.actor, current.name, step) == "hidden":
-                raise bad_request(self.actor.locale, "api_unknown_field", key, field=path)
+                raise bad_request(self.actor.locale, "There is no field '{field}' to filter by", key, field=path)
             link = current.fields.get(step)
             if link is not None and link.type == "reference":
                 if not self.site.access.can(self.actor, link.to, "read"):
-                    raise bad_request(self.actor.locale, "api_unknown_field", key, field=path)
+                    raise bad_request(self.actor.locale, "There is no field '{field}' to filter by", key, field=path)
                 current = self.blueprint.entities[link.to]
         return resolved  # type: ignore[return-value]
 
@@ -228,7 +219,7 @@ class Filters:
                 try:
                     period_range(raw, local_today(self.site.now(), timezone))
                 except (ValueError, KeyError, OverflowError):
-                    raise bad_request(locale, "api_bad_period", key, period=raw) from None
+                    raise bad_request(locale, "'{period}' is not a period (e.g. this_month, last_30_days)", key, period=raw) from None
                 return raw
             if operator == "contains" and field.type != "multiselect":
                 return raw
@@ -264,7 +255,7 @@ def sort_keys(site: Any, actor: Actor, entity: Entity, raw: str) -> list[str]:
         sortable = (name in SORTABLE_SYSTEM or field is not None and field.type not in ("multiselect", "location")
                     and site.access.field_mode(actor, entity.name, name) != "hidden")
         if not sortable:
-            raise bad_request(actor.locale, "api_bad_sort", "sort", field=name)
+            raise bad_request(actor.locale, "Cannot sort by '{field}'", "sort", field=name)
     return keys
 
 
@@ -274,9 +265,9 @@ def page_limit(actor: Actor, raw: str | None) -> int:
     try:
         limit = int(raw)
     except ValueError:
-        raise bad_request(actor.locale, "api_bad_limit", "limit", max=MAX_LIMIT) from None
+        raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit", max=MAX_LIMIT) from None
     if limit < 1:
-        raise bad_request(actor.locale, "api_bad_limit", "limit", max=MAX_LIMIT)
+        raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit", max=MAX_LIMIT)
     return min(limit, MAX_LIMIT)
 
 
@@ -353,7 +344,7 @@ async def run_report(request: Request) -> Response:
             try:
                 period_range(period, local_today(site.now(), site.blueprint.timezone))
             except (ValueError, KeyError, OverflowError):
-                raise bad_request(actor.locale, "api_bad_period", "period", period=period) from None
+                raise bad_request(actor.locale, "'{period}' is not a period (e.g. this_month, last_30_days)", "period", period=period) from None
         limit = page_limit(actor, params["limit"]) if "limit" in params else None
         result = Reports(site).run(actor, request.path_params["name"], ReportRequest(period=period, limit=limit))
     except ApiError as error:
