@@ -31,7 +31,7 @@ $(LOCALE_DIR)/%/LC_MESSAGES/atrium.mo: $(LOCALE_DIR)/%/LC_MESSAGES/atrium.po $(V
 # A translator's loop: extract the msgids from code and templates, merge them into each catalog,
 # translate the new or fuzzy entries in the .po, then `make setup` compiles.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg $(addprefix -k ,$(BABEL_KEYWORDS)) --no-wrap --sort-by-file \
+	$(BIN)/pybabel extract -F babel.cfg $(addprefix -k ,$(BABEL_KEYWORDS)) --no-wrap --sort-by-file --add-location=file \
 		--project Atrium --version 0.1.0 --copyright-holder Atrium -o $(LOCALE_DIR)/atrium.pot .
 	$(BIN)/pybabel update -D atrium -i $(LOCALE_DIR)/atrium.pot -d $(LOCALE_DIR) --no-wrap
 
