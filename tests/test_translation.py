@@ -146,12 +146,20 @@ def broken_blueprint(tmp_path: Path, name: str, *edits: tuple[str, str]) -> Path
 
 
 def check(capsys, folder: Path, *args: str) -> tuple[int, str, str]:
+    database = f"sqlite:///{folder / 'atrium.db'}"  # no site overlay beside it, nor in the working directory
     try:
-        code = main(["--blueprint", str(folder), "check", *args])
+        code = main(["--blueprint", str(folder), "--db", database, "check", *args])
     except SystemExit as exit_info:
         code = exit_info.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+@pytest.fixture(autouse=True)
+def no_site_from_the_environment(monkeypatch):
+    """`atrium serve` exports these for its workers; a test that ran it may have left them set."""
+    for name in ("ATRIUM_SITE_OVERLAY", "ATRIUM_OVERLAYS", "ATRIUM_BLUEPRINT", "ATRIUM_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_check_answers_in_chinese_with_lang_zh(capsys, tmp_path, monkeypatch):
