@@ -7,7 +7,9 @@ Babel instead, so a bare checkout still speaks Chinese. English needs no catalog
 text. A word with no translation shows its English text, never a key.
 
 Words take their parameters as `str.format` fields (`word("Import {count} rows", locale, count=3)`);
-pybabel finds them through the keywords in babel.cfg / the Makefile (`word`, `pword:1c,2`, `nword:1,2`, `N_`, `NC_:1c,2`).
+`make translations` finds them with babel.cfg and the Makefile's BABEL_KEYWORDS (`word`, `pword:1c,2`,
+`nword:1,2`, `NC_:1c,2`, besides Babel's own `_`, `gettext`, `pgettext`, `N_`). docs/translating.md
+is the translator's workflow.
 """
 from __future__ import annotations
 
