@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Sequence
 
 from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
+from atrium.metadata.problem_words import problem_text
+from atrium.translation import environment_locale, word
 
 DEFAULT_BLUEPRINT = Path(__file__).resolve().parent.parent / "blueprints" / "b2b_sales"
 
@@ -27,8 +29,9 @@ def _parser() -> argparse.ArgumentParser:
                              "merged last when it exists")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("check", help="validate the blueprint and overlays; exit 1 with file:line errors "
-                        "(and conflicts with a base that changed since an overlay's base.lock)")
+    check = commands.add_parser("check", help="validate the blueprint and overlays; exit 1 with file:line errors "
+                                "(and conflicts with a base that changed since an overlay's base.lock)")
+    check.add_argument("--lang", help="language of the messages: en or zh (default: LC_ALL / LC_MESSAGES / LANG)")
     add_overlay_commands(commands)
 
     migrate = commands.add_parser("migrate", help="bring the database to the blueprint")
@@ -113,11 +116,17 @@ def _blueprint(args):
     from atrium.metadata import check_blueprint
     blueprint, problems = check_blueprint(args.blueprint, args.overlay)
     if problems:
+        locale = _messages_locale(args)
         for problem in problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+            print(problem_text(problem, locale), file=sys.stderr)
+        print(word("{count} problem(s) found.", locale, count=len(problems)), file=sys.stderr)
         raise SystemExit(1)
     return blueprint
+
+
+def _messages_locale(args) -> str:
+    """`check --lang`, else the environment's language (LC_ALL, LC_MESSAGES, LANG), else English."""
+    return getattr(args, "lang", None) or environment_locale(os.environ) or "en"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,9 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_overlay_command(args)
     blueprint = _blueprint(args)
     if args.command == "check":
-        counts = f"{len(blueprint.entities)} entities, {len(blueprint.pipelines)} pipelines, " \
-                 f"{len(blueprint.reports)} reports, {len(blueprint.dashboards)} dashboards"
-        print(f"{blueprint.name}: OK ({counts})")
+        locale = _messages_locale(args)
+        counts = word("{entities} entities, {pipelines} pipelines, {reports} reports, {dashboards} dashboards", locale,
+                      entities=len(blueprint.entities), pipelines=len(blueprint.pipelines),
+                      reports=len(blueprint.reports), dashboards=len(blueprint.dashboards))
+        print(word("{name}: OK ({counts})", locale, name=blueprint.name, counts=counts))
         return check_locks(args)
     from atrium.runtime.schema.database import create_engine
     engine = create_engine(args.db)

@@ -20,34 +20,25 @@ from atrium.errors import AtriumError
 from atrium.metadata.model import Field
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.query.lists import PLACEHOLDER
+from atrium.translation import N_, word
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "no_header": {"en": "The file has no header row", "zh": "文件缺少表头行"},
-    "unreadable": {"en": "The file is not a CSV text file (its encoding is not UTF-8 or GBK)",
-                   "zh": "无法读取文件：不是 UTF-8 或 GBK 编码的 CSV 文本文件"},
-    "bad_csv": {"en": "The file is not valid CSV near row {row}: {reason}",
-                "zh": "第 {row} 行附近的 CSV 格式有误：{reason}"},
-    "no_column": {"en": "There is no column '{column}' in the file", "zh": "文件中没有“{column}”列"},
-    "no_field": {"en": "Column '{column}': there is no field '{field}'", "zh": "“{column}”列：没有字段“{field}”"},
-    "not_importable": {"en": "Column '{column}': the field '{field}' cannot be imported (computed, "
-                             "read-only or hidden for you)",
-                       "zh": "“{column}”列：字段“{field}”不能导入（自动计算、只读或对您隐藏）"},
-    "field_twice": {"en": "Columns '{first}' and '{second}' are both mapped to '{field}'",
-                    "zh": "“{first}”列和“{second}”列都对应到字段“{field}”"},
-    "key_not_mapped": {"en": "The duplicate key '{field}' is not mapped to any column",
-                       "zh": "查重字段“{field}”没有对应的列"},
-    "bad_policy": {"en": "When a duplicate is found, choose skip, update or create",
-                   "zh": "发现重复时的处理方式只能是：跳过、更新或新建"},
-    "no_reference": {"en": "No record '{value}' found", "zh": "找不到记录“{value}”"},
-    "ambiguous_reference": {"en": "'{value}' matches {count} records; give its id instead",
-                            "zh": "“{value}”匹配到 {count} 条记录，请改填记录编号"},
-    "no_user": {"en": "No user '{value}'", "zh": "找不到用户“{value}”"},
-    "ambiguous_user": {"en": "'{value}' matches several users; give the user name",
-                       "zh": "“{value}”匹配到多个用户，请改填用户名"},
-    "ambiguous_key": {"en": "{count} existing records have this value; cannot tell which to update",
-                      "zh": "已有 {count} 条记录使用此值，无法确定更新哪一条"},
-    "extra_cells": {"en": "The row has more cells than the header has columns",
-                    "zh": "此行的单元格比表头的列多"},
+MESSAGES: dict[str, str] = {
+    "no_header": N_("The file has no header row"),
+    "unreadable": N_("The file is not a CSV text file (its encoding is not UTF-8 or GBK)"),
+    "bad_csv": N_("The file is not valid CSV near row {row}: {reason}"),
+    "no_column": N_("There is no column '{column}' in the file"),
+    "no_field": N_("Column '{column}': there is no field '{field}'"),
+    "not_importable": N_("Column '{column}': the field '{field}' cannot be imported (computed, read-only "
+                         "or hidden for you)"),
+    "field_twice": N_("Columns '{first}' and '{second}' are both mapped to '{field}'"),
+    "key_not_mapped": N_("The duplicate key '{field}' is not mapped to any column"),
+    "bad_policy": N_("When a duplicate is found, choose skip, update or create"),
+    "no_reference": N_("No record '{value}' found"),
+    "ambiguous_reference": N_("'{value}' matches {count} records; give its id instead"),
+    "no_user": N_("No user '{value}'"),
+    "ambiguous_user": N_("'{value}' matches several users; give the user name"),
+    "ambiguous_key": N_("{count} existing records have this value; cannot tell which to update"),
+    "extra_cells": N_("The row has more cells than the header has columns"),
 }
 
 DELIMITERS = ",;\t"
@@ -57,8 +48,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def say(key: str, locale: str, **params: Any) -> str:
-    texts = MESSAGES[key]
-    return (texts.get(locale) or texts["en"]).format(**params)
+    return word(MESSAGES[key], locale, **params)
 
 
 class ImportProblem(AtriumError, ValueError):

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from atrium.runtime.schema.tables import UTCDateTime
+from atrium.translation import N_, word
 
 BUCKETS = ("day", "week", "month", "quarter", "year")
 TRANSITION_YEARS = (1970, 2070)
@@ -90,10 +91,10 @@ def covering_range(start: dt.date, end: dt.date, bucket: str) -> tuple[dt.date, 
 
 
 BUCKET_WORDS = {
-    "week": {"en": "{year}-W{week:02}", "zh": "{year}年第{week}周"},
-    "month": {"en": "{year}-{month:02}", "zh": "{year}年{month}月"},
-    "quarter": {"en": "{year} Q{quarter}", "zh": "{year}年第{quarter}季度"},
-    "year": {"en": "{year}", "zh": "{year}年"},
+    "week": N_("{year}-W{week:02}"),
+    "month": N_("{year}-{month:02}"),
+    "quarter": N_("{year} Q{quarter}"),
+    "year": N_("{year}"),
 }
 
 
@@ -104,10 +105,8 @@ def bucket_label(start: dt.date | None, bucket: str, locale: str) -> str:
     if bucket == "day":
         return start.isoformat()
     iso_year, iso_week, _ = start.isocalendar()
-    words = BUCKET_WORDS[bucket]
-    text = words.get(locale) or words["en"]
-    return text.format(year=iso_year if bucket == "week" else start.year, week=iso_week, month=start.month,
-                       quarter=(start.month - 1) // 3 + 1)
+    return word(BUCKET_WORDS[bucket], locale, year=iso_year if bucket == "week" else start.year, week=iso_week,
+                month=start.month, quarter=(start.month - 1) // 3 + 1)
 
 
 # --- the buckets in SQL -------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.site.impacts import Impact, impacts
 from atrium.runtime.schema.migrations import MigrationPlan, MigrationRefused, apply_in_transaction, plan_migration, rebuilds_tables
 from atrium.runtime.site.overlay import SiteOverlay, Snapshot, read_snapshot, snapshot_digest
+from atrium.translation import N_, word
 
 Key = tuple[str, str]  # (kind, name) of a document
 HEADER = "Written by the Atrium studio: only what this site changes. Edit it here or in the studio."
@@ -208,9 +209,8 @@ class MetadataChanges:
             raise ChangeError(f"no metadata version {entry_id}")
         files = entry.files_before if undo else entry.files_after
         self._check_stale(lambda connection: self._stale_version(connection, version), set(files))
-        words = ({"en": f"Undo #{entry.id}: {entry.summary_text('en')}", "zh": f"撤销 #{entry.id}：{entry.summary_text('zh')}"}
-                 if undo else {"en": f"Back to #{entry.id}: {entry.summary_text('en')}",
-                               "zh": f"恢复到 #{entry.id}：{entry.summary_text('zh')}"})
+        what = N_("Undo #{id}: {summary}") if undo else N_("Back to #{id}: {summary}")
+        words = {locale: word(what, locale, id=entry.id, summary=entry.summary_text(locale)) for locale in ("en", "zh")}
         preview = self.preview(snapshot=files)
         return self._apply(preview, actor, confirm, words, "undo" if undo else "restore", set(files),
                            stale=lambda connection: self._stale_version(connection, version),

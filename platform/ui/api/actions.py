@@ -54,14 +54,14 @@ def convert_plan(request: Request, site: Any, actor: Actor, entity: Entity) -> R
 def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str, Choice]:
     targets = data.get("targets", {})
     if not isinstance(targets, Mapping):
-        raise bad_request(locale, "api_not_object", "targets")
+        raise bad_request(locale, "The body must be a JSON object", "targets")
     choices = {}
     for name, spec in targets.items():
         if conversion.target(name) is None:
             raise ApiError(400, {"error": "bad_request", "parameter": "targets",
                                  "message": f"'{name}' is not a target of this conversion"})
         if not isinstance(spec, Mapping) or not isinstance(spec.get("values", {}), Mapping):
-            raise bad_request(locale, "api_not_object", f"targets.{name}")
+            raise bad_request(locale, "The body must be a JSON object", f"targets.{name}")
         use = spec.get("use")
         if use is not None and (isinstance(use, bool) or not isinstance(use, int)):
             raise ApiError(400, {"error": "bad_request", "parameter": f"targets.{name}.use",

@@ -88,18 +88,18 @@ def list_approvals(request: Request, site: Any, actor: Actor) -> Response:
     service = approvals_of(site)
     status = params.get("status") or None
     if status is not None and status not in STATUSES:
-        raise bad_request(actor.locale, "approval_bad_status", "status")
+        raise bad_request(actor.locale, "status must be one of pending, approved, rejected, withdrawn", "status")
     limit = page_limit(actor, params.get("limit"))
     if params.get("entity") or params.get("record"):
         entity, record = params.get("entity", ""), params.get("record", "")
         if not record.isdigit():
-            raise bad_request(actor.locale, "approval_bad_record", "record")
+            raise bad_request(actor.locale, "record must be a record id", "record")
         if entity not in site.blueprint.entities or not _readable(site, actor, entity, int(record)):
             raise RecordNotFound(entity)
         found = [a for a in service.of_record(entity, int(record)) if status is None or a.status == status]
     else:  # what waits for the caller's decision (mine=1, status=pending: the default and only list)
         if params.get("mine", "1") != "1" or status not in (None, "pending"):
-            raise bad_request(actor.locale, "approval_list_scope", "mine")
+            raise bad_request(actor.locale, "Without entity and record, the list is what waits for your decision (mine=1, status=pending)", "mine")
         found = service.pending_for(actor.user_id, limit=limit)
     return JSONResponse({"data": [approval_json(site, a, actor.locale) for a in found[:limit]]})
 
@@ -119,7 +119,7 @@ def request_approval(request: Request, site: Any, actor: Actor, body: bytes) -> 
     data = json_object(body, actor.locale)
     rule = data.get("rule")
     if not isinstance(rule, str) or not rule:
-        raise ValidationFailed({"rule": [word("approval_unknown_rule", actor.locale, rule=rule or "")]})
+        raise ValidationFailed({"rule": [word("'{rule}' is not an approval you can request for this record.", actor.locale, rule=rule or "")]})
     approval = approvals_of(site).request(rule, entity, record_id, actor)
     location = str(request.url_for("api_approval", approval_id=approval.id))
     return JSONResponse(approval_json(site, approval, actor.locale), status_code=201, headers={"Location": location})
@@ -130,7 +130,7 @@ def _comment(body: bytes, actor: Actor) -> str | None:
         return None
     comment = json_object(body, actor.locale).get("comment")
     if comment is not None and not isinstance(comment, str):
-        raise bad_request(actor.locale, "approval_bad_comment", "comment")
+        raise bad_request(actor.locale, "comment must be text", "comment")
     return (comment or "").strip() or None
 
 

@@ -20,6 +20,7 @@ from atrium.runtime.pool.conversion import TargetPlan
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound
 from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_LIMIT
+from atrium.translation import negotiate
 from atrium.ui.web.i18n import word
 
 STEPS = {"money": Decimal("0.01"), "percent": Decimal("0.0001")}
@@ -37,8 +38,8 @@ class ApiError(AtriumError):
         return self.body
 
 
-def bad_request(locale: str, key: str, parameter: str | None = None, **params: Any) -> ApiError:
-    body = {"error": "bad_request", "message": word(key, locale, **params)}
+def bad_request(locale: str, msgid: str, parameter: str | None = None, **params: Any) -> ApiError:
+    body = {"error": "bad_request", "message": word(msgid, locale, **params)}
     if parameter is not None:
         body["parameter"] = parameter
     return ApiError(400, body)
@@ -49,17 +50,7 @@ def bad_request(locale: str, key: str, parameter: str | None = None, **params: A
 def caller_locale(request: Request) -> str:
     """The first Accept-Language the blueprint speaks (by q-value), else the user's language."""
     locales = request.app.state.site.blueprint.locales
-    ranked = []
-    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
-        tag, _, quality = part.strip().partition(";q=")
-        try:
-            weight = float(quality) if quality else 1.0
-        except ValueError:
-            continue
-        primary = tag.strip().split("-")[0].lower()
-        if primary in locales and weight > 0:
-            ranked.append((-weight, position, primary))
-    return min(ranked)[2] if ranked else request.state.locale
+    return negotiate(request.headers.get("accept-language", ""), locales) or request.state.locale
 
 
 Handler = Callable[[Request, Any, Actor, Entity], Awaitable[Response]]
@@ -131,9 +122,9 @@ def json_object(body: bytes, locale: str) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        raise bad_request(locale, "api_bad_json") from None
+        raise bad_request(locale, "The body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise bad_request(locale, "api_not_object")
+        raise bad_request(locale, "The body must be a JSON object")
     return data
 
 
@@ -143,7 +134,7 @@ def page_limit(actor: Actor, raw: str | None) -> int:
     try:
         limit = int(raw)
     except ValueError:
-        raise bad_request(actor.locale, "api_bad_limit", "limit", max=MAX_LIMIT) from None
+        raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit", max=MAX_LIMIT) from None
     if limit < 1:
-        raise bad_request(actor.locale, "api_bad_limit", "limit", max=MAX_LIMIT)
+        raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit", max=MAX_LIMIT)
     return min(limit, MAX_LIMIT)

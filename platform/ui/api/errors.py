@@ -26,5 +26,5 @@ def api_error(request: Request, error: AtriumError) -> JSONResponse:
     elif isinstance(error, DuplicatesFound):
         body["targets"] = plans_json(error.plans)
     elif error.private and error.code == "forbidden":  # says why in words, unlike a 404 that says nothing
-        body["message"] = word("forbidden", actor.locale if actor is not None else request.state.locale)
+        body["message"] = word("You may not do that", actor.locale if actor is not None else request.state.locale)
     return JSONResponse(body, status_code=error.status)

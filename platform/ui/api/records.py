@@ -66,12 +66,12 @@ class Filters:
                 path, _, operator = key.rpartition("__")
             field = self.field(path, key)
             if operator not in ALL_OPERATORS:
-                raise bad_request(self.actor.locale, "api_unknown_operator", key, operator=operator)
+                raise bad_request(self.actor.locale, "'{operator}' is not a filter operator", key, operator=operator)
             if operator not in OPERATORS.get(field.type, ()):
-                raise bad_request(self.actor.locale, "api_operator_not_for_type", key,
+                raise bad_request(self.actor.locale, "The operator '{operator}' does not apply to a {type} field", key,
                                   operator=operator, type=field.type)
             if operator in where.get(path, {}):
-                raise bad_request(self.actor.locale, "api_repeated", key)
+                raise bad_request(self.actor.locale, "This filter is given twice; use field__in=a,b for several values", key)
             where.setdefault(path, {})[operator] = self.value(field, operator, raw, key)
         return where
 
@@ -81,11 +81,11 @@ class Filters:
         current = self.entity
         for step in path.split("."):
             if isinstance(resolved, str) or self.site.access.field_mode(self.actor, current.name, step) == "hidden":
-                raise bad_request(self.actor.locale, "api_unknown_field", key, field=path)
+                raise bad_request(self.actor.locale, "There is no field '{field}' to filter by", key, field=path)
             link = current.fields.get(step)
             if link is not None and link.type == "reference":
                 if not self.site.access.can(self.actor, link.to, "read"):
-                    raise bad_request(self.actor.locale, "api_unknown_field", key, field=path)
+                    raise bad_request(self.actor.locale, "There is no field '{field}' to filter by", key, field=path)
                 current = self.blueprint.entities[link.to]
         return resolved  # type: ignore[return-value]
 
@@ -104,7 +104,7 @@ class Filters:
                 try:
                     period_range(raw, local_today(self.site.now(), timezone))
                 except (ValueError, KeyError, OverflowError):
-                    raise bad_request(locale, "api_bad_period", key, period=raw) from None
+                    raise bad_request(locale, "'{period}' is not a period (e.g. this_month, last_30_days)", key, period=raw) from None
                 return raw
             if operator == "contains" and field.type != "multiselect":
                 return raw
@@ -140,7 +140,7 @@ def sort_keys(site: Any, actor: Actor, entity: Entity, raw: str) -> list[str]:
         sortable = (name in SORTABLE_SYSTEM or field is not None and field.type not in ("multiselect", "location")
                     and site.access.field_mode(actor, entity.name, name) != "hidden")
         if not sortable:
-            raise bad_request(actor.locale, "api_bad_sort", "sort", field=name)
+            raise bad_request(actor.locale, "Cannot sort by '{field}'", "sort", field=name)
     return keys
 
 
@@ -222,7 +222,7 @@ def run_report(request: Request) -> Response:
         try:
             period_range(period, local_today(site.now(), site.blueprint.timezone))
         except (ValueError, KeyError, OverflowError):
-            raise bad_request(actor.locale, "api_bad_period", "period", period=period) from None
+            raise bad_request(actor.locale, "'{period}' is not a period (e.g. this_month, last_30_days)", "period", period=period) from None
     limit = page_limit(actor, params["limit"]) if "limit" in params else None
     result = Reports(site).run(actor, request.path_params["name"], ReportRequest(period=period, limit=limit))
     return JSONResponse(result.to_json(actor.locale))

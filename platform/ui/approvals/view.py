@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy.engine import Connection
 
 from atrium.runtime.records.evaluation import Actor
-from atrium.ui.approvals import words as approval_words  # noqa: F401  (the words the templates use)
+from atrium.ui.approvals.words import STATUS_WORDS
 from atrium.ui.web.i18n import word
 from atrium.ui.web.present import Lookups, Presenter
 
@@ -31,10 +31,10 @@ def aware(moment: dt.datetime | None) -> dt.datetime | None:
 def waited(seconds: float, locale: str) -> str:
     minutes = max(int(seconds // 60), 1)
     if minutes >= 24 * 60:
-        return word("n_days", locale, n=minutes // (24 * 60))
+        return word("{n} d", locale, n=minutes // (24 * 60))
     if minutes >= 60:
-        return word("n_hours", locale, n=minutes // 60)
-    return word("n_minutes", locale, n=minutes)
+        return word("{n} h", locale, n=minutes // 60)
+    return word("{n} min", locale, n=minutes)
 
 
 def message_text(message: Mapping[str, str] | None, locale: str, default: str) -> str:
@@ -116,7 +116,7 @@ def present(site: Any, connection: Connection, actor: Actor, locale: str,
         fields = approval.lock if isinstance(approval.lock, (tuple, list)) else ()
         items.append(ApprovalItem(
             id=approval.id, status=approval.status,
-            status_text=word(f"approval_status_{approval.status}", locale),
+            status_text=word(STATUS_WORDS[approval.status], locale),
             rule=approval.label.text(locale, default) if approval.label else approval.rule,
             message=message_text(approval.message, locale, default),
             entity=approval.entity,
@@ -139,7 +139,7 @@ def present(site: Any, connection: Connection, actor: Actor, locale: str,
 
 def _name(lookups: Lookups, user_id: int | None, locale: str) -> str:
     if user_id is None:
-        return word("system", locale)
+        return word("System", locale)
     return lookups.users.get(user_id, f"#{user_id}")
 
 
@@ -173,7 +173,7 @@ def record_panel(site: Any, connection: Connection, actor: Actor, locale: str, e
     if can_update:
         for rule in service.requestable(entity, record, actor, connection):
             label = rule.label.text(locale, default) if getattr(rule, "label", None) else rule.name
-            requests.append((rule.name, word("approval_request", locale, rule=label)))
+            requests.append((rule.name, word("Request approval: {rule}", locale, rule=label)))
     owner = site.blueprint.entities[entity].owner
     key = (entity, record["id"])
     items = present(site, connection, actor, locale, shown, titles={key: title},

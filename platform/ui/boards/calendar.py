@@ -29,6 +29,7 @@ from atrium.runtime.records.service import RecordNotFound
 from atrium.ui.boards.kanban import filter_widgets, scoped, view_links
 from atrium.ui.records.list_page import read_state
 from atrium.ui.records.list_state import ListState
+from atrium.ui.web.i18n import month_name, weekday_name
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread
@@ -200,10 +201,10 @@ class Calendar:
         word = self.kit.word
         if self.mode == "week":
             previous, following = self.anchor - dt.timedelta(days=7), self.anchor + dt.timedelta(days=7)
-            labels = (word("previous_week"), word("next_week"))
+            labels = (word("Previous week"), word("Next week"))
         else:
             previous, following = month_start(self.anchor, -1), month_start(self.anchor, 1)
-            labels = (word(f"month_{previous.month}"), word(f"month_{following.month}"))
+            labels = (month_name(previous.month, self.kit.locale), month_name(following.month, self.kit.locale))
         return {"previous": self.link(day=previous), "previous_label": labels[0],
                 "next": self.link(day=following), "next_label": labels[1], "today": self.link(),
                 "month": self.link("month", self.anchor), "week": self.link("week", self.anchor)}
@@ -212,13 +213,13 @@ class Calendar:
         word = self.kit.word
         if self.mode == "week":
             last = self.end - dt.timedelta(days=1)
-            return word("week_title", start=self.day_text(self.start), end=self.day_text(last))
-        return word("month_title", year=self.anchor.year, month=self.anchor.month,
-                    month_name=word(f"month_{self.anchor.month}"))
+            return word("{start} – {end}", start=self.day_text(self.start), end=self.day_text(last))
+        return word("{month_name} {year}", year=self.anchor.year, month=self.anchor.month,
+                    month_name=month_name(self.anchor.month, self.kit.locale))
 
     def day_text(self, day: dt.date) -> str:
-        return self.kit.word("day_title", year=day.year, month=day.month, day=day.day,
-                             month_name=self.kit.word(f"month_{day.month}"))
+        return self.kit.word("{day} {month_name} {year}", year=day.year, month=day.month, day=day.day,
+                             month_name=month_name(day.month, self.kit.locale))
 
 
 def calendar_params(request: Request) -> QueryParams:
@@ -245,7 +246,7 @@ def calendar(request: Request) -> Response:
         "entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
         "state": state, "filters": filters, "mode": mode, "anchor": anchor.isoformat(),
         "weeks": [days[i:i + 7] for i in range(0, len(days), 7)],
-        "weekdays": [kit.word(f"weekday_{i}") for i in range(1, 8)],
+        "weekdays": [weekday_name(i, kit.locale) for i in range(1, 8)],
         "heading": sheet.heading(), "nav": sheet.navigation(), "truncated": sheet.truncated,
         "limit": CALENDAR_LIMIT, "views": view_links(kit, query, "calendar"), "query": query,
         "can_create": kit.can("create"), "date_label": kit.presenter.text(spec.date.label),

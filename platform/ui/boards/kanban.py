@@ -133,7 +133,7 @@ class Board:
         learned = self.kit.site.records.learned.for_pipeline(self.pipeline.name).get(stage.name)
         if learned is None or learned.learned is None:
             return configured
-        return self.kit.word("learned_probability", configured=configured, learned=f"{learned.learned:g}%",
+        return self.kit.word("{configured} · learned {learned} ({samples})", configured=configured, learned=f"{learned.learned:g}%",
                              samples=learned.samples)
 
     def values(self) -> list[Any]:
@@ -190,7 +190,7 @@ class Board:
         lanes = self.lanes()
         other = [row for value, row in tallies.items() if value not in known]
         if other:
-            lanes.append(Lane(NONE_KEY, None, kit.word("no_value")))
+            lanes.append(Lane(NONE_KEY, None, kit.word("(none)")))
         wanted = None if only is None else set(only)
         lanes = [lane for lane in lanes if wanted is None or lane.value in wanted]
         movable = self._mover(connection)
@@ -273,9 +273,9 @@ def kanban(request: Request) -> Response:
 def view_links(kit: Kit, query: str, current: str) -> list[tuple[str, str, bool]]:
     """(label, href, current) for the list, board and calendar of the entity."""
     suffix = f"?{query}" if query else ""
-    links = [(kit.word("list"), f"/r/{kit.entity_name}{suffix}", current == "list")]
+    links = [(kit.word("List"), f"/r/{kit.entity_name}{suffix}", current == "list")]
     if kit.view.kanban:
-        links.append((kit.word("kanban"), f"/r/{kit.entity_name}/kanban{suffix}", current == "kanban"))
+        links.append((kit.word("Board"), f"/r/{kit.entity_name}/kanban{suffix}", current == "kanban"))
     if kit.view.calendar:
-        links.append((kit.word("calendar"), f"/r/{kit.entity_name}/calendar{suffix}", current == "calendar"))
+        links.append((kit.word("Calendar"), f"/r/{kit.entity_name}/calendar{suffix}", current == "calendar"))
     return links

@@ -97,7 +97,7 @@ class Move:
             widgets.append(widget)
         target = self.board.label_of(self.board.stored(to))
         base = f"/r/{kit.entity_name}/{self.record_id}"
-        return Ask(kit.word("needs_fields", title=title, stage=target), self.action, to, version, widgets,
+        return Ask(kit.word("To move {title} to {stage}, fill in:", title=title, stage=target), self.action, to, version, widgets,
                    {"validate": f"{base}/validate", "state": f"{base}/form-state"}, self.board_url,
                    format_money(0, kit.blueprint.currency, kit.locale).rstrip("0.,"))
 
@@ -137,7 +137,7 @@ def move(request: Request, form: FormData) -> Response:
     step = Move(kit, board, current)
     target = board.stored(to)
     if target is None:
-        return _refuse(request, kit, board, step, [("", kit.word("choose_column"))])
+        return _refuse(request, kit, board, step, [("", kit.word("Choose a column to move the card to"))])
     asked = [n for n in dict.fromkeys(form.getlist("_fields")) if n in kit.entity.fields and n != board.group.name]
     changes: dict[str, Any] = {}
     raw: dict[str, Any] | None = None
@@ -159,12 +159,12 @@ def move(request: Request, form: FormData) -> Response:
         return _refuse(request, kit, board, step, messages_of(kit, failed.errors))
     except StaleRecord as stale:
         return _answer_board(request, kit, board, stale.status, messages=[("", str(stale))],
-                             notice=kit.word("board_refreshed"))
+                             notice=kit.word("The board now shows the latest changes"))
     if not is_htmx(request):
         return RedirectResponse(step.board_url, status_code=303)
     with kit.site.engine.connect() as connection:
         title = step.title(connection)
-    notice = kit.word("moved_to", title=title, stage=board.label_of(target))
+    notice = kit.word("Moved {title} to {stage}", title=title, stage=board.label_of(target))
     return _answer_lanes(request, kit, board, [step.source, target], notice=notice, close_dialog=True)
 
 

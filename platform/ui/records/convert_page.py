@@ -19,6 +19,7 @@ from atrium.runtime.pool.conversion import (SOURCE, Choice, ConversionFailed, Co
 from atrium.runtime.pool.messages import pool_message
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord
+from atrium.translation import N_
 from atrium.ui.records.detail_page import detail_context, messages_of
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Lookups
@@ -109,7 +110,7 @@ def target_forms(kit: Kit, connection: Any, plans: list[TargetPlan], choices: Ma
             picked = str(choice.use)
         record_errors = list(mine.get(RECORD_ERRORS, ()))
         if target.name in asked:
-            record_errors.append(kit.word("convert_similar"))
+            record_errors.append(kit.word("Similar records already exist"))
         forms.append(TargetForm(target.name, target.entity, kit.presenter.text(target.label), target.optional,
                                 choice.include if choice is not None else True, inputs, picked,
                                 [(c.id, c.title) for c in plan.candidates], plan.hidden, linked, record_errors))
@@ -146,7 +147,7 @@ def _page(kit: Kit, record_id: int, choices: Mapping[str, Choice], errors: Mappi
         source = kit.secured.get(kit.actor, kit.entity_name, record_id, connection)
         title = kit.site.queries.titles_of(connection, kit.entity_name, [source], kit.actor).get(record_id, f"#{record_id}")
         forms = target_forms(kit, connection, plans, choices, errors, asked)
-    label = kit.presenter.text(conversion.label) if "" not in conversion.label.texts else kit.word("convert")
+    label = kit.presenter.text(conversion.label) if "" not in conversion.label.texts else kit.word("Convert")
     return render(kit.request, "convert.html", {
         "entity": model, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
         "record_id": record_id, "record_title": title, "heading": label, "targets": forms,
@@ -189,7 +190,7 @@ def convert(request: Request, form: FormData) -> Response:
     except ConversionFailed as failed:
         source = messages_of(kit, failed.by_target.get(SOURCE, {}))
         messages = [f"{label}: {text}" if label else text for label, text in source]
-        return _page(kit, record_id, choices, failed.by_target, set(), messages or [kit.word("fix_errors")],
+        return _page(kit, record_id, choices, failed.by_target, set(), messages or [kit.word("Please correct the fields marked below")],
                      status=failed.status)
     except StaleRecord as stale:
         return _page(kit, record_id, choices, {}, set(), [str(stale)], status=stale.status)
@@ -197,8 +198,8 @@ def convert(request: Request, form: FormData) -> Response:
     with kit.site.engine.connect() as connection:
         for target in kit.entity.convert.targets:
             made = result.created.get(target.name) or result.linked.get(target.name)
-            status = ("convert_created" if target.name in result.created else
-                      "convert_linked_existing" if target.name in result.linked else "convert_left_out")
+            status = (N_("Created") if target.name in result.created else
+                      N_("Linked") if target.name in result.linked else N_("Left out"))
             title = (kit.presenter.readable_titles(connection, target.entity, [made]).get(made, f"#{made}")
                      if made else "")
             rows.append((kit.presenter.text(target.label), kit.word(status), title,

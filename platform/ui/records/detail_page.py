@@ -72,7 +72,7 @@ def sections(kit: Kit, record: Mapping[str, Any], lookups) -> list[DetailSection
     rest = [f for f in kit.entity if f.name not in placed and f.name in record
             and kit.presenter.mode(kit.entity_name, f.name) != "hidden"]
     if rest:
-        section = DetailSection(kit.word("more_fields"))
+        section = DetailSection(kit.word("More"))
         section.items = [(kit.presenter.text(f.label), kit.presenter.show(f, record.get(f.name), lookups)) for f in rest]
         result.append(section)
     return result
@@ -187,7 +187,7 @@ def move_stage(request: Request, form: FormData) -> Response:
     kit = Kit(request)
     stage = kit.entity.stage_field
     if stage is None:
-        return render(request, "notice.html", {"title": kit.word("not_found")}, status_code=404)
+        return render(request, "notice.html", {"title": kit.word("Not found")}, status_code=404)
     version = str(form.get("version", "")).strip()
     try:
         kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {stage.name: str(form.get("stage", ""))},

@@ -185,7 +185,7 @@ class FormModel:
                         if len(found) == 1:
                             value = raw[name] = str(found[0])
                         else:
-                            errors[name] = [self.kit.word("pick_one")]
+                            errors[name] = [self.kit.word("Choose a record from the list")]
             changes[name] = value
         return Draft(changes, raw, titles, errors)
 

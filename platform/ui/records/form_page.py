@@ -88,7 +88,7 @@ class FormPage:
                 summary += [(label if name != RECORD_ERRORS else "", text) for text in texts]
         has_errors = bool(summary) or any(w.errors for s in sections if s.visible for w in s.widgets)
         title = kit.presenter.text(kit.entity.label)
-        heading = kit.word("edit_record", entity=title) if self.record_id else kit.word("new_record", entity=title)
+        heading = kit.word("Edit {entity}", entity=title) if self.record_id else kit.word("New {entity}", entity=title)
         return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
                 "sections": sections, "summary": summary, "has_errors": has_errors and touched is None,
                 "urls": self.urls, "record_id": self.record_id, "heading": heading,

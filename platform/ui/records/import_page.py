@@ -35,6 +35,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.io.importer import ImportOptions, ImportProblem, ImportReport, Importer, read_csv
 from atrium.runtime.records.service import RecordNotFound
 from atrium.runtime.site.site import Site
+from atrium.translation import N_
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
@@ -169,10 +170,10 @@ async def upload(request: Request) -> Response:
 def _store_upload(kit: Kit, upload: UploadFile | None, data: bytes) -> Response:
     request = kit.request
     if upload is None:
-        return render(request, "import.html", upload_context(kit, kit.word("import_no_file")), 400)
+        return render(request, "import.html", upload_context(kit, kit.word("Choose a CSV file to upload")), 400)
     if len(data) > MAX_UPLOAD:
         return render(request, "import.html",
-                      upload_context(kit, kit.word("import_too_big", size=MAX_UPLOAD // (1024 * 1024))), 413)
+                      upload_context(kit, kit.word("The file is larger than {size} MB", size=MAX_UPLOAD // (1024 * 1024))), 413)
     try:
         csv_file = read_csv(data, kit.locale)
     except ImportProblem as problem:
@@ -198,7 +199,7 @@ def mapping_context(job: Job, csv_file, options: ImportOptions, error: str | Non
     keys = [(f.name, f.label) for f in importer.fields() if f.type in KEY_TYPES]
     preview = [[(cells[i] if i < len(cells) else "") for i in range(len(csv_file.header))]
                for _, cells in csv_file.rows[:PREVIEW_ROWS]]
-    delimiter = {",": "import_comma", ";": "import_semicolon", "\t": "import_tab"}[csv_file.delimiter]
+    delimiter = {",": N_("commas"), ";": N_("semicolons"), "\t": N_("tabs")}[csv_file.delimiter]
     return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name, "step": 2,
             "job": job, "csv_file": csv_file, "columns": columns, "fields": fields,
             "keys": keys, "key": options.key or "", "policy": options.on_duplicate, "policies": POLICIES,

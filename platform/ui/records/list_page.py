@@ -37,7 +37,7 @@ def fetch(kit: Kit, connection: Connection, state: ListState) -> Page:
         if state.after is None:
             raise
         state.after = None  # a cursor that no longer fits the sort: start again from the top
-        state.problems.append(kit.word("bad_cursor"))
+        state.problems.append(kit.word("That page no longer exists; showing the first page"))
         return kit.secured.list(kit.actor, query_of(state), connection)
 
 

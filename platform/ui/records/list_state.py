@@ -22,7 +22,8 @@ from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.automation.messages import message
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.query.periods import RELATIVE_DAYS, as_bounds
-from atrium.ui.web.i18n import word
+from atrium.translation import N_
+from atrium.ui.web.i18n import PERIOD_WORDS, word
 from atrium.ui.web.present import Presenter
 
 if TYPE_CHECKING:
@@ -255,7 +256,7 @@ def filters_for(presenter: Presenter, entity: str, params: Any, titles: dict[str
             widget.options = [("me", presenter.text(_me(presenter)), None)] + [(str(i), n, None) for i, n in users]
             pool = presenter.blueprint.entities[entity].pool
             if pool is not None and path == pool.owner_field:
-                widget.options.insert(1, ("none", _word(presenter, "nobody"), None))
+                widget.options.insert(1, ("none", _word(presenter, N_("Nobody (public pool)")), None))
         elif widget.kind == "reference" and widget.values:
             try:
                 widget.title = titles.get(field.to, {}).get(int(widget.values[0]), "")
@@ -268,11 +269,11 @@ def filters_for(presenter: Presenter, entity: str, params: Any, titles: dict[str
 
 
 def _me(presenter: Presenter) -> str:
-    return word("me", presenter.locale)
+    return word("Me", presenter.locale)
 
 
 def _period_label(presenter: Presenter, period: str) -> str:
-    return word("period_" + period, presenter.locale)
+    return word(PERIOD_WORDS[period], presenter.locale)
 
 
 def _word(presenter: Presenter, key: str) -> str:

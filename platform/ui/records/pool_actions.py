@@ -53,13 +53,13 @@ def _act(request: Request, form: FormData, action: str) -> Response:
     except PoolRefused as refused:
         return _refused(kit, record_id, str(refused), from_list, refused.status)
     except AccessDenied as denied:
-        text = str(denied) if str(denied) != kit.entity_name else kit.word("forbidden")
+        text = str(denied) if str(denied) != kit.entity_name else kit.word("You may not do that")
         return _refused(kit, record_id, text, from_list, denied.status)
     except ValidationFailed as failed:  # the record's own rules refused the new owner
         return _refused(kit, record_id, "; ".join(t for _, t in messages_of(kit, failed.errors)), from_list,
                         failed.status)
     if from_list and is_htmx(request):
-        return _row(kit, record_id, record, kit.word("claimed") if action == "claim" else kit.word("pool_release"))
+        return _row(kit, record_id, record, kit.word("Claimed") if action == "claim" else kit.word("Released to the public pool"))
     if from_list:
         back = request.headers.get("referer", "")
         return RedirectResponse(back if back.startswith(str(request.base_url)) else f"/r/{kit.entity_name}",

@@ -21,7 +21,7 @@ def record_actions(kit: Kit, connection: Any, record: Mapping[str, Any]) -> dict
     conversion = kit.entity.convert
     if conversion is not None and Conversions(kit.site).offered(connection, kit.actor, kit.entity_name, record):
         actions["convert_label"] = kit.presenter.text(conversion.label) if "" not in conversion.label.texts \
-            else kit.word("convert")
+            else kit.word("Convert")
     return actions
 
 
@@ -51,7 +51,7 @@ def list_context(kit: Kit, connection: Any, records: list[Mapping[str, Any]]) ->
     context["claimable"] = {r["id"] for r in records if pool.can_claim(kit.actor, kit.entity_name, r)}
     if kit.site.access.claims(kit.actor, kit.entity_name):
         standing = pool.standing(connection, kit.actor, kit.entity_name)
-        context["standing"] = kit.word("pool_standing", owned=standing.owned, today=standing.claimed_today,
+        context["standing"] = kit.word("You own {owned}{max}; claimed today: {today}{cap}", owned=standing.owned, today=standing.claimed_today,
                                        max=f" / {standing.max_owned}" if standing.max_owned else "",
                                        cap=f" / {standing.daily_cap}" if standing.daily_cap else "")
     return context

@@ -52,7 +52,7 @@ def save_view(request: Request, form: FormData) -> Response:
     table = kit.site.tables.system("atrium_saved_views")
     if not name:
         if is_htmx(request):
-            return _panel(kit, request, error=kit.word("name_required"))
+            return _panel(kit, request, error=kit.word("Give the view a name"))
         return RedirectResponse(f"/r/{kit.entity_name}?{urlencode(fields)}", status_code=303)
     with kit.site.engine.begin() as connection:
         state = read_state(kit, connection, QueryParams(fields))

@@ -13,12 +13,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.runtime.query.lists import ListQuery
-from atrium.ui.approvals import words as approval_words  # noqa: F401  (the approval entries' words)
-from atrium.ui.web.i18n import word
+from atrium.translation import N_
+from atrium.ui.approvals.words import TIMELINE_WORDS
+from atrium.ui.web.i18n import pword, word
 from atrium.ui.web.page_tools import Kit
 from atrium.ui.web.present import EMPTY, Lookups, Shown
 
 LIMIT = 50
+POOL_ACTION_WORDS = {"claim": N_("Claimed from the public pool"), "release": N_("Released to the public pool"),
+                     "recycle": N_("Recycled to the public pool")}
 
 
 @dataclass
@@ -40,10 +43,10 @@ def duration(seconds: float | None, locale: str) -> str:
         return ""
     minutes = int(seconds // 60)
     if minutes >= 24 * 60:
-        return word("n_days", locale, n=minutes // (24 * 60))
+        return word("{n} d", locale, n=minutes // (24 * 60))
     if minutes >= 60:
-        return word("n_hours", locale, n=minutes // 60)
-    return word("n_minutes", locale, n=max(minutes, 1))
+        return word("{n} h", locale, n=minutes // 60)
+    return word("{n} min", locale, n=max(minutes, 1))
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -64,7 +67,7 @@ def field_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entr
         if row.action == "create":
             if not created:  # one entry, however many fields the creation set
                 entries.append(Entry(_aware(row.changed_at), row.changed_by, "created",
-                                     word("created_record", kit.locale)))
+                                     word("Created the record", kit.locale)))
                 created = True
             continue
         field = kit.entity.fields.get(row.field or "")
@@ -100,7 +103,7 @@ def stage_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entr
         entry = Entry(_aware(row.changed_at), row.changed_by, "stage", kit.presenter.text(stage.label),
                       kit.presenter.show(stage, row.from_stage, lookups), kit.presenter.show(stage, row.to_stage, lookups))
         if row.from_stage is not None and row.seconds_in_from is not None:
-            entry.note = word("time_in_stage", kit.locale, time=duration(row.seconds_in_from, kit.locale),
+            entry.note = word("{time} in {stage}", kit.locale, time=duration(row.seconds_in_from, kit.locale),
                               stage=entry.old.text)
         entries.append(entry)
     return entries
@@ -124,7 +127,7 @@ def related_creations(kit: Kit, connection: Connection, record_id: int,
         label = kit.presenter.text(kit.blueprint.entities[child].label)
         for record in records:
             entries.append(Entry(_aware(record["created_at"]), record.get("created_by"), "related",
-                                 word("added_related", kit.locale, entity=label),
+                                 pword("timeline", "New {entity}", kit.locale, entity=label),
                                  new=Shown(titles.get(record["id"], f"#{record['id']}"),
                                            href=f"/r/{child}/{record['id']}")))
     return entries
@@ -145,10 +148,10 @@ def pool_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entry
     for row in rows:
         notes = []
         if row.previous_owner is not None and row.action != "claim":
-            notes.append(word("pool_from", kit.locale, who=lookups.users.get(row.previous_owner, "?")))
+            notes.append(word("from {who}", kit.locale, who=lookups.users.get(row.previous_owner, "?")))
         if row.rule:
-            notes.append(word("pool_by_rule", kit.locale, rule=_rule_label(kit, row.rule)))
-        entries.append(Entry(_aware(row.at), row.user_id, "pool", word("pool_" + row.action, kit.locale),
+            notes.append(word("rule {rule}", kit.locale, rule=_rule_label(kit, row.rule)))
+        entries.append(Entry(_aware(row.at), row.user_id, "pool", word(POOL_ACTION_WORDS[row.action], kit.locale),
                              note="; ".join(notes)))
     return entries
 
@@ -159,10 +162,10 @@ def approval_changes(kit: Kit, approvals: list) -> list[Entry]:
     for approval in approvals:
         rule = kit.presenter.text(approval.label) if approval.label else approval.rule
         entries.append(Entry(_aware(approval.requested_at), approval.requested_by, "approval",
-                             word("approval_tl_requested", kit.locale), note=rule))
+                             word("Approval requested", kit.locale), note=rule))
         if approval.status != "pending" and approval.decided_at is not None:
             entries.append(Entry(_aware(approval.decided_at), approval.decided_by, "approval",
-                                 word(f"approval_tl_{approval.status}", kit.locale), note=rule,
+                                 pword(*TIMELINE_WORDS[approval.status], kit.locale), note=rule,
                                  comment=approval.comment or ""))
     return entries
 
@@ -196,5 +199,5 @@ def timeline(kit: Kit, connection: Connection, record_id: int,
     lookups = Lookups()
     kit.presenter.load_users(connection, [e.by for e in entries], lookups)
     for entry in entries:
-        entry.who = lookups.users.get(entry.by, word("system", kit.locale)) if entry.by else word("system", kit.locale)
+        entry.who = lookups.users.get(entry.by, word("System", kit.locale)) if entry.by else word("System", kit.locale)
     return entries

@@ -92,7 +92,7 @@ def format_of(column: ReportColumn | None) -> str:
 
 def label(result: Any, column: ReportColumn, value: Any, locale: str) -> str:
     if value is None:
-        return word("no_value", locale)
+        return word("(none)", locale)
     return result.text(column, value, locale)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
 from atrium.runtime.records.evaluation import Actor
-from atrium.ui.web.i18n import word
+from atrium.ui.web.i18n import PERIOD_WORDS, word
 from atrium.ui.reports.words import PERIODS
 
 
@@ -58,25 +58,25 @@ def read_filters(site: Any, connection: Connection, actor: Actor, params: Mappin
     not among them)."""
     filters = Filters()
     if with_period:
-        filters.period_choices = [("", word("report_period", locale))] + [
-            (name, word(f"period_{name}", locale)) for name in PERIODS]
+        filters.period_choices = [("", word("As the report defines", locale))] + [
+            (name, word(PERIOD_WORDS[name], locale)) for name in PERIODS]
         period = (params.get("period") or "").strip()
         if period:
             if period not in PERIODS:
-                raise BadFilter(word("bad_period", locale, period=period))
+                raise BadFilter(word("'{period}' is not a period", locale, period=period))
             filters.period = period
     scope = widest_read(site, actor, entities)
     people = _people(site, connection, actor, scope)
     if people or scope in ("team", "all"):
-        filters.owner_choices = [("", word("everyone_visible", locale)), ("me", word("just_me", locale))]
+        filters.owner_choices = [("", word("Everyone I can see", locale)), ("me", word("Only mine", locale))]
         teams = _teams(site, connection, actor, scope)
-        filters.owner_choices += [(f"team-{team_id}", word("team_named", locale, team=name))
+        filters.owner_choices += [(f"team-{team_id}", word("Team {team}", locale, team=name))
                                   for team_id, name, _ in teams]
         filters.owner_choices += [(f"user-{user_id}", name) for user_id, name in people if user_id != actor.user_id]
     owner = (params.get("owner") or "").strip()
     if owner:
         if owner != "me" and owner not in {value for value, _ in filters.owner_choices}:
-            raise BadFilter(word("bad_owner", locale, owner=owner))
+            raise BadFilter(word("'{owner}' is not a team or person you can see", locale, owner=owner))
         filters.owner = owner
         filters.owners = _owners_of(site, connection, actor, owner)
     return filters

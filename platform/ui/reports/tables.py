@@ -49,7 +49,7 @@ def _pivot(result: Any, locale: str, default_locale: str, measure: str | None) -
     if value is None:
         headings, rows, totals = result.text_rows(locale)
         return Table(headings, [is_numeric(c) for c in result.columns], [(None, r) for r in rows], totals)
-    total = word("total", locale)
+    total = word("Total", locale)
     title = f"{row_column.label.text(locale, default_locale)} \\ {across.label.text(locale, default_locale)}"
     headings = [title] + [_name(result, across, key, locale) for key in matrix.column_keys] + [total]
     table = Table(headings, [False] + [True] * (len(matrix.column_keys) + 1))
@@ -71,4 +71,4 @@ def _pivot(result: Any, locale: str, default_locale: str, measure: str | None) -
 
 
 def _name(result: Any, column: Any, key: Any, locale: str) -> str:
-    return word("no_value", locale) if key is None else result.text(column, key, locale)
+    return word("(none)", locale) if key is None else result.text(column, key, locale)

@@ -21,7 +21,7 @@ from atrium.runtime.reports.runner import Reports
 from atrium.runtime.reports.scope import ReportNotFound
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.ui.reports import charts
-from atrium.ui.web.i18n import word
+from atrium.ui.web.i18n import PERIOD_WORDS, word
 from atrium.ui.web.present import Presenter
 from atrium.ui.reports.filters import Filters
 from atrium.ui.reports.words import PREVIOUS
@@ -124,14 +124,14 @@ class WidgetMaker:
                 self._list(spec, widget)
             elif kind == "funnel":
                 document = funnel_document(self.blueprint, spec)
-                widget.title = widget.title or word("funnel_of", self.locale, pipeline=self.text(document.label))
+                widget.title = widget.title or word("{pipeline} funnel", self.locale, pipeline=self.text(document.label))
                 self._report(spec, widget, WidgetReports(self.site, {FUNNEL: document}), FUNNEL)
             else:
                 self._report(spec, widget, WidgetReports(self.site), spec["report"])
         except (ReportNotFound, AccessDenied):
-            widget.notice = word("not_available", self.locale)
+            widget.notice = word("This widget is not available to your role", self.locale)
         except (ConditionError, ExpressionError, ValueError) as error:
-            widget.notice = word("widget_failed", self.locale, why=str(error))
+            widget.notice = word("This widget could not be computed: {why}", self.locale, why=str(error))
         return widget
 
     # --- report widgets: kpi, chart, table, funnel --------------------------------------------------
@@ -143,7 +143,7 @@ class WidgetMaker:
             widget.href = f"/reports/{name}" + (f"?{self.filters.query()}" if self.filters.query() else "")
         period = self.filters.period if has_period(document) else None
         if self.filters.period and period is None:
-            widget.note = word("period_not_applied", self.locale)
+            widget.note = word("The period filter does not apply here", self.locale)
         request = ReportRequest(period=period, owners=self.filters.owners, limit=spec.get("limit"))
         result = reports.run(self.actor, name, request, self.connection)
         widget.result = result
@@ -185,7 +185,7 @@ class WidgetMaker:
                                  self.connection)
             then = charts.kpi_value(before, charts.find_column(before, column.name))
             kpi["previous"] = then
-            kpi["previous_period"] = word(f"period_{previous}", self.locale)
+            kpi["previous_period"] = word(PERIOD_WORDS[previous], self.locale)
             if _positive(then) and charts.number(value) is not None:
                 kpi["change"] = float((Decimal(str(value)) - Decimal(str(then))) * 100 / Decimal(str(then)))
         widget.kpi = kpi

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from atrium.metadata.overlays.paths import plain
 from atrium.runtime.site.change import Proposal
+from atrium.translation import N_
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
@@ -52,12 +53,12 @@ def _context(request: Request, state: dict, new: bool, token: str = "") -> dict[
     blank = {"type": "kpi", "source": "", "value": "", "target": "", "label_en": "", "label_zh": "", "width": "",
              "remove": "", "other": "", "new": True}
     widgets = state["widgets"] + [{**blank, "position": str((len(state["widgets"]) + i + 1) * 10)} for i in range(NEW_ROWS)]
-    return {"heading": word("new_dashboard", locale) if new else f"{word('dashboards', locale)} · {name}",
+    return {"heading": word("New dashboard", locale) if new else word("Dashboards", locale) + f" · {name}",
             "state": {**state, "widgets": widgets}, "new": new, "action": f"/studio/dashboards/{'new' if new else name}",
             "types": TYPES, "roles": [(n, r.label.text(locale, blueprint.default_locale)) for n, r in blueprint.roles.items()],
             "sources": sorted(blueprint.reports) + sorted(blueprint.pipelines) + sorted(blueprint.entities),
             "token": token or editor_token(request, keys), "watched": watched_text(keys), "confirm": False,
-            "crumbs": [("/studio", word("studio", locale)), ("/studio#dashboards", word("dashboards", locale))]}
+            "crumbs": [("/studio", word("Studio", locale)), ("/studio#dashboards", word("Dashboards", locale))]}
 
 
 @studio_page
@@ -83,7 +84,7 @@ def build_widgets(state_rows: list[dict]) -> tuple[list[dict], list[int], dict[s
         try:
             kept.append((number_of(row["position"]) or 0, index, row))
         except ValueError:
-            errors[f"widget-{index}-position"] = "bad_number"
+            errors[f"widget-{index}-position"] = N_("Not a number")
     kept.sort(key=lambda item: (item[0], item[1]))
     widgets, placed = [], []
     for _, index, row in kept:
@@ -98,11 +99,11 @@ def build_widgets(state_rows: list[dict]) -> tuple[list[dict], list[int], dict[s
             if (width := number_of(row["width"])) is not None:
                 widget["width"] = int(width)
         except ValueError:
-            errors[f"widget-{index}-width"] = "bad_number"
+            errors[f"widget-{index}-width"] = N_("Not a number")
         try:
             widget.update({k: v for k, v in yaml_mapping(_as_mapping(row["other"])).items() if k not in OWN})
         except ValueError:
-            errors[f"widget-{index}-other"] = "bad_yaml_value"
+            errors[f"widget-{index}-other"] = N_("Not a value YAML can read")
         widgets.append(widget)
         placed.append(index)
     return widgets, placed, errors
@@ -138,7 +139,7 @@ def save_dashboard(request: Request, form: FormData) -> Response:
     widgets, placed, found = build_widgets(posted)
     errors = {key: [word(text, locale)] for key, text in found.items()}
     if new and (not NAME.match(state["name"]) or ("dashboard", state["name"]) in documents):
-        errors["name"] = [word("bad_name" if not NAME.match(state["name"]) else "name_taken", locale)]
+        errors["name"] = [(word("Use lower-case letters, digits and _ (starting with a letter)", locale) if not NAME.match(state["name"]) else word("That name is already used", locale))]
     if errors:
         return page(request, "studio/dashboard.html", context, Outcome(errors=errors))
     original = plain(documents[("dashboard", name)].data) if not new else {"name": state["name"]}
@@ -155,7 +156,7 @@ def save_dashboard(request: Request, form: FormData) -> Response:
             key = {"report": "source", "pipeline": "source", "entity": "source", "label": "label_en"}.get(key, key)
             return f"widget-{placed[steps[1]]}-{key if key in COLUMNS else 'other'}"
         return "roles" if steps[:1] == ["roles"] else "label_en" if steps[:1] == ["label"] else None
-    what = "summary_new_dashboard" if new else "summary_dashboard"
+    what = N_("Add dashboard {dashboard}") if new else N_("Change dashboard {dashboard}")
     summary = {loc: word(what, loc, dashboard=state["name"]) for loc in ("en", "zh")}
     key = ("dashboard", state["name"])
     proposal = Proposal({key: target}, summary, None if new else (str(form.get("token", "")) or None),

@@ -39,7 +39,7 @@ def _context(request: Request, entity: str, document: dict, state: dict, token: 
             "fields": _fields(request, entity, document), "state": state, "new": False,
             "token": token or editor_token(request, [("entity", entity)]), "watched": watched_text([("entity", entity)]),
             "pipeline": request.app.state.site.blueprint.pipeline_for(entity),
-            "crumbs": [("/studio", word("studio", locale))], "confirm": False}
+            "crumbs": [("/studio", word("Studio", locale))], "confirm": False}
 
 
 def _state(document: dict) -> dict[str, str]:
@@ -72,7 +72,7 @@ def save_entity(request: Request, form: FormData) -> Response:
     target["label"] = label_of(state) or target.get("label")
     if (plural := label_of(state, "plural")) is not None:
         target["plural"] = plural
-    summary = {loc: word("summary_entity_labels", loc, entity=entity) for loc in ("en", "zh")}
+    summary = {loc: word("Rename entity {entity}", loc, entity=entity) for loc in ("en", "zh")}
     proposal = Proposal({("entity", entity): target}, summary, str(form.get("token", "")) or None, watched_of(form))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes",
                      lambda steps: "label_en" if steps and steps[0] == "label" else "plural_en" if steps and steps[0] == "plural" else None)
@@ -84,9 +84,9 @@ def save_entity(request: Request, form: FormData) -> Response:
 
 def _new_context(request: Request, state: dict) -> dict[str, Any]:
     locale = request.state.locale
-    return {"heading": word("new_entity", locale), "state": state, "new": True, "fields": [], "entity": "",
+    return {"heading": word("New entity", locale), "state": state, "new": True, "fields": [], "entity": "",
             "token": "", "watched": "", "pipeline": None, "confirm": False,
-            "crumbs": [("/studio", word("studio", locale))]}
+            "crumbs": [("/studio", word("Studio", locale))]}
 
 
 @studio_page
@@ -106,14 +106,14 @@ def create_entity(request: Request, form: FormData) -> Response:
     taken = ("entity", name) in studio_of(request).changes.documents() or name.startswith("atrium_")
     if not NAME.match(name) or taken:
         return page(request, "studio/entity.html", context,
-                    Outcome(errors={"name": [word("name_taken" if taken else "bad_name", locale)]}))
+                    Outcome(errors={"name": [(word("That name is already used", locale) if taken else word("Use lower-case letters, digits and _ (starting with a letter)", locale))]}))
     label = label_of(state) or {"en": name.replace("_", " ").capitalize(), "zh": name}
     document = {"name": name, "label": label, "plural": label_of(state, "plural") or label, "title": "{name}",
                 "search": ["name"], "fields": {"name": {"type": "text", "required": True, "max_length": 200,
                                                        "label": {"en": "Name", "zh": "名称"}}}}
     views = {"entity": name, "list": {"columns": ["name", "created_at"], "sort": "-created_at"},
              "form": {"sections": [{"label": {"en": "Basics", "zh": "基本信息"}, "fields": ["name"]}]}}
-    summary = {loc: word("summary_add_entity", loc, entity=name) for loc in ("en", "zh")}
+    summary = {loc: word("Add entity {entity}", loc, entity=name) for loc in ("en", "zh")}
     proposal = Proposal({("entity", name): document, ("views", name): views}, summary)
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes",
                      lambda steps: "label_en" if steps and steps[0] == "label" else None)

@@ -66,4 +66,4 @@ def check_expression(request: Request, form: FormData) -> Response:
     ok, message, used = verdict(text, names) if text else (True, "", [])
     return render(request, "studio/_expression.html", {
         "ok": ok, "message": message, "used": used, "empty": not text, "target": f"check-{which}",
-        "ok_word": word("expression_ok", request.state.locale)})
+        "ok_word": word("OK", request.state.locale)})

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from atrium.metadata.overlays.paths import plain
 from atrium.runtime.site.change import Proposal
+from atrium.translation import N_
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.studio.field_state import BLANK_OPTION_ROWS, TYPES, input_of, spec_from_state, state_from_form, state_of
@@ -56,13 +57,13 @@ def _context(request: Request, entity: str, state: dict, new: bool, views: dict 
     state = {**state, "options": [o for o in state["options"] if o.get("value")] + [dict(blank) for _ in range(BLANK_OPTION_ROWS)]}
     label = model.label.text(locale, blueprint.default_locale)
     return {
-        "heading": word("new_field", locale) if new else f"{label} · {state['name']}",
+        "heading": word("Add a field", locale) if new else f"{label} · {state['name']}",
         "entity": entity, "state": state, "new": new, "colours": COLOURS,
         "types": TYPES if state["type"] in TYPES else (state["type"], *TYPES),  # a stage field stays one
         "entities": [(name, e.label.text(locale, blueprint.default_locale)) for name, e in blueprint.entities.items()],
         "sections": _sections(views, locale), "token": token or editor_token(request, _keys(entity)),
         "watched": watched_text(_keys(entity)), "confirm": False, "rename_error": "",
-        "crumbs": [("/studio", word("studio", locale)), (f"/studio/entities/{entity}", label)],
+        "crumbs": [("/studio", word("Studio", locale)), (f"/studio/entities/{entity}", label)],
         **(extra or {})}
 
 
@@ -124,9 +125,9 @@ def save_field(request: Request, form: FormData) -> Response:
                        {"confirm": form.get("confirm") == "yes"})
     errors: dict[str, list[str]] = {}
     if new and not NAME.match(state["name"]):
-        errors["name"] = [word("bad_name", locale)]
+        errors["name"] = [word("Use lower-case letters, digits and _ (starting with a letter)", locale)]
     elif new and state["name"] in document.get("fields", {}):
-        errors["name"] = [word("name_taken", locale)]
+        errors["name"] = [word("That name is already used", locale)]
     original = None if new else document["fields"][name]
     spec, found = spec_from_state(state, original)
     for key, message in found.items():
@@ -138,7 +139,7 @@ def save_field(request: Request, form: FormData) -> Response:
     documents: dict = {("entity", entity): target}
     if new and (placed := _place(views, state["name"], state)) is not None:
         documents[("views", entity)] = placed
-    what = "summary_add_field" if new else "summary_edit_field"
+    what = N_("Add field {field} to {entity}") if new else N_("Change field {field} of {entity}")
     summary = {loc: word(what, loc, field=state["name"], entity=entity) for loc in ("en", "zh")}
     proposal = Proposal(documents, summary, str(form.get("token", "")) or None, watched_of(form))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes", input_of)
@@ -225,9 +226,9 @@ def _hide_or_rename(request: Request, form: FormData, hide: bool) -> Response:
     context = _context(request, entity, state, False, views, str(form.get("token", "")),
                        {"confirm": form.get("confirm") == "yes", "new_name": new_name or ""})
     if not hide and (not NAME.match(new_name or "") or new_name in document["fields"]):
-        context["rename_error"] = word("bad_name" if not NAME.match(new_name or "") else "name_taken", locale)
+        context["rename_error"] = (word("Use lower-case letters, digits and _ (starting with a letter)", locale) if not NAME.match(new_name or "") else word("That name is already used", locale))
         return page(request, "studio/field.html", context)
-    what = "summary_hide_field" if hide else "summary_rename_field"
+    what = N_("Hide field {field} of {entity}") if hide else N_("Rename field {field} of {entity} to {new}")
     summary = {loc: word(what, loc, field=name, entity=entity, new=new_name or "") for loc in ("en", "zh")}
     proposal = Proposal(_field_change(request, entity, name, form, new_name, hide), summary,
                         str(form.get("token", "")) or None, watched_of(form))

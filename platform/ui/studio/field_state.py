@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from atrium.translation import N_
 from atrium.ui.studio.forms import label_of, label_texts, number_of, rows
 
 TYPES = ("text", "textarea", "integer", "number", "money", "percent", "boolean", "date", "datetime", "email",
@@ -69,13 +70,13 @@ def spec_from_state(state: Mapping[str, Any], original: Mapping[str, Any] | None
             if (value := number_of(state[key])) is not None:
                 spec[key] = value
         except ValueError:
-            errors[key] = "bad_number"
+            errors[key] = N_("Not a number")
     if kind in LENGTH_TYPES:
         try:
             if (value := number_of(state["max_length"])) is not None:
                 spec["max_length"] = value
         except ValueError:
-            errors["max_length"] = "bad_number"
+            errors["max_length"] = N_("Not a number")
     if kind == "reference" and state["to"]:
         spec["to"] = state["to"]
     if kind == "autonumber" and state["format"]:

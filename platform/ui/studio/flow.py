@@ -17,7 +17,7 @@ from atrium.runtime.site.change import ChangeRefused, Preview, Proposal, StaleEd
 from atrium.runtime.schema.migrations import MigrationPlan
 from atrium.ui.web.i18n import format_datetime, word
 from atrium.ui.studio.setup import studio_of
-from atrium.ui.studio.words import STUDIO_WORDS
+from atrium.ui.studio.words import PLAN_WORDS
 
 PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -60,22 +60,22 @@ def decide(request: Request, proposal: Proposal, intent: str, confirm: bool,
 def stale_words(stale: StaleEdit, locale: str, timezone: str) -> str:
     entry = stale.by
     if entry is None:
-        return word("stale_unknown", locale)
-    return word("stale", locale, who=entry.user_name or "?", when=format_datetime(entry.at, locale, timezone),
+        return word("Not applied: the metadata changed after you opened the editor. Reload it and try again.", locale)
+    return word("Not applied: {who} changed this at {when} (“{summary}”) after you opened the editor. Reload the editor to see their change, then make yours again.", locale, who=entry.user_name or "?", when=format_datetime(entry.at, locale, timezone),
                 summary=entry.summary_text(locale))
 
 
 def refusal_words(refused: ChangeRefused, locale: str) -> str:
     preview = refused.preview
     if preview.problems:
-        return word("problems", locale)
+        return word("Problems (nothing was applied)", locale)
     if preview.plan is not None and preview.plan.refused:
-        return word("refused", locale)
+        return word("Refused: this would lose data (nothing was applied)", locale)
     if preview.impacts:
-        return word("confirm_needed", locale)
+        return word("Tick the confirmation below to apply this change.", locale)
     if preview.empty:
-        return word("nothing_changed", locale)
-    return word("database_refused", locale, reason=refused.reason)
+        return word("This changes nothing.", locale)
+    return word("Not applied: {reason}", locale, reason=refused.reason)
 
 
 def _place(outcome: Outcome, proposal: Proposal, mapper: Callable[[list[Any]], str | None]) -> None:
@@ -104,16 +104,12 @@ def plan_lines(plan: MigrationPlan | None, locale: str) -> list[str]:
         return []
     lines = []
     for step in plan.steps:
-        if locale == "en" or f"plan_{step.action}" not in _known_steps():
+        if locale == "en" or step.action not in PLAN_WORDS:
             lines.append(step.description)
         else:
-            lines.append(word(f"plan_{step.action}", locale, table=step.table, name=step.name,
+            lines.append(word(PLAN_WORDS[step.action], locale, table=step.table, name=step.name,
                               new_name=step.new_name or "", description=step.description))
     return lines + [f"! {reason}" for reason in plan.refused]
-
-
-def _known_steps() -> set[str]:
-    return {key for key in STUDIO_WORDS if key.startswith("plan_")}
 
 
 def diff_lines(before: str, after: str) -> list[tuple[str, str]]:

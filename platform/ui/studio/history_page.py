@@ -37,9 +37,9 @@ def history(request: Request) -> Response:
                                       metadata_history.latest_version(c))) or ([], 0)
     entries, latest = found
     return render(request, "studio/history.html", {
-        "heading": word("metadata_history", request.state.locale), "entries": entries, "latest": latest,
+        "heading": word("Change history", request.state.locale), "entries": entries, "latest": latest,
         "older": entries[-1].id if len(entries) == PAGE else None, "applied": None,
-        "crumbs": [("/studio", word("studio", request.state.locale))]})
+        "crumbs": [("/studio", word("Studio", request.state.locale))]})
 
 
 @studio_page
@@ -59,7 +59,7 @@ def _entry_page(request: Request, entry, latest: int, outcome: Outcome, status: 
     return render(request, "studio/history_entry.html", {
         "heading": f"#{entry.id} {entry.summary_text(locale)}", "entry": entry, "files": files, "latest": latest,
         "rv": review_context(outcome, locale), "applied": None,
-        "crumbs": [("/studio", word("studio", locale)), ("/studio/history", word("metadata_history", locale))],
+        "crumbs": [("/studio", word("Studio", locale)), ("/studio/history", word("Change history", locale))],
         "confirm": False}, status_code=status)
 
 

@@ -40,11 +40,11 @@ def _context(request: Request, entity: str, state: dict, token: str = "") -> dic
     blank = {"label_en": "", "label_zh": "", "fields": "", "visible_when": "", "remove": "",
              "position": str((len(state["sections"]) + 1) * 10), "new": True}
     keys = [("views", entity)]
-    return {"heading": f"{word('form_layout', locale)} · {model.plural.text(locale, blueprint.default_locale)}",
+    return {"heading": word("Form and list layout", locale) + f" · {model.plural.text(locale, blueprint.default_locale)}",
             "entity": entity, "state": {**state, "sections": state["sections"] + [blank]},
             "fields": list(model.fields), "token": token or editor_token(request, keys),
             "watched": watched_text(keys), "confirm": False,
-            "crumbs": [("/studio", word("studio", locale)), (f"/studio/entities/{entity}",
+            "crumbs": [("/studio", word("Studio", locale)), (f"/studio/entities/{entity}",
                                                               model.plural.text(locale, blueprint.default_locale))]}
 
 
@@ -84,7 +84,7 @@ def save_layout(request: Request, form: FormData) -> Response:
         try:
             kept.append((number_of(row["position"]) or 0, index, row))
         except ValueError:
-            errors.setdefault(f"section-{index}-position", []).append(word("bad_number", locale))
+            errors.setdefault(f"section-{index}-position", []).append(word("Not a number", locale))
     if errors:
         return page(request, "studio/layout_editor.html", context, Outcome(errors=errors))
     kept.sort(key=lambda item: (item[0], item[1]))
@@ -120,7 +120,7 @@ def save_layout(request: Request, form: FormData) -> Response:
         if steps[:1] == ["list"] and len(steps) > 1 and steps[1] in ("columns", "filters"):
             return steps[1]
         return None
-    summary = {loc: word("summary_layout", loc, entity=entity) for loc in ("en", "zh")}
+    summary = {loc: word("Change the form and list of {entity}", loc, entity=entity) for loc in ("en", "zh")}
     proposal = Proposal({("views", entity): target}, summary, str(form.get("token", "")) or None, watched_of(form))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes", mapper)
     if outcome.applied:

@@ -18,6 +18,7 @@ from atrium.metadata.overlays.paths import plain
 from atrium.runtime.site.change import Proposal
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.site.site import Site
+from atrium.translation import N_
 from atrium.ui.reports import charts
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
@@ -39,13 +40,13 @@ def _context(request: Request, state: dict, new: bool, token: str = "") -> dict[
     name = state["name"] or "new"
     keys = [("report", name)]
     entity = blueprint.entities.get(state["source"])
-    return {"heading": word("new_report", locale) if new else f"{word('reports', locale)} · {name}",
+    return {"heading": word("New report", locale) if new else word("Reports", locale) + f" · {name}",
             "state": with_blank_rows(state), "new": new, "action": f"/studio/reports/{'new' if new else name}",
             "entities": [(n, e.label.text(locale, blueprint.default_locale)) for n, e in blueprint.entities.items()],
             "fields": sorted(entity.fields) if entity else [], "operators": OPERATORS, "functions": FUNCTIONS,
             "buckets": BUCKETS, "formats": FORMATS, "charts": CHARTS,
             "token": token or editor_token(request, keys), "watched": watched_text(keys), "confirm": False,
-            "crumbs": [("/studio", word("studio", locale)), ("/studio#reports", word("reports", locale))]}
+            "crumbs": [("/studio", word("Studio", locale)), ("/studio#reports", word("Reports", locale))]}
 
 
 @studio_page
@@ -89,10 +90,10 @@ def save_report(request: Request, form: FormData) -> Response:
     context["confirm"] = form.get("confirm") == "yes"
     errors = {key: [word(text, locale)] for key, text in found.items()}
     if new and (not NAME.match(state["name"]) or ("report", state["name"]) in studio_of(request).changes.documents()):
-        errors["name"] = [word("bad_name" if not NAME.match(state["name"]) else "name_taken", locale)]
+        errors["name"] = [(word("Use lower-case letters, digits and _ (starting with a letter)", locale) if not NAME.match(state["name"]) else word("That name is already used", locale))]
     if errors:
         return page(request, "studio/report.html", context, Outcome(errors=errors))
-    what = "summary_new_report" if new else "summary_report"
+    what = N_("Add report {report}") if new else N_("Change report {report}")
     summary = {loc: word(what, loc, report=state["name"]) for loc in ("en", "zh")}
     key = ("report", state["name"])
     proposal = Proposal({key: document}, summary, None if new else (str(form.get("token", "")) or None),
@@ -129,7 +130,7 @@ def preview_report(request: Request, form: FormData) -> Response:
     try:
         result = Reports(candidate).run_document(actor, built)
     except Exception as error:  # noqa: BLE001  a report the data cannot answer: say why, in place
-        context["problems"] = [f"{word('preview_failed', locale)}: {error}"]
+        context["problems"] = [word("The preview could not run", locale) + f": {error}"]
         return render(request, "studio/_report_preview.html", context)
     chart = charts.build(result, built, locale, blueprint)
     source = built.get("source") or blueprint.pipelines[built["pipeline"]].entity

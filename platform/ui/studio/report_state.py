@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from atrium.metadata.overlays.documents import render_overlay_yaml
+from atrium.translation import N_
 from atrium.ui.studio.forms import comma_list, inline_yaml, label_of, label_texts, rows, yaml_mapping, yaml_value
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "is_set", "contains", "within",
@@ -105,7 +106,7 @@ def document_from_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
         try:
             value = yaml_value(row["value"])
         except ValueError:
-            errors[f"cond-{index}-value"] = "bad_yaml_value"
+            errors[f"cond-{index}-value"] = N_("Not a value YAML can read")
             continue
         path, op = row["field"].strip(), row["op"] or "eq"
         if op == "eq" and path not in where:
@@ -161,7 +162,7 @@ def document_from_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
     try:
         other = yaml_mapping(state["other"])
     except ValueError:
-        errors["other"] = "bad_yaml_value"
+        errors["other"] = N_("Not a value YAML can read")
         other = {}
     for key, value in other.items():
         if key not in EDITED:

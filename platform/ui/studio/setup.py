@@ -18,7 +18,6 @@ from atrium.runtime.site.site import Site
 from atrium.runtime.site.overlay import SiteOverlay
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.page_tools import notice
-from atrium.ui.studio import words  # noqa: F401  (registers the studio's words)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

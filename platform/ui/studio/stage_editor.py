@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from atrium.metadata.overlays.paths import plain
 from atrium.runtime.site.change import Proposal
+from atrium.translation import N_
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
@@ -45,11 +46,11 @@ def _context(request: Request, name: str, document: dict, state: list[dict], tok
                for i in range(NEW_ROWS)]
     key = [("pipeline", name)]
     entity = blueprint.entities.get(pipeline.entity)
-    return {"heading": f"{word('stages', locale)} · {pipeline.label.text(locale, blueprint.default_locale)}",
+    return {"heading": word("Stages", locale) + f" · {pipeline.label.text(locale, blueprint.default_locale)}",
             "name": name, "stages": [s for s in state if s.get("known") or s.get("name")] + padding,
             "colours": COLOURS, "fields": sorted(entity.fields) if entity else [],
             "token": token or editor_token(request, key), "watched": watched_text(key), "confirm": False,
-            "crumbs": [("/studio", word("studio", locale))]}
+            "crumbs": [("/studio", word("Studio", locale))]}
 
 
 def _document(request: Request, name: str) -> dict | None:
@@ -78,7 +79,7 @@ def build_stages(original: list[dict], state: list[dict]) -> tuple[list[dict], l
         try:
             position = number_of(row["position"]) or 0
         except ValueError:
-            errors.setdefault(f"stage-{row_index}-position", []).append("bad_number")
+            errors.setdefault(f"stage-{row_index}-position", []).append(N_("Not a number"))
             position = 0
         kept.append((position, row_index, row))
     kept.sort(key=lambda item: (item[0], item[1]))
@@ -95,7 +96,7 @@ def build_stages(original: list[dict], state: list[dict]) -> tuple[list[dict], l
             if (probability := number_of(row["probability"])) is not None:
                 stage["probability"] = probability
         except ValueError:
-            errors.setdefault(f"stage-{row_index}-probability", []).append("bad_number")
+            errors.setdefault(f"stage-{row_index}-probability", []).append(N_("Not a number"))
         if row["outcome"] in ("won", "lost"):
             stage["outcome"] = row["outcome"]
         if requires := comma_list(row["requires"]):
@@ -130,7 +131,7 @@ def save_stages(request: Request, form: FormData) -> Response:
             key = steps[2] if len(steps) > 2 and steps[2] in COLUMNS else "name"
             return f"stage-{placed[steps[1]]}-{'label_en' if key == 'label' else key}"
         return None
-    summary = {loc: word("summary_stages", loc, pipeline=name) for loc in ("en", "zh")}
+    summary = {loc: word("Change the stages of {pipeline}", loc, pipeline=name) for loc in ("en", "zh")}
     proposal = Proposal({("pipeline", name): target}, summary, str(form.get("token", "")) or None, watched_of(form))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes", mapper)
     if outcome.applied:

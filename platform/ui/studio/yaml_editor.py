@@ -26,6 +26,7 @@ from atrium.ui.studio.flow import Outcome, applied_redirect, decide, path_steps,
 from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
 from atrium.ui.web.threads import in_thread, with_form
+from atrium.ui.studio.words import DOCUMENT_KINDS, NEW_DOCUMENTS
 
 KINDS = ("entity", "views", "pipeline", "report", "dashboard", "automation", "roles", "seed")
 SINGLE = {"roles": "roles", "seed": "seed"}
@@ -60,7 +61,7 @@ def _line_errors(text_data: Any, problems: list[Problem], own_file: str, locale:
         file = (problem.mark.file if problem.mark else "").replace("\\", "/")
         mark = mark_at(text_data, path_steps(problem.path)) if file.endswith(own_file) and text_data is not None else None
         if mark is not None:
-            here.append((word("line_col", locale, line=mark.line, column=mark.column), problem_text(problem)))
+            here.append((word("line {line}, column {column}", locale, line=mark.line, column=mark.column), problem_text(problem)))
         else:
             elsewhere.append((str(problem.mark) if problem.mark else "", problem_text(problem)))
     return here, elsewhere
@@ -68,14 +69,14 @@ def _line_errors(text_data: Any, problems: list[Problem], own_file: str, locale:
 
 def _context(request: Request, kind: str, name: str, text: str, new: bool, token: str = "") -> dict[str, Any]:
     locale = request.state.locale
-    what = word(f"document_kind_{kind}", locale)
+    what = word(DOCUMENT_KINDS[kind], locale)
     key = (kind, SINGLE.get(kind, name))
-    return {"heading": f"{what} · {name}" if not new else word(f"new_{kind}", locale) if kind in
-            ("report", "dashboard", "automation", "entity") else what,
+    return {"heading": f"{what} · {name}" if not new else word(NEW_DOCUMENTS[kind], locale) if kind in
+            NEW_DOCUMENTS else what,
             "kind": kind, "name": "" if new else name, "new": new, "text": text,
-            "hint": word("yaml_editor_hint", locale, what=what),
+            "hint": word("The whole {what} as it reads now (base and overlays merged). Only what you change is written to the site overlay.", locale, what=what),
             "token": token or editor_token(request, [key]), "watched": watched_text([key]),
-            "crumbs": [("/studio", word("studio", locale))], "lines": [], "elsewhere": []}
+            "crumbs": [("/studio", word("Studio", locale))], "lines": [], "elsewhere": []}
 
 
 @studio_page
@@ -114,18 +115,18 @@ def yaml_save(request: Request, form: FormData) -> Response:
         name = str(form.get("name", "")).strip()
     context = _context(request, kind, name, text, new, str(form.get("token", "")))
     if new and (not NAME.match(name) or (kind, name) in studio_of(request).changes.documents()):
-        context["name_error"] = word("bad_name" if not NAME.match(name) else "name_taken", locale)
+        context["name_error"] = (word("Use lower-case letters, digits and _ (starting with a letter)", locale) if not NAME.match(name) else word("That name is already used", locale))
         context["name"] = name
         return page(request, "studio/yaml.html", context)
     data, problems = _parse(kind, name, text)
     if problems or data is None:
-        context["lines"] = [(word("line_col", locale, line=p.mark.line, column=p.mark.column) if p.mark else "",
-                             problem_text(p)) for p in problems] or [("", word("bad_yaml_value", locale))]
+        context["lines"] = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column) if p.mark else "",
+                             problem_text(p)) for p in problems] or [("", word("Not a value YAML can read", locale))]
         return page(request, "studio/yaml.html", context)
     if new and isinstance(data.get("name"), str):
         data["name"] = name  # the name typed above is the document's (and its file's) name
     key = (kind, SINGLE.get(kind, name))
-    summary = {loc: word("summary_yaml", loc, what=word(f"document_kind_{kind}", loc), name=name) for loc in ("en", "zh")}
+    summary = {loc: word("Edit {what} {name} as YAML", loc, what=word(DOCUMENT_KINDS[kind], loc), name=name) for loc in ("en", "zh")}
     proposal = Proposal({key: data}, summary, str(form.get("token", "")) or None, watched_of(form) or (key,))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes")
     if outcome.applied:
@@ -149,7 +150,7 @@ def yaml_check(request: Request, form: FormData) -> Response:
         name = str(form.get("name", "")).strip() or "new_" + kind
     data, problems = _parse(kind, name, str(form.get("text", "")))
     if problems or data is None:
-        lines = [(word("line_col", locale, line=p.mark.line, column=p.mark.column) if p.mark else "", problem_text(p))
+        lines = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column) if p.mark else "", problem_text(p))
                  for p in problems]
         return render(request, "studio/yaml.html", {"lines": lines, "elsewhere": [], "checked": True},
                       block="check")

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from atrium.runtime.records.service import RecordNotFound
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.translation import N_
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.i18n import word
 from atrium.ui.web.present import Presenter
@@ -42,15 +43,20 @@ class Kit:
         if not self.can(action):
             raise AccessDenied(self.entity_name)
 
-    def word(self, key: str, **params: Any) -> str:
-        return word(key, self.locale, **params)
+    def word(self, msgid: str, **params: Any) -> str:
+        return word(msgid, self.locale, **params)
 
     def record_id(self) -> int:
         return int(self.request.path_params["record_id"])
 
 
+NOTICES = {"not_found": N_("Not found"), "forbidden": N_("You may not do that"),
+           "approval_gone": N_("This approval does not exist or is not yours to see.")}
+
+
 def notice(request: Request, key: str, status: int) -> Response:
-    return render(request, "notice.html", {"title": word(key, request.state.locale)}, status_code=status)
+    """A page that only says why (one of NOTICES) with its status."""
+    return render(request, "notice.html", {"title": word(NOTICES[key], request.state.locale)}, status_code=status)
 
 
 def record_page(endpoint: Endpoint) -> Endpoint:

@@ -105,7 +105,7 @@ class Presenter:
         for step in path.split("."):
             field = self.entity(current).fields.get(step)
             if field is None:
-                parts.append(word(step, self.locale))
+                parts.append(step)  # not a field: its name as written
                 break
             parts.append(self.text(field.label))
             current = field.to or current
@@ -205,7 +205,7 @@ class Presenter:
         if kind == "reference":
             title = lookups.titles.get(field.to, {}).get(value)
             if title is None:
-                return Shown(word("restricted", self.locale), muted=True)
+                return Shown(word("(no access)", self.locale), muted=True)
             return Shown(title, href=f"/r/{field.to}/{value}")
         if kind == "user" or field.name in ("created_by", "updated_by"):
             return Shown(lookups.users.get(value, f"#{value}"))
@@ -244,7 +244,7 @@ class Presenter:
         if kind in ("integer", "number"):
             return format_number(value)
         if kind == "boolean":
-            return word("yes" if value else "no", self.locale)
+            return word("Yes", self.locale) if value else word("No", self.locale)
         if kind == "date" or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
             return format_date(value, self.locale)
         if kind == "datetime" or isinstance(value, dt.datetime):
@@ -269,7 +269,7 @@ class Presenter:
             from zoneinfo import ZoneInfo
             return value.astimezone(ZoneInfo(self.blueprint.timezone)).strftime("%Y-%m-%d %H:%M")
         if field.type == "boolean":
-            return word("yes" if value else "no", self.locale)
+            return word("Yes", self.locale) if value else word("No", self.locale)
         return self.plain(field, value, lookups)
 
     def stored(self, field: Field, value: Any) -> Any:

@@ -92,7 +92,7 @@ class IdentityMiddleware:
                 if request.url.path.startswith("/api/"):
                     response = JSONResponse({"error": "csrf"}, status_code=403)
                 else:
-                    response = HTMLResponse(word("csrf", locale), status_code=403)
+                    response = HTMLResponse(word("The form expired; reload the page and try again", locale), status_code=403)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -157,19 +157,19 @@ def login(request: Request, form: FormData) -> Response:
     with site.engine.connect() as connection:
         user = load_user(site, connection, name=name)
     if user is not None and (wait := _delay(user, now)):
-        return render(request, "login.html", {"error": word("slowed", locale, seconds=wait), "name": name},
+        return render(request, "login.html", {"error": word("Too many failed attempts; try again in {seconds} seconds", locale, seconds=wait), "name": name},
                       status_code=429)
     verified = user is not None and verify_password(user["password_hash"], password)
     with write_transaction(site.engine) as connection:
         current = load_user(site, connection, id=user["id"]) if user is not None else None
         if current is not None and (wait := _delay(current, now)):  # others failed while this one hashed
-            return render(request, "login.html", {"error": word("slowed", locale, seconds=wait), "name": name},
+            return render(request, "login.html", {"error": word("Too many failed attempts; try again in {seconds} seconds", locale, seconds=wait), "name": name},
                           status_code=429)
         if current is None or not verified:
             if current is not None:
                 connection.execute(users.update().where(users.c.id == current["id"]).values(
                     failed_logins=(current.get("failed_logins") or 0) + 1, last_failed_at=now))
-            return render(request, "login.html", {"error": word("bad_login", locale), "name": name},
+            return render(request, "login.html", {"error": word("Wrong user name or password", locale), "name": name},
                           status_code=400)
         if current.get("failed_logins"):
             connection.execute(users.update().where(users.c.id == current["id"]).values(failed_logins=0))

@@ -11,17 +11,21 @@ from starlette.responses import HTMLResponse
 from atrium.metadata.model import Label
 from atrium.runtime.schema.database import connect
 from atrium.runtime.automation.notifications import Notifications
-from atrium.ui.web.i18n import format_date, format_datetime, format_money, format_number, word
+from atrium.ui.web.i18n import Words, format_date, format_datetime, format_money, format_number
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
     autoescape=True,  # every template, whatever its name (STACK-NOTES: select_autoescape misses some)
+    extensions=["jinja2.ext.i18n"],
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# Words are per request: render() puts the reader's gettext/ngettext/pgettext (and `_`) in the
+# context; they fill `{name}` fields themselves, as the Python code's words do.
+environment.newstyle_gettext = True  # type: ignore[attr-defined]
 environment.filters.update(number=format_number, money=format_money, date=format_date,
                            datetime=format_datetime)
 
@@ -33,6 +37,7 @@ def is_htmx(request: Request) -> bool:
 def context_for(request: Request, extra: Mapping[str, Any]) -> dict[str, Any]:
     site = request.app.state.site
     locale = getattr(request.state, "locale", site.blueprint.default_locale)
+    words = Words(locale)
 
     def text(label: Label | str | None) -> str:
         if label is None:
@@ -50,7 +55,10 @@ def context_for(request: Request, extra: Mapping[str, Any]) -> dict[str, Any]:
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "t": text,
-        "_": lambda key, **params: word(key, locale, **params),
+        "_": words.gettext,
+        "gettext": words.gettext,
+        "ngettext": words.ngettext,
+        "pgettext": words.pgettext,
         "url": lambda name, **params: str(request.url_for(name, **params)),
         "unread_notifications": lambda: inbox_counts(request)[0],  # counted only where shown
         "pending_approvals": lambda: inbox_counts(request)[1],
