@@ -1,4 +1,4 @@
-# Two commands: `make run` (set up, migrate, seed once, serve) and `make test` (set up, whole suite).
+# Two commands: `make run` (set up, migrate, seed once, serve) and `make test` (set up, lint, whole suite).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ PORT ?= 8000
 SITE_OVERLAY ?= overlays/site
 PG_HINT := PostgreSQL pass skipped: set ATRIUM_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test to run the suite on PostgreSQL too.
 
-.PHONY: setup run test test-sqlite test-postgres screenshots bench clean
+.PHONY: setup run lint test test-sqlite test-postgres screenshots bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -32,7 +32,12 @@ run: setup
 	@echo
 	$(ATRIUM) --site-overlay $(SITE_OVERLAY) serve --port $(PORT) --workers 2
 
-test: setup test-sqlite test-postgres
+test: setup lint test-sqlite test-postgres
+
+# ruff (pycodestyle, pyflakes, import order, bugbear) and mypy, both configured in pyproject.toml.
+lint: setup
+	$(BIN)/ruff check
+	$(BIN)/mypy
 
 test-sqlite: setup
 	$(PYTEST)
