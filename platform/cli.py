@@ -136,9 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, blueprint, engine)
     except Exception as error:  # a person gets the reason, not a traceback
-        from atrium.runtime.schema.migrations import MigrationRefused
-        from atrium.runtime.records.service import RecordError
         from atrium.runtime.access.users import UserError
+        from atrium.runtime.records.service import RecordError
+        from atrium.runtime.schema.migrations import MigrationRefused
         if isinstance(error, MigrationRefused | RecordError | UserError):
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -163,9 +163,10 @@ def _migrate(args, blueprint, engine) -> int:
 
 
 def _seed(args, blueprint, engine) -> int:
-    from atrium.runtime.seed.seeding import seed_demo
     import sqlalchemy as sa
+
     from atrium.runtime.schema.tables import build_tables
+    from atrium.runtime.seed.seeding import seed_demo
     tables = build_tables(blueprint)
     if args.if_empty:
         with engine.connect() as connection:
@@ -213,6 +214,7 @@ def _team(args, blueprint, engine) -> int:
 
 def _serve(args, blueprint, engine) -> int:
     import uvicorn
+
     from atrium.runtime.schema.database import refresh_statistics
     from atrium.runtime.schema.tables import build_tables
     # once per start, not per worker: the planner's statistics may predate the last bulk change
@@ -243,8 +245,8 @@ def _cli_actor(args, blueprint, engine):
 
 
 def _import(args, blueprint, engine) -> int:
-    from atrium.runtime.io.importer import ImportOptions, ImportProblem, Importer, read_csv
     from atrium.runtime.access.secured import AccessDenied
+    from atrium.runtime.io.importer import Importer, ImportOptions, ImportProblem, read_csv
     from atrium.runtime.site.site import Site
     if args.entity not in blueprint.entities:
         print(f"error: no entity '{args.entity}'", file=sys.stderr)
@@ -286,8 +288,9 @@ def _import(args, blueprint, engine) -> int:
 
 def _export(args, blueprint, engine) -> int:
     import io
-    from atrium.runtime.io.exporter import ExportProblem, Exporter
+
     from atrium.runtime.access.secured import AccessDenied
+    from atrium.runtime.io.exporter import Exporter, ExportProblem
     from atrium.runtime.site.site import Site
     if args.entity not in blueprint.entities:
         print(f"error: no entity '{args.entity}'", file=sys.stderr)
@@ -319,6 +322,7 @@ def _export(args, blueprint, engine) -> int:
 def _run_scheduled(args, blueprint, engine) -> int:
     import datetime as dt
     from zoneinfo import ZoneInfo
+
     from atrium.runtime.automation.scheduler import ScheduledRules
     from atrium.runtime.site.site import Site
     clock = None
@@ -349,6 +353,7 @@ def _run_scheduled(args, blueprint, engine) -> int:
 
 def _report(args, blueprint, engine) -> int:
     import json
+
     from atrium.runtime.query.conditions import ConditionError
     from atrium.runtime.reports.compiler import ReportRequest
     from atrium.runtime.reports.runner import Reports
@@ -378,8 +383,8 @@ def _report(args, blueprint, engine) -> int:
     return 0
 
 
-COMMANDS = {"run-scheduled": _run_scheduled, "migrate": _migrate, "seed": _seed, "user": _user, "team": _team, "serve": _serve,
-            "import": _import, "export": _export, "report": _report}
+COMMANDS = {"run-scheduled": _run_scheduled, "migrate": _migrate, "seed": _seed, "user": _user, "team": _team,
+            "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":
     sys.exit(main())

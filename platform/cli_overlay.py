@@ -178,13 +178,15 @@ def check_locks(args) -> int:
         if result.conflicts:
             for conflict in result.conflicts:
                 print(conflict, file=sys.stderr)
-            print(f"{len(result.conflicts)} conflict(s) between {display_path(layers[index])} and its base, which changed since "
-                  f"base.lock ({', '.join(result.changed[:5])}{' ...' if len(result.changed) > 5 else ''}). "
+            changed = ", ".join(result.changed[:5]) + (" ..." if len(result.changed) > 5 else "")
+            print(f"{len(result.conflicts)} conflict(s) between {display_path(layers[index])} and its base, "
+                  f"which changed since base.lock ({changed}). "
                   f"Resolve them, then run `atrium overlay lock {display_path(layers[index])}`.", file=sys.stderr)
             failed = 1
         else:
-            print(f"note: the base of {display_path(layers[index])} changed since base.lock ({len(result.changed)} document(s)) "
-                  f"and merges cleanly; `atrium overlay lock {display_path(layers[index])}` records it.")
+            print(f"note: the base of {display_path(layers[index])} changed since base.lock "
+                  f"({len(result.changed)} document(s)) and merges cleanly; "
+                  f"`atrium overlay lock {display_path(layers[index])}` records it.")
     return failed
 
 

@@ -67,7 +67,7 @@ def check_request_trigger(report: Report, source: Source) -> None:
 
 def check_decision_triggers(sources: Mapping[str, Source], report: Report) -> None:
     """`on: {approved: rule}` (or a list of rules) names approval rules of the same entity."""
-    for name, source in sources.items():
+    for source in sources.values():
         trigger = source.data.get("on")
         if not isinstance(trigger, Mapping):
             continue

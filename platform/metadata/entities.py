@@ -6,8 +6,20 @@ import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from atrium.metadata.model import (SYSTEM_FIELDS, Check, Entity, Field, Index, Label, Option, Pipeline, Pool,
-                    Rollup, Stage)
+from atrium.metadata.expressions import Expression
+from atrium.metadata.model import (
+    SYSTEM_FIELDS,
+    Check,
+    Entity,
+    Field,
+    Index,
+    Label,
+    Option,
+    Pipeline,
+    Pool,
+    Rollup,
+    Stage,
+)
 from atrium.metadata.sources import Report, Source
 
 ROLLUP_FUNCTIONS = ("count", "sum", "avg", "min", "max")
@@ -34,8 +46,8 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
     values = [option.value for option in options]
     for duplicate in {v for v in values if values.count(v) > 1}:
         report.add(entity, path + ["options"], f"option '{duplicate}' is listed twice")
-    expression = lambda key: (report.expression(entity, path + [key], spec[key], names)
-                              if key in spec else None)
+    def expression(key: str) -> Expression | None:
+        return report.expression(entity, path + [key], spec[key], names) if key in spec else None
     default = expression("default")
     return Field(
         name=name, type=spec["type"], label=Label.of(spec.get("label"), name),
@@ -66,7 +78,7 @@ def build_entity(source: Source, report: Report) -> Entity:
     for placeholder in TITLE_PLACEHOLDER.findall(data.get("title", "") or ""):
         if placeholder not in names:
             report.unknown(source, ["title"], "a field of this entity", placeholder, names)
-    for name, field in fields.items():
+    for name in fields:
         if name in SYSTEM_FIELDS:
             report.add(source, ["fields", name], f"'{name}' is a system field every table has")
     indexes = []
@@ -114,7 +126,8 @@ def _formula_order(source: Source, fields: Mapping[str, Field], report: Report) 
         return tuple(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as error:
         cycle = " → ".join(error.args[1])
-        report.add(source, ["fields", error.args[1][0], "formula"], f"formulas depend on each other in a cycle: {cycle}")
+        report.add(source, ["fields", error.args[1][0], "formula"],
+                   f"formulas depend on each other in a cycle: {cycle}")
         return tuple(graph)
 
 

@@ -32,8 +32,8 @@ from __future__ import annotations
 import ast
 import decimal
 import warnings
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
 import asteval
@@ -274,7 +274,7 @@ def _compile_unaryop(node: ast.UnaryOp) -> _Run:
 
 def _compile_compare(node: ast.Compare) -> _Run:
     left = _compile(node.left)
-    steps = [(_COMPARE_OPS[type(op)], _compile(right)) for op, right in zip(node.ops, node.comparators)]
+    steps = [(_COMPARE_OPS[type(op)], _compile(right)) for op, right in zip(node.ops, node.comparators, strict=True)]
     if len(steps) == 1:
         (op, right), = steps
         return lambda v, f: op(left(v, f), right(v, f))

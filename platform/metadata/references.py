@@ -11,8 +11,19 @@ from typing import Any, Iterable, Mapping
 
 from atrium.metadata.approval_checks import check_approval, check_request_trigger
 from atrium.metadata.entities import system_field
-from atrium.metadata.model import (SYSTEM_FIELDS, Document, Entity, EntityGrant, Field, FormSection, Label,
-                    Pipeline, Role, View, freeze)
+from atrium.metadata.model import (
+    SYSTEM_FIELDS,
+    Document,
+    Entity,
+    EntityGrant,
+    Field,
+    FormSection,
+    Label,
+    Pipeline,
+    Role,
+    View,
+    freeze,
+)
 from atrium.metadata.sources import Report, Source
 
 NOTIFY_KEYWORDS = ("owner", "manager", "previous_owner", "creator")
@@ -96,7 +107,7 @@ def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -
             check_path(report, source, ["list", key, i], entities, entity, path)
     sort = listing.get("sort", ())
     sort = (sort,) if isinstance(sort, str) else tuple(sort)
-    for i, key in enumerate(sort):
+    for key in sort:
         check_path(report, source, ["list", "sort"], entities, entity, key.lstrip("-+"))
     for part, keys in (("kanban", ("group_by", "sum")), ("calendar", ("date", "end", "color_by"))):
         for key in keys:

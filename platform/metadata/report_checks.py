@@ -12,8 +12,17 @@ import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from atrium.metadata.model import (NUMERIC_TYPES, TEMPORAL_TYPES, Document, Entity, Field, Label, Pipeline, Targets,
-                    freeze)
+from atrium.metadata.model import (
+    NUMERIC_TYPES,
+    TEMPORAL_TYPES,
+    Document,
+    Entity,
+    Field,
+    Label,
+    Pipeline,
+    Targets,
+    freeze,
+)
 from atrium.metadata.references import check_condition, check_path, resolve_path
 from atrium.metadata.sources import Report, Source
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from atrium.metadata.expressions import (BUILTIN_FUNCTIONS, CONSTANTS, CONTEXT_FUNCTIONS, Expression,
-                          ExpressionError, parse_expression, unknown_names)
+from atrium.metadata.expressions import (
+    BUILTIN_FUNCTIONS,
+    CONSTANTS,
+    CONTEXT_FUNCTIONS,
+    Expression,
+    ExpressionError,
+    parse_expression,
+    unknown_names,
+)
 from atrium.metadata.problems import Mark, Problem, did_you_mean
 from atrium.metadata.yaml_source import format_path, mark_at
 

@@ -117,7 +117,7 @@ def _attach_marks(file: str, node: yaml.Node, data: Any) -> Any:
         return marked
     if isinstance(node, yaml.SequenceNode) and isinstance(data, list):
         marked_list = MarkedList(_attach_marks(file, item_node, item)
-                                 for item_node, item in zip(node.value, data))
+                                 for item_node, item in zip(node.value, data, strict=True))
         marked_list.mark = _mark(file, node)
         marked_list.item_marks = [_mark(file, item_node) for item_node in node.value]
         return marked_list

@@ -95,7 +95,7 @@ def _compare_lists(old: list, new: list, path: tuple[Step, ...]) -> list[tuple]:
                         for n, ident in enumerate(old_ids) if repr(ident.value) not in set(new_keys)]
     kept = [key for key in new_keys if key in old_index]
     in_place = longest_increasing([old_index[key] for key in kept])
-    for n, (ident, key) in enumerate(zip(new_ids, new_keys)):
+    for n, (ident, key) in enumerate(zip(new_ids, new_keys, strict=True)):
         after = new_ids[n - 1].value if n else FIRST
         if key not in old_index:
             out.append(("added", path + (ident,), None, new[n], after))

@@ -17,8 +17,16 @@ from typing import Any, Iterator, Mapping
 import yaml
 
 from atrium.metadata.merge import APPEND, IDENTITY_KEYS, PLACEMENT_KEYS
-from atrium.metadata.overlays.paths import (ABSENT, Position, Step, document_file, fingerprint, fingerprint_at, ident_of,
-                            path_key)
+from atrium.metadata.overlays.paths import (
+    ABSENT,
+    Position,
+    Step,
+    document_file,
+    fingerprint,
+    fingerprint_at,
+    ident_of,
+    path_key,
+)
 from atrium.metadata.problems import Mark
 from atrium.metadata.sources import Source
 from atrium.metadata.yaml_source import MarkedDict, MarkedList

@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 from atrium.metadata.loader import FOLDERS, blueprint_layers, display_path, merged_documents
-from atrium.metadata.overlays.lock import take_lock, write_lock
 from atrium.metadata.overlays.documents import write_text_atomically
+from atrium.metadata.overlays.lock import take_lock, write_lock
 
 
 class ScaffoldError(ValueError):

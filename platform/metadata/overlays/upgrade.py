@@ -22,8 +22,15 @@ from typing import Any, Callable, Mapping
 
 from atrium.metadata.loader import check_layers, display_path, merged_documents, read_layer
 from atrium.metadata.overlays.checks import is_removed_document
-from atrium.metadata.overlays.lock import (BaseLock, Node, changed_documents, overlay_nodes, read_lock, take_lock,
-                           write_lock)
+from atrium.metadata.overlays.lock import (
+    BaseLock,
+    Node,
+    changed_documents,
+    overlay_nodes,
+    read_lock,
+    take_lock,
+    write_lock,
+)
 from atrium.metadata.overlays.paths import ABSENT, Step, document_file, fingerprint, fingerprint_at, locate, path_key
 from atrium.metadata.overlays.words import name_of
 from atrium.metadata.problems import Mark, Problem
