@@ -17,8 +17,8 @@ def is_approval_rule(data: Mapping[str, Any]) -> bool:
     return any(isinstance(step, Mapping) and "require_approval" in step for step in data.get("do", ()))
 
 
-def check_approval(report: Report, source: Source, path: list, body: Mapping[str, Any], entity: Entity,
-                   roles: Mapping[str, Role], check_values: Callable[[list, Mapping[str, Any]], None]) -> None:
+def check_approval(report: Report, source: Source, path: list[Any], body: Mapping[str, Any], entity: Entity,
+                   roles: Mapping[str, Role], check_values: Callable[[list[Any], Mapping[str, Any]], None]) -> None:
     """One `require_approval` action: whom it asks, what it locks, the fields its sets name."""
     data = source.data
     if len(data["do"]) != 1:

@@ -91,13 +91,12 @@ def build_entity(source: Source, report: Report) -> Entity:
         default_name = f"ix_{source.name}_{'_'.join(columns)}"
         indexes.append(Index(spec.get("name", default_name) if isinstance(spec, Mapping)
                              else default_name, columns, unique))
-    checks = tuple(
-        Check(name=spec["name"],
-              assertion=report.expression(source, ["checks", i, "assert"], spec["assert"], names),
-              message=Label.of(spec["message"]),
-              when=(report.expression(source, ["checks", i, "when"], spec["when"], names)
-                    if "when" in spec else None))
-        for i, spec in enumerate(data.get("checks", ())))
+    checks = []
+    for i, spec in enumerate(data.get("checks", ())):
+        assertion = report.expression(source, ["checks", i, "assert"], spec["assert"], names)
+        when = report.expression(source, ["checks", i, "when"], spec["when"], names) if "when" in spec else None
+        if assertion is not None:  # else the report has the problem and no blueprint is built
+            checks.append(Check(name=spec["name"], assertion=assertion, message=Label.of(spec["message"]), when=when))
     pool = None
     if "pool" in data:
         spec = data["pool"]
@@ -113,7 +112,7 @@ def build_entity(source: Source, report: Report) -> Entity:
         name=source.name, label=Label.of(data["label"]),
         plural=Label.of(data.get("plural", data["label"])), fields=MappingProxyType(fields),
         title=data.get("title"), search=tuple(data.get("search", ())), owner=owner,
-        indexes=tuple(indexes), checks=checks, pool=pool, icon=data.get("icon"),
+        indexes=tuple(indexes), checks=tuple(checks), pool=pool, icon=data.get("icon"),
         formula_order=_formula_order(source, fields, report),
     )
 
@@ -157,7 +156,7 @@ def link_entities(sources: Mapping[str, Source], entities: dict[str, Entity],
             entities[name] = _replace(entity, fields=MappingProxyType(fields))
 
 
-def _build_rollup(source: Source, path: list, spec: Mapping[str, Any], parent: str,
+def _build_rollup(source: Source, path: list[Any], spec: Mapping[str, Any], parent: str,
                   sources: Mapping[str, Source], entities: Mapping[str, Entity],
                   report: Report) -> Rollup | None:
     child_name, _, via = spec["from"].partition(".")

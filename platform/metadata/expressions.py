@@ -306,7 +306,7 @@ def _compile_call(node: ast.Call) -> _Run:
     name = node.func.id  # type: ignore[attr-defined]  # _check_node allows only plain names
     args = [_compile(arg) for arg in node.args]
     if node.keywords:  # only the options KEYWORD_ARGUMENTS lists get here
-        keywords = [(keyword.arg, _compile(keyword.value)) for keyword in node.keywords]
+        keywords = [(keyword.arg, _compile(keyword.value)) for keyword in node.keywords if keyword.arg]
         return lambda v, f: _lookup(f, name)(*[arg(v, f) for arg in args],
                                              **{key: value(v, f) for key, value in keywords})
     if not args:

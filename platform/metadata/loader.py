@@ -160,7 +160,8 @@ def check_documents(documents: dict[tuple[str, str], Source], problems: list[Pro
     report = Report()
     blueprint = build_blueprint(documents, report, tuple(display_path(p) for p in layers))
     if report.problems:
-        return None, sorted(report.problems, key=lambda p: (p.mark.file, p.mark.line, p.mark.column))
+        return None, sorted(report.problems, key=lambda p: (p.mark.file, p.mark.line, p.mark.column) if p.mark
+                            else ("", 0, 0))
     return blueprint, []
 
 

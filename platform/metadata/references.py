@@ -39,13 +39,13 @@ def resolve_path(entities: Mapping[str, Entity], entity: str, path: str) -> Fiel
             return f"'{step}' is not a field of {current.name}"
         if index == len(steps) - 1:
             return field
-        if field.type != "reference" or field.to not in entities:
+        if field.type != "reference" or field.to is None or field.to not in entities:
             return f"'{step}' is not a reference, so '{path}' cannot go through it"
         current = entities[field.to]
     raise AssertionError("unreachable")
 
 
-def check_path(report: Report, source: Source, where: list, entities: Mapping[str, Entity],
+def check_path(report: Report, source: Source, where: list[Any], entities: Mapping[str, Entity],
                entity: str, path: str) -> Field | None:
     result = resolve_path(entities, entity, path)
     if isinstance(result, str):
@@ -68,7 +68,7 @@ STAGE_OPERATORS = ("stalled", "in_stage_longer_than_days")
 HOUR_OPERATORS = ("older_than_hours", "within_last_hours")
 
 
-def check_condition(report: Report, source: Source, where: list, condition: Mapping[str, Any],
+def check_condition(report: Report, source: Source, where: list[Any], condition: Mapping[str, Any],
                     entities: Mapping[str, Entity], entity: str,
                     pipelines: Mapping[str, Pipeline] | None = None) -> None:
     for path, spec in condition.items():
@@ -226,7 +226,7 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
                 report.unknown(source, ["on", "change", i], f"a field of {entity}", field, fields)
     if isinstance(trigger, Mapping) and "stage" in trigger:
         stage_field = entities[entity].stage_field
-        pipeline = pipelines.get(stage_field.pipeline) if stage_field else None
+        pipeline = pipelines.get(stage_field.pipeline) if stage_field and stage_field.pipeline else None
         stages = pipeline.stage_names if pipeline else ()
         for key, stage in trigger["stage"].items():
             if stage not in stages:
@@ -281,7 +281,7 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
                     MappingProxyType({k: v for k, v in expressions.items() if v is not None}))
 
 
-def _check_assign(report: Report, source: Source, path: list, body: Mapping[str, Any], entity: Entity,
+def _check_assign(report: Report, source: Source, path: list[Any], body: Mapping[str, Any], entity: Entity,
                   roles: Mapping[str, Role]) -> None:
     groups = [key for key in ("team", "by_field") if key in body]
     if len(groups) > 1 or not (groups or "role" in body):
@@ -300,16 +300,16 @@ def _check_assign(report: Report, source: Source, path: list, body: Mapping[str,
         report.add(source, path + ["field"], f"'{target}' must name a user field of {entity.name}")
 
 
-def _check_values(report: Report, source: Source, path: list, values: Mapping[str, Any],
+def _check_values(report: Report, source: Source, path: list[Any], values: Mapping[str, Any],
                   entities: Mapping[str, Entity], target: str, names: set[str],
-                  expressions: dict) -> None:
+                  expressions: dict[str, Any]) -> None:
     for field, text in values.items():
         if field not in entities[target].fields:
             report.unknown(source, path + [field], f"a field of {target}", field, entities[target].fields)
         expressions[".".join(map(str, path + [field]))] = report.expression(source, path + [field], text, names)
 
 
-def _check_each(report: Report, source: Source, path: list, plan: Mapping[str, Any], entity: Entity,
+def _check_each(report: Report, source: Source, path: list[Any], plan: Mapping[str, Any], entity: Entity,
                 roles: Mapping[str, Role]) -> None:
     """A seed plan's `each` and `overrides` name stored fields of the entity and real roles."""
     each = plan.get("each", {})

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import yaml
 
 from atrium.metadata.problems import Mark, Problem
 
 
-class MarkedDict(dict):
+class MarkedDict(dict[Any, Any]):
     """A mapping that knows where it, each key and each value were written."""
 
     mark: Mark | None = None
@@ -27,7 +27,7 @@ class MarkedDict(dict):
         self.value_marks: dict[Any, Mark] = {}
 
 
-class MarkedList(list):
+class MarkedList(list[Any]):
     """A sequence that knows where it and each of its items were written."""
 
     mark: Mark | None = None
@@ -38,7 +38,10 @@ class MarkedList(list):
 
 
 # libyaml's parser when PyYAML was built with it (same nodes and marks, several times faster).
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # the stubs cannot say "one of two classes with the same interface"
+    _SafeBase = yaml.SafeLoader
+else:
+    _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _BlueprintLoader(_SafeBase):
@@ -82,7 +85,7 @@ def _mark(file: str, node: yaml.Node) -> Mark:
     return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _duplicate_keys(file: str, node: yaml.Node, path: tuple) -> Iterable[Problem]:
+def _duplicate_keys(file: str, node: yaml.Node, path: tuple[Any, ...]) -> Iterable[Problem]:
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, yaml.Node] = {}
         for key_node, value_node in node.value:

@@ -71,7 +71,7 @@ def overlay_nodes(data: Any) -> Node:
     return Node((), "merge", getattr(data, "mark", None), data, tuple(_mapping(data, ())))
 
 
-def _mapping(data: dict, path: tuple[Step, ...], skip: tuple[str, ...] = ()) -> Iterator[Node]:
+def _mapping(data: dict[str, Any], path: tuple[Step, ...], skip: tuple[str, ...] = ()) -> Iterator[Node]:
     for key, value in data.items():
         if key in skip:
             continue
@@ -87,7 +87,7 @@ def _mapping(data: dict, path: tuple[Step, ...], skip: tuple[str, ...] = ()) -> 
             yield Node(here, "set", mark, value)
 
 
-def _appended(items: list, path: tuple[Step, ...]) -> Iterator[Node]:
+def _appended(items: list[Any], path: tuple[Step, ...]) -> Iterator[Node]:
     marks = items.item_marks if isinstance(items, MarkedList) else []
     for index in range(1, len(items)):
         item = items[index]

@@ -16,7 +16,7 @@ the one thing an overlay cannot change (new keys come after the base's).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeGuard
 
 from atrium.metadata.merge import APPEND, identity, merge
 from atrium.metadata.overlays.diff import longest_increasing, same
@@ -57,11 +57,11 @@ def minimal_overlay_documents(base: dict[Any, Any], target: dict[Any, Any]) -> d
     return result
 
 
-def _unique(ids: list) -> bool:
+def _unique(ids: list[tuple[str, Any] | None]) -> TypeGuard[list[tuple[str, Any]]]:
     return None not in ids and len({repr(i) for i in ids}) == len(ids)
 
 
-def _append_form(base: list, target: list) -> list | None:
+def _append_form(base: list[Any], target: list[Any]) -> list[Any] | None:
     """A `+` list for base → target, or None when one cannot say it."""
     base_ids, target_ids = [identity(i) for i in base], [identity(i) for i in target]
     if not _unique(base_ids) or not _unique(target_ids) or (target and target[0] == APPEND):

@@ -82,7 +82,7 @@ def find_conflicts(overlay: Documents, old: OldLookup, new_base: Documents) -> l
             if was not in (None, ABSENT) and new is not None and fingerprint(new_data) != was:
                 conflicts.append(Conflict("changed, removed here", document_file(*key), "",
                                           f"the new base changed {name_of(*key, ())}, which the overlay removes",
-                                          source.data.mark, new_data.mark))
+                                          source.data.mark, new.data.mark))
             continue
         _check(overlay_nodes(source.data), key, old, new_data, conflicts)
     return sorted(conflicts, key=lambda c: (str(c.at.file if c.at else c.document),
