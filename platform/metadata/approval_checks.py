@@ -73,8 +73,10 @@ def check_decision_triggers(sources: Mapping[str, Source], report: Report) -> No
             continue
         for decision in (d for d in DECISIONS if d in trigger):
             named = trigger[decision]
-            for rule_name, where in ([(named, ["on", decision])] if isinstance(named, str)
-                                     else [(n, ["on", decision, i]) for i, n in enumerate(named)]):
+            named_at: list[tuple[str, list[str | int]]] = (
+                [(named, ["on", decision])] if isinstance(named, str)
+                else [(n, ["on", decision, i]) for i, n in enumerate(named)])
+            for rule_name, where in named_at:
                 other = sources.get(rule_name)
                 if other is None or not is_approval_rule(other.data):
                     approvals = [n for n, s in sources.items() if is_approval_rule(s.data)]

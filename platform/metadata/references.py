@@ -183,7 +183,7 @@ def build_dashboard(source: Source, entities: Mapping[str, Entity], pipelines: M
             report.unknown(source, ["roles", i], "a role", role, roles)
     expressions = {}
     for i, widget in enumerate(data.get("widgets", ())):
-        path = ["widgets", i]
+        path: list[str | int] = ["widgets", i]
         if "report" in widget:
             if widget["report"] not in reports:
                 report.unknown(source, path + ["report"], "a report", widget["report"], reports)

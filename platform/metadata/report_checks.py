@@ -183,7 +183,7 @@ def _check_sort(report: Report, source: Source, kind: str, data: Mapping[str, An
                 entities: Mapping[str, Entity], entity: str, columns: list[str]) -> None:
     sort = data.get("sort", ())
     for i, key in enumerate([sort] if isinstance(sort, str) else sort):
-        where = ["sort"] if isinstance(sort, str) else ["sort", i]
+        where: list[str | int] = ["sort"] if isinstance(sort, str) else ["sort", i]
         name = key.lstrip("-+")
         if kind == "list":
             field = check_path(report, source, where, entities, entity, name)

@@ -15,6 +15,9 @@ import yaml
 
 from atrium.metadata.problems import Mark, Problem
 
+# A step into a document: a mapping key or a list index (`fields.amount`, `stages[2]`).
+PathStep = str | int
+
 
 class MarkedDict(dict[Any, Any]):
     """A mapping that knows where it, each key and each value were written."""
@@ -160,7 +163,7 @@ def read_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
     return parse_yaml(text, display)
 
 
-def mark_at(data: Any, path: Iterable[Any], key: bool = False) -> Mark | None:
+def mark_at(data: Any, path: Iterable[PathStep], key: bool = False) -> Mark | None:
     """The position of the value at `path` (or of its key, when `key`), or the nearest parent's."""
     best = getattr(data, "mark", None)
     node = data
@@ -180,7 +183,7 @@ def mark_at(data: Any, path: Iterable[Any], key: bool = False) -> Mark | None:
     return best
 
 
-def format_path(path: Iterable[Any]) -> str:
+def format_path(path: Iterable[PathStep]) -> str:
     """`fields.amount.type`, `stages[2].name`."""
     text = ""
     for step in path:
