@@ -36,8 +36,8 @@ echo "== ruff: left after the automatic fixes (rule counts, then each finding)"
 # mypy with runtime/ and ui/ enforced: the same configuration less the override that silences them.
 config=$(mktemp --suffix=.toml)
 trap 'rm -f "$config"' EXIT
-sed '/^module = \["atrium.runtime.\*", "atrium.ui.\*"\]$/{n;s/^ignore_errors = true$/ignore_errors = false/}' \
-  pyproject.toml > "$config"
+sed -e '/^module = \["atrium.runtime.\*", "atrium.ui.\*"\]$/{n;s/^ignore_errors = true$/ignore_errors = false/}' \
+  -e "s#\\\$MYPY_CONFIG_FILE_DIR#$PWD#" pyproject.toml > "$config"
 echo
 echo "== mypy with runtime/ and ui/ enforced: errors by package, by error code, then each error"
 "$BIN/mypy" --config-file "$config" > "$config.out" 2>&1 || true
