@@ -1,4 +1,4 @@
-# Two commands: `make run` (set up, migrate, seed once, serve) and `make test` (set up, whole suite).
+# Two commands: `make run` (set up, migrate, seed once, serve) and `make test` (set up, lint, whole suite).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +14,7 @@ CATALOGS := $(wildcard $(LOCALE_DIR)/*/LC_MESSAGES/atrium.po)
 BABEL_KEYWORDS := word pword:1c,2 nword:1,2 NC_:1c,2 bad_request:2
 PG_HINT := PostgreSQL pass skipped: set ATRIUM_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test to run the suite on PostgreSQL too.
 
-.PHONY: setup run test test-sqlite test-postgres screenshots bench clean translations
+.PHONY: setup run lint test test-sqlite test-postgres screenshots bench clean translations
 
 setup: $(VENV)/.installed node_modules/.installed $(CATALOGS:.po=.mo)
 
@@ -48,7 +48,12 @@ run: setup
 	@echo
 	$(ATRIUM) --site-overlay $(SITE_OVERLAY) serve --port $(PORT) --workers 2
 
-test: setup test-sqlite test-postgres
+test: setup lint test-sqlite test-postgres
+
+# ruff (pycodestyle, pyflakes, import order, bugbear) and mypy, both configured in pyproject.toml.
+lint: setup
+	$(BIN)/ruff check
+	$(BIN)/mypy
 
 test-sqlite: setup
 	$(PYTEST)

@@ -3,14 +3,21 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
 from atrium.metadata.problem_words import problem_text
 from atrium.translation import environment_locale, word
+
+if TYPE_CHECKING:  # the commands import what they use when they run, so `atrium --help` stays quick
+    from sqlalchemy.engine import Engine
+
+    from atrium.metadata.model import Blueprint
+    from atrium.runtime.records.evaluation import Actor
 
 DEFAULT_BLUEPRINT = Path(__file__).resolve().parent.parent / "blueprints" / "b2b_sales"
 
@@ -103,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_site_overlay(args) -> None:
+def _add_site_overlay(args: argparse.Namespace) -> None:
     """The studio's overlay is part of the site: every command loads it, after --overlay ones."""
     from atrium.runtime.site.overlay import default_site_overlay
     args.site_overlay = str(args.site_overlay or default_site_overlay(args.db))
@@ -112,7 +119,7 @@ def _add_site_overlay(args) -> None:
         args.overlay = args.overlay + [args.site_overlay]
 
 
-def _blueprint(args):
+def _blueprint(args: argparse.Namespace) -> Blueprint:
     from atrium.metadata import check_blueprint
     blueprint, problems = check_blueprint(args.blueprint, args.overlay)
     if problems:
@@ -121,6 +128,7 @@ def _blueprint(args):
             print(problem_text(problem, locale), file=sys.stderr)
         print(word("{count} problem(s) found.", locale, count=len(problems)), file=sys.stderr)
         raise SystemExit(1)
+    assert blueprint is not None  # no problems: the model was built
     return blueprint
 
 
@@ -147,9 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, blueprint, engine)
     except Exception as error:  # a person gets the reason, not a traceback
-        from atrium.runtime.schema.migrations import MigrationRefused
-        from atrium.runtime.records.service import RecordError
         from atrium.runtime.access.users import UserError
+        from atrium.runtime.records.service import RecordError
+        from atrium.runtime.schema.migrations import MigrationRefused
         if isinstance(error, MigrationRefused | RecordError | UserError):
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -158,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.dispose()
 
 
-def _migrate(args, blueprint, engine) -> int:
+def _migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     from atrium.runtime.schema.migrations import apply_migration, plan_migration
     with engine.connect() as connection:
         plan = plan_migration(connection, blueprint, args.drop)
@@ -173,10 +181,11 @@ def _migrate(args, blueprint, engine) -> int:
     return 0
 
 
-def _seed(args, blueprint, engine) -> int:
-    from atrium.runtime.seed.seeding import seed_demo
+def _seed(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     import sqlalchemy as sa
+
     from atrium.runtime.schema.tables import build_tables
+    from atrium.runtime.seed.seeding import seed_demo
     tables = build_tables(blueprint)
     if args.if_empty:
         with engine.connect() as connection:
@@ -189,7 +198,7 @@ def _seed(args, blueprint, engine) -> int:
     return 0
 
 
-def _user(args, blueprint, engine) -> int:
+def _user(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     from atrium.runtime.access import users
     from atrium.runtime.schema.tables import build_tables
     tables = build_tables(blueprint)
@@ -216,7 +225,7 @@ def _user(args, blueprint, engine) -> int:
     return 0
 
 
-def _team(args, blueprint, engine) -> int:
+def _team(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     from atrium.runtime.access import users
     from atrium.runtime.schema.tables import build_tables
     with engine.begin() as connection:
@@ -225,8 +234,9 @@ def _team(args, blueprint, engine) -> int:
     return 0
 
 
-def _serve(args, blueprint, engine) -> int:
+def _serve(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     import uvicorn
+
     from atrium.runtime.schema.database import refresh_statistics
     from atrium.runtime.schema.tables import build_tables
     # once per start, not per worker: the planner's statistics may predate the last bulk change
@@ -241,7 +251,7 @@ def _serve(args, blueprint, engine) -> int:
     return 0
 
 
-def _cli_actor(args, blueprint, engine):
+def _cli_actor(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> Actor:
     """The user named by --as (their role, team and language), or the system."""
     from atrium.runtime.access import users
     from atrium.runtime.records.evaluation import Actor
@@ -256,9 +266,9 @@ def _cli_actor(args, blueprint, engine):
                  locale=args.locale or user.get("locale") or blueprint.default_locale)
 
 
-def _import(args, blueprint, engine) -> int:
-    from atrium.runtime.io.importer import ImportOptions, ImportProblem, Importer, read_csv
+def _import(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     from atrium.runtime.access.secured import AccessDenied
+    from atrium.runtime.io.importer import Importer, ImportOptions, ImportProblem, read_csv
     from atrium.runtime.site.site import Site
     if args.entity not in blueprint.entities:
         print(f"error: no entity '{args.entity}'", file=sys.stderr)
@@ -282,9 +292,9 @@ def _import(args, blueprint, engine) -> int:
     except AccessDenied:
         print(f"error: {actor.name} may not create {args.entity} records", file=sys.stderr)
         return 1
-    for error in report.errors:
-        where = f"{args.file}:{error.row}" if error.row else args.file
-        print(f"{where}: {error.column or error.field or '-'}: {error.message}", file=sys.stderr)
+    for problem in report.errors:
+        where = f"{args.file}:{problem.row}" if problem.row else args.file
+        print(f"{where}: {problem.column or problem.field or '-'}: {problem.message}", file=sys.stderr)
     counts = f"{report.created} to create, {report.updated} to update, {report.skipped} to skip"
     if report.errors:
         print(f"{len(report.errors)} error(s) in {report.rows_in_error} of {report.total} row(s); "
@@ -298,10 +308,9 @@ def _import(args, blueprint, engine) -> int:
     return 0
 
 
-def _export(args, blueprint, engine) -> int:
-    import io
-    from atrium.runtime.io.exporter import ExportProblem, Exporter
+def _export(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     from atrium.runtime.access.secured import AccessDenied
+    from atrium.runtime.io.exporter import Exporter, ExportProblem
     from atrium.runtime.site.site import Site
     if args.entity not in blueprint.entities:
         print(f"error: no entity '{args.entity}'", file=sys.stderr)
@@ -330,9 +339,10 @@ def _export(args, blueprint, engine) -> int:
     return 0
 
 
-def _run_scheduled(args, blueprint, engine) -> int:
+def _run_scheduled(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     import datetime as dt
     from zoneinfo import ZoneInfo
+
     from atrium.runtime.automation.scheduler import ScheduledRules
     from atrium.runtime.site.site import Site
     clock = None
@@ -361,8 +371,9 @@ def _run_scheduled(args, blueprint, engine) -> int:
     return 1 if any(result.status == "failed" for result in results) else 0
 
 
-def _report(args, blueprint, engine) -> int:
+def _report(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     import json
+
     from atrium.runtime.query.conditions import ConditionError
     from atrium.runtime.reports.compiler import ReportRequest
     from atrium.runtime.reports.runner import Reports
@@ -382,7 +393,8 @@ def _report(args, blueprint, engine) -> int:
     if args.format == "json":
         print(json.dumps(result.to_json(locale), ensure_ascii=False, indent=1))
     elif args.format == "csv":
-        sys.stdout.reconfigure(newline="")
+        if isinstance(sys.stdout, io.TextIOWrapper):  # the CSV writer ends its own lines
+            sys.stdout.reconfigure(newline="")
         result.write_csv(sys.stdout, locale)
     else:
         print(result.label.text(locale, blueprint.default_locale))
@@ -392,8 +404,10 @@ def _report(args, blueprint, engine) -> int:
     return 0
 
 
-COMMANDS = {"run-scheduled": _run_scheduled, "migrate": _migrate, "seed": _seed, "user": _user, "team": _team, "serve": _serve,
-            "import": _import, "export": _export, "report": _report}
+Command = Callable[[argparse.Namespace, "Blueprint", "Engine"], int]
+COMMANDS: dict[str, Command] = {
+    "run-scheduled": _run_scheduled, "migrate": _migrate, "seed": _seed, "user": _user, "team": _team,
+    "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":
     sys.exit(main())

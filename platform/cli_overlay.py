@@ -7,9 +7,13 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from atrium.metadata.problems import Problem
 
 
-def add_overlay_commands(commands: argparse._SubParsersAction) -> None:
+def add_overlay_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     overlay = commands.add_parser("overlay", help="make an overlay, record its base, try a new base") \
         .add_subparsers(dest="action", required=True)
     new = overlay.add_parser("new", help="scaffold an overlay folder that extends a blueprint")
@@ -34,13 +38,13 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _print_problems(problems, what: str = "problem") -> None:
+def _print_problems(problems: Sequence[Any], what: str = "problem") -> None:
     for problem in problems:
         print(problem, file=sys.stderr)
     print(f"{len(problems)} {what}(s) found.", file=sys.stderr)
 
 
-def _overlay_base(folder: Path, base: str | None):
+def _overlay_base(folder: Path, base: str | None) -> tuple[list[Path], list[Problem], Path | None]:
     """(base layers, label of the base as the overlay names it) for an overlay folder."""
     from atrium.metadata.loader import blueprint_layers
     from atrium.metadata.yaml_source import read_yaml
@@ -61,7 +65,7 @@ def _relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
 
 
-def overlay_new(args) -> int:
+def overlay_new(args: argparse.Namespace) -> int:
     from atrium.metadata.overlays.scaffold import ScaffoldError, scaffold_overlay
     try:
         written = scaffold_overlay(args.dir, args.extends)
@@ -74,7 +78,7 @@ def overlay_new(args) -> int:
     return 0
 
 
-def overlay_lock(args) -> int:
+def overlay_lock(args: argparse.Namespace) -> int:
     from atrium.metadata.loader import check_layers
     from atrium.metadata.overlays.upgrade import relock
     folder = Path(args.dir)
@@ -95,7 +99,7 @@ def overlay_lock(args) -> int:
     return 0
 
 
-def overlay_upgrade(args) -> int:
+def overlay_upgrade(args: argparse.Namespace) -> int:
     from atrium.metadata.loader import blueprint_layers
     from atrium.metadata.overlays.upgrade import relock, upgrade
     folder = Path(args.dir)
@@ -132,7 +136,7 @@ def overlay_upgrade(args) -> int:
     return 0
 
 
-def diff(args) -> int:
+def diff(args: argparse.Namespace) -> int:
     from atrium.metadata.loader import blueprint_layers
     from atrium.metadata.overlays.diff import layer_changes
     from atrium.metadata.overlays.words import as_records, as_text, as_yaml
@@ -159,7 +163,7 @@ def diff(args) -> int:
     return 0
 
 
-def check_locks(args) -> int:
+def check_locks(args: argparse.Namespace) -> int:
     """After a clean load: each overlay with a base.lock against the base below it."""
     from atrium.metadata.loader import blueprint_layers, display_path
     from atrium.metadata.overlays.lock import LockError
@@ -178,13 +182,15 @@ def check_locks(args) -> int:
         if result.conflicts:
             for conflict in result.conflicts:
                 print(conflict, file=sys.stderr)
-            print(f"{len(result.conflicts)} conflict(s) between {display_path(layers[index])} and its base, which changed since "
-                  f"base.lock ({', '.join(result.changed[:5])}{' ...' if len(result.changed) > 5 else ''}). "
+            changed = ", ".join(result.changed[:5]) + (" ..." if len(result.changed) > 5 else "")
+            print(f"{len(result.conflicts)} conflict(s) between {display_path(layers[index])} and its base, "
+                  f"which changed since base.lock ({changed}). "
                   f"Resolve them, then run `atrium overlay lock {display_path(layers[index])}`.", file=sys.stderr)
             failed = 1
         else:
-            print(f"note: the base of {display_path(layers[index])} changed since base.lock ({len(result.changed)} document(s)) "
-                  f"and merges cleanly; `atrium overlay lock {display_path(layers[index])}` records it.")
+            print(f"note: the base of {display_path(layers[index])} changed since base.lock "
+                  f"({len(result.changed)} document(s)) and merges cleanly; "
+                  f"`atrium overlay lock {display_path(layers[index])}` records it.")
     return failed
 
 
@@ -192,7 +198,7 @@ OVERLAY_COMMANDS = {"diff": diff}
 OVERLAY_ACTIONS = {"new": overlay_new, "lock": overlay_lock, "upgrade": overlay_upgrade}
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.command == "overlay":
         return OVERLAY_ACTIONS[args.action](args)
     return OVERLAY_COMMANDS[args.command](args)

@@ -18,8 +18,8 @@ def is_approval_rule(data: Mapping[str, Any]) -> bool:
     return any(isinstance(step, Mapping) and "require_approval" in step for step in data.get("do", ()))
 
 
-def check_approval(report: Report, source: Source, path: list, body: Mapping[str, Any], entity: Entity,
-                   roles: Mapping[str, Role], check_values: Callable[[list, Mapping[str, Any]], None]) -> None:
+def check_approval(report: Report, source: Source, path: list[Any], body: Mapping[str, Any], entity: Entity,
+                   roles: Mapping[str, Role], check_values: Callable[[list[Any], Mapping[str, Any]], None]) -> None:
     """One `require_approval` action: whom it asks, what it locks, the fields its sets name."""
     data = source.data
     if len(data["do"]) != 1:
@@ -68,14 +68,16 @@ def check_request_trigger(report: Report, source: Source) -> None:
 
 def check_decision_triggers(sources: Mapping[str, Source], report: Report) -> None:
     """`on: {approved: rule}` (or a list of rules) names approval rules of the same entity."""
-    for name, source in sources.items():
+    for source in sources.values():
         trigger = source.data.get("on")
         if not isinstance(trigger, Mapping):
             continue
         for decision in (d for d in DECISIONS if d in trigger):
             named = trigger[decision]
-            for rule_name, where in ([(named, ["on", decision])] if isinstance(named, str)
-                                     else [(n, ["on", decision, i]) for i, n in enumerate(named)]):
+            named_at: list[tuple[str, list[str | int]]] = (
+                [(named, ["on", decision])] if isinstance(named, str)
+                else [(n, ["on", decision, i]) for i, n in enumerate(named)])
+            for rule_name, where in named_at:
                 other = sources.get(rule_name)
                 if other is None or not is_approval_rule(other.data):
                     approvals = [n for n, s in sources.items() if is_approval_rule(s.data)]

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from atrium.metadata.entities import field_names
+from atrium.metadata.expressions import Expression
 from atrium.metadata.model import Conversion, ConversionTarget, Entity, Label
 from atrium.metadata.sources import Report, Source
 
@@ -47,10 +48,15 @@ def build_conversion(source: Source, spec: Mapping[str, Any], entities: Mapping[
     if len(report.problems) != before:
         return None
     return Conversion(label=Label.of(spec.get("label"), "convert"), targets=tuple(targets),
-                      set=MappingProxyType(values), when=when)
+                      set=MappingProxyType(_parsed(values)), when=when)
 
 
-def _target(source: Source, path: list, spec: Mapping[str, Any], entity: Entity,
+def _parsed(values: Mapping[str, Expression | None]) -> dict[str, Expression]:
+    """The expressions that parsed (for the others the report has a problem, so nothing is built)."""
+    return {name: expression for name, expression in values.items() if expression is not None}
+
+
+def _target(source: Source, path: list[Any], spec: Mapping[str, Any], entity: Entity,
             entities: Mapping[str, Entity], names: set[str], earlier: list[ConversionTarget],
             report: Report) -> ConversionTarget | None:
     target = entities.get(spec["entity"])
@@ -88,12 +94,12 @@ def _target(source: Source, path: list, spec: Mapping[str, Any], entity: Entity,
             report.add(source, path + ["match", i], f"a {found.type} field cannot be compared for duplicates")
     return ConversionTarget(name=name, entity=target.name,
                             label=Label.of(spec["label"]) if "label" in spec else target.label,
-                            link=spec["link"], map=MappingProxyType(values),
+                            link=spec["link"], map=MappingProxyType(_parsed(values)),
                             parent=MappingProxyType(dict(spec.get("parent", {}))),
                             match=tuple(spec.get("match", ())), optional=bool(spec.get("optional", False)))
 
 
-def _writable(report: Report, source: Source, path: list, entity: Entity, field: str, whose: str) -> None:
+def _writable(report: Report, source: Source, path: list[Any], entity: Entity, field: str, whose: str) -> None:
     found = entity.fields.get(field)
     if found is None:
         report.unknown(source, path, f"a field of {entity.name}", field, entity.fields)

@@ -7,8 +7,20 @@ import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from atrium.metadata.model import (SYSTEM_FIELDS, Check, Entity, Field, Index, Label, Option, Pipeline, Pool,
-                    Rollup, Stage)
+from atrium.metadata.expressions import Expression
+from atrium.metadata.model import (
+    SYSTEM_FIELDS,
+    Check,
+    Entity,
+    Field,
+    Index,
+    Label,
+    Option,
+    Pipeline,
+    Pool,
+    Rollup,
+    Stage,
+)
 from atrium.metadata.sources import Report, Source
 
 ROLLUP_FUNCTIONS = ("count", "sum", "avg", "min", "max")
@@ -35,8 +47,8 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
     values = [option.value for option in options]
     for duplicate in {v for v in values if values.count(v) > 1}:
         report.add(entity, path + ["options"], f"option '{duplicate}' is listed twice")
-    expression = lambda key: (report.expression(entity, path + [key], spec[key], names)
-                              if key in spec else None)
+    def expression(key: str) -> Expression | None:
+        return report.expression(entity, path + [key], spec[key], names) if key in spec else None
     default = expression("default")
     return Field(
         name=name, type=spec["type"], label=Label.of(spec.get("label"), name),
@@ -67,7 +79,7 @@ def build_entity(source: Source, report: Report) -> Entity:
     for placeholder in TITLE_PLACEHOLDER.findall(data.get("title", "") or ""):
         if placeholder not in names:
             report.unknown(source, ["title"], "a field of this entity", placeholder, names)
-    for name, field in fields.items():
+    for name in fields:
         if name in SYSTEM_FIELDS:
             report.add(source, ["fields", name], f"'{name}' is a system field every table has")
     indexes = []
@@ -80,13 +92,12 @@ def build_entity(source: Source, report: Report) -> Entity:
         default_name = f"ix_{source.name}_{'_'.join(columns)}"
         indexes.append(Index(spec.get("name", default_name) if isinstance(spec, Mapping)
                              else default_name, columns, unique))
-    checks = tuple(
-        Check(name=spec["name"],
-              assertion=report.expression(source, ["checks", i, "assert"], spec["assert"], names),
-              message=Label.of(spec["message"]),
-              when=(report.expression(source, ["checks", i, "when"], spec["when"], names)
-                    if "when" in spec else None))
-        for i, spec in enumerate(data.get("checks", ())))
+    checks = []
+    for i, spec in enumerate(data.get("checks", ())):
+        assertion = report.expression(source, ["checks", i, "assert"], spec["assert"], names)
+        when = report.expression(source, ["checks", i, "when"], spec["when"], names) if "when" in spec else None
+        if assertion is not None:  # else the report has the problem and no blueprint is built
+            checks.append(Check(name=spec["name"], assertion=assertion, message=Label.of(spec["message"]), when=when))
     pool = None
     if "pool" in data:
         spec = data["pool"]
@@ -102,7 +113,7 @@ def build_entity(source: Source, report: Report) -> Entity:
         name=source.name, label=Label.of(data["label"]),
         plural=Label.of(data.get("plural", data["label"])), fields=MappingProxyType(fields),
         title=data.get("title"), search=tuple(data.get("search", ())), owner=owner,
-        indexes=tuple(indexes), checks=checks, pool=pool, icon=data.get("icon"),
+        indexes=tuple(indexes), checks=tuple(checks), pool=pool, icon=data.get("icon"),
         formula_order=_formula_order(source, fields, report),
     )
 
@@ -115,7 +126,8 @@ def _formula_order(source: Source, fields: Mapping[str, Field], report: Report) 
         return tuple(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as error:
         cycle = " → ".join(error.args[1])
-        report.add(source, ["fields", error.args[1][0], "formula"], f"formulas depend on each other in a cycle: {cycle}")
+        report.add(source, ["fields", error.args[1][0], "formula"],
+                   f"formulas depend on each other in a cycle: {cycle}")
         return tuple(graph)
 
 
@@ -145,7 +157,7 @@ def link_entities(sources: Mapping[str, Source], entities: dict[str, Entity],
             entities[name] = _replace(entity, fields=MappingProxyType(fields))
 
 
-def _build_rollup(source: Source, path: list, spec: Mapping[str, Any], parent: str,
+def _build_rollup(source: Source, path: list[Any], spec: Mapping[str, Any], parent: str,
                   sources: Mapping[str, Source], entities: Mapping[str, Entity],
                   report: Report) -> Rollup | None:
     child_name, _, via = spec["from"].partition(".")

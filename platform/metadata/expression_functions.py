@@ -168,7 +168,8 @@ def check_length(value: Any, what: str = "text") -> Any:
 def _text_arg(value: Any, function: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{function}() needs text, got {type(value).__name__}")
-    return check_length(value)
+    check_length(value)
+    return value
 
 
 def _parsed_text(value: str) -> str:

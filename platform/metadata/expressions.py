@@ -32,8 +32,8 @@ from __future__ import annotations
 import ast
 import decimal
 import warnings
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
 import asteval
@@ -277,7 +277,7 @@ def _compile_unaryop(node: ast.UnaryOp) -> _Run:
 
 def _compile_compare(node: ast.Compare) -> _Run:
     left = _compile(node.left)
-    steps = [(_COMPARE_OPS[type(op)], _compile(right)) for op, right in zip(node.ops, node.comparators)]
+    steps = [(_COMPARE_OPS[type(op)], _compile(right)) for op, right in zip(node.ops, node.comparators, strict=True)]
     if len(steps) == 1:
         (op, right), = steps
         return lambda v, f: op(left(v, f), right(v, f))
@@ -309,7 +309,7 @@ def _compile_call(node: ast.Call) -> _Run:
     name = node.func.id  # type: ignore[attr-defined]  # _check_node allows only plain names
     args = [_compile(arg) for arg in node.args]
     if node.keywords:  # only the options KEYWORD_ARGUMENTS lists get here
-        keywords = [(keyword.arg, _compile(keyword.value)) for keyword in node.keywords]
+        keywords = [(keyword.arg, _compile(keyword.value)) for keyword in node.keywords if keyword.arg]
         return lambda v, f: _lookup(f, name)(*[arg(v, f) for arg in args],
                                              **{key: value(v, f) for key, value in keywords})
     if not args:

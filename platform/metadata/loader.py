@@ -13,13 +13,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Sequence
 
+from atrium.metadata.approval_checks import check_decision_triggers, check_seed_requests
 from atrium.metadata.conversions import link_conversions
 from atrium.metadata.entities import build_entity, build_pipeline, link_entities
 from atrium.metadata.merge import merge, strip_markers
 from atrium.metadata.model import Blueprint, Label, freeze
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
 from atrium.metadata.problems import BlueprintError, Mark, Problem
-from atrium.metadata.approval_checks import check_decision_triggers, check_seed_requests
 from atrium.metadata.references import build_automation, build_dashboard, build_roles, build_seed, build_view
 from atrium.metadata.report_checks import build_report, build_targets, check_target_calls
 from atrium.metadata.schemas import schema_problems
@@ -160,7 +160,8 @@ def check_documents(documents: dict[tuple[str, str], Source], problems: list[Pro
     report = Report()
     blueprint = build_blueprint(documents, report, tuple(display_path(p) for p in layers))
     if report.problems:
-        return None, sorted(report.problems, key=lambda p: (p.mark.file, p.mark.line, p.mark.column))
+        return None, sorted(report.problems, key=lambda p: (p.mark.file, p.mark.line, p.mark.column) if p.mark
+                            else ("", 0, 0))
     return blueprint, []
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from atrium.metadata.problems import Mark
 from atrium.metadata.yaml_source import MarkedDict, MarkedList
 
 APPEND = "+"
@@ -48,7 +49,7 @@ def _is_removed(value: Any) -> bool:
     return isinstance(value, dict) and value.get("remove") is True
 
 
-def _merge_mappings(base: dict, overlay: dict) -> MarkedDict:
+def _merge_mappings(base: dict[str, Any], overlay: dict[str, Any]) -> MarkedDict:
     result = MarkedDict()
     result.mark = getattr(base, "mark", None) or getattr(overlay, "mark", None)
     for key, value in base.items():
@@ -63,7 +64,7 @@ def _merge_mappings(base: dict, overlay: dict) -> MarkedDict:
     return result
 
 
-def _copy_marks(source: dict, key: Any, target: MarkedDict) -> None:
+def _copy_marks(source: dict[str, Any], key: Any, target: MarkedDict) -> None:
     if isinstance(source, MarkedDict):
         if key in source.key_marks:
             target.key_marks[key] = source.key_marks[key]
@@ -83,8 +84,8 @@ def identity(item: Any) -> tuple[str, Any] | None:
     return ("scalar", item)
 
 
-def _item_mark(items: list, index: int) -> Any:
-    marks = getattr(items, "item_marks", [])
+def _item_mark(items: list[Any], index: int) -> Mark | None:
+    marks: list[Mark | None] = getattr(items, "item_marks", [])
     return marks[index] if index < len(marks) else None
 
 
@@ -107,20 +108,20 @@ def _without_placement(item: Any) -> Any:
     return result
 
 
-def find_item(items: list, item: Any) -> int | None:
+def find_item(items: list[Any], item: Any) -> int | None:
     """The index of the item `item` merges into: same name or value (`{value: x}` finds a plain `x`
     too, so an overlay can label or remove a plain option)."""
     found = identity(item)
     return None if found is None else _anchor_index(items, found[1])
 
 
-def _anchor_index(items: list, anchor: Any) -> int | None:
+def _anchor_index(items: list[Any], anchor: Any) -> int | None:
     """The item whose identity (name, value or the scalar itself) is `anchor`."""
     return next((i for i, existing in enumerate(items)
                  if (found := identity(existing)) is not None and found[1] == anchor), None)
 
 
-def _append(base: list, overlay: list) -> MarkedList:
+def _append(base: list[Any], overlay: list[Any]) -> MarkedList:
     items: list[Any] = list(base)
     marks: list[Any] = [_item_mark(base, i) for i in range(len(base))]
     for index in range(1, len(overlay)):
@@ -149,7 +150,7 @@ def _append(base: list, overlay: list) -> MarkedList:
     return result
 
 
-def _move(items: list, marks: list, position: int, place: tuple[str, Any]) -> None:
+def _move(items: list[Any], marks: list[Mark | None], position: int, place: tuple[str, Any]) -> None:
     """Put items[position] after or before its anchor; an unknown anchor leaves it where it is
     (the loader reports it, see overlay_checks)."""
     moving, mark = items.pop(position), marks.pop(position)
@@ -163,7 +164,7 @@ def _move(items: list, marks: list, position: int, place: tuple[str, Any]) -> No
     marks.insert(target, mark)
 
 
-def _strip_removed_items(items: list) -> MarkedList:
+def _strip_removed_items(items: list[Any]) -> MarkedList:
     kept = [(strip_markers(item), _item_mark(items, i))
             for i, item in enumerate(items) if not _is_removed(item)]
     result = MarkedList(item for item, _ in kept)

@@ -239,7 +239,8 @@ class Pipeline:
             if source not in names or target not in names:
                 return False
             # Forward: any later stage, and any closed outcome (a deal can be lost at any stage).
-            return names.index(target) > names.index(source) or not self.stage(target).is_open
+            stage = self.stage(target)
+            return names.index(target) > names.index(source) or (stage is not None and not stage.is_open)
         assert isinstance(self.transitions, Mapping)
         return target in self.transitions.get(source, frozenset())
 

@@ -46,7 +46,7 @@ class BlueprintError(AtriumError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _problem_order(problem: Problem) -> tuple:
+def _problem_order(problem: Problem) -> tuple[str, int, int, str, str]:
     mark = problem.mark or Mark("", 0, 0)
     return (mark.file, mark.line, mark.column, problem.path, problem.message)
 

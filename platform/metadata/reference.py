@@ -11,6 +11,8 @@ from typing import Any, Iterator
 from atrium.metadata.overlays.documents import render_overlay_yaml
 from atrium.metadata.schemas import KINDS, SCHEMA_DIR
 
+Schemas = dict[str, dict[str, Any]]  # by kind: the JSON Schema of that kind's documents
+
 FILES = {"blueprint": "blueprint.yaml", "entity": "entities/<name>.yaml", "pipeline": "pipelines/<name>.yaml",
          "views": "views/<entity>.yaml", "report": "reports/<name>.yaml", "dashboard": "dashboards/<name>.yaml",
          "roles": "roles.yaml", "automation": "automations/<name>.yaml", "seed": "seed.yaml"}
@@ -40,12 +42,12 @@ YAML document) records what the base had wherever the overlay changes it, so tha
 and `atrium overlay upgrade --base NEW` can report each conflict with a newer base."""
 
 
-def _schemas() -> dict[str, dict[str, Any]]:
+def _schemas() -> Schemas:
     return {path.name.split(".")[0]: json.loads(path.read_text(encoding="utf-8"))
             for path in sorted(SCHEMA_DIR.glob("*.schema.json"))}
 
 
-def _resolve(node: dict, kind: str, schemas: dict) -> tuple[dict, str | None]:
+def _resolve(node: dict[str, Any], kind: str, schemas: Schemas) -> tuple[dict[str, Any], str | None]:
     """Follow a $ref once; returns the target and the name of the definition it points at."""
     ref = node.get("$ref")
     if not ref:
@@ -58,7 +60,7 @@ def _resolve(node: dict, kind: str, schemas: dict) -> tuple[dict, str | None]:
     return target, pointer.rsplit("/", 1)[-1]
 
 
-def _type(node: dict, kind: str, schemas: dict) -> str:
+def _type(node: dict[str, Any], kind: str, schemas: Schemas) -> str:
     target, name = _resolve(node, kind, schemas)
     if name:
         return f"[{name}](#{name.replace('_', '-')})"
@@ -72,7 +74,7 @@ def _type(node: dict, kind: str, schemas: dict) -> str:
     return types or "see description"
 
 
-def _rows(node: dict, kind: str, schemas: dict, prefix: str, depth: int = 0) -> Iterator[str]:
+def _rows(node: dict[str, Any], kind: str, schemas: Schemas, prefix: str, depth: int = 0) -> Iterator[str]:
     node, _ = _resolve(node, kind, schemas)
     required = set(node.get("required", ()))
     for name, prop in node.get("properties", {}).items():

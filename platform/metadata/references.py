@@ -34,7 +34,7 @@ def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -
             check_path(report, source, ["list", key, i], entities, entity, path)
     sort = listing.get("sort", ())
     sort = (sort,) if isinstance(sort, str) else tuple(sort)
-    for i, key in enumerate(sort):
+    for key in sort:
         check_path(report, source, ["list", "sort"], entities, entity, key.lstrip("-+"))
     for part, keys in (("kanban", ("group_by", "sum")), ("calendar", ("date", "end", "color_by"))):
         for key in keys:
@@ -110,7 +110,7 @@ def build_dashboard(source: Source, entities: Mapping[str, Entity], pipelines: M
             report.unknown(source, ["roles", i], "a role", role, roles)
     expressions = {}
     for i, widget in enumerate(data.get("widgets", ())):
-        path = ["widgets", i]
+        path: list[str | int] = ["widgets", i]
         if "report" in widget:
             if widget["report"] not in reports:
                 report.unknown(source, path + ["report"], "a report", widget["report"], reports)
@@ -153,7 +153,7 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
                 report.unknown(source, ["on", "change", i], f"a field of {entity}", field, fields)
     if isinstance(trigger, Mapping) and "stage" in trigger:
         stage_field = entities[entity].stage_field
-        pipeline = pipelines.get(stage_field.pipeline) if stage_field else None
+        pipeline = pipelines.get(stage_field.pipeline) if stage_field and stage_field.pipeline else None
         stages = pipeline.stage_names if pipeline else ()
         for key, stage in trigger["stage"].items():
             if stage not in stages:
@@ -208,7 +208,7 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
                     MappingProxyType({k: v for k, v in expressions.items() if v is not None}))
 
 
-def _check_assign(report: Report, source: Source, path: list, body: Mapping[str, Any], entity: Entity,
+def _check_assign(report: Report, source: Source, path: list[Any], body: Mapping[str, Any], entity: Entity,
                   roles: Mapping[str, Role]) -> None:
     groups = [key for key in ("team", "by_field") if key in body]
     if len(groups) > 1 or not (groups or "role" in body):
@@ -227,16 +227,16 @@ def _check_assign(report: Report, source: Source, path: list, body: Mapping[str,
         report.add(source, path + ["field"], f"'{target}' must name a user field of {entity.name}")
 
 
-def _check_values(report: Report, source: Source, path: list, values: Mapping[str, Any],
+def _check_values(report: Report, source: Source, path: list[Any], values: Mapping[str, Any],
                   entities: Mapping[str, Entity], target: str, names: set[str],
-                  expressions: dict) -> None:
+                  expressions: dict[str, Any]) -> None:
     for field, text in values.items():
         if field not in entities[target].fields:
             report.unknown(source, path + [field], f"a field of {target}", field, entities[target].fields)
         expressions[".".join(map(str, path + [field]))] = report.expression(source, path + [field], text, names)
 
 
-def _check_each(report: Report, source: Source, path: list, plan: Mapping[str, Any], entity: Entity,
+def _check_each(report: Report, source: Source, path: list[Any], plan: Mapping[str, Any], entity: Entity,
                 roles: Mapping[str, Role]) -> None:
     """A seed plan's `each` and `overrides` name stored fields of the entity and real roles."""
     each = plan.get("each", {})

@@ -28,7 +28,7 @@ def group_name(group: Any) -> str:
     """The column name of a group_by entry: its `name`, else the last step of its path."""
     if isinstance(group, str):
         return group.split(".")[-1]
-    return group.get("name") or group["field"].split(".")[-1]
+    return str(group.get("name") or group["field"].split(".")[-1])
 
 
 def measure_function(measure: Any) -> tuple[str, str | None]:
@@ -105,7 +105,7 @@ def build_report(source: Source, entities: Mapping[str, Entity],
                     MappingProxyType({k: v for k, v in expressions.items() if v is not None}))
 
 
-def _add_column(report: Report, source: Source, path: list, columns: list[str], name: str,
+def _add_column(report: Report, source: Source, path: list[Any], columns: list[str], name: str,
                 key: bool = False) -> None:
     if name in columns:
         report.add(source, path, f"the report already has a column '{name}'",
@@ -159,7 +159,7 @@ def _check_shape(report: Report, source: Source, kind: str, data: Mapping[str, A
         report.add(source, ["period"], "period is for timeseries and funnel reports", key=True)
 
 
-def _check_aggregate(report: Report, source: Source, path: list, function: str, name: str,
+def _check_aggregate(report: Report, source: Source, path: list[Any], function: str, name: str,
                      field: Field) -> None:
     if function in ("sum", "avg") and field.type not in NUMERIC_TYPES:
         report.add(source, path, f"cannot {function} '{name}': a {field.type} field (sum and avg take "
@@ -174,7 +174,7 @@ def _check_sort(report: Report, source: Source, kind: str, data: Mapping[str, An
                 entities: Mapping[str, Entity], entity: str, columns: list[str]) -> None:
     sort = data.get("sort", ())
     for i, key in enumerate([sort] if isinstance(sort, str) else sort):
-        where = ["sort"] if isinstance(sort, str) else ["sort", i]
+        where: list[str | int] = ["sort"] if isinstance(sort, str) else ["sort", i]
         name = key.lstrip("-+")
         if kind == "list":
             field = check_path(report, source, where, entities, entity, name)
@@ -203,7 +203,7 @@ def _check_values(report: Report, source: Source, condition: Mapping[str, Any],
             values = operators.get(operator)
             for i, value in enumerate(values if isinstance(values, (list, tuple)) else [values]):
                 if value is not None and known and value not in known:
-                    where = ["where", path] + ([operator] if isinstance(spec, Mapping) else [])
+                    where: list[Any] = ["where", path] + ([operator] if isinstance(spec, Mapping) else [])
                     if isinstance(values, (list, tuple)):
                         where.append(i)
                     report.unknown(source, where, f"a {'stage' if field.type == 'stage' else 'choice'} "
@@ -237,7 +237,7 @@ def build_targets(source: Source, entities: Mapping[str, Entity],
                    owner=spec.get("owner"), where=freeze(dict(spec.get("where", {}))))
 
 
-def check_target_calls(report: Report, source: Source, path: list, expression: Any,
+def check_target_calls(report: Report, source: Source, path: list[Any], expression: Any,
                        targets: Targets | None, entities: Mapping[str, Entity]) -> None:
     """`target('revenue', 'month')`: the metric must be one the targets entity offers (when its metric
     field is a select) and the period a unit or a relative period."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
@@ -73,7 +73,7 @@ def _describe(error: ValidationError, document: Any, file: str) -> Iterator[Prob
     where = mark_at(document, path) or Mark(file, 1, 1)
     name = next((step for step in reversed(path) if isinstance(step, str)), "value")
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+        allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, Mapping) else set()
         for key in error.instance:
             if key not in allowed:
                 yield Problem(mark_at(document, path + [key], key=True) or where,
@@ -81,8 +81,9 @@ def _describe(error: ValidationError, document: Any, file: str) -> Iterator[Prob
                               did_you_mean(key, allowed))
         return
     if error.validator == "enum":
+        options = error.validator_value if isinstance(error.validator_value, list) else []
         yield Problem(where, format_path(path), f"{error.instance!r} is not a valid {name}",
-                      did_you_mean(error.instance, [str(v) for v in error.validator_value]))
+                      did_you_mean(error.instance, [str(v) for v in options]))
         return
     if error.validator == "required":
         yield Problem(where, format_path(path), error.message.replace("property", "key"))

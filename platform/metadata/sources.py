@@ -4,8 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from atrium.metadata.expressions import (BUILTIN_FUNCTIONS, CONSTANTS, CONTEXT_FUNCTIONS, Expression,
-                          ExpressionError, parse_expression, unknown_names)
+from atrium.metadata.expressions import (
+    BUILTIN_FUNCTIONS,
+    CONSTANTS,
+    CONTEXT_FUNCTIONS,
+    Expression,
+    ExpressionError,
+    parse_expression,
+    unknown_names,
+)
 from atrium.metadata.problems import Mark, Problem, did_you_mean
 from atrium.metadata.yaml_source import format_path, mark_at
 
@@ -26,17 +33,17 @@ class Report:
 
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, source: Source, path: Iterable[Any], message: str, hint: str = "",
+    def add(self, source: Source, path: Iterable[str | int], message: str, hint: str = "",
             key: bool = False) -> None:
         steps = list(path)
         mark = mark_at(source.data, steps, key=key) or Mark(source.file, 1, 1)
         self.problems.append(Problem(mark, format_path(steps), message, hint))
 
-    def unknown(self, source: Source, path: Iterable[Any], what: str, name: Any,
+    def unknown(self, source: Source, path: Iterable[str | int], what: str, name: Any,
                 candidates: Iterable[str]) -> None:
         self.add(source, path, f"'{name}' is not {what}", did_you_mean(name, candidates))
 
-    def expression(self, source: Source, path: Iterable[Any], text: Any,
+    def expression(self, source: Source, path: Iterable[str | int], text: Any,
                    names: Iterable[str]) -> Expression | None:
         """Parse an expression and check that every name it uses exists."""
         steps = list(path)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import yaml
 
 from atrium.metadata.problems import Mark, Problem
 
+# A step into a document: a mapping key or a list index (`fields.amount`, `stages[2]`).
+PathStep = str | int
 
-class MarkedDict(dict):
+
+class MarkedDict(dict[Any, Any]):
     """A mapping that knows where it, each key and each value were written."""
 
     mark: Mark | None = None
@@ -27,7 +30,7 @@ class MarkedDict(dict):
         self.value_marks: dict[Any, Mark] = {}
 
 
-class MarkedList(list):
+class MarkedList(list[Any]):
     """A sequence that knows where it and each of its items were written."""
 
     mark: Mark | None = None
@@ -38,7 +41,10 @@ class MarkedList(list):
 
 
 # libyaml's parser when PyYAML was built with it (same nodes and marks, several times faster).
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # the stubs cannot say "one of two classes with the same interface"
+    _SafeBase = yaml.SafeLoader
+else:
+    _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _BlueprintLoader(_SafeBase):
@@ -82,7 +88,7 @@ def _mark(file: str, node: yaml.Node) -> Mark:
     return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _duplicate_keys(file: str, node: yaml.Node, path: tuple) -> Iterable[Problem]:
+def _duplicate_keys(file: str, node: yaml.Node, path: tuple[Any, ...]) -> Iterable[Problem]:
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, yaml.Node] = {}
         for key_node, value_node in node.value:
@@ -117,7 +123,7 @@ def _attach_marks(file: str, node: yaml.Node, data: Any) -> Any:
         return marked
     if isinstance(node, yaml.SequenceNode) and isinstance(data, list):
         marked_list = MarkedList(_attach_marks(file, item_node, item)
-                                 for item_node, item in zip(node.value, data))
+                                 for item_node, item in zip(node.value, data, strict=True))
         marked_list.mark = _mark(file, node)
         marked_list.item_marks = [_mark(file, item_node) for item_node in node.value]
         return marked_list
@@ -157,7 +163,7 @@ def read_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
     return parse_yaml(text, display)
 
 
-def mark_at(data: Any, path: Iterable[Any], key: bool = False) -> Mark | None:
+def mark_at(data: Any, path: Iterable[PathStep], key: bool = False) -> Mark | None:
     """The position of the value at `path` (or of its key, when `key`), or the nearest parent's."""
     best = getattr(data, "mark", None)
     node = data
@@ -177,7 +183,7 @@ def mark_at(data: Any, path: Iterable[Any], key: bool = False) -> Mark | None:
     return best
 
 
-def format_path(path: Iterable[Any]) -> str:
+def format_path(path: Iterable[PathStep]) -> str:
     """`fields.amount.type`, `stages[2].name`."""
     text = ""
     for step in path:

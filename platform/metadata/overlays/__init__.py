@@ -1,1 +1,4 @@
-"""Overlays: what a consultant's folder changes against its base (diff, lock, upgrade, scaffold, minimal overlays, plain words)."""
+"""Overlays: what a consultant's folder changes against its base.
+
+Diff, lock, upgrade, scaffold, minimal overlays and plain words.
+"""

@@ -34,16 +34,15 @@ def _key_mark(data: Any, key: Any, fallback: Mark) -> Mark:
 
 
 def _item_mark(items: Any, index: int, fallback: Mark) -> Mark:
-    if isinstance(items, MarkedList) and index < len(items.item_marks) and items.item_marks[index]:
-        return items.item_marks[index]
-    return fallback
+    found = items.item_marks[index] if isinstance(items, MarkedList) and index < len(items.item_marks) else None
+    return found or fallback
 
 
 def _is_removed(value: Any) -> bool:
     return isinstance(value, dict) and value.get("remove") is True
 
 
-def _walk(base: Any, overlay: Any, path: list, mark: Mark) -> Iterator[Problem]:
+def _walk(base: Any, overlay: Any, path: list[Any], mark: Mark) -> Iterator[Problem]:
     if isinstance(overlay, dict):
         base_map = base if isinstance(base, dict) else {}
         for key, value in overlay.items():
@@ -58,13 +57,13 @@ def _walk(base: Any, overlay: Any, path: list, mark: Mark) -> Iterator[Problem]:
             yield from _walk_append(base if isinstance(base, list) else [], overlay, path, mark)
         else:
             for index, item in enumerate(overlay):
-                if placement(item) is not None:
+                if (place := placement(item)) is not None:
                     yield Problem(_item_mark(overlay, index, mark), format_path(path + [index]),
-                                  f"'{placement(item)[0]}:' only places items in a list that starts with '+'",
+                                  f"'{place[0]}:' only places items in a list that starts with '+'",
                                   "write the list as [+, ...] to merge into the base's list")
 
 
-def _walk_append(base: list, overlay: list, path: list, mark: Mark) -> Iterator[Problem]:
+def _walk_append(base: list[Any], overlay: list[Any], path: list[Any], mark: Mark) -> Iterator[Problem]:
     names = [found[1] for item in base if (found := identity(item)) is not None]
     for index in range(1, len(overlay)):
         item = overlay[index]

@@ -24,6 +24,8 @@ from atrium.metadata.sources import Source
 LOCALE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z]{2,4})?$")
 FIRST = "(first)"  # `after` of an item that now comes first
 SKIPPED_KEYS = {("blueprint", "extends")}  # how layers are found, not what the blueprint is
+# (action, path, old, new, after): one difference as `compare` finds it, before it becomes a Change
+Difference = tuple[str, tuple[Step, ...], Any, Any, Any]
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,10 @@ def same(a: Any, b: Any) -> bool:
     return json.dumps(plain(a), sort_keys=True, default=str) == json.dumps(plain(b), sort_keys=True, default=str)
 
 
-def _identified(items: list) -> list[Ident] | None:
+def _identified(items: list[Any]) -> list[Ident] | None:
     """The identities of a list whose every item has a distinct one, else None."""
-    idents = [ident_of(item) for item in items]
-    if any(i is None for i in idents):
+    idents = [i for i in (ident_of(item) for item in items) if i is not None]
+    if len(idents) < len(items):
         return None
     values = [i.value for i in idents]
     return idents if len(set(map(repr, values))) == len(values) else None
@@ -64,12 +66,12 @@ def _by_value(idents: list[Ident]) -> dict[str, Ident]:
     return {repr(i.value): i for i in idents}
 
 
-def compare(old: Any, new: Any, path: tuple[Step, ...] = ()) -> list[tuple]:
+def compare(old: Any, new: Any, path: tuple[Step, ...] = ()) -> list[Difference]:
     """(action, path, old, new, after) for every difference between two values."""
     if same(old, new):
         return []
     if isinstance(old, dict) and isinstance(new, dict) and not (_is_text(old) and _is_text(new)):
-        out: list[tuple] = [("removed", path + (key,), value, None, None)
+        out: list[Difference] = [("removed", path + (key,), value, None, None)
                             for key, value in old.items() if key not in new]
         for key, value in new.items():
             if key not in old:
@@ -82,7 +84,7 @@ def compare(old: Any, new: Any, path: tuple[Step, ...] = ()) -> list[tuple]:
     return [("changed", path, old, new, None)]
 
 
-def _compare_lists(old: list, new: list, path: tuple[Step, ...]) -> list[tuple]:
+def _compare_lists(old: list[Any], new: list[Any], path: tuple[Step, ...]) -> list[Difference]:
     old_ids, new_ids = _identified(old), _identified(new)
     if old_ids is None or new_ids is None:
         if len(new) > len(old) and same(new[:len(old)], old):  # items appended
@@ -91,11 +93,11 @@ def _compare_lists(old: list, new: list, path: tuple[Step, ...]) -> list[tuple]:
         return [("changed", path, old, new, None)]
     old_index = {repr(i.value): n for n, i in enumerate(old_ids)}
     new_keys = [repr(i.value) for i in new_ids]
-    out: list[tuple] = [("removed", path + (ident,), old[n], None, None)
+    out: list[Difference] = [("removed", path + (ident,), old[n], None, None)
                         for n, ident in enumerate(old_ids) if repr(ident.value) not in set(new_keys)]
     kept = [key for key in new_keys if key in old_index]
     in_place = longest_increasing([old_index[key] for key in kept])
-    for n, (ident, key) in enumerate(zip(new_ids, new_keys)):
+    for n, (ident, key) in enumerate(zip(new_ids, new_keys, strict=True)):
         after = new_ids[n - 1].value if n else FIRST
         if key not in old_index:
             out.append(("added", path + (ident,), None, new[n], after))
@@ -106,14 +108,14 @@ def _compare_lists(old: list, new: list, path: tuple[Step, ...]) -> list[tuple]:
     return out
 
 
-def _after_item(items: list, index: int) -> Any:
+def _after_item(items: list[Any], index: int) -> Any:
     if not index:
         return FIRST
     previous = ident_of(items[index - 1])
     return previous.value if previous is not None else Position(index - 1)
 
 
-def _is_text(value: dict) -> bool:
+def _is_text(value: dict[Any, Any]) -> bool:
     """A label: one text per language ({en: ..., zh: ...}), compared as one value."""
     return bool(value) and all(isinstance(k, str) and LOCALE.match(k) and isinstance(v, str)
                                for k, v in value.items())

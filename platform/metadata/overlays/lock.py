@@ -18,8 +18,16 @@ import yaml
 
 from atrium.errors import AtriumError
 from atrium.metadata.merge import APPEND, IDENTITY_KEYS, PLACEMENT_KEYS
-from atrium.metadata.overlays.paths import (ABSENT, Position, Step, document_file, fingerprint, fingerprint_at, ident_of,
-                            path_key)
+from atrium.metadata.overlays.paths import (
+    ABSENT,
+    Position,
+    Step,
+    document_file,
+    fingerprint,
+    fingerprint_at,
+    ident_of,
+    path_key,
+)
 from atrium.metadata.problems import Mark
 from atrium.metadata.sources import Source
 from atrium.metadata.yaml_source import MarkedDict, MarkedList
@@ -66,7 +74,7 @@ def overlay_nodes(data: Any) -> Node:
     return Node((), "merge", getattr(data, "mark", None), data, tuple(_mapping(data, ())))
 
 
-def _mapping(data: dict, path: tuple[Step, ...], skip: tuple[str, ...] = ()) -> Iterator[Node]:
+def _mapping(data: dict[str, Any], path: tuple[Step, ...], skip: tuple[str, ...] = ()) -> Iterator[Node]:
     for key, value in data.items():
         if key in skip:
             continue
@@ -82,7 +90,7 @@ def _mapping(data: dict, path: tuple[Step, ...], skip: tuple[str, ...] = ()) -> 
             yield Node(here, "set", mark, value)
 
 
-def _appended(items: list, path: tuple[Step, ...]) -> Iterator[Node]:
+def _appended(items: list[Any], path: tuple[Step, ...]) -> Iterator[Node]:
     marks = items.item_marks if isinstance(items, MarkedList) else []
     for index in range(1, len(items)):
         item = items[index]

@@ -16,12 +16,12 @@ the one thing an overlay cannot change (new keys come after the base's).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeGuard
 
 from atrium.metadata.merge import APPEND, identity, merge
 from atrium.metadata.overlays.diff import longest_increasing, same
-from atrium.metadata.overlays.paths import plain
 from atrium.metadata.overlays.documents import NOTHING, render_overlay_yaml, write_overlay_document
+from atrium.metadata.overlays.paths import plain
 from atrium.metadata.sources import Source
 
 
@@ -57,22 +57,22 @@ def minimal_overlay_documents(base: dict[Any, Any], target: dict[Any, Any]) -> d
     return result
 
 
-def _unique(ids: list) -> bool:
+def _unique(ids: list[tuple[str, Any] | None]) -> TypeGuard[list[tuple[str, Any]]]:
     return None not in ids and len({repr(i) for i in ids}) == len(ids)
 
 
-def _append_form(base: list, target: list) -> list | None:
+def _append_form(base: list[Any], target: list[Any]) -> list[Any] | None:
     """A `+` list for base → target, or None when one cannot say it."""
     base_ids, target_ids = [identity(i) for i in base], [identity(i) for i in target]
     if not _unique(base_ids) or not _unique(target_ids) or (target and target[0] == APPEND):
         return None
-    by_id = {repr(i): item for i, item in zip(base_ids, base)}
+    by_id = {repr(i): item for i, item in zip(base_ids, base, strict=True)}
     removals: list[Any] = []
     for ident in base_ids:
         if repr(ident) not in {repr(i) for i in target_ids}:
             removals.append({"value" if ident[0] == "scalar" else ident[0]: ident[1], "remove": True})
     entries: dict[str, Any] = {}  # by identity, in target sequence; None: no entry needed (yet)
-    for ident, item in zip(target_ids, target):
+    for ident, item in zip(target_ids, target, strict=True):
         key = repr(ident)
         if key not in by_id:
             entries[key] = plain(item)
@@ -114,7 +114,9 @@ def _append_form(base: list, target: list) -> list | None:
         now = [repr(identity(item)) for item in merged]
         if now == wanted:
             return candidate if same(merged, target) else None
-        if len(now) != len(wanted) or not place(next(i for i, (a, b) in enumerate(zip(now, wanted)) if a != b)):
+        if len(now) != len(wanted):
+            return None
+        if not place(next(i for i, (a, b) in enumerate(zip(now, wanted, strict=True)) if a != b)):
             return None
     return None
 

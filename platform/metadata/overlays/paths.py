@@ -81,7 +81,7 @@ class Located:
     depth: int  # how many steps of the path exist
 
 
-def _find_item(items: list, step: Step) -> int | None:
+def _find_item(items: list[Any], step: Step) -> int | None:
     if isinstance(step, Position):
         return step.index if 0 <= step.index < len(items) else None
     if isinstance(step, Ident):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from atrium.errors import AtriumError
 from atrium.metadata.loader import FOLDERS, blueprint_layers, display_path, merged_documents
-from atrium.metadata.overlays.lock import take_lock, write_lock
 from atrium.metadata.overlays.documents import write_text_atomically
+from atrium.metadata.overlays.lock import take_lock, write_lock
+from atrium.metadata.sources import Source
 
 
 class ScaffoldError(AtriumError, ValueError):
@@ -99,7 +100,7 @@ def scaffold_overlay(target: Path | str, extends: Path | str) -> list[Path]:
     return written
 
 
-def _examples(documents: dict) -> dict[str, str]:
+def _examples(documents: dict[tuple[str, str], Source]) -> dict[str, str]:
     """Commented examples that use the base's own entity, field, pipeline and stage names."""
     examples: dict[str, str] = {}
     entities = sorted(name for kind, name in documents if kind == "entity")

@@ -22,8 +22,15 @@ from typing import Any, Callable, Mapping
 
 from atrium.metadata.loader import check_layers, display_path, merged_documents, read_layer
 from atrium.metadata.overlays.checks import is_removed_document
-from atrium.metadata.overlays.lock import (BaseLock, Node, changed_documents, overlay_nodes, read_lock, take_lock,
-                           write_lock)
+from atrium.metadata.overlays.lock import (
+    BaseLock,
+    Node,
+    changed_documents,
+    overlay_nodes,
+    read_lock,
+    take_lock,
+    write_lock,
+)
 from atrium.metadata.overlays.paths import ABSENT, Step, document_file, fingerprint, fingerprint_at, locate, path_key
 from atrium.metadata.overlays.words import name_of
 from atrium.metadata.problems import Mark, Problem
@@ -75,7 +82,7 @@ def find_conflicts(overlay: Documents, old: OldLookup, new_base: Documents) -> l
             if was not in (None, ABSENT) and new is not None and fingerprint(new_data) != was:
                 conflicts.append(Conflict("changed, removed here", document_file(*key), "",
                                           f"the new base changed {name_of(*key, ())}, which the overlay removes",
-                                          source.data.mark, new_data.mark))
+                                          source.data.mark, new.data.mark))
             continue
         _check(overlay_nodes(source.data), key, old, new_data, conflicts)
     return sorted(conflicts, key=lambda c: (str(c.at.file if c.at else c.document),

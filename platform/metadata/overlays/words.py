@@ -51,7 +51,7 @@ def _step_text(step: Step) -> str:
 def _matches(pattern: tuple[str, ...], path: tuple[Step, ...]) -> bool:
     if len(path) < len(pattern):
         return False
-    for want, step in zip(pattern, path):
+    for want, step in zip(pattern, path, strict=False):  # a pattern may stop short of the path
         if want == ITEM:
             if not isinstance(step, (Ident, Position)):
                 return False
