@@ -132,7 +132,7 @@ def _blueprint(args: argparse.Namespace) -> Blueprint:
     return blueprint
 
 
-def _messages_locale(args) -> str:
+def _messages_locale(args: argparse.Namespace) -> str:
     """`check --lang`, else the environment's language (LC_ALL, LC_MESSAGES, LANG), else English."""
     return getattr(args, "lang", None) or environment_locale(os.environ) or "en"
 

@@ -24,8 +24,7 @@ from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
-from babel.dates import format_date as babel_format_date
-from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_date as babel_format_date, format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -73,10 +72,10 @@ def translations(locale: str | None) -> gettext_module.NullTranslations:
     if po.exists():
         with po.open("rb") as source:
             catalog = read_po(source, locale=language, domain=DOMAIN)
-        compiled = io.BytesIO()
-        write_mo(compiled, catalog)
-        compiled.seek(0)
-        return Translations(compiled, domain=DOMAIN)
+        built = io.BytesIO()
+        write_mo(built, catalog)
+        built.seek(0)
+        return Translations(built, domain=DOMAIN)
     return gettext_module.NullTranslations()
 
 

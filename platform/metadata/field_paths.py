@@ -10,6 +10,7 @@ from atrium.metadata.entities import system_field
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Pipeline
 from atrium.metadata.problems import did_you_mean
 from atrium.metadata.sources import Report, Source
+from atrium.metadata.yaml_source import PathStep
 
 
 def resolve_path(entities: Mapping[str, Entity], entity: str, path: str) -> Field | str:
@@ -22,13 +23,13 @@ def resolve_path(entities: Mapping[str, Entity], entity: str, path: str) -> Fiel
             return f"'{step}' is not a field of {current.name}"
         if index == len(steps) - 1:
             return field
-        if field.type != "reference" or field.to not in entities:
+        if field.type != "reference" or field.to is None or field.to not in entities:
             return f"'{step}' is not a reference, so '{path}' cannot go through it"
         current = entities[field.to]
     raise AssertionError("unreachable")
 
 
-def check_path(report: Report, source: Source, where: list, entities: Mapping[str, Entity],
+def check_path(report: Report, source: Source, where: list[PathStep], entities: Mapping[str, Entity],
                entity: str, path: str) -> Field | None:
     result = resolve_path(entities, entity, path)
     if isinstance(result, str):
@@ -46,7 +47,7 @@ STAGE_OPERATORS = ("stalled", "in_stage_longer_than_days")
 HOUR_OPERATORS = ("older_than_hours", "within_last_hours")
 
 
-def check_condition(report: Report, source: Source, where: list, condition: Mapping[str, Any],
+def check_condition(report: Report, source: Source, where: list[PathStep], condition: Mapping[str, Any],
                     entities: Mapping[str, Entity], entity: str,
                     pipelines: Mapping[str, Pipeline] | None = None) -> None:
     for path, spec in condition.items():

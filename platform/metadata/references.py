@@ -10,10 +10,13 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from atrium.metadata.approval_checks import check_approval, check_request_trigger
-from atrium.metadata.field_paths import check_condition, check_path, entity_names
-from atrium.metadata.field_paths import resolve_path as resolve_path  # where pages and the API look paths up
-from atrium.metadata.model import (Document, Entity, EntityGrant, FormSection, Label, Pipeline, Role, View,
-                                   freeze)
+from atrium.metadata.field_paths import (
+    check_condition,
+    check_path,
+    entity_names,
+    resolve_path as resolve_path,  # where pages and the API look paths up
+)
+from atrium.metadata.model import Document, Entity, EntityGrant, FormSection, Label, Pipeline, Role, View, freeze
 from atrium.metadata.sources import Report, Source
 
 NOTIFY_KEYWORDS = ("owner", "manager", "previous_owner", "creator")

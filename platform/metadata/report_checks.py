@@ -13,8 +13,17 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from atrium.metadata.field_paths import check_condition, check_path, resolve_path
-from atrium.metadata.model import (NUMERIC_TYPES, TEMPORAL_TYPES, Document, Entity, Field, Label, Pipeline, Targets,
-                    freeze)
+from atrium.metadata.model import (
+    NUMERIC_TYPES,
+    TEMPORAL_TYPES,
+    Document,
+    Entity,
+    Field,
+    Label,
+    Pipeline,
+    Targets,
+    freeze,
+)
 from atrium.metadata.sources import Report, Source
 
 AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max")
