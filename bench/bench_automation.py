@@ -24,14 +24,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
-from benchmarks_doc import write_section  # noqa: E402
-
 import sqlalchemy as sa  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
 
 from atrium.metadata import load_blueprint  # noqa: E402
 from atrium.runtime.access import users  # noqa: E402
-from atrium.runtime.schema.migrations import migrate  # noqa: E402
 from atrium.runtime.automation.scheduler import ScheduledRules  # noqa: E402
+from atrium.runtime.schema.migrations import migrate  # noqa: E402
 from atrium.runtime.site.site import Site  # noqa: E402
 
 B2B = ROOT / "blueprints" / "b2b_sales"

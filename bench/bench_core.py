@@ -26,17 +26,16 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
-from benchmarks_doc import write_section  # noqa: E402
-
 import sqlalchemy as sa  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
 
 from atrium.metadata import load_blueprint  # noqa: E402
 from atrium.runtime.access import users  # noqa: E402
 from atrium.runtime.schema.database import create_engine  # noqa: E402
 from atrium.runtime.schema.migrations import apply_migration, migrate, plan_migration  # noqa: E402
-from atrium.runtime.site.services import records_service  # noqa: E402
 from atrium.runtime.seed.seeding import seed_demo  # noqa: E402
 from atrium.runtime.seed.values import Values  # noqa: E402
+from atrium.runtime.site.services import records_service  # noqa: E402
 
 B2B = ROOT / "blueprints" / "b2b_sales"
 DOC = ROOT / "docs" / "benchmarks.md"

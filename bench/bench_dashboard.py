@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_doc import write_section  # noqa: E402
 from bench_pages import call, machine, sign_in, wait_for_quiet  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
 from pages_data import B2B, ROOT, build_or_reuse  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -210,6 +210,7 @@ def main() -> int:
 
 def team_owned(site) -> int:
     import sqlalchemy as sa
+
     from atrium.runtime.records.evaluation import Actor
     users, orders = site.tables.system("atrium_users"), site.tables["order"]
     with site.engine.connect() as connection:

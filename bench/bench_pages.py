@@ -28,15 +28,14 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
 sys.path.insert(0, str(ROOT / "bench")) if str(ROOT / "bench") not in sys.path else None
-from benchmarks_doc import write_section  # noqa: E402
-
 import sqlalchemy as sa  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
+from pages_data import B2B, build_or_reuse  # noqa: E402
+from pages_load import Server, wrk  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from atrium.runtime.site.site import Site  # noqa: E402
 from atrium.ui.web.app import Settings, create_app  # noqa: E402
-from pages_data import B2B, build_or_reuse  # noqa: E402
-from pages_load import Server, wrk  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_pages:start -->", "<!-- bench_pages:end -->"

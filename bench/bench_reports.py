@@ -26,19 +26,18 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
 sys.path.insert(0, str(ROOT / "bench")) if str(ROOT / "bench") not in sys.path else None
-from benchmarks_doc import write_section  # noqa: E402
-
 import sqlalchemy as sa  # noqa: E402
+from bench_core import machine, pg_scratch  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
+from pages_data import B2B, build_or_reuse  # noqa: E402
 
 from atrium.metadata import load_blueprint  # noqa: E402
-from atrium.runtime.schema.database import create_engine, refresh_statistics  # noqa: E402
-from atrium.runtime.records.evaluation import Actor  # noqa: E402
-from atrium.runtime.schema.migrations import migrate  # noqa: E402
-from atrium.runtime.reports.runner import Reports  # noqa: E402
-from atrium.runtime.site.site import Site  # noqa: E402
 from atrium.runtime.access.users import find_user  # noqa: E402
-from bench_core import machine, pg_scratch  # noqa: E402
-from pages_data import B2B, build_or_reuse  # noqa: E402
+from atrium.runtime.records.evaluation import Actor  # noqa: E402
+from atrium.runtime.reports.runner import Reports  # noqa: E402
+from atrium.runtime.schema.database import create_engine, refresh_statistics  # noqa: E402
+from atrium.runtime.schema.migrations import migrate  # noqa: E402
+from atrium.runtime.site.site import Site  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_reports:start -->", "<!-- bench_reports:end -->"
@@ -173,12 +172,12 @@ def copy_to_postgresql(sqlite_path: Path, url: str, blueprint) -> None:
                 rows.sort(key=lambda r: r[4] is not None)
             with cursor.copy(f'COPY {table} ({", ".join(columns)}) FROM STDIN') as copy:
                 for row in rows:
-                    copy.write_row(tuple(bool(v) if c == "active" else v for c, v in zip(columns, row)))
+                    copy.write_row(tuple(bool(v) if c == "active" else v for c, v in zip(columns, row, strict=False)))
         quoted = ", ".join(f'"{c}"' for c in ORDER_COLUMNS)
         rows = source.execute(f'SELECT {quoted} FROM "order" ORDER BY id')
         with cursor.copy(f'COPY "order" ({quoted}) FROM STDIN') as copy:
             while batch := rows.fetchmany(20_000):  # COPY's text format, written a batch at a time
-                copy.write("".join("\t".join(_copy_text(c, v) for c, v in zip(ORDER_COLUMNS, row)) + "\n"
+                copy.write("".join("\t".join(_copy_text(c, v) for c, v in zip(ORDER_COLUMNS, row, strict=False)) + "\n"
                                    for row in batch))
         raw.commit()
     finally:

@@ -29,8 +29,8 @@ from atrium.metadata import load_blueprint  # noqa: E402
 from atrium.runtime.access import users  # noqa: E402
 from atrium.runtime.schema.database import create_engine, refresh_statistics  # noqa: E402
 from atrium.runtime.schema.migrations import migrate  # noqa: E402
-from atrium.runtime.seed.seeding import seed_demo  # noqa: E402
 from atrium.runtime.schema.tables import build_tables  # noqa: E402
+from atrium.runtime.seed.seeding import seed_demo  # noqa: E402
 
 B2B = ROOT / "blueprints" / "b2b_sales"
 SEED_SCALE = 2000          # orders made through the records service (with visits, tasks, history)
@@ -256,7 +256,7 @@ def fill(path: Path, total_orders: int, zone: ZoneInfo) -> dict:
         for variant in variants:
             path = OPEN[:variant + 1] + ["lost"] if final == "lost" else \
                 OPEN + ["won"] if final == "won" else OPEN[:OPEN.index(final) + 1]
-            for step, (source, target) in enumerate(zip([None] + path[:-1], path)):
+            for step, (source, target) in enumerate(zip([None] + path[:-1], path, strict=False)):
                 walks.append(f"('{final}', {variant}, {step}, "
                              f"{'NULL' if source is None else repr(source)}, '{target}')")
     _run(db, "stage history", f"""

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from atrium.cli import main
+from atrium.runtime.access import users
 from atrium.runtime.schema.database import create_engine
 from atrium.runtime.schema.tables import build_tables
-from atrium.runtime.access import users
 
 ON_POSTGRES = os.environ.get("ATRIUM_TEST_DB", "sqlite") == "postgresql"
 

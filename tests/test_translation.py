@@ -17,8 +17,17 @@ from babel.messages.pofile import read_po
 
 from atrium import translation
 from atrium.cli import main
-from atrium.translation import (environment_locale, format_date, format_datetime, format_money, format_number,
-                                negotiate, nword, pword, word)
+from atrium.translation import (
+    environment_locale,
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+    negotiate,
+    nword,
+    pword,
+    word,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "platform" / "locale" / "zh" / "LC_MESSAGES" / "atrium.po"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from atrium.runtime.records.evaluation import SYSTEM, Actor
-from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.records.service import RecordService
-from atrium.runtime.access.secured import SecuredRecords
-from atrium.runtime.site.site import Site
 from atrium.runtime.access import users
+from atrium.runtime.access.secured import SecuredRecords
+from atrium.runtime.records.evaluation import SYSTEM, Actor
+from atrium.runtime.records.service import RecordService
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
 
 UTC = dt.timezone.utc
 # 10:00 in Shanghai on 2026-03-16, a Monday: today() is 2026-03-16 in the blueprint's time zone

@@ -1,6 +1,5 @@
 """Fixtures of the b2b_sales blueprint tests (see b2b_kit)."""
 import pytest
-
 from b2b_kit import make_world
 
 

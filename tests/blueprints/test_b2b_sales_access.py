@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from atrium.runtime.access.secured import AccessDenied
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
-from atrium.runtime.access.secured import AccessDenied
 
 
 def listed(world, who, entity):

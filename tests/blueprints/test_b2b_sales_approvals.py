@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from atrium.runtime.access.policy import Access
 from atrium.runtime.approvals.service import ApprovalRefused
-from atrium.runtime.reports.targets import TargetReader
 from atrium.runtime.records.service import ValidationFailed
+from atrium.runtime.reports.targets import TargetReader
 
 
 @pytest.fixture

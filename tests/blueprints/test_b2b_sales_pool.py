@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from atrium.runtime.pool.service import PoolRefused, PublicPool
-from atrium.runtime.automation.scheduler import ScheduledRules
-from atrium.runtime.site.site import Site
 from atrium.runtime.automation.notifications import Notifications
+from atrium.runtime.automation.scheduler import ScheduledRules
+from atrium.runtime.pool.service import PoolRefused, PublicPool
+from atrium.runtime.site.site import Site
 
 D = dt.date
 

@@ -26,8 +26,8 @@ import sqlalchemy as sa
 
 from atrium.cli import main
 from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.seed.seeding import seed_demo
 from atrium.runtime.schema.tables import build_tables
+from atrium.runtime.seed.seeding import seed_demo
 
 B2B = Path(__file__).resolve().parents[2] / "blueprints" / "b2b_sales"
 ZONE = ZoneInfo("Asia/Shanghai")  # the blueprint's time zone

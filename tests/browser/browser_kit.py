@@ -117,6 +117,7 @@ def fast_passwords(engine, blueprint) -> None:
     takes milliseconds; the login code checks them exactly as it checks any hash."""
     import sqlalchemy as sa
     from argon2 import PasswordHasher
+
     from atrium.runtime.schema.tables import build_tables
     hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     users = build_tables(blueprint).system("atrium_users")

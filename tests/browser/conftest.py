@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from browser_kit import DEMO_DAY, HOW_TO, IN_CI, VIEWPORT, launch, missing, seed_database, serve
 
 HERE = Path(__file__).resolve().parent

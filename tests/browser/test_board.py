@@ -7,10 +7,10 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from browser_kit import pick, rows, sign_in, unique, user_id
 from playwright.sync_api import expect
 
 from atrium.runtime.records.evaluation import Actor
-from browser_kit import pick, rows, sign_in, unique, user_id
 
 
 def lane(page, stage: str):

@@ -8,10 +8,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from browser_kit import B2B, DEMO_DAY, SCREENSHOTS, VIEWPORT, launch, serve, sign_in
 from playwright.sync_api import expect
 
 from atrium.metadata import load_blueprint
-from browser_kit import B2B, DEMO_DAY, SCREENSHOTS, VIEWPORT, launch, serve, sign_in
 
 STEADY = ("--num-raster-threads=1", "--disable-partial-raster", "--disable-lcd-text", "--font-render-hinting=none")
 

@@ -2,9 +2,8 @@
 after a reload and after signing out and in again."""
 from __future__ import annotations
 
-from playwright.sync_api import expect
-
 from browser_kit import sign_in
+from playwright.sync_api import expect
 
 
 def test_language_switch_is_remembered_across_reload_and_sign_in(page, server):

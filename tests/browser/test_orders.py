@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
+from browser_kit import pick, rows, sign_in, unique, user_id
 from playwright.sync_api import expect
 
 from atrium.runtime.records.evaluation import Actor
-from browser_kit import pick, rows, sign_in, unique, user_id
 
 
 def test_order_with_errors_then_fixed_is_saved(page, server):

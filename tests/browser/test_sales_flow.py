@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from browser_kit import B2B, DEMO_DAY, VIEWPORT, fast_passwords, pick, rows, serve, sign_in, user_id
 from playwright.sync_api import expect
 
 from atrium.cli import main
-from browser_kit import B2B, DEMO_DAY, VIEWPORT, fast_passwords, pick, rows, serve, sign_in, user_id
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the blueprint's time zone
 OPENS_AT = dt.datetime.combine(DEMO_DAY, dt.time(10, 0), ZONE)

@@ -10,10 +10,10 @@ import subprocess
 from zoneinfo import ZoneInfo
 
 import pytest
+from browser_kit import B2B, DEMO_DAY, IN_CI, SCREENSHOTS, VIEWPORT, launch, serve, sign_in
 from playwright.sync_api import expect
 
 from atrium.metadata import load_blueprint
-from browser_kit import B2B, DEMO_DAY, IN_CI, SCREENSHOTS, VIEWPORT, launch, serve, sign_in
 
 PHONE = {"width": 390, "height": 844}
 # one raster thread and no subpixel text: the same page gives the same pixels run after run

@@ -8,9 +8,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect
-
 from browser_kit import SCREENSHOTS, VIEWPORT, serve, sign_in
+from playwright.sync_api import expect
 
 OPTIONS = [("smb", "Small business", "小企业", "blue"), ("mid", "Mid-market", "中型企业", "green"),
            ("enterprise", "Enterprise", "大型企业", "purple")]

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from atrium.metadata.loader import blueprint_layers, merged_documents, read_layer
 from atrium.metadata.merge import merge
 from atrium.metadata.overlays.diff import Change, compare, same
+from atrium.metadata.overlays.documents import NOTHING, render_overlay_yaml, write_overlay_document
 from atrium.metadata.overlays.minimal import minimal_overlay, minimal_overlay_documents
 from atrium.metadata.overlays.paths import plain
 from atrium.metadata.overlays.words import describe
-from atrium.metadata.overlays.documents import NOTHING, render_overlay_yaml, write_overlay_document
 from atrium.metadata.yaml_source import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,13 +12,13 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 import yaml
+from blueprint_factory import write_blueprint
 
 from atrium.metadata import load_blueprint
+from atrium.runtime.access.users import add_team, add_user, set_team_manager
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
-from atrium.runtime.access.users import add_team, add_user, set_team_manager
-from blueprint_factory import write_blueprint
 
 UTC = dt.timezone.utc
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # a Tuesday; 17:00 in Shanghai

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import sqlalchemy as sa
+from automation_kit import Clock, write_automations
+from blueprint_factory import write_blueprint
 
 from atrium.metadata import load_blueprint
+from atrium.runtime.access.users import add_team, add_user
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
-from atrium.runtime.access.users import add_team, add_user
-from automation_kit import Clock, write_automations
-from blueprint_factory import write_blueprint
 
 UTC = dt.timezone.utc
 START = dt.datetime(2026, 3, 10, 4, 0, tzinfo=UTC)  # noon in Shanghai

@@ -20,15 +20,15 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import yaml
+from blueprint_factory import write_blueprint
 
 from atrium.metadata import load_blueprint
-from atrium.runtime.schema.database import create_engine
-from atrium.runtime.records.evaluation import SYSTEM, Actor
-from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.reports.runner import Reports
-from atrium.runtime.site.site import Site
 from atrium.runtime.access.users import add_team, add_user, find_user
-from blueprint_factory import write_blueprint
+from atrium.runtime.records.evaluation import SYSTEM, Actor
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.schema.database import create_engine
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
 
 UTC = dt.timezone.utc
 ZONE = "Asia/Shanghai"

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import pytest
+from blueprint_factory import make_blueprint
 
 from atrium.runtime.access.policy import Access
 from atrium.runtime.access.users import add_team, add_user
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.schema.tables import build_tables
-from blueprint_factory import make_blueprint
 
 ROLES = {"roles": {
     "boss": {"label": "Boss", "all": True},

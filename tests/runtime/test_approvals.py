@@ -8,15 +8,15 @@ import copy
 import threading
 from decimal import Decimal
 
-import pytest
-
 import automation_kit
+import pytest
+from automation_kit import Clock, automation_site, inbox, rows
+
+from atrium.runtime.access.secured import SecuredRecords
 from atrium.runtime.approvals.service import ApprovalRefused
+from atrium.runtime.automation.scheduler import ScheduledRules
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import ValidationFailed
-from atrium.runtime.automation.scheduler import ScheduledRules
-from atrium.runtime.access.secured import SecuredRecords
-from automation_kit import Clock, automation_site, inbox, rows
 
 ENTITIES = copy.deepcopy(automation_kit.ENTITIES)
 ENTITIES["deal"]["fields"].update({

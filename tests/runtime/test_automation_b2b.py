@@ -5,14 +5,14 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from automation_kit import Clock, inbox
 
+from atrium.runtime.access.users import add_team, add_user
+from atrium.runtime.automation.scheduler import ScheduledRules
+from atrium.runtime.pool.service import PublicPool
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.pool.service import PublicPool
-from atrium.runtime.automation.scheduler import ScheduledRules
 from atrium.runtime.site.site import Site
-from atrium.runtime.access.users import add_team, add_user
-from automation_kit import Clock, inbox
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 DAY_ONE = dt.datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI)

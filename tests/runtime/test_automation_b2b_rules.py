@@ -7,13 +7,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from automation_kit import Clock, inbox, rows
 
+from atrium.runtime.access.users import add_team, add_user, set_team_manager
+from atrium.runtime.automation.scheduler import ScheduledRules
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.automation.scheduler import ScheduledRules
 from atrium.runtime.site.site import Site
-from atrium.runtime.access.users import add_team, add_user, set_team_manager
-from automation_kit import Clock, inbox, rows
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 DAY_ONE = dt.datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI)  # a Wednesday

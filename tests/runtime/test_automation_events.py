@@ -10,11 +10,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from automation_kit import Clock, automation_site, inbox, rows
 
+from atrium.runtime.access.secured import SecuredRecords
 from atrium.runtime.automation.log import AutomationLog
 from atrium.runtime.records.service import ValidationFailed
-from atrium.runtime.access.secured import SecuredRecords
-from automation_kit import Clock, automation_site, inbox, rows
 
 
 @pytest.fixture

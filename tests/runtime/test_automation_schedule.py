@@ -5,12 +5,12 @@ import datetime as dt
 import threading
 
 import pytest
+from automation_kit import UTC, Clock, automation_site, inbox, rows
 
 from atrium.cli import main
 from atrium.runtime.automation.rules import Schedule
 from atrium.runtime.automation.scheduler import ScheduledRules, Scheduler
 from atrium.runtime.site.site import Site
-from automation_kit import UTC, Clock, automation_site, inbox, rows
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 RECYCLE = {"entity": "account", "on": "schedule", "every": "day",

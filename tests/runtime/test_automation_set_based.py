@@ -16,14 +16,13 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from automation_kit import ENTITIES, Clock, automation_site, inbox, rows
 
-from atrium.runtime.schema import data_versions
-from atrium.runtime.records import updates as record_updates
-from atrium.runtime.records import set_writes
-from atrium.runtime.schema.database import create_engine
 from atrium.runtime.automation.rule_columns import RuleColumns
 from atrium.runtime.automation.scheduler import ScheduledRules
-from automation_kit import ENTITIES, Clock, automation_site, inbox, rows
+from atrium.runtime.records import set_writes, updates as record_updates
+from atrium.runtime.schema import data_versions
+from atrium.runtime.schema.database import create_engine
 
 ON_POSTGRES = os.environ.get("ATRIUM_TEST_DB", "sqlite") == "postgresql"
 POOL = {"owner_field": "owner", "max_owned_per_user": 50, "daily_claim_cap": 10, "cooldown_days": 7,

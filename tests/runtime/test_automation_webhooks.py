@@ -10,10 +10,10 @@ import socket
 import threading
 
 import pytest
+from automation_kit import Clock, automation_site, rows
 
 from atrium.runtime.automation import outbox as outbox_module
 from atrium.runtime.automation.outbox import Answer, Outbox, retry_delay
-from automation_kit import Clock, automation_site, rows
 
 SECRET = "s3cr3t-key"
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from atrium.metadata.model import Field, Label, Option
-from atrium.runtime.records.coercion import CoercionError, coerce, is_empty
 from atrium.runtime.automation.messages import MESSAGES, message
+from atrium.runtime.records.coercion import CoercionError, coerce, is_empty
 
 UTC = dt.timezone.utc
 

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from automation_kit import Clock, blueprint_with
+from blueprint_factory import make_blueprint
 
 from atrium.metadata import BlueprintError
 from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
-from automation_kit import Clock, blueprint_with
-from blueprint_factory import make_blueprint
 
 UTC = dt.timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")

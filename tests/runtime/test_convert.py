@@ -7,13 +7,12 @@ import copy
 import threading
 
 import pytest
-
-from atrium.metadata import BlueprintError
-from atrium.runtime.pool.conversion import (Choice, ConversionFailed, ConversionRefused, Conversions,
-                                       DuplicatesFound)
-from atrium.runtime.records.service import RecordNotFound
 from blueprint_factory import write_blueprint
 from pool_kit import ENTITIES, ROLES, clock_at, count, pool_site
+
+from atrium.metadata import BlueprintError
+from atrium.runtime.pool.conversion import Choice, ConversionFailed, ConversionRefused, Conversions, DuplicatesFound
+from atrium.runtime.records.service import RecordNotFound
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.schema import data_versions
 from atrium.runtime.schema.database import connect, create_engine, write_transaction
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.site.site import Site
 
 pytestmark = pytest.mark.database

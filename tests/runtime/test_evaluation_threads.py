@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 
+from blueprint_factory import make_blueprint
+
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordService
 from atrium.runtime.schema.database import create_engine
-from blueprint_factory import make_blueprint
 
 # two entities whose formulas read the acting user and the entity's own pipeline
 ENTITIES = {
@@ -68,9 +69,11 @@ def test_a_binding_is_its_own_and_a_later_one_does_not_change_it(tmp_path):
 
 def test_the_server_scheduler_shares_the_site_with_requests_writing_at_the_same_time(tmp_path, database_url):
     import datetime as dt
-    from atrium.runtime.automation.scheduler import Scheduler
-    from atrium.runtime.access.secured import SecuredRecords
+
     from pool_kit import START, clock_at, pool_rows, pool_site
+
+    from atrium.runtime.access.secured import SecuredRecords
+    from atrium.runtime.automation.scheduler import Scheduler
     site, people = pool_site(tmp_path, database_url, clock_at())
     idle = [site.records.create("account", {"name": f"Idle {i}", "owner": people.rep2.user_id,
                                             "last_touch_at": START - dt.timedelta(days=40)})["id"] for i in range(50)]

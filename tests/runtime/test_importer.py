@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.io.importer import ImportOptions, ImportProblem, Importer, read_csv
-from atrium.runtime.io.import_values import CellResolver
-from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.access.secured import AccessDenied
-from atrium.runtime.site.site import Site
 from atrium.runtime.access import users
+from atrium.runtime.access.secured import AccessDenied
+from atrium.runtime.io.import_values import CellResolver
+from atrium.runtime.io.importer import Importer, ImportOptions, ImportProblem, read_csv
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
 
 
 @pytest.fixture

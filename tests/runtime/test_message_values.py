@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from automation_kit import Clock, automation_site, inbox
 
 MESSAGE = {"en": "{title} for {account} by {owner}: {lost_reason}, {amount}, {nothing}{missing}",

@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from blueprint_factory import write_blueprint
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from atrium.metadata.merge import merge
 from atrium.metadata.overlays.diff import same
 from atrium.metadata.overlays.paths import plain
 from atrium.metadata.yaml_source import parse_yaml
-from atrium.runtime.site import history as metadata_history
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.site.change import ChangeRefused, MetadataChanges, Proposal, StaleEdit, token
-from atrium.runtime.site.watch import MetadataWatcher
 from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.site.site import Site
+from atrium.runtime.site import history as metadata_history
+from atrium.runtime.site.change import ChangeRefused, MetadataChanges, Proposal, StaleEdit, token
 from atrium.runtime.site.overlay import SiteOverlay, default_site_overlay
-from blueprint_factory import write_blueprint
+from atrium.runtime.site.site import Site
+from atrium.runtime.site.watch import MetadataWatcher
 
 ADMIN = Actor(user_id=None, name="admin")
 ENTITIES = {
@@ -78,7 +78,7 @@ def test_written_yaml_loads_back_to_the_proposed_document(base, tmp_path, values
     overlay = SiteOverlay(base, [], tmp_path / "prop-site")
     changes = MetadataChanges(overlay, None, clock)
     options = []
-    for value, label, colour in zip(values, labels, colours):
+    for value, label, colour in zip(values, labels, colours, strict=False):
         option: dict = {"value": value}
         if label:
             option["label"] = {"en": label[0], "zh": label[1]}

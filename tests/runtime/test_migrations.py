@@ -11,15 +11,14 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-
-from atrium.runtime.schema.database import create_engine
-from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.schema.migrations import (MigrationFailed, MigrationRefused, apply_migration, migrate,
-                                       plan_migration)
-from atrium.runtime.records.service import RecordService
-from atrium.runtime.schema.tables import SYSTEM_TABLES
-from atrium.runtime.access.users import add_user
 from blueprint_factory import make_blueprint
+
+from atrium.runtime.access.users import add_user
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.service import RecordService
+from atrium.runtime.schema.database import create_engine
+from atrium.runtime.schema.migrations import MigrationFailed, MigrationRefused, apply_migration, migrate, plan_migration
+from atrium.runtime.schema.tables import SYSTEM_TABLES
 
 UTC = dt.timezone.utc
 SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", "version")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from automation_kit import Clock, automation_site
 
 from atrium.runtime.automation.notifications import Notifications
-from automation_kit import Clock, automation_site
 
 
 @pytest.fixture

@@ -9,15 +9,15 @@ import os
 import threading
 
 import pytest
+from automation_kit import inbox
 from hypothesis import HealthCheck, given, settings, strategies as st
+from pool_kit import START, clock_at, pool_rows, pool_site
 
+from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.runtime.automation.scheduler import ScheduledRules
 from atrium.runtime.pool.service import PoolRefused, PublicPool
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.service import RecordNotFound
-from atrium.runtime.automation.scheduler import ScheduledRules
-from atrium.runtime.access.secured import AccessDenied, SecuredRecords
-from automation_kit import inbox
-from pool_kit import START, clock_at, pool_rows, pool_site
 
 
 @pytest.fixture

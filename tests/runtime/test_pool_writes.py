@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from pool_kit import RECYCLE, clock_at, pool_rows, pool_site
 
-from atrium.runtime.io.importer import ImportOptions, Importer, read_csv
+from atrium.runtime.access.secured import SecuredRecords
+from atrium.runtime.io.importer import Importer, ImportOptions, read_csv
 from atrium.runtime.pool.service import PoolRefused, PublicPool
 from atrium.runtime.records.service import ValidationFailed
-from atrium.runtime.access.secured import SecuredRecords
-from pool_kit import RECYCLE, clock_at, pool_rows, pool_site
 
 
 @pytest.fixture

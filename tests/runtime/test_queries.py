@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 
 from atrium.runtime.access import users
-from atrium.runtime.query.conditions import ConditionError
-from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.query.lists import ListQuery
-from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.runtime.query.conditions import ConditionError
+from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.service import RecordNotFound, ValidationFailed
+from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
 
 NOW = dt.datetime(2026, 5, 15, 4, 0, tzinfo=dt.timezone.utc)  # noon in Asia/Shanghai

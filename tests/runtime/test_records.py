@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from blueprint_factory import make_blueprint
 
 from atrium.metadata import load_blueprint
-from atrium.runtime.records.evaluation import SYSTEM, Actor
-from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.records.service import RecordNotFound, RecordService, StaleRecord, ValidationFailed
-from atrium.runtime.schema.tables import build_tables
 from atrium.runtime.access.users import add_user
-from blueprint_factory import make_blueprint
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.service import RecordNotFound, RecordService, StaleRecord, ValidationFailed
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.schema.tables import build_tables
 
 MINI = Path(__file__).resolve().parent.parent / "fixtures" / "mini"
 TABLES = build_tables(load_blueprint(MINI))

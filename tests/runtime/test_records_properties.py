@@ -11,14 +11,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import sqlalchemy as sa
+from blueprint_factory import make_blueprint
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from atrium.metadata.model import Field, FIELD_TYPES, Label, Option
+from atrium.metadata.model import FIELD_TYPES, Field, Label, Option
 from atrium.runtime.records.audit import json_value
 from atrium.runtime.records.coercion import CoercionError, coerce
-from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.records.service import RecordService, StaleRecord, ValidationFailed
-from blueprint_factory import make_blueprint
+from atrium.runtime.schema.migrations import migrate
 
 TITLE_MAX = 100
 MONEY_MAX = Decimal("9999999999999.99")

@@ -9,11 +9,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from report_kit import NOW, STAGES, TODAY, ZONE, build_world, module_database
 
 from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.scope import ReportNotFound, ReportRefused
-from report_kit import NOW, STAGES, TODAY, ZONE, build_world, module_database
 
 pytestmark = pytest.mark.database
 
@@ -92,7 +92,7 @@ def test_summary_groups_measures_metrics_and_totals_under_each_scope(world, who)
     keys = sorted(groups, key=lambda k: (STAGES.index(k[0]), k[1] is None, k[1] or dt.date.min))
     result = run(world, who, "by_stage")
     assert [(r["stage"], r["close_on"]) for r in result.rows] == keys
-    for row, key in zip(result.rows, keys):
+    for row, key in zip(result.rows, keys, strict=False):
         expected = aggregate(groups[key])
         assert_row(row, expected)
         assert row["mean"] == pytest.approx(float(expected["amount"] / expected["deals"]), abs=1e-5)
@@ -159,7 +159,7 @@ def test_list_report_shows_records_with_readable_titles_and_no_hidden_field(worl
         assert result.truncated == (len(mine) > 5)
         names = [c.name for c in result.columns]
         assert ("secret" in names) == (who == "boss")  # deal.secret is hidden from reps
-        for row, deal in zip(result.rows, mine):
+        for row, deal in zip(result.rows, mine, strict=False):
             assert row["amount"] == deal["amount"] and row["name"] == deal["name"]
             account = accounts.get(deal["account"])
             readable = account is not None and (who == "boss" or account["owner"] == world.users[who])

@@ -11,17 +11,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from report_kit import module_database
 
 from atrium.cli import main
 from atrium.metadata import load_blueprint
-from atrium.runtime.schema.migrations import migrate
+from atrium.metadata.report_checks import report_entity
+from atrium.runtime.access.users import find_user
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.reports.scope import ReportNotFound
+from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.seed.seeding import seed_demo
 from atrium.runtime.site.site import Site
-from atrium.runtime.access.users import find_user
-from atrium.metadata.report_checks import report_entity
-from report_kit import module_database
 
 B2B = Path(__file__).resolve().parents[2] / "blueprints" / "b2b_sales"
 

@@ -13,13 +13,22 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings, strategies as st
+from report_kit import NOW, TODAY, ZONE, build_world, module_database
 
 from atrium.runtime.query.periods import period_range
-from atrium.runtime.reports.buckets import (BUCKETS, bucket_label, bucket_sql, bucket_start, buckets_between,
-                                           covering_range, shift, year_before, zone_offsets)
+from atrium.runtime.reports.buckets import (
+    BUCKETS,
+    bucket_label,
+    bucket_sql,
+    bucket_start,
+    buckets_between,
+    covering_range,
+    shift,
+    year_before,
+    zone_offsets,
+)
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.schema.tables import UTCDateTime
-from report_kit import NOW, TODAY, ZONE, build_world, module_database
 
 ZONE_INFO = ZoneInfo(ZONE)
 REPORTS = {"everything": {"source": "deal", "measures": {"deals": "count", "amount": {"sum": "amount"}}},

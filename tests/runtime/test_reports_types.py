@@ -9,9 +9,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from report_kit import TODAY, ZONE, build_world, module_database
 
 from atrium.runtime.reports.compiler import ReportRequest
-from report_kit import TODAY, ZONE, build_world, module_database
 
 pytestmark = pytest.mark.database
 
@@ -70,14 +70,14 @@ def test_funnel_counts_records_that_reached_each_stage_with_conversion(world, wh
     steps, lost = funnel_oracle(world, world.readable(who, world.deals))
     result = run(world, who, "funnel")
     assert [r["stage"] for r in result.rows] == LADDER + ["lost"]
-    for i, (row, members) in enumerate(zip(result.rows, steps)):
+    for i, (row, members) in enumerate(zip(result.rows, steps, strict=False)):
         assert row["deals"] == len(members)
         assert row["amount"] == sum((d["amount"] for d in members), Decimal("0.00"))
         assert row["conversion"] == (percent(len(members), len(steps[i - 1])) if i else None)
         assert row["conversion_from_first"] == percent(len(members), len(steps[0]))
         assert row["mean"] == pytest.approx(float(row["amount"]) / len(members) if members else 0, abs=1e-5)
     assert result.rows[-1]["deals"] == len(lost) and result.rows[-1]["conversion"] is None
-    assert all(a["deals"] >= b["deals"] for a, b in zip(result.rows[:3], result.rows[1:4]))
+    assert all(a["deals"] >= b["deals"] for a, b in zip(result.rows[:3], result.rows[1:4], strict=False))
     assert [c.name for c in result.columns] == ["stage", "deals", "amount", "conversion",
                                                 "conversion_from_first", "mean"]
     assert result.to_json("zh")["labels"]["stage"]["won"] == "赢单"
@@ -173,6 +173,7 @@ def test_a_request_period_moves_the_series_range(world):
 
 def test_a_funnel_document_made_on_the_fly_runs_like_a_shipped_one(world):
     from types import MappingProxyType
+
     from atrium.metadata.model import Document, Label
     document = Document("widget", MappingProxyType({"type": "funnel", "pipeline": "deal", "where": {"region": "east"}}),
                         Label.of("Deals"))

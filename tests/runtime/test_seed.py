@@ -14,15 +14,15 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from atrium.cli import main
-from atrium.runtime.records.coercion import coerce
-from atrium.runtime.schema.database import create_engine
-from atrium.runtime.records.evaluation import SYSTEM
-from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.records.service import RecordService
-from atrium.runtime.seed.seeding import seed_demo
-from atrium.runtime.schema.tables import build_tables
 from atrium.runtime.access import users
 from atrium.runtime.access.users import find_user, verify_password
+from atrium.runtime.records.coercion import coerce
+from atrium.runtime.records.evaluation import SYSTEM
+from atrium.runtime.records.service import RecordService
+from atrium.runtime.schema.database import create_engine
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.schema.tables import build_tables
+from atrium.runtime.seed.seeding import seed_demo
 
 TODAY = dt.date(2026, 3, 15)
 SCALE = 40
@@ -229,7 +229,7 @@ def test_stage_history_walks_to_the_current_stage(seeded, engine, b2b):
             assert walk[0]["from_stage"] is None and walk[0]["to_stage"] == pipeline.stages[0].name
             assert walk[-1]["to_stage"] == record[field]
             assert walk[0]["changed_at"] == record["created_at"]
-            for before, after in zip(walk, walk[1:]):
+            for before, after in zip(walk, walk[1:], strict=False):
                 assert after["from_stage"] == before["to_stage"]
                 assert pipeline.allows(after["from_stage"], after["to_stage"])
                 assert after["changed_at"] > before["changed_at"]

@@ -11,17 +11,17 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from argon2 import PasswordHasher
+from automation_kit import Clock
+from blueprint_factory import write_blueprint
 
 from atrium.metadata import BlueprintError, load_blueprint
 from atrium.runtime.access import users
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.reports.runner import Reports
-from atrium.runtime.seed.seeding import seed_demo
+from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.seed.context import SeedPlanError
+from atrium.runtime.seed.seeding import seed_demo
 from atrium.runtime.site.site import Site
-from automation_kit import Clock
-from blueprint_factory import write_blueprint
 
 TODAY = dt.date(2026, 3, 15)  # a Sunday
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))

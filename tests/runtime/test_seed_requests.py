@@ -6,21 +6,21 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
+import automation_kit
 import pytest
 import sqlalchemy as sa
 import yaml
 from argon2 import PasswordHasher
+from automation_kit import Clock, write_automations
+from blueprint_factory import write_blueprint
 
-import automation_kit
 from atrium.metadata import BlueprintError, load_blueprint
 from atrium.runtime.access import users
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
-from atrium.runtime.seed.seeding import seed_demo
 from atrium.runtime.seed.requests import how_many
+from atrium.runtime.seed.seeding import seed_demo
 from atrium.runtime.site.site import Site
-from automation_kit import Clock, write_automations
-from blueprint_factory import write_blueprint
 
 TODAY = dt.date(2026, 3, 15)
 ENTITIES = copy.deepcopy(automation_kit.ENTITIES)

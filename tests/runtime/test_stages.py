@@ -5,13 +5,13 @@ import datetime as dt
 
 import pytest
 import yaml
+from automation_kit import ENTITIES, PIPELINES, Clock, automation_site, rows
+from blueprint_factory import make_blueprint, write_blueprint
 
 from atrium.metadata import BlueprintError, load_blueprint
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.records.stage_analytics import learned_probabilities, stage_durations
-from automation_kit import ENTITIES, PIPELINES, Clock, automation_site, rows
-from blueprint_factory import make_blueprint, write_blueprint
 
 DAY = 86400
 

@@ -12,6 +12,7 @@ import copy
 import sys
 from pathlib import Path
 
+from record_pages_kit import FAST_HASHER, Browser
 from starlette.testclient import TestClient
 
 from atrium.metadata import load_blueprint
@@ -20,7 +21,6 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
 from atrium.ui.web.app import Settings, create_app
-from record_pages_kit import FAST_HASHER, Browser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "runtime"))
 from automation_kit import ENTITIES, PIPELINES, ROLES, Clock, write_automations  # noqa: E402

@@ -3,7 +3,6 @@ each test (a test module may define its own `world` instead)."""
 from __future__ import annotations
 
 import pytest
-
 from record_pages_kit import World, module_database
 
 

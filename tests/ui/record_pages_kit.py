@@ -15,8 +15,8 @@ from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from atrium.runtime.access import users
-from atrium.runtime.schema.database import create_engine
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.database import create_engine
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
 from atrium.ui.web.app import Settings, create_app

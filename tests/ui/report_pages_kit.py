@@ -5,8 +5,9 @@ import datetime as dt
 import html
 import re
 
-from atrium.runtime.access import users
 from record_pages_kit import FAST_HASHER, TODAY
+
+from atrium.runtime.access import users
 
 
 def won_order(world, by: str, amount: int, close: dt.date = TODAY, name: str = "Deal") -> dict:

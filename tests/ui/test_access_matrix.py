@@ -38,9 +38,10 @@ def world(tmp_path_factory):
 
 
 def _world(tmp_path_factory, pg_url):
-    from atrium.metadata import load_blueprint
     import uuid
     from urllib.parse import quote
+
+    from atrium.metadata import load_blueprint
     from atrium.runtime.schema.database import create_engine
     blueprint = load_blueprint(B2B)
     schema = None

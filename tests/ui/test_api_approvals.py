@@ -6,10 +6,9 @@ OpenAPI document that lists it all."""
 from __future__ import annotations
 
 import pytest
+from approval_kit import ApprovalWorld
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
-
-from approval_kit import ApprovalWorld
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 
 from atrium.runtime.access import users
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.reports.runner import Reports
+from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
 from atrium.ui.web.app import Settings, create_app
 

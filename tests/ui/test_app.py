@@ -9,9 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from atrium.metadata import load_blueprint
+from atrium.runtime.access import users
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
-from atrium.runtime.access import users
 from atrium.ui.web.app import Settings, create_app
 
 DESIGN = Path(__file__).resolve().parents[1] / "fixtures" / "design_examples"

@@ -9,7 +9,6 @@ import re
 from html import unescape
 
 import pytest
-
 from approval_kit import ApprovalWorld
 
 

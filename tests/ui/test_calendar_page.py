@@ -4,11 +4,9 @@ filters, navigation, "+" on a day opening a prefilled form, localised names, and
 another rep."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
-
 from record_pages_kit import World
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
@@ -123,8 +121,9 @@ def test_chinese_names_and_escaping(world):
 
 
 def test_entries_with_an_end_span_their_days(engine, database_url, tmp_path):
-    from atrium.metadata import load_blueprint
     from record_pages_kit import B2B
+
+    from atrium.metadata import load_blueprint
     (tmp_path / "views").mkdir()
     (tmp_path / "blueprint.yaml").write_text(f"name: client\nextends: {B2B}\n", encoding="utf-8")
     (tmp_path / "views" / "visit.yaml").write_text("entity: visit\ncalendar: {end: visited_at}\n", encoding="utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from record_pages_kit import TODAY
 from report_pages_kit import widget, widget_index
 

@@ -9,11 +9,11 @@ import re
 import shutil
 
 import pytest
+from record_pages_kit import B2B, TODAY
+from report_pages_kit import add_person, kpi_value, open_order, widget, widget_index, won_order
 
 from atrium.metadata import load_blueprint
 from atrium.ui.reports.widget_cache import cache_of
-from record_pages_kit import B2B, TODAY
-from report_pages_kit import add_person, kpi_value, open_order, widget, widget_index, won_order
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
 
@@ -111,9 +111,10 @@ def test_results_are_cached_until_a_record_they_read_changes(world):
 def test_a_cache_in_another_process_sees_the_change_too(world):
     """Two server processes share only the database: a second app on the same site stands in for
     the second worker, its cache warmed before the first one takes the write."""
-    from atrium.ui.web.app import Settings, create_app
-    from starlette.testclient import TestClient
     from record_pages_kit import Browser
+    from starlette.testclient import TestClient
+
+    from atrium.ui.web.app import Settings, create_app
     won_order(world, "rep", 1000)
     other_app = create_app(Settings(str(B2B), "unused", secret_key="test-secret"), site=world.site)
     other = Browser(TestClient(other_app))

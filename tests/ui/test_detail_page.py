@@ -7,7 +7,6 @@ import datetime as dt
 import re
 
 import pytest
-
 from record_pages_kit import TODAY, table_rows
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL

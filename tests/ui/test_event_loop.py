@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
-from starlette.testclient import TestClient
 from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
 
 from atrium.runtime.access import users
 from atrium.runtime.records.evaluation import Actor

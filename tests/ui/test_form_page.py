@@ -7,9 +7,9 @@ import re
 import shutil
 
 import pytest
+from record_pages_kit import B2B, TODAY, World
 
 from atrium.metadata import load_blueprint
-from record_pages_kit import B2B, TODAY, World
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
 

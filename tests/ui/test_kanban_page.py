@@ -9,9 +9,9 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from record_pages_kit import TODAY, World
 
 from atrium.ui.boards import kanban as kanban_page
-from record_pages_kit import TODAY, World
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
 
@@ -195,7 +195,7 @@ def test_a_stale_card_refreshes_the_board(world):
     assert "Someone else saved this record first" in answer.text
     board = lanes(answer.text)
     assert board["initial_contact"]["total"] == "¥20.00" and len(board) == 6
-    assert f'data-version="2"' in answer.text
+    assert 'data-version="2"' in answer.text
     assert world.get("order", order["id"])["stage"] == "initial_contact"
 
 
@@ -226,8 +226,9 @@ def test_board_in_chinese_and_escaping(world):
 
 def overlay(tmp_path, views: str):
     """A client overlay of the shipped blueprint with other views."""
-    from atrium.metadata import load_blueprint
     from record_pages_kit import B2B
+
+    from atrium.metadata import load_blueprint
     (tmp_path / "views").mkdir()
     (tmp_path / "blueprint.yaml").write_text(f"name: client\nextends: {B2B}\n", encoding="utf-8")
     (tmp_path / "views" / "visit.yaml").write_text(views, encoding="utf-8")

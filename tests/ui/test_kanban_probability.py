@@ -5,13 +5,13 @@ import sys
 from pathlib import Path
 
 import yaml
+from record_pages_kit import Browser
 from starlette.testclient import TestClient
 
+from atrium.runtime.access.users import add_user
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
-from atrium.runtime.access.users import add_user
 from atrium.ui.web.app import Settings, create_app
-from record_pages_kit import Browser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "runtime"))
 from automation_kit import Clock, blueprint_with  # noqa: E402

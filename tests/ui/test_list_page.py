@@ -10,11 +10,10 @@ import re
 import shutil
 
 import pytest
+from record_pages_kit import B2B, TODAY, World, record_links, table_rows
 from starlette.testclient import TestClient
 
 from atrium.metadata import load_blueprint
-from record_pages_kit import B2B, TODAY, World, record_links, table_rows
-
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
 

@@ -75,7 +75,9 @@ def test_idle_customers_return_to_the_pool_and_the_rep_is_told(world):
 
 def test_the_app_runs_its_scheduler_only_when_asked(world):
     import threading
+
     from starlette.testclient import TestClient
+
     from atrium.ui.web.app import Settings, create_app
     world.customer("Idle", last_followup_at="2026-03-01T10:00:00+08:00", owned_since="2026-02-20")
     runs = world.site.tables.system("atrium_automation_runs")

@@ -13,8 +13,8 @@ from atrium.runtime.access import users
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
-from atrium.ui.web.app import Settings, create_app
 from atrium.ui.api.openapi import document
+from atrium.ui.web.app import Settings, create_app
 
 DESIGN = Path(__file__).resolve().parents[1] / "fixtures" / "design_examples"
 NOW = dt.datetime(2026, 5, 15, 4, 0, tzinfo=dt.timezone.utc)

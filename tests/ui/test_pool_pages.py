@@ -9,11 +9,11 @@ import shutil
 
 import pytest
 import yaml
+from record_pages_kit import B2B, World, module_database, table_rows
 from starlette.testclient import TestClient
 
 from atrium.metadata import load_blueprint
 from atrium.runtime.access import users
-from record_pages_kit import B2B, World, module_database, table_rows
 
 pytestmark = pytest.mark.database
 

@@ -10,7 +10,6 @@ import re
 
 import pytest
 from markupsafe import escape
-
 from record_pages_kit import TODAY
 from report_pages_kit import add_person, cells, open_order, won_order
 

@@ -12,11 +12,11 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
-from atrium.runtime.schema.database import connect, write_transaction
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.automation.messages import message
 from atrium.runtime.query.lists import ListQuery, Page
+from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
+from atrium.runtime.schema.database import connect, write_transaction
 
 
 class AccessDenied(AtriumError):

@@ -37,8 +37,8 @@ from atrium.metadata.model import Blueprint, Entity, Label
 from atrium.runtime.approvals.messages import approval_message, names_text
 from atrium.runtime.automation.rules import Rule
 from atrium.runtime.records.coercion import CoercionError, coerce
-from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.records.errors import ValidationFailed
+from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, add_error
 from atrium.runtime.schema.tables import Tables
 

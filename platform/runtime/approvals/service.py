@@ -33,9 +33,9 @@ from atrium.runtime.approvals.store import Approval, ApprovalStore
 from atrium.runtime.automation.assignment import Directory
 from atrium.runtime.automation.rules import Rule
 from atrium.runtime.automation.triggers import EventAutomations, matching_ids
+from atrium.runtime.records.errors import RecordError
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.hooks import running_rules
-from atrium.runtime.records.errors import RecordError
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 __all__ = ["Approval", "ApprovalRefused", "Approvals"]
@@ -146,7 +146,7 @@ class Approvals(ApprovalStore):
         entity = self.blueprint.entities[spec.entity]
         approvers = [self._resolve(spec, record, directory, actor.locale) for record in records]
         ids, notes = [], []
-        for record, users in zip(records, approvers):
+        for record, users in zip(records, approvers, strict=False):
             message = self._message(conn, spec, record)
             approval_id = conn.execute(self.table.insert().values(
                 rule=spec.name, entity=spec.entity, record_id=record["id"], status=PENDING,

@@ -17,14 +17,14 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.expressions import Expression
 from atrium.metadata.model import Label
 from atrium.runtime.automation.assignment import Assigner, Directory
-from atrium.runtime.records.audit import json_value
-from atrium.runtime.automation.rules import Action, Rule
-from atrium.runtime.schema.database import after_commit
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.automation.message_values import MessageValues
 from atrium.runtime.automation.notifications import Notifications
 from atrium.runtime.automation.outbox import Outbox
+from atrium.runtime.automation.rules import Action, Rule
 from atrium.runtime.pool.recycling import PoolRecycling
+from atrium.runtime.records.audit import json_value
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.database import after_commit
 
 
 @dataclass
@@ -112,7 +112,7 @@ class Actions:
         target = spec.get("field") or self.blueprint.entities[run.rule.entity].owner
         owners = self.assigner.choose(run.connection, run.directory(self.tables), run.rule.name,
                                       run.rule.entity, action.index, spec, [i.record for i in items])
-        chosen = [(item, owner) for item, owner in zip(items, owners) if owner is not None]
+        chosen = [(item, owner) for item, owner in zip(items, owners, strict=False) if owner is not None]
         self._update(run, [item for item, _ in chosen],
                      [(item.record["id"], {target: owner}) for item, owner in chosen])
 
@@ -127,7 +127,7 @@ class Actions:
         rows = []
         recipients = self._recipients(run, spec["to"] if isinstance(spec["to"], (list, tuple)) else [spec["to"]])
         messages = self.message_values.fill(run.connection, run.rule.entity, texts, [i.record for i in items])
-        for item, message in zip(items, messages):
+        for item, message in zip(items, messages, strict=False):
             record_id = item.record.get("id") if linked else None
             for user in recipients(item):
                 rows.append({"user_id": user, "message": message, "rule": rule, "entity": entity,

@@ -30,13 +30,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from atrium.runtime.automation.actions import Item, RuleRun
 from atrium.runtime.automation.log import AutomationLog, LogEntry
-from atrium.runtime.automation.rules import Rule, build_rules
-from atrium.runtime.automation.triggers import (EventAutomations, describe, enter_rule, leave_rule, matching_ids,
-                                  matching_records)
-from atrium.runtime.schema.database import connect, write_transaction
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.automation.outbox import DeliveryReport
 from atrium.runtime.automation.rule_columns import RuleColumns
+from atrium.runtime.automation.rules import Rule, build_rules
+from atrium.runtime.automation.triggers import (
+    EventAutomations,
+    describe,
+    enter_rule,
+    leave_rule,
+    matching_ids,
+    matching_records,
+)
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.database import connect, write_transaction
 
 logger = logging.getLogger("atrium.scheduler")
 

@@ -22,17 +22,17 @@ from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Entity
 from atrium.runtime.automation.actions import Actions, Item, RuleRun
 from atrium.runtime.automation.log import AutomationLog, LogEntry
-from atrium.runtime.automation.rules import Rule, build_rules
-from atrium.runtime.schema.bulk_statements import among_ids
-from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
-from atrium.runtime.schema.database import write_transaction
-from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.records.hooks import enter_rule, leave_rule, running_rules
 from atrium.runtime.automation.messages import message
 from atrium.runtime.automation.notifications import Notifications
 from atrium.runtime.automation.outbox import Outbox
+from atrium.runtime.automation.rules import Rule, build_rules
+from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.hooks import enter_rule, leave_rule, running_rules
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import RecordError, ValidationFailed
+from atrium.runtime.schema.bulk_statements import among_ids
+from atrium.runtime.schema.database import write_transaction
 
 MAX_DEPTH = 8
 __all__ = ["AutomationFailed", "EventAutomations", "describe", "enter_rule", "leave_rule", "matching_ids",

@@ -19,13 +19,13 @@ import sqlalchemy as sa
 from atrium.errors import AtriumError
 from atrium.metadata.model import Field
 from atrium.metadata.references import resolve_path
+from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.runtime.automation.messages import message
+from atrium.runtime.io.import_values import FORMULA_START, TEXT_KINDS, CellResolver
+from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.io.import_values import FORMULA_START, TEXT_KINDS, CellResolver
-from atrium.runtime.automation.messages import message
-from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.service import RecordNotFound
-from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.runtime.schema.database import connect
 
 YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
@@ -150,7 +150,7 @@ class Exporter:
                 found = connection.execute(sa.select(users.c.id, users.c.name, users.c.display_name)).all()
             shown = [row.display_name or row.name for row in found]
             self._users = {row.id: text if shown.count(text) == 1 else row.name
-                           for row, text in zip(found, shown)}
+                           for row, text in zip(found, shown, strict=False)}
         return self._users
 
     # --- JSON ----------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from typing import Any, Mapping
 
 from sqlalchemy.engine import Connection
 
+from atrium.runtime.automation.messages import message
 from atrium.runtime.io.import_rows import BATCH, ImportContext, PlannedRow, Progress, RowError
 from atrium.runtime.io.import_values import key_of
-from atrium.runtime.automation.messages import message
 from atrium.runtime.records.service import ValidationFailed
 
 

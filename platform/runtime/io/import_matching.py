@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Field
-from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.io.import_rows import BATCH, ImportContext, ImportOptions, PlannedRow, RowError
 from atrium.runtime.io.import_values import key_of, say
+from atrium.runtime.records.coercion import CoercionError, coerce
 
 
 def match_duplicates(context: ImportContext, connection: Connection, rows: list[PlannedRow],

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Callable, Mapping
 
 from atrium.metadata.model import Entity
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.access.secured import SecuredRecords
+from atrium.runtime.records.evaluation import Actor
 
 POLICIES = ("skip", "update", "create")
 BATCH = 500

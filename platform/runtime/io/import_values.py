@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
 from atrium.metadata.model import Field
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.query.lists import PLACEHOLDER
+from atrium.runtime.records.evaluation import Actor
 from atrium.translation import N_, word
 
 MESSAGES: dict[str, str] = {

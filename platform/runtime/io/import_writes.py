@@ -7,11 +7,11 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
+from atrium.runtime.access.secured import AccessDenied
+from atrium.runtime.automation.messages import message
 from atrium.runtime.io.import_checks import owner_problem
 from atrium.runtime.io.import_rows import BATCH, ImportContext, PlannedRow, Progress, RowError
-from atrium.runtime.automation.messages import message
 from atrium.runtime.records.service import RecordError, RecordNotFound, StaleRecord, ValidationFailed
-from atrium.runtime.access.secured import AccessDenied
 
 
 class Abort(AtriumError):
@@ -40,7 +40,7 @@ def write_rows(context: ImportContext, connection: Connection, rows: list[Planne
             stored = secured.bulk_create(actor, entity, [r.values for r in chunk], connection=connection)
         except ValidationFailed as error:
             raise _failure(context, error, chunk[error.row].number if error.row is not None else None)
-        for row, record in zip(chunk, stored):
+        for row, record in zip(chunk, stored, strict=False):
             row.created_id = record["id"]
             problem = owner_problem(context, connection, record)  # bulk_create leaves this rule to us
             if problem:

@@ -23,17 +23,24 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Field
-from atrium.runtime.schema.database import connect, refresh_statistics
-from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.runtime.automation.messages import message
 from atrium.runtime.io.import_checks import check_rows
 from atrium.runtime.io.import_matching import match_duplicates
-from atrium.runtime.io.import_rows import (POLICIES, ImportContext, ImportOptions, ImportReport, PlannedRow, Progress,
-                            RowError)
+from atrium.runtime.io.import_rows import (
+    POLICIES,
+    ImportContext,
+    ImportOptions,
+    ImportReport,
+    PlannedRow,
+    Progress,
+    RowError,
+)
 from atrium.runtime.io.import_values import CellResolver, CsvFile, ImportProblem, cell_text, normalize, read_csv, say
 from atrium.runtime.io.import_writes import Abort, WriteFailed, write_rows
-from atrium.runtime.automation.messages import message
+from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
-from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.runtime.schema.database import connect, refresh_statistics
 
 __all__ = ["CsvFile", "ImportOptions", "ImportProblem", "ImportReport", "Importer", "RowError", "read_csv"]
 

@@ -25,13 +25,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import TEXT_TYPES, Conversion, ConversionTarget, Entity
-from atrium.runtime.schema.database import connect, write_transaction
-from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.runtime.automation.messages import message
 from atrium.runtime.pool.messages import pool_message
+from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors
 from atrium.runtime.records.service import RecordError, RecordNotFound, ValidationFailed
-from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.runtime.schema.database import connect, write_transaction
 
 CANDIDATES = 10
 SOURCE = "_source"  # the key of the source's own errors among the targets'

@@ -30,13 +30,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Entity, Pool
-from atrium.runtime.schema.database import write_transaction
-from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.automation.messages import message
-from atrium.runtime.query.periods import local_today
-from atrium.runtime.pool.messages import pool_message
-from atrium.runtime.records.service import RecordError, RecordNotFound, StaleRecord
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.runtime.automation.messages import message
+from atrium.runtime.pool.messages import pool_message
+from atrium.runtime.query.periods import local_today
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.service import RecordError, RecordNotFound, StaleRecord
+from atrium.runtime.schema.database import write_transaction
 
 HISTORY = "atrium_pool_history"
 

@@ -18,7 +18,6 @@ from atrium.runtime.query.periods import as_bounds, local_today, period_range
 from atrium.runtime.records.stage_analytics import STAGE_OPERATORS, stage_condition
 from atrium.runtime.schema.tables import Tables
 
-
 # Operators that count hours back from the current instant (date-time fields only).
 HOUR_OPERATORS = ("older_than_hours", "within_last_hours")
 

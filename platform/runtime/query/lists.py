@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
-
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -186,7 +185,7 @@ class Queries:
             raise ConditionError("invalid cursor")
         last_descending = bool(keys) and keys[-1][1]
         condition = table.c.id < values[-1] if last_descending else table.c.id > values[-1]
-        for (name, descending), value in reversed(list(zip(keys, values))):
+        for (name, descending), value in reversed(list(zip(keys, values, strict=False))):
             column = table.c[name]
             if value is None:  # empty values sort last: after one only later empty ones
                 condition = sa.and_(column.is_(None), condition)

@@ -105,7 +105,7 @@ class Audit:
                 self.stages.c.record_id.in_(ids[start:start + 500])))
         rows = []
         for record_id, by, steps in walks:
-            for (source, left), (target, at) in zip([(None, None)] + steps[:-1], steps):
+            for (source, left), (target, at) in zip([(None, None)] + steps[:-1], steps, strict=False):
                 rows.append({"entity": entity, "record_id": record_id, "pipeline": pipeline,
                              "from_stage": source, "to_stage": target, "changed_at": at, "changed_by": by,
                              "seconds_in_from": (at - left).total_seconds() if left else None})

@@ -10,9 +10,9 @@ from typing import Any, Mapping
 
 from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Blueprint, Check, Entity, Field
+from atrium.runtime.automation.messages import message
 from atrium.runtime.records.coercion import CoercionError, coerce, is_empty
 from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
-from atrium.runtime.automation.messages import message
 from atrium.runtime.schema.tables import text_limit
 
 Errors = dict[str, list[str]]

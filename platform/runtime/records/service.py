@@ -18,19 +18,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from atrium.metadata.model import Blueprint, Entity
-from atrium.runtime.schema.database import connect, write_transaction
-from atrium.runtime.records.audit import Audit, changed_fields, format_number, sequence_key
-from atrium.runtime.schema.bulk_statements import among_ids
-from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.automation.messages import message
 from atrium.runtime.pool.releases import PoolReleases
+from atrium.runtime.records.audit import Audit, changed_fields, format_number, sequence_key
 from atrium.runtime.records.errors import RecordError, RecordNotFound, StaleRecord, ValidationFailed  # noqa: F401  (re-exported)
+from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.records.hooks import WriteHooks
 from atrium.runtime.records.pipeline import Write, WritePipeline, afters
-from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
-from atrium.runtime.records.updates import BulkUpdates
 from atrium.runtime.records.rollups import Rollups
+from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
 from atrium.runtime.records.stage_analytics import LearnedProbabilities
+from atrium.runtime.records.updates import BulkUpdates
+from atrium.runtime.schema.bulk_statements import among_ids
+from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.schema.tables import Tables, build_tables, location_columns
 
 if TYPE_CHECKING:  # the services built over this one, attached by the site (site/services.py)
@@ -130,7 +130,7 @@ class RecordService(BulkUpdates):
             result = connection.execute(query, {"_values": parameter(values[start:start + 500])})
             keys = tuple(columns) if columns is not None else self._plain_keys(model)
             if keys is not None and tuple(result.keys()) == keys:  # a row is the record already
-                rows += [dict(zip(keys, row)) for row in result.fetchall()]
+                rows += [dict(zip(keys, row, strict=False)) for row in result.fetchall()]
             else:
                 rows += [self.record_of(model, row._mapping) for row in result]
         return rows
@@ -209,14 +209,14 @@ class RecordService(BulkUpdates):
                 # row by row to keep the ids in order).
                 first = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
                 ids = list(range(first, first + len(stored)))
-                for record_id, row in zip(ids, stored):
+                for record_id, row in zip(ids, stored, strict=False):
                     row["id"] = record_id
                 conn.execute(table.insert(), stored)
             else:
                 ids = [r[0] for r in conn.execute(
                     table.insert().returning(table.c.id, sort_by_parameter_order=True), stored)]
             return [(None, dict(record, id=record_id, created_at=now, updated_at=now, created_by=actor.user_id,
-                                updated_by=actor.user_id, version=1)) for record_id, record in zip(ids, batch)]
+                                updated_by=actor.user_id, version=1)) for record_id, record in zip(ids, batch, strict=False)]
 
         write = Write(model, "create", actor, [(None, record) for record in batch], checked=batch,
                       first_row=None if single else first_row, each_field=audit_fields)

@@ -31,10 +31,10 @@ from sqlalchemy.engine import Connection
 
 from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Blueprint, Entity
-from atrium.runtime.schema.bulk_statements import among_ids, execute_many
 from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.rules import RecordRules, RulePlan
+from atrium.runtime.schema.bulk_statements import among_ids, execute_many
 
 SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", "version")
 IN_CHUNK = 1000  # ids per UPDATE ... WHERE id IN (...)

@@ -15,10 +15,10 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Entity
-from atrium.runtime.records.audit import changed_fields
-from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.automation.messages import message
+from atrium.runtime.records.audit import changed_fields
 from atrium.runtime.records.errors import RecordNotFound, ValidationFailed
+from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.records.pipeline import Write, updates
 from atrium.runtime.records.set_writes import plan_inputs, shared_outcome, write_alike, write_changes
 

@@ -16,8 +16,16 @@ from atrium.metadata.model import Document, Field, Label
 from atrium.metadata.report_checks import group_name, measure_function
 from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.reports.buckets import bucket_sql
-from atrium.runtime.reports.columns import (RECORDS, AGGREGATE_WORDS, ReportColumn, bucket_words, field_words, label_of,
-                             measure_type, metric_type)
+from atrium.runtime.reports.columns import (
+    AGGREGATE_WORDS,
+    RECORDS,
+    ReportColumn,
+    bucket_words,
+    field_words,
+    label_of,
+    measure_type,
+    metric_type,
+)
 from atrium.runtime.reports.scope import ReportScope
 
 NO_PERIOD = "this report has no date to apply a period to"

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection
 
 from atrium.metadata.expressions import Expression, ExpressionError
 from atrium.metadata.model import Document, Label
-from atrium.runtime.schema.database import connect
 from atrium.runtime.records.evaluation import Actor, RecordEvaluator
 from atrium.runtime.reports.columns import ReportColumn, normalize, zero
 from atrium.runtime.reports.compiler import CompiledReport, ReportCompiler, ReportRequest
@@ -30,6 +29,7 @@ from atrium.runtime.reports.output import ResultText
 from atrium.runtime.reports.scope import ReportNotFound, ReportScope
 from atrium.runtime.reports.series import shape_series
 from atrium.runtime.reports.targets import TargetReader
+from atrium.runtime.schema.database import connect
 
 
 @dataclass

@@ -20,10 +20,10 @@ from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint, Field, Label
 from atrium.metadata.references import resolve_path
 from atrium.runtime.access.policy import Access
-from atrium.runtime.records.coercion import CoercionError, coerce
-from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.automation.messages import message
+from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
+from atrium.runtime.records.coercion import CoercionError, coerce
+from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.columns import words
 from atrium.runtime.schema.tables import Tables
 

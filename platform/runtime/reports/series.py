@@ -20,8 +20,16 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.model import Document
 from atrium.runtime.query.periods import as_bounds, local_today, period_range
 from atrium.runtime.reports.buckets import bucket_sql, buckets_between, covering_range, shift, year_before
-from atrium.runtime.reports.columns import (CHANGE_WORDS, COMPARE_WORDS, ReportColumn, bucket_words, derived_words, label_of,
-                             normalize, zero)
+from atrium.runtime.reports.columns import (
+    CHANGE_WORDS,
+    COMPARE_WORDS,
+    ReportColumn,
+    bucket_words,
+    derived_words,
+    label_of,
+    normalize,
+    zero,
+)
 from atrium.runtime.reports.parts import CompiledReport, Group, ReportParts, ReportRequest
 
 ADDITIVE = ("count", "count_distinct", "sum")
@@ -101,7 +109,7 @@ def shape_series(connection: Connection, compiled: CompiledReport, result: Any,
               "previous_year": lambda s: year_before(s, bucket)}.get(compare)
     for combination in combinations:
         for start in starts:
-            row = {period.name: start, **{g.name: v for g, v in zip(groups, combination)}}
+            row = {period.name: start, **{g.name: v for g, v in zip(groups, combination, strict=False)}}
             row.update(_values(compiled, found.get((start, *combination))))
             metrics(row)
             if before is not None:

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Blueprint
 from atrium.runtime.access.policy import Access
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.query.periods import as_bounds, local_today, period_range
+from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.columns import normalize
 from atrium.runtime.reports.scope import ReportScope
 from atrium.runtime.schema.tables import Tables

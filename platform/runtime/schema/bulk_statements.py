@@ -73,7 +73,7 @@ def execute_columns(connection: Connection, statement: ClauseElement, count: int
             processed.append([processor(value) if processor else value] * count)
         else:
             processed.append(_processed(values, processor))
-    connection.exec_driver_sql(compiled.string, list(zip(*processed)))
+    connection.exec_driver_sql(compiled.string, list(zip(*processed, strict=False)))
     data_versions.mark(connection, statement)
 
 

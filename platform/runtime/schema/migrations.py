@@ -7,7 +7,7 @@ a field removed from metadata keeps its column. Tables the model does not know a
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -15,7 +15,7 @@ from alembic.operations import Operations
 from sqlalchemy.engine import Connection, Engine
 
 from atrium.errors import AtriumError
-from atrium.metadata.model import SYSTEM_FIELDS, Blueprint
+from atrium.metadata.model import Blueprint
 from atrium.runtime.schema.database import refresh_statistics
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, location_columns
 
@@ -172,7 +172,7 @@ def _renames(blueprint: Blueprint, table: str, live_columns: dict, steps: list[S
         if not field.renamed_from:
             continue
         if field.type == "location":
-            pairs = list(zip(location_columns(field.renamed_from), location_columns(field.name)))
+            pairs = list(zip(location_columns(field.renamed_from), location_columns(field.name), strict=False))
         else:
             pairs = [(field.renamed_from, field.name)]
         for old, new in pairs:

@@ -151,7 +151,7 @@ def stage_walk(pipeline: Pipeline, target: Stage, rng: random.Random) -> tuple[S
             return _shortest(pipeline, target)
         last = max(sources) if target.outcome == "won" else rng.choice(sources)
         walk = [stage for stage in stages[:last + 1] if stage.is_open] + [target]
-    if all(pipeline.allows(a.name, b.name) for a, b in zip(walk, walk[1:])):
+    if all(pipeline.allows(a.name, b.name) for a, b in zip(walk, walk[1:], strict=False)):
         return tuple(walk)
     return _shortest(pipeline, target)
 

@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Entity, Field
-from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.query.periods import period_range
+from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.reports.buckets import bucket_start, shift
 from atrium.runtime.seed.context import Context, SeedPlanError
 from atrium.runtime.seed.plan import plan_value
@@ -57,7 +57,7 @@ def combinations(c: Context, entity: Entity, entry: Mapping[str, Any],
     dated = next((name for name, _ in axes if entity.fields[name].type in TEMPORAL), None)
     found = []
     for combination in itertools.product(*(values for _, values in axes)):
-        values = dict(zip((name for name, _ in axes), combination))
+        values = dict(zip((name for name, _ in axes), combination, strict=False))
         for matches, changes in overrides:
             if matches(values):
                 values.update(changes)

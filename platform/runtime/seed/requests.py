@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection, Engine
 from atrium.metadata.model import Blueprint
 from atrium.runtime.automation.rules import build_rules
 from atrium.runtime.query.conditions import Joins, compile_condition
-from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.records.errors import RecordError
+from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.records.service import RecordService
 from atrium.runtime.site.services import wire_services
 

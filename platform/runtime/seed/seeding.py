@@ -28,15 +28,15 @@ from sqlalchemy.engine import Connection, Engine
 from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Blueprint, Entity, Label
 from atrium.runtime.access import users as user_admin
-from atrium.runtime.records.evaluation import RecordEvaluator, SYSTEM
-from atrium.runtime.records.service import RecordService, ValidationFailed
+from atrium.runtime.records.evaluation import SYSTEM, RecordEvaluator
 from atrium.runtime.records.rules import RECORD_ERRORS
+from atrium.runtime.records.service import RecordService, ValidationFailed
+from atrium.runtime.schema.database import connect, refresh_statistics
 from atrium.runtime.seed.context import Context, Draft, Made, Registry, SeedPlanError, Timeline
 from atrium.runtime.seed.each import Combination, combinations, missing
 from atrium.runtime.seed.fields import Drafter
 from atrium.runtime.seed.requests import request_approvals
 from atrium.runtime.seed.values import Values
-from atrium.runtime.schema.database import connect, refresh_statistics
 
 UNLISTED_PER_BASE = 0.5  # records per base record of an entity the plan does not list
 MAX_BATCH = 2000
@@ -267,15 +267,15 @@ def _insert(connection: Connection, service: RecordService, drafter: Drafter, ba
     registry = drafter.c.pool
     keep = drafter.keep
     registry.add(entity.name, [Made(record["id"], draft.moment, {k: draft.values.get(k) for k in keep})
-                               for record, draft in zip(created, batch)])
+                               for record, draft in zip(created, batch, strict=False)])
     if drafter.pipeline:
         walks = []
-        for record, draft in zip(created, batch):
+        for record, draft in zip(created, batch, strict=False):
             if len(draft.stages) > 1:
                 moves = drafter.c.timeline.walk(drafter.c.rng, draft.moment, len(draft.stages) - 1)
                 times = [draft.moment] + moves
                 owner = record.get(entity.owner) if entity.owner else None
-                walks.append((record["id"], owner, list(zip((s.name for s in draft.stages), times))))
+                walks.append((record["id"], owner, list(zip((s.name for s in draft.stages), times, strict=False))))
         service.audit.record_stage_walks(connection, entity.name, drafter.pipeline.name, walks)
     return len(created)
 

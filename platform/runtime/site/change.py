@@ -34,11 +34,17 @@ from atrium.metadata.overlays.paths import document_file, fingerprint, plain
 from atrium.metadata.overlays.upgrade import relock
 from atrium.metadata.overlays.words import as_records
 from atrium.metadata.problems import Problem
-from atrium.runtime.site import history as metadata_history
-from atrium.runtime.schema.database import connect
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.database import connect
+from atrium.runtime.schema.migrations import (
+    MigrationPlan,
+    MigrationRefused,
+    apply_in_transaction,
+    plan_migration,
+    rebuilds_tables,
+)
+from atrium.runtime.site import history as metadata_history
 from atrium.runtime.site.impacts import Impact, impacts
-from atrium.runtime.schema.migrations import MigrationPlan, MigrationRefused, apply_in_transaction, plan_migration, rebuilds_tables
 from atrium.runtime.site.overlay import SiteOverlay, Snapshot, read_snapshot, snapshot_digest
 from atrium.translation import N_, word
 

@@ -23,8 +23,15 @@ from typing import Iterator, Mapping, Sequence
 
 from sqlalchemy.engine import make_url
 
-from atrium.metadata.loader import (FOLDERS, SINGLE_FILES, YAML_SUFFIXES, blueprint_layers, check_documents,
-                                    display_path, merged_documents)
+from atrium.metadata.loader import (
+    FOLDERS,
+    SINGLE_FILES,
+    YAML_SUFFIXES,
+    blueprint_layers,
+    check_documents,
+    display_path,
+    merged_documents,
+)
 from atrium.metadata.model import Blueprint
 from atrium.metadata.overlays.documents import write_text_atomically
 from atrium.metadata.overlays.scaffold import scaffold_overlay

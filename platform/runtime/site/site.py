@@ -14,11 +14,11 @@ from sqlalchemy.engine import Engine
 from atrium.metadata import Blueprint, load_blueprint
 from atrium.runtime.access.policy import Access
 from atrium.runtime.approvals.service import Approvals
-from atrium.runtime.schema.database import create_engine
 from atrium.runtime.query.lists import Queries
 from atrium.runtime.records.service import RecordService
-from atrium.runtime.site.services import records_service
+from atrium.runtime.schema.database import create_engine
 from atrium.runtime.schema.tables import Tables, build_tables
+from atrium.runtime.site.services import records_service
 
 
 @dataclass

@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 from atrium.metadata.model import Entity
 from atrium.runtime.pool.conversion import Choice, Conversions, conversion_of
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.pool.service import PublicPool, pool_of
+from atrium.runtime.records.evaluation import Actor
 from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object, plans_json, to_json
 from atrium.ui.web.threads import in_thread, with_body
 

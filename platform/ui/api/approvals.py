@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
-from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, json_object, page_limit, plain
 from atrium.ui.approvals.view import approvals_of, message_text
 from atrium.ui.web.i18n import word

@@ -13,14 +13,14 @@ from typing import Any, Awaitable, Callable, Mapping
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from atrium.metadata.model import Entity
 from atrium.errors import AtriumError
+from atrium.metadata.model import Entity
 from atrium.runtime.access.secured import AccessDenied
 from atrium.runtime.pool.conversion import TargetPlan
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound
-from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_LIMIT
 from atrium.translation import negotiate
+from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_LIMIT
 from atrium.ui.web.i18n import word
 
 STEPS = {"money": Decimal("0.01"), "percent": Decimal("0.0001")}

@@ -17,10 +17,19 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.schema.tables import text_limit
 from atrium.ui.api.openapi_actions import action_paths
-from atrium.ui.api.openapi_common import (COMMON_RESPONSES, COMMON_SCHEMAS, DECIMAL, OPERATOR_TEXT, OPERATORS, PERIOD, paging,
-                             response_ref)
-from atrium.ui.api.openapi_reports import REPORT_RESULT, report_path
 from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
+from atrium.ui.api.openapi_common import (
+    COMMON_RESPONSES,
+    COMMON_SCHEMAS,
+    DECIMAL,
+    OPERATOR_TEXT,
+    OPERATORS,
+    PERIOD,
+    paging,
+    response_ref,
+)
+from atrium.ui.api.openapi_reports import REPORT_RESULT, report_path
+
 
 def _label(blueprint: Blueprint, label: Any) -> str:
     return label.text(blueprint.default_locale, blueprint.default_locale) if label else ""

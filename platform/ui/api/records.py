@@ -18,17 +18,25 @@ from starlette.routing import Route
 
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Label
 from atrium.metadata.references import resolve_path
+from atrium.runtime.access.secured import SecuredRecords
+from atrium.runtime.automation.messages import message
+from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.query.periods import local_today, period_range
 from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.automation.messages import message
-from atrium.runtime.query.periods import local_today, period_range
-from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.runner import Reports
-from atrium.runtime.access.secured import SecuredRecords
-from atrium.ui.api.calls import (UNAUTHORIZED, ApiError, api_endpoint, bad_request, caller_locale, json_object,
-                                 page_limit, to_json)
+from atrium.ui.api.calls import (
+    UNAUTHORIZED,
+    ApiError,
+    api_endpoint,
+    bad_request,
+    caller_locale,
+    json_object,
+    page_limit,
+    to_json,
+)
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import OPERATORS, RESERVED
 from atrium.ui.web.threads import in_thread, with_body

@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.automation.notifications import Notifications
-from atrium.ui.web.guards import login_required
+from atrium.runtime.schema.database import connect, write_transaction
 from atrium.ui.approvals.pages import waiting_items
+from atrium.ui.web.guards import login_required
 from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread, with_form
 

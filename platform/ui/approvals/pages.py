@@ -14,8 +14,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from atrium.runtime.approvals.service import ApprovalRefused
-from atrium.runtime.schema.database import connect
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
+from atrium.runtime.schema.database import connect
 from atrium.ui.approvals.view import ApprovalItem, approvals_of, present
 from atrium.ui.records.detail_page import detail_context
 from atrium.ui.web.guards import login_required

@@ -21,12 +21,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
+from atrium.ui.boards.kanban import Board, board_context, kanban
 from atrium.ui.records.detail_page import messages_of
 from atrium.ui.records.form_model import FormModel, Widget, input_value
-from atrium.ui.web.i18n import format_money
-from atrium.ui.boards.kanban import Board, board_context, kanban
 from atrium.ui.records.list_page import active_users
 from atrium.ui.records.list_state import read_state, resolver
+from atrium.ui.web.i18n import format_money
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import with_form

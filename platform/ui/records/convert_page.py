@@ -14,8 +14,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from atrium.metadata.model import Field
-from atrium.runtime.pool.conversion import (SOURCE, Choice, ConversionFailed, ConversionRefused, Conversions,
-                                       DuplicatesFound, TargetPlan, conversion_of)
+from atrium.runtime.pool.conversion import (
+    SOURCE,
+    Choice,
+    ConversionFailed,
+    ConversionRefused,
+    Conversions,
+    DuplicatesFound,
+    TargetPlan,
+    conversion_of,
+)
 from atrium.runtime.pool.messages import pool_message
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord

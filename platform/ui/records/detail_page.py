@@ -18,12 +18,12 @@ from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.approvals.view import record_panel
 from atrium.ui.records.form_model import FormModel
-from atrium.ui.records.list_page import cells, count_text, default_columns
+from atrium.ui.records.list_page import cells, count_text
+from atrium.ui.records.record_actions import record_actions
+from atrium.ui.records.timeline import timeline
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Shown
-from atrium.ui.records.record_actions import record_actions
 from atrium.ui.web.templating import is_htmx, render
-from atrium.ui.records.timeline import timeline
 from atrium.ui.web.threads import in_thread, with_form
 
 RELATED_ROWS = 5
@@ -60,7 +60,7 @@ def sections(kit: Kit, record: Mapping[str, Any], lookups) -> list[DetailSection
     model = FormModel(kit, record)
     full = {f.name: None for f in kit.entity} | dict(record)
     result, placed = [], set()
-    for visible, (label, _, _, names) in zip(model.visible_sections(full), model.layout):
+    for visible, (label, _, _, names) in zip(model.visible_sections(full), model.layout, strict=False):
         placed.update(names)
         if not visible:
             continue

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Iterator
 from email.utils import encode_rfc2231
+from typing import Iterator
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse

@@ -147,7 +147,7 @@ class FormModel:
     def hidden_by_sections(self, record: Mapping[str, Any]) -> set[str]:
         """Fields only in sections the draft does not show: not taken from a submission."""
         shown, hidden = set(), set()
-        for visible, (_, _, _, fields) in zip(self.visible_sections(record), self.layout):
+        for visible, (_, _, _, fields) in zip(self.visible_sections(record), self.layout, strict=False):
             (shown if visible else hidden).update(fields)
         return hidden - shown
 
@@ -202,7 +202,7 @@ class FormModel:
                  touched: set[str] | None = None) -> list[Section]:
         presenter = self.kit.presenter
         result = []
-        for visible, (label, _, columns, fields) in zip(self.visible_sections(record), self.layout):
+        for visible, (label, _, columns, fields) in zip(self.visible_sections(record), self.layout, strict=False):
             widgets = []
             for name in fields:
                 field = self.entity.fields[name]

@@ -31,8 +31,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from atrium.runtime.io.importer import Importer, ImportOptions, ImportProblem, ImportReport, read_csv
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.io.importer import ImportOptions, ImportProblem, ImportReport, Importer, read_csv
 from atrium.runtime.records.service import RecordNotFound
 from atrium.runtime.site.site import Site
 from atrium.translation import N_

@@ -9,14 +9,15 @@ from starlette.responses import HTMLResponse, Response
 
 from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.query.lists import COUNT_CAP, ListQuery, Page
-from atrium.ui.web.i18n import format_number
 from atrium.ui.records.list_state import ListState, filters_for, read_state
-from atrium.ui.web.page_tools import Kit, record_page
-from atrium.ui.web.present import Column, Lookups, Presenter
 from atrium.ui.records.record_actions import list_context
 from atrium.ui.records.saved_views import saved_views
+from atrium.ui.web.i18n import format_number
+from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.present import Column, Lookups, Presenter
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread
+
 
 def default_columns(kit: Kit) -> list[str]:
     if kit.view.columns:

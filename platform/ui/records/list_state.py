@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import urlencode
 
 from atrium.metadata.model import Field
-from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.automation.messages import message
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.query.periods import RELATIVE_DAYS, as_bounds
+from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.translation import N_
 from atrium.ui.web.i18n import PERIOD_WORDS, word
 from atrium.ui.web.present import Presenter

@@ -10,12 +10,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from atrium.runtime.access.secured import AccessDenied
 from atrium.runtime.pool.service import PoolRefused, PublicPool, pool_of
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
-from atrium.runtime.access.secured import AccessDenied
 from atrium.ui.records.detail_page import detail_context, messages_of
-from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.records.record_actions import pool_url
+from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import environment, is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
 

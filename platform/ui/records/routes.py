@@ -6,14 +6,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from atrium.ui.records import convert_page
-from atrium.ui.records import detail_page
-from atrium.ui.records import export
-from atrium.ui.records import form_page
-from atrium.ui.records import list_page
-from atrium.ui.records import picker
-from atrium.ui.records import pool_actions
-from atrium.ui.records import saved_views
+from atrium.ui.records import convert_page, detail_page, export, form_page, list_page, picker, pool_actions, saved_views
 
 R = "/r/{entity}"
 ID = R + "/{record_id:int}"

@@ -128,7 +128,7 @@ def build(result: Any, document: Any, locale: str, blueprint: Any) -> Chart:
                         "center": ["50%", "45%"], "minShowLabelAngle": 14,
                         # names are in the legend; shares sit on the slices, so no label is ever cut
                         "label": {"position": "inside", "formatter": "{d}%", "color": "#fff", "fontSize": 11},
-                        "data": [{"name": n, "value": v} for n, v in zip(names, values)]}]}
+                        "data": [{"name": n, "value": v} for n, v in zip(names, values, strict=False)]}]}
         return chart
     lines = []
     if series is not None and series is not x:

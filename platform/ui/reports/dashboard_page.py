@@ -17,18 +17,18 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from atrium.metadata.model import Document, Label
-from atrium.runtime.schema.database import connect
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.query.periods import local_today
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.database import connect
+from atrium.ui.reports.filters import BadFilter, read_filters
+from atrium.ui.reports.tables import table_of
+from atrium.ui.reports.widget_cache import cache_of, fingerprint, metadata_version
+from atrium.ui.reports.widgets import WidgetMaker, widget_tables
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.home import home as entity_home
 from atrium.ui.web.page_tools import notice
-from atrium.ui.reports.filters import BadFilter, read_filters
-from atrium.ui.reports.tables import table_of
 from atrium.ui.web.templating import context_for, environment, render
 from atrium.ui.web.threads import in_thread
-from atrium.ui.reports.widget_cache import cache_of, fingerprint, metadata_version
-from atrium.ui.reports.widgets import WidgetMaker, widget_tables
 
 
 def visible_dashboards(site: Any, actor: Actor) -> list[Document]:

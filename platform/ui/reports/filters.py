@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
 from atrium.runtime.records.evaluation import Actor
-from atrium.ui.web.i18n import PERIOD_WORDS, word
 from atrium.ui.reports.words import PERIODS
+from atrium.ui.web.i18n import PERIOD_WORDS, word
 
 
 class BadFilter(AtriumError, ValueError):

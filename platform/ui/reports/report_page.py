@@ -19,17 +19,17 @@ from starlette.routing import Route
 
 from atrium.metadata.model import Label
 from atrium.runtime.query.conditions import ConditionError
-from atrium.runtime.schema.database import connect
-from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.columns import TOTAL
+from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.output import LABELLED, plain
 from atrium.runtime.reports.runner import Reports
+from atrium.runtime.schema.database import connect
 from atrium.ui.reports import charts
-from atrium.ui.web.guards import login_required
-from atrium.ui.reports.filters import BadFilter, read_filters
 from atrium.ui.reports.dashboard_page import visible_dashboards
+from atrium.ui.reports.filters import BadFilter, read_filters
 from atrium.ui.reports.tables import table_of
 from atrium.ui.reports.widgets import has_period
+from atrium.ui.web.guards import login_required
 from atrium.ui.web.i18n import format_date
 from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread

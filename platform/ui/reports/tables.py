@@ -33,7 +33,7 @@ def table_of(result: Any, locale: str, default_locale: str, entity: str | None =
     headings, rows, totals = result.text_rows(locale)
     table = Table(headings, [is_numeric(c) for c in result.columns], totals=totals,
                   truncated=bool(getattr(result, "truncated", False)))
-    for record, cells in zip(result.rows, rows):
+    for record, cells in zip(result.rows, rows, strict=False):
         link = f"/r/{entity}/{record['id']}" if entity and result.kind == "list" and "id" in record else None
         table.rows.append((link, cells))
     if limit is not None and len(table.rows) > limit:

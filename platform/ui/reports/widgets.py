@@ -13,19 +13,19 @@ from sqlalchemy.engine import Connection
 
 from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Document, Label
+from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.runtime.query.conditions import ConditionError
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.reports.scope import ReportNotFound
-from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.ui.reports import charts
+from atrium.ui.reports.filters import Filters
+from atrium.ui.reports.widget_cache import report_paths, tables_read
+from atrium.ui.reports.words import PREVIOUS
 from atrium.ui.web.i18n import PERIOD_WORDS, word
 from atrium.ui.web.present import Presenter
-from atrium.ui.reports.filters import Filters
-from atrium.ui.reports.words import PREVIOUS
-from atrium.ui.reports.widget_cache import report_paths, tables_read
 
 FUNNEL = "_funnel"  # the name of a funnel widget's own report document
 

@@ -12,11 +12,11 @@ from starlette.responses import Response
 
 from atrium.metadata.overlays.paths import plain
 from atrium.runtime.site.change import Proposal
-from atrium.ui.web.i18n import word
-from atrium.ui.web.page_tools import notice
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
 from atrium.ui.studio.forms import NAME, editor_token, label_of, label_texts, page, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.i18n import word
+from atrium.ui.web.page_tools import notice
 from atrium.ui.web.threads import in_thread, with_form
 
 

@@ -15,11 +15,11 @@ from starlette.responses import Response
 
 from atrium.metadata.model import SYSTEM_FIELDS
 from atrium.metadata.sources import Report, Source
-from atrium.ui.web.i18n import word
-from atrium.ui.web.templating import render
 from atrium.ui.studio.forms import rows
 from atrium.ui.studio.report_state import GROUP, MEASURE, METRIC
 from atrium.ui.studio.setup import studio_page
+from atrium.ui.web.i18n import word
+from atrium.ui.web.templating import render
 from atrium.ui.web.threads import with_form
 
 

@@ -19,12 +19,12 @@ from starlette.responses import Response
 from atrium.metadata.overlays.paths import plain
 from atrium.runtime.site.change import Proposal
 from atrium.translation import N_
-from atrium.ui.web.i18n import word
-from atrium.ui.web.page_tools import notice
 from atrium.ui.studio.field_state import BLANK_OPTION_ROWS, TYPES, input_of, spec_from_state, state_from_form, state_of
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
 from atrium.ui.studio.forms import COLOURS, NAME, editor_token, label_texts, page, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.i18n import word
+from atrium.ui.web.page_tools import notice
 from atrium.ui.web.threads import in_thread, with_form
 
 

@@ -13,11 +13,11 @@ from starlette.responses import RedirectResponse, Response
 
 from atrium.metadata.overlays.paths import document_file
 from atrium.metadata.problems import Problem
-from atrium.runtime.site.change import ChangeRefused, Preview, Proposal, StaleEdit
 from atrium.runtime.schema.migrations import MigrationPlan
-from atrium.ui.web.i18n import format_datetime, word
+from atrium.runtime.site.change import ChangeRefused, Preview, Proposal, StaleEdit
 from atrium.ui.studio.setup import studio_of
 from atrium.ui.studio.words import PLAN_WORDS
+from atrium.ui.web.i18n import format_datetime, word
 
 PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

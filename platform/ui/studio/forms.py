@@ -10,9 +10,9 @@ import yaml
 from atrium.metadata.overlays.paths import plain
 from atrium.metadata.yaml_source import parse_yaml
 from atrium.runtime.site.change import Key, token
-from atrium.ui.web.templating import render
 from atrium.ui.studio.flow import Outcome, review_context
 from atrium.ui.studio.setup import studio_of
+from atrium.ui.web.templating import render
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 COLOURS = ("", "blue", "cyan", "green", "gold", "yellow", "orange", "red", "purple", "gray")

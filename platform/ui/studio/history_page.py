@@ -9,14 +9,14 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from atrium.runtime.site import history as metadata_history
 from atrium.runtime.schema.database import connect
+from atrium.runtime.site import history as metadata_history
 from atrium.runtime.site.change import ChangeError, ChangeRefused, StaleEdit
+from atrium.ui.studio.flow import Outcome, diff_lines, refusal_words, review_context, stale_words
+from atrium.ui.studio.setup import studio_of, studio_page
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.web.templating import render
-from atrium.ui.studio.flow import Outcome, diff_lines, refusal_words, review_context, stale_words
-from atrium.ui.studio.setup import studio_of, studio_page
 from atrium.ui.web.threads import in_thread, with_form
 
 PAGE = 50

@@ -5,9 +5,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from atrium.metadata.loader import display_path
+from atrium.ui.studio.setup import studio_of, studio_page
 from atrium.ui.web.i18n import word
 from atrium.ui.web.templating import render
-from atrium.ui.studio.setup import studio_of, studio_page
 from atrium.ui.web.threads import in_thread
 
 

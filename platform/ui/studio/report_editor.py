@@ -15,20 +15,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from atrium.metadata.overlays.paths import plain
-from atrium.runtime.site.change import Proposal
 from atrium.runtime.reports.runner import Reports
+from atrium.runtime.site.change import Proposal
 from atrium.runtime.site.site import Site
 from atrium.translation import N_
 from atrium.ui.reports import charts
-from atrium.ui.web.i18n import word
-from atrium.ui.web.page_tools import notice
 from atrium.ui.reports.tables import table_of
-from atrium.ui.web.templating import render
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide, problem_text
 from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched_text
-from atrium.ui.studio.report_state import (BUCKETS, CHARTS, FORMATS, FUNCTIONS, OPERATORS, document_from_state, input_of,
-                           state_from_form, state_of, with_blank_rows)
+from atrium.ui.studio.report_state import (
+    BUCKETS,
+    CHARTS,
+    FORMATS,
+    FUNCTIONS,
+    OPERATORS,
+    document_from_state,
+    input_of,
+    state_from_form,
+    state_of,
+    with_blank_rows,
+)
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.i18n import word
+from atrium.ui.web.page_tools import notice
+from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread, with_form
 
 PREVIEW_ROWS = 20

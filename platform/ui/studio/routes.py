@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from atrium.ui.studio import dashboard_editor
-from atrium.ui.studio import entity_editor
-from atrium.ui.studio import expression_check
-from atrium.ui.studio import field_editor
-from atrium.ui.studio import history_page
-from atrium.ui.studio import home
-from atrium.ui.studio import layout_editor
-from atrium.ui.studio import report_editor
-from atrium.ui.studio import stage_editor
-from atrium.ui.studio import yaml_editor
+from atrium.ui.studio import (
+    dashboard_editor,
+    entity_editor,
+    expression_check,
+    field_editor,
+    history_page,
+    home,
+    layout_editor,
+    report_editor,
+    stage_editor,
+    yaml_editor,
+)
 
 routes = [
     Route("/studio", home.studio_home, methods=["GET"], name="studio"),

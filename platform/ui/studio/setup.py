@@ -13,9 +13,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from atrium.runtime.site import history as metadata_history
 from atrium.runtime.site.change import MetadataChanges
-from atrium.runtime.site.watch import MetadataWatcher
-from atrium.runtime.site.site import Site
 from atrium.runtime.site.overlay import SiteOverlay
+from atrium.runtime.site.site import Site
+from atrium.runtime.site.watch import MetadataWatcher
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.page_tools import notice
 

@@ -13,11 +13,23 @@ from starlette.responses import Response
 from atrium.metadata.overlays.paths import plain
 from atrium.runtime.site.change import Proposal
 from atrium.translation import N_
+from atrium.ui.studio.flow import Outcome, applied_redirect, decide
+from atrium.ui.studio.forms import (
+    COLOURS,
+    NAME,
+    comma_list,
+    editor_token,
+    label_of,
+    label_texts,
+    number_of,
+    page,
+    rows,
+    watched_of,
+    watched_text,
+)
+from atrium.ui.studio.setup import studio_of, studio_page
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
-from atrium.ui.studio.flow import Outcome, applied_redirect, decide
-from atrium.ui.studio.forms import COLOURS, NAME, comma_list, editor_token, label_of, label_texts, number_of, page, rows, watched_of, watched_text
-from atrium.ui.studio.setup import studio_of, studio_page
 from atrium.ui.web.threads import in_thread, with_form
 
 COLUMNS = ("name", "label_en", "label_zh", "probability", "outcome", "requires", "color", "position", "remove", "known")

@@ -14,19 +14,19 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from atrium.metadata.overlays.paths import document_file, plain
 from atrium.metadata.overlays.documents import render_overlay_yaml
+from atrium.metadata.overlays.paths import document_file, plain
 from atrium.metadata.problems import Problem
 from atrium.metadata.yaml_source import mark_at, parse_yaml
 from atrium.runtime.site.change import Proposal
+from atrium.ui.studio.flow import applied_redirect, decide, path_steps, problem_text
+from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched_text
+from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.studio.words import DOCUMENT_KINDS, NEW_DOCUMENTS
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.web.templating import render
-from atrium.ui.studio.flow import Outcome, applied_redirect, decide, path_steps, problem_text
-from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched_text
-from atrium.ui.studio.setup import studio_of, studio_page
 from atrium.ui.web.threads import in_thread, with_form
-from atrium.ui.studio.words import DOCUMENT_KINDS, NEW_DOCUMENTS
 
 KINDS = ("entity", "views", "pipeline", "report", "dashboard", "automation", "roles", "seed")
 SINGLE = {"roles": "roles", "seed": "seed"}

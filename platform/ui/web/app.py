@@ -19,19 +19,13 @@ from atrium.errors import AtriumError
 from atrium.runtime.automation.scheduler import Scheduler
 from atrium.runtime.site.overlay import SiteOverlay, default_site_overlay
 from atrium.runtime.site.site import Site
-from atrium.ui.api import actions as api_actions
-from atrium.ui.api import approvals as approval_api
-from atrium.ui.api import records as api
+from atrium.ui.api import actions as api_actions, approvals as approval_api, records as api
 from atrium.ui.api.errors import api_error
-from atrium.ui.approvals import inbox
-from atrium.ui.approvals import pages as approval_pages
-from atrium.ui.boards import calendar as calendar_page
-from atrium.ui.boards import kanban_move
-from atrium.ui.records import import_page
-from atrium.ui.records import routes as record_pages
+from atrium.ui.approvals import inbox, pages as approval_pages
+from atrium.ui.boards import calendar as calendar_page, kanban_move
+from atrium.ui.records import import_page, routes as record_pages
 from atrium.ui.reports import dashboard_page, report_page
-from atrium.ui.studio import routes as studio_routes
-from atrium.ui.studio import setup as studio_setup
+from atrium.ui.studio import routes as studio_routes, setup as studio_setup
 from atrium.ui.web import sessions
 from atrium.ui.web.errors import page_error
 from atrium.ui.web.home import menu

@@ -3,7 +3,16 @@ formatting the templates use, and the msgid tables of words picked at run time (
 from __future__ import annotations
 
 from atrium.translation import (  # noqa: F401  (the pages' one import for words and formats)
-    N_, NC_, Words, format_date, format_datetime, format_money, format_number, nword, pword, word,
+    N_,
+    NC_,
+    Words,
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+    nword,
+    pword,
+    word,
 )
 
 PERIOD_WORDS: dict[str, str] = {

@@ -8,8 +8,8 @@ from typing import Any, Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from atrium.runtime.records.service import RecordNotFound
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.runtime.records.service import RecordNotFound
 from atrium.translation import N_
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.i18n import word

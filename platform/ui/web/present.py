@@ -17,10 +17,10 @@ from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Label
 from atrium.metadata.references import resolve_path
+from atrium.runtime.access.secured import SecuredRecords
+from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.query.lists import ListQuery
-from atrium.runtime.access.secured import SecuredRecords
 from atrium.ui.web.i18n import format_date, format_datetime, format_money, format_number, word
 
 NUMERIC = frozenset({"integer", "number", "money", "percent"})

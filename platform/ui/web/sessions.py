@@ -20,9 +20,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from atrium.runtime.schema.database import write_transaction
-from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.access.users import token_hash, verify_password
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.database import write_transaction
 from atrium.ui.web.i18n import word
 from atrium.ui.web.templating import render
 from atrium.ui.web.threads import with_form

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from atrium.metadata.model import Label
-from atrium.runtime.schema.database import connect
 from atrium.runtime.automation.notifications import Notifications
+from atrium.runtime.schema.database import connect
 from atrium.ui.web.i18n import Words, format_date, format_datetime, format_money, format_number
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"

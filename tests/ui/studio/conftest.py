@@ -5,7 +5,6 @@ a rep and a manager."""
 from __future__ import annotations
 
 import pytest
-
 from studio_kit import StudioWorld
 
 

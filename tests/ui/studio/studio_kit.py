@@ -7,12 +7,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from form_kit import Fields, form_fields
+from record_pages_kit import B2B, World
 
 from atrium.metadata import load_blueprint
 from atrium.runtime.access import users
 from atrium.ui.web.app import Settings, create_app
-from form_kit import Fields, form_fields
-from record_pages_kit import B2B, World
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-
 from studio_kit import visible_text
 
 PAGES = ["/studio", "/studio/history", "/studio/history/1", "/studio/entities/new", "/studio/entities/order",

@@ -4,12 +4,11 @@ database refuses leaving the YAML as it was."""
 from __future__ import annotations
 
 import yaml
+from record_pages_kit import Browser
 from starlette.testclient import TestClient
+from studio_kit import SEGMENT, add_segment, applied_version, open_form, submit, visible_text
 
 from atrium.metadata.overlays.documents import render_overlay_yaml
-
-from record_pages_kit import Browser
-from studio_kit import SEGMENT, add_segment, applied_version, open_form, submit, visible_text
 
 
 def test_a_stale_edit_is_refused_and_names_who_changed_it(studio):
@@ -113,8 +112,9 @@ def test_a_migration_the_database_refuses_leaves_the_yaml_as_it_was(studio):
 
 
 def test_the_servers_scheduler_runs_the_new_metadata(studio):
-    from atrium.ui.web.app import Settings, create_app
     from record_pages_kit import B2B
+
+    from atrium.ui.web.app import Settings, create_app
     app = create_app(Settings(str(B2B), studio.database_url, secret_key="test-secret", scheduler=True,
                               site_overlay=str(studio.overlay)), site=studio.site)
     with TestClient(app) as client:  # runs the lifespan: the scheduler thread starts

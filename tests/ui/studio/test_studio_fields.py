@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 
+from studio_kit import SEGMENT, add_segment, applied_version, open_form, submit, visible_text
+
 from atrium.metadata.overlays.diff import same
 from atrium.metadata.overlays.paths import plain
-from studio_kit import SEGMENT, add_segment, applied_version, open_form, submit, visible_text
 
 
 def test_added_select_field_is_minimal_yaml_that_loads_to_the_same_model(studio, b2b):
