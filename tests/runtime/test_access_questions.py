@@ -76,3 +76,12 @@ def test_permits_each_answers_as_permits_does_for_every_record(world, engine):
                                                       for r in records]
         lead_update = access.permits_each(connection, people["lead"], "thing", "update")
         assert [lead_update(r) for r in records] == [True, True, False, False, False]
+
+
+def test_a_team_scope_covers_the_team_and_its_sub_teams(world, engine):
+    access, people = world
+    with engine.connect() as connection:
+        east = access.teams_in_reach(connection, people["lead"])
+        south = access.teams_in_reach(connection, people["rep"])
+        assert south < east and len(east) == 2 and len(south) == 1
+        assert access.teams_in_reach(connection, people["other"]) == set()
