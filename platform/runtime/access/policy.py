@@ -34,6 +34,11 @@ class Access:
     def is_system(self, actor: Actor) -> bool:
         return actor.user_id is None and actor.role is None
 
+    def may_use_studio(self, actor: Actor) -> bool:
+        """Whether the actor's role may change the metadata in the studio (`studio: true`)."""
+        role = self.role(actor)
+        return bool(role is not None and role.studio)
+
     def sees_everything(self, actor: Actor) -> bool:
         """Whether the actor's role has `all`: every dashboard, every field, and a say in every approval."""
         role = self.role(actor)
