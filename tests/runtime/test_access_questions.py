@@ -76,3 +76,21 @@ def test_permits_each_answers_as_permits_does_for_every_record(world, engine):
                                                       for r in records]
         lead_update = access.permits_each(connection, people["lead"], "thing", "update")
         assert [lead_update(r) for r in records] == [True, True, False, False, False]
+
+
+def test_a_team_scope_covers_the_team_and_its_sub_teams(world, engine):
+    access, people = world
+    with engine.connect() as connection:
+        east = access.teams_in_reach(connection, people["lead"])
+        south = access.teams_in_reach(connection, people["rep"])
+        assert south < east and len(east) == 2 and len(south) == 1
+        assert access.teams_in_reach(connection, people["other"]) == set()
+
+
+def test_only_a_role_with_studio_may_use_the_studio(tmp_path, engine):
+    blueprint = make_blueprint(tmp_path, {"thing": {"fields": {"name": {"type": "text"}}}}, roles={"roles": {
+        "admin": {"label": "Admin", "all": True, "studio": True}, "boss": {"label": "Boss", "all": True}}})
+    access = Access(blueprint, build_tables(blueprint))
+    assert access.may_use_studio(Actor(user_id=1, role="admin"))
+    assert not access.may_use_studio(Actor(user_id=2, role="boss"))
+    assert not access.may_use_studio(Actor(user_id=3, role="gone"))

@@ -34,6 +34,11 @@ class Access:
     def is_system(self, actor: Actor) -> bool:
         return actor.user_id is None and actor.role is None
 
+    def may_use_studio(self, actor: Actor) -> bool:
+        """Whether the actor's role may change the metadata in the studio (`studio: true`)."""
+        role = self.role(actor)
+        return bool(role is not None and role.studio)
+
     def sees_everything(self, actor: Actor) -> bool:
         """Whether the actor's role has `all`: every dashboard, every field, and a say in every approval."""
         role = self.role(actor)
@@ -108,16 +113,23 @@ class Access:
         """The actor and every user in the actor's team and its sub-teams."""
         if actor.team_id is None:
             return [actor.user_id] if actor.user_id is not None else []
-        teams = self.tables.system("atrium_teams")
         users = self.tables.system("atrium_users")
+        covered = self.teams_in_reach(connection, actor)
+        members = connection.execute(sa.select(users.c.id).where(users.c.team_id.in_(covered))).scalars()
+        return sorted(set(members) | ({actor.user_id} if actor.user_id is not None else set()))
+
+    def teams_in_reach(self, connection: Connection, actor: Actor) -> set[int]:
+        """The actor's team and its sub-teams (what a `team` scope covers); none without a team."""
+        if actor.team_id is None:
+            return set()
+        teams = self.tables.system("atrium_teams")
         parents = {row.id: row.parent_id for row in connection.execute(sa.select(teams.c.id, teams.c.parent_id))}
         covered = {actor.team_id}
         changed = True
         while changed:  # teams are few; walking the parent links in Python keeps SQL portable
             grown = covered | {team for team, parent in parents.items() if parent in covered}
             changed, covered = grown != covered, grown
-        members = connection.execute(sa.select(users.c.id).where(users.c.team_id.in_(covered))).scalars()
-        return sorted(set(members) | ({actor.user_id} if actor.user_id is not None else set()))
+        return covered
 
     def row_filter(self, connection: Connection, actor: Actor, entity: str, action: str = "read",
                    table: Any = None, pool: bool = True) -> sa.ColumnElement:

@@ -25,7 +25,7 @@ from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, json_object, page_limit, plain
-from atrium.ui.approvals.view import approvals_of, message_text
+from atrium.ui.approvals.view import approvals_of, may_see, message_text
 from atrium.ui.web.i18n import word
 from atrium.ui.web.threads import in_thread, with_body
 
@@ -67,16 +67,9 @@ def _readable(site: Any, actor: Actor, entity: str, record_id: int) -> bool:
     return True
 
 
-def _visible(site: Any, actor: Actor, approval: Any) -> bool:
-    """Its approvers, its requester, and whoever may read its record see an approval."""
-    service = approvals_of(site)
-    return (approval.requested_by == actor.user_id or service.may_decide(approval, actor)
-            or service.may_withdraw(approval, actor) or _readable(site, actor, approval.entity, approval.record_id))
-
-
 def _approval(request: Request, site: Any, actor: Actor) -> Any:
     approval = approvals_of(site).get(request.path_params["approval_id"])
-    if approval is None or not _visible(site, actor, approval):
+    if approval is None or not may_see(site, actor, approval):
         raise RecordNotFound("approval")
     return approval
 

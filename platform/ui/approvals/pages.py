@@ -16,7 +16,7 @@ from starlette.routing import Route
 from atrium.runtime.approvals.service import ApprovalRefused
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.runtime.schema.database import connect
-from atrium.ui.approvals.view import ApprovalItem, approvals_of, present
+from atrium.ui.approvals.view import ApprovalItem, approvals_of, may_see, present
 from atrium.ui.records.detail_page import detail_context
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.page_tools import Kit, notice, record_page
@@ -132,23 +132,9 @@ def _inbox_back(request: Request) -> Response:
     return RedirectResponse(back if back.startswith(base) else "/approvals", status_code=303)
 
 
-def _visible(request: Request, approval: Any) -> bool:
-    """An approval shows to its approvers, its requester, and whoever may read its record."""
-    site, actor = request.app.state.site, request.state.actor
-    service = approvals_of(site)
-    if approval.requested_by == actor.user_id or service.may_decide(approval, actor) \
-            or service.may_withdraw(approval, actor):
-        return True
-    if approval.entity not in site.blueprint.entities or not site.access.can(actor, approval.entity, "read"):
-        return False
-    with connect(site.engine) as connection:
-        return bool(site.records.read_where(connection, approval.entity, "id", [approval.record_id],
-                                            site.access.row_filter(connection, actor, approval.entity, "read")))
-
-
 def _approval(request: Request) -> Any | None:
     approval = approvals_of(request.app.state.site).get(request.path_params["approval_id"])
-    return approval if approval is not None and _visible(request, approval) else None
+    return approval if approval is not None and may_see(request.app.state.site, request.state.actor, approval) else None
 
 
 @with_form

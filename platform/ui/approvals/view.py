@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy.engine import Connection
 
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.schema.database import connect
 from atrium.ui.approvals.words import STATUS_WORDS
 from atrium.ui.web.i18n import word
 from atrium.ui.web.present import Lookups, Presenter
@@ -20,6 +21,19 @@ from atrium.ui.web.present import Lookups, Presenter
 def approvals_of(site: Any) -> Any:
     """The approvals service of the site's records service (None on an engine without one)."""
     return getattr(site.records, "approvals", None)
+
+
+def may_see(site: Any, actor: Actor, approval: Any) -> bool:
+    """An approval shows to its approvers, its requester, and whoever may read its record (the
+    pages and the API ask this; a hidden one is a 404 on both)."""
+    service = approvals_of(site)
+    if approval.requested_by == actor.user_id or service.may_decide(approval, actor) \
+            or service.may_withdraw(approval, actor):
+        return True
+    if approval.entity not in site.blueprint.entities:
+        return False
+    with connect(site.engine) as connection:
+        return site.access.allows(connection, actor, approval.entity, approval.record_id, "read")
 
 
 def aware(moment: dt.datetime | None) -> dt.datetime | None:

@@ -102,11 +102,8 @@ def _teams(site: Any, connection: Connection, actor: Actor, scope: str) -> list[
         sa.select(teams.c.id, teams.c.name, teams.c.label, teams.c.parent_id).order_by(teams.c.name))]
     if scope == "all":
         return rows
-    covered, changed = {actor.team_id}, True
-    while changed:
-        grown = covered | {team for team, _, parent in rows if parent in covered}
-        changed, covered = grown != covered, grown
-    return [row for row in rows if row[0] in covered and row[0] is not None]
+    covered = site.access.teams_in_reach(connection, actor)
+    return [row for row in rows if row[0] in covered]
 
 
 def _people(site: Any, connection: Connection, actor: Actor, scope: str) -> list[tuple[int, str]]:

@@ -82,8 +82,7 @@ def may_use_studio(request: Request) -> bool:
     actor = request.state.actor
     if actor is None:
         return False
-    role = request.app.state.site.blueprint.roles.get(actor.role or "")
-    return bool(role is not None and role.studio)
+    return request.app.state.site.access.may_use_studio(actor)
 
 
 def studio_page(endpoint: Endpoint) -> Endpoint:
