@@ -117,7 +117,8 @@ def render(info: dict, data: dict, results: dict, args, owned_by: dict, end_load
     verdict = "met" if rep["cold"]["p50"] <= TARGET_COLD_MS else "**missed**"
     lines = [START, "## Role dashboards (`bench/bench_dashboard.py`)", "",
              f"Run {dt.date.today().isoformat()} with `.venv/bin/python bench/bench_dashboard.py` "
-             f"(`--orders {args.orders} --rounds {args.rounds} --manager-rounds {args.manager_rounds}`) on {info['cpus']} cores ({info['cpu']}), "
+             f"(`--orders {args.orders} --rounds {args.rounds} --manager-rounds {args.manager_rounds}`) "
+             f"on {info['cpus']} cores ({info['cpu']}), "
              f"SQLite {info['sqlite']}, load average {info['load']} at the start and {end_load} at the end.",
              "",
              f"The database of `bench/pages_data.py`: {data.get('counts', {}).get('order', args.orders):,} orders; "
@@ -156,8 +157,8 @@ def render(info: dict, data: dict, results: dict, args, owned_by: dict, end_load
                       "scanning the table, for every report on the dashboard; warm it is "
                       f"{manager['warm']['p50']:.0f} ms. Not addressed here: a plan that scans when a team "
                       "covers most rows, or aggregates kept per owner.")
-    lines += ["", "The cache: per process, keyed by the metadata version, the widget's YAML (and its report's), the viewer, "
-              "the filters, the language and the day, and valid while the change counters of the tables "
+    lines += ["", "The cache: per process, keyed by the metadata version, the widget's YAML (and its report's), "
+              "the viewer, the filters, the language and the day, and valid while the change counters of the tables "
               "the widget reads (`atrium_data_versions`, raised in the committing transaction) stay put, "
               "so a second worker sees a write on its next request.", END]
     return "\n".join(lines)
@@ -171,7 +172,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--db", default="/tmp/atrium-bench/orders-1m.db", help="kept and reused between runs")
-    parser.add_argument("--rounds", type=int, default=15, help="cold, warm and after-write loads of the rep's dashboard")
+    parser.add_argument("--rounds", type=int, default=15,
+                        help="cold, warm and after-write loads of the rep's dashboard")
     parser.add_argument("--manager-rounds", type=int, default=1,
                         help="the same for the manager's (a team of 900,000 orders: a minute a cold load); 0 skips")
     parser.add_argument("--quiet", type=float, default=1.5, help="load average to wait for before starting")
@@ -193,7 +195,8 @@ def main() -> int:
         log(f"{person}: {rounds} rounds ...")
         results[person] = asyncio.run(measure(app, site, person, rounds))
         result = results[person]
-        log(f"  cold p50 {result['cold']['p50']:.0f} ms (CPU {result['cold_cpu']:.0f} ms), warm p50 {result['warm']['p50']:.1f} ms, "
+        log(f"  cold p50 {result['cold']['p50']:.0f} ms (CPU {result['cold_cpu']:.0f} ms), "
+            f"warm p50 {result['warm']['p50']:.1f} ms, "
             f"after an order write p50 {result['after_write']['p50']:.0f} ms")
         for title, ms in sorted(result["widgets"].items(), key=lambda item: -item[1]):
             log(f"    {ms:7.1f} ms  {title}")

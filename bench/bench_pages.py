@@ -180,7 +180,8 @@ PHASES = {  # (label, file suffix, function) whose cumulative time per request i
                ("timeline (`timeline.timeline`)", "ui/timeline.py", "timeline"),
                ("template rendering (`templating.render`)", "ui/templating.py", "render")],
     "all": [("SQLAlchemy + driver, all statements (`Connection.execute`)", "engine/base.py", "execute"),
-            ("the SQLite driver alone (`Cursor.execute` + fetch)", "~", "<method 'execute' of 'sqlite3.Cursor' objects>")],
+            ("the SQLite driver alone (`Cursor.execute` + fetch)", "~",
+             "<method 'execute' of 'sqlite3.Cursor' objects>")],
 }
 
 

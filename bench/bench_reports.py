@@ -110,16 +110,17 @@ def compare(site: Site, runs: int) -> list[dict]:
         viewer = actor(site, name)
         sql, params = hand_query(site, viewer)
 
-        def report():
+        def report(viewer: Actor = viewer):
             return reports.run(viewer, REPORT)
 
-        def hand():
+        def hand(sql: str = sql, params: dict = params):
             with site.engine.connect() as connection:
                 return connection.execute(sa.text(sql), params).all()
         result, hand_rows = report(), hand()
         ours = normal((r["stage"], r["expected_close"], r["orders"], r["amount"], r["weighted"]) for r in result.rows)
         if ours != normal(hand_rows):
-            raise SystemExit(f"{label}: the report's rows differ from the hand-written query's:\n{ours}\n{normal(hand_rows)}")
+            raise SystemExit(f"{label}: the report's rows differ from the hand-written query's:\n"
+                             f"{ours}\n{normal(hand_rows)}")
         times = {"report": [], "hand": []}
         for index in range(runs):
             for kind in (("report", "hand") if index % 2 == 0 else ("hand", "report")):

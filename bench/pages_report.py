@@ -122,7 +122,8 @@ def _load(load: dict, args, targets: Targets) -> list[str]:
              "means wrk and other jobs had the rest, so req/s here is what the workers got, and CPU per "
              "request is the figure that does not depend on it (two workers on two free CPUs serve at most "
              "2,000 ÷ that many requests a second).", "",
-             "| figure | req/s | p50 | p90 | p99 | not 200 or failed | workers' CPU a request | their share | load at start | target | |",
+             "| figure | req/s | p50 | p90 | p99 | not 200 or failed | workers' CPU a request | their share "
+             "| load at start | target | |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in load["runs"]:
         detail = run["page"] == "detail"
@@ -138,7 +139,8 @@ def _load(load: dict, args, targets: Targets) -> list[str]:
     before = {entry["pid"]: entry for entry in load["before"]}
     for entry in load["after"]:
         first = before.get(entry["pid"])
-        lines.append(f"| {entry['role']} | {first['rss']:.0f} MiB | **{entry['rss']:.0f} MiB** | {entry['hwm']:.0f} MiB |"
+        lines.append(f"| {entry['role']} | {first['rss']:.0f} MiB | **{entry['rss']:.0f} MiB** "
+                     f"| {entry['hwm']:.0f} MiB |"
                      if first else f"| {entry['role']} | — | **{entry['rss']:.0f} MiB** | {entry['hwm']:.0f} MiB |")
     workers = [entry for entry in load["after"] if entry["role"] == "worker"]
     if load.get("argon2_mib") and workers and max(e["hwm"] - e["rss"] for e in workers) > load["argon2_mib"] / 2:

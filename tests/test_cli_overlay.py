@@ -148,7 +148,8 @@ def test_diff_says_what_the_overlay_changes_with_file_and_line(capsys, tmp_path,
     assert on_hold["to"] == {"name": "on_hold", "probability": 5}
     assert on_hold["at"].endswith(f"client/pipelines/order.yaml:{line_of(pipeline, 'on_hold')}:5")
     label = next(r for r in records if r["path"] == "stages[name=negotiation].label")
-    assert label["from"] == {"en": "Negotiation", "zh": "商务谈判"} and "/base/pipelines/order.yaml:" in label["base_at"]
+    assert label["from"] == {"en": "Negotiation", "zh": "商务谈判"}
+    assert "/base/pipelines/order.yaml:" in label["base_at"]
     assert json.loads(run(capsys, "--blueprint", overlay, "diff", "--format", "json")[1]) == records
 
 
@@ -179,7 +180,8 @@ def test_check_compares_a_base_that_changed_in_place_with_the_lock(capsys, tmp_p
     [conflict] = [line for line in err.splitlines() if "both changed" in line]
     assert LOCATED.match(conflict)["file"].endswith("client/pipelines/order.yaml")
     assert LOCATED.match(conflict)["line"] == str(line_of(overlay / "pipelines" / "order.yaml", "negotiation"))
-    assert "label.en of stage negotiation" in conflict and f"base/pipelines/order.yaml:{line_of(pipeline, 'Bargaining')}:" in conflict
+    assert "label.en of stage negotiation" in conflict
+    assert f"base/pipelines/order.yaml:{line_of(pipeline, 'Bargaining')}:" in conflict
     assert "atrium overlay lock" in err
     assert run(capsys, "overlay", "lock", overlay)[0] == 0
     code, out, err = run(capsys, "--blueprint", overlay, "check")

@@ -63,7 +63,8 @@ def test_owners_are_reminded_three_days_before_recycling(world, site):
     world.clock.now = dt.datetime(2026, 3, 16, 0, 30, tzinfo=dt.timezone.utc)  # 08:30 in Shanghai
     results = {r.rule: r for r in ScheduledRules(site).run_due(["remind_before_recycle"])}
     assert results["remind_before_recycle"].records == 1
-    assert inbox(site, world.uid("rep1")) == ["将到期客户 returns to the public pool on 2026-03-17 unless you follow up"]
+    assert inbox(site, world.uid("rep1")) == [
+        "将到期客户 returns to the public pool on 2026-03-17 unless you follow up"]
 
 
 def test_idle_customers_are_recycled_locked_ones_stay_and_the_history_says_so(world, site):

@@ -96,7 +96,8 @@ def record_id(page) -> int:
 def waiting_for(site, name: str) -> int:
     """How many approvals wait for this user's decision (the demo data has some of its own)."""
     approvals, approvers = site.tables.system("atrium_approvals"), site.tables.system("atrium_approval_approvers")
-    query = (sa.select(sa.func.count()).select_from(approvals.join(approvers, approvers.c.approval_id == approvals.c.id))
+    query = (sa.select(sa.func.count())
+             .select_from(approvals.join(approvers, approvers.c.approval_id == approvals.c.id))
              .where(approvals.c.status == "pending", approvers.c.user_id == user_id(site, name)))
     with site.engine.connect() as connection:
         return connection.execute(query).scalar_one()

@@ -58,7 +58,8 @@ def test_a_decision_trigger_names_an_approval_rule_of_its_entity(tmp_path):
             "follow": {"entity": "account", "on": {"approved": "approve"}, "do": [{"set": {"note": "'ok'"}}]},
             "other": {"entity": "deal", "on": {"rejected": "follow"}, "do": [{"set": {"title": "'x'"}}]}})
     text = str(failure.value)
-    assert "automations/follow.yaml:7:13: on.approved:" in text and "approval rule 'approve' is about deal, this rule about account" in text
+    assert "automations/follow.yaml:7:13: on.approved:" in text
+    assert "approval rule 'approve' is about deal, this rule about account" in text
     assert "automations/other.yaml:" in text and "'follow' is not an approval rule" in text
 
 

@@ -58,7 +58,8 @@ def test_plus_list_merges_by_name_and_appends_and_plain_list_replaces(tmp_path):
     assert blueprint.pipelines["order"].stage("proposal").probability == 45
     assert blueprint.pipelines["order"].stage("proposal").label.text("en") == "Proposal / quote"
     view = blueprint.views["order"]
-    assert view.columns[-1] == "probability" and len(view.columns) == len(load_blueprint(DESIGN).views["order"].columns) + 1
+    assert view.columns[-1] == "probability"
+    assert len(view.columns) == len(load_blueprint(DESIGN).views["order"].columns) + 1
     assert tuple(view.filters) == ("owner",)
 
 

@@ -138,7 +138,8 @@ def test_the_worked_example_rewritten_as_minimal_overlays_loads_to_the_same_docu
         expected = dict(source.data, extends=str(layers[0])) if key == ("blueprint", "blueprint") else source.data
         assert same(again[key].data, expected), key
     stage_file = (folder / "pipelines" / "order.yaml").read_text(encoding="utf-8")
-    assert stage_file.startswith("# written by the test\n") and "- +" in stage_file and "after: needs_confirmed" in stage_file
+    assert stage_file.startswith("# written by the test\n") and "- +" in stage_file
+    assert "after: needs_confirmed" in stage_file
     assert read_layer(folder)[1] == []
 
 

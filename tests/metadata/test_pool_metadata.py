@@ -52,7 +52,8 @@ def test_a_lock_field_must_be_boolean_and_a_pool_grant_needs_a_pool(tmp_path):
 
 def test_the_design_pool_and_a_full_one_load(tmp_path):
     entity = ENTITY.replace("vip: {type: text}", "vip: {type: boolean}")
-    blueprint = load_blueprint(write(tmp_path / "bp", entity, ROLES.replace("      note: {read: own, pool: true}\n", "")))
+    blueprint = load_blueprint(write(tmp_path / "bp", entity,
+                                     ROLES.replace("      note: {read: own, pool: true}\n", "")))
     assert blueprint.entities["account"].pool.lock_field == "vip"
     assert blueprint.roles["rep"].grant("account").pool is True
     assert blueprint.roles["rep"].grant("note").pool is False

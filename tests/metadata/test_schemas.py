@@ -206,7 +206,7 @@ def test_b2b_sales_labels_are_bilingual() -> None:
             for index, value in enumerate(node):
                 walk(value, f"{where}[{index}]")
 
-    for kind, path in documents(BLUEPRINTS[0]):
+    for _kind, path in documents(BLUEPRINTS[0]):
         walk(load_yaml(path.read_text(encoding="utf-8")), str(path.relative_to(BLUEPRINTS[0])))
     assert not missing, missing
 
@@ -353,7 +353,8 @@ def test_automation_trigger_shapes() -> None:
 
 def test_automation_action_has_exactly_one_kind() -> None:
     base = {"name": "a", "entity": "order", "on": "create"}
-    assert _one_error("automation", {**base, "do": [{"set": {"owner": None}, "notify": {"to": "owner", "message": "m"}}]})
+    assert _one_error("automation", {**base, "do": [{"set": {"owner": None},
+                                                     "notify": {"to": "owner", "message": "m"}}]})
     assert _one_error("automation", {**base, "do": [{"sett": {"owner": None}}]})
     assert _one_error("automation", {**base, "do": []})
     assert _one_error("automation", {**base, "do": [{"assign": {"strategy": "random"}}]})

@@ -183,7 +183,8 @@ def build_world(folder: Path, engine: Any, url: str, reports: Mapping[str, Mappi
                   "owner": owners[i % 5], "amount": Decimal(rng.randint(1, 500) * 100) + Decimal("0.25") * (i % 3),
                   "size": rng.choice([None, 1, 2, 5, 10]), "score": round(rng.uniform(0, 10), 3),
                   "rate": Decimal(rng.randint(0, 100)), "hot": rng.choice([True, False, None]),
-                  "region": rng.choice(["east", "west", None]), "tags": rng.choice([[], ["red"], ["blue"], ["red", "blue"]]),
+                  "region": rng.choice(["east", "west", None]),
+                  "tags": rng.choice([[], ["red"], ["blue"], ["red", "blue"]]),
                   "close_on": close_on if i % 7 else None, "closed_at": closed_at if i % 5 else None,
                   "secret": Decimal(rng.randint(1, 99)), "note": rng.choice(["Big deal", "small one", None, "BIG win"])}
         path = paths[i % len(paths)]

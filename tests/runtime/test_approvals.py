@@ -116,7 +116,8 @@ def test_lock_true_holds_the_records_that_are_parts_of_the_locked_one(tmp_path, 
     decision they are free again."""
     site, people = make(tmp_path, database_url, clock)
     held, other = deal(site, people.rep1), deal(site, people.rep1, amount=10)
-    chore = site.records.create("chore", {"title": "Call", "deal": held["id"], "owner": people.rep1.user_id}, people.rep1)
+    chore = site.records.create("chore", {"title": "Call", "deal": held["id"], "owner": people.rep1.user_id},
+                                people.rep1)
     approval = site.approvals.request("approve", "deal", held["id"], people.rep1)
     locked = {RECORD_ERRORS: ["Locked while waiting for approval by manager"]}
     attempts = [lambda: site.records.create("chore", {"title": "More", "deal": held["id"]}, people.rep1),
@@ -180,7 +181,8 @@ def test_reserved_values_are_for_the_decision_only(tmp_path, database_url, clock
     for value in ("approved", "pending", "rejected"):
         with pytest.raises(ValidationFailed) as refused:
             site.records.update("deal", made["id"], {"approval": value, "reason": "r"}, people.rep1)
-        assert refused.value.errors == {"approval": [f"Only an approval decision sets Approval to {value.capitalize()}"]}
+        assert refused.value.errors == {
+            "approval": [f"Only an approval decision sets Approval to {value.capitalize()}"]}
     with pytest.raises(ValidationFailed, match="Only an approval decision"):
         deal(site, people.rep1, approval="approved")
     assert record(site, made["id"])["approval"] is None

@@ -45,7 +45,8 @@ def at(day: int, hour: int = 9, minute: int = 0, month: int = 4) -> dt.datetime:
 
 def run(site, clock, when: dt.datetime, *rules: str) -> dict[str, int]:
     clock.now = when
-    results = ScheduledRules(site).run_due(list(rules)); print([r.describe() for r in results])
+    results = ScheduledRules(site).run_due(list(rules))
+    print([r.describe() for r in results])
     return {r.rule: r.records for r in results if r.status == "done"}
 
 

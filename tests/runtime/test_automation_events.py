@@ -150,7 +150,8 @@ def test_a_failing_action_rolls_the_change_back_and_is_logged(tmp_path, database
         "entity": "deal", "on": {"stage": {"enter": "qualified"}},
         "do": [{"notify": {"to": "owner", "message": "qualified"}},
                {"create": {"entity": "chore", "values": {"title": "concat('Call about ', title)"}}}]})
-    deal = site.records.create("deal", {"title": "A very long deal title, longer than forty", "owner": people.rep1.user_id})
+    deal = site.records.create("deal", {"title": "A very long deal title, longer than forty",
+                                        "owner": people.rep1.user_id})
     with pytest.raises(ValidationFailed) as failure:
         SecuredRecords(site).update(people.rep1, "deal", deal["id"], {"stage": "qualified"})
     text = " ".join(failure.value.errors["_record"])

@@ -98,11 +98,11 @@ def test_two_schedulers_at_once_run_a_rule_once_per_period(tmp_path, database_ur
     site.records.bulk_create("account", [{"name": f"A{i}"} for i in range(50)])
     workers = [ScheduledRules(Site.open(site.blueprint, database_url, clock=clock), worker=f"w{i}")
                for i in range(2)]
-    for hour in range(3):
+    for _hour in range(3):
         start = threading.Barrier(2)
         results = [None, None]
 
-        def run(index: int) -> None:
+        def run(index: int, start: threading.Barrier = start, results: list = results) -> None:
             start.wait()
             results[index] = workers[index].run_due()[0]
 

@@ -14,6 +14,7 @@ from automation_kit import Clock, automation_site, rows
 
 from atrium.runtime.automation import outbox as outbox_module
 from atrium.runtime.automation.outbox import Answer, Outbox, retry_delay
+from atrium.runtime.records.errors import ValidationFailed
 
 SECRET = "s3cr3t-key"
 
@@ -105,7 +106,7 @@ def test_nothing_is_sent_for_a_change_that_was_not_saved(tmp_path, database_url,
     port = free_port()
     site, people = automation_site(tmp_path, database_url, clock, {"hook": hook_rule(port)})
     deal = site.records.create("deal", {"title": "Big"})
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationFailed):
         site.records.update("deal", deal["id"], {"stage": "lost"})  # lost requires a reason
     assert rows(site, "atrium_outbox") == []
 

@@ -180,7 +180,8 @@ def test_stage_rules_apply_as_in_a_form(site):
         ("Alpha", "new", rep.user_id), ("Beta", "qualified", rep.user_id), ("Gamma", "contacted", rep.user_id)]
 
 
-CUSTOMERS = "公司名称,电话,地址\n甲公司,13800000001,新地址\n乙公司,13800000002,\n甲公司（重复）,13800000001,又一个地址\n"
+CUSTOMERS = ("公司名称,电话,地址\n甲公司,13800000001,新地址\n乙公司,13800000002,\n"
+             "甲公司（重复）,13800000001,又一个地址\n")
 
 
 @pytest.mark.parametrize("policy, expected", [
@@ -256,13 +257,15 @@ def test_a_rep_cannot_link_to_or_update_other_reps_records(site):
     report = run(site, wang, "customer", "公司名称,电话\n王的新名字,13900000001\n", key="phone",
                  on_duplicate="update")
     assert report.updated == 1 and "王的新名字" in {c["name"] for c in rows(site, "customer")}
-    assert Importer(site, wang, "customer").guess_mapping(["公司名称", "负责人"]) == {"公司名称": "name", "负责人": None}
+    assert Importer(site, wang, "customer").guess_mapping(["公司名称", "负责人"]) == {
+        "公司名称": "name", "负责人": None}
     with pytest.raises(ImportProblem, match="负责人"):
         run(site, wang, "customer", "公司名称,负责人\n给李,李娜\n", mapping={"公司名称": "name", "负责人": "owner"})
     # a rep may not give a lead to someone outside their reach
     for dry in (True, False):
         report = run(site, wang, "lead", "公司名称,联系人,负责人\n甲,乙,wang\n丙,丁,li\n", dry=dry)
-        assert [(e.row, e.field, e.message) for e in report.errors] == [(3, "owner", "只能将记录分配给自己或本团队成员")]
+        assert [(e.row, e.field, e.message) for e in report.errors] == [
+            (3, "owner", "只能将记录分配给自己或本团队成员")]
     assert rows(site, "lead") == []
     # an entity the role cannot create at all
     with pytest.raises(AccessDenied):

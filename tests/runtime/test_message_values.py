@@ -28,12 +28,15 @@ def test_placeholders_show_labels_titles_names_and_grouped_amounts(world):
     with site.engine.connect() as connection:
         from atrium.runtime.automation.notifications import Notifications
         note, = Notifications(site.tables).list_for(connection, people.manager.user_id, limit=5)
-    assert note.text("en") == "Robots for Acme by rep1: Price, 1,234,567.50, {nothing}{missing}"  # no such fields: as written
+    # no such fields ({nothing}, {missing}): as written
+    assert note.text("en") == "Robots for Acme by rep1: Price, 1,234,567.50, {nothing}{missing}"
 
 
 def test_a_time_reads_in_the_blueprints_zone(tmp_path, database_url):
     site, people = automation_site(tmp_path, database_url, Clock(), {"tell": {
-        "entity": "account", "on": "create", "do": [{"notify": {"to": "owner", "message": "{name} at {last_touch_at}"}}]}})
+        "entity": "account", "on": "create",
+        "do": [{"notify": {"to": "owner", "message": "{name} at {last_touch_at}"}}]}})
     site.records.create("account", {"name": "Acme", "owner": people.rep1.user_id,
-                                    "last_touch_at": dt.datetime(2026, 3, 15, 23, 30, tzinfo=dt.timezone.utc)}, people.rep1)
+                                    "last_touch_at": dt.datetime(2026, 3, 15, 23, 30, tzinfo=dt.timezone.utc)},
+                        people.rep1)
     assert inbox(site, people.rep1) == ["Acme at 2026-03-16 07:30"]  # Asia/Shanghai

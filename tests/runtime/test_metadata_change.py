@@ -97,7 +97,8 @@ def test_written_yaml_loads_back_to_the_proposed_document(base, tmp_path, values
 
 
 def test_apply_writes_migrates_and_records_one_version(changes, engine):
-    version = changes.apply(with_field(changes, "region", {"type": "text", "label": {"en": "Region", "zh": "地区"}}), ADMIN)
+    version = changes.apply(with_field(changes, "region", {"type": "text", "label": {"en": "Region", "zh": "地区"}}),
+                            ADMIN)
     assert version == 1
     assert "region" in {c["name"] for c in sa.inspect(engine).get_columns("deal")}
     with engine.connect() as connection:

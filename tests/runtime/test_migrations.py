@@ -232,7 +232,8 @@ def test_plan_changes_nothing(engine, tmp_path):
     migrate(engine, blueprint)
     RecordService(blueprint, engine).create("parent", {"name": "kept"})
     before, data = schema(engine), raw_rows(engine, "parent")
-    fields = dict(ALL_TYPES["parent"]["fields"], extra={"type": "integer"}, new_ref={"type": "reference", "to": "thing"})
+    fields = dict(ALL_TYPES["parent"]["fields"], extra={"type": "integer"},
+                  new_ref={"type": "reference", "to": "thing"})
     changed = make_blueprint(tmp_path / "bp", dict(ALL_TYPES, parent={"fields": fields}), THING_PIPELINE)
     with engine.connect() as connection:
         plan = plan_migration(connection, changed, drop=["parent.name"])
@@ -263,8 +264,9 @@ def test_adding_fields_keeps_rows_and_does_not_rewrite_the_table(engine, tmp_pat
     before_rows, before_storage = raw_rows(engine, "thing"), storage_fingerprint(engine, "thing")
     added = {"name": {"type": "text"}, "count": {"type": "integer"}, "amount": {"type": "money"},
              "flag": {"type": "boolean"}, "parent": {"type": "reference", "to": "parent"},
-             "owner": {"type": "user"}, "place": {"type": "location"}, "tags": {"type": "multiselect", "options": ["a"]},
-             "code": {"type": "text", "unique": True}, "status": {"type": "select", "options": ["on"], "default": "'on'"}}
+             "owner": {"type": "user"}, "place": {"type": "location"},
+             "tags": {"type": "multiselect", "options": ["a"]}, "code": {"type": "text", "unique": True},
+             "status": {"type": "select", "options": ["on"], "default": "'on'"}}
     changed = make_blueprint(tmp_path / "bp", dict(base, thing={"fields": added}))
     plan = migrate(engine, changed)
     assert {s.action for s in plan.changes} == {"add_column", "create_index"}

@@ -37,7 +37,8 @@ def world(engine, database_url, design_blueprint):
     records = SecuredRecords(site)
     customers = {}
     for name in ("ann", "bo", "cy"):
-        customers[name] = records.create(actors[name], "customer", {"name": f"{name} Ltd", "level": "vip" if name == "ann" else "normal"})
+        customers[name] = records.create(actors[name], "customer",
+                                         {"name": f"{name} Ltd", "level": "vip" if name == "ann" else "normal"})
     for i in range(30):
         owner = ("ann", "bo", "cy")[i % 3]
         records.create(actors[owner], "order", {
@@ -141,8 +142,9 @@ def test_titles_show_linked_records_and_local_times(engine, database_url, b2b):
     migrate(engine, b2b)
     site = Site.open(b2b, database_url, engine=engine, clock=lambda: NOW)
     customer = site.records.create("customer", {"name": "华东精密机械有限公司", "level": "a"})
-    visit = site.records.create("visit", {"customer": customer["id"], "planned_at": "2026-05-20T06:30:00Z",
-                                          "purpose": site.blueprint.entities["visit"].fields["purpose"].options[0].value})
+    visit = site.records.create("visit", {
+        "customer": customer["id"], "planned_at": "2026-05-20T06:30:00Z",
+        "purpose": site.blueprint.entities["visit"].fields["purpose"].options[0].value})
     with engine.connect() as connection:
         title = site.queries.titles(connection, "visit", [visit["id"]])[visit["id"]]
     assert title == "华东精密机械有限公司 2026-05-20 14:30"  # Asia/Shanghai

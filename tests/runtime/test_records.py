@@ -491,7 +491,8 @@ def test_deleting_records_that_link_to_themselves_or_in_a_cycle(engine, tmp_path
     b = service.create("node", {"name": "b", "up": a["id"]})
     service.update("node", a["id"], {"up": b["id"]})
     if on_delete == "restrict":
-        assert errors_of(service.delete, "node", a["id"]) == {"_record": ["Cannot delete: 1 Node record(s) still link to it"]}
+        assert errors_of(service.delete, "node", a["id"]) == {
+            "_record": ["Cannot delete: 1 Node record(s) still link to it"]}
         return
     service.delete("node", a["id"])
     assert service.get("node", a["id"]) is None

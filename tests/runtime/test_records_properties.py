@@ -159,7 +159,8 @@ SHAPED = st.sampled_from([
 ])
 ANYTHING = st.one_of(
     # (a signalling NaN Decimal cannot come from a form or JSON, and refuses even ==)
-    JSONISH, SHAPED, st.decimals().filter(lambda d: not d.is_snan()), st.dates(), st.datetimes(), st.datetimes(timezones=st.timezones()),
+    JSONISH, SHAPED, st.decimals().filter(lambda d: not d.is_snan()), st.dates(), st.datetimes(),
+    st.datetimes(timezones=st.timezones()),
     st.integers(min_value=-(2 ** 80), max_value=2 ** 80), st.floats(allow_nan=True, allow_infinity=True),
     st.from_regex(r"\s*[-+]?[0-9,.]{1,25}(e[-+]?[0-9]{1,4})?%?\s*", fullmatch=True),
     st.from_regex(r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?", fullmatch=True),

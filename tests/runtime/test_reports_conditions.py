@@ -72,7 +72,8 @@ CASES = [
     ({"close_on": {"between": ["2026-02-01", "2026-04-30"]}},
      lambda d, w: d["close_on"] is not None and dt.date(2026, 2, 1) <= d["close_on"] <= dt.date(2026, 4, 30)),
     ({"closed_at": {"gte": "2026-03-01T00:00:00+08:00"}},
-     lambda d, w: d["closed_at"] is not None and d["closed_at"] >= dt.datetime(2026, 2, 28, 16, tzinfo=dt.timezone.utc)),
+     lambda d, w: (d["closed_at"] is not None
+                   and d["closed_at"] >= dt.datetime(2026, 2, 28, 16, tzinfo=dt.timezone.utc))),
     ({"close_on": {"lt": "2026-05-15"}}, lambda d, w: d["close_on"] is not None and d["close_on"] < TODAY),
     ({"note": {"is_set": True}}, lambda d, w: d["note"] is not None),
     ({"note": {"is_set": False}}, lambda d, w: d["note"] is None),
@@ -115,7 +116,8 @@ def test_every_operator_filters_like_its_definition(world, condition, holds):
 @pytest.mark.database
 def test_a_report_where_combines_its_conditions(world):
     expected = [d for d in world.readable("rep1", world.deals) if d["stage"] in ("lead", "qualify")
-                and d["region"] == "east" and d["close_on"] and dt.date(2026, 1, 1) <= d["close_on"] <= dt.date(2026, 6, 30)]
+                and d["region"] == "east" and d["close_on"]
+                and dt.date(2026, 1, 1) <= d["close_on"] <= dt.date(2026, 6, 30)]
     assert world.reports.run(world.actor("rep1"), "open_east").rows[0]["deals"] == len(expected)
 
 

@@ -162,7 +162,8 @@ def test_each_makes_every_combination_once_with_its_overrides(tmp_path, database
     (lambda p: p["entities"]["shift"]["each"].update(worker={"role": "boss"}), "'boss' is not a role"),
     (lambda p: p["entities"]["shift"]["each"].update(kind={"every": "month"}),
      "every: gives dates, but 'kind' is a select field"),
-    (lambda p: p["entities"]["shift"]["overrides"][0]["where"].update(status="open"), "'status' is not a field of each"),
+    (lambda p: p["entities"]["shift"]["overrides"][0]["where"].update(status="open"),
+     "'status' is not a field of each"),
     (lambda p: p["entities"]["shift"].update(count=3), "`each` gives the number of records: no count"),
     (lambda p: p["entities"]["shift"].pop("each"), "entities.shift: 'each' is a required key"),  # overrides
 ])

@@ -98,7 +98,7 @@ def test_learned_probabilities_from_a_known_history(tmp_path, database_url, cloc
     pipeline = site.blueprint.pipelines["deal"]
     with site.engine.connect() as connection:
         learned = learned_probabilities(connection, site.blueprint, site.tables, pipeline, clock.now)
-    summary = {stage: (l.samples, l.won, l.learned, l.probability) for stage, l in learned.items()}
+    summary = {stage: (s.samples, s.won, s.learned, s.probability) for stage, s in learned.items()}
     assert summary == {"new": (5, 3, 60.0, 60.0),  # w1 w2 w3 l1 l2 left new and closed; 3 won
                        "qualified": (4, 3, 75.0, 75.0),
                        "proposal": (3, 2, 66.67, 66.67),
@@ -107,7 +107,7 @@ def test_learned_probabilities_from_a_known_history(tmp_path, database_url, cloc
     with site.engine.connect() as connection:
         later = learned_probabilities(connection, site.blueprint, site.tables, pipeline,
                                       clock.now + dt.timedelta(days=370))
-    assert {s: (l.samples, l.probability) for s, l in later.items() if s != "won" and s != "lost"} == \
+    assert {stage: (s.samples, s.probability) for stage, s in later.items() if stage != "won" and stage != "lost"} == \
         {"new": (0, 10), "qualified": (0, 30), "proposal": (0, 60)}
 
 

@@ -28,7 +28,8 @@ def api(engine, database_url, design_blueprint):
                for name, role in (("ann", "sales_rep"), ("bo", "sales_rep"), ("boss", "admin"))}
         tokens = {name: users.issue_token(connection, site.tables, name) for name in ids}
     customer = site.records.create("customer", {"name": "Acme"})
-    for owner, stage, amount, close in (("ann", "proposal", 100, "2026-05-20"), ("ann", "negotiation", 300, "2026-06-02"),
+    for owner, stage, amount, close in (("ann", "proposal", 100, "2026-05-20"),
+                                        ("ann", "negotiation", 300, "2026-06-02"),
                                         ("bo", "proposal", 50, "2026-05-30"), ("ann", "won", 70, "2026-05-03")):
         actor = Actor(ids[owner], owner, "sales_rep")
         site.records.create("order", {"name": "Deal", "customer": customer["id"], "owner": ids[owner], "stage": stage,

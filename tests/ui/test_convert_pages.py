@@ -77,7 +77,8 @@ def test_converting_makes_customer_and_contact_and_leaves_out_the_unticked_order
     assert after["status"] == "converted" and after["converted_at"] == world.clock.now
     customer = world.get("customer", after["customer"])
     contact = world.get("contact", after["converted_contact"])
-    assert (customer["name"], customer["owner"], customer["region"]) == ("Huaxin Precision Co.", world.ids["rep"], "east")
+    assert (customer["name"], customer["owner"], customer["region"]) == (
+        "Huaxin Precision Co.", world.ids["rep"], "east")
     assert (contact["customer"], contact["is_primary"], contact["phone"]) == (customer["id"], True, "021-5555-0101")
     assert world.get("order", after["converted_order"])["customer"] == customer["id"]
 

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
 
 def field_html(page: str, name: str) -> str:
     """The markup of one field block (label, input, messages)."""
-    match = re.search(rf'<div class="field[^"]*" id="field-{name}">(.*?)<span class="messages" id="msg-{name}"[^>]*>(.*?)</span>\s*(?:<small|</div>)',
+    match = re.search(rf'<div class="field[^"]*" id="field-{name}">(.*?)'
+                      rf'<span class="messages" id="msg-{name}"[^>]*>(.*?)</span>\s*(?:<small|</div>)',
                       page, re.S)
     assert match, f"no field {name}"
     return match.group(0)

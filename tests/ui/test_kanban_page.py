@@ -21,7 +21,8 @@ LATER = (TODAY + dt.timedelta(days=30)).isoformat()
 def lanes(html: str) -> dict[str | None, dict]:
     """Column value → its label, count, total, card ids, folded or not, and whether out of band."""
     result = {}
-    pattern = r'<section class="kanban-col([^"]*)" id="[^"]+" aria-label="([^"]*)"(?: data-value="([^"]*)")?([^>]*)>(.*?)</section>'
+    pattern = (r'<section class="kanban-col([^"]*)" id="[^"]+" aria-label="([^"]*)"'
+               r'(?: data-value="([^"]*)")?([^>]*)>(.*?)</section>')
     for classes, label, value, attributes, body in re.findall(pattern, html, re.S):
         total = re.search(r'class="lane-total"[^>]*>([^<]*)<', body)
         more = re.search(r'<a class="lane-more" href="([^"]*)">([^<]*)</a>', body)
@@ -131,12 +132,14 @@ def test_a_stage_that_requires_fields_asks_for_them_then_moves(world):
     assert world.get("order", order["id"])["amount"] is None  # nothing saved
     done = rep.post(f"/r/order/{order['id']}/move", [("to", "needs_confirmed"), ("version", 1),
                                                       ("_fields", "amount"), ("amount", "800"),
-                                                      ("_fields", "expected_close"), ("expected_close", LATER)], htmx=True)
+                                                      ("_fields", "expected_close"), ("expected_close", LATER)],
+                    htmx=True)
     assert "HX-Retarget" not in done.headers
     assert '<div id="board-dialog" hx-swap-oob="true">' in done.text  # the form closes
     assert lanes(done.text)["needs_confirmed"]["total"] == "¥800.00"
     stored = world.get("order", order["id"])
-    assert (stored["stage"], str(stored["amount"]), stored["expected_close"].isoformat()) == ("needs_confirmed", "800.00", LATER)
+    assert (stored["stage"], str(stored["amount"]), stored["expected_close"].isoformat()) == (
+        "needs_confirmed", "800.00", LATER)
     lost = rep.post(f"/r/order/{order['id']}/move", {"to": "lost", "version": 2}, htmx=True)
     assert asked_fields(lost.text) == ["lost_reason"] and '<option value="competitor">Competitor</option>' in lost.text
     # without JavaScript the board page comes back with the form on it

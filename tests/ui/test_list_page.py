@@ -45,7 +45,8 @@ def test_dotted_columns_show_linked_values_only_when_readable(engine, database_u
     folder = shutil.copytree(B2B, tmp_path / "b2b")
     view = folder / "views" / "order.yaml"
     view.write_text(view.read_text(encoding="utf-8").replace(
-        "columns: [code, name, customer, owner,", "columns: [code, name, customer, customer.level, customer.owner, owner,")
+        "columns: [code, name, customer, owner,",
+        "columns: [code, name, customer, customer.level, customer.owner, owner,")
         .replace("filters: [owner,", "filters: [customer, owner,"), encoding="utf-8")
     world = World(engine, database_url, load_blueprint(folder), folder)
     try:

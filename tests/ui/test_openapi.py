@@ -50,7 +50,8 @@ def test_the_document_validates_and_lists_every_entity(client, design_blueprint)
         assert set(spec["paths"][f"/api/v1/{name}/{{id}}"]) == {"parameters", "get", "patch", "delete"}
         assert name in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": spec["components"]["securitySchemes"]["bearer"]["description"]}
+        "type": "http", "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearer"]["description"]}
     patch = spec["paths"]["/api/v1/order/{id}"]["patch"]
     assert set(patch["responses"]) >= {"200", "400", "401", "403", "404", "409", "422"}
     assert spec["components"]["schemas"]["order_patch"]["required"] == ["version"]

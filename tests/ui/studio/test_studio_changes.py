@@ -108,7 +108,8 @@ def test_a_migration_the_database_refuses_leaves_the_yaml_as_it_was(studio):
     assert "Not applied: the database refused the migration" in visible_text(refused.text)
     after = studio.overlay_files()
     assert after.get("entities/customer.yaml") == before.get("entities/customer.yaml")
-    assert studio.history_rows() == [] and not studio.app.state.site.blueprint.entities["customer"].fields["name"].unique
+    assert studio.history_rows() == []
+    assert not studio.app.state.site.blueprint.entities["customer"].fields["name"].unique
 
 
 def test_the_servers_scheduler_runs_the_new_metadata(studio):
@@ -119,7 +120,8 @@ def test_the_servers_scheduler_runs_the_new_metadata(studio):
                               site_overlay=str(studio.overlay)), site=studio.site)
     with TestClient(app) as client:  # runs the lifespan: the scheduler thread starts
         boss = Browser(client)
-        assert boss.post("/login", data={"name": "boss", "password": "boss-pass"}, follow_redirects=False).status_code == 303
+        assert boss.post("/login", data={"name": "boss", "password": "boss-pass"},
+                         follow_redirects=False).status_code == 303
         fields = open_form(boss, "/studio/entities/customer/fields/new", "/studio/entities/customer/fields")
         applied_version(submit(boss, "/studio/entities/customer/fields", {**fields, **SEGMENT}))
         scheduler = app.state.scheduler

@@ -18,7 +18,8 @@ def test_a_new_stage_goes_where_it_is_put_and_the_board_shows_it(studio):
     pipeline = studio.app.state.site.blueprint.pipelines["order"]
     assert pipeline.stage_names[:4] == ("initial_contact", "needs_confirmed", "site_survey", "proposal")
     stage = pipeline.stage("site_survey")
-    assert (stage.probability, stage.requires, stage.color, stage.label.text("zh")) == (35, ("amount",), "orange", "现场勘察")
+    assert (stage.probability, stage.requires, stage.color, stage.label.text("zh")) == (
+        35, ("amount",), "orange", "现场勘察")
     written = studio.overlay_files()["pipelines/order.yaml"]
     assert "- +" in written and "after: needs_confirmed" in written and "proposal" not in written
     assert "Site survey" in studio.browser("rep").get("/r/order/kanban").text
@@ -53,8 +54,9 @@ def test_report_preview_runs_on_real_data_under_the_editors_scope(studio):
     studio.order("Other deal", by="rep2", amount=700, expected_close=studio.clock.now.date())
     boss = studio.browser("boss")
     fields = open_form(boss, "/studio/reports/new")
-    fields.update({"name": "amount_by_owner", "label_en": "Amount by owner", "label_zh": "按负责人金额", "source": "order",
-                   "group-0-field": "owner", "measure-0-name": "amount", "measure-0-function": "sum",
+    fields.update({"name": "amount_by_owner", "label_en": "Amount by owner", "label_zh": "按负责人金额",
+                   "source": "order", "group-0-field": "owner", "measure-0-name": "amount",
+                   "measure-0-function": "sum",
                    "measure-0-field": "amount", "metric-0-name": "in_thousands", "metric-0-expr": "amount / 1000",
                    "chart_type": "bar", "chart_x": "owner", "chart_y": "amount"})
     preview = boss.post("/studio/reports/new/preview", data=fields.pairs(), htmx=True)
@@ -74,7 +76,8 @@ def test_a_metric_added_to_a_report_shows_on_its_page(studio):
     page = "/studio/reports/pipeline_by_stage"
     fields = open_form(boss, page)
     fields.update({"metric-1-name": "weighted_share", "metric-1-expr": "weighted / amount * 100 if amount else 0",
-                   "metric-1-label_en": "Weighted share", "metric-1-label_zh": "加权占比", "metric-1-format": "percent"})
+                   "metric-1-label_en": "Weighted share", "metric-1-label_zh": "加权占比",
+                   "metric-1-format": "percent"})
     applied_version(submit(boss, page, fields))
     written = studio.overlay_files()["reports/pipeline_by_stage.yaml"]
     assert written.count("\n") < 12 and "weighted_share" in written and "group_by" not in written
@@ -86,7 +89,8 @@ def test_a_widget_added_for_the_rep_role_shows_on_the_reps_home(studio):
     page = "/studio/dashboards/sales_rep"
     fields = open_form(boss, page)
     new = max(int(k.split("-")[1]) for k in fields if k.startswith("widget-")) - 1
-    fields.update({f"widget-{new}-type": "kpi", f"widget-{new}-source": "open_pipeline", f"widget-{new}-value": "amount",
+    fields.update({f"widget-{new}-type": "kpi", f"widget-{new}-source": "open_pipeline",
+                   f"widget-{new}-value": "amount",
                    f"widget-{new}-label_en": "Pipeline right now", f"widget-{new}-label_zh": "当前商机",
                    f"widget-{new}-width": "4", f"widget-{new}-position": "1"})
     applied_version(submit(boss, page, fields))
@@ -125,7 +129,8 @@ def test_yaml_editor_shows_problems_at_the_line_of_the_text(studio):
 def test_yaml_editor_changes_permissions_with_minimal_yaml(studio):
     boss = studio.browser("boss")
     fields = open_form(boss, "/studio/yaml/roles/roles")
-    text = fields["text"].replace("label: {en: Sales rep, zh: 销售代表}", "label: {en: Account executive, zh: 客户经理}")
+    text = fields["text"].replace("label: {en: Sales rep, zh: 销售代表}",
+                                  "label: {en: Account executive, zh: 客户经理}")
     assert text != fields["text"]
     applied_version(submit(boss, "/studio/yaml/roles/roles", {**fields, "text": text}))
     written = studio.overlay_files()["roles.yaml"]

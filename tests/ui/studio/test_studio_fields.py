@@ -18,11 +18,13 @@ def test_added_select_field_is_minimal_yaml_that_loads_to_the_same_model(studio,
     assert version == 1
     files = studio.overlay_files()
     assert set(files) == {"blueprint.yaml", "entities/customer.yaml", "views/customer.yaml"}
-    assert "segment:" in files["entities/customer.yaml"] and "name:" not in files["entities/customer.yaml"].split("fields:")[1].split("segment")[0]
+    assert "segment:" in files["entities/customer.yaml"]
+    assert "name:" not in files["entities/customer.yaml"].split("fields:")[1].split("segment")[0]
     assert "list: {columns: [+, segment], filters: [+, segment]}" in files["views/customer.yaml"]
     loaded = studio.loaded()
     field = loaded.entities["customer"].fields["segment"]
-    assert (field.type, field.label.text("zh"), field.option_values) == ("select", "客户分层", ("smb", "mid", "enterprise"))
+    assert (field.type, field.label.text("zh"), field.option_values) == (
+        "select", "客户分层", ("smb", "mid", "enterprise"))
     assert [o.color for o in field.options] == ["blue", "green", "purple"]
     assert set(loaded.entities["customer"].fields) - set(b2b.entities["customer"].fields) == {"segment"}
     assert studio.app.state.site.blueprint.entities["customer"].fields["segment"] == field  # served at once
@@ -43,7 +45,8 @@ def test_round_trip_the_document_read_back_equals_the_one_edited(studio):
                     {"value": "enterprise", "label": {"en": "Enterprise", "zh": "大型企业"}, "color": "purple"}]})
     # the editor opened again shows what was saved
     again = open_form(browser, "/studio/entities/customer/fields/segment")
-    assert (again["option-2-value"], again["option-2-color"], again["required_when"]) == ("enterprise", "purple", "level == 'vip'")
+    assert (again["option-2-value"], again["option-2-color"], again["required_when"]) == (
+        "enterprise", "purple", "level == 'vip'")
 
 
 def test_rep_sees_the_new_field_saves_a_value_and_a_report_groups_by_it(studio):
