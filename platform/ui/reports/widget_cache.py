@@ -21,6 +21,7 @@ import hashlib
 import json
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Mapping
 
@@ -76,7 +77,6 @@ _next_version = [0]
 def metadata_version(blueprint: Any) -> int:
     """A number per loaded blueprint object: a reload (a new metadata version, whatever changed in
     it: labels, stages, options) gives another, so no entry outlives the metadata it was made from."""
-    import weakref
     found = _versions.get(id(blueprint))
     if found is not None and found[0]() is blueprint:
         return found[1]

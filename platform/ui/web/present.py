@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -266,7 +267,6 @@ class Presenter:
         if field.type == "date":
             return value.isoformat()
         if field.type == "datetime":
-            from zoneinfo import ZoneInfo
             return value.astimezone(ZoneInfo(self.blueprint.timezone)).strftime("%Y-%m-%d %H:%M")
         if field.type == "boolean":
             return word("Yes", self.locale) if value else word("No", self.locale)
