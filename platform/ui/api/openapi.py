@@ -161,6 +161,7 @@ class Describer:
                 return False
             field = current.fields.get(step)
             if field is not None and field.type == "reference":
+                assert field.to is not None  # a loaded blueprint's references name an entity
                 if not self.access.can(self.actor, field.to, "read"):
                     return False
                 current = self.blueprint.entities[field.to]
@@ -189,7 +190,8 @@ class Describer:
         name, can = entity.name, lambda action: self.access.can(self.actor, name, action)
         ref = {"$ref": f"#/components/schemas/{name}"}
         one = {"content": {"application/json": {"schema": ref}}}
-        errors = {"400": response_ref("BadRequest"), "401": response_ref("Unauthorized"), "403": response_ref("Forbidden")}
+        errors = {"400": response_ref("BadRequest"), "401": response_ref("Unauthorized"),
+                  "403": response_ref("Forbidden")}
         collection: dict[str, Any] = {}
         item: dict[str, Any] = {"parameters": [{"name": "id", "in": "path", "required": True,
                                                 "schema": {"type": "integer"}}]}

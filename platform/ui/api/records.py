@@ -79,7 +79,8 @@ class Filters:
                 raise bad_request(self.actor.locale, "The operator '{operator}' does not apply to a {type} field", key,
                                   operator=operator, type=field.type)
             if operator in where.get(path, {}):
-                raise bad_request(self.actor.locale, "This filter is given twice; use field__in=a,b for several values", key)
+                raise bad_request(self.actor.locale, "This filter is given twice; use field__in=a,b for several values",
+                                  key)
             where.setdefault(path, {})[operator] = self.value(field, operator, raw, key)
         return where
 
@@ -112,7 +113,8 @@ class Filters:
                 try:
                     period_range(raw, local_today(self.site.now(), timezone))
                 except (ValueError, KeyError, OverflowError):
-                    raise bad_request(locale, "'{period}' is not a period (e.g. this_month, last_30_days)", key, period=raw) from None
+                    raise bad_request(locale, "'{period}' is not a period (e.g. this_month, last_30_days)", key,
+                                      period=raw) from None
                 return raw
             if operator == "contains" and field.type != "multiselect":
                 return raw
@@ -230,7 +232,8 @@ def run_report(request: Request) -> Response:
         try:
             period_range(period, local_today(site.now(), site.blueprint.timezone))
         except (ValueError, KeyError, OverflowError):
-            raise bad_request(actor.locale, "'{period}' is not a period (e.g. this_month, last_30_days)", "period", period=period) from None
+            raise bad_request(actor.locale, "'{period}' is not a period (e.g. this_month, last_30_days)", "period",
+                              period=period) from None
     limit = page_limit(actor, params["limit"]) if "limit" in params else None
     result = Reports(site).run(actor, request.path_params["name"], ReportRequest(period=period, limit=limit))
     return JSONResponse(result.to_json(actor.locale))

@@ -164,7 +164,8 @@ def widget_html(request: Request, document: Document, index: int) -> str | None:
 
 def render_widget(request: Request, made: Any, document: Document, blueprint: Any, locale: str, filters) -> str:
     query = filters.query()
-    values = {"w": made, "widget_url": f"/dashboards/{document.name}/widgets/{made.index}" + (f"?{query}" if query else ""),
+    values = {"w": made,
+              "widget_url": f"/dashboards/{document.name}/widgets/{made.index}" + (f"?{query}" if query else ""),
               "payload": "", "table": None}
     if made.chart is not None:
         values["payload"] = json.dumps(made.chart.payload(locale, blueprint.currency), ensure_ascii=False)

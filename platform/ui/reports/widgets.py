@@ -124,7 +124,8 @@ class WidgetMaker:
                 self._list(spec, widget)
             elif kind == "funnel":
                 document = funnel_document(self.blueprint, spec)
-                widget.title = widget.title or word("{pipeline} funnel", self.locale, pipeline=self.text(document.label))
+                widget.title = widget.title or word("{pipeline} funnel", self.locale,
+                                                    pipeline=self.text(document.label))
                 self._report(spec, widget, WidgetReports(self.site, {FUNNEL: document}), FUNNEL)
             else:
                 self._report(spec, widget, WidgetReports(self.site), spec["report"])
@@ -161,7 +162,7 @@ class WidgetMaker:
 
     def _kpi(self, spec: Mapping[str, Any], widget: Widget, reports: WidgetReports, name: str,
              document: Document, result: Any) -> None:
-        wanted = spec.get("value") or (charts.value_columns(result, charts.spec_of(document)) or [None])[0]
+        wanted = spec.get("value") or next(iter(charts.value_columns(result, charts.spec_of(document))), None)
         column = charts.find_column(result, wanted if isinstance(wanted, str) else getattr(wanted, "name", None),
                                     ("measure", "metric"))
         value = charts.kpi_value(result, column)
