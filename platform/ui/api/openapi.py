@@ -16,6 +16,7 @@ from atrium.metadata.references import resolve_path
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.schema.tables import text_limit
+from atrium.runtime.site.site import Site
 from atrium.ui.api.openapi_actions import action_paths
 from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
 from atrium.ui.api.openapi_common import (
@@ -96,7 +97,7 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
 class Describer:
     """Builds the document for one actor (what their role may see and do)."""
 
-    def __init__(self, site: Any, actor: Actor):
+    def __init__(self, site: Site, actor: Actor):
         self.site, self.actor = site, actor
         self.blueprint: Blueprint = site.blueprint
         self.access = site.access
@@ -297,5 +298,5 @@ class Describer:
         }
 
 
-def document(site: Any, actor: Actor) -> dict[str, Any]:
+def document(site: Site, actor: Actor) -> dict[str, Any]:
     return Describer(site, actor).document()

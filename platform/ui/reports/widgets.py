@@ -20,6 +20,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.reports.scope import ReportNotFound
+from atrium.runtime.site.site import Site
 from atrium.ui.reports import charts
 from atrium.ui.reports.filters import Filters
 from atrium.ui.reports.widget_cache import report_paths, tables_read
@@ -52,7 +53,7 @@ class Widget:
 class WidgetReports(Reports):
     """Reports, plus the funnel documents that funnel widgets make for their pipeline."""
 
-    def __init__(self, site: Any, extra: Mapping[str, Document] | None = None):
+    def __init__(self, site: Site, extra: Mapping[str, Document] | None = None):
         super().__init__(site)
         self.extra = dict(extra or {})
 
@@ -103,7 +104,7 @@ def widget_tables(blueprint: Any, widget: Mapping[str, Any]) -> set[str]:
 
 
 class WidgetMaker:
-    def __init__(self, site: Any, actor: Actor, locale: str, dashboard: Document, filters: Filters,
+    def __init__(self, site: Site, actor: Actor, locale: str, dashboard: Document, filters: Filters,
                  connection: Connection):
         self.site, self.actor, self.locale = site, actor, locale
         self.blueprint = site.blueprint

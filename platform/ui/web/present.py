@@ -21,6 +21,7 @@ from atrium.runtime.access.secured import SecuredRecords
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.site.site import Site
 from atrium.ui.web.i18n import format_date, format_datetime, format_money, format_number, word
 
 NUMERIC = frozenset({"integer", "number", "money", "percent"})
@@ -60,7 +61,7 @@ class Lookups:
 
 
 class Presenter:
-    def __init__(self, site: Any, actor: Actor, locale: str):
+    def __init__(self, site: Site, actor: Actor, locale: str):
         self.site = site
         self.blueprint = site.blueprint
         self.actor = actor
