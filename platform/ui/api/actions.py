@@ -23,13 +23,14 @@ from atrium.metadata.model import Entity
 from atrium.runtime.pool.conversion import Choice, Conversions, conversion_of
 from atrium.runtime.pool.service import PublicPool, pool_of
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.site.site import Site
 from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object, plans_json, to_json
 from atrium.ui.web.threads import in_thread, with_body
 
 
 @api_endpoint("read")
 @in_thread
-def claim(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+def claim(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
     pool_of(site.blueprint, entity.name, actor.locale)
     record = PublicPool(site).claim(actor, entity.name, request.path_params["record_id"])
     return JSONResponse(to_json(entity, record))
@@ -37,7 +38,7 @@ def claim(request: Request, site: Any, actor: Actor, entity: Entity) -> Response
 
 @api_endpoint("read")
 @in_thread
-def release(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+def release(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
     pool_of(site.blueprint, entity.name, actor.locale)
     record = PublicPool(site).release(actor, entity.name, request.path_params["record_id"])
     return JSONResponse(to_json(entity, record) if set(record) != {"id"} else record)
@@ -45,7 +46,7 @@ def release(request: Request, site: Any, actor: Actor, entity: Entity) -> Respon
 
 @api_endpoint("update")
 @in_thread
-def convert_plan(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+def convert_plan(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
     conversion_of(site.blueprint, entity.name, actor.locale)
     plans = Conversions(site).plan(actor, entity.name, request.path_params["record_id"])
     return JSONResponse({"targets": plans_json(plans)})
@@ -74,7 +75,7 @@ def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str,
 
 @api_endpoint("update")
 @with_body
-def convert(request: Request, site: Any, actor: Actor, entity: Entity, body: bytes) -> Response:
+def convert(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
     _, conversion = conversion_of(site.blueprint, entity.name, actor.locale)
     choices = _choices(json_object(body, actor.locale), conversion, actor.locale)
     result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)

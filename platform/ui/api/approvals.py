@@ -92,7 +92,8 @@ def list_approvals(request: Request, site: Any, actor: Actor) -> Response:
         found = [a for a in service.of_record(entity, int(record)) if status is None or a.status == status]
     else:  # what waits for the caller's decision (mine=1, status=pending: the default and only list)
         if params.get("mine", "1") != "1" or status not in (None, "pending"):
-            raise bad_request(actor.locale, "Without entity and record, the list is what waits for your decision (mine=1, status=pending)", "mine")
+            raise bad_request(actor.locale, "Without entity and record, the list is what waits for your decision "
+                                            "(mine=1, status=pending)", "mine")
         found = service.pending_for(actor.user_id, limit=limit)
     return JSONResponse({"data": [approval_json(site, a, actor.locale) for a in found[:limit]]})
 
@@ -112,7 +113,8 @@ def request_approval(request: Request, site: Any, actor: Actor, body: bytes) -> 
     data = json_object(body, actor.locale)
     rule = data.get("rule")
     if not isinstance(rule, str) or not rule:
-        raise ValidationFailed({"rule": [word("'{rule}' is not an approval you can request for this record.", actor.locale, rule=rule or "")]})
+        raise ValidationFailed({"rule": [word("'{rule}' is not an approval you can request for this record.",
+                                              actor.locale, rule=rule or "")]})
     approval = approvals_of(site).request(rule, entity, record_id, actor)
     location = str(request.url_for("api_approval", approval_id=approval.id))
     return JSONResponse(approval_json(site, approval, actor.locale), status_code=201, headers={"Location": location})
@@ -127,7 +129,7 @@ def _comment(body: bytes, actor: Actor) -> str | None:
     return (comment or "").strip() or None
 
 
-def _decision(decision: str) -> Handler:
+def _decision(decision: str) -> Callable[[Request], Awaitable[Response]]:
     @with_body
     def handler(request: Request, site: Any, actor: Actor, body: bytes) -> Response:
         approval = _approval(request, site, actor)

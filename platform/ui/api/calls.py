@@ -134,7 +134,8 @@ def page_limit(actor: Actor, raw: str | None) -> int:
     try:
         limit = int(raw)
     except ValueError:
-        raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit", max=MAX_LIMIT) from None
+        raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit",
+                          max=MAX_LIMIT) from None
     if limit < 1:
         raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit", max=MAX_LIMIT)
     return min(limit, MAX_LIMIT)

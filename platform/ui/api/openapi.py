@@ -16,6 +16,7 @@ from atrium.metadata.references import resolve_path
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.schema.tables import text_limit
+from atrium.runtime.site.site import Site
 from atrium.ui.api.openapi_actions import action_paths
 from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
 from atrium.ui.api.openapi_common import (
@@ -96,7 +97,7 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
 class Describer:
     """Builds the document for one actor (what their role may see and do)."""
 
-    def __init__(self, site: Any, actor: Actor):
+    def __init__(self, site: Site, actor: Actor):
         self.site, self.actor = site, actor
         self.blueprint: Blueprint = site.blueprint
         self.access = site.access
@@ -161,6 +162,7 @@ class Describer:
                 return False
             field = current.fields.get(step)
             if field is not None and field.type == "reference":
+                assert field.to is not None  # a loaded blueprint's references name an entity
                 if not self.access.can(self.actor, field.to, "read"):
                     return False
                 current = self.blueprint.entities[field.to]
@@ -189,7 +191,8 @@ class Describer:
         name, can = entity.name, lambda action: self.access.can(self.actor, name, action)
         ref = {"$ref": f"#/components/schemas/{name}"}
         one = {"content": {"application/json": {"schema": ref}}}
-        errors = {"400": response_ref("BadRequest"), "401": response_ref("Unauthorized"), "403": response_ref("Forbidden")}
+        errors = {"400": response_ref("BadRequest"), "401": response_ref("Unauthorized"),
+                  "403": response_ref("Forbidden")}
         collection: dict[str, Any] = {}
         item: dict[str, Any] = {"parameters": [{"name": "id", "in": "path", "required": True,
                                                 "schema": {"type": "integer"}}]}
@@ -295,5 +298,5 @@ class Describer:
         }
 
 
-def document(site: Any, actor: Actor) -> dict[str, Any]:
+def document(site: Site, actor: Actor) -> dict[str, Any]:
     return Describer(site, actor).document()

@@ -27,6 +27,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.runner import Reports
+from atrium.runtime.site.site import Site
 from atrium.ui.api.calls import (
     UNAUTHORIZED,
     ApiError,
@@ -60,7 +61,7 @@ def writable_values(data: Mapping[str, Any]) -> dict[str, Any]:
 class Filters:
     """Parses `field=v`, `field__op=v` and dotted paths into a condition, typed by the field."""
 
-    def __init__(self, site: Any, actor: Actor, entity: Entity):
+    def __init__(self, site: Site, actor: Actor, entity: Entity):
         self.site, self.actor, self.entity = site, actor, entity
         self.blueprint = site.blueprint
 
@@ -79,7 +80,8 @@ class Filters:
                 raise bad_request(self.actor.locale, "The operator '{operator}' does not apply to a {type} field", key,
                                   operator=operator, type=field.type)
             if operator in where.get(path, {}):
-                raise bad_request(self.actor.locale, "This filter is given twice; use field__in=a,b for several values", key)
+                raise bad_request(self.actor.locale, "This filter is given twice; use field__in=a,b for several values",
+                                  key)
             where.setdefault(path, {})[operator] = self.value(field, operator, raw, key)
         return where
 
@@ -92,6 +94,7 @@ class Filters:
                 raise bad_request(self.actor.locale, "There is no field '{field}' to filter by", key, field=path)
             link = current.fields.get(step)
             if link is not None and link.type == "reference":
+                assert link.to is not None  # resolve_path went through it: it names an entity
                 if not self.site.access.can(self.actor, link.to, "read"):
                     raise bad_request(self.actor.locale, "There is no field '{field}' to filter by", key, field=path)
                 current = self.blueprint.entities[link.to]
@@ -112,7 +115,8 @@ class Filters:
                 try:
                     period_range(raw, local_today(self.site.now(), timezone))
                 except (ValueError, KeyError, OverflowError):
-                    raise bad_request(locale, "'{period}' is not a period (e.g. this_month, last_30_days)", key, period=raw) from None
+                    raise bad_request(locale, "'{period}' is not a period (e.g. this_month, last_30_days)", key,
+                                      period=raw) from None
                 return raw
             if operator == "contains" and field.type != "multiselect":
                 return raw
@@ -140,7 +144,7 @@ class Filters:
         return value
 
 
-def sort_keys(site: Any, actor: Actor, entity: Entity, raw: str) -> list[str]:
+def sort_keys(site: Site, actor: Actor, entity: Entity, raw: str) -> list[str]:
     keys = [part.strip() for part in raw.split(",") if part.strip()]
     for key in keys:
         name = key.lstrip("-+")
@@ -156,7 +160,7 @@ def sort_keys(site: Any, actor: Actor, entity: Entity, raw: str) -> list[str]:
 
 @api_endpoint("read")
 @in_thread
-def list_records(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+def list_records(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
     params = request.query_params
     query = ListQuery(entity.name, where=Filters(site, actor, entity).parse(params), search=params.get("q", ""),
                       sort=sort_keys(site, actor, entity, params.get("sort", "")),
@@ -168,7 +172,7 @@ def list_records(request: Request, site: Any, actor: Actor, entity: Entity) -> R
 
 @api_endpoint("create")
 @with_body
-def create_record(request: Request, site: Any, actor: Actor, entity: Entity, body: bytes) -> Response:
+def create_record(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
     values = writable_values(json_object(body, actor.locale))
     record = SecuredRecords(site).create(actor, entity.name, values)
     location = str(request.url_for("api_record", entity=entity.name, record_id=record["id"]))
@@ -177,14 +181,14 @@ def create_record(request: Request, site: Any, actor: Actor, entity: Entity, bod
 
 @api_endpoint("read")
 @in_thread
-def get_record(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+def get_record(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
     record = SecuredRecords(site).get(actor, entity.name, request.path_params["record_id"])
     return JSONResponse(to_json(entity, record))
 
 
 @api_endpoint("update")
 @with_body
-def update_record(request: Request, site: Any, actor: Actor, entity: Entity, body: bytes) -> Response:
+def update_record(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
     data = json_object(body, actor.locale)
     version = data.get("version")
     if version is None or version == "":
@@ -210,7 +214,7 @@ def update_record(request: Request, site: Any, actor: Actor, entity: Entity, bod
 
 @api_endpoint("delete")
 @in_thread
-def delete_record(request: Request, site: Any, actor: Actor, entity: Entity) -> Response:
+def delete_record(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
     SecuredRecords(site).delete(actor, entity.name, request.path_params["record_id"])
     return Response(status_code=204)
 
@@ -230,7 +234,8 @@ def run_report(request: Request) -> Response:
         try:
             period_range(period, local_today(site.now(), site.blueprint.timezone))
         except (ValueError, KeyError, OverflowError):
-            raise bad_request(actor.locale, "'{period}' is not a period (e.g. this_month, last_30_days)", "period", period=period) from None
+            raise bad_request(actor.locale, "'{period}' is not a period (e.g. this_month, last_30_days)", "period",
+                              period=period) from None
     limit = page_limit(actor, params["limit"]) if "limit" in params else None
     result = Reports(site).run(actor, request.path_params["name"], ReportRequest(period=period, limit=limit))
     return JSONResponse(result.to_json(actor.locale))

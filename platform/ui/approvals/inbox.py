@@ -63,7 +63,7 @@ def open_notification(request: Request) -> Response:
 @with_form
 def mark_read(request: Request, form: FormData) -> Response:
     site, actor = request.app.state.site, request.state.actor
-    ids = [int(value) for value in form.getlist("id") if str(value).isdigit()] or None
+    ids = [int(value) for value in form.getlist("id") if isinstance(value, str) and value.isdigit()] or None
     with write_transaction(site.engine) as connection:
         _inbox(request).mark_read(connection, actor.user_id, site.now(), ids)
     return RedirectResponse("/notifications", status_code=303)

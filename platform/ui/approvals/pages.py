@@ -220,5 +220,6 @@ routes = [
     Route(ID + "/{approval_id:int}/withdraw", withdraw_on_record, methods=["POST"], name="approval_withdraw_record"),
     Route("/approvals", login_required(approvals_page), methods=["GET"], name="approvals"),
     Route("/approvals/{approval_id:int}/decide", login_required(decide), methods=["POST"], name="approval_decide"),
-    Route("/approvals/{approval_id:int}/withdraw", login_required(withdraw), methods=["POST"], name="approval_withdraw"),
+    Route("/approvals/{approval_id:int}/withdraw", login_required(withdraw), methods=["POST"],
+          name="approval_withdraw"),
 ]

@@ -126,6 +126,7 @@ def present(site: Any, connection: Connection, actor: Actor, locale: str,
     for approval in approvals:
         entity = blueprint.entities.get(approval.entity)
         requested_at = aware(approval.requested_at)
+        assert requested_at is not None  # every approval has its request time
         title = titles.get((approval.entity, approval.record_id))
         fields = approval.lock if isinstance(approval.lock, (tuple, list)) else ()
         items.append(ApprovalItem(

@@ -157,7 +157,8 @@ class Calendar:
             color = None
             if spec.color is not None:
                 color = presenter.show(spec.color, record.get(spec.color.name), lookups).color
-            result.append((first, last, Entry(record["id"], title, f"/r/{kit.entity_name}/{record['id']}", time, color)))
+            result.append((first, last,
+                           Entry(record["id"], title, f"/r/{kit.entity_name}/{record['id']}", time, color)))
         return result
 
     def days(self, connection) -> list[Day]:
@@ -170,11 +171,11 @@ class Calendar:
             day.today = day.date == today
         placed: dict[dt.date, list[Entry]] = {}
         for first, last, entry in self.entries(connection, self.read(connection)):
-            day = max(first, self.start)
-            while day <= last and day < self.end:
-                shown = entry if day == first else Entry(entry.id, entry.title, entry.href, "", entry.color, True)
-                placed.setdefault(day, []).append(shown)
-                day += dt.timedelta(days=1)
+            at = max(first, self.start)
+            while at <= last and at < self.end:
+                shown = entry if at == first else Entry(entry.id, entry.title, entry.href, "", entry.color, True)
+                placed.setdefault(at, []).append(shown)
+                at += dt.timedelta(days=1)
         can_create = kit.can("create") and kit.presenter.mode(kit.entity_name, self.spec.date.name) == "write"
         cap = DAY_CAP[self.mode]
         name = self.spec.date.name

@@ -128,12 +128,14 @@ class Board:
         if stage.probability is None or not stage.is_open:
             return None
         configured = f"{stage.probability:g}%"
+        assert self.pipeline is not None  # lanes() asks only for a pipeline's stages
         if not self.pipeline.learned_probability:
             return configured
         learned = self.kit.site.records.learned.for_pipeline(self.pipeline.name).get(stage.name)
         if learned is None or learned.learned is None:
             return configured
-        return self.kit.word("{configured} · learned {learned} ({samples})", configured=configured, learned=f"{learned.learned:g}%",
+        return self.kit.word("{configured} · learned {learned} ({samples})", configured=configured,
+                             learned=f"{learned.learned:g}%",
                              samples=learned.samples)
 
     def values(self) -> list[Any]:
@@ -157,6 +159,7 @@ class Board:
         """Columns a card in `source` may move to, for its "move to…" select."""
         result = []
         for lane in self.lanes():
+            assert lane.value is not None  # only the board adds the lane of no value, not lanes()
             value = self.stored(lane.value)
             if value == source:
                 continue
@@ -209,7 +212,8 @@ class Board:
             if lane.count:
                 rows = connection.execute(sa.select(table).select_from(joins.from_clause)
                                           .where(*where, condition).order_by(table.c.id.desc()).limit(CARD_CAP))
-                records = [kit.secured.visible(kit.actor, kit.entity_name, kit.site.records.record_of(kit.entity, r._mapping))
+                records = [kit.secured.visible(kit.actor, kit.entity_name,
+                                               kit.site.records.record_of(kit.entity, r._mapping))
                            for r in rows]
                 lane.cards = self.cards(connection, records, state, movable)
         return lanes

@@ -93,11 +93,14 @@ class Move:
             widget.options = self.model.options(field, users)
             if field.type == "reference":
                 chosen = int(widget.value) if str(widget.value).isdigit() else None
-                widget.title = lookups.titles.get(field.to, {}).get(chosen) or titles.get(name, "")
+                assert field.to is not None  # a loaded blueprint's references name an entity
+                linked = lookups.titles.get(field.to, {}).get(chosen) if chosen is not None else None
+                widget.title = linked or titles.get(name, "")
             widgets.append(widget)
         target = self.board.label_of(self.board.stored(to))
         base = f"/r/{kit.entity_name}/{self.record_id}"
-        return Ask(kit.word("To move {title} to {stage}, fill in:", title=title, stage=target), self.action, to, version, widgets,
+        return Ask(kit.word("To move {title} to {stage}, fill in:", title=title, stage=target), self.action, to,
+                   version, widgets,
                    {"validate": f"{base}/validate", "state": f"{base}/form-state"}, self.board_url,
                    format_money(0, kit.blueprint.currency, kit.locale).rstrip("0.,"))
 
@@ -138,7 +141,8 @@ def move(request: Request, form: FormData) -> Response:
     target = board.stored(to)
     if target is None:
         return _refuse(request, kit, board, step, [("", kit.word("Choose a column to move the card to"))])
-    asked = [n for n in dict.fromkeys(form.getlist("_fields")) if n in kit.entity.fields and n != board.group.name]
+    asked = [n for n in dict.fromkeys(form.getlist("_fields"))
+             if isinstance(n, str) and n in kit.entity.fields and n != board.group.name]
     changes: dict[str, Any] = {}
     raw: dict[str, Any] | None = None
     titles: dict[str, str] = {}

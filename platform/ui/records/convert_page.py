@@ -153,7 +153,8 @@ def _page(kit: Kit, record_id: int, choices: Mapping[str, Choice], errors: Mappi
     plans = conversions.plan(kit.actor, kit.entity_name, record_id, choices)
     with kit.site.engine.connect() as connection:
         source = kit.secured.get(kit.actor, kit.entity_name, record_id, connection)
-        title = kit.site.queries.titles_of(connection, kit.entity_name, [source], kit.actor).get(record_id, f"#{record_id}")
+        title = kit.site.queries.titles_of(connection, kit.entity_name, [source], kit.actor).get(
+            record_id, f"#{record_id}")
         forms = target_forms(kit, connection, plans, choices, errors, asked)
     label = kit.presenter.text(conversion.label) if "" not in conversion.label.texts else kit.word("Convert")
     return render(kit.request, "convert.html", {
@@ -198,7 +199,8 @@ def convert(request: Request, form: FormData) -> Response:
     except ConversionFailed as failed:
         source = messages_of(kit, failed.by_target.get(SOURCE, {}))
         messages = [f"{label}: {text}" if label else text for label, text in source]
-        return _page(kit, record_id, choices, failed.by_target, set(), messages or [kit.word("Please correct the fields marked below")],
+        return _page(kit, record_id, choices, failed.by_target, set(),
+                     messages or [kit.word("Please correct the fields marked below")],
                      status=failed.status)
     except StaleRecord as stale:
         return _page(kit, record_id, choices, {}, set(), [str(stale)], status=stale.status)

@@ -67,13 +67,15 @@ def sections(kit: Kit, record: Mapping[str, Any], lookups) -> list[DetailSection
         section = DetailSection(kit.presenter.text(label))
         for name in names:
             field = kit.entity.fields[name]
-            section.items.append((kit.presenter.text(field.label), kit.presenter.show(field, record.get(name), lookups)))
+            section.items.append((kit.presenter.text(field.label),
+                                  kit.presenter.show(field, record.get(name), lookups)))
         result.append(section)
     rest = [f for f in kit.entity if f.name not in placed and f.name in record
             and kit.presenter.mode(kit.entity_name, f.name) != "hidden"]
     if rest:
         section = DetailSection(kit.word("More"))
-        section.items = [(kit.presenter.text(f.label), kit.presenter.show(f, record.get(f.name), lookups)) for f in rest]
+        section.items = [(kit.presenter.text(f.label), kit.presenter.show(f, record.get(f.name), lookups))
+                         for f in rest]
         result.append(section)
     return result
 
@@ -130,7 +132,8 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
         record = kit.secured.get(kit.actor, kit.entity_name, record_id, connection)
         names = [f.name for f in kit.entity] + ["created_by", "updated_by"]
         lookups = kit.presenter.load(connection, kit.entity_name, [record], names)
-        title = kit.site.queries.titles_of(connection, kit.entity_name, [record], kit.actor).get(record_id, f"#{record_id}")
+        title = kit.site.queries.titles_of(connection, kit.entity_name, [record], kit.actor).get(
+            record_id, f"#{record_id}")
         access = kit.site.access
         can_update = access.permits(connection, kit.actor, kit.entity_name, record, "update")
         can_delete = access.permits(connection, kit.actor, kit.entity_name, record, "delete")

@@ -146,7 +146,8 @@ class FormModel:
 
     def hidden_by_sections(self, record: Mapping[str, Any]) -> set[str]:
         """Fields only in sections the draft does not show: not taken from a submission."""
-        shown, hidden = set(), set()
+        shown: set[str] = set()
+        hidden: set[str] = set()
         for visible, (_, _, _, fields) in zip(self.visible_sections(record), self.layout, strict=False):
             (shown if visible else hidden).update(fields)
         return hidden - shown
@@ -218,7 +219,8 @@ class FormModel:
                 widget.options = self.options(field, users)
                 if field.type == "reference":
                     chosen = _int(widget.value)
-                    widget.title = lookups.titles.get(field.to, {}).get(chosen) or titles.get(name, "")
+                    linked = lookups.titles.get(field.to, {}).get(chosen) if chosen is not None else None
+                    widget.title = linked or titles.get(name, "")
                 widgets.append(widget)
             result.append(Section(presenter.text(label), widgets, visible, columns))
         return result

@@ -213,7 +213,7 @@ def _state(request: Request, form: FormData, current: Mapping[str, Any] | None, 
     page = FormPage(kit, record_id, current)
     draft = page.read(form)
     record, found = page.model.draft_record(draft.changes)
-    touched = set(form.getlist("_touched")) | set(form.getlist("_touched_now"))
+    touched = {v for v in form.getlist("_touched") + form.getlist("_touched_now") if isinstance(v, str)}
     errors = _merge(draft.errors, found)
     version = str(form.get("version", "")) or None
     extras = {k: str(v) for k, v in draft.raw.items() if k not in page.model.names}

@@ -173,11 +173,13 @@ def _store_upload(kit: Kit, upload: UploadFile | None, data: bytes) -> Response:
         return render(request, "import.html", upload_context(kit, kit.word("Choose a CSV file to upload")), 400)
     if len(data) > MAX_UPLOAD:
         return render(request, "import.html",
-                      upload_context(kit, kit.word("The file is larger than {size} MB", size=MAX_UPLOAD // (1024 * 1024))), 413)
+                      upload_context(kit, kit.word("The file is larger than {size} MB",
+                                                   size=MAX_UPLOAD // (1024 * 1024))), 413)
     try:
         csv_file = read_csv(data, kit.locale)
     except ImportProblem as problem:
         return render(request, "import.html", upload_context(kit, str(problem)), problem.status)
+    assert upload.filename  # upload() passes a file only when it has a name
     meta = {"user_id": kit.actor.user_id, "entity": kit.entity_name,
             "filename": Path(upload.filename).name[:200], "rows": csv_file.total, "created": time.time()}
     job = store_for(request).create(meta, data)
@@ -193,7 +195,8 @@ def mapping_context(job: Job, csv_file, options: ImportOptions, error: str | Non
     fields = [(f.name, f.label) for f in importer.fields()]
     columns = []
     for index, column in enumerate(csv_file.header):
-        samples = [cells[index].strip() for _, cells in csv_file.rows[:50] if index < len(cells) and cells[index].strip()]
+        samples = [cells[index].strip() for _, cells in csv_file.rows[:50]
+                   if index < len(cells) and cells[index].strip()]
         columns.append({"index": index, "name": column, "field": options.mapping.get(column) or "",
                         "samples": list(dict.fromkeys(samples))[:3]})
     keys = [(f.name, f.label) for f in importer.fields() if f.type in KEY_TYPES]

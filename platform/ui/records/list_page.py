@@ -56,6 +56,7 @@ def filter_titles(kit: Kit, connection: Connection) -> dict[str, dict[int, str]]
         values = kit.request.query_params.getlist(path)
         if field is None or field.type != "reference" or not values:
             continue
+        assert field.to is not None  # a loaded blueprint's references name an entity
         ids = {int(v) for v in values if v.isdigit()}
         titles.setdefault(field.to, {}).update(kit.presenter.readable_titles(connection, field.to, ids))
     return titles
@@ -83,8 +84,8 @@ def list_page(request: Request) -> Response:
         lookups = kit.presenter.load(connection, kit.entity_name, page.records, [c.path for c in columns])
         rows = cells(kit.presenter, kit.entity_name, page.records, columns, lookups)
         users = active_users(kit, connection) if any(
-            kit.presenter.path_field(kit.entity_name, p) is not None
-            and kit.presenter.path_field(kit.entity_name, p).type == "user" for p in kit.view.filters) else []
+            (filtered := kit.presenter.path_field(kit.entity_name, p)) is not None and filtered.type == "user"
+            for p in kit.view.filters) else []
         filters = filters_for(kit.presenter, kit.entity_name, request.query_params,
                               filter_titles(kit, connection), users)
         views = saved_views(kit, connection)

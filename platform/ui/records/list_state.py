@@ -134,6 +134,7 @@ class StateReader:
             kept.append((key, value.strip()))
         for path, parts in grouped.items():
             field = self.presenter.path_field(entity, path)
+            assert field is not None  # grouped holds only the paths that resolved
             condition = self._condition(field, parts, problems)
             if condition:
                 where[path] = condition
@@ -179,7 +180,7 @@ class StateReader:
         plain = parts.get("", [])
         condition: dict[str, Any] = {}
         if kind in ("options", "reference", "user"):
-            values = []
+            values: list[Any] = []
             for value in plain:
                 if kind == "user" and value == "me":
                     values.append(self.presenter.actor.user_id)
@@ -190,13 +191,14 @@ class StateReader:
                 if coerced is not None:
                     values.append(coerced)
             if kind == "reference" and not values and parts.get("q"):
+                assert field.to is not None  # a loaded blueprint's references name an entity
                 values = self.resolve(field.to, parts["q"][0]) or [0]  # 0: no record has it
             if values:
                 condition["in"] = values
         elif kind == "boolean":
-            value = self._coerce(field, plain[0], problems) if plain else None
-            if value is not None:
-                condition["eq"] = value
+            chosen = self._coerce(field, plain[0], problems) if plain else None
+            if chosen is not None:
+                condition["eq"] = chosen
         elif kind == "number":
             for suffix, operator in (("", "eq"), ("min", "gte"), ("max", "lte")):
                 if parts.get(suffix):
@@ -218,8 +220,8 @@ class StateReader:
             return
         days = [v for v in plain if not is_period(v)]
         day_field = Field(field.name, "date", field.label)
-        first = (parts.get("from") or days or [None])[0]
-        last = (parts.get("to") or days or [None])[0]
+        first = next(iter(parts.get("from") or days), None)
+        last = next(iter(parts.get("to") or days), None)
         kind = "datetime" if field.type == "datetime" else "date"
         start = self._coerce(day_field, first, problems) if first else None
         end = self._coerce(day_field, last, problems) if last else None
@@ -253,11 +255,13 @@ def filters_for(presenter: Presenter, entity: str, params: Any, titles: dict[str
             else:
                 widget.options = [(str(o.value), presenter.text(o.label), o.color) for o in field.options]
         elif widget.kind == "user":
-            widget.options = [("me", presenter.text(_me(presenter)), None)] + [(str(i), n, None) for i, n in users]
+            widget.options = [("me", presenter.text(_me(presenter)), None)]
+            widget.options += [(str(i), n, None) for i, n in users]
             pool = presenter.blueprint.entities[entity].pool
             if pool is not None and path == pool.owner_field:
                 widget.options.insert(1, ("none", _word(presenter, N_("Nobody (public pool)")), None))
         elif widget.kind == "reference" and widget.values:
+            assert field.to is not None  # a loaded blueprint's references name an entity
             try:
                 widget.title = titles.get(field.to, {}).get(int(widget.values[0]), "")
             except ValueError:

@@ -59,7 +59,8 @@ def _act(request: Request, form: FormData, action: str) -> Response:
         return _refused(kit, record_id, "; ".join(t for _, t in messages_of(kit, failed.errors)), from_list,
                         failed.status)
     if from_list and is_htmx(request):
-        return _row(kit, record_id, record, kit.word("Claimed") if action == "claim" else kit.word("Released to the public pool"))
+        return _row(kit, record_id, record,
+                    kit.word("Claimed") if action == "claim" else kit.word("Released to the public pool"))
     if from_list:
         back = request.headers.get("referer", "")
         return RedirectResponse(back if back.startswith(str(request.base_url)) else f"/r/{kit.entity_name}",

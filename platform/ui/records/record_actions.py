@@ -3,7 +3,7 @@
 list and, on that list, the rows the user may claim and their standing against the limits."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode
 
 from atrium.runtime.pool.conversion import Conversions
@@ -39,7 +39,7 @@ def is_pool_view(kit: Kit) -> bool:
     return pool is not None and kit.request.query_params.get(pool.owner_field) == "none"
 
 
-def list_context(kit: Kit, connection: Any, records: list[Mapping[str, Any]]) -> dict[str, Any]:
+def list_context(kit: Kit, connection: Any, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """What the list page adds: the pool link, and on the pool list the claimable rows and the
     user's standing against the limits."""
     url = pool_url(kit)
@@ -51,7 +51,8 @@ def list_context(kit: Kit, connection: Any, records: list[Mapping[str, Any]]) ->
     context["claimable"] = {r["id"] for r in records if pool.can_claim(kit.actor, kit.entity_name, r)}
     if kit.site.access.claims(kit.actor, kit.entity_name):
         standing = pool.standing(connection, kit.actor, kit.entity_name)
-        context["standing"] = kit.word("You own {owned}{max}; claimed today: {today}{cap}", owned=standing.owned, today=standing.claimed_today,
+        context["standing"] = kit.word("You own {owned}{max}; claimed today: {today}{cap}",
+                                       owned=standing.owned, today=standing.claimed_today,
                                        max=f" / {standing.max_owned}" if standing.max_owned else "",
                                        cap=f" / {standing.daily_cap}" if standing.daily_cap else "")
     return context

@@ -101,7 +101,8 @@ def stage_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entr
     entries = []
     for row in rows:
         entry = Entry(_aware(row.changed_at), row.changed_by, "stage", kit.presenter.text(stage.label),
-                      kit.presenter.show(stage, row.from_stage, lookups), kit.presenter.show(stage, row.to_stage, lookups))
+                      kit.presenter.show(stage, row.from_stage, lookups),
+                      kit.presenter.show(stage, row.to_stage, lookups))
         if row.from_stage is not None and row.seconds_in_from is not None:
             entry.note = word("{time} in {stage}", kit.locale, time=duration(row.seconds_in_from, kit.locale),
                               stage=entry.old.text)

@@ -149,7 +149,7 @@ def build(result: Any, document: Any, locale: str, blueprint: Any) -> Chart:
                                    "width": 120 if horizontal else 90, "overflow": "truncate"}}
     value_axis = {"type": "value", "splitLine": {"lineStyle": {"color": "#eaeef2"}}}
     plotted = []
-    for index, (name, values, dashed) in enumerate(lines):
+    for name, values, dashed in lines:
         item: dict[str, Any] = {"name": name, "type": "line" if kind == "line" else "bar", "data": values}
         if kind == "stacked_bar":
             item["stack"] = "total"

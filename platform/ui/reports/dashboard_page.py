@@ -20,6 +20,7 @@ from atrium.metadata.model import Document, Label
 from atrium.runtime.query.periods import local_today
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.database import connect
+from atrium.runtime.site.site import Site
 from atrium.ui.reports.filters import BadFilter, read_filters
 from atrium.ui.reports.tables import table_of
 from atrium.ui.reports.widget_cache import cache_of, fingerprint, metadata_version
@@ -31,7 +32,7 @@ from atrium.ui.web.templating import context_for, environment, render
 from atrium.ui.web.threads import in_thread
 
 
-def visible_dashboards(site: Any, actor: Actor) -> list[Document]:
+def visible_dashboards(site: Site, actor: Actor) -> list[Document]:
     """The dashboards this user may open: those of their role (every one for a role that sees everything)."""
     if site.access.role(actor) is None:
         return []
@@ -164,7 +165,8 @@ def widget_html(request: Request, document: Document, index: int) -> str | None:
 
 def render_widget(request: Request, made: Any, document: Document, blueprint: Any, locale: str, filters) -> str:
     query = filters.query()
-    values = {"w": made, "widget_url": f"/dashboards/{document.name}/widgets/{made.index}" + (f"?{query}" if query else ""),
+    values = {"w": made,
+              "widget_url": f"/dashboards/{document.name}/widgets/{made.index}" + (f"?{query}" if query else ""),
               "payload": "", "table": None}
     if made.chart is not None:
         values["payload"] = json.dumps(made.chart.payload(locale, blueprint.currency), ensure_ascii=False)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.site.site import Site
 from atrium.ui.reports.words import PERIODS
 from atrium.ui.web.i18n import PERIOD_WORDS, word
 
@@ -45,14 +46,14 @@ class Filters:
         return (self.period or "", self.owners)
 
 
-def widest_read(site: Any, actor: Actor, entities: Any) -> str:
+def widest_read(site: Site, actor: Actor, entities: Any) -> str:
     """The widest read scope the actor has over `entities`: none, own, team or all."""
     reach = ("none", "own", "team", "all")
     scopes = [site.access.scope(actor, name, "read") for name in entities]
     return max(scopes, key=reach.index, default="none")
 
 
-def read_filters(site: Any, connection: Connection, actor: Actor, params: Mapping[str, str], locale: str,
+def read_filters(site: Site, connection: Connection, actor: Actor, params: Mapping[str, str], locale: str,
                  entities: Any, with_period: bool = True) -> Filters:
     """The filters in `params`, checked, with the choices to offer (BadFilter for a value that is
     not among them)."""
@@ -82,7 +83,7 @@ def read_filters(site: Any, connection: Connection, actor: Actor, params: Mappin
     return filters
 
 
-def _owners_of(site: Any, connection: Connection, actor: Actor, owner: str) -> tuple[int, ...]:
+def _owners_of(site: Site, connection: Connection, actor: Actor, owner: str) -> tuple[int, ...]:
     if owner == "me":
         return (actor.user_id,) if actor.user_id is not None else ()
     kind, _, number = owner.partition("-")
@@ -92,7 +93,7 @@ def _owners_of(site: Any, connection: Connection, actor: Actor, owner: str) -> t
     return tuple(members)
 
 
-def _teams(site: Any, connection: Connection, actor: Actor, scope: str) -> list[tuple[int, str, int | None]]:
+def _teams(site: Site, connection: Connection, actor: Actor, scope: str) -> list[tuple[int, str, int | None]]:
     """(id, name, parent) of the teams the viewer may filter by: every team with an `all` scope,
     the viewer's team and its sub-teams with a `team` scope."""
     if scope not in ("team", "all"):
@@ -106,7 +107,7 @@ def _teams(site: Any, connection: Connection, actor: Actor, scope: str) -> list[
     return [row for row in rows if row[0] in covered]
 
 
-def _people(site: Any, connection: Connection, actor: Actor, scope: str) -> list[tuple[int, str]]:
+def _people(site: Site, connection: Connection, actor: Actor, scope: str) -> list[tuple[int, str]]:
     """(id, name) of the people whose records the viewer may see and filter by."""
     if scope not in ("team", "all"):
         return []

@@ -99,8 +99,8 @@ def report_page(request: Request) -> Response:
         "period_text": _period_text(result, locale),
     }
     if chart.kind == "kpi":
-        column = charts.value_columns(result, charts.spec_of(document))
-        column = column[0] if column else None
+        columns = charts.value_columns(result, charts.spec_of(document))
+        column = columns[0] if columns else None
         context["kpi"] = {"value": charts.kpi_value(result, column), "format": charts.format_of(column),
                           "label": column.label.text(locale, default) if column else ""}
     return render(request, "report.html", context)

@@ -7,7 +7,8 @@ as the writes they count. A widget reads the counters first and computes after, 
 never filed under counters newer than its data; any later commit to a table it reads changes
 the key, and the next request computes afresh. The metadata version (each loaded blueprint gets
 its own number) and the widget's definition (its YAML and its report's) are part of the key, so a
-blueprint change shows at once; so is the local date, for relative periods. What the counters do not see (a user moving to another team, a renamed user)
+blueprint change shows at once; so is the local date, for relative periods. What the counters do
+not see (a user moving to another team, a renamed user)
 shows after MAX_AGE at the latest.
 
 Which tables a widget reads is worked out from the metadata: the entity it starts from, each

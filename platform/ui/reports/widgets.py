@@ -20,6 +20,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.reports.scope import ReportNotFound
+from atrium.runtime.site.site import Site
 from atrium.ui.reports import charts
 from atrium.ui.reports.filters import Filters
 from atrium.ui.reports.widget_cache import report_paths, tables_read
@@ -52,7 +53,7 @@ class Widget:
 class WidgetReports(Reports):
     """Reports, plus the funnel documents that funnel widgets make for their pipeline."""
 
-    def __init__(self, site: Any, extra: Mapping[str, Document] | None = None):
+    def __init__(self, site: Site, extra: Mapping[str, Document] | None = None):
         super().__init__(site)
         self.extra = dict(extra or {})
 
@@ -103,7 +104,7 @@ def widget_tables(blueprint: Any, widget: Mapping[str, Any]) -> set[str]:
 
 
 class WidgetMaker:
-    def __init__(self, site: Any, actor: Actor, locale: str, dashboard: Document, filters: Filters,
+    def __init__(self, site: Site, actor: Actor, locale: str, dashboard: Document, filters: Filters,
                  connection: Connection):
         self.site, self.actor, self.locale = site, actor, locale
         self.blueprint = site.blueprint
@@ -124,7 +125,8 @@ class WidgetMaker:
                 self._list(spec, widget)
             elif kind == "funnel":
                 document = funnel_document(self.blueprint, spec)
-                widget.title = widget.title or word("{pipeline} funnel", self.locale, pipeline=self.text(document.label))
+                widget.title = widget.title or word("{pipeline} funnel", self.locale,
+                                                    pipeline=self.text(document.label))
                 self._report(spec, widget, WidgetReports(self.site, {FUNNEL: document}), FUNNEL)
             else:
                 self._report(spec, widget, WidgetReports(self.site), spec["report"])
@@ -161,7 +163,7 @@ class WidgetMaker:
 
     def _kpi(self, spec: Mapping[str, Any], widget: Widget, reports: WidgetReports, name: str,
              document: Document, result: Any) -> None:
-        wanted = spec.get("value") or (charts.value_columns(result, charts.spec_of(document)) or [None])[0]
+        wanted = spec.get("value") or next(iter(charts.value_columns(result, charts.spec_of(document))), None)
         column = charts.find_column(result, wanted if isinstance(wanted, str) else getattr(wanted, "name", None),
                                     ("measure", "metric"))
         value = charts.kpi_value(result, column)

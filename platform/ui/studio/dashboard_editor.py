@@ -63,10 +63,13 @@ def _context(request: Request, state: dict, new: bool, token: str = "") -> dict[
     keys = [("dashboard", name)]
     blank = {"type": "kpi", "source": "", "value": "", "target": "", "label_en": "", "label_zh": "", "width": "",
              "remove": "", "other": "", "new": True}
-    widgets = state["widgets"] + [{**blank, "position": str((len(state["widgets"]) + i + 1) * 10)} for i in range(NEW_ROWS)]
+    widgets = state["widgets"] + [{**blank, "position": str((len(state["widgets"]) + i + 1) * 10)}
+                                  for i in range(NEW_ROWS)]
     return {"heading": word("New dashboard", locale) if new else word("Dashboards", locale) + f" · {name}",
-            "state": {**state, "widgets": widgets}, "new": new, "action": f"/studio/dashboards/{'new' if new else name}",
-            "types": TYPES, "roles": [(n, r.label.text(locale, blueprint.default_locale)) for n, r in blueprint.roles.items()],
+            "state": {**state, "widgets": widgets}, "new": new,
+            "action": f"/studio/dashboards/{'new' if new else name}",
+            "types": TYPES,
+            "roles": [(n, r.label.text(locale, blueprint.default_locale)) for n, r in blueprint.roles.items()],
             "sources": sorted(blueprint.reports) + sorted(blueprint.pipelines) + sorted(blueprint.entities),
             "token": token or editor_token(request, keys), "watched": watched_text(keys), "confirm": False,
             "crumbs": [("/studio", word("Studio", locale)), ("/studio#dashboards", word("Dashboards", locale))]}
@@ -142,7 +145,8 @@ def save_dashboard(request: Request, form: FormData) -> Response:
     if not new and ("dashboard", name) not in documents:
         return notice(request, "not_found", 404)
     posted = rows(form, "widget", COLUMNS + ("new",))
-    state = {"name": str(form.get("name", "")).strip() if new else name, "label_en": str(form.get("label_en", "")).strip(),
+    state: dict[str, Any] = {"name": str(form.get("name", "")).strip() if new else name,
+                             "label_en": str(form.get("label_en", "")).strip(),
              "label_zh": str(form.get("label_zh", "")).strip(), "roles": form.getlist("roles"),
              "widgets": [row for row in posted if not (row.get("new") and not row["source"].strip())]}
     context = _context(request, state, new, str(form.get("token", "")))
@@ -150,7 +154,8 @@ def save_dashboard(request: Request, form: FormData) -> Response:
     widgets, placed, found = build_widgets(posted)
     errors = {key: [word(text, locale)] for key, text in found.items()}
     if new and (not NAME.match(state["name"]) or ("dashboard", state["name"]) in documents):
-        errors["name"] = [(word("Use lower-case letters, digits and _ (starting with a letter)", locale) if not NAME.match(state["name"]) else word("That name is already used", locale))]
+        errors["name"] = [(word("Use lower-case letters, digits and _ (starting with a letter)", locale)
+                           if not NAME.match(state["name"]) else word("That name is already used", locale))]
     if errors:
         return page(request, "studio/dashboard.html", context, Outcome(errors=errors))
     original = plain(documents[("dashboard", name)].data) if not new else {"name": state["name"]}

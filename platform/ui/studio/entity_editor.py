@@ -26,7 +26,8 @@ def _fields(request: Request, entity: str, document: dict) -> list[dict[str, Any
     rows = []
     for name, spec in document.get("fields", {}).items():
         field = model.fields.get(name)
-        rows.append({"name": name, "type": spec.get("type"), "label": field.label.text(locale, default) if field else name,
+        rows.append({"name": name, "type": spec.get("type"),
+                     "label": field.label.text(locale, default) if field else name,
                      "required": bool(spec.get("required")), "computed": bool(field and field.computed),
                      "options": len(spec.get("options") or ())})
     return rows
@@ -37,7 +38,8 @@ def _context(request: Request, entity: str, document: dict, state: dict, token: 
     model = request.app.state.site.blueprint.entities[entity]
     return {"heading": model.plural.text(locale, request.app.state.site.blueprint.default_locale), "entity": entity,
             "fields": _fields(request, entity, document), "state": state, "new": False,
-            "token": token or editor_token(request, [("entity", entity)]), "watched": watched_text([("entity", entity)]),
+            "token": token or editor_token(request, [("entity", entity)]),
+            "watched": watched_text([("entity", entity)]),
             "pipeline": request.app.state.site.blueprint.pipeline_for(entity),
             "crumbs": [("/studio", word("Studio", locale))], "confirm": False}
 
@@ -75,7 +77,8 @@ def save_entity(request: Request, form: FormData) -> Response:
     summary = {loc: word("Rename entity {entity}", loc, entity=entity) for loc in ("en", "zh")}
     proposal = Proposal({("entity", entity): target}, summary, str(form.get("token", "")) or None, watched_of(form))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes",
-                     lambda steps: "label_en" if steps and steps[0] == "label" else "plural_en" if steps and steps[0] == "plural" else None)
+                     lambda steps: "label_en" if steps and steps[0] == "label"
+                     else "plural_en" if steps and steps[0] == "plural" else None)
     if outcome.applied:
         return applied_redirect(f"/studio/entities/{entity}", outcome.applied)
     context = _context(request, entity, document, {**state, "name": entity}, str(form.get("token", "")))
@@ -106,7 +109,8 @@ def create_entity(request: Request, form: FormData) -> Response:
     taken = ("entity", name) in studio_of(request).changes.documents() or name.startswith("atrium_")
     if not NAME.match(name) or taken:
         return page(request, "studio/entity.html", context,
-                    Outcome(errors={"name": [(word("That name is already used", locale) if taken else word("Use lower-case letters, digits and _ (starting with a letter)", locale))]}))
+                    Outcome(errors={"name": [(word("That name is already used", locale) if taken else word(
+                        "Use lower-case letters, digits and _ (starting with a letter)", locale))]}))
     label = label_of(state) or {"en": name.replace("_", " ").capitalize(), "zh": name}
     document = {"name": name, "label": label, "plural": label_of(state, "plural") or label, "title": "{name}",
                 "search": ["name"], "fields": {"name": {"type": "text", "required": True, "max_length": 200,

@@ -54,7 +54,8 @@ def _context(request: Request, entity: str, state: dict, new: bool, views: dict 
     blueprint = request.app.state.site.blueprint
     model = blueprint.entities[entity]
     blank = {"value": "", "label_en": "", "label_zh": "", "color": "", "blank": True}
-    state = {**state, "options": [o for o in state["options"] if o.get("value")] + [dict(blank) for _ in range(BLANK_OPTION_ROWS)]}
+    state = {**state, "options": [o for o in state["options"] if o.get("value")]
+                      + [dict(blank) for _ in range(BLANK_OPTION_ROWS)]}
     label = model.label.text(locale, blueprint.default_locale)
     return {
         "heading": word("Add a field", locale) if new else f"{label} · {state['name']}",
@@ -98,7 +99,7 @@ def _place(views: dict | None, name: str, state: dict) -> dict | None:
     sections = (views.get("form") or {}).get("sections") or []
     if state.get("section", "").isdigit() and int(state["section"]) < len(sections):
         sections[int(state["section"])].setdefault("fields", []).append(name)
-    listing = views.setdefault("list", {}) if (state.get("add_to_list") or state.get("add_to_filters")) else None
+    listing = views.setdefault("list", {}) if (state.get("add_to_list") or state.get("add_to_filters")) else {}
     if state.get("add_to_list"):
         listing.setdefault("columns", []).append(name)
     if state.get("add_to_filters"):
@@ -184,12 +185,15 @@ def _replace_in_views(views: dict, old: str, new: str | None) -> dict:
 
 def _field_change(request: Request, entity: str, name: str, form: Any, new_name: str | None, hide: bool):
     document, views = _documents(request, entity)
+    assert document is not None  # _hide_or_rename answered 404 when the entity is not there
     target = copy.deepcopy(document)
     fields = target["fields"]
     if hide:
         fields.pop(name)
     else:
-        target["fields"] = {(new_name if key == name else key): ({**spec, "renamed_from": name} if key == name else spec)
+        assert new_name is not None  # a rename has its new name
+        target["fields"] = {(new_name if key == name else key):
+                            ({**spec, "renamed_from": name} if key == name else spec)
                             for key, spec in fields.items()}
         if isinstance(target.get("search"), list):
             target["search"] = [new_name if s == name else s for s in target["search"]]
@@ -226,7 +230,8 @@ def _hide_or_rename(request: Request, form: FormData, hide: bool) -> Response:
     context = _context(request, entity, state, False, views, str(form.get("token", "")),
                        {"confirm": form.get("confirm") == "yes", "new_name": new_name or ""})
     if not hide and (not NAME.match(new_name or "") or new_name in document["fields"]):
-        context["rename_error"] = (word("Use lower-case letters, digits and _ (starting with a letter)", locale) if not NAME.match(new_name or "") else word("That name is already used", locale))
+        context["rename_error"] = (word("Use lower-case letters, digits and _ (starting with a letter)", locale)
+                                   if not NAME.match(new_name or "") else word("That name is already used", locale))
         return page(request, "studio/field.html", context)
     what = N_("Hide field {field} of {entity}") if hide else N_("Rename field {field} of {entity} to {new}")
     summary = {loc: word(what, loc, field=name, entity=entity, new=new_name or "") for loc in ("en", "zh")}

@@ -51,7 +51,8 @@ def state_from_form(form: Any) -> dict[str, Any]:
             "rollup": form.get("rollup") == "yes"}
 
 
-def spec_from_state(state: Mapping[str, Any], original: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
+def spec_from_state(state: Mapping[str, Any],
+                    original: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
     """(the field's YAML, form errors found before the loader: numbers that are not numbers)."""
     spec = {key: value for key, value in (original or {}).items() if key not in MANAGED}
     errors: dict[str, str] = {}

@@ -61,7 +61,9 @@ def stale_words(stale: StaleEdit, locale: str, timezone: str) -> str:
     entry = stale.by
     if entry is None:
         return word("Not applied: the metadata changed after you opened the editor. Reload it and try again.", locale)
-    return word("Not applied: {who} changed this at {when} (“{summary}”) after you opened the editor. Reload the editor to see their change, then make yours again.", locale, who=entry.user_name or "?", when=format_datetime(entry.at, locale, timezone),
+    return word("Not applied: {who} changed this at {when} (“{summary}”) after you opened the editor. "
+                "Reload the editor to see their change, then make yours again.",
+                locale, who=entry.user_name or "?", when=format_datetime(entry.at, locale, timezone),
                 summary=entry.summary_text(locale))
 
 
@@ -118,7 +120,8 @@ def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
     for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=3):
         if line.startswith(("---", "+++")):
             continue
-        kind = "add" if line.startswith("+") else "del" if line.startswith("-") else "hunk" if line.startswith("@@") else ""
+        kind = ("add" if line.startswith("+") else "del" if line.startswith("-")
+                else "hunk" if line.startswith("@@") else "")
         lines.append((kind, line))
     return lines
 
@@ -131,7 +134,8 @@ def review_context(outcome: Outcome, locale: str) -> dict[str, Any]:
         "others": [(str(p.mark) if p.mark else "", problem_text(p)) for p in outcome.others],
         "plan": plan_lines(preview.plan if preview else None, locale),
         "impacts": [impact.text(locale) for impact in (preview.impacts if preview else [])],
-        "files": [(path, after, diff_lines(before, after)) for path, before, after in (preview.files if preview else [])],
+        "files": [(path, after, diff_lines(before, after))
+                  for path, before, after in (preview.files if preview else [])],
         "shown": preview is not None,
         "applicable": bool(preview and preview.applicable and not preview.empty),
         "empty": bool(preview and preview.empty),

@@ -5,6 +5,9 @@ stays in the database). An undo carries the newest version the person saw: if so
 the metadata since, it is refused as stale."""
 from __future__ import annotations
 
+from typing import Callable, TypeVar
+
+from sqlalchemy.engine import Connection
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -20,9 +23,10 @@ from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread, with_form
 
 PAGE = 50
+T = TypeVar("T")
 
 
-def _read(request: Request, call):
+def _read(request: Request, call: Callable[[Connection], T]) -> T | None:
     with connect(request.app.state.site.engine) as connection:
         if not metadata_history.has_table(connection):
             return None
@@ -74,7 +78,8 @@ def _restore(undo: bool):
             version = studio.changes.restore(entry_id, request.state.actor, int(seen) if seen.isdigit() else -1,
                                              confirm=form.get("confirm") == "yes", undo=undo)
         except StaleEdit as stale:
-            outcome = Outcome(refusal=stale_words(stale, request.state.locale, request.app.state.site.blueprint.timezone))
+            outcome = Outcome(refusal=stale_words(stale, request.state.locale,
+                                                  request.app.state.site.blueprint.timezone))
         except ChangeRefused as refused:
             outcome = Outcome(preview=refused.preview, refusal=refusal_words(refused, request.state.locale))
             outcome.others = list(refused.preview.problems)
@@ -83,7 +88,9 @@ def _restore(undo: bool):
         else:
             studio.applied(request.app.state, version)
             return RedirectResponse(f"/studio/history?applied={version}", status_code=303)
-        entry, latest = _read(request, lambda c: (metadata_history.entry(c, entry_id), metadata_history.latest_version(c)))
+        found = _read(request, lambda c: (metadata_history.entry(c, entry_id), metadata_history.latest_version(c)))
+        assert found is not None  # restore found the entry, so the history table is there
+        entry, latest = found
         response = _entry_page(request, entry, latest, outcome, status=409 if outcome.preview is None else 200)
         return response
     endpoint.__name__ = "undo" if undo else "restore"

@@ -17,10 +17,12 @@ def studio_home(request: Request) -> Response:
     blueprint = request.app.state.site.blueprint
     studio = studio_of(request)
     views = set(blueprint.views)
-    dashboards = [(name, document, list(document.get("roles") or ())) for name, document in blueprint.dashboards.items()]
+    dashboards = [(name, document, list(document.get("roles") or ()))
+                  for name, document in blueprint.dashboards.items()]
     return render(request, "studio/home.html", {
         "heading": word("Studio", request.state.locale), "folder": display_path(studio.overlay.folder.resolve()),
-        "entities": [(name, entity, name in views, blueprint.pipeline_for(name)) for name, entity in blueprint.entities.items()],
+        "entities": [(name, entity, name in views, blueprint.pipeline_for(name))
+                     for name, entity in blueprint.entities.items()],
         "pipelines": list(blueprint.pipelines.items()), "reports": sorted(blueprint.reports.items()),
         "dashboards": dashboards, "automations": sorted(blueprint.automations.items()),
         "roles": list(blueprint.roles.items()), "applied": None,

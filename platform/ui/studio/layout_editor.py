@@ -36,8 +36,10 @@ def _state(views: dict) -> dict[str, Any]:
     sections = []
     for index, section in enumerate(((views.get("form") or {}).get("sections")) or []):
         label = label_texts(section.get("label"))
-        sections.append({"label_en": label["en"], "label_zh": label["zh"], "fields": ", ".join(section.get("fields") or ()),
-                         "visible_when": section.get("visible_when") or "", "position": str((index + 1) * 10), "remove": ""})
+        sections.append({"label_en": label["en"], "label_zh": label["zh"],
+                         "fields": ", ".join(section.get("fields") or ()),
+                         "visible_when": section.get("visible_when") or "", "position": str((index + 1) * 10),
+                         "remove": ""})
     listing = views.get("list") or {}
     return {"sections": sections, "columns": ", ".join(listing.get("columns") or ()),
             "filters": ", ".join(listing.get("filters") or ())}
@@ -50,7 +52,8 @@ def _context(request: Request, entity: str, state: dict, token: str = "") -> dic
     blank = {"label_en": "", "label_zh": "", "fields": "", "visible_when": "", "remove": "",
              "position": str((len(state["sections"]) + 1) * 10), "new": True}
     keys = [("views", entity)]
-    return {"heading": word("Form and list layout", locale) + f" · {model.plural.text(locale, blueprint.default_locale)}",
+    return {"heading": word("Form and list layout", locale)
+            + f" · {model.plural.text(locale, blueprint.default_locale)}",
             "entity": entity, "state": {**state, "sections": state["sections"] + [blank]},
             "fields": list(model.fields), "token": token or editor_token(request, keys),
             "watched": watched_text(keys), "confirm": False,
@@ -99,7 +102,8 @@ def save_layout(request: Request, form: FormData) -> Response:
         return page(request, "studio/layout_editor.html", context, Outcome(errors=errors))
     kept.sort(key=lambda item: (item[0], item[1]))
     original = ((views.get("form") or {}).get("sections")) or []
-    sections, placed = [], []
+    sections: list[dict[str, Any]] = []
+    placed: list[int] = []
     for _, index, row in kept:
         base = {k: v for k, v in (copy.deepcopy(original[index]) if index < len(original) else {}).items()
                 if k not in ("label", "fields", "visible_when")}
@@ -124,7 +128,8 @@ def save_layout(request: Request, form: FormData) -> Response:
         target.pop("list")
 
     def mapper(steps: list[Any]) -> str | None:
-        if steps[:2] == ["form", "sections"] and len(steps) > 2 and isinstance(steps[2], int) and steps[2] < len(placed):
+        if (steps[:2] == ["form", "sections"] and len(steps) > 2 and isinstance(steps[2], int)
+                and steps[2] < len(placed)):
             key = steps[3] if len(steps) > 3 and steps[3] in ("fields", "visible_when") else "label_en"
             return f"section-{placed[steps[2]]}-{key}"
         if steps[:1] == ["list"] and len(steps) > 1 and steps[1] in ("columns", "filters"):

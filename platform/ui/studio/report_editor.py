@@ -100,7 +100,8 @@ def save_report(request: Request, form: FormData) -> Response:
     context["confirm"] = form.get("confirm") == "yes"
     errors = {key: [word(text, locale)] for key, text in found.items()}
     if new and (not NAME.match(state["name"]) or ("report", state["name"]) in studio_of(request).changes.documents()):
-        errors["name"] = [(word("Use lower-case letters, digits and _ (starting with a letter)", locale) if not NAME.match(state["name"]) else word("That name is already used", locale))]
+        errors["name"] = [(word("Use lower-case letters, digits and _ (starting with a letter)", locale)
+                           if not NAME.match(state["name"]) else word("That name is already used", locale))]
     if errors:
         return page(request, "studio/report.html", context, Outcome(errors=errors))
     what = N_("Add report {report}") if new else N_("Change report {report}")
@@ -145,11 +146,12 @@ def preview_report(request: Request, form: FormData) -> Response:
     chart = charts.build(result, built, locale, blueprint)
     source = built.get("source") or blueprint.pipelines[built["pipeline"]].entity
     context.update(table=table_of(result, locale, blueprint.default_locale, source, limit=PREVIEW_ROWS),
-                   chart=chart if chart.kind in charts.CHARTED else None, title=result.label.text(locale, blueprint.default_locale),
+                   chart=chart if chart.kind in charts.CHARTED else None,
+                   title=result.label.text(locale, blueprint.default_locale),
                    payload=json.dumps(chart.payload(locale, blueprint.currency), ensure_ascii=False))
     if chart.kind == "kpi":
-        column = charts.value_columns(result, charts.spec_of(built))
-        column = column[0] if column else None
+        columns = charts.value_columns(result, charts.spec_of(built))
+        column = columns[0] if columns else None
         context["kpi"] = {"value": charts.kpi_value(result, column), "format": charts.format_of(column),
                           "label": column.label.text(locale, blueprint.default_locale) if column else ""}
     return render(request, "studio/_report_preview.html", context)

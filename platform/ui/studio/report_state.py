@@ -52,7 +52,8 @@ def state_of(document: Mapping[str, Any]) -> dict[str, Any]:
     for name, spec in (document.get("metrics") or {}).items():
         spec = spec if isinstance(spec, Mapping) else {"expr": spec}
         texts = label_texts(spec.get("label"))
-        metrics.append({"name": name, "expr": str(spec.get("expr", "")), "label_en": texts["en"], "label_zh": texts["zh"],
+        metrics.append({"name": name, "expr": str(spec.get("expr", "")),
+                        "label_en": texts["en"], "label_zh": texts["zh"],
                         "format": spec.get("format", "")})
     chart = document.get("chart") or {}
     y = chart.get("y", "")

@@ -31,14 +31,21 @@ class Studio:
         self.watcher = MetadataWatcher(overlay, site.engine, site, self._open)
 
     def _open(self, blueprint: Any) -> Site:
-        current = self.watcher.site
+        current = served(self.watcher.site)
         return Site.open(blueprint, "", engine=current.engine, clock=current.clock)
 
     def applied(self, app_state: Any, version: int) -> None:
         """This process applied `version`: serve it from the next request on."""
         with self.changes.engine.connect() as connection:
             _, digest = metadata_history.latest(connection)
-        use_site(app_state, self.watcher.reload(version, digest))
+        use_site(app_state, served(self.watcher.reload(version, digest)))
+
+
+def served(site: object) -> Site:
+    """A site the studio's watcher holds: the one it was given or one `Studio._open` opened (the
+    watcher itself types its sites as `object`)."""
+    assert isinstance(site, Site)
+    return site
 
 
 def use_site(app_state: Any, site: Site) -> None:
@@ -71,7 +78,7 @@ class MetadataReload:
     @staticmethod
     def refresh(state: Any, studio: Studio) -> None:
         studio.watcher.site = state.site  # a test or the app may have swapped it
-        use_site(state, studio.watcher.current())
+        use_site(state, served(studio.watcher.current()))
 
 
 def studio_of(request: Request) -> Studio:

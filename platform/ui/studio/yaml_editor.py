@@ -59,9 +59,11 @@ def _line_errors(text_data: Any, problems: list[Problem], own_file: str, locale:
     here, elsewhere = [], []
     for problem in problems:
         file = (problem.mark.file if problem.mark else "").replace("\\", "/")
-        mark = mark_at(text_data, path_steps(problem.path)) if file.endswith(own_file) and text_data is not None else None
+        mark = (mark_at(text_data, path_steps(problem.path))
+                if file.endswith(own_file) and text_data is not None else None)
         if mark is not None:
-            here.append((word("line {line}, column {column}", locale, line=mark.line, column=mark.column), problem_text(problem)))
+            here.append((word("line {line}, column {column}", locale, line=mark.line, column=mark.column),
+                         problem_text(problem)))
         else:
             elsewhere.append((str(problem.mark) if problem.mark else "", problem_text(problem)))
     return here, elsewhere
@@ -74,7 +76,8 @@ def _context(request: Request, kind: str, name: str, text: str, new: bool, token
     return {"heading": f"{what} · {name}" if not new else word(NEW_DOCUMENTS[kind], locale) if kind in
             NEW_DOCUMENTS else what,
             "kind": kind, "name": "" if new else name, "new": new, "text": text,
-            "hint": word("The whole {what} as it reads now (base and overlays merged). Only what you change is written to the site overlay.", locale, what=what),
+            "hint": word("The whole {what} as it reads now (base and overlays merged). "
+                         "Only what you change is written to the site overlay.", locale, what=what),
             "token": token or editor_token(request, [key]), "watched": watched_text([key]),
             "crumbs": [("/studio", word("Studio", locale))], "lines": [], "elsewhere": []}
 
@@ -115,23 +118,27 @@ def yaml_save(request: Request, form: FormData) -> Response:
         name = str(form.get("name", "")).strip()
     context = _context(request, kind, name, text, new, str(form.get("token", "")))
     if new and (not NAME.match(name) or (kind, name) in studio_of(request).changes.documents()):
-        context["name_error"] = (word("Use lower-case letters, digits and _ (starting with a letter)", locale) if not NAME.match(name) else word("That name is already used", locale))
+        context["name_error"] = (word("Use lower-case letters, digits and _ (starting with a letter)", locale)
+                                 if not NAME.match(name) else word("That name is already used", locale))
         context["name"] = name
         return page(request, "studio/yaml.html", context)
     data, problems = _parse(kind, name, text)
     if problems or data is None:
-        context["lines"] = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column) if p.mark else "",
+        context["lines"] = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column)
+                             if p.mark else "",
                              problem_text(p)) for p in problems] or [("", word("Not a value YAML can read", locale))]
         return page(request, "studio/yaml.html", context)
     if new and isinstance(data.get("name"), str):
         data["name"] = name  # the name typed above is the document's (and its file's) name
     key = (kind, SINGLE.get(kind, name))
-    summary = {loc: word("Edit {what} {name} as YAML", loc, what=word(DOCUMENT_KINDS[kind], loc), name=name) for loc in ("en", "zh")}
+    summary = {loc: word("Edit {what} {name} as YAML", loc, what=word(DOCUMENT_KINDS[kind], loc), name=name)
+               for loc in ("en", "zh")}
     proposal = Proposal({key: data}, summary, str(form.get("token", "")) or None, watched_of(form) or (key,))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes")
     if outcome.applied:
         return applied_redirect(f"/studio/yaml/{kind}/{name}", outcome.applied)
-    context["lines"], context["elsewhere"] = _line_errors(data, list(outcome.preview.problems) if outcome.preview else [],
+    context["lines"], context["elsewhere"] = _line_errors(data,
+                                                          list(outcome.preview.problems) if outcome.preview else [],
                                                           document_file(*key), locale)
     outcome.others = []  # shown by line above
     context["confirm"] = form.get("confirm") == "yes"
@@ -150,7 +157,8 @@ def yaml_check(request: Request, form: FormData) -> Response:
         name = str(form.get("name", "")).strip() or "new_" + kind
     data, problems = _parse(kind, name, str(form.get("text", "")))
     if problems or data is None:
-        lines = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column) if p.mark else "", problem_text(p))
+        lines = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column)
+                  if p.mark else "", problem_text(p))
                  for p in problems]
         return render(request, "studio/yaml.html", {"lines": lines, "elsewhere": [], "checked": True},
                       block="check")

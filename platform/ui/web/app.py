@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from atrium.errors import AtriumError
@@ -74,7 +74,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
                           settings.site_overlay or default_site_overlay(settings.database_url))
     site = site or Site.open(settings.blueprint, settings.database_url, overlay.load_overlays())
     # / is the user's role dashboard; /reports, /dashboards
-    routes = [Route("/", dashboard_page.home, name="home"), *sessions.routes]
+    routes: list[BaseRoute] = [Route("/", dashboard_page.home, name="home"), *sessions.routes]
     routes += report_page.routes + dashboard_page.routes
     routes += record_pages.routes  # /r/{entity}/...: lists, forms, detail
     routes += import_page.routes  # /r/{entity}/import

@@ -22,6 +22,7 @@ from atrium.runtime.access.secured import SecuredRecords
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.site.site import Site
 from atrium.ui.web.i18n import format_date, format_datetime, format_money, format_number, word
 
 NUMERIC = frozenset({"integer", "number", "money", "percent"})
@@ -61,7 +62,7 @@ class Lookups:
 
 
 class Presenter:
-    def __init__(self, site: Any, actor: Actor, locale: str):
+    def __init__(self, site: Site, actor: Actor, locale: str):
         self.site = site
         self.blueprint = site.blueprint
         self.actor = actor
@@ -98,6 +99,7 @@ class Presenter:
                 return None
             field = self.entity(current).fields.get(step)
             if field is not None and field.type == "reference":
+                assert field.to is not None  # resolve_path went through it: it names an entity
                 current = field.to
         return resolved
 
@@ -162,6 +164,7 @@ class Presenter:
                     users.update(values)
                 if field.type != "reference":
                     break
+                assert field.to is not None  # a loaded blueprint's references name an entity
                 ids = {v for v in values if isinstance(v, int)}
                 if depth == len(steps) - 1:
                     titles.setdefault(field.to, set()).update(ids)
@@ -191,9 +194,12 @@ class Presenter:
         current, row = entity, record
         for step in steps[:-1]:
             field = self.entity(current).fields[step]
-            row = lookups.linked.get(field.to, {}).get(row.get(step))
-            if row is None:
+            assert field.to is not None  # a path's steps before the last are references
+            key = row.get(step)  # lookups.linked holds records by their int id
+            linked = lookups.linked.get(field.to, {}).get(key) if isinstance(key, int) else None
+            if linked is None:
                 return None
+            row = linked
             current = field.to
         return row.get(steps[-1])
 
@@ -204,6 +210,7 @@ class Presenter:
             return EMPTY
         kind = field.type
         if kind == "reference":
+            assert field.to is not None  # a loaded blueprint's references name an entity
             title = lookups.titles.get(field.to, {}).get(value)
             if title is None:
                 return Shown(word("(no access)", self.locale), muted=True)

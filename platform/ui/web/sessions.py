@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -92,7 +92,8 @@ class IdentityMiddleware:
                 if request.url.path.startswith("/api/"):
                     response = JSONResponse({"error": "csrf"}, status_code=403)
                 else:
-                    response = HTMLResponse(word("The form expired; reload the page and try again", locale), status_code=403)
+                    response = HTMLResponse(word("The form expired; reload the page and try again", locale),
+                                            status_code=403)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -106,7 +107,7 @@ class IdentityMiddleware:
 
     @staticmethod
     async def _csrf_ok(request: Request, session: dict) -> bool:
-        sent = request.headers.get("X-CSRF-Token")
+        sent: str | UploadFile | None = request.headers.get("X-CSRF-Token")
         if sent is None and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form()
@@ -157,13 +158,17 @@ def login(request: Request, form: FormData) -> Response:
     with site.engine.connect() as connection:
         user = load_user(site, connection, name=name)
     if user is not None and (wait := _delay(user, now)):
-        return render(request, "login.html", {"error": word("Too many failed attempts; try again in {seconds} seconds", locale, seconds=wait), "name": name},
+        return render(request, "login.html",
+                      {"error": word("Too many failed attempts; try again in {seconds} seconds", locale, seconds=wait),
+                       "name": name},
                       status_code=429)
     verified = user is not None and verify_password(user["password_hash"], password)
     with write_transaction(site.engine) as connection:
         current = load_user(site, connection, id=user["id"]) if user is not None else None
         if current is not None and (wait := _delay(current, now)):  # others failed while this one hashed
-            return render(request, "login.html", {"error": word("Too many failed attempts; try again in {seconds} seconds", locale, seconds=wait), "name": name},
+            return render(request, "login.html",
+                          {"error": word("Too many failed attempts; try again in {seconds} seconds", locale,
+                                         seconds=wait), "name": name},
                           status_code=429)
         if current is None or not verified:
             if current is not None:
