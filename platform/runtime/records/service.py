@@ -184,7 +184,8 @@ class RecordService(BulkUpdates):
                     raise ValidationFailed(errors, row=index if not audit_fields else None)
                 batch.append(record)
                 if len(batch) >= batch_size:
-                    created += self._insert_batch(conn, model, table, batch, actor, index - len(batch) + 1, audit_fields)
+                    created += self._insert_batch(conn, model, table, batch, actor, index - len(batch) + 1,
+                                                  audit_fields)
                     batch = []
             if batch:
                 created += self._insert_batch(conn, model, table, batch, actor,
@@ -216,7 +217,8 @@ class RecordService(BulkUpdates):
                 ids = [r[0] for r in conn.execute(
                     table.insert().returning(table.c.id, sort_by_parameter_order=True), stored)]
             return [(None, dict(record, id=record_id, created_at=now, updated_at=now, created_by=actor.user_id,
-                                updated_by=actor.user_id, version=1)) for record_id, record in zip(ids, batch, strict=False)]
+                                updated_by=actor.user_id, version=1))
+                    for record_id, record in zip(ids, batch, strict=False)]
 
         write = Write(model, "create", actor, [(None, record) for record in batch], checked=batch,
                       first_row=None if single else first_row, each_field=audit_fields)

@@ -39,7 +39,8 @@ class MigrationFailed(MigrationRefused):
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column
+    # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column
+    action: str
     table: str
     name: str  # column or index
     description: str

@@ -239,7 +239,8 @@ class MetadataChanges:
         return (metadata_history.latest_version(connection) if metadata_history.has_table(connection) else 0) != version
 
     def _apply(self, preview: Preview, actor: Actor, confirm: bool, summary: Mapping[str, str], action: str,
-               files: set[str], stale: Callable[[Any], bool], redo: Callable[[], Preview], undo_of: int | None = None) -> int:
+               files: set[str], stale: Callable[[Any], bool], redo: Callable[[], Preview],
+               undo_of: int | None = None) -> int:
         self._refuse(preview, confirm)
         with connect(self.engine, write=True) as connection:
             raw = connection.connection.dbapi_connection if connection.dialect.name == "sqlite" else None
