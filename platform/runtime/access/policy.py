@@ -71,6 +71,7 @@ class Access:
     def in_pool(self, entity: str, table: Any = None) -> sa.ColumnElement:
         """The SQL condition of a record in the entity's public pool: no owner, and not locked."""
         pool = self.blueprint.entities[entity].pool
+        assert pool is not None  # asked only of an entity with a public pool
         table = table if table is not None else self.tables[entity]
         condition = table.c[pool.owner_field].is_(None)
         if pool.lock_field:
@@ -198,13 +199,15 @@ class Access:
             return owner in members
         return permitted
 
-    def owner_reach(self, connection: Connection, actor: Actor, entity: str) -> set[int] | None:
+    def owner_reach(self, connection: Connection, actor: Actor, entity: str) -> set[int | None] | None:
         """The users a record of `entity` may be given to by this actor (the actor alone with an
         `own` update scope, the actor's teams with `team`), or None when anyone may own it."""
         scope = self.scope(actor, entity, "update")
         if not self.blueprint.entities[entity].owner or scope not in ("own", "team", "none"):
             return None
-        return set(self.team_members(connection, actor)) if scope == "team" else {actor.user_id}
+        if scope == "team":
+            return set(self.team_members(connection, actor))
+        return {actor.user_id}  # None for an actor with a role but no user
 
     def may_own(self, connection: Connection, actor: Actor, entity: str, owner_id: int | None) -> bool:
         """Whether this actor may leave a record of `entity` owned by `owner_id` (nobody always)."""

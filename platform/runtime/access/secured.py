@@ -6,6 +6,7 @@ never as forbidden, so its existence is not confirmed.
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 from typing import Any, Iterable, Mapping
 
@@ -103,7 +104,7 @@ class SecuredRecords:
         return self.visible(actor, entity, record)
 
     def bulk_create(self, actor: Actor, entity: str, rows: Iterable[Mapping[str, Any]],
-                    connection: Connection) -> list[dict[str, Any]]:
+                    connection: Connection) -> builtins.list[dict[str, Any]]:
         self._check_entity(entity)
         if not self.access.can(actor, entity, "create"):
             raise AccessDenied(entity)

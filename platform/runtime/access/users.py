@@ -53,9 +53,11 @@ def add_team(connection: Connection, tables: Tables, name: str, label: str | Non
     if connection.execute(sa.select(teams.c.id).where(teams.c.name == name)).scalar() is not None:
         raise UserError(f"team '{name}' already exists")
     manager_id = user_id(connection, tables, manager) if manager else None
-    return connection.execute(teams.insert().values(
+    key = connection.execute(teams.insert().values(
         name=name, label=label or name, parent_id=team_id(connection, tables, parent),
-        manager_id=manager_id)).inserted_primary_key[0]
+        manager_id=manager_id)).inserted_primary_key
+    assert key is not None  # an INSERT of one row
+    return key[0]
 
 
 def set_team_manager(connection: Connection, tables: Tables, team: str, manager: str) -> None:
@@ -82,12 +84,14 @@ def add_user(connection: Connection, tables: Tables, blueprint: Blueprint, name:
     users = tables.system("atrium_users")
     if connection.execute(sa.select(users.c.id).where(users.c.name == name)).scalar() is not None:
         raise UserError(f"user '{name}' already exists")
-    return connection.execute(users.insert().values(
+    key = connection.execute(users.insert().values(
         name=name, display_name=display_name or name, role=role,
         team_id=team_id(connection, tables, team),
         password_hash=password_hash or (hash_password(password) if password else None),
         locale=locale or blueprint.default_locale, active=True,
-        created_at=dt.datetime.now(dt.timezone.utc))).inserted_primary_key[0]
+        created_at=dt.datetime.now(dt.timezone.utc))).inserted_primary_key
+    assert key is not None  # an INSERT of one row
+    return key[0]
 
 
 def issue_token(connection: Connection, tables: Tables, name: str) -> str:

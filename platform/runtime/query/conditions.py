@@ -57,6 +57,7 @@ class Joins:
         for depth, step in enumerate(steps[:-1]):
             key = ".".join(steps[:depth + 1])
             target = entity.fields[step].to
+            assert target is not None  # resolve_path checked each step before the last is a reference
             if key not in self.aliases:
                 alias = self.tables[target].alias(f"j_{key.replace('.', '_')}")
                 on = table.c[step] == alias.c.id

@@ -3,18 +3,19 @@ always limited by the caller's access scope."""
 from __future__ import annotations
 
 import base64
+import builtins
 import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import AbstractSet, Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from atrium.metadata.model import Blueprint, Entity
+from atrium.metadata.model import Blueprint, Entity, Field
 from atrium.runtime.access.policy import Access
 from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
 from atrium.runtime.records.evaluation import Actor
@@ -51,6 +52,12 @@ def _encode(values: Sequence[Any]) -> str:
         return value
     text = json.dumps([plain(v) for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _target(field: Field) -> str:
+    """The entity a reference field points to."""
+    assert field.to is not None  # a blueprint loads only if every reference names an entity
+    return field.to
 
 
 def _decode(cursor: str) -> list[Any]:
@@ -113,17 +120,18 @@ class Queries:
             return Page(records, None, len(records), False)  # the whole result is in hand
         count_query = (sa.select(sa.literal(1)).select_from(joins.from_clause).where(*where)
                        .limit(COUNT_CAP + 1).subquery())
-        count = connection.execute(sa.select(sa.func.count()).select_from(count_query)).scalar()
+        count = connection.execute(sa.select(sa.func.count()).select_from(count_query)).scalar_one()
         return Page(records, cursor, min(count, COUNT_CAP), count > COUNT_CAP)
 
     def exact_count(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> int:
         entity = self.blueprint.entities[query.entity]
         joins = Joins(self.blueprint, self.tables, entity.name)
         where = self.where(connection, actor, joins, query, now)
-        return connection.execute(sa.select(sa.func.count()).select_from(joins.from_clause).where(*where)).scalar()
+        return connection.execute(sa.select(sa.func.count()).select_from(joins.from_clause)
+                                  .where(*where)).scalar_one()
 
     def where(self, connection: Connection, actor: Actor, joins: Joins, query: ListQuery,
-               now: dt.datetime) -> list[sa.ColumnElement]:
+               now: dt.datetime) -> builtins.list[sa.ColumnElement]:
         """Access scope, filters and search. A filter through a reference (`account.name`) only
         matches linked records the actor may read, and never a field the actor cannot see:
         otherwise filtering would reveal what the actor may not read."""
@@ -136,7 +144,7 @@ class Queries:
                 field = current.fields.get(step)
                 if field is None or field.type != "reference":
                     break
-                current = self.blueprint.entities[field.to]
+                current = self.blueprint.entities[_target(field)]
         where = [self.access.row_filter(connection, actor, entity.name, "read", joins.base),
                  compile_condition(joins, query.where, now, self.blueprint.timezone)]
         for path, alias in joins.aliases.items():
@@ -149,7 +157,7 @@ class Queries:
 
     def _entity_at(self, entity: Entity, path: str) -> Entity:
         for step in path.split("."):
-            entity = self.blueprint.entities[entity.fields[step].to]
+            entity = self.blueprint.entities[_target(entity.fields[step])]
         return entity
 
     def _hidden(self, actor: Actor, entity: Entity) -> set[str]:
@@ -157,14 +165,14 @@ class Queries:
 
     @staticmethod
     def search_condition(entity: Entity, table: sa.Table, text: str,
-                         hidden: set[str] = frozenset()) -> sa.ColumnElement:
+                         hidden: AbstractSet[str] = frozenset()) -> sa.ColumnElement:
         """Quick search over the entity's `search` fields, never over a field the user cannot see."""
         fields = entity.search or tuple(f.name for f in entity if f.type in ("text", "autonumber"))[:2]
         return sa.or_(sa.false(), *(sa.cast(table.c[f], sa.String).icontains(text.strip(), autoescape=True)
                                     for f in fields if f in table.c and f not in hidden))
 
     @staticmethod
-    def ordering(table: sa.Table, keys: list[tuple[str, bool]]) -> list[sa.ColumnElement]:
+    def ordering(table: sa.Table, keys: builtins.list[tuple[str, bool]]) -> builtins.list[sa.ColumnElement]:
         """Sort terms: empty values last, ties broken by id in the direction of the last key.
 
         Breaking ties that way makes `(field)` and `(owner, field)` indexes serve a sort in either
@@ -176,7 +184,8 @@ class Queries:
         return terms + [table.c.id.desc() if last_descending else table.c.id.asc()]
 
     @staticmethod
-    def _after(table: sa.Table, keys: list[tuple[str, bool]], values: list[Any]) -> sa.ColumnElement:
+    def _after(table: sa.Table, keys: builtins.list[tuple[str, bool]],
+               values: builtins.list[Any]) -> sa.ColumnElement:
         """Rows strictly after the cursor in `ordering`, for any mix of directions.
 
         Each non-empty value gives `field <= v AND (field < v OR <rest>)` (for a descending key),
@@ -213,7 +222,7 @@ class Queries:
                 query if scope is None else query.where(scope))]
         return self.titles_of(connection, entity, rows, actor, depth)
 
-    def _title_template(self, entity: str, actor: Actor | None) -> tuple[str, list[str]]:
+    def _title_template(self, entity: str, actor: Actor | None) -> tuple[str, builtins.list[str]]:
         model = self.blueprint.entities[entity]
         template = model.title or "{" + next((f.name for f in model if f.type == "text"), "id") + "}"
         hidden = self._hidden(actor, model) if actor is not None else set()
@@ -225,7 +234,7 @@ class Queries:
         """The titles of records already read (no query unless the title shows a linked record)."""
         model = self.blueprint.entities[entity]
         template, names = self._title_template(entity, actor)
-        linked = {name: self._linked_titles(connection, model.fields[name].to,
+        linked = {name: self._linked_titles(connection, _target(model.fields[name]),
                                             {row.get(name) for row in rows}, actor, depth)
                   for name in names if name in model.fields and model.fields[name].type == "reference"}
 
@@ -239,10 +248,12 @@ class Queries:
             return str(value)
 
         shows = set(names)  # a field the actor's role hides stays out, even if the row holds it
-        return {row["id"]: " ".join(PLACEHOLDER.sub(lambda m: shown(m.group(1), row.get(m.group(1))
-                                                                      if m.group(1) in shows else None),
-                                                    template).split()) or f"#{row['id']}"
-                for row in rows}
+        def title(row: Mapping[str, Any]) -> str:
+            return " ".join(PLACEHOLDER.sub(lambda m: shown(m.group(1), row.get(m.group(1))
+                                                           if m.group(1) in shows else None),
+                                         template).split()) or f"#{row['id']}"
+
+        return {row["id"]: title(row) for row in rows}
 
     def _linked_titles(self, connection: Connection, entity: str, ids: set, actor: Actor | None,
                        depth: int) -> dict[int, str]:

@@ -105,7 +105,8 @@ class Audit:
                 self.stages.c.record_id.in_(ids[start:start + 500])))
         rows = []
         for record_id, by, steps in walks:
-            for (source, left), (target, at) in zip([(None, None)] + steps[:-1], steps, strict=False):
+            previous: list[tuple[str | None, dt.datetime | None]] = [(None, None), *steps[:-1]]
+            for (source, left), (target, at) in zip(previous, steps, strict=False):
                 rows.append({"entity": entity, "record_id": record_id, "pipeline": pipeline,
                              "from_stage": source, "to_stage": target, "changed_at": at, "changed_by": by,
                              "seconds_in_from": (at - left).total_seconds() if left else None})
@@ -124,7 +125,7 @@ class Audit:
             connection.execute(insert.values(name=key, value=0).on_conflict_do_nothing())
             updated = connection.execute(table.update().where(table.c.name == key)
                                          .values(value=table.c.value + count)
-                                         .returning(table.c.value)).scalar()
+                                         .returning(table.c.value)).scalar_one()
         return updated - count + 1
 
 

@@ -125,6 +125,7 @@ def _multiselect(field: Field, value: Any) -> list | None:
 def _integer(value: Any, bounded: bool = False) -> int:
     if isinstance(value, bool):
         raise CoercionError("not_integer")
+    number: int | Decimal
     if isinstance(value, int):
         number = value
     else:
@@ -217,7 +218,8 @@ def _location(value: Any) -> dict | None:
         lng = float(value["lng"]) if not is_empty(value.get("lng")) else None
     except (TypeError, ValueError, OverflowError):
         raise CoercionError("not_location") from None
-    if (lat is None) != (lng is None) or (lat is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180)):
+    if (lat is None) != (lng is None) or (lat is not None and lng is not None
+                                     and not (-90 <= lat <= 90 and -180 <= lng <= 180)):
         raise CoercionError("not_location")
     address = value.get("address")
     if lat is None and is_empty(address):

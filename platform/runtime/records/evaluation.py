@@ -60,7 +60,7 @@ class RecordEvaluator:
     def bind(self, entity: str, actor: Actor) -> "RecordEvaluator":
         """The evaluator for `entity` and `actor`: a separate object, never this one changed."""
         last = self._last  # replaced whole, never changed: any thread reads one consistent binding
-        if last[0] is actor and last[1] == entity:  # a bulk write binds the same pair per record
+        if last[0] is actor and last[1] == entity and last[2] is not None:  # a bulk write binds the same pair
             return last[2]
         key = (entity, actor)
         bound = self._bound.get(key)
@@ -92,6 +92,7 @@ class RecordEvaluator:
         if stage is None:
             return None
         pipeline = self.blueprint.pipeline_for(self.entity)
+        assert pipeline is not None  # the stage was found in it
         if self.learned is not None and (learned or pipeline.learned_probability.get("by_default")):
             value = self.learned(pipeline.name, stage.name)
             return value if value is not None else stage.probability

@@ -10,6 +10,7 @@ import ast
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from atrium.errors import AtriumError
 from atrium.metadata.expressions import Expression
@@ -23,7 +24,7 @@ COMPARE = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: 
            ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b}
 
 
-def compile_condition(expression: Expression, columns: Mapping[str, sa.ColumnElement],
+def compile_condition(expression: Expression, columns: ReadOnlyColumnCollection[str, sa.Column[Any]],
                       functions: Mapping[str, Callable[[sa.ColumnElement], sa.ColumnElement]]
                       | None = None) -> sa.ColumnElement:
     tree = ast.parse(expression.source.strip(), mode="eval").body

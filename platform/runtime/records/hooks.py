@@ -41,8 +41,8 @@ class EventRules(Protocol):
     def written(self, connection: Connection, entity: Entity, event: str, pairs: Sequence[Pair],
                 actor: Actor) -> bool: ...
 
-    def update_pairs(self, connection: Connection, entity: Entity,
-                     pairs: Sequence[tuple[Record, Record]], changed: frozenset[str]) -> list[tuple[Record, Record]]: ...
+    def update_pairs(self, connection: Connection, entity: Entity, pairs: Sequence[tuple[Record, Record]],
+                     changed: frozenset[str]) -> list[tuple[Record, Record]]: ...
 
 
 @dataclass(frozen=True)

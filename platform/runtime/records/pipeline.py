@@ -117,7 +117,8 @@ class WritePipeline:
             audit.record_creations(connection, entity, [record["id"] for record in afters(pairs)], now, by)
         elif write.event == "update":
             audit.record_many(connection, entity, "update",
-                              [(before["id"], found) for before, found in zip(befores(pairs), write.changes, strict=False)], now, by)
+                              [(before["id"], found)
+                               for before, found in zip(befores(pairs), write.changes, strict=False)], now, by)
         else:
             for before in befores(pairs):
                 audit.record_changes(connection, entity, before["id"], "delete", [(None, None, None)], now, by)

@@ -7,7 +7,7 @@ passes the change on to its own parents.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,12 +17,15 @@ from atrium.runtime.records.evaluation import SYSTEM
 from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
 from atrium.runtime.schema.tables import Tables
 
-AGGREGATES = {"count": sa.func.count, "sum": sa.func.sum, "avg": sa.func.avg,
-              "min": sa.func.min, "max": sa.func.max}
+if TYPE_CHECKING:
+    from atrium.runtime.records.service import RecordService
+
+AGGREGATES: dict[str, Callable[[sa.ColumnElement], sa.ColumnElement]] = {
+    "count": sa.func.count, "sum": sa.func.sum, "avg": sa.func.avg, "min": sa.func.min, "max": sa.func.max}
 
 
 class Rollups:
-    def __init__(self, blueprint: Blueprint, tables: Tables, service: Any):
+    def __init__(self, blueprint: Blueprint, tables: Tables, service: RecordService):
         self.blueprint = blueprint
         self.tables = tables
         self.service = service
@@ -37,9 +40,11 @@ class Rollups:
         """The parents whose rollups read these child rows."""
         affected: dict[str, set[int]] = defaultdict(set)
         for parent, field in self.readers.get(entity, ()):
+            assert field.rollup is not None  # readers holds rollup fields only
+            via = field.rollup.via
             for row in rows:
-                if row is not None and row.get(field.rollup.via) is not None:
-                    affected[parent.name].add(row[field.rollup.via])
+                if row is not None and row.get(via) is not None:
+                    affected[parent.name].add(row[via])
         return affected
 
     def refresh(self, connection: Connection, affected: Mapping[str, set[int]], depth: int = 0) -> None:
@@ -66,8 +71,8 @@ class Rollups:
             updates = {name: new[name] for name in new
                        if name in parent.fields and new[name] != row.get(name)}
             if updates:
-                columns = self.service.columns_of(parent, updates)
-                by_columns[tuple(sorted(columns))].append({"_id": parent_id, **columns})
+                written = self.service.columns_of(parent, updates)
+                by_columns[tuple(sorted(written))].append({"_id": parent_id, **written})
                 changed_rows += [row, new]
         for columns, parameters in by_columns.items():
             statement = (table.update().where(table.c.id == sa.bindparam("_id"))
@@ -84,10 +89,11 @@ class Rollups:
 
     def _aggregate(self, connection: Connection, field: Field, ids: list[int]) -> dict[int, Any]:
         rollup = field.rollup
+        assert rollup is not None  # called for rollup fields only
         child = self.tables[rollup.entity]
         via = child.c[rollup.via]
         target = child.c[rollup.field]
-        condition = sa.true()
+        condition: sa.ColumnElement[bool] = sa.true()
         python_filter = None
         if rollup.where is not None:
             try:
@@ -102,6 +108,7 @@ class Rollups:
 
     def _aggregate_in_python(self, connection: Connection, field: Field, ids: list[int]) -> dict[int, Any]:
         rollup = field.rollup
+        assert rollup is not None and rollup.where is not None  # a rollup whose condition has no SQL form
         groups: dict[int, list[Any]] = defaultdict(list)
         evaluator = self.service.rules.evaluator.bind(rollup.entity, SYSTEM)
         for row in self.service.read_where(connection, rollup.entity, rollup.via, ids):
@@ -117,11 +124,12 @@ class Rollups:
             if rollup.function == "count":
                 result[parent] = len(present)
             elif present:
-                result[parent] = {"sum": sum, "min": min, "max": max,
-                                  "avg": lambda xs: sum(xs) / len(xs)}[rollup.function](present)
+                aggregates: dict[str, Callable[[list[Any]], Any]] = {"sum": sum, "min": min, "max": max,
+                                                                     "avg": lambda xs: sum(xs) / len(xs)}
+                result[parent] = aggregates[rollup.function](present)
         return result
 
-    def _sql_functions(self, entity: str):
+    def _sql_functions(self, entity: str) -> dict[str, Callable[[sa.ColumnElement], sa.ColumnElement]]:
         pipeline = self.blueprint.pipeline_for(entity)
         if pipeline is None:
             return {}

@@ -46,7 +46,9 @@ def rule_plan(entity: Entity, changed: frozenset[str]) -> RulePlan:
     touched = set(changed)
     formulas = []
     for name in entity.formula_order:
-        if entity.fields[name].formula.names & (touched | CONTEXT_READERS):
+        formula = entity.fields[name].formula
+        assert formula is not None  # formula_order names formula fields only
+        if formula.names & (touched | CONTEXT_READERS):
             formulas.append(name)
             touched.add(name)
     reads = touched | CONTEXT_READERS
@@ -131,6 +133,7 @@ class RecordRules:
         evaluator = evaluator or self.evaluator.bind(entity.name, SYSTEM)
         for name in entity.formula_order if names is None else names:
             field = entity.fields[name]
+            assert field.formula is not None  # formula fields only
             try:
                 record[name] = coerce(field, evaluator.evaluate(field.formula, record),
                                       self.blueprint.timezone)
@@ -190,9 +193,10 @@ class RecordRules:
             add_error(errors, field.name, message("not_stage", locale, value=target))
             return
         source = current.get(field.name) if current is not None else None
-        if stage is None or (current is not None and source == target):
+        if target is None or stage is None or (current is not None and source == target):
             return
-        if current is not None and not pipeline.allows(source, target):
+        # allows() lets a record with no stage yet enter any stage
+        if current is not None and source is not None and not pipeline.allows(source, target):
             source_stage = pipeline.stage(source)
             add_error(errors, field.name, message(
                 "transition", locale,

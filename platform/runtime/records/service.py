@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from atrium.metadata.model import Blueprint, Entity
 from atrium.runtime.automation.messages import message
@@ -62,6 +62,7 @@ class RecordService(BulkUpdates):
         for child in blueprint.entities.values():
             for field in child:
                 if field.type == "reference":
+                    assert field.to is not None  # a blueprint loads only if every reference names an entity
                     self.children.setdefault(field.to, []).append((child, field.name))
 
     def attach(self, automations: EventAutomations | None, approvals: Approvals | None) -> None:
@@ -88,7 +89,7 @@ class RecordService(BulkUpdates):
                 columns.update({lat: value.get("lat"), lng: value.get("lng"), address: value.get("address")})
         return columns
 
-    def record_of(self, entity: Entity, row: Mapping[str, Any]) -> dict[str, Any]:
+    def record_of(self, entity: Entity, row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
         """A table row → the record as fields (system fields included)."""
         record = {key: row[key] for key in ("id", "created_at", "created_by", "updated_at",
                                               "updated_by", "version")}
@@ -184,7 +185,8 @@ class RecordService(BulkUpdates):
                     raise ValidationFailed(errors, row=index if not audit_fields else None)
                 batch.append(record)
                 if len(batch) >= batch_size:
-                    created += self._insert_batch(conn, model, table, batch, actor, index - len(batch) + 1, audit_fields)
+                    created += self._insert_batch(conn, model, table, batch, actor, index - len(batch) + 1,
+                                                  audit_fields)
                     batch = []
             if batch:
                 created += self._insert_batch(conn, model, table, batch, actor,
@@ -216,7 +218,8 @@ class RecordService(BulkUpdates):
                 ids = [r[0] for r in conn.execute(
                     table.insert().returning(table.c.id, sort_by_parameter_order=True), stored)]
             return [(None, dict(record, id=record_id, created_at=now, updated_at=now, created_by=actor.user_id,
-                                updated_by=actor.user_id, version=1)) for record_id, record in zip(ids, batch, strict=False)]
+                                updated_by=actor.user_id, version=1))
+                    for record_id, record in zip(ids, batch, strict=False)]
 
         write = Write(model, "create", actor, [(None, record) for record in batch], checked=batch,
                       first_row=None if single else first_row, each_field=audit_fields)
@@ -325,7 +328,11 @@ class RecordService(BulkUpdates):
                     if value in taken:
                         self._fail(field.name, message("duplicate", locale), first_row, i)
             if field.type in ("reference", "user"):
-                target = self.tables[field.to] if field.type == "reference" else self.tables.system("atrium_users")
+                if field.type == "reference":
+                    assert field.to is not None  # a blueprint loads only if every reference names an entity
+                    target = self.tables[field.to]
+                else:
+                    target = self.tables.system("atrium_users")
                 wanted = {value for _, value in values}
                 found = set(conn.execute(sa.select(target.c.id).where(target.c.id.in_(wanted))).scalars())
                 for i, value in values:

@@ -87,6 +87,7 @@ def plan_inputs(blueprint: Blueprint, model: Entity, plan: RulePlan) -> frozense
             wanted.update(expression.names & stored)
     pipeline = blueprint.pipeline_for(model.name) if plan.stage else None
     if pipeline is not None:
+        assert model.stage_field is not None  # the pipeline is its stage field's
         wanted.add(model.stage_field.name)
         for stage in pipeline.stages:
             wanted.update(stage.requires)
@@ -102,9 +103,9 @@ def shared_outcome(rules: RecordRules, model: Entity, plan: RulePlan, values: Ma
     if plan.stage:  # the moves a stage allows depend on the stage a record is in
         return None
     stored, touched = stored_names(model), plan.touched
-    for field in plan.fields:
-        if field.name not in values or (field.required_when is not None
-                                        and (field.required_when.names & stored) - touched):
+    for planned in plan.fields:
+        if planned.name not in values or (planned.required_when is not None
+                                          and (planned.required_when.names & stored) - touched):
             return None
     for check in plan.checks:
         names = check.assertion.names | (check.when.names if check.when is not None else frozenset())
@@ -123,6 +124,7 @@ def shared_outcome(rules: RecordRules, model: Entity, plan: RulePlan, values: Ma
     evaluator = rules.evaluator.bind(model.name, actor)
     for name in plan.formulas:  # as RecordRules computes them, on the known values alone
         field, probe = model.fields[name], _Probe(known)
+        assert field.formula is not None  # plan.formulas names formula fields
         try:
             value = coerce(field, evaluator.evaluate(field.formula, probe), timezone)
         except (ExpressionError, CoercionError):

@@ -140,6 +140,7 @@ def learned_probabilities(connection: Connection, blueprint: Blueprint, tables: 
     result = {}
     for stage in pipeline.stages:
         samples, wins = counts.get(stage.name, (0, 0))
+        learned: float | None
         if not stage.is_open:
             learned = 100.0 if stage.outcome == "won" else 0.0
         else:

@@ -9,8 +9,9 @@ optionally only the rules the changed fields can affect (`RulePlan`).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -22,13 +23,37 @@ from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.records.pipeline import Write, updates
 from atrium.runtime.records.set_writes import plan_inputs, shared_outcome, write_alike, write_changes
 
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from atrium.metadata.model import Blueprint
+    from atrium.runtime.records.pipeline import WritePipeline
+    from atrium.runtime.records.rules import RecordRules
+    from atrium.runtime.schema.tables import Tables
+
 
 class BulkUpdates:
     """Mixed into RecordService: uses its rules, tables and write pipeline."""
 
+    if TYPE_CHECKING:  # set or defined by RecordService, the host
+        blueprint: Blueprint
+        tables: Tables
+        rules: RecordRules
+        pipeline: WritePipeline
+
+        def entity(self, name: str) -> Entity: ...
+        def columns_of(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]: ...
+        def read_many(self, connection: Connection, entity: str, ids: Sequence[int]) -> list[dict[str, Any]]: ...
+        def read_where(self, connection: Connection, entity: str, column: str, values: Sequence[Any],
+                       condition: sa.ColumnElement | None = None, lock: bool = False,
+                       columns: Sequence[str] | None = None) -> list[dict[str, Any]]: ...
+        def _plain_keys(self, model: Entity) -> tuple[str, ...] | None: ...
+        def _connection(self, connection: Connection | None,
+                        write: bool = True) -> contextlib.AbstractContextManager[Connection]: ...
+
     def bulk_update(self, entity: str, changes: Sequence[tuple[int, Mapping[str, Any]]], actor: Actor = SYSTEM,
                     connection: Connection | None = None, batch_size: int = 1000,
-                    current: Mapping[int, Mapping[str, Any]] | None = None,
+                    current: Mapping[int, dict[str, Any]] | None = None,
                     affected_only: bool = False, partial: bool = False) -> list[tuple[dict, dict]]:
         """Change many records, each with its own values, by the rules `update` applies; all or
         nothing. Returns (before, after) for each record that changed. Raises ValidationFailed
@@ -48,7 +73,7 @@ class BulkUpdates:
         return changed
 
     def _update_batch(self, conn: Connection, model: Entity, batch: Sequence[tuple[int, Mapping[str, Any]]],
-                      first_row: int, actor: Actor, known: Mapping[int, Mapping[str, Any]] | None,
+                      first_row: int, actor: Actor, known: Mapping[int, dict[str, Any]] | None,
                       affected_only: bool, partial: bool = False) -> list[tuple[dict, dict]]:
         table = self.tables[model.name]
         wanted = [i for i, _ in batch if known is None or i not in known]
@@ -57,7 +82,7 @@ class BulkUpdates:
         names = [f.name for f in model]
         # the fields a plan can change, as the entity lists them
         compared: dict[frozenset[str], list[str]] = {}
-        moves: list[tuple[dict, dict, list]] = []
+        moves: list[tuple[dict[str, Any], dict[str, Any], list[tuple[str, Any, Any]]]] = []
         # every record given the same values (one mapping): perhaps one outcome for all of them
         uniform = affected_only and all(values is batch[0][1] for _, values in batch)
         shared: dict[str, Any] | None = None  # the new values every record gets
@@ -74,7 +99,8 @@ class BulkUpdates:
                     moves.append((current, {**current, **shared}, found))
                 continue
             plan = self.rules.plan(model, frozenset(values)) if affected_only else None
-            outcome = shared_outcome(self.rules, model, plan, values, actor) if uniform and index == 0 else None
+            outcome = (shared_outcome(self.rules, model, plan, values, actor)
+                       if uniform and index == 0 and plan is not None else None)  # uniform: plan is set
             if partial:  # records holding some columns: completed if the rules read more
                 needed = (None if plan is None else plan.touched if outcome is not None
                           else inputs.setdefault(plan.touched, plan_inputs(self.blueprint, model, plan)))
@@ -107,18 +133,19 @@ class BulkUpdates:
                 for current, record, found in moves:
                     alike.setdefault(every if len(found) == len(every) else tuple([n for n, _, _ in found]),
                                      []).append(current["id"])
-                    record["updated_at"], record["updated_by"], record["version"] = now, actor.user_id, current["version"] + 1
+                    record["updated_at"], record["updated_by"], record["version"] = (now, actor.user_id,
+                                                                                     current["version"] + 1)
                 for columns, ids in alike.items():
                     write_alike(conn, table, {**{c: shared[c] for c in columns}, "updated_at": now,
                                               "updated_by": actor.user_id}, ids)
             else:
                 by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
                 for current, record, found in moves:
-                    columns = {name: new for name, _, new in found}
+                    written = {name: new for name, _, new in found}
                     if spread:
-                        columns = self.columns_of(model, columns)
-                    by_columns.setdefault(tuple(columns), []).append(
-                        {"_id": current["id"], "updated_at": now, "updated_by": actor.user_id, **columns})
+                        written = self.columns_of(model, written)
+                    by_columns.setdefault(tuple(written), []).append(
+                        {"_id": current["id"], "updated_at": now, "updated_by": actor.user_id, **written})
                     record.update(updated_at=now, updated_by=actor.user_id, version=current["version"] + 1)
                 write_changes(conn, table, by_columns)  # records getting the same values: one statement
             return [(current, record) for current, record, _ in moves]

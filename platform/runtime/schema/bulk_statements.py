@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.dml import UpdateBase
 
 from atrium.runtime.schema import data_versions
 
@@ -41,7 +41,7 @@ class Same:
     value: Any
 
 
-def execute_many(connection: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
+def execute_many(connection: Connection, statement: UpdateBase, rows: Sequence[Mapping[str, Any]]) -> None:
     """Execute `statement` once per row; every row has the same keys (its bind parameter names)."""
     if not rows:
         return
@@ -51,7 +51,7 @@ def execute_many(connection: Connection, statement: ClauseElement, rows: Sequenc
     execute_columns(connection, statement, len(rows), {name: [row[name] for row in rows] for name in rows[0]})
 
 
-def execute_columns(connection: Connection, statement: ClauseElement, count: int,
+def execute_columns(connection: Connection, statement: UpdateBase, count: int,
                     columns: Mapping[str, Sequence[Any] | Same]) -> None:
     """Execute `statement` for `count` rows given as columns: a sequence of `count` values, or
     `Same(value)` for a value every row shares."""
@@ -63,7 +63,8 @@ def execute_columns(connection: Connection, statement: ClauseElement, count: int
                                         for name, values in columns.items()} for i in range(count)])
         return
     compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-    processed = []
+    assert compiled.positiontup is not None  # SQLite's paramstyle is positional
+    processed: list[Sequence[Any]] = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -82,7 +83,8 @@ def among_ids(connection: Connection, column: Any, name: str = "_ids") -> tuple[
     integer ids into that parameter. SQLAlchemy's expanding IN renders a placeholder per id (1-2 µs
     each, as much as SQLite's own work for a row); on SQLite 3.38+ (JSON built in) the ids go as
     one JSON array read by json_each. Elsewhere it is the expanding IN."""
-    if connection.dialect.name == "sqlite" and connection.dialect.dbapi.sqlite_version_info >= (3, 38, 0):
+    dbapi = connection.dialect.dbapi  # set once the engine has connected
+    if connection.dialect.name == "sqlite" and dbapi is not None and dbapi.sqlite_version_info >= (3, 38, 0):
         listed = sa.func.json_each(sa.bindparam(name, type_=sa.String())).table_valued("value")
         return column.in_(sa.select(listed.c.value)), lambda ids: json.dumps([int(i) for i in ids])
     return column.in_(sa.bindparam(name, expanding=True)), list

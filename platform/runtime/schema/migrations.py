@@ -39,7 +39,8 @@ class MigrationFailed(MigrationRefused):
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column
+    # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column
+    action: str
     table: str
     name: str  # column or index
     description: str
@@ -71,8 +72,9 @@ def family(column_type: sa.types.TypeEngine) -> str:
                               (sa.JSON, "json"), (sa.String, "text")):
         if isinstance(column_type, kind):
             return family_name
-    if getattr(column_type, "impl", None) is not None:  # TypeDecorator
-        return family(column_type.impl)
+    impl = getattr(column_type, "impl", None)
+    if impl is not None:  # TypeDecorator
+        return family(impl)
     return type(column_type).__name__.lower()
 
 
@@ -95,7 +97,7 @@ def _type_change(table: str, column: str, live: sa.types.TypeEngine,
     if old == new == "numeric":
         old_p, old_s = getattr(live, "precision", None), getattr(live, "scale", None)
         new_p, new_s = getattr(wanted, "precision", None), getattr(wanted, "scale", None)
-        if (old_p, old_s) == (new_p, new_s) or None in (old_p, new_p):
+        if (old_p, old_s) == (new_p, new_s) or old_p is None or new_p is None:
             return None, None
         if new_p >= old_p and (new_s or 0) >= (old_s or 0):
             return f"widen {table}.{column} to {new_p} digits, {new_s} decimals", None
@@ -153,8 +155,8 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
                     steps.append(Step("keep_column", table.name, name,
                                       f"keep column {table.name}.{name}: no longer in the blueprint "
                                       f"(hidden; data kept; drop it with --drop {table.name}.{name})"))
-        renames = {step.name: step.new_name for step in steps
-                   if step.action == "rename_column" and step.table == table.name}
+        renames = {step.name: step.new_name for step in steps  # a rename_column step has a new_name
+                   if step.action == "rename_column" and step.table == table.name and step.new_name is not None}
         steps.extend(_index_steps(inspector, table, renames))
     for name in drop:
         if name not in droppable:
@@ -299,9 +301,9 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
                 with op.batch_alter_table(table.name, copy_from=live, recreate="always"):
                     pass
                 if (was, family(table.c[step.name].type)) == ("date", "datetime"):
-                    column = f'"{step.name}"'
-                    connection.exec_driver_sql(f'UPDATE "{table.name}" SET {column} = {column} || '
-                                               f"' 00:00:00.000000' WHERE length({column}) = 10")
+                    quoted = f'"{step.name}"'
+                    connection.exec_driver_sql(f'UPDATE "{table.name}" SET {quoted} = {quoted} || '
+                                               f"' 00:00:00.000000' WHERE length({quoted}) = 10")
             else:
                 wanted = table.c[step.name].type.compile(connection.dialect)
                 if family(table.c[step.name].type) == "datetime":  # a date is midnight UTC, as on SQLite
@@ -320,6 +322,7 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
             else:
                 op.drop_column(table.name, step.name)
     for table_name, key in deferred_keys:
+        assert key.constraint is not None  # a key of a column in a table belongs to its constraint
         op.create_foreign_key(key.constraint.name, table_name, key.column.table.name,
                               [key.parent.name], [key.column.name], ondelete=key.ondelete)
 

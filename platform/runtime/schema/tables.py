@@ -123,7 +123,7 @@ def entity_indexes(entity: Entity, sort: tuple[str, ...] = ()) -> list[tuple[str
     indexes: dict[str, tuple[str, tuple[str, ...], bool]] = {}
     ordered = sort_columns(entity, sort)
     if ordered:
-        owner = entity.owner if entity.owner in entity.fields else "created_by"
+        owner = entity.owner if entity.owner is not None and entity.owner in entity.fields else "created_by"
         for columns in (ordered, (owner, *ordered)) if owner not in ordered else (ordered,):
             name = bounded_name("ix_" + "_".join((entity.name, *columns)))
             indexes[name] = (name, columns, False)

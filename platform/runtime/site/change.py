@@ -167,7 +167,11 @@ class MetadataChanges:
         with a blueprint.yaml that changes nothing, the first time."""
         self.overlay.ensure()
         current = self.overlay.snapshot()
-        after = dict(snapshot) if snapshot is not None else self.files_for(proposal, current)
+        if snapshot is not None:
+            after = dict(snapshot)
+        else:
+            assert proposal is not None  # a preview is of a proposal or of a snapshot
+            after = self.files_for(proposal, current)
         blueprint, problems = self.check(after)
         result = Preview(current, after, problems, blueprint)
         if blueprint is None or check_only:
@@ -239,7 +243,8 @@ class MetadataChanges:
         return (metadata_history.latest_version(connection) if metadata_history.has_table(connection) else 0) != version
 
     def _apply(self, preview: Preview, actor: Actor, confirm: bool, summary: Mapping[str, str], action: str,
-               files: set[str], stale: Callable[[Any], bool], redo: Callable[[], Preview], undo_of: int | None = None) -> int:
+               files: set[str], stale: Callable[[Any], bool], redo: Callable[[], Preview],
+               undo_of: int | None = None) -> int:
         self._refuse(preview, confirm)
         with connect(self.engine, write=True) as connection:
             raw = connection.connection.dbapi_connection if connection.dialect.name == "sqlite" else None
@@ -267,6 +272,7 @@ class MetadataChanges:
                summary: Mapping[str, str], action: str, undo_of: int | None) -> int:
         """Files, schema and history; the files are put back if anything after them fails (the
         caller's transaction then rolls back the schema and the history)."""
+        assert preview.blueprint is not None  # _refuse turned away a change that does not check
         self.overlay.ensure()
         self.overlay.write_snapshot(preview.after)
         try:

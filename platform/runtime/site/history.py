@@ -75,7 +75,9 @@ def record(connection: Connection, *, at: dt.datetime, user_id: int | None,
         at=at, user_id=user_id, user_name=user_name, action=action, summary=dict(summary),
         details=dict(details), files_before=dict(files_before), files_after=dict(files_after),
         digest_after=digest_after, undo_of=undo_of))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row
+    return int(key[0])
 
 
 def _entry(row: Any) -> Entry:
