@@ -80,7 +80,8 @@ class Approvals(ApprovalStore):
 
     # --- asking ------------------------------------------------------------------------------
 
-    def requestable(self, entity: str, record: Mapping, actor: Actor, connection: Connection | None = None) -> list[Rule]:
+    def requestable(self, entity: str, record: Mapping, actor: Actor,
+                    connection: Connection | None = None) -> list[Rule]:
         """The `on: request` rules a person may ask for on this record now: the actor may change
         the record, its `where`/`when` hold, and none of them is pending for it already."""
         specs = [s for s in self.specs.values() if s.entity == entity and s.manual]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Label
-from atrium.runtime.approvals.rules import PENDING
+from atrium.runtime.approvals.rules import PENDING, ApprovalSpec
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ class ApprovalStore:
             return self._select(conn, sa.select(table).where(table.c.entity == entity, table.c.record_id == record_id)
                                 .order_by(table.c.id.desc()))
 
-    def pending_for(self, user_id: int, connection: Connection | None = None, limit: int | None = None) -> list[Approval]:
+    def pending_for(self, user_id: int, connection: Connection | None = None,
+                    limit: int | None = None) -> list[Approval]:
         """The pending approvals waiting for this user's decision, newest first (for a role that
         sees everything: every pending approval)."""
         with self.service._connection(connection, write=False) as conn:

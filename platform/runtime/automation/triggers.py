@@ -2,9 +2,10 @@
 
 The records service's write pipeline calls `EventAutomations.written` after each create and
 update (and before each delete) with the records as they were and are (through
-records/hooks.py's `EventRules`: the site wires this class in, site/services.py). A rule fires when its trigger names the
-write, the record matches its `where` (checked by the same SQL compiler as every list and report,
-with a SELECT of the written ids, so the semantics are identical) and its `when` holds.
+records/hooks.py's `EventRules`: the site wires this class in, site/services.py).
+A rule fires when its trigger names the write, the record matches its `where` (checked by the
+same SQL compiler as every list and report, with a SELECT of the written ids, so the semantics are
+identical) and its `when` holds.
 
 Any failure in an action becomes `AutomationFailed`: a validation error, so the caller's
 transaction rolls back and the person sees why; the reason is logged right after the rollback.
@@ -136,7 +137,8 @@ class EventAutomations:
         running = running_rules()
         stage = model.stage_field.name if model.stage_field else None
         rules = [rule for rule in self.by_event.get((model.name, "update"), ())
-                 if rule.name not in running and not (rule.trigger.kind == "change" and not changed & set(rule.trigger.fields))
+                 if rule.name not in running
+                 and not (rule.trigger.kind == "change" and not changed & set(rule.trigger.fields))
                  and not (rule.trigger.kind == "stage" and stage not in changed)]
         if not rules:
             return []

@@ -17,7 +17,7 @@ from atrium.metadata.model import Document
 from atrium.metadata.report_checks import report_entity
 from atrium.runtime.reports.columns import ReportColumn
 from atrium.runtime.reports.funnel import compile_funnel
-from atrium.runtime.reports.parts import CompiledReport, Group, ReportParts, ReportRequest
+from atrium.runtime.reports.parts import NO_REQUEST, CompiledReport, Group, ReportParts, ReportRequest
 from atrium.runtime.reports.scope import ReportNotFound
 from atrium.runtime.reports.series import compile_series
 
@@ -25,7 +25,7 @@ LIST_LIMIT = 1000  # rows of a list report when it sets no limit (the result say
 
 
 class ReportCompiler(ReportParts):
-    def compile(self, document: Document, request: ReportRequest = ReportRequest()) -> CompiledReport:
+    def compile(self, document: Document, request: ReportRequest = NO_REQUEST) -> CompiledReport:
         kind = document.get("type", "summary")
         entity = report_entity(document.data, self.blueprint.pipelines)
         if entity not in self.blueprint.entities or not self.scope.can_read(entity):

@@ -152,7 +152,8 @@ class ResultText:
         widths = [max([_width(h)] + [_width(r[i]) for r in body]) for i, h in enumerate(headings)]
         numeric = [c.kind != "group" and c.type not in LABELLED and c.kind != "field" for c in self.columns]
         def line(cells: list[str]) -> str:
-            return "  ".join(_pad(cell, width, right) for cell, width, right in zip(cells, widths, numeric, strict=False)).rstrip()
+            return "  ".join(_pad(cell, width, right)
+                             for cell, width, right in zip(cells, widths, numeric, strict=False)).rstrip()
         rule = "  ".join("-" * width for width in widths)
         lines = [line(headings), rule, *(line(r) for r in rows)]
         if totals:

@@ -26,6 +26,7 @@ from atrium.runtime.reports.columns import ReportColumn, normalize, zero
 from atrium.runtime.reports.compiler import CompiledReport, ReportCompiler, ReportRequest
 from atrium.runtime.reports.funnel import shape_funnel
 from atrium.runtime.reports.output import ResultText
+from atrium.runtime.reports.parts import NO_REQUEST
 from atrium.runtime.reports.scope import ReportNotFound, ReportScope
 from atrium.runtime.reports.series import shape_series
 from atrium.runtime.reports.targets import TargetReader
@@ -91,13 +92,13 @@ class Reports:
                 pass
         return result
 
-    def run(self, actor: Actor, name: str, request: ReportRequest = ReportRequest(),
+    def run(self, actor: Actor, name: str, request: ReportRequest = NO_REQUEST,
             connection: Connection | None = None) -> ReportResult:
         """The report's rows under `actor`'s scope. Raises ReportNotFound (or ReportRefused, when
         the report reads a field the role hides) and ConditionError for a bad request."""
         return self.run_document(actor, self.document(actor, name), request, connection)
 
-    def run_document(self, actor: Actor, document: Document, request: ReportRequest = ReportRequest(),
+    def run_document(self, actor: Actor, document: Document, request: ReportRequest = NO_REQUEST,
                      connection: Connection | None = None) -> ReportResult:
         """Run a report document that need not be in the blueprint (a dashboard's funnel widget over a
         pipeline makes one). Its data must be what the loader accepts for a report; metrics need
@@ -123,7 +124,7 @@ class Reports:
         self._titles(connection, actor, result)
         return result
 
-    def compile(self, actor: Actor, name: str, request: ReportRequest = ReportRequest(),
+    def compile(self, actor: Actor, name: str, request: ReportRequest = NO_REQUEST,
                 connection: Connection | None = None) -> CompiledReport:
         """The statement(s) a run would execute (for EXPLAIN, benchmarks and tests)."""
         document = self.document(actor, name)
