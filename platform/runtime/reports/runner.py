@@ -174,7 +174,7 @@ class Reports:
                     result.warnings.append(warning)
         return row
 
-    def _typed(self, compiled: CompiledReport, mapping: Mapping[str, Any]) -> dict[str, Any]:
+    def _typed(self, compiled: CompiledReport, mapping: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
         """A result row as Python values; a sum of no values is 0 (SQL says NULL), so metrics can add up."""
         row = {c.name: normalize(c.type, mapping.get(c.name)) for c in compiled.columns if c.kind != "metric"}
         for measure in compiled.measures:
@@ -195,6 +195,7 @@ class Reports:
                 result.rows = result.rows[:compiled.limit]
         if compiled.totals is not None:
             totals = connection.execute(compiled.totals).first()
+            assert totals is not None  # an aggregate without GROUP BY always gives one row
             result.totals = self._metrics(evaluator, compiled, self._typed(compiled, totals._mapping), result)
         if compiled.margins is not None:
             row_group, column_group = (g.name for g in compiled.groups)
@@ -223,6 +224,7 @@ class Reports:
 
     def _list(self, connection: Connection, compiled: CompiledReport, result: ReportResult) -> None:
         rows = connection.execute(compiled.statement).fetchall()
+        assert compiled.limit is not None  # a list report always has one (LIST_LIMIT by default)
         result.truncated = len(rows) > compiled.limit
         for row in rows[:compiled.limit]:
             mapping, record = row._mapping, {"id": row.id}
@@ -243,7 +245,7 @@ class Reports:
                 result.titles[column.name] = {s.name: s.label for s in pipeline.stages} if pipeline else {}
             if column.type not in ("reference", "user") or column.field is None:
                 continue
-            ids = sorted({r.get(column.name) for r in records if isinstance(r.get(column.name), int)})
+            ids = sorted({value for r in records if isinstance(value := r.get(column.name), int)})
             if not ids:
                 continue
             if column.type == "user":
