@@ -200,7 +200,8 @@ def matching_records(connection: Connection, service: Any, rule: Rule, ids: Sequ
     """The records among `ids` that match the rule's `where` now, read and locked in one query
     when the condition needs no join (else through `matching_ids`); with `columns`, only those."""
     joins = Joins(service.blueprint, service.tables, rule.entity)
-    condition = compile_condition(joins, rule.where, service.clock(), service.blueprint.timezone)
+    condition: sa.ColumnElement[Any] | None = compile_condition(joins, rule.where, service.clock(),
+                                                                service.blueprint.timezone)
     if joins.aliases:
         ids = matching_ids(connection, service, rule, ids)
         condition = None
@@ -213,7 +214,7 @@ def matching_ids(connection: Connection, service: Any, rule: Rule, ids: Sequence
     condition = compile_condition(joins, rule.where, service.clock(), service.blueprint.timezone)
     query = sa.select(joins.base.c.id).select_from(joins.from_clause).where(condition)
     if ids is None:
-        return connection.execute(query.order_by(joins.base.c.id)).scalars().all()
+        return list(connection.execute(query.order_by(joins.base.c.id)).scalars().all())
     found: list[int] = []
     among, parameter = among_ids(connection, joins.base.c.id)  # the ids as one parameter
     query = query.where(among)
