@@ -28,7 +28,7 @@ class ReportCompiler(ReportParts):
     def compile(self, document: Document, request: ReportRequest = NO_REQUEST) -> CompiledReport:
         kind = document.get("type", "summary")
         entity = report_entity(document.data, self.blueprint.pipelines)
-        if entity not in self.blueprint.entities or not self.scope.can_read(entity):
+        if entity is None or entity not in self.blueprint.entities or not self.scope.can_read(entity):
             raise ReportNotFound(document.name)
         self.scope.report = document.name
         if kind == "funnel":
@@ -56,6 +56,7 @@ class ReportCompiler(ReportParts):
             by_group = {g.name: g.sort_key for g in groups}
             for name, descending in keys:
                 expression = by_group.get(name, aggregates.get(name))
+                assert expression is not None  # the loader checked each sort names a group or a measure
                 ordering.append(expression.desc().nulls_last() if descending else expression.asc().nulls_last())
         ordering += [g.sort_key.asc().nulls_last() for g in groups]
         limit = request.limit or document.get("limit")
