@@ -170,17 +170,19 @@ class ApprovalGuard:
                 continue
             errors: Errors = {}
             if hold.everything:
-                if after is None or any(not model.fields[n].computed for n in names if n in model.fields):
+                # names is None only for a delete (after is None): `ids` above skips other writes without names
+                if after is None or any(not model.fields[n].computed for n in names or () if n in model.fields):
                     add_error(errors, RECORD_ERRORS, self._locked(connection, hold, actor.locale))
             elif after is not None:  # a field lock holds those fields; the record may still go
-                for name in names:
+                for name in names or ():
                     if name in hold.fields:
                         add_error(errors, name, self._locked(connection, hold, actor.locale))
             if errors:
                 raise ValidationFailed(errors, row=None if first_row is None else first_row + index)
         if any(after is None for _, after, _ in writes):  # a delete the lock allows: nothing waits for it
             self.withdraw_for_deleted(connection, model.name,
-                                      [before["id"] for before, after, _ in writes if after is None], actor)
+                                      [before["id"] for before, after, _ in writes
+                                       if after is None and before is not None], actor)
 
     def unlocked(self, connection: Connection, rule: Rule, items: list) -> list:
         """A scheduled rule's items without the records a pending approval holds against its

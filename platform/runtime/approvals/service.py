@@ -80,7 +80,8 @@ class Approvals(ApprovalStore):
 
     # --- asking ------------------------------------------------------------------------------
 
-    def requestable(self, entity: str, record: Mapping, actor: Actor, connection: Connection | None = None) -> list[Rule]:
+    def requestable(self, entity: str, record: Mapping, actor: Actor,
+                    connection: Connection | None = None) -> list[Rule]:
         """The `on: request` rules a person may ask for on this record now: the actor may change
         the record, its `where`/`when` hold, and none of them is pending for it already."""
         specs = [s for s in self.specs.values() if s.entity == entity and s.manual]
@@ -148,11 +149,13 @@ class Approvals(ApprovalStore):
         ids, notes = [], []
         for record, users in zip(records, approvers, strict=False):
             message = self._message(conn, spec, record)
-            approval_id = conn.execute(self.table.insert().values(
+            key = conn.execute(self.table.insert().values(
                 rule=spec.name, entity=spec.entity, record_id=record["id"], status=PENDING,
                 requested_by=actor.user_id, requested_at=now, message=message,
                 lock=spec.lock if spec.lock is True or spec.lock is False else list(spec.lock),
-            )).inserted_primary_key[0]
+            )).inserted_primary_key
+            assert key is not None  # a single-row insert reports its key
+            approval_id = key[0]
             ids.append(approval_id)
             conn.execute(self.approvers.insert(), [{"approval_id": approval_id, "user_id": u} for u in users])
             notes += [{"user_id": u, "message": message, "rule": spec.name, "entity": entity.name,
@@ -334,7 +337,7 @@ class Approvals(ApprovalStore):
     def _owner(self, conn: Connection, approval: Approval) -> int | None:
         entity = self.blueprint.entities.get(approval.entity)
         found = self.service.read_many(conn, approval.entity, [approval.record_id]) if entity else []
-        return found[0].get(entity.owner) if found and entity.owner else None
+        return found[0].get(entity.owner) if found and entity and entity.owner else None
 
     def _allowed(self, conn: Connection, spec: ApprovalSpec, record: Mapping[str, Any], actor: Actor) -> bool:
         """The rule's `where` and `when`, and the action's own `when`, hold for the record."""

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Label
-from atrium.runtime.approvals.rules import PENDING
+from atrium.runtime.approvals.rules import PENDING, ApprovalSpec
+
+if TYPE_CHECKING:
+    from atrium.metadata.model import Blueprint
+    from atrium.runtime.records.service import RecordService
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ class ApprovalStore:
     """Mixed into Approvals: reads approvals; `table`, `approvers`, `users`, `specs`,
     `blueprint` and `service` are the Approvals' own."""
 
+    service: RecordService
+    blueprint: Blueprint
+    table: sa.Table
+    approvers: sa.Table
+    users: sa.Table
+    specs: dict[str, ApprovalSpec]
+
     def get(self, approval_id: int, connection: Connection | None = None) -> Approval | None:
         with self.service._connection(connection, write=False) as conn:
             found = self._read(conn, [approval_id])
@@ -51,7 +62,8 @@ class ApprovalStore:
             return self._select(conn, sa.select(table).where(table.c.entity == entity, table.c.record_id == record_id)
                                 .order_by(table.c.id.desc()))
 
-    def pending_for(self, user_id: int, connection: Connection | None = None, limit: int | None = None) -> list[Approval]:
+    def pending_for(self, user_id: int, connection: Connection | None = None,
+                    limit: int | None = None) -> list[Approval]:
         """The pending approvals waiting for this user's decision, newest first (for a role that
         sees everything: every pending approval)."""
         with self.service._connection(connection, write=False) as conn:
@@ -67,7 +79,8 @@ class ApprovalStore:
         """Pending approvals this user is asked to decide, or every one for a role that sees
         everything: one statement (the page header counts them on every request)."""
         approvers, users = self.approvers, self.users
-        mine = self.table.c.id.in_(sa.select(approvers.c.approval_id).where(approvers.c.user_id == user_id))
+        mine: sa.ColumnElement[bool] = self.table.c.id.in_(
+            sa.select(approvers.c.approval_id).where(approvers.c.user_id == user_id))
         admins = [name for name, role in self.blueprint.roles.items() if role.all]
         if admins:
             mine = sa.or_(mine, sa.exists().where(users.c.id == user_id, users.c.role.in_(admins)))
@@ -106,7 +119,7 @@ class ApprovalStore:
                 approvers.setdefault(approval_id, []).append(user_id)
         return [self._of(row, approvers.get(row["id"], [])) for row in rows]
 
-    def _of(self, row: Mapping[str, Any], approvers: list[int]) -> Approval:
+    def _of(self, row: Mapping[str, Any] | sa.RowMapping, approvers: list[int]) -> Approval:
         spec = self.specs.get(row["rule"])
         lock = row["lock"]
         return Approval(id=row["id"], rule=row["rule"], entity=row["entity"], record_id=row["record_id"],

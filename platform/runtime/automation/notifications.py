@@ -87,7 +87,7 @@ class Notifications:
         return connection.execute(statement.values(read_at=at)).rowcount
 
     @staticmethod
-    def _of(row: Mapping[str, Any]) -> Notification:
+    def _of(row: Mapping[str, Any] | sa.RowMapping) -> Notification:
         return Notification(id=row["id"], user_id=row["user_id"], message=Label.of(row["message"] or ""),
                             entity=row["entity"], record_id=row["record_id"], link=row["link"],
                             rule=row["rule"], created_at=row["created_at"], read_at=row["read_at"])

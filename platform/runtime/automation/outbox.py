@@ -151,7 +151,7 @@ class Outbox:
         table, now = self.table, self.clock()
         attempts = row["attempts"] + 1
         if answer.ok:
-            values = {"status": "delivered", "delivered_at": now, "last_error": None}
+            values: dict[str, Any] = {"status": "delivered", "delivered_at": now, "last_error": None}
         elif attempts >= MAX_ATTEMPTS:
             values = {"status": "failed", "last_error": (answer.error or "")[:1000]}
         else:

@@ -82,6 +82,7 @@ class ScheduledRules:
         for rule in self.rules:
             if only and rule.name not in only:
                 continue
+            assert rule.schedule is not None  # self.rules keeps the scheduled rules only
             period = rule.schedule.period(self.site.now(), self.site.blueprint.timezone)
             if period is None:
                 results.append(RunResult(rule.name, None, "not_due"))
@@ -107,7 +108,8 @@ class ScheduledRules:
         return taken is not None
 
     def _run(self, rule: Rule, period: str) -> RunResult:
-        done, failures = 0, []
+        done = 0
+        failures: list[tuple[int | None, str]] = []
         try:
             with connect(self.site.engine) as connection:
                 ids = matching_ids(connection, self.service, rule)
@@ -124,13 +126,13 @@ class ScheduledRules:
         except Exception as error:  # the query itself failed: nothing ran
             logger.exception("scheduled rule %s failed", rule.name)
             failures.append((None, describe(error)))
-        error = None
+        summary = None
         if failures:
-            record_id, reason = failures[0]
-            error = (f"{len(failures)} record(s) failed; first, record {record_id}: {reason}"
-                     if record_id is not None else reason)
-        self._finish(rule, period, done, error, failures)
-        return RunResult(rule.name, period, "failed" if failures else "done", done, error)
+            first_id, reason = failures[0]
+            summary = (f"{len(failures)} record(s) failed; first, record {first_id}: {reason}"
+                       if first_id is not None else reason)
+        self._finish(rule, period, done, summary, failures)
+        return RunResult(rule.name, period, "failed" if failures else "done", done, summary)
 
     def _batch(self, rule: Rule, ids: Sequence[int]) -> int:
         now = self.site.now()

@@ -2,9 +2,10 @@
 
 The records service's write pipeline calls `EventAutomations.written` after each create and
 update (and before each delete) with the records as they were and are (through
-records/hooks.py's `EventRules`: the site wires this class in, site/services.py). A rule fires when its trigger names the
-write, the record matches its `where` (checked by the same SQL compiler as every list and report,
-with a SELECT of the written ids, so the semantics are identical) and its `when` holds.
+records/hooks.py's `EventRules`: the site wires this class in, site/services.py).
+A rule fires when its trigger names the write, the record matches its `where` (checked by the
+same SQL compiler as every list and report, with a SELECT of the written ids, so the semantics are
+identical) and its `when` holds.
 
 Any failure in an action becomes `AutomationFailed`: a validation error, so the caller's
 transaction rolls back and the person sees why; the reason is logged right after the rollback.
@@ -136,7 +137,8 @@ class EventAutomations:
         running = running_rules()
         stage = model.stage_field.name if model.stage_field else None
         rules = [rule for rule in self.by_event.get((model.name, "update"), ())
-                 if rule.name not in running and not (rule.trigger.kind == "change" and not changed & set(rule.trigger.fields))
+                 if rule.name not in running
+                 and not (rule.trigger.kind == "change" and not changed & set(rule.trigger.fields))
                  and not (rule.trigger.kind == "stage" and stage not in changed)]
         if not rules:
             return []
@@ -198,7 +200,8 @@ def matching_records(connection: Connection, service: Any, rule: Rule, ids: Sequ
     """The records among `ids` that match the rule's `where` now, read and locked in one query
     when the condition needs no join (else through `matching_ids`); with `columns`, only those."""
     joins = Joins(service.blueprint, service.tables, rule.entity)
-    condition = compile_condition(joins, rule.where, service.clock(), service.blueprint.timezone)
+    condition: sa.ColumnElement[Any] | None = compile_condition(joins, rule.where, service.clock(),
+                                                                service.blueprint.timezone)
     if joins.aliases:
         ids = matching_ids(connection, service, rule, ids)
         condition = None
@@ -211,7 +214,7 @@ def matching_ids(connection: Connection, service: Any, rule: Rule, ids: Sequence
     condition = compile_condition(joins, rule.where, service.clock(), service.blueprint.timezone)
     query = sa.select(joins.base.c.id).select_from(joins.from_clause).where(condition)
     if ids is None:
-        return connection.execute(query.order_by(joins.base.c.id)).scalars().all()
+        return list(connection.execute(query.order_by(joins.base.c.id)).scalars().all())
     found: list[int] = []
     among, parameter = among_ids(connection, joins.base.c.id)  # the ids as one parameter
     query = query.where(among)

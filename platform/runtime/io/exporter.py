@@ -198,7 +198,8 @@ class Exporter:
                     try:
                         where[path] = {"eq": coerce(field, text, self.site.blueprint.timezone)}
                     except CoercionError as error:
-                        raise ExportProblem(f"--where {item}: {message(error.key, self.locale, **error.params)}")
+                        raise ExportProblem(
+                            f"--where {item}: {message(error.key, self.locale, **error.params)}") from error
         return where
 
 

@@ -39,7 +39,7 @@ def write_rows(context: ImportContext, connection: Connection, rows: list[Planne
         try:
             stored = secured.bulk_create(actor, entity, [r.values for r in chunk], connection=connection)
         except ValidationFailed as error:
-            raise _failure(context, error, chunk[error.row].number if error.row is not None else None)
+            raise _failure(context, error, chunk[error.row].number if error.row is not None else None) from error
         for row, record in zip(chunk, stored, strict=False):
             row.created_id = record["id"]
             problem = owner_problem(context, connection, record)  # bulk_create leaves this rule to us
@@ -54,9 +54,9 @@ def write_rows(context: ImportContext, connection: Connection, rows: list[Planne
         try:
             secured.update(actor, entity, target, row.values, connection=connection)
         except ValidationFailed as error:
-            raise _failure(context, error, row.number)
+            raise _failure(context, error, row.number) from error
         except (StaleRecord, RecordNotFound, AccessDenied) as error:
-            raise _failure(context, error, row.number)
+            raise _failure(context, error, row.number) from error
         done += 1
         if progress and (done % 200 == 0 or done == total):
             progress(done, total, "write")

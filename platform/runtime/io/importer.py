@@ -119,7 +119,8 @@ class Importer:
         try:  # the same refusal a form gets for a field the role may not set
             self.secured._refuse_fields(self.actor, self.entity, dict.fromkeys(seen))
         except ValidationFailed as error:
-            raise ImportProblem(" ".join(f"{self._label(f)}: {' '.join(t)}" for f, t in error.errors.items()))
+            raise ImportProblem(" ".join(f"{self._label(f)}: {' '.join(t)}"
+                                         for f, t in error.errors.items())) from error
         return mapped
 
     def _label(self, name: str) -> str:

@@ -127,7 +127,8 @@ class Conversions:
         """Whether the Convert action shows on this record for this actor."""
         model = self.site.blueprint.entities[entity]
         conversion = model.convert
-        if conversion is None or self.converted(conversion, record) or not self._holds(conversion, entity, actor, record):
+        if (conversion is None or self.converted(conversion, record)
+                or not self._holds(conversion, entity, actor, record)):
             return False
         return self.site.access.permits(connection, actor, entity, record, "update") and any(
             self.site.access.can(actor, target.entity, "create") for target in conversion.targets)

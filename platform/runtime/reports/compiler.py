@@ -17,7 +17,7 @@ from atrium.metadata.model import Document
 from atrium.metadata.report_checks import report_entity
 from atrium.runtime.reports.columns import ReportColumn
 from atrium.runtime.reports.funnel import compile_funnel
-from atrium.runtime.reports.parts import CompiledReport, Group, ReportParts, ReportRequest
+from atrium.runtime.reports.parts import NO_REQUEST, CompiledReport, Group, ReportParts, ReportRequest
 from atrium.runtime.reports.scope import ReportNotFound
 from atrium.runtime.reports.series import compile_series
 
@@ -25,10 +25,10 @@ LIST_LIMIT = 1000  # rows of a list report when it sets no limit (the result say
 
 
 class ReportCompiler(ReportParts):
-    def compile(self, document: Document, request: ReportRequest = ReportRequest()) -> CompiledReport:
+    def compile(self, document: Document, request: ReportRequest = NO_REQUEST) -> CompiledReport:
         kind = document.get("type", "summary")
         entity = report_entity(document.data, self.blueprint.pipelines)
-        if entity not in self.blueprint.entities or not self.scope.can_read(entity):
+        if entity is None or entity not in self.blueprint.entities or not self.scope.can_read(entity):
             raise ReportNotFound(document.name)
         self.scope.report = document.name
         if kind == "funnel":
@@ -56,6 +56,7 @@ class ReportCompiler(ReportParts):
             by_group = {g.name: g.sort_key for g in groups}
             for name, descending in keys:
                 expression = by_group.get(name, aggregates.get(name))
+                assert expression is not None  # the loader checked each sort names a group or a measure
                 ordering.append(expression.desc().nulls_last() if descending else expression.asc().nulls_last())
         ordering += [g.sort_key.asc().nulls_last() for g in groups]
         limit = request.limit or document.get("limit")

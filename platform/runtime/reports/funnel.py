@@ -81,7 +81,9 @@ def compile_funnel(compiler: ReportParts, document: Document, entity: str,
 
 def shape_funnel(connection: Connection, compiled: CompiledReport, result: Any,
                  metrics: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    values = connection.execute(compiled.statement).first()._mapping
+    found = connection.execute(compiled.statement).first()
+    assert found is not None  # one aggregate row, without GROUP BY
+    values = found._mapping
     first = previous = None
     for k, (stage, outcome) in enumerate(compiled.extra["stages"]):
         records = int(values[f"s{k}__records"] or 0)

@@ -38,6 +38,13 @@ def json_key(value: Any) -> str:
 class ResultText:
     """Text for the values of a ReportResult (mixed into it; reads its columns and titles)."""
 
+    # the ReportResult's own fields (runner.py), declared here for the methods that read them
+    name: str
+    kind: str
+    label: Label
+    totals: dict[str, Any] | None
+    truncated: bool
+    warnings: list[str]
     columns: list[ReportColumn]
     rows: list[dict[str, Any]]
     titles: dict[str, dict[Any, Any]]
@@ -61,8 +68,9 @@ class ResultText:
             return bucket_label(value, column.bucket, locale)
         if kind in ("select", "multiselect") and column.field is not None:
             values = value if isinstance(value, list) else [value]
-            shown = [(column.field.option(v).label.text(locale, self.default_locale) if column.field.option(v)
-                      else str(v)) for v in values]
+            field = column.field
+            shown = [(option.label.text(locale, self.default_locale) if (option := field.option(v)) else str(v))
+                     for v in values]
             return ", ".join(shown)
         if kind == "boolean":
             return (YES if value else NO).text(locale)
@@ -152,7 +160,8 @@ class ResultText:
         widths = [max([_width(h)] + [_width(r[i]) for r in body]) for i, h in enumerate(headings)]
         numeric = [c.kind != "group" and c.type not in LABELLED and c.kind != "field" for c in self.columns]
         def line(cells: list[str]) -> str:
-            return "  ".join(_pad(cell, width, right) for cell, width, right in zip(cells, widths, numeric, strict=False)).rstrip()
+            return "  ".join(_pad(cell, width, right)
+                             for cell, width, right in zip(cells, widths, numeric, strict=False)).rstrip()
         rule = "  ".join("-" * width for width in widths)
         lines = [line(headings), rule, *(line(r) for r in rows)]
         if totals:

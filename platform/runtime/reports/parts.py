@@ -47,6 +47,9 @@ class ReportRequest:
     limit: int | None = None
 
 
+NO_REQUEST = ReportRequest()  # the default: nothing asked on top of the report (frozen, so one can be shared)
+
+
 @dataclass
 class Group:
     name: str

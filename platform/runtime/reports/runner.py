@@ -26,6 +26,7 @@ from atrium.runtime.reports.columns import ReportColumn, normalize, zero
 from atrium.runtime.reports.compiler import CompiledReport, ReportCompiler, ReportRequest
 from atrium.runtime.reports.funnel import shape_funnel
 from atrium.runtime.reports.output import ResultText
+from atrium.runtime.reports.parts import NO_REQUEST
 from atrium.runtime.reports.scope import ReportNotFound, ReportScope
 from atrium.runtime.reports.series import shape_series
 from atrium.runtime.reports.targets import TargetReader
@@ -91,13 +92,13 @@ class Reports:
                 pass
         return result
 
-    def run(self, actor: Actor, name: str, request: ReportRequest = ReportRequest(),
+    def run(self, actor: Actor, name: str, request: ReportRequest = NO_REQUEST,
             connection: Connection | None = None) -> ReportResult:
         """The report's rows under `actor`'s scope. Raises ReportNotFound (or ReportRefused, when
         the report reads a field the role hides) and ConditionError for a bad request."""
         return self.run_document(actor, self.document(actor, name), request, connection)
 
-    def run_document(self, actor: Actor, document: Document, request: ReportRequest = ReportRequest(),
+    def run_document(self, actor: Actor, document: Document, request: ReportRequest = NO_REQUEST,
                      connection: Connection | None = None) -> ReportResult:
         """Run a report document that need not be in the blueprint (a dashboard's funnel widget over a
         pipeline makes one). Its data must be what the loader accepts for a report; metrics need
@@ -123,7 +124,7 @@ class Reports:
         self._titles(connection, actor, result)
         return result
 
-    def compile(self, actor: Actor, name: str, request: ReportRequest = ReportRequest(),
+    def compile(self, actor: Actor, name: str, request: ReportRequest = NO_REQUEST,
                 connection: Connection | None = None) -> CompiledReport:
         """The statement(s) a run would execute (for EXPLAIN, benchmarks and tests)."""
         document = self.document(actor, name)
@@ -173,7 +174,7 @@ class Reports:
                     result.warnings.append(warning)
         return row
 
-    def _typed(self, compiled: CompiledReport, mapping: Mapping[str, Any]) -> dict[str, Any]:
+    def _typed(self, compiled: CompiledReport, mapping: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
         """A result row as Python values; a sum of no values is 0 (SQL says NULL), so metrics can add up."""
         row = {c.name: normalize(c.type, mapping.get(c.name)) for c in compiled.columns if c.kind != "metric"}
         for measure in compiled.measures:
@@ -194,6 +195,7 @@ class Reports:
                 result.rows = result.rows[:compiled.limit]
         if compiled.totals is not None:
             totals = connection.execute(compiled.totals).first()
+            assert totals is not None  # an aggregate without GROUP BY always gives one row
             result.totals = self._metrics(evaluator, compiled, self._typed(compiled, totals._mapping), result)
         if compiled.margins is not None:
             row_group, column_group = (g.name for g in compiled.groups)
@@ -222,6 +224,7 @@ class Reports:
 
     def _list(self, connection: Connection, compiled: CompiledReport, result: ReportResult) -> None:
         rows = connection.execute(compiled.statement).fetchall()
+        assert compiled.limit is not None  # a list report always has one (LIST_LIMIT by default)
         result.truncated = len(rows) > compiled.limit
         for row in rows[:compiled.limit]:
             mapping, record = row._mapping, {"id": row.id}
@@ -242,7 +245,7 @@ class Reports:
                 result.titles[column.name] = {s.name: s.label for s in pipeline.stages} if pipeline else {}
             if column.type not in ("reference", "user") or column.field is None:
                 continue
-            ids = sorted({r.get(column.name) for r in records if isinstance(r.get(column.name), int)})
+            ids = sorted({value for r in records if isinstance(value := r.get(column.name), int)})
             if not ids:
                 continue
             if column.type == "user":

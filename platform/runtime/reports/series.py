@@ -95,8 +95,8 @@ def shape_series(connection: Connection, compiled: CompiledReport, result: Any,
     bucket, compare, shown = compiled.extra["bucket"], compiled.extra["compare"], compiled.extra["range"]
     period, *groups = compiled.groups
     found: dict[tuple, dict[str, Any]] = {}
-    for row in connection.execute(compiled.statement):
-        mapping = row._mapping
+    for stored in connection.execute(compiled.statement):
+        mapping = stored._mapping
         key = (normalize("date", mapping[period.name]), *(normalize(g.column.type, mapping[g.name]) for g in groups))
         found[key] = {m.name: normalize(m.column.type, mapping[m.name]) for m in compiled.measures}
     if shown is not None:
@@ -123,7 +123,9 @@ def shape_series(connection: Connection, compiled: CompiledReport, result: Any,
                     row[f"{name}_previous"] = previous.get(name)
             result.rows.append(row)
     if compiled.totals is not None:
-        mapping = connection.execute(compiled.totals).first()._mapping
+        totals = connection.execute(compiled.totals).first()
+        assert totals is not None  # an aggregate without GROUP BY always gives one row
+        mapping = totals._mapping
         result.totals = metrics({m.name: normalize(m.column.type, mapping[m.name]) for m in compiled.measures})
     result.period = shown
 

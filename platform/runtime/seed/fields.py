@@ -31,7 +31,7 @@ class Drafter:
         self.c = context
         self.entity = entity
         self.pipeline = context.blueprint.pipeline_for(entity.name)
-        self.stage_field = entity.stage_field.name if self.pipeline else None
+        self.stage_field = entity.stage_field.name if self.pipeline and entity.stage_field else None
         self.specs = {name: compile_generator(context, entity, entity.fields[name], spec)
                       for name, spec in specs.items()}
         self.first_number = existing + 1
@@ -69,6 +69,7 @@ class Drafter:
     def _stage_weights(self) -> tuple[list[Stage], list[float]] | None:
         if not self.pipeline:
             return None
+        assert self.stage_field is not None  # an entity with a pipeline has its stage field
         spec = self.specs.get(self.stage_field)
         stages = self.pipeline.stages
         if spec and spec[0] == "choice":
@@ -89,6 +90,8 @@ class Drafter:
         self.c.values.new_record()
         draft = Draft(values=dict(preset or {}), done=set(preset or ()))
         if self.pipeline:
+            # both are set with the pipeline (__init__)
+            assert self.stage_weights is not None and self.stage_field is not None
             stages, cumulative = self.stage_weights
             target = self.c.rng.choices(stages, cum_weights=cumulative)[0]
             draft.stages = stage_walk(self.pipeline, target, self.c.rng)

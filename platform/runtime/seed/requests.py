@@ -4,8 +4,9 @@ The seed makes records as history, without running automations, so nothing would
 for a decision. After every record is made, each `request: {rule, where, share}` asks the named
 approval rule (an automation whose action is require_approval, `on: request` or fired by writes)
 for a share of the records that match `where` and the rule's own conditions, as the record's
-owner (as the system for a record nobody owns), a few hours to days before today: the approval rows, the `pending` values, the locks and
-the approvers' notifications are what a person's request would have made. No other rule runs.
+owner (as the system for a record nobody owns), a few hours to days before today: the approval
+rows, the `pending` values, the locks and the approvers' notifications are what a person's
+request would have made. No other rule runs.
 
 `share` (default 1) is the part of the matching records asked for, picked by the seed's random
 numbers: below 1 it leaves at least one record unasked when two or more match (so a demo user
@@ -56,7 +57,8 @@ def request_approvals(connection: Connection, blueprint: Blueprint, engine: Engi
     wanted = requests_of(plan)
     if not wanted:
         return []
-    service = wire_services(RecordService(blueprint, engine, clock=clock), rules=(),  # the requests' writes fire no rule
+    # the requests' writes fire no rule
+    service = wire_services(RecordService(blueprint, engine, clock=clock), rules=(),
                             approval_rules=build_rules(blueprint))
     approvals = service.approvals
     assert approvals is not None
