@@ -20,7 +20,7 @@ stays in atrium_approvals: the approval history of a record.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -219,7 +219,9 @@ class Approvals(ApprovalStore):
             return {}
         with mechanism_writes(spec.entity, [record_id for record_id, _ in changes]):
             pairs = self.service.bulk_update(spec.entity, changes, actor, connection=conn,
-                                             current={r["id"]: r for r in records}, affected_only=True)
+                                             # the service's own records as it read them: dicts
+                                             current={r["id"]: cast("dict[str, Any]", r) for r in records},
+                                             affected_only=True)
         return {after["id"]: after for _, after in pairs}
 
     # --- deciding ----------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from atrium.runtime.schema.database import after_commit
 class Item:
     """One record a rule acts on: as it was before the event, and as it is now."""
 
-    before: dict[str, Any] | None
-    record: dict[str, Any]
+    before: Mapping[str, Any] | None
+    record: Mapping[str, Any]
 
 
 @dataclass

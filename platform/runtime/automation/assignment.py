@@ -109,6 +109,7 @@ class Assigner:
                 groups.setdefault(key, (users, []))[1].append(position)
         chosen: list[int | None] = [None] * len(records)
         owner_field = spec.get("field") or self.blueprint.entities[entity].owner
+        assert owner_field is not None  # the loader refuses an assign on an entity with no owner and no field
         for key, (users, positions) in groups.items():
             if spec["strategy"] == "round_robin":
                 first = self.audit.next_numbers(connection, f"assign:{rule}:{index}:{key}"[:200], len(positions))

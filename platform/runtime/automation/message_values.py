@@ -53,10 +53,11 @@ class MessageValues:
         """Field name → stored id → what shows, for the reference and user fields the texts name."""
         found: dict[str, dict[Any, str]] = {}
         for name, field in fields.items():
-            ids = sorted({record.get(name) for record in records} - {None})
+            ids = sorted({value for record in records if (value := record.get(name)) is not None})
             if not ids or field.type not in ("reference", "user"):
                 continue
             if field.type == "reference":
+                assert field.to is not None  # a loaded blueprint's reference names its entity
                 found[name] = self.queries.titles(connection, field.to, ids)
             else:
                 users = self.tables.system("atrium_users")

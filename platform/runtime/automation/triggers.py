@@ -99,7 +99,7 @@ class EventAutomations:
             if rule.name in running:
                 continue
             # the service's own dicts, not copies: actions replace an item's record, never change it
-            items = [Item(before, after if after is not None else before)
+            items = [Item(before, _now(before, after))
                      for before, after in pairs if rule.fires_on(event, before, after, stage)]
             if not items:
                 continue
@@ -221,3 +221,10 @@ def matching_ids(connection: Connection, service: Any, rule: Rule, ids: Sequence
     for start in range(0, len(ids), 500):
         found += connection.execute(query, {"_ids": parameter(ids[start:start + 500])}).scalars().all()
     return found
+
+
+def _now(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The record as it is after the event: a delete's record is its last state."""
+    record = after if after is not None else before
+    assert record is not None  # a written pair has a record on one side at least
+    return record

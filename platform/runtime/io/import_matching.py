@@ -22,6 +22,7 @@ from atrium.runtime.records.coercion import CoercionError, coerce
 def match_duplicates(context: ImportContext, connection: Connection, rows: list[PlannedRow],
                      options: ImportOptions, columns: Mapping[str, str], errors: list[RowError]) -> None:
     """Set each row's action (and the record it updates) by the duplicate policy."""
+    assert options.key is not None  # duplicates are matched only when the import names its key field
     field = context.model.fields[options.key]
     keys: dict[int, Any] = {}
     for row in rows:

@@ -109,7 +109,7 @@ def sniff_delimiter(text: str) -> str:
     header = sample.split("\n", 1)[0]
     if delimiter not in header:  # the sniffer guessed from values; the header line decides
         counts = {d: header.count(d) for d in DELIMITERS}
-        best = max(counts, key=counts.get)
+        best = max(counts, key=lambda d: counts[d])
         delimiter = best if counts[best] else ","
     return delimiter
 
@@ -180,6 +180,7 @@ class CellResolver:
         """Look up every distinct reference in one go (a few queries, not one per row)."""
         if field.type == "reference":
             wanted = {c for c in cells if c}
+            assert field.to is not None  # a loaded blueprint's reference names its entity
             self._references[field.name] = self._find_records(field.to, wanted)
 
     def value(self, field: Field, cell: str) -> tuple[Any, str | None]:
@@ -306,8 +307,8 @@ class CellResolver:
         wanted = {" ".join(cell.split()).casefold(): cell for cell in cells}
         for record_id, title in self.site.queries.titles(self.connection, entity, sorted(candidates),
                                                          self.actor).items():
-            cell = wanted.get(" ".join(title.split()).casefold())
-            if cell is not None:
+            matched = wanted.get(" ".join(title.split()).casefold())
+            if matched is not None:
                 matches.setdefault(cell, set()).add(record_id)
 
 

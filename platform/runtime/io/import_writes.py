@@ -51,6 +51,7 @@ def write_rows(context: ImportContext, connection: Connection, rows: list[Planne
     for row in updates:
         root = row.root or row
         target = root.target if root.target is not None else root.created_id
+        assert target is not None  # an update row changes an existing record or one this import created
         try:
             secured.update(actor, entity, target, row.values, connection=connection)
         except ValidationFailed as error:

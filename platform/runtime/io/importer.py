@@ -78,6 +78,7 @@ class Importer:
                 elif rank == 1:
                     texts = list(field.label.texts.values())
                 elif field.type == "reference":
+                    assert field.to is not None  # a loaded blueprint's reference names its entity
                     target = self.site.blueprint.entities[field.to]
                     texts = [*target.label.texts.values(), *target.plural.texts.values(), field.to]
                 else:

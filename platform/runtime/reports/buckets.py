@@ -132,7 +132,7 @@ def _postgresql(column: sa.ColumnElement, temporal: str, bucket: str, timezone: 
     if temporal == "datetime":
         if not _ZONE_NAME.match(timezone):
             raise ValueError(f"invalid time zone {timezone!r}")
-        local = sa.func.timezone(_text(timezone), column, type_=sa.DateTime)
+        local: sa.ColumnElement = sa.func.timezone(_text(timezone), column, type_=sa.DateTime)
     else:
         local = sa.cast(column, sa.DateTime)
     truncated = local if bucket == "day" else sa.func.date_trunc(_text(bucket), local, type_=sa.DateTime)

@@ -78,7 +78,7 @@ class ReportCompiler(ReportParts):
         return compiled
 
     def _margins(self, joins: Any, groups: list[Group], aggregates: dict[str, sa.ColumnElement],
-                 where: list[sa.ColumnElement]) -> sa.Select:
+                 where: list[sa.ColumnElement]) -> sa.CompoundSelect:
         """A matrix's row totals (per first group) and column totals (per second), one statement."""
         parts = []
         for index, kept in enumerate(groups):
@@ -95,7 +95,8 @@ class ReportCompiler(ReportParts):
     def _list(self, document: Document, entity: str, request: ReportRequest) -> CompiledReport:
         joins = self.scope.joins(entity)
         model = self.blueprint.entities[entity]
-        selected, columns = [joins.base.c.id.label("id")], []
+        selected: list[sa.ColumnElement] = [joins.base.c.id.label("id")]
+        columns: list[Any] = []
         for path in document.get("columns", ()):
             if self.scope.hidden_step(entity, path):
                 continue  # a hidden field is not a column for this viewer

@@ -73,6 +73,7 @@ class Measure:
         if self.function == "count":
             return sa.func.count(value) if value is not None else sa.func.count()
         if self.function == "count_distinct":
+            assert value is not None  # count_distinct always names a field (the schema requires it)
             return sa.func.count(sa.distinct(value))
         if self.function == "avg":  # a float on both databases, rounded the same way afterwards
             return sa.func.avg(value, type_=sa.Float)
@@ -90,7 +91,7 @@ class CompiledReport:
     measures: list[Measure] = dataclass_field(default_factory=list)
     metrics: dict[str, Expression] = dataclass_field(default_factory=dict)
     totals: sa.Select | None = None
-    margins: sa.Select | None = None
+    margins: sa.CompoundSelect | None = None
     python_sort: list[tuple[str, bool]] | None = None
     limit: int | None = None
     entities: frozenset[str] = frozenset()
@@ -204,5 +205,7 @@ class ReportParts:
         """The entity whose field the last step of `path` names (for a path through references)."""
         current = self.blueprint.entities[entity]
         for step in path.split(".")[:-1]:
-            current = self.blueprint.entities[current.fields[step].to]
+            target = current.fields[step].to
+            assert target is not None  # the loader resolved this path through references
+            current = self.blueprint.entities[target]
         return current.name

@@ -93,7 +93,7 @@ class ReportScope:
             if step in current.fields and self.access.field_mode(self.actor, current.name, step) == "hidden":
                 return f"{current.name}.{step}"
             link = current.fields.get(step)
-            if link is None or link.type != "reference":
+            if link is None or link.type != "reference" or link.to is None:
                 break
             current = self.blueprint.entities[link.to]
         return None

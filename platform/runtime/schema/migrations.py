@@ -7,7 +7,7 @@ a field removed from metadata keeps its column. Tables the model does not know a
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
-from typing import Sequence
+from typing import Sequence, cast
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -146,7 +146,7 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
                 droppable.add(f"{table.name}.{name}")
                 if f"{table.name}.{name}" in drop:
                     # its indexes go first (SQLite's table rebuild would try to keep them)
-                    steps += [Step("drop_index", table.name, ix["name"], f"drop index {ix['name']} "
+                    steps += [Step("drop_index", table.name, cast(str, ix["name"]), f"drop index {ix['name']} "
                                    f"(on the dropped column {table.name}.{name})")
                               for ix in live_indexes[table.name] if name in ix["column_names"]]
                     steps.append(Step("drop_column", table.name, name,
@@ -189,7 +189,8 @@ def _index_steps(inspector, table: sa.Table, renames: dict[str, str]) -> list[St
     live = {ix["name"]: ix for ix in inspector.get_indexes(table.name) if ix.get("name")}
     for ix in live.values():  # an index follows its column through a rename
         ix["column_names"] = [renames.get(c, c) for c in ix["column_names"]]
-    wanted = {ix.name: ix for ix in table.indexes}
+    # the model's indexes are named by the MetaData naming convention (tables.py), never None
+    wanted = {cast(str, ix.name): ix for ix in table.indexes}
     steps = [Step("create_index", table.name, name, f"create {'unique ' if ix.unique else ''}index "
                   f"{name} on {table.name} ({', '.join(c.name for c in ix.columns)})")
              for name, ix in wanted.items() if name not in live]
@@ -243,11 +244,19 @@ def rebuilds_tables(connection: Connection, plan: MigrationPlan) -> bool:
         step.action in ("change_type", "drop_column") for step in plan.steps)
 
 
+def _constraint_name(key: sa.ForeignKey) -> str | None:
+    """The name of a foreign key's constraint (named by the naming convention of tables.py)."""
+    assert key.constraint is not None  # a key of a column in a table belongs to its constraint
+    return cast("str | None", key.constraint.name)
+
+
 def _detached(column: sa.Column, keys: bool = True) -> sa.Column:
     """A copy of a model column for Alembic, with its foreign key (`Column._copy` drops it)."""
-    references = [sa.ForeignKey(key.target_fullname, name=key.constraint.name, ondelete=key.ondelete)
+    references = [sa.ForeignKey(key.target_fullname, name=_constraint_name(key), ondelete=key.ondelete)
                   for key in column.foreign_keys] if keys else []
-    default = column.server_default.arg if column.server_default is not None else None
+    # the model declares server defaults with sa.text(...): a DefaultClause, which has .arg
+    default = (cast("str | sa.TextClause", cast(sa.DefaultClause, column.server_default).arg)
+               if column.server_default is not None else None)
     return sa.Column(column.name, column.type, *references, primary_key=column.primary_key,
                      unique=column.unique, autoincrement=column.autoincrement,
                      nullable=column.nullable, server_default=default)
@@ -322,8 +331,7 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
             else:
                 op.drop_column(table.name, step.name)
     for table_name, key in deferred_keys:
-        assert key.constraint is not None  # a key of a column in a table belongs to its constraint
-        op.create_foreign_key(key.constraint.name, table_name, key.column.table.name,
+        op.create_foreign_key(_constraint_name(key), table_name, key.column.table.name,
                               [key.parent.name], [key.column.name], ondelete=key.ondelete)
 
 
