@@ -157,7 +157,7 @@ def stage_walk(pipeline: Pipeline, target: Stage, rng: random.Random) -> tuple[S
 
 
 def _shortest(pipeline: Pipeline, target: Stage) -> tuple[Stage, ...]:
-    paths = {pipeline.stages[0].name: (pipeline.stages[0],)}
+    paths: dict[str, tuple[Stage, ...]] = {pipeline.stages[0].name: (pipeline.stages[0],)}
     frontier = [pipeline.stages[0]]
     while frontier:
         following = []

@@ -48,15 +48,15 @@ def combinations(c: Context, entity: Entity, entry: Mapping[str, Any],
     """Every combination of the plan's `each` values, overrides applied. `roles`: user name → role."""
     axes = [(name, _axis(c, entity, name, spec, roles)) for name, spec in entry["each"].items()]
     total = 1
-    for _, values in axes:
-        total *= len(values)
+    for _, options in axes:
+        total *= len(options)
     if total > MAX_COMBINATIONS:
         raise SeedPlanError(f"seed plan: {entity.name}.each: {total:,} combinations; at most "
                             f"{MAX_COMBINATIONS:,}")
     overrides = [_override(c, entity, i, spec, dict(axes)) for i, spec in enumerate(entry.get("overrides", ()))]
     dated = next((name for name, _ in axes if entity.fields[name].type in TEMPORAL), None)
     found = []
-    for combination in itertools.product(*(values for _, values in axes)):
+    for combination in itertools.product(*(options for _, options in axes)):
         values = dict(zip((name for name, _ in axes), combination, strict=False))
         for matches, changes in overrides:
             if matches(values):

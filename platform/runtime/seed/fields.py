@@ -73,14 +73,20 @@ class Drafter:
         spec = self.specs.get(self.stage_field)
         stages = self.pipeline.stages
         if spec and spec[0] == "choice":
-            picked = [self.pipeline.stage(v) for v in spec[1]]
+            picked = [self._stage(v) for v in spec[1]]
             cumulative = spec[2] or list(itertools.accumulate([1] * len(picked)))
             return picked, cumulative
         if spec and spec[0] == "value":
-            return [self.pipeline.stage(spec[1])], [1]
+            return [self._stage(spec[1])], [1]
         open_count = sum(1 for s in stages if s.is_open)  # fewer records further down the funnel
         weights = [(open_count - i + 1) if s.is_open else 2 for i, s in enumerate(stages)]
         return list(stages), list(itertools.accumulate(weights))
+
+    def _stage(self, name: str) -> Stage:
+        assert self.pipeline is not None  # only called for an entity with a pipeline
+        stage = self.pipeline.stage(name)
+        assert stage is not None  # plan_value refused stage values that are not stages of the pipeline
+        return stage
 
     # --- one record --------------------------------------------------------------------------
 
@@ -105,7 +111,9 @@ class Drafter:
                 self._ensure(draft, field.name, force=True)
         by_id, lower = self.c.pool.by_id, None
         for field in self.references:
-            parent = by_id.get(field.to, {}).get(draft.values.get(field.name))
+            assert field.to is not None  # a loaded blueprint's reference always names its entity
+            ref_id = draft.values.get(field.name)
+            parent = by_id.get(field.to, {}).get(ref_id) if ref_id is not None else None
             if parent is not None and (lower is None or parent.moment > lower):
                 lower = parent.moment
         is_open = bool(draft.stages) and draft.stages[-1].is_open
@@ -221,6 +229,7 @@ class Drafter:
             ref = entity.fields.get(name)
             if value is None or ref is None or ref.type != "reference":
                 return None
+            assert ref.to is not None  # a loaded blueprint's reference always names its entity
             made = self.c.pool.by_id.get(ref.to, {}).get(value)
             if made is None:
                 return None
@@ -245,6 +254,7 @@ class Drafter:
     def _infer_reference(self, draft: Draft, field: Field, required: bool) -> Any:
         """Keep records consistent: a record that points to A and to a B of its own picks a B of A."""
         rng, pool = self.c.rng, self.c.pool
+        assert field.to is not None  # a loaded blueprint's reference always names its entity
         target = self.c.blueprint.entities[field.to]
         for other in self.entity:
             value = draft.values.get(other.name)
@@ -266,6 +276,7 @@ class Drafter:
         for other in self.entity:
             value = draft.values.get(other.name)
             if other.type == "reference" and value is not None:
+                assert other.to is not None  # a loaded blueprint's reference always names its entity
                 target = self.c.blueprint.entities[other.to]
                 made = self.c.pool.by_id.get(other.to, {}).get(value)
                 if made is not None and target.owner and made.values.get(target.owner) and rng.random() < 0.85:
@@ -358,6 +369,7 @@ class Drafter:
         if source == "today":
             base: Any = timeline.today
         elif source == "created":
+            assert draft.moment is not None  # draft() sets it before drawing non-reference fields
             base = draft.moment.astimezone(timeline.zone).date()
         else:
             self._ensure(draft, source)

@@ -53,6 +53,7 @@ def compile_generator(c: Context, entity: Entity, field: Field, spec: Any) -> tu
             link = current.fields.get(step)
             if link is None or link.type != "reference":
                 raise SeedPlanError(f"{where}: same_as {spec['same_as']!r}: {step!r} is no reference field")
+            assert link.to is not None  # a loaded blueprint's reference always names its entity
             current = c.blueprint.entities[link.to]
         if path[-1] not in current.fields:
             raise SeedPlanError(f"{where}: same_as: {current.name} has no field {path[-1]!r}")

@@ -77,9 +77,9 @@ def request_approvals(connection: Connection, blueprint: Blueprint, engine: Engi
             clock.now = max(record["created_at"], anchor - dt.timedelta(hours=rng.uniform(1, 96)))
             try:
                 with connection.begin_nested():  # a refused request leaves nothing behind
-                    approvals.request_as_trigger(item["rule"], record["id"],
-                                                 people.get(record.get(owner_field or "created_by"), SYSTEM),
-                                                 connection)
+                    owner_id = record.get(owner_field or "created_by")
+                    actor = people.get(owner_id, SYSTEM) if owner_id is not None else SYSTEM
+                    approvals.request_as_trigger(item["rule"], record["id"], actor, connection)
                 asked += 1
             except RecordError:
                 continue

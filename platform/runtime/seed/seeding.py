@@ -130,8 +130,12 @@ def _entity_plan(blueprint: Blueprint, plan: Mapping | None, scale: int,
     result = []
     for name in done:
         entity = blueprint.entities[name]
-        missing = [f.to for f in entity if f.type == "reference" and f.required
-                   and (f.to == name or not counts.get(f.to))]
+        missing: list[str] = []
+        for f in entity:
+            if f.type == "reference" and f.required:
+                assert f.to is not None  # a loaded blueprint's reference always names its entity
+                if f.to == name or not counts.get(f.to):
+                    missing.append(f.to)
         if missing and counts[name]:
             notes.append(f"no {name} records: they need {', '.join(sorted(set(missing)))} records")
             counts[name] = 0
@@ -226,7 +230,7 @@ def _make(connection: Connection, service: RecordService, drafter: Drafter, coun
     entity = drafter.entity
     drafts = ([drafter.draft(c.values, c.around) for c in wanted] if wanted is not None
               else [drafter.draft() for _ in range(count)])
-    drafts.sort(key=lambda d: d.moment)
+    drafts.sort(key=_moment)
     drafter.renumber(drafts)
     started, done = time.perf_counter(), 0
     batch: list[Draft] = []
@@ -234,7 +238,7 @@ def _make(connection: Connection, service: RecordService, drafter: Drafter, coun
         batch.append(draft)
         last = index + 1 == len(drafts)
         if last or drafts[index + 1].moment != draft.moment or len(batch) >= MAX_BATCH:
-            clock.now = draft.moment
+            clock.now = _moment(draft)
             done += _insert(connection, service, drafter, batch)
             batch = []
             if progress:
@@ -244,6 +248,11 @@ def _make(connection: Connection, service: RecordService, drafter: Drafter, coun
     if progress and count:
         sys.stderr.write("\n")
     return done
+
+
+def _moment(draft: Draft) -> dt.datetime:
+    assert draft.moment is not None  # Drafter.draft always sets it
+    return draft.moment
 
 
 def _insert(connection: Connection, service: RecordService, drafter: Drafter, batch: list[Draft]) -> int:
@@ -266,14 +275,15 @@ def _insert(connection: Connection, service: RecordService, drafter: Drafter, ba
                 drafter.dropped += 1
     registry = drafter.c.pool
     keep = drafter.keep
-    registry.add(entity.name, [Made(record["id"], draft.moment, {k: draft.values.get(k) for k in keep})
+    registry.add(entity.name, [Made(record["id"], _moment(draft), {k: draft.values.get(k) for k in keep})
                                for record, draft in zip(created, batch, strict=False)])
     if drafter.pipeline:
         walks = []
         for record, draft in zip(created, batch, strict=False):
             if len(draft.stages) > 1:
-                moves = drafter.c.timeline.walk(drafter.c.rng, draft.moment, len(draft.stages) - 1)
-                times = [draft.moment] + moves
+                moment = _moment(draft)
+                moves = drafter.c.timeline.walk(drafter.c.rng, moment, len(draft.stages) - 1)
+                times = [moment] + moves
                 owner = record.get(entity.owner) if entity.owner else None
                 walks.append((record["id"], owner, list(zip((s.name for s in draft.stages), times, strict=False))))
         service.audit.record_stage_walks(connection, entity.name, drafter.pipeline.name, walks)
