@@ -309,7 +309,7 @@ class CellResolver:
                                                          self.actor).items():
             matched = wanted.get(" ".join(title.split()).casefold())
             if matched is not None:
-                matches.setdefault(cell, set()).add(record_id)
+                matches.setdefault(matched, set()).add(record_id)
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
