@@ -129,7 +129,7 @@ class Words:
 
 
 def environment_locale(environ: Mapping[str, str]) -> str | None:
-    """The language of LC_ALL, else LC_MESSAGES, else LANG (as POSIX orders them); None for C/POSIX or unset."""
+    """The language of LC_ALL, else LC_MESSAGES, else LANG (in POSIX precedence); None for C/POSIX or unset."""
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name, "")
         if value:
