@@ -91,6 +91,10 @@ class Expression:
     names: frozenset[str]
     _tree: ast.expr = field(repr=False, compare=False)
     _run: _Run = field(repr=False, compare=False)
+    # The dotted paths it reads through references, e.g. ("product", "price") for `product.price`;
+    # the first name of each is in `names` too. The runtime provides their values under the joined
+    # key ("product.price") in the variables it evaluates with.
+    paths: frozenset[tuple[str, ...]] = frozenset()
 
 
 # --- parsing and checking ---------------------------------------------------------------
