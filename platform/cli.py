@@ -149,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       entities=len(blueprint.entities), pipelines=len(blueprint.pipelines),
                       reports=len(blueprint.reports), dashboards=len(blueprint.dashboards))
         print(word("{name}: OK ({counts})", locale, name=blueprint.name, counts=counts))
+        _print_hidden_derived(blueprint, locale)
         return check_locks(args)
     from atrium.runtime.schema.database import create_engine
     engine = create_engine(args.db)
@@ -164,6 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     finally:
         engine.dispose()
+
+
+def _print_hidden_derived(blueprint: Blueprint, locale: str) -> None:
+    """Information, not an error: each derived field a role may not see because of a hidden input."""
+    from atrium.metadata.derived_secrecy import hidden_by_role
+    for hidden in hidden_by_role(blueprint.entities, blueprint.roles):
+        print(word("info: {entity}.{field} is hidden from {role} because of its input {input}", locale,
+                   entity=hidden.entity, field=hidden.field, role=hidden.role, input=hidden.because))
 
 
 def _migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:

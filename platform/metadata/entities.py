@@ -60,7 +60,7 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
         rollup=None, renamed_from=spec.get("renamed_from"), max_length=spec.get("max_length"),
         min=spec.get("min"), max=spec.get("max"), precision=spec.get("precision"),
         options=options, to=spec.get("to"), on_delete=spec.get("on_delete", "restrict"),
-        pipeline=spec.get("pipeline"), format=spec.get("format"),
+        pipeline=spec.get("pipeline"), format=spec.get("format"), reveals=tuple(spec.get("reveals", ())),
     )
 
 

@@ -23,6 +23,7 @@ from atrium.metadata.problems import BlueprintError, Mark, Problem
 from atrium.metadata.references import build_automation, build_dashboard, build_roles, build_seed, build_view
 from atrium.metadata.report_checks import build_report, build_targets, check_target_calls
 from atrium.metadata.schemas import schema_problems
+from atrium.metadata.secrecy_checks import check_reveals, check_stage_requirements
 from atrium.metadata.sources import Report, Source
 from atrium.metadata.yaml_source import read_yaml
 
@@ -181,6 +182,8 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
              if (view := build_view(source, entities, report)) is not None}
     roles_source = documents.get(("roles", "roles"))
     roles = build_roles(roles_source, entities, report)
+    check_reveals(entity_sources, entities, report)
+    check_stage_requirements(of_kind("pipeline"), pipelines, entities, roles, report)
     reports = {name: build_report(source, entities, pipelines, report)
                for name, source in of_kind("report").items()}
     dashboards = {name: build_dashboard(source, entities, pipelines, reports, roles, report)

@@ -102,6 +102,7 @@ class Field:
     on_delete: str = "restrict"
     pipeline: str | None = None
     format: str | None = None
+    reveals: tuple[str, ...] = ()  # hidden inputs this derived field may show (derived_secrecy.py)
 
     @property
     def computed(self) -> bool:

@@ -36,6 +36,7 @@ WHATS: tuple[str, ...] = (
     N_("a stored field of {entity}"),
     N_("a stage of {entity}"),
     N_("an approval rule of {entity}"),
+    N_("an input of {field}"),
     N_("a target listed before this one"),
     N_("a measure or metric of the report"),
     N_("a group, measure or metric of this report"),

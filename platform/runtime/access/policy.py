@@ -3,7 +3,8 @@
 Lists, detail pages, forms, pickers, search, exports, reports and the API all ask this module:
 `scope` for an action's reach (none, own, team, all), `row_filter` for the SQL that limits rows
 to that reach, `permits` / `permits_each` for records already read, `field_mode` for hidden and
-read-only fields, `may_own` / `owner_reach` for whom a record may be given to, and
+read-only fields (a derived field whose inputs a role may not see is hidden from it as well:
+metadata/derived_secrecy.py), `may_own` / `owner_reach` for whom a record may be given to, and
 `sees_everything` for a role with `all`. Pages, the API and the approvals service ask these
 questions; none of them reads a role's grants itself. A role with `pool: true` on an entity that
 has a public pool also reads the records nobody owns (`in_pool`), whatever its scope.
@@ -11,11 +12,13 @@ has a public pool also reads the records nobody owns (`in_pool`), whatever its s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from atrium.metadata.derived_secrecy import hidden_derived
 from atrium.metadata.model import Blueprint, Entity, Role
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.tables import Tables
@@ -79,10 +82,20 @@ class Access:
                                                   table.c[pool.lock_field].is_(False)))
         return condition
 
+    @cached_property
+    def derived_hidden(self) -> Mapping[str, frozenset[tuple[str, str]]]:
+        """By role: the (entity, field) of each derived field hidden from it because one of its
+        inputs is, computed once for this blueprint."""
+        return {name: frozenset(hidden_derived(self.blueprint.entities, role))
+                for name, role in self.blueprint.roles.items()}
+
     def field_mode(self, actor: Actor, entity: str, field: str) -> str:
-        """'hidden', 'readonly' or 'write' for one field."""
+        """'hidden', 'readonly' or 'write' for one field; a formula, roll-up or dotted default is
+        hidden from a role that may not see one of its inputs (unless it `reveals` that input)."""
         role = self.role(actor)
         if role is not None and not self.sees_everything(actor):
+            if (entity, field) in self.derived_hidden.get(role.name, frozenset()):
+                return "hidden"
             mode = role.fields.get(f"{entity}.{field}")
             if mode:
                 return mode
