@@ -51,7 +51,7 @@ def check_stage_requirements(sources: Mapping[str, Source], pipelines: Mapping[s
                     if mode in UNWRITABLE:
                         report.add(sources[name], ["stages", i, "requires", j],
                                    f"stage '{stage.name}' requires {required}, which role '{role.name}' "
-                                   f"may not write ({mode}) though it moves {entity.name} records to this stage",
+                                   f"may not write ({mode}) although it may move {entity.name} records into this stage",
                                    f"let {role.name} write {entity.name}.{required} in roles.yaml, "
                                    "or take it out of requires")
 
