@@ -32,6 +32,7 @@ def check_stage_requirements(sources: Mapping[str, Source], pipelines: Mapping[s
                              entities: Mapping[str, Entity], roles: Mapping[str, Role], report: Report) -> None:
     """A stage's `requires` names no field that a role which may move records into the stage
     (it may update them and write the stage field) cannot write: it could never enter the stage."""
+    derived: dict[str, dict[tuple[str, str], str]] = {}  # by role, computed when first needed
     for name, pipeline in pipelines.items():
         entity = entities.get(pipeline.entity)
         if entity is None or pipeline.field not in entity.fields:
@@ -39,14 +40,15 @@ def check_stage_requirements(sources: Mapping[str, Source], pipelines: Mapping[s
         for role in roles.values():
             if not _moves(role, pipeline):
                 continue
-            derived = hidden_derived(entities, role)
+            if role.name not in derived:
+                derived[role.name] = hidden_derived(entities, role)
             for i, stage in enumerate(pipeline.stages):
                 for j, required in enumerate(stage.requires):
                     field = entity.fields.get(required)
                     if field is None or field.computed:
                         continue  # unknown: reported elsewhere; computed: the engine fills it, nobody writes it
                     mode = role.fields.get(f"{entity.name}.{required}")
-                    if mode not in UNWRITABLE and (entity.name, required) in derived:
+                    if mode not in UNWRITABLE and (entity.name, required) in derived[role.name]:
                         mode = "hidden"
                     if mode in UNWRITABLE:
                         report.add(sources[name], ["stages", i, "requires", j],

@@ -100,6 +100,13 @@ def test_a_dotted_path_through_a_hidden_step_hides_the_value(tmp_path):
     shown = dataclasses.replace(dotted, reveals=("account.name",))
     model["deal"] = dataclasses.replace(deal, fields={**deal.fields, "account_name": shown})
     assert ("deal", "account_name") not in hidden_derived(model, blueprint.roles["rep"])
+    copied = deal.fields["name"]  # a default copied from the linked record: `default: "account.name"`
+    assert copied.default is None
+    copied = dataclasses.replace(copied, default=dataclasses.replace(
+        field.formula, names=frozenset({"account"}), paths=frozenset({("account", "name")})))
+    model["deal"] = dataclasses.replace(deal, fields={**deal.fields, "name": copied})
+    assert hidden_derived(model, blueprint.roles["rep"])[("deal", "name")] == "account.name"
+    assert ("deal", "name") not in hidden_derived(model, blueprint.roles["viewer"])  # it sees account.name
 
 
 def test_reveals_names_only_inputs_at_its_line(tmp_path):
