@@ -144,6 +144,6 @@ def test_a_stage_requiring_a_field_its_movers_cannot_write_is_an_error_at_the_st
     assert make_blueprint(tmp_path, entities(stage=stage), PIPELINE, roles=cannot_move)  # the rep moves no stage
 
 
-def test_the_shipped_blueprint_passes_the_stage_check(b2b, design_blueprint):
+def test_the_shipped_blueprints_load_and_hide_no_derived_field(b2b, design_blueprint):
     for blueprint in (b2b, design_blueprint):
         assert all(not hidden_derived(blueprint.entities, role) for role in blueprint.roles.values())
