@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import graphlib
-from typing import Mapping
+from typing import Any, Mapping
 
 from atrium.metadata.field_paths import check_condition
 from atrium.metadata.model import Entity, OwnerFollows, Pipeline, freeze
@@ -47,7 +47,7 @@ def link_owner_follows(sources: Mapping[str, Source], entities: dict[str, Entity
         entities[name] = dataclasses.replace(entities[name], owner_follows=follows)
 
 
-def _build(source: Source, spec: Mapping, entities: Mapping[str, Entity], pipelines: Mapping[str, Pipeline],
+def _build(source: Source, spec: Mapping[str, Any], entities: Mapping[str, Entity], pipelines: Mapping[str, Pipeline],
            report: Report) -> OwnerFollows | None:
     entity = entities[source.name]
     before = len(report.problems)
@@ -59,9 +59,11 @@ def _build(source: Source, spec: Mapping, entities: Mapping[str, Entity], pipeli
     references = [f.name for f in entity if f.type == "reference"]
     if field is None:
         report.unknown(source, [KEY, "field"], f"a field of {entity.name}", name, references)
-    elif field.type != "reference" or field.to not in entities:
+    elif field.type != "reference":
         report.add(source, [KEY, "field"], f"'{name}' is a {field.type} field; the owner follows a reference "
                                            f"field ({', '.join(references) or 'none here'})")
+    elif field.to is None or field.to not in entities:
+        report.add(source, [KEY, "field"], f"'{name}' links to no entity")  # `to:` itself is reported too
     elif entities[field.to].owner is None:
         report.add(source, [KEY, "field"], f"'{name}' links to {field.to}, which has no owner to follow")
     where = spec.get("where")

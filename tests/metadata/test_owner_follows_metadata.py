@@ -84,8 +84,8 @@ def test_the_follower_needs_an_owner_and_where_names_its_fields(tmp_path):
 
 
 def test_owners_may_not_follow_each_other_in_a_cycle(tmp_path):
-    account = ACCOUNT.replace("  owner: {type: user}\n", "  owner: {type: user}\n  main: {type: reference, to: contact}\n"
-                              ) + "owner_follows: {field: main}\n"
+    main = "  owner: {type: user}\n  main: {type: reference, to: contact}\n"
+    account = ACCOUNT.replace("  owner: {type: user}\n", main) + "owner_follows: {field: main}\n"
     text = problems(write(tmp_path / "a", contact("owner_follows: {field: account}\n"), account=account))
     assert "entities/account.yaml:8:24: owner_follows.field: owners follow each other in a cycle" in text
     assert "entities/contact.yaml:9:24: owner_follows.field: owners follow each other in a cycle" in text

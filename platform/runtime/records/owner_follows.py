@@ -81,11 +81,11 @@ class OwnerFollowing:
                 for owner, ids in moved.items():
                     if owner is None and spec.on_release == "keep":
                         continue
-                    found = self._matching(connection, child, spec, ids, owner, now)
-                    if not found:
+                    matched = self._matching(connection, child, spec, ids, owner, now)
+                    if not matched:
                         continue
                     values = {child.owner: owner}  # one mapping for all: one outcome, one UPDATE per chunk
-                    changed = self.service.bulk_update(child.name, [(i, values) for i in found], write.actor,
+                    changed = self.service.bulk_update(child.name, [(i, values) for i in matched], write.actor,
                                                        connection, affected_only=True, following=True)
                     ids_moved = [after["id"] for _, after in changed]
                     counts[owner] = counts.get(owner, 0) + len(ids_moved)
