@@ -8,6 +8,7 @@ import pytest
 from atrium.runtime.automation.notifications import Notifications
 from atrium.runtime.pool.service import PublicPool
 from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.site.site import Site
 
 
@@ -66,3 +67,18 @@ def test_a_managers_reassignment_moves_them_too(world, site):
     assert owners(world, made) == {"customer": rep3, "contact": rep3, "open": rep3, "open_quote": rep3,
                                    "planned": rep3, "lost": rep1, "lost_quote": rep1, "done": rep1}
     assert inbox(site, rep3) == ["4 record(s) of 华东精密机械有限公司 now yours"]
+
+
+def test_a_quote_waiting_for_approval_moves_with_its_order_and_stays_locked(world, site):
+    customer = world.create("customer", {"name": "嘉禾新材料股份有限公司"}, "rep1")
+    order = world.create("order", {"name": "视觉检测系统", "customer": customer["id"], "amount": 600000}, "rep1")
+    product = world.create("product", {"code": "IR-200", "name": "工业机器人 IR-200", "unit_price": 150000})
+    quote = world.create("quote", {"name": "报价", "order": order["id"], "customer": customer["id"]}, "rep1")
+    world.create("quote_line", {"quote": quote["id"], "product": product["id"], "quantity": 2,
+                                "unit_price": 150000, "discount": 20}, "rep1")
+    world.service.approvals.request("approve_quote_discount", "quote", quote["id"], world.actor("rep1"))
+    world.secured.update(world.actor("manager"), "customer", customer["id"], {"owner": world.uid("rep2")})
+    moved = world.get("quote", quote)
+    assert moved["owner"] == world.uid("rep2") and moved["approval_status"] == "pending"
+    with pytest.raises(ValidationFailed, match="Locked while waiting for approval"):  # still locked for people
+        world.update("quote", quote, {"terms": "30 天付款"}, "rep2")

@@ -2,12 +2,14 @@
 its file, line and column with a hint."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from atrium.metadata import BlueprintError, load_blueprint
 
+DESIGN = Path(__file__).resolve().parents[1] / "fixtures" / "design_examples"
 ACCOUNT = """\
 name: account
 label: Account
@@ -92,3 +94,18 @@ def test_owners_may_not_follow_each_other_in_a_cycle(tmp_path):
     itself = contact("owner_follows: {field: parent}\n").replace(
         "  owner: {type: user}\n", "  owner: {type: user}\n  parent: {type: reference, to: contact}\n")
     assert "owners follow each other in a cycle: contact → contact" in problems(write(tmp_path / "b", itself))
+
+
+def test_the_design_line_loads_beside_the_design_examples(tmp_path):
+    """DESIGN.md's `owner_follows: {field: customer}` (entities/contact.yaml), as written there, on the
+    design examples' customer."""
+    folder = tmp_path / "design"
+    shutil.copytree(DESIGN, folder)
+    (folder / "entities" / "contact.yaml").write_text(
+        "name: contact\nlabel: {en: Contact, zh: 联系人}\nowner: owner\nfields:\n"
+        "  name: {type: text, required: true}\n  customer: {type: reference, to: customer, required: true}\n"
+        "  owner: {type: user, default: \"current_user()\"}\n"
+        "# entities/contact.yaml — the owner follows the customer on claim, release and transfer\n"
+        "owner_follows: {field: customer}\n", encoding="utf-8")
+    follows = load_blueprint(folder).entities["contact"].owner_follows
+    assert (follows.field, follows.where, follows.on_release) == ("customer", None, "keep")
