@@ -19,6 +19,7 @@ from atrium.metadata.entities import build_entity, build_pipeline, link_entities
 from atrium.metadata.merge import merge, strip_markers
 from atrium.metadata.model import Blueprint, Label, freeze
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
+from atrium.metadata.owner_follows import link_owner_follows
 from atrium.metadata.problems import BlueprintError, Mark, Problem
 from atrium.metadata.references import build_automation, build_dashboard, build_roles, build_seed, build_view
 from atrium.metadata.report_checks import build_report, build_targets, check_target_calls
@@ -178,6 +179,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
                  for name, source in of_kind("pipeline").items()}
     link_entities(entity_sources, entities, pipelines, report)
     link_conversions(entity_sources, entities, report)
+    link_owner_follows(entity_sources, entities, pipelines, report)
     views = {name: view for name, source in of_kind("views").items()
              if (view := build_view(source, entities, report)) is not None}
     roles_source = documents.get(("roles", "roles"))

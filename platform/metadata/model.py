@@ -135,6 +135,17 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class OwnerFollows:
+    """`owner_follows:` on an entity: its records take the owner of the record `field` links to
+    whenever that record's owner changes (those that meet `where`); `on_release` says whether they
+    keep their owner or lose it too when that record goes back to the pool."""
+
+    field: str
+    where: Mapping[str, Any] | None = None
+    on_release: str = "keep"  # keep | release
+
+
+@dataclass(frozen=True)
 class ConversionTarget:
     """One record a conversion makes (or links to): `map` gives its values from the source,
     `parent` its reference fields from targets made before it, `link` the source's reference
@@ -183,6 +194,7 @@ class Entity:
     checks: tuple[Check, ...] = ()
     pool: Pool | None = None
     convert: Conversion | None = None
+    owner_follows: OwnerFollows | None = None
     icon: str | None = None
     formula_order: tuple[str, ...] = ()  # formula fields, each after the formulas it reads
 

@@ -1,8 +1,8 @@
 """The write pipeline: the ordered steps every create, update, delete and bulk write goes through,
 written once, inside the write's transaction.
 
-    guard → database checks → linked records → write → audit → pool releases → stage history
-          → rollups → event rules
+    guard → database checks → linked records → write → audit → pool releases → owners that follow
+          → stage history → rollups → event rules
 
 - **guard**: a pending approval's lock and the values only a decision sets (`WriteHooks.guard`).
 - **database checks**: unique values and linked records that must exist (`_check_database`).
@@ -11,6 +11,10 @@ written once, inside the write's transaction.
   the set-wise UPDATEs of a bulk update (set_writes.py), a DELETE.
 - **audit**: atrium_history rows, one per changed field (a bulk create: one per record).
 - **pool releases**: owners a person's update emptied go back to the pool (pool/releases.py).
+- **owners that follow**: records whose owner follows an updated record's (`owner_follows:`) take
+  its new owner, set-wise, each level by a bulk update of its own marked `following`, and the new
+  owner is told once (owner_follows.py). A following write is no pool event and no person's edit:
+  it skips the guard and the pool releases, and does not start another round of following.
 - **stage history**: each record that enters a stage.
 - **rollups**: the parents whose rollups read the records, before and after.
 - **event rules**: the automations the write fires (`WriteHooks.events`); when one ran, the
@@ -52,6 +56,7 @@ class Write:
     each_field: bool = True  # a create audits each field's value; a bulk create one row per record
     partial: bool = False  # an update's records hold only some columns (EventAutomations.update_pairs)
     linked: Callable[[], None] | None = None  # a delete's on_delete, applied before it
+    following: bool = False  # owners following a parent's (owner_follows.py): the engine's own write
 
 
 def afters(pairs: Sequence[Pair]) -> list[Record]:
@@ -75,7 +80,7 @@ class WritePipeline:
         returns them as the event rules left them."""
         service, model, actor = self.service, write.model, write.actor
         hooks = service.hooks
-        if hooks.guard is not None:
+        if hooks.guard is not None and not write.following:
             fields = [[name for name, _, _ in found] for found in write.changes]  # none for a create or delete
             hooks.guard.check(connection, model, [(before, after, fields[i] if fields else None)
                                                   for i, (before, after) in enumerate(write.pairs)],
@@ -90,8 +95,9 @@ class WritePipeline:
         now = service.clock()
         pairs = list(store(now))
         self._audit(connection, write, pairs, now)
-        if write.event == "update":
+        if write.event == "update" and not write.following:
             service.pool_releases.record(connection, model.name, updates(pairs), actor, now)
+            service.owner_follows.follow(connection, write, now)
         stage = model.stage_field
         if stage is not None and stage.pipeline and write.event != "delete":
             service.audit.record_stage(connection, model.name, stage.pipeline, [

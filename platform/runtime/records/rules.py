@@ -60,6 +60,19 @@ def rule_plan(entity: Entity, changed: frozenset[str]) -> RulePlan:
     return RulePlan(tuple(formulas), fields, checks, stage, frozenset(touched))
 
 
+def reading_touched(plan: RulePlan) -> RulePlan:
+    """The plan without the rules it holds only because they read the clock or the user: what a
+    write the engine makes on its own (an owner following its parent's) is checked against. A
+    check like `expected_close >= today()` does not read the owner, so an overdue record does not
+    hold back the owner change of the record it follows."""
+    touched = plan.touched
+    fields = tuple(f for f in plan.fields if f.name in touched
+                   or (f.required_when is not None and f.required_when.names & touched))
+    checks = tuple(c for c in plan.checks
+                   if c.assertion.names & touched or (c.when is not None and c.when.names & touched))
+    return RulePlan(plan.formulas, fields, checks, plan.stage, touched)
+
+
 class RecordRules:
     def __init__(self, blueprint: Blueprint, evaluator: RecordEvaluator):
         self.blueprint = blueprint

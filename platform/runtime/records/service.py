@@ -24,6 +24,7 @@ from atrium.runtime.records.audit import Audit, changed_fields, format_number, s
 from atrium.runtime.records.errors import RecordError, RecordNotFound, StaleRecord, ValidationFailed  # noqa: F401  (re-exported)
 from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.records.hooks import WriteHooks
+from atrium.runtime.records.owner_follows import OwnerFollowing
 from atrium.runtime.records.pipeline import Write, WritePipeline, afters
 from atrium.runtime.records.rollups import Rollups
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
@@ -51,6 +52,7 @@ class RecordService(BulkUpdates):
         self.audit = Audit(self.tables)
         self.pool_releases = PoolReleases(blueprint, self.tables)  # owners emptied by a person's write
         self.rollups = Rollups(blueprint, self.tables, self)
+        self.owner_follows = OwnerFollowing(self)  # owners that follow a parent's (owner_follows:)
         self._keys: dict[str, tuple[str, ...] | None] = {}
         self.pipeline = WritePipeline(self)
         # without hooks (the seed, a test of records alone) nothing is asked, locked, reserved or fired

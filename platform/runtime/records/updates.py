@@ -21,6 +21,7 @@ from atrium.runtime.records.audit import changed_fields
 from atrium.runtime.records.errors import RecordNotFound, ValidationFailed
 from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.records.pipeline import Write, updates
+from atrium.runtime.records.rules import reading_touched
 from atrium.runtime.records.set_writes import plan_inputs, shared_outcome, write_alike, write_changes
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class BulkUpdates:
     def bulk_update(self, entity: str, changes: Sequence[tuple[int, Mapping[str, Any]]], actor: Actor = SYSTEM,
                     connection: Connection | None = None, batch_size: int = 1000,
                     current: Mapping[int, dict[str, Any]] | None = None,
-                    affected_only: bool = False, partial: bool = False) -> list[tuple[dict, dict]]:
+                    affected_only: bool = False, partial: bool = False,
+                    following: bool = False) -> list[tuple[dict, dict]]:
         """Change many records, each with its own values, by the rules `update` applies; all or
         nothing. Returns (before, after) for each record that changed. Raises ValidationFailed
         naming the first bad row (0-based).
@@ -63,18 +65,21 @@ class BulkUpdates:
         already read and locked in `connection`. `affected_only` runs only the rules the changed
         fields can affect (`RulePlan`): what automations use. `partial`: the `current` records hold
         only the columns rule_columns.py names for a scheduled rule (event rules still see whole
-        records: `EventAutomations.update_pairs`)."""
+        records: `EventAutomations.update_pairs`). `following`: the engine moves owners after a
+        parent's (owner_follows.py): only the rules reading what changes apply (`reading_touched`),
+        a pending approval does not hold it back and it is no pool event (pipeline.py)."""
         model = self.entity(entity)
         changed: list[tuple[dict, dict]] = []
         with self._connection(connection) as conn:
             for start in range(0, len(changes), batch_size):
                 changed += self._update_batch(conn, model, changes[start:start + batch_size], start, actor,
-                                              current, affected_only, partial)
+                                              current, affected_only, partial, following)
         return changed
 
     def _update_batch(self, conn: Connection, model: Entity, batch: Sequence[tuple[int, Mapping[str, Any]]],
                       first_row: int, actor: Actor, known: Mapping[int, dict[str, Any]] | None,
-                      affected_only: bool, partial: bool = False) -> list[tuple[dict, dict]]:
+                      affected_only: bool, partial: bool = False,
+                      following: bool = False) -> list[tuple[dict, dict]]:
         table = self.tables[model.name]
         wanted = [i for i, _ in batch if known is None or i not in known]
         currents = dict(known or {})
@@ -99,6 +104,8 @@ class BulkUpdates:
                     moves.append((current, {**current, **shared}, found))
                 continue
             plan = self.rules.plan(model, frozenset(values)) if affected_only else None
+            if plan is not None and following:
+                plan = reading_touched(plan)
             outcome = (shared_outcome(self.rules, model, plan, values, actor)
                        if uniform and index == 0 and plan is not None else None)  # uniform: plan is set
             if partial:  # records holding some columns: completed if the rules read more
@@ -152,5 +159,5 @@ class BulkUpdates:
 
         write = Write(model, "update", actor, [(current, record) for current, record, _ in moves],
                       changes=[found for _, _, found in moves], checked=checked,
-                      own_ids=[current["id"] for current, _, _ in moves], partial=partial)
+                      own_ids=[current["id"] for current, _, _ in moves], partial=partial, following=following)
         return updates(self.pipeline.run(conn, write, store))
