@@ -106,11 +106,11 @@ _ALLOWED_NODES: frozenset[type] = frozenset({
     ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
     ast.In, ast.NotIn, ast.Is, ast.IsNot,
     ast.IfExp, ast.Call, ast.keyword, ast.Name, ast.Load, ast.Constant,
-    ast.Tuple, ast.List, ast.Set, ast.Subscript, ast.Slice,
+    ast.Tuple, ast.List, ast.Set, ast.Subscript, ast.Slice, ast.Attribute,
 })
+MAX_HOPS = 3  # `a.b.c.d` follows three links; a longer path is refused
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
 _REFUSED_NAMES: dict[type, str] = {
-    ast.Attribute: "attribute access (a.b)",
     ast.Lambda: "lambda",
     ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
     ast.DictComp: "comprehensions", ast.GeneratorExp: "generators",
@@ -136,7 +136,22 @@ def parse_expression(source: str | int | float | bool | None) -> Expression:
     tree = _parse(text)
     _check(tree, text)
     names = frozenset(asteval.get_ast_names(tree))
-    return Expression(text, names, tree, _compile(tree))
+    attributes = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute)]
+    inner = {id(node.value) for node in attributes}  # `a.b` inside `a.b.c` is not a path of its own
+    paths = frozenset(_path_of(node) for node in attributes if id(node) not in inner)
+    return Expression(text, names, tree, _compile(tree), paths)
+
+
+def _path_of(node: ast.Attribute | ast.Name) -> tuple[str, ...]:
+    """The names of a dotted path read outward from the last: `a.b.c` → ("a", "b", "c")."""
+    steps: list[str] = []
+    current: ast.expr = node
+    while isinstance(current, ast.Attribute):
+        steps.append(current.attr)
+        current = current.value
+    assert isinstance(current, ast.Name)  # _check_attribute allows only chains over a name
+    steps.append(current.id)
+    return tuple(reversed(steps))
 
 
 def unknown_names(expr: Expression, variables: Iterable[str]) -> list[str]:
@@ -204,9 +219,13 @@ def _check_node(node: ast.AST, text: str) -> None:
         raise ExpressionError(f"expressions cannot use {type(node.value).__name__} literals", text)
     if isinstance(node, ast.Name) and node.id.startswith("_"):
         raise ExpressionError(f"expressions cannot use names starting with '_': {node.id}", text)
+    if isinstance(node, ast.Attribute):
+        _check_attribute(node, text)
     if isinstance(node, ast.Call):
-        # a.b() is left to the walk, which names the real problem: the attribute access.
-        if not isinstance(node.func, (ast.Name, ast.Attribute)):
+        if isinstance(node.func, ast.Attribute):
+            raise ExpressionError("expressions cannot call methods (a.b()); only named functions, "
+                                  "like round(x)", text)
+        if not isinstance(node.func, ast.Name):
             raise ExpressionError("only named functions can be called, like round(x)", text)
         allowed = KEYWORD_ARGUMENTS.get(getattr(node.func, "id", ""), frozenset())
         for keyword in node.keywords:
@@ -214,6 +233,23 @@ def _check_node(node: ast.AST, text: str) -> None:
                 raise ExpressionError("expressions cannot use keyword arguments; pass values in order"
                                       + (f" (only {', '.join(sorted(allowed))}= is accepted here)"
                                          if allowed else ""), text)
+
+
+def _check_attribute(node: ast.Attribute, text: str) -> None:
+    """A dotted path: plain names all the way down to a name, at most MAX_HOPS links."""
+    hops = 0
+    current: ast.expr = node
+    while isinstance(current, ast.Attribute):
+        if current.attr.startswith("_"):
+            raise ExpressionError(f"expressions cannot use names starting with '_': {current.attr}", text)
+        hops += 1
+        current = current.value
+    if not isinstance(current, ast.Name):
+        raise ExpressionError("expressions cannot use attribute access except dotted paths through "
+                              "linked records, like customer.level", text)
+    if hops > MAX_HOPS:
+        raise ExpressionError(f"the dotted path {'.'.join(_path_of(node))} follows {hops} links; "
+                              f"a path follows at most {MAX_HOPS}", text)
 
 
 # --- compiling the checked tree into closures -------------------------------------------
@@ -254,6 +290,12 @@ def _compile_name(node: ast.Name) -> _Run:
         return function_as_value
     default = _CONSTANT_VALUES.get(name)  # a field missing from the record reads as None
     return lambda v, f: v.get(name, default)
+
+
+def _compile_attribute(node: ast.Attribute) -> _Run:
+    # The runtime puts a path's value under its joined key (None when a link is empty).
+    key = ".".join(_path_of(node))
+    return lambda v, f: v.get(key)
 
 
 def _compile_boolop(node: ast.BoolOp) -> _Run:
@@ -350,7 +392,7 @@ _COMPILERS: dict[type, Callable[[Any], _Run]] = {
     ast.BinOp: _compile_binop, ast.UnaryOp: _compile_unaryop, ast.Compare: _compile_compare,
     ast.IfExp: _compile_ifexp, ast.Call: _compile_call, ast.Tuple: _compile_sequence,
     ast.List: _compile_sequence, ast.Set: _compile_sequence, ast.Subscript: _compile_subscript,
-    ast.Slice: _compile_slice,
+    ast.Slice: _compile_slice, ast.Attribute: _compile_attribute,
 }
 
 
