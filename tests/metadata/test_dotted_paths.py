@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from atrium.metadata import check_blueprint
 from atrium.metadata.expressions import Evaluator, ExpressionError, parse_expression
@@ -135,7 +134,7 @@ def test_formulas_reading_each_other_across_entities_in_a_cycle_are_refused(tmp_
     assert any("derived fields read each other in a cycle: product.last_line → quote_line.share → "
                "product.last_line" in m for m in messages), messages
     assert not any("product.echo" in m for m in messages)  # a record reading another of its kind: no cycle
-    
+
 
 def test_a_report_metric_refuses_a_path_with_a_clear_message(tmp_path):
     folder = overlay(tmp_path, {}, {"broken": {"source": "order", "group_by": ["stage"],
