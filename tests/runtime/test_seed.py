@@ -3,11 +3,11 @@ history, a blueprint without a seed plan, and `--if-empty`. Runs on SQLite and P
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 import hashlib
 import os
 import uuid
 from collections import defaultdict
+from decimal import Decimal
 from urllib.parse import quote
 
 import pytest

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
 
 
 def price_input(page: str) -> str:
-    match = re.search(r'<input type="number" id="f-unit_price" name="unit_price" value="([^"]*)"', field_html(page, "unit_price"))
+    match = re.search(r'<input type="number" id="f-unit_price" name="unit_price" value="([^"]*)"',
+                      field_html(page, "unit_price"))
     assert match, field_html(page, "unit_price")
     return match.group(1)
 
