@@ -36,6 +36,10 @@ class Rollups:
                 if field.rollup is not None:
                     self.readers[field.rollup.entity].append((parent, field))
 
+    def links(self, entity: str) -> set[str]:
+        """The reference fields of `entity` that roll-ups of its parents go through."""
+        return {field.rollup.via for _, field in self.readers.get(entity, ()) if field.rollup is not None}
+
     def parents_of(self, entity: str, rows: Iterable[Mapping[str, Any] | None]) -> dict[str, set[int]]:
         """The parents whose rollups read these child rows."""
         affected: dict[str, set[int]] = defaultdict(set)
