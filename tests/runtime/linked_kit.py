@@ -33,6 +33,7 @@ ENTITIES: dict[str, Any] = {
         "level": {"type": "text", "formula": "customer.level"},
         "net": {"type": "money", "formula": "(amount or 0) * (100 - (customer.region.discount or 0)) / 100"},
         "owner_team": {"type": "text", "formula": "customer.owner.team"},
+        "note": {"type": "text"},
     }},
     "product": {"title": "{name}", "fields": {
         "name": {"type": "text", "required": True},
@@ -52,6 +53,11 @@ ENTITIES: dict[str, Any] = {
                    "message": {"en": "Not that many in stock", "zh": "库存不足"}}]},
 }
 ROLES = {"roles": {"admin": {"label": "Admin", "all": True}}}
+AUTOMATIONS = {"vip_note": {
+    "entity": "order", "on": "create", "when": "customer.level == 'vip'",
+    "label": {"en": "VIP note", "zh": "VIP 备注"},
+    "do": [{"set": {"note": "concat('VIP of ', customer.region.name)"}},
+           {"create": {"entity": "line", "values": {"order": "id", "unit_price": "customer.region.discount"}}}]}}
 REPORTS = {"net_by_level": {"source": "order", "group_by": ["level"], "measures": {"net": {"sum": "net"}}}}
 
 
@@ -60,6 +66,10 @@ def build(folder: Path, engine: Any, url: str) -> tuple[Site, Actor]:
     (folder / "reports").mkdir(exist_ok=True)
     for name, spec in REPORTS.items():
         (folder / "reports" / f"{name}.yaml").write_text(yaml.safe_dump({"name": name, **spec}), encoding="utf-8")
+    (folder / "automations").mkdir(exist_ok=True)
+    for name, spec in AUTOMATIONS.items():
+        (folder / "automations" / f"{name}.yaml").write_text(yaml.safe_dump({"name": name, **spec}),
+                                                             encoding="utf-8")
     blueprint = load_blueprint(folder)
     migrate(engine, blueprint)
     site = Site.open(blueprint, url, engine=engine)

@@ -128,3 +128,14 @@ def test_a_change_that_alters_nothing_writes_nothing(world, engine):
     finally:
         sa.event.remove(engine, "before_cursor_execute", listen)
     assert not [s for s in statements if s.startswith('UPDATE "order"') or s.startswith("UPDATE order")]
+
+
+def test_automations_read_paths_in_when_set_and_create(world):
+    site, _, w = world
+    vip = site.records.create("order", {"title": "vip", "customer": w["acme"]["id"]})
+    plain = site.records.create("order", {"title": "plain", "customer": w["bolt"]["id"]})
+    assert stored(site, "order", vip["id"])["note"] == "VIP of North"
+    assert stored(site, "order", plain["id"])["note"] is None
+    with site.engine.connect() as connection:
+        lines = site.records.read_where(connection, "line", "order", [vip["id"], plain["id"]])
+    assert [(line["order"], line["unit_price"]) for line in lines] == [(vip["id"], Decimal("10.00"))]

@@ -91,6 +91,17 @@ class LinkedValues:
         """Put the values of `paths` (default: every path the entity's rules read) in `records`."""
         LinkedRead(self, connection).fill(entity, records, paths)
 
+    def for_expressions(self, connection: Connection, entity: str, records: Sequence[Mapping[str, Any]],
+                        expressions: Iterable[Expression | None]) -> list[Mapping[str, Any]]:
+        """The records as these expressions read them: copies holding the paths' values, or the
+        records themselves when the expressions read no path (an automation's `when` and values)."""
+        paths = self.paths(entity, expressions)
+        if not paths:
+            return list(records)
+        copies = [dict(record) for record in records]
+        self.fill(connection, self.blueprint.entities[entity], copies, paths)
+        return list[Mapping[str, Any]](copies)
+
     def trie(self, entity: str, paths: Sequence[LinkedPath] | None) -> Trie:
         return self._tries.get(entity, {}) if paths is None else path_trie(paths)
 
