@@ -29,6 +29,7 @@ from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Blueprint, Entity, Label
 from atrium.runtime.access import users as user_admin
 from atrium.runtime.records.evaluation import SYSTEM, RecordEvaluator
+from atrium.runtime.records.linked_values import LinkedRead
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import RecordService, ValidationFailed
 from atrium.runtime.schema.database import connect, refresh_statistics
@@ -261,7 +262,8 @@ def _insert(connection: Connection, service: RecordService, drafter: Drafter, ba
     """Insert one batch through the records service, redrawing values it refuses."""
     entity = drafter.entity
     if entity.checks and drafter.precheck:  # checks refused a record before: try each one first
-        batch = [draft for draft in batch if _acceptable(service, drafter, draft)]
+        linked = service.linked_values.reader(connection)
+        batch = [draft for draft in batch if _acceptable(service, drafter, draft, linked)]
     later: list[Draft] = []  # inserted after this batch, one at a time
     while True:
         try:
@@ -308,9 +310,9 @@ def _shares_link(links: frozenset[str], batch: list[Draft], draft: Draft) -> boo
                and any(other.values.get(link) == draft.values.get(link) for other in batch) for link in links)
 
 
-def _acceptable(service: RecordService, drafter: Drafter, draft: Draft) -> bool:
+def _acceptable(service: RecordService, drafter: Drafter, draft: Draft, linked: LinkedRead) -> bool:
     while True:
-        _, errors = service.rules.prepare(drafter.entity, None, draft.values, SYSTEM)
+        _, errors = service.rules.prepare(drafter.entity, None, draft.values, SYSTEM, linked=linked)
         if not errors:
             return True
         if draft.attempts >= MAX_REPAIRS or not drafter.redo(draft, _fields(errors, drafter.entity)):
