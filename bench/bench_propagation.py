@@ -75,20 +75,22 @@ def measure(children: int, repeat: int) -> dict:
         service.bulk_create("order", ({"title": f"o{i}", "customer": customer["id"], "amount": 100 + i % 50}
                                       for i in range(children)))
         runs: dict[str, list[float]] = {"level": [], "discount": []}
+        cpu: dict[str, list[float]] = {"level": [], "discount": []}
         for index in range(repeat):
             for kind, entity, record, values in (
                     ("level", "customer", customer, {"level": ("b", "vip")[index % 2]}),
                     ("discount", "region", region, {"discount": 20 + index})):
-                started = time.perf_counter()
+                started, processor = time.perf_counter(), time.process_time()
                 service.update(entity, record["id"], values)
                 runs[kind].append(time.perf_counter() - started)
+                cpu[kind].append(time.process_time() - processor)
         with engine.connect() as connection:
             orders = service.tables["order"]
             levels = set(connection.execute(sa.select(orders.c.level).distinct()).scalars())
             net_total = service.get("customer", customer["id"])["net_total"]
             expected = sum((100 + i % 50) * (100 - (20 + repeat - 1)) / 100 for i in range(children))
         engine.dispose()
-        return {"runs": runs, "levels": levels, "net_ok": abs(float(net_total) - expected) < 0.01 * children}
+        return {"runs": runs, "cpu": cpu, "levels": levels, "net_ok": abs(float(net_total) - expected) < 0.01 * children}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -101,6 +103,7 @@ def machine() -> str:
 
 def report(children: int, figures: dict, argv: str) -> str:
     level, discount = figures["runs"]["level"], figures["runs"]["discount"]
+    level_cpu, discount_cpu = figures["cpu"]["level"], figures["cpu"]["discount"]
     load = os.getloadavg()[0]
     return f"""{START}
 ## Propagation through dotted paths (`bench/bench_propagation.py`)
@@ -113,12 +116,15 @@ one transaction: the parent's write, the query walking each path back, the child
 batches of 2,000 with their linked values loaded set-wise, their formulas computed, one
 executemany per changed column set, and the roll-up over them refreshed.
 
-| change | children recomputed | best | median | target |
-|---|---:|---:|---:|---:|
+| change | children recomputed | best (wall) | median (wall) | best (CPU) | target |
+|---|---:|---:|---:|---:|---:|
 | `customer.level` (one link) | {children:,} | {min(level):.2f} s | {statistics.median(level):.2f} s | \
-≤ {TARGET_S:.0f} s |
+{min(level_cpu):.2f} s | ≤ {TARGET_S:.0f} s |
 | `region.discount` (two links, roll-up along) | {children:,} | {min(discount):.2f} s | \
-{statistics.median(discount):.2f} s | ≤ {TARGET_S:.0f} s |
+{statistics.median(discount):.2f} s | {min(discount_cpu):.2f} s | ≤ {TARGET_S:.0f} s |
+
+The CPU column is the process's own time: on a shared machine the wall time also counts the
+waits for a core.
 
 Checked after the runs: every order holds the customer's last level ({', '.join(sorted(figures['levels']))}),
 the roll-up equals the sum of the recomputed nets: {'yes' if figures['net_ok'] else 'NO'}.
@@ -134,8 +140,8 @@ def main() -> int:
     log(f"machine: {machine()}")
     figures = measure(args.children, args.repeat)
     for kind, times in figures["runs"].items():
-        log(f"{kind}: {args.children:,} children, best {min(times):.3f} s, median {statistics.median(times):.3f} s "
-            f"(target ≤ {TARGET_S:.0f} s)")
+        log(f"{kind}: {args.children:,} children, best {min(times):.3f} s, median {statistics.median(times):.3f} s, "
+            f"best CPU {min(figures['cpu'][kind]):.3f} s (target ≤ {TARGET_S:.0f} s)")
     log(f"levels after: {sorted(figures['levels'])}; roll-up right: {figures['net_ok']}")
     if not args.no_doc:
         write_section(report(args.children, figures, f"--children {args.children} --repeat {args.repeat}"),
