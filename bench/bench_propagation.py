@@ -90,7 +90,8 @@ def measure(children: int, repeat: int) -> dict:
             net_total = service.get("customer", customer["id"])["net_total"]
             expected = sum((100 + i % 50) * (100 - (20 + repeat - 1)) / 100 for i in range(children))
         engine.dispose()
-        return {"runs": runs, "cpu": cpu, "levels": levels, "net_ok": abs(float(net_total) - expected) < 0.01 * children}
+        right = abs(float(net_total) - expected) < 0.01 * children
+        return {"runs": runs, "cpu": cpu, "levels": levels, "net_ok": right}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
