@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from atrium.metadata.entities import system_field
+from atrium.metadata.expressions import BUILTIN_FUNCTIONS, CONSTANTS, CONTEXT_FUNCTIONS
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field
 from atrium.metadata.problems import did_you_mean
 from atrium.metadata.sources import Report, Source
@@ -21,6 +22,7 @@ from atrium.metadata.sources import Report, Source
 # team's name. Nothing else of a user (password, locale, sign-in failures) is readable.
 USER_ATTRIBUTES: tuple[str, ...] = ("name", "display_name", "role", "team")
 USER = "user"  # the name a LinkedPath gives the users in its `entities`
+LANGUAGE_NAMES = BUILTIN_FUNCTIONS | CONTEXT_FUNCTIONS | CONSTANTS
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,10 @@ def check_expression_paths(report: Report, entities: Mapping[str, Entity]) -> No
             continue
         for path in sorted(expression.paths):
             if path[0] not in entities[entity].fields and path[0] not in SYSTEM_FIELDS:
-                continue  # Report.expression named the unknown first name already
+                if path[0] in LANGUAGE_NAMES:  # known to the language, so not reported as unknown
+                    report.add(source, steps, f"expression {expression.source!r}: '{path[0]}' in "
+                               f"'{'.'.join(path)}' is not a field of {entity}, so the path cannot go through it")
+                continue  # else Report.expression named the unknown first name already
             found = resolve_linked_path(entities, entity, path)
             if isinstance(found, PathProblem):
                 report.add(source, steps, f"expression {expression.source!r}: {found.message}", found.hint)

@@ -93,6 +93,7 @@ def field(formula: str, kind: str = "formula") -> dict:
     ("customer.owner.nam", "'nam' in 'customer.owner.nam' is not readable of a user (one of name, display_name, "
                            "role, team) (did you mean 'name'?)"),
     ("owner.team.name", "'owner' in 'owner.team.name' is a user field: a path ends there"),
+    ("today.year", "'today' in 'today.year' is not a field of order"),
     ("customer.owner.team", None),
     ("created_by.display_name", None),
 ])
