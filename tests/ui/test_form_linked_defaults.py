@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from record_pages_kit import B2B, World, module_database
 from test_form_page import field_html
+
+from atrium.metadata import load_blueprint
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
 
@@ -40,3 +43,38 @@ def test_picking_a_product_fills_the_unit_price_until_the_user_types_it(world):
     assert price_input(typed.text) == "7000"
     prefilled = rep.get(f"/r/quote_line/new?product={arm['id']}").text
     assert price_input(prefilled) == "8000.00"
+
+
+VIEW = """entity: quote_line
+form:
+  sections:
+    - label: {en: Line, zh: 明细}
+      fields: [quote, product, description, quantity, unit_price]
+    - label: {en: Big ticket, zh: 大额}
+      fields: [discount]
+      visible_when: "product.unit_price is not None and product.unit_price >= 100000"
+"""
+
+
+@pytest.fixture(scope="module")
+def overlaid(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("overlay")
+    (folder / "blueprint.yaml").write_text(f"name: acme\nextends: {B2B}\n", encoding="utf-8")
+    (folder / "views").mkdir()
+    (folder / "views" / "quote_line.yaml").write_text(VIEW, encoding="utf-8")
+    with module_database(tmp_path_factory) as (engine, url):
+        world = World(engine, url, load_blueprint(folder), folder)
+        yield world
+        world.close()
+
+
+def test_a_section_shown_by_a_linked_records_value_follows_the_picked_link(overlaid):
+    robot = overlaid.create("product", by="boss", code="IR-200", name="Robot", unit_price=150000)
+    arm = overlaid.create("product", by="boss", code="AR-1", name="Arm", unit_price=8000)
+    rep = overlaid.browser("rep")
+    form = [("_fields", n) for n in ("quote", "product", "quantity", "unit_price")]
+    hidden = r'<fieldset class="section cols-2" hidden disabled>\s*<legend>Big ticket</legend>'
+    big = rep.post("/r/quote_line/form-state", form + [("product", robot["id"]), ("_touched_now", "product")])
+    assert not re.search(hidden, big.text) and "<legend>Big ticket</legend>" in big.text
+    small = rep.post("/r/quote_line/form-state", form + [("product", arm["id"]), ("_touched_now", "product")])
+    assert re.search(hidden, small.text)

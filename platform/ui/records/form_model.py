@@ -135,8 +135,12 @@ class FormModel:
             changes = {name: value for name, value in changes.items() if name not in self.copied - typed}
         records = self.kit.site.records
         with self.kit.site.engine.connect() as connection:
-            return self.rules.prepare(self.entity, base, changes, self.kit.actor,
-                                      linked=records.linked_values.reader(connection))
+            record, errors = self.rules.prepare(self.entity, base, changes, self.kit.actor,
+                                                linked=records.linked_values.reader(connection))
+            # the form's own conditions (visible_when, required_when) read the linked values too
+            conditions = [v for _, v, _, _ in self.layout] + [f.required_when for f in self.entity]
+            shown = records.linked_values.for_expressions(connection, self.entity.name, [record], conditions)
+        return dict(shown[0]), errors
 
     def refill_copied(self, record: Mapping[str, Any], raw: dict[str, Any], typed: set[str]) -> None:
         """Show a new record's copied defaults the user has not typed as the draft computed them."""
