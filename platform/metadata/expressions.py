@@ -6,8 +6,11 @@ How an expression runs, and why:
    is a thin wrapper around `ast.parse` that replaces the SyntaxError's message and position with
    an empty one and appends every failure to the interpreter's error list (it never shrinks),
    so we call `ast.parse` directly to keep the message a person needs at blueprint load.
-2. Check the tree against a whitelist of node types (below); anything else - attributes, lambdas,
-   comprehensions, f-strings, keyword arguments, `*args` - is refused with a clear message.
+2. Check the tree against a whitelist of node types (below); anything else - lambdas,
+   comprehensions, f-strings, keyword arguments, `*args`, attribute access other than a dotted
+   path of plain names (`customer.level`, at most MAX_HOPS links) - is refused with a clear message.
+   A dotted path compiles to one lookup of its joined key ("customer.level") in the variables:
+   the runtime loads the linked records' values set-wise and puts them there (records/linked_values.py).
    Size and nesting are bounded too, so no expression is expensive to check or to run.
    The free names come from asteval's `get_ast_names`, as STACK-NOTES prescribes.
 3. Compile the checked tree into a chain of small Python closures, stored in the Expression.
