@@ -43,6 +43,7 @@ import asteval
 
 import atrium.metadata.expression_functions as fx
 from atrium.errors import AtriumError
+from atrium.metadata.dotted_paths import MAX_HOPS as MAX_HOPS, attribute_problem, path_of
 
 MAX_SOURCE_CHARS = 4_000
 MAX_NODES = 2_000
@@ -111,7 +112,6 @@ _ALLOWED_NODES: frozenset[type] = frozenset({
     ast.IfExp, ast.Call, ast.keyword, ast.Name, ast.Load, ast.Constant,
     ast.Tuple, ast.List, ast.Set, ast.Subscript, ast.Slice, ast.Attribute,
 })
-MAX_HOPS = 3  # `a.b.c.d` follows three links; a longer path is refused
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
 _REFUSED_NAMES: dict[type, str] = {
     ast.Lambda: "lambda",
@@ -141,20 +141,9 @@ def parse_expression(source: str | int | float | bool | None) -> Expression:
     names = frozenset(asteval.get_ast_names(tree))
     attributes = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute)]
     inner = {id(node.value) for node in attributes}  # `a.b` inside `a.b.c` is not a path of its own
-    paths = frozenset(_path_of(node) for node in attributes if id(node) not in inner)
+    paths = frozenset(path_of(node) for node in attributes if id(node) not in inner)
     return Expression(text, names, tree, _compile(tree), paths)
 
-
-def _path_of(node: ast.Attribute | ast.Name) -> tuple[str, ...]:
-    """The names of a dotted path read outward from the last: `a.b.c` → ("a", "b", "c")."""
-    steps: list[str] = []
-    current: ast.expr = node
-    while isinstance(current, ast.Attribute):
-        steps.append(current.attr)
-        current = current.value
-    assert isinstance(current, ast.Name)  # _check_attribute allows only chains over a name
-    steps.append(current.id)
-    return tuple(reversed(steps))
 
 
 def unknown_names(expr: Expression, variables: Iterable[str]) -> list[str]:
@@ -222,8 +211,8 @@ def _check_node(node: ast.AST, text: str) -> None:
         raise ExpressionError(f"expressions cannot use {type(node.value).__name__} literals", text)
     if isinstance(node, ast.Name) and node.id.startswith("_"):
         raise ExpressionError(f"expressions cannot use names starting with '_': {node.id}", text)
-    if isinstance(node, ast.Attribute):
-        _check_attribute(node, text)
+    if isinstance(node, ast.Attribute) and (problem := attribute_problem(node)) is not None:
+        raise ExpressionError(problem, text)
     if isinstance(node, ast.Call):
         if isinstance(node.func, ast.Attribute):
             raise ExpressionError("expressions cannot call methods (a.b()); only named functions, "
@@ -236,23 +225,6 @@ def _check_node(node: ast.AST, text: str) -> None:
                 raise ExpressionError("expressions cannot use keyword arguments; pass values in order"
                                       + (f" (only {', '.join(sorted(allowed))}= is accepted here)"
                                          if allowed else ""), text)
-
-
-def _check_attribute(node: ast.Attribute, text: str) -> None:
-    """A dotted path: plain names all the way down to a name, at most MAX_HOPS links."""
-    hops = 0
-    current: ast.expr = node
-    while isinstance(current, ast.Attribute):
-        if current.attr.startswith("_"):
-            raise ExpressionError(f"expressions cannot use names starting with '_': {current.attr}", text)
-        hops += 1
-        current = current.value
-    if not isinstance(current, ast.Name):
-        raise ExpressionError("expressions cannot use attribute access except dotted paths through "
-                              "linked records, like customer.level", text)
-    if hops > MAX_HOPS:
-        raise ExpressionError(f"the dotted path {'.'.join(_path_of(node))} follows {hops} links; "
-                              f"a path follows at most {MAX_HOPS}", text)
 
 
 # --- compiling the checked tree into closures -------------------------------------------
@@ -297,7 +269,7 @@ def _compile_name(node: ast.Name) -> _Run:
 
 def _compile_attribute(node: ast.Attribute) -> _Run:
     # The runtime puts a path's value under its joined key (None when a link is empty).
-    key = ".".join(_path_of(node))
+    key = ".".join(path_of(node))
     return lambda v, f: v.get(key)
 
 
