@@ -114,8 +114,9 @@ One customer with {children:,} orders; each order stores `level: customer.level`
 `net: (amount or 0) * (100 - (customer.region.discount or 0)) / 100`, and the customer a roll-up
 `net_total` (sum of the orders' `net`). The timed call is `RecordService.update` of the parent, in
 one transaction: the parent's write, the query walking each path back, the children read in
-batches of 2,000 with their linked values loaded set-wise, their formulas computed, one
-executemany per changed column set, and the roll-up over them refreshed.
+batches of 2,000 (only the columns the affected formulas read) with their linked values loaded
+set-wise, the formulas reading the changed path computed, the records getting the same new values
+written with one UPDATE per value set (an executemany for the rest), and the roll-up refreshed.
 
 | change | children recomputed | best (wall) | median (wall) | best (CPU) | target |
 |---|---:|---:|---:|---:|---:|
