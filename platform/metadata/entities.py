@@ -48,7 +48,7 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
     for duplicate in {v for v in values if values.count(v) > 1}:
         report.add(entity, path + ["options"], f"option '{duplicate}' is listed twice")
     def expression(key: str) -> Expression | None:
-        return report.expression(entity, path + [key], spec[key], names) if key in spec else None
+        return report.expression(entity, path + [key], spec[key], names, entity.name) if key in spec else None
     default = expression("default")
     return Field(
         name=name, type=spec["type"], label=Label.of(spec.get("label"), name),
@@ -94,8 +94,9 @@ def build_entity(source: Source, report: Report) -> Entity:
                              else default_name, columns, unique))
     checks = []
     for i, spec in enumerate(data.get("checks", ())):
-        assertion = report.expression(source, ["checks", i, "assert"], spec["assert"], names)
-        when = report.expression(source, ["checks", i, "when"], spec["when"], names) if "when" in spec else None
+        assertion = report.expression(source, ["checks", i, "assert"], spec["assert"], names, source.name)
+        when = (report.expression(source, ["checks", i, "when"], spec["when"], names, source.name)
+                if "when" in spec else None)
         if assertion is not None:  # else the report has the problem and no blueprint is built
             checks.append(Check(name=spec["name"], assertion=assertion, message=Label.of(spec["message"]), when=when))
     pool = None

@@ -6,8 +6,11 @@ How an expression runs, and why:
    is a thin wrapper around `ast.parse` that replaces the SyntaxError's message and position with
    an empty one and appends every failure to the interpreter's error list (it never shrinks),
    so we call `ast.parse` directly to keep the message a person needs at blueprint load.
-2. Check the tree against a whitelist of node types (below); anything else - attributes, lambdas,
-   comprehensions, f-strings, keyword arguments, `*args` - is refused with a clear message.
+2. Check the tree against a whitelist of node types (below); anything else - lambdas,
+   comprehensions, f-strings, keyword arguments, `*args`, attribute access other than a dotted
+   path of plain names (`customer.level`, at most MAX_HOPS links) - is refused with a clear message.
+   A dotted path compiles to one lookup of its joined key ("customer.level") in the variables:
+   the runtime loads the linked records' values set-wise and puts them there (records/linked_values.py).
    Size and nesting are bounded too, so no expression is expensive to check or to run.
    The free names come from asteval's `get_ast_names`, as STACK-NOTES prescribes.
 3. Compile the checked tree into a chain of small Python closures, stored in the Expression.
@@ -40,6 +43,7 @@ import asteval
 
 import atrium.metadata.expression_functions as fx
 from atrium.errors import AtriumError
+from atrium.metadata.dotted_paths import MAX_HOPS as MAX_HOPS, attribute_problem, path_of
 
 MAX_SOURCE_CHARS = 4_000
 MAX_NODES = 2_000
@@ -106,11 +110,10 @@ _ALLOWED_NODES: frozenset[type] = frozenset({
     ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
     ast.In, ast.NotIn, ast.Is, ast.IsNot,
     ast.IfExp, ast.Call, ast.keyword, ast.Name, ast.Load, ast.Constant,
-    ast.Tuple, ast.List, ast.Set, ast.Subscript, ast.Slice,
+    ast.Tuple, ast.List, ast.Set, ast.Subscript, ast.Slice, ast.Attribute,
 })
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
 _REFUSED_NAMES: dict[type, str] = {
-    ast.Attribute: "attribute access (a.b)",
     ast.Lambda: "lambda",
     ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
     ast.DictComp: "comprehensions", ast.GeneratorExp: "generators",
@@ -136,7 +139,11 @@ def parse_expression(source: str | int | float | bool | None) -> Expression:
     tree = _parse(text)
     _check(tree, text)
     names = frozenset(asteval.get_ast_names(tree))
-    return Expression(text, names, tree, _compile(tree))
+    attributes = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute)]
+    inner = {id(node.value) for node in attributes}  # `a.b` inside `a.b.c` is not a path of its own
+    paths = frozenset(path_of(node) for node in attributes if id(node) not in inner)
+    return Expression(text, names, tree, _compile(tree), paths)
+
 
 
 def unknown_names(expr: Expression, variables: Iterable[str]) -> list[str]:
@@ -204,9 +211,13 @@ def _check_node(node: ast.AST, text: str) -> None:
         raise ExpressionError(f"expressions cannot use {type(node.value).__name__} literals", text)
     if isinstance(node, ast.Name) and node.id.startswith("_"):
         raise ExpressionError(f"expressions cannot use names starting with '_': {node.id}", text)
+    if isinstance(node, ast.Attribute) and (problem := attribute_problem(node)) is not None:
+        raise ExpressionError(problem, text)
     if isinstance(node, ast.Call):
-        # a.b() is left to the walk, which names the real problem: the attribute access.
-        if not isinstance(node.func, (ast.Name, ast.Attribute)):
+        if isinstance(node.func, ast.Attribute):
+            raise ExpressionError("expressions cannot call methods (a.b()); only named functions, "
+                                  "like round(x)", text)
+        if not isinstance(node.func, ast.Name):
             raise ExpressionError("only named functions can be called, like round(x)", text)
         allowed = KEYWORD_ARGUMENTS.get(getattr(node.func, "id", ""), frozenset())
         for keyword in node.keywords:
@@ -254,6 +265,12 @@ def _compile_name(node: ast.Name) -> _Run:
         return function_as_value
     default = _CONSTANT_VALUES.get(name)  # a field missing from the record reads as None
     return lambda v, f: v.get(name, default)
+
+
+def _compile_attribute(node: ast.Attribute) -> _Run:
+    # The runtime puts a path's value under its joined key (None when a link is empty).
+    key = ".".join(path_of(node))
+    return lambda v, f: v.get(key)
 
 
 def _compile_boolop(node: ast.BoolOp) -> _Run:
@@ -350,7 +367,7 @@ _COMPILERS: dict[type, Callable[[Any], _Run]] = {
     ast.BinOp: _compile_binop, ast.UnaryOp: _compile_unaryop, ast.Compare: _compile_compare,
     ast.IfExp: _compile_ifexp, ast.Call: _compile_call, ast.Tuple: _compile_sequence,
     ast.List: _compile_sequence, ast.Set: _compile_sequence, ast.Subscript: _compile_subscript,
-    ast.Slice: _compile_slice,
+    ast.Slice: _compile_slice, ast.Attribute: _compile_attribute,
 }
 
 

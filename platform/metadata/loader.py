@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 from atrium.metadata.approval_checks import check_decision_triggers, check_seed_requests
 from atrium.metadata.conversions import link_conversions
 from atrium.metadata.entities import build_entity, build_pipeline, link_entities
+from atrium.metadata.expression_paths import check_derived_cycles, check_expression_paths
 from atrium.metadata.merge import merge, strip_markers
 from atrium.metadata.model import Blueprint, Label, freeze
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
@@ -192,6 +193,8 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
                   for name, source in of_kind("dashboard").items()}
     automations = {name: build_automation(source, entities, pipelines, roles, report)
                    for name, source in of_kind("automation").items()}
+    check_expression_paths(report, entities)
+    check_derived_cycles(report, entity_sources, entities)
     check_decision_triggers(of_kind("automation"), report)  # on: {approved: rule} names an approval rule
     seed = build_seed(documents.get(("seed", "seed")), entities, roles, report)
     check_seed_requests(documents.get(("seed", "seed")), of_kind("automation"), entities, pipelines, report)

@@ -42,6 +42,48 @@ YAML document) records what the base had wherever the overlay changes it, so tha
 and `atrium overlay upgrade --base NEW` can report each conflict with a newer base."""
 
 
+DOTTED_PATHS = """\
+## Dotted paths in expressions
+
+Wherever an expression reads a record (a field's `formula`, `default` and `required_when`, a
+check's `assert` and `when`, a form section's `visible_when`, an automation's `when`, `set` and
+`create` values and webhook payload), a dotted path follows a reference field to a field of the
+record it points to, up to three links: `product.price`, `instalment.amount -
+instalment.received`, `order.customer.level`. A user field may be the last link, to the user's
+`name`, `display_name`, `role` or `team` (the team's name): `owner.team`, `customer.owner.name`.
+Nothing else of a user is readable. An empty link reads as null (`customer.level` of an order
+without a customer), so write `(customer.region.discount or 0)` where a number is needed.
+
+```yaml
+# entities/quote_line.yaml
+fields:
+  unit_price: {type: money, default: "product.unit_price"}   # a copy, taken when the line is made
+  level:      {type: text, formula: "quote.customer.level"}   # follows the customer
+checks:
+  - {name: in_stock, assert: "quantity <= product.stock", message: {en: Not in stock, zh: 库存不足}}
+```
+
+Checked at load like any name, at the file:line:col that wrote the path: each step but the last
+must be a reference or user field of the entity reached so far, the last a field of the last
+entity (with a did-you-mean hint); more than three links, a path through any other field, and
+stored formulas or roll-ups that read each other in a cycle across entities (`a.total` reads
+`b.share`, which reads `a.total`) are errors naming the path or the cycle. A report's metrics read
+its aggregated columns, not records, so a path there is refused.
+
+Reading a linked record ignores access (the rules are about integrity); what a page shows of a
+derived value is decided by the field's own access.
+
+**Propagation.** A stored formula that reads a path is recomputed when any record along the path
+changes the field the path goes through or ends at (up to three links back), in the same
+transaction as that change: the dependent records are found with one query per path, recomputed
+in batches with their linked values loaded set-wise, and written only where a value changed (no
+change, no write). What changes passes on: to roll-ups over the formula and to formulas that read
+it through paths in turn. These derived writes are not recorded in the history (like roll-ups):
+the history has the change that caused them, on the record that changed. A user's team or name
+changing does not recompute formulas that read it. **Defaults** are not propagated: a default
+that reads a linked record is a copy taken when the record is made."""
+
+
 def _schemas() -> Schemas:
     return {path.name.split(".")[0]: json.loads(path.read_text(encoding="utf-8"))
             for path in sorted(SCHEMA_DIR.glob("*.schema.json"))}
@@ -102,6 +144,7 @@ def render_reference() -> str:
         for example in schema.get("examples", ())[:1]:
             out += ["Example:", "", "```yaml", render_overlay_yaml(example).rstrip(), "```", ""]
     out += OVERLAYS.splitlines() + [""]
+    out += DOTTED_PATHS.splitlines() + [""]
     out += ["## Shared definitions", ""]
     for kind in ["common", *KINDS]:
         for name, definition in schemas[kind].get("$defs", {}).items():

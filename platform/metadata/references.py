@@ -52,7 +52,7 @@ def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -
                 report.unknown(source, ["form", "sections", i, "fields", j],
                                f"a field of {entity}", field, entities[entity].fields)
         visible = (report.expression(source, ["form", "sections", i, "visible_when"],
-                                     spec["visible_when"], names) if "visible_when" in spec else None)
+                                     spec["visible_when"], names, entity) if "visible_when" in spec else None)
         sections.append(FormSection(label=Label.of(spec.get("label"), f"section {i + 1}"),
                                     fields=tuple(spec["fields"]), visible_when=visible,
                                     columns=spec.get("columns", 2)))
@@ -169,7 +169,7 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
     check_condition(report, source, ["where"], data.get("where", {}), entities, entity, pipelines)
     expressions = {}
     if "when" in data:
-        expressions["when"] = report.expression(source, ["when"], data["when"], names)
+        expressions["when"] = report.expression(source, ["when"], data["when"], names, entity)
     for i, action in enumerate(data["do"]):
         kind = next(iter(action))
         body = action[kind]
@@ -178,14 +178,14 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
             report.add(source, path, f"'{kind}' cannot act on a deleted record; after a delete a rule "
                        "may " + ", ".join(EVENT_ACTIONS_ON_DELETE))
         if kind == "set":
-            _check_values(report, source, path, body, entities, entity, names, expressions)
+            _check_values(report, source, path, body, entities, entity, names, expressions, entity)
         elif kind == "create":
             target = body["entity"]
             if target not in entities:
                 report.unknown(source, path + ["entity"], "an entity", target, entities)
             else:
                 _check_values(report, source, path + ["values"], body.get("values", {}),
-                              entities, target, names, expressions)
+                              entities, target, names, expressions, entity)
         elif kind == "notify":
             recipients = body["to"] if isinstance(body["to"], list) else [body["to"]]
             known = set(NOTIFY_KEYWORDS) | set(roles) | {f for f in fields if fields[f].type == "user"}
@@ -198,14 +198,14 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
         elif kind == "webhook":
             for key, text in body.get("payload", {}).items():
                 expressions[".".join(map(str, path + ["payload", key]))] = report.expression(
-                    source, path + ["payload", key], text, names)
+                    source, path + ["payload", key], text, names, entity)
         elif kind == "require_approval":  # approval_checks.py
             check_approval(report, source, path, body, entities[entity], roles,
                            lambda where, values: _check_values(report, source, where, values, entities, entity,
-                                                               names, expressions))
+                                                               names, expressions, entity))
             if "when" in body:
                 expressions[".".join(map(str, path + ["when"]))] = report.expression(
-                    source, path + ["when"], body["when"], names)
+                    source, path + ["when"], body["when"], names, entity)
     check_request_trigger(report, source)
     return Document(source.name, freeze(data), Label.of(data.get("label"), source.name),
                     MappingProxyType({k: v for k, v in expressions.items() if v is not None}))
@@ -232,11 +232,13 @@ def _check_assign(report: Report, source: Source, path: list[Any], body: Mapping
 
 def _check_values(report: Report, source: Source, path: list[Any], values: Mapping[str, Any],
                   entities: Mapping[str, Entity], target: str, names: set[str],
-                  expressions: dict[str, Any]) -> None:
+                  expressions: dict[str, Any], reads: str) -> None:
+    """Values for fields of `target`, computed from a record of `reads` (the rule's entity)."""
     for field, text in values.items():
         if field not in entities[target].fields:
             report.unknown(source, path + [field], f"a field of {target}", field, entities[target].fields)
-        expressions[".".join(map(str, path + [field]))] = report.expression(source, path + [field], text, names)
+        expressions[".".join(map(str, path + [field]))] = report.expression(source, path + [field], text, names,
+                                                                            reads)
 
 
 def _check_each(report: Report, source: Source, path: list[Any], plan: Mapping[str, Any], entity: Entity,

@@ -32,6 +32,9 @@ class Report:
     """Collects problems while a blueprint is built; builders never raise."""
 
     problems: list[Problem] = field(default_factory=list)
+    # expressions that read dotted paths, with the entity they are evaluated on: checked once
+    # every entity is built (expression_paths.check_expression_paths)
+    linked: list[tuple[Source, list[str | int], Expression, str]] = field(default_factory=list)
 
     def add(self, source: Source, path: Iterable[str | int], message: str, hint: str = "",
             key: bool = False) -> None:
@@ -44,8 +47,9 @@ class Report:
         self.add(source, path, f"'{name}' is not {what}", did_you_mean(name, candidates))
 
     def expression(self, source: Source, path: Iterable[str | int], text: Any,
-                   names: Iterable[str]) -> Expression | None:
-        """Parse an expression and check that every name it uses exists."""
+                   names: Iterable[str], entity: str | None = None) -> Expression | None:
+        """Parse an expression and check that every name it uses exists; with `entity` (the
+        entity whose records it reads), dotted paths through its references are allowed."""
         steps = list(path)
         try:
             expression = parse_expression(text)
@@ -57,4 +61,11 @@ class Report:
             candidates = known | BUILTIN_FUNCTIONS | CONTEXT_FUNCTIONS | CONSTANTS
             self.add(source, steps, f"expression {text!r} uses unknown name '{name}'",
                      did_you_mean(name, candidates))
+        if expression.paths and entity is None:
+            dotted = ".".join(min(expression.paths))
+            self.add(source, steps, f"expression {text!r} reads '{dotted}': a dotted path reads a linked "
+                     "record, and here there is no record to follow (e.g. a report's metric reads its "
+                     "aggregated columns)")
+        elif expression.paths and entity is not None:
+            self.linked.append((source, steps, expression, entity))
         return expression

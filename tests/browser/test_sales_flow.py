@@ -226,6 +226,10 @@ def quote_with_a_large_discount(rep, site, made: dict) -> int:
     quote = record_id(page)
 
     page.locator("#related-quote_line a.button", has_text="Add").click()
+    # picking the product fills the unit price from it (a copied default), typing it keeps the typed one
+    product = next(p for p in rows(site, "product") if p["unit_price"] is not None)
+    pick(page, "product", product["name"])
+    expect(page.locator("#f-unit_price")).to_have_value(f"{product['unit_price']:.2f}")
     page.fill("#f-description", "Assembly line controller")
     page.fill("#f-quantity", "2")
     page.fill("#f-unit_price", "60000")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -80,6 +80,11 @@ class Actions:
     def _values(self, run: RuleRun, expressions: Mapping[str, Expression], record: Mapping[str, Any]) -> dict:
         return {name: self._evaluate(run, expression, record) for name, expression in expressions.items()}
 
+    def _read(self, run: RuleRun, expressions: Iterable[Expression], items: Sequence[Item]) -> list[Mapping[str, Any]]:
+        """The items' records as the expressions read them: with linked values for dotted paths."""
+        return self.service.linked_values.for_expressions(run.connection, run.rule.entity,
+                                                          [item.record for item in items], expressions)
+
     def _update(self, run: RuleRun, items: Sequence[Item], changes: Sequence[tuple[int, Mapping]]) -> None:
         # the items hold the records as they are in this transaction (read and locked by the
         # scheduler, or just written); only the rules these fields can affect are checked again
@@ -96,14 +101,16 @@ class Actions:
         # a value that reads nothing (`owner: null`, `status: "'dormant'"`) is the same for every record
         fixed = {name: self._evaluate(run, e, {}) for name, e in action.expressions.items() if not e.names}
         varying = {name: e for name, e in action.expressions.items() if e.names}
-        changes = [(item.record["id"], {**fixed, **self._values(run, varying, item.record)} if varying else fixed)
-                   for item in items]
+        read = self._read(run, varying.values(), items)
+        changes = [(item.record["id"], {**fixed, **self._values(run, varying, record)} if varying else fixed)
+                   for item, record in zip(items, read, strict=True)]
         owners = self.pool.owners(run.rule.entity, items)
         self._update(run, items, changes)
         self.pool.record(run.connection, run.rule, owners, items, run.now)  # pool history: recycled
 
     def _create(self, run: RuleRun, action: Action, items: list[Item]) -> None:
-        rows = [self._values(run, action.expressions, item.record) for item in items]
+        rows = [self._values(run, action.expressions, record)
+                for record in self._read(run, action.expressions.values(), items)]
         self.service.bulk_create(action.spec["entity"], rows, run.actor, connection=run.connection,
                                  audit_fields=True)
 

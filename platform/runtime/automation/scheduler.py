@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -143,7 +143,9 @@ class ScheduledRules:
             # before and now start as one dict: actions replace `record`, never change it in place
             items = [Item(record, record) for record in sorted(records, key=lambda r: r["id"])]
             if rule.when is not None:
-                items = [item for item in items if self._holds(rule, actor, item)]
+                read = self.service.linked_values.for_expressions(connection, rule.entity,
+                                                                  [item.record for item in items], [rule.when])
+                items = [item for item, record in zip(items, read, strict=True) if self._holds(rule, actor, record)]
             token = enter_rule(rule.name)  # its own writes do not fire it again
             try:
                 self.automations.actions.run(RuleRun(rule, "schedule", connection, actor, now,
@@ -152,9 +154,9 @@ class ScheduledRules:
                 leave_rule(token)
         return len(items)
 
-    def _holds(self, rule: Rule, actor: Actor, item: Item) -> bool:
+    def _holds(self, rule: Rule, actor: Actor, record: Mapping[str, Any]) -> bool:
         try:
-            return bool(self.service.rules.evaluator.bind(rule.entity, actor).evaluate(rule.when, item.record))
+            return bool(self.service.rules.evaluator.bind(rule.entity, actor).evaluate(rule.when, record))
         except Exception:  # like a check's `when`: a condition that cannot be evaluated does not hold
             return False
 

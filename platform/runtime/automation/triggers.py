@@ -184,10 +184,12 @@ class EventAutomations:
             items = [item for item in items if item.record["id"] in found]
         if rule.when is not None:
             evaluator = self.service.rules.evaluator.bind(rule.entity, actor)
+            read = self.service.linked_values.for_expressions(connection, rule.entity,
+                                                              [item.record for item in items], [rule.when])
             kept = []
-            for item in items:
+            for item, record in zip(items, read, strict=True):
                 try:
-                    if evaluator.evaluate(rule.when, item.record):
+                    if evaluator.evaluate(rule.when, record):
                         kept.append(item)
                 except ExpressionError:
                     continue  # like a check's `when`: a condition that cannot be evaluated does not hold

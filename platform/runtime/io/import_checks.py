@@ -23,10 +23,12 @@ def check_rows(context: ImportContext, connection: Connection, rows: list[Planne
     model = context.model
     rules = context.site.records.rules
     total = len(rows)
+    linked = context.site.records.linked_values.reader(connection)  # what checks read through paths, read once
+    linked.warm(model, [{**(_current(row) or {}), **row.values} for row in rows if row.action != "skip"])
     for done, row in enumerate(rows, start=1):
         if row.action != "skip":
-            current = (row.root.record if row.root else row.record) if row.action == "update" else None
-            record, found = rules.prepare(model, current, row.values, context.actor)
+            current = _current(row)
+            record, found = rules.prepare(model, current, row.values, context.actor, linked=linked)
             if not found:
                 found = owner_problem(context, connection, record)
             for name, texts in found.items():
@@ -40,6 +42,11 @@ def check_rows(context: ImportContext, connection: Connection, rows: list[Planne
             progress(done, total, "check")
     _check_unique_in_file(context, rows, columns, errors)
     _check_database(context, connection, rows, columns, errors)
+
+
+def _current(row: PlannedRow) -> Mapping[str, Any] | None:
+    """The stored record an update row changes."""
+    return (row.root.record if row.root else row.record) if row.action == "update" else None
 
 
 def owner_problem(context: ImportContext, connection: Connection, record: Mapping[str, Any]) -> dict[str, list[str]]:

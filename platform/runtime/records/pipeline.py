@@ -2,7 +2,7 @@
 written once, inside the write's transaction.
 
     guard → database checks → linked records → write → audit → pool releases → owners that follow
-          → stage history → rollups → event rules
+          → stage history → rollups → linked formulas → event rules
 
 - **guard**: a pending approval's lock and the values only a decision sets (`WriteHooks.guard`).
 - **database checks**: unique values and linked records that must exist (`_check_database`).
@@ -17,6 +17,8 @@ written once, inside the write's transaction.
   it skips the guard and the pool releases, and does not start another round of following.
 - **stage history**: each record that enters a stage.
 - **rollups**: the parents whose rollups read the records, before and after.
+- **linked formulas**: stored formulas of other records that read an updated field through a
+  dotted path (linked_formulas.py).
 - **event rules**: the automations the write fires (`WriteHooks.events`); when one ran, the
   records are read again, as the rules left them. A delete fires its rules before the DELETE,
   while the record still exists for their `where`.
@@ -107,6 +109,8 @@ class WritePipeline:
                 now, actor.user_id)
         service.rollups.refresh(connection, service.rollups.parents_of(
             model.name, [record for pair in pairs for record in pair if record is not None]))
+        if write.event == "update":
+            service.linked_formulas.propagate(connection, model.name, updates(pairs))
         if write.event != "delete" and self._fire(connection, write, pairs):
             fresh = {r["id"]: r for r in service.read_many(connection, model.name, [a["id"] for a in afters(pairs)])}
             pairs = [(before, fresh.get(after["id"], after) if after is not None else None) for before, after in pairs]

@@ -36,6 +36,10 @@ class Rollups:
                 if field.rollup is not None:
                     self.readers[field.rollup.entity].append((parent, field))
 
+    def links(self, entity: str) -> set[str]:
+        """The reference fields of `entity` that roll-ups of its parents go through."""
+        return {field.rollup.via for _, field in self.readers.get(entity, ()) if field.rollup is not None}
+
     def parents_of(self, entity: str, rows: Iterable[Mapping[str, Any] | None]) -> dict[str, set[int]]:
         """The parents whose rollups read these child rows."""
         affected: dict[str, set[int]] = defaultdict(set)
@@ -61,25 +65,31 @@ class Rollups:
         table = self.tables[parent.name]
         rows = {row["id"]: row for row in self.service.read_many(connection, parent.name, ids)}
         changed_rows = []
+        pairs = []
         # parents whose changes touch the same columns are written with one executemany
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        news = {parent_id: dict(row) for parent_id, row in rows.items()}
+        self.service.linked_values.fill(connection, parent, list(news.values()))  # formulas reading paths
         for parent_id, row in rows.items():
-            new = dict(row)
+            new = news[parent_id]
             for field in fields:
                 new[field.name] = self._coerce_empty(field, values[parent_id].get(field.name))
             self.service.rules._compute_formulas(parent, new)  # as the system computes them
-            updates = {name: new[name] for name in new
-                       if name in parent.fields and new[name] != row.get(name)}
+            updates = {name: new[name] for name in parent.fields
+                       if name in new and new[name] != row.get(name)}
             if updates:
                 written = self.service.columns_of(parent, updates)
                 by_columns[tuple(sorted(written))].append({"_id": parent_id, **written})
                 changed_rows += [row, new]
+                pairs.append((row, new))
         for columns, parameters in by_columns.items():
             statement = (table.update().where(table.c.id == sa.bindparam("_id"))
                          .values({column: sa.bindparam(column) for column in columns}))
             connection.execute(statement, parameters)
         if changed_rows:
             self.refresh(connection, self.parents_of(parent.name, changed_rows), depth + 1)
+            # formulas elsewhere that read these parents' changed fields through paths
+            self.service.linked_formulas.propagate(connection, parent.name, pairs, depth + 1)
 
     @staticmethod
     def _coerce_empty(field: Field, value: Any) -> Any:

@@ -13,6 +13,7 @@ from atrium.metadata.model import Blueprint, Check, Entity, Field
 from atrium.runtime.automation.messages import message
 from atrium.runtime.records.coercion import CoercionError, coerce, is_empty
 from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
+from atrium.runtime.records.linked_values import LinkedRead
 from atrium.runtime.schema.tables import text_limit
 
 Errors = dict[str, list[str]]
@@ -86,12 +87,15 @@ class RecordRules:
         return self._plans[key]
 
     def prepare(self, entity: Entity, current: Mapping[str, Any] | None, changes: Mapping[str, Any],
-                actor: Actor, plan: RulePlan | None = None) -> tuple[dict[str, Any], Errors]:
+                actor: Actor, plan: RulePlan | None = None,
+                linked: LinkedRead | None = None) -> tuple[dict[str, Any], Errors]:
         """The record as it would be stored after `changes`, and every error found.
 
         With a `plan` (changes to an existing record), only the rules the changed fields can
         affect run: an automation changing the owner of many records is not held back by an old
         record's unrelated fields, and does not pay for rules it cannot affect.
+        With `linked` (the write's reader of linked records), rules read dotted paths; without
+        it (a record checked on its own) a path reads None.
         """
         locale = actor.locale
         errors: Errors = {}
@@ -109,8 +113,15 @@ class RecordRules:
                     record[name] = coerce(field, value, self.blueprint.timezone)
                 except CoercionError as error:
                     add_error(errors, name, message(error.key, locale, **error.params))
+        follows = linked if linked is not None and linked.values.reads_links(entity.name) else None
+        if follows is not None:
+            follows.fill(entity, [record])
         if current is None:
             self._apply_defaults(entity, record, changes, evaluator)
+            defaulted = [name for name in follows.values.first_steps(entity.name)
+                         if is_empty(changes.get(name))] if follows is not None else []
+            if follows is not None and defaulted:
+                follows.fill(entity, [record])  # a default filled a link the rules follow
         if current is None or plan is None:
             plan = None
         self._compute_formulas(entity, record, plan.formulas if plan else entity.formula_order, evaluator)
@@ -121,6 +132,9 @@ class RecordRules:
         for name, texts in found.items():
             if name not in errors:
                 errors[name] = texts
+        if follows is not None:  # the linked values were the rules' to read, not the record's
+            for key in [key for key in record if "." in key]:
+                del record[key]
         return record, errors
 
     def _apply_defaults(self, entity: Entity, record: dict, changes: Mapping[str, Any],

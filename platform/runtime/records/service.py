@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,8 @@ from atrium.runtime.records.errors import RecordError, RecordNotFound, StaleReco
 from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.records.hooks import WriteHooks
 from atrium.runtime.records.owner_follows import OwnerFollowing
+from atrium.runtime.records.linked_formulas import LinkedFormulas
+from atrium.runtime.records.linked_values import LinkedValues
 from atrium.runtime.records.pipeline import Write, WritePipeline, afters
 from atrium.runtime.records.rollups import Rollups
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
@@ -53,6 +56,9 @@ class RecordService(BulkUpdates):
         self.pool_releases = PoolReleases(blueprint, self.tables)  # owners emptied by a person's write
         self.rollups = Rollups(blueprint, self.tables, self)
         self.owner_follows = OwnerFollowing(self)  # owners that follow a parent's (owner_follows:)
+        # dotted paths: the linked records' values rules read, and the formulas that follow them
+        self.linked_values = LinkedValues(blueprint, self.tables)
+        self.linked_formulas = LinkedFormulas(blueprint, self.tables, self)
         self._keys: dict[str, tuple[str, ...] | None] = {}
         self.pipeline = WritePipeline(self)
         # without hooks (the seed, a test of records alone) nothing is asked, locked, reserved or fired
@@ -181,18 +187,19 @@ class RecordService(BulkUpdates):
         created: list[dict[str, Any]] = []
         with self._connection(connection) as conn:
             batch: list[dict[str, Any]] = []
-            for index, values in enumerate(rows):
-                record, errors = self.rules.prepare(model, None, values, actor)
-                if errors:
-                    raise ValidationFailed(errors, row=index if not audit_fields else None)
-                batch.append(record)
-                if len(batch) >= batch_size:
-                    created += self._insert_batch(conn, model, table, batch, actor, index - len(batch) + 1,
-                                                  audit_fields)
-                    batch = []
-            if batch:
-                created += self._insert_batch(conn, model, table, batch, actor,
-                                              len(created), audit_fields)
+            given = iter(rows)
+            index = 0
+            while chunk := list(itertools.islice(given, batch_size)):
+                linked = self.linked_values.reader(conn)  # the records' links, read once per chunk
+                linked.warm(model, chunk)
+                for values in chunk:
+                    record, errors = self.rules.prepare(model, None, values, actor, linked=linked)
+                    if errors:
+                        raise ValidationFailed(errors, row=index if not audit_fields else None)
+                    batch.append(record)
+                    index += 1
+                created += self._insert_batch(conn, model, table, batch, actor, index - len(batch), audit_fields)
+                batch = []
         return created
 
     def _insert_batch(self, conn: Connection, model: Entity, table: sa.Table, batch: list[dict],
@@ -236,7 +243,8 @@ class RecordService(BulkUpdates):
             current = self._current(conn, entity, record_id, actor)
             if version is not None and int(version) != current["version"]:
                 raise StaleRecord(current, message("stale", actor.locale))
-            record, errors = self.rules.prepare(model, current, values, actor)
+            record, errors = self.rules.prepare(model, current, values, actor,
+                                                linked=self.linked_values.reader(conn))
             if errors:
                 raise ValidationFailed(errors)
             changes = changed_fields(current, record, [f.name for f in model])

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from atrium.metadata.model import Blueprint
+    from atrium.runtime.records.linked_values import LinkedValues
     from atrium.runtime.records.pipeline import WritePipeline
     from atrium.runtime.records.rules import RecordRules
     from atrium.runtime.schema.tables import Tables
@@ -41,6 +42,7 @@ class BulkUpdates:
         tables: Tables
         rules: RecordRules
         pipeline: WritePipeline
+        linked_values: LinkedValues
 
         def entity(self, name: str) -> Entity: ...
         def columns_of(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]: ...
@@ -93,6 +95,10 @@ class BulkUpdates:
         shared: dict[str, Any] | None = None  # the new values every record gets
         whole: dict[int, dict] | None = None  # partial records completed, for rules that read more
         inputs: dict[frozenset[str], frozenset[str]] = {}
+        linked = None
+        if self.linked_values.reads_links(model.name):  # the links the rules follow, read once for the batch
+            linked = self.linked_values.reader(conn)
+            linked.warm(model, [{**currents.get(record_id, {}), **values} for record_id, values in batch])
         for index, (record_id, values) in enumerate(batch):
             current = currents.get(record_id)
             if current is None:
@@ -114,7 +120,7 @@ class BulkUpdates:
                 if whole is None and (needed is None or not needed.issubset(current)):
                     whole = {r["id"]: r for r in self.read_many(conn, model.name, list(currents))}
                 current = whole[record_id] if whole is not None else current
-            record, errors = self.rules.prepare(model, current, values, actor, plan)
+            record, errors = self.rules.prepare(model, current, values, actor, plan, linked)
             if errors:
                 raise ValidationFailed(errors, row=first_row + index)
             if plan is not None and plan.touched not in compared:

@@ -201,8 +201,11 @@ class Drafter:
         if kind == "range":
             if spec[3] is None:
                 return self._number(field, spec[1], spec[2])
-            self._ensure(draft, spec[3])
-            whole = draft.values.get(spec[3])
+            if isinstance(spec[3], tuple):  # a share of a linked record's number
+                whole = self._follow(draft, spec[3])
+            else:
+                self._ensure(draft, spec[3])
+                whole = draft.values.get(spec[3])
             if whole is None:
                 return None
             share = float(whole) * rng.uniform(spec[1], spec[2])

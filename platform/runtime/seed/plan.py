@@ -31,9 +31,14 @@ def compile_generator(c: Context, entity: Entity, field: Field, spec: Any) -> tu
     if "range" in spec:
         low, high = sorted(spec["range"])
         share_of = spec.get("of")
-        if share_of is not None and (share_of not in entity.fields or entity.fields[share_of].type not in NUMERIC):
-            raise SeedPlanError(f"{where}: range.of: {entity.name} has no numeric field {share_of!r}")
-        return ("range", low, high, share_of)
+        if share_of is not None:  # a share of a number of this record, or of a linked one (`instalment.amount`)
+            steps = tuple(share_of.split("."))
+            target = _linked_field(c, entity, steps)
+            if target is None or target.type not in NUMERIC:
+                raise SeedPlanError(f"{where}: range.of: {share_of!r} is no numeric field of {entity.name} "
+                                    "or of a record it links to")
+            return ("range", low, high, share_of if len(steps) == 1 else steps)
+        return ("range", low, high, None)
     if "date_within" in spec:
         window = spec["date_within"]
         source = window.get("from", "today")
@@ -81,3 +86,14 @@ def plan_value(c: Context, entity: Entity, field: Field, value: Any, where: str)
             if item not in field.option_values:
                 raise SeedPlanError(f"{where}: {item!r} is not an option ({field.option_values})")
     return value
+
+
+def _linked_field(c: Context, entity: Entity, steps: tuple[str, ...]) -> Field | None:
+    """The field a dotted path of a seed plan (`instalment.planned_amount`) ends at, if any."""
+    current = entity
+    for step in steps[:-1]:
+        link = current.fields.get(step)
+        if link is None or link.type != "reference" or link.to is None:
+            return None
+        current = c.blueprint.entities[link.to]
+    return current.fields.get(steps[-1])

@@ -29,6 +29,7 @@ from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Blueprint, Entity, Label
 from atrium.runtime.access import users as user_admin
 from atrium.runtime.records.evaluation import SYSTEM, RecordEvaluator
+from atrium.runtime.records.linked_values import LinkedRead
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import RecordService, ValidationFailed
 from atrium.runtime.schema.database import connect, refresh_statistics
@@ -234,10 +235,12 @@ def _make(connection: Connection, service: RecordService, drafter: Drafter, coun
     drafter.renumber(drafts)
     started, done = time.perf_counter(), 0
     batch: list[Draft] = []
+    links = check_links(entity)
     for index, draft in enumerate(drafts):
         batch.append(draft)
         last = index + 1 == len(drafts)
-        if last or drafts[index + 1].moment != draft.moment or len(batch) >= MAX_BATCH:
+        if (last or drafts[index + 1].moment != draft.moment or len(batch) >= MAX_BATCH
+                or _shares_link(links, batch, drafts[index + 1])):
             clock.now = _moment(draft)
             done += _insert(connection, service, drafter, batch)
             batch = []
@@ -259,7 +262,9 @@ def _insert(connection: Connection, service: RecordService, drafter: Drafter, ba
     """Insert one batch through the records service, redrawing values it refuses."""
     entity = drafter.entity
     if entity.checks and drafter.precheck:  # checks refused a record before: try each one first
-        batch = [draft for draft in batch if _acceptable(service, drafter, draft)]
+        linked = service.linked_values.reader(connection)
+        batch = [draft for draft in batch if _acceptable(service, drafter, draft, linked)]
+    later: list[Draft] = []  # inserted after this batch, one at a time
     while True:
         try:
             created = service.bulk_create(entity.name, [d.values for d in batch], SYSTEM,
@@ -273,6 +278,8 @@ def _insert(connection: Connection, service: RecordService, drafter: Drafter, ba
             if draft.attempts >= MAX_REPAIRS or not drafter.redo(draft, _fields(failure.errors, entity)):
                 del batch[failure.row]
                 drafter.dropped += 1
+            elif _shares_link(check_links(entity), batch[:failure.row] + batch[failure.row + 1:], draft):
+                later.append(batch.pop(failure.row))  # redrawn onto a record another one here links to
     registry = drafter.c.pool
     keep = drafter.keep
     registry.add(entity.name, [Made(record["id"], _moment(draft), {k: draft.values.get(k) for k in keep})
@@ -287,12 +294,25 @@ def _insert(connection: Connection, service: RecordService, drafter: Drafter, ba
                 owner = record.get(entity.owner) if entity.owner else None
                 walks.append((record["id"], owner, list(zip((s.name for s in draft.stages), times, strict=False))))
         service.audit.record_stage_walks(connection, entity.name, drafter.pipeline.name, walks)
-    return len(created)
+    return len(created) + sum(_insert(connection, service, drafter, [draft]) for draft in later)
 
 
-def _acceptable(service: RecordService, drafter: Drafter, draft: Draft) -> bool:
+def check_links(entity: Entity) -> frozenset[str]:
+    """The links the entity's checks follow (`assert: "amount <= instalment.outstanding"`)."""
+    return frozenset(path[0] for check in entity.checks for expression in (check.assertion, check.when)
+                     if expression is not None for path in expression.paths)
+
+
+def _shares_link(links: frozenset[str], batch: list[Draft], draft: Draft) -> bool:
+    """Whether `draft` links, through a link a check follows, to a record one of `batch` links to:
+    such records go in separate batches, so each is checked against what the ones before it left."""
+    return any(draft.values.get(link) is not None
+               and any(other.values.get(link) == draft.values.get(link) for other in batch) for link in links)
+
+
+def _acceptable(service: RecordService, drafter: Drafter, draft: Draft, linked: LinkedRead) -> bool:
     while True:
-        _, errors = service.rules.prepare(drafter.entity, None, draft.values, SYSTEM)
+        _, errors = service.rules.prepare(drafter.entity, None, draft.values, SYSTEM, linked=linked)
         if not errors:
             return True
         if draft.attempts >= MAX_REPAIRS or not drafter.redo(draft, _fields(errors, drafter.entity)):

@@ -81,6 +81,10 @@ class FormModel:
         self.layout = self._layout()
         names = [name for _, _, _, fields in self.layout for name in fields]
         self.names = list(dict.fromkeys(names))
+        # fields whose default copies a linked record's value (`default: "product.price"`): a new
+        # record's form refills them when the link changes, until the user has typed them
+        self.copied = {f.name for f in self.entity if f.default is not None and f.default.paths
+                       and not f.computed and f.name in self.names}
         self.drivers = self._drivers()
         self.owner_choices: list[tuple[int, str]] | None = None  # set when the role's reach is limited
 
@@ -110,6 +114,8 @@ class FormModel:
             field = self.entity.fields[name]
             if field.required_when is not None:
                 names |= set(field.required_when.names)
+            if field.default is not None and self.current is None:  # a link a copied default reads
+                names |= {path[0] for path in field.default.paths}
         stage = self.entity.stage_field
         if stage is not None:
             names.add(stage.name)
@@ -117,11 +123,31 @@ class FormModel:
 
     # --- the draft ----------------------------------------------------------------------------
 
-    def draft_record(self, changes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    def draft_record(self, changes: Mapping[str, Any],
+                     typed: set[str] | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """The record as it would be saved, its rules reading linked records. With `typed` (the
+        fields the user has been in), a new record's copied defaults the user left alone are
+        taken again from the links as they are now."""
         base = None
         if self.current is not None:
             base = {f.name: None for f in self.entity} | dict(self.current)
-        return self.rules.prepare(self.entity, base, changes, self.kit.actor)
+        elif typed is not None:
+            changes = {name: value for name, value in changes.items() if name not in self.copied - typed}
+        records = self.kit.site.records
+        with self.kit.site.engine.connect() as connection:
+            record, errors = self.rules.prepare(self.entity, base, changes, self.kit.actor,
+                                                linked=records.linked_values.reader(connection))
+            # the form's own conditions (visible_when, required_when) read the linked values too
+            conditions = [v for _, v, _, _ in self.layout] + [f.required_when for f in self.entity]
+            shown = records.linked_values.for_expressions(connection, self.entity.name, [record], conditions)
+        return dict(shown[0]), errors
+
+    def refill_copied(self, record: Mapping[str, Any], raw: dict[str, Any], typed: set[str]) -> None:
+        """Show a new record's copied defaults the user has not typed as the draft computed them."""
+        if self.current is not None:
+            return
+        for name in self.copied - typed:
+            raw[name] = input_value(self.entity.fields[name], record.get(name), self.kit.blueprint.timezone)
 
     def holds(self, expression: Any, record: Mapping[str, Any]) -> bool:
         if expression is None:

@@ -212,8 +212,9 @@ def _state(request: Request, form: FormData, current: Mapping[str, Any] | None, 
            kit: Kit) -> Response:
     page = FormPage(kit, record_id, current)
     draft = page.read(form)
-    record, found = page.model.draft_record(draft.changes)
     touched = {v for v in form.getlist("_touched") + form.getlist("_touched_now") if isinstance(v, str)}
+    record, found = page.model.draft_record(draft.changes, touched)
+    page.model.refill_copied(record, draft.raw, touched)
     errors = _merge(draft.errors, found)
     version = str(form.get("version", "")) or None
     extras = {k: str(v) for k, v in draft.raw.items() if k not in page.model.names}

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from atrium.metadata.expression_paths import check_expression_paths
 from atrium.metadata.model import SYSTEM_FIELDS
 from atrium.metadata.sources import Report, Source
 from atrium.ui.studio.forms import rows
@@ -41,11 +42,16 @@ def report_names(form: Any, which: str) -> set[str]:
     return set(groups) | set(measures) | set(metrics)
 
 
-def verdict(text: str, names: set[str]) -> tuple[bool, str, list[str]]:
-    """(ok, message, names used) for one expression."""
+def verdict(text: str, names: set[str], blueprint: Any = None,
+            entity: str | None = None) -> tuple[bool, str, list[str]]:
+    """(ok, message, names used) for one expression; with the blueprint and the entity whose
+    records it reads, its dotted paths are checked as the loader checks them."""
     report = Report()
     source = Source("entity", "studio", {}, "studio")
-    expression = report.expression(source, [], text, names)
+    reads = entity if blueprint is not None and entity in blueprint.entities else None
+    expression = report.expression(source, [], text, names, reads)
+    if reads is not None:
+        check_expression_paths(report, blueprint.entities)
     if report.problems:
         problem = report.problems[0]
         return False, problem.message + (f" ({problem.hint})" if problem.hint else ""), []
@@ -63,7 +69,8 @@ def check_expression(request: Request, form: FormData) -> Response:
         names = report_names(form, which)
     else:
         names = record_names(blueprint, str(form.get("entity", "")), str(form.get("name", "")).strip())
-    ok, message, used = verdict(text, names) if text else (True, "", [])
+    entity = str(form.get("entity", "")) if form.get("scope") != "report" else None
+    ok, message, used = verdict(text, names, blueprint, entity) if text else (True, "", [])
     return render(request, "studio/_expression.html", {
         "ok": ok, "message": message, "used": used, "empty": not text, "target": f"check-{which}",
         "ok_word": word("OK", request.state.locale)})

@@ -79,6 +79,9 @@ def test_expressions_are_checked_as_they_are_typed(studio):
     assert check("(amount or 0) * 2").startswith("✓") and "amount" in check("(amount or 0) * 2")
     assert check("bonus + 1", name="bonus").startswith("✓")  # the field being added may name itself
     assert "not allowed" in check("amount.__class__") or "✗" in check("amount.__class__")
+    assert check("customer.level").startswith("✓")  # a dotted path through a reference
+    assert "'levl' in 'customer.levl' is not a field of customer" in check("customer.levl")
+    assert "did you mean 'level'" in check("customer.levl")
     metric = visible_text(boss.post("/studio/check-expression", data={
         "which": "metric-0-expr", "scope": "report", "metric-0-expr": "amount / orderz", "measure-0-name": "amount",
         "measure-1-name": "orders", "group-0-field": "stage"}).text)
