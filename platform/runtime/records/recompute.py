@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from atrium.metadata.model import Entity, Field
+from atrium.metadata.model import Blueprint, Entity, Field
 from atrium.runtime.records import derived_fields
 from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
 from atrium.runtime.records.formula_sql import formula_value
@@ -85,20 +85,24 @@ class Recompute:
         """The derived fields a migration must compute: new or changed ones and their readers."""
         return derived_fields.ordered(self.blueprint, derived_fields.stale(connection, self.blueprint, self.tables))
 
+    def changed_since(self, old: Blueprint) -> list[tuple[Entity, Field]]:
+        """The derived fields a change from `old` adds or changes, and their readers."""
+        before = derived_fields.derived(old)
+        keys = [key for key, text in derived_fields.derived(self.blueprint).items() if before.get(key) != text]
+        return derived_fields.ordered(self.blueprint, keys)
+
     def records(self, connection: Connection, fields: Sequence[tuple[Entity, Field]]) -> int:
-        """How many records computing `fields` touches (each record counted once per field)."""
-        counts: dict[str, int] = {}
+        """How many records computing `fields` touches (a record counts once, however many fields)."""
         live = set(sa.inspect(connection).get_table_names())
-        for entity, _ in fields:
-            if entity.name not in counts:
-                counts[entity.name] = self._count(connection, entity) if entity.name in live else 0
-        return sum(counts[entity.name] for entity, _ in fields)
+        entities = {entity.name: entity for entity, _ in fields if entity.name in live}
+        return sum(self._count(connection, entity) for entity in entities.values())
 
     # --- computing -----------------------------------------------------------------------------
 
-    def after_migration(self, connection: Connection) -> list[Outcome]:
-        """Compute the stale derived fields and remember their definitions (in the caller's transaction)."""
-        outcomes = self.run(connection, self.stale(connection))
+    def after_migration(self, connection: Connection, old: Blueprint | None = None) -> list[Outcome]:
+        """Compute the stale derived fields (those changed since `old`, when given) and remember
+        their definitions, in the caller's transaction."""
+        outcomes = self.run(connection, self.stale(connection) if old is None else self.changed_since(old))
         derived_fields.remember(connection, self.blueprint, self.tables)
         return outcomes
 
