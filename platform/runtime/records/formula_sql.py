@@ -76,14 +76,17 @@ def stored(field: Field, value: Value) -> sa.ColumnElement:
     if field.type in SCALES:
         limit, step = LIMITS[field.type]
         number = sql if value.kind != FLOAT else sa.cast(sql, _NUMERIC)
-        return sa.case((sa.func.abs(number) < limit - step / 2, sa.func.round(number, SCALES[field.type])),
+        bound = sa.literal(limit - step / 2, _NUMERIC)
+        return sa.case((sa.func.abs(number) < bound, sa.func.round(number, SCALES[field.type])),
                        else_=sa.null())
     if field.type == "number":
         limit, _ = LIMITS["number"]
-        return sa.case((sa.func.abs(sql) < limit - Decimal("0.5"), sa.cast(sql, _FLOAT)), else_=sa.null())
+        bound = sa.literal(limit - Decimal("0.5"), _NUMERIC)
+        return sa.case((sa.func.abs(sa.cast(sql, _NUMERIC)) < bound, sa.cast(sql, _FLOAT)), else_=sa.null())
     # integer: a whole value within the column's range, else no value
     number = sql if value.kind != FLOAT else sa.cast(sql, _NUMERIC)
-    whole = sa.and_(number == sa.func.trunc(number), number < INTEGER_LIMIT, number >= -INTEGER_LIMIT)
+    whole = sa.and_(number == sa.func.trunc(number), number < sa.literal(INTEGER_LIMIT, _NUMERIC),
+                    number >= sa.literal(-INTEGER_LIMIT, _NUMERIC))
     return sa.case((whole, sa.cast(number, sa.BigInteger())), else_=sa.null())
 
 
