@@ -389,7 +389,8 @@ def _report(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
 
 Command = Callable[[argparse.Namespace, "Blueprint", "Engine"], int]
 COMMANDS: dict[str, Command] = {
-    "run-scheduled": _run_scheduled, "migrate": run_migrate, "recompute": run_recompute, "seed": _seed, "user": _user, "team": _team,
+    "run-scheduled": _run_scheduled, "migrate": run_migrate, "recompute": run_recompute, "seed": _seed,
+    "user": _user, "team": _team,
     "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":

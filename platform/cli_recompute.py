@@ -47,7 +47,8 @@ def describe(outcome: Outcome, dry_run: bool = False) -> str:
     else:
         text = f"{name}: {outcome.records:,} record(s) computed, {outcome.changed:,} value(s) changed"
     if outcome.failed:
-        ids = ", ".join(str(i) for i in outcome.failed_ids) + (", ..." if outcome.failed > len(outcome.failed_ids) else "")
+        more = ", ..." if outcome.failed > len(outcome.failed_ids) else ""
+        ids = ", ".join(str(i) for i in outcome.failed_ids) + more
         text += f"; {outcome.failed:,} failed and {'would store' if dry_run else 'store'} no value (ids {ids})"
     return text
 
@@ -72,7 +73,8 @@ def migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
         return 0
     outcomes: list[Outcome] = []
     # MigrationFailed (nothing changed) is reported by main
-    apply_migration(engine, blueprint, plan, after=lambda connection: outcomes.extend(recompute.after_migration(connection)))
+    apply_migration(engine, blueprint, plan,
+                    after=lambda connection: outcomes.extend(recompute.after_migration(connection)))
     if plan.changes:
         print(f"Applied {len(plan.changes)} change(s).")
     for outcome in outcomes:

@@ -70,12 +70,18 @@ def _python(service: RecordService, field, record) -> object:
         return None
 
 
+def _records(service: RecordService, connection) -> list[dict]:
+    table, entity = service.tables["item"], service.blueprint.entities["item"]
+    return [service.record_of(entity, r._mapping) for r in connection.execute(sa.select(table).order_by(table.c.id))]
+
+
 def _fill(service: RecordService, rows: list[dict]) -> None:
     table = service.tables["item"]
     with service.engine.begin() as connection:
         connection.execute(table.delete())
         now = service.clock()
-        connection.execute(table.insert(), [{"version": 1, "created_at": now, "updated_at": now, **row} for row in rows])
+        connection.execute(table.insert(), [{"version": 1, "created_at": now, "updated_at": now, **row}
+                                            for row in rows])
 
 
 @pytest.mark.skipif(os.environ.get("ATRIUM_TEST_DB", "sqlite") != "postgresql",
@@ -94,7 +100,7 @@ def test_compiled_formulas_store_what_python_stores(world, rows, source, result)
     _fill(service, rows)
     with service.engine.connect() as connection:
         stored = dict(connection.execute(sa.select(table.c.id, value).order_by(table.c.id)).all())
-        records = [service.record_of(entity, r._mapping) for r in connection.execute(sa.select(table).order_by(table.c.id))]
+        records = _records(service, connection)
     for record in records:
         expected = _python(service, field, record)
         got = stored[record["id"]]
@@ -117,10 +123,11 @@ def test_recompute_changes_nothing_a_save_computed(world):
             _fill(service, rows)
             with service.engine.begin() as connection:
                 table = service.tables["item"]
-                records = [service.record_of(entity, r._mapping) for r in connection.execute(sa.select(table).order_by(table.c.id))]
+                records = _records(service, connection)
                 expected = [_python(service, field, record) for record in records]
                 # store what a save stores, then recompute: nothing may change
-                connection.execute(table.update().where(table.c.id == sa.bindparam("_id")).values({result: sa.bindparam("_v")}),
+                store = table.update().where(table.c.id == sa.bindparam("_id")).values({result: sa.bindparam("_v")})
+                connection.execute(store,
                                    [{"_id": r["id"], "_v": v} for r, v in zip(records, expected, strict=True)])
                 changed = dataclasses.replace(entity, fields={**entity.fields, result: field})
                 outcome = Recompute(service).field(connection, changed, field)

@@ -6,11 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
+import yaml
 
 from atrium.cli import main
 from atrium.metadata import load_blueprint
-import yaml
-
 from atrium.runtime.access.secured import SecuredRecords
 from atrium.runtime.access.users import add_user
 from atrium.runtime.query.lists import ListQuery

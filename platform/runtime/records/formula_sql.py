@@ -102,10 +102,11 @@ class _Compiler:
     # --- values ------------------------------------------------------------------------------
 
     def value(self, node: ast.AST) -> Value:
-        handler: Callable[[Any], Value] | None = {
+        handlers: dict[type, Callable[[Any], Value]] = {
             ast.Constant: self._constant, ast.Name: self._name, ast.BinOp: self._binop,
             ast.UnaryOp: self._unary, ast.BoolOp: self._default, ast.IfExp: self._if,
-            ast.Call: self._call}.get(type(node))
+            ast.Call: self._call}
+        handler = handlers.get(type(node))
         if handler is None:
             raise NotCompilable(ast.dump(node))
         return handler(node)
@@ -246,8 +247,8 @@ class _Compiler:
         if isinstance(op, ast.Is | ast.IsNot):
             if not (isinstance(right_node, ast.Constant) and right_node.value is None):
                 raise NotCompilable("is")
-            left = self.value(left_node).sql
-            return left.is_(None) if isinstance(op, ast.Is) else left.is_not(None)
+            tested = self.value(left_node).sql
+            return tested.is_(None) if isinstance(op, ast.Is) else tested.is_not(None)
         left, right = self.value(left_node), self.value(right_node)
         if {left.kind, right.kind} == {DEC, FLOAT}:
             raise NotCompilable("a Decimal compared with a float")
@@ -257,7 +258,7 @@ class _Compiler:
             return sa.case((a.is_not_distinct_from(b), sa.true()), else_=sa.false())
         if isinstance(op, ast.NotEq):
             return sa.case((a.is_distinct_from(b), sa.true()), else_=sa.false())
-        compare = {ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}.get(type(op))  # type: ignore[call-overload]
+        compare = {ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}.get(type(op))
         if compare is None:
             raise NotCompilable(type(op).__name__)
         return compare

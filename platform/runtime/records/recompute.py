@@ -162,7 +162,8 @@ class Recompute:
     def _count_failures(self, connection: Connection, entity: Entity, field: Field, outcome: Outcome) -> None:
         table = self.tables[entity.name]
         failed = self._failed_where(entity, field)
-        outcome.failed = int(connection.execute(sa.select(sa.func.count()).select_from(table).where(failed)).scalar() or 0)
+        counted = sa.select(sa.func.count()).select_from(table).where(failed)
+        outcome.failed = int(connection.execute(counted).scalar() or 0)
         outcome.failed_ids = list(connection.execute(
             sa.select(table.c.id).where(failed).order_by(table.c.id).limit(FAILED_IDS_NAMED)).scalars())
 
@@ -177,7 +178,8 @@ class Recompute:
         done = [0]
 
         def compute(record_id: int, *values: Any) -> Any:
-            old, *inputs = (read(v) if read is not None and v is not None else v for read, v in zip(readers, values, strict=True))
+            old, *inputs = (read(v) if read is not None and v is not None else v
+                            for read, v in zip(readers, values, strict=True))
             record = dict(zip(names, inputs, strict=True))
             record["id"] = record_id
             self.compute_batch(connection, entity, (field.name,), [record])
