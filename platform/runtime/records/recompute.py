@@ -23,8 +23,10 @@ from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Blueprint, Entity, Field
 from atrium.runtime.records import derived_fields
+from atrium.runtime.records.evaluation import SYSTEM
 from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
 from atrium.runtime.records.formula_sql import formula_value
+from atrium.runtime.records.formula_sqlite import rounded_formula
 from atrium.runtime.records.rollups import AGGREGATES
 
 if TYPE_CHECKING:
@@ -121,7 +123,10 @@ class Recompute:
             except NotCompilable:
                 self._python(connection, entity, field, outcome)
         elif not self._in_python(entity, field) and connection.dialect.name == "sqlite":
-            self._formula_function(connection, entity, field, outcome)
+            try:
+                self._formula_sqlite(connection, entity, field, outcome)
+            except NotCompilable:
+                self._formula_function(connection, entity, field, outcome)
         else:
             self._python(connection, entity, field, outcome)
         return outcome
@@ -167,26 +172,62 @@ class Recompute:
         outcome.failed_ids = list(connection.execute(
             sa.select(table.c.id).where(failed).order_by(table.c.id).limit(FAILED_IDS_NAMED)).scalars())
 
+    def _formula_sqlite(self, connection: Connection, entity: Entity, field: Field, outcome: Outcome) -> None:
+        """SQLite: the formula in doubles where that surely rounds as Decimal does, and the Python
+        evaluation (a registered function) for the rows where it might not (formula_sqlite)."""
+        table = self.tables[entity.name]
+        names = self._inputs(entity, field)
+        name = f"atrium_exact_{next(_function_names)}"
+        value = rounded_formula(field, entity, table, lambda: getattr(sa.func, name)(*(table.c[n] for n in names)))
+        exact = self._row_function(connection, entity, field, names)
+        raw = connection.connection.dbapi_connection
+        assert raw is not None  # a connection in use has its DBAPI connection
+        raw.create_function(name, len(names), exact, deterministic=True)
+        try:
+            outcome.changed = connection.execute(
+                table.update().where(table.c[field.name].is_distinct_from(value)).values({field.name: value})).rowcount
+        finally:
+            raw.create_function(name, len(names), None)
+        self._count_failures(connection, entity, field, outcome)
+
+    def _row_function(self, connection: Connection, entity: Entity, field: Field,
+                      names: list[str]) -> Callable[..., Any]:
+        """The stored value of the formula from the columns `names` as SQLite hands them over,
+        computed as a save computes it (RecordRules.formula_value)."""
+        table = self.tables[entity.name]
+        inputs = [(n, table.c[n].type.result_processor(connection.dialect, None)) for n in names]
+        writer = table.c[field.name].type.bind_processor(connection.dialect)
+        evaluator = self.service.rules.evaluator.bind(entity.name, SYSTEM)
+        value_of = self.service.rules.formula_value
+
+        def exact(*values: Any) -> Any:
+            record = {name: read(value) if read is not None and value is not None else value
+                      for (name, read), value in zip(inputs, values, strict=True)}
+            new = value_of(field, record, evaluator)
+            return writer(new) if writer is not None and new is not None else new
+        return exact
+
     def _formula_function(self, connection: Connection, entity: Entity, field: Field, outcome: Outcome) -> None:
         """One UPDATE calling the formula, evaluated in Python, as a function of the row (SQLite)."""
         outcome.route = "function"
         table = self.tables[entity.name]
         dialect = connection.dialect
         names = self._inputs(entity, field)
-        readers = [table.c[n].type.result_processor(dialect, None) for n in [field.name, *names]]
+        read_old = table.c[field.name].type.result_processor(dialect, None)
+        inputs = [(n, table.c[n].type.result_processor(dialect, None)) for n in names]
         writer = table.c[field.name].type.bind_processor(dialect)
+        evaluator = self.service.rules.evaluator.bind(entity.name, SYSTEM)
+        value_of = self.service.rules.formula_value  # what a save computes
         done = [0]
 
-        def compute(record_id: int, *values: Any) -> Any:
-            old, *inputs = (read(v) if read is not None and v is not None else v
-                            for read, v in zip(readers, values, strict=True))
-            record = dict(zip(names, inputs, strict=True))
-            record["id"] = record_id
-            self.compute_batch(connection, entity, (field.name,), [record])
-            new = record[field.name]
-            if new != old:
+        def compute(record_id: int, old: Any, *values: Any) -> Any:
+            record: dict[str, Any] = {"id": record_id}
+            for (name, read), value in zip(inputs, values, strict=True):
+                record[name] = read(value) if read is not None and value is not None else value
+            new = value_of(field, record, evaluator)
+            if new != (read_old(old) if read_old is not None and old is not None else old):
                 outcome.changed += 1
-            if new is None and all(value is not None for value in inputs):
+            if new is None and None not in values:
                 outcome.fail(record_id)
             done[0] += 1
             if self.progress is not None and done[0] % 100_000 == 0:
@@ -205,11 +246,14 @@ class Recompute:
 
     def compute_batch(self, connection: Connection, entity: Entity, names: Sequence[str],
                       records: list[dict[str, Any]]) -> None:
-        """THE place records get their formulas computed outside a save: fills `names` in each
-        record exactly as a save computes them (RecordRules); a failure leaves None.
-        (`connection` is where linked records' values are read from, for dotted paths.)"""
+        """THE place records get their formulas computed in batches outside a save: fills `names`
+        in each record exactly as a save computes them (RecordRules); a failure leaves None.
+        (`connection` is where linked records' values are read from, for dotted paths. The
+        SQLite function route computes formulas without dotted paths one row at a time, through
+        the same `RecordRules.formula_value`.)"""
+        evaluator = self.service.rules.evaluator.bind(entity.name, SYSTEM)
         for record in records:
-            self.service.rules._compute_formulas(entity, record, tuple(names))
+            self.service.rules._compute_formulas(entity, record, tuple(names), evaluator)
 
     def _batches(self, connection: Connection, entity: Entity) -> Iterable[list[dict[str, Any]]]:
         table = self.tables[entity.name]
