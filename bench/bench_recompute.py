@@ -22,13 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.benchmarks_doc import write_section  # noqa: E402
-
 from atrium.metadata import load_blueprint  # noqa: E402
 from atrium.runtime.records.recompute import Recompute  # noqa: E402
 from atrium.runtime.records.service import RecordService  # noqa: E402
 from atrium.runtime.schema.database import create_engine  # noqa: E402
 from atrium.runtime.schema.migrations import migrate  # noqa: E402
+from bench.benchmarks_doc import write_section  # noqa: E402
 from tests.runtime.blueprint_factory import write_blueprint  # noqa: E402
 
 START, END = "<!-- bench_recompute:start -->", "<!-- bench_recompute:end -->"
@@ -87,7 +86,7 @@ def main() -> None:
             outcomes: list = []
             started, cpu = time.perf_counter(), time.process_time()
             migrate(engine, blueprint,
-                    after=lambda connection, r=recompute: outcomes.extend(r.after_migration(connection)))
+                    after=lambda connection, r=recompute, o=outcomes: o.extend(r.after_migration(connection)))
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             computed = [o for o in outcomes if o.records]
             detail = "; ".join(f"{o.entity}.{o.field}: {o.records:,} records, {o.changed:,} changed, route {o.route}"
@@ -102,7 +101,8 @@ def main() -> None:
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(f"atrium recompute order.amount_wan (nothing stale): {seconds:.1f} s, CPU {cpu:.1f} s, "
               f"{again[0].changed:,} changed")
-        figures.append(("`atrium recompute order.amount_wan` when every value is current", f"{seconds:.1f} s ({cpu:.1f} s)",
+        figures.append(("`atrium recompute order.amount_wan` when every value is current",
+                        f"{seconds:.1f} s ({cpu:.1f} s)",
                         f"{again[0].records:,} records, {again[0].changed:,} changed"))
         engine.dispose()
     rows = "\n".join(f"| {label} | {seconds} | {detail} |" for label, seconds, detail in figures)
