@@ -12,6 +12,7 @@ the figure measured is the recompute, not the build.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 import tempfile
@@ -116,7 +117,8 @@ def main() -> None:
                "evaluation, registered as a function on the connection (records/formula_sqlite.py). On "
                "PostgreSQL the formula compiles to NUMERIC arithmetic (records/formula_sql.py). A roll-up is one "
                "correlated UPDATE on both. Wall times on a shared 2-core machine; CPU time of this process "
-               "in brackets.\n" + END)
+               f"in brackets.\n\nLoad average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while measuring.\n"
+               + END)
     write_section(section, START, END)
 
 

@@ -95,6 +95,8 @@ def recompute(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) ->
         outcomes = runner.run(connection, fields)
         if args.dry_run:
             transaction.rollback()
+        elif args.target is None:  # every stored value now follows the current definitions
+            runner.remember(connection)
     for outcome in outcomes:
         print(describe(outcome, args.dry_run))
     changed = sum(outcome.changed for outcome in outcomes)

@@ -45,6 +45,10 @@ def values(engine, table: str, column: str) -> dict[int, object]:
         return {row[0]: row[1] for row in rows}
 
 
+def values_columns(engine, table: str) -> set[str]:
+    return {column["name"] for column in sa.inspect(engine).get_columns(table)}
+
+
 def seeded(tmp_path, database_url, engine):
     folder = write_blueprint(tmp_path / "bp", {"customer": CUSTOMER, "order": order()}, roles=ROLES)
     blueprint = load_blueprint(folder)
@@ -65,6 +69,9 @@ def test_migrate_computes_a_new_formula_and_roll_up_on_existing_records(tmp_path
         "order": order({"tenth": {"type": "money", "formula": "(amount or 0) / 10000"}})}, roles=ROLES)
     (folder / "reports").mkdir()
     (folder / "reports" / "tenths.yaml").write_text(yaml.safe_dump(REPORT), encoding="utf-8")
+    assert cli(folder, database_url, "migrate", "--plan") == 0
+    assert "- compute customer.won_total, order.tenth for 8 existing record(s)" in capsys.readouterr().out
+    assert "tenth" not in values_columns(engine, "order")
     assert cli(folder, database_url, "migrate") == 0
     out = capsys.readouterr().out
     assert "order.tenth: 5 record(s) computed, 5 value(s) changed" in out
@@ -120,3 +127,27 @@ def test_recompute_command_and_dry_run(tmp_path, database_url, engine, capsys):
     assert cli(folder, database_url, "recompute") == 0
     assert "0 value(s) changed." in capsys.readouterr().out
     assert cli(folder, database_url, "recompute", "order.nothing") == 1
+
+
+def test_a_formula_over_a_changed_roll_up_follows_it(tmp_path, database_url, engine, capsys):
+    folder = seeded(tmp_path, database_url, engine)
+
+    def customer(where: str) -> dict:
+        return {"fields": {**CUSTOMER["fields"],
+                           "total": {"type": "money", "rollup": {"from": "order.customer", "sum": "amount",
+                                                                 "where": where}},
+                           "total_wan": {"type": "money", "formula": "(total or 0) / 10000"}}}
+    write_blueprint(folder, {"customer": customer("won == True"), "order": order()})
+    assert cli(folder, database_url, "migrate") == 0
+    assert [Decimal(str(v)) for v in values(engine, "customer", "total_wan").values()] == [
+        Decimal("7.97"), Decimal("0"), Decimal("1.23")]
+    # only the roll-up's condition changes: the formula reading it is computed again too
+    write_blueprint(folder, {"customer": customer("won == False"), "order": order()})
+    capsys.readouterr()
+    assert cli(folder, database_url, "migrate") == 0
+    out = capsys.readouterr().out
+    assert out.index("customer.total:") < out.index("customer.total_wan:")
+    assert [Decimal(str(v)) for v in values(engine, "customer", "total_wan").values()] == [
+        Decimal("0"), Decimal("0"), Decimal("0")]
+    assert [Decimal(str(v)) for v in values(engine, "customer", "total").values()] == [
+        Decimal("0"), Decimal("0"), Decimal("0")]

@@ -105,8 +105,12 @@ class Recompute:
         """Compute the stale derived fields (those changed since `old`, when given) and remember
         their definitions, in the caller's transaction."""
         outcomes = self.run(connection, self.stale(connection) if old is None else self.changed_since(old))
-        derived_fields.remember(connection, self.blueprint, self.tables)
+        self.remember(connection)
         return outcomes
+
+    def remember(self, connection: Connection) -> None:
+        """Record the current definitions as those the stored values were computed by."""
+        derived_fields.remember(connection, self.blueprint, self.tables)
 
     def run(self, connection: Connection, fields: Iterable[tuple[Entity, Field]]) -> list[Outcome]:
         return [self.field(connection, entity, field) for entity, field in fields]
