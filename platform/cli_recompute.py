@@ -60,6 +60,7 @@ def migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
         plan = plan_migration(connection, blueprint, args.drop)
         pending = recompute.stale(connection)
         records = recompute.records(connection, pending)
+        forgotten = recompute.forgotten(connection)
     print(plan.describe())
     if plan.refused:
         print("Nothing was changed.", file=sys.stderr)
@@ -69,7 +70,7 @@ def migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
             fields = ", ".join(f"{entity.name}.{field.name}" for entity, field in pending)
             print(f"- compute {fields} for {records:,} existing record(s)")
         return 0
-    if not plan.changes and not pending:
+    if not plan.changes and not pending and not forgotten:
         return 0
     outcomes: list[Outcome] = []
     # MigrationFailed (nothing changed) is reported by main

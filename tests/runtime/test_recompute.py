@@ -151,3 +151,16 @@ def test_a_formula_over_a_changed_roll_up_follows_it(tmp_path, database_url, eng
         Decimal("0"), Decimal("0"), Decimal("0")]
     assert [Decimal(str(v)) for v in values(engine, "customer", "total").values()] == [
         Decimal("0"), Decimal("0"), Decimal("0")]
+
+
+def test_a_formula_removed_and_added_back_is_computed_again(tmp_path, database_url, engine):
+    folder = seeded(tmp_path, database_url, engine)
+    with_formula = {"customer": CUSTOMER, "order": order({"double": {"type": "money", "formula": "amount * 2"}})}
+    write_blueprint(folder, with_formula)
+    assert cli(folder, database_url, "migrate") == 0
+    write_blueprint(folder, {"customer": CUSTOMER, "order": order()})  # removed: its column is kept, hidden
+    assert cli(folder, database_url, "migrate") == 0
+    RecordService(load_blueprint(folder), engine).update("order", 1, {"amount": "1.50"})
+    write_blueprint(folder, with_formula)
+    assert cli(folder, database_url, "migrate") == 0
+    assert Decimal(str(values(engine, "order", "double")[1])) == Decimal("3")

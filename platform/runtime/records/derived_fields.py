@@ -51,13 +51,14 @@ def stale(connection: Connection, blueprint: Blueprint, tables: Tables) -> list[
 
 
 def remember(connection: Connection, blueprint: Blueprint, tables: Tables, keys: Iterable[Key] | None = None) -> None:
-    """Record the model's definitions as the ones the stored values were computed by."""
+    """Record the model's definitions as the ones the stored values were computed by; a field
+    no longer derived is forgotten (its column is no longer kept current: added back, it is stale)."""
     table = tables.system(STATE)
     current = derived(blueprint)
     chosen = set(current) if keys is None else set(keys) & set(current)
-    if not chosen:
-        return
     known = remembered(connection, tables)
+    for entity, field in sorted(set(known) - set(current)):
+        connection.execute(table.delete().where(table.c.entity == entity, table.c.field == field))
     for entity, field in sorted(chosen):
         text = current[(entity, field)]
         if (entity, field) in known:

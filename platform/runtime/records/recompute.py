@@ -87,6 +87,11 @@ class Recompute:
         """The derived fields a migration must compute: new or changed ones and their readers."""
         return derived_fields.ordered(self.blueprint, derived_fields.stale(connection, self.blueprint, self.tables))
 
+    def forgotten(self, connection: Connection) -> bool:
+        """Whether the database remembers a derived field the model no longer has."""
+        known = derived_fields.remembered(connection, self.tables)
+        return bool(set(known) - set(derived_fields.derived(self.blueprint)))
+
     def changed_since(self, old: Blueprint) -> list[tuple[Entity, Field]]:
         """The derived fields a change from `old` adds or changes, and their readers."""
         before = derived_fields.derived(old)
@@ -104,13 +109,14 @@ class Recompute:
     def after_migration(self, connection: Connection, old: Blueprint | None = None) -> list[Outcome]:
         """Compute the stale derived fields (those changed since `old`, when given) and remember
         their definitions, in the caller's transaction."""
-        outcomes = self.run(connection, self.stale(connection) if old is None else self.changed_since(old))
-        self.remember(connection)
+        fields = self.stale(connection) if old is None else self.changed_since(old)
+        outcomes = self.run(connection, fields)
+        self.remember(connection, [(entity.name, field.name) for entity, field in fields])
         return outcomes
 
-    def remember(self, connection: Connection) -> None:
-        """Record the current definitions as those the stored values were computed by."""
-        derived_fields.remember(connection, self.blueprint, self.tables)
+    def remember(self, connection: Connection, keys: Iterable[tuple[str, str]] | None = None) -> None:
+        """Record the current definitions (of `keys`, or all) as those the stored values follow."""
+        derived_fields.remember(connection, self.blueprint, self.tables, keys)
 
     def run(self, connection: Connection, fields: Iterable[tuple[Entity, Field]]) -> list[Outcome]:
         return [self.field(connection, entity, field) for entity, field in fields]
