@@ -1,4 +1,4 @@
-"""The `atrium` command: check, migrate, seed, users and teams, import and export, serve."""
+"""The `atrium` command: check, migrate, recompute, seed, users and teams, import and export, serve."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
+from atrium.cli_recompute import add_recompute_commands, migrate as run_migrate, recompute as run_recompute
 from atrium.metadata.problem_words import problem_text
 from atrium.translation import environment_locale, word
 
@@ -41,10 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--lang", help="language of the messages: en or zh (default: LC_ALL / LC_MESSAGES / LANG)")
     add_overlay_commands(commands)
 
-    migrate = commands.add_parser("migrate", help="bring the database to the blueprint")
-    migrate.add_argument("--plan", action="store_true", help="print the plan and change nothing")
-    migrate.add_argument("--drop", action="append", default=[], metavar="ENTITY.FIELD",
-                         help="drop the column of a field removed from the blueprint, with its data")
+    add_recompute_commands(commands)
 
     seed = commands.add_parser("seed", help="realistic demo data and demo users")
     seed.add_argument("--scale", type=int, default=200, help="number of base records (default 200)")
@@ -173,21 +171,6 @@ def _print_hidden_derived(blueprint: Blueprint, locale: str) -> None:
     for hidden in hidden_by_role(blueprint.entities, blueprint.roles):
         print(word("info: {entity}.{field} is hidden from {role} because of its input {input}", locale,
                    entity=hidden.entity, field=hidden.field, role=hidden.role, input=hidden.because))
-
-
-def _migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
-    from atrium.runtime.schema.migrations import apply_migration, plan_migration
-    with engine.connect() as connection:
-        plan = plan_migration(connection, blueprint, args.drop)
-    print(plan.describe())
-    if plan.refused:
-        print("Nothing was changed.", file=sys.stderr)
-        return 1
-    if args.plan or not plan.changes:
-        return 0
-    apply_migration(engine, blueprint, plan)  # MigrationFailed (nothing changed) is reported by main
-    print(f"Applied {len(plan.changes)} change(s).")
-    return 0
 
 
 def _seed(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
@@ -415,7 +398,8 @@ def _report(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
 
 Command = Callable[[argparse.Namespace, "Blueprint", "Engine"], int]
 COMMANDS: dict[str, Command] = {
-    "run-scheduled": _run_scheduled, "migrate": _migrate, "seed": _seed, "user": _user, "team": _team,
+    "run-scheduled": _run_scheduled, "migrate": run_migrate, "recompute": run_recompute, "seed": _seed,
+    "user": _user, "team": _team,
     "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":

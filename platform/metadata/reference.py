@@ -84,6 +84,40 @@ changing does not recompute formulas that read it. **Defaults** are not propagat
 that reads a linked record is a copy taken when the record is made."""
 
 
+DERIVED = """\
+## Stored formulas and roll-ups — computed for every record when the metadata changes
+
+A `formula` or `rollup` field is stored: lists, filters, sorts and reports read the column. The
+engine keeps it true when records are saved, and when the metadata changes:
+
+- `atrium migrate` and the studio's Apply compute a formula or roll-up field for every existing
+  record when it is added, or when its expression, its roll-up (`from`, function, field, `where`)
+  or its type changes, in the same transaction as the schema change; every derived field that
+  reads it (a formula over a roll-up, a roll-up over a formula) follows, in dependency order.
+  The database remembers each field's definition (`atrium_derived_fields`), so a later migrate
+  computes only what changed; `atrium migrate --plan` and the studio's review say how many
+  records will be computed.
+- A record whose computation fails (division by zero, a type error) stores no value (NULL), as a
+  save would; the run counts them and names the first ids. It never stops half done.
+- `atrium recompute [ENTITY[.FIELD]] [--dry-run]` computes on demand every derived field, one
+  entity's, or one field's, and reports per field how many values changed; `--dry-run` changes
+  nothing and reports what would change.
+
+```yaml
+# entities/order.yaml — adding this field and running `atrium migrate` fills it for every order
+fields:
+  amount_wan: {type: money, formula: "(amount or 0) / 10000"}
+# entities/customer.yaml
+  won_total: {type: money, rollup: {from: order.customer, sum: amount, where: "stage == 'won'"}}
+```
+
+The values are exactly those a save computes (Decimal money, rounded half up to the cent). A
+roll-up is one UPDATE; a formula is one UPDATE where it has an exact SQL form (on PostgreSQL:
+arithmetic, comparisons, `or` defaults, if/else, `round`/`abs`/`min`/`max`; on SQLite, whose
+NUMERIC is a double, money and percent arithmetic with an error bound, the rows it cannot decide
+evaluated as on save), and otherwise batches evaluated as on save."""
+
+
 def _schemas() -> Schemas:
     return {path.name.split(".")[0]: json.loads(path.read_text(encoding="utf-8"))
             for path in sorted(SCHEMA_DIR.glob("*.schema.json"))}
@@ -145,6 +179,9 @@ def render_reference() -> str:
             out += ["Example:", "", "```yaml", render_overlay_yaml(example).rstrip(), "```", ""]
     out += OVERLAYS.splitlines() + [""]
     out += DOTTED_PATHS.splitlines() + [""]
+
+
+    out += OVERLAYS.splitlines() + [""] + DERIVED.splitlines() + [""]
     out += ["## Shared definitions", ""]
     for kind in ["common", *KINDS]:
         for name, definition in schemas[kind].get("$defs", {}).items():

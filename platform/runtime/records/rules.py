@@ -159,14 +159,16 @@ class RecordRules:
         """Fill the formula fields; without an evaluator, as the system computes them (rollups)."""
         evaluator = evaluator or self.evaluator.bind(entity.name, SYSTEM)
         for name in entity.formula_order if names is None else names:
-            field = entity.fields[name]
-            assert field.formula is not None  # formula fields only
-            try:
-                record[name] = coerce(field, evaluator.evaluate(field.formula, record),
-                                      self.blueprint.timezone)
-            except (ExpressionError, CoercionError):
-                # A formula over missing inputs has no value; it is not the user's error.
-                record[name] = None
+            record[name] = self.formula_value(entity.fields[name], record, evaluator)
+
+    def formula_value(self, field: Field, record: Mapping[str, Any], evaluator: RecordEvaluator) -> Any:
+        """One formula field's stored value for `record` (None when it cannot be computed)."""
+        assert field.formula is not None  # formula fields only
+        try:
+            return coerce(field, evaluator.evaluate(field.formula, record), self.blueprint.timezone)
+        except (ExpressionError, CoercionError):
+            # A formula over missing inputs has no value; it is not the user's error.
+            return None
 
     def _validate(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
                   errors: Errors, locale: str, plan: RulePlan | None, evaluator: RecordEvaluator) -> None:

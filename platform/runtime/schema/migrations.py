@@ -7,7 +7,7 @@ a field removed from metadata keeps its column. Tables the model does not know a
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
-from typing import Sequence, cast
+from typing import Callable, Sequence, cast
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -202,8 +202,11 @@ def _index_steps(inspector, table: sa.Table, renames: dict[str, str]) -> list[St
     return steps
 
 
-def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan) -> None:
-    """Run every step of `plan` in one transaction; any failure leaves the database as it was."""
+def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan,
+                    after: Callable[[Connection], None] | None = None) -> None:
+    """Run every step of `plan` in one transaction; any failure leaves the database as it was.
+    `after` runs in the same transaction once the schema is there (the CLI computes the new and
+    changed formulas and roll-ups of existing records with it: records/recompute.py)."""
     if plan.refused:
         raise MigrationRefused("\n".join(plan.refused))
     tables = build_tables(blueprint)
@@ -220,6 +223,8 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan) -
             with connection.begin():
                 operations = Operations(MigrationContext.configure(connection))
                 _apply(operations, connection, tables, plan)
+                if after is not None:
+                    after(connection)
                 if raw is not None and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                     raise MigrationFailed("rebuilding a table broke a link between records; nothing was changed")
         finally:
@@ -335,12 +340,14 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
                               [key.parent.name], [key.column.name], ondelete=key.ondelete)
 
 
-def migrate(engine: Engine, blueprint: Blueprint, drop: Sequence[str] = ()) -> MigrationPlan:
-    """Plan and apply in one go; returns the plan that was applied."""
+def migrate(engine: Engine, blueprint: Blueprint, drop: Sequence[str] = (),
+            after: Callable[[Connection], None] | None = None) -> MigrationPlan:
+    """Plan and apply in one go; returns the plan that was applied. `after` (see apply_migration)
+    runs even when the schema needs no change."""
     with engine.connect() as connection:
         plan = plan_migration(connection, blueprint, drop)
-    if plan.changes:
-        apply_migration(engine, blueprint, plan)
+    if plan.changes or (after is not None and not plan.refused):
+        apply_migration(engine, blueprint, plan, after)
     elif plan.refused:
         raise MigrationRefused("\n".join(plan.refused))
     return plan

@@ -226,6 +226,10 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("files_after", sa.JSON(), nullable=False),
              sa.Column("digest_after", sa.String(64), nullable=False),
              sa.Column("undo_of", ID_TYPE))
+    sa.Table("atrium_derived_fields", metadata,  # the definition each stored formula/roll-up was computed by
+             sa.Column("entity", sa.String(50), primary_key=True),
+             sa.Column("field", sa.String(100), primary_key=True),
+             sa.Column("definition", sa.Text(), nullable=False))
     automation_tables(metadata)
 
 
@@ -311,7 +315,7 @@ def approval_tables(metadata: sa.MetaData) -> None:
 
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
-                 "atrium_pool_history", "atrium_metadata_history",
+                 "atrium_pool_history", "atrium_metadata_history", "atrium_derived_fields",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox",
                  "atrium_approvals", "atrium_approval_approvers")
 

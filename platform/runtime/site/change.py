@@ -10,7 +10,8 @@ result with the loader `atrium check` uses, plans the migration, names what woul
    transaction lock), so two changes never interleave;
 2. refuse a stale edit: the documents the editor loaded must still read as they did (their
    fingerprint is the editor's token), or, for an undo, the version must be the one shown;
-3. write the overlay files, migrate in the same transaction, and record the new version in
+3. write the overlay files, migrate in the same transaction (computing new and changed formulas
+   and roll-ups for every existing record: records/recompute.py), and record the new version in
    atrium_metadata_history; on any failure the files are written back as they were and the
    transaction rolls back: nothing is half done.
 """
@@ -35,6 +36,8 @@ from atrium.metadata.overlays.upgrade import relock
 from atrium.metadata.overlays.words import as_records
 from atrium.metadata.problems import Problem
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.recompute import Recompute
+from atrium.runtime.records.service import RecordService
 from atrium.runtime.schema.database import connect
 from atrium.runtime.schema.migrations import (
     MigrationPlan,
@@ -99,6 +102,7 @@ class Preview:
     plan: MigrationPlan | None = None
     impacts: list[Impact] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    computed: int = 0  # records whose new or changed formulas and roll-ups the apply computes
 
     @property
     def files(self) -> list[tuple[str, str, str]]:
@@ -180,6 +184,8 @@ class MetadataChanges:
         with connect(self.engine) as connection:
             result.plan = plan_migration(connection, blueprint)
             if old is not None:
+                recompute = self._recompute(blueprint)
+                result.computed = recompute.records(connection, recompute.changed_since(old))
                 result.impacts = impacts(connection, old, blueprint)
         result.changes = self._changes(current, after)
         return result
@@ -282,9 +288,13 @@ class MetadataChanges:
             apply_in_transaction(connection, preview.blueprint, plan)
             if rebuilds_tables(connection, plan) and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                 raise ChangeRefused(preview, "rebuilding a table broke a link between records")
+            old, _ = self.check(preview.before)
+            computed = self._recompute(preview.blueprint).after_migration(connection, old)
             changes = [{k: v for k, v in record.items() if k not in ("at", "base_at", "layer")}
                        for record in as_records(preview.changes)]
             details = _json({"changes": changes, "plan": [s.description for s in plan.steps],
+                             "computed": [{"entity": o.entity, "field": o.field, "records": o.records,
+                                           "changed": o.changed, "failed": o.failed} for o in computed],
                              "impacts": [{"en": i.en, "zh": i.zh} for i in preview.impacts]})
             return metadata_history.record(
                 connection, at=self.clock(), user_id=actor.user_id, user_name=actor.name,
@@ -296,6 +306,9 @@ class MetadataChanges:
         except BaseException:
             self.overlay.write_snapshot(preview.before)
             raise
+
+    def _recompute(self, blueprint: Blueprint) -> Recompute:
+        return Recompute(RecordService(blueprint, self.engine, clock=self.clock))
 
     @staticmethod
     def _refuse(preview: Preview, confirm: bool) -> None:

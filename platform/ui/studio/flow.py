@@ -17,7 +17,7 @@ from atrium.runtime.schema.migrations import MigrationPlan
 from atrium.runtime.site.change import ChangeRefused, Preview, Proposal, StaleEdit
 from atrium.ui.studio.setup import studio_of
 from atrium.ui.studio.words import PLAN_WORDS
-from atrium.ui.web.i18n import format_datetime, word
+from atrium.ui.web.i18n import format_datetime, nword, word
 
 PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -114,6 +114,13 @@ def plan_lines(plan: MigrationPlan | None, locale: str) -> list[str]:
     return lines + [f"! {reason}" for reason in plan.refused]
 
 
+def computed_words(preview: Preview | None, locale: str) -> str:
+    """How many records the apply computes new or changed formulas and roll-ups for."""
+    if preview is None or not preview.computed:
+        return ""
+    return nword("{count} record will be computed", "{count} records will be computed", preview.computed, locale)
+
+
 def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
     """(css class, text) lines of a unified diff."""
     lines = []
@@ -133,6 +140,7 @@ def review_context(outcome: Outcome, locale: str) -> dict[str, Any]:
         "refusal": outcome.refusal,
         "others": [(str(p.mark) if p.mark else "", problem_text(p)) for p in outcome.others],
         "plan": plan_lines(preview.plan if preview else None, locale),
+        "computed": computed_words(preview, locale),
         "impacts": [impact.text(locale) for impact in (preview.impacts if preview else [])],
         "files": [(path, after, diff_lines(before, after))
                   for path, before, after in (preview.files if preview else [])],
