@@ -102,6 +102,7 @@ class Field:
     on_delete: str = "restrict"
     pipeline: str | None = None
     format: str | None = None
+    stamp_on_stage: tuple[str, ...] = ()  # set to today (now) on entering these stages, cleared on leaving
 
     @property
     def computed(self) -> bool:
@@ -194,6 +195,11 @@ class Entity:
     @functools.cached_property
     def stage_field(self) -> Field | None:  # read for every record written: computed once
         return next((f for f in self.fields.values() if f.type == "stage"), None)
+
+    @functools.cached_property
+    def stamped_fields(self) -> tuple[Field, ...]:
+        """The fields the engine stamps when a record enters one of their stages."""
+        return tuple(f for f in self.fields.values() if f.stamp_on_stage)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ class RecordEvaluator:
         self._last: tuple[Actor | None, str, RecordEvaluator | None] = (None, "", None)
         zone = ZoneInfo(blueprint.timezone)
         moment = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.local_now: Callable[[], dt.datetime] = lambda: moment().astimezone(zone)  # the blueprint's clock
         self._evaluator = Evaluator(
             {"current_user": self._current_user, "current_role": self._current_role,
              "stage_probability": self._stage_probability,
