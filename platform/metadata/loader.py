@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 from atrium.metadata.approval_checks import check_decision_triggers, check_seed_requests
 from atrium.metadata.conversions import link_conversions
 from atrium.metadata.entities import build_entity, build_pipeline, link_entities
+from atrium.metadata.form_coverage import check_form_coverage
 from atrium.metadata.merge import merge, strip_markers
 from atrium.metadata.model import Blueprint, Label, freeze
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
@@ -179,6 +180,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
     link_conversions(entity_sources, entities, report)
     views = {name: view for name, source in of_kind("views").items()
              if (view := build_view(source, entities, report)) is not None}
+    check_form_coverage(entity_sources, entities, views, report)
     roles_source = documents.get(("roles", "roles"))
     roles = build_roles(roles_source, entities, report)
     reports = {name: build_report(source, entities, pipelines, report)
