@@ -106,6 +106,7 @@ class RecordEvaluator:
     def _target(self, *args: Any) -> Any:
         if self._targets is None:
             raise ExpressionError("target() reads sales targets, which are only known to reports and dashboards")
-        if len(args) != 2:
-            raise ExpressionError("target() takes the metric and the period, like target('revenue', 'month')")
+        if len(args) not in (2, 3):
+            raise ExpressionError("target() takes the metric and the period, like target('revenue', 'month'), "
+                                  "and perhaps an owner: target('revenue', 'month', owner)")
         return self._targets(*args)
