@@ -101,3 +101,26 @@ def test_the_api_answers_422_naming_the_missing_fields_then_moves(world):
                                                       "competitor": "Huawei"})
     assert moved.status_code == 200, moved.text
     assert (moved.json()["stage"], moved.json()["lost_on"], moved.json()["version"]) == ("lost", TODAY.isoformat(), 2)
+
+
+def test_losing_from_the_list_asks_the_same_and_goes_back_to_the_list(world):
+    open_deal = world.order("Open deal", amount=4000, expected_close=TODAY)
+    won = world.order("Won deal", amount=5000, expected_close=TODAY)
+    world.site.records.update("order", won["id"], {"stage": "won"}, world.actor("rep"))
+    rep = world.browser("rep")
+    page = rep.get("/r/order").text
+    assert '<div id="stage-ask">' in page
+    row = lambda record: page.split(f'<a href="/r/order/{record["id"]}">', 1)[1].split("</tr>", 1)[0]  # noqa: E731
+    assert f'hx-post="/r/order/{open_deal["id"]}/stage" hx-vals=\'{{"stage": "lost", "version": "1", "back": "list"}}\'' \
+        in row(open_deal)
+    assert "/stage" not in row(won)  # a closed deal offers no closing move
+    where = {"HX-Current-URL": "http://testserver/r/order?q=deal"}
+    ask = rep.post(f"/r/order/{open_deal['id']}/stage", {"stage": "lost", "version": "1", "back": "list"}, htmx=True,
+                   headers=where)
+    assert asked(ask.text) == ["lost_reason"] and 'name="back" value="list"' in ask.text
+    assert 'href="/r/order?q=deal"' in ask.text  # cancel goes back to the list as it was
+    done = rep.post(f"/r/order/{open_deal['id']}/stage", [("stage", "lost"), ("version", "1"), ("back", "list"),
+                                                          ("_fields", "lost_reason"), ("lost_reason", "no_budget")],
+                    htmx=True, headers=where)
+    assert done.headers["HX-Redirect"] == "/r/order?q=deal"
+    assert world.get("order", open_deal["id"])["lost_on"] == TODAY

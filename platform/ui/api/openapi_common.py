@@ -28,7 +28,8 @@ OPERATOR_TEXT = {
     "lt": "less than", "lte": "at most", "contains": "contains (case-insensitive)",
     "within": "within a relative period", "older_than_days": "more than N days ago",
     "newer_than_days": "within the last N days",
-    "not_older_than_days": "no date, or at most N days ago (the future included)", "is_set": "has a value (true) or not (false)",
+    "not_older_than_days": "no date, or at most N days ago (the future included)",
+    "is_set": "has a value (true) or not (false)",
     "until": "up to the end of a relative period", "older_than_hours": "more than N hours ago",
     "within_last_hours": "within the last N hours",
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -196,6 +197,7 @@ def move_stage(request: Request, form: FormData) -> Response:
         return render(request, "notice.html", {"title": kit.word("Not found")}, status_code=404)
     version = str(form.get("version", "")).strip()
     to = str(form.get("stage", ""))
+    from_list = form.get("back") == "list"  # a row action of the list: back to the list after
     current = kit.secured.get(kit.actor, kit.entity_name, kit.record_id(), action="update")
     model = FormModel(kit, current)
     answers = read_answers(kit, model, form, stage.name)
@@ -214,7 +216,7 @@ def move_stage(request: Request, form: FormData) -> Response:
             context = detail_context(kit, kit.record_id(), [("", str(stale))])
             return render(request, "detail.html", context, status_code=200 if is_htmx(request) else stale.status)
         else:
-            url = f"/r/{kit.entity_name}/{kit.record_id()}"
+            url = back_url(request, kit) if from_list else f"/r/{kit.entity_name}/{kit.record_id()}"
             if is_htmx(request):
                 return Response(status_code=200, headers={"HX-Redirect": url})
             return RedirectResponse(url, status_code=303)
@@ -227,12 +229,23 @@ def move_stage(request: Request, form: FormData) -> Response:
     heading = kit.word("To move {title} to {stage}, fill in:", title=title,
                        stage=kit.presenter.text(target.label) if target is not None else to)
     ask = ask_form(kit, model, current, heading, f"{base}/stage", to, version,
-                   asked_names(kit, errors, answers.asked), answers, errors, base)
+                   asked_names(kit, errors, answers.asked), answers, errors,
+                   back_url(request, kit) if from_list else base)
+    ask.back = "list" if from_list else ""
     if is_htmx(request):
         return render(request, "_stage_ask.html", {"ask": ask})
     context = detail_context(kit, kit.record_id())
     context["ask"] = ask
     return render(request, "detail.html", context, status_code=422)
+
+
+def back_url(request: Request, kit: Kit) -> str:
+    """The list the move was made from (htmx names the page in HX-Current-URL), else the plain list."""
+    listing = f"/r/{kit.entity_name}"
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.path == listing:
+        return listing + (f"?{current.query}" if current.query else "")
+    return listing
 
 
 @record_page

@@ -31,6 +31,7 @@ class Ask:
     urls: Mapping[str, str]
     cancel: str
     currency_symbol: str
+    back: str = ""  # "list": the move was asked from the list, which it goes back to
 
 
 @dataclass
