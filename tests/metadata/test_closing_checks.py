@@ -98,6 +98,7 @@ def test_a_required_field_missing_from_the_form_is_reported_but_one_with_a_defau
     # the owner is not required, but a required field with a default is filled by the engine
     edit(folder2 / "entities" / "order.yaml", "    default: \"current_user()\"\n    label: {en: Owner",
          "    default: \"current_user()\"\n    required: true\n    label: {en: Owner")
-    edit(folder2 / "views" / "order.yaml", "fields: [name, customer, owner, amount,", "fields: [name, customer, amount,")
+    edit(folder2 / "views" / "order.yaml", "fields: [name, customer, owner, amount,",
+         "fields: [name, customer, amount,")
     blueprint, problems = check_blueprint(folder2)
     assert problems == [] and blueprint is not None

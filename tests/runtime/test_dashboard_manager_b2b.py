@@ -174,3 +174,24 @@ def test_stalled_and_overdue_orders_are_different_lists(site, user):
 
 def _date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def test_the_demo_datas_won_and_lost_dates_agree_with_the_stage_history(site):
+    sql = """SELECT o.id, o.stage, o.won_on, o.lost_on,
+                    (SELECT max(changed_at) FROM atrium_stage_history h WHERE h.entity = 'order' AND h.record_id = o.id) AS entered
+             FROM "order" o {scope}"""
+    with site.engine.connect() as connection:
+        text = sa.text(sql.format(scope="")).columns(entered=UTCDateTime())
+        orders = connection.execute(text).all()
+    today = bounds()["today"]
+    closed = 0
+    for _, stage, won_on, lost_on, entered in orders:
+        won_on, lost_on = (won_on and _date(won_on)), (lost_on and _date(lost_on))
+        if stage in ("won", "lost"):
+            closed += 1
+            day = won_on if stage == "won" else lost_on
+            assert day == entered.astimezone(ZONE).date() and day <= today  # the day it entered the stage
+            assert (lost_on if stage == "won" else won_on) is None
+        else:
+            assert won_on is None and lost_on is None
+    assert closed > 10
