@@ -124,3 +124,13 @@ def test_losing_from_the_list_asks_the_same_and_goes_back_to_the_list(world):
                     htmx=True, headers=where)
     assert done.headers["HX-Redirect"] == "/r/order?q=deal"
     assert world.get("order", open_deal["id"])["lost_on"] == TODAY
+
+
+def test_a_refused_move_through_htmx_shows_the_page_with_the_message(world):
+    order = world.order("Stale deal", amount=1000, expected_close=TODAY)
+    world.site.records.update("order", order["id"], {"next_step": "call"}, world.actor("rep"))  # now version 2
+    rep = world.browser("rep")
+    stale = rep.post(f"/r/order/{order['id']}/stage", {"stage": "won", "version": "1"}, htmx=True)
+    assert stale.headers["HX-Retarget"] == "#main" and stale.headers["HX-Reselect"] == "#main"
+    assert '<div class="form-errors" role="alert">' in stale.text and '<main id="main">' in stale.text
+    assert world.get("order", order["id"])["stage"] == "initial_contact"

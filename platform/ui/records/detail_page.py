@@ -210,11 +210,10 @@ def move_stage(request: Request, form: FormData) -> Response:
             if not askable(kit, model, failed.errors, stage.name):
                 context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
                 context["fix_link"] = True
-                return render(request, "detail.html", context, status_code=200 if is_htmx(request) else failed.status)
+                return _refused(request, context, failed.status)
             errors = failed.errors
         except StaleRecord as stale:
-            context = detail_context(kit, kit.record_id(), [("", str(stale))])
-            return render(request, "detail.html", context, status_code=200 if is_htmx(request) else stale.status)
+            return _refused(request, detail_context(kit, kit.record_id(), [("", str(stale))]), stale.status)
         else:
             url = back_url(request, kit) if from_list else f"/r/{kit.entity_name}/{kit.record_id()}"
             if is_htmx(request):
@@ -237,6 +236,15 @@ def move_stage(request: Request, form: FormData) -> Response:
     context = detail_context(kit, kit.record_id())
     context["ask"] = ask
     return render(request, "detail.html", context, status_code=422)
+
+
+def _refused(request: Request, context: dict, status: int) -> Response:
+    """The record page with the messages; to HTMX (which asked for the question's box) the page's
+    main part, swapped in place of the page's own."""
+    if is_htmx(request):
+        return render(request, "detail.html", context,
+                      headers={"HX-Retarget": "#main", "HX-Reswap": "outerHTML", "HX-Reselect": "#main"})
+    return render(request, "detail.html", context, status_code=status)
 
 
 def back_url(request: Request, kit: Kit) -> str:
