@@ -178,7 +178,8 @@ def _date(value) -> dt.date:
 
 def test_the_demo_datas_won_and_lost_dates_agree_with_the_stage_history(site):
     sql = """SELECT o.id, o.stage, o.won_on, o.lost_on,
-                    (SELECT max(changed_at) FROM atrium_stage_history h WHERE h.entity = 'order' AND h.record_id = o.id) AS entered
+                    (SELECT max(changed_at) FROM atrium_stage_history h
+                     WHERE h.entity = 'order' AND h.record_id = o.id) AS entered
              FROM "order" o {scope}"""
     with site.engine.connect() as connection:
         text = sa.text(sql.format(scope="")).columns(entered=UTCDateTime())
