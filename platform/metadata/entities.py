@@ -61,6 +61,7 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
         min=spec.get("min"), max=spec.get("max"), precision=spec.get("precision"),
         options=options, to=spec.get("to"), on_delete=spec.get("on_delete", "restrict"),
         pipeline=spec.get("pipeline"), format=spec.get("format"), reveals=tuple(spec.get("reveals", ())),
+        stamp_on_stage=tuple(spec.get("stamp_on_stage", ())),
     )
 
 
@@ -150,12 +151,34 @@ def link_entities(sources: Mapping[str, Source], entities: dict[str, Entity],
                 elif pipeline.entity != name or pipeline.field != field.name:
                     report.add(source, path + ["pipeline"],
                                f"pipeline '{pipeline.name}' is for {pipeline.entity}.{pipeline.field}")
+            if field.stamp_on_stage:
+                _check_stamp(source, path, field, entity, pipelines, report)
             if "rollup" in spec:
                 rollup = _build_rollup(source, path + ["rollup"], spec["rollup"], name,
                                        sources, entities, report)
                 fields[field.name] = _replace(field, rollup=rollup)
         if fields != dict(entity.fields):
             entities[name] = _replace(entity, fields=MappingProxyType(fields))
+
+
+def _check_stamp(source: Source, path: list[Any], field: Field, entity: Entity,
+                 pipelines: Mapping[str, Pipeline], report: Report) -> None:
+    """`stamp_on_stage`: a date set by the engine when a record enters one of the entity's stages."""
+    if field.type not in ("date", "datetime"):
+        report.add(source, path + ["stamp_on_stage"], f"'{field.name}' must be a date or datetime field "
+                   "to be stamped when a stage is entered")
+    if field.computed or field.default is not None:
+        report.add(source, path + ["stamp_on_stage"], f"'{field.name}' is set by its stages: it takes "
+                   "no formula, rollup or default")
+    stage_field = entity.stage_field
+    pipeline = pipelines.get(stage_field.pipeline or "") if stage_field is not None else None
+    if pipeline is None:
+        report.add(source, path + ["stamp_on_stage"], f"{entity.name} has no stage field with a pipeline")
+        return
+    for i, stage in enumerate(field.stamp_on_stage):
+        if pipeline.stage(stage) is None:
+            report.unknown(source, path + ["stamp_on_stage", i], f"a stage of pipeline {pipeline.name}",
+                           stage, pipeline.stage_names)
 
 
 def _build_rollup(source: Source, path: list[Any], spec: Mapping[str, Any], parent: str,

@@ -103,6 +103,7 @@ class Field:
     pipeline: str | None = None
     format: str | None = None
     reveals: tuple[str, ...] = ()  # hidden inputs this derived field may show (derived_secrecy.py)
+    stamp_on_stage: tuple[str, ...] = ()  # set to today (now) on entering these stages, cleared on leaving
 
     @property
     def computed(self) -> bool:
@@ -207,6 +208,11 @@ class Entity:
     @functools.cached_property
     def stage_field(self) -> Field | None:  # read for every record written: computed once
         return next((f for f in self.fields.values() if f.type == "stage"), None)
+
+    @functools.cached_property
+    def stamped_fields(self) -> tuple[Field, ...]:
+        """The fields the engine stamps when a record enters one of their stages."""
+        return tuple(f for f in self.fields.values() if f.stamp_on_stage)
 
 
 @dataclass(frozen=True)

@@ -258,11 +258,13 @@ def check_target_calls(report: Report, source: Source, path: list[Any], expressi
         if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "target"):
             continue
         args = [a.value if isinstance(a, ast.Constant) else ... for a in node.args]
-        if len(args) != 2:
-            report.add(source, path, "target() takes two values: the metric and the period, "
-                       "like target('revenue', 'month')")
+        if len(args) not in (2, 3):
+            report.add(source, path, "target() takes the metric and the period, like target('revenue', "
+                       "'month'), and perhaps an owner: target('revenue', 'month', owner)")
             continue
-        metric, period = args
+        if len(args) == 3 and targets.owner is None:
+            report.add(source, path, "target(metric, period, owner) needs `owner` in the blueprint's targets")
+        metric, period = args[:2]
         if metrics and isinstance(metric, str) and metric not in metrics:
             report.unknown(source, path, f"a metric of {targets.entity}.{targets.metric}", metric,
                            [str(m) for m in metrics])

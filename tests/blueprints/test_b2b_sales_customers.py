@@ -15,8 +15,9 @@ def customer(world, **values):
 
 
 def won(world, record, close: str, amount=100000):
+    """An order of the customer won on `close` (its close date and the day it was won)."""
     return world.create("order", {"name": "数控机床", "customer": record["id"], "stage": "won",
-                                  "amount": amount, "expected_close": close}, "rep1")
+                                  "amount": amount, "expected_close": close, "won_on": close}, "rep1")
 
 
 def test_fewer_than_two_contacts_is_a_health_warning(world):

@@ -11,7 +11,7 @@ from the customers' own fields and their won orders, not from the stored recycle
 churn_risk_on formulas: 30 days (A level: 60) without a follow-up or a done visit, counted from no
 earlier than the day the current owner took the customer, or 90 days owned without a deal send an
 owned customer back to the pool; won, VIP and locked customers stay. The churn-risk day is the last
-won order's close date plus 1.5 times the average interval between won orders (none when they
+won order's won date (won_on) plus 1.5 times the average interval between won orders (none when they
 all closed on one day). The guard fields
 the reminder rules write (recycle_reminded_for, churn_warned_for) say which dates were told."""
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Customer:
     owned_since: dt.date | None
     followed_up: dt.date | None  # the day of the last follow-up, in the blueprint's time zone
     visited: dt.date | None      # the day of the last done visit, in the blueprint's time zone
-    won_closes: list[dt.date]    # close dates of its won orders
+    won_closes: list[dt.date]    # the days its won orders were won (won_on)
     recycle_reminded_for: dt.date | None
     churn_warned_for: dt.date | None
 
@@ -85,9 +85,9 @@ class Demo:
         customer, order, visit = self.tables["customer"], self.tables["order"], self.tables["visit"]
         with self.engine.connect() as connection:
             won: dict[int, list[dt.date]] = {}
-            for row in connection.execute(sa.select(order.c.customer, order.c.expected_close)
+            for row in connection.execute(sa.select(order.c.customer, order.c.won_on)
                                           .where(order.c.stage == "won")):
-                won.setdefault(row.customer, []).append(row.expected_close)
+                won.setdefault(row.customer, []).append(row.won_on)
             visited: dict[int, dt.date] = {}
             for row in connection.execute(sa.select(visit.c.customer, visit.c.visited_at)
                                           .where(visit.c.status == "done", visit.c.visited_at.is_not(None))):

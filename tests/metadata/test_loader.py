@@ -144,7 +144,9 @@ def test_overlay_changes_one_property_appends_and_removes(tmp_path):
         "  industry: {type: select, options: [energy, retail]}\n", encoding="utf-8")
     (overlay / "views").mkdir()
     (overlay / "views" / "order.yaml").write_text(  # a list in an overlay replaces the base list
-        "form:\n  sections:\n    - {label: Basics, fields: [name, customer, amount, industry]}\n",
+        # a required_when field stays on some section: a form that cannot show it cannot save a lost deal
+        "form:\n  sections:\n    - {label: Basics, fields: [name, customer, amount, industry]}\n"
+        "    - {label: Outcome, fields: [lost_reason], visible_when: \"stage == 'lost'\"}\n",
         encoding="utf-8")
     (overlay / "pipelines" / "order.yaml").write_text(
         "stages:\n  - +\n  - {name: proposal, probability: 40}\n  - {name: on_hold, probability: 5}\n",
@@ -158,7 +160,8 @@ def test_overlay_changes_one_property_appends_and_removes(tmp_path):
     assert [s.name for s in stages][-1] == "on_hold"
     assert blueprint.pipelines["order"].stage("proposal").probability == 40
     assert blueprint.name == "client"
-    assert [s.fields for s in blueprint.views["order"].sections] == [("name", "customer", "amount", "industry")]
+    assert [s.fields for s in blueprint.views["order"].sections] == [("name", "customer", "amount", "industry"),
+                                                                     ("lost_reason",)]
     assert blueprint.views["order"].columns[0] == "code"  # the rest of the base view stays
 
 

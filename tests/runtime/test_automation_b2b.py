@@ -154,7 +154,8 @@ def won_twice(site, person, name: str) -> dict:
     customer = site.records.create("customer", {"name": name}, person)
     for closed in ("2026-02-01", "2026-03-02"):
         site.records.create("order", {"name": f"{name} {closed}", "customer": customer["id"], "stage": "won",
-                                      "amount": 50000, "expected_close": closed}, person)
+                                      "amount": 50000, "expected_close": closed,
+                                      "won_on": closed}, person)
     return customer
 
 

@@ -49,19 +49,20 @@ def people(site: Site) -> dict[str, Actor]:
 
 # --- the shipped plan --------------------------------------------------------------------------
 
-def test_the_default_seed_gives_each_rep_one_revenue_target_a_month(b2b, database_url):
+def test_the_default_seed_gives_each_rep_one_revenue_and_one_collection_target_a_month(b2b, database_url):
     clock = Clock(dt.datetime(2026, 3, 15, 10, 0, tzinfo=SHANGHAI))
     site = Site.open(b2b, database_url, clock=clock)
     try:
         migrate(site.engine, b2b)
         summary = seed_demo(b2b, site.engine, seed=5, today=TODAY)  # the default scale
-        assert "21 Sales targets" in summary
+        assert "42 Sales targets" in summary
         who = people(site)
         name_of = {actor.user_id: name for name, actor in who.items()}
         reps = [u["name"] for u in b2b.seed.data["users"] if u["role"] == "sales_rep"]
         targets = table_rows(site, "sales_target")
         assert Counter((name_of[t["owner"]], t["month"], t["metric"]) for t in targets) == \
-            Counter((rep, month, "revenue") for rep in reps for month in MONTHS)  # exactly one each
+            Counter((rep, month, metric) for rep in reps for month in MONTHS
+                    for metric in ("revenue", "collection"))  # exactly one each
         for target in targets:
             current = target["month"] == dt.date(2026, 3, 1)
             if current and name_of[target["owner"]] == "rep3":
@@ -73,7 +74,7 @@ def test_the_default_seed_gives_each_rep_one_revenue_target_a_month(b2b, databas
             assert created.date() < target["month"] or current  # declared before its month began
             assert created <= clock.now
         # what reports and dashboards read: this month's approved targets, under each viewer's scope
-        amount = {(name_of[t["owner"]], t["month"]): t["amount"] for t in targets}
+        amount = {(name_of[t["owner"]], t["month"]): t["amount"] for t in targets if t["metric"] == "revenue"}
         reports = Reports(site)
         march = dt.date(2026, 3, 1)
         assert reports.target(who["rep1"], "revenue", "month") == amount["rep1", march]
@@ -85,7 +86,7 @@ def test_the_default_seed_gives_each_rep_one_revenue_target_a_month(b2b, databas
             {"rep1": amount["rep1", march], "rep2": amount["rep2", march]}
         # seeding again adds records, never a second target for a month
         seed_demo(b2b, site.engine, scale=5, seed=6, today=TODAY)
-        assert len(table_rows(site, "sales_target")) == 21
+        assert len(table_rows(site, "sales_target")) == 42
     finally:
         site.engine.dispose()
 

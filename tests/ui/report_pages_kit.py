@@ -11,9 +11,9 @@ from atrium.runtime.access import users
 
 
 def won_order(world, by: str, amount: int, close: dt.date = TODAY, name: str = "Deal") -> dict:
-    """An order of `by`, won with `close` as its close date."""
+    """An order of `by`, won on `close` (its close date and the day it was won: `won_on`)."""
     order = world.order(name, by=by, amount=amount, expected_close=TODAY + dt.timedelta(days=10))
-    return world.site.records.update("order", order["id"], {"stage": "won", "expected_close": close},
+    return world.site.records.update("order", order["id"], {"stage": "won", "expected_close": close, "won_on": close},
                                      world.actor(by))
 
 

@@ -15,7 +15,7 @@ DAY = dt.timedelta(days=1)
 
 def test_the_days_work_comes_before_the_numbers(world):
     for dashboard, first in (("sales_rep", ["tasks_due", None, "instalments_due", "stalled_orders"]),
-                             ("sales_manager", ["tasks_due", "instalments_due", "stalled_orders"])):
+                             ("sales_manager", ["tasks_due", "instalments_due", "stalled_orders", "overdue_orders"])):
         widgets = world.site.blueprint.dashboards[dashboard]["widgets"]
         assert [w.get("name") for w in widgets[:len(first)]] == first
         assert all(w["type"] in ("list", "table") for w in widgets[:len(first)])

@@ -130,7 +130,9 @@ def _operator(column: sa.ColumnElement, field: Field, operator: str, value: Any,
     if operator in ("within", "until"):
         start, end = as_bounds(*period_range(value, today), field.type, timezone)
         return sa.and_(column >= start, column < end) if operator == "within" else column < end
-    if operator in ("older_than_days", "newer_than_days"):
+    if operator in ("older_than_days", "newer_than_days", "not_older_than_days"):
         cutoff, _ = as_bounds(today - dt.timedelta(days=int(value)), today, field.type, timezone)
+        if operator == "not_older_than_days":  # older_than_days' complement: empty dates included
+            return sa.or_(column >= cutoff, column.is_(None))
         return column < cutoff if operator == "older_than_days" else column >= cutoff
     raise ConditionError(f"unknown operator '{operator}'")

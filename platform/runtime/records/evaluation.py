@@ -49,6 +49,7 @@ class RecordEvaluator:
         self._last: tuple[Actor | None, str, RecordEvaluator | None] = (None, "", None)
         zone = ZoneInfo(blueprint.timezone)
         moment = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.local_now: Callable[[], dt.datetime] = lambda: moment().astimezone(zone)  # the blueprint's clock
         self._evaluator = Evaluator(
             {"current_user": self._current_user, "current_role": self._current_role,
              "stage_probability": self._stage_probability,
@@ -105,6 +106,7 @@ class RecordEvaluator:
     def _target(self, *args: Any) -> Any:
         if self._targets is None:
             raise ExpressionError("target() reads sales targets, which are only known to reports and dashboards")
-        if len(args) != 2:
-            raise ExpressionError("target() takes the metric and the period, like target('revenue', 'month')")
+        if len(args) not in (2, 3):
+            raise ExpressionError("target() takes the metric and the period, like target('revenue', 'month'), "
+                                  "and perhaps an owner: target('revenue', 'month', owner)")
         return self._targets(*args)

@@ -14,6 +14,7 @@ from atrium.runtime.automation.messages import message
 from atrium.runtime.records.coercion import CoercionError, coerce, is_empty
 from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.records.linked_values import LinkedRead
+from atrium.runtime.records.stage_stamps import apply_stage_stamps
 from atrium.runtime.schema.tables import text_limit
 
 Errors = dict[str, list[str]]
@@ -45,6 +46,8 @@ class RulePlan:
 
 def rule_plan(entity: Entity, changed: frozenset[str]) -> RulePlan:
     touched = set(changed)
+    if entity.stage_field is not None and entity.stage_field.name in touched:
+        touched.update(f.name for f in entity.stamped_fields)  # a stage move sets or clears them
     formulas = []
     for name in entity.formula_order:
         formula = entity.fields[name].formula
@@ -122,6 +125,7 @@ class RecordRules:
                          if is_empty(changes.get(name))] if follows is not None else []
             if follows is not None and defaulted:
                 follows.fill(entity, [record])  # a default filled a link the rules follow
+        apply_stage_stamps(entity, current, record, changes, self.evaluator.local_now())
         if current is None or plan is None:
             plan = None
         self._compute_formulas(entity, record, plan.formulas if plan else entity.formula_order, evaluator)

@@ -156,7 +156,8 @@ class Reports:
 
     def evaluator(self, connection: Connection, actor: Actor, entity: str) -> RecordEvaluator:
         now = self.site.now()
-        reader = lambda metric, period: self.targets.value(connection, actor, metric, period, now)  # noqa: E731
+        reader = lambda metric, period, *owner: self.targets.value(  # noqa: E731
+            connection, actor, metric, period, now, *owner)
         return RecordEvaluator(self.blueprint, self.site.clock, targets=reader).bind(entity, actor)
 
     def _metrics(self, evaluator: RecordEvaluator, compiled: CompiledReport, row: dict[str, Any],

@@ -6,6 +6,9 @@ date falls in the period, that match `where`, and that the viewer may read: a re
 manager's team's, an administrator's company total, from the same call. None when no target is
 set, when the blueprint configures none, or when the viewer may not read targets at all.
 
+`target(name, period, owner)` (in a report grouped by owner) is one person's goal: the targets
+whose owner field is that row's owner, still among those the viewer may read.
+
 The period is a unit (`day`, `week`, `month`, `quarter`, `year`: the current one, in the
 blueprint's time zone) or any relative period of the condition language (`last_month`, ...).
 """
@@ -34,7 +37,10 @@ class TargetReader:
     def __init__(self, blueprint: Blueprint, tables: Tables, access: Access):
         self.blueprint, self.tables, self.access = blueprint, tables, access
 
-    def value(self, connection: Connection, actor: Actor, metric: Any, period: Any, now: dt.datetime) -> Any:
+    def value(self, connection: Connection, actor: Actor, metric: Any, period: Any, now: dt.datetime,
+              *owner: Any) -> Any:
+        """The goal; with an `owner` (a report row's owner group), only that person's goals among
+        those the viewer may read - None (a totals row) keeps everyone's."""
         config = self.blueprint.targets
         if config is None or not self.access.can(actor, config.entity, "read"):
             return None
@@ -56,6 +62,10 @@ class TargetReader:
                  table.c[config.period] >= low, table.c[config.period] < high]
         if config.where:
             where.append(scope.condition(joins, config.where))
+        if owner and owner[0] is not None:
+            if config.owner is None:
+                raise ExpressionError("target(metric, period, owner) needs `targets.owner` in blueprint.yaml")
+            where.append(table.c[config.owner] == owner[0])
         total = connection.execute(sa.select(sa.func.sum(table.c[config.value]))
                                    .select_from(joins.from_clause).where(*where)).scalar()
         return normalize(value_field.type, total)

@@ -51,7 +51,8 @@ class Drafter:
         self.computed = {f.name for f in entity if f.computed}
         self.references = [f for f in entity if f.type == "reference"]
         self.bound_references = [f for f in self.references if f.name in self.bound]
-        self.free = [f.name for f in entity if f.name not in self.bound and not f.computed]
+        # stamped fields (won_on) are left to the stage walk: seeding._walk_stages
+        self.free = [f.name for f in entity if f.name not in self.bound and not f.computed and not f.stamp_on_stage]
         self.bound_fields = [f for f in entity if f.name in self.bound and not f.computed]
         self.keep = [f.name for f in entity if not f.computed and f.type != "textarea"]
         self.recent_days = max(90, 8 * (self.pipeline.stall_after_days or 14)) if self.pipeline else None

@@ -265,6 +265,7 @@ def _insert(connection: Connection, service: RecordService, drafter: Drafter, ba
         linked = service.linked_values.reader(connection)
         batch = [draft for draft in batch if _acceptable(service, drafter, draft, linked)]
     later: list[Draft] = []  # inserted after this batch, one at a time
+    walked = _walk_stages(drafter, batch)
     while True:
         try:
             created = service.bulk_create(entity.name, [d.values for d in batch], SYSTEM,
@@ -288,9 +289,7 @@ def _insert(connection: Connection, service: RecordService, drafter: Drafter, ba
         walks = []
         for record, draft in zip(created, batch, strict=False):
             if len(draft.stages) > 1:
-                moment = _moment(draft)
-                moves = drafter.c.timeline.walk(drafter.c.rng, moment, len(draft.stages) - 1)
-                times = [moment] + moves
+                times = walked[id(draft)]
                 owner = record.get(entity.owner) if entity.owner else None
                 walks.append((record["id"], owner, list(zip((s.name for s in draft.stages), times, strict=False))))
         service.audit.record_stage_walks(connection, entity.name, drafter.pipeline.name, walks)
@@ -308,6 +307,27 @@ def _shares_link(links: frozenset[str], batch: list[Draft], draft: Draft) -> boo
     such records go in separate batches, so each is checked against what the ones before it left."""
     return any(draft.values.get(link) is not None
                and any(other.values.get(link) == draft.values.get(link) for other in batch) for link in links)
+
+
+def _walk_stages(drafter: Drafter, batch: list[Draft]) -> dict[int, list[dt.datetime]]:
+    """When each draft of the batch entered each stage of its walk (by `id(draft)`); a field
+    stamped on entering the final stage (`stamp_on_stage`, e.g. won_on) gets that day, so a won
+    deal's date agrees with its stage history."""
+    walked: dict[int, list[dt.datetime]] = {}
+    if not drafter.pipeline:
+        return walked
+    zone = ZoneInfo(drafter.c.blueprint.timezone)
+    for draft in batch:
+        if len(draft.stages) <= 1:
+            continue
+        moment = _moment(draft)
+        times = [moment] + drafter.c.timeline.walk(drafter.c.rng, moment, len(draft.stages) - 1)
+        walked[id(draft)] = times
+        for field in drafter.entity.stamped_fields:
+            if draft.stages[-1].name in field.stamp_on_stage:
+                at = times[-1].astimezone(zone)
+                draft.values[field.name] = at if field.type == "datetime" else at.date()
+    return walked
 
 
 def _acceptable(service: RecordService, drafter: Drafter, draft: Draft, linked: LinkedRead) -> bool:

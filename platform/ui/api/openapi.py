@@ -171,7 +171,8 @@ class Describer:
     def _operand(self, field: Field, operator: str) -> dict[str, Any]:
         if operator == "is_set":
             return {"type": "boolean"}
-        if operator in ("older_than_days", "newer_than_days", "older_than_hours", "within_last_hours"):
+        if operator in ("older_than_days", "newer_than_days", "not_older_than_days", "older_than_hours",
+                        "within_last_hours"):
             return {"type": "integer", "minimum": 0}
         if operator in ("within", "until"):
             return {"type": "string", "pattern": PERIOD}

@@ -11,7 +11,7 @@ RESERVED = ("q", "sort", "limit", "after")  # query parameters that are not filt
 _CHOICE = ("eq", "ne", "in", "not_in", "is_set")
 _ORDERED = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_set")
 _TEMPORAL = ("eq", "ne", "gt", "gte", "lt", "lte", "within", "until", "older_than_days", "newer_than_days",
-             "is_set")
+             "not_older_than_days", "is_set")
 OPERATORS: dict[str, tuple[str, ...]] = {
     **{kind: ("eq", "ne", "in", "not_in", "contains", "is_set")
        for kind in ("text", "textarea", "email", "phone", "url", "autonumber")},
@@ -27,7 +27,9 @@ OPERATOR_TEXT = {
     "not_in": "none of (comma-separated)", "gt": "greater than", "gte": "at least",
     "lt": "less than", "lte": "at most", "contains": "contains (case-insensitive)",
     "within": "within a relative period", "older_than_days": "more than N days ago",
-    "newer_than_days": "within the last N days", "is_set": "has a value (true) or not (false)",
+    "newer_than_days": "within the last N days",
+    "not_older_than_days": "no date, or at most N days ago (the future included)",
+    "is_set": "has a value (true) or not (false)",
     "until": "up to the end of a relative period", "older_than_hours": "more than N hours ago",
     "within_last_hours": "within the last N hours",
 }

@@ -105,7 +105,8 @@ class Filters:
         try:
             if operator == "is_set":
                 return coerce(BOOLEAN, raw)
-            if operator in ("older_than_days", "newer_than_days", "older_than_hours", "within_last_hours"):
+            if operator in ("older_than_days", "newer_than_days", "not_older_than_days", "older_than_hours",
+                            "within_last_hours"):
                 most = MAX_DAYS * 24 if operator.endswith("_hours") else MAX_DAYS
                 count = coerce(INTEGER, raw)
                 if count is None or not 0 <= count <= most:

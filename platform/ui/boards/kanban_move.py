@@ -12,7 +12,6 @@ redirect to the board, or the board page with the message or the form.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from starlette.datastructures import FormData
@@ -23,27 +22,12 @@ from starlette.routing import Route
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.boards.kanban import Board, board_context, kanban
 from atrium.ui.records.detail_page import messages_of
-from atrium.ui.records.form_model import FormModel, Widget, input_value
-from atrium.ui.records.list_page import active_users
-from atrium.ui.records.list_state import read_state, resolver
-from atrium.ui.web.i18n import format_money
+from atrium.ui.records.form_model import FormModel
+from atrium.ui.records.list_state import read_state
+from atrium.ui.records.stage_ask import Answers, Ask, ask_form, askable, asked_names, read_answers
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import with_form
-
-
-@dataclass
-class Ask:
-    """The form that asks for the fields a move needs."""
-
-    heading: str
-    action: str
-    to: str
-    version: str
-    widgets: list[Widget]
-    urls: Mapping[str, str]
-    cancel: str
-    currency_symbol: str
 
 
 class Move:
@@ -62,47 +46,14 @@ class Move:
         return self.kit.site.queries.titles(connection, self.kit.entity_name, [self.record_id]).get(
             self.record_id, f"#{self.record_id}")
 
-    def askable(self, errors: Mapping[str, list[str]]) -> bool:
-        """Whether every error is about a field the user can fill in here."""
-        group = self.board.group.name
-        return bool(errors) and all(name in self.kit.entity.fields and name != group and self.model.editable(name)
-                                    for name in errors)
-
-    def ask(self, to: str, version: str, names: list[str], raw: Mapping[str, Any] | None,
-            titles: Mapping[str, str], errors: Mapping[str, list[str]]) -> Ask:
-        kit = self.kit
-        presenter = kit.presenter
-        shown = dict(self.current)
-        for name, value in (raw or {}).items():
-            field = kit.entity.fields.get(name)
-            if field is not None and field.type == "reference":
-                shown[name] = int(value) if str(value).isdigit() else None
-        with kit.site.engine.connect() as connection:
-            lookups = presenter.load(connection, kit.entity_name, [shown], names)
-            users = active_users(kit, connection)
+    def ask(self, to: str, version: str, names: list[str], answers: Answers,
+            errors: Mapping[str, list[str]]) -> Ask:
+        with self.kit.site.engine.connect() as connection:
             title = self.title(connection)
-        widgets = []
-        for name in names:
-            field = kit.entity.fields[name]
-            widget = Widget(name, field, presenter.text(field.label), True, required=True, touched=True,
-                            help=presenter.text(field.help) if field.help else "")
-            widget.value = raw[name] if raw is not None and name in raw else input_value(
-                field, self.current.get(name), kit.blueprint.timezone)
-            widget.shown = presenter.show(field, shown.get(name), lookups)
-            widget.errors = list(errors.get(name, ()))
-            widget.options = self.model.options(field, users)
-            if field.type == "reference":
-                chosen = int(widget.value) if str(widget.value).isdigit() else None
-                assert field.to is not None  # a loaded blueprint's references name an entity
-                linked = lookups.titles.get(field.to, {}).get(chosen) if chosen is not None else None
-                widget.title = linked or titles.get(name, "")
-            widgets.append(widget)
-        target = self.board.label_of(self.board.stored(to))
-        base = f"/r/{kit.entity_name}/{self.record_id}"
-        return Ask(kit.word("To move {title} to {stage}, fill in:", title=title, stage=target), self.action, to,
-                   version, widgets,
-                   {"validate": f"{base}/validate", "state": f"{base}/form-state"}, self.board_url,
-                   format_money(0, kit.blueprint.currency, kit.locale).rstrip("0.,"))
+        heading = self.kit.word("To move {title} to {stage}, fill in:", title=title,
+                                stage=self.board.label_of(self.board.stored(to)))
+        return ask_form(self.kit, self.model, self.current, heading, self.action, to, version, names, answers,
+                        errors, self.board_url)
 
 
 def _answer_board(request: Request, kit: Kit, board: Board, status: int, **extra: Any) -> Response:
@@ -141,25 +92,16 @@ def move(request: Request, form: FormData) -> Response:
     target = board.stored(to)
     if target is None:
         return _refuse(request, kit, board, step, [("", kit.word("Choose a column to move the card to"))])
-    asked = [n for n in dict.fromkeys(form.getlist("_fields"))
-             if isinstance(n, str) and n in kit.entity.fields and n != board.group.name]
-    changes: dict[str, Any] = {}
-    raw: dict[str, Any] | None = None
-    titles: dict[str, str] = {}
-    if asked:
-        with kit.site.engine.connect() as connection:
-            draft = step.model.read(form, resolver(kit, connection))
-        changes = {k: v for k, v in draft.changes.items() if k != board.group.name}
-        raw, titles = draft.raw, draft.titles
-        if draft.errors:
-            return _ask(request, kit, board, step.ask(to, version, asked, raw, titles, draft.errors))
+    answers = read_answers(kit, step.model, form, board.group.name)
+    if answers.errors:
+        return _ask(request, kit, board, step.ask(to, version, answers.asked, answers, answers.errors))
     try:
-        kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {**changes, board.group.name: target},
+        kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {**answers.changes, board.group.name: target},
                            version=int(version) if version.isdigit() else None)
     except ValidationFailed as failed:
-        if step.askable(failed.errors):
-            names = [n for n in kit.entity.fields if n in failed.errors or n in asked]
-            return _ask(request, kit, board, step.ask(to, version, names, raw, titles, failed.errors))
+        if askable(kit, step.model, failed.errors, board.group.name):
+            names = asked_names(kit, failed.errors, answers.asked)
+            return _ask(request, kit, board, step.ask(to, version, names, answers, failed.errors))
         return _refuse(request, kit, board, step, messages_of(kit, failed.errors))
     except StaleRecord as stale:
         return _answer_board(request, kit, board, stale.status, messages=[("", str(stale))],

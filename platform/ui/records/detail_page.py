@@ -1,11 +1,12 @@
 """The 360° detail page: the record's fields grouped as in the form, related lists from
 `detail.related` (each with its count, first rows, an add button and a link to the filtered
 list), the timeline, and pipeline quick actions (next stage, won / lost) that save through
-SecuredRecords, so a stage's `requires` comes back as messages."""
+SecuredRecords; a move that needs fields asks for them on the page (stage_ask.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from atrium.ui.approvals.view import record_panel
 from atrium.ui.records.form_model import FormModel
 from atrium.ui.records.list_page import cells, count_text
 from atrium.ui.records.record_actions import record_actions
+from atrium.ui.records.stage_ask import ask_form, askable, asked_names, read_answers
 from atrium.ui.records.timeline import timeline
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Shown
@@ -186,23 +188,72 @@ def messages_of(kit: Kit, errors: Mapping[str, list[str]]) -> list[tuple[str, st
 @record_page
 @with_form
 def move_stage(request: Request, form: FormData) -> Response:
-    """A quick action: the record to another stage, through the same rules as the form."""
+    """A quick action: the record to another stage, through the same rules as the form. A move
+    refused only for fields it needs answers with a form asking for exactly those (stage_ask.py):
+    to HTMX the fragment alone, else the record page holding it; the form posts back here."""
     kit = Kit(request)
     stage = kit.entity.stage_field
     if stage is None:
         return render(request, "notice.html", {"title": kit.word("Not found")}, status_code=404)
     version = str(form.get("version", "")).strip()
-    try:
-        kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {stage.name: str(form.get("stage", ""))},
-                           version=int(version) if version.isdigit() else None)
-    except ValidationFailed as failed:
-        context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
-        context["fix_link"] = True
-        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else failed.status)
-    except StaleRecord as stale:
-        context = detail_context(kit, kit.record_id(), [("", str(stale))])
-        return render(request, "detail.html", context, status_code=200 if is_htmx(request) else stale.status)
-    return RedirectResponse(f"/r/{kit.entity_name}/{kit.record_id()}", status_code=303)
+    to = str(form.get("stage", ""))
+    from_list = form.get("back") == "list"  # a row action of the list: back to the list after
+    current = kit.secured.get(kit.actor, kit.entity_name, kit.record_id(), action="update")
+    model = FormModel(kit, current)
+    answers = read_answers(kit, model, form, stage.name)
+    errors: Mapping[str, list[str]] = answers.errors
+    if not errors:
+        try:
+            kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {**answers.changes, stage.name: to},
+                               version=int(version) if version.isdigit() else None)
+        except ValidationFailed as failed:
+            if not askable(kit, model, failed.errors, stage.name):
+                context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
+                context["fix_link"] = True
+                return _refused(request, context, failed.status)
+            errors = failed.errors
+        except StaleRecord as stale:
+            return _refused(request, detail_context(kit, kit.record_id(), [("", str(stale))]), stale.status)
+        else:
+            url = back_url(request, kit) if from_list else f"/r/{kit.entity_name}/{kit.record_id()}"
+            if is_htmx(request):
+                return Response(status_code=200, headers={"HX-Redirect": url})
+            return RedirectResponse(url, status_code=303)
+    pipeline = kit.blueprint.pipeline_for(kit.entity_name)
+    target = pipeline.stage(to) if pipeline is not None else None
+    base = f"/r/{kit.entity_name}/{kit.record_id()}"
+    with kit.site.engine.connect() as connection:
+        title = kit.site.queries.titles(connection, kit.entity_name, [kit.record_id()]).get(
+            kit.record_id(), f"#{kit.record_id()}")
+    heading = kit.word("To move {title} to {stage}, fill in:", title=title,
+                       stage=kit.presenter.text(target.label) if target is not None else to)
+    ask = ask_form(kit, model, current, heading, f"{base}/stage", to, version,
+                   asked_names(kit, errors, answers.asked), answers, errors,
+                   back_url(request, kit) if from_list else base)
+    ask.back = "list" if from_list else ""
+    if is_htmx(request):
+        return render(request, "_stage_ask.html", {"ask": ask})
+    context = detail_context(kit, kit.record_id())
+    context["ask"] = ask
+    return render(request, "detail.html", context, status_code=422)
+
+
+def _refused(request: Request, context: dict, status: int) -> Response:
+    """The record page with the messages; to HTMX (which asked for the question's box) the page's
+    main part, swapped in place of the page's own."""
+    if is_htmx(request):
+        return render(request, "detail.html", context,
+                      headers={"HX-Retarget": "#main", "HX-Reswap": "outerHTML", "HX-Reselect": "#main"})
+    return render(request, "detail.html", context, status_code=status)
+
+
+def back_url(request: Request, kit: Kit) -> str:
+    """The list the move was made from (htmx names the page in HX-Current-URL), else the plain list."""
+    listing = f"/r/{kit.entity_name}"
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.path == listing:
+        return listing + (f"?{current.query}" if current.query else "")
+    return listing
 
 
 @record_page

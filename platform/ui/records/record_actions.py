@@ -1,6 +1,8 @@
 """What the record pages add for public pools and conversions: on a detail page Claim and Release
 (entity with `pool:`) and Convert (entity with `convert:`); on the list page the link to the pool
-list and, on that list, the rows the user may claim and their standing against the limits."""
+list and, on that list, the rows the user may claim and their standing against the limits; on the
+list of an entity with a pipeline, each open record's closing stages (won, lost) as row actions,
+which ask for what the stage needs like the record page does (stage_ask.py)."""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -43,7 +45,8 @@ def list_context(kit: Kit, connection: Any, records: Sequence[Mapping[str, Any]]
     """What the list page adds: the pool link, and on the pool list the claimable rows and the
     user's standing against the limits."""
     url = pool_url(kit)
-    context: dict[str, Any] = {"pool_url": url, "pool_view": False, "claimable": set(), "standing": ""}
+    context: dict[str, Any] = {"pool_url": url, "pool_view": False, "claimable": set(), "standing": "",
+                               "closing": closing_actions(kit, records)}
     if url is None or not is_pool_view(kit):
         return context
     pool = PublicPool(kit.site)
@@ -56,3 +59,20 @@ def list_context(kit: Kit, connection: Any, records: Sequence[Mapping[str, Any]]
                                        max=f" / {standing.max_owned}" if standing.max_owned else "",
                                        cap=f" / {standing.daily_cap}" if standing.daily_cap else "")
     return context
+
+
+def closing_actions(kit: Kit, records: Sequence[Mapping[str, Any]]) -> dict[int, list[tuple[str, str, str]]]:
+    """Record id → the closing stages it may move to from the list: (stage, label, outcome)."""
+    pipeline = kit.blueprint.pipeline_for(kit.entity_name)
+    stage = kit.entity.stage_field
+    if (pipeline is None or stage is None or not kit.site.access.can(kit.actor, kit.entity_name, "update")
+            or kit.presenter.mode(kit.entity_name, stage.name) != "write"):
+        return {}
+    closing = [s for s in pipeline.stages if not s.is_open]
+    actions: dict[int, list[tuple[str, str, str]]] = {}
+    for record in records:
+        current = pipeline.stage(record.get(stage.name) or "")
+        if current is not None and current.is_open:
+            actions[record["id"]] = [(s.name, kit.presenter.text(s.label), s.outcome or "closed")
+                                     for s in closing if pipeline.allows(current.name, s.name)]
+    return actions

@@ -9,8 +9,8 @@ from atrium.translation import N_
 from atrium.ui.studio.forms import comma_list, inline_yaml, label_of, label_texts, rows, yaml_mapping, yaml_value
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "is_set", "contains", "within",
-             "until", "older_than_days", "newer_than_days", "older_than_hours", "within_last_hours", "stalled",
-             "in_stage_longer_than_days")
+             "until", "older_than_days", "newer_than_days", "not_older_than_days", "older_than_hours",
+             "within_last_hours", "stalled", "in_stage_longer_than_days")
 FUNCTIONS = ("count", "count_distinct", "sum", "avg", "min", "max")
 BUCKETS = ("", "day", "week", "month", "quarter", "year")
 FORMATS = ("", "number", "integer", "money", "percent")
