@@ -8,7 +8,9 @@ the stage it left). From those rows:
   operators compile to it;
 - `stage_durations` gives, per stage, how many records left it and how long they stayed;
 - `learned_probabilities` gives, per stage, the share of the records that left it and were
-  closed within the window that ended won. `LearnedProbabilities` caches that per pipeline for a
+  closed within the window that ended won.
+Both leave out the moves a migration made (rows marked `migrated`: the records of a removed
+stage moved where the metadata said), which are nobody's work and say nothing about outcomes. `LearnedProbabilities` caches that per pipeline for a
   short while, so a formula reading it costs no query per record.
 """
 from __future__ import annotations
@@ -77,7 +79,7 @@ def stage_durations(connection: Connection, tables: Tables, pipeline: Pipeline,
     seconds = history.c.seconds_in_from
     query = (sa.select(history.c.from_stage, sa.func.count(), sa.func.avg(seconds), sa.func.max(seconds))
              .where(history.c.pipeline == pipeline.name, history.c.from_stage.is_not(None),
-                    seconds.is_not(None))
+                    seconds.is_not(None), history.c.migrated.is_not(True))
              .group_by(history.c.from_stage))
     if since is not None:
         query = query.where(history.c.changed_at >= since)
@@ -125,7 +127,7 @@ def learned_probabilities(connection: Connection, blueprint: Blueprint, tables: 
     won = [stage.name for stage in pipeline.stages if stage.outcome == "won"]
     closed = (sa.select(history.c.record_id)
               .where(history.c.entity == pipeline.entity, history.c.pipeline == pipeline.name,
-                     history.c.to_stage.in_(closing))
+                     history.c.to_stage.in_(closing), history.c.migrated.is_not(True))
               .group_by(history.c.record_id)
               .having(sa.func.max(history.c.changed_at) >= _before(now, window))
               .subquery())
@@ -134,7 +136,7 @@ def learned_probabilities(connection: Connection, blueprint: Blueprint, tables: 
              .select_from(history.join(table, table.c.id == history.c.record_id)
                           .join(closed, closed.c.record_id == table.c.id))
              .where(history.c.entity == pipeline.entity, history.c.pipeline == pipeline.name,
-                    history.c.from_stage.is_not(None), current.in_(closing))
+                    history.c.from_stage.is_not(None), current.in_(closing), history.c.migrated.is_not(True))
              .group_by(history.c.from_stage))
     counts = {row[0]: (row[1], row[2]) for row in connection.execute(query)}
     result = {}
