@@ -18,7 +18,8 @@ def test_moved_to_beside_remove_says_where_a_stage_and_an_option_go(tmp_path):
         "pipelines/order.yaml": "stages: [+, {name: needs_confirmed, remove: true, moved_to: proposal}]\n",
         "entities/order.yaml": "fields:\n"
                                "  lost_reason: {options: [+, {value: timing, remove: true, moved_to: other}]}\n"
-                               "  tags: {options: [+, {value: price_sensitive, remove: true, moved_to: key_account}]}\n"})
+                               "  tags:\n"
+                               "    options: [+, {value: price_sensitive, remove: true, moved_to: key_account}]\n"})
     blueprint = load_blueprint(folder)
     pipeline = blueprint.pipelines["order"]
     assert "needs_confirmed" not in pipeline.stage_names and dict(pipeline.moved) == {"needs_confirmed": "proposal"}
@@ -32,9 +33,10 @@ def test_a_blueprint_says_the_same_with_a_moved_map(tmp_path):
     base = tmp_path / "base"
     shutil.copytree(DESIGN, base)
     text = (base / "pipelines" / "order.yaml").read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if "name: needs_confirmed" not in line and "requires: [amount" not in line]
-    (base / "pipelines" / "order.yaml").write_text("\n".join(lines) + "\nmoved: {needs_confirmed: negotiation}\n",
-                                                   encoding="utf-8")
+    lines = [line for line in text.splitlines()
+             if "name: needs_confirmed" not in line and "requires: [amount" not in line]
+    moved = "\n".join(lines) + "\nmoved: {needs_confirmed: negotiation}\n"
+    (base / "pipelines" / "order.yaml").write_text(moved, encoding="utf-8")
     assert dict(load_blueprint(base).pipelines["order"].moved) == {"needs_confirmed": "negotiation"}
 
 
@@ -47,7 +49,8 @@ def test_a_target_that_is_not_there_is_an_error_at_its_line_with_did_you_mean(tm
     stage = next(p for p in found if "proposl" in p)
     assert "pipelines/order.yaml:3:" in stage and "did you mean 'proposal'" in stage
     option = next(p for p in found if "key_acount" in p)
-    assert "entities/order.yaml:5:" in option and "is not an option here" in option and "did you mean 'key_account'" in option
+    assert "entities/order.yaml:5:" in option and "is not an option here" in option
+    assert "did you mean 'key_account'" in option
 
 
 def test_a_target_removed_as_well_or_a_value_that_stays_is_refused(tmp_path):

@@ -8,10 +8,12 @@ the stage it left). From those rows:
   operators compile to it;
 - `stage_durations` gives, per stage, how many records left it and how long they stayed;
 - `learned_probabilities` gives, per stage, the share of the records that left it and were
-  closed within the window that ended won.
-Both leave out the moves a migration made (rows marked `migrated`: the records of a removed
-stage moved where the metadata said), which are nobody's work and say nothing about outcomes. `LearnedProbabilities` caches that per pipeline for a
+  closed within the window that ended won. `LearnedProbabilities` caches that per pipeline for a
   short while, so a formula reading it costs no query per record.
+
+Durations and learned probabilities leave out the moves a migration made (rows marked
+`migrated`: the records of a removed stage moved where the metadata said), which are nobody's
+work and say nothing about how long a stage takes or how it ends.
 """
 from __future__ import annotations
 

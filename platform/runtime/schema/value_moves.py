@@ -146,6 +146,7 @@ def move_values(connection: Connection, blueprint: Blueprint, tables: Tables, en
     field = blueprint.entities[entity].fields[field_name]
     table = tables[entity]
     column = table.c[field_name]
+    changes: list[tuple[int, Any, Any]]  # record id, old value, new value
     if field.type == "multiselect":
         items = _elements(connection, column)
         ids_query = (sa.select(table.c.id, column).distinct().select_from(table.join(items, sa.true()))
