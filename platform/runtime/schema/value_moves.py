@@ -149,9 +149,10 @@ def move_values(connection: Connection, blueprint: Blueprint, tables: Tables, en
     changes: list[tuple[int, Any, Any]]  # record id, old value, new value
     if field.type == "multiselect":
         items = _elements(connection, column)
-        ids_query = (sa.select(table.c.id, column).distinct().select_from(table.join(items, sa.true()))
-                     .where(column.is_not(None), _is_array(connection, column), items.c.value == str(value)))
-        rows = [(record_id, list(old)) for record_id, old in connection.execute(ids_query.order_by(table.c.id))]
+        holding = (sa.select(table.c.id).select_from(table.join(items, sa.true()))
+                   .where(column.is_not(None), _is_array(connection, column), items.c.value == str(value)))
+        query = sa.select(table.c.id, column).where(table.c.id.in_(holding)).order_by(table.c.id)
+        rows = [(record_id, list(old)) for record_id, old in connection.execute(query)]
         changes = [(record_id, old, _replaced(old, value, target)) for record_id, old in rows]
         statement = (table.update().where(table.c.id == sa.bindparam("record_id"))
                      .values({field_name: sa.bindparam("new_value"), "version": table.c.version + 1,
