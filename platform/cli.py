@@ -167,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
+    from atrium.runtime.records.moved_records import computed_follow
     from atrium.runtime.schema.migrations import apply_migration, plan_migration
     with engine.connect() as connection:
         plan = plan_migration(connection, blueprint, args.drop)
@@ -176,7 +177,9 @@ def _migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> 
         return 1
     if args.plan or not plan.changes:
         return 0
-    apply_migration(engine, blueprint, plan)  # MigrationFailed (nothing changed) is reported by main
+    # MigrationFailed (nothing changed) is reported by main; records moved out of a removed stage or
+    # option get their formulas and their parents' roll-ups recomputed in the same transaction
+    apply_migration(engine, blueprint, plan, computed_follow(blueprint, engine) if plan.stranded else None)
     print(f"Applied {len(plan.changes)} change(s).")
     return 0
 

@@ -11,6 +11,7 @@ from blueprint_factory import make_blueprint
 
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.evaluation import SYSTEM
+from atrium.runtime.records.moved_records import computed_follow
 from atrium.runtime.records.stage_analytics import learned_probabilities
 from atrium.runtime.schema.migrations import MigrationRefused, migrate, plan_migration
 from atrium.runtime.site.site import Site
@@ -18,9 +19,14 @@ from atrium.runtime.site.site import Site
 STAGES = [{"name": "new", "probability": 10}, {"name": "qualified", "probability": 30},
           {"name": "proposal", "probability": 60}, {"name": "won", "probability": 100, "outcome": "won"},
           {"name": "lost", "probability": 0, "outcome": "lost"}]
-ENTITIES = {"deal": {"fields": {
+ENTITIES = {"account": {"fields": {
+    "name": {"type": "text"},
+    "open_deals": {"type": "integer", "rollup": {"from": "deal.account", "count": "id", "where": "is_open(stage)"}},
+}}, "deal": {"fields": {
     "title": {"type": "text", "required": True},
+    "account": {"type": "reference", "to": "account"},
     "stage": {"type": "stage", "pipeline": "deal"},
+    "probability": {"type": "percent", "formula": "stage_probability(stage)"},
     "kind": {"type": "select", "options": ["a", "b", "c"]},
     "tags": {"type": "multiselect", "options": ["x", "y", "z"]},
 }}}
@@ -74,9 +80,11 @@ def stages_of(site: Site) -> dict[str, str]:
 
 def test_a_held_stage_is_refused_with_counts_then_moved_with_history(tmp_path, database_url, clock):
     site = open_site(tmp_path, database_url, clock)
+    account = site.records.create("account", {"name": "Acme"})
     for title, stages in (("w1", ["qualified", "won"]), ("w2", ["qualified", "proposal", "won"]),
                           ("l1", ["lost"]), ("q1", ["qualified"]), ("q2", ["qualified"]), ("q3", ["qualified"])):
-        walk(site, clock, title, stages)
+        walk(site, clock, title, stages, account=account["id"])
+    assert site.records.get("account", account["id"])["open_deals"] == 3
     with site.engine.connect() as connection:
         before = learned_probabilities(connection, site.blueprint, site.tables, site.blueprint.pipelines["deal"],
                                        clock.now)
@@ -94,7 +102,7 @@ def test_a_held_stage_is_refused_with_counts_then_moved_with_history(tmp_path, d
     assert stages_of(site)["q1"] == "qualified"  # nothing changed
 
     moved = make_blueprint(tmp_path / "bp", ENTITIES, pipeline(without("qualified"), moved={"qualified": "lost"}))
-    plan = migrate(site.engine, moved)
+    plan = migrate(site.engine, moved, after_moves=computed_follow(moved, site.engine))
     assert [step.description for step in plan.steps if step.action == "move_values"] == [
         "3 record(s) move from qualified to lost (deal.stage)"]
     assert {title: stage for title, stage in stages_of(site).items() if title.startswith("q")} == \
@@ -102,6 +110,8 @@ def test_a_held_stage_is_refused_with_counts_then_moved_with_history(tmp_path, d
     site = Site.open(moved, database_url, clock=clock, engine=site.engine)
     q1 = next(r for r in listed(site, clock, {"stage": "lost"}) if r["title"] == "q1")
     assert q1["version"] == 3  # created, moved to qualified, moved by the migration
+    assert q1["probability"] == 0  # what is computed from the stage follows it: lost's probability
+    assert site.records.get("account", account["id"])["open_deals"] == 0  # and the parent's roll-up
     field_rows = [(r["field"], r["old_value"], r["new_value"], r["changed_by"])
                   for r in history(site, "atrium_history", record_id=q1["id"], action="update")]
     assert field_rows[-1] == ("stage", "qualified", "lost", None)
@@ -128,7 +138,7 @@ def test_a_held_option_moves_in_a_select_and_a_multiselect(tmp_path, database_ur
         site.records.create("deal", {"title": title, "kind": kind, "tags": tags})
     fields = {**ENTITIES["deal"]["fields"], "kind": {"type": "select", "options": ["a", "c"]},
               "tags": {"type": "multiselect", "options": ["x", "z"]}}
-    removed = make_blueprint(tmp_path / "bp", {"deal": {"fields": fields}}, pipeline())
+    removed = make_blueprint(tmp_path / "bp", {**ENTITIES, "deal": {"fields": fields}}, pipeline())
     with pytest.raises(MigrationRefused) as refused:
         migrate(site.engine, removed)
     assert "deal.kind: 2 record(s) hold option 'b'" in str(refused.value)
@@ -136,7 +146,7 @@ def test_a_held_option_moves_in_a_select_and_a_multiselect(tmp_path, database_ur
 
     fields["kind"]["moved"] = {"b": "c"}
     fields["tags"]["moved"] = {"y": "z"}
-    moved = make_blueprint(tmp_path / "bp", {"deal": {"fields": fields}}, pipeline())
+    moved = make_blueprint(tmp_path / "bp", {**ENTITIES, "deal": {"fields": fields}}, pipeline())
     migrate(site.engine, moved)
     site = Site.open(moved, database_url, clock=clock, engine=site.engine)
     found = {r["title"]: (r["kind"], r["tags"], r["version"])

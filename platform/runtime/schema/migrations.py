@@ -10,7 +10,7 @@ where the metadata's `moved` map says (a `move_values` step), or refuses with th
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
-from typing import Any, Sequence, cast
+from typing import Any, Callable, Sequence, cast
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -22,6 +22,10 @@ from atrium.metadata.model import Blueprint
 from atrium.runtime.schema.database import refresh_statistics
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, location_columns
 from atrium.runtime.schema.value_moves import Stranded, move_values, refusals, stranded_values
+
+# what a migration hands over after moving records: (entity, field, ids of the records moved) each
+Moved = list[tuple[str, str, list[int]]]
+AfterMoves = Callable[[Connection, Moved], None]
 
 FAMILIES = ("boolean", "integer", "float", "numeric", "datetime", "date", "json", "text")
 # (from family, to family) changes that keep every value
@@ -222,8 +226,11 @@ def _index_steps(inspector, table: sa.Table, renames: dict[str, str]) -> list[St
     return steps
 
 
-def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan) -> None:
-    """Run every step of `plan` in one transaction; any failure leaves the database as it was."""
+def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan,
+                    after_moves: AfterMoves | None = None) -> None:
+    """Run every step of `plan` in one transaction; any failure leaves the database as it was.
+    `after_moves` gets the records a `move_values` step moved, in the same transaction (to
+    recompute what is computed from them)."""
     if plan.refused:
         raise MigrationRefused("\n".join(plan.refused))
     tables = build_tables(blueprint)
@@ -239,7 +246,7 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan) -
         try:
             with connection.begin():
                 operations = Operations(MigrationContext.configure(connection))
-                _apply(operations, connection, blueprint, tables, plan)
+                _apply(operations, connection, blueprint, tables, plan, after_moves)
                 if raw is not None and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                     raise MigrationFailed("rebuilding a table broke a link between records; nothing was changed")
         finally:
@@ -248,14 +255,16 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan) -
     refresh_statistics(engine, tables.metadata.tables)
 
 
-def apply_in_transaction(connection: Connection, blueprint: Blueprint, plan: MigrationPlan) -> None:
+def apply_in_transaction(connection: Connection, blueprint: Blueprint, plan: MigrationPlan,
+                         after_moves: AfterMoves | None = None) -> None:
     """Run the plan's steps in the caller's transaction, so other writes commit or roll back with
     the schema (the studio records a metadata version with its migration). On SQLite the caller
     turns foreign keys off before the transaction when the plan rebuilds a table (see
     `apply_migration`, and `rebuilds_tables`)."""
     if plan.refused:
         raise MigrationRefused("\n".join(plan.refused))
-    _apply(Operations(MigrationContext.configure(connection)), connection, blueprint, build_tables(blueprint), plan)
+    _apply(Operations(MigrationContext.configure(connection)), connection, blueprint, build_tables(blueprint), plan,
+           after_moves)
 
 
 def rebuilds_tables(connection: Connection, plan: MigrationPlan) -> bool:
@@ -289,12 +298,15 @@ def _keys_for_later(column: sa.Column, existing: set[str], sqlite: bool) -> list
 
 
 def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables: Tables,
-           plan: MigrationPlan) -> None:
+           plan: MigrationPlan, after_moves: AfterMoves | None = None) -> None:
     try:
         _apply_steps(op, connection, tables, plan)
-        for step in plan.steps:  # after the schema steps: a moved stage's history has its `migrated` column
-            if step.action == "move_values":
-                move_values(connection, blueprint, tables, step.table, step.name, step.value, step.target)
+        moved: Moved = [  # after the schema steps: a moved stage's history has its `migrated` column
+            (step.table, step.name, move_values(connection, blueprint, tables, step.table, step.name, step.value,
+                                                step.target))
+            for step in plan.steps if step.action == "move_values"]
+        if moved and after_moves is not None:
+            after_moves(connection, moved)
     except sa.exc.DBAPIError as error:  # the transaction rolls back: nothing is changed
         reason = " ".join(str(getattr(error, "orig", None) or error).split())
         raise MigrationFailed(f"the database refused the migration, nothing was changed: {reason}") from error
@@ -359,12 +371,13 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
                               [key.parent.name], [key.column.name], ondelete=key.ondelete)
 
 
-def migrate(engine: Engine, blueprint: Blueprint, drop: Sequence[str] = ()) -> MigrationPlan:
+def migrate(engine: Engine, blueprint: Blueprint, drop: Sequence[str] = (),
+            after_moves: AfterMoves | None = None) -> MigrationPlan:
     """Plan and apply in one go; returns the plan that was applied."""
     with engine.connect() as connection:
         plan = plan_migration(connection, blueprint, drop)
     if plan.changes:
-        apply_migration(engine, blueprint, plan)
+        apply_migration(engine, blueprint, plan, after_moves)
     elif plan.refused:
         raise MigrationRefused("\n".join(plan.refused))
     return plan

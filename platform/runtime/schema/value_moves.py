@@ -139,9 +139,9 @@ def refusals(stranded: list[Stranded], locale: str | None) -> list[str]:
 
 
 def move_values(connection: Connection, blueprint: Blueprint, tables: Tables, entity: str, field_name: str,
-                value: Any, target: Any, at: dt.datetime | None = None) -> int:
+                value: Any, target: Any, at: dt.datetime | None = None) -> list[int]:
     """Give every record of `entity` holding `value` in `field_name` the value `target` instead,
-    with field history and (for a stage) stage history; returns how many records moved."""
+    with field history and (for a stage) stage history; returns the ids of the records moved."""
     at = at or dt.datetime.now(dt.timezone.utc)
     field = blueprint.entities[entity].fields[field_name]
     table = tables[entity]
@@ -168,7 +168,7 @@ def move_values(connection: Connection, blueprint: Blueprint, tables: Tables, en
             connection.execute(table.update().where(table.c.id.in_(ids[start:start + CHUNK]))
                                .values({field_name: target, "version": table.c.version + 1, "updated_at": at}))
     _record_history(connection, blueprint, tables, entity, field, changes, at)
-    return len(changes)
+    return [record_id for record_id, _, _ in changes]
 
 
 def _replaced(old: list[Any], value: Any, target: Any) -> list[Any]:

@@ -55,8 +55,12 @@ def test_removing_a_stage_records_are_in_asks_where_they_go_then_moves_them(stud
     assert [site.records.get("order", o["id"])["stage"] for o in orders] == ["proposal", "proposal"]
     board = visible_text(studio.browser("rep").get("/r/order/kanban").text)
     assert "(none)" not in board
+    stored = site.records.get("order", orders[0]["id"])
     saved = site.records.update("order", orders[0]["id"], {"name": "Deal saved"}, studio.actor("rep"))
     assert saved["stage"] == "proposal"
+    # what is computed from the stage was recomputed with the move: a save computes nothing new
+    assert (stored["probability"], stored["weighted_amount"]) == (saved["probability"], saved["weighted_amount"])
+    assert stored["probability"] != orders[0]["probability"]
 
 
 def test_layout_sections_lists_and_visible_when_checked_in_place(studio):
