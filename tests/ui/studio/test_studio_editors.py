@@ -55,6 +55,8 @@ def test_removing_a_stage_records_are_in_asks_where_they_go_then_moves_them(stud
     assert [site.records.get("order", o["id"])["stage"] for o in orders] == ["proposal", "proposal"]
     board = visible_text(studio.browser("rep").get("/r/order/kanban").text)
     assert "(none)" not in board
+    detail = visible_text(studio.browser("rep").get(f"/r/order/{orders[0]['id']}").text)
+    assert "Moved by a metadata change: the stage was removed" in detail
     stored = site.records.get("order", orders[0]["id"])
     saved = site.records.update("order", orders[0]["id"], {"name": "Deal saved"}, studio.actor("rep"))
     assert saved["stage"] == "proposal"
