@@ -66,15 +66,16 @@ def _merge_mappings(base: dict[str, Any], overlay: dict[str, Any]) -> MarkedDict
             continue
         result[key] = merge(base[key], value) if key in base else strip_markers(value)
         _copy_marks(overlay, key, result)
-    for key in list(result):
-        if isinstance(result[key], MarkedList) and result[key].moved:
-            _add_moves(result, result[key].moved)
+    written = overlay.get(MOVED)
+    for key in overlay:
+        if isinstance(result.get(key), MarkedList) and result[key].moved:
+            _add_moves(result, result[key].moved, set(written) if isinstance(written, dict) else set())
     return result
 
 
-def _add_moves(result: MarkedDict, moves: MarkedDict) -> None:
-    """Put a list's `moved_to:` entries into the `moved` map beside the list (an entry the map
-    already has keeps its own target: the map is the later statement)."""
+def _add_moves(result: MarkedDict, moves: MarkedDict, kept: set[Any]) -> None:
+    """Put a list's `moved_to:` entries into the `moved` map beside the list: they replace what a
+    layer below said, not what the same document's `moved:` says (`kept`)."""
     found = result.get(MOVED)
     moved = MarkedDict(found) if isinstance(found, dict) else MarkedDict()
     moved.mark = getattr(found, "mark", None) or moves.mark
@@ -82,7 +83,7 @@ def _add_moves(result: MarkedDict, moves: MarkedDict) -> None:
         moved.key_marks.update(found.key_marks)
         moved.value_marks.update(found.value_marks)
     for name, target in moves.items():
-        if name not in moved:
+        if name not in kept:
             moved[name] = target
             _copy_marks(moves, name, moved)
     result[MOVED] = moved
