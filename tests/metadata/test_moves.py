@@ -75,3 +75,14 @@ def test_the_studio_writes_a_moved_entry_as_moved_to_beside_the_removal():
     assert overlay == {"stages": ["+", {"name": "second", "remove": True, "moved_to": "third"}]}
     merged = plain(merge(base, overlay))
     assert merged == target
+
+
+def test_a_later_layer_says_last_where_the_records_go(tmp_path):
+    client = make_overlay(tmp_path, {
+        "pipelines/order.yaml": "stages: [+, {name: needs_confirmed, remove: true, moved_to: proposal}]\n"})
+    site = tmp_path / "site"
+    (site / "pipelines").mkdir(parents=True)
+    (site / "blueprint.yaml").write_text("name: site\nextends: ../client\n", encoding="utf-8")
+    (site / "pipelines" / "order.yaml").write_text("moved: {needs_confirmed: negotiation}\n", encoding="utf-8")
+    assert dict(load_blueprint(client).pipelines["order"].moved) == {"needs_confirmed": "proposal"}
+    assert dict(load_blueprint(site).pipelines["order"].moved) == {"needs_confirmed": "negotiation"}
