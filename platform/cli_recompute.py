@@ -54,6 +54,7 @@ def describe(outcome: Outcome, dry_run: bool = False) -> str:
 
 
 def migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
+    from atrium.runtime.records.moved_records import computed_follow
     from atrium.runtime.schema.migrations import apply_migration, plan_migration
     recompute = _recompute(blueprint, engine)
     with engine.connect() as connection:
@@ -73,9 +74,11 @@ def migrate(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
     if not plan.changes and not pending and not forgotten:
         return 0
     outcomes: list[Outcome] = []
-    # MigrationFailed (nothing changed) is reported by main
+    # MigrationFailed (nothing changed) is reported by main; records moved out of a removed stage or
+    # option get their formulas and their parents' roll-ups recomputed in the same transaction
     apply_migration(engine, blueprint, plan,
-                    after=lambda connection: outcomes.extend(recompute.after_migration(connection)))
+                    after=lambda connection: outcomes.extend(recompute.after_migration(connection)),
+                    after_moves=computed_follow(blueprint, engine) if plan.stranded else None)
     if plan.changes:
         print(f"Applied {len(plan.changes)} change(s).")
     for outcome in outcomes:

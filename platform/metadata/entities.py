@@ -21,6 +21,7 @@ from atrium.metadata.model import (
     Rollup,
     Stage,
 )
+from atrium.metadata.moves import MOVABLE_FIELD_TYPES, checked_moves
 from atrium.metadata.sources import Report, Source
 
 ROLLUP_FUNCTIONS = ("count", "sum", "avg", "min", "max")
@@ -50,6 +51,11 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
     def expression(key: str) -> Expression | None:
         return report.expression(entity, path + [key], spec[key], names, entity.name) if key in spec else None
     default = expression("default")
+    moved = checked_moves(report, entity, path + ["moved"], spec.get("moved") if spec["type"] in
+                          MOVABLE_FIELD_TYPES else None, values, "option")
+    if "moved" in spec and spec["type"] not in MOVABLE_FIELD_TYPES:
+        report.add(entity, path + ["moved"], "only select and multiselect fields move the records of a removed "
+                   "option (a stage field's removed stages: `moved` on its pipeline)", key=True)
     return Field(
         name=name, type=spec["type"], label=Label.of(spec.get("label"), name),
         help=Label.of(spec["help"]) if "help" in spec else None,
@@ -61,7 +67,7 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
         min=spec.get("min"), max=spec.get("max"), precision=spec.get("precision"),
         options=options, to=spec.get("to"), on_delete=spec.get("on_delete", "restrict"),
         pipeline=spec.get("pipeline"), format=spec.get("format"), reveals=tuple(spec.get("reveals", ())),
-        stamp_on_stage=tuple(spec.get("stamp_on_stage", ())),
+        stamp_on_stage=tuple(spec.get("stamp_on_stage", ())), moved=moved,
     )
 
 
@@ -238,7 +244,8 @@ def build_pipeline(source: Source, entities: Mapping[str, Entity], report: Repor
     return Pipeline(name=source.name, entity=data["entity"], field=data["field"],
                     label=Label.of(data.get("label"), source.name), stages=stages,
                     transitions=transitions, stall_after_days=data.get("stall_after_days"),
-                    learned_probability=MappingProxyType(dict(data.get("learned_probability", {}))))
+                    learned_probability=MappingProxyType(dict(data.get("learned_probability", {}))),
+                    moved=checked_moves(report, source, ["moved"], data.get("moved"), names, "stage"))
 
 
 def _replace(obj: Any, **changes: Any) -> Any:

@@ -8,6 +8,9 @@
 - In a `+` list, `after: NAME` or `before: NAME` on an item puts it next to the item of that
   identity (a new stage between two base stages, or a base stage moved); without them a new item
   goes at the end and a merged item stays where it was.
+- `moved_to: X` beside `remove: true` on a list item (a stage, an option) says where the records
+  holding it go: it becomes the entry `NAME: X` of the `moved` map of the mapping that holds the
+  list (the pipeline, the field), the base blueprint's way to say the same (docs/metadata.md).
 Positions (`MarkedDict`/`MarkedList` marks) travel with the values, so errors name the file
 that wrote each value.
 """
@@ -21,6 +24,8 @@ from atrium.metadata.yaml_source import MarkedDict, MarkedList
 APPEND = "+"
 IDENTITY_KEYS = ("name", "value")
 PLACEMENT_KEYS = ("after", "before")
+MOVED = "moved"  # the map of removed values to where their records go
+MOVED_TO = "moved_to"  # beside `remove: true` on a list item
 
 
 def merge(base: Any, overlay: Any) -> Any:
@@ -61,7 +66,44 @@ def _merge_mappings(base: dict[str, Any], overlay: dict[str, Any]) -> MarkedDict
             continue
         result[key] = merge(base[key], value) if key in base else strip_markers(value)
         _copy_marks(overlay, key, result)
+    written = overlay.get(MOVED)
+    for key in overlay:
+        if isinstance(result.get(key), MarkedList) and result[key].moved:
+            _add_moves(result, result[key].moved, set(written) if isinstance(written, dict) else set())
     return result
+
+
+def _add_moves(result: MarkedDict, moves: MarkedDict, kept: set[Any]) -> None:
+    """Put a list's `moved_to:` entries into the `moved` map beside the list: they replace what a
+    layer below said, not what the same document's `moved:` says (`kept`)."""
+    found = result.get(MOVED)
+    moved = MarkedDict(found) if isinstance(found, dict) else MarkedDict()
+    moved.mark = getattr(found, "mark", None) or moves.mark
+    if isinstance(found, MarkedDict):
+        moved.key_marks.update(found.key_marks)
+        moved.value_marks.update(found.value_marks)
+    for name, target in moves.items():
+        if name not in kept:
+            moved[name] = target
+            _copy_marks(moves, name, moved)
+    result[MOVED] = moved
+    if MOVED not in result.value_marks and moved.mark is not None:
+        result.value_marks[MOVED] = result.key_marks[MOVED] = moved.mark
+
+
+def _note_move(moves: MarkedDict, item: Any, fallback: Mark | None) -> None:
+    """Remember a removed item's `moved_to:` (with where it was written)."""
+    if not isinstance(item, dict) or MOVED_TO not in item or (found := identity(item)) is None:
+        return
+    moves[found[1]] = item[MOVED_TO]
+    value_mark = item.value_marks.get(MOVED_TO) if isinstance(item, MarkedDict) else None
+    key_mark = item.key_marks.get(found[0]) if isinstance(item, MarkedDict) else None
+    if value_mark or fallback:
+        moves.value_marks[found[1]] = value_mark or fallback  # type: ignore[assignment]
+    if key_mark or fallback:
+        moves.key_marks[found[1]] = key_mark or fallback  # type: ignore[assignment]
+    if moves.mark is None:
+        moves.mark = value_mark or fallback
 
 
 def _copy_marks(source: dict[str, Any], key: Any, target: MarkedDict) -> None:
@@ -124,10 +166,13 @@ def _anchor_index(items: list[Any], anchor: Any) -> int | None:
 def _append(base: list[Any], overlay: list[Any]) -> MarkedList:
     items: list[Any] = list(base)
     marks: list[Any] = [_item_mark(base, i) for i in range(len(base))]
+    moves = MarkedDict()
     for index in range(1, len(overlay)):
         item = overlay[index]
         place = placement(item) if not _is_removed(item) else None
         item = _without_placement(item)
+        if _is_removed(item):
+            _note_move(moves, item, _item_mark(overlay, index))
         position = find_item(items, item)
         if position is None:
             if _is_removed(item):
@@ -147,6 +192,7 @@ def _append(base: list[Any], overlay: list[Any]) -> MarkedList:
     result = MarkedList(items)
     result.mark = getattr(base, "mark", None) or getattr(overlay, "mark", None)
     result.item_marks = marks
+    result.moved = moves
     return result
 
 
@@ -170,4 +216,7 @@ def _strip_removed_items(items: list[Any]) -> MarkedList:
     result = MarkedList(item for item, _ in kept)
     result.mark = getattr(items, "mark", None)
     result.item_marks = [mark for _, mark in kept]
+    for index, item in enumerate(items):
+        if _is_removed(item):
+            _note_move(result.moved, item, _item_mark(items, index))
     return result

@@ -104,6 +104,8 @@ class Field:
     format: str | None = None
     reveals: tuple[str, ...] = ()  # hidden inputs this derived field may show (derived_secrecy.py)
     stamp_on_stage: tuple[str, ...] = ()  # set to today (now) on entering these stages, cleared on leaving
+    # select/multiselect: removed option value → the option its records get instead (`moved:`)
+    moved: Mapping[Any, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     @property
     def computed(self) -> bool:
@@ -239,6 +241,7 @@ class Pipeline:
     transitions: str | Mapping[str, frozenset[str]] = "forward"  # 'forward', 'any' or from → to
     stall_after_days: int | None = None
     learned_probability: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+    moved: Mapping[str, str] = dataclass_field(default_factory=lambda: MappingProxyType({}))  # removed → kept stage
 
     def stage(self, name: str) -> Stage | None:
         return next((stage for stage in self.stages if stage.name == name), None)

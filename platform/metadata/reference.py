@@ -33,13 +33,26 @@ result, so every key above is also what an overlay may write). See docs/consulta
 | a list whose first item is `+` | each item merges into the base item with the same `name` (options: `value`; plain lists: the value), or is appended | `stages: [+, {name: on_hold, probability: 5}]` |
 | `after: NAME` / `before: NAME` on an item of a `+` list | puts the item next to the item with that name (new or moved) | `{name: site_survey, after: needs_confirmed}` |
 | `remove: true` on a mapping entry or a `+` list item | takes it out of the base (a removed field's column is kept, hidden) | `lost_reason: {remove: true}` |
+| `moved_to: NAME` beside `remove: true` on a stage or an option | the records holding it move to that stage or option when the site migrates (the same as an entry of the pipeline's or the field's `moved` map) | `{name: needs_confirmed, remove: true, moved_to: proposal}` |
 | a document that is only `remove: true` | takes the base's document out | `remove: true` |
 | a document the base lacks | added, written in full | `reports/machine_mix.yaml` |
 
 Removing something the base does not have, or placing an item after one that does not exist, is an
 error at its line. `base.lock` (written by `atrium overlay new` and `atrium overlay lock`, not a
 YAML document) records what the base had wherever the overlay changes it, so that `atrium check`
-and `atrium overlay upgrade --base NEW` can report each conflict with a newer base."""
+and `atrium overlay upgrade --base NEW` can report each conflict with a newer base.
+
+**Removed stages and options never strand records.** A stage or a select/multiselect option that
+some record still holds is only taken out with somewhere for those records to go: in an overlay,
+`moved_to:` beside its `remove: true`; in a blueprint (the stage or option simply deleted), an
+entry of the `moved` map of the pipeline or the field, `moved: {needs_confirmed: proposal}`. The
+target must be a stage of the same pipeline (an option of the same field) that stays; the loader
+reports anything else at its line, with a did-you-mean. `atrium migrate` and the studio's Apply
+then move the records in the migration's transaction: a multiselect loses the removed value and
+gains the target once; field history and stage history record the move, by the system; learned
+stage probabilities and stage durations leave such moves out. Without an entry the migration
+refuses, naming the count per value, and changes nothing. The entry may stay in the metadata
+afterwards: once no record holds the value, it moves nothing."""
 
 
 DOTTED_PATHS = """\

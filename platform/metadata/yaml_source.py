@@ -38,6 +38,8 @@ class MarkedList(list[Any]):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.item_marks: list[Mark | None] = []
+        # items an overlay removed with `moved_to:` (identity → target), see merge.py
+        self.moved: MarkedDict = MarkedDict()
 
 
 # libyaml's parser when PyYAML was built with it (same nodes and marks, several times faster).

@@ -149,13 +149,26 @@ def test_what_leaves_sight_is_counted(changes, engine):
     pipeline = plain(changes.documents()[("pipeline", "deal")].data)
     pipeline["stages"] = [s for s in pipeline["stages"] if s["name"] != "won"] + [{"name": "closed", "outcome": "won"}]
     preview = changes.preview(Proposal({("entity", "deal"): target, ("pipeline", "deal"): pipeline}, {}))
-    assert sorted((i.kind, i.name, i.records) for i in preview.impacts) == [
-        ("field", "amount", 3), ("option", "kind=renewal", 2), ("stage", "stage=won", 2)]
+    assert sorted((i.kind, i.name, i.records) for i in preview.impacts) == [("field", "amount", 3)]
+    # a removed option or stage that records hold: refused with the counts until they have somewhere to go
+    assert preview.plan is not None and preview.plan.refusals("en") == [
+        "deal.kind: 2 record(s) hold option 'renewal', which the field no longer has; say where they go: "
+        "`moved: {renewal: OPTION}` on the field (or `moved_to: OPTION` beside `remove: true`)",
+        "deal.stage: 2 record(s) hold stage 'won', which the pipeline no longer has; say where they go: "
+        "`moved: {won: STAGE}` on pipeline deal (or `moved_to: STAGE` beside `remove: true`)"]
     with pytest.raises(ChangeRefused):
+        changes.apply(Proposal(preview_documents(target, pipeline), {}), ADMIN, confirm=True)
+    target["fields"]["kind"]["moved"] = {"renewal": "new"}
+    pipeline["moved"] = {"won": "closed"}
+    with pytest.raises(ChangeRefused):  # the hidden field still needs the confirmation
         changes.apply(Proposal(preview_documents(target, pipeline), {}), ADMIN)
     changes.apply(Proposal(preview_documents(target, pipeline), {}), ADMIN, confirm=True)
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM deal WHERE amount IS NOT NULL")).scalar() == 3
+        assert connection.execute(sa.text("SELECT kind, stage, count(*) FROM deal GROUP BY kind, stage "
+                                          "ORDER BY stage")).fetchall() == [("new", "closed", 2), ("new", "open", 1)]
+    written = (changes.overlay.folder / "pipelines" / "deal.yaml").read_text(encoding="utf-8")
+    assert "moved_to: closed" in written, written  # the overlay says it beside the removal
 
 
 def preview_documents(target: dict, pipeline: dict) -> dict:

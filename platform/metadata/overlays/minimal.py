@@ -9,6 +9,9 @@ differs from the base, so a later base upgrade still comes through everywhere el
   `after:`/`before:`), when that merges to exactly the target and is not longer than the whole
   list; otherwise the target's whole list (which replaces the base's);
 - anything else: the target's value.
+- a `moved` entry (where a removed stage's or option's records go) is written as `moved_to:` beside
+  the `remove: true` of that item when the overlay removes it in a `+` list; the merge turns it
+  back into the entry.
 
 `merge(base, minimal_overlay(base, target)) == target` for any two documents; the sequence of mapping keys is
 the one thing an overlay cannot change (new keys come after the base's).
@@ -18,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, TypeGuard
 
-from atrium.metadata.merge import APPEND, identity, merge
+from atrium.metadata.merge import APPEND, MOVED, MOVED_TO, identity, merge
 from atrium.metadata.overlays.diff import longest_increasing, same
 from atrium.metadata.overlays.documents import NOTHING, render_overlay_yaml, write_overlay_document
 from atrium.metadata.overlays.paths import plain
@@ -36,6 +39,7 @@ def minimal_overlay(base: Any, target: Any) -> Any:
                 result[key] = plain(value)
             elif (difference := minimal_overlay(base[key], value)) is not NOTHING:
                 result[key] = difference
+        _fold_moves(result)
         return result
     if isinstance(base, list) and isinstance(target, list):
         whole = plain(target)
@@ -44,6 +48,24 @@ def minimal_overlay(base: Any, target: Any) -> Any:
             return appended
         return whole
     return plain(target)
+
+
+def _fold_moves(result: dict[str, Any]) -> None:
+    """`moved: {x: y}` → `moved_to: y` on the `{..: x, remove: true}` item of a `+` list beside it."""
+    moved = result.get(MOVED)
+    if not isinstance(moved, dict):
+        return
+    removals = {repr(found[1]): item for items in result.values()
+                if isinstance(items, list) and items and items[0] == APPEND
+                for item in items[1:] if isinstance(item, dict) and item.get("remove") is True
+                and (found := identity(item)) is not None}
+    for old, new in list(moved.items()):
+        item = removals.get(repr(old))
+        if item is not None and not isinstance(new, (dict, list)) and MOVED_TO not in item:
+            item[MOVED_TO] = new
+            del moved[old]
+    if not moved:
+        del result[MOVED]
 
 
 def minimal_overlay_documents(base: dict[Any, Any], target: dict[Any, Any]) -> dict[Any, Any]:

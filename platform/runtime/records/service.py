@@ -25,9 +25,9 @@ from atrium.runtime.records.audit import Audit, changed_fields, format_number, s
 from atrium.runtime.records.errors import RecordError, RecordNotFound, StaleRecord, ValidationFailed  # noqa: F401  (re-exported)
 from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.records.hooks import WriteHooks
-from atrium.runtime.records.owner_follows import OwnerFollowing
 from atrium.runtime.records.linked_formulas import LinkedFormulas
 from atrium.runtime.records.linked_values import LinkedValues
+from atrium.runtime.records.owner_follows import OwnerFollowing
 from atrium.runtime.records.pipeline import Write, WritePipeline, afters
 from atrium.runtime.records.rollups import Rollups
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error

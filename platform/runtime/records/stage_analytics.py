@@ -10,6 +10,10 @@ the stage it left). From those rows:
 - `learned_probabilities` gives, per stage, the share of the records that left it and were
   closed within the window that ended won. `LearnedProbabilities` caches that per pipeline for a
   short while, so a formula reading it costs no query per record.
+
+Durations and learned probabilities leave out the moves a migration made (rows marked
+`migrated`: the records of a removed stage moved where the metadata said), which are nobody's
+work and say nothing about how long a stage takes or how it ends.
 """
 from __future__ import annotations
 
@@ -77,7 +81,7 @@ def stage_durations(connection: Connection, tables: Tables, pipeline: Pipeline,
     seconds = history.c.seconds_in_from
     query = (sa.select(history.c.from_stage, sa.func.count(), sa.func.avg(seconds), sa.func.max(seconds))
              .where(history.c.pipeline == pipeline.name, history.c.from_stage.is_not(None),
-                    seconds.is_not(None))
+                    seconds.is_not(None), history.c.migrated.is_not(True))
              .group_by(history.c.from_stage))
     if since is not None:
         query = query.where(history.c.changed_at >= since)
@@ -125,7 +129,7 @@ def learned_probabilities(connection: Connection, blueprint: Blueprint, tables: 
     won = [stage.name for stage in pipeline.stages if stage.outcome == "won"]
     closed = (sa.select(history.c.record_id)
               .where(history.c.entity == pipeline.entity, history.c.pipeline == pipeline.name,
-                     history.c.to_stage.in_(closing))
+                     history.c.to_stage.in_(closing), history.c.migrated.is_not(True))
               .group_by(history.c.record_id)
               .having(sa.func.max(history.c.changed_at) >= _before(now, window))
               .subquery())
@@ -134,7 +138,7 @@ def learned_probabilities(connection: Connection, blueprint: Blueprint, tables: 
              .select_from(history.join(table, table.c.id == history.c.record_id)
                           .join(closed, closed.c.record_id == table.c.id))
              .where(history.c.entity == pipeline.entity, history.c.pipeline == pipeline.name,
-                    history.c.from_stage.is_not(None), current.in_(closing))
+                    history.c.from_stage.is_not(None), current.in_(closing), history.c.migrated.is_not(True))
              .group_by(history.c.from_stage))
     counts = {row[0]: (row[1], row[2]) for row in connection.execute(query)}
     result = {}

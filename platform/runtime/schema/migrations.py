@@ -3,11 +3,14 @@
 `plan_migration` only reads; `apply_migration` runs the plan's steps through Alembic's
 `Operations` in one transaction. Nothing is dropped unless a person named it in `drop`:
 a field removed from metadata keeps its column. Tables the model does not know are left alone.
+A stage or option some record still holds is never removed silently: the plan moves the records
+where the metadata's `moved` map says (a `move_values` step), or refuses with the counts
+(value_moves.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
-from typing import Callable, Sequence, cast
+from typing import Any, Callable, Sequence, cast
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -18,6 +21,11 @@ from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
 from atrium.runtime.schema.database import refresh_statistics
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, location_columns
+from atrium.runtime.schema.value_moves import Stranded, move_values, refusals, stranded_values
+
+# what a migration hands over after moving records: (entity, field, ids of the records moved) each
+Moved = list[tuple[str, str, list[int]]]
+AfterMoves = Callable[[Connection, Moved], None]
 
 FAMILIES = ("boolean", "integer", "float", "numeric", "datetime", "date", "json", "text")
 # (from family, to family) changes that keep every value
@@ -39,12 +47,16 @@ class MigrationFailed(MigrationRefused):
 
 @dataclass(frozen=True)
 class Step:
-    # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column
+    # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column,
+    # move_values (records holding `value`, a removed stage or option, get `target`)
     action: str
     table: str
     name: str  # column or index
     description: str
     new_name: str | None = None
+    value: Any = None
+    target: Any = None
+    records: int = 0
 
     @property
     def changes_database(self) -> bool:
@@ -55,10 +67,17 @@ class Step:
 class MigrationPlan:
     steps: tuple[Step, ...] = ()
     refused: tuple[str, ...] = dataclass_field(default=())
+    stranded: tuple[Stranded, ...] = ()  # removed stages and options records hold (moved or refused)
 
     @property
     def changes(self) -> tuple[Step, ...]:
         return tuple(step for step in self.steps if step.changes_database)
+
+    def refusals(self, locale: str | None) -> list[str]:
+        """Why the plan is refused, in the reader's language (the stranded values' words; the
+        other reasons are the planner's English)."""
+        english = set(refusals(list(self.stranded), "en"))
+        return [reason for reason in self.refused if reason not in english] + refusals(list(self.stranded), locale)
 
     def describe(self) -> str:
         lines = [f"- {step.description}" for step in self.steps]
@@ -161,7 +180,12 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
     for name in drop:
         if name not in droppable:
             refused.append(f"--drop {name}: no such column is left over from the blueprint")
-    return MigrationPlan(tuple(steps), tuple(refused))
+    live = {name: {c["name"] for c in inspector.get_columns(name)} for name in live_tables}
+    stranded = stranded_values(connection, blueprint, tables, live)
+    steps += [Step("move_values", item.entity, item.field, item.move_text("en"), value=item.value,
+                   target=item.target, records=item.records) for item in stranded if item.target is not None]
+    refused += refusals(stranded, "en")
+    return MigrationPlan(tuple(steps), tuple(refused), tuple(stranded))
 
 
 def _renames(blueprint: Blueprint, table: str, live_columns: dict, steps: list[Step]) -> set[str]:
@@ -203,10 +227,12 @@ def _index_steps(inspector, table: sa.Table, renames: dict[str, str]) -> list[St
 
 
 def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan,
-                    after: Callable[[Connection], None] | None = None) -> None:
+                    after: Callable[[Connection], None] | None = None, after_moves: AfterMoves | None = None) -> None:
     """Run every step of `plan` in one transaction; any failure leaves the database as it was.
-    `after` runs in the same transaction once the schema is there (the CLI computes the new and
-    changed formulas and roll-ups of existing records with it: records/recompute.py)."""
+    `after_moves` gets the records a `move_values` step moved, in the same transaction (to
+    recompute what is computed from them). `after` runs in the same transaction once the schema
+    is there (the CLI computes the new and changed formulas and roll-ups of existing records with
+    it: records/recompute.py)."""
     if plan.refused:
         raise MigrationRefused("\n".join(plan.refused))
     tables = build_tables(blueprint)
@@ -222,7 +248,7 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan,
         try:
             with connection.begin():
                 operations = Operations(MigrationContext.configure(connection))
-                _apply(operations, connection, tables, plan)
+                _apply(operations, connection, blueprint, tables, plan, after_moves)
                 if after is not None:
                     after(connection)
                 if raw is not None and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
@@ -233,14 +259,16 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan,
     refresh_statistics(engine, tables.metadata.tables)
 
 
-def apply_in_transaction(connection: Connection, blueprint: Blueprint, plan: MigrationPlan) -> None:
+def apply_in_transaction(connection: Connection, blueprint: Blueprint, plan: MigrationPlan,
+                         after_moves: AfterMoves | None = None) -> None:
     """Run the plan's steps in the caller's transaction, so other writes commit or roll back with
     the schema (the studio records a metadata version with its migration). On SQLite the caller
     turns foreign keys off before the transaction when the plan rebuilds a table (see
     `apply_migration`, and `rebuilds_tables`)."""
     if plan.refused:
         raise MigrationRefused("\n".join(plan.refused))
-    _apply(Operations(MigrationContext.configure(connection)), connection, build_tables(blueprint), plan)
+    _apply(Operations(MigrationContext.configure(connection)), connection, blueprint, build_tables(blueprint), plan,
+           after_moves)
 
 
 def rebuilds_tables(connection: Connection, plan: MigrationPlan) -> bool:
@@ -273,9 +301,16 @@ def _keys_for_later(column: sa.Column, existing: set[str], sqlite: bool) -> list
     return [] if sqlite else [key for key in column.foreign_keys if key.column.table.name not in existing]
 
 
-def _apply(op: Operations, connection: Connection, tables: Tables, plan: MigrationPlan) -> None:
+def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables: Tables,
+           plan: MigrationPlan, after_moves: AfterMoves | None = None) -> None:
     try:
         _apply_steps(op, connection, tables, plan)
+        moved: Moved = [  # after the schema steps: a moved stage's history has its `migrated` column
+            (step.table, step.name, move_values(connection, blueprint, tables, step.table, step.name, step.value,
+                                                step.target))
+            for step in plan.steps if step.action == "move_values"]
+        if moved and after_moves is not None:
+            after_moves(connection, moved)
     except sa.exc.DBAPIError as error:  # the transaction rolls back: nothing is changed
         reason = " ".join(str(getattr(error, "orig", None) or error).split())
         raise MigrationFailed(f"the database refused the migration, nothing was changed: {reason}") from error
@@ -341,13 +376,14 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
 
 
 def migrate(engine: Engine, blueprint: Blueprint, drop: Sequence[str] = (),
-            after: Callable[[Connection], None] | None = None) -> MigrationPlan:
+            after: Callable[[Connection], None] | None = None,
+            after_moves: AfterMoves | None = None) -> MigrationPlan:
     """Plan and apply in one go; returns the plan that was applied. `after` (see apply_migration)
     runs even when the schema needs no change."""
     with engine.connect() as connection:
         plan = plan_migration(connection, blueprint, drop)
     if plan.changes or (after is not None and not plan.refused):
-        apply_migration(engine, blueprint, plan, after)
+        apply_migration(engine, blueprint, plan, after, after_moves)
     elif plan.refused:
         raise MigrationRefused("\n".join(plan.refused))
     return plan

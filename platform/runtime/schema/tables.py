@@ -185,6 +185,9 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("changed_at", UTCDateTime(), nullable=False),
              sa.Column("changed_by", ID_TYPE),
              sa.Column("seconds_in_from", sa.Float()),
+             # a move made by a migration (a removed stage's records), not by anyone's work:
+             # learned probabilities and stage durations leave it out
+             sa.Column("migrated", sa.Boolean()),
              sa.Index("ix_atrium_stage_history_record", "entity", "record_id"),
              sa.Index("ix_atrium_stage_history_pipeline", "pipeline", "to_stage"),
              # a funnel reads the stages its records reached from this index alone

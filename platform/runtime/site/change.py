@@ -36,6 +36,7 @@ from atrium.metadata.overlays.upgrade import relock
 from atrium.metadata.overlays.words import as_records
 from atrium.metadata.problems import Problem
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.moved_records import computed_follow
 from atrium.runtime.records.recompute import Recompute
 from atrium.runtime.records.service import RecordService
 from atrium.runtime.schema.database import connect
@@ -285,7 +286,8 @@ class MetadataChanges:
             plan = plan_migration(connection, preview.blueprint)  # the schema as it is inside the lock
             if plan.refused:
                 raise ChangeRefused(preview, "; ".join(plan.refused))
-            apply_in_transaction(connection, preview.blueprint, plan)
+            apply_in_transaction(connection, preview.blueprint, plan,
+                                 computed_follow(preview.blueprint, self.engine) if plan.stranded else None)
             if rebuilds_tables(connection, plan) and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                 raise ChangeRefused(preview, "rebuilding a table broke a link between records")
             old, _ = self.check(preview.before)

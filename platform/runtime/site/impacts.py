@@ -1,9 +1,10 @@
 """What a metadata change takes out of people's sight, counted in the live database.
 
-Migrations never drop data: a removed field keeps its column, a removed entity its table, a
-removed option or stage its stored values. But those values no longer show in forms, lists and
-reports, so the studio names each such loss with how many records it touches and asks for an
-explicit confirmation before applying.
+Migrations never drop data: a removed field keeps its column, a removed entity its table. But
+those values no longer show in forms, lists and reports, so the studio names each such loss with
+how many records it touches and asks for an explicit confirmation before applying. (A removed
+option or stage some record holds is the migration's business: it moves the records where the
+metadata says, or refuses; schema/value_moves.py.)
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from atrium.runtime.schema.tables import build_tables
 class Impact:
     """One thing that leaves sight: `records` is how many stored records hold it."""
 
-    kind: str  # entity, field, option, stage
+    kind: str  # entity, field
     entity: str
     name: str
     records: int
@@ -41,8 +42,8 @@ def _live(connection: Connection) -> dict[str, set[str]]:
 
 
 def impacts(connection: Connection, old: Blueprint, new: Blueprint) -> list[Impact]:
-    """Entities, fields, select options and stages `old` shows and `new` does not, with the number
-    of records that hold each (only those some record holds, plus removed entities and fields)."""
+    """Entities and fields `old` shows and `new` does not, with the number of records that hold
+    each."""
     tables = build_tables(old)
     live = _live(connection)
     found: list[Impact] = []
@@ -71,29 +72,5 @@ def impacts(connection: Connection, old: Blueprint, new: Blueprint) -> list[Impa
                                     f"column and its values stay in the database but no longer show",
                                     f"字段 {name}.{field.name} 被隐藏：{count} 条记录有值；该列及其数据仍保留在"
                                     f"数据库中，但不再显示"))
-                continue
-            now = kept.fields.get(field.name)
-            if now is None or field.type not in ("select", "stage") or field.name not in live[name]:
-                continue
-            gone = [o for o in field.option_values if o not in now.option_values] if field.type == "select" else \
-                _gone_stages(old, new, entity.name, field.name)
-            for value in gone:
-                count = _count(connection, table, table.c[field.name] == value)
-                if count:
-                    what = "option" if field.type == "select" else "stage"
-                    found.append(Impact(what, name, f"{field.name}={value}", count,
-                                        f"{what.capitalize()} '{value}' of {name}.{field.name} is removed: "
-                                        f"{count} record(s) keep it stored, but it is no longer a choice",
-                                        f"{name}.{field.name} 的{'选项' if what == 'option' else '阶段'}“{value}”"
-                                        f"被移除：{count} 条记录仍保存该值，但它不再可选"))
     return found
 
-
-def _gone_stages(old: Blueprint, new: Blueprint, entity: str, field: str) -> list[str]:
-    before = old.entities[entity].fields[field].pipeline
-    after = new.entities[entity].fields[field].pipeline
-    old_pipeline, new_pipeline = old.pipelines.get(before or ""), new.pipelines.get(after or "")
-    if old_pipeline is None:
-        return []
-    kept = set(new_pipeline.stage_names) if new_pipeline else set()
-    return [name for name in old_pipeline.stage_names if name not in kept]

@@ -103,7 +103,9 @@ def stage_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entr
         entry = Entry(_aware(row.changed_at), row.changed_by, "stage", kit.presenter.text(stage.label),
                       kit.presenter.show(stage, row.from_stage, lookups),
                       kit.presenter.show(stage, row.to_stage, lookups))
-        if row.from_stage is not None and row.seconds_in_from is not None:
+        if row.migrated:  # the records of a removed stage, moved where the metadata said
+            entry.note = word("Moved by a metadata change: the stage was removed", kit.locale)
+        elif row.from_stage is not None and row.seconds_in_from is not None:
             entry.note = word("{time} in {stage}", kit.locale, time=duration(row.seconds_in_from, kit.locale),
                               stage=entry.old.text)
         entries.append(entry)

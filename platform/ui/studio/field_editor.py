@@ -53,7 +53,7 @@ def _context(request: Request, entity: str, state: dict, new: bool, views: dict 
     locale = request.state.locale
     blueprint = request.app.state.site.blueprint
     model = blueprint.entities[entity]
-    blank = {"value": "", "label_en": "", "label_zh": "", "color": "", "blank": True}
+    blank = {"value": "", "label_en": "", "label_zh": "", "color": "", "remove": "", "moved_to": "", "blank": True}
     state = {**state, "options": [o for o in state["options"] if o.get("value")]
                       + [dict(blank) for _ in range(BLANK_OPTION_ROWS)]}
     label = model.label.text(locale, blueprint.default_locale)

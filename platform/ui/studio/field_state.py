@@ -3,7 +3,8 @@
 The form manages the properties a business admin changes (type, labels, options with colours,
 required and required_when, min/max, maximum length, default, formula, the referenced entity,
 an autonumber's format); every other property of the field (a rollup, help, unique, index ...)
-is kept as it was."""
+is kept as it was. An option ticked "remove" goes, and the option picked beside it is where the
+records holding it move (the field's `moved` map, written as `moved_to:` beside `remove: true`)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -18,7 +19,7 @@ NUMBER_TYPES = ("integer", "number", "money", "percent")
 LENGTH_TYPES = ("text", "textarea")
 MANAGED = ("type", "label", "required", "required_when", "default", "formula", "min", "max", "max_length",
            "options", "to", "format")
-OPTION_COLUMNS = ("value", "label_en", "label_zh", "color")
+OPTION_COLUMNS = ("value", "label_en", "label_zh", "color", "remove", "moved_to")
 BLANK_OPTION_ROWS = 3
 EXPRESSIONS = ("formula", "default", "required_when")
 
@@ -31,9 +32,10 @@ def state_of(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(option, Mapping):
             texts = label_texts(option.get("label"))
             options.append({"value": str(option.get("value", "")), "label_en": texts["en"], "label_zh": texts["zh"],
-                            "color": str(option.get("color") or "")})
+                            "color": str(option.get("color") or ""), "remove": "", "moved_to": ""})
         else:
-            options.append({"value": str(option), "label_en": "", "label_zh": "", "color": ""})
+            options.append({"value": str(option), "label_en": "", "label_zh": "", "color": "", "remove": "",
+                            "moved_to": ""})
     text = lambda key: "" if spec.get(key) is None else str(spec.get(key))  # noqa: E731
     return {"name": name, "type": spec.get("type", "text"), "label_en": label["en"], "label_zh": label["zh"],
             "required": bool(spec.get("required")), "required_when": text("required_when"),
@@ -83,7 +85,12 @@ def spec_from_state(state: Mapping[str, Any],
     if kind == "autonumber" and state["format"]:
         spec["format"] = state["format"]
     if kind in CHOICE_TYPES:
-        spec["options"] = [_option(row) for row in state["options"] if str(row.get("value", "")).strip()]
+        kept = [row for row in state["options"] if str(row.get("value", "")).strip() and row.get("remove") != "yes"]
+        spec["options"] = [_option(row) for row in kept]
+        moves = {_literal(row["value"].strip()): _literal(row["moved_to"]) for row in state["options"]
+                 if row.get("remove") == "yes" and row.get("moved_to") and row["moved_to"] != row["value"].strip()}
+        if moves:
+            spec["moved"] = {**(spec.get("moved") or {}), **moves}
     return spec, errors
 
 
@@ -113,6 +120,8 @@ def input_of(steps: list[Any]) -> str | None:
     """The form input a problem at `fields.<name>.<...>` belongs to."""
     if len(steps) >= 3 and steps[0] == "fields":
         key = steps[2]
+        if key == "moved":
+            return "options"
         if key in MANAGED:
             return "label_en" if key == "label" else key
         return "type"

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from atrium.metadata.overlays.paths import document_file
 from atrium.metadata.problems import Problem
 from atrium.runtime.schema.migrations import MigrationPlan
+from atrium.runtime.schema.value_moves import MOVE_WORDS
 from atrium.runtime.site.change import ChangeRefused, Preview, Proposal, StaleEdit
 from atrium.ui.studio.setup import studio_of
 from atrium.ui.studio.words import PLAN_WORDS
@@ -71,6 +72,9 @@ def refusal_words(refused: ChangeRefused, locale: str) -> str:
     preview = refused.preview
     if preview.problems:
         return word("Problems (nothing was applied)", locale)
+    if preview.plan is not None and any(item.target is None for item in preview.plan.stranded):
+        return word("Refused: records are in a stage or option that goes; choose where they move "
+                    "(nothing was applied)", locale)
     if preview.plan is not None and preview.plan.refused:
         return word("Refused: this would lose data (nothing was applied)", locale)
     if preview.impacts:
@@ -106,12 +110,15 @@ def plan_lines(plan: MigrationPlan | None, locale: str) -> list[str]:
         return []
     lines = []
     for step in plan.steps:
-        if locale == "en" or step.action not in PLAN_WORDS:
+        if step.action == "move_values":
+            lines.append(word(MOVE_WORDS, locale, count=step.records, value=step.value, target=step.target,
+                              entity=step.table, field=step.name))
+        elif locale == "en" or step.action not in PLAN_WORDS:
             lines.append(step.description)
         else:
             lines.append(word(PLAN_WORDS[step.action], locale, table=step.table, name=step.name,
                               new_name=step.new_name or "", description=step.description))
-    return lines + [f"! {reason}" for reason in plan.refused]
+    return lines + [f"! {reason}" for reason in plan.refusals(locale)]
 
 
 def computed_words(preview: Preview | None, locale: str) -> str:

@@ -1,6 +1,8 @@
 """Pipeline stages in the studio: GET/POST /studio/pipelines/{name}. Add a stage, reorder them,
 set each one's probability, outcome, colour and the fields a record needs to enter it; take one
-out (records in it keep the stored value: the review names how many, and asks to confirm)."""
+out, choosing the stage its records move to (the review says how many move; without a choice a
+stage that records are in is refused with their count). The choice is written as `moved_to:`
+beside the stage's `remove: true`."""
 from __future__ import annotations
 
 import copy
@@ -32,7 +34,8 @@ from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.web.threads import in_thread, with_form
 
-COLUMNS = ("name", "label_en", "label_zh", "probability", "outcome", "requires", "color", "position", "remove", "known")
+COLUMNS = ("name", "label_en", "label_zh", "probability", "outcome", "requires", "color", "position", "remove",
+           "moved_to", "known")
 NEW_ROWS = 2
 MANAGED = ("name", "label", "probability", "outcome", "requires", "color")
 
@@ -45,7 +48,7 @@ def _state(stages: list[dict]) -> list[dict[str, str]]:
                        "probability": "" if stage.get("probability") is None else str(stage["probability"]),
                        "outcome": stage.get("outcome") or "", "requires": ", ".join(stage.get("requires") or ()),
                        "color": stage.get("color") or "", "position": str((index + 1) * 10), "remove": "",
-                       "known": "yes"})
+                       "moved_to": "", "known": "yes"})
     return result
 
 
@@ -54,13 +57,16 @@ def _context(request: Request, name: str, document: dict, state: list[dict], tok
     blueprint = request.app.state.site.blueprint
     pipeline = blueprint.pipelines[name]
     padding = [{"name": "", "label_en": "", "label_zh": "", "probability": "", "outcome": "", "requires": "",
-                "color": "", "position": str((len(state) + i + 1) * 10), "remove": "", "known": ""}
+                "color": "", "position": str((len(state) + i + 1) * 10), "remove": "", "moved_to": "",
+                "known": ""}
                for i in range(NEW_ROWS)]
     key = [("pipeline", name)]
     entity = blueprint.entities.get(pipeline.entity)
     return {"heading": word("Stages", locale) + f" · {pipeline.label.text(locale, blueprint.default_locale)}",
             "name": name, "stages": [s for s in state if s.get("known") or s.get("name")] + padding,
             "colours": COLOURS, "fields": sorted(entity.fields) if entity else [],
+            "targets": [(stage["name"], label_texts(stage.get("label")).get(locale) or stage["name"])
+                        for stage in document["stages"]],
             "token": token or editor_token(request, key), "watched": watched_text(key), "confirm": False,
             "crumbs": [("/studio", word("Studio", locale))]}
 
@@ -78,6 +84,13 @@ def stages_page(request: Request) -> Response:
     if document is None or name not in request.app.state.site.blueprint.pipelines:
         return notice(request, "not_found", 404)
     return page(request, "studio/stages.html", _context(request, name, document, _state(document["stages"])))
+
+
+def moves_of(state: list[dict], stages: list[dict]) -> dict[str, str]:
+    """Removed stage → the stage its records move to, from the rows that remove a known stage and
+    chose where its records go (a choice of a stage that goes too is left to the loader's check)."""
+    return {row["name"].strip(): row["moved_to"] for row in state
+            if row["known"] and row["remove"] == "yes" and row["moved_to"] and row["moved_to"] != row["name"].strip()}
 
 
 def build_stages(original: list[dict], state: list[dict]) -> tuple[list[dict], list[int], dict[str, list[str]]]:
@@ -137,11 +150,16 @@ def save_stages(request: Request, form: FormData) -> Response:
         return page(request, "studio/stages.html", context, Outcome(errors=errors))
     target = copy.deepcopy(document)
     target["stages"] = stages
+    if moves := moves_of(state, stages):
+        target["moved"] = {**(target.get("moved") or {}), **moves}
 
     def mapper(steps: list[Any]) -> str | None:
         if len(steps) >= 2 and steps[0] == "stages" and isinstance(steps[1], int) and steps[1] < len(placed):
             key = steps[2] if len(steps) > 2 and steps[2] in COLUMNS else "name"
             return f"stage-{placed[steps[1]]}-{'label_en' if key == 'label' else key}"
+        if len(steps) >= 2 and steps[0] == "moved":  # a choice the loader refused: beside its row
+            row = next((i for i, r in enumerate(state) if r["name"].strip() == steps[1]), None)
+            return None if row is None else f"stage-{row}-moved_to"
         return None
     summary = {loc: word("Change the stages of {pipeline}", loc, pipeline=name) for loc in ("en", "zh")}
     proposal = Proposal({("pipeline", name): target}, summary, str(form.get("token", "")) or None, watched_of(form))

@@ -34,6 +34,37 @@ def test_a_stage_that_requires_an_unknown_field_is_refused_at_its_row(studio):
     assert studio.history_rows() == []
 
 
+def test_removing_a_stage_records_are_in_asks_where_they_go_then_moves_them(studio):
+    orders = [studio.order(f"Deal {n}", stage="needs_confirmed", amount=1000, expected_close="2026-09-30")
+              for n in range(2)]
+    boss = studio.browser("boss")
+    fields = open_form(boss, "/studio/pipelines/order")
+    row = next(k.split("-")[1] for k, v in fields.items() if k.endswith("-name") and v == "needs_confirmed")
+    fields[f"stage-{row}-remove"] = "yes"
+    refused = visible_text(submit(boss, "/studio/pipelines/order", fields).text)
+    assert "choose where they move" in refused
+    assert "order.stage: 2 record(s) hold stage 'needs_confirmed'" in refused
+    assert studio.history_rows() == []
+    fields[f"stage-{row}-moved_to"] = "proposal"
+    review = visible_text(submit(boss, "/studio/pipelines/order", fields, intent="review").text)
+    assert "2 record(s) move from needs_confirmed to proposal (order.stage)" in review
+    applied_version(submit(boss, "/studio/pipelines/order", fields))
+    written = studio.overlay_files()["pipelines/order.yaml"]
+    assert "{name: needs_confirmed, remove: true, moved_to: proposal}" in written, written
+    site = studio.app.state.site
+    assert [site.records.get("order", o["id"])["stage"] for o in orders] == ["proposal", "proposal"]
+    board = visible_text(studio.browser("rep").get("/r/order/kanban").text)
+    assert "(none)" not in board
+    detail = visible_text(studio.browser("rep").get(f"/r/order/{orders[0]['id']}").text)
+    assert "Moved by a metadata change: the stage was removed" in detail
+    stored = site.records.get("order", orders[0]["id"])
+    saved = site.records.update("order", orders[0]["id"], {"name": "Deal saved"}, studio.actor("rep"))
+    assert saved["stage"] == "proposal"
+    # what is computed from the stage was recomputed with the move: a save computes nothing new
+    assert (stored["probability"], stored["weighted_amount"]) == (saved["probability"], saved["weighted_amount"])
+    assert stored["probability"] != orders[0]["probability"]
+
+
 def test_layout_sections_lists_and_visible_when_checked_in_place(studio):
     boss = studio.browser("boss")
     fields = open_form(boss, "/studio/views/order")

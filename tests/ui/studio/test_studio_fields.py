@@ -148,3 +148,28 @@ def test_editing_a_field_keeps_what_the_form_does_not_show(studio):
     assert rollup.rollup is not None and rollup.label.text("en") == "Renamed lifetime_value"
     written = studio.overlay_files()
     assert "type" not in written["entities/order.yaml"] and "rollup" not in written["entities/customer.yaml"]
+
+
+def test_removing_an_option_records_hold_moves_them_to_the_option_picked(studio):
+    orders = [studio.order("Tagged", tags=["price_sensitive", "key_account"]), studio.order("Sensitive",
+                                                                                          tags=["price_sensitive"])]
+    boss = studio.browser("boss")
+    page = "/studio/entities/order/fields/tags"
+    fields = open_form(boss, page)
+    row = next(k.split("-")[1] for k, v in fields.items() if k.startswith("option-") and k.endswith("-value")
+               and v == "price_sensitive")
+    fields[f"option-{row}-remove"] = "yes"
+    refused = visible_text(submit(boss, page, fields).text)
+    assert "order.tags: 2 record(s) hold option 'price_sensitive'" in refused
+    assert studio.history_rows() == []
+    fields[f"option-{row}-moved_to"] = "long_decision_chain"
+    review = visible_text(submit(boss, page, fields, intent="review").text)
+    assert "2 record(s) move from price_sensitive to long_decision_chain (order.tags)" in review
+    applied_version(submit(boss, page, fields))
+    written = studio.overlay_files()["entities/order.yaml"]
+    assert "{value: price_sensitive, remove: true, moved_to: long_decision_chain}" in written, written
+    site = studio.app.state.site
+    assert [site.records.get("order", o["id"])["tags"] for o in orders] == [
+        ["key_account", "long_decision_chain"], ["long_decision_chain"]]
+    assert site.blueprint.entities["order"].fields["tags"].option_values == ("key_account", "long_decision_chain")
+    site.records.update("order", orders[1]["id"], {"name": "Saved again"}, studio.actor("rep"))
