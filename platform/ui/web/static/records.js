@@ -51,3 +51,29 @@
     }, 200);
   });
 })();
+
+// Line grids (a parent's child rows on its form): Enter in a cell adds a line (the server redraws
+// the form with the new row), and the new row's first cell takes the focus. Tab moves from cell
+// to cell as in any form.
+(function () {
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.isComposing) return;
+    var cell = event.target.closest && event.target.closest(".line-grid td.cell");
+    if (!cell || event.target.matches("textarea, button")) return;
+    if (event.target.matches(".picker-text") && cell.querySelector(".picker-list .pick")) return;
+    var add = cell.closest(".line-grid").querySelector(".line-add");
+    event.preventDefault();
+    if (!add) return;
+    // the change of the cell left behind travels with the add (one redraw, not two)
+    add.focus();
+    add.click();
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var row = document.querySelector(".line-grid tr[data-focus]");
+    if (!row) return;
+    row.removeAttribute("data-focus");
+    var first = row.querySelector("td.cell input:not([type=hidden]), td.cell select");
+    if (first) first.focus();
+  });
+})();
