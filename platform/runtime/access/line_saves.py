@@ -71,10 +71,15 @@ def save_with_lines(secured: SecuredRecords, actor: Actor, entity: str, record_i
             # the parent's lock and version first: a stale save stops before any line is written
             secured.get(actor, entity, record_id, conn, action="update")
         parent_id = saved["id"] if saved is not None else record_id
-        lines = {changes.grid.key: _write_rows(secured, conn, actor, changes, parent_id) for changes in grids}
+        written: list[bool] = []
+        lines = {changes.grid.key: _write_rows(secured, conn, actor, changes, parent_id, written)
+                 for changes in grids}
         if record_id is not None:
             try:  # after the lines, so the parent's checks see its roll-ups as they will be
+                before = secured.records.get(entity, record_id, connection=conn)
                 saved = secured.update(actor, entity, record_id, values, version=version, connection=conn)
+                if any(written) and before is not None and saved["version"] == before["version"]:
+                    saved = _touch(secured, conn, actor, entity, saved)
             except ValidationFailed as failed:
                 parent_errors = failed.errors
         if parent_errors or any(lines.values()):
@@ -83,8 +88,21 @@ def save_with_lines(secured: SecuredRecords, actor: Actor, entity: str, record_i
         return saved
 
 
+def _touch(secured: SecuredRecords, conn: Connection, actor: Actor, entity: str,
+           saved: dict[str, Any]) -> dict[str, Any]:
+    """Lines changed and the parent's own fields did not: its version still moves on, so a form
+    opened before this save (and its lines) is refused as stale."""
+    table = secured.records.tables[entity]
+    now = secured.records.clock()
+    version = saved["version"] + 1
+    conn.execute(table.update().where(table.c.id == saved["id"])
+                 .values(version=version, updated_at=now, updated_by=actor.user_id))
+    return {**saved, "version": version, "updated_at": now, "updated_by": actor.user_id}
+
+
 def _write_rows(secured: SecuredRecords, conn: Connection, actor: Actor, changes: GridChanges,
-                parent_id: int | None) -> RowErrors:
+                parent_id: int | None, written: list[bool]) -> RowErrors:
+    """Each row's write; `written` gets an entry for each line created, changed or removed."""
     grid = changes.grid
     errors: RowErrors = {}
     for index, row in enumerate(changes.rows):
@@ -95,8 +113,10 @@ def _write_rows(secured: SecuredRecords, conn: Connection, actor: Actor, changes
                     raise ValidationFailed({RECORD_ERRORS: [message("line_of_another", actor.locale)]})
                 if row.remove:
                     secured.delete(actor, grid.entity, row.id, connection=conn)
+                    written.append(True)
                 else:
-                    secured.update(actor, grid.entity, row.id, row.values, connection=conn)
+                    line = secured.update(actor, grid.entity, row.id, row.values, connection=conn)
+                    written.append(line.get("version") != current.get("version"))
             elif row.remove:
                 continue
             elif parent_id is None:  # the parent failed: check the line alone, not linked yet
@@ -107,6 +127,7 @@ def _write_rows(secured: SecuredRecords, conn: Connection, actor: Actor, changes
                     errors[index] = found
             else:
                 secured.create(actor, grid.entity, {**row.values, grid.via: parent_id}, connection=conn)
+                written.append(True)
         except ValidationFailed as failed:
             errors[index] = failed.errors
         except (AccessDenied, RecordNotFound) as refused:

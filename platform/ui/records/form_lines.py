@@ -239,8 +239,10 @@ class FormLines:
                     errors=list(errors))
         if not editable:
             return cell
-        # a new row shows its defaults; a row the user typed in shows what they typed
-        cell.value = row.raw[field.name] if field.name in row.raw else input_value(
+        # what the user typed; an empty cell shows the draft's value (a default, say one read from
+        # the product just picked)
+        typed = row.raw.get(field.name)
+        cell.value = typed if typed not in (None, "", []) else input_value(
             field, record.get(field.name), self.kit.blueprint.timezone)
         if field.type == "reference":
             chosen = _int(cell.value)

@@ -69,6 +69,31 @@
     add.click();
   });
 
+  // A changed cell redraws its row only: the formula cells, the messages, and the empty cells a
+  // default fills; what the user is typing elsewhere is left alone.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var table = event.detail.elt;
+    if (!table || !table.matches || !table.matches("table.lines") || !event.detail.serverResponse) return;
+    event.detail.shouldSwap = false;
+    var doc = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
+    table.querySelectorAll("tr.line").forEach(function (row) {
+      var fresh = doc.getElementById(row.id);
+      if (!fresh) return;
+      row.className = fresh.className;
+      row.querySelectorAll("td.cell").forEach(function (td) {
+        var next = fresh.querySelector('td.cell[data-field="' + td.dataset.field + '"]');
+        if (!next) return;
+        td.className = next.className;
+        var input = td.querySelector("input:not([type=hidden]), select");
+        if (!input) { td.replaceChildren.apply(td, Array.from(next.childNodes)); return; }
+        td.querySelectorAll(":scope > .error").forEach(function (e) { e.remove(); });
+        next.querySelectorAll(":scope > .error").forEach(function (e) { td.appendChild(e); });
+        var given = input.id ? next.querySelector("#" + CSS.escape(input.id)) : null;
+        if (given && input !== document.activeElement && !input.value && given.value) input.value = given.value;
+      });
+    });
+  });
+
   document.addEventListener("htmx:afterSettle", function () {
     var row = document.querySelector(".line-grid tr[data-focus]");
     if (!row) return;
