@@ -72,7 +72,7 @@
   // A changed cell redraws its row only: the formula cells, the messages, and the empty cells a
   // default fills; what the user is typing elsewhere is left alone.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var table = event.detail.elt;
+    var table = event.detail.requestConfig && event.detail.requestConfig.elt;
     if (!table || !table.matches || !table.matches("table.lines") || !event.detail.serverResponse) return;
     event.detail.shouldSwap = false;
     var doc = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
