@@ -186,8 +186,9 @@ def plan_and_log_a_visit(rep, site, customer: int, order: int) -> int:
     page.locator("#f-purpose").select_option("demo")
     pick(page, "order", rows(site, "order", id=order)[0]["code"])
     save(page)
-    expect(page).to_have_url(re.compile(r"/r/visit/\d+$"))
-    visit = record_id(page)
+    expect(page).to_have_url(re.compile(rf"/r/customer/{customer}$"))  # back where the visit was started
+    visit = rows(site, "visit", customer=customer)[-1]["id"]
+    page.goto(f"/r/visit/{visit}")
     expect(page.locator("main")).to_contain_text("Planned")
 
     page.locator(".page-head a.button", has_text="Edit").click()

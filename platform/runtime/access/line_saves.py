@@ -85,6 +85,8 @@ def save_with_lines(secured: SecuredRecords, actor: Actor, entity: str, record_i
         if parent_errors or any(lines.values()):
             raise LinesFailed(parent_errors, lines, actor.locale)
         assert saved is not None  # no errors: the parent was created or updated
+        if record_id is None and any(written):  # as its lines' roll-ups left it
+            saved = secured.get(actor, entity, saved["id"], conn)
         return saved
 
 
