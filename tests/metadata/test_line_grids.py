@@ -39,7 +39,8 @@ def line_of(needle: str) -> int:
 def test_a_misspelt_column_is_named_at_its_line_with_a_suggestion(tmp_path):
     (problem,) = broken(tmp_path, GRID, GRID.replace("description", "descripton"))
     assert f"views/quote.yaml:{line_of(GRID)}:" in problem
-    assert "form.lines[0].columns[1]: 'descripton' is not a field of quote_line (did you mean 'description'?)" in problem
+    assert ("form.lines[0].columns[1]: 'descripton' is not a field of quote_line"
+            " (did you mean 'description'?)") in problem
 
 
 def test_a_required_field_the_grid_cannot_fill_is_named(tmp_path):
