@@ -9,6 +9,7 @@ checks), so its formula cells follow the input on every form-state redraw, as th
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
+from decimal import Decimal
 from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
@@ -117,7 +118,7 @@ class FormLines:
         timezone = self.kit.blueprint.timezone
         for grid in self.grids:
             child = self.kit.blueprint.entities[grid.entity]
-            rows = [PostedRow(line["id"], {c: input_value(child.fields[c], line.get(c), timezone)
+            rows = [PostedRow(line["id"], {c: cell_value(child.fields[c], line.get(c), timezone)
                                            for c in self.columns(grid) if self.editable(grid, c)})
                     for line in self.stored(connection, grid)]
             result.append(GridInput(grid, rows))
@@ -242,7 +243,7 @@ class FormLines:
         # what the user typed; an empty cell shows the draft's value (a default, say one read from
         # the product just picked)
         typed = row.raw.get(field.name)
-        cell.value = typed if typed not in (None, "", []) else input_value(
+        cell.value = typed if typed not in (None, "", []) else cell_value(
             field, record.get(field.name), self.kit.blueprint.timezone)
         if field.type == "reference":
             chosen = _int(cell.value)
@@ -271,6 +272,13 @@ class FormLines:
             headers = [(presenter.text(child.fields[c].label), False, child.fields[c].type) for c in columns]
             result.append(Table(self.prefix(g), grid.key, presenter.text(grid.label), headers, rows, [], False, False))
         return result
+
+
+def cell_value(field: Field, value: Any, timezone: str) -> Any:
+    """A stored value as a cell's input shows it: a number without trailing zeros (2, not 2.0000)."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return input_value(field, value, timezone)
 
 
 def _int(value: Any) -> int | None:
