@@ -276,6 +276,21 @@ class FormSection:
 
 
 @dataclass(frozen=True)
+class LineGrid:
+    """Child records edited on the parent's form as a grid: `entity` rows whose reference field
+    `via` points to the parent, shown as `columns`."""
+
+    entity: str
+    via: str
+    columns: tuple[str, ...]
+    label: Label
+
+    @property
+    def key(self) -> str:
+        return f"{self.entity}.{self.via}"
+
+
+@dataclass(frozen=True)
 class View:
     entity: str
     columns: tuple[str, ...] = ()
@@ -286,6 +301,7 @@ class View:
     calendar: Mapping[str, Any] | None = None
     sections: tuple[FormSection, ...] = ()
     related: tuple[str, ...] = ()
+    lines: tuple[LineGrid, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from atrium.metadata.field_paths import (
     entity_names,
     resolve_path as resolve_path,  # where pages and the API look paths up
 )
+from atrium.metadata.line_grids import build_line_grids
 from atrium.metadata.model import Document, Entity, EntityGrant, FormSection, Label, Pipeline, Role, View, freeze
 from atrium.metadata.sources import Report, Source
 
@@ -68,7 +69,8 @@ def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -
                 filters=tuple(listing.get("filters", ())), page_size=listing.get("page_size", 50),
                 kanban=freeze(data["kanban"]) if "kanban" in data else None,
                 calendar=freeze(data["calendar"]) if "calendar" in data else None,
-                sections=tuple(sections), related=related)
+                sections=tuple(sections), related=related,
+                lines=build_line_grids(report, source, entities, entity, data.get("form", {}).get("lines", ())))
 
 
 def build_roles(source: Source | None, entities: Mapping[str, Entity],

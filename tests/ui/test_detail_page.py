@@ -45,7 +45,7 @@ def test_related_lists_have_counts_add_buttons_and_filtered_links(world):
     orders = section(page, "order")
     assert '<span class="pill">3</span>' in orders and "Elsewhere" not in orders
     assert f'href="/r/order?customer={acme["id"]}"' in orders
-    assert f'href="/r/order/new?customer={acme["id"]}"' in orders
+    assert f'href="/r/order/new?customer={acme["id"]}&amp;from=customer"' in orders
     assert '<span class="pill">1</span>' in section(page, "contact") and "Ms Fang" in section(page, "contact")
     assert '<span class="pill">0</span>' in section(page, "visit")
     listed = rep.get(f"/r/order?customer={acme['id']}").text

@@ -127,9 +127,9 @@ class SecuredRecords:
             self._owner_stays_in_reach(conn, actor, entity, [record])
         return self.visible(actor, entity, record)
 
-    def delete(self, actor: Actor, entity: str, record_id: int) -> None:
+    def delete(self, actor: Actor, entity: str, record_id: int, connection: Connection | None = None) -> None:
         self._check_entity(entity)
-        with write_transaction(self.site.engine) as conn:
+        with self._connect(connection, write=True) as conn:
             self.get(actor, entity, record_id, conn, action="delete")
             self.records.delete(entity, record_id, actor, connection=conn)
 

@@ -31,6 +31,8 @@ MESSAGES: dict[str, str] = {
     "stale": N_("Someone else saved this record first; reload to see their changes"),
     "restricted": N_("Cannot delete: {count} {entity} record(s) still link to it"),
     "not_found": N_("No such record"),
+    "line_of_another": N_("This line belongs to another record"),
+    "lines_invalid": N_("Some lines have errors (shown in their rows); nothing was saved"),
     "field_not_allowed": N_("You may not change this field"),
     "owner_out_of_reach": N_("You can only give records to yourself or your team"),
     "automation_failed": N_("Automation '{rule}' failed, so nothing was saved: {reason}"),

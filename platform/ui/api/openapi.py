@@ -122,6 +122,14 @@ class Describer:
             if self.mode(entity.name, field.name) != "write":
                 schema["readOnly"] = True
             properties[field.name] = schema
+        grids = [g for g in self.blueprint.view(entity.name).lines if self.access.can(self.actor, g.entity, "read")]
+        if grids:
+            properties["lines"] = {
+                "type": "object", "description": "The lines of the form's grids, by `entity.via`: each row an "
+                "object of the line's fields; with `id` it changes that line (`\"remove\": true` removes it), "
+                "without it adds one. Written with the record in one transaction.",
+                "properties": {g.key: {"type": "array", "items": {"type": "object"}, "maxItems": 500}
+                               for g in grids}}
         required = [f.name for f in self.fields(entity)
                     if f.required and self.mode(entity.name, f.name) == "write"]
         return {"type": "object", "title": _label(self.blueprint, entity.label),

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Label
 from atrium.metadata.references import resolve_path
+from atrium.runtime.access.line_saves import save_with_lines
 from atrium.runtime.access.secured import SecuredRecords
 from atrium.runtime.automation.messages import message
 from atrium.runtime.query.lists import ListQuery
@@ -40,6 +41,7 @@ from atrium.ui.api.calls import (
 )
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import OPERATORS, RESERVED
+from atrium.ui.api.record_lines import LINES, parse_lines, with_lines
 from atrium.ui.web.threads import in_thread, with_body
 
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
@@ -174,17 +176,22 @@ def list_records(request: Request, site: Site, actor: Actor, entity: Entity) -> 
 @api_endpoint("create")
 @with_body
 def create_record(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
-    values = writable_values(json_object(body, actor.locale))
-    record = SecuredRecords(site).create(actor, entity.name, values)
+    data = json_object(body, actor.locale)
+    values, lines = writable_values(data), parse_lines(site, actor, entity, data)
+    if lines is None:
+        record = SecuredRecords(site).create(actor, entity.name, values)
+    else:
+        values.pop(LINES, None)
+        record = save_with_lines(SecuredRecords(site), actor, entity.name, None, values, lines)
     location = str(request.url_for("api_record", entity=entity.name, record_id=record["id"]))
-    return JSONResponse(to_json(entity, record), status_code=201, headers={"Location": location})
+    return JSONResponse(with_lines(site, actor, entity, record), status_code=201, headers={"Location": location})
 
 
 @api_endpoint("read")
 @in_thread
 def get_record(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
     record = SecuredRecords(site).get(actor, entity.name, request.path_params["record_id"])
-    return JSONResponse(to_json(entity, record))
+    return JSONResponse(with_lines(site, actor, entity, record))
 
 
 @api_endpoint("update")
@@ -199,7 +206,9 @@ def update_record(request: Request, site: Site, actor: Actor, entity: Entity, bo
     except CoercionError as error:
         raise ValidationFailed({"version": [message(error.key, actor.locale, **error.params)]}) from None
     secured, record_id = SecuredRecords(site), request.path_params["record_id"]
-    values = writable_values(data)
+    values, lines = writable_values(data), parse_lines(site, actor, entity, data)
+    if lines is not None:
+        values.pop(LINES, None)
     computed = [name for name in values if name in entity.fields and entity.fields[name].computed]
     if computed:  # computed values sent back unchanged are fine; the records service refuses changes
         current = secured.get(actor, entity.name, record_id)
@@ -209,8 +218,11 @@ def update_record(request: Request, site: Site, actor: Actor, entity: Entity, bo
                     del values[name]
             except CoercionError:
                 pass
-    record = secured.update(actor, entity.name, record_id, values, version=version)
-    return JSONResponse(to_json(entity, record))
+    if lines is None:
+        record = secured.update(actor, entity.name, record_id, values, version=version)
+    else:
+        record = save_with_lines(secured, actor, entity.name, record_id, values, lines, version=version)
+    return JSONResponse(with_lines(site, actor, entity, record))
 
 
 @api_endpoint("delete")

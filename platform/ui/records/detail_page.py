@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.approvals.view import record_panel
+from atrium.ui.records.form_lines import FormLines
 from atrium.ui.records.form_model import FormModel
 from atrium.ui.records.list_page import cells, count_text
 from atrium.ui.records.record_actions import record_actions
@@ -82,11 +83,13 @@ def sections(kit: Kit, record: Mapping[str, Any], lookups) -> list[DetailSection
     return result
 
 
-def related_lists(kit: Kit, connection, record_id: int) -> list[Related]:
+def related_lists(kit: Kit, connection, record: Mapping[str, Any]) -> list[Related]:
     result = []
+    record_id = record["id"]
+    in_grids = {grid.key for grid in kit.view.lines}  # shown as a line grid instead
     for link in kit.view.related:
         child, _, via = link.partition(".")
-        if not kit.can("read", child) or kit.presenter.path_field(child, via) is None:
+        if link in in_grids or not kit.can("read", child) or kit.presenter.path_field(child, via) is None:
             continue
         # newest first, and enough of them for the timeline's "added" entries too (one read a child)
         page = kit.secured.list(kit.actor, ListQuery(child, where={via: record_id}, sort=("-created_at",),
@@ -101,8 +104,23 @@ def related_lists(kit: Kit, connection, record_id: int) -> list[Related]:
                               count_text(page, None), columns,
                               cells(kit.presenter, child, shown, columns, lookups),
                               f"/r/{child}?{via}={record_id}",
-                              f"/r/{child}/new?{via}={record_id}" if creatable else None, page.records))
+                              new_related_url(kit, child, via, record) if creatable else None, page.records))
     return result
+
+
+def new_related_url(kit: Kit, child: str, via: str, record: Mapping[str, Any]) -> str:
+    """The new child's form with its link to this record set, and to what this record links to
+    through a reference of the same name and target (a quote from an order takes the order's
+    customer); the save returns here (`from`). Defaults reading the link fill on the form."""
+    params = {via: record["id"]}
+    model = kit.blueprint.entities[child]
+    for field in model:
+        mine = kit.entity.fields.get(field.name)
+        if (field.type == "reference" and field.name != via and mine is not None and mine.type == "reference"
+                and mine.to == field.to and record.get(field.name) is not None
+                and kit.site.access.field_mode(kit.actor, child, field.name) == "write"):
+            params[field.name] = record[field.name]
+    return f"/r/{child}/new?{urlencode(params)}&from={via}"
 
 
 def default_columns_of(kit: Kit, entity: str) -> list[str]:
@@ -139,7 +157,8 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
         access = kit.site.access
         can_update = access.permits(connection, kit.actor, kit.entity_name, record, "update")
         can_delete = access.permits(connection, kit.actor, kit.entity_name, record, "delete")
-        related = related_lists(kit, connection, record_id)
+        related = related_lists(kit, connection, record)
+        grids = FormLines(kit, record_id).read_only(connection)
         approval = record_panel(kit.site, connection, kit.actor, kit.locale, kit.entity_name, record, title,
                                 can_update)
         entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related}, approval.history)
@@ -152,7 +171,7 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
               for name in ("created_at", "created_by", "updated_at", "updated_by")}
     return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
             "record": record, "title": title, "sections": sections(kit, record, lookups),
-            "related": related, "timeline": entries, "can_update": can_update, "can_delete": can_delete,
+            "related": related, "grids": grids, "timeline": entries, "can_update": can_update, "can_delete": can_delete,
             "actions": stage_actions(kit, record) if can_update and not stage_locked else [],
             "messages": messages or [], "approval": approval,
             "system": system, "stage": _stage_shown(kit, record, lookups), **extra}

@@ -13,8 +13,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from atrium.runtime.access.line_saves import LinesFailed, RowErrors, save_with_lines
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
+from atrium.ui.records.form_lines import FormLines, GridInput
 from atrium.ui.records.form_model import Draft, FormModel, input_value
 from atrium.ui.records.list_page import active_users
 from atrium.ui.records.list_state import resolver
@@ -48,6 +50,10 @@ class FormPage:
         self.record_id = record_id
         self.current = current
         self.model = FormModel(kit, current)
+        self.lines = FormLines(kit, record_id)
+        self.line_inputs: list[GridInput] | None = None  # None: the lines as stored
+        self.line_errors: dict[str, RowErrors] = {}
+        self.back = ""  # on a new record: the reference field whose record the save returns to
         base = f"/r/{kit.entity_name}" + (f"/{record_id}" if record_id else "")
         self.urls = {"action": base, "state": f"{base}/form-state", "validate": f"{base}/validate",
                      "cancel": base if record_id else f"/r/{kit.entity_name}"}
@@ -55,6 +61,10 @@ class FormPage:
     def read(self, form: Any) -> Draft:
         with self.kit.site.engine.connect() as connection:
             draft = self.model.read(form, resolver(self.kit, connection))
+            if self.lines.grids:
+                self.line_inputs = self.lines.read(form, resolver(self.kit, connection))
+                self.line_errors = self.lines.input_errors(self.line_inputs)
+        self.back = self.return_field(str(form.get("_return", "")))
         record, errors = self.model.draft_record(draft.changes)
         hidden = self.model.hidden_by_sections(record)
         # Only what the user changed is sent: a value left as it was (say, a link to a record
@@ -76,6 +86,10 @@ class FormPage:
         with kit.site.engine.connect() as connection:
             lookups = kit.presenter.load(connection, kit.entity_name, [shown], self.model.names)
             users = self.users(connection, record)
+            grids = []
+            if self.lines.grids:
+                inputs = self.line_inputs if self.line_inputs is not None else self.lines.initial(connection)
+                grids = self.lines.tables(connection, inputs, self.line_errors, users, saving=touched is None)
         sections = self.model.sections(shown, raw, lookups, errors, titles or {}, users, touched)
         placed = {w.name for s in sections if s.visible for w in s.widgets}
         summary = []
@@ -86,7 +100,8 @@ class FormPage:
                 field = kit.entity.fields.get(name)
                 label = kit.presenter.text(field.label) if field is not None else ""
                 summary += [(label if name != RECORD_ERRORS else "", text) for text in texts]
-        has_errors = bool(summary) or any(w.errors for s in sections if s.visible for w in s.widgets)
+        has_errors = (bool(summary) or any(w.errors for s in sections if s.visible for w in s.widgets)
+                      or any(row.errors or any(c.errors for c in row.cells) for g in grids for row in g.rows))
         title = kit.presenter.text(kit.entity.label)
         heading = kit.word("Edit {entity}", entity=title) if self.record_id else kit.word("New {entity}", entity=title)
         return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
@@ -95,7 +110,37 @@ class FormPage:
                 "version": version, "conflict": conflict is not None, "conflict_rows": conflict or [],
                 "extras": sorted((extras or {}).items()),
                 "currency_symbol": format_money(0, kit.blueprint.currency, kit.locale).rstrip("0.,"),
-                "record_title": self.record_title()}
+                "record_title": self.record_title(), "grids": grids, "back": self.back}
+
+    def blocked(self) -> bool:
+        """A row's input cannot be read (a picker left without a choice): nothing is saved."""
+        return any(rows for rows in self.line_errors.values())
+
+    def return_field(self, name: str) -> str:
+        """`from=<reference field>` on a new record's form: the save returns to that record."""
+        field = self.kit.entity.fields.get(name)
+        return name if self.record_id is None and field is not None and field.type == "reference" else ""
+
+    def save(self, changes: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
+        """Create or update the record, with its lines when the form has grids (one transaction)."""
+        kit = self.kit
+        if self.lines.grids and self.line_inputs is not None:
+            return save_with_lines(kit.secured, kit.actor, kit.entity_name, self.record_id, changes,
+                                   self.lines.changes(self.line_inputs), version=version)
+        if self.record_id is None:
+            return kit.secured.create(kit.actor, kit.entity_name, changes)
+        return kit.secured.update(kit.actor, kit.entity_name, self.record_id, changes, version=version)
+
+    def failed(self, failed: ValidationFailed) -> dict[str, list[str]]:
+        """A refused save's messages for the parent's fields; each row's go to its row."""
+        if isinstance(failed, LinesFailed):
+            self.line_errors = failed.lines
+        return failed.errors
+
+    def saved_url(self, saved: Mapping[str, Any]) -> str:
+        if self.back and saved.get(self.back) is not None:
+            return f"/r/{self.kit.entity.fields[self.back].to}/{saved[self.back]}"
+        return f"/r/{self.kit.entity_name}/{saved['id']}"
 
     def users(self, connection, record: Mapping[str, Any]) -> list[tuple[int, str]]:
         """Users to choose from; for the owner field, only those the user may give records to."""
@@ -130,6 +175,7 @@ def new_form(request: Request) -> Response:
     kit = Kit(request)
     kit.require("create")
     page = FormPage(kit, None, None)
+    page.back = page.return_field(request.query_params.get("from", ""))
     prefill = page.model.prefill(request.query_params)
     record, _ = page.model.draft_record(prefill)
     extras = {k: v for k, v in prefill.items() if k not in page.model.names}
@@ -148,12 +194,11 @@ def create(request: Request, form: FormData) -> Response:
     extras = {k: str(v) for k, v in draft.raw.items() if k not in page.model.names}
     record, found = page.model.draft_record(draft.changes)
     errors = _merge(draft.errors, found)
-    if not draft.errors:
+    if not draft.errors and not page.blocked():
         try:
-            created = kit.secured.create(kit.actor, kit.entity_name, draft.changes)
-            return redirect(request, f"/r/{kit.entity_name}/{created['id']}")
+            return redirect(request, page.saved_url(page.save(draft.changes)))
         except ValidationFailed as failed:
-            errors = failed.errors
+            errors = page.failed(failed)
     return page.page(request, page.context(record, draft.raw, errors, draft.titles, extras=extras), 422)
 
 
@@ -176,13 +221,12 @@ def update(request: Request, form: FormData) -> Response:
     version = str(form.get("version", "")).strip()
     record, found = page.model.draft_record(draft.changes)
     errors = _merge(draft.errors, found)
-    if not draft.errors:
+    if not draft.errors and not page.blocked():
         try:
-            kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), draft.changes,
-                               version=int(version) if version.isdigit() else None)
+            page.save(draft.changes, version=int(version) if version.isdigit() else None)
             return redirect(request, f"/r/{kit.entity_name}/{kit.record_id()}")
         except ValidationFailed as failed:
-            errors = failed.errors
+            errors = page.failed(failed)
         except StaleRecord as stale:
             theirs = kit.secured.visible(kit.actor, kit.entity_name, stale.current)
             return _conflict(request, page, draft, theirs)
@@ -203,7 +247,9 @@ def _conflict(request: Request, page: FormPage, draft: Draft, theirs: dict[str, 
             field = kit.entity.fields[name]
             rows.append((kit.presenter.text(field.label), kit.presenter.show(field, theirs.get(name), lookups),
                          kit.presenter.show(field, mine.get(name), lookups)))
+    lines = page.line_inputs
     page = FormPage(kit, page.record_id, theirs)
+    page.line_inputs = lines
     context = page.context(mine, draft.raw, {}, draft.titles, version=theirs["version"], conflict=rows)
     return page.page(request, context, 409)
 

@@ -51,3 +51,54 @@
     }, 200);
   });
 })();
+
+// Line grids (a parent's child rows on its form): Enter in a cell adds a line (the server redraws
+// the form with the new row), and the new row's first cell takes the focus. Tab moves from cell
+// to cell as in any form.
+(function () {
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.isComposing) return;
+    var cell = event.target.closest && event.target.closest(".line-grid td.cell");
+    if (!cell || event.target.matches("textarea, button")) return;
+    if (event.target.matches(".picker-text") && cell.querySelector(".picker-list .pick")) return;
+    var add = cell.closest(".line-grid").querySelector(".line-add");
+    event.preventDefault();
+    if (!add) return;
+    // the change of the cell left behind travels with the add (one redraw, not two)
+    add.focus();
+    add.click();
+  });
+
+  // A changed cell redraws its row only: the formula cells, the messages, and the empty cells a
+  // default fills; what the user is typing elsewhere is left alone.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var table = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!table || !table.matches || !table.matches("table.lines") || !event.detail.serverResponse) return;
+    event.detail.shouldSwap = false;
+    var doc = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
+    table.querySelectorAll("tr.line").forEach(function (row) {
+      var fresh = doc.getElementById(row.id);
+      if (!fresh) return;
+      row.className = fresh.className;
+      row.querySelectorAll("td.cell").forEach(function (td) {
+        var next = fresh.querySelector('td.cell[data-field="' + td.dataset.field + '"]');
+        if (!next) return;
+        td.className = next.className;
+        var input = td.querySelector("input:not([type=hidden]), select");
+        if (!input) { td.replaceChildren.apply(td, Array.from(next.childNodes)); return; }
+        td.querySelectorAll(":scope > .error").forEach(function (e) { e.remove(); });
+        next.querySelectorAll(":scope > .error").forEach(function (e) { td.appendChild(e); });
+        var given = input.id ? next.querySelector("#" + CSS.escape(input.id)) : null;
+        if (given && input !== document.activeElement && !input.value && given.value) input.value = given.value;
+      });
+    });
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var row = document.querySelector(".line-grid tr[data-focus]");
+    if (!row) return;
+    row.removeAttribute("data-focus");
+    var first = row.querySelector("td.cell input:not([type=hidden]), td.cell select");
+    if (first) first.focus();
+  });
+})();
