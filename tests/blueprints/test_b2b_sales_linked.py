@@ -54,3 +54,22 @@ def test_a_contact_shows_its_customers_level_and_follows_it(world, account):
     assert contact["customer_level"] == "b"
     world.update("customer", account, {"level": "vip"}, "rep1")
     assert world.get("contact", contact)["customer_level"] == "vip"
+
+
+def test_money_made_from_its_deal_carries_the_customer_and_the_deals_rep(world, account):
+    """Finance records the plan, its instalments and the receipts; the rep of the deal owns them
+    all (and so sees their own money), and each carries the customer without it being typed."""
+    order = world.create("order", {"name": "产线改造", "customer": account["id"], "amount": 300000,
+                                   "expected_close": "2026-06-30"}, "rep1")
+    quote = world.create("quote", {"name": "报价", "order": order["id"]}, "rep1")
+    assert quote["customer"] == account["id"]
+    plan = world.create("payment_plan", {"name": "分一期", "order": order["id"]}, "finance")
+    rep1 = world.actors["rep1"].user_id
+    assert (plan["customer"], plan["owner"]) == (account["id"], rep1)
+    instalment = world.create("instalment", {"payment_plan": plan["id"], "number": 1, "due_on": "2026-04-01",
+                                             "planned_amount": 300000}, "finance")
+    assert (instalment["customer"], instalment["owner"]) == (account["id"], rep1)
+    receipt = world.create("receipt", {"instalment": instalment["id"], "amount": 100000}, "finance")
+    assert (receipt["customer"], receipt["owner"]) == (account["id"], rep1)
+    own = world.create("payment_plan", {"name": "直接建", "customer": account["id"]}, "finance")
+    assert own["owner"] == world.actors["finance"].user_id   # nothing to follow: whoever made it
