@@ -105,7 +105,7 @@ def build_entity(source: Source, report: Report) -> Entity:
         when = (report.expression(source, ["checks", i, "when"], spec["when"], names, source.name)
                 if "when" in spec else None)
         if assertion is not None:  # else the report has the problem and no blueprint is built
-            checks.append(Check(name=spec["name"], assertion=assertion, message=Label.of(spec["message"]), when=when))
+            checks.append(Check(name=spec["name"], assertion=assertion, message=Label.of(spec["message"]) if "message" in spec else None, when=when))
     pool = None
     if "pool" in data:
         spec = data["pool"]

@@ -124,7 +124,7 @@ class Field:
 class Check:
     name: str
     assertion: Expression
-    message: Label
+    message: Label | None  # None: the engine's own words name the check
     when: Expression | None = None
 
 

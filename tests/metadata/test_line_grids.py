@@ -44,8 +44,23 @@ def test_a_misspelt_column_is_named_at_its_line_with_a_suggestion(tmp_path):
 
 
 def test_a_required_field_the_grid_cannot_fill_is_named(tmp_path):
-    (problem,) = broken(tmp_path, GRID, GRID.replace(" unit_price,", ""))
-    assert "'unit_price' is required on quote_line and has no default: the grid needs it as a column" in problem
+    # unit_price is required, and its default copies the product's price: the grid may leave it out
+    folder = tmp_path / "b2b"
+    shutil.copytree(B2B, folder)
+    view = folder / "views" / "quote.yaml"
+    view.write_text(view.read_text(encoding="utf-8").replace(GRID, GRID.replace(" unit_price,", ""), 1), "utf-8")
+    blueprint, problems = check_blueprint(folder)
+    assert blueprint is not None and not problems
+    # without that default nothing fills it, and the grid must show it
+    line = folder / "entities" / "quote_line.yaml"
+    text = line.read_text(encoding="utf-8")
+    default = '    default: "product.unit_price"   # the product\'s list price, copied when the line is made\n'
+    assert default in text
+    line.write_text(text.replace(default, ""), encoding="utf-8")
+    blueprint, problems = check_blueprint(folder)
+    assert blueprint is None
+    assert any("'unit_price' is required on quote_line and has no default: the grid needs it as a column" in str(p)
+               for p in problems)
 
 
 def test_the_link_must_point_to_the_parent(tmp_path):

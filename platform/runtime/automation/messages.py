@@ -27,6 +27,7 @@ MESSAGES: dict[str, str] = {
     "missing_reference": N_("The linked record does not exist"),
     "missing_user": N_("No such user"),
     "not_location": N_("Must be a location (latitude, longitude)"),
+    "check_failed": N_("This record does not pass the check '{check}'"),
     "duplicate": N_("Another record already has this value"),
     "stale": N_("Someone else saved this record first; reload to see their changes"),
     "restricted": N_("Cannot delete: {count} {entity} record(s) still link to it"),

@@ -192,7 +192,8 @@ class RecordRules:
                 continue
             if not self._holds(evaluator, check.assertion, record):
                 target = next((f.name for f in entity if f.name in check.assertion.names), RECORD_ERRORS)
-                add_error(errors, target, check.message.text(locale, self.blueprint.default_locale))
+                add_error(errors, target, check.message.text(locale, self.blueprint.default_locale)
+                          if check.message is not None else message("check_failed", locale, check=check.name))
 
     @staticmethod
     def _holds(evaluator: RecordEvaluator, expression, record: Mapping[str, Any]) -> bool:
