@@ -105,7 +105,8 @@ def build_entity(source: Source, report: Report) -> Entity:
         when = (report.expression(source, ["checks", i, "when"], spec["when"], names, source.name)
                 if "when" in spec else None)
         if assertion is not None:  # else the report has the problem and no blueprint is built
-            checks.append(Check(name=spec["name"], assertion=assertion, message=Label.of(spec["message"]) if "message" in spec else None, when=when))
+            message = Label.of(spec["message"]) if "message" in spec else None
+            checks.append(Check(name=spec["name"], assertion=assertion, message=message, when=when))
     pool = None
     if "pool" in data:
         spec = data["pool"]
