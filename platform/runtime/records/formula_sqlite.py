@@ -30,6 +30,7 @@ from atrium.runtime.records.expression_sql import NotCompilable
 ULP = 2.0 ** -52  # a generous relative error of one double operation (half of it is enough)
 SCALES = {"money": 2, "percent": 4}
 LARGEST = 1e12  # from here on a double's error is too coarse to trust a rounding: Python decides
+FLOORED = 2.0 ** 53  # floor() is only asked of values below this (see _floor)
 NUMERIC_TYPES = ("money", "percent", "integer", "number")
 _REAL = sa.Float()
 
@@ -51,13 +52,22 @@ def rounded_formula(field: Field, entity: Entity, table: Any,
     scale = 10.0 ** SCALES[field.type]
     limit, step = LIMITS[field.type]  # near or beyond the column's limit, Python decides (NULL beyond)
     scaled = result.value * scale
-    nearest_half = sa.func.floor(scaled) + 0.5
-    unsure = sa.or_(sa.func.abs(scaled - nearest_half) <= result.error * scale * 4 + 1e-9,
-                    sa.func.abs(result.value) >= min(LARGEST, float(limit - step)))
+    nearest_half = _floor(scaled) + 0.5
+    unsure = sa.or_(sa.func.abs(result.value) >= min(LARGEST, float(limit - step)),
+                    sa.func.abs(scaled - nearest_half) <= result.error * scale * 4 + 1e-9)
     # half away from zero, as Decimal's ROUND_HALF_UP; + 0.0 turns -0.0 into 0.0
-    away = sa.case((scaled >= 0, sa.func.floor(scaled + 0.5)), else_=-sa.func.floor(0.5 - scaled))
+    away = sa.case((scaled >= 0, _floor(scaled + 0.5)), else_=-_floor(0.5 - scaled))
     return sa.case((result.value.is_(None), sa.null()), (unsure, exact()),
                    else_=away / scale + 0.0)
+
+
+def _floor(value: sa.ColumnElement) -> sa.ColumnElement:
+    """floor(value) where |value| < FLOORED; 0 beyond (such rows are unsure, the exact function
+    decides them). SQLAlchemy's pysqlite dialect registers Python's math.floor as floor(): it
+    returns an int, and one beyond 64 bits (a formula of 1e30, or an infinity) fails the whole
+    statement with "string or blob too big"; SQLite may evaluate it in any row, whatever the
+    order of the conditions around it, so its argument is kept in range here."""
+    return sa.func.floor(sa.case((sa.func.abs(value) < FLOORED, value), else_=0.0))
 
 
 def _exact_constant(value: Any) -> bool:
