@@ -31,9 +31,7 @@ def compile_generator(c: Context, entity: Entity, field: Field, spec: Any) -> tu
     if "range" in spec:
         low, high = sorted(spec["range"])
         share_of = spec.get("of")
-        if share_of is not None and (share_of not in entity.fields or entity.fields[share_of].type not in NUMERIC):
-            raise SeedPlanError(f"{where}: range.of: {entity.name} has no numeric field {share_of!r}")
-        return ("range", low, high, share_of)
+        return ("range", low, high, None if share_of is None else _numeric_path(c, entity, share_of, where))
     if "date_within" in spec:
         window = spec["date_within"]
         source = window.get("from", "today")
@@ -45,7 +43,7 @@ def compile_generator(c: Context, entity: Entity, field: Field, spec: Any) -> tu
     if "ref" in spec:
         if field.type != "reference" or spec["ref"] != field.to:
             raise SeedPlanError(f"{where}: ref {spec['ref']!r} on a field that points to {field.to!r}")
-        return ("ref", spec["ref"])
+        return ("ref", spec["ref"], spec.get("at_most"))
     if "same_as" in spec:
         path = tuple(spec["same_as"].split("."))
         current = entity
@@ -81,3 +79,19 @@ def plan_value(c: Context, entity: Entity, field: Field, value: Any, where: str)
             if item not in field.option_values:
                 raise SeedPlanError(f"{where}: {item!r} is not an option ({field.option_values})")
     return value
+
+
+def _numeric_path(c: Context, entity: Entity, path: str, where: str) -> tuple[str, ...]:
+    """`amount`, or `instalment.planned_amount`: references of this record, then a numeric field."""
+    steps = tuple(path.split("."))
+    current = entity
+    for i, step in enumerate(steps):
+        field = current.fields.get(step)
+        last = i == len(steps) - 1
+        if field is None or (last and field.type not in NUMERIC) or (not last and field.type != "reference"):
+            raise SeedPlanError(f"{where}: range.of: {path!r} is not a numeric field of {entity.name} "
+                                f"(or of a record it points to)")
+        if not last:
+            assert field.to is not None  # a loaded blueprint's reference always names its entity
+            current = c.blueprint.entities[field.to]
+    return steps
