@@ -205,8 +205,7 @@ class Drafter:
             whole = self._follow(draft, spec[3])
             if whole is None:
                 return None
-            share = float(whole) * rng.uniform(spec[1], spec[2])
-            return self._number(field, share, share)
+            return self._number(field, float(whole) * spec[1], float(whole) * spec[2])  # within the shares
         if kind == "date":
             return self._date(draft, field, spec[1], spec[2], spec[3])
         if kind == "value":
