@@ -226,7 +226,7 @@ class Drafter:
             return made.id if made else None
         picked = self.picks.setdefault(name, {})
         for _ in range(20):
-            if picked.get(made.id, 0) < at_most:
+            if made is not None and picked.get(made.id, 0) < at_most:
                 break
             made = self.c.pool.pick(entity, self.c.rng)
         else:
