@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import automation_kit
 import pytest
+import sqlalchemy as sa
 from automation_kit import Clock, automation_site, inbox, rows
 
 from atrium.runtime.access.secured import SecuredRecords
@@ -349,7 +350,11 @@ def test_a_scheduled_rule_skips_the_records_an_approval_holds(tmp_path, database
     results = {r.rule: r for r in ScheduledRules(site).run_due()}
     assert results["nightly"].status == "done" and results["nightly"].error is None
     assert (record(site, held["id"])["note"], record(site, free["id"])["note"]) == (None, "checked")
-    assert sorted(inbox(site, people.rep1)) == ["Still there: Free", "Still there: Held"]  # notify writes nothing
+    assert inbox(site, people.rep1) == ["2 records for you: tell"]  # notify writes nothing: both, in one message
+    table = site.tables.system("atrium_notifications")
+    with site.engine.connect() as connection:
+        link = connection.execute(sa.select(table.c.link).where(table.c.user_id == people.rep1.user_id)).scalar()
+    assert link == f"/r/deal?id={held['id']}&id={free['id']}"
 
 
 def test_amounts_and_messages_fill_from_the_record(tmp_path, database_url, clock):
