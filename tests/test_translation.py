@@ -59,10 +59,8 @@ def test_every_word_the_code_and_templates_use_has_a_chinese_translation():
     used = used_msgids()
     with CATALOG.open("rb") as source:
         catalog = read_po(source)
-    # a plural message's id is (singular, plural); the extraction names it by its singular
-    translated = {(m.context, m.id[0] if isinstance(m.id, tuple) else m.id): m
-                  for m in catalog if m.id and any(m.string if isinstance(m.string, tuple) else (m.string,))
-                  and not m.fuzzy}
+    # a plural entry (nword) is known by its singular, translated when every form is
+    translated = {(m.context, singular(m.id)): m for m in catalog if m.id and filled(m.string) and not m.fuzzy}
     missing = sorted(f"{where}: {msgid!r}" + (f" (context {context})" if context else "")
                      for (context, msgid), where in used.items() if (context, msgid) not in translated)
     assert not missing, "no zh translation (run `make translations`, then translate):\n" + "\n".join(missing)
@@ -74,11 +72,22 @@ def test_every_word_the_code_and_templates_use_has_a_chinese_translation():
 def test_a_translation_names_the_fields_its_english_text_fills():
     with CATALOG.open("rb") as source:
         catalog = read_po(source)
-    pairs = [(m.id, m.string) if isinstance(m.id, str) else (m.id[0], text)  # each form of a plural
-             for m in catalog for text in (m.string if isinstance(m.string, tuple) else (m.string,))]
-    wrong = [(msgid, text) for msgid, text in pairs if msgid and text
-             and not fields_of(text) <= fields_of(msgid) | OTHER_FIELDS.get(msgid, set())]
+    wrong = [(m.id, m.string) for m in catalog if m.id and filled(m.string)
+             and not set().union(*map(fields_of, forms(m.string))) <= set().union(*map(fields_of, forms(m.id)))
+             | OTHER_FIELDS.get(singular(m.id), set())]
     assert not wrong
+
+
+def singular(msgid: str | tuple) -> str:
+    return msgid if isinstance(msgid, str) else msgid[0]
+
+
+def forms(text: str | tuple) -> tuple:
+    return (text,) if isinstance(text, str) else tuple(text)
+
+
+def filled(text: str | tuple) -> bool:
+    return all(forms(text)) if text else False
 
 
 def test_no_msgid_is_a_key():

@@ -9,7 +9,7 @@ from atrium.metadata.model import Entity, Role
 from atrium.metadata.sources import Report, Source
 
 APPROVER_KEYWORDS = ("manager",)
-SETS = ("pending", "approved", "rejected")
+SETS = ("pending", "approved", "rejected", "voided")
 DECISIONS = ("approved", "rejected")
 COMMENT_TYPES = ("text", "textarea")
 
@@ -19,8 +19,10 @@ def is_approval_rule(data: Mapping[str, Any]) -> bool:
 
 
 def check_approval(report: Report, source: Source, path: list[Any], body: Mapping[str, Any], entity: Entity,
-                   roles: Mapping[str, Role], check_values: Callable[[list[Any], Mapping[str, Any]], None]) -> None:
-    """One `require_approval` action: whom it asks, what it locks, the fields its sets name."""
+                   roles: Mapping[str, Role], check_values: Callable[[list[Any], Mapping[str, Any]], None],
+                   entities: Mapping[str, Entity] | None = None) -> None:
+    """One `require_approval` action: whom it asks, what it locks, the fields its sets name, where
+    its comment goes, what voids it and what its cards show."""
     data = source.data
     if len(data["do"]) != 1:
         report.add(source, ["do"], "an approval rule does one thing, require_approval: put what follows a "
@@ -52,12 +54,46 @@ def check_approval(report: Report, source: Source, path: list[Any], body: Mappin
                 if field in fields and fields[field].computed:
                     report.add(source, path + [name, field], f"'{field}' is computed and cannot be set")
     comment = body.get("comment")
-    if comment is not None:
-        if comment not in fields:
-            report.unknown(source, path + ["comment"], f"a field of {entity.name}", comment, fields)
-        elif fields[comment].type not in COMMENT_TYPES:
-            report.add(source, path + ["comment"], f"'{comment}' is a {fields[comment].type} field; the comment "
+    comments = comment.items() if isinstance(comment, Mapping) else [(None, comment)] if comment else []
+    for decision, name in comments:
+        where = path + ["comment"] + ([decision] if decision else [])
+        if name not in fields:
+            report.unknown(source, where, f"a field of {entity.name}", name, fields)
+        elif fields[name].type not in COMMENT_TYPES:
+            report.add(source, where, f"'{name}' is a {fields[name].type} field; the comment "
                        "goes into a text or textarea field")
+    for i, name in enumerate(body.get("show", ())):
+        if name not in fields:
+            report.unknown(source, path + ["show", i], f"a field of {entity.name}", name, fields)
+    for i, item in enumerate(body.get("voided_by", ())):
+        check_voided_by(report, source, path + ["voided_by", i], item, entity, entities or {})
+
+
+def check_voided_by(report: Report, source: Source, path: list[Any], item: str, entity: Entity,
+                    entities: Mapping[str, Entity]) -> None:
+    """A field of the approved entity, or an entity (`entity` or `entity.reference`) pointing to it."""
+    if item in entity.fields:
+        if entity.fields[item].computed:
+            report.add(source, path, f"'{item}' is computed: name what it is computed from (a field, or "
+                       "the entity whose records it sums)")
+        return
+    name, _, via = item.partition(".")
+    child = entities.get(name)
+    if child is None:
+        report.unknown(source, path, f"a field of {entity.name} or an entity that points to it", item,
+                       list(entity.fields) + [e for e in entities if voiding_references(entities[e], entity)])
+        return
+    links = voiding_references(child, entity)
+    if via and via not in links:
+        report.unknown(source, path, f"a reference field of {child.name} to {entity.name}", via, links)
+    elif not via and len(links) != 1:
+        report.add(source, path, f"{child.name} has {len(links)} reference fields to {entity.name}: name one "
+                   f"({', '.join(f'{child.name}.{link}' for link in links) or 'none'})")
+
+
+def voiding_references(child: Entity, entity: Entity) -> list[str]:
+    """The reference fields of `child` that point to `entity`."""
+    return [field.name for field in child if field.type == "reference" and field.to == entity.name]
 
 
 def check_request_trigger(report: Report, source: Source) -> None:

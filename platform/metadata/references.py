@@ -204,7 +204,7 @@ def build_automation(source: Source, entities: Mapping[str, Entity], pipelines: 
         elif kind == "require_approval":  # approval_checks.py
             check_approval(report, source, path, body, entities[entity], roles,
                            lambda where, values: _check_values(report, source, where, values, entities, entity,
-                                                               names, expressions, entity))
+                                                               names, expressions, entity), entities)
             if "when" in body:
                 expressions[".".join(map(str, path + ["when"]))] = report.expression(
                     source, path + ["when"], body["when"], names, entity)

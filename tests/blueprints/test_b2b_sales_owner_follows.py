@@ -32,7 +32,7 @@ def book(world, owner: str):
             "lost": world.create("order", {"name": "伺服电机", "customer": customer["id"]}, owner),
             "planned": world.create("visit", {"customer": customer["id"], "planned_at": "2026-03-20 10:00"}, owner),
             "done": world.create("visit", {"customer": customer["id"], "planned_at": "2026-03-12 10:00"}, owner)}
-    world.update("order", made["lost"], {"stage": "lost", "lost_reason": "competitor"}, owner)
+    world.update("order", made["lost"], {"stage": "lost", "lost_reason": "competitor", "competitor": "华测"}, owner)
     world.update("visit", made["done"], {"status": "done", "visited_at": "2026-03-12 10:30"}, owner)
     for key in ("open", "lost"):
         made[f"{key}_quote"] = world.create("quote", {"name": "报价", "order": made[key]["id"],

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -99,11 +100,15 @@ class Demo:
                                r.recycle_reminded_for, r.churn_warned_for) for r in rows}
 
     def told(self, rule: str) -> set[tuple[int, int]]:
-        """(user, customer) of every notification the rule sent."""
+        """(user, customer) of every notification the rule sent (a grouped one names its customers
+        in its link, `?id=..&id=..`)."""
         table = self.tables.system("atrium_notifications")
         with self.engine.connect() as connection:
-            return {(r.user_id, r.record_id) for r in connection.execute(
-                sa.select(table.c.user_id, table.c.record_id).where(table.c.rule == rule))}
+            found = connection.execute(sa.select(table.c.user_id, table.c.record_id, table.c.link)
+                                       .where(table.c.rule == rule)).all()
+        return {(r.user_id, r.record_id) for r in found if r.record_id is not None} | {
+            (r.user_id, int(i)) for r in found if r.record_id is None and r.link
+            for i in parse_qs(urlsplit(r.link).query).get("id", ())}
 
     def texts(self, rule: str) -> list[str]:
         table = self.tables.system("atrium_notifications")

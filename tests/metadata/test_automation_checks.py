@@ -38,6 +38,13 @@ def approval(**body) -> dict:
     (approval(comment="amount"), "'amount' is a money field; the comment goes into a text or textarea field"),
     (approval(comment="remark"), "'remark' is not a field of deal"),
     (approval(when="amont > 1"), "unknown name 'amont'"),
+    (approval(comment={"rejected": "amount"}), "'amount' is a money field; the comment goes into a text"),
+    (approval(voided_by=["amont"]), "'amont' is not a field of deal or an entity that points to it "
+                                   "(did you mean 'amount'?)"),
+    (approval(voided_by=["probability"]), "'probability' is computed: name what it is computed from"),
+    (approval(voided_by=["chore.owner"]), "'owner' is not a reference field of chore to deal"),
+    (approval(voided_by=["deal"]), "deal has 0 reference fields to deal: name one"),
+    (approval(show=["titel"]), "'titel' is not a field of deal (did you mean 'title'?)"),
     ({**APPROVE, "do": [{"require_approval": {"approver": "manager"}}, {"set": {"title": "'x'"}}]},
      "an approval rule does one thing"),
     ({"entity": "deal", "on": "schedule", "every": "day", "do": [{"require_approval": {"approver": "manager"}}]},
@@ -49,6 +56,11 @@ def approval(**body) -> dict:
 def test_approval_problems_are_reported_at_their_line(tmp_path, rule, message):
     text = problems(tmp_path, rule)
     assert "automations/rule.yaml:" in text and message in text
+
+
+def test_what_voids_an_approval_and_what_its_cards_show_load(tmp_path):
+    blueprint_with(tmp_path, {"rule": approval(voided_by=["amount", "chore", "chore.deal"], show=["title", "amount"],
+                                               comment={"rejected": "title"}, voided={"lost_reason": "None"})})
 
 
 def test_a_decision_trigger_names_an_approval_rule_of_its_entity(tmp_path):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import automation_kit
 import pytest
+import sqlalchemy as sa
 from automation_kit import Clock, automation_site, inbox, rows
 
 from atrium.runtime.access.secured import SecuredRecords
@@ -217,9 +218,9 @@ def test_reject_puts_the_comment_in_its_field_and_refused_values_change_nothing(
     site, people = make(tmp_path, database_url, clock, approve=approval_rule(comment="reason"))
     made = deal(site, people.rep2)
     approval = site.approvals.request("approve", "deal", made["id"], people.rep2)
-    with pytest.raises(ValidationFailed) as refused:  # `reason` is required when rejected
+    with pytest.raises(ValidationFailed) as refused:  # a rejection gives its reason, beside `reason`
         site.approvals.decide(approval.id, "reject", people.manager)
-    assert list(refused.value.errors) == ["reason"] and "此字段为必填项" in refused.value.errors["reason"]
+    assert refused.value.errors == {"reason": ["驳回须说明原因：请在意见中写明需要修改什么"]}
     assert site.approvals.get(approval.id).status == "pending" and record(site, made["id"])["approval"] == "pending"
     decided = site.approvals.decide(approval.id, "reject", people.manager, "Too cheap")
     after = record(site, made["id"])
@@ -349,7 +350,11 @@ def test_a_scheduled_rule_skips_the_records_an_approval_holds(tmp_path, database
     results = {r.rule: r for r in ScheduledRules(site).run_due()}
     assert results["nightly"].status == "done" and results["nightly"].error is None
     assert (record(site, held["id"])["note"], record(site, free["id"])["note"]) == (None, "checked")
-    assert sorted(inbox(site, people.rep1)) == ["Still there: Free", "Still there: Held"]  # notify writes nothing
+    assert inbox(site, people.rep1) == ["2 records for you: tell"]  # notify writes nothing: both, in one message
+    table = site.tables.system("atrium_notifications")
+    with site.engine.connect() as connection:
+        link = connection.execute(sa.select(table.c.link).where(table.c.user_id == people.rep1.user_id)).scalar()
+    assert link == f"/r/deal?id={held['id']}&id={free['id']}"
 
 
 def test_amounts_and_messages_fill_from_the_record(tmp_path, database_url, clock):

@@ -45,7 +45,8 @@ RECYCLE = {"entity": "account", "on": "schedule", "every": "day",
            "where": {"owner": {"is_set": True}, "last_touch_at": {"older_than_days": 30}},
            "do": [{"set": {"owner": None}},
                   {"notify": {"to": "previous_owner", "message": {"en": "{name} back to the pool",
-                                                                  "zh": "{name} 已退回公海"}}}]}
+                                                                  "zh": "{name} 已退回公海"},
+                              "group": False}}]}  # one message per record, however many a run has
 PROMOTE = {"entity": "account", "on": "schedule", "every": "day", "where": {"region": {"in": ["east", "west"]}},
            "do": [{"set": {"tier": "'gold'"}}, {"notify": {"to": "owner", "message": "{badge}"}}]}
 BUMP = {"entity": "account", "on": "schedule", "every": "day",

@@ -305,3 +305,46 @@ def test_values_a_check_refuses_are_redrawn_or_left_out(engine, tmp_path):
     items = rows(engine, blueprint, "item")
     assert len(items) == 8
     assert all(item["price"] is None or item["price"] < 100 for item in items)
+
+
+def shares_blueprint(folder, receipt_plan: str):
+    from atrium.metadata import load_blueprint
+    (folder / "entities").mkdir(exist_ok=True)
+    (folder / "blueprint.yaml").write_text("name: shares\nversion: 1\nlocales: [en]\ncurrency: CNY\n")
+    (folder / "roles.yaml").write_text("roles:\n  admin: {label: Admin, all: true}\n")
+    (folder / "entities" / "bill.yaml").write_text(
+        "name: bill\nlabel: Bill\nfields:\n  amount: {type: money, required: true}\n")
+    (folder / "entities" / "payment.yaml").write_text(
+        "name: payment\nlabel: Payment\nfields:\n"
+        "  bill: {type: reference, to: bill, required: true}\n"
+        "  amount: {type: money, required: true}\n")
+    (folder / "seed.yaml").write_text(
+        "base: bill\nentities:\n  bill:\n    fields: {amount: {range: [1000, 9000]}}\n"
+        f"  payment:\n    per_base: 2\n    fields: {receipt_plan}\n")
+    return load_blueprint(folder)
+
+
+def test_a_ref_picks_each_record_at_most_so_often_and_a_share_of_its_field(engine, tmp_path):
+    """`ref: bill, at_most: 2` and `range: [0.2, 0.5], of: bill.amount`: two payments a bill at most,
+    each a fifth to a half of it, so no bill is paid more than it asks."""
+    blueprint = shares_blueprint(tmp_path, "{bill: {ref: bill, at_most: 2}, "
+                                           "amount: {range: [0.2, 0.5], of: bill.amount}}")
+    migrate(engine, blueprint)
+    seed_demo(blueprint, engine, scale=10, seed=4, today=TODAY)
+    bills = {bill["id"]: bill["amount"] for bill in rows(engine, blueprint, "bill")}
+    paid: dict[int, list] = defaultdict(list)
+    for payment in rows(engine, blueprint, "payment"):
+        paid[payment["bill"]].append(payment["amount"])
+    assert sum(len(amounts) for amounts in paid.values()) == 20     # 10 bills × 2: every one picked twice
+    assert all(len(amounts) == 2 for amounts in paid.values())
+    for bill, amounts in paid.items():
+        assert all(bills[bill] * Decimal("0.2") <= amount <= bills[bill] * Decimal("0.5") for amount in amounts)
+        assert sum(amounts) <= bills[bill]
+
+
+def test_a_share_of_a_path_that_is_not_a_number_is_a_seed_plan_error(engine, tmp_path):
+    from atrium.runtime.seed.context import SeedPlanError
+    blueprint = shares_blueprint(tmp_path, "{amount: {range: [0.2, 0.5], of: bill.nothing}}")
+    migrate(engine, blueprint)
+    with pytest.raises(SeedPlanError, match="range.of: 'bill.nothing' is not a numeric field of payment"):
+        seed_demo(blueprint, engine, scale=3, seed=1, today=TODAY)

@@ -42,7 +42,8 @@ from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, add_error
 from atrium.runtime.schema.tables import Tables
 
-SETS = ("pending", "approved", "rejected")
+SETS = ("pending", "approved", "rejected", "voided")
+DECISIONS = ("approved", "rejected")
 PENDING = "pending"
 CHUNK = 500
 
@@ -62,6 +63,11 @@ def mechanism_writes(entity: str, ids: Sequence[int]) -> Iterator[None]:
         _mechanism.reset(token)
 
 
+def mechanism_records() -> frozenset[tuple[str, int]]:
+    """The (entity, record id) pairs the approval mechanism is writing right now."""
+    return _mechanism.get()
+
+
 @dataclass(frozen=True)
 class ApprovalSpec:
     rule: Rule
@@ -69,8 +75,10 @@ class ApprovalSpec:
     lock: bool | tuple[str, ...]
     message: Label | None
     sets: Mapping[str, Mapping[str, Expression]]  # pending / approved / rejected → field → expression
-    comment: str | None  # the field that receives a decision's comment
+    comments: Mapping[str, str]  # decision (approved / rejected) → the field that receives its comment
     when: Expression | None  # the action's own condition, besides the rule's
+    voided_by: tuple[str, ...] = ()  # fields, and `entity.reference`s of records pointing to it
+    show: tuple[str, ...] = ()  # the fields its cards show the approver
 
     @property
     def name(self) -> str:
@@ -95,11 +103,14 @@ def approval_spec(rule: Rule) -> ApprovalSpec | None:
                                     for key, expression in action.expressions.items()
                                     if key.startswith(name + ".")}) for name in SETS}
     lock = spec.get("lock", True)
+    comment = spec.get("comment")
+    comments = dict(comment) if isinstance(comment, Mapping) else dict.fromkeys(DECISIONS, comment) if comment else {}
     return ApprovalSpec(rule=rule, approver=spec["approver"],
                         lock=tuple(lock) if isinstance(lock, (list, tuple)) else bool(lock),
                         message=Label.of(spec["message"]) if spec.get("message") else None,
-                        sets=MappingProxyType(sets), comment=spec.get("comment"),
-                        when=action.expressions.get("when"))
+                        sets=MappingProxyType(sets), comments=MappingProxyType(comments),
+                        when=action.expressions.get("when"), voided_by=tuple(spec.get("voided_by", ())),
+                        show=tuple(spec.get("show", ())))
 
 
 def approval_specs(rules: Sequence[Rule]) -> dict[str, ApprovalSpec]:

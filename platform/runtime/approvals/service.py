@@ -30,12 +30,14 @@ from atrium.runtime.access.policy import Access
 from atrium.runtime.approvals.messages import LOCALES, approval_message, names_text
 from atrium.runtime.approvals.rules import PENDING, ApprovalGuard, ApprovalSpec, approval_specs, mechanism_writes
 from atrium.runtime.approvals.store import Approval, ApprovalStore
+from atrium.runtime.approvals.voiding import ApprovalVoiding, VoidingEvents
 from atrium.runtime.automation.assignment import Directory
 from atrium.runtime.automation.rules import Rule
 from atrium.runtime.automation.triggers import EventAutomations, matching_ids
-from atrium.runtime.records.errors import RecordError
+from atrium.runtime.records.errors import RecordError, ValidationFailed
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.records.hooks import running_rules
+from atrium.runtime.records.hooks import EventRules, running_rules
+from atrium.runtime.records.rules import RECORD_ERRORS
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 __all__ = ["Approval", "ApprovalRefused", "Approvals"]
@@ -77,6 +79,12 @@ class Approvals(ApprovalStore):
         self.specs: dict[str, ApprovalSpec] = approval_specs(automations.rules if rules is None else rules)
         self.guard = ApprovalGuard(service.blueprint, service.tables, self.specs, service.rules.evaluator,
                                    service.clock, running_rules)
+        self.voiding = ApprovalVoiding(self)
+
+    def events(self, automations: EventRules) -> EventRules:
+        """The event rules every write fires: the automations', after the approvals that write
+        voided (when some approval rule has `voided_by`)."""
+        return VoidingEvents(automations, self.voiding) if self.voiding.watches else automations
 
     # --- asking ------------------------------------------------------------------------------
 
@@ -240,12 +248,16 @@ class Approvals(ApprovalStore):
             if not self.may_decide(approval, actor):
                 names = self.guard.approver_names(conn, [approval.id])
                 raise refused("not_approver", actor.locale, names=names_text(names, actor.locale))
+            spec = self.specs.get(approval.rule)
+            if status == "rejected" and comment is None:  # beside the field the reason goes to, if any
+                field = spec.comments.get(status) if spec is not None else None
+                raise ValidationFailed({field or RECORD_ERRORS: [approval_message("reason_required", actor.locale)]})
             now = self._settle(conn, approval, status, actor, comment)
             before = self.service._current(conn, approval.entity, approval.record_id, actor)
-            spec = self.specs.get(approval.rule)
             after = before
             if spec is not None:
-                extra = {spec.comment: comment} if spec.comment and comment else {}
+                field = spec.comments.get(status)
+                extra = {field: comment} if field and comment else {}
                 after = self._write(conn, spec, status, [before], actor, extra).get(before["id"], before)
             decided = self._read(conn, [approval.id])[0]
             self._tell_decision(conn, decided, after, actor, now)

@@ -27,7 +27,7 @@ class Approval:
     rule: str
     entity: str
     record_id: int
-    status: str  # pending, approved, rejected, withdrawn
+    status: str  # pending, approved, rejected, withdrawn, voided (approved, then what it approved changed)
     requested_by: int | None
     requested_at: dt.datetime
     approvers: tuple[int, ...]
@@ -37,6 +37,8 @@ class Approval:
     message: Mapping[str, str]  # locale → text, filled with the record at request time
     lock: bool | tuple[str, ...]
     label: Label  # the rule's label
+    voided_by: int | None = None  # whose change made the approval void
+    voided_at: dt.datetime | None = None
 
 
 class ApprovalStore:
@@ -127,4 +129,5 @@ class ApprovalStore:
                         approvers=tuple(approvers), decided_by=row["decided_by"], decided_at=row["decided_at"],
                         comment=row["comment"], message=dict(row["message"] or {}),
                         lock=tuple(lock) if isinstance(lock, list) else lock is not False,
-                        label=spec.rule.label if spec else Label.of(None, row["rule"]))
+                        label=spec.rule.label if spec else Label.of(None, row["rule"]),
+                        voided_by=row["voided_by"], voided_at=row["voided_at"])

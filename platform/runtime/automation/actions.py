@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.expressions import Expression
 from atrium.metadata.model import Label
 from atrium.runtime.automation.assignment import Assigner, Directory
+from atrium.runtime.automation.grouping import GROUP_FROM, grouped_rows, grouping
 from atrium.runtime.automation.message_values import MessageValues
 from atrium.runtime.automation.notifications import Notifications
 from atrium.runtime.automation.outbox import Outbox
@@ -139,6 +140,10 @@ class Actions:
             for user in recipients(item):
                 rows.append({"user_id": user, "message": message, "rule": rule, "entity": entity,
                              "record_id": record_id, "link": other_link})
+        group, grouped = grouping(spec)
+        if group and len(items) >= GROUP_FROM:  # one message per person for the run (grouping.py)
+            rows = grouped_rows(rows, run.rule.entity if linked else None, rule, run.rule.label, grouped,
+                                self.blueprint.locales)
         self.notifications.send(run.connection, rows, run.now)
 
     def _recipients(self, run: RuleRun, names: Sequence[str]) -> Callable[[Item], list[int]]:

@@ -77,7 +77,8 @@ class RecordService(BulkUpdates):
         """The services built over this one: every write asks approvals' guard and fires the
         automations' event rules (the composition root calls this: site/services.py)."""
         self.automations, self.approvals = automations, approvals
-        self.hooks = WriteHooks(guard=approvals.guard if approvals is not None else None, events=automations)
+        events = approvals.events(automations) if approvals is not None and automations is not None else automations
+        self.hooks = WriteHooks(guard=approvals.guard if approvals is not None else None, events=events)
 
     # --- reading -----------------------------------------------------------------------------
 

@@ -300,7 +300,7 @@ def approval_tables(metadata: sa.MetaData) -> None:
              sa.Column("rule", sa.String(100), nullable=False),
              sa.Column("entity", sa.String(50), nullable=False),
              sa.Column("record_id", ID_TYPE, nullable=False),
-             sa.Column("status", sa.String(20), nullable=False),  # pending, approved, rejected, withdrawn
+             sa.Column("status", sa.String(20), nullable=False),  # pending, approved, rejected, withdrawn, voided
              sa.Column("requested_by", ID_TYPE),  # empty when the system asked (a rule run by the system)
              sa.Column("requested_at", UTCDateTime(), nullable=False),
              sa.Column("decided_by", ID_TYPE),  # who approved, rejected or withdrew it
@@ -308,6 +308,8 @@ def approval_tables(metadata: sa.MetaData) -> None:
              sa.Column("comment", sa.Text()),
              sa.Column("message", sa.JSON(), nullable=False),  # locale → text, filled at request time
              sa.Column("lock", sa.JSON()),  # true, or the list of locked fields
+             sa.Column("voided_by", ID_TYPE),  # an approved one made void: whose change did it (voiding.py)
+             sa.Column("voided_at", UTCDateTime()),
              sa.Index("ix_atrium_approvals_record", "entity", "record_id", "status"))
     sa.Table("atrium_approval_approvers", metadata,
              sa.Column("approval_id", ID_TYPE, sa.ForeignKey("atrium_approvals.id"), primary_key=True,

@@ -45,6 +45,7 @@ class Drafter:
             + [f.name for f in references if f.name in self.specs and self.specs[f.name][0] != "ref"]
             + [f.name for f in references if f.name not in self.specs and f.required]
             + [f.name for f in references if f.name not in self.specs and not f.required])
+        self.picks: dict[str, dict[Any, int]] = {}  # `ref` with `at_most`: field → record id → times picked
         self.dropped = 0  # records left out because no value tried passed validation
         self.precheck = False  # validate each record before its batch (after a batch was refused)
         self.blank = {f.name: None for f in entity}
@@ -202,28 +203,41 @@ class Drafter:
         if kind == "range":
             if spec[3] is None:
                 return self._number(field, spec[1], spec[2])
-            if isinstance(spec[3], tuple):  # a share of a linked record's number
-                whole = self._follow(draft, spec[3])
-            else:
-                self._ensure(draft, spec[3])
-                whole = draft.values.get(spec[3])
+            whole = self._follow(draft, spec[3])
             if whole is None:
                 return None
-            share = float(whole) * rng.uniform(spec[1], spec[2])
-            return self._number(field, share, share)
+            return self._number(field, float(whole) * spec[1], float(whole) * spec[2])  # within the shares
         if kind == "date":
             return self._date(draft, field, spec[1], spec[2], spec[3])
         if kind == "value":
             return spec[1]
         if kind == "ref":
-            made = self.c.pool.pick(spec[1], rng)
-            return made.id if made else None
+            return self._pick(field.name, spec[1], spec[2])
         if kind == "same_as":
             return self._follow(draft, spec[1])
         if kind == "sequence":
             number = next(self.counters[field.name])
             return SEQUENCE.sub(lambda m: str(number).zfill(int(m.group(1) or 0)), spec[1])
         return None
+
+    def _pick(self, name: str, entity: str, at_most: int | None) -> Any:
+        """A record of `entity`; with `at_most`, one this field has not picked that often yet."""
+        made = self.c.pool.pick(entity, self.c.rng)
+        if made is None or at_most is None:
+            return made.id if made else None
+        picked = self.picks.setdefault(name, {})
+        for _ in range(20):
+            if made is not None and picked.get(made.id, 0) < at_most:
+                break
+            made = self.c.pool.pick(entity, self.c.rng)
+        else:
+            free = [m for m in self.c.pool.made.get(entity, ()) if picked.get(m.id, 0) < at_most]
+            if not free:
+                return None
+            made = self.c.rng.choice(free)
+        assert made is not None  # the pool holds records of the entity (it gave one above)
+        picked[made.id] = picked.get(made.id, 0) + 1
+        return made.id
 
     def _follow(self, draft: Draft, path: tuple[str, ...]) -> Any:
         """`same_as: a.b.c`: follow reference `a` of this record, then `b` of that one, to `c`."""

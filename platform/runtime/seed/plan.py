@@ -31,14 +31,7 @@ def compile_generator(c: Context, entity: Entity, field: Field, spec: Any) -> tu
     if "range" in spec:
         low, high = sorted(spec["range"])
         share_of = spec.get("of")
-        if share_of is not None:  # a share of a number of this record, or of a linked one (`instalment.amount`)
-            steps = tuple(share_of.split("."))
-            target = _linked_field(c, entity, steps)
-            if target is None or target.type not in NUMERIC:
-                raise SeedPlanError(f"{where}: range.of: {share_of!r} is no numeric field of {entity.name} "
-                                    "or of a record it links to")
-            return ("range", low, high, share_of if len(steps) == 1 else steps)
-        return ("range", low, high, None)
+        return ("range", low, high, None if share_of is None else _numeric_path(c, entity, share_of, where))
     if "date_within" in spec:
         window = spec["date_within"]
         source = window.get("from", "today")
@@ -50,7 +43,7 @@ def compile_generator(c: Context, entity: Entity, field: Field, spec: Any) -> tu
     if "ref" in spec:
         if field.type != "reference" or spec["ref"] != field.to:
             raise SeedPlanError(f"{where}: ref {spec['ref']!r} on a field that points to {field.to!r}")
-        return ("ref", spec["ref"])
+        return ("ref", spec["ref"], spec.get("at_most"))
     if "same_as" in spec:
         path = tuple(spec["same_as"].split("."))
         current = entity
@@ -88,12 +81,17 @@ def plan_value(c: Context, entity: Entity, field: Field, value: Any, where: str)
     return value
 
 
-def _linked_field(c: Context, entity: Entity, steps: tuple[str, ...]) -> Field | None:
-    """The field a dotted path of a seed plan (`instalment.planned_amount`) ends at, if any."""
+def _numeric_path(c: Context, entity: Entity, path: str, where: str) -> tuple[str, ...]:
+    """`amount`, or `instalment.planned_amount`: references of this record, then a numeric field."""
+    steps = tuple(path.split("."))
     current = entity
-    for step in steps[:-1]:
-        link = current.fields.get(step)
-        if link is None or link.type != "reference" or link.to is None:
-            return None
-        current = c.blueprint.entities[link.to]
-    return current.fields.get(steps[-1])
+    for i, step in enumerate(steps):
+        field = current.fields.get(step)
+        last = i == len(steps) - 1
+        if field is None or (last and field.type not in NUMERIC) or (not last and field.type != "reference"):
+            raise SeedPlanError(f"{where}: range.of: {path!r} is not a numeric field of {entity.name} "
+                                f"(or of a record it points to)")
+        if not last:
+            assert field.to is not None  # a loaded blueprint's reference always names its entity
+            current = c.blueprint.entities[field.to]
+    return steps

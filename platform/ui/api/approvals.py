@@ -29,7 +29,7 @@ from atrium.ui.approvals.view import approvals_of, may_see, message_text
 from atrium.ui.web.i18n import word
 from atrium.ui.web.threads import in_thread, with_body
 
-STATUSES = ("pending", "approved", "rejected", "withdrawn")
+STATUSES = ("pending", "approved", "rejected", "withdrawn", "voided")
 Handler = Callable[[Request, Any, Actor], Awaitable[Response]]
 
 
@@ -81,7 +81,8 @@ def list_approvals(request: Request, site: Any, actor: Actor) -> Response:
     service = approvals_of(site)
     status = params.get("status") or None
     if status is not None and status not in STATUSES:
-        raise bad_request(actor.locale, "status must be one of pending, approved, rejected, withdrawn", "status")
+        raise bad_request(actor.locale, "status must be one of pending, approved, rejected, withdrawn, voided",
+                          "status")
     limit = page_limit(actor, params.get("limit"))
     if params.get("entity") or params.get("record"):
         entity, record = params.get("entity", ""), params.get("record", "")

@@ -8,7 +8,7 @@ from typing import Any
 from atrium.ui.api.openapi_common import response_ref
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-STATUS = ["pending", "approved", "rejected", "withdrawn"]
+STATUS = ["pending", "approved", "rejected", "withdrawn", "voided"]
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:

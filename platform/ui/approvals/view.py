@@ -83,6 +83,7 @@ class ApprovalItem:
     can_decide: bool
     can_withdraw: bool
     error: list[str] = dataclass_field(default_factory=list)
+    facts: list[tuple[str, str]] = dataclass_field(default_factory=list)  # the rule's `show` fields, as text
 
 
 def readable_titles(site: Any, connection: Connection, actor: Actor,
@@ -122,6 +123,7 @@ def present(site: Any, connection: Connection, actor: Actor, locale: str,
                                                                if (a.entity, a.record_id) not in known])
     now = site.now()
     sees_all = site.access.sees_everything(actor)
+    facts = shown_facts(site, connection, presenter, approvals)
     items = []
     for approval in approvals:
         entity = blueprint.entities.get(approval.entity)
@@ -148,8 +150,38 @@ def present(site: Any, connection: Connection, actor: Actor, locale: str,
             can_decide=approval.status == "pending" and service.may_decide(approval, actor),
             can_withdraw=approval.status == "pending" and (sees_all or actor.user_id in (
                 approval.requested_by, (owners or {}).get((approval.entity, approval.record_id))))
-            and service.may_withdraw(approval, actor)))
+            and service.may_withdraw(approval, actor), facts=facts.get(approval.id, [])))
     return items
+
+
+def shown_facts(site: Any, connection: Connection, presenter: Presenter,
+                approvals: Sequence[Any]) -> dict[int, list[tuple[str, str]]]:
+    """Approval id → (label, value) of the fields its rule shows the approver (`show`), of the
+    records the reader may read, without the fields the reader's role hides; one read per entity."""
+    service, actor = approvals_of(site), presenter.actor
+    wanted: dict[str, list[Any]] = {}
+    for approval in approvals:
+        spec = service.specs.get(approval.rule)
+        if spec is not None and spec.show and approval.entity in site.blueprint.entities:
+            wanted.setdefault(approval.entity, []).append(approval)
+    found: dict[int, list[tuple[str, str]]] = {}
+    for entity, items in wanted.items():
+        if not site.access.can(actor, entity, "read"):
+            continue
+        model = site.blueprint.entities[entity]
+        rows = site.records.read_where(connection, entity, "id", sorted({a.record_id for a in items}),
+                                       site.access.row_filter(connection, actor, entity, "read"))
+        records = {row["id"]: row for row in rows}
+        names = {name for a in items for name in service.specs[a.rule].show
+                 if presenter.mode(entity, name) != "hidden"}
+        lookups = presenter.load(connection, entity, rows, names)
+        for approval in items:
+            record = records.get(approval.record_id)
+            if record is not None:
+                found[approval.id] = [(presenter.text(model.fields[name].label),
+                                       presenter.plain(model.fields[name], record.get(name), lookups))
+                                      for name in service.specs[approval.rule].show if name in names]
+    return found
 
 
 def _name(lookups: Lookups, user_id: int | None, locale: str) -> str:

@@ -5,7 +5,8 @@
 
 `?field=value` filters on any field the reader may see (related lists link to
 `/r/child?ref_field=ID`); the view's `list.filters` get widgets by type. Suffixes: `__from`,
-`__to` and `__period` for dates, `__min` and `__max` for numbers, `__q` for a reference typed as
+`__to` and `__period` for dates, `__min` and `__max` for numbers (a number given several times: any
+of them, `?id=3&id=7`), `__q` for a reference typed as
 text (no JavaScript: it matches by title). Values are coerced like form input; a bad one is
 reported and ignored, never sent to SQL. `read_state` reads it for one request (the list,
 kanban, calendar, export and saved views all start there).
@@ -199,6 +200,10 @@ class StateReader:
             chosen = self._coerce(field, plain[0], problems) if plain else None
             if chosen is not None:
                 condition["eq"] = chosen
+        elif kind == "number" and len(plain) > 1:  # ?id=3&id=7: any of these (a grouped notification's link)
+            values = [v for v in (self._coerce(field, value, problems) for value in plain) if v is not None]
+            if values:
+                condition["in"] = values
         elif kind == "number":
             for suffix, operator in (("", "eq"), ("min", "gte"), ("max", "lte")):
                 if parts.get(suffix):

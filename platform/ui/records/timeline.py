@@ -167,9 +167,13 @@ def approval_changes(kit: Kit, approvals: list) -> list[Entry]:
         entries.append(Entry(_aware(approval.requested_at), approval.requested_by, "approval",
                              word("Approval requested", kit.locale), note=rule))
         if approval.status != "pending" and approval.decided_at is not None:
+            decided = "approved" if approval.status == "voided" else approval.status  # approved, then void
             entries.append(Entry(_aware(approval.decided_at), approval.decided_by, "approval",
-                                 pword(*TIMELINE_WORDS[approval.status], kit.locale), note=rule,
+                                 pword(*TIMELINE_WORDS[decided], kit.locale), note=rule,
                                  comment=approval.comment or ""))
+        if approval.status == "voided" and approval.voided_at is not None:
+            entries.append(Entry(_aware(approval.voided_at), approval.voided_by, "approval",
+                                 pword(*TIMELINE_WORDS["voided"], kit.locale), note=rule))
     return entries
 
 
