@@ -9,11 +9,17 @@ computes in Python. What makes the two agree:
   in NUMERIC, which is exact like Python's int and Decimal; floats in DOUBLE PRECISION. `a / b`
   over two integers is a float in Python, so it divides as floats. A Decimal meeting a float
   literal takes the literal's shortest text (`_coerce` in expression_functions does the same).
-- A failure in Python (None + 1, division by zero, None < 1) stores NULL: in SQL a NULL input
-  makes the arithmetic NULL, division goes through NULLIF(divisor, 0), and a condition that is
-  NULL makes the whole `if`/`else` NULL instead of taking the `else` branch. `==`/`!=` never fail
-  in Python, so they compile to IS [NOT] DISTINCT FROM. `and`/`or` between conditions keep
-  Python's short circuit: a failing left side fails, a deciding left side never reads the right.
+- A failure in Python (None + 1, abs(None), -None, min(None, 1), round(None), None < 1, a division
+  by zero) stores NULL for the whole formula, even where SQL would carry the NULL on locally and
+  then drop it (`abs(a) == 1` is NULL in SQL, so `x if abs(a) == 1 else 1` would take the `else`
+  branch and give 1). So beside its SQL value each node carries `err`, an SQL condition (never
+  NULL) "the Python evaluation fails here", and the stored value is NULL where the formula's err
+  holds. A strict operation fails where an operand fails or is NULL (or its divisor is 0); only
+  the branches Python evaluates count: `t if c else e` fails where c fails, or c holds and t
+  fails, or c does not hold and e fails; `a or b` fails where a fails or a is falsy and b fails
+  (`and` likewise). Where err does not hold a condition's SQL is TRUE or FALSE, never NULL.
+  `==`/`!=`/`is` never fail in Python (None == 1 is False), so they compile to IS [NOT] DISTINCT
+  FROM / IS [NOT] NULL.
 - `x or d` compiles only when `x` is a field (a NULL there is an empty value, not a failure).
 - The stored value is coerced as `coerce` does: money and percent round half up (away from
   zero, as PostgreSQL's round(numeric) does) to their step, beyond their limit they are NULL.
@@ -46,6 +52,35 @@ _FLOAT = sa.Float(precision=53)
 class Value:
     sql: sa.ColumnElement
     kind: str  # int, decimal, float
+    err: sa.ColumnElement | None = None  # where the Python evaluation fails (never NULL); None: never
+
+
+@dataclass(frozen=True)
+class Condition:
+    sql: sa.ColumnElement  # TRUE or FALSE (NULL only where err holds)
+    err: sa.ColumnElement | None = None
+
+
+def _either(*conditions: sa.ColumnElement | None) -> sa.ColumnElement | None:
+    """Any of the failure conditions (None: no failure possible)."""
+    present = [c for c in conditions if c is not None]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else sa.or_(*present)
+
+
+def _strict(*values: Value) -> sa.ColumnElement | None:
+    """Where an operation that Python refuses on None (arithmetic, ordering, abs...) fails."""
+    return _either(*(v.err for v in values), *(v.sql.is_(None) for v in values))
+
+
+def _when(test: sa.ColumnElement, then: sa.ColumnElement | None,
+          otherwise: sa.ColumnElement | None) -> sa.ColumnElement | None:
+    """`then` where `test` holds, else `otherwise` (failure conditions; None: no failure)."""
+    if then is None and otherwise is None:
+        return None
+    return sa.case((test, then if then is not None else sa.false()),
+                   else_=otherwise if otherwise is not None else sa.false())
 
 
 def compiles(field: Field, entity: Entity) -> bool:
@@ -63,7 +98,9 @@ def formula_value(field: Field, entity: Entity, table: Any) -> sa.ColumnElement:
     if formula is None or formula.paths or field.type not in NUMERIC_FIELDS:
         raise NotCompilable(field.name)
     value = _Compiler(entity, table).value(ast.parse(formula.source.strip(), mode="eval").body)
-    return stored(field, value)
+    if value.err is None:
+        return stored(field, value)
+    return sa.case((value.err, sa.null()), else_=stored(field, value))
 
 
 def compile_value(expression: Expression, entity: Entity, table: Any) -> Value:
@@ -146,20 +183,21 @@ class _Compiler:
         else:
             raise NotCompilable(type(node.op).__name__)
         a, b = self._as(left, kind, node.left), self._as(right, kind, node.right)
+        err = _strict(left, right)
         if isinstance(node.op, ast.Add):
-            return Value(a + b, kind)
+            return Value(a + b, kind, err)
         if isinstance(node.op, ast.Sub):
-            return Value(a - b, kind)
+            return Value(a - b, kind, err)
         if isinstance(node.op, ast.Mult):
-            return Value(a * b, kind)
-        return Value(a / sa.func.nullif(b, 0), kind)
+            return Value(a * b, kind, err)
+        return Value(a / sa.func.nullif(b, 0), kind, _either(err, b == 0))
 
     def _unary(self, node: ast.UnaryOp) -> Value:
         operand = self.value(node.operand)
         if isinstance(node.op, ast.USub):
-            return Value(-operand.sql, operand.kind)
+            return Value(-operand.sql, operand.kind, _strict(operand))
         if isinstance(node.op, ast.UAdd):
-            return operand
+            return Value(operand.sql, operand.kind, _strict(operand))
         raise NotCompilable("not")
 
     def _default(self, node: ast.BoolOp) -> Value:
@@ -170,11 +208,13 @@ class _Compiler:
         kind = _widest(*(p.kind for p in parts))
         if kind == FLOAT and DEC in {p.kind for p in parts}:
             raise NotCompilable("a float and a Decimal in one default")
-        result = self._as(parts[-1], kind, node.values[-1])
+        result, err = self._as(parts[-1], kind, node.values[-1]), parts[-1].err
         for part, source in zip(reversed(parts[:-1]), reversed(node.values[:-1]), strict=True):
             sql = self._as(part, kind, source)
-            result = sa.case((sa.and_(part.sql.is_not(None), part.sql != 0), sql), else_=result)
-        return Value(result, kind)
+            truthy = sa.and_(part.sql.is_not(None), part.sql != 0)
+            result = sa.case((truthy, sql), else_=result)
+            err = _either(part.err, _when(truthy, None, err))
+        return Value(result, kind, err)
 
     def _if(self, node: ast.IfExp) -> Value:
         test = self.condition(node.test)
@@ -182,8 +222,8 @@ class _Compiler:
         kind = _widest(body.kind, orelse.kind)
         if kind == FLOAT and DEC in (body.kind, orelse.kind):
             raise NotCompilable("a float and a Decimal as the two branches")
-        return Value(sa.case((test.is_(None), sa.null()), (test, self._as(body, kind, node.body)),
-                             else_=self._as(orelse, kind, node.orelse)), kind)
+        return Value(sa.case((test.sql, self._as(body, kind, node.body)), else_=self._as(orelse, kind, node.orelse)),
+                     kind, _either(test.err, _when(test.sql, body.err, orelse.err)))
 
     def _call(self, node: ast.Call) -> Value:
         if not isinstance(node.func, ast.Name) or node.keywords:
@@ -191,7 +231,7 @@ class _Compiler:
         name, args = node.func.id, node.args
         if name == "abs" and len(args) == 1:
             value = self.value(args[0])
-            return Value(sa.func.abs(value.sql), value.kind)
+            return Value(sa.func.abs(value.sql), value.kind, _strict(value))
         if name in ("min", "max") and len(args) >= 2:
             parts = [self.value(a) for a in args]
             kinds = {p.kind for p in parts}
@@ -200,8 +240,8 @@ class _Compiler:
             kind = _widest(*kinds)
             sqls = [self._as(p, kind, a) for p, a in zip(parts, args, strict=True)]
             pick = sa.func.least if name == "min" else sa.func.greatest
-            # Python fails on None; LEAST/GREATEST would skip it
-            return Value(sa.case((sa.or_(*(s.is_(None) for s in sqls)), sa.null()), else_=pick(*sqls)), kind)
+            # Python fails on None (LEAST/GREATEST would skip it): err
+            return Value(pick(*sqls), kind, _strict(*parts))
         if name == "round" and len(args) in (1, 2):
             return self._round(args)
         raise NotCompilable(name)
@@ -223,42 +263,46 @@ class _Compiler:
         whole = sa.case((half, sa.case((even, floor), else_=floor + 1)), else_=sa.func.round(scaled))
         result = whole / sa.literal(Decimal(10) ** digits, _NUMERIC) if digits else whole
         # round(x) without digits is an int in Python; with digits, a Decimal keeps its kind
-        return Value(result, INT if len(args) == 1 else value.kind)
+        return Value(result, INT if len(args) == 1 else value.kind, _strict(value))
 
-    # --- conditions (NULL: the Python evaluation fails) ----------------------------------------
+    # --- conditions ---------------------------------------------------------------------------
 
-    def condition(self, node: ast.AST) -> sa.ColumnElement:
+    def condition(self, node: ast.AST) -> Condition:
         if isinstance(node, ast.BoolOp):
             parts = [self.condition(v) for v in node.values]
             result = parts[-1]
             for part in reversed(parts[:-1]):
+                # Python reads the right side only where the left one does not decide
                 if isinstance(node.op, ast.And):
-                    result = sa.case((part.is_(None), sa.null()), (part, result), else_=sa.false())
+                    read = _when(part.sql, result.err, None)
+                    result = Condition(sa.and_(part.sql, result.sql), _either(part.err, read))
                 else:
-                    result = sa.case((part.is_(None), sa.null()), (part, sa.true()), else_=result)
+                    read = _when(part.sql, None, result.err)
+                    result = Condition(sa.or_(part.sql, result.sql), _either(part.err, read))
             return result
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return sa.not_(self.condition(node.operand))
+            operand = self.condition(node.operand)
+            return Condition(sa.not_(operand.sql), operand.err)
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
             return self._compare(node.left, node.ops[0], node.comparators[0])
         raise NotCompilable("condition")
 
-    def _compare(self, left_node: ast.expr, op: ast.cmpop, right_node: ast.expr) -> sa.ColumnElement:
+    def _compare(self, left_node: ast.expr, op: ast.cmpop, right_node: ast.expr) -> Condition:
         if isinstance(op, ast.Is | ast.IsNot):
             if not (isinstance(right_node, ast.Constant) and right_node.value is None):
                 raise NotCompilable("is")
-            tested = self.value(left_node).sql
-            return tested.is_(None) if isinstance(op, ast.Is) else tested.is_not(None)
+            tested = self.value(left_node)
+            return Condition(tested.sql.is_(None) if isinstance(op, ast.Is) else tested.sql.is_not(None), tested.err)
         left, right = self.value(left_node), self.value(right_node)
         if {left.kind, right.kind} == {DEC, FLOAT}:
             raise NotCompilable("a Decimal compared with a float")
         kind = _widest(left.kind, right.kind)
         a, b = self._as(left, kind, left_node), self._as(right, kind, right_node)
-        if isinstance(op, ast.Eq):
-            return sa.case((a.is_not_distinct_from(b), sa.true()), else_=sa.false())
+        if isinstance(op, ast.Eq):  # None == 1 is False in Python, never a failure
+            return Condition(a.is_not_distinct_from(b), _either(left.err, right.err))
         if isinstance(op, ast.NotEq):
-            return sa.case((a.is_distinct_from(b), sa.true()), else_=sa.false())
+            return Condition(a.is_distinct_from(b), _either(left.err, right.err))
         compare = {ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b}.get(type(op))
         if compare is None:
             raise NotCompilable(type(op).__name__)
-        return compare
+        return Condition(compare, _strict(left, right))  # None < 1 fails in Python

@@ -14,6 +14,12 @@ nearly every row.
 Compiles: fields of type money, percent, integer and number, numeric literals, + - * /, unary
 minus, abs(), and `field or ... or default`. Anything else raises NotCompilable (the caller uses
 the Python function for every row).
+
+Where Python fails (a None operand, a division by zero) a save stores NULL. These forms have no
+branch and no comparison, and a default's tested parts are fields (never a failure), so a NULL
+operand or a NULLIF'd zero divisor makes the whole SQL value NULL just where Python fails. A
+condition or an `if`/`else` would break that (a local NULL can be dropped by a branch, see
+formula_sql): compiling one here needs formula_sql's failure conditions.
 """
 from __future__ import annotations
 
