@@ -259,7 +259,15 @@ def test_blueprint_without_a_seed_plan(engine, design_blueprint, count_rows):
     migrate(engine, design_blueprint)
     summary = seed_demo(design_blueprint, engine, scale=15, seed=2, today=TODAY)
     for entity in design_blueprint.entities:
-        assert count_rows(entity) == 15, entity
+        if entity == "receipt":  # its check reads the instalment: what no redraw fixes is left out, and said
+            left_out = 15 - count_rows(entity)
+            assert 0 <= left_out < 15 and (not left_out or f"{left_out} receipt records left out" in summary)
+        else:
+            assert count_rows(entity) == 15, entity
+    with engine.connect() as connection:  # and every receipt kept passes it
+        assert not connection.execute(sa.text(
+            "SELECT r.id FROM receipt r JOIN instalment i ON i.id = r.instalment "
+            "WHERE r.amount > COALESCE(i.amount, 0) - COALESCE(i.received, 0) + r.amount")).all()
     tables = build_tables(design_blueprint)
     with engine.connect() as connection:
         for role in design_blueprint.roles:

@@ -44,8 +44,9 @@ def test_payments_overdue_or_due_within_a_week(world):
             for number, due, amount in ((1, TODAY - 5 * DAY, 1001), (2, TODAY + 3 * DAY, 1002),
                                         (3, TODAY + 6 * DAY, 1003), (4, TODAY + 7 * DAY, 1004),
                                         (5, TODAY + 2 * DAY, 1005), (6, TODAY + DAY, 1006))}
+    # an instalment takes its plan's owner unless it names one: this one is rep2's
     world.create("instalment", "rep2", payment_plan=plan["id"], customer=customer["id"], number=7,
-                 due_on=TODAY, planned_amount=1007)
+                 due_on=TODAY, planned_amount=1007, owner=world.ids["rep2"])
     world.create("receipt", "boss", instalment=made[5]["id"], customer=customer["id"], amount=1005,
                  received_on=TODAY)  # received in full: nothing to collect
     world.site.records.update("instalment", made[6]["id"], {"voided": True}, world.actor("rep"))
