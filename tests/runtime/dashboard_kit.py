@@ -130,3 +130,14 @@ def funnel_sql(entity: str, pipeline: Any, where: str = "") -> str:
     return (f"""SELECT {reached} FROM (SELECT h.record_id, max({step}) AS furthest{losses}
                FROM atrium_stage_history h WHERE h.entity = '{entity}' AND h.pipeline = '{pipeline.name}'
                GROUP BY h.record_id) r JOIN "{entity}" o ON o.id = r.record_id WHERE 1 = 1 {where} {{scope}}""")
+
+
+def assert_first_of(listed: list[int], expected: list[tuple[int, Any]], limit: int) -> None:
+    """A list widget shows the first `limit` of the expected (id, sort key) rows in sort order (rows
+    tied on the key may come in any order)."""
+    keys = dict(expected)
+    assert len(listed) == min(limit, len(expected)) and set(listed) <= set(keys)
+    shown = [keys[i] for i in listed]
+    assert shown == sorted(shown)
+    if shown:
+        assert all(key >= shown[-1] for i, key in expected if i not in listed)
