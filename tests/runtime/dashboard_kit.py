@@ -141,3 +141,30 @@ def assert_first_of(listed: list[int], expected: list[tuple[int, Any]], limit: i
     assert shown == sorted(shown)
     if shown:
         assert all(key >= shown[-1] for i, key in expected if i not in listed)
+
+
+# Campaign ROI by its definition: per campaign (rows keyed by the campaign's name, as the report
+# groups them) the cost, the leads it brought, and the won orders attributed to it (an order carries
+# the campaign its lead converted from); ROI = (won amount - cost) / cost, none without a cost.
+ROI_SQL = """SELECT c.name, sum(c.cost),
+       sum((SELECT count(*) FROM lead l WHERE l.campaign = c.id)),
+       sum((SELECT coalesce(sum(o.amount), 0) FROM "order" o WHERE o.campaign = c.id AND o.stage = 'won'))
+    FROM campaign c GROUP BY c.name"""
+ROI_PENDING = ("campaign attribution (branch b2bflows) is not merged: the order has no campaign, ROI sums every "
+               "order a lead converted into rather than the won ones, and the marketing dashboard has no ROI table")
+
+
+def assert_campaign_roi(site: Site, user: str, dashboard: str) -> None:
+    expected = {name: (int(leads), money(cost), money(won)) for name, cost, leads, won in query(site, ROI_SQL, user)}
+    assert any(won for _, _, won in expected.values()), "the demo data has campaigns that led to won orders"
+    shown = rows(site, user, dashboard, "campaign_roi")
+    assert {r["name"] for r in shown if r.get("name") is not None} == set(expected)
+    for row in shown:
+        if row.get("name") is None:
+            continue
+        leads, cost, won = expected[row["name"]]
+        assert (row["leads"], money(row["cost"]), money(row["won_amount"])) == (leads, cost, won)
+        if cost:
+            assert abs(Decimal(str(row["roi"])) - (won - cost) * 100 / cost) <= Decimal("0.05")
+        else:
+            assert row["roi"] is None
