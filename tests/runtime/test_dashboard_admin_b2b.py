@@ -11,7 +11,20 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from dashboard_kit import ROI_PENDING, assert_campaign_roi, bounds, day, funnel_sql, kpi_value, listed_ids, money, query, rows, seeded_site, widget
+from dashboard_kit import (
+    ROI_PENDING,
+    assert_campaign_roi,
+    bounds,
+    day,
+    funnel_sql,
+    kpi_value,
+    listed_ids,
+    money,
+    query,
+    rows,
+    seeded_site,
+    widget,
+)
 
 pytestmark = pytest.mark.database
 

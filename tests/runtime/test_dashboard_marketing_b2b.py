@@ -10,8 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from dashboard_kit import (ROI_PENDING, assert_campaign_roi, day, funnel_sql, listed_ids, money, query, rows,
-                           seeded_site)
+from dashboard_kit import ROI_PENDING, assert_campaign_roi, day, funnel_sql, listed_ids, money, query, rows, seeded_site
 
 pytestmark = pytest.mark.database
 
@@ -40,7 +39,7 @@ def test_the_lead_funnel_counts_every_lead_that_reached_each_stage(site):
     [reached] = query(site, funnel_sql("lead", pipeline), USER)
     funnel = rows(site, USER, "marketing", "funnel:lead")
     assert [(r["stage"], r["records"]) for r in funnel] == \
-        [(s.name, int(n or 0)) for s, n in zip(pipeline.stages, reached)]
+        [(s.name, int(n or 0)) for s, n in zip(pipeline.stages, reached, strict=True)]
     [(leads,)] = query(site, "SELECT count(*) FROM lead o", USER)
     assert funnel[0]["records"] == leads  # every lead starts new
 

@@ -8,8 +8,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from dashboard_kit import (ZONE, assert_first_of, bounds, day, funnel_sql, listed_ids, money, query, rows,
-                           seeded_site, widget)
+from dashboard_kit import (
+    ZONE,
+    assert_first_of,
+    bounds,
+    day,
+    funnel_sql,
+    listed_ids,
+    money,
+    query,
+    rows,
+    seeded_site,
+    widget,
+)
 
 pytestmark = pytest.mark.database
 
