@@ -77,12 +77,18 @@ def test_the_cards_move_to_select_asks_for_what_the_stage_requires(page, server)
     expect(ask.locator("#f-lost_reason")).to_be_visible(timeout=3000)
     ask.locator("#f-lost_reason").select_option("competitor")
     ask.locator("button[type=submit]").click()
+    # losing to a competitor also needs the competitor's name: asked in the same dialog, nothing saved yet
+    expect(ask.locator("#f-competitor")).to_be_visible()
+    expect(ask.locator("#f-lost_reason")).to_have_value("competitor")
+    assert rows(site, "order", id=order["id"])[0]["stage"] == "initial_contact"
+    ask.locator("#f-competitor").fill("Siemens")
+    ask.locator("button[type=submit]").click()
     expect(page.locator("#board-dialog form")).to_have_count(0)
     lost = lane(page, "lost")
     lost.locator("summary").click()  # closed outcomes are folded
     expect(lost.locator(f"#card-{order['id']}")).to_be_visible()
     stored = rows(site, "order", id=order["id"])[0]
-    assert stored["stage"] == "lost" and stored["lost_reason"] == "competitor"
+    assert (stored["stage"], stored["lost_reason"], stored["competitor"]) == ("lost", "competitor", "Siemens")
 
 
 def test_log_a_visit_from_a_calendar_day(page, server):
