@@ -12,7 +12,6 @@ from decimal import Decimal
 
 import pytest
 from dashboard_kit import (
-    ROI_PENDING,
     assert_campaign_roi,
     bounds,
     day,
@@ -177,6 +176,5 @@ def test_the_new_leads_list_shows_only_new_leads(site):
     assert set(listed) <= new and len(listed) == min(10, len(new)) > 0
 
 
-@pytest.mark.xfail(strict=True, reason=ROI_PENDING)
 def test_campaign_roi_is_won_amount_less_cost_over_cost(site):
     assert_campaign_roi(site, "admin", "admin")

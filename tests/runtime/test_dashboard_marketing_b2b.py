@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from dashboard_kit import ROI_PENDING, assert_campaign_roi, day, funnel_sql, listed_ids, money, query, rows, seeded_site
+from dashboard_kit import assert_campaign_roi, day, funnel_sql, listed_ids, money, query, rows, seeded_site
 
 pytestmark = pytest.mark.database
 
@@ -72,6 +72,5 @@ def test_the_new_leads_list_shows_only_new_leads(site):
     assert set(listed) <= new and len(listed) == min(10, len(new)) > 0
 
 
-@pytest.mark.xfail(strict=True, reason=ROI_PENDING)
 def test_campaign_roi_is_won_amount_less_cost_over_cost(site):
     assert_campaign_roi(site, USER, "marketing")
