@@ -82,7 +82,11 @@ def test_role_dashboards_draw_every_widget(steady_browser, demo, person, title, 
         assert widgets.count() >= 4
         assert page.locator("section.widget[hx-trigger^='every']").count() == widgets.count()  # all swapped in
         if person != "finance":
-            assert len(sizes) >= 2
+            # every chart widget draws its chart or says it has nothing to draw (in the demo, none
+            # of rep1's open orders expects to close this quarter and none was lost this quarter)
+            empty = page.locator(".widget .empty-chart")
+            expect(empty).to_have_text(["暂无数据"] * empty.count())
+            assert len(sizes) >= 1 and len(sizes) + empty.count() >= 2, (sizes, empty.count())
         assert all(width > 200 and height > 150 for width, height in sizes), sizes
         assert page.locator(".kpi-value").count() >= 1
         assert not watched.problems, watched.problems

@@ -318,8 +318,9 @@ def win_the_order(rep, site, quote: int, order: int) -> None:
 
 
 def reminders_after_the_morning_run(rep, server) -> None:
-    """The day's scheduled rules, run as cron would for the server's database; rep1's inbox
-    then lists each reminder the rules sent."""
+    """The day's scheduled rules, run as cron would for the server's database; rep1's inbox then
+    tells of the customers due back in the pool: one unread notification for the run (several
+    records become one, grouped), in English and in Chinese, whose link lists exactly those customers."""
     site, page = server.site, rep.page
     code = main(["--blueprint", str(B2B), "--db", str(site.engine.url), "run-scheduled",
                  "--now", SCHEDULED_AT.isoformat()])
@@ -329,13 +330,23 @@ def reminders_after_the_morning_run(rep, server) -> None:
             if c["recycle_on"] and DEMO_DAY <= c["recycle_on"] <= DEMO_DAY + dt.timedelta(days=3)]
     assert soon, "the demo data has a customer of rep1 due back in the pool within three days"
     page.goto("/notifications")
-    inbox = page.locator("ul.inbox")
-    for name in soon:
-        expect(inbox.locator("li.unread").filter(has_text=name).first).to_contain_text(
-            "returns to the public pool on")
+    inbox = page.locator("ul.inbox li.unread")
+    if len(soon) == 1:
+        expect(inbox.filter(has_text=soon[0]).first).to_contain_text("returns to the public pool on")
+        rep.speak("zh", "消息")  # and in Chinese, after switching
+        expect(inbox.filter(has_text=soon[0]).first).to_contain_text("退回公海，请及时跟进")
+        return
+    grouped = inbox.filter(has_text="Warn owners before customers return to the pool")
+    expect(grouped).to_have_count(1)
+    expect(grouped).to_contain_text(f"{len(soon)} records for you")
     rep.speak("zh", "消息")  # and in Chinese, after switching
+    grouped = inbox.filter(has_text="客户退回公海前提醒")
+    expect(grouped).to_contain_text(f"您有 {len(soon)} 条记录")
+    grouped.locator("a").first.click()
+    listed = page.locator("table.records tbody tr")
+    expect(listed).to_have_count(len(soon))
     for name in soon:
-        expect(inbox.locator("li.unread").filter(has_text=name).first).to_contain_text("退回公海，请及时跟进")
+        expect(listed.filter(has_text=name)).to_have_count(1)
 
 
 def test_from_the_pool_to_a_won_order_with_a_quote_approval_and_reminders(browser, flow_server):
