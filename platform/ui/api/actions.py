@@ -6,6 +6,12 @@
     GET  /api/v1/{entity}/{id}/convert   200 {"targets": {name: {values, linked, candidates, hidden}}}
     POST /api/v1/{entity}/{id}/convert   201 {"source", "created", "linked"} | 409 duplicates or
                                          already converted | 422 {"errors": {"target.field": [...]}}
+    POST /api/v1/{entity}/bulk           200 {"updated": n} | 403/404/409/422
+                                         {"error", "message", "refused": {id: reason}}, nothing changed
+
+A bulk body names the records and one change: `{"ids": [3, 4], "set": {"owner": 7}}` gives them
+the same values (a reassignment), `{"ids": [3, 4], "action": "release"}` gives them back to the
+public pool; all or nothing (runtime/access/bulk_changes.py).
 
 A convert body says per target what the user decided (all keys optional):
 `{"targets": {"account": {"use": 12}, "person": {"values": {"name": "..."}},
@@ -20,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from atrium.metadata.model import Entity
+from atrium.runtime.access.bulk_changes import BulkChanges
 from atrium.runtime.pool.conversion import Choice, Conversions, conversion_of
 from atrium.runtime.pool.service import PublicPool, pool_of
 from atrium.runtime.records.evaluation import Actor
@@ -83,8 +90,28 @@ def convert(request: Request, site: Site, actor: Actor, entity: Entity, body: by
                          "linked": result.linked}, status_code=201)
 
 
+@api_endpoint("read")
+@with_body
+def bulk(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
+    data = json_object(body, actor.locale)
+    ids, values, action = data.get("ids"), data.get("set"), data.get("action")
+    if not isinstance(ids, list):
+        raise bad_request(actor.locale, "The body must be a JSON object", "ids")
+    if (values is None) == (action is None):
+        raise bad_request(actor.locale, "Give either set or action", "set")
+    changes = BulkChanges(site)
+    if values is not None:
+        if not isinstance(values, Mapping) or not values:
+            raise bad_request(actor.locale, "The body must be a JSON object", "set")
+        return JSONResponse({"updated": changes.set(actor, entity.name, ids, values)})
+    if action != "release":
+        raise bad_request(actor.locale, "'{action}' is not a bulk action", "action", action=str(action))
+    return JSONResponse({"updated": changes.release(actor, entity.name, ids)})
+
+
 ID = "/api/v1/{entity}/{record_id:int}"
 routes = [
+    Route("/api/v1/{entity}/bulk", bulk, methods=["POST"], name="api_bulk"),
     Route(ID + "/claim", claim, methods=["POST"], name="api_claim"),
     Route(ID + "/release", release, methods=["POST"], name="api_release"),
     Route(ID + "/convert", convert_plan, methods=["GET"], name="api_convert_plan"),
