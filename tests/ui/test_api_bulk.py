@@ -62,7 +62,8 @@ def test_a_manager_cannot_give_records_outside_the_team(world):
     answer = manager.client.post("/api/v1/customer/bulk", headers=headers,
                                  json={"ids": [acme["id"]], "set": {"owner": stranger}})
     assert answer.status_code == 422, answer.text
-    assert answer.json()["refused"] == {str(acme["id"]): {"owner": ["You can only give records to yourself or your team"]}}
+    reach = ["You can only give records to yourself or your team"]
+    assert answer.json()["refused"] == {str(acme["id"]): {"owner": reach}}
     assert world.get("customer", acme["id"])["owner"] == world.ids["rep"]
 
 

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from atrium.ui.records import bulk_actions, convert_page, detail_page, export, form_page, list_page, picker, pool_actions, saved_views
+from atrium.ui.records import (
+    bulk_actions,
+    convert_page,
+    detail_page,
+    export,
+    form_page,
+    list_page,
+    picker,
+    pool_actions,
+    saved_views,
+)
 
 R = "/r/{entity}"
 ID = R + "/{record_id:int}"
