@@ -105,3 +105,28 @@ def test_openapi_describes_bulk_for_roles_that_may_update(world):
     document = manager.client.get("/api/v1/openapi.json").json()
     assert "post" in document["paths"]["/api/v1/customer/bulk"]
     assert "/api/v1/product/bulk" not in document["paths"]  # the manager may not update products
+
+
+def test_where_picks_the_records_by_the_lists_filters(world):
+    acme, bolt = world.customer("Acme", by="rep"), world.customer("Bolt", by="rep")
+    crane = world.customer("Crane", by="rep2")
+    manager, headers = api(world, "manager")
+    answer = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                 json={"where": {"owner": world.ids["rep"]}, "set": {"owner": world.ids["rep2"]}})
+    assert answer.json() == {"updated": 2}
+    assert {world.get("customer", r["id"])["owner"] for r in (acme, bolt, crane)} == {world.ids["rep2"]}
+    listed = world.browser("rep2").client.get("/api/v1/customer?owner__is_set=true").json()
+    assert sorted(r["name"] for r in listed["data"]) == ["Acme", "Bolt", "Crane"]
+    released = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                   json={"where": {"name__in": ["Acme", "Crane"]}, "action": "release"})
+    assert released.json() == {"updated": 2}
+    assert [world.get("customer", r["id"])["owner"] for r in (acme, bolt, crane)] == [None, world.ids["rep2"], None]
+    none = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                               json={"where": {"name": "Nobody"}, "action": "release"})
+    assert none.json() == {"updated": 0}
+    bad = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                              json={"where": {"secret__gt": 1}, "action": "release"})
+    assert bad.status_code == 400 and bad.json()["parameter"] == "secret__gt"
+    both = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                               json={"ids": [acme["id"]], "where": {}, "action": "release"})
+    assert both.status_code == 400

@@ -40,8 +40,10 @@ CHOICES = {"type": "object", "properties": {"targets": {"type": "object", "addit
                             "description": "Create even though similar records exist"}}}}}}
 
 
-BULK = {"type": "object", "required": ["ids"], "properties": {
+BULK = {"type": "object", "properties": {
     "ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 500},
+    "where": {"type": "object", "description": "Instead of ids: the list's filters (field, field__op → value; "
+                                               "a list for __in), at most 500 matches"},
     "set": {"type": "object", "description": "Field → value, the same for every record (e.g. the owner)"},
     "action": {"enum": ["release"], "description": "Give every record back to the public pool"}}}
 BULK_REFUSED = {"type": "object", "required": ["error", "message", "refused"], "properties": {
