@@ -63,7 +63,7 @@ def bulk(request: Request, form: FormData) -> Response:
         if action == "release":
             count = changes.release(kit.actor, kit.entity_name, ids)
             return _outcome(kit, kit.word("{count} record(s) released to the public pool", count=count))
-        owner = form.get("owner")
+        owner = form.get("assign_to")
         if action != "assign" or not kit.entity.owner or not isinstance(owner, str) or not owner.isdigit():
             return _outcome(kit, kit.word("Choose whom to assign them to"), error=True)
         count = changes.set(kit.actor, kit.entity_name, ids, {kit.entity.owner: int(owner)})
