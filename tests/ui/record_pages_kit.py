@@ -175,6 +175,6 @@ def table_rows(html: str) -> list[str]:
 
 
 def record_links(html: str, entity: str) -> list[int]:
-    """Ids of the records a list's first column links to, in order."""
+    """Ids of the records a list's first column links to, in order (after the bulk bar's tick box)."""
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return [int(i) for i in re.findall(rf'<tr><td[^>]*><a href="/r/{entity}/(\d+)"', body)]
+    return [int(i) for i in re.findall(rf'<tr><td[^>]*>(?:<input [^>]*> )?<a href="/r/{entity}/(\d+)"', body)]

@@ -36,6 +36,9 @@ MESSAGES: dict[str, str] = {
     "lines_invalid": N_("Some lines have errors (shown in their rows); nothing was saved"),
     "field_not_allowed": N_("You may not change this field"),
     "owner_out_of_reach": N_("You can only give records to yourself or your team"),
+    "bulk_not_yours": N_("You may not change this record"),
+    "bulk_bad_ids": N_("Choose from 1 to {max} records"),
+    "bulk_refused": N_("{count} of the chosen records cannot be changed, so none was"),
     "automation_failed": N_("Automation '{rule}' failed, so nothing was saved: {reason}"),
     "automation_too_deep": N_("automations triggered one another more than {depth} levels deep"),
 }

@@ -128,21 +128,25 @@ class PublicPool:
 
     def release(self, actor: Actor, entity: str, record_id: int) -> dict[str, Any]:
         """Give a record back to the pool: by its owner, or by someone whose update scope reaches it."""
+        with write_transaction(self.site.engine) as connection:
+            return self.release_in(connection, actor, entity, record_id)
+
+    def release_in(self, connection: Connection, actor: Actor, entity: str, record_id: int) -> dict[str, Any]:
+        """`release` inside the caller's transaction (a bulk release: all or nothing)."""
         model, pool = pool_of(self.site.blueprint, entity, actor.locale)
         secured = SecuredRecords(self.site)
-        with write_transaction(self.site.engine) as connection:
-            secured.get(actor, entity, record_id, connection)  # not readable: not found
-            record = self._locked_record(connection, entity, record_id, actor)
-            owner = record.get(pool.owner_field)
-            if owner is None:
-                raise PoolRefused("in_pool", pool_message("pool_not_owned", actor.locale))
-            if pool.lock_field and record.get(pool.lock_field):
-                raise PoolRefused("locked", pool_message("pool_locked", actor.locale))
-            if owner != actor.user_id and not self.access.permits(connection, actor, entity, record, "update"):
-                raise AccessDenied(pool_message("pool_not_yours", actor.locale))
-            # the records service writes the `release` row, as for any write that empties the owner
-            released = self._set_owner(connection, entity, record, pool, None, actor)
-            readable = self.access.permits(connection, actor, entity, released, "read")
+        secured.get(actor, entity, record_id, connection)  # not readable: not found
+        record = self._locked_record(connection, entity, record_id, actor)
+        owner = record.get(pool.owner_field)
+        if owner is None:
+            raise PoolRefused("in_pool", pool_message("pool_not_owned", actor.locale))
+        if pool.lock_field and record.get(pool.lock_field):
+            raise PoolRefused("locked", pool_message("pool_locked", actor.locale))
+        if owner != actor.user_id and not self.access.permits(connection, actor, entity, record, "update"):
+            raise AccessDenied(pool_message("pool_not_yours", actor.locale))
+        # the records service writes the `release` row, as for any write that empties the owner
+        released = self._set_owner(connection, entity, record, pool, None, actor)
+        readable = self.access.permits(connection, actor, entity, released, "read")
         # a role without the pool no longer sees what it released
         return secured.visible(actor, entity, released) if readable else {"id": record_id}
 

@@ -40,11 +40,37 @@ CHOICES = {"type": "object", "properties": {"targets": {"type": "object", "addit
                             "description": "Create even though similar records exist"}}}}}}
 
 
+BULK = {"type": "object", "properties": {
+    "ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 500},
+    "where": {"type": "object", "description": "Instead of ids: the list's filters (field, field__op → value; "
+                                               "a list for __in), at most 500 matches"},
+    "set": {"type": "object", "description": "Field → value, the same for every record (e.g. the owner)"},
+    "action": {"enum": ["release"], "description": "Give every record back to the public pool"}}}
+BULK_REFUSED = {"type": "object", "required": ["error", "message", "refused"], "properties": {
+    "error": {"type": "string"}, "message": {"type": "string"},
+    "refused": {"type": "object", "description": "Record id → why (a text, or field → texts)",
+                "additionalProperties": {}}}}
+
+
+def bulk_path(entity: Entity) -> dict[str, Any]:
+    refused = _json(BULK_REFUSED, "Refused (these records, why); nothing was changed")
+    return {"post": {
+        "operationId": f"bulk_{entity.name}", "tags": [entity.name],
+        "summary": "Change many records at once, all or nothing: the same values (set) or a release (action)",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": BULK}}},
+        "responses": {"200": _json({"type": "object", "properties": {"updated": {"type": "integer"}}},
+                                   "How many records changed"), "400": _ref("BadRequest"),
+                      "401": _ref("Unauthorized"), "403": refused, "404": refused, "409": refused,
+                      "422": refused}}}
+
+
 def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
     access, actor, name = describer.access, describer.actor, entity.name
     record = {"$ref": f"#/components/schemas/{name}"}
     errors = {"401": _ref("Unauthorized"), "403": _ref("Forbidden"), "404": _ref("NotFound")}
     paths: dict[str, Any] = {}
+    if access.can(actor, name, "update"):
+        paths[f"/api/v1/{name}/bulk"] = bulk_path(entity)
     if entity.pool is not None and access.claims(actor, name):
         for action, summary in (("claim", "Claim a record from the public pool"),
                                 ("release", "Give a record back to the public pool")):

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from atrium.ui.records import convert_page, detail_page, export, form_page, list_page, picker, pool_actions, saved_views
+from atrium.ui.records import (
+    bulk_actions,
+    convert_page,
+    detail_page,
+    export,
+    form_page,
+    list_page,
+    picker,
+    pool_actions,
+    saved_views,
+)
 
 R = "/r/{entity}"
 ID = R + "/{record_id:int}"
@@ -17,6 +27,7 @@ routes = [
     Route(R + "/count", list_page.exact_count, methods=["GET"], name="record_count"),
     Route(R + "/export.csv", export.export_csv, methods=["GET"], name="record_export"),
     Route(R + "/pick", picker.pick, methods=["GET"], name="record_pick"),
+    Route(R + "/bulk", bulk_actions.bulk, methods=["POST"], name="record_bulk"),
     Route(R + "/views", saved_views.save_view, methods=["POST"], name="saved_view_save"),
     Route(R + "/views/{view_id:int}/delete", saved_views.delete_view, methods=["POST"], name="saved_view_delete"),
     Route(R + "/new", form_page.new_form, methods=["GET"], name="record_new"),

@@ -1,0 +1,132 @@
+"""`POST /api/v1/{entity}/bulk`: a manager reassigns or releases many records in one request, all
+or nothing, by the rules a single change obeys (runtime/access/bulk_changes.py)."""
+from __future__ import annotations
+
+import pytest
+
+from atrium.runtime.access import users
+
+pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
+
+
+def api(world, name: str):
+    browser = world.browser(name)
+    return browser, {"X-CSRF-Token": browser.token()}
+
+
+def test_a_manager_reassigns_three_customers_and_their_open_work_follows(world):
+    customers = [world.customer(name, by="rep") for name in ("Acme", "Bolt", "Crane")]
+    contacts = [world.create("contact", by="rep", customer=c["id"], name=f"{c['name']} buyer") for c in customers]
+    orders = [world.order(f"{c['name']} deal", by="rep", customer=c) for c in customers]
+    manager, headers = api(world, "manager")
+    rep2 = world.ids["rep2"]
+    answer = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                 json={"ids": [c["id"] for c in customers], "set": {"owner": rep2}})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"updated": 3}
+    for record in customers:
+        assert world.get("customer", record["id"])["owner"] == rep2
+    for record in contacts:
+        assert world.get("contact", record["id"])["owner"] == rep2
+    for record in orders:
+        assert world.get("order", record["id"])["owner"] == rep2
+    listed = world.browser("rep2").client.get("/api/v1/order").json()
+    assert sorted(r["name"] for r in listed["data"]) == ["Acme deal", "Bolt deal", "Crane deal"]
+    assert world.browser("rep").client.get("/api/v1/customer").json()["data"] == []
+
+
+def test_a_rep_cannot_reassign_or_touch_what_is_outside_their_reach_and_nothing_changes(world):
+    mine = world.customer("Mine", by="rep")
+    theirs = world.customer("Theirs", by="rep2")
+    rep, headers = api(world, "rep")
+    given = rep.client.post("/api/v1/customer/bulk", headers=headers,
+                            json={"ids": [mine["id"]], "set": {"owner": world.ids["rep2"]}})
+    assert given.status_code == 422  # a rep's role keeps the customer's owner read-only
+    assert given.json()["errors"] == {"owner": ["You may not change this field"]}
+    unseen = rep.client.post("/api/v1/customer/bulk", headers=headers,
+                             json={"ids": [mine["id"], theirs["id"]], "set": {"address": "Harbour Road 1"}})
+    assert unseen.status_code == 404, unseen.text
+    assert list(unseen.json()["refused"]) == [str(theirs["id"])]
+    assert world.get("customer", mine["id"])["owner"] == world.ids["rep"]
+    assert world.get("customer", mine["id"])["address"] is None
+    assert world.get("customer", theirs["id"])["owner"] == world.ids["rep2"]
+
+
+def test_a_manager_cannot_give_records_outside_the_team(world):
+    acme = world.customer("Acme", by="rep")
+    with world.site.engine.begin() as connection:
+        users.add_team(connection, world.site.tables, "west")
+        stranger = users.add_user(connection, world.site.tables, world.site.blueprint, "west_rep", "sales_rep",
+                                  team="west", display_name="West Rep", locale="en")
+    manager, headers = api(world, "manager")
+    answer = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                 json={"ids": [acme["id"]], "set": {"owner": stranger}})
+    assert answer.status_code == 422, answer.text
+    reach = ["You can only give records to yourself or your team"]
+    assert answer.json()["refused"] == {str(acme["id"]): {"owner": reach}}
+    assert world.get("customer", acme["id"])["owner"] == world.ids["rep"]
+
+
+def test_a_bad_value_names_the_record_and_nothing_is_written(world):
+    first, second = world.customer("First", by="rep"), world.customer("Second", by="rep")
+    manager, headers = api(world, "manager")
+    answer = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                 json={"ids": [first["id"], second["id"]], "set": {"name": ""}})
+    assert answer.status_code == 422
+    assert list(answer.json()["refused"]) == [str(first["id"])]
+    assert world.get("customer", first["id"])["name"] == "First"
+    no_ids = manager.client.post("/api/v1/customer/bulk", headers=headers, json={"ids": [], "set": {"name": "x"}})
+    assert no_ids.status_code == 422
+    both = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                               json={"ids": [first["id"]], "set": {"name": "x"}, "action": "release"})
+    assert both.status_code == 400
+
+
+def test_bulk_release_puts_the_customers_back_in_the_pool(world):
+    customers = [world.customer(name, by="rep") for name in ("Acme", "Bolt")]
+    locked = world.customer("Kept", by="rep")
+    manager, headers = api(world, "manager")
+    ids = [c["id"] for c in customers]
+    answer = manager.client.post("/api/v1/customer/bulk", headers=headers, json={"ids": ids, "action": "release"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"updated": 2}
+    assert [world.get("customer", i)["owner"] for i in ids] == [None, None]
+    pool = world.browser("rep2").client.get("/api/v1/customer?owner__is_set=false").json()
+    assert sorted(r["name"] for r in pool["data"]) == ["Acme", "Bolt"]
+    again = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                json={"ids": [locked["id"], ids[0]], "action": "release"})
+    assert again.status_code == 409
+    assert list(again.json()["refused"]) == [str(ids[0])]
+    assert world.get("customer", locked["id"])["owner"] == world.ids["rep"]  # all or nothing
+
+
+def test_openapi_describes_bulk_for_roles_that_may_update(world):
+    manager, _ = api(world, "manager")
+    document = manager.client.get("/api/v1/openapi.json").json()
+    assert "post" in document["paths"]["/api/v1/customer/bulk"]
+    assert "/api/v1/product/bulk" not in document["paths"]  # the manager may not update products
+
+
+def test_where_picks_the_records_by_the_lists_filters(world):
+    acme, bolt = world.customer("Acme", by="rep"), world.customer("Bolt", by="rep")
+    crane = world.customer("Crane", by="rep2")
+    manager, headers = api(world, "manager")
+    answer = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                 json={"where": {"owner": world.ids["rep"]}, "set": {"owner": world.ids["rep2"]}})
+    assert answer.json() == {"updated": 2}
+    assert {world.get("customer", r["id"])["owner"] for r in (acme, bolt, crane)} == {world.ids["rep2"]}
+    listed = world.browser("rep2").client.get("/api/v1/customer?owner__is_set=true").json()
+    assert sorted(r["name"] for r in listed["data"]) == ["Acme", "Bolt", "Crane"]
+    released = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                   json={"where": {"name__in": ["Acme", "Crane"]}, "action": "release"})
+    assert released.json() == {"updated": 2}
+    assert [world.get("customer", r["id"])["owner"] for r in (acme, bolt, crane)] == [None, world.ids["rep2"], None]
+    none = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                               json={"where": {"name": "Nobody"}, "action": "release"})
+    assert none.json() == {"updated": 0}
+    bad = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                              json={"where": {"secret__gt": 1}, "action": "release"})
+    assert bad.status_code == 400 and bad.json()["parameter"] == "secret__gt"
+    both = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                               json={"ids": [acme["id"]], "where": {}, "action": "release"})
+    assert both.status_code == 400
