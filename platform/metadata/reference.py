@@ -61,19 +61,19 @@ DOTTED_PATHS = """\
 Wherever an expression reads a record (a field's `formula`, `default` and `required_when`, a
 check's `assert` and `when`, a form section's `visible_when`, an automation's `when`, `set` and
 `create` values and webhook payload), a dotted path follows a reference field to a field of the
-record it points to, up to three links: `product.price`, `instalment.amount -
-instalment.received`, `order.customer.level`. A user field may be the last link, to the user's
-`name`, `display_name`, `role` or `team` (the team's name): `owner.team`, `customer.owner.name`.
-Nothing else of a user is readable. An empty link reads as null (`customer.level` of an order
-without a customer), so write `(customer.region.discount or 0)` where a number is needed.
+record it points to, up to three links: `sku.price`, `bill.amount - bill.paid`,
+`deal.account.tier`. A user field may be the last link, to the user's `name`, `display_name`,
+`role` or `team` (the team's name): `owner.team`, `account.owner.name`. Nothing else of a user
+is readable. An empty link reads as null (`account.tier` of a deal without an account), so write
+`(account.region.discount or 0)` where a number is needed.
 
 ```yaml
-# entities/quote_line.yaml
+# entities/deal_item.yaml
 fields:
-  unit_price: {type: money, default: "product.unit_price"}   # a copy, taken when the line is made
-  level:      {type: text, formula: "quote.customer.level"}   # follows the customer
+  unit_price: {type: money, default: "sku.price"}           # a copy, taken when the item is made
+  tier:       {type: text, formula: "deal.account.tier"}    # follows the account
 checks:
-  - {name: in_stock, assert: "quantity <= product.stock", message: {en: Not in stock, zh: 库存不足}}
+  - {name: in_stock, assert: "quantity <= sku.stock", message: {en: Not in stock, zh: 库存不足}}
 ```
 
 Checked at load like any name, at the file:line:col that wrote the path: each step but the last
