@@ -1,4 +1,4 @@
-"""Dotted paths in expressions (`customer.level`): the syntax alone - a chain of attribute accesses
+"""Dotted paths in expressions (`account.tier`): the syntax alone - a chain of attribute accesses
 over a plain name, at most MAX_HOPS links. What a path may reach is checked against the entities
 in expression_paths.py; the runtime's values come from runtime/records/linked_values.py."""
 from __future__ import annotations

@@ -117,11 +117,11 @@ engine keeps it true when records are saved, and when the metadata changes:
   nothing and reports what would change.
 
 ```yaml
-# entities/order.yaml — adding this field and running `atrium migrate` fills it for every order
+# entities/deal.yaml — adding this field and running `atrium migrate` fills it for every deal
 fields:
   amount_wan: {type: money, formula: "(amount or 0) / 10000"}
-# entities/customer.yaml
-  won_total: {type: money, rollup: {from: order.customer, sum: amount, where: "stage == 'won'"}}
+# entities/account.yaml
+  won_total: {type: money, rollup: {from: deal.account, sum: amount, where: "stage == 'won'"}}
 ```
 
 The values are exactly those a save computes (Decimal money, rounded half up to the cent). A
