@@ -31,7 +31,7 @@ def attribute_problem(node: ast.Attribute) -> str | None:
         hops += 1
         current = current.value
     if not isinstance(current, ast.Name):
-        return "expressions cannot use attribute access except dotted paths through linked records, like customer.level"
+        return "expressions cannot use attribute access except dotted paths through linked records, like account.tier"
     if hops > MAX_HOPS:
         return f"the dotted path {'.'.join(path_of(node))} follows {hops} links; a path follows at most {MAX_HOPS}"
     return None

@@ -1,4 +1,4 @@
-"""Dotted paths in expressions (`product.price`, `order.customer.level`, `owner.team`): each is
+"""Dotted paths in expressions (`sku.price`, `deal.account.tier`, `owner.team`): each is
 checked against the entities once every entity is built, and stored formulas that read each other
 across entities through paths or roll-ups must not form a cycle.
 
