@@ -64,7 +64,7 @@ class BulkChanges:
             raise RecordNotFound(entity)
         if not self.access.can(actor, entity, "update"):
             raise AccessDenied(entity)
-        self.secured._refuse_fields(actor, entity, values)
+        self.secured.refuse_fields(actor, entity, values)
         with write_transaction(self.site.engine) as conn:
             found = {r["id"]: r for r in self.records.read_where(
                 conn, entity, "id", ids, self.access.row_filter(conn, actor, entity, "read"), lock=True)}
@@ -75,7 +75,7 @@ class BulkChanges:
             denied = [i for i in ids if not permitted(found[i])]
             if denied:
                 self._refuse(actor, AccessDenied(message("bulk_not_yours", actor.locale)), denied)
-            self.secured._refuse_unreadable_links(conn, actor, entity, values)
+            self.secured.refuse_unreadable_links(conn, actor, entity, values)
             try:
                 pairs = self.records.bulk_update(entity, [(i, values) for i in ids], actor, connection=conn,
                                                  current=found)

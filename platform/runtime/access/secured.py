@@ -65,7 +65,7 @@ class SecuredRecords:
         return Page([self.visible(actor, query.entity, r) for r in page.records], page.next_cursor,
                     page.count, page.count_capped)
 
-    def _refuse_fields(self, actor: Actor, entity: str, values: Mapping[str, Any]) -> None:
+    def refuse_fields(self, actor: Actor, entity: str, values: Mapping[str, Any]) -> None:
         """Hidden and read-only fields cannot be set by this actor."""
         fields = self.site.blueprint.entities[entity].fields
         refused = {name for name in self.access.writable(actor, entity, values)
@@ -73,7 +73,7 @@ class SecuredRecords:
         if refused:
             raise ValidationFailed({name: [message("field_not_allowed", actor.locale)] for name in refused})
 
-    def _refuse_unreadable_links(self, conn: Connection, actor: Actor, entity: str,
+    def refuse_unreadable_links(self, conn: Connection, actor: Actor, entity: str,
                                  values: Mapping[str, Any]) -> None:
         """A link may only point at a record the actor can see (else it would reveal it exists)."""
         fields = self.site.blueprint.entities[entity].fields
@@ -96,9 +96,9 @@ class SecuredRecords:
         self._check_entity(entity)
         if not self.access.can(actor, entity, "create"):
             raise AccessDenied(entity)
-        self._refuse_fields(actor, entity, values)
+        self.refuse_fields(actor, entity, values)
         with self._connect(connection, write=True) as conn:
-            self._refuse_unreadable_links(conn, actor, entity, values)
+            self.refuse_unreadable_links(conn, actor, entity, values)
             record = self.records.create(entity, values, actor, connection=conn)
             self._owner_stays_in_reach(conn, actor, entity, [record])
         return self.visible(actor, entity, record)
@@ -110,8 +110,8 @@ class SecuredRecords:
             raise AccessDenied(entity)
         rows = list(rows)
         for values in rows:
-            self._refuse_fields(actor, entity, values)
-            self._refuse_unreadable_links(connection, actor, entity, values)
+            self.refuse_fields(actor, entity, values)
+            self.refuse_unreadable_links(connection, actor, entity, values)
         created = self.records.bulk_create(entity, rows, actor, connection=connection)
         self._owner_stays_in_reach(connection, actor, entity, created)
         return created
@@ -119,10 +119,10 @@ class SecuredRecords:
     def update(self, actor: Actor, entity: str, record_id: int, values: Mapping[str, Any],
                version: int | None = None, connection: Connection | None = None) -> dict[str, Any]:
         self._check_entity(entity)
-        self._refuse_fields(actor, entity, values)
+        self.refuse_fields(actor, entity, values)
         with self._connect(connection, write=True) as conn:
             self.get(actor, entity, record_id, conn, action="update")
-            self._refuse_unreadable_links(conn, actor, entity, values)
+            self.refuse_unreadable_links(conn, actor, entity, values)
             record = self.records.update(entity, record_id, values, actor, version=version, connection=conn)
             self._owner_stays_in_reach(conn, actor, entity, [record])
         return self.visible(actor, entity, record)
