@@ -118,7 +118,7 @@ class Importer:
         if options.key and options.key not in seen:
             raise ImportProblem(say("key_not_mapped", self.locale, field=self._label(options.key)))
         try:  # the same refusal a form gets for a field the role may not set
-            self.secured._refuse_fields(self.actor, self.entity, dict.fromkeys(seen))
+            self.secured.refuse_fields(self.actor, self.entity, dict.fromkeys(seen))
         except ValidationFailed as error:
             raise ImportProblem(" ".join(f"{self._label(f)}: {' '.join(t)}"
                                          for f, t in error.errors.items())) from error
