@@ -102,3 +102,28 @@
     if (first) first.focus();
   });
 })();
+
+// A form redrawn by its live state (#form-body) shows the server's answer to what was sent; what
+// the user typed while that answer was on its way (e.g. the amount, just after picking a customer
+// whose pick redraws the form) is put back, so no keystroke is lost to the redraw.
+(function () {
+  var typed = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "form-body") typed = {};
+  });
+  document.addEventListener("input", function (event) {
+    if (typed && event.target.id && event.target.closest && event.target.closest("#form-body")) {
+      typed[event.target.id] = event.target.value;
+    }
+  }, true);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var sent = event.detail.requestConfig;
+    if (!typed || (sent && sent.target && sent.target.id !== "form-body")) return;  // another answer settled
+    var kept = typed;
+    typed = null;
+    Object.keys(kept).forEach(function (id) {
+      var input = document.getElementById(id);
+      if (input && !input.readOnly && !input.disabled) input.value = kept[id];
+    });
+  });
+})();
