@@ -20,6 +20,9 @@ FIELD_TYPES = (
 TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "autonumber", "select", "stage"})
 NUMERIC_TYPES = frozenset({"integer", "number", "money", "percent"})
 TEMPORAL_TYPES = frozenset({"date", "datetime"})
+# Field types a one-line input edits in place (a list cell, a kanban card's quick edit)
+IN_PLACE_TYPES = frozenset({"text", "email", "phone", "url", "integer", "number", "money", "percent", "date",
+                            "datetime", "boolean", "select", "user", "reference"})
 SYSTEM_FIELDS = ("id", "created_at", "created_by", "updated_at", "updated_by", "version")
 LOCATION_PARTS = ("lat", "lng", "address")
 

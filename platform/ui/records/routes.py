@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from atrium.ui.records import (
     bulk_actions,
+    cell_edit,
     convert_page,
     detail_page,
     export,
@@ -45,4 +46,5 @@ routes = [
     Route(ID + "/release", pool_actions.release, methods=["POST"], name="record_release"),
     Route(ID + "/convert", convert_page.convert_form, methods=["GET"], name="record_convert_form"),
     Route(ID + "/convert", convert_page.convert, methods=["POST"], name="record_convert"),
+    *cell_edit.routes,  # inline edit in list cells
 ]
