@@ -22,7 +22,7 @@ from atrium.runtime.site.site import Site
 from atrium.ui.api import actions as api_actions, approvals as approval_api, records as api
 from atrium.ui.api.errors import api_error
 from atrium.ui.approvals import inbox, pages as approval_pages
-from atrium.ui.boards import calendar as calendar_page, kanban_move
+from atrium.ui.boards import calendar as calendar_page, kanban_move, quick_edit
 from atrium.ui.records import import_page, routes as record_pages
 from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
@@ -78,7 +78,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     routes += report_page.routes + dashboard_page.routes
     routes += record_pages.routes  # /r/{entity}/...: lists, forms, detail
     routes += import_page.routes  # /r/{entity}/import
-    routes += kanban_move.routes + calendar_page.routes  # /kanban, /calendar
+    routes += kanban_move.routes + quick_edit.routes + calendar_page.routes  # /kanban, /calendar
     routes += approval_pages.routes + approval_api.routes  # approvals: before /api/v1/{entity}, which would take them
     routes += api.routes + api_actions.routes  # /api/v1/...: the JSON API and its OpenAPI document
     routes += inbox.routes  # /notifications

@@ -54,7 +54,7 @@
       event.preventDefault();
       var close = card.querySelector(".quick-cancel");
       refocus = card.id;
-      if (close) htmx.trigger(close, "click");
+      if (close) close.click();
     }
     if (event.target.matches && event.target.matches(".cell.editable") && event.key === "Enter") {
       refocus = null;  // the input takes the focus when it arrives
@@ -69,6 +69,12 @@
       if (!document.body.contains(editor) || editor.contains(document.activeElement)) return;
       save(editor);
     }, 150);
+  });
+
+  // a card's quick edit gives the focus back to its card once saved or closed
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var card = event.detail.elt.closest && event.detail.elt.closest(".kanban-card.editing");
+    if (card) refocus = card.id;
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
