@@ -108,3 +108,30 @@ def test_a_rep_edits_an_amount_inline_and_a_stale_edit_is_refused(browser, serve
     assert rows(site, "order", id=order["id"])[0]["amount"] == Decimal("2500.00")
     rep_context.close()
 
+
+
+def test_a_manager_quick_edits_a_card_and_the_columns_total_moves(page, server):
+    site = server.site
+    prefix = unique("Quick")
+    order = an_order(site, prefix, 1000)
+    sign_in(page, "manager")
+    page.goto(f"/r/order/kanban?q={quote(prefix)}")
+    card = page.locator(f"#card-{order['id']}")
+    lane = page.locator("section.kanban-col[data-value=initial_contact]")
+    expect(lane.locator(".lane-total")).to_have_text("¥1,000.00")
+    card.locator(".card-quick").focus()
+    page.keyboard.press("Enter")  # the keyboard opens the quick edit…
+    amount = card.locator("input[name=amount]")
+    expect(amount).to_be_focused()
+    expect(card.locator("input[name=expected_close]")).to_be_visible()
+    page.keyboard.press("Escape")  # …Esc closes it, nothing saved
+    expect(card.locator("input[name=amount]")).to_have_count(0)
+    expect(card.locator(".card-quick")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(amount).to_be_focused()
+    page.keyboard.type("4200")
+    page.keyboard.press("Enter")  # saves: the card and its column's total show the new amount
+    expect(lane.locator(".lane-total")).to_have_text("¥4,200.00")
+    expect(card).to_contain_text("¥4,200.00")
+    expect(page.locator("#board-message")).to_contain_text(prefix)
+    assert rows(site, "order", id=order["id"])[0]["amount"] == Decimal("4200.00")
