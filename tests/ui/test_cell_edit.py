@@ -173,3 +173,19 @@ def test_a_save_needs_the_sessions_csrf_token(world):
     rep = world.browser("rep")
     answer = rep.client.post(f"/r/order/{order['id']}/cell/amount", data={"_cell_value": "5", "_cell_version": "1"})
     assert answer.status_code == 403 and world.get("order", order["id"])["amount"] == Decimal("100.00")
+
+
+def test_a_reference_cell_takes_a_record_the_user_may_read(world):
+    order = world.order("Deal", amount=100)
+    other = world.customer("Beta Works")
+    hidden = world.customer("Secret Co", by="rep2")
+    rep = world.browser("rep")
+    editor = cell(rep.get(f"/r/order/{order['id']}/cell/customer?version=1", htmx=True).text, order["id"], "customer")
+    assert 'class="picker"' in editor and 'hx-get="/r/customer/pick"' in editor and "Deal customer" in editor
+    save(rep, "order", order["id"], "customer", str(other["id"]), 1)
+    assert world.get("order", order["id"])["customer"] == other["id"]
+    typed = save(rep, "order", order["id"], "customer", "", 2, _cell_value__q="Deal cust")  # typed, not picked
+    assert world.get("order", order["id"])["customer"] == order["customer"], typed.text
+    refused = save(rep, "order", order["id"], "customer", str(hidden["id"]), 3)  # another rep's customer
+    assert 'class="error"' in cell(refused.text, order["id"], "customer")
+    assert world.get("order", order["id"])["customer"] == order["customer"]
