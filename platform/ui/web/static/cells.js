@@ -96,7 +96,7 @@
       }
     }
     // the row's other controls (a quick stage action) carry the record's new version too
-    var cell = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest(".cell[data-version]");
+    var cell = event.target.closest && event.target.closest(".cell[data-version]");
     var row = cell && cell.closest("tr");
     if (!row) return;
     row.querySelectorAll("[hx-vals]").forEach(function (element) {
