@@ -112,6 +112,14 @@ def test_a_rep_edits_an_amount_inline_and_a_stale_edit_is_refused(browser, serve
     page.keyboard.press("Enter")
     expect(page.locator(cell)).to_have_text("¥2,500.00", timeout=SLOW)
     assert rows(site, "order", id=order["id"])[0]["amount"] == Decimal("2500.00")
+
+    # leaving the cell saves it too: Tab goes on to the next cell
+    open_cell(page, cell)
+    page.keyboard.type("2600")
+    page.keyboard.press("Tab")
+    expect(page.locator(cell)).to_have_text("¥2,600.00", timeout=SLOW)
+    expect(page.locator(f"#cell-{order['id']}-expected_close")).to_be_focused(timeout=SLOW)
+    assert rows(site, "order", id=order["id"])[0]["amount"] == Decimal("2600.00")
     rep_context.close()
 
 
