@@ -108,9 +108,8 @@ def cell_save(request: Request, form: FormData) -> Response:
     kit = Kit(request)
     cell = Cell(kit)
     path = cell.path
+    # the input as the form would post it (`<field>__q`: a reference's typed text)
     values = {path: str(form.get(VALUE, "")), f"{path}__q": str(form.get(f"{VALUE}__q", ""))}
-    if cell.field.type == "boolean":
-        values = {path: str(form.get(VALUE, ""))}
     version = version_of(form.get(VERSION))
     with kit.site.engine.connect() as connection:
         draft = cell.in_place.read(connection, values, [path])
