@@ -92,7 +92,8 @@ def _seconds(now: dt.datetime) -> float:
 def _count(connection: Connection, table: sa.Table, key: str, bucket: int) -> Count:
     """Add one attempt to `key` atomically and return its counts (the row is locked until commit)."""
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    upsert = insert(table).values(key=key, bucket=bucket, current=1, previous=0).on_conflict_do_update(index_elements=[table.c.key], set_={
+    first = insert(table).values(key=key, bucket=bucket, current=1, previous=0)
+    upsert = first.on_conflict_do_update(index_elements=[table.c.key], set_={
         # every expression reads the row as it was before this update
         "previous": sa.case((table.c.bucket == bucket, table.c.previous),
                             (table.c.bucket == bucket - 1, table.c.current), else_=0),

@@ -36,7 +36,7 @@ def users_page(request: Request) -> Response:
     message = word(DONE[done], request.state.locale, name=name) if done in DONE else None
     return render(request, "studio/users.html", {
         "heading": word("Users and sessions", request.state.locale), "people": people, "message": message,
-        "crumbs": [("/studio", word("Studio", request.state.locale))]})
+        "applied": None,        "crumbs": [("/studio", word("Studio", request.state.locale))]})
 
 
 def _act(request: Request, action: str) -> Response:
