@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from atrium.runtime.schema.database import write_transaction
+from atrium.runtime.schema.database import SQLITE_BUSY_TIMEOUT_MS, connect
 from atrium.runtime.schema.tables import Tables
 
 
@@ -80,13 +80,42 @@ def session_user(engine: Engine, tables: Tables, key: str, now: dt.datetime,
     found = dict(row._mapping)
     started, seen = found.pop("session_started_at"), found.pop("session_last_seen_at")
     if now - seen >= policy.idle or now - started >= policy.absolute:
-        with write_transaction(engine) as connection:
-            connection.execute(sessions.delete().where(sessions.c.key_hash == hashed))
+        _unless_busy(engine, sessions.delete().where(sessions.c.key_hash == hashed))
         return None
     if now - seen >= policy.touch_every:
-        with write_transaction(engine) as connection:
-            connection.execute(sessions.update().where(sessions.c.key_hash == hashed).values(last_seen_at=now))
+        _unless_busy(engine, sessions.update().where(sessions.c.key_hash == hashed).values(last_seen_at=now))
     return found
+
+
+BUSY_WAIT_MS = 100
+
+
+def _unless_busy(engine: Engine, statement: sa.Executable) -> None:
+    """Write `statement` now, or skip it when the lock it needs is held (SQLite's write lock
+    during a long import or migration, a row or table lock on PostgreSQL): a page never waits
+    for a timestamp. The next request tries again, and an expired session is refused whether or
+    not its row is gone yet."""
+    sqlite = engine.dialect.name == "sqlite"
+    with connect(engine, write=True) as connection:
+        raw = connection.connection.dbapi_connection if sqlite else None
+        if raw is not None:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_WAIT_MS}ms'")
+                connection.execute(statement)
+        except sa.exc.OperationalError as error:
+            if not _lock_busy(error):
+                raise
+        finally:
+            if raw is not None:
+                raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def _lock_busy(error: sa.exc.OperationalError) -> bool:
+    """SQLite's "database is locked", or PostgreSQL's lock_not_available (55P03)."""
+    return "locked" in str(error.orig) or getattr(error.orig, "sqlstate", None) == "55P03"
 
 
 def end_session(connection: Connection, tables: Tables, key: str) -> None:
