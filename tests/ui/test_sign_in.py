@@ -94,3 +94,10 @@ def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(client):
     assert statuses.count(400) <= ACCOUNT_LIMIT  # the passwords checked (and found wrong)
     assert statuses.count(400) + statuses.count(429) == 30
     assert sign_in(browser(client, "198.51.100.1"), "rep", "rep-pass").status_code == 303
+
+
+def test_a_name_no_one_can_have_answers_like_any_wrong_name(client):
+    tries = browser(client, "198.51.100.1")
+    for name in ("rep\x00", "x" * 5000, "  "):
+        response = sign_in(tries, name, "rep-pass")
+        assert response.status_code == 400 and "用户名或密码错误" in response.text

@@ -49,7 +49,7 @@ def login_page(request: Request) -> Response:
 
 def _find(site: Any, name: str) -> dict[str, Any] | None:
     users = site.tables.system("atrium_users")
-    if not name or len(name) > MAX_NAME:
+    if not name or len(name) > MAX_NAME or "\x00" in name:  # no one's (and PostgreSQL refuses NUL)
         return None
     with site.engine.connect() as connection:
         row = connection.execute(sa.select(users).where(users.c.name == name, users.c.active.is_(True))).first()
@@ -72,13 +72,13 @@ def login(request: Request, form: FormData) -> Response:
     user = _find(site, name)
     stored = user.get("password_hash") if user is not None else None
     verified = verify_password(stored or dummy_hash(), password) and stored is not None
+    sign_in_throttle.forget_old(site.engine, site.tables, now)  # after a check, never on a refusal's fast path
     if user is None or not verified:
         return render(request, "login.html", {"error": word("Wrong user name or password", locale), "name": name},
                       status_code=400)
     with write_transaction(site.engine) as connection:
         sign_in_throttle.succeeded(connection, site.tables, counted)
         key = start_session(connection, site.tables, user["id"], now, session_policy(request), address)
-    sign_in_throttle.forget_old(site.engine, site.tables, now)
     request.session.clear()  # a new session on sign-in: no fixation
     request.session.update({SESSION_KEY: key, "locale": user.get("locale") or locale,
                             "csrf_token": secrets.token_urlsafe(32)})
