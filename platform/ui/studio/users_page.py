@@ -14,6 +14,7 @@ from atrium.runtime.schema.database import connect, write_transaction
 from atrium.ui.studio.setup import studio_page
 from atrium.ui.web.i18n import N_, word
 from atrium.ui.web.page_tools import notice
+from atrium.ui.web.sign_in import session_policy
 from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread
 
@@ -26,8 +27,10 @@ DONE = {"signed_out": N_("{name} was signed out everywhere"), "disabled": N_("{n
 def users_page(request: Request) -> Response:
     site = request.app.state.site
     users, sessions = site.tables.system("atrium_users"), site.tables.system("atrium_sessions")
-    open_sessions = (sa.select(sa.func.count()).where(sessions.c.user_id == users.c.id)
-                     .scalar_subquery().label("sessions"))
+    policy, now = session_policy(request), site.now()
+    open_sessions = (sa.select(sa.func.count()).where(  # live ones: not yet timed out
+        sessions.c.user_id == users.c.id, sessions.c.last_seen_at > now - policy.idle,
+        sessions.c.started_at > now - policy.absolute).scalar_subquery().label("sessions"))
     with connect(site.engine) as connection:
         people = [dict(row._mapping) for row in connection.execute(
             sa.select(users.c.id, users.c.name, users.c.display_name, users.c.role, users.c.active, open_sessions)

@@ -14,7 +14,7 @@ from atrium.runtime.access.users import hash_password, set_password_hash, verify
 from atrium.runtime.schema.database import connect, write_transaction
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.i18n import N_, word
-from atrium.ui.web.sign_in import SESSION_KEY, client_address
+from atrium.ui.web.sign_in import SESSION_KEY, client_address, session_policy
 from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread, with_form
 
@@ -30,8 +30,10 @@ PASSWORD_PROBLEMS = {
 
 def _page(request: Request, error: str | None = None, done: str | None = None, status: int = 200) -> Response:
     site, user = request.app.state.site, request.state.user
+    policy, now = session_policy(request), site.now()
     with connect(site.engine) as connection:
-        sessions = user_sessions(connection, site.tables, user["id"])
+        sessions = [s for s in user_sessions(connection, site.tables, user["id"])  # live ones only
+                    if now - s["last_seen_at"] < policy.idle and now - s["started_at"] < policy.absolute]
     current = key_hash(str(request.session.get(SESSION_KEY, "")))
     return render(request, "account.html", {
         "sessions": [{**s, "current": s["key_hash"] == current} for s in sessions],
