@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import io
 import os
 import sys
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
 from atrium.cli_recompute import add_recompute_commands, migrate as run_migrate, recompute as run_recompute
+from atrium.cli_users import add_user_commands, run as run_user_command
 from atrium.metadata.problem_words import problem_text
 from atrium.translation import environment_locale, word
 
@@ -49,16 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=1, help="random seed: same seed, same data")
     seed.add_argument("--if-empty", action="store_true", help="do nothing when the database has users")
 
-    user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
-    add = user.add_parser("add", help="add a user")
-    add.add_argument("name")
-    add.add_argument("--role", required=True)
-    add.add_argument("--team")
-    add.add_argument("--display-name")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    user.add_parser("list", help="list users with their roles and teams")
-    token = user.add_parser("token", help="print a new API token for a user")
-    token.add_argument("name")
+    add_user_commands(commands)
 
     team = commands.add_parser("team", help="manage teams").add_subparsers(dest="action", required=True)
     team_add = team.add_parser("add", help="add a team")
@@ -187,33 +178,6 @@ def _seed(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int
     summary = seed_demo(blueprint, engine, scale=args.scale, seed=args.seed,
                         progress=sys.stderr.isatty() or args.scale >= 10_000)
     print(summary)
-    return 0
-
-
-def _user(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
-    from atrium.runtime.access import users
-    from atrium.runtime.schema.tables import build_tables
-    tables = build_tables(blueprint)
-    password_hash = None
-    if args.action == "add":  # asked and hashed (most of a second) before the write transaction opens
-        password = None
-        if args.password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
-        elif sys.stdin.isatty():
-            password = getpass.getpass(f"Password for {args.name}: ")
-        password_hash = users.hash_password(password) if password else None
-    with engine.begin() as connection:
-        if args.action == "list":
-            for row in users.list_users(connection, tables):
-                team = f", team {row['team']}" if row["team"] else ""
-                print(f"  {row['name']:<12} {row['role']}{team}")
-            return 0
-        if args.action == "token":
-            print(users.issue_token(connection, tables, args.name))
-            return 0
-        users.add_user(connection, tables, blueprint, args.name, args.role, args.team,
-                       display_name=args.display_name, password_hash=password_hash)
-    print(f"Added user {args.name} ({args.role}).")
     return 0
 
 
@@ -399,7 +363,7 @@ def _report(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
 Command = Callable[[argparse.Namespace, "Blueprint", "Engine"], int]
 COMMANDS: dict[str, Command] = {
     "run-scheduled": _run_scheduled, "migrate": run_migrate, "recompute": run_recompute, "seed": _seed,
-    "user": _user, "team": _team,
+    "user": run_user_command, "team": _team,
     "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from atrium.errors import AtriumError
+from atrium.runtime.access.sessions import SessionPolicy
 from atrium.runtime.automation.scheduler import Scheduler
 from atrium.runtime.site.overlay import SiteOverlay, default_site_overlay
 from atrium.runtime.site.site import Site
@@ -26,7 +27,7 @@ from atrium.ui.boards import calendar as calendar_page, kanban_move, quick_edit
 from atrium.ui.records import import_page, routes as record_pages
 from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
-from atrium.ui.web import sessions
+from atrium.ui.web import account, sessions, sign_in
 from atrium.ui.web.errors import page_error
 from atrium.ui.web.home import menu
 
@@ -44,6 +45,10 @@ class Settings:
     https_only: bool = False
     scheduler: bool = False  # run scheduled automations and send webhooks in this process (atrium serve)
     site_overlay: str | None = None  # where the studio writes (default: overlays/site beside a SQLite file)
+    # a session ends after this long without a request, and this long after sign-in whatever happens
+    # (env ATRIUM_SESSION_IDLE_MINUTES, ATRIUM_SESSION_MAX_HOURS; default 12 hours and 14 days)
+    session_idle_minutes: float | None = None
+    session_max_hours: float | None = None
 
 
 def secret_key(settings: Settings) -> str:
@@ -74,7 +79,8 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
                           settings.site_overlay or default_site_overlay(settings.database_url))
     site = site or Site.open(settings.blueprint, settings.database_url, overlay.load_overlays())
     # / is the user's role dashboard; /reports, /dashboards
-    routes: list[BaseRoute] = [Route("/", dashboard_page.home, name="home"), *sessions.routes]
+    routes: list[BaseRoute] = [Route("/", dashboard_page.home, name="home"), *sessions.routes, *sign_in.routes]
+    routes += account.routes  # /account: the user's own sessions and password
     routes += report_page.routes + dashboard_page.routes
     routes += record_pages.routes  # /r/{entity}/...: lists, forms, detail
     routes += import_page.routes  # /r/{entity}/import
@@ -91,16 +97,18 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
         routes.append(Mount("/static/vendor/echarts", StaticFiles(directory=vendor / "echarts" / "dist"),
                             name="echarts"))
     routes.append(Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"))
+    policy = SessionPolicy.from_settings(settings.session_idle_minutes, settings.session_max_hours)
     middleware = [
         Middleware(studio_setup.MetadataReload),  # first: every request sees the newest metadata
         Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="atrium_session",
-                   same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600),
+                   same_site="lax", https_only=settings.https_only, max_age=int(policy.absolute.total_seconds())),
         Middleware(sessions.IdentityMiddleware),
     ]
     app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY,
                     exception_handlers={AtriumError: atrium_error},
                     lifespan=scheduler_lifespan if settings.scheduler else None)
     app.state.site = site
+    app.state.session_policy = policy
     app.state.menu = menu
     studio_setup.install(app, overlay, site)
     return app
@@ -122,4 +130,20 @@ def app_from_environment() -> Starlette:
     return create_app(Settings(blueprint=os.environ["ATRIUM_BLUEPRINT"],
                                database_url=os.environ.get("ATRIUM_DATABASE_URL", "sqlite:///atrium.db"),
                                overlays=overlays, site_overlay=os.environ.get("ATRIUM_SITE_OVERLAY") or None,
-                               scheduler=os.environ.get("ATRIUM_SCHEDULER", "on") != "off"))
+                               scheduler=os.environ.get("ATRIUM_SCHEDULER", "on") != "off",
+                               session_idle_minutes=_number(os.environ.get("ATRIUM_SESSION_IDLE_MINUTES")),
+                               session_max_hours=_number(os.environ.get("ATRIUM_SESSION_MAX_HOURS"))))
+
+
+def _number(text: str | None) -> float | None:
+    """A positive number from the environment, or None (the default) when unset; anything else
+    stops the server with the variable's value in the message."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise SystemExit(f"not a number of minutes or hours: {text!r}") from None
+    if not value > 0:
+        raise SystemExit(f"a session timeout must be more than 0: {text!r}")
+    return value
