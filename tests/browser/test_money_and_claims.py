@@ -1,7 +1,8 @@
 """Two of the B2B blueprint's loops as the role walks them, in a real browser on the demo data, in
 Chinese and in English: finance records a receipt beyond what an instalment still has outstanding
 from the instalment's page and is refused beside the amount, with nothing written and the
-instalment's figures unchanged; a rep claims a customer from the public pool and finds its
+instalment's figures unchanged (what is left is accepted, and raising that receipt afterwards is
+refused too); a rep claims a customer from the public pool and finds its
 contacts listed on its page (and opens one), its open orders, their quotes and its planned visits
 now the rep's too, as the blueprint's `owner_follows` says."""
 from __future__ import annotations
@@ -56,6 +57,7 @@ USED_INSTALMENTS: set[int] = set()
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_finance_is_refused_a_receipt_beyond_the_instalments_outstanding(page, demo, locale):
+    """Refused when recorded, and again when a recorded receipt is raised past what is left."""
     site = demo.site
     instalment = open_instalment(site, USED_INSTALMENTS)
     USED_INSTALMENTS.add(instalment["id"])
@@ -84,6 +86,20 @@ def test_finance_is_refused_a_receipt_beyond_the_instalments_outstanding(page, d
     page.goto(f"/r/instalment/{instalment['id']}")
     expect(outstanding).to_have_text(figures[0])  # the instalment's figures as they were
     expect(received).to_have_text(figures[1])
+
+    # what is left is accepted; raising that receipt afterwards is refused the same way
+    page.locator("#related-receipt a.button", has_text=words("Add", locale)).click()
+    page.fill("#f-amount", str(instalment["outstanding"]))
+    page.locator("form.record-form button.primary").click()
+    expect(page).not_to_have_url(re.compile(r"/r/receipt/new"))
+    receipt = rows(site, "receipt", instalment=instalment["id"])[-1]
+    assert len(rows(site, "receipt", instalment=instalment["id"])) == len(receipts_before) + 1
+    assert rows(site, "instalment", id=instalment["id"])[0]["outstanding"] == 0
+    page.goto(f"/r/receipt/{receipt['id']}/edit")
+    page.fill("#f-amount", str(Decimal(receipt["amount"]) + 1))
+    page.locator("form.record-form button.primary").click()
+    expect(page.locator("#msg-amount .error")).to_have_text(check.message.text(locale))
+    assert rows(site, "receipt", id=receipt["id"])[0]["amount"] == receipt["amount"]
 
 
 # --- a claimed customer's contacts ---------------------------------------------------------------
