@@ -129,6 +129,7 @@ class Check:
     assertion: Expression
     message: Label | None  # None: the engine's own words name the check
     when: Expression | None = None
+    field: str | None = None  # the field its message is shown beside (default: the first it reads)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ def approval_json(site: Any, approval: Any, locale: str) -> dict[str, Any]:
         "requested_by": approval.requested_by, "requested_at": plain(approval.requested_at),
         "approvers": list(approval.approvers),
         "decided_by": approval.decided_by, "decided_at": plain(approval.decided_at), "comment": approval.comment,
+        "voided_by": approval.voided_by, "voided_at": plain(approval.voided_at),
         "lock": approval.lock if isinstance(approval.lock, bool) else list(approval.lock),
     }
 

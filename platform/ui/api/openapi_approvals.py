@@ -32,6 +32,11 @@ SCHEMAS: dict[str, Any] = {
         "decided_by": {"type": ["integer", "null"]},
         "decided_at": {"type": ["string", "null"], "format": "date-time"},
         "comment": {"type": ["string", "null"]},
+        "voided_by": {"type": ["integer", "null"],
+                      "description": "Status voided: the user whose change to the approved record (or to a record "
+                                     "the rule's voided_by names) made the approval void; null for a rule's change"},
+        "voided_at": {"type": ["string", "null"], "format": "date-time",
+                      "description": "When the approval became void; null unless the status is voided"},
         "lock": {"oneOf": [{"type": "boolean"}, {"type": "array", "items": {"type": "string"}}],
                  "description": "true: the record is read-only while pending; a list: those fields are"}}},
     "ApprovalRefused": {"type": "object", "required": ["error", "message"], "properties": {
