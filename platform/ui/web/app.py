@@ -28,7 +28,7 @@ from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
 from atrium.ui.web import sessions
 from atrium.ui.web.errors import page_error
-from atrium.ui.web.home import menu
+from atrium.ui.web.navigation import menus
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 MAX_BODY = 32 * 1024 * 1024  # a CSV import of a few hundred thousand rows
@@ -101,7 +101,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
                     exception_handlers={AtriumError: atrium_error},
                     lifespan=scheduler_lifespan if settings.scheduler else None)
     app.state.site = site
-    app.state.menu = menu
+    app.state.navigation = menus
     studio_setup.install(app, overlay, site)
     return app
 
