@@ -9,8 +9,9 @@ with bilingual labels, each group optionally for some roles only.
         items: [contract, {dashboard: finance}]
 
 A plain name is an entity; `{report: name}` and `{dashboard: name}` link a report or a
-dashboard. Each name must exist (else a file:line:col problem). Without `navigation:` the UI
-falls back to one menu of every entity the user may read.
+dashboard. Each name must exist (else a file:line:col problem). An entity no menu names shows
+under a last "More" menu; without `navigation:` the UI has one menu of every entity the user may
+read.
 """
 from __future__ import annotations
 

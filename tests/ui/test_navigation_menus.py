@@ -35,6 +35,16 @@ def test_the_administrator_reaches_every_declared_report_and_dashboard(world):
     assert "/dashboards/sales_manager" in shown["Sales"] and "/reports/campaign_roi" in shown["Marketing"]
 
 
+class Swapped:
+    """The site with another blueprint."""
+
+    def __init__(self, site, blueprint):
+        self.site, self.blueprint = site, blueprint
+
+    def __getattr__(self, name):
+        return getattr(self.site, name)
+
+
 def request_as(site, role: str, locale: str = "en") -> SimpleNamespace:
     actor = Actor(user_id=999, name="someone", role=role, team_id=None, locale=locale)
     return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(site=site)),
@@ -61,3 +71,11 @@ def test_without_a_declaration_one_menu_lists_every_readable_entity(world):
     readable = [name for name in site.blueprint.entities if site.access.can(rep, name, "read")]
     assert [link.key for link in only.links] == readable
     assert only.holds("order") and not only.holds("_reports")
+
+
+def test_an_entity_no_menu_names_is_under_more(world):
+    site = world.site
+    sales_only = Swapped(site, dataclasses.replace(site.blueprint, navigation=site.blueprint.navigation[:1]))
+    shown = {menu.text: [link.key for link in menu.links] for menu in menus(request_as(sales_only, "sales_rep", "zh"))}
+    assert list(shown) == ["销售", "更多"]
+    assert "ticket" in shown["更多"] and "order" not in shown["更多"]

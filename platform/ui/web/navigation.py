@@ -1,7 +1,8 @@
 """The header's menus: the blueprint's `navigation:` groups (metadata/navigation.py) as the
 signed-in user may use them — entities their role may read, reports they may run, dashboards of
-their role, groups for their role — or, without the declaration, one menu of every readable
-entity. Each menu is a `<details>` in the header, so it opens without JavaScript."""
+their role, groups for their role, then "More" with the readable entities no menu names (one
+the studio just added) — or, without the declaration, one menu of every readable entity. Each
+menu is a `<details>` in the header, so it opens without JavaScript."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,11 +11,12 @@ from typing import Any
 from starlette.requests import Request
 
 from atrium.runtime.reports.runner import Reports
-from atrium.translation import N_
+from atrium.translation import N_, NC_, pword
 from atrium.ui.reports.dashboard_page import visible_dashboards
 from atrium.ui.web.i18n import word
 
 FALLBACK = N_("Records")  # the one menu's name when the blueprint declares none
+MORE = NC_("menu", "More")  # the last menu: readable entities no declared menu names (e.g. one added in the studio)
 
 
 @dataclass(frozen=True)
@@ -64,4 +66,9 @@ def menus(request: Request) -> list[Menu]:
                                   f"_dashboard:{item.name}"))
         if links:
             shown.append(Menu(text(group.label), tuple(links)))
+    declared = {item.name for group in blueprint.navigation for item in group.items if item.kind == "entity"}
+    rest = tuple(Link(f"/r/{name}", text(blueprint.entities[name].plural), name)
+                 for name in readable if name not in declared)
+    if rest:
+        shown.append(Menu(pword(*MORE, locale), rest))
     return shown
