@@ -3,6 +3,7 @@ pool in one action, in a real browser: the outcome says 20, the list refreshes, 
 then holds exactly those 20 customers."""
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 from browser_kit import rows, sign_in, unique, user_id
@@ -22,6 +23,11 @@ def test_a_manager_releases_twenty_customers_to_the_pool_in_one_action(page, ser
     expect(page.locator("table.records tbody tr")).to_have_count(20)
     page.locator("#bulk-page").check()  # tick all on this page
     expect(page.locator("input.bulk-pick:checked")).to_have_count(20)
+    with page.expect_download() as download:  # the selection through the list's exporter
+        page.locator("#bulk-form button[value=export]").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert sum(1 for line in exported.splitlines() if prefix in line) == 20
+    expect(page.locator("input.bulk-pick:checked")).to_have_count(20)  # still ticked
     page.locator("#bulk-form button[value=release]").click()
     expect(page.locator("#bulk-outcome .ok")).to_contain_text("20")
     expect(page.locator("input.bulk-pick:checked")).to_have_count(0)  # the list came back

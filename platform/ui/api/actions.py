@@ -153,7 +153,7 @@ def bulk(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes
         return _export(site, actor, entity, selection, data.get("format"))
     if action == "assign":
         to = data.get("to")
-        if not entity.owner or (to is not None and (isinstance(to, bool) or not isinstance(to, int))):
+        if not entity.owner or isinstance(to, bool) or not isinstance(to, int):
             raise bad_request(actor.locale, "Choose whom to assign them to", "to")
         values = {entity.owner: to}
     if values is not None:
