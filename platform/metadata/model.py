@@ -381,6 +381,7 @@ class Blueprint:
     seed: Document | None = None
     sources: tuple[str, ...] = ()  # the folders merged, base first
     targets: Targets | None = None
+    navigation: tuple[Any, ...] = ()  # navigation.NavGroup: the header's declared menus
 
     @property
     def default_locale(self) -> str:

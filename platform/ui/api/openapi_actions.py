@@ -40,28 +40,58 @@ CHOICES = {"type": "object", "properties": {"targets": {"type": "object", "addit
                             "description": "Create even though similar records exist"}}}}}}
 
 
-BULK = {"type": "object", "properties": {
-    "ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 500},
-    "where": {"type": "object", "description": "Instead of ids: the list's filters (field, field__op → value; "
-                                               "a list for __in), at most 500 matches"},
-    "set": {"type": "object", "description": "Field → value, the same for every record (e.g. the owner)"},
-    "action": {"enum": ["release"], "description": "Give every record back to the public pool"}}}
 BULK_REFUSED = {"type": "object", "required": ["error", "message", "refused"], "properties": {
     "error": {"type": "string"}, "message": {"type": "string"},
     "refused": {"type": "object", "description": "Record id → why (a text, or field → texts)",
                 "additionalProperties": {}}}}
+BULK_ACTIONS = {"assign": "give every record to the user `to` (the owner field)",
+                "release": "give every record back to the public pool",
+                "claim": "take every record from the public pool (the pool's limits count them all)",
+                "delete": "delete every record (each reference's on_delete applies)",
+                "export": "answer the records as CSV (`format`: csv), nothing changes"}
 
 
-def bulk_path(entity: Entity) -> dict[str, Any]:
+def bulk_actions(access: Any, actor: Any, entity: Entity) -> list[str]:
+    """The bulk actions this caller's role may take on the entity's records."""
+    name = entity.name
+    owner = entity.owner
+    actions = []
+    if owner and access.can(actor, name, "update") and access.field_mode(actor, name, owner) == "write":
+        actions.append("assign")
+    if entity.pool is not None and access.can(actor, name, "update"):
+        actions.append("release")
+    if entity.pool is not None and access.claims(actor, name):
+        actions.append("claim")
+    if access.can(actor, name, "delete"):
+        actions.append("delete")
+    return actions + ["export"]
+
+
+def bulk_path(access: Any, actor: Any, entity: Entity) -> dict[str, Any]:
+    actions = bulk_actions(access, actor, entity)
+    body = {"type": "object", "description": "Which records (`ids` or `where`) and what to do (`set` or `action`)",
+            "properties": {
+                "ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 500},
+                "where": {"type": "object", "description": "Instead of ids: the list's filters (field, field__op → "
+                                                           "value; a list for __in; `q` the quick search), evaluated "
+                                                           "when the action runs under the caller's access; at most "
+                                                           "10000 matches"},
+                "set": {"type": "object", "description": "Field → value, the same for every record"},
+                "action": {"enum": actions, "description": "; ".join(f"{a}: {BULK_ACTIONS[a]}" for a in actions)},
+                "to": {"type": "integer", "description": "assign: the user who gets the records"},
+                "format": {"enum": ["csv"], "default": "csv", "description": "export: the file's format"}}}
     refused = _json(BULK_REFUSED, "Refused (these records, why); nothing was changed")
     return {"post": {
         "operationId": f"bulk_{entity.name}", "tags": [entity.name],
-        "summary": "Change many records at once, all or nothing: the same values (set) or a release (action)",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": BULK}}},
-        "responses": {"200": _json({"type": "object", "properties": {"updated": {"type": "integer"}}},
-                                   "How many records changed"), "400": _ref("BadRequest"),
-                      "401": _ref("Unauthorized"), "403": refused, "404": refused, "409": refused,
-                      "422": refused}}}
+        "summary": "Act on many records at once, all or nothing: the same values (set), a reassignment, "
+                   "a release or claim, a delete, or an export",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {"200": {"description": "How many records changed (`updated`), or the exported file",
+                              "content": {"application/json": {"schema": {
+                                  "type": "object", "properties": {"updated": {"type": "integer"}}}},
+                                  "text/csv": {"schema": {"type": "string"}}}},
+                      "400": _ref("BadRequest"), "401": _ref("Unauthorized"), "403": refused, "404": refused,
+                      "409": refused, "422": refused}}}
 
 
 def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
@@ -69,8 +99,8 @@ def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
     record = {"$ref": f"#/components/schemas/{name}"}
     errors = {"401": _ref("Unauthorized"), "403": _ref("Forbidden"), "404": _ref("NotFound")}
     paths: dict[str, Any] = {}
-    if access.can(actor, name, "update"):
-        paths[f"/api/v1/{name}/bulk"] = bulk_path(entity)
+    if access.can(actor, name, "read"):
+        paths[f"/api/v1/{name}/bulk"] = bulk_path(access, actor, entity)
     if entity.pool is not None and access.claims(actor, name):
         for action, summary in (("claim", "Claim a record from the public pool"),
                                 ("release", "Give a record back to the public pool")):

@@ -29,6 +29,8 @@ routes = [
     Route(R + "/export.csv", export.export_csv, methods=["GET"], name="record_export"),
     Route(R + "/pick", picker.pick, methods=["GET"], name="record_pick"),
     Route(R + "/bulk", bulk_actions.bulk, methods=["POST"], name="record_bulk"),
+    Route(R + "/bulk/field", bulk_actions.field_input, methods=["GET"], name="record_bulk_field"),
+    Route(R + "/bulk/{job}", bulk_actions.progress, methods=["GET"], name="record_bulk_progress"),
     Route(R + "/views", saved_views.save_view, methods=["POST"], name="saved_view_save"),
     Route(R + "/views/{view_id:int}/delete", saved_views.delete_view, methods=["POST"], name="saved_view_delete"),
     Route(R + "/new", form_page.new_form, methods=["GET"], name="record_new"),

@@ -29,7 +29,7 @@ from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
 from atrium.ui.web import account, sessions, sign_in
 from atrium.ui.web.errors import page_error
-from atrium.ui.web.home import menu
+from atrium.ui.web.navigation import menus
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 MAX_BODY = 32 * 1024 * 1024  # a CSV import of a few hundred thousand rows
@@ -109,7 +109,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
                     lifespan=scheduler_lifespan if settings.scheduler else None)
     app.state.site = site
     app.state.session_policy = policy
-    app.state.menu = menu
+    app.state.navigation = menus
     studio_setup.install(app, overlay, site)
     return app
 
