@@ -8,6 +8,7 @@ import io
 import openpyxl
 
 from atrium.cli import main
+from tests.runtime.test_xlsx_io import workbook
 from tests.test_cli_import import prepared
 
 
@@ -18,7 +19,6 @@ def run(capture, *args: str) -> tuple[int, str, str]:
         code = exit_info.code
     captured = capture.readouterr()
     return code, captured.out.decode(), captured.err.decode()
-from tests.runtime.test_xlsx_io import workbook
 
 
 def test_import_an_xlsx_sheet_with_valid_rows_then_export_xlsx(capsysbinary, database_url, b2b, tmp_path):
@@ -32,8 +32,10 @@ def test_import_an_xlsx_sheet_with_valid_rows_then_export_xlsx(capsysbinary, dat
     code, out, err = run(capsysbinary, *base, "import", "lead", str(path), "--sheet", "线索")
     assert code == 1 and "sheet '线索', 3 row(s)" in out and f"{path}:3: 联系人:" in err
     rejected = tmp_path / "rejected.xlsx"
-    code, out, err = run(capsysbinary, *base, "import", "lead", str(path), "--sheet", "线索", "--valid-rows", str(rejected))
-    assert code == 0 and f"Imported 2 of 3 row(s): 2 created, 0 updated, 0 skipped; 1 rejected, written to {rejected}" in out
+    code, out, err = run(capsysbinary, *base, "import", "lead", str(path), "--sheet", "线索",
+                         "--valid-rows", str(rejected))
+    assert code == 0
+    assert f"Imported 2 of 3 row(s): 2 created, 0 updated, 0 skipped; 1 rejected, written to {rejected}" in out
     back = list(openpyxl.load_workbook(rejected).active.iter_rows(values_only=True))
     assert [line[:2] for line in back] == [("行号", "公司名称"), ("3", "小米科技")] and "预算" in back[1][-1]
     assert "没有工作表" in run(capsysbinary, *base, "import", "lead", str(path), "--sheet", "客户")[2]
