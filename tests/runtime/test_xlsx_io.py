@@ -48,9 +48,10 @@ def test_cells_read_as_an_excel_user_expects():
     assert table.rows == [
         (2, ["华为技术", "张伟", "13912345678", "150000.5", "2027-03-01", "15", "true"]),
         (4, ["小米科技", "李娜", "021-5555-0101", "0.3", "2027-03-01 09:30:00", "1", "false"])]
-    # the first sheet unless one is chosen; a sheet that is not there is named
-    with pytest.raises(ImportProblem, match="没有数据行|只有表头行"):
-        read_table(out.getvalue(), "zh")
+    # unless one is chosen, the first sheet with rows (a cover page is passed over)
+    assert read_table(out.getvalue(), "zh").sheet == "线索"
+    with pytest.raises(ImportProblem, match="只有表头行"):
+        read_table(out.getvalue(), "zh", "说明")
     with pytest.raises(ImportProblem, match="没有工作表“客户”"):
         read_table(out.getvalue(), "zh", "客户")
 

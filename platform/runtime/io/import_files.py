@@ -47,6 +47,10 @@ class ImportProblem(AtriumError, ValueError):
     status, code = 422, "import"
 
 
+class EmptyTable(ImportProblem):
+    """No header, or no rows under it: a workbook's next sheet may hold the data."""
+
+
 @dataclass
 class CsvFile:
     """A table read from a file: CSV, or one sheet of a workbook (then `sheet` names it)."""
@@ -176,9 +180,9 @@ class TableBuilder:
     def finish(self, encoding: str, delimiter: str, sheet: str | None = None,
                sheets: list[str] | None = None) -> CsvFile:
         if self.header is None:
-            raise ImportProblem(say("no_header", self.locale))
+            raise EmptyTable(say("no_header", self.locale))
         if not self.rows:
-            raise ImportProblem(say("no_rows", self.locale))
+            raise EmptyTable(say("no_rows", self.locale))
         return CsvFile(self.header, self.rows, encoding, delimiter, sheet, sheets or [])
 
 

@@ -23,6 +23,7 @@ from atrium.runtime.io.import_files import (
     MAX_COLUMNS,
     MAX_ROWS,
     CsvFile,
+    EmptyTable,
     ImportProblem,
     TableBuilder,
     say as file_problem,
@@ -68,30 +69,39 @@ def read_xlsx(data: bytes, locale: str = "en", sheet: str | None = None) -> CsvF
         raise ImportProblem(say("not_xlsx", locale)) from None
     try:
         names = list(workbook.sheetnames)
+        if sheet is not None and sheet not in names:
+            raise ImportProblem(say("no_sheet", locale, sheet=sheet))
         if not names:
             raise ImportProblem(say("not_xlsx", locale))
-        chosen = sheet or names[0]
-        if chosen not in names:
-            raise ImportProblem(say("no_sheet", locale, sheet=chosen))
-        worksheet = workbook[chosen]
-        worksheet.reset_dimensions()  # the sheet's own claim of its size is not trusted: rows are as long as they are
-        table = TableBuilder(locale)
-        for number, row in enumerate(worksheet.iter_rows(), start=1):
-            if number > MAX_SCANNED_ROWS:
-                raise ImportProblem(file_problem("too_many_rows", locale, limit=MAX_ROWS))
-            if len(row) > MAX_COLUMNS and any(getattr(c, "value", None) not in (None, "") for c in row[MAX_COLUMNS:]):
-                raise ImportProblem(file_problem("too_many_columns", locale, limit=MAX_COLUMNS))
-            cells = [cell_text(cell) for cell in row[:MAX_COLUMNS]]
-            if any(len(text) > MAX_CELL for text in cells):
-                raise ImportProblem(file_problem("cell_too_long", locale, row=number, limit=MAX_CELL))
-            table.add(number, cells)
+        empty: EmptyTable | None = None
+        for name in [sheet] if sheet is not None else names:  # by default the first sheet with rows
+            try:
+                return read_sheet(workbook[name], locale).finish("xlsx", "", name, names)
+            except EmptyTable as problem:
+                empty = empty or problem
+        assert empty is not None
+        raise empty
     except ImportProblem:
         raise
     except Exception:
         raise ImportProblem(say("not_xlsx", locale)) from None
     finally:
         workbook.close()
-    return table.finish("xlsx", "", chosen, names)
+
+
+def read_sheet(worksheet: Any, locale: str) -> TableBuilder:
+    worksheet.reset_dimensions()  # the sheet's own claim of its size is not trusted: rows are as long as they are
+    table = TableBuilder(locale)
+    for number, row in enumerate(worksheet.iter_rows(), start=1):
+        if number > MAX_SCANNED_ROWS:
+            raise ImportProblem(file_problem("too_many_rows", locale, limit=MAX_ROWS))
+        if len(row) > MAX_COLUMNS and any(getattr(c, "value", None) not in (None, "") for c in row[MAX_COLUMNS:]):
+            raise ImportProblem(file_problem("too_many_columns", locale, limit=MAX_COLUMNS))
+        cells = [cell_text(cell) for cell in row[:MAX_COLUMNS]]
+        if any(len(text) > MAX_CELL for text in cells):
+            raise ImportProblem(file_problem("cell_too_long", locale, row=number, limit=MAX_CELL))
+        table.add(number, cells)
+    return table
 
 
 def sheet_names(data: bytes, locale: str = "en") -> list[str]:
