@@ -75,7 +75,8 @@ def test_an_xlsx_of_200_leads_with_bad_rows_named_then_the_valid_rows_imported(p
     expect(page.locator("#import-progress")).to_contain_text("5 行被拒绝")
     with page.expect_download() as download:
         page.locator("#rejected-file").click()
-    rejected = list(openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes())).active.iter_rows(values_only=True))
+    book = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    rejected = list(book.active.iter_rows(values_only=True))
     assert [int(r[0]) for r in rejected[1:]] == sorted(BAD) and all(r[-1] for r in rejected[1:])
     imported = [r for r in rows(site, "lead") if r["company"].startswith(prefix)]
     assert len(imported) == 195 and all(r["contact_name"] for r in imported)
