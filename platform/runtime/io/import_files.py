@@ -12,63 +12,27 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from dataclasses import dataclass, field as dataclass_field
-from typing import Any
 
-from atrium.errors import AtriumError
-from atrium.translation import N_, word
+from atrium.runtime.io import xlsx_files
+from atrium.runtime.io.import_table import (
+    MAX_CELL,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    CsvFile,
+    EmptyTable,
+    ImportProblem,
+    TableBuilder,
+    header_names,
+    say,
+)
 
-MAX_COLUMNS = 500
-MAX_ROWS = 500_000
-MAX_CELL = 65_536  # characters in one cell
+__all__ = ["MAX_CELL", "MAX_COLUMNS", "MAX_ROWS", "CsvFile", "EmptyTable", "ImportProblem", "TableBuilder",
+           "decode", "header_names", "is_xlsx", "read_csv", "read_table", "sniff_delimiter"]
+
 SAMPLE = 8192  # characters the delimiter is guessed from
 SAMPLE_ROWS = 20
 DELIMITERS = ",;\t"
 XLSX_MAGIC = b"PK\x03\x04"
-
-MESSAGES: dict[str, str] = {
-    "no_header": N_("The file has no header row"),
-    "no_rows": N_("The file has a header row but no rows under it"),
-    "unreadable": N_("The file is not a CSV text file (its encoding is not UTF-8 or GBK)"),
-    "bad_csv": N_("The file is not valid CSV near row {row}: {reason}"),
-    "too_many_columns": N_("The file has more than {limit} columns; keep only the columns to import"),
-    "too_many_rows": N_("The file has more than {limit} rows; split it into smaller files"),
-    "cell_too_long": N_("A cell near row {row} is longer than {limit} characters"),
-}
-
-
-def say(key: str, locale: str, **params: Any) -> str:
-    return word(MESSAGES[key], locale, **params)
-
-
-class ImportProblem(AtriumError, ValueError):
-    """The file or the mapping cannot be imported at all (as opposed to one row's errors)."""
-
-    status, code = 422, "import"
-
-
-class EmptyTable(ImportProblem):
-    """No header, or no rows under it: a workbook's next sheet may hold the data."""
-
-
-@dataclass
-class CsvFile:
-    """A table read from a file: CSV, or one sheet of a workbook (then `sheet` names it)."""
-
-    header: list[str]
-    rows: list[tuple[int, list[str]]]  # (row number as a spreadsheet shows it, cells)
-    encoding: str
-    delimiter: str
-    sheet: str | None = None
-    sheets: list[str] = dataclass_field(default_factory=list)  # a workbook's sheets, in order
-
-    @property
-    def total(self) -> int:
-        return len(self.rows)
-
-    @property
-    def kind(self) -> str:
-        return "xlsx" if self.sheet is not None else "csv"
 
 
 def is_xlsx(data: bytes) -> bool:
@@ -78,8 +42,6 @@ def is_xlsx(data: bytes) -> bool:
 
 def read_table(data: bytes, locale: str = "en", sheet: str | None = None) -> CsvFile:
     """A CSV file or an .xlsx workbook (its first sheet, or `sheet`), told apart by content."""
-    from atrium.runtime.io import xlsx_files  # openpyxl loads only when a workbook comes
-
     if is_xlsx(data):
         return xlsx_files.read_xlsx(data, locale, sheet)
     if xlsx_files.is_old_xls(data):
@@ -153,50 +115,3 @@ def read_csv(data: bytes, locale: str = "en") -> CsvFile:
             raise ImportProblem(say("cell_too_long", locale, row=number + 1, limit=MAX_CELL)) from None
         raise ImportProblem(say("bad_csv", locale, row=number + 1, reason=error)) from None
     return table.finish(encoding, delimiter)
-
-
-class TableBuilder:
-    """Rows in, a CsvFile out: the first non-empty row is the header; the caps are checked as
-    rows arrive, so a hostile file is refused as soon as it goes over one."""
-
-    def __init__(self, locale: str):
-        self.locale = locale
-        self.header: list[str] | None = None
-        self.rows: list[tuple[int, list[str]]] = []
-
-    def add(self, number: int, cells: list[str]) -> None:
-        if len(cells) > MAX_COLUMNS and any(cell.strip() for cell in cells[MAX_COLUMNS:]):
-            raise ImportProblem(say("too_many_columns", self.locale, limit=MAX_COLUMNS))
-        cells = cells[:MAX_COLUMNS]
-        if not any(cell.strip() for cell in cells):
-            return
-        if self.header is None:
-            self.header = header_names(cells)
-        elif len(self.rows) >= MAX_ROWS:
-            raise ImportProblem(say("too_many_rows", self.locale, limit=MAX_ROWS))
-        else:
-            self.rows.append((number, cells))
-
-    def finish(self, encoding: str, delimiter: str, sheet: str | None = None,
-               sheets: list[str] | None = None) -> CsvFile:
-        if self.header is None:
-            raise EmptyTable(say("no_header", self.locale))
-        if not self.rows:
-            raise EmptyTable(say("no_rows", self.locale))
-        return CsvFile(self.header, self.rows, encoding, delimiter, sheet, sheets or [])
-
-
-def header_names(cells: list[str]) -> list[str]:
-    """Column names: trimmed; a blank one is named by its position, a repeated one made distinct."""
-    end = len(cells)
-    while end and not cells[end - 1].strip():
-        end -= 1
-    names: list[str] = []
-    seen: set[str] = set()
-    for index, cell in enumerate(cells[:end]):
-        name = cell.strip().removeprefix("\ufeff").strip() or f"#{index + 1}"
-        if name in seen:
-            name = f"{name} #{index + 1}"
-        seen.add(name)
-        names.append(name)
-    return names

@@ -8,6 +8,8 @@ import csv
 import io
 from typing import Sequence
 
+from openpyxl import Workbook
+
 from atrium.runtime.io.import_files import CsvFile
 from atrium.runtime.io.import_rows import RowError
 from atrium.translation import N_, word
@@ -40,8 +42,6 @@ def rejected_file(csv_file: CsvFile, errors: Sequence[RowError], locale: str) ->
     """(content, file extension, media type)."""
     table = rejected_rows(csv_file, errors, locale)
     if csv_file.kind == "xlsx":
-        from openpyxl import Workbook
-
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(csv_file.sheet or "Sheet1")
         for line in table:

@@ -18,7 +18,9 @@ import zipfile
 from decimal import Decimal
 from typing import Any
 
-from atrium.runtime.io.import_files import (
+import openpyxl
+
+from atrium.runtime.io.import_table import (
     MAX_CELL,
     MAX_COLUMNS,
     MAX_ROWS,
@@ -58,8 +60,6 @@ def check_archive(data: bytes, locale: str) -> None:
 
 
 def read_xlsx(data: bytes, locale: str = "en", sheet: str | None = None) -> CsvFile:
-    import openpyxl
-
     check_archive(data, locale)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -105,8 +105,6 @@ def read_sheet(worksheet: Any, locale: str) -> TableBuilder:
 
 
 def sheet_names(data: bytes, locale: str = "en") -> list[str]:
-    import openpyxl
-
     check_archive(data, locale)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)

@@ -10,6 +10,7 @@ worker sweeps the folder when it starts, and a progress poll checks its own job.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -22,11 +23,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from atrium.runtime.records.service import RecordNotFound
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: no crash detection, jobs still run
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 KEEP_SECONDS = 24 * 3600
@@ -88,8 +84,6 @@ class JobStore:
     def lock(self, job: str) -> IO[bytes] | None:
         """The job's run lock, held until the returned file is closed; None if someone holds it."""
         handle = open(self.folder(job) / "lock", "ab")  # held across threads: the runner closes it
-        if fcntl is None:
-            return handle
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -100,7 +94,7 @@ class JobStore:
     def recover(self, job: str) -> dict[str, Any] | None:
         """The job's status, marked `interrupted` first if it says running but nobody runs it."""
         status = self.read(job, "status")
-        if status is None or status.get("state") != "running" or fcntl is None:
+        if status is None or status.get("state") != "running":
             return status
         handle = self.lock(job)
         if handle is None:
