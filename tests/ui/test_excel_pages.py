@@ -78,3 +78,20 @@ def test_list_and_report_exports_have_typed_cells(app):  # noqa: F811
     assert rows[-1][0] == "合计"
     page = boss.get("/r/order")
     assert 'href="/r/order/export.xlsx?' in page.text
+
+
+def test_the_ticked_rows_export_to_excel_under_the_same_access(app):  # noqa: F811
+    site = app.state.site
+    li = 2  # the fixture's second user
+    made = [site.records.create("customer", {"name": name, "owner": li}) for name in ("甲公司", "乙公司", "丙公司")]
+    boss = signed_in(app, "boss")
+    assert 'data-export-ticked="/r/customer/export.xlsx"' in boss.get("/r/customer").text
+    picked = f"ids={made[0]['id']}&ids={made[2]['id']}"
+    sheet = openpyxl.load_workbook(io.BytesIO(boss.get(f"/r/customer/export.xlsx?{picked}").content)).active
+    assert sorted(line[1] for line in sheet.iter_rows(min_row=2, values_only=True)) == ["丙公司", "甲公司"]
+    assert len(boss.get(f"/r/customer/export.csv?{picked}").text.splitlines()) == 3  # the header and two rows
+    # another rep's selection of li's records exports nothing
+    rep = openpyxl.load_workbook(io.BytesIO(signed_in(app, "wang").get(f"/r/customer/export.xlsx?{picked}").content))
+    assert rep.active.max_row == 1
+    nonsense = boss.get("/r/customer/export.xlsx?ids=abc")
+    assert openpyxl.load_workbook(io.BytesIO(nonsense.content)).active.max_row == 1
