@@ -27,6 +27,7 @@ routes = [
     Route(R, form_page.create, methods=["POST"], name="record_create"),
     Route(R + "/count", list_page.exact_count, methods=["GET"], name="record_count"),
     Route(R + "/export.csv", export.export_csv, methods=["GET"], name="record_export"),
+    Route(R + "/export.xlsx", export.export_xlsx, methods=["GET"], name="record_export_xlsx"),
     Route(R + "/pick", picker.pick, methods=["GET"], name="record_pick"),
     Route(R + "/bulk", bulk_actions.bulk, methods=["POST"], name="record_bulk"),
     Route(R + "/bulk/field", bulk_actions.field_input, methods=["GET"], name="record_bulk_field"),

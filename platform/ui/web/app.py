@@ -25,14 +25,16 @@ from atrium.ui.api.errors import api_error
 from atrium.ui.approvals import inbox, pages as approval_pages
 from atrium.ui.boards import calendar as calendar_page, kanban_move, quick_edit
 from atrium.ui.records import import_page, routes as record_pages
+from atrium.ui.records.import_jobs import JobStore
 from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
 from atrium.ui.web import account, sessions, sign_in
+from atrium.ui.web.body_limit import BodyLimit
 from atrium.ui.web.errors import page_error
 from atrium.ui.web.navigation import menus
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
-MAX_BODY = 32 * 1024 * 1024  # a CSV import of a few hundred thousand rows
+MAX_BODY = import_page.MAX_UPLOAD + 1024 * 1024  # the file and its multipart envelope; BodyLimit is stricter
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
         Middleware(studio_setup.MetadataReload),  # first: every request sees the newest metadata
         Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="atrium_session",
                    same_site="lax", https_only=settings.https_only, max_age=int(policy.absolute.total_seconds())),
+        # bodies bounded before the CSRF check reads them: small, except a signed-in upload
+        Middleware(BodyLimit, upload_limit=MAX_BODY, uploads=import_page.UPLOAD_PATHS),
         Middleware(sessions.IdentityMiddleware),
     ]
     app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY,
@@ -110,6 +114,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     app.state.site = site
     app.state.session_policy = policy
     app.state.navigation = menus
+    JobStore(import_page.DEFAULT_ROOT).recover_all()  # imports a crash left running: interrupted, may run again
     studio_setup.install(app, overlay, site)
     return app
 

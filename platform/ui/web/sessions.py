@@ -83,15 +83,16 @@ class IdentityMiddleware:
             session["locale"] = locale
         if locale not in locales:
             locale = site.blueprint.default_locale
-        if "csrf_token" not in session:
+        fresh = "csrf_token" not in session  # then no token sent can match: the body is not read
+        if fresh:
             session["csrf_token"] = secrets.token_urlsafe(32)
         state = scope.setdefault("state", {})
         state.update(user=user, actor=actor_for(user, locale), locale=locale,
                      csrf_token=session["csrf_token"], via_token=via_token)
         if request.method in UNSAFE and not via_token:
-            body = await request.body()
+            body = b"" if fresh else await request.body()
             receive = _replay(body)  # the endpoint reads the body again
-            if not await self._csrf_ok(Request(scope, _replay(body)), session):
+            if fresh or not await self._csrf_ok(Request(scope, _replay(body)), session):
                 response: Response
                 if request.url.path.startswith("/api/"):
                     response = JSONResponse({"error": "csrf"}, status_code=403)
