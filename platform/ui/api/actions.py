@@ -26,7 +26,6 @@ from typing import Any, Mapping
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from atrium.metadata.model import Entity
 from atrium.runtime.access.bulk_changes import MAX_IDS, BulkChanges
@@ -39,7 +38,10 @@ from atrium.runtime.records.errors import ValidationFailed
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.site.site import Site
 from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object, plans_json, to_json
+from atrium.ui.api.openapi import Describer
+from atrium.ui.api.openapi_actions import BULK, CHOICES
 from atrium.ui.api.records import Filters
+from atrium.ui.api.request_checks import check_body, check_query
 from atrium.ui.web.threads import in_thread, with_body
 
 
@@ -92,7 +94,9 @@ def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str,
 @with_body
 def convert(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
     _, conversion = conversion_of(site.blueprint, entity.name, actor.locale)
-    choices = _choices(json_object(body, actor.locale), conversion, actor.locale)
+    data = json_object(body, actor.locale)
+    check_body(CHOICES, data, actor.locale)
+    choices = _choices(data, conversion, actor.locale)
     result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)
     return JSONResponse({"source": to_json(entity, result.source), "created": result.created,
                          "linked": result.linked}, status_code=201)
@@ -113,8 +117,9 @@ def _matching(site: Site, actor: Actor, entity: Entity, where: Any) -> list[int]
     if not isinstance(where, Mapping):
         raise bad_request(actor.locale, "The body must be a JSON object", "where")
     params = QueryParams([(str(key), _param(value)) for key, value in where.items()])
-    page = SecuredRecords(site).list(actor, ListQuery(entity.name, where=Filters(site, actor, entity).parse(params),
-                                                      sort=["id"], limit=MAX_IDS))
+    condition = Filters(site, actor, entity).parse(params)
+    check_query((), Describer(site, actor).filter_schema(entity), params, actor.locale)
+    page = SecuredRecords(site).list(actor, ListQuery(entity.name, where=condition, sort=["id"], limit=MAX_IDS))
     if page.next_cursor is not None:
         raise ValidationFailed({"where": [message("bulk_bad_ids", actor.locale, max=MAX_IDS)]})
     return [record["id"] for record in page.records]
@@ -139,17 +144,10 @@ def bulk(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes
             return JSONResponse({"updated": 0})
     elif not isinstance(ids, list):
         raise bad_request(actor.locale, "The body must be a JSON object", "ids")
+    elif not 1 <= len(ids) <= MAX_IDS:
+        raise ValidationFailed({"ids": [message("bulk_bad_ids", actor.locale, max=MAX_IDS)]})
+    check_body(BULK, data, actor.locale)
     changes = BulkChanges(site)
     if values is not None:
         return JSONResponse({"updated": changes.set(actor, entity.name, ids, values)})
     return JSONResponse({"updated": changes.release(actor, entity.name, ids)})
-
-
-ID = "/api/v1/{entity}/{record_id:int}"
-routes = [
-    Route("/api/v1/{entity}/bulk", bulk, methods=["POST"], name="api_bulk"),
-    Route(ID + "/claim", claim, methods=["POST"], name="api_claim"),
-    Route(ID + "/release", release, methods=["POST"], name="api_release"),
-    Route(ID + "/convert", convert_plan, methods=["GET"], name="api_convert_plan"),
-    Route(ID + "/convert", convert, methods=["POST"], name="api_convert"),
-]

@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from atrium.metadata.model import Entity
+from atrium.ui.api.openapi_common import MAX_ID, READ_ERRORS, WRITE_ERRORS, id_parameter
 
-ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}
+ID = [id_parameter()]
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -34,22 +31,30 @@ PLAN = {"type": "object", "additionalProperties": {"type": "object", "properties
 CHOICES = {"type": "object", "properties": {"targets": {"type": "object", "additionalProperties": {
     "type": "object", "properties": {
         "include": {"type": "boolean", "default": True, "description": "false leaves out an optional target"},
-        "use": {"type": "integer", "description": "Link this existing record instead of creating one"},
+        "use": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+                "description": "Link this existing record instead of creating one"},
         "values": {"type": "object", "description": "Field → value, replacing the mapped values"},
         "allow_duplicate": {"type": "boolean", "default": False,
                             "description": "Create even though similar records exist"}}}}}}
 
 
 BULK = {"type": "object", "properties": {
-    "ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 500},
+    "ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "minItems": 1,
+            "maxItems": 500},
     "where": {"type": "object", "description": "Instead of ids: the list's filters (field, field__op → value; "
                                                "a list for __in), at most 500 matches"},
-    "set": {"type": "object", "description": "Field → value, the same for every record (e.g. the owner)"},
-    "action": {"enum": ["release"], "description": "Give every record back to the public pool"}}}
-BULK_REFUSED = {"type": "object", "required": ["error", "message", "refused"], "properties": {
-    "error": {"type": "string"}, "message": {"type": "string"},
-    "refused": {"type": "object", "description": "Record id → why (a text, or field → texts)",
-                "additionalProperties": {}}}}
+    "set": {"type": "object", "minProperties": 1,
+            "description": "Field → value, the same for every record (e.g. the owner)"},
+    "action": {"enum": ["release"], "description": "Give every record back to the public pool"}},
+    # the records by ids or by where, and one change: set or action
+    "allOf": [{"oneOf": [{"required": ["ids"]}, {"required": ["where"]}]},
+              {"oneOf": [{"required": ["set"]}, {"required": ["action"]}]}]}
+BULK_REFUSED = {"anyOf": [
+    {"type": "object", "required": ["error", "message", "refused"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"},
+        "refused": {"type": "object", "description": "Record id → why (a text, or field → texts)",
+                    "additionalProperties": {}}}},
+    {"$ref": "#/components/schemas/Error"}, {"$ref": "#/components/schemas/ValidationErrors"}]}
 
 
 def bulk_path(entity: Entity) -> dict[str, Any]:
@@ -58,17 +63,19 @@ def bulk_path(entity: Entity) -> dict[str, Any]:
         "operationId": f"bulk_{entity.name}", "tags": [entity.name],
         "summary": "Change many records at once, all or nothing: the same values (set) or a release (action)",
         "requestBody": {"required": True, "content": {"application/json": {"schema": BULK}}},
-        "responses": {"200": _json({"type": "object", "properties": {"updated": {"type": "integer"}}},
-                                   "How many records changed"), "400": _ref("BadRequest"),
-                      "401": _ref("Unauthorized"), "403": refused, "404": refused, "409": refused,
-                      "422": refused}}}
+        "responses": {"200": _json({"type": "object", "required": ["updated"],
+                                    "properties": {"updated": {"type": "integer"}}}, "How many records changed"),
+                      **WRITE_ERRORS, "403": refused, "404": refused, "409": refused, "422": refused}}}
 
 
 def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
     access, actor, name = describer.access, describer.actor, entity.name
     record = {"$ref": f"#/components/schemas/{name}"}
-    errors = {"401": _ref("Unauthorized"), "403": _ref("Forbidden"), "404": _ref("NotFound")}
+    errors = {**WRITE_ERRORS, "404": READ_ERRORS["404"]}
     paths: dict[str, Any] = {}
+    # a record released out of the caller's sight comes back as its id alone
+    released = {"anyOf": [record, {"type": "object", "required": ["id"], "additionalProperties": False,
+                                   "properties": {"id": {"type": "integer"}}}]}
     if access.can(actor, name, "update"):
         paths[f"/api/v1/{name}/bulk"] = bulk_path(entity)
     if entity.pool is not None and access.claims(actor, name):
@@ -76,9 +83,9 @@ def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
                                 ("release", "Give a record back to the public pool")):
             paths[f"/api/v1/{name}/{{id}}/{action}"] = {"parameters": ID, "post": {
                 "operationId": f"{action}_{name}", "tags": [name], "summary": summary,
-                "responses": {"200": _json(record, "The record as it is now"), **errors,
-                              "409": _json(POOL_REFUSED, "The pool's rules refused"),
-                              "422": _ref("ValidationFailed")}}}
+                "responses": {"200": _json(released if action == "release" else record, "The record as it is now"),
+                              **errors, "409": _json({"anyOf": [POOL_REFUSED, {"$ref": "#/components/schemas/Error"}]},
+                                                     "The pool's rules refused")}}}
     conversion = entity.convert
     if conversion is not None and access.can(actor, name, "update"):
         result = {"type": "object", "properties": {
@@ -89,12 +96,12 @@ def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
             "operationId": f"convert_plan_{name}", "tags": [name],
             "summary": f"What converting would make: {targets}",
             "responses": {"200": _json({"type": "object", "properties": {"targets": PLAN}}, "Each target"),
-                          **errors}}, "post": {
+                          **READ_ERRORS}}, "post": {
             "operationId": f"convert_{name}", "tags": [name], "summary": f"Convert into {targets}, all or nothing",
             "requestBody": {"required": True, "content": {"application/json": {"schema": CHOICES}}},
             "responses": {"201": _json(result, "Converted: the records made and linked"), **errors,
-                          "409": _json({"type": "object", "properties": {
+                          "409": _json({"anyOf": [{"type": "object", "required": ["error"], "properties": {
                               "error": {"enum": ["duplicates", "converted", "not_now"]}, "message": {"type": "string"},
-                              "targets": PLAN}}, "Similar records exist, or the record cannot be converted (again)"),
-                          "422": _ref("ValidationFailed")}}}
+                              "targets": PLAN}}, {"$ref": "#/components/schemas/Error"}]},
+                              "Similar records exist, or the record cannot be converted (again)")}}}
     return paths
