@@ -24,6 +24,7 @@ def report_paths(documents: list[Document], label: Callable[[Any], str]) -> dict
                                "schema": {"type": "string", "pattern": PERIOD}})
         parameters.append({"name": "limit", "in": "query", "description": f"At most this many rows (at most "
                            f"{MAX_LIMIT})", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}})
+        responses: dict[str, Any] = {**READ_ERRORS, "200": RESULT}
         paths[f"/api/v1/reports/{document.name}"] = {"get": {
             "operationId": f"run_report_{document.name}", "tags": ["reports"],
             "summary": label(document.label) or document.name,
@@ -31,7 +32,7 @@ def report_paths(documents: list[Document], label: Callable[[Any], str]) -> dict
                            "scope (a rep sees their own records, a manager the team's). Labels are in the "
                            "language of `Accept-Language`.",
             "parameters": parameters,
-            "responses": {**READ_ERRORS, "200": RESULT}}}
+            "responses": responses}}
     return paths
 
 
