@@ -321,5 +321,16 @@ class Describer:
         }
 
 
+_DOCUMENTS: dict[tuple[int, str | None, bool], tuple[Blueprint, dict[str, Any]]] = {}
+
+
 def document(site: Site, actor: Actor) -> dict[str, Any]:
-    return Describer(site, actor).document()
+    """The caller's document (shared, not to be changed). It depends on the metadata and the
+    caller's role only, so it is built once per role and metadata version."""
+    key = (id(site.blueprint), actor.role, actor.user_id is None)
+    cached = _DOCUMENTS.get(key)
+    if cached is None or cached[0] is not site.blueprint:
+        if len(_DOCUMENTS) > 64:  # old metadata versions
+            _DOCUMENTS.clear()
+        cached = _DOCUMENTS[key] = (site.blueprint, Describer(site, actor).document())
+    return cached[1]
