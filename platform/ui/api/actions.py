@@ -39,7 +39,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.site.site import Site
 from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object, plans_json, to_json
 from atrium.ui.api.openapi import Describer
-from atrium.ui.api.openapi_actions import BULK, CHOICES
+from atrium.ui.api.openapi_actions import bulk_schema, choices
 from atrium.ui.api.records import Filters
 from atrium.ui.api.request_checks import check_body, check_query
 from atrium.ui.web.threads import in_thread, with_body
@@ -95,9 +95,9 @@ def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str,
 def convert(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
     _, conversion = conversion_of(site.blueprint, entity.name, actor.locale)
     data = json_object(body, actor.locale)
-    check_body(CHOICES, data, actor.locale)
-    choices = _choices(data, conversion, actor.locale)
-    result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)
+    check_body(choices(entity), data, actor.locale)
+    decided = _choices(data, conversion, actor.locale)
+    result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], decided)
     return JSONResponse({"source": to_json(entity, result.source), "created": result.created,
                          "linked": result.linked}, status_code=201)
 
@@ -146,7 +146,8 @@ def bulk(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes
         raise bad_request(actor.locale, "The body must be a JSON object", "ids")
     elif not 1 <= len(ids) <= MAX_IDS:
         raise ValidationFailed({"ids": [message("bulk_bad_ids", actor.locale, max=MAX_IDS)]})
-    check_body(BULK, data, actor.locale)
+    filters = list(Describer(site, actor).filter_schema(entity)["properties"])
+    check_body(bulk_schema(filters), data, actor.locale)
     changes = BulkChanges(site)
     if values is not None:
         return JSONResponse({"updated": changes.set(actor, entity.name, ids, values)})

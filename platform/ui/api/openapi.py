@@ -8,6 +8,7 @@ field type accepts are defined in openapi_common.py, and the API's parser enforc
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from atrium.metadata.entities import system_field
@@ -25,6 +26,7 @@ from atrium.ui.api.openapi_common import (
     COMMON_SCHEMAS,
     EXACT,
     LISTED,
+    MAX_DAYS,
     MAX_ID,
     MAX_NUMBER,
     OPERATOR_TEXT,
@@ -90,6 +92,20 @@ def value_schema(blueprint: Blueprint, field: Field) -> dict[str, Any]:
             "lng": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
             "address": {"type": ["string", "null"], "maxLength": 500}}}
     return {}
+
+
+def _list_item(blueprint: Blueprint, field: Field) -> str | None:
+    """The pattern of one value in a comma-separated list filter, where the field's type gives one."""
+    if field.type in ("integer", "reference", "user"):
+        return "-?[0-9]{1,18}"
+    if field.type == "number":
+        return r"-?[0-9]{1,14}(\.[0-9]{1,6})?"
+    if field.type in EXACT:
+        return "(" + EXACT[field.type][0].strip("^$") + ")"
+    options = value_schema(blueprint, field).get("enum") or value_schema(blueprint, field).get("items", {}).get("enum")
+    if field.type in ("select", "stage", "multiselect") and options:
+        return "(" + "|".join(re.escape(str(option)) for option in options) + ")"
+    return None
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -196,13 +212,16 @@ class Describer:
             return {"type": "boolean"}
         if operator in ("older_than_days", "newer_than_days", "not_older_than_days", "older_than_hours",
                         "within_last_hours"):
-            return {"type": "integer", "minimum": 0}
+            most = MAX_DAYS * 24 if operator.endswith("_hours") else MAX_DAYS
+            return {"type": "integer", "minimum": 0, "maximum": most}
         if operator in ("within", "until"):
             return {"type": "string", "pattern": PERIOD}
         if field.type == "multiselect" and operator != "in":
             return {"enum": list(field.option_values)}
         if operator in ("in", "not_in"):
-            return {"type": "string", "pattern": LISTED, "description": "Values separated by commas"}
+            item = _list_item(self.blueprint, field)
+            pattern = rf"^[\s,]*{item}(\s*,[\s,]*{item})*[\s,]*$" if item else LISTED
+            return {"type": "string", "pattern": pattern, "description": "Values separated by commas"}
         if operator == "contains":
             return {"type": "string"}
         schema = value_schema(self.blueprint, field)

@@ -28,27 +28,38 @@ PLAN = {"type": "object", "additionalProperties": {"type": "object", "properties
     "candidates": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"}}}},
     "hidden": {"type": "integer", "description": "Similar records the caller cannot read"}}}}
-CHOICES = {"type": "object", "properties": {"targets": {"type": "object", "additionalProperties": {
-    "type": "object", "properties": {
-        "include": {"type": "boolean", "default": True, "description": "false leaves out an optional target"},
-        "use": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
-                "description": "Link this existing record instead of creating one"},
-        "values": {"type": "object", "description": "Field → value, replacing the mapped values"},
-        "allow_duplicate": {"type": "boolean", "default": False,
-                            "description": "Create even though similar records exist"}}}}}}
+def choices(entity: Entity) -> dict[str, Any]:
+    """A conversion's body: per target (by name) what the user decided."""
+    targets = [target.name for target in entity.convert.targets] if entity.convert is not None else []
+    return {"type": "object", "properties": {"targets": {"type": "object", "additionalProperties": False,
+                                                         "properties": {name: CHOICE for name in targets}}}}
 
 
-BULK = {"type": "object", "properties": {
-    "ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "minItems": 1,
-            "maxItems": 500},
-    "where": {"type": "object", "description": "Instead of ids: the list's filters (field, field__op → value; "
-                                               "a list for __in), at most 500 matches"},
-    "set": {"type": "object", "minProperties": 1,
-            "description": "Field → value, the same for every record (e.g. the owner)"},
-    "action": {"enum": ["release"], "description": "Give every record back to the public pool"}},
-    # the records by ids or by where, and one change: set or action
-    "allOf": [{"oneOf": [{"required": ["ids"]}, {"required": ["where"]}]},
-              {"oneOf": [{"required": ["set"]}, {"required": ["action"]}]}]}
+CHOICE = {"type": "object", "properties": {
+    "include": {"type": "boolean", "default": True, "description": "false leaves out an optional target"},
+    "use": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+            "description": "Link this existing record instead of creating one"},
+    "values": {"type": "object", "description": "Field → value, replacing the mapped values"},
+    "allow_duplicate": {"type": "boolean", "default": False,
+                        "description": "Create even though similar records exist"}}}
+
+
+def bulk_schema(filters: list[str]) -> dict[str, Any]:
+    """A bulk change's body; `where` names the list's filters (`filters`)."""
+    return {"type": "object", "properties": {
+        "ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "minItems": 1,
+                "maxItems": 500},
+        "where": {"type": "object", "propertyNames": {"enum": filters},
+                  "description": "Instead of ids: the list's filters (field, field__op → value; a list for __in), "
+                                 "at most 500 matches"},
+        "set": {"type": "object", "minProperties": 1,
+                "description": "Field → value, the same for every record (e.g. the owner)"},
+        "action": {"enum": ["release"], "description": "Give every record back to the public pool"}},
+        # the records by ids or by where, and one change: set or action
+        "allOf": [{"oneOf": [{"required": ["ids"]}, {"required": ["where"]}]},
+                  {"oneOf": [{"required": ["set"]}, {"required": ["action"]}]}]}
+
+
 BULK_REFUSED = {"anyOf": [
     {"type": "object", "required": ["error", "message", "refused"], "properties": {
         "error": {"type": "string"}, "message": {"type": "string"},
@@ -57,12 +68,12 @@ BULK_REFUSED = {"anyOf": [
     {"$ref": "#/components/schemas/Error"}, {"$ref": "#/components/schemas/ValidationErrors"}]}
 
 
-def bulk_path(entity: Entity) -> dict[str, Any]:
+def bulk_path(entity: Entity, filters: list[str]) -> dict[str, Any]:
     refused = _json(BULK_REFUSED, "Refused (these records, why); nothing was changed")
     return {"post": {
         "operationId": f"bulk_{entity.name}", "tags": [entity.name],
         "summary": "Change many records at once, all or nothing: the same values (set) or a release (action)",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": BULK}}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": bulk_schema(filters)}}},
         "responses": {"200": _json({"type": "object", "required": ["updated"],
                                     "properties": {"updated": {"type": "integer"}}}, "How many records changed"),
                       **WRITE_ERRORS, "403": refused, "404": refused, "409": refused, "422": refused}}}
@@ -77,7 +88,7 @@ def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
     released = {"anyOf": [record, {"type": "object", "required": ["id"], "additionalProperties": False,
                                    "properties": {"id": {"type": "integer"}}}]}
     if access.can(actor, name, "update"):
-        paths[f"/api/v1/{name}/bulk"] = bulk_path(entity)
+        paths[f"/api/v1/{name}/bulk"] = bulk_path(entity, list(describer.filter_schema(entity)["properties"]))
     if entity.pool is not None and access.claims(actor, name):
         for action, summary in (("claim", "Claim a record from the public pool"),
                                 ("release", "Give a record back to the public pool")):
@@ -98,7 +109,7 @@ def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
             "responses": {"200": _json({"type": "object", "properties": {"targets": PLAN}}, "Each target"),
                           **READ_ERRORS}}, "post": {
             "operationId": f"convert_{name}", "tags": [name], "summary": f"Convert into {targets}, all or nothing",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": CHOICES}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": choices(entity)}}},
             "responses": {"201": _json(result, "Converted: the records made and linked"), **errors,
                           "409": _json({"anyOf": [{"type": "object", "required": ["error"], "properties": {
                               "error": {"enum": ["duplicates", "converted", "not_now"]}, "message": {"type": "string"},

@@ -41,6 +41,7 @@ MAX_ID = 2 ** 63 - 1
 EXACT = {"money": (r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$", 9999999999999.99),
          "percent": (r"^-?[0-9]{1,5}(\.[0-9]{1,4})?$", 99999.9999)}
 MAX_NUMBER = 99999999999999
+MAX_DAYS = 36500  # `older_than_days` and the like: a hundred years (in hours for the `_hours` ones)
 LISTED = "[^,\\s]"  # a comma-separated list (`__in`, `__not_in`) names at least one value
 
 

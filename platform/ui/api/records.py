@@ -40,7 +40,7 @@ from atrium.ui.api.calls import (
     to_json,
 )
 from atrium.ui.api.openapi import Describer, document
-from atrium.ui.api.openapi_common import OPERATORS, PERIOD, RESERVED, paging
+from atrium.ui.api.openapi_common import MAX_DAYS, OPERATORS, PERIOD, RESERVED, paging
 from atrium.ui.api.record_lines import LINES, parse_lines, with_lines
 from atrium.ui.api.request_checks import check_query, check_record
 from atrium.ui.web.threads import in_thread, with_body
@@ -49,7 +49,6 @@ SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
 ALL_OPERATORS = frozenset().union(*OPERATORS.values())
 BOOLEAN = Field(name="value", type="boolean", label=Label.of("value"))
 INTEGER = Field(name="value", type="integer", label=Label.of("value"))
-MAX_DAYS = 36500
 
 
 # --- records as JSON ----------------------------------------------------------------------------
