@@ -4,10 +4,10 @@ Each path of the API is one route that takes every method and dispatches itself,
 - an id in the path is checked before anything runs: not a whole number from 1 to 2^63-1 is a
   400 naming the parameter (never Starlette's text/plain 404, never a database overflow);
 - a method the path does not have is a 405 whose `Allow` lists the methods the caller's document
-  has for that path, and OPTIONS answers 204 with the same `Allow` (both 404 for a path the
-  caller's document does not have);
-- any other path under /api/ is a JSON 404.
-A method the path has but the caller's role may not use is the handler's 403, as before.
+  has for that path (so does POST of an approval on an entity with no rule to ask under), and
+  OPTIONS answers 204 with the same `Allow` (both 404 for a path the caller's document lacks);
+- a method the path has but the caller's role may not use is the handler's 403, as the document's
+  Forbidden says, and any other path under /api/ is a JSON 404.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class ApiPath:
     documented: str  # the document's key for it, with path parameters filled in but ids as `{id}`
     handlers: dict[str, Endpoint]
     name: str
+    as_documented: bool = False  # a method the caller's document does not list here is a 405, not the handler's
 
 
 def _documented(template: str, params: dict[str, Any]) -> str:
@@ -67,13 +68,15 @@ def dispatcher(api_path: ApiPath) -> Endpoint:
                 request.scope["path_params"][key] = value
         method = "GET" if request.method == "HEAD" else request.method
         handler = api_path.handlers.get(method)
-        if handler is not None:
+        if handler is not None and not (api_path.as_documented and actor is not None):
             return await handler(request)
         if actor is None:
             return JSONResponse(UNAUTHORIZED, status_code=401)
         methods = await run_in_threadpool(allowed, request, api_path.documented)
-        if methods is None:
-            return JSONResponse(NOT_FOUND, status_code=404)
+        if methods is None:  # not a path of the caller's document
+            return await handler(request) if handler is not None else JSONResponse(NOT_FOUND, status_code=404)
+        if handler is not None and method in methods:
+            return await handler(request)
         headers = {"Allow": ", ".join(methods)}
         if method == "OPTIONS":
             return Response(status_code=204, headers=headers)
@@ -108,7 +111,8 @@ PATHS = [
     ApiPath(RECORD + "/convert", "/api/v1/{entity}/{id}/convert",
             {"GET": actions.convert_plan, "POST": actions.convert}, "api_convert"),
     ApiPath(RECORD + "/approvals", "/api/v1/{entity}/{id}/approvals",
-            {"GET": approvals.record_approvals, "POST": approvals.request_approval}, "api_record_approvals"),
+            {"GET": approvals.record_approvals, "POST": approvals.request_approval}, "api_record_approvals",
+            as_documented=True),  # POST only where the entity has rules to ask approval under
 ]
 EVERY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]  # each path says which it takes
 routes = [Route(p.path, dispatcher(p), methods=EVERY, name=p.name) for p in PATHS]

@@ -117,6 +117,7 @@ def test_allow_and_405_follow_the_callers_document(api):
     posted = api("POST", "approvals", json={})
     assert posted.status_code == 405 and posted.headers["allow"] == "HEAD, GET, OPTIONS"
     assert api("DELETE", "customer/5").status_code == 403  # a method the path has, the role may not use
+    assert api("POST", "customer/5/approvals", json={"rule": "x"}).status_code == 405  # no rule to ask under
     assert api("OPTIONS", "nothing").status_code == 404
 
 

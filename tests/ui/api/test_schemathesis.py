@@ -40,10 +40,17 @@ def config(token: str) -> SchemathesisConfig:
                        # a NUL byte is refused at the edge before the API (another part of the hardening)
                        "allow-x00": False},
         "phases": {"stateful": {"max-steps": 6}},
+        # The coverage phase (every boundary and every undeclared method of an operation) on a
+        # sample of the surface: pool, conversion and lines (customer, lead, quote) and approvals;
+        # the engine is generic over entities, and the other operations get examples, fuzzing and
+        # the stateful phase. A list's hundreds of filters make its coverage slow: fuzzed instead.
+        "operations": [{"exclude-path-regex": "^/api/v1/(customer|lead|quote|approvals|reports)/",
+                        "phases": {"coverage": {"enabled": False}}}],
         "checks": {
-            # A request the document allows may still break a rule of the blueprint the document
-            # cannot state (a record that must exist, a check, a stage rule): 422, documented.
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422"]},
+            # A request the document allows may still break what it cannot state: a rule of the
+            # blueprint (a record that must exist, a check, a stage rule: 422) or an opaque cursor
+            # that is not one the API gave (400). Both are documented answers.
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409", "422"]},
             **{name: {"enabled": True} for name in CHECKS}},
     })
 
@@ -73,10 +80,14 @@ def test_the_api_keeps_to_its_document(engine, database_url, blueprint, tmp_path
             phases.add(event.phase.value)
             cases[event.phase.value] += len(event.recorder.cases)
             requests += len(event.recorder.interactions)
-            for checks in event.recorder.checks.values():
+            for case_id, checks in event.recorder.checks.items():
                 for check in checks:
                     if check.failure_info is not None:
-                        failures.setdefault((event.recorder.label, check.name), check.failure_info.code_sample)
+                        answer = event.recorder.interactions.get(case_id)
+                        seen = "" if answer is None or answer.response is None else \
+                            f"\n→ {answer.response.status_code} {(answer.response.content or b'')[:300]!r}"
+                        failures.setdefault((event.recorder.label, check.name),
+                                            check.failure_info.code_sample + seen)
         elif isinstance(event, events.NonFatalError):
             errors.setdefault(event.label, str(event.value)[:500])
         elif isinstance(event, events.FatalError):
