@@ -50,8 +50,9 @@ def config(token: str) -> SchemathesisConfig:
             # A request the document allows may still break what it cannot state: a rule of the
             # blueprint (a record that must exist, a check, a stage rule: 422) or an opaque cursor
             # that is not one the API gave (400). Both are documented answers.
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409", "422"]},
-            **{name: {"enabled": True} for name in CHECKS}},
+            **{name: {"enabled": True} for name in CHECKS},
+            "positive_data_acceptance": {"enabled": True,
+                                         "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "422"]}},
     })
 
 
