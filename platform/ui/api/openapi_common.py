@@ -102,7 +102,8 @@ COMMON_RESPONSES: dict[str, Any] = {
                              {"$ref": "#/components/schemas/Error"}]}}}},
     "Conflict": error_response("The record's state refuses this now (stale, locked by an approval, "
                                "already decided ...); nothing changed", "Error"),
-    "TooLarge": error_response("The request body is larger than the site accepts", "Error"),
+    "TooLarge": {"description": "The request body is larger than the site accepts (answered before the API "
+                                "reads it, as plain text)"},
 }
 # What any operation may answer besides its own: a malformed id or parameter, no caller, a role
 # (or a missing CSRF header) that refuses, nothing there. Writes add 409, 413 and 422.

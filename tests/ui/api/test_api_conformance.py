@@ -144,3 +144,4 @@ def test_a_report_takes_a_period_only_where_it_has_a_date(api):
     assert api("GET", no_date[0][len("/api/v1/"):] + "?period=this_month", "boss").status_code == 400
     assert api("GET", "reports/pipeline_by_stage?period=", "boss").status_code == 400  # not a period
     assert api("GET", "reports/pipeline_by_stage?period=this_month", "boss").status_code == 200
+
