@@ -145,3 +145,11 @@ def test_a_report_takes_a_period_only_where_it_has_a_date(api):
     assert api("GET", "reports/pipeline_by_stage?period=", "boss").status_code == 400  # not a period
     assert api("GET", "reports/pipeline_by_stage?period=this_month", "boss").status_code == 200
 
+
+
+def test_a_stage_cannot_be_cleared(api):
+    """schemathesis found it: `"stage": null` on a change was a 500 (the stage history needs a stage)."""
+    lead = api("POST", "lead", "boss", json={"company": "Acme", "contact_name": "Ann"}).json()
+    cleared = api("PATCH", f"lead/{lead['id']}", "boss", json={"version": lead["version"], "status": None})
+    assert cleared.status_code == 422 and cleared.json()["errors"] == {"status": ["This field is required"]}
+    assert api("GET", f"lead/{lead['id']}", "boss").json()["status"] == lead["status"]
