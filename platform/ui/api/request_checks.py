@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from atrium.runtime.automation.messages import message
+from atrium.runtime.records.coercion import CoercionError
 from atrium.runtime.records.errors import ValidationFailed
 from atrium.ui.api.calls import ApiError
 from atrium.ui.web.i18n import word
@@ -26,10 +27,6 @@ from atrium.ui.web.i18n import word
 INTEGER = re.compile(r"^-?[0-9]{1,20}$")
 NUMBER = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,20})?$")
 LINES = "lines"
-
-
-class _Unreadable(Exception):
-    """A query value that is not text of its schema's type."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -53,15 +50,15 @@ def from_text(schema: Mapping[str, Any], raw: str) -> Any:
     types = _types(schema)
     if "integer" in types:
         if not INTEGER.match(raw):
-            raise _Unreadable("not_integer")
+            raise CoercionError("not_integer")
         return int(raw)
     if "number" in types:
         if not NUMBER.match(raw):
-            raise _Unreadable("not_number")
+            raise CoercionError("not_number")
         return float(raw)
     if "boolean" in types:
         if raw not in ("true", "false"):
-            raise _Unreadable("not_boolean")
+            raise CoercionError("not_boolean")
         return raw == "true"
     if "enum" in schema and "string" not in types:
         return next((value for value in schema["enum"] if value is not None and str(value) == raw), raw)
@@ -112,9 +109,9 @@ def check_query(parameters: Iterable[Mapping[str, Any]], filters: Mapping[str, A
             continue
         try:
             value = from_text(schema, raw)
-        except _Unreadable as error:
+        except CoercionError as error:  # not text of its schema's type
             raise ApiError(400, {"error": "bad_request", "parameter": key,
-                                 "message": message(str(error), locale)}) from None
+                                 "message": message(error.key, locale)}) from None
         problem = next(iter(validator(schema).iter_errors(value)), None)
         if problem is not None:
             raise ApiError(400, {"error": "bad_request", "parameter": key, "message": describe(problem, locale)})
