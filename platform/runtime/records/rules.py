@@ -233,6 +233,9 @@ class RecordRules:
             add_error(errors, field.name, message("not_stage", locale, value=target))
             return
         source = current.get(field.name) if current is not None else None
+        if target is None and source is not None:  # a record leaves a stage for another, never for none
+            add_error(errors, field.name, message("required", locale))
+            return
         if target is None or stage is None or (current is not None and source == target):
             return
         # allows() lets a record with no stage yet enter any stage

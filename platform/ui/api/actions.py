@@ -29,7 +29,6 @@ from typing import Any, Mapping
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from atrium.metadata.model import Entity
 from atrium.runtime.access.bulk_changes import ACTIONS, BulkChanges, Selection
@@ -39,7 +38,10 @@ from atrium.runtime.pool.service import PublicPool, pool_of
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.site.site import Site
 from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object, plans_json, to_json
+from atrium.ui.api.openapi import Describer
+from atrium.ui.api.openapi_actions import bulk_actions, bulk_schema, choices
 from atrium.ui.api.records import Filters
+from atrium.ui.api.request_checks import check_body, check_query
 from atrium.ui.web.threads import in_thread, with_body
 
 
@@ -92,8 +94,10 @@ def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str,
 @with_body
 def convert(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
     _, conversion = conversion_of(site.blueprint, entity.name, actor.locale)
-    choices = _choices(json_object(body, actor.locale), conversion, actor.locale)
-    result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)
+    data = json_object(body, actor.locale)
+    check_body(choices(entity), data, actor.locale)
+    decided = _choices(data, conversion, actor.locale)
+    result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], decided)
     return JSONResponse({"source": to_json(entity, result.source), "created": result.created,
                          "linked": result.linked}, status_code=201)
 
@@ -120,7 +124,9 @@ def _selection(site: Site, actor: Actor, entity: Entity, ids: Any, where: Any) -
     if not isinstance(search, str):
         raise bad_request(actor.locale, "The body must be a JSON object", "where")
     params = QueryParams([(str(key), _param(value)) for key, value in where.items() if key != "q"])
-    return Selection(where=Filters(site, actor, entity).parse(params), search=search.strip()[:200])
+    condition = Filters(site, actor, entity).parse(params)
+    check_query((), Describer(site, actor).filter_schema(entity), params, actor.locale)
+    return Selection(where=condition, search=search.strip()[:200])
 
 
 def _export(site: Site, actor: Actor, entity: Entity, selection: Selection, output: Any) -> Response:
@@ -147,6 +153,9 @@ def bulk(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes
         raise bad_request(actor.locale, "The body must be a JSON object", "set")
     if action is not None and action not in (*ACTIONS, "assign", "export"):
         raise bad_request(actor.locale, "'{action}' is not a bulk action", "action", action=str(action))
+    describer = Describer(site, actor)
+    filters = list(describer.filter_schema(entity)["properties"])
+    check_body(bulk_schema(filters, bulk_actions(site.access, actor, entity)), data, actor.locale)
     selection = _selection(site, actor, entity, ids, where)
     changes = BulkChanges(site)
     if action == "export":
@@ -160,12 +169,3 @@ def bulk(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes
         return JSONResponse({"updated": changes.set(actor, entity.name, selection, values)})
     return JSONResponse({"updated": changes.act(actor, entity.name, selection, str(action))})
 
-
-ID = "/api/v1/{entity}/{record_id:int}"
-routes = [
-    Route("/api/v1/{entity}/bulk", bulk, methods=["POST"], name="api_bulk"),
-    Route(ID + "/claim", claim, methods=["POST"], name="api_claim"),
-    Route(ID + "/release", release, methods=["POST"], name="api_release"),
-    Route(ID + "/convert", convert_plan, methods=["GET"], name="api_convert_plan"),
-    Route(ID + "/convert", convert, methods=["POST"], name="api_convert"),
-]

@@ -20,7 +20,7 @@ from atrium.runtime.pool.conversion import TargetPlan
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound
 from atrium.translation import negotiate
-from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_LIMIT
+from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
 from atrium.ui.web.i18n import word
 
 STEPS = {"money": Decimal("0.01"), "percent": Decimal("0.0001")}
@@ -129,13 +129,18 @@ def json_object(body: bytes, locale: str) -> dict[str, Any]:
 
 
 def page_limit(actor: Actor, raw: str | None) -> int:
+    """`limit` as the document says: a whole number from 1 to MAX_LIMIT (more is refused, not cut)."""
     if raw is None:
         return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit",
-                          max=MAX_LIMIT) from None
-    if limit < 1:
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_LIMIT):
         raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit", max=MAX_LIMIT)
-    return min(limit, MAX_LIMIT)
+    return int(text)
+
+
+def parse_id(raw: str) -> int | None:
+    """An id as the document says: a whole number from 1 to the largest BIGINT, else None."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None

@@ -20,7 +20,7 @@ from atrium.runtime.access.sessions import SessionPolicy
 from atrium.runtime.automation.scheduler import Scheduler
 from atrium.runtime.site.overlay import SiteOverlay, default_site_overlay
 from atrium.runtime.site.site import Site
-from atrium.ui.api import actions as api_actions, approvals as approval_api, records as api
+from atrium.ui.api import routing as api_routing
 from atrium.ui.api.errors import api_error
 from atrium.ui.approvals import inbox, pages as approval_pages
 from atrium.ui.boards import calendar as calendar_page, kanban_move, quick_edit
@@ -87,8 +87,8 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     routes += record_pages.routes  # /r/{entity}/...: lists, forms, detail
     routes += import_page.routes  # /r/{entity}/import
     routes += kanban_move.routes + quick_edit.routes + calendar_page.routes  # /kanban, /calendar
-    routes += approval_pages.routes + approval_api.routes  # approvals: before /api/v1/{entity}, which would take them
-    routes += api.routes + api_actions.routes  # /api/v1/...: the JSON API and its OpenAPI document
+    routes += approval_pages.routes
+    routes += api_routing.routes  # /api/...: the JSON API and its OpenAPI document
     routes += inbox.routes  # /notifications
     routes += studio_routes.routes  # /studio/...: the admin studio
     vendor = Path(settings.node_modules)
