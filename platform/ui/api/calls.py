@@ -114,8 +114,8 @@ def plans_json(plans: list[TargetPlan]) -> dict[str, Any]:
     """A conversion's targets: the values each would get, and the records it could link instead."""
     return {plan.target.name: {"entity": plan.target.entity, "optional": plan.target.optional,
                                "values": plain(plan.values), "linked": plan.linked,
-                               "candidates": [{"id": c.id, "title": c.title} for c in plan.candidates],
-                               "hidden": plan.hidden} for plan in plans}
+                               "candidates": [{"id": c.id, "title": c.title} for c in plan.candidates]}
+            for plan in plans}
 
 
 def json_object(body: bytes, locale: str) -> dict[str, Any]:

@@ -61,7 +61,6 @@ class TargetForm:
     inputs: list[Input]
     choice: str  # "new", a record id, or "" (not chosen yet)
     candidates: list[tuple[int, str]]
-    hidden: int
     linked: tuple[int, str] | None
     errors: list[str]
 
@@ -112,8 +111,8 @@ def target_forms(kit: Kit, connection: Any, plans: list[TargetPlan], choices: Ma
             titles = kit.presenter.readable_titles(connection, model.name, [plan.linked])
             linked = (plan.linked, titles.get(plan.linked, f"#{plan.linked}"))
         if choice is None or choice.use is None:
-            picked = "new" if choice is not None and (choice.allow_duplicate or not (plan.candidates or plan.hidden)) \
-                else ("" if plan.candidates or plan.hidden else "new")
+            picked = "new" if choice is not None and (choice.allow_duplicate or not plan.candidates) \
+                else ("" if plan.candidates else "new")
         else:
             picked = str(choice.use)
         record_errors = list(mine.get(RECORD_ERRORS, ()))
@@ -121,7 +120,7 @@ def target_forms(kit: Kit, connection: Any, plans: list[TargetPlan], choices: Ma
             record_errors.append(kit.word("Similar records already exist"))
         forms.append(TargetForm(target.name, target.entity, kit.presenter.text(target.label), target.optional,
                                 choice.include if choice is not None else True, inputs, picked,
-                                [(c.id, c.title) for c in plan.candidates], plan.hidden, linked, record_errors))
+                                [(c.id, c.title) for c in plan.candidates], linked, record_errors))
     return forms
 
 
