@@ -26,6 +26,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, json_object, page_limit, plain
 from atrium.ui.approvals.view import approvals_of, may_see, message_text
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.i18n import word
 from atrium.ui.web.threads import in_thread, with_body
 
@@ -85,12 +86,12 @@ def list_approvals(request: Request, site: Any, actor: Actor) -> Response:
                           "status")
     limit = page_limit(actor, params.get("limit"))
     if params.get("entity") or params.get("record"):
-        entity, record = params.get("entity", ""), params.get("record", "")
-        if not record.isdigit():
+        entity, record = params.get("entity", ""), whole_number(params.get("record", ""), "record", actor.locale)
+        if record is None:
             raise bad_request(actor.locale, "record must be a record id", "record")
-        if entity not in site.blueprint.entities or not _readable(site, actor, entity, int(record)):
+        if entity not in site.blueprint.entities or not _readable(site, actor, entity, record):
             raise RecordNotFound(entity)
-        found = [a for a in service.of_record(entity, int(record)) if status is None or a.status == status]
+        found = [a for a in service.of_record(entity, record) if status is None or a.status == status]
     else:  # what waits for the caller's decision (mine=1, status=pending: the default and only list)
         if params.get("mine", "1") != "1" or status not in (None, "pending"):
             raise bad_request(actor.locale, "Without entity and record, the list is what waits for your decision "

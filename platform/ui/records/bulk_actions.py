@@ -18,6 +18,7 @@ from starlette.responses import Response
 from atrium.errors import AtriumError
 from atrium.runtime.access.bulk_changes import BulkChanges, BulkRefused
 from atrium.runtime.records.errors import ValidationFailed
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import with_form
@@ -54,7 +55,7 @@ def bulk_context(kit: Kit, connection: Connection) -> dict[str, Any]:
 @with_form
 def bulk(request: Request, form: FormData) -> Response:
     kit = Kit(request)
-    ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
+    ids = [number for v in form.getlist("ids") if (number := whole_number(v, "ids", kit.locale)) is not None]
     action = form.get("action")
     changes = BulkChanges(kit.site)
     try:
@@ -64,9 +65,10 @@ def bulk(request: Request, form: FormData) -> Response:
             count = changes.release(kit.actor, kit.entity_name, ids)
             return _outcome(kit, kit.word("{count} record(s) released to the public pool", count=count))
         owner = form.get("assign_to")
-        if action != "assign" or not kit.entity.owner or not isinstance(owner, str) or not owner.isdigit():
+        owner_id = whole_number(owner, "assign_to", kit.locale) if isinstance(owner, str) else None
+        if action != "assign" or not kit.entity.owner or owner_id is None:
             return _outcome(kit, kit.word("Choose whom to assign them to"), error=True)
-        count = changes.set(kit.actor, kit.entity_name, ids, {kit.entity.owner: int(owner)})
+        count = changes.set(kit.actor, kit.entity_name, ids, {kit.entity.owner: owner_id})
         return _outcome(kit, kit.word("{count} record(s) assigned", count=count))
     except BulkRefused as refused:
         return _outcome(kit, str(refused), error=True, reasons=_reasons(kit, refused.refused), status=refused.status)

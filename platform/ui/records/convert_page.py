@@ -29,6 +29,7 @@ from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord
 from atrium.translation import N_
 from atrium.ui.records.detail_page import detail_context, messages_of
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Lookups
 from atrium.ui.web.templating import render
@@ -140,7 +141,7 @@ def read_choices(kit: Kit, form: Any) -> dict[str, Choice]:
             values[field.name] = (raw == "true") if field.type == "boolean" else (raw if raw is not None else "")
         include = not target.optional or form.get(f"{target.name}._include") == "true"
         picked = str(form.get(f"{target.name}._choice", ""))
-        use = int(picked) if picked.isdigit() else None
+        use = whole_number(picked, f"{target.name}._choice", kit.locale) if picked != "new" else None
         choices[target.name] = Choice(include=include, use=use, values=values, allow_duplicate=picked == "new")
     return choices
 

@@ -27,6 +27,7 @@ from atrium.ui.records import import_page, routes as record_pages
 from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
 from atrium.ui.web import sessions
+from atrium.ui.web.edge import EdgeGuard
 from atrium.ui.web.errors import page_error
 from atrium.ui.web.home import menu
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
         Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="atrium_session",
                    same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600),
         Middleware(sessions.IdentityMiddleware),
+        Middleware(EdgeGuard),  # a malformed path or query string is a 400, in the reader's language
     ]
     app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY,
                     exception_handlers={AtriumError: atrium_error},
