@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from atrium.runtime.access import users
 from atrium.ui.web.edge import ID_MAX, MalformedInput, check_json, id_or_none, whole_number
 
+pytestmark = pytest.mark.database
+
 BIG = "99999999999999999999"
 CRAFTED = [[{"t": "date", "v": "nope"}, 1], [True, 1], [[1, 2], 1], [{"t": "decimal", "v": "1e999999"}, 1],
            [{"t": "decimal", "v": "nope"}, 1], {"a": 1}, [None, int(BIG)]]
