@@ -3,7 +3,7 @@
 
     POST /api/v1/{entity}/{id}/claim     200 record | 409 {"error": "pool", "reason", "message"}
     POST /api/v1/{entity}/{id}/release   200 record ({"id"} alone once the caller cannot see it)
-    GET  /api/v1/{entity}/{id}/convert   200 {"targets": {name: {values, linked, candidates, hidden}}}
+    GET  /api/v1/{entity}/{id}/convert   200 {"targets": {name: {values, linked, candidates}}}
     POST /api/v1/{entity}/{id}/convert   201 {"source", "created", "linked"} | 409 duplicates or
                                          already converted | 422 {"errors": {"target.field": [...]}}
     POST /api/v1/{entity}/bulk           200 {"updated": n} (or text/csv for export) | 403/404/409/422

@@ -21,6 +21,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound
 from atrium.translation import negotiate
 from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
+from atrium.ui.web.edge import check_json
 from atrium.ui.web.i18n import word
 
 STEPS = {"money": Decimal("0.01"), "percent": Decimal("0.0001")}
@@ -114,8 +115,8 @@ def plans_json(plans: list[TargetPlan]) -> dict[str, Any]:
     """A conversion's targets: the values each would get, and the records it could link instead."""
     return {plan.target.name: {"entity": plan.target.entity, "optional": plan.target.optional,
                                "values": plain(plan.values), "linked": plan.linked,
-                               "candidates": [{"id": c.id, "title": c.title} for c in plan.candidates],
-                               "hidden": plan.hidden} for plan in plans}
+                               "candidates": [{"id": c.id, "title": c.title} for c in plan.candidates]}
+            for plan in plans}
 
 
 def json_object(body: bytes, locale: str) -> dict[str, Any]:
@@ -125,6 +126,7 @@ def json_object(body: bytes, locale: str) -> dict[str, Any]:
         raise bad_request(locale, "The body is not valid JSON") from None
     if not isinstance(data, dict):
         raise bad_request(locale, "The body must be a JSON object")
+    check_json(data, locale)
     return data
 
 

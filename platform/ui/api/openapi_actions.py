@@ -26,8 +26,10 @@ PLAN = {"type": "object", "additionalProperties": {"type": "object", "properties
     "values": {"type": "object", "description": "The target's values mapped from the source"},
     "linked": {"type": ["integer", "null"], "description": "The record the source already links"},
     "candidates": {"type": "array", "items": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "title": {"type": "string"}}}},
-    "hidden": {"type": "integer", "description": "Similar records the caller cannot read"}}}}
+        "id": {"type": "integer"}, "title": {"type": "string"}}},
+        "description": "Look-alikes the caller may read (records the caller may not read are never told of)"}}}}
+
+
 def choices(entity: Entity) -> dict[str, Any]:
     """A conversion's body: per target (by name) what the user decided."""
     targets = [target.name for target in entity.convert.targets] if entity.convert is not None else []

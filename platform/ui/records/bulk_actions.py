@@ -32,6 +32,7 @@ from atrium.runtime.site.site import Site
 from atrium.ui.api.openapi_actions import bulk_actions
 from atrium.ui.records.bulk_jobs import jobs_for
 from atrium.ui.records.list_state import read_state
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
@@ -83,7 +84,7 @@ def _selection(kit: Kit, form: FormData) -> Selection | None:
         if state.problems:
             raise ValidationFailed({"where": state.problems})
         return Selection(where=state.where, search=state.search)
-    ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
+    ids = [number for v in form.getlist("ids") if (number := whole_number(v, "ids", kit.locale)) is not None]
     return Selection(ids=ids) if ids else None
 
 
@@ -100,9 +101,10 @@ def _export_url(kit: Kit, form: FormData, selection: Selection) -> str:
 def _values(kit: Kit, form: FormData, action: str) -> dict[str, Any] | None:
     if action == "assign":
         owner = form.get("assign_to")
-        if not kit.entity.owner or not isinstance(owner, str) or not owner.isdigit():
+        owner_id = whole_number(owner, "assign_to", kit.locale) if isinstance(owner, str) else None
+        if not kit.entity.owner or owner_id is None:
             return None
-        return {kit.entity.owner: int(owner)}
+        return {kit.entity.owner: owner_id}
     name = form.get("field")
     if not isinstance(name, str) or name not in {f.name for f in settable_fields(kit)}:
         return None

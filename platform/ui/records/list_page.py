@@ -14,6 +14,7 @@ from atrium.ui.records.in_place import inline_context
 from atrium.ui.records.list_state import ListState, filters_for, read_state
 from atrium.ui.records.record_actions import list_context
 from atrium.ui.records.saved_views import saved_views
+from atrium.ui.web.edge import id_or_none
 from atrium.ui.web.i18n import format_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Column, Lookups, Presenter
@@ -59,7 +60,7 @@ def filter_titles(kit: Kit, connection: Connection) -> dict[str, dict[int, str]]
         if field is None or field.type != "reference" or not values:
             continue
         assert field.to is not None  # a loaded blueprint's references name an entity
-        ids = {int(v) for v in values if v.isdigit()}
+        ids = {number for v in values if (number := id_or_none(v)) is not None}
         titles.setdefault(field.to, {}).update(kit.presenter.readable_titles(connection, field.to, ids))
     return titles
 

@@ -30,6 +30,7 @@ from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
 from atrium.ui.web import account, sessions, sign_in
 from atrium.ui.web.body_limit import BodyLimit
+from atrium.ui.web.edge import EdgeGuard
 from atrium.ui.web.errors import page_error
 from atrium.ui.web.navigation import menus
 
@@ -107,6 +108,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
         # bodies bounded before the CSRF check reads them: small, except a signed-in upload
         Middleware(BodyLimit, upload_limit=MAX_BODY, uploads=import_page.UPLOAD_PATHS),
         Middleware(sessions.IdentityMiddleware),
+        Middleware(EdgeGuard),  # a malformed path or query string is a 400, in the reader's language
     ]
     app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY,
                     exception_handlers={AtriumError: atrium_error},
