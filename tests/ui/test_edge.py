@@ -46,7 +46,7 @@ def test_ids_beyond_64_bits_in_the_path_are_a_400_on_the_api_and_the_pages(world
                  f"/api/v1/order/{BIG}/convert"):
         answer = api("GET", path)
         assert answer.status_code == 400, path
-        assert answer.json()["error"] == "bad_request" and answer.json()["parameter"] == "path"
+        assert answer.json()["error"] == "bad_request" and answer.json()["parameter"] == "id"
     assert api("GET", f"/api/v1/order/{ID_MAX}").status_code == 404  # the largest id is an id
     rep = world.browser("rep")
     for path in (f"/r/order/{BIG}", f"/notifications/{BIG}", f"/dashboards/sales_rep/widgets/{BIG}"):

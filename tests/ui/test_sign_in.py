@@ -98,6 +98,8 @@ def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(client):
 
 def test_a_name_no_one_can_have_answers_like_any_wrong_name(client):
     tries = browser(client, "198.51.100.1")
-    for name in ("rep\x00", "x" * 5000, "  "):
+    for name in ("x" * 5000, "  "):
         response = sign_in(tries, name, "rep-pass")
         assert response.status_code == 400 and "用户名或密码错误" in response.text
+    # a NUL is refused at the edge (ui/web/edge.py) before any name is looked up, whoever's name it carries
+    assert sign_in(tries, "rep\x00", "rep-pass").status_code == sign_in(tries, "nobody\x00", "x").status_code == 400

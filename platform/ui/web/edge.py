@@ -116,7 +116,7 @@ def malformed_target(path: str, query: str, locale: str) -> MalformedInput | Non
         return MalformedInput(locale, "path", NUL_TEXT)
     for segment in path.split("/"):
         if segment.isascii() and segment.isdigit() and (len(segment) > 19 or int(segment) > ID_MAX):
-            return MalformedInput(locale, "path", NOT_ID, low=0, high=ID_MAX)
+            return MalformedInput(locale, "id", NOT_ID, low=0, high=ID_MAX)  # as the API's document names it
     for key, value in parse_qsl(query, keep_blank_values=True):
         if NUL in key or NUL in value:
             return MalformedInput(locale, key.replace(NUL, ""), NUL_TEXT)

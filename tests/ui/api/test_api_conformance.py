@@ -68,7 +68,7 @@ def test_a_body_is_held_to_the_types_and_required_fields_the_document_gives(api)
     missing = api("POST", "customer", json={"level": "a"})
     assert missing.status_code == 422 and missing.json()["errors"]["name"] == ["This field is required"]
     huge = api("POST", "customer", json={"name": "Acme", "campaign": 99999999999999999999})
-    assert huge.status_code == 422 and "campaign" in huge.json()["errors"]
+    assert huge.status_code == 400 and huge.json()["parameter"] == "campaign"  # beyond 64 bits: refused at the edge
     unknown = api("POST", "customer", json={"name": "Acme", "nope": 1})
     assert unknown.status_code == 422 and unknown.json()["errors"] == {"nope": ["There is no field 'nope'"]}
     assert api("GET", "customer").json()["count"] == 0  # nothing was written
