@@ -118,7 +118,7 @@ def _sqlite_plan(connection: Connection, blueprint: Blueprint, tables: Tables,
     return changes
 
 
-def _sqlite_build(connection: Connection, blueprint: Blueprint, tables: Tables, entity: Entity) -> None:
+def _sqlite_drop(connection: Connection, entity: Entity) -> None:
     objects = _sqlite_objects(connection)
     fts = fts_name(entity.name)
     for kind in TRIGGERS:
@@ -126,6 +126,11 @@ def _sqlite_build(connection: Connection, blueprint: Blueprint, tables: Tables, 
             connection.exec_driver_sql(f"DROP TRIGGER {_quote(connection, f'{fts}_{kind}')}")
     if fts in objects:
         connection.exec_driver_sql(f"DROP TABLE {_quote(connection, fts)}")
+
+
+def _sqlite_build(connection: Connection, blueprint: Blueprint, tables: Tables, entity: Entity) -> None:
+    _sqlite_drop(connection, entity)
+    fts = fts_name(entity.name)
     live = {c["name"] for c in sa.inspect(connection).get_columns(entity.name)}
     columns = search_columns(entity, live)
     if not columns:
@@ -263,7 +268,12 @@ def build(connection: Connection, op: Operations, blueprint: Blueprint, tables: 
           progress: Callable[[str], None] | None = None) -> None:
     """Make the database hold what `plan` finds missing, in the caller's transaction (after the
     schema steps: a rebuilt SQLite table has lost its triggers, a new phone field has its column)."""
-    for change in plan(connection, blueprint, tables):
+    changes = plan(connection, blueprint, tables)
+    if connection.dialect.name == "sqlite":  # an index to rebuild goes first: the fills need not update it
+        for change in changes:
+            if change.kind == "index" and change.entity in blueprint.entities:
+                _sqlite_drop(connection, blueprint.entities[change.entity])
+    for change in changes:
         entity = blueprint.entities.get(change.entity)
         if change.kind == "fill" and entity is not None:
             fill_phone_digits(connection, blueprint, tables, entity)

@@ -30,6 +30,7 @@ from atrium.ui.api.openapi_common import (
     response_ref,
 )
 from atrium.ui.api.openapi_reports import REPORT_RESULT, report_path
+from atrium.ui.search.api import search_path
 
 
 def _label(blueprint: Blueprint, label: Any) -> str:
@@ -280,6 +281,8 @@ class Describer:
             paths["/api/v1/reports/{name}"] = report_path(names)
             schemas["ReportResult"] = REPORT_RESULT
             tags.append({"name": "reports", "description": "Reports under the caller's access scope"})
+        paths["/api/v1/search"] = search_path()  # the global search over every entity the caller may read
+        tags.append({"name": "search", "description": "One text searched in every entity the caller may read"})
         approvals = approval_paths(self)  # when the blueprint has rules that ask for approval
         if approvals:
             paths.update(approvals)

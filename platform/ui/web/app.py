@@ -25,6 +25,7 @@ from atrium.ui.approvals import inbox, pages as approval_pages
 from atrium.ui.boards import calendar as calendar_page, kanban_move
 from atrium.ui.records import import_page, routes as record_pages
 from atrium.ui.reports import dashboard_page, report_page
+from atrium.ui.search import api as search_api, pages as search_pages
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
 from atrium.ui.web import sessions
 from atrium.ui.web.errors import page_error
@@ -80,6 +81,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     routes += import_page.routes  # /r/{entity}/import
     routes += kanban_move.routes + calendar_page.routes  # /kanban, /calendar
     routes += approval_pages.routes + approval_api.routes  # approvals: before /api/v1/{entity}, which would take them
+    routes += search_pages.routes + search_api.routes  # /search, /api/v1/search: before /api/v1/{entity}
     routes += api.routes + api_actions.routes  # /api/v1/...: the JSON API and its OpenAPI document
     routes += inbox.routes  # /notifications
     routes += studio_routes.routes  # /studio/...: the admin studio
