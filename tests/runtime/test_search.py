@@ -13,6 +13,7 @@ from atrium.runtime.access import users
 from atrium.runtime.io.importer import Importer, ImportOptions, read_csv
 from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.records.phones import digit_queries, phone_digits
+from atrium.runtime.records.recompute import Recompute
 from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.schema.database import connect
 from atrium.runtime.schema.migrations import migrate, plan_migration
@@ -188,3 +189,21 @@ def test_migrate_builds_the_index_and_gives_existing_phones_their_digits(site, e
     assert found(site, boss, "5925550101") == [("lead", lead["id"])]
     assert found(site, boss, "厦门鹭岛") == [("lead", lead["id"])]
     assert found(site, SYSTEM, "鹭岛") == [("lead", lead["id"])]
+
+
+def test_a_recomputed_phone_formula_keeps_its_digits(tmp_path, database_url):
+    entities = {"account": {"title": "{name}", "search": ["name", "switchboard"], "fields": {
+        "name": {"type": "text", "required": True}, "phone": {"type": "phone"},
+        "switchboard": {"type": "phone", "formula": "phone"}}}}
+    blueprint = load_blueprint(write_blueprint(tmp_path / "bp", entities, None, None, phone_country_code=86))
+    site = Site.open(blueprint, database_url)
+    migrate(site.engine, blueprint)
+    record = site.records.create("account", {"name": "Acme", "phone": "139 1234 5678"})
+    assert found(site, SYSTEM, "13912345678") == [("account", record["id"])]
+    table = site.tables["account"]
+    with site.engine.begin() as connection:  # a value written behind the service's back, then recomputed
+        connection.execute(table.update().values(phone="021 5555 0101"))
+        [outcome] = Recompute(site.records).run(connection, [(blueprint.entities["account"],
+                                                              blueprint.entities["account"].fields["switchboard"])])
+    assert outcome.changed == 1
+    assert found(site, SYSTEM, "13912345678") == [] and found(site, SYSTEM, "2155550101") == [("account", record["id"])]

@@ -13,8 +13,13 @@ import functools
 import re
 
 import phonenumbers
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from atrium.runtime.schema.tables import PHONE_KEY_LENGTH as KEY_LENGTH
+from atrium.metadata.model import Blueprint, Entity
+from atrium.runtime.schema.tables import PHONE_KEY_LENGTH as KEY_LENGTH, Tables, phone_key_column
+
+FILL_BATCH = 2000
 
 NOT_DIGITS = re.compile(r"\D+")
 
@@ -56,3 +61,35 @@ def digit_queries(text: str, country_code: int | None) -> tuple[str, ...]:
     if whole and whole not in digits:
         found.append(whole)
     return tuple(found)
+
+
+def fill_phone_digits(connection: Connection, blueprint: Blueprint, tables: Tables, entity: Entity,
+                      only: str | None = None) -> int:
+    """Give every phone of the entity (or its field `only`) that has no digits yet its digits; how
+    many were filled (`atrium migrate` for phones typed before the column existed)."""
+    filled = 0
+    for field in entity:
+        if field.type != "phone" or only is not None and field.name != only:
+            continue
+        table, key = tables[entity.name], phone_key_column(field.name)
+        last = 0
+        while True:
+            rows = connection.execute(sa.select(table.c.id, table.c[field.name]).where(
+                table.c.id > last, table.c[field.name].is_not(None), table.c[key].is_(None))
+                .order_by(table.c.id).limit(FILL_BATCH)).all()
+            if not rows:
+                break
+            last = rows[-1].id
+            values = [{"_id": row.id, "_digits": phone_digits(row[1], blueprint.phone_country_code)} for row in rows]
+            connection.execute(table.update().where(table.c.id == sa.bindparam("_id"))
+                               .values({key: sa.bindparam("_digits")}), values)
+            filled += len(values)
+    return filled
+
+
+def refresh_phone_digits(connection: Connection, blueprint: Blueprint, tables: Tables, entity: Entity,
+                         field: str) -> int:
+    """Every record's digits of one phone field again (its values were written set-wise: a recompute)."""
+    table = tables[entity.name]
+    connection.execute(table.update().values({phone_key_column(field): None}))
+    return fill_phone_digits(connection, blueprint, tables, entity, only=field)

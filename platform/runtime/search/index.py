@@ -29,12 +29,11 @@ from alembic.operations import Operations
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Blueprint, Entity
-from atrium.runtime.records.phones import phone_digits
+from atrium.runtime.records.phones import fill_phone_digits
 from atrium.runtime.schema.tables import Tables, bounded_name, phone_key_column
 
 PREFIX = "atrium_search_"
 TRIGGERS = ("insert", "delete", "update")
-FILL_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -226,28 +225,6 @@ def _phone_gaps(connection: Connection, blueprint: Blueprint, tables: Tables,
             changes.append(SearchChange("fill", entity.name, f"fill {entity.name}.{key}: the digits of "
                                         f"{entity.name}.{field.name} for matching"))
     return changes
-
-
-def fill_phone_digits(connection: Connection, blueprint: Blueprint, tables: Tables, entity: Entity) -> int:
-    """Give every phone of the entity that has no digits yet its digits; how many were filled."""
-    filled = 0
-    for field in entity:
-        if field.type != "phone":
-            continue
-        table, key = tables[entity.name], phone_key_column(field.name)
-        last = 0
-        while True:
-            rows = connection.execute(sa.select(table.c.id, table.c[field.name]).where(
-                table.c.id > last, table.c[field.name].is_not(None), table.c[key].is_(None))
-                .order_by(table.c.id).limit(FILL_BATCH)).all()
-            if not rows:
-                break
-            last = rows[-1].id
-            values = [{"_id": row.id, "_digits": phone_digits(row[1], blueprint.phone_country_code)} for row in rows]
-            connection.execute(table.update().where(table.c.id == sa.bindparam("_id"))
-                               .values({key: sa.bindparam("_digits")}), values)
-            filled += len(values)
-    return filled
 
 
 # --- the two steps the migration calls ---------------------------------------------------------
