@@ -102,9 +102,7 @@ def _sqlite_plan(connection: Connection, blueprint: Blueprint, tables: Tables,
     objects = _sqlite_objects(connection)
     changes = []
     for entity in blueprint.entities.values():
-        columns = search_columns(entity, live.get(entity.name, set()) & set(tables[entity.name].c.keys()))
-        if entity.name not in live:
-            columns = search_columns(entity, tables[entity.name].c)  # created by this migration
+        columns = search_columns(entity, tables[entity.name].c)  # as they will be once the schema is migrated
         wanted = fts_statements(connection, entity.name, columns) if columns else {}
         present = {name: sql for name, sql in objects.items()
                    if name == fts_name(entity.name) or name in {f"{fts_name(entity.name)}_{k}" for k in TRIGGERS}}
