@@ -17,6 +17,7 @@ from atrium.runtime.records.recompute import Recompute
 from atrium.runtime.records.service import ValidationFailed
 from atrium.runtime.schema.database import connect
 from atrium.runtime.schema.migrations import migrate, plan_migration
+from atrium.runtime.search import service as search_service
 from atrium.runtime.site.site import Site
 
 
@@ -81,6 +82,16 @@ def test_chinese_substrings_codes_emails_and_phone_digits_are_found(site):
     assert hit.title == "杭州云帆科技 王小明" and hit.snippet == "139 1234 5678" and hit.field == "phone"
     [hit] = hits(site, boss, "yunfan")
     assert hit.snippet == "xiaoming.wang@yunfan.example" and hit.field == "email"
+
+
+def test_short_words_alone_look_among_the_newest_records(site, monkeypatch):
+    boss = actor(site, "boss")
+    made = [site.records.create("customer", {"name": f"海纳{n}号"}, boss)["id"] for n in range(4)]
+    assert sorted(found(site, boss, "海纳")) == [("customer", i) for i in made]
+    monkeypatch.setattr(search_service, "SHORT_SCAN", 2)
+    assert sorted(found(site, boss, "海纳")) == [("customer", i) for i in made[-2:]]
+    assert sorted(found(site, boss, "海纳0号")) == [("customer", made[0])]  # a longer word: everything
+    assert search_service.only_short_words("海纳") and not search_service.only_short_words("海纳0号")
 
 
 def test_odd_text_finds_nothing_and_breaks_nothing(site):

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from atrium.metadata.model import Entity, Label
 from atrium.runtime.schema.database import connect
-from atrium.runtime.search.service import MAX_TEXT, Hit
+from atrium.runtime.search.service import MAX_TEXT, SHORT_SCAN, Hit, only_short_words
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread
@@ -50,7 +50,7 @@ def search_page(request: Request) -> Response:
         with connect(site.engine) as connection:
             hits = site.search.search(connection, actor, text, BOX_LIMIT if box else PAGE_LIMIT)
     context = {"search_text": text, "groups": grouped(site, hits), "count": len(hits), "limit": PAGE_LIMIT,
-               "active_entity": "_search"}
+               "short_scan": SHORT_SCAN if only_short_words(text) else None, "active_entity": "_search"}
     return render(request, "search.html", context, block="results" if box else None)
 
 
