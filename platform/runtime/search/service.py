@@ -19,7 +19,7 @@ entity declares searchable (`search:`), under the same access layer lists use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -105,7 +105,9 @@ class GlobalSearch:
         columns = [c for c in columns if c in table.c]
         phones = [phone_key_column(f) for f in fields if entity.fields[f].type == "phone"
                   and phone_key_column(f) in table.c]
-        readable = self.access.row_filter(connection, actor, entity.name, "read", table)
+        def readable(source: Any) -> sa.ColumnElement:
+            return self.access.row_filter(connection, actor, entity.name, "read", source)
+
         ids: set[int] = set()
         rows: dict[int, dict[str, Any]] = {}
         arms = [(columns, words, "AND")] + ([(phones, list(digits), "OR")] if phones and digits else [])
@@ -121,29 +123,42 @@ class GlobalSearch:
         titles = self.queries.titles_of(connection, entity.name, [rows[i] for i in newest], actor)
         return [self._hit(entity, fields, rows[i], titles.get(i, f"#{i}"), words, digits) for i in newest]
 
-    def _statement(self, connection: Connection, table: sa.Table, columns: Sequence[str], words: Sequence[str],
-                   joiner: str, readable: sa.ColumnElement, limit: int) -> sa.Select:
+    def _statement(self, connection: Connection, base: sa.Table, columns: Sequence[str], words: Sequence[str],
+                   joiner: str, readable: Callable[[Any], sa.ColumnElement], limit: int) -> sa.Select:
         indexed = [w for w in words if len(w) >= TRIGRAM]
         scanned = [w for w in words if len(w) < TRIGRAM]
         if joiner == "OR" and scanned:  # any of the words: the index cannot rule out a short one
             indexed, scanned = [], list(words)
-        conditions: list[sa.ColumnElement] = [readable]
-        if not indexed:  # nothing the index can narrow: a bounded scan of the newest records
-            newest = sa.select(sa.func.max(table.c.id)).scalar_subquery()
-            conditions.append(table.c.id > newest - SHORT_SCAN)
-        if joiner == "OR" and scanned:
-            conditions.append(sa.or_(*(table.c[c].icontains(w, autoescape=True) for w in scanned for c in columns)))
-        else:
-            conditions += [sa.or_(*(table.c[c].icontains(w, autoescape=True) for c in columns)) for w in scanned]
+        table = base
+        conditions: list[sa.ColumnElement] = [readable(table)]
+        if not indexed:  # nothing the index can narrow: a bounded scan of the newest records, read by id
+            # (the ids first, so the database walks them, not an index of the access filter's owner
+            # column, which would read every record of a team)
+            newest = sa.select(sa.func.max(base.c.id)).scalar_subquery()
+            recent = (sa.select(base.c.id.label("recent_id")).where(base.c.id > newest - SHORT_SCAN)
+                      .order_by(base.c.id.desc()).limit(SHORT_SCAN).subquery("recent"))
+            return (sa.select(table).select_from(recent.join(table, table.c.id == recent.c.recent_id))
+                    .where(*conditions, *self._like(table, columns, scanned, joiner))
+                    .order_by(recent.c.recent_id.desc()).limit(limit))
+        conditions += self._like(table, columns, scanned, joiner)
         if connection.dialect.name == "sqlite" and indexed:
-            fts = sa.table(fts_name(table.name), sa.column("rowid"), sa.column(fts_name(table.name)))
-            match = fts.c[fts_name(table.name)].op("MATCH")(_fts_query(columns, indexed, joiner))
+            fts = sa.table(fts_name(base.name), sa.column("rowid"), sa.column(fts_name(base.name)))
+            match = fts.c[fts_name(base.name)].op("MATCH")(_fts_query(columns, indexed, joiner))
             return (sa.select(table).select_from(fts.join(table, table.c.id == fts.c.rowid))
                     .where(match, *conditions).order_by(fts.c.rowid.desc()).limit(limit))
         if indexed:  # PostgreSQL: ILIKE, served by the pg_trgm indexes
             terms = [sa.or_(*(table.c[c].icontains(w, autoescape=True) for c in columns)) for w in indexed]
             conditions.append(sa.and_(*terms) if joiner == "AND" else sa.or_(*terms))
         return sa.select(table).where(*conditions).order_by(table.c.id.desc()).limit(limit)
+
+    @staticmethod
+    def _like(table: sa.Table, columns: Sequence[str], words: Sequence[str], joiner: str) -> list[sa.ColumnElement]:
+        """LIKE conditions: every word (AND) or any (OR) in one of the columns."""
+        if not words:
+            return []
+        if joiner == "OR":
+            return [sa.or_(*(table.c[c].icontains(w, autoescape=True) for w in words for c in columns))]
+        return [sa.or_(*(table.c[c].icontains(w, autoescape=True) for c in columns)) for w in words]
 
     def _hit(self, entity: Entity, fields: list[str], row: Mapping[str, Any], title: str,
              words: Sequence[str], digits: Sequence[str]) -> Hit:
