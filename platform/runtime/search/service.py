@@ -138,9 +138,9 @@ class GlobalSearch:
             recent = (sa.select(base.c.id.label("recent_id")).where(base.c.id > newest - SHORT_SCAN)
                       .order_by(base.c.id.desc()).limit(SHORT_SCAN).subquery("recent"))
             return (sa.select(table).select_from(recent.join(table, table.c.id == recent.c.recent_id))
-                    .where(*conditions, *self._like(table, columns, scanned, joiner))
+                    .where(*conditions, *self._like(table, columns, scanned, joiner, connection.dialect.name))
                     .order_by(recent.c.recent_id.desc()).limit(limit))
-        conditions += self._like(table, columns, scanned, joiner)
+        conditions += self._like(table, columns, scanned, joiner, connection.dialect.name)
         if connection.dialect.name == "sqlite" and indexed:
             fts = sa.table(fts_name(base.name), sa.column("rowid"), sa.column(fts_name(base.name)))
             match = fts.c[fts_name(base.name)].op("MATCH")(_fts_query(columns, indexed, joiner))
@@ -152,13 +152,21 @@ class GlobalSearch:
         return sa.select(table).where(*conditions).order_by(table.c.id.desc()).limit(limit)
 
     @staticmethod
-    def _like(table: sa.Table, columns: Sequence[str], words: Sequence[str], joiner: str) -> list[sa.ColumnElement]:
-        """LIKE conditions: every word (AND) or any (OR) in one of the columns."""
+    def _like(table: sa.Table, columns: Sequence[str], words: Sequence[str], joiner: str,
+              dialect: str = "sqlite") -> list[sa.ColumnElement]:
+        """Conditions for words too short for the index: every word (AND) or any (OR) in one of the
+        columns. On PostgreSQL as `strpos`, which a pg_trgm index does not offer to serve (for a
+        two-character ILIKE it would read the whole index)."""
         if not words:
             return []
+
+        def within(column: str, word: str) -> sa.ColumnElement:
+            if dialect == "postgresql":
+                return sa.func.strpos(sa.func.lower(table.c[column]), word.lower()) > 0
+            return table.c[column].icontains(word, autoescape=True)
         if joiner == "OR":
-            return [sa.or_(*(table.c[c].icontains(w, autoescape=True) for w in words for c in columns))]
-        return [sa.or_(*(table.c[c].icontains(w, autoescape=True) for c in columns)) for w in words]
+            return [sa.or_(*(within(c, w) for w in words for c in columns))]
+        return [sa.or_(*(within(c, w) for c in columns)) for w in words]
 
     def _hit(self, entity: Entity, fields: list[str], row: Mapping[str, Any], title: str,
              words: Sequence[str], digits: Sequence[str]) -> Hit:
