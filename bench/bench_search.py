@@ -191,7 +191,7 @@ def section(info: dict, results: dict, args, sizes: dict, builds: dict) -> str:
     lines += ["", "Building the index: " + "; ".join(f"{d}: {s:.0f} s" for d, s in builds.items()) + ". "
               "A word of three characters or more is looked up in the index (FTS5 `trigram` on SQLite, a "
               "`pg_trgm` GIN index per searchable column on PostgreSQL); when every word is one or two "
-              "characters, LIKE reads each entity's newest 20,000 records (a bounded scan; the page says so). "
+              "characters, LIKE reads each entity's newest 5,000 records (a bounded scan; the page says so). "
               "A phone is matched on its digits column (`<field>_digits`). The machine was shared with seven "
               "other builds and test runs (see the load above): every figure here is several times what a "
               "quiet machine gives; run it again on one.", "", END]

@@ -29,7 +29,7 @@ def test_the_search_page_groups_results_by_entity_with_titles_and_snippets(world
     assert "2 results" in page.text
     by_phone = rep.get("/search?q=%2B86%20139-1234-5678")
     assert f'href="/r/lead/{lead["id"]}"' in by_phone.text and "Phone: 139 1234 5678" in by_phone.text
-    assert "Words of one or two characters are looked for among the newest 20,000 records" in page.text
+    assert "Words of one or two characters are looked for among the newest 5,000 records" in page.text
     assert "Words of one or two characters" not in rep.get("/search?q=星辰精密").text
     nothing = rep.get("/search?q=没有这个词")
     assert "Nothing found for “没有这个词”" in nothing.text

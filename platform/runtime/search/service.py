@@ -8,7 +8,7 @@ entity declares searchable (`search:`), under the same access layer lists use.
   more is looked up in the index (SQLite FTS5 trigram, PostgreSQL pg_trgm: index.py); a word of
   one or two characters (`王`, `张三`) cannot be, and is matched with LIKE over the searchable
   columns of the records the longer words found, or, when every word is that short, of each
-  entity's newest 20,000 records (a bounded scan: tens of milliseconds, where a scan of a table
+  entity's newest 5,000 records (a bounded scan: tens of milliseconds, where a scan of a table
   of a million orders takes seconds). The page says so.
 - A text that reads as a phone number (digits, spaces, `+ - ( ) .`) is also looked for among the
   phones' digits, as digits and as the whole number with its country code: `13912345678`,
@@ -36,7 +36,7 @@ MAX_TEXT = 100  # characters of a search text that count
 MAX_WORDS = 8
 MAX_LIMIT = 100
 TRIGRAM = 3  # the shortest word the index can look up
-SHORT_SCAN = 20_000  # words shorter than TRIGRAM alone: looked for among each entity's newest records
+SHORT_SCAN = 5_000  # words shorter than TRIGRAM alone: looked for among each entity's newest records
 SNIPPET_AROUND = 40  # characters of a snippet's value either side of the match
 
 
