@@ -110,7 +110,10 @@ class GlobalSearch:
 
         ids: set[int] = set()
         rows: dict[int, dict[str, Any]] = {}
-        arms = [(columns, words, "AND")] + ([(phones, list(digits), "OR")] if phones and digits else [])
+        # a number written with its country code (+86 …) is a phone, not words to look for in names
+        international = bool(digits) and words[0].startswith("+")
+        arms = ([] if international else [(columns, words, "AND")]) + (
+            [(phones, list(digits), "OR")] if phones and digits else [])
         for arm_columns, arm_words, joiner in arms:
             statement = self._statement(connection, table, arm_columns, arm_words, joiner, readable, limit)
             for row in connection.execute(statement):
