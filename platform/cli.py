@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import io
 import os
 import sys
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
 from atrium.cli_recompute import add_recompute_commands, migrate as run_migrate, recompute as run_recompute
+from atrium.cli_users import add_user_commands, run as run_user_command
 from atrium.metadata.problem_words import problem_text
 from atrium.translation import environment_locale, word
 
@@ -49,16 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=1, help="random seed: same seed, same data")
     seed.add_argument("--if-empty", action="store_true", help="do nothing when the database has users")
 
-    user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
-    add = user.add_parser("add", help="add a user")
-    add.add_argument("name")
-    add.add_argument("--role", required=True)
-    add.add_argument("--team")
-    add.add_argument("--display-name")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    user.add_parser("list", help="list users with their roles and teams")
-    token = user.add_parser("token", help="print a new API token for a user")
-    token.add_argument("name")
+    add_user_commands(commands)
 
     team = commands.add_parser("team", help="manage teams").add_subparsers(dest="action", required=True)
     team_add = team.add_parser("add", help="add a team")
@@ -67,9 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     team_add.add_argument("--parent")
     team_add.add_argument("--manager")
 
-    importing = commands.add_parser("import", help="import a CSV file (UTF-8 or GBK, with or without BOM)")
+    importing = commands.add_parser("import", help="import a CSV file (UTF-8 or GBK, with or without BOM) or an "
+                                                   ".xlsx workbook")
     importing.add_argument("entity")
-    importing.add_argument("file", metavar="FILE.csv")
+    importing.add_argument("file", metavar="FILE")
+    importing.add_argument("--sheet", help="the workbook's sheet to read (default: the first)")
+    importing.add_argument("--valid-rows", metavar="REJECTED", dest="valid_rows",
+                           help="import the rows without errors and write the rejected ones, with the reason "
+                                "on each, to this file (default: all rows or none)")
     importing.add_argument("--as", dest="as_user", metavar="USER", help="import as this user (default: the system)")
     importing.add_argument("--key", metavar="FIELD", help="field that finds an existing record (duplicates)")
     importing.add_argument("--on-duplicate", choices=["skip", "update", "create"], default="skip")
@@ -78,9 +74,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="map a column to a field (COLUMN= leaves it out); repeatable")
     importing.add_argument("--locale", help="language of the messages (default: the user's)")
 
-    export = commands.add_parser("export", help="write records as CSV or JSON to standard output")
+    export = commands.add_parser("export", help="write records as CSV, JSON or .xlsx to standard output")
     export.add_argument("entity")
-    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    export.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
     export.add_argument("--as", dest="as_user", metavar="USER", help="export what this user may read")
     export.add_argument("--where", action="append", default=[], metavar="FIELD=VALUE")
     export.add_argument("--raw-headers", action="store_true", help="field names instead of labels")
@@ -190,33 +186,6 @@ def _seed(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int
     return 0
 
 
-def _user(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
-    from atrium.runtime.access import users
-    from atrium.runtime.schema.tables import build_tables
-    tables = build_tables(blueprint)
-    password_hash = None
-    if args.action == "add":  # asked and hashed (most of a second) before the write transaction opens
-        password = None
-        if args.password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
-        elif sys.stdin.isatty():
-            password = getpass.getpass(f"Password for {args.name}: ")
-        password_hash = users.hash_password(password) if password else None
-    with engine.begin() as connection:
-        if args.action == "list":
-            for row in users.list_users(connection, tables):
-                team = f", team {row['team']}" if row["team"] else ""
-                print(f"  {row['name']:<12} {row['role']}{team}")
-            return 0
-        if args.action == "token":
-            print(users.issue_token(connection, tables, args.name))
-            return 0
-        users.add_user(connection, tables, blueprint, args.name, args.role, args.team,
-                       display_name=args.display_name, password_hash=password_hash)
-    print(f"Added user {args.name} ({args.role}).")
-    return 0
-
-
 def _team(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     from atrium.runtime.access import users
     from atrium.runtime.schema.tables import build_tables
@@ -260,7 +229,8 @@ def _cli_actor(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -
 
 def _import(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
     from atrium.runtime.access.secured import AccessDenied
-    from atrium.runtime.io.importer import Importer, ImportOptions, ImportProblem, read_csv
+    from atrium.runtime.io.import_rejects import rejected_file
+    from atrium.runtime.io.importer import Importer, ImportOptions, ImportProblem, read_table
     from atrium.runtime.site.site import Site
     if args.entity not in blueprint.entities:
         print(f"error: no entity '{args.entity}'", file=sys.stderr)
@@ -268,16 +238,22 @@ def _import(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
     actor = _cli_actor(args, blueprint, engine)
     try:
         importer = Importer(Site.open(blueprint, args.db, engine=engine), actor, args.entity)
-        csv_file = read_csv(Path(args.file).read_bytes(), actor.locale)
+        csv_file = read_table(Path(args.file).read_bytes(), actor.locale, args.sheet)
         mapping = importer.guess_mapping(csv_file.header)
         for item in args.map:
             column, _, field = item.rpartition("=")
             mapping[column] = field.strip() or None
-        print(f"{args.file}: {csv_file.encoding}, delimiter {csv_file.delimiter!r}, {csv_file.total} row(s)")
+        if csv_file.sheet is not None:
+            print(f"{args.file}: sheet {csv_file.sheet!r}, {csv_file.total} row(s)")
+        else:
+            print(f"{args.file}: {csv_file.encoding}, delimiter {csv_file.delimiter!r}, {csv_file.total} row(s)")
         for column, field in mapping.items():
             print(f"  {column} -> {field or '(not imported)'}")
-        options = ImportOptions(mapping, key=args.key, on_duplicate=args.on_duplicate)
+        options = ImportOptions(mapping, key=args.key, on_duplicate=args.on_duplicate,
+                                valid_rows=bool(args.valid_rows))
         report = (importer.dry_run if args.dry_run else importer.run)(csv_file, options)
+        if args.valid_rows and not args.dry_run and report.written:
+            Path(args.valid_rows).write_bytes(rejected_file(csv_file, report.errors, actor.locale)[0])
     except (ImportProblem, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -288,6 +264,11 @@ def _import(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
         where = f"{args.file}:{problem.row}" if problem.row else args.file
         print(f"{where}: {problem.column or problem.field or '-'}: {problem.message}", file=sys.stderr)
     counts = f"{report.created} to create, {report.updated} to update, {report.skipped} to skip"
+    if args.valid_rows and not args.dry_run and report.written:
+        print(f"Imported {report.total - report.rejected} of {report.total} row(s): {report.created} created, "
+              f"{report.updated} updated, {report.skipped} skipped; {report.rejected} rejected, written to "
+              f"{args.valid_rows}.")
+        return 0
     if report.errors:
         print(f"{len(report.errors)} error(s) in {report.rows_in_error} of {report.total} row(s); "
               "nothing was written.")
@@ -319,6 +300,10 @@ def _export(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
         print(f"error: {actor.name} may not read {args.entity} records", file=sys.stderr)
         return 1
     sys.stdout.flush()
+    if args.format == "xlsx":
+        sys.stdout.buffer.write(exporter.xlsx(where, raw_headers=args.raw_headers))
+        sys.stdout.buffer.flush()
+        return 0
     out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
     try:
         if args.format == "json":
@@ -399,7 +384,7 @@ def _report(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
 Command = Callable[[argparse.Namespace, "Blueprint", "Engine"], int]
 COMMANDS: dict[str, Command] = {
     "run-scheduled": _run_scheduled, "migrate": run_migrate, "recompute": run_recompute, "seed": _seed,
-    "user": _user, "team": _team,
+    "user": run_user_command, "team": _team,
     "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":

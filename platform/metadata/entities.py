@@ -23,6 +23,7 @@ from atrium.metadata.model import (
     Stage,
 )
 from atrium.metadata.moves import MOVABLE_FIELD_TYPES, checked_moves
+from atrium.metadata.problems import did_you_mean
 from atrium.metadata.sources import Report, Source
 
 ROLLUP_FUNCTIONS = ("count", "sum", "avg", "min", "max")
@@ -105,12 +106,18 @@ def build_entity(source: Source, report: Report) -> Entity:
                              else default_name, columns, unique))
     checks = []
     for i, spec in enumerate(data.get("checks", ())):
-        assertion = report.expression(source, ["checks", i, "assert"], spec["assert"], names, source.name)
-        when = (report.expression(source, ["checks", i, "when"], spec["when"], names, source.name)
+        assertion = report.expression(source, ["checks", i, "assert"], spec["assert"], names, source.name,
+                                      previous=True)
+        when = (report.expression(source, ["checks", i, "when"], spec["when"], names, source.name, previous=True)
                 if "when" in spec else None)
+        shown_at = spec.get("field")
+        if shown_at is not None and shown_at not in fields:
+            report.add(source, ["checks", i, "field"], f"'{shown_at}' is not a field of {source.name}",
+                       did_you_mean(shown_at, fields))
         if assertion is not None:  # else the report has the problem and no blueprint is built
             message = Label.of(spec["message"]) if "message" in spec else None
-            checks.append(Check(name=spec["name"], assertion=assertion, message=message, when=when))
+            checks.append(Check(name=spec["name"], assertion=assertion, message=message, when=when,
+                                field=shown_at))
     pool = None
     if "pool" in data:
         spec = data["pool"]

@@ -51,7 +51,7 @@ MAX_DEPTH = 100
 
 BUILTIN_FUNCTIONS: frozenset[str] = frozenset(fx.builtin_functions())
 CONTEXT_FUNCTIONS: frozenset[str] = frozenset({"current_user", "current_role", "stage_probability", "is_open",
-                                              "target"})
+                                              "target", "previous"})
 # The few keyword arguments the language accepts, per function: a keyword names an option whose
 # meaning a reader must see at the call (`stage_probability(stage, learned=True)`); everything
 # else passes values by position.
@@ -59,6 +59,12 @@ KEYWORD_ARGUMENTS: Mapping[str, frozenset[str]] = {"stage_probability": frozense
 # True/False/None are literals in Python's AST, never names; they are listed so that nobody can
 # declare a field with those names. `pi` is a real name that evaluates to math.pi.
 CONSTANTS: frozenset[str] = frozenset(fx.constant_values())
+
+# `previous(field)`: the field's value as stored before the change being checked (None when the
+# record is new). Only an entity's checks may read it (sources.py); the runtime passes the stored
+# record under PREVIOUS, a key no expression can name (names starting with '_' are refused).
+PREVIOUS_FUNCTION = "previous"
+PREVIOUS = "_previous"
 
 _CONSTANT_VALUES = fx.constant_values()
 _FUNCTION_NAMES = BUILTIN_FUNCTIONS | CONTEXT_FUNCTIONS
@@ -99,6 +105,8 @@ class Expression:
     # the first name of each is in `names` too. The runtime provides their values under the joined
     # key ("product.price") in the variables it evaluates with.
     paths: frozenset[tuple[str, ...]] = frozenset()
+    # The fields it reads as they were stored before the change (`previous(amount)`).
+    previous: frozenset[str] = frozenset()
 
 
 # --- parsing and checking ---------------------------------------------------------------
@@ -142,7 +150,9 @@ def parse_expression(source: str | int | float | bool | None) -> Expression:
     attributes = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute)]
     inner = {id(node.value) for node in attributes}  # `a.b` inside `a.b.c` is not a path of its own
     paths = frozenset(path_of(node) for node in attributes if id(node) not in inner)
-    return Expression(text, names, tree, _compile(tree), paths)
+    previous = frozenset(node.args[0].id for node in ast.walk(tree)  # type: ignore[attr-defined]
+                         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == PREVIOUS_FUNCTION)
+    return Expression(text, names, tree, _compile(tree), paths, previous)
 
 
 
@@ -219,6 +229,9 @@ def _check_node(node: ast.AST, text: str) -> None:
                                   "like round(x)", text)
         if not isinstance(node.func, ast.Name):
             raise ExpressionError("only named functions can be called, like round(x)", text)
+        if node.func.id == PREVIOUS_FUNCTION and (len(node.args) != 1 or node.keywords
+                                                  or not isinstance(node.args[0], ast.Name)):
+            raise ExpressionError("previous() takes one field of the record, like previous(amount)", text)
         allowed = KEYWORD_ARGUMENTS.get(getattr(node.func, "id", ""), frozenset())
         for keyword in node.keywords:
             if keyword.arg not in allowed:  # None is **kwargs
@@ -328,6 +341,9 @@ def _lookup(functions: Functions, name: str) -> Callable[..., Any]:
 
 def _compile_call(node: ast.Call) -> _Run:
     name = node.func.id  # type: ignore[attr-defined]  # _check_node allows only plain names
+    if name == PREVIOUS_FUNCTION:  # a field of the stored record, not a call: see PREVIOUS
+        field_name = node.args[0].id  # type: ignore[attr-defined]  # _check_node: one plain name
+        return lambda v, f: (v.get(PREVIOUS) or {}).get(field_name)
     args = [_compile(arg) for arg in node.args]
     if node.keywords:  # only the options KEYWORD_ARGUMENTS lists get here
         keywords = [(keyword.arg, _compile(keyword.value)) for keyword in node.keywords if keyword.arg]

@@ -20,6 +20,7 @@ from atrium.metadata.expression_paths import check_derived_cycles, check_express
 from atrium.metadata.form_coverage import check_form_coverage
 from atrium.metadata.merge import merge, strip_markers
 from atrium.metadata.model import Blueprint, Label, freeze
+from atrium.metadata.navigation import build_navigation
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
 from atrium.metadata.owner_follows import link_owner_follows
 from atrium.metadata.problems import BlueprintError, Mark, Problem
@@ -207,6 +208,8 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
                 path = ["metrics", key] if kind == "report" else \
                     [int(step) if step.isdigit() else step for step in key.split(".")]
                 check_target_calls(report, documents[(kind, name)], path, expression, targets, entities)
+    navigation = build_navigation(documents[("blueprint", "blueprint")],
+                                  {"entity": entities, "report": reports, "dashboard": dashboards}, roles, report)
     teams = tuple(freeze(team) for team in (roles_source.data.get("teams", ()) if roles_source else ()))
     return Blueprint(
         name=manifest["name"], label=Label.of(manifest.get("label"), manifest["name"]),
@@ -216,7 +219,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
         views=MappingProxyType(views), roles=MappingProxyType(roles),
         reports=MappingProxyType(reports), dashboards=MappingProxyType(dashboards),
         automations=MappingProxyType(automations), teams=teams, seed=seed, sources=sources,
-        targets=targets, phone_country_code=manifest.get("phone_country_code"),
+        targets=targets, phone_country_code=manifest.get("phone_country_code"), navigation=navigation,
     )
 
 

@@ -24,6 +24,9 @@ SEARCHABLE_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "auto
 TITLE_NAMES = re.compile(r"\{([a-z][a-z0-9_]*)[^}]*\}")  # the fields a `title` template names
 NUMERIC_TYPES = frozenset({"integer", "number", "money", "percent"})
 TEMPORAL_TYPES = frozenset({"date", "datetime"})
+# Field types a one-line input edits in place (a list cell, a kanban card's quick edit)
+IN_PLACE_TYPES = frozenset({"text", "email", "phone", "url", "integer", "number", "money", "percent", "date",
+                            "datetime", "boolean", "select", "user", "reference"})
 SYSTEM_FIELDS = ("id", "created_at", "created_by", "updated_at", "updated_by", "version")
 LOCATION_PARTS = ("lat", "lng", "address")
 
@@ -130,6 +133,7 @@ class Check:
     assertion: Expression
     message: Label | None  # None: the engine's own words name the check
     when: Expression | None = None
+    field: str | None = None  # the field its message is shown beside (default: the first it reads)
 
 
 @dataclass(frozen=True)
@@ -394,6 +398,7 @@ class Blueprint:
     sources: tuple[str, ...] = ()  # the folders merged, base first
     targets: Targets | None = None
     phone_country_code: int | None = None  # of phone numbers typed without one (86)
+    navigation: tuple[Any, ...] = ()  # navigation.NavGroup: the header's declared menus
 
     @property
     def default_locale(self) -> str:

@@ -17,7 +17,18 @@ from atrium.metadata.field_paths import (
     resolve_path as resolve_path,  # where pages and the API look paths up
 )
 from atrium.metadata.line_grids import build_line_grids
-from atrium.metadata.model import Document, Entity, EntityGrant, FormSection, Label, Pipeline, Role, View, freeze
+from atrium.metadata.model import (
+    IN_PLACE_TYPES,
+    Document,
+    Entity,
+    EntityGrant,
+    FormSection,
+    Label,
+    Pipeline,
+    Role,
+    View,
+    freeze,
+)
 from atrium.metadata.sources import Report, Source
 
 NOTIFY_KEYWORDS = ("owner", "manager", "previous_owner", "creator")
@@ -46,6 +57,8 @@ def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -
                 check_path(report, source, [part, key], entities, entity, data[part][key])
     for i, path in enumerate(data.get("kanban", {}).get("card", ())):
         check_path(report, source, ["kanban", "card", i], entities, entity, path)
+    for i, name in enumerate(data.get("kanban", {}).get("quick_edit", ())):
+        check_quick_edit(report, source, entities[entity], data["kanban"].get("group_by"), i, name)
     sections = []
     for i, spec in enumerate(data.get("form", {}).get("sections", ())):
         for j, field in enumerate(spec["fields"]):
@@ -71,6 +84,22 @@ def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -
                 calendar=freeze(data["calendar"]) if "calendar" in data else None,
                 sections=tuple(sections), related=related,
                 lines=build_line_grids(report, source, entities, entity, data.get("form", {}).get("lines", ())))
+
+
+def check_quick_edit(report: Report, source: Source, entity: Entity, group_by: str | None, i: int,
+                     name: str) -> None:
+    """A card's quick edit names a stored field of the entity that a one-line input can edit."""
+    path: list[str | int] = ["kanban", "quick_edit", i]
+    field = entity.fields.get(name)
+    if field is None:
+        report.unknown(source, path, f"a field of {entity.name}", name, entity.fields)
+    elif field.computed or field.readonly:
+        report.add(source, path, f"'{name}' is computed or read-only: a card cannot edit it")
+    elif name == group_by:
+        report.add(source, path, f"'{name}' makes the columns: a card changes it by moving")
+    elif field.type not in IN_PLACE_TYPES:
+        report.add(source, path, f"a {field.type} field cannot be edited on a card",
+                   "one of " + ", ".join(sorted(IN_PLACE_TYPES)))
 
 
 def build_roles(source: Source | None, entities: Mapping[str, Entity],

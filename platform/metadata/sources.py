@@ -47,9 +47,10 @@ class Report:
         self.add(source, path, f"'{name}' is not {what}", did_you_mean(name, candidates))
 
     def expression(self, source: Source, path: Iterable[str | int], text: Any,
-                   names: Iterable[str], entity: str | None = None) -> Expression | None:
+                   names: Iterable[str], entity: str | None = None, previous: bool = False) -> Expression | None:
         """Parse an expression and check that every name it uses exists; with `entity` (the
-        entity whose records it reads), dotted paths through its references are allowed."""
+        entity whose records it reads), dotted paths through its references are allowed; with
+        `previous` (an entity's checks), previous(field) reads the value stored before a change."""
         steps = list(path)
         try:
             expression = parse_expression(text)
@@ -68,4 +69,7 @@ class Report:
                      "aggregated columns)")
         elif expression.paths and entity is not None:
             self.linked.append((source, steps, expression, entity))
+        if expression.previous and not previous:
+            self.add(source, steps, f"expression {text!r} uses previous(): only an entity's checks read "
+                     "the values stored before a change")
         return expression

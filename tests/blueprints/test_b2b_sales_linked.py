@@ -38,15 +38,47 @@ def test_a_receipt_cannot_collect_more_than_is_outstanding(world, account):
     world.create("receipt", {"instalment": first["id"], "amount": 60000}, "finance")
     with pytest.raises(ValidationFailed) as refused:
         world.create("receipt", {"instalment": first["id"], "amount": 40001}, "finance")
-    assert refused.value.errors == {"instalment": ["The amount is more than the instalment's outstanding amount"]}
+    assert refused.value.errors == {"amount": ["The amount is more than the instalment's outstanding amount"]}
     finance_zh = world.actors["finance"].__class__(**{**world.actors["finance"].__dict__, "locale": "zh"})
     with pytest.raises(ValidationFailed) as chinese:
         world.service.create("receipt", {"instalment": first["id"], "amount": 40001}, finance_zh)
-    assert chinese.value.errors == {"instalment": ["回款金额超过该期待回款金额"]}
+    assert chinese.value.errors == {"amount": ["回款金额超过该期待回款金额"]}
     world.create("receipt", {"instalment": first["id"], "amount": 40000}, "finance")   # exactly what is left
     totals = world.get("payment_plan", plan)
     assert (totals["received_total"], totals["outstanding"]) == (Decimal("100000.00"), Decimal("50000.00"))
     assert world.get("customer", account)["outstanding"] == Decimal("50000.00")
+
+
+def test_editing_a_receipt_cannot_over_collect_its_instalment(world, account):
+    """The same rule on an edit: this receipt's stored amount counts back in, so raising it beyond
+    what is left, or moving it onto an instalment with less outstanding, is refused (nothing
+    changes); lowering it, or editing another field of a receipt that takes exactly what was left, is fine."""
+    plan = world.create("payment_plan", {"name": "分两期", "customer": account["id"]}, "rep1")
+    first = world.create("instalment", {"payment_plan": plan["id"], "number": 1, "due_on": "2026-04-01",
+                                        "planned_amount": 100000}, "rep1")
+    second = world.create("instalment", {"payment_plan": plan["id"], "number": 2, "due_on": "2026-05-01",
+                                         "planned_amount": 50000}, "rep1")
+    world.create("receipt", {"instalment": first["id"], "amount": 30000}, "finance")
+    receipt = world.create("receipt", {"instalment": first["id"], "amount": 60000}, "finance")
+    with pytest.raises(ValidationFailed) as refused:
+        world.update("receipt", receipt, {"amount": 70001}, "finance")    # 30,000 + 70,001 > 100,000
+    assert refused.value.errors == {"amount": ["The amount is more than the instalment's outstanding amount"]}
+    assert world.get("receipt", receipt)["amount"] == Decimal("60000.00")
+    assert world.get("instalment", first)["outstanding"] == Decimal("10000.00")
+
+    receipt = world.update("receipt", receipt, {"amount": 70000}, "finance")   # exactly what the instalment allows
+    assert world.get("instalment", first)["outstanding"] == Decimal("0.00")
+    receipt = world.update("receipt", receipt, {"note": "对公转账", "reference": "BK-20260401"}, "finance")
+    receipt = world.update("receipt", receipt, {"amount": 20000}, "finance")   # down is always fine
+    assert world.get("instalment", first)["outstanding"] == Decimal("50000.00")
+
+    with pytest.raises(ValidationFailed) as moved:   # the second instalment has 50,000 outstanding
+        world.update("receipt", receipt, {"instalment": second["id"], "amount": 50001}, "finance")
+    assert set(moved.value.errors) == {"amount"}
+    world.update("receipt", receipt, {"instalment": second["id"], "amount": 50000}, "finance")
+    assert (world.get("instalment", first)["outstanding"], world.get("instalment", second)["outstanding"]) == (
+        Decimal("70000.00"), Decimal("0.00"))
+    assert world.get("payment_plan", plan)["outstanding"] == Decimal("70000.00")
 
 
 def test_a_contact_shows_its_customers_level_and_follows_it(world, account):

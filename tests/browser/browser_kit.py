@@ -164,3 +164,24 @@ def pick(page, field: str, text: str) -> None:
     choice.click()
     expect_value = page.locator(f"#field-{field} .picker-value")
     assert expect_value.input_value() != ""
+
+
+LOCALES = ("zh", "en")  # every walk of the demo runs in both of the blueprint's languages
+
+
+def speak(page, locale: str) -> None:
+    """Work in `locale` for the rest of this session (the session's language, as `?lang=` sets it;
+    the user's remembered language is left alone)."""
+    page.goto(f"/?lang={locale}")
+    page.locator(f"html[lang={locale}]").wait_for(state="attached")
+
+
+def words(msgid: str, locale: str, **params) -> str:
+    """An interface word as the page shows it in `locale` (from the gettext catalog)."""
+    from atrium.translation import word
+    return word(msgid, locale, **params)
+
+
+def shown(page, label: str):
+    """The value a detail page shows beside the field labelled `label` (exactly)."""
+    return page.locator(f"xpath=//main//dt[normalize-space(.)='{label}']/following-sibling::dd[1]").first

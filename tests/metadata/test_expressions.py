@@ -183,7 +183,8 @@ def test_names_and_unknown_names() -> None:
     assert expr.names == {"round", "amount", "stage_probability", "stage", "pi", "bogus"}
     assert unknown_names(expr, ["amount", "stage"]) == ["bogus"]
     assert unknown_names(parse_expression("zeta + alpha(1)"), {"x": 1}) == ["alpha", "zeta"]
-    assert CONTEXT_FUNCTIONS == {"current_user", "current_role", "stage_probability", "is_open", "target"}
+    assert CONTEXT_FUNCTIONS == {"current_user", "current_role", "stage_probability", "is_open", "target",
+                                 "previous"}
     assert {"today", "now", "days", "days_between", "round", "coalesce"} <= BUILTIN_FUNCTIONS
     assert not {"open", "range", "eval", "getattr", "type", "print"} & BUILTIN_FUNCTIONS
     assert "pi" in CONSTANTS

@@ -209,3 +209,17 @@ def test_stdlib_platform_module_is_not_shadowed():
     code = "import platform; platform.system(); import atrium.metadata; print('ok')"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_boards_quick_edit_names_fields_a_card_can_edit(tmp_path):
+    folder = copy_blueprint(B2B, tmp_path / "acme")
+    view = folder / "views" / "order.yaml"
+    edit(view, "quick_edit: [amount, expected_close]", "quick_edit: [amount, amont, weighted_amount, stage, tags]")
+    problems = problems_of(folder)
+    assert all(p.startswith(f"{view}:{line_of(view, 'quick_edit')}:") for p in problems), problems
+    text = "\n".join(problems)
+    assert "kanban.quick_edit[1]: 'amont' is not a field of order (did you mean 'amount'?)" in text
+    assert "'weighted_amount' is computed or read-only: a card cannot edit it" in text
+    assert "'stage' makes the columns: a card changes it by moving" in text
+    assert "a multiselect field cannot be edited on a card" in text
+    assert len(problems) == 4

@@ -100,9 +100,10 @@ class People:
 
 def pool_site(tmp_path: Path, database_url: str, clock: Clock,
               automations: Mapping[str, Any] | None = None,
-              entities: Mapping[str, Any] | None = None) -> tuple[Site, People]:
+              entities: Mapping[str, Any] | None = None,
+              roles: Mapping[str, Any] | None = None) -> tuple[Site, People]:
     folder = tmp_path / "bp"
-    write_blueprint(folder, entities or ENTITIES, None, ROLES, timezone="Asia/Shanghai")
+    write_blueprint(folder, entities or ENTITIES, None, roles or ROLES, timezone="Asia/Shanghai")
     write_automations(folder, {"recycle": RECYCLE} if automations is None else automations)
     blueprint = load_blueprint(folder)
     site = Site.open(blueprint, database_url, clock=clock)

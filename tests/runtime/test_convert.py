@@ -115,15 +115,37 @@ def test_a_matching_phone_is_a_duplicate_too_and_a_new_record_can_be_confirmed(w
     assert count(site, "account") == 2 and result.created["account"]
 
 
-def test_look_alikes_the_user_cannot_read_are_counted_not_shown_or_linkable(world):
+def test_look_alikes_the_user_cannot_read_are_neither_shown_counted_nor_linkable(world):
     site, people = world
-    hidden = site.records.create("account", {"name": "Blue Sky Ltd", "owner": people.rep2.user_id})
+    theirs = site.records.create("account", {"name": "Blue Sky Ltd", "owner": people.rep2.user_id})
     source = prospect(site, people.rep1)
     plans = {p.target.name: p for p in Conversions(site).plan(people.rep1, "prospect", source["id"])}
-    assert (plans["account"].candidates, plans["account"].hidden) == ([], 1)
+    assert plans["account"].candidates == [] and not hasattr(plans["account"], "hidden")
     with pytest.raises(ConversionFailed) as failed:
-        Conversions(site).convert(people.rep1, "prospect", source["id"], {"account": Choice(use=hidden["id"])})
+        Conversions(site).convert(people.rep1, "prospect", source["id"], {"account": Choice(use=theirs["id"])})
     assert failed.value.errors == {"account._record": ["Pick one of the records offered, or create a new one"]}
+    result = Conversions(site).convert(people.rep1, "prospect", source["id"], {})  # nothing to ask about
+    assert result.created["account"] != theirs["id"] and count(site, "account") == 2
+    mine = site.records.create("account", {"name": "BLUE SKY LTD", "owner": people.rep1.user_id})
+    again = prospect(site, people.rep1, phone="+86 10 0000 0000")
+    plans = {p.target.name: p for p in Conversions(site).plan(people.rep1, "prospect", again["id"])}
+    assert [c.id for c in plans["account"].candidates] == [result.created["account"], mine["id"]]
+
+
+def test_a_match_field_the_user_may_not_see_finds_no_look_alikes(tmp_path, database_url):
+    roles = copy.deepcopy(ROLES)
+    roles["roles"]["rep"]["fields"] = {"account.phone": "hidden"}
+    site, people = pool_site(tmp_path, database_url, clock_at(), automations={}, roles=roles)
+    try:
+        site.records.create("account", {"name": "Other name", "phone": "+86 21 5555 0101",
+                                        "owner": people.rep1.user_id})
+        source = prospect(site, people.rep1)
+        plans = {p.target.name: p for p in Conversions(site).plan(people.rep1, "prospect", source["id"])}
+        assert plans["account"].candidates == []  # the phone would tell what the hidden field holds
+        boss = {p.target.name: p for p in Conversions(site).plan(people.admin, "prospect", source["id"])}
+        assert [c.title for c in boss["account"].candidates] == ["Other name"]
+    finally:
+        site.engine.dispose()
 
 
 def test_a_converted_record_cannot_be_converted_again_nor_one_the_rule_does_not_allow(world):

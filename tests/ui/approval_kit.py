@@ -42,7 +42,7 @@ AUTOMATIONS = {"discount_approval": {
         "pending": {"approval_status": "'pending'"},
         "approved": {"approval_status": "'approved'"},
         "rejected": {"approval_status": "'rejected'"},
-        "comment": "approval_note"}}]}}
+        "comment": "approval_note", "voided_by": ["discount"]}}]}}
 PEOPLE = (("boss", "admin", None, "Boss Chen"), ("manager", "manager", "east", "Manager Zhou"),
           ("rep", "rep", "east", "Rep Li"), ("rep2", "rep", "east", "Rep Wang"),
           ("auditor", "auditor", "east", "Auditor Wu"))

@@ -111,6 +111,24 @@ def test_a_session_cookie_needs_the_csrf_header(world):
         assert anonymous.get("/api/v1/approvals").status_code == 401
 
 
+def test_an_approval_made_void_by_a_change_says_who_and_when(world):
+    deal = world.deal()
+    approval = ask(world, deal).json()
+    assert (approval["voided_by"], approval["voided_at"]) == (None, None)
+    decided = world.api("POST", f"approvals/{approval['id']}/approve", "manager", json={"comment": "OK"}).json()
+    assert decided["status"] == "approved" and decided["voided_by"] is None
+    current = world.get(deal["id"])
+    changed = world.api("PATCH", f"deal/{deal['id']}", "rep", json={"discount": 40, "version": current["version"]})
+    assert changed.status_code == 200, changed.text
+    void = world.api("GET", f"approvals/{approval['id']}", "rep").json()
+    assert (void["status"], void["voided_by"]) == ("voided", world.ids["rep"])
+    assert void["voided_at"] == world.clock().isoformat()
+    assert void["decided_by"] == world.ids["manager"] and void["comment"] == "OK"  # the decision is kept beside it
+    listed = world.api("GET", f"approvals?entity=deal&record={deal['id']}&status=voided", "manager").json()["data"]
+    assert [(a["id"], a["voided_by"]) for a in listed] == [(approval["id"], world.ids["rep"])]
+    assert world.get(deal["id"])["approval_status"] is None  # asked again before it counts
+
+
 def test_openapi_lists_the_approval_paths(world):
     spec = world.api("GET", "openapi.json", "rep").json()
     validate(spec)
@@ -119,5 +137,9 @@ def test_openapi_lists_the_approval_paths(world):
         assert path in spec["paths"], path
     ask_body = spec["paths"]["/api/v1/deal/{id}/approvals"]["post"]["requestBody"]
     assert ask_body["content"]["application/json"]["schema"]["properties"]["rule"]["enum"] == ["discount_approval"]
-    assert "/api/v1/account/{id}/approvals" not in spec["paths"]  # no rule to ask under
+    assert set(spec["paths"]["/api/v1/account/{id}/approvals"]) == {"parameters", "get"}  # no rule to ask under
+    assert set(spec["paths"]["/api/v1/deal/{id}/approvals"]) == {"parameters", "get", "post"}
     assert "Approval" in spec["components"]["schemas"]
+    approval = spec["components"]["schemas"]["Approval"]["properties"]
+    assert approval["voided_by"]["type"] == ["integer", "null"] and approval["voided_at"]["format"] == "date-time"
+    assert "voided" in approval["status"]["enum"]

@@ -76,7 +76,7 @@ def test_a_bad_value_names_the_record_and_nothing_is_written(world):
     assert list(answer.json()["refused"]) == [str(first["id"])]
     assert world.get("customer", first["id"])["name"] == "First"
     no_ids = manager.client.post("/api/v1/customer/bulk", headers=headers, json={"ids": [], "set": {"name": "x"}})
-    assert no_ids.status_code == 422
+    assert no_ids.status_code == 400 and no_ids.json()["parameter"] == "ids"  # the document's minItems
     both = manager.client.post("/api/v1/customer/bulk", headers=headers,
                                json={"ids": [first["id"]], "set": {"name": "x"}, "action": "release"})
     assert both.status_code == 400
@@ -100,11 +100,15 @@ def test_bulk_release_puts_the_customers_back_in_the_pool(world):
     assert world.get("customer", locked["id"])["owner"] == world.ids["rep"]  # all or nothing
 
 
-def test_openapi_describes_bulk_for_roles_that_may_update(world):
-    manager, _ = api(world, "manager")
-    document = manager.client.get("/api/v1/openapi.json").json()
-    assert "post" in document["paths"]["/api/v1/customer/bulk"]
-    assert "/api/v1/product/bulk" not in document["paths"]  # the manager may not update products
+def test_openapi_describes_the_bulk_actions_each_role_may_take(world):
+    def actions(name: str, entity: str) -> list[str]:
+        document = world.browser(name).client.get("/api/v1/openapi.json").json()
+        body = document["paths"][f"/api/v1/{entity}/bulk"]["post"]["requestBody"]
+        return body["content"]["application/json"]["schema"]["properties"]["action"]["enum"]
+
+    assert actions("manager", "customer") == ["assign", "release", "claim", "export"]
+    assert actions("manager", "product") == ["export"]  # the manager may only read products
+    assert actions("rep", "customer") == ["release", "claim", "export"]  # a rep's owner field is read-only
 
 
 def test_where_picks_the_records_by_the_lists_filters(world):
@@ -130,3 +134,33 @@ def test_where_picks_the_records_by_the_lists_filters(world):
     both = manager.client.post("/api/v1/customer/bulk", headers=headers,
                                json={"ids": [acme["id"]], "where": {}, "action": "release"})
     assert both.status_code == 400
+
+
+def test_assign_claim_delete_and_export_through_the_api(world):
+    acme, bolt = world.customer("Acme", by="rep"), world.customer("Bolt", by="rep")
+    manager, headers = api(world, "manager")
+    assigned = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                   json={"ids": [acme["id"], bolt["id"]], "action": "assign", "to": world.ids["rep2"]})
+    assert assigned.json() == {"updated": 2}
+    assert {world.get("customer", r["id"])["owner"] for r in (acme, bolt)} == {world.ids["rep2"]}
+    exported = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                   json={"where": {"q": "Acme"}, "action": "export"})
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert "Acme" in exported.text and "Bolt" not in exported.text
+    manager.client.post("/api/v1/customer/bulk", headers=headers,
+                        json={"ids": [acme["id"], bolt["id"]], "action": "release"})
+    rep, rep_headers = api(world, "rep")
+    claimed = rep.client.post("/api/v1/customer/bulk", headers=rep_headers,
+                              json={"where": {"owner__is_set": False, "q": "Acme"}, "action": "claim"})
+    assert claimed.json() == {"updated": 1}, claimed.text
+    assert world.get("customer", acme["id"])["owner"] == world.ids["rep"]
+    assert world.get("customer", bolt["id"])["owner"] is None
+    refused = rep.client.post("/api/v1/customer/bulk", headers=rep_headers,
+                              json={"ids": [acme["id"]], "action": "delete"})
+    assert refused.status_code == 403  # a rep may not delete customers
+    assert world.get("customer", acme["id"]) is not None
+    task = world.create("task", by="rep", title="Call back")
+    deleted = manager.client.post("/api/v1/task/bulk", headers=headers, json={"ids": [task["id"]], "action": "delete"})
+    assert deleted.json() == {"updated": 1} and world.get("task", task["id"]) is None
+    unknown = manager.client.post("/api/v1/customer/bulk", headers=headers, json={"ids": [1], "action": "explode"})
+    assert unknown.status_code == 400 and unknown.json()["parameter"] == "action"

@@ -183,3 +183,17 @@ def test_the_api_plans_and_converts_with_duplicates_errors_and_refusals(world, t
     assert again.status_code == 409 and again.json()["error"] == "converted"
     paths = client.get("/api/v1/openapi.json", headers=auth).json()["paths"]
     assert {"get", "post"} <= set(paths["/api/v1/lead/{id}/convert"])
+
+
+def test_another_reps_customer_of_the_same_name_is_not_revealed_by_the_duplicate_check(world, token):
+    world.customer("Huaxin Precision", by="rep2")  # rep may not read it
+    record = lead(world)
+    rep = world.browser("rep")
+    auth = {"Authorization": f"Bearer {token}"}
+    plan = rep.client.get(f"/api/v1/lead/{record['id']}/convert", headers=auth).json()["targets"]["customer"]
+    assert plan["candidates"] == [] and "hidden" not in plan
+    page = rep.get(f"/r/lead/{record['id']}/convert")
+    assert "Similar records already exist" not in page.text and 'name="customer._choice"' not in page.text
+    done = rep.client.post(f"/api/v1/lead/{record['id']}/convert", headers=auth, json={})
+    assert done.status_code == 201, done.text  # not a 409 "duplicates" pointing at the other rep's record
+    assert count(world, "customer") == 2

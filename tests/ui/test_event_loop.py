@@ -22,7 +22,7 @@ from atrium.runtime.access import users
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
-from atrium.ui.web import sessions
+from atrium.ui.web import sign_in
 from atrium.ui.web.app import Settings, create_app
 from atrium.ui.web.threads import runs_in_thread
 
@@ -204,7 +204,7 @@ def test_sign_in_checks_the_password_outside_any_transaction(site, engine, datab
         def verify(password_hash, password):
             checked.append(set(transactions.open))
             return users.verify_password(password_hash, password)
-        monkeypatch.setattr(sessions, "verify_password", verify)
+        monkeypatch.setattr(sign_in, "verify_password", verify)
         token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
         for password, status in (("wrong", 400), ("bo-pass", 303)):
             response = client.post("/login", data={"name": "bo", "password": password, "csrf_token": token},

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from atrium.errors import AtriumError
 from atrium.runtime.automation.messages import message
 from atrium.runtime.query.lists import ListQuery, Page
+from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.runtime.schema.database import connect, write_transaction
@@ -83,8 +84,8 @@ class SecuredRecords:
             if field is None or field.type != "reference" or value in (None, ""):
                 continue
             try:
-                target = int(value)
-            except (TypeError, ValueError):
+                target = coerce(field, value)  # a whole number a BIGINT holds, or refused
+            except CoercionError:
                 continue  # the records service reports the malformed value
             if not self.access.allows(conn, actor, field.to, target, "read"):
                 errors[name] = [message("missing_reference", actor.locale)]

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
+from atrium.runtime.access.sessions import end_user_sessions
 from atrium.runtime.schema.tables import Tables
 
 _hasher = PasswordHasher()
@@ -118,3 +119,33 @@ def list_users(connection: Connection, tables: Tables) -> list[dict[str, Any]]:
     query = (sa.select(users.c.name, users.c.role, teams.c.name.label("team"))
              .select_from(users.outerjoin(teams, users.c.team_id == teams.c.id)).order_by(users.c.id))
     return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def set_active(connection: Connection, tables: Tables, name: str, active: bool) -> int:
+    """Enable or disable a user; disabling ends every session at once (and the user's API tokens
+    stop working, since only active users are found by token). How many sessions were ended."""
+    users = tables.system("atrium_users")
+    found = user_id(connection, tables, name)
+    connection.execute(users.update().where(users.c.id == found).values(active=active))
+    return 0 if active else end_user_sessions(connection, tables, found)
+
+
+def set_password_hash(connection: Connection, tables: Tables, user: int, password_hash: str,
+                      keep_session: str | None = None) -> int:
+    """A new password (hashed before the write transaction opens) ends every session of the user
+    but `keep_session` (the browser that changed it); how many were ended."""
+    users = tables.system("atrium_users")
+    connection.execute(users.update().where(users.c.id == user).values(password_hash=password_hash))
+    return end_user_sessions(connection, tables, user, keep=keep_session)
+
+
+def dummy_hash() -> str:
+    """A hash to check a password against when the name is unknown, so that answering takes as
+    long as for a known name (the same hasher and parameters as every stored password)."""
+    global _dummy
+    if _dummy is None:
+        _dummy = _hasher.hash(secrets.token_urlsafe(16))
+    return _dummy
+
+
+_dummy: str | None = None

@@ -39,6 +39,7 @@ MESSAGES: dict[str, str] = {
     "bulk_not_yours": N_("You may not change this record"),
     "bulk_bad_ids": N_("Choose from 1 to {max} records"),
     "bulk_refused": N_("{count} of the chosen records cannot be changed, so none was"),
+    "bulk_too_many": N_("More than {max} records match; narrow the filter first"),
     "automation_failed": N_("Automation '{rule}' failed, so nothing was saved: {reason}"),
     "automation_too_deep": N_("automations triggered one another more than {depth} levels deep"),
 }

@@ -19,6 +19,7 @@ class ImportOptions:
     mapping: Mapping[str, str | None]  # column → field name, or None to leave the column out
     key: str | None = None             # the field that says two rows are the same record
     on_duplicate: str = "skip"         # skip | update | create
+    valid_rows: bool = False           # write the rows without errors, reject the others (else all or none)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ImportReport:
     dry_run: bool = True
     written: bool = False
     seconds: float = 0.0
+    rejected: int = 0  # rows left out by an import of the valid rows (their reasons are in `errors`)
 
     @property
     def ok(self) -> bool:

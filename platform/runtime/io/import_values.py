@@ -1,31 +1,24 @@
-"""What an import reads: CSV bytes in whatever encoding and delimiter a spreadsheet wrote, and cells
-whose text names an option by its label, a record by its title, a user by name.
+"""What an import's cells mean: text naming an option by its label, a record by its title, a user
+by name (the file itself is read by import_files.py).
 
 The values produced here are what a person would have typed into the form; the records service
 then validates them exactly as it validates a form (see importer.py).
 """
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from atrium.errors import AtriumError
 from atrium.metadata.model import Field
+from atrium.runtime.io.import_files import CsvFile, ImportProblem, decode, read_csv, read_table, sniff_delimiter
 from atrium.runtime.query.lists import PLACEHOLDER
 from atrium.runtime.records.evaluation import Actor
 from atrium.translation import N_, word
 
 MESSAGES: dict[str, str] = {
-    "no_header": N_("The file has no header row"),
-    "unreadable": N_("The file is not a CSV text file (its encoding is not UTF-8 or GBK)"),
-    "bad_csv": N_("The file is not valid CSV near row {row}: {reason}"),
     "no_column": N_("There is no column '{column}' in the file"),
     "no_field": N_("Column '{column}': there is no field '{field}'"),
     "not_importable": N_("Column '{column}': the field '{field}' cannot be imported (computed, read-only "
@@ -41,7 +34,8 @@ MESSAGES: dict[str, str] = {
     "extra_cells": N_("The row has more cells than the header has columns"),
 }
 
-DELIMITERS = ",;\t"
+__all__ = ["CellResolver", "CsvFile", "ImportProblem", "decode", "read_csv", "read_table", "say",
+           "sniff_delimiter"]
 TEXT_KINDS = frozenset({"text", "textarea", "email", "phone", "url", "autonumber"})
 # A cell an export wrote as '=... (so a spreadsheet does not run it as a formula) reads back as =...
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -51,102 +45,9 @@ def say(key: str, locale: str, **params: Any) -> str:
     return word(MESSAGES[key], locale, **params)
 
 
-class ImportProblem(AtriumError, ValueError):
-    """The file or the mapping cannot be imported at all (as opposed to one row's errors)."""
-
-    status, code = 422, "import"
-
-
 def normalize(text: Any) -> str:
     """For matching headers and labels: case, spaces, underscores and punctuation don't count."""
     return re.sub(r"[\s_\-*:：()（）.]+", "", str(text)).casefold()
-
-
-# --- reading the file ---------------------------------------------------------------------------
-
-@dataclass
-class CsvFile:
-    header: list[str]
-    rows: list[tuple[int, list[str]]]  # (row number as a spreadsheet shows it, cells)
-    encoding: str
-    delimiter: str
-
-    @property
-    def total(self) -> int:
-        return len(self.rows)
-
-
-def decode(data: bytes, locale: str = "en") -> tuple[str, str]:
-    """The text of a file and the encoding it was in: UTF-8 (BOM or not), UTF-16 with a BOM
-    (Excel's "Unicode text"), else GB18030, the superset of GBK that Chinese Excel writes."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            raise ImportProblem(say("unreadable", locale)) from None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if encoding == "gb18030":
-            text = text.removeprefix("\ufeff")  # GB18030's own BOM
-            if "\x00" in text:
-                break
-        return text, "utf-8" if encoding == "utf-8-sig" else encoding
-    raise ImportProblem(say("unreadable", locale))
-
-
-def sniff_delimiter(text: str) -> str:
-    """Comma, semicolon or tab: what csv.Sniffer finds, checked against the header line."""
-    sample = text[:65536]
-    if len(text) > len(sample) and "\n" in sample:
-        sample = sample[:sample.rindex("\n")]
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        delimiter = ","
-    header = sample.split("\n", 1)[0]
-    if delimiter not in header:  # the sniffer guessed from values; the header line decides
-        counts = {d: header.count(d) for d in DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        delimiter = best if counts[best] else ","
-    return delimiter
-
-
-def read_csv(data: bytes, locale: str = "en") -> CsvFile:
-    """Parse a CSV file; the first non-empty row is the header."""
-    text, encoding = decode(data, locale)
-    delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    number = 0
-    try:
-        for cells in reader:
-            number += 1
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = _header(cells)
-            else:
-                rows.append((number, cells))
-    except csv.Error as error:
-        raise ImportProblem(say("bad_csv", locale, row=number + 1, reason=error)) from None
-    if header is None:
-        raise ImportProblem(say("no_header", locale))
-    return CsvFile(header, rows, encoding, delimiter)
-
-
-def _header(cells: list[str]) -> list[str]:
-    """Column names: trimmed; a blank one is named by its position, a repeated one made distinct."""
-    while cells and not cells[-1].strip():
-        cells = cells[:-1]
-    names: list[str] = []
-    for index, cell in enumerate(cells):
-        name = cell.strip().removeprefix("\ufeff").strip() or f"#{index + 1}"
-        names.append(name if name not in names else f"{name} #{index + 1}")
-    return names
 
 
 def cell_text(cell: str) -> str:

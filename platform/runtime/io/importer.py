@@ -1,10 +1,11 @@
-"""CSV import: the engine behind `atrium import` and the import pages.
+"""CSV and .xlsx import: the engine behind `atrium import` and the import pages.
 
     importer = Importer(site, actor, entity)
     csv_file = read_csv(data)                      # UTF-8 / GBK, with a BOM or not; , ; or tab
     options = ImportOptions(importer.guess_mapping(csv_file.header), key="phone", on_duplicate="update")
     report = importer.dry_run(csv_file, options)   # every row's errors; writes nothing
     report = importer.run(csv_file, options, progress=print)   # all rows, or none
+    # ImportOptions(..., valid_rows=True): the rows without errors, the others in report.errors
 
 Every row is checked the way a form save is checked (the records service's rules: coercion,
 required, options, checks, stage rules, unique values, links), under the actor's access: a
@@ -36,13 +37,24 @@ from atrium.runtime.io.import_rows import (
     Progress,
     RowError,
 )
-from atrium.runtime.io.import_values import CellResolver, CsvFile, ImportProblem, cell_text, normalize, read_csv, say
+from atrium.runtime.io.import_valid_rows import run_valid_rows
+from atrium.runtime.io.import_values import (
+    CellResolver,
+    CsvFile,
+    ImportProblem,
+    cell_text,
+    normalize,
+    read_csv,
+    read_table,
+    say,
+)
 from atrium.runtime.io.import_writes import Abort, WriteFailed, write_rows
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.runtime.schema.database import connect, refresh_statistics
 
-__all__ = ["CsvFile", "ImportOptions", "ImportProblem", "ImportReport", "Importer", "RowError", "read_csv"]
+__all__ = ["CsvFile", "ImportOptions", "ImportProblem", "ImportReport", "Importer", "RowError", "read_csv",
+           "read_table"]
 
 
 class Importer:
@@ -134,9 +146,9 @@ class Importer:
         """What the import would do, with every row's errors; nothing is written."""
         started = time.perf_counter()
         with connect(self.site.engine) as connection:
-            rows, errors = self._plan(connection, csv_file, options, progress)
+            rows, errors = self.plan(connection, csv_file, options, progress)
             connection.rollback()
-        return self._report(csv_file, rows, errors, True, started)
+        return self.report(csv_file, rows, errors, True, started)
 
     def run(self, csv_file: CsvFile, options: ImportOptions, progress: Progress | None = None) -> ImportReport:
         """Import every row in one transaction; if any row fails, nothing is written.
@@ -145,13 +157,15 @@ class Importer:
         when a row fails, the transaction is rolled back and every row is checked (as in a dry
         run) so the report names each one that fails, not only the first.
         """
+        if options.valid_rows:
+            return run_valid_rows(self, csv_file, options, progress)
         started = time.perf_counter()
         rows: list[PlannedRow] = []
         errors: list[RowError] = []
         with connect(self.site.engine, write=True) as connection:
             try:
                 with connection.begin():
-                    rows, errors = self._plan(connection, csv_file, options, progress, validate=False)
+                    rows, errors = self.plan(connection, csv_file, options, progress, validate=False)
                     if errors:
                         raise Abort()
                     write_rows(self.context, connection, rows, progress)
@@ -164,14 +178,14 @@ class Importer:
             report.errors = sorted(report.errors or errors, key=lambda e: e.row or 0)
             report.dry_run = False
         else:
-            report = self._report(csv_file, rows, errors, False, started)
+            report = self.report(csv_file, rows, errors, False, started)
         report.written = not report.errors
         if report.written:
             refresh_statistics(self.site.engine, self.site.tables.metadata.tables)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _report(self, csv_file: CsvFile, rows: list[PlannedRow], errors: list[RowError], dry_run: bool,
+    def report(self, csv_file: CsvFile, rows: list[PlannedRow], errors: list[RowError], dry_run: bool,
                 started: float) -> ImportReport:
         good = [r for r in rows if not r.bad]
         return ImportReport(
@@ -184,7 +198,7 @@ class Importer:
 
     # --- planning: read the cells, then match duplicates and check ----------------------------
 
-    def _plan(self, connection: Connection, csv_file: CsvFile, options: ImportOptions,
+    def plan(self, connection: Connection, csv_file: CsvFile, options: ImportOptions,
               progress: Progress | None, validate: bool = True) -> tuple[list[PlannedRow], list[RowError]]:
         mapped = self.check_options(csv_file, options)
         columns = {f.name: column for _, column, f in mapped}

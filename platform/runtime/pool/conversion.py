@@ -10,8 +10,10 @@ back and is reported against the target it belongs to (`target.field`).
 
 Before anything is created, each target with `match` fields is compared with the existing
 records of its entity: records equal (text without regard to case) in any match field are
-duplicates. Readable ones are offered to link instead of creating; the user must pick one or
-confirm a new record. Records the user cannot read are only counted.
+duplicates. Only records the user may read count (the access layer's read scope, and only match
+fields the user may see): they are offered to link instead of creating, and the user must pick one
+or confirm a new record. A look-alike the user may not read is neither shown nor counted, so the
+check never reveals that such a record exists.
 
 A source counts as converted once every required target is linked; it cannot be converted again.
 """
@@ -67,7 +69,6 @@ class TargetPlan:
     values: dict[str, Any]
     linked: int | None = None
     candidates: list[Candidate] = field(default_factory=list)
-    hidden: int = 0  # similar records the user cannot read
 
 
 @dataclass
@@ -154,7 +155,7 @@ class Conversions:
                 values = {**self._mapped(actor, entity, target, source), **dict(choice.values)}
                 plan = TargetPlan(target, values, linked=source.get(target.link))
                 if target.match:
-                    plan.candidates, plan.hidden = self._duplicates(conn, actor, target, values)
+                    plan.candidates = self._duplicates(conn, actor, target, values)
                 plans.append(plan)
         return plans
 
@@ -174,7 +175,7 @@ class Conversions:
             choices = {t.name: choice_for(choices, t, source) for t in conversion.targets}
             plans = self.plan(actor, entity, record_id, choices, conn)
             self._check_choices(conn, actor, plans, choices)
-            waiting = [p for p in plans if (p.candidates or p.hidden) and choices[p.target.name].creates
+            waiting = [p for p in plans if p.candidates and choices[p.target.name].creates
                        and not choices[p.target.name].allow_duplicate]
             if waiting:
                 raise DuplicatesFound(waiting, pool_message("convert_duplicates", locale))
@@ -257,7 +258,9 @@ class Conversions:
             return False
 
     def _duplicates(self, conn: Connection, actor: Actor, target: ConversionTarget,
-                    values: Mapping[str, Any]) -> tuple[list[Candidate], int]:
+                    values: Mapping[str, Any]) -> list[Candidate]:
+        """The records of the target's entity the actor may read that equal `values` in a match
+        field the actor may see; nothing about the others."""
         model = self.site.blueprint.entities[target.entity]
         table = self.site.tables[target.entity]
         same = []
@@ -265,6 +268,8 @@ class Conversions:
             value = values.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue
+            if self.site.access.field_mode(actor, target.entity, name) == "hidden":
+                continue  # matching on it would tell the value of a field the actor may not see
             column = table.c[name]
             if model.fields[name].type == "phone":  # the same number however it is spaced (records/phones.py)
                 key = phone_digits(value, self.site.blueprint.phone_country_code)
@@ -275,16 +280,13 @@ class Conversions:
             else:
                 same.append(column == value)
         if not same:
-            return [], 0
+            return []
         readable = self.site.access.row_filter(conn, actor, target.entity, "read", table)
-        query = (sa.select(table.c.id, sa.case((readable, 1), else_=0).label("readable"))
-                 .where(sa.or_(*same)).order_by(table.c.id).limit(CANDIDATES * 5))
-        rows = conn.execute(query).fetchall()
-        ids = [row.id for row in rows if row.readable][:CANDIDATES]
+        query = sa.select(table.c.id).where(readable, sa.or_(*same)).order_by(table.c.id).limit(CANDIDATES)
+        ids = list(conn.execute(query).scalars())
         records = self.site.records.read_many(conn, target.entity, ids)
         titles = self.site.queries.titles_of(conn, target.entity, records, actor)
-        candidates = [Candidate(i, titles.get(i) or f"#{i}") for i in ids]
-        return candidates, sum(1 for row in rows if not row.readable)
+        return [Candidate(i, titles.get(i) or f"#{i}") for i in ids]
 
 
 def choice_for(choices: Mapping[str, Choice], target: ConversionTarget, source: Mapping[str, Any]) -> Choice:

@@ -21,7 +21,6 @@ MESSAGES: dict[str, str] = {
     "convert_required": N_("This part of the conversion cannot be left out"),
     "convert_duplicates": N_("Records like this already exist: link one of them, or confirm that a new one "
                              "should be created"),
-    "convert_hidden_duplicates": N_("{count} similar record(s) exist that you cannot open"),
     "convert_bad_choice": N_("Pick one of the records offered, or create a new one"),
 }
 

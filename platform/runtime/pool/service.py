@@ -108,22 +108,27 @@ class PublicPool:
     def claim(self, actor: Actor, entity: str, record_id: int) -> dict[str, Any]:
         """Take a record from the pool: the actor becomes its owner. Raises PoolRefused (with the
         rule that refused), AccessDenied (the role may not claim) or RecordNotFound."""
+        with write_transaction(self.site.engine) as connection:
+            return self.claim_in(connection, actor, entity, record_id)
+
+    def claim_in(self, connection: Connection, actor: Actor, entity: str, record_id: int) -> dict[str, Any]:
+        """`claim` inside the caller's transaction (a bulk claim: all or nothing, the limits counted
+        as the claims add up)."""
         model, pool = pool_of(self.site.blueprint, entity, actor.locale)
         if not self.access.claims(actor, entity):
             raise AccessDenied(pool_message("pool_no_claim", actor.locale))
-        with write_transaction(self.site.engine) as connection:
-            self._one_claim_at_a_time(connection, actor)
-            record = self._locked_record(connection, entity, record_id, actor)
-            owner = record.get(pool.owner_field)
-            if owner is not None:  # the claimant saw it in the pool: say only that it has gone
-                key = "yours" if owner == actor.user_id else "taken"
-                raise PoolRefused(key, pool_message("pool_" + key, actor.locale))
-            if not self.access.pooled(entity, record):
-                raise PoolRefused("locked", pool_message("pool_locked", actor.locale))
-            self._check_limits(connection, model, pool, actor, record_id)
-            claimed = self._set_owner(connection, entity, record, pool, actor.user_id, actor)
-            self._write(connection, [{"entity": entity, "record_id": record_id, "action": "claim",
-                                      "user_id": actor.user_id, "previous_owner": None}])
+        self._one_claim_at_a_time(connection, actor)
+        record = self._locked_record(connection, entity, record_id, actor)
+        owner = record.get(pool.owner_field)
+        if owner is not None:  # the claimant saw it in the pool: say only that it has gone
+            key = "yours" if owner == actor.user_id else "taken"
+            raise PoolRefused(key, pool_message("pool_" + key, actor.locale))
+        if not self.access.pooled(entity, record):
+            raise PoolRefused("locked", pool_message("pool_locked", actor.locale))
+        self._check_limits(connection, model, pool, actor, record_id)
+        claimed = self._set_owner(connection, entity, record, pool, actor.user_id, actor)
+        self._write(connection, [{"entity": entity, "record_id": record_id, "action": "claim",
+                                  "user_id": actor.user_id, "previous_owner": None}])
         return SecuredRecords(self.site).visible(actor, entity, claimed)
 
     def release(self, actor: Actor, entity: str, record_id: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import base64
 import builtins
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from atrium.metadata.model import Blueprint, Entity, Field
+from atrium.metadata.model import Blueprint, Entity, Field, Label
 from atrium.runtime.access.policy import Access
 from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
 from atrium.runtime.records.evaluation import Actor
@@ -23,6 +24,8 @@ from atrium.runtime.records.phones import digit_queries
 from atrium.runtime.schema.tables import Tables, phone_key_column
 
 COUNT_CAP = 1000
+CURSOR_DECIMAL_LIMIT = Decimal("1e20")  # beyond any money, percent or number column
+ID_FIELD = Field(name="id", type="integer", label=Label.of("id"))
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)[^}]*\}")
 
 
@@ -62,24 +65,61 @@ def _target(field: Field) -> str:
 
 
 def _decode(cursor: str) -> list[Any]:
+    """The values of a cursor `_encode` made; anything else (a crafted or damaged cursor) is a
+    ConditionError (a 400), never a value sent to SQL untyped."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):  # binascii.Error and JSONDecodeError are ValueErrors
         raise ConditionError("invalid cursor") from None
     def typed(value: Any) -> Any:
         if isinstance(value, dict):
-            kind, text = value.get("t"), value.get("v", "")
-            if kind == "datetime":
-                return dt.datetime.fromisoformat(text)
-            if kind == "date":
-                return dt.date.fromisoformat(text)
-            if kind == "decimal":
-                return Decimal(text)
+            kind, text = value.get("t"), value.get("v")
+            if not isinstance(text, str) or len(text) > 64:
+                raise ConditionError("invalid cursor")
+            try:
+                if kind == "datetime":
+                    return dt.datetime.fromisoformat(text)
+                if kind == "date":
+                    return dt.date.fromisoformat(text)
+                if kind == "decimal":
+                    number = Decimal(text)
+                    if number.is_finite() and abs(number) < CURSOR_DECIMAL_LIMIT:
+                        return number
+            except (ValueError, ArithmeticError):  # decimal.InvalidOperation is an ArithmeticError
+                pass
+            raise ConditionError("invalid cursor")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConditionError("invalid cursor")
+        if isinstance(value, int) and not isinstance(value, bool) and not -2 ** 63 <= value < 2 ** 63:
+            raise ConditionError("invalid cursor")
+        if isinstance(value, list | dict):
             raise ConditionError("invalid cursor")
         return value
     if not isinstance(raw, list):
         raise ConditionError("invalid cursor")
     return [typed(v) for v in raw]
+
+
+def _fits(field: Field | None, value: Any) -> bool:
+    """Whether a cursor value has the type its sort key stores (None: an empty value)."""
+    if value is None:
+        return True
+    kind = field.type if field is not None else "datetime"  # created_at, updated_at
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind in ("integer", "reference", "user"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind in ("money", "percent"):
+        return isinstance(value, Decimal)
+    if kind == "datetime":
+        return isinstance(value, dt.datetime)
+    if kind == "date":
+        return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    if kind == "select":  # option values may be numbers
+        return isinstance(value, str | int | float) and not isinstance(value, bool)
+    return isinstance(value, str)
 
 
 class Queries:
@@ -109,7 +149,12 @@ class Queries:
         keys = self.sort_keys(entity, query.sort)
         statement = sa.select(table).select_from(joins.from_clause).where(*where)
         if query.after:
-            statement = statement.where(self._after(table, keys, _decode(query.after)))
+            values = _decode(query.after)
+            if len(values) != len(keys) + 1 or not all(_fits(entity.fields.get(name), value) for (name, _), value
+                                                       in zip(keys, values, strict=False)) \
+                    or not _fits(ID_FIELD, values[-1]) or values[-1] is None:
+                raise ConditionError("invalid cursor")
+            statement = statement.where(self._after(table, keys, values))
         limit = max(1, min(int(query.limit), 500))
         rows = connection.execute(statement.order_by(*self.ordering(table, keys)).limit(limit + 1)).fetchall()
         records = [self.service.record_of(entity, row._mapping) for row in rows[:limit]]

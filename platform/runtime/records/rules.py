@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from atrium.metadata.expressions import ExpressionError
+from atrium.metadata.expressions import PREVIOUS, ExpressionError
 from atrium.metadata.model import Blueprint, Check, Entity, Field
 from atrium.runtime.automation.messages import message
 from atrium.runtime.records.coercion import CoercionError, coerce, is_empty
@@ -103,7 +103,7 @@ class RecordRules:
         locale = actor.locale
         errors: Errors = {}
         evaluator = self.evaluator.bind(entity.name, actor)  # this call's own: threads share the rules
-        record = dict(current) if current is not None else {f.name: None for f in entity}
+        record: dict[str, Any] = dict(current) if current is not None else {f.name: None for f in entity}
         for name, value in changes.items():
             field = entity.fields.get(name)
             if field is None:
@@ -132,7 +132,12 @@ class RecordRules:
         # Rule errors are reported with the coercion errors, except on fields already in error
         # (their value is unknown, so a rule about it would only add noise).
         found: Errors = {}
-        self._validate(entity, current, record, found, locale, plan, evaluator)
+        if current is not None:  # what checks read through previous(field)
+            record[PREVIOUS] = current
+        try:
+            self._validate(entity, current, record, found, locale, plan, evaluator)
+        finally:
+            record.pop(PREVIOUS, None)
         for name, texts in found.items():
             if name not in errors:
                 errors[name] = texts
@@ -191,7 +196,8 @@ class RecordRules:
             if check.when is not None and not self._holds(evaluator, check.when, record):
                 continue
             if not self._holds(evaluator, check.assertion, record):
-                target = next((f.name for f in entity if f.name in check.assertion.names), RECORD_ERRORS)
+                target = check.field or next((f.name for f in entity if f.name in check.assertion.names),
+                                             RECORD_ERRORS)
                 add_error(errors, target, check.message.text(locale, self.blueprint.default_locale)
                           if check.message is not None else message("check_failed", locale, check=check.name))
 
@@ -227,6 +233,9 @@ class RecordRules:
             add_error(errors, field.name, message("not_stage", locale, value=target))
             return
         source = current.get(field.name) if current is not None else None
+        if target is None and source is not None:  # a record leaves a stage for another, never for none
+            add_error(errors, field.name, message("required", locale))
+            return
         if target is None or stage is None or (current is not None and source == target):
             return
         # allows() lets a record with no stage yet enter any stage

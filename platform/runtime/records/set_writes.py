@@ -109,8 +109,8 @@ def shared_outcome(rules: RecordRules, model: Entity, plan: RulePlan, values: Ma
             return None
     for check in plan.checks:
         names = check.assertion.names | (check.when.names if check.when is not None else frozenset())
-        if (names & stored) - touched:
-            return None
+        if (names & stored) - touched or check.assertion.previous or (check.when and check.when.previous):
+            return None  # it reads other fields, or each record's stored values
     timezone = rules.blueprint.timezone
     known: dict[str, Any] = {}
     for name, value in values.items():

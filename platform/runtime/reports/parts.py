@@ -123,8 +123,7 @@ class ReportParts:
                      for path, spec in document.get("where", {}).items()}
         if request.period is None:
             return condition
-        path = (document.get("period") or {}).get("field") or next(
-            (p for p, spec in condition.items() if isinstance(spec, Mapping) and "within" in spec), None)
+        path = period_field(document)
         if path is None:
             raise ConditionError(NO_PERIOD)
         spec = condition.get(path)
@@ -209,3 +208,15 @@ class ReportParts:
             assert target is not None  # the loader resolved this path through references
             current = self.blueprint.entities[target]
         return current.name
+
+
+def period_field(document: Document) -> str | None:
+    """The field a requested period applies to: the report's `period`, else its first `within` filter."""
+    return (document.get("period") or {}).get("field") or next(
+        (path for path, spec in document.get("where", {}).items() if isinstance(spec, Mapping) and "within" in spec),
+        None)
+
+
+def takes_period(document: Document) -> bool:
+    """Whether a request may give this report a period (a funnel and a time series always can)."""
+    return document.get("type") in ("funnel", "timeseries") or period_field(document) is not None

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from atrium.runtime.schema import data_versions
 
 DEFAULT_URL = "sqlite:///atrium.db"
+SQLITE_BUSY_TIMEOUT_MS = 10000  # how long a SQLite connection waits for the write lock
 
 # SQLite stores Decimal as REAL text; Atrium quantizes money itself, so the warning is noise.
 warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal objects natively.*")
@@ -36,7 +37,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # 16 MB of page cache instead of SQLite's 2 MB: a write over many records updates index
         # entries all over an index (an owner emptied moves each entry of (owner, date) to a

@@ -167,9 +167,7 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("password_hash", sa.String(200)),
              sa.Column("locale", sa.String(10)),
              sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
-             sa.Column("created_at", UTCDateTime()),
-             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
-             sa.Column("last_failed_at", UTCDateTime()))
+             sa.Column("created_at", UTCDateTime()))
     sa.Table("atrium_tokens", metadata,
              sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
              sa.Column("user_id", ID_TYPE, sa.ForeignKey("atrium_users.id"), nullable=False),
@@ -246,6 +244,7 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("field", sa.String(100), primary_key=True),
              sa.Column("definition", sa.Text(), nullable=False))
     automation_tables(metadata)
+    sign_in_tables(metadata)
 
 
 def automation_tables(metadata: sa.MetaData) -> None:
@@ -330,11 +329,30 @@ def approval_tables(metadata: sa.MetaData) -> None:
              sa.Index("ix_atrium_approval_approvers_user", "user_id", "approval_id"))
 
 
+def sign_in_tables(metadata: sa.MetaData) -> None:
+    """Who is signed in where (runtime/access/sessions.py) and the sign-in throttle's counters
+    (runtime/access/sign_in_throttle.py)."""
+    sa.Table("atrium_sessions", metadata,  # one row per signed-in browser; deleting it signs that browser out
+             sa.Column("key_hash", sa.String(64), primary_key=True),  # SHA-256 of the key the cookie holds
+             sa.Column("user_id", ID_TYPE, sa.ForeignKey("atrium_users.id"), nullable=False),
+             sa.Column("started_at", UTCDateTime(), nullable=False),
+             sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+             sa.Column("address", sa.String(100)),  # the client's address at sign-in
+             sa.Index("ix_atrium_sessions_user", "user_id"))
+    sa.Table("atrium_sign_in_counts", metadata,  # attempts per address, account and pair, in two windows
+             sa.Column("key", sa.String(80), primary_key=True),
+             sa.Column("bucket", sa.BigInteger(), nullable=False),  # the window's number (epoch seconds // window)
+             sa.Column("current", sa.Integer(), nullable=False),  # attempts in that window
+             sa.Column("previous", sa.Integer(), nullable=False),  # attempts in the window before it
+             sa.Index("ix_atrium_sign_in_counts_bucket", "bucket"))
+
+
+SIGN_IN_TABLES = ("atrium_sessions", "atrium_sign_in_counts")
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
                  "atrium_pool_history", "atrium_metadata_history", "atrium_derived_fields",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox",
-                 "atrium_approvals", "atrium_approval_approvers")
+                 "atrium_approvals", "atrium_approval_approvers", *SIGN_IN_TABLES)
 
 
 def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = ()) -> sa.Table:

@@ -3,17 +3,19 @@
 
     POST /api/v1/{entity}/{id}/claim     200 record | 409 {"error": "pool", "reason", "message"}
     POST /api/v1/{entity}/{id}/release   200 record ({"id"} alone once the caller cannot see it)
-    GET  /api/v1/{entity}/{id}/convert   200 {"targets": {name: {values, linked, candidates, hidden}}}
+    GET  /api/v1/{entity}/{id}/convert   200 {"targets": {name: {values, linked, candidates}}}
     POST /api/v1/{entity}/{id}/convert   201 {"source", "created", "linked"} | 409 duplicates or
                                          already converted | 422 {"errors": {"target.field": [...]}}
-    POST /api/v1/{entity}/bulk           200 {"updated": n} | 403/404/409/422
+    POST /api/v1/{entity}/bulk           200 {"updated": n} (or text/csv for export) | 403/404/409/422
                                          {"error", "message", "refused": {id: reason}}, nothing changed
 
-A bulk body names the records, by `"ids"` or by `"where"` (the list's filters as an object:
-`{"stage": "won", "amount__gt": 100, "owner__in": [3, 4]}`, at most 500 matches), and one change:
-`{"ids": [3, 4], "set": {"owner": 7}}` gives them the same values (a reassignment),
-`{"ids": [3, 4], "action": "release"}` gives them back to the public pool; all or nothing
-(runtime/access/bulk_changes.py).
+A bulk body names the records, by `"ids"` (at most 500) or by `"where"` (the list's filters as an
+object: `{"stage": "won", "amount__gt": 100, "owner__in": [3, 4], "q": "acme"}`, evaluated when
+the action runs, under the caller's access; at most 10,000 matches), and one change:
+`{"ids": [3, 4], "set": {"owner": 7}}` gives them the same values, `{"action": "assign", "to": 7}`
+a new owner, `{"action": "release"}` / `"claim"` gives them back to / takes them from the public
+pool, `"delete"` deletes them; all or nothing (runtime/access/bulk_changes.py).
+`{"action": "export"}` answers them as CSV through the exporter (runtime/io/exporter.py).
 
 A convert body says per target what the user decided (all keys optional):
 `{"targets": {"account": {"use": 12}, "person": {"values": {"name": "..."}},
@@ -21,25 +23,25 @@ A convert body says per target what the user decided (all keys optional):
 """
 from __future__ import annotations
 
+import io
 from typing import Any, Mapping
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from atrium.metadata.model import Entity
-from atrium.runtime.access.bulk_changes import MAX_IDS, BulkChanges
-from atrium.runtime.access.secured import SecuredRecords
-from atrium.runtime.automation.messages import message
+from atrium.runtime.access.bulk_changes import ACTIONS, BulkChanges, Selection
+from atrium.runtime.io.exporter import Exporter
 from atrium.runtime.pool.conversion import Choice, Conversions, conversion_of
 from atrium.runtime.pool.service import PublicPool, pool_of
-from atrium.runtime.query.lists import ListQuery
-from atrium.runtime.records.errors import ValidationFailed
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.site.site import Site
 from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object, plans_json, to_json
+from atrium.ui.api.openapi import Describer
+from atrium.ui.api.openapi_actions import BULK_ACTIONS, bulk_schema, choices
 from atrium.ui.api.records import Filters
+from atrium.ui.api.request_checks import check_body, check_query
 from atrium.ui.web.threads import in_thread, with_body
 
 
@@ -92,8 +94,10 @@ def _choices(data: Mapping[str, Any], conversion: Any, locale: str) -> dict[str,
 @with_body
 def convert(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
     _, conversion = conversion_of(site.blueprint, entity.name, actor.locale)
-    choices = _choices(json_object(body, actor.locale), conversion, actor.locale)
-    result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], choices)
+    data = json_object(body, actor.locale)
+    check_body(choices(entity), data, actor.locale)
+    decided = _choices(data, conversion, actor.locale)
+    result = Conversions(site).convert(actor, entity.name, request.path_params["record_id"], decided)
     return JSONResponse({"source": to_json(entity, result.source), "created": result.created,
                          "linked": result.linked}, status_code=201)
 
@@ -107,17 +111,33 @@ def _param(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _matching(site: Site, actor: Actor, entity: Entity, where: Any) -> list[int]:
-    """The ids of the records the caller may read that match `where` (the list's filters); more
-    than MAX_IDS → 422."""
+def _selection(site: Site, actor: Actor, entity: Entity, ids: Any, where: Any) -> Selection:
+    """`ids`, or `where` (the list's filters as an object, `q` the quick search) parsed now and
+    evaluated by the action under the caller's access when it runs."""
+    if ids is not None:
+        if not isinstance(ids, list):
+            raise bad_request(actor.locale, "The body must be a JSON object", "ids")
+        return Selection(ids=ids)
     if not isinstance(where, Mapping):
         raise bad_request(actor.locale, "The body must be a JSON object", "where")
-    params = QueryParams([(str(key), _param(value)) for key, value in where.items()])
-    page = SecuredRecords(site).list(actor, ListQuery(entity.name, where=Filters(site, actor, entity).parse(params),
-                                                      sort=["id"], limit=MAX_IDS))
-    if page.next_cursor is not None:
-        raise ValidationFailed({"where": [message("bulk_bad_ids", actor.locale, max=MAX_IDS)]})
-    return [record["id"] for record in page.records]
+    search = where.get("q", "")
+    if not isinstance(search, str):
+        raise bad_request(actor.locale, "The body must be a JSON object", "where")
+    params = QueryParams([(str(key), _param(value)) for key, value in where.items() if key != "q"])
+    condition = Filters(site, actor, entity).parse(params)
+    check_query((), Describer(site, actor).filter_schema(entity), params, actor.locale)
+    return Selection(where=condition, search=search.strip()[:200])
+
+
+def _export(site: Site, actor: Actor, entity: Entity, selection: Selection, output: Any) -> Response:
+    if output not in (None, "csv"):
+        raise bad_request(actor.locale, "'{action}' is not a bulk action", "format", action=str(output))
+    with site.engine.connect() as connection:
+        ids = BulkChanges(site).selected(connection, actor, entity.name, selection)
+    out = io.StringIO()
+    Exporter(site, actor, entity.name).write_csv(out, where={"id": {"in": ids or [0]}})
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{entity.name}.csv"'})
 
 
 @api_endpoint("read")
@@ -131,25 +151,21 @@ def bulk(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes
         raise bad_request(actor.locale, "Give either set or action", "set")
     if values is not None and (not isinstance(values, Mapping) or not values):
         raise bad_request(actor.locale, "The body must be a JSON object", "set")
-    if action is not None and action != "release":
+    if action is not None and action not in (*ACTIONS, "assign", "export"):
         raise bad_request(actor.locale, "'{action}' is not a bulk action", "action", action=str(action))
-    if ids is None:
-        ids = _matching(site, actor, entity, where)
-        if not ids:
-            return JSONResponse({"updated": 0})
-    elif not isinstance(ids, list):
-        raise bad_request(actor.locale, "The body must be a JSON object", "ids")
+    selection = _selection(site, actor, entity, ids, where)  # a bad filter is named before the body's shape
+    filters = list(Describer(site, actor).filter_schema(entity)["properties"])
+    # every action passes the shape check: one the role may not take is refused (403) by the action itself
+    check_body(bulk_schema(filters, list(BULK_ACTIONS)), data, actor.locale)
     changes = BulkChanges(site)
+    if action == "export":
+        return _export(site, actor, entity, selection, data.get("format"))
+    if action == "assign":
+        to = data.get("to")
+        if not entity.owner or isinstance(to, bool) or not isinstance(to, int):
+            raise bad_request(actor.locale, "Choose whom to assign them to", "to")
+        values = {entity.owner: to}
     if values is not None:
-        return JSONResponse({"updated": changes.set(actor, entity.name, ids, values)})
-    return JSONResponse({"updated": changes.release(actor, entity.name, ids)})
+        return JSONResponse({"updated": changes.set(actor, entity.name, selection, values)})
+    return JSONResponse({"updated": changes.act(actor, entity.name, selection, str(action))})
 
-
-ID = "/api/v1/{entity}/{record_id:int}"
-routes = [
-    Route("/api/v1/{entity}/bulk", bulk, methods=["POST"], name="api_bulk"),
-    Route(ID + "/claim", claim, methods=["POST"], name="api_claim"),
-    Route(ID + "/release", release, methods=["POST"], name="api_release"),
-    Route(ID + "/convert", convert_plan, methods=["GET"], name="api_convert_plan"),
-    Route(ID + "/convert", convert, methods=["POST"], name="api_convert"),
-]

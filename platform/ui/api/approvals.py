@@ -1,7 +1,7 @@
 """Approvals in the JSON API, with the same rules as the pages:
 
     GET  /api/v1/approvals?status=pending&mine=1   what waits for the caller's decision
-    GET  /api/v1/approvals?entity=E&record=ID       every approval of one readable record, newest first
+    GET  /api/v1/approvals?entity=E&record=ID       the older spelling of the record's approvals below
     GET  /api/v1/approvals/{id}                     one approval (404 unless the caller may see it)
     POST /api/v1/{entity}/{id}/approvals {rule}     ask for approval: 201 | 404 | 409 | 422
     POST /api/v1/approvals/{id}/approve {comment}   200 | 403 not an approver | 409 refused | 422
@@ -10,7 +10,9 @@
 
 A refusal of the approvals service is 409 `{"error": "approval", "message"}` in the caller's
 language; a decision whose fields fail validation is 422 `{"errors": {field: [messages]}}`.
-These routes come before `/api/v1/{entity}` in the app's routing table.
+    GET  /api/v1/{entity}/{id}/approvals?status=   every approval of one readable record, newest first
+
+The routes are in ui/api/routing.py (before `/api/v1/{entity}`, which would take them).
 """
 from __future__ import annotations
 
@@ -19,12 +21,11 @@ from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
-from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, json_object, page_limit, plain
+from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, json_object, page_limit, parse_id, plain
 from atrium.ui.approvals.view import approvals_of, may_see, message_text
 from atrium.ui.web.i18n import word
 from atrium.ui.web.threads import in_thread, with_body
@@ -43,6 +44,7 @@ def approval_json(site: Any, approval: Any, locale: str) -> dict[str, Any]:
         "requested_by": approval.requested_by, "requested_at": plain(approval.requested_at),
         "approvers": list(approval.approvers),
         "decided_by": approval.decided_by, "decided_at": plain(approval.decided_at), "comment": approval.comment,
+        "voided_by": approval.voided_by, "voided_at": plain(approval.voided_at),
         "lock": approval.lock if isinstance(approval.lock, bool) else list(approval.lock),
     }
 
@@ -84,18 +86,38 @@ def list_approvals(request: Request, site: Any, actor: Actor) -> Response:
         raise bad_request(actor.locale, "status must be one of pending, approved, rejected, withdrawn, voided",
                           "status")
     limit = page_limit(actor, params.get("limit"))
-    if params.get("entity") or params.get("record"):
-        entity, record = params.get("entity", ""), params.get("record", "")
-        if not record.isdigit():
+    if params.get("entity") or params.get("record"):  # the older spelling of GET /api/v1/{entity}/{id}/approvals
+        entity, record = params.get("entity", ""), parse_id(params.get("record", ""))
+        if record is None:
             raise bad_request(actor.locale, "record must be a record id", "record")
-        if entity not in site.blueprint.entities or not _readable(site, actor, entity, int(record)):
-            raise RecordNotFound(entity)
-        found = [a for a in service.of_record(entity, int(record)) if status is None or a.status == status]
+        found = _of_record(site, actor, entity, record)
     else:  # what waits for the caller's decision (mine=1, status=pending: the default and only list)
         if params.get("mine", "1") != "1" or status not in (None, "pending"):
             raise bad_request(actor.locale, "Without entity and record, the list is what waits for your decision "
                                             "(mine=1, status=pending)", "mine")
         found = service.pending_for(actor.user_id, limit=limit)
+    return JSONResponse({"data": [approval_json(site, a, actor.locale) for a in found[:limit]
+                                  if status is None or a.status == status]})
+
+
+def _of_record(site: Any, actor: Actor, entity: str, record_id: int) -> list[Any]:
+    if entity not in site.blueprint.entities or not _readable(site, actor, entity, record_id):
+        raise RecordNotFound(entity)
+    return approvals_of(site).of_record(entity, record_id)
+
+
+@approval_endpoint
+@in_thread
+def record_approvals(request: Request, site: Any, actor: Actor) -> Response:
+    """GET /api/v1/{entity}/{id}/approvals: every approval of one readable record, newest first."""
+    params = request.query_params
+    status = params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise bad_request(actor.locale, "status must be one of pending, approved, rejected, withdrawn, voided",
+                          "status")
+    limit = page_limit(actor, params.get("limit"))
+    found = [a for a in _of_record(site, actor, request.path_params["entity"], request.path_params["record_id"])
+             if status is None or a.status == status]
     return JSONResponse({"data": [approval_json(site, a, actor.locale) for a in found[:limit]]})
 
 
@@ -147,13 +169,4 @@ def withdraw_approval(request: Request, site: Any, actor: Actor) -> Response:
     return JSONResponse(approval_json(site, approvals_of(site).withdraw(approval.id, actor), actor.locale))
 
 
-ONE = "/api/v1/approvals/{approval_id:int}"
-routes = [
-    Route("/api/v1/approvals", list_approvals, methods=["GET"], name="api_approvals"),
-    Route(ONE, get_approval, methods=["GET"], name="api_approval"),
-    Route(ONE + "/approve", _decision("approve"), methods=["POST"], name="api_approval_approve"),
-    Route(ONE + "/reject", _decision("reject"), methods=["POST"], name="api_approval_reject"),
-    Route(ONE + "/withdraw", withdraw_approval, methods=["POST"], name="api_approval_withdraw"),
-    Route("/api/v1/{entity}/{record_id:int}/approvals", request_approval, methods=["POST"],
-          name="api_approval_request"),
-]
+decision_endpoints = {"approve": _decision("approve"), "reject": _decision("reject"), "withdraw": withdraw_approval}

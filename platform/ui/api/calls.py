@@ -20,7 +20,8 @@ from atrium.runtime.pool.conversion import TargetPlan
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound
 from atrium.translation import negotiate
-from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_LIMIT
+from atrium.ui.api.openapi_common import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
+from atrium.ui.web.edge import check_json
 from atrium.ui.web.i18n import word
 
 STEPS = {"money": Decimal("0.01"), "percent": Decimal("0.0001")}
@@ -114,8 +115,8 @@ def plans_json(plans: list[TargetPlan]) -> dict[str, Any]:
     """A conversion's targets: the values each would get, and the records it could link instead."""
     return {plan.target.name: {"entity": plan.target.entity, "optional": plan.target.optional,
                                "values": plain(plan.values), "linked": plan.linked,
-                               "candidates": [{"id": c.id, "title": c.title} for c in plan.candidates],
-                               "hidden": plan.hidden} for plan in plans}
+                               "candidates": [{"id": c.id, "title": c.title} for c in plan.candidates]}
+            for plan in plans}
 
 
 def json_object(body: bytes, locale: str) -> dict[str, Any]:
@@ -125,17 +126,23 @@ def json_object(body: bytes, locale: str) -> dict[str, Any]:
         raise bad_request(locale, "The body is not valid JSON") from None
     if not isinstance(data, dict):
         raise bad_request(locale, "The body must be a JSON object")
+    check_json(data, locale)
     return data
 
 
 def page_limit(actor: Actor, raw: str | None) -> int:
+    """`limit` as the document says: a whole number from 1 to MAX_LIMIT (more is refused, not cut)."""
     if raw is None:
         return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit",
-                          max=MAX_LIMIT) from None
-    if limit < 1:
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_LIMIT):
         raise bad_request(actor.locale, "limit must be a whole number from 1 to {max}", "limit", max=MAX_LIMIT)
-    return min(limit, MAX_LIMIT)
+    return int(text)
+
+
+def parse_id(raw: str) -> int | None:
+    """An id as the document says: a whole number from 1 to the largest BIGINT, else None."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None

@@ -8,11 +8,13 @@ field type accepts are defined in openapi_common.py, and the API's parser enforc
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from atrium.metadata.entities import system_field
 from atrium.metadata.model import Blueprint, Entity, Field
 from atrium.metadata.references import resolve_path
+from atrium.runtime.records.coercion import EMAIL, PHONE
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.schema.tables import text_limit
@@ -22,14 +24,20 @@ from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approva
 from atrium.ui.api.openapi_common import (
     COMMON_RESPONSES,
     COMMON_SCHEMAS,
-    DECIMAL,
+    EXACT,
+    LISTED,
+    MAX_DAYS,
+    MAX_ID,
+    MAX_NUMBER,
     OPERATOR_TEXT,
     OPERATORS,
     PERIOD,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    id_parameter,
     paging,
-    response_ref,
 )
-from atrium.ui.api.openapi_reports import REPORT_RESULT, report_path
+from atrium.ui.api.openapi_reports import REPORT_RESULT, report_paths
 from atrium.ui.search.api import search_path
 
 
@@ -42,22 +50,24 @@ def value_schema(blueprint: Blueprint, field: Field) -> dict[str, Any]:
     kind = field.type
     if kind in ("text", "textarea", "autonumber", "phone", "email", "url"):
         schema: dict[str, Any] = {"type": "string"}
-        if kind == "email":
-            schema["format"] = "email"
+        if kind == "email":  # the records service's own patterns: what it accepts
+            schema.update(format="email", pattern=EMAIL.pattern)
+        if kind == "phone":
+            schema["pattern"] = PHONE.pattern
         if kind == "url":
-            schema["format"] = "uri"
+            schema.update(format="uri", pattern=r"^[hH][tT][tT][pP][sS]?://[^\s/$.?#][^\s]*$")
         if text_limit(field):
             schema["maxLength"] = text_limit(field)
         return schema
     if kind in ("integer", "number"):
-        schema = {"type": kind}
-        if field.min is not None:
-            schema["minimum"] = field.min
-        if field.max is not None:
-            schema["maximum"] = field.max
-        return schema
+        most: float = MAX_ID if kind == "integer" else MAX_NUMBER
+        return {"type": kind, "minimum": field.min if field.min is not None else -most,
+                "maximum": field.max if field.max is not None else most}
     if kind in ("money", "percent"):
-        return {"type": ["string", "number"], "pattern": DECIMAL,
+        pattern, most = EXACT[kind]
+        return {"type": ["string", "number"], "pattern": pattern,
+                "minimum": field.min if field.min is not None else -most,
+                "maximum": field.max if field.max is not None else most,
                 "description": "An exact decimal, sent back as a string (e.g. \"1234.50\"); "
                                "a JSON number is accepted on input."}
     if kind == "boolean":
@@ -74,15 +84,29 @@ def value_schema(blueprint: Blueprint, field: Field) -> dict[str, Any]:
         pipeline = blueprint.pipelines.get(field.pipeline or "")
         return {"type": "string", **({"enum": list(pipeline.stage_names)} if pipeline else {})}
     if kind == "reference":
-        return {"type": "integer", "description": f"The id of a {field.to} record."}
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": f"The id of a {field.to} record."}
     if kind == "user":
-        return {"type": "integer", "description": "The id of a user."}
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "The id of a user."}
     if kind == "location":
         return {"type": "object", "required": ["lat", "lng"], "properties": {
             "lat": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
             "lng": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
             "address": {"type": ["string", "null"], "maxLength": 500}}}
     return {}
+
+
+def _list_item(blueprint: Blueprint, field: Field) -> str | None:
+    """The pattern of one value in a comma-separated list filter, where the field's type gives one."""
+    if field.type in ("integer", "reference", "user"):
+        return "-?[0-9]{1,18}"
+    if field.type == "number":
+        return r"-?[0-9]{1,14}(\.[0-9]{1,6})?"
+    if field.type in EXACT:
+        return "(" + EXACT[field.type][0].strip("^$") + ")"
+    options = value_schema(blueprint, field).get("enum") or value_schema(blueprint, field).get("items", {}).get("enum")
+    if field.type in ("select", "stage", "multiselect") and options:
+        return "(" + "|".join(re.escape(str(option)) for option in options) + ")"
+    return None
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -130,19 +154,21 @@ class Describer:
                 "object of the line's fields; with `id` it changes that line (`\"remove\": true` removes it), "
                 "without it adds one. Written with the record in one transaction.",
                 "properties": {g.key: {"type": "array", "items": {"type": "object"}, "maxItems": 500}
-                               for g in grids}}
-        required = [f.name for f in self.fields(entity)
-                    if f.required and self.mode(entity.name, f.name) == "write"]
-        return {"type": "object", "title": _label(self.blueprint, entity.label),
-                "properties": properties, **({"required": required} if required else {})}
+                               for g in grids}, "additionalProperties": False}
+        # what a new record must be given: a field with a default (or a stage, which starts in the
+        # pipeline's first) is filled in when left out
+        required = [f.name for f in self.fields(entity) if f.required and f.default is None and f.type != "stage"
+                    and self.mode(entity.name, f.name) == "write"]
+        return {"type": "object", "title": _label(self.blueprint, entity.label), "properties": properties,
+                "additionalProperties": False, **({"required": required} if required else {})}
 
     def patch_schema(self, entity: Entity) -> dict[str, Any]:
-        properties = {name: schema for name, schema in self.record_schema(entity)["properties"].items()
-                      if not schema.get("readOnly")}
+        # read-only fields may come back unchanged (a record read from the API is sent back as it is)
+        properties = dict(self.record_schema(entity)["properties"])
         properties["version"] = {"type": "integer", "description":
                                  "The version the change is based on; 409 when the record has moved on."}
         return {"type": "object", "title": f"Changes to a {entity.name}", "properties": properties,
-                "required": ["version"]}
+                "required": ["version"], "additionalProperties": False}
 
     def filter_schema(self, entity: Entity) -> dict[str, Any]:
         """Every filter of the list as one object, spread over the query string (`style: form`,
@@ -164,6 +190,11 @@ class Describer:
                 "description": "Filters: `field=value`, `field__operator=value`, and dotted paths through "
                                "references (`account.tier=A`); several filters all apply."}
 
+    def sortable(self, entity: Entity) -> list[str]:
+        """The fields a list may be sorted by (records.sort_keys refuses the others)."""
+        return ["id", "created_at", "updated_at", *(f.name for f in self.fields(entity)
+                                                    if f.type not in ("multiselect", "location"))]
+
     def _readable_path(self, entity: Entity, path: str) -> bool:
         current = entity
         for step in path.split("."):
@@ -182,65 +213,67 @@ class Describer:
             return {"type": "boolean"}
         if operator in ("older_than_days", "newer_than_days", "not_older_than_days", "older_than_hours",
                         "within_last_hours"):
-            return {"type": "integer", "minimum": 0}
+            most = MAX_DAYS * 24 if operator.endswith("_hours") else MAX_DAYS
+            return {"type": "integer", "minimum": 0, "maximum": most}
         if operator in ("within", "until"):
             return {"type": "string", "pattern": PERIOD}
         if field.type == "multiselect" and operator != "in":
             return {"enum": list(field.option_values)}
         if operator in ("in", "not_in"):
-            return {"type": "string", "description": "Values separated by commas"}
+            item = _list_item(self.blueprint, field)
+            pattern = rf"^[\s,]*{item}(\s*,[\s,]*{item})*[\s,]*$" if item else LISTED
+            return {"type": "string", "pattern": pattern, "description": "Values separated by commas"}
         if operator == "contains":
             return {"type": "string"}
-        if field.type in ("money", "percent"):
-            return {"type": "string", "pattern": DECIMAL}
         schema = value_schema(self.blueprint, field)
         schema.pop("description", None)
+        if field.type in ("money", "percent"):  # a query parameter is text
+            schema["type"] = "string"
+            del schema["minimum"], schema["maximum"]
+        if field.type == "datetime":  # a filter takes a day too (from its first moment)
+            schema = {"type": "string", "anyOf": [{"format": "date-time"}, {"format": "date"}]}
+        if operator in ("eq", "ne"):  # empty: is (not) set
+            return {"anyOf": [schema, {"const": ""}]}
         return schema
 
     def paths(self, entity: Entity) -> dict[str, Any]:
         name, can = entity.name, lambda action: self.access.can(self.actor, name, action)
         ref = {"$ref": f"#/components/schemas/{name}"}
         one = {"content": {"application/json": {"schema": ref}}}
-        errors = {"400": response_ref("BadRequest"), "401": response_ref("Unauthorized"),
-                  "403": response_ref("Forbidden")}
         collection: dict[str, Any] = {}
-        item: dict[str, Any] = {"parameters": [{"name": "id", "in": "path", "required": True,
-                                                "schema": {"type": "integer"}}]}
+        item: dict[str, Any] = {"parameters": [id_parameter()]}
         plural = _label(self.blueprint, entity.plural)
         if can("read"):
             collection["get"] = {
                 "operationId": f"list_{name}", "tags": [name], "summary": f"List {plural}",
-                "parameters": [*paging(), {
+                "parameters": [*paging(self.sortable(entity)), {
                     "name": "filters", "in": "query", "style": "form", "explode": True,
                     "description": "Each property is a query parameter of its own",
                     "schema": {"$ref": f"#/components/schemas/{name}_filters"}}],
                 "responses": {"200": {"description": "One page of records",
                                       "content": {"application/json": {"schema": {
-                                          "$ref": f"#/components/schemas/{name}_page"}}}}, **errors}}
+                                          "$ref": f"#/components/schemas/{name}_page"}}}}, **READ_ERRORS}}
             item["get"] = {"operationId": f"get_{name}", "tags": [name], "summary": f"One {name}",
-                           "responses": {"200": {"description": "The record", **one}, **errors,
-                                         "404": response_ref("NotFound")}}
+                           "responses": {"200": {"description": "The record", **one}, **READ_ERRORS}}
         if can("create"):
             collection["post"] = {
                 "operationId": f"create_{name}", "tags": [name], "summary": f"Create a {name}",
                 "requestBody": {"required": True, **one},
-                "responses": {"201": {"description": "Created", **one}, **errors,
-                              "422": response_ref("ValidationFailed")}}
+                "responses": {"201": {"description": "Created", **one}, **WRITE_ERRORS}}
         if can("update"):
             item["patch"] = {
                 "operationId": f"update_{name}", "tags": [name], "summary": f"Change a {name}",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "$ref": f"#/components/schemas/{name}_patch"}}}},
-                "responses": {"200": {"description": "The record as saved", **one}, **errors,
-                              "404": response_ref("NotFound"), "422": response_ref("ValidationFailed"),
-                              "409": {"description": "Someone saved the record first",
-                                      "content": {"application/json": {"schema": {
-                                          "$ref": f"#/components/schemas/{name}_stale"}}}}}}
+                "responses": {"200": {"description": "The record as saved", **one}, **WRITE_ERRORS,
+                              "409": {"description": "Someone saved the record first (or it is locked)",
+                                      "content": {"application/json": {"schema": {"anyOf": [
+                                          {"$ref": f"#/components/schemas/{name}_stale"},
+                                          {"$ref": "#/components/schemas/Error"}]}}}}}}
         if can("delete"):
             item["delete"] = {
                 "operationId": f"delete_{name}", "tags": [name], "summary": f"Delete a {name}",
-                "responses": {"204": {"description": "Deleted"}, **errors, "404": response_ref("NotFound"),
-                              "422": response_ref("ValidationFailed")}}
+                "responses": {"204": {"description": "Deleted"}, **WRITE_ERRORS}}
         result = {}
         if len(collection):
             result[f"/api/v1/{name}"] = collection
@@ -276,9 +309,9 @@ class Describer:
             schemas[f"{entity.name}_stale"] = {
                 "type": "object", "required": ["error", "current"],
                 "properties": {"error": {"const": "stale"}, "message": {"type": "string"}, "current": ref}}
-        names = [report.name for report in Reports(self.site).available(self.actor)]
-        if names:
-            paths["/api/v1/reports/{name}"] = report_path(names)
+        reports = Reports(self.site).available(self.actor)
+        if reports:
+            paths.update(report_paths(reports, lambda label: _label(blueprint, label)))
             schemas["ReportResult"] = REPORT_RESULT
             tags.append({"name": "reports", "description": "Reports under the caller's access scope"})
         paths["/api/v1/search"] = search_path()  # the global search over every entity the caller may read
@@ -310,5 +343,16 @@ class Describer:
         }
 
 
+_DOCUMENTS: dict[tuple[int, str | None, bool], tuple[Blueprint, dict[str, Any]]] = {}
+
+
 def document(site: Site, actor: Actor) -> dict[str, Any]:
-    return Describer(site, actor).document()
+    """The caller's document (shared, not to be changed). It depends on the metadata and the
+    caller's role only, so it is built once per role and metadata version."""
+    key = (id(site.blueprint), actor.role, actor.user_id is None)
+    cached = _DOCUMENTS.get(key)
+    if cached is None or cached[0] is not site.blueprint:
+        if len(_DOCUMENTS) > 64:  # old metadata versions
+            _DOCUMENTS.clear()
+        cached = _DOCUMENTS[key] = (site.blueprint, Describer(site, actor).document())
+    return cached[1]

@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from atrium.metadata.model import Entity
+from atrium.ui.api.openapi_common import MAX_ID, READ_ERRORS, WRITE_ERRORS, id_parameter
 
-ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}
+ID = [id_parameter()]
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -29,56 +26,113 @@ PLAN = {"type": "object", "additionalProperties": {"type": "object", "properties
     "values": {"type": "object", "description": "The target's values mapped from the source"},
     "linked": {"type": ["integer", "null"], "description": "The record the source already links"},
     "candidates": {"type": "array", "items": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "title": {"type": "string"}}}},
-    "hidden": {"type": "integer", "description": "Similar records the caller cannot read"}}}}
-CHOICES = {"type": "object", "properties": {"targets": {"type": "object", "additionalProperties": {
-    "type": "object", "properties": {
-        "include": {"type": "boolean", "default": True, "description": "false leaves out an optional target"},
-        "use": {"type": "integer", "description": "Link this existing record instead of creating one"},
-        "values": {"type": "object", "description": "Field → value, replacing the mapped values"},
-        "allow_duplicate": {"type": "boolean", "default": False,
-                            "description": "Create even though similar records exist"}}}}}}
+        "id": {"type": "integer"}, "title": {"type": "string"}}},
+        "description": "Look-alikes the caller may read (records the caller may not read are never told of)"}}}}
 
 
-BULK = {"type": "object", "properties": {
-    "ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 500},
-    "where": {"type": "object", "description": "Instead of ids: the list's filters (field, field__op → value; "
-                                               "a list for __in), at most 500 matches"},
-    "set": {"type": "object", "description": "Field → value, the same for every record (e.g. the owner)"},
-    "action": {"enum": ["release"], "description": "Give every record back to the public pool"}}}
-BULK_REFUSED = {"type": "object", "required": ["error", "message", "refused"], "properties": {
-    "error": {"type": "string"}, "message": {"type": "string"},
-    "refused": {"type": "object", "description": "Record id → why (a text, or field → texts)",
-                "additionalProperties": {}}}}
+def choices(entity: Entity) -> dict[str, Any]:
+    """A conversion's body: per target (by name) what the user decided."""
+    targets = [target.name for target in entity.convert.targets] if entity.convert is not None else []
+    return {"type": "object", "properties": {"targets": {"type": "object", "additionalProperties": False,
+                                                         "properties": {name: CHOICE for name in targets}}}}
 
 
-def bulk_path(entity: Entity) -> dict[str, Any]:
+CHOICE = {"type": "object", "properties": {
+    "include": {"type": "boolean", "default": True, "description": "false leaves out an optional target"},
+    "use": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+            "description": "Link this existing record instead of creating one"},
+    "values": {"type": "object", "description": "Field → value, replacing the mapped values"},
+    "allow_duplicate": {"type": "boolean", "default": False,
+                        "description": "Create even though similar records exist"}}}
+
+
+def bulk_schema(filters: list[str], actions: list[str]) -> dict[str, Any]:
+    """A bulk change's body; `where` names the list's filters (`filters`), `action` one of `actions`."""
+    return {"type": "object", "description": "Which records (`ids` or `where`) and what to do (`set` or `action`)",
+            "properties": {
+                "ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                        "minItems": 1, "maxItems": 500},
+                "where": {"type": "object", "propertyNames": {"enum": [*filters, "q"]},
+                          "description": "Instead of ids: the list's filters (field, field__op → value; a list for "
+                                         "__in; `q` the quick search), evaluated when the action runs under the "
+                                         "caller's access; at most 10000 matches"},
+                "set": {"type": "object", "minProperties": 1,
+                        "description": "Field → value, the same for every record"},
+                "action": {"enum": actions, "description": "; ".join(f"{a}: {BULK_ACTIONS[a]}" for a in actions)},
+                "to": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+                       "description": "assign: the user who gets the records"},
+                "format": {"enum": ["csv"], "default": "csv", "description": "export: the file's format"}},
+            # the records by ids or by where, and one change: set or action
+            "allOf": [{"oneOf": [{"required": ["ids"]}, {"required": ["where"]}]},
+                      {"oneOf": [{"required": ["set"]}, {"required": ["action"]}]}]}
+
+
+BULK_REFUSED = {"anyOf": [
+    {"type": "object", "required": ["error", "message", "refused"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"},
+        "refused": {"type": "object", "description": "Record id → why (a text, or field → texts)",
+                    "additionalProperties": {}}}},
+    {"$ref": "#/components/schemas/Error"}, {"$ref": "#/components/schemas/ValidationErrors"}]}
+
+
+BULK_ACTIONS = {"assign": "give every record to the user `to` (the owner field)",
+                "release": "give every record back to the public pool",
+                "claim": "take every record from the public pool (the pool's limits count them all)",
+                "delete": "delete every record (each reference's on_delete applies)",
+                "export": "answer the records as CSV (`format`: csv), nothing changes"}
+
+
+def bulk_actions(access: Any, actor: Any, entity: Entity) -> list[str]:
+    """The bulk actions this caller's role may take on the entity's records."""
+    name = entity.name
+    owner = entity.owner
+    actions = []
+    if owner and access.can(actor, name, "update") and access.field_mode(actor, name, owner) == "write":
+        actions.append("assign")
+    if entity.pool is not None and access.can(actor, name, "update"):
+        actions.append("release")
+    if entity.pool is not None and access.claims(actor, name):
+        actions.append("claim")
+    if access.can(actor, name, "delete"):
+        actions.append("delete")
+    return actions + ["export"]
+
+
+def bulk_path(access: Any, actor: Any, entity: Entity, filters: list[str]) -> dict[str, Any]:
     refused = _json(BULK_REFUSED, "Refused (these records, why); nothing was changed")
+    body = bulk_schema(filters, bulk_actions(access, actor, entity))
     return {"post": {
         "operationId": f"bulk_{entity.name}", "tags": [entity.name],
-        "summary": "Change many records at once, all or nothing: the same values (set) or a release (action)",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": BULK}}},
-        "responses": {"200": _json({"type": "object", "properties": {"updated": {"type": "integer"}}},
-                                   "How many records changed"), "400": _ref("BadRequest"),
-                      "401": _ref("Unauthorized"), "403": refused, "404": refused, "409": refused,
-                      "422": refused}}}
+        "summary": "Act on many records at once, all or nothing: the same values (set), a reassignment, "
+                   "a release or claim, a delete, or an export",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {"200": {"description": "How many records changed (`updated`), or the exported file",
+                              "content": {"application/json": {"schema": {
+                                  "type": "object", "required": ["updated"],
+                                  "properties": {"updated": {"type": "integer"}}}},
+                                  "text/csv": {"schema": {"type": "string"}}}},
+                      **WRITE_ERRORS, "403": refused, "404": refused, "409": refused, "422": refused}}}
 
 
 def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
     access, actor, name = describer.access, describer.actor, entity.name
     record = {"$ref": f"#/components/schemas/{name}"}
-    errors = {"401": _ref("Unauthorized"), "403": _ref("Forbidden"), "404": _ref("NotFound")}
+    errors = {**WRITE_ERRORS, "404": READ_ERRORS["404"]}
     paths: dict[str, Any] = {}
-    if access.can(actor, name, "update"):
-        paths[f"/api/v1/{name}/bulk"] = bulk_path(entity)
+    # a record released out of the caller's sight comes back as its id alone
+    released = {"anyOf": [record, {"type": "object", "required": ["id"], "additionalProperties": False,
+                                   "properties": {"id": {"type": "integer"}}}]}
+    if access.can(actor, name, "read"):  # export is a bulk action every reader may take
+        paths[f"/api/v1/{name}/bulk"] = bulk_path(access, actor, entity,
+                                                  list(describer.filter_schema(entity)["properties"]))
     if entity.pool is not None and access.claims(actor, name):
         for action, summary in (("claim", "Claim a record from the public pool"),
                                 ("release", "Give a record back to the public pool")):
             paths[f"/api/v1/{name}/{{id}}/{action}"] = {"parameters": ID, "post": {
                 "operationId": f"{action}_{name}", "tags": [name], "summary": summary,
-                "responses": {"200": _json(record, "The record as it is now"), **errors,
-                              "409": _json(POOL_REFUSED, "The pool's rules refused"),
-                              "422": _ref("ValidationFailed")}}}
+                "responses": {"200": _json(released if action == "release" else record, "The record as it is now"),
+                              **errors, "409": _json({"anyOf": [POOL_REFUSED, {"$ref": "#/components/schemas/Error"}]},
+                                                     "The pool's rules refused")}}}
     conversion = entity.convert
     if conversion is not None and access.can(actor, name, "update"):
         result = {"type": "object", "properties": {
@@ -89,12 +143,12 @@ def action_paths(describer: Any, entity: Entity) -> dict[str, Any]:
             "operationId": f"convert_plan_{name}", "tags": [name],
             "summary": f"What converting would make: {targets}",
             "responses": {"200": _json({"type": "object", "properties": {"targets": PLAN}}, "Each target"),
-                          **errors}}, "post": {
+                          **READ_ERRORS}}, "post": {
             "operationId": f"convert_{name}", "tags": [name], "summary": f"Convert into {targets}, all or nothing",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": CHOICES}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": choices(entity)}}},
             "responses": {"201": _json(result, "Converted: the records made and linked"), **errors,
-                          "409": _json({"type": "object", "properties": {
+                          "409": _json({"anyOf": [{"type": "object", "required": ["error"], "properties": {
                               "error": {"enum": ["duplicates", "converted", "not_now"]}, "message": {"type": "string"},
-                              "targets": PLAN}}, "Similar records exist, or the record cannot be converted (again)"),
-                          "422": _ref("ValidationFailed")}}}
+                              "targets": PLAN}}, {"$ref": "#/components/schemas/Error"}]},
+                              "Similar records exist, or the record cannot be converted (again)")}}}
     return paths

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from atrium.ui.api.openapi_common import response_ref
+from atrium.ui.api.openapi_common import MAX_LIMIT, READ_ERRORS, WRITE_ERRORS, id_parameter
 
-ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+ID = [id_parameter()]
+LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}
 STATUS = ["pending", "approved", "rejected", "withdrawn", "voided"]
 
 
@@ -32,6 +33,11 @@ SCHEMAS: dict[str, Any] = {
         "decided_by": {"type": ["integer", "null"]},
         "decided_at": {"type": ["string", "null"], "format": "date-time"},
         "comment": {"type": ["string", "null"]},
+        "voided_by": {"type": ["integer", "null"],
+                      "description": "Status voided: the user whose change to the approved record (or to a record "
+                                     "the rule's voided_by names) made the approval void; null for a rule's change"},
+        "voided_at": {"type": ["string", "null"], "format": "date-time",
+                      "description": "When the approval became void; null unless the status is voided"},
         "lock": {"oneOf": [{"type": "boolean"}, {"type": "array", "items": {"type": "string"}}],
                  "description": "true: the record is read-only while pending; a list: those fields are"}}},
     "ApprovalRefused": {"type": "object", "required": ["error", "message"], "properties": {
@@ -39,8 +45,8 @@ SCHEMAS: dict[str, Any] = {
         "message": {"type": "string", "description": "Why, for people, in the caller's language"}}},
 }
 COMMENT = {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
-    "comment": {"type": "string", "description": "The approver's comment (some rules require one)"}}}}}}
-REFUSED = _json({"$ref": "#/components/schemas/ApprovalRefused"},
+    "comment": {"type": ["string", "null"], "description": "The approver's comment (some rules require one)"}}}}}}
+REFUSED = _json({"anyOf": [{"$ref": "#/components/schemas/ApprovalRefused"}, {"$ref": "#/components/schemas/Error"}]},
                 "The approvals service refused (already decided, not pending, ...); nothing changed")
 
 
@@ -60,49 +66,49 @@ def approval_paths(describer: Any) -> dict[str, Any]:
     """The approval operations, when the blueprint has rules that ask for approval."""
     if not has_approvals(describer.blueprint):
         return {}
-    errors = {"401": response_ref("Unauthorized"), "404": response_ref("NotFound")}
     one = {"parameters": ID}
+    listed = _json({"type": "object", "required": ["data"], "properties": {"data": {"type": "array",
+                                                                                   "items": APPROVAL}}}, "Newest first")
     paths: dict[str, Any] = {
         "/api/v1/approvals": {"get": {
             "operationId": "list_approvals", "tags": ["approvals"],
-            "summary": "Approvals waiting for the caller's decision, or every approval of one record",
+            "summary": "Approvals waiting for the caller's decision",
             "parameters": [
                 {"name": "mine", "in": "query", "schema": {"enum": ["1"], "default": "1"},
-                 "description": "Approvals waiting for the caller's decision (the list without entity/record)"},
-                {"name": "status", "in": "query", "schema": {"enum": STATUS},
-                 "description": "Only approvals in this status (pending for the caller's list)"},
-                {"name": "entity", "in": "query", "schema": {"type": "string"},
-                 "description": "With record: the approvals of that record (it must be readable)"},
-                {"name": "record", "in": "query", "schema": {"type": "integer"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
-            "responses": {"200": _json({"type": "object", "properties": {"data": {"type": "array",
-                                                                                   "items": APPROVAL}}},
-                                       "Newest first"), "400": response_ref("BadRequest"), **errors}}},
+                 "description": "Approvals waiting for the caller's decision (the only list here; a record's "
+                                "approvals are at /api/v1/{entity}/{id}/approvals)"},
+                {"name": "status", "in": "query", "schema": {"enum": ["pending"]}}, LIMIT],
+            "responses": {"200": listed, **READ_ERRORS}}},
         "/api/v1/approvals/{id}": {**one, "get": {
             "operationId": "get_approval", "tags": ["approvals"],
             "summary": "One approval (its approvers, its requester and readers of its record see it)",
-            "responses": {"200": _json(APPROVAL, "The approval"), **errors}}},
+            "responses": {"200": _json(APPROVAL, "The approval"), **READ_ERRORS}}},
     }
     for decision, summary in (("approve", "Approve: the rule's `approved` values are written"),
                               ("reject", "Reject: the rule's `rejected` values are written")):
         paths[f"/api/v1/approvals/{{id}}/{decision}"] = {**one, "post": {
             "operationId": f"{decision}_approval", "tags": ["approvals"], "summary": summary,
             "requestBody": COMMENT,
-            "responses": {"200": _json(APPROVAL, "Decided"), **errors, "403": response_ref("Forbidden"),
-                          "409": REFUSED, "422": response_ref("ValidationFailed")}}}
+            "responses": {"200": _json(APPROVAL, "Decided"), **WRITE_ERRORS, "409": REFUSED}}}
     paths["/api/v1/approvals/{id}/withdraw"] = {**one, "post": {
         "operationId": "withdraw_approval", "tags": ["approvals"],
         "summary": "Withdraw a pending request (its requester, or an administrator)",
-        "responses": {"200": _json(APPROVAL, "Withdrawn"), **errors, "403": response_ref("Forbidden"), "409": REFUSED}}}
+        "responses": {"200": _json(APPROVAL, "Withdrawn"), **WRITE_ERRORS, "409": REFUSED}}}
     for entity in describer.blueprint.entities.values():
         rules = request_rules(describer.blueprint, entity.name)
-        if not rules or not describer.access.can(describer.actor, entity.name, "read"):
+        if not describer.access.can(describer.actor, entity.name, "read"):
             continue
-        paths[f"/api/v1/{entity.name}/{{id}}/approvals"] = {**one, "post": {
+        paths[f"/api/v1/{entity.name}/{{id}}/approvals"] = {**one, "get": {
+            "operationId": f"list_approvals_{entity.name}", "tags": [entity.name, "approvals"],
+            "summary": "Every approval of one readable record, newest first",
+            "parameters": [{"name": "status", "in": "query", "schema": {"enum": STATUS}}, LIMIT],
+            "responses": {"200": listed, **READ_ERRORS}}}
+        if not rules:
+            continue
+        paths[f"/api/v1/{entity.name}/{{id}}/approvals"]["post"] = {
             "operationId": f"request_approval_{entity.name}", "tags": [entity.name, "approvals"],
             "summary": "Ask for approval under one of the entity's rules",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["rule"], "properties": {"rule": {"enum": rules}}}}}},
-            "responses": {"201": _json(APPROVAL, "Asked: the approval, pending"), **errors,
-                          "400": response_ref("BadRequest"), "409": REFUSED, "422": response_ref("ValidationFailed")}}}
+            "responses": {"201": _json(APPROVAL, "Asked: the approval, pending"), **WRITE_ERRORS, "409": REFUSED}}
     return paths

@@ -1,29 +1,39 @@
-"""The OpenAPI description of running a report: GET /api/v1/reports/{name} and its result."""
+"""The OpenAPI description of running a report: GET /api/v1/reports/NAME (a path per report the
+caller may run) and its result."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from atrium.ui.api.openapi_common import MAX_LIMIT, PERIOD, error_response, response_ref
+from atrium.metadata.model import Document
+from atrium.runtime.reports.parts import takes_period
+from atrium.ui.api.openapi_common import MAX_LIMIT, PERIOD, READ_ERRORS
+
+RESULT: dict[str, Any] = {"description": "The report", "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/ReportResult"}}}}
 
 
-def report_path(names: list[str]) -> dict[str, Any]:
-    """GET /api/v1/reports/{name}, for the reports the caller may run."""
-    return {"get": {
-        "operationId": "run_report", "tags": ["reports"], "summary": "Run a report",
-        "description": "The report's rows, totals row and columns, computed under the caller's access "
-                       "scope (a rep sees their own records, a manager the team's). Labels are in the "
-                       "language of `Accept-Language`.",
-        "parameters": [
-            {"name": "name", "in": "path", "required": True, "schema": {"enum": names}},
-            {"name": "period", "in": "query", "description": "Replaces the report's period (a time "
-             "series' range, a funnel's stage changes, else its first `within` filter)",
-             "schema": {"type": "string", "pattern": PERIOD}},
-            {"name": "limit", "in": "query", "description": f"At most this many rows (at most {MAX_LIMIT})",
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}],
-        "responses": {"200": {"description": "The report", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/ReportResult"}}}},
-            "400": response_ref("BadRequest"), "401": response_ref("Unauthorized"),
-            "404": error_response("No such report, or one the caller may not run", "Error")}}}
+def report_paths(documents: list[Document], label: Callable[[Any], str]) -> dict[str, Any]:
+    """GET /api/v1/reports/NAME for each report the caller may run; `period` only where the report
+    has a date to apply it to."""
+    paths = {}
+    for document in documents:
+        parameters: list[dict[str, Any]] = []
+        if takes_period(document):
+            parameters.append({"name": "period", "in": "query", "description": "Replaces the report's period (a "
+                               "time series' range, a funnel's stage changes, else its first `within` filter)",
+                               "schema": {"type": "string", "pattern": PERIOD}})
+        parameters.append({"name": "limit", "in": "query", "description": f"At most this many rows (at most "
+                           f"{MAX_LIMIT})", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}})
+        responses: dict[str, Any] = {**READ_ERRORS, "200": RESULT}
+        paths[f"/api/v1/reports/{document.name}"] = {"get": {
+            "operationId": f"run_report_{document.name}", "tags": ["reports"],
+            "summary": label(document.label) or document.name,
+            "description": "The report's rows, totals row and columns, computed under the caller's access "
+                           "scope (a rep sees their own records, a manager the team's). Labels are in the "
+                           "language of `Accept-Language`.",
+            "parameters": parameters,
+            "responses": responses}}
+    return paths
 
 
 _ROW = {"type": "object", "description": "Column name → value: numbers of money and percent columns "

@@ -10,11 +10,11 @@ with messages in the caller's language (Accept-Language, else the user's).
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Mapping
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Label
 from atrium.metadata.references import resolve_path
@@ -39,16 +39,16 @@ from atrium.ui.api.calls import (
     page_limit,
     to_json,
 )
-from atrium.ui.api.openapi import document
-from atrium.ui.api.openapi_common import OPERATORS, RESERVED
+from atrium.ui.api.openapi import Describer, document
+from atrium.ui.api.openapi_common import MAX_DAYS, OPERATORS, PERIOD, RESERVED, paging
 from atrium.ui.api.record_lines import LINES, parse_lines, with_lines
+from atrium.ui.api.request_checks import check_query, check_record
 from atrium.ui.web.threads import in_thread, with_body
 
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
 ALL_OPERATORS = frozenset().union(*OPERATORS.values())
 BOOLEAN = Field(name="value", type="boolean", label=Label.of("value"))
 INTEGER = Field(name="value", type="integer", label=Label.of("value"))
-MAX_DAYS = 36500
 
 
 # --- records as JSON ----------------------------------------------------------------------------
@@ -165,9 +165,12 @@ def sort_keys(site: Site, actor: Actor, entity: Entity, raw: str) -> list[str]:
 @in_thread
 def list_records(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
     params = request.query_params
-    query = ListQuery(entity.name, where=Filters(site, actor, entity).parse(params), search=params.get("q", ""),
-                      sort=sort_keys(site, actor, entity, params.get("sort", "")),
-                      limit=page_limit(actor, params.get("limit")), after=params.get("after") or None)
+    where, sort = Filters(site, actor, entity).parse(params), sort_keys(site, actor, entity, params.get("sort", ""))
+    limit = page_limit(actor, params.get("limit"))
+    describer = Describer(site, actor)  # what the parsing above let through, held to the document
+    check_query(paging(describer.sortable(entity)), describer.filter_schema(entity), params, actor.locale)
+    query = ListQuery(entity.name, where=where, search=params.get("q", ""), sort=sort, limit=limit,
+                      after=params.get("after") or None)
     page = SecuredRecords(site).list(actor, query)
     return JSONResponse({"data": [to_json(entity, r) for r in page.records], "next": page.next_cursor,
                          "count": page.count, "count_capped": page.count_capped})
@@ -177,6 +180,7 @@ def list_records(request: Request, site: Site, actor: Actor, entity: Entity) -> 
 @with_body
 def create_record(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
     data = json_object(body, actor.locale)
+    check_record(Describer(site, actor).record_schema(entity), data, entity.fields, actor.locale)
     values, lines = writable_values(data), parse_lines(site, actor, entity, data)
     if lines is None:
         record = SecuredRecords(site).create(actor, entity.name, values)
@@ -198,6 +202,7 @@ def get_record(request: Request, site: Site, actor: Actor, entity: Entity) -> Re
 @with_body
 def update_record(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
     data = json_object(body, actor.locale)
+    check_record(Describer(site, actor).patch_schema(entity), data, entity.fields, actor.locale)
     version = data.get("version")
     if version is None or version == "":
         raise ValidationFailed({"version": [message("required", actor.locale)]})
@@ -242,9 +247,11 @@ def run_report(request: Request) -> Response:
     site = request.app.state.site
     actor = dataclasses.replace(request.state.actor, locale=caller_locale(request))
     params = request.query_params
-    period = params.get("period") or None
+    period = params.get("period")
     if period is not None:
         try:
+            if not re.match(PERIOD, period):
+                raise ValueError(period)
             period_range(period, local_today(site.now(), site.blueprint.timezone))
         except (ValueError, KeyError, OverflowError):
             raise bad_request(actor.locale, "'{period}' is not a period (e.g. this_month, last_30_days)", "period",
@@ -259,14 +266,3 @@ def openapi_json(request: Request) -> Response:
     if request.state.actor is None:
         return JSONResponse(UNAUTHORIZED, status_code=401)
     return JSONResponse(document(request.app.state.site, request.state.actor))
-
-
-routes = [
-    Route("/api/v1/openapi.json", openapi_json, methods=["GET"], name="api_openapi"),
-    Route("/api/v1/{entity}", list_records, methods=["GET"], name="api_list"),
-    Route("/api/v1/{entity}", create_record, methods=["POST"], name="api_create"),
-    Route("/api/v1/{entity}/{record_id:int}", get_record, methods=["GET"], name="api_record"),
-    Route("/api/v1/{entity}/{record_id:int}", update_record, methods=["PATCH"], name="api_update"),
-    Route("/api/v1/{entity}/{record_id:int}", delete_record, methods=["DELETE"], name="api_delete"),
-    Route("/api/v1/reports/{name}", run_report, methods=["GET"], name="api_report"),
-]

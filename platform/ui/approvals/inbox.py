@@ -11,6 +11,7 @@ from starlette.routing import Route
 from atrium.runtime.automation.notifications import Notifications
 from atrium.runtime.schema.database import connect, write_transaction
 from atrium.ui.approvals.pages import waiting_items
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread, with_form
@@ -30,7 +31,7 @@ def inbox(request: Request) -> Response:
     unread_only = request.query_params.get("unread") == "1"
     with connect(site.engine) as connection:
         items = _inbox(request).list_for(connection, actor.user_id, unread_only=unread_only, limit=PAGE_SIZE + 1,
-                                         before_id=int(before) if before and before.isdigit() else None)
+                                         before_id=whole_number(before, "before", actor.locale))
         unread = _inbox(request).unread_count(connection, actor.user_id)
         waiting = waiting_items(request, connection) if before is None else []  # on the first page
     more = len(items) > PAGE_SIZE
@@ -63,7 +64,8 @@ def open_notification(request: Request) -> Response:
 @with_form
 def mark_read(request: Request, form: FormData) -> Response:
     site, actor = request.app.state.site, request.state.actor
-    ids = [int(value) for value in form.getlist("id") if isinstance(value, str) and value.isdigit()] or None
+    ids = [number for value in form.getlist("id") if (number := whole_number(value, "id", request.state.locale))
+           is not None] or None
     with write_transaction(site.engine) as connection:
         _inbox(request).mark_read(connection, actor.user_id, site.now(), ids)
     return RedirectResponse("/notifications", status_code=303)

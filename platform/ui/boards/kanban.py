@@ -22,6 +22,7 @@ from atrium.metadata.model import Field
 from atrium.runtime.query.conditions import Joins
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.service import RecordNotFound
+from atrium.ui.records.in_place import InPlace
 from atrium.ui.records.list_page import active_users, default_columns, filter_titles, read_state
 from atrium.ui.records.list_state import ListState, filters_for
 from atrium.ui.web.i18n import format_money, format_number
@@ -64,6 +65,7 @@ class Card:
     move_url: str
     movable: bool
     targets: list[tuple[str, str]]
+    quick_url: str = ""  # the card's quick edit (quick_edit.py), when it has fields this reader may change
 
 
 @dataclass
@@ -101,6 +103,8 @@ class Board:
         paths = list(spec.get("card") or default_columns(kit)[:3])
         self.card_columns: list[Column] = kit.presenter.columns(kit.entity_name, paths)
         self.sum_field = self._sum_field(spec.get("sum"), paths)
+        in_place = InPlace(kit)
+        self.quick_fields = [name for name in spec.get("quick_edit", ()) if in_place.editable(name)]
 
     def _sum_field(self, named: str | None, paths: list[str]) -> Field | None:
         """`sum:`, else the first money field among the card's fields, then the entity's."""
@@ -230,20 +234,26 @@ class Board:
         presenter = kit.presenter
         lookups = presenter.load(connection, kit.entity_name, records, [c.path for c in self.card_columns])
         query = state.query_string()
+        updatable = InPlace(kit).updatable(connection) if self.quick_fields else (lambda record: False)
         result = []
         for record in records:
             shown = [(c.label, presenter.show(c.field, presenter.value_at(kit.entity_name, record, c.path, lookups),
                                               lookups)) for c in self.card_columns]
             link = shown[0][1].text if shown else ""
             can_move = movable(record)
+            quick = quick_url(kit, record["id"], query) if self.quick_fields and updatable(record) else ""
             result.append(Card(record["id"], record["version"], link or f"#{record['id']}", shown[1:],
                                move_url(kit, record["id"], query), can_move,
-                               self.targets(record.get(self.group.name)) if can_move else []))
+                               self.targets(record.get(self.group.name)) if can_move else [], quick))
         return result
 
 
 def move_url(kit: Kit, record_id: int, query: str) -> str:
     return f"/r/{kit.entity_name}/{record_id}/move" + (f"?{query}" if query else "")
+
+
+def quick_url(kit: Kit, record_id: int, query: str) -> str:
+    return f"/r/{kit.entity_name}/{record_id}/quick-edit" + (f"?{query}" if query else "")
 
 
 def board_context(kit: Kit, board: Board, connection: Connection, state: ListState,

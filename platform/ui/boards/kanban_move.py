@@ -25,6 +25,7 @@ from atrium.ui.records.detail_page import messages_of
 from atrium.ui.records.form_model import FormModel
 from atrium.ui.records.list_state import read_state
 from atrium.ui.records.stage_ask import Answers, Ask, ask_form, askable, asked_names, read_answers
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import with_form
@@ -97,7 +98,7 @@ def move(request: Request, form: FormData) -> Response:
         return _ask(request, kit, board, step.ask(to, version, answers.asked, answers, answers.errors))
     try:
         kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {**answers.changes, board.group.name: target},
-                           version=int(version) if version.isdigit() else None)
+                           version=whole_number(version, "version", kit.locale))
     except ValidationFailed as failed:
         if askable(kit, step.model, failed.errors, board.group.name):
             names = asked_names(kit, failed.errors, answers.asked)

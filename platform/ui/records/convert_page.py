@@ -29,6 +29,7 @@ from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord
 from atrium.translation import N_
 from atrium.ui.records.detail_page import detail_context, messages_of
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Lookups
 from atrium.ui.web.templating import render
@@ -61,7 +62,6 @@ class TargetForm:
     inputs: list[Input]
     choice: str  # "new", a record id, or "" (not chosen yet)
     candidates: list[tuple[int, str]]
-    hidden: int
     linked: tuple[int, str] | None
     errors: list[str]
 
@@ -112,8 +112,8 @@ def target_forms(kit: Kit, connection: Any, plans: list[TargetPlan], choices: Ma
             titles = kit.presenter.readable_titles(connection, model.name, [plan.linked])
             linked = (plan.linked, titles.get(plan.linked, f"#{plan.linked}"))
         if choice is None or choice.use is None:
-            picked = "new" if choice is not None and (choice.allow_duplicate or not (plan.candidates or plan.hidden)) \
-                else ("" if plan.candidates or plan.hidden else "new")
+            picked = "new" if choice is not None and (choice.allow_duplicate or not plan.candidates) \
+                else ("" if plan.candidates else "new")
         else:
             picked = str(choice.use)
         record_errors = list(mine.get(RECORD_ERRORS, ()))
@@ -121,7 +121,7 @@ def target_forms(kit: Kit, connection: Any, plans: list[TargetPlan], choices: Ma
             record_errors.append(kit.word("Similar records already exist"))
         forms.append(TargetForm(target.name, target.entity, kit.presenter.text(target.label), target.optional,
                                 choice.include if choice is not None else True, inputs, picked,
-                                [(c.id, c.title) for c in plan.candidates], plan.hidden, linked, record_errors))
+                                [(c.id, c.title) for c in plan.candidates], linked, record_errors))
     return forms
 
 
@@ -141,7 +141,7 @@ def read_choices(kit: Kit, form: Any) -> dict[str, Choice]:
             values[field.name] = (raw == "true") if field.type == "boolean" else (raw if raw is not None else "")
         include = not target.optional or form.get(f"{target.name}._include") == "true"
         picked = str(form.get(f"{target.name}._choice", ""))
-        use = int(picked) if picked.isdigit() else None
+        use = whole_number(picked, f"{target.name}._choice", kit.locale) if picked != "new" else None
         choices[target.name] = Choice(include=include, use=use, values=values, allow_duplicate=picked == "new")
     return choices
 

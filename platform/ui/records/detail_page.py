@@ -24,6 +24,7 @@ from atrium.ui.records.list_page import cells, count_text
 from atrium.ui.records.record_actions import record_actions
 from atrium.ui.records.stage_ask import ask_form, askable, asked_names, read_answers
 from atrium.ui.records.timeline import timeline
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Shown
 from atrium.ui.web.templating import is_htmx, render
@@ -224,7 +225,7 @@ def move_stage(request: Request, form: FormData) -> Response:
     if not errors:
         try:
             kit.secured.update(kit.actor, kit.entity_name, kit.record_id(), {**answers.changes, stage.name: to},
-                               version=int(version) if version.isdigit() else None)
+                               version=whole_number(version, "version", kit.locale))
         except ValidationFailed as failed:
             if not askable(kit, model, failed.errors, stage.name):
                 context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))

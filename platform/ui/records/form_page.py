@@ -20,6 +20,7 @@ from atrium.ui.records.form_lines import FormLines, GridInput
 from atrium.ui.records.form_model import Draft, FormModel, input_value
 from atrium.ui.records.list_page import active_users
 from atrium.ui.records.list_state import resolver
+from atrium.ui.web.edge import id_or_none, whole_number
 from atrium.ui.web.i18n import format_money
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
@@ -82,7 +83,7 @@ class FormPage:
         for name, value in (raw or {}).items():  # the chosen records of pickers, for their titles
             field = kit.entity.fields.get(name)
             if field is not None and field.type == "reference":
-                shown[name] = int(value) if str(value).isdigit() else None
+                shown[name] = id_or_none(value)
         with kit.site.engine.connect() as connection:
             lookups = kit.presenter.load(connection, kit.entity_name, [shown], self.model.names)
             users = self.users(connection, record)
@@ -223,7 +224,7 @@ def update(request: Request, form: FormData) -> Response:
     errors = _merge(draft.errors, found)
     if not draft.errors and not page.blocked():
         try:
-            page.save(draft.changes, version=int(version) if version.isdigit() else None)
+            page.save(draft.changes, version=whole_number(version, "version", kit.locale))
             return redirect(request, f"/r/{kit.entity_name}/{kit.record_id()}")
         except ValidationFailed as failed:
             errors = page.failed(failed)

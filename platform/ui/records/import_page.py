@@ -1,28 +1,27 @@
-"""CSV import in the browser: /r/{entity}/import, four steps over the runtime's import engine.
+"""CSV and .xlsx import in the browser: /r/{entity}/import, four steps over the runtime's import engine.
 
 1. upload (multipart, CSRF, size-limited); the file is kept server-side under a random job id
    that only the uploading user's session can use;
-2. the guessed column → field mapping as selects, the duplicate key and policy, a preview;
+2. the guessed column → field mapping as selects (a workbook's sheet chosen), the duplicate key
+   and policy, all or nothing or the valid rows only, a preview;
 3. a dry run naming every row's errors, with counts of creates, updates and skips;
-4. the import itself in a background thread, all rows or none; the progress page polls it
-   (HTMX, every second) and ends with a summary linking to the list.
+4. the import itself in a background thread, all rows or none (or the valid rows, with a file of
+   the rejected ones and their reasons); the progress page polls it (HTMX, every second) and ends
+   with a summary linking to the list. A job a crash interrupted can be run again.
 
-A job's file, options and progress live in a folder of their own (a temp folder by default), so
-any worker on the machine can answer the progress poll.
+A job's file, options and progress live in a folder of their own (import_jobs.py), so any worker
+on the machine can answer the progress poll.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import secrets
-import shutil
 import tempfile
 import threading
 import time
+from email.utils import encode_rfc2231
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -31,78 +30,32 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from atrium.runtime.io.importer import Importer, ImportOptions, ImportProblem, ImportReport, read_csv
+from atrium.runtime.io.import_rejects import XLSX_TYPE, rejected_file
+from atrium.runtime.io.importer import Importer, ImportOptions, ImportProblem, ImportReport, read_table
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound
 from atrium.runtime.site.site import Site
 from atrium.translation import N_
+from atrium.ui.records.import_jobs import RETRYABLE, JobStore
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD = 20 * 1024 * 1024
+UPLOAD_PATHS = [re.compile(r"^/r/[^/]+/import/?$")]  # the one endpoint that takes a large body
 PREVIEW_ROWS = 5
 SHOWN_ERRORS = 500
-KEEP_SECONDS = 24 * 3600
-JOB_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 SESSION_KEY = "import_jobs"
 POLICIES = ("skip", "update", "create")
 KEY_TYPES = {"text", "email", "phone", "url", "integer", "select", "reference", "user", "date"}
 
 
-# --- where jobs live ---------------------------------------------------------------------------
-
-class JobStore:
-    """One folder per job: the uploaded file, what the user chose, and the progress."""
-
-    def __init__(self, root: Path):
-        self.root = root
-
-    def folder(self, job: str) -> Path:
-        if not JOB_ID.match(job):
-            raise RecordNotFound(job)
-        return self.root / job
-
-    def create(self, meta: dict[str, Any], data: bytes) -> str:
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.cleanup()
-        job = secrets.token_urlsafe(16)
-        folder = self.folder(job)
-        folder.mkdir(mode=0o700)
-        (folder / "upload.csv").write_bytes(data)
-        self.write(job, "meta", meta)
-        return job
-
-    def read(self, job: str, name: str) -> dict[str, Any] | None:
-        try:
-            return json.loads((self.folder(job) / f"{name}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
-    def write(self, job: str, name: str, value: dict[str, Any]) -> None:
-        folder = self.folder(job)
-        temporary = folder / f".{name}.{threading.get_ident()}.tmp"
-        temporary.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, folder / f"{name}.json")  # a poll never reads half a file
-
-    def data(self, job: str) -> bytes:
-        return (self.folder(job) / "upload.csv").read_bytes()
-
-    def cleanup(self) -> None:
-        """Forget jobs older than a day."""
-        cutoff = time.time() - KEEP_SECONDS
-        for folder in self.root.iterdir():
-            try:
-                if folder.is_dir() and folder.stat().st_mtime < cutoff:
-                    shutil.rmtree(folder, ignore_errors=True)
-            except OSError:
-                continue
+DEFAULT_ROOT = Path(tempfile.gettempdir()) / "atrium-imports"
 
 
 def store_for(request: Request) -> JobStore:
-    root = getattr(request.app.state, "import_dir", None) or Path(tempfile.gettempdir()) / "atrium-imports"
-    return JobStore(Path(root))
+    return JobStore(Path(getattr(request.app.state, "import_dir", None) or DEFAULT_ROOT))
 
 
 def private_site(site: Site) -> Site:
@@ -126,13 +79,18 @@ class Job:
         self.url = f"/r/{kit.entity_name}/import/{self.id}"
 
     def csv(self):
-        return read_csv(self.store.data(self.id), self.kit.locale)
+        return read_table(self.store.data(self.id), self.kit.locale, self.meta.get("sheet"))
 
     def options(self) -> ImportOptions | None:
-        chosen = self.meta.get("options")
-        if not chosen:
-            return None
-        return ImportOptions(chosen["mapping"], chosen.get("key"), chosen.get("on_duplicate", "skip"))
+        return options_of(self.meta)
+
+
+def options_of(meta: dict[str, Any]) -> ImportOptions | None:
+    chosen = meta.get("options")
+    if not chosen:
+        return None
+    return ImportOptions(chosen["mapping"], chosen.get("key"), chosen.get("on_duplicate", "skip"),
+                         bool(chosen.get("valid_rows")))
 
 
 # --- step 1: upload ----------------------------------------------------------------------------
@@ -170,18 +128,20 @@ async def upload(request: Request) -> Response:
 def _store_upload(kit: Kit, upload: UploadFile | None, data: bytes) -> Response:
     request = kit.request
     if upload is None:
-        return render(request, "import.html", upload_context(kit, kit.word("Choose a CSV file to upload")), 400)
+        return render(request, "import.html", upload_context(kit, kit.word("Choose a CSV or Excel file to upload")),
+                      400)
     if len(data) > MAX_UPLOAD:
         return render(request, "import.html",
                       upload_context(kit, kit.word("The file is larger than {size} MB",
                                                    size=MAX_UPLOAD // (1024 * 1024))), 413)
     try:
-        csv_file = read_csv(data, kit.locale)
+        csv_file = read_table(data, kit.locale)
     except ImportProblem as problem:
         return render(request, "import.html", upload_context(kit, str(problem)), problem.status)
     assert upload.filename  # upload() passes a file only when it has a name
     meta = {"user_id": kit.actor.user_id, "entity": kit.entity_name,
-            "filename": Path(upload.filename).name[:200], "rows": csv_file.total, "created": time.time()}
+            "filename": Path(upload.filename).name[:200], "rows": csv_file.total, "created": time.time(),
+            "sheet": csv_file.sheet, "sheets": csv_file.sheets}
     job = store_for(request).create(meta, data)
     request.session[SESSION_KEY] = (request.session.get(SESSION_KEY, []) + [job])[-10:]
     return RedirectResponse(f"/r/{kit.entity_name}/import/{job}", status_code=303)
@@ -202,11 +162,12 @@ def mapping_context(job: Job, csv_file, options: ImportOptions, error: str | Non
     keys = [(f.name, f.label) for f in importer.fields() if f.type in KEY_TYPES]
     preview = [[(cells[i] if i < len(cells) else "") for i in range(len(csv_file.header))]
                for _, cells in csv_file.rows[:PREVIEW_ROWS]]
-    delimiter = {",": N_("commas"), ";": N_("semicolons"), "\t": N_("tabs")}[csv_file.delimiter]
+    delimiter = {",": N_("commas"), ";": N_("semicolons"), "\t": N_("tabs"), "": ""}[csv_file.delimiter]
     return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name, "step": 2,
             "job": job, "csv_file": csv_file, "columns": columns, "fields": fields,
             "keys": keys, "key": options.key or "", "policy": options.on_duplicate, "policies": POLICIES,
-            "preview": preview, "delimiter": kit.word(delimiter), "error": error}
+            "preview": preview, "delimiter": kit.word(delimiter) if delimiter else "", "error": error,
+            "valid_rows": options.valid_rows}
 
 
 @record_page
@@ -215,6 +176,10 @@ def mapping_page(request: Request) -> Response:
     kit = Kit(request)
     kit.require("create")
     job = Job(kit)
+    sheet = request.query_params.get("sheet")
+    if sheet and sheet in job.meta.get("sheets", []) and sheet != job.meta.get("sheet"):
+        job.meta.update(sheet=sheet, options=None)  # another sheet: its own columns, matched afresh
+        job.store.write(job.id, "meta", job.meta)
     csv_file = job.csv()
     options = job.options() or ImportOptions(Importer(kit.site, kit.actor, kit.entity_name)
                                              .guess_mapping(csv_file.header))
@@ -227,7 +192,8 @@ def options_from(form, csv_file) -> ImportOptions:
     mapping = {column: (str(form.get(f"map.{index}") or "") or None)
                for index, column in enumerate(csv_file.header)}
     policy = str(form.get("on_duplicate") or "skip")
-    return ImportOptions(mapping, str(form.get("key") or "") or None, policy if policy in POLICIES else "skip")
+    return ImportOptions(mapping, str(form.get("key") or "") or None, policy if policy in POLICIES else "skip",
+                         form.get("mode") == "valid_rows")
 
 
 def report_context(kit: Kit, report: ImportReport) -> dict[str, Any]:
@@ -246,7 +212,7 @@ def check(request: Request, form: FormData) -> Response:
     csv_file = job.csv()
     options = options_from(form, csv_file)
     job.meta["options"] = {"mapping": dict(options.mapping), "key": options.key,
-                           "on_duplicate": options.on_duplicate}
+                           "on_duplicate": options.on_duplicate, "valid_rows": options.valid_rows}
     job.store.write(job.id, "meta", job.meta)
     importer = Importer(private_site(kit.site), kit.actor, kit.entity_name)
     try:
@@ -255,7 +221,7 @@ def check(request: Request, form: FormData) -> Response:
         return render(request, "import_mapping.html", mapping_context(job, csv_file, options, str(problem)),
                       problem.status)
     context = {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
-               "step": 3, "job": job, **report_context(kit, report)}
+               "step": 3, "job": job, "valid_rows": options.valid_rows, **report_context(kit, report)}
     return render(request, "import_check.html", context)
 
 
@@ -264,24 +230,29 @@ def check(request: Request, form: FormData) -> Response:
 @record_page
 @in_thread
 def start(request: Request) -> Response:
+    """Run the job in a background thread, which holds the job's lock while it runs; a second
+    click finds it locked or done and only shows the progress. A job a crash interrupted runs again."""
     kit = Kit(request)
     kit.require("create")
     job = Job(kit)
     options = job.options()
     if options is None:
         return RedirectResponse(job.url, status_code=303)
-    status = job.store.read(job.id, "status")
-    if status is None:  # a second click, or a second tab, does not import twice
-        job.store.write(job.id, "status", {"state": "running", "phase": "write", "done": 0,
-                                           "total": job.meta.get("rows", 0)})
-        worker = threading.Thread(target=work, name=f"atrium-import-{job.id[:6]}", daemon=True,
-                                  args=(private_site(kit.site), kit.actor, kit.entity_name, job.store, job.id,
-                                        options))
-        worker.start()
+    status = job.store.recover(job.id)
+    if status is None or status.get("state") in RETRYABLE:
+        lock = job.store.lock(job.id)
+        if lock is not None:
+            job.store.write(job.id, "status", {"state": "running", "phase": "write", "done": 0,
+                                               "total": job.meta.get("rows", 0)})
+            worker = threading.Thread(target=work, name=f"atrium-import-{job.id[:6]}", daemon=True,
+                                      args=(private_site(kit.site), kit.actor, kit.entity_name, job.store, job.id,
+                                            options, job.meta.get("sheet"), lock))
+            worker.start()
     return RedirectResponse(job.url + "/progress", status_code=303)
 
 
-def work(site: Site, actor: Actor, entity: str, store: JobStore, job: str, options: ImportOptions) -> None:
+def work(site: Site, actor: Actor, entity: str, store: JobStore, job: str, options: ImportOptions,
+         sheet: str | None = None, lock: IO[bytes] | None = None) -> None:
     last = 0.0
 
     def progress(done: int, total: int, phase: str) -> None:
@@ -291,18 +262,42 @@ def work(site: Site, actor: Actor, entity: str, store: JobStore, job: str, optio
             store.write(job, "status", {"state": "running", "phase": phase, "done": done, "total": total})
 
     try:
-        csv_file = read_csv(store.data(job), actor.locale)
+        csv_file = read_table(store.data(job), actor.locale, sheet)
         report = Importer(site, actor, entity).run(csv_file, options, progress=progress)
+        if options.valid_rows and report.rejected:
+            content, extension, _ = rejected_file(csv_file, report.errors, actor.locale)
+            (store.folder(job) / f"rejected.{extension}").write_bytes(content)
     except Exception:  # the page must end, not poll forever; the log keeps the reason
         log.exception("import %s failed", job)
         store.write(job, "status", {"state": "crashed"})
         return
+    finally:
+        if lock is not None:
+            lock.close()
     store.write(job, "status", {
         "state": "done" if report.written else "failed", "total": report.total,
         "created": report.created, "updated": report.updated, "skipped": report.skipped,
         "seconds": round(report.seconds, 1), "error_count": len(report.errors),
-        "rows_in_error": report.rows_in_error,
+        "rows_in_error": report.rows_in_error, "rejected": report.rejected,
         "errors": [[e.row, e.field, e.column, e.message] for e in report.errors[:SHOWN_ERRORS]]})
+
+
+@record_page
+@in_thread
+def rejected_download(request: Request) -> Response:
+    """The rejected rows of an import of the valid rows, with the reason on each."""
+    kit = Kit(request)
+    kit.require("create")
+    job = Job(kit)
+    for extension, media in (("xlsx", XLSX_TYPE), ("csv", "text/csv; charset=utf-8")):
+        path = job.store.folder(job.id) / f"rejected.{extension}"
+        if path.exists():
+            stem = Path(job.meta.get("filename") or "import").stem
+            name = kit.word("{name} - rejected rows", name=stem) + "." + extension
+            return Response(path.read_bytes(), media_type=media, headers={
+                "Content-Disposition": f"attachment; filename=\"rejected.{extension}\"; "
+                                       f"filename*={encode_rfc2231(name, 'utf-8')}", "Cache-Control": "no-store"})
+    raise RecordNotFound(job.id)
 
 
 @record_page
@@ -311,7 +306,7 @@ def progress_page(request: Request) -> Response:
     kit = Kit(request)
     kit.require("create")
     job = Job(kit)
-    status = job.store.read(job.id, "status")
+    status = job.store.recover(job.id)  # a job a crash left running says so, and may run again
     if status is None:
         return RedirectResponse(job.url, status_code=303)
     labels = {f.name: f.label for f in kit.entity}
@@ -335,4 +330,5 @@ routes = [
     Route(R + "/{job}/check", check, methods=["POST"], name="record_import_check"),
     Route(R + "/{job}/run", start, methods=["POST"], name="record_import_run"),
     Route(R + "/{job}/progress", progress_page, methods=["GET"], name="record_import_progress"),
+    Route(R + "/{job}/rejected", rejected_download, methods=["GET"], name="record_import_rejected"),
 ]

@@ -10,9 +10,11 @@ from starlette.responses import HTMLResponse, Response
 from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.query.lists import COUNT_CAP, ListQuery, Page
 from atrium.ui.records.bulk_actions import bulk_context
+from atrium.ui.records.in_place import inline_context
 from atrium.ui.records.list_state import ListState, filters_for, read_state
 from atrium.ui.records.record_actions import list_context
 from atrium.ui.records.saved_views import saved_views
+from atrium.ui.web.edge import id_or_none
 from atrium.ui.web.i18n import format_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Column, Lookups, Presenter
@@ -58,7 +60,7 @@ def filter_titles(kit: Kit, connection: Connection) -> dict[str, dict[int, str]]
         if field is None or field.type != "reference" or not values:
             continue
         assert field.to is not None  # a loaded blueprint's references name an entity
-        ids = {int(v) for v in values if v.isdigit()}
+        ids = {number for v in values if (number := id_or_none(v)) is not None}
         titles.setdefault(field.to, {}).update(kit.presenter.readable_titles(connection, field.to, ids))
     return titles
 
@@ -92,11 +94,12 @@ def list_page(request: Request) -> Response:
         views = saved_views(kit, connection)
         pool = list_context(kit, connection, page.records)  # the pool link; claims on the pool list
         bulk = bulk_context(kit, connection)  # the bar acting on ticked rows
+        inline = inline_context(kit, connection, page.records, columns)  # the cells the reader may edit
     context = {
         "entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
         "state": state, "page": page, "columns": columns, "rows": rows, "filters": filters,
         "count_text": count_text(page, exact), "capped": page.count_capped and exact is None,
-        "can_create": kit.can("create"), "saved_views": views, **pool, **bulk,
+        "can_create": kit.can("create"), "saved_views": views, **pool, **bulk, **inline,
     }
     if is_htmx(request) and request.headers.get("HX-Target", "results") == "results":
         # the address bar shows the state without the empty fields a form sends

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from atrium.ui.records import (
     bulk_actions,
+    cell_edit,
     convert_page,
     detail_page,
     export,
@@ -26,8 +27,11 @@ routes = [
     Route(R, form_page.create, methods=["POST"], name="record_create"),
     Route(R + "/count", list_page.exact_count, methods=["GET"], name="record_count"),
     Route(R + "/export.csv", export.export_csv, methods=["GET"], name="record_export"),
+    Route(R + "/export.xlsx", export.export_xlsx, methods=["GET"], name="record_export_xlsx"),
     Route(R + "/pick", picker.pick, methods=["GET"], name="record_pick"),
     Route(R + "/bulk", bulk_actions.bulk, methods=["POST"], name="record_bulk"),
+    Route(R + "/bulk/field", bulk_actions.field_input, methods=["GET"], name="record_bulk_field"),
+    Route(R + "/bulk/{job}", bulk_actions.progress, methods=["GET"], name="record_bulk_progress"),
     Route(R + "/views", saved_views.save_view, methods=["POST"], name="saved_view_save"),
     Route(R + "/views/{view_id:int}/delete", saved_views.delete_view, methods=["POST"], name="saved_view_delete"),
     Route(R + "/new", form_page.new_form, methods=["GET"], name="record_new"),
@@ -45,4 +49,5 @@ routes = [
     Route(ID + "/release", pool_actions.release, methods=["POST"], name="record_release"),
     Route(ID + "/convert", convert_page.convert_form, methods=["GET"], name="record_convert_form"),
     Route(ID + "/convert", convert_page.convert, methods=["POST"], name="record_convert"),
+    *cell_edit.routes,  # inline edit in list cells
 ]

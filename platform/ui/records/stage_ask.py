@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from atrium.ui.records.form_model import FormModel, Widget, input_value
 from atrium.ui.records.list_page import active_users
 from atrium.ui.records.list_state import resolver
+from atrium.ui.web.edge import id_or_none
 from atrium.ui.web.i18n import format_money
 from atrium.ui.web.page_tools import Kit
 
@@ -77,7 +78,7 @@ def ask_form(kit: Kit, model: FormModel, current: Mapping[str, Any], heading: st
     for name, value in (raw or {}).items():
         field = kit.entity.fields.get(name)
         if field is not None and field.type == "reference":
-            shown[name] = int(value) if str(value).isdigit() else None
+            shown[name] = id_or_none(value)
     with kit.site.engine.connect() as connection:
         lookups = presenter.load(connection, kit.entity_name, [shown], names)
         users = active_users(kit, connection)
@@ -92,7 +93,7 @@ def ask_form(kit: Kit, model: FormModel, current: Mapping[str, Any], heading: st
         widget.errors = list(errors.get(name, ()))
         widget.options = model.options(field, users)
         if field.type == "reference":
-            chosen = int(widget.value) if str(widget.value).isdigit() else None
+            chosen = id_or_none(widget.value)
             assert field.to is not None  # a loaded blueprint's references name an entity
             linked = lookups.titles.get(field.to, {}).get(chosen) if chosen is not None else None
             widget.title = linked or answers.titles.get(name, "")

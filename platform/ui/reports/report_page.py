@@ -1,6 +1,6 @@
 """Report pages: GET /reports (the reports the viewer may run, by the entity they report on),
 GET /reports/{name} (filters in the URL, the chart the report's `chart:` block asks for, the
-table with its totals row) and GET /reports/{name}.csv (the same rows as CSV). Everything runs
+table with its totals row), GET /reports/{name}.csv and .xlsx (the same rows as CSV, or typed cells). Everything runs
 under the viewer's access scope; an unknown report and one the viewer may not run are both 404."""
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from atrium.metadata.model import Label
+from atrium.runtime.io.xlsx_export import MEDIA_TYPE, XlsxSheet
 from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.reports.columns import TOTAL
 from atrium.runtime.reports.compiler import ReportRequest
@@ -92,6 +93,7 @@ def report_page(request: Request) -> Response:
         "description": _text(document.get("description"), locale, default),
         "filters": filters, "action": f"/reports/{name}",
         "csv_url": f"/reports/{name}.csv" + (f"?{filters.query()}" if filters.query() else ""),
+        "xlsx_url": f"/reports/{name}.xlsx" + (f"?{filters.query()}" if filters.query() else ""),
         "table": table_of(result, locale, default, source_of(blueprint, document), _first_y(document)),
         "chart": chart if chart.kind in charts.CHARTED else None,
         "payload": json.dumps(chart.payload(locale, blueprint.currency), ensure_ascii=False),
@@ -119,6 +121,37 @@ def report_csv(request: Request) -> Response:
     write_csv(result, out, locale)
     filename = f"{name}.csv"
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*={encode_rfc2231(filename, 'utf-8')}"})
+
+
+@guarded
+@in_thread
+def report_xlsx(request: Request) -> Response:
+    """The report's rows and totals as an .xlsx: money, counts and dates typed, labels as text."""
+    name = request.path_params["name"]
+    try:
+        site, document, filters, result, locale = _run(request, name)
+    except (BadFilter, ConditionError) as error:
+        return Response(getattr(error, "text", str(error)), status_code=400, media_type="text/plain; charset=utf-8")
+    blueprint = site.blueprint
+    default = result.default_locale
+    sheet = XlsxSheet(result.label.text(locale, default), blueprint.currency, blueprint.timezone, locale)
+    sheet.header([c.label.text(locale, default) for c in result.columns])
+    records = [*result.rows, *([result.totals] if result.totals is not None else [])]
+    for index, record in enumerate(records):
+        cells: list[tuple[str | None, Any, str]] = []
+        for column in result.columns:
+            value = record.get(column.name)
+            if column.type in LABELLED or column.bucket or isinstance(value, (dict, str)):
+                cells.append((None, value, result.text(column, value, locale) if value is not None else ""))
+            else:
+                kind = column.type if column.type in ("money", "percent", "date", "datetime") else "number"
+                cells.append((kind, value, "" if value is None else str(plain(value))))
+        if index == len(result.rows) and not cells[0][2]:
+            cells[0] = (None, TOTAL.text(locale), TOTAL.text(locale))
+        sheet.append(cells)
+    filename = f"{name}.xlsx"
+    return Response(sheet.content(), media_type=MEDIA_TYPE, headers={
         "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*={encode_rfc2231(filename, 'utf-8')}"})
 
 
@@ -165,5 +198,6 @@ def _period_text(result: Any, locale: str) -> str:
 routes = [
     Route("/reports", reports_index, methods=["GET"], name="reports"),
     Route("/reports/{name}.csv", report_csv, methods=["GET"], name="report_csv"),
+    Route("/reports/{name}.xlsx", report_xlsx, methods=["GET"], name="report_xlsx"),
     Route("/reports/{name}", report_page, methods=["GET"], name="report_page"),
 ]

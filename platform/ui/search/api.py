@@ -6,7 +6,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from atrium.runtime.schema.database import connect
 from atrium.runtime.search.service import MAX_LIMIT, MAX_TEXT
@@ -66,5 +65,3 @@ def search_path() -> dict[str, Any]:
             "400": {"$ref": "#/components/responses/BadRequest"},
             "401": {"$ref": "#/components/responses/Unauthorized"}}}}
 
-
-routes = [Route("/api/v1/search", search, methods=["GET"], name="api_search")]

@@ -23,6 +23,7 @@ from atrium.ui.studio.field_state import BLANK_OPTION_ROWS, TYPES, input_of, spe
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide
 from atrium.ui.studio.forms import COLOURS, NAME, editor_token, label_texts, page, watched_of, watched_text
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.edge import id_or_none
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.web.threads import in_thread, with_form
@@ -97,8 +98,9 @@ def _place(views: dict | None, name: str, state: dict) -> dict | None:
         return None
     views = copy.deepcopy(views) if views is not None else {"entity": state["entity"]}
     sections = (views.get("form") or {}).get("sections") or []
-    if state.get("section", "").isdigit() and int(state["section"]) < len(sections):
-        sections[int(state["section"])].setdefault("fields", []).append(name)
+    section = id_or_none(state.get("section", ""))
+    if section is not None and section < len(sections):
+        sections[section].setdefault("fields", []).append(name)
     listing = views.setdefault("list", {}) if (state.get("add_to_list") or state.get("add_to_filters")) else {}
     if state.get("add_to_list"):
         listing.setdefault("columns", []).append(name)

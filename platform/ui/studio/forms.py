@@ -12,6 +12,7 @@ from atrium.metadata.yaml_source import parse_yaml
 from atrium.runtime.site.change import Key, token
 from atrium.ui.studio.flow import Outcome, review_context
 from atrium.ui.studio.setup import studio_of
+from atrium.ui.web.edge import id_or_none
 from atrium.ui.web.templating import render
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -128,5 +129,4 @@ def page(request: Any, template: str, context: Mapping[str, Any], outcome: Outco
 
 
 def _applied(request: Any) -> int | None:
-    text = request.query_params.get("applied", "")
-    return int(text) if text.isdigit() else None
+    return id_or_none(request.query_params.get("applied", ""))

@@ -17,6 +17,7 @@ from atrium.runtime.site import history as metadata_history
 from atrium.runtime.site.change import ChangeError, ChangeRefused, StaleEdit
 from atrium.ui.studio.flow import Outcome, diff_lines, refusal_words, review_context, stale_words
 from atrium.ui.studio.setup import studio_of, studio_page
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.web.templating import render
@@ -36,8 +37,8 @@ def _read(request: Request, call: Callable[[Connection], T]) -> T | None:
 @studio_page
 @in_thread
 def history(request: Request) -> Response:
-    before = request.query_params.get("before", "")
-    found = _read(request, lambda c: (metadata_history.entries(c, PAGE, int(before) if before.isdigit() else None),
+    before = whole_number(request.query_params.get("before", ""), "before", request.state.locale)
+    found = _read(request, lambda c: (metadata_history.entries(c, PAGE, before),
                                       metadata_history.latest_version(c))) or ([], 0)
     entries, latest = found
     return render(request, "studio/history.html", {
@@ -72,10 +73,10 @@ def _restore(undo: bool):
     @with_form
     def endpoint(request: Request, form: FormData) -> Response:
         entry_id = int(request.path_params["entry"])
-        seen = str(form.get("version", ""))
+        seen = whole_number(str(form.get("version", "")), "version", request.state.locale)
         studio = studio_of(request)
         try:
-            version = studio.changes.restore(entry_id, request.state.actor, int(seen) if seen.isdigit() else -1,
+            version = studio.changes.restore(entry_id, request.state.actor, -1 if seen is None else seen,
                                              confirm=form.get("confirm") == "yes", undo=undo)
         except StaleEdit as stale:
             outcome = Outcome(refusal=stale_words(stale, request.state.locale,

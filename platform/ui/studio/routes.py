@@ -13,6 +13,7 @@ from atrium.ui.studio import (
     layout_editor,
     report_editor,
     stage_editor,
+    users_page,
     yaml_editor,
 )
 
@@ -50,4 +51,4 @@ routes = [
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_page, methods=["GET"], name="studio_yaml"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_save, methods=["POST"], name="studio_yaml_save"),
     Route("/studio/yaml/{kind}/{name}/check", yaml_editor.yaml_check, methods=["POST"], name="studio_yaml_check"),
-]
+] + users_page.routes

@@ -16,23 +16,27 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from atrium.errors import AtriumError
+from atrium.runtime.access.sessions import SessionPolicy
 from atrium.runtime.automation.scheduler import Scheduler
 from atrium.runtime.site.overlay import SiteOverlay, default_site_overlay
 from atrium.runtime.site.site import Site
-from atrium.ui.api import actions as api_actions, approvals as approval_api, records as api
+from atrium.ui.api import routing as api_routing
 from atrium.ui.api.errors import api_error
 from atrium.ui.approvals import inbox, pages as approval_pages
-from atrium.ui.boards import calendar as calendar_page, kanban_move
+from atrium.ui.boards import calendar as calendar_page, kanban_move, quick_edit
 from atrium.ui.records import import_page, routes as record_pages
+from atrium.ui.records.import_jobs import JobStore
 from atrium.ui.reports import dashboard_page, report_page
-from atrium.ui.search import api as search_api, pages as search_pages
+from atrium.ui.search import pages as search_pages
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
-from atrium.ui.web import sessions
+from atrium.ui.web import account, sessions, sign_in
+from atrium.ui.web.body_limit import BodyLimit
+from atrium.ui.web.edge import EdgeGuard
 from atrium.ui.web.errors import page_error
-from atrium.ui.web.home import menu
+from atrium.ui.web.navigation import menus
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
-MAX_BODY = 32 * 1024 * 1024  # a CSV import of a few hundred thousand rows
+MAX_BODY = import_page.MAX_UPLOAD + 1024 * 1024  # the file and its multipart envelope; BodyLimit is stricter
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ class Settings:
     https_only: bool = False
     scheduler: bool = False  # run scheduled automations and send webhooks in this process (atrium serve)
     site_overlay: str | None = None  # where the studio writes (default: overlays/site beside a SQLite file)
+    # a session ends after this long without a request, and this long after sign-in whatever happens
+    # (env ATRIUM_SESSION_IDLE_MINUTES, ATRIUM_SESSION_MAX_HOURS; default 12 hours and 14 days)
+    session_idle_minutes: float | None = None
+    session_max_hours: float | None = None
 
 
 def secret_key(settings: Settings) -> str:
@@ -75,14 +83,15 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
                           settings.site_overlay or default_site_overlay(settings.database_url))
     site = site or Site.open(settings.blueprint, settings.database_url, overlay.load_overlays())
     # / is the user's role dashboard; /reports, /dashboards
-    routes: list[BaseRoute] = [Route("/", dashboard_page.home, name="home"), *sessions.routes]
+    routes: list[BaseRoute] = [Route("/", dashboard_page.home, name="home"), *sessions.routes, *sign_in.routes]
+    routes += account.routes  # /account: the user's own sessions and password
     routes += report_page.routes + dashboard_page.routes
     routes += record_pages.routes  # /r/{entity}/...: lists, forms, detail
     routes += import_page.routes  # /r/{entity}/import
-    routes += kanban_move.routes + calendar_page.routes  # /kanban, /calendar
-    routes += approval_pages.routes + approval_api.routes  # approvals: before /api/v1/{entity}, which would take them
-    routes += search_pages.routes + search_api.routes  # /search, /api/v1/search: before /api/v1/{entity}
-    routes += api.routes + api_actions.routes  # /api/v1/...: the JSON API and its OpenAPI document
+    routes += kanban_move.routes + quick_edit.routes + calendar_page.routes  # /kanban, /calendar
+    routes += approval_pages.routes
+    routes += search_pages.routes  # /search (the API's /api/v1/search is in api_routing)
+    routes += api_routing.routes  # /api/...: the JSON API and its OpenAPI document
     routes += inbox.routes  # /notifications
     routes += studio_routes.routes  # /studio/...: the admin studio
     vendor = Path(settings.node_modules)
@@ -93,17 +102,23 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
         routes.append(Mount("/static/vendor/echarts", StaticFiles(directory=vendor / "echarts" / "dist"),
                             name="echarts"))
     routes.append(Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"))
+    policy = SessionPolicy.from_settings(settings.session_idle_minutes, settings.session_max_hours)
     middleware = [
         Middleware(studio_setup.MetadataReload),  # first: every request sees the newest metadata
         Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="atrium_session",
-                   same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600),
+                   same_site="lax", https_only=settings.https_only, max_age=int(policy.absolute.total_seconds())),
+        # bodies bounded before the CSRF check reads them: small, except a signed-in upload
+        Middleware(BodyLimit, upload_limit=MAX_BODY, uploads=import_page.UPLOAD_PATHS),
         Middleware(sessions.IdentityMiddleware),
+        Middleware(EdgeGuard),  # a malformed path or query string is a 400, in the reader's language
     ]
     app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY,
                     exception_handlers={AtriumError: atrium_error},
                     lifespan=scheduler_lifespan if settings.scheduler else None)
     app.state.site = site
-    app.state.menu = menu
+    app.state.session_policy = policy
+    app.state.navigation = menus
+    JobStore(import_page.DEFAULT_ROOT).recover_all()  # imports a crash left running: interrupted, may run again
     studio_setup.install(app, overlay, site)
     return app
 
@@ -124,4 +139,20 @@ def app_from_environment() -> Starlette:
     return create_app(Settings(blueprint=os.environ["ATRIUM_BLUEPRINT"],
                                database_url=os.environ.get("ATRIUM_DATABASE_URL", "sqlite:///atrium.db"),
                                overlays=overlays, site_overlay=os.environ.get("ATRIUM_SITE_OVERLAY") or None,
-                               scheduler=os.environ.get("ATRIUM_SCHEDULER", "on") != "off"))
+                               scheduler=os.environ.get("ATRIUM_SCHEDULER", "on") != "off",
+                               session_idle_minutes=_number(os.environ.get("ATRIUM_SESSION_IDLE_MINUTES")),
+                               session_max_hours=_number(os.environ.get("ATRIUM_SESSION_MAX_HOURS"))))
+
+
+def _number(text: str | None) -> float | None:
+    """A positive number from the environment, or None (the default) when unset; anything else
+    stops the server with the variable's value in the message."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise SystemExit(f"not a number of minutes or hours: {text!r}") from None
+    if not value > 0:
+        raise SystemExit(f"a session timeout must be more than 0: {text!r}")
+    return value

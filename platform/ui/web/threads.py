@@ -19,6 +19,8 @@ from typing import Any, Awaitable, Callable, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from atrium.ui.web.edge import check_form
+
 RUNS_IN_THREAD = "runs_in_thread"  # the mark; functools.wraps copies it onto every guard around
 Result = TypeVar("Result")
 
@@ -37,6 +39,7 @@ def with_form(function: Callable[..., Result]) -> Callable[..., Awaitable[Result
     @functools.wraps(function)
     async def threaded(request: Request, *args: Any, **kwargs: Any) -> Result:
         form = await request.form()
+        check_form(form, request.state.locale)
         return await run_in_threadpool(function, request, *args, form=form, **kwargs)
     setattr(threaded, RUNS_IN_THREAD, True)
     return threaded

@@ -1,0 +1,61 @@
+"""blueprint.yaml `navigation:` → the header's menus: groups of entities, reports and dashboards
+with bilingual labels, each group optionally for some roles only.
+
+    navigation:
+      - label: {en: Sales, zh: 销售}
+        items: [lead, customer, order, {report: pipeline_by_stage}]
+      - label: {en: Finance, zh: 财务}
+        roles: [finance, admin]
+        items: [contract, {dashboard: finance}]
+
+A plain name is an entity; `{report: name}` and `{dashboard: name}` link a report or a
+dashboard. Each name must exist (else a file:line:col problem). An entity no menu names shows
+under a last "More" menu; without `navigation:` the UI has one menu of every entity the user may
+read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from atrium.metadata.model import Label
+from atrium.metadata.sources import Report, Source
+
+KINDS = ("entity", "report", "dashboard")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    kind: str  # entity, report or dashboard
+    name: str
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    label: Label
+    items: tuple[NavItem, ...]
+    roles: tuple[str, ...] = ()  # empty: every role
+
+    def for_role(self, role: str | None) -> bool:
+        return not self.roles or role in self.roles
+
+
+def build_navigation(source: Source, known: Mapping[str, Mapping[str, Any]], roles: Mapping[str, Any],
+                     report: Report) -> tuple[NavGroup, ...]:
+    """The declared groups; `known` maps each kind to the names that exist."""
+    groups = []
+    for index, spec in enumerate(source.data.get("navigation") or ()):
+        path: list[str | int] = ["navigation", index]
+        for position, role in enumerate(spec.get("roles") or ()):
+            if role not in roles:
+                report.unknown(source, [*path, "roles", position], "a role", role, roles)
+        items = []
+        for position, item in enumerate(spec["items"]):
+            kind, name = ("entity", item) if isinstance(item, str) else next(iter(item.items()))
+            where = [*path, "items", position] + ([] if isinstance(item, str) else [kind])
+            if name not in known[kind]:
+                report.unknown(source, where, f"a{'n' if kind == 'entity' else ''} {kind}", name, known[kind])
+                continue
+            items.append(NavItem(kind, name))
+        groups.append(NavGroup(Label.of(spec["label"]), tuple(items), tuple(spec.get("roles") or ())))
+    return tuple(groups)
