@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from atrium.metadata.expressions import Expression
 from atrium.metadata.model import (
+    SEARCHABLE_TYPES,
     SYSTEM_FIELDS,
     Check,
     Entity,
@@ -81,6 +82,9 @@ def build_entity(source: Source, report: Report) -> Entity:
         for i, field in enumerate(data.get(name, ())):
             if field not in fields:
                 report.unknown(source, [name, i], "a field of this entity", field, fields)
+            elif fields[field].type not in SEARCHABLE_TYPES:
+                report.add(source, [name, i], f"'{field}' is a {fields[field].type} field: search looks in "
+                           + ", ".join(sorted(SEARCHABLE_TYPES)) + " fields")
     owner = data.get("owner")
     if owner is not None and (owner not in fields or fields[owner].type != "user"):
         report.add(source, ["owner"], f"'{owner}' must name a field of type user")

@@ -219,7 +219,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
         views=MappingProxyType(views), roles=MappingProxyType(roles),
         reports=MappingProxyType(reports), dashboards=MappingProxyType(dashboards),
         automations=MappingProxyType(automations), teams=teams, seed=seed, sources=sources,
-        targets=targets, navigation=navigation,
+        targets=targets, phone_country_code=manifest.get("phone_country_code"), navigation=navigation,
     )
 
 

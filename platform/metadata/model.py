@@ -6,6 +6,7 @@ reads YAML. Mappings are read-only views; lists are tuples.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field as dataclass_field
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
@@ -18,6 +19,9 @@ FIELD_TYPES = (
     "location",
 )
 TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "autonumber", "select", "stage"})
+# what `search:` may name: values stored as the text people type and look for
+SEARCHABLE_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "autonumber"})
+TITLE_NAMES = re.compile(r"\{([a-z][a-z0-9_]*)[^}]*\}")  # the fields a `title` template names
 NUMERIC_TYPES = frozenset({"integer", "number", "money", "percent"})
 TEMPORAL_TYPES = frozenset({"date", "datetime"})
 # Field types a one-line input edits in place (a list cell, a kanban card's quick edit)
@@ -212,6 +216,18 @@ class Entity:
         return iter(self.fields.values())
 
     @functools.cached_property
+    def searchable(self) -> tuple[str, ...]:
+        """The fields the quick search and the global search look in: `search`, else the text-like
+        fields the title names, else the first two text or autonumber fields."""
+        if self.search:
+            return self.search
+        named = [name for name in TITLE_NAMES.findall(self.title or "") if name in self.fields
+                 and self.fields[name].type in SEARCHABLE_TYPES and self.fields[name].type != "textarea"]
+        if named:
+            return tuple(dict.fromkeys(named))
+        return tuple(f.name for f in self.fields.values() if f.type in ("text", "autonumber"))[:2]
+
+    @functools.cached_property
     def stage_field(self) -> Field | None:  # read for every record written: computed once
         return next((f for f in self.fields.values() if f.type == "stage"), None)
 
@@ -381,6 +397,7 @@ class Blueprint:
     seed: Document | None = None
     sources: tuple[str, ...] = ()  # the folders merged, base first
     targets: Targets | None = None
+    phone_country_code: int | None = None  # of phone numbers typed without one (86)
     navigation: tuple[Any, ...] = ()  # navigation.NavGroup: the header's declared menus
 
     @property

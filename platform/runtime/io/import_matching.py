@@ -1,6 +1,7 @@
 """Duplicates in an import: rows whose key field equals an existing record's, or an earlier row's.
 
-With a key, each row's key value (text without regard to case or surrounding spaces) is looked
+With a key, each row's key value (text without regard to case or surrounding spaces; a phone by
+its digits with the country code, records/phones.py) is looked
 up among the records the actor may update; the person's policy then says what a match does:
 `skip` leaves the row out, `update` changes the one record found (a key matching several is the
 row's error), `create` ignores matches. A key repeated within the file is the same record: with
@@ -17,6 +18,8 @@ from atrium.metadata.model import Field
 from atrium.runtime.io.import_rows import BATCH, ImportContext, ImportOptions, PlannedRow, RowError
 from atrium.runtime.io.import_values import key_of, say
 from atrium.runtime.records.coercion import CoercionError, coerce
+from atrium.runtime.records.phones import phone_digits
+from atrium.runtime.schema.tables import phone_key_column
 
 
 def match_duplicates(context: ImportContext, connection: Connection, rows: list[PlannedRow],
@@ -31,7 +34,8 @@ def match_duplicates(context: ImportContext, connection: Connection, rows: list[
         except CoercionError:
             value = None  # the row's own check reports it
         if value not in (None, []):
-            keys[row.number] = key_of(value)
+            keys[row.number] = (phone_digits(value, context.site.blueprint.phone_country_code)
+                                if field.type == "phone" else key_of(value))
     if options.on_duplicate == "create":
         return
     existing = existing_by_key(context, connection, field, {k for k in keys.values()})
@@ -66,8 +70,9 @@ def existing_by_key(context: ImportContext, connection: Connection, field: Field
     """key → the records the actor may update that have it."""
     site = context.site
     table = site.tables[context.entity]
-    column = table.c[field.name]
-    lowered = isinstance(next(iter(keys), None), str)
+    phone = field.type == "phone"  # matched on its digits, whatever the spacing (records/phones.py)
+    column = table.c[phone_key_column(field.name) if phone else field.name]
+    lowered = isinstance(next(iter(keys), None), str) and not phone
     probe = sa.func.lower(column) if lowered else column
     updatable = site.access.row_filter(connection, context.actor, context.entity, "update", table)
     found: dict[Any, list[dict]] = {}
@@ -76,5 +81,6 @@ def existing_by_key(context: ImportContext, connection: Connection, field: Field
         query = sa.select(table).where(updatable, probe.in_(values[start:start + BATCH]))
         for row in connection.execute(query):
             record = site.records.record_of(context.model, row._mapping)
-            found.setdefault(key_of(record[field.name]), []).append(record)
+            key = row._mapping[column.name] if phone else key_of(record[field.name])
+            found.setdefault(key, []).append(record)
     return found

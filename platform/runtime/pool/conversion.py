@@ -31,9 +31,11 @@ from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.runtime.automation.messages import message
 from atrium.runtime.pool.messages import pool_message
 from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.records.phones import phone_digits
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors
 from atrium.runtime.records.service import RecordError, RecordNotFound, ValidationFailed
 from atrium.runtime.schema.database import connect, write_transaction
+from atrium.runtime.schema.tables import phone_key_column
 
 CANDIDATES = 10
 SOURCE = "_source"  # the key of the source's own errors among the targets'
@@ -269,7 +271,11 @@ class Conversions:
             if self.site.access.field_mode(actor, target.entity, name) == "hidden":
                 continue  # matching on it would tell the value of a field the actor may not see
             column = table.c[name]
-            if model.fields[name].type in TEXT_TYPES and isinstance(value, str):
+            if model.fields[name].type == "phone":  # the same number however it is spaced (records/phones.py)
+                key = phone_digits(value, self.site.blueprint.phone_country_code)
+                if key:
+                    same.append(table.c[phone_key_column(name)] == key)
+            elif model.fields[name].type in TEXT_TYPES and isinstance(value, str):
                 same.append(sa.func.lower(sa.func.trim(column)) == value.strip().lower())
             else:
                 same.append(column == value)

@@ -20,7 +20,8 @@ from atrium.metadata.model import Blueprint, Entity, Field, Label
 from atrium.runtime.access.policy import Access
 from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.schema.tables import Tables
+from atrium.runtime.records.phones import digit_queries
+from atrium.runtime.schema.tables import Tables, phone_key_column
 
 COUNT_CAP = 1000
 CURSOR_DECIMAL_LIMIT = Decimal("1e20")  # beyond any money, percent or number column
@@ -211,10 +212,15 @@ class Queries:
     @staticmethod
     def search_condition(entity: Entity, table: sa.Table, text: str,
                          hidden: AbstractSet[str] = frozenset()) -> sa.ColumnElement:
-        """Quick search over the entity's `search` fields, never over a field the user cannot see."""
-        fields = entity.search or tuple(f.name for f in entity if f.type in ("text", "autonumber"))[:2]
+        """Quick search over the entity's searchable fields, never over a field the user cannot see;
+        a phone is also matched on its digits (`13912345678` finds `139 1234 5678`)."""
+        fields = [f for f in entity.searchable if f in table.c and f not in hidden]
+        digits = digit_queries(text, None)
+        phones = [table.c[phone_key_column(f)] for f in fields
+                  if entity.fields[f].type == "phone" and phone_key_column(f) in table.c]
         return sa.or_(sa.false(), *(sa.cast(table.c[f], sa.String).icontains(text.strip(), autoescape=True)
-                                    for f in fields if f in table.c and f not in hidden))
+                                    for f in fields),
+                      *(key.contains(number, autoescape=True) for key in phones for number in digits))
 
     @staticmethod
     def ordering(table: sa.Table, keys: builtins.list[tuple[str, bool]]) -> builtins.list[sa.ColumnElement]:

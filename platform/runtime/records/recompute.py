@@ -27,6 +27,7 @@ from atrium.runtime.records.evaluation import SYSTEM
 from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
 from atrium.runtime.records.formula_sql import formula_value
 from atrium.runtime.records.formula_sqlite import rounded_formula
+from atrium.runtime.records.phones import refresh_phone_digits
 from atrium.runtime.records.rollups import AGGREGATES
 
 if TYPE_CHECKING:
@@ -139,6 +140,8 @@ class Recompute:
                 self._formula_function(connection, entity, field, outcome)
         else:
             self._python(connection, entity, field, outcome)
+        if field.type == "phone" and outcome.changed:  # its digits for matching follow (records/phones.py)
+            refresh_phone_digits(connection, self.blueprint, self.tables, entity, field.name)
         return outcome
 
     def _count(self, connection: Connection, entity: Entity) -> int:

@@ -28,6 +28,7 @@ from atrium.runtime.records.hooks import WriteHooks
 from atrium.runtime.records.linked_formulas import LinkedFormulas
 from atrium.runtime.records.linked_values import LinkedValues
 from atrium.runtime.records.owner_follows import OwnerFollowing
+from atrium.runtime.records.phones import phone_digits
 from atrium.runtime.records.pipeline import Write, WritePipeline, afters
 from atrium.runtime.records.rollups import Rollups
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
@@ -35,7 +36,7 @@ from atrium.runtime.records.stage_analytics import LearnedProbabilities
 from atrium.runtime.records.updates import BulkUpdates
 from atrium.runtime.schema.bulk_statements import among_ids
 from atrium.runtime.schema.database import connect, write_transaction
-from atrium.runtime.schema.tables import Tables, build_tables, location_columns
+from atrium.runtime.schema.tables import Tables, build_tables, location_columns, phone_key_column
 
 if TYPE_CHECKING:  # the services built over this one, attached by the site (site/services.py)
     from atrium.runtime.approvals.service import Approvals
@@ -86,12 +87,16 @@ class RecordService(BulkUpdates):
         return self.blueprint.entities[name]
 
     def columns_of(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Field values → column values (a location spreads over three columns)."""
+        """Field values → column values (a location spreads over three columns, a phone adds its
+        digits: records/phones.py)."""
         columns: dict[str, Any] = {}
         for name, value in values.items():
             field = entity.fields.get(name)
-            if field is None or field.type != "location":
+            if field is None or field.type not in ("location", "phone"):
                 columns[name] = value
+            elif field.type == "phone":  # and its digits for matching, beside what was typed
+                columns[name] = value
+                columns[phone_key_column(name)] = phone_digits(value, self.blueprint.phone_country_code)
             else:
                 lat, lng, address = location_columns(name)
                 value = value or {}
@@ -130,7 +135,9 @@ class RecordService(BulkUpdates):
         among, parameter = (among_ids(connection, table.c.id, "_values")
                             if column == "id" and all(type(v) is int for v in values)
                             else (table.c[column].in_(sa.bindparam("_values", expanding=True)), list))
-        query = (sa.select(*(table.c[name] for name in columns)) if columns is not None else sa.select(table)
+        plain = self._plain_keys(model)
+        query = (sa.select(*(table.c[name] for name in columns)) if columns is not None
+                 else sa.select(*(table.c[name] for name in plain)) if plain is not None else sa.select(table)
                  ).where(among)
         if condition is not None:
             query = query.where(condition)
@@ -146,10 +153,13 @@ class RecordService(BulkUpdates):
         return rows
 
     def _plain_keys(self, model: Entity) -> tuple[str, ...] | None:
-        """An entity without location fields stores each field in the column of its name."""
+        """An entity without location fields stores each field in the column of its name (a
+        phone's digits beside it are the engine's, not the record's)."""
         if model.name not in self._keys:
             plain = all(field.type != "location" for field in model)
-            self._keys[model.name] = tuple(c.name for c in self.tables[model.name].c) if plain else None
+            digits = {phone_key_column(f.name) for f in model if f.type == "phone"}
+            self._keys[model.name] = tuple(c.name for c in self.tables[model.name].c
+                                           if c.name not in digits) if plain else None
         return self._keys[model.name]
 
     def get(self, entity: str, record_id: int, connection: Connection | None = None) -> dict[str, Any] | None:
@@ -327,11 +337,15 @@ class RecordService(BulkUpdates):
                 continue
             if field.unique:
                 seen: dict[Any, int] = {}
+                column = table.c[field.name]
+                if field.type == "phone":  # the same number however it is spaced (records/phones.py)
+                    column = table.c[phone_key_column(field.name)]
+                    values = [(i, phone_digits(value, self.blueprint.phone_country_code)) for i, value in values]
                 for i, value in values:
                     if value in seen:
                         self._fail(field.name, message("duplicate", locale), first_row, i)
                     seen[value] = i
-                query = sa.select(table.c[field.name]).where(table.c[field.name].in_(list(seen)))
+                query = sa.select(column).where(column.in_(list(seen)))
                 if own_ids:  # the records being changed may keep their own values
                     query = query.where(table.c.id.not_in(list(own_ids)))
                 taken = set(conn.execute(query).scalars())

@@ -138,6 +138,7 @@ class BulkUpdates:
         else:
             checked = [{n: new for n, _, new in found} for _, _, found in moves]
         spread = self._plain_keys(model) is None  # a location field spreads over three columns
+        phones = any(f.type == "phone" for f in model)  # a phone writes its digits beside it
 
         def store(now: dt.datetime) -> list[tuple[dict, dict]]:
             if shared is not None and not spread:  # records changing the same fields get the same values
@@ -149,13 +150,13 @@ class BulkUpdates:
                     record["updated_at"], record["updated_by"], record["version"] = (now, actor.user_id,
                                                                                      current["version"] + 1)
                 for columns, ids in alike.items():
-                    write_alike(conn, table, {**{c: shared[c] for c in columns}, "updated_at": now,
-                                              "updated_by": actor.user_id}, ids)
+                    write_alike(conn, table, {**self.columns_of(model, {c: shared[c] for c in columns}),
+                                              "updated_at": now, "updated_by": actor.user_id}, ids)
             else:
                 by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
                 for current, record, found in moves:
                     written = {name: new for name, _, new in found}
-                    if spread:
+                    if spread or phones:
                         written = self.columns_of(model, written)
                     by_columns.setdefault(tuple(written), []).append(
                         {"_id": current["id"], "updated_at": now, "updated_by": actor.user_id, **written})

@@ -22,6 +22,7 @@ from atrium.metadata.model import Blueprint
 from atrium.runtime.schema.database import refresh_statistics
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, location_columns
 from atrium.runtime.schema.value_moves import Stranded, move_values, refusals, stranded_values
+from atrium.runtime.search import index as search_index
 
 # what a migration hands over after moving records: (entity, field, ids of the records moved) each
 Moved = list[tuple[str, str, list[int]]]
@@ -48,7 +49,8 @@ class MigrationFailed(MigrationRefused):
 @dataclass(frozen=True)
 class Step:
     # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column,
-    # move_values (records holding `value`, a removed stage or option, get `target`)
+    # move_values (records holding `value`, a removed stage or option, get `target`),
+    # search_index, search_fill, search_extension, search_unindexed (the global search: search/index.py)
     action: str
     table: str
     name: str  # column or index
@@ -60,7 +62,7 @@ class Step:
 
     @property
     def changes_database(self) -> bool:
-        return self.action != "keep_column"
+        return self.action not in ("keep_column", "search_unindexed")
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,8 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
     steps += [Step("move_values", item.entity, item.field, item.move_text("en"), value=item.value,
                    target=item.target, records=item.records) for item in stranded if item.target is not None]
     refused += refusals(stranded, "en")
+    steps += [Step(f"search_{change.kind}", change.entity, change.entity, change.description)
+              for change in search_index.plan(connection, blueprint, tables)]
     return MigrationPlan(tuple(steps), tuple(refused), tuple(stranded))
 
 
@@ -311,6 +315,7 @@ def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables:
             for step in plan.steps if step.action == "move_values"]
         if moved and after_moves is not None:
             after_moves(connection, moved)
+        search_index.build(connection, op, blueprint, tables)  # after the schema: a rebuilt table lost its triggers
     except sa.exc.DBAPIError as error:  # the transaction rolls back: nothing is changed
         reason = " ".join(str(getattr(error, "orig", None) or error).split())
         raise MigrationFailed(f"the database refused the migration, nothing was changed: {reason}") from error
@@ -322,6 +327,8 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
     existing = set(sa.inspect(connection).get_table_names())
     deferred_keys: list[tuple[str, sa.ForeignKey]] = []
     for step in plan.steps:
+        if step.action.startswith("search_"):  # the search index is built after the schema (_apply)
+            continue
         table = tables.metadata.tables[step.table]
         if step.action == "create_table":
             columns = []

@@ -2,6 +2,7 @@
 
 The layout is part of the product (admins point BI tools at it): a table is named after its
 entity, a column after its field, a location is `<field>_lat`, `<field>_lng`, `<field>_address`,
+a phone is what was typed in `<field>` and its digits for matching in `<field>_digits`,
 and every table has id, created_at/by, updated_at/by and version.
 """
 from __future__ import annotations
@@ -90,7 +91,18 @@ def field_columns(entity: Entity, field: Field) -> list[sa.Column]:
                                   ondelete="SET NULL"))
     elif field.type == "user":
         args.append(sa.ForeignKey("atrium_users.id", name=f"fk_{entity.name}_{field.name}"))
+    elif field.type == "phone":  # beside what was typed, the number as digits for matching (records/phones.py)
+        return [sa.Column(field.name, column_type(field), nullable=True),
+                sa.Column(phone_key_column(field.name), sa.String(PHONE_KEY_LENGTH), nullable=True)]
     return [sa.Column(field.name, column_type(field), *args, nullable=True)]
+
+
+PHONE_KEY_LENGTH = 24
+
+
+def phone_key_column(name: str) -> str:
+    """The column holding a phone field's number as digits with its country code."""
+    return f"{name}_digits"
 
 
 def location_columns(name: str) -> tuple[str, ...]:

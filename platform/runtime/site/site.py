@@ -5,6 +5,7 @@ The composition root: `Site.open` builds each service once and passes each its c
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -18,6 +19,7 @@ from atrium.runtime.query.lists import Queries
 from atrium.runtime.records.service import RecordService
 from atrium.runtime.schema.database import create_engine
 from atrium.runtime.schema.tables import Tables, build_tables
+from atrium.runtime.search.service import GlobalSearch
 from atrium.runtime.site.services import records_service
 
 
@@ -45,6 +47,11 @@ class Site:
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    @functools.cached_property
+    def search(self) -> GlobalSearch:
+        """The global search over every entity, under the caller's access (search/service.py)."""
+        return GlobalSearch(self.blueprint, self.tables, self.access, self.queries)
 
     @property
     def approvals(self) -> Approvals:

@@ -38,6 +38,7 @@ from atrium.ui.api.openapi_common import (
     paging,
 )
 from atrium.ui.api.openapi_reports import REPORT_RESULT, report_paths
+from atrium.ui.search.api import search_path
 
 
 def _label(blueprint: Blueprint, label: Any) -> str:
@@ -313,6 +314,8 @@ class Describer:
             paths.update(report_paths(reports, lambda label: _label(blueprint, label)))
             schemas["ReportResult"] = REPORT_RESULT
             tags.append({"name": "reports", "description": "Reports under the caller's access scope"})
+        paths["/api/v1/search"] = search_path()  # the global search over every entity the caller may read
+        tags.append({"name": "search", "description": "One text searched in every entity the caller may read"})
         approvals = approval_paths(self)  # when the blueprint has rules that ask for approval
         if approvals:
             paths.update(approvals)

@@ -23,6 +23,7 @@ from atrium.ui.api import actions, approvals, records
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, parse_id
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import MAX_ID
+from atrium.ui.search import api as search_api
 from atrium.ui.web.i18n import word
 from atrium.ui.web.threads import RUNS_IN_THREAD, runs_in_thread
 
@@ -102,6 +103,7 @@ PATHS = [
               {"POST": approvals.decision_endpoints[decision]}, f"api_approval_{decision}")
       for decision in ("approve", "reject", "withdraw")],
     ApiPath("/api/v1/reports/{name}", "/api/v1/reports/{name}", {"GET": records.run_report}, "api_report"),
+    ApiPath("/api/v1/search", "/api/v1/search", {"GET": search_api.search}, "api_search"),
     ApiPath(ENTITY, ENTITY, {"GET": records.list_records, "POST": records.create_record}, "api_list"),
     ApiPath(ENTITY + "/bulk", ENTITY + "/bulk", {"POST": actions.bulk}, "api_bulk"),
     ApiPath(RECORD, "/api/v1/{entity}/{id}", {"GET": records.get_record, "PATCH": records.update_record,

@@ -27,6 +27,7 @@ from atrium.ui.boards import calendar as calendar_page, kanban_move, quick_edit
 from atrium.ui.records import import_page, routes as record_pages
 from atrium.ui.records.import_jobs import JobStore
 from atrium.ui.reports import dashboard_page, report_page
+from atrium.ui.search import pages as search_pages
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
 from atrium.ui.web import account, sessions, sign_in
 from atrium.ui.web.body_limit import BodyLimit
@@ -89,6 +90,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     routes += import_page.routes  # /r/{entity}/import
     routes += kanban_move.routes + quick_edit.routes + calendar_page.routes  # /kanban, /calendar
     routes += approval_pages.routes
+    routes += search_pages.routes  # /search (the API's /api/v1/search is in api_routing)
     routes += api_routing.routes  # /api/...: the JSON API and its OpenAPI document
     routes += inbox.routes  # /notifications
     routes += studio_routes.routes  # /studio/...: the admin studio
