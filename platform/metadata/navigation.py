@@ -3,10 +3,10 @@ with bilingual labels, each group optionally for some roles only.
 
     navigation:
       - label: {en: Sales, zh: 销售}
-        items: [lead, customer, order, {report: pipeline_by_stage}]
+        items: [prospect, account, deal, {report: pipeline_by_stage}]
       - label: {en: Finance, zh: 财务}
         roles: [finance, admin]
-        items: [contract, {dashboard: finance}]
+        items: [invoice, {dashboard: finance}]
 
 A plain name is an entity; `{report: name}` and `{dashboard: name}` link a report or a
 dashboard. Each name must exist (else a file:line:col problem). An entity no menu names shows

@@ -23,10 +23,10 @@ from atrium.runtime.query.conditions import Joins
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.service import RecordNotFound
 from atrium.ui.records.in_place import InPlace
-from atrium.ui.records.list_page import active_users, default_columns, filter_titles, read_state
+from atrium.ui.records.list_page import default_columns, filter_titles, read_state
 from atrium.ui.records.list_state import ListState, filters_for
 from atrium.ui.web.i18n import format_money, format_number
-from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.page_tools import Kit, active_users, record_page
 from atrium.ui.web.present import Column, Shown
 from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread

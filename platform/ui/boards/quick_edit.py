@@ -24,9 +24,8 @@ from atrium.runtime.records.service import RecordNotFound
 from atrium.ui.boards.kanban import Board, Card, quick_url
 from atrium.ui.records.cell_edit import others
 from atrium.ui.records.in_place import Editor, InPlace, version_of
-from atrium.ui.records.list_page import active_users
 from atrium.ui.records.list_state import ListState, read_state
-from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.page_tools import Kit, active_users, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
 

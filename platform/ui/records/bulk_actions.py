@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
@@ -33,7 +32,7 @@ from atrium.ui.api.openapi_actions import bulk_actions
 from atrium.ui.records.bulk_jobs import jobs_for
 from atrium.ui.records.list_state import read_state
 from atrium.ui.web.edge import whole_number
-from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.page_tools import Kit, active_users, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
 
@@ -47,13 +46,8 @@ DONE = {"assign": "{count} record(s) assigned", "set": "{count} record(s) change
 
 def owners_offered(kit: Kit, connection: Connection) -> list[tuple[int, str]]:
     """The active users the actor may give the entity's records to, by name."""
-    table = kit.site.tables.system("atrium_users")
-    query = sa.select(table.c.id, table.c.display_name, table.c.name).where(table.c.active.is_(True))
     reach = kit.site.access.owner_reach(connection, kit.actor, kit.entity_name)
-    if reach is not None:
-        query = query.where(table.c.id.in_([i for i in reach if i is not None]))
-    query = query.order_by(table.c.display_name, table.c.id).limit(MAX_OWNERS)
-    return [(row.id, row.display_name or row.name) for row in connection.execute(query)]
+    return active_users(kit, connection, MAX_OWNERS, among=reach)
 
 
 def settable_fields(kit: Kit) -> list[Field]:
@@ -233,7 +227,6 @@ def field_input(request: Request) -> Response:
     elif field is not None and field.type == "boolean":
         options = [("true", kit.word("Yes")), ("false", kit.word("No"))]
     elif field is not None and field.type == "user":
-        from atrium.ui.records.list_page import active_users  # list_page imports this module
         with kit.site.engine.connect() as connection:
             options = [(str(i), name) for i, name in active_users(kit, connection)]
     context = {"field": field, "options": options, "entity": kit.entity, "entity_name": kit.entity_name}

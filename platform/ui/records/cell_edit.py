@@ -24,8 +24,8 @@ from atrium.runtime.access.secured import AccessDenied
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import RecordNotFound
 from atrium.ui.records.in_place import InPlace, ListCells, version_of
-from atrium.ui.records.list_page import active_users, default_columns
-from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.records.list_page import default_columns
+from atrium.ui.web.page_tools import Kit, active_users, record_page
 from atrium.ui.web.present import Column, Shown
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form

@@ -18,11 +18,10 @@ from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.records.form_lines import FormLines, GridInput
 from atrium.ui.records.form_model import Draft, FormModel, input_value
-from atrium.ui.records.list_page import active_users
 from atrium.ui.records.list_state import resolver
 from atrium.ui.web.edge import id_or_none, whole_number
 from atrium.ui.web.i18n import format_money
-from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.page_tools import Kit, active_users, record_page
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
 

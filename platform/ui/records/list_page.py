@@ -2,7 +2,6 @@
 capped count; an HTMX request gets only the results block."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -16,7 +15,7 @@ from atrium.ui.records.record_actions import list_context
 from atrium.ui.records.saved_views import saved_views
 from atrium.ui.web.edge import id_or_none
 from atrium.ui.web.i18n import format_number
-from atrium.ui.web.page_tools import Kit, record_page
+from atrium.ui.web.page_tools import Kit, active_users, record_page
 from atrium.ui.web.present import Column, Lookups, Presenter
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread
@@ -63,13 +62,6 @@ def filter_titles(kit: Kit, connection: Connection) -> dict[str, dict[int, str]]
         ids = {number for v in values if (number := id_or_none(v)) is not None}
         titles.setdefault(field.to, {}).update(kit.presenter.readable_titles(connection, field.to, ids))
     return titles
-
-
-def active_users(kit: Kit, connection: Connection, limit: int = 200) -> list[tuple[int, str]]:
-    table = kit.site.tables.system("atrium_users")
-    query = (sa.select(table.c.id, table.c.display_name, table.c.name).where(table.c.active.is_(True))
-             .order_by(table.c.display_name, table.c.id).limit(limit))
-    return [(row.id, row.display_name or row.name) for row in connection.execute(query)]
 
 
 @record_page

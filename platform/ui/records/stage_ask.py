@@ -13,11 +13,10 @@ from typing import Any, Mapping
 from starlette.datastructures import FormData
 
 from atrium.ui.records.form_model import FormModel, Widget, input_value
-from atrium.ui.records.list_page import active_users
 from atrium.ui.records.list_state import resolver
 from atrium.ui.web.edge import id_or_none
 from atrium.ui.web.i18n import format_money
-from atrium.ui.web.page_tools import Kit
+from atrium.ui.web.page_tools import Kit, active_users
 
 
 @dataclass

@@ -3,8 +3,10 @@ presenter, and the notice page. A record that is not there (404) or an action no
 is raised, and answered by the pages' error handler (ui/web/errors.py)."""
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -63,3 +65,14 @@ def record_page(endpoint: Endpoint) -> Endpoint:
     """Signed-in users only; a record or entity that is not there, or not readable, raises
     RecordNotFound (a 404), an action the role may not take at all AccessDenied (a 403)."""
     return login_required(endpoint)
+
+
+def active_users(kit: Kit, connection: Connection, limit: int = 200,
+                 among: Iterable[int | None] | None = None) -> list[tuple[int, str]]:
+    """The active users a user field offers (all, or those `among`), by name, at most `limit`."""
+    table = kit.site.tables.system("atrium_users")
+    query = sa.select(table.c.id, table.c.display_name, table.c.name).where(table.c.active.is_(True))
+    if among is not None:
+        query = query.where(table.c.id.in_([i for i in among if i is not None]))
+    query = query.order_by(table.c.display_name, table.c.id).limit(limit)
+    return [(row.id, row.display_name or row.name) for row in connection.execute(query)]
