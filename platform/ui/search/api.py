@@ -32,9 +32,11 @@ def search(request: Request) -> Response:
     text = request.query_params.get("q", "").strip()
     if not text:
         raise bad_request(actor.locale, "Say what to search for: q", "q")
+    if len(request.query_params.get("q", "")) > MAX_TEXT:  # as the document's maxLength says
+        raise bad_request(actor.locale, "q may be at most {max} characters", "q", max=MAX_TEXT)
     limit = _limit(actor.locale, request.query_params.get("limit"))
     with connect(site.engine) as connection:
-        hits = site.search.search(connection, actor, text[:MAX_TEXT], limit)
+        hits = site.search.search(connection, actor, text, limit)
     return JSONResponse({"results": [{"entity": h.entity, "id": h.id, "title": h.title, "snippet": h.snippet}
                                      for h in hits]})
 
