@@ -71,7 +71,8 @@ def test_serve_hands_the_site_overlay_to_the_workers(capsys, tmp_path, base, mon
     url = f"sqlite:///{tmp_path / 'atrium.db'}"
     run(capsys, "--blueprint", str(base), "--db", url, "migrate")
     for name in ("ATRIUM_SITE_OVERLAY", "ATRIUM_OVERLAYS", "ATRIUM_BLUEPRINT", "ATRIUM_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # so that what serve sets for its workers is undone after the test
+        monkeypatch.delenv(name)
     folder = site_overlay(tmp_path / "overlays" / "site", base)
     code, _, _ = run(capsys, "--blueprint", str(base), "--db", url, "serve", "--workers", "2")
     assert code == 0 and seen["workers"] == 2

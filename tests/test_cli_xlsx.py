@@ -30,7 +30,7 @@ def test_import_an_xlsx_sheet_with_valid_rows_then_export_xlsx(capsysbinary, dat
         ["小米科技", None, "010-60606666", "很多", None],
         ["腾讯", "马化", "0755-86013388", 8000.5, dt.datetime(2027, 4, 2)]])))
     code, out, err = run(capsysbinary, *base, "import", "lead", str(path), "--sheet", "线索")
-    assert code == 1 and "sheet '线索', 3 row(s)" in out and f"{path}:3: 联系人:" in err
+    assert code == 1 and "sheet '线索', 3 row(s)" in out and f"{path}:3: 联系人:" in err, err
     rejected = tmp_path / "rejected.xlsx"
     code, out, err = run(capsysbinary, *base, "import", "lead", str(path), "--sheet", "线索",
                          "--valid-rows", str(rejected))

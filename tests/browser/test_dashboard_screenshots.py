@@ -109,7 +109,7 @@ def test_a_report_page_in_english_with_its_chart_and_totals(steady_browser, demo
         assert "Initial contact" in legend  # stage names from the metadata, in English
         save(page, "report-pipeline-by-owner-en")
         with page.expect_download() as download:
-            page.locator("a[download]").click()
+            page.get_by_role("link", name="Export CSV").click()
         assert download.value.suggested_filename == "pipeline_by_owner.csv"
         assert not watched.problems, watched.problems
     finally:

@@ -106,6 +106,7 @@ def test_large_bodies_are_refused_before_they_are_read(app):  # noqa: F811
 def stream_to(asgi_app, path: str, cookies, chunks: int, size: int) -> dict:
     """Post `chunks` body messages of `size` bytes straight to the ASGI app (chunked: no length)."""
     import asyncio
+    import concurrent.futures
 
     cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
     scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",
@@ -121,7 +122,9 @@ def stream_to(asgi_app, path: str, cookies, chunks: int, size: int) -> dict:
     async def send(message: dict) -> None:
         if message["type"] == "http.response.start":
             seen["status"] = message["status"]
-    asyncio.run(asgi_app(scope, receive, send))
+    # a loop of its own in a thread of its own: the browser tests' session may hold this thread's loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, asgi_app(scope, receive, send)).result()
     return seen
 
 

@@ -10,17 +10,16 @@ from starlette.responses import JSONResponse, Response
 from atrium.runtime.schema.database import connect
 from atrium.runtime.search.service import MAX_LIMIT, MAX_TEXT
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request
+from atrium.ui.api.openapi_common import READ_ERRORS
+from atrium.ui.web.edge import whole_number
 from atrium.ui.web.threads import in_thread
 
 DEFAULT_LIMIT = 20
 
 
 def _limit(locale: str, raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise bad_request(locale, "limit must be a whole number from 1 to {max}", "limit", max=MAX_LIMIT)
-    return int(raw)
+    number = whole_number(raw, "limit", locale, low=1, high=MAX_LIMIT)
+    return DEFAULT_LIMIT if number is None else number
 
 
 @in_thread
@@ -64,6 +63,5 @@ def search_path() -> dict[str, Any]:
             "200": {"description": "The matches", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["results"],
                 "properties": {"results": {"type": "array", "items": hit}}}}}},
-            "400": {"$ref": "#/components/responses/BadRequest"},
-            "401": {"$ref": "#/components/responses/Unauthorized"}}}}
+            **READ_ERRORS}}}
 

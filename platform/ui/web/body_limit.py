@@ -16,14 +16,17 @@ from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from atrium.errors import AtriumError
 from atrium.ui.web.i18n import word
 from atrium.ui.web.sign_in import SESSION_KEY
 
 FORM_LIMIT = 1024 * 1024  # bytes: the largest ordinary form or JSON body
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(AtriumError):
     """Raised from `receive` when the body goes past its limit; the middleware answers 413."""
+
+    status, code = 413, "too_large"
 
 
 class BodyLimit:
