@@ -1,6 +1,6 @@
 """Required fields a form can fill: a field that is `required`, or has `required_when`, must be on
-a form section of its entity's view, or nobody can save the record from its form (a trade-show
-lead whose campaign the form never shows). Checked by the loader, so `atrium check`, the studio and
+a form section of its entity's view, or nobody can save the record from its form (a field required
+when another has some value, that the form never shows). Checked by the loader, so `atrium check`, the studio and
 every start refuse such a blueprint; the problem is reported at the field's own line.
 
 A field the engine fills is left alone: computed fields, fields with a default (filled when a
