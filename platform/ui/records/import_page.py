@@ -267,19 +267,20 @@ def work(site: Site, actor: Actor, entity: str, store: JobStore, job: str, optio
         if options.valid_rows and report.rejected:
             content, extension, _ = rejected_file(csv_file, report.errors, actor.locale)
             (store.folder(job) / f"rejected.{extension}").write_bytes(content)
+        # the end is written while the lock is held: a poll between the two would find the job
+        # running with nobody holding its lock, and mark a finished import interrupted
+        store.write(job, "status", {
+            "state": "done" if report.written else "failed", "total": report.total,
+            "created": report.created, "updated": report.updated, "skipped": report.skipped,
+            "seconds": round(report.seconds, 1), "error_count": len(report.errors),
+            "rows_in_error": report.rows_in_error, "rejected": report.rejected,
+            "errors": [[e.row, e.field, e.column, e.message] for e in report.errors[:SHOWN_ERRORS]]})
     except Exception:  # the page must end, not poll forever; the log keeps the reason
         log.exception("import %s failed", job)
         store.write(job, "status", {"state": "crashed"})
-        return
     finally:
         if lock is not None:
             lock.close()
-    store.write(job, "status", {
-        "state": "done" if report.written else "failed", "total": report.total,
-        "created": report.created, "updated": report.updated, "skipped": report.skipped,
-        "seconds": round(report.seconds, 1), "error_count": len(report.errors),
-        "rows_in_error": report.rows_in_error, "rejected": report.rejected,
-        "errors": [[e.row, e.field, e.column, e.message] for e in report.errors[:SHOWN_ERRORS]]})
 
 
 @record_page

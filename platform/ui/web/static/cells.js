@@ -1,7 +1,7 @@
 // Editing in place: a list cell (click, or Enter on a focused cell, opens its input; Enter or
 // leaving it saves; Esc puts the value back) and a kanban card's quick edit (Esc closes it). The
 // server renders every state; this file only sends the keys and keeps the focus where the keyboard
-// left it. Cells and cards swap with `settle:0ms`: htmx then wires the new element at once, so a
+// left it. htmx runs without a settle delay (base.html): it wires the new element at once, so a
 // key pressed right after an answer arrives (Enter just after Esc) is not lost.
 (function () {
   var refocus = null;  // the id of the cell (or card) to focus once the server's answer is in
@@ -17,7 +17,7 @@
   function cancel(editor) {
     if (editor.dataset.busy) return;
     editor.dataset.busy = "1";
-    htmx.ajax("GET", editor.dataset.cancel, { source: editor, target: editor, swap: "outerHTML settle:0ms" });
+    htmx.ajax("GET", editor.dataset.cancel, { source: editor, target: editor, swap: "outerHTML" });
   }
 
   function save(editor) {
