@@ -220,6 +220,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
         reports=MappingProxyType(reports), dashboards=MappingProxyType(dashboards),
         automations=MappingProxyType(automations), teams=teams, seed=seed, sources=sources,
         targets=targets, phone_country_code=manifest.get("phone_country_code"), navigation=navigation,
+        trash_retention_days=(manifest.get("trash") or {}).get("retention_days", 30),
     )
 
 

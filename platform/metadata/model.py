@@ -399,6 +399,7 @@ class Blueprint:
     targets: Targets | None = None
     phone_country_code: int | None = None  # of phone numbers typed without one (86)
     navigation: tuple[Any, ...] = ()  # navigation.NavGroup: the header's declared menus
+    trash_retention_days: int = 30  # trash: {retention_days:}: how long deleted records can be restored
 
     @property
     def default_locale(self) -> str:

@@ -128,11 +128,12 @@ class SecuredRecords:
             self._owner_stays_in_reach(conn, actor, entity, [record])
         return self.visible(actor, entity, record)
 
-    def delete(self, actor: Actor, entity: str, record_id: int, connection: Connection | None = None) -> None:
+    def delete(self, actor: Actor, entity: str, record_id: int, connection: Connection | None = None) -> int | None:
+        """Delete into the recycle bin; returns the bin entry (for an undo)."""
         self._check_entity(entity)
         with self._connect(connection, write=True) as conn:
             self.get(actor, entity, record_id, conn, action="delete")
-            self.records.delete(entity, record_id, actor, connection=conn)
+            return self.records.delete(entity, record_id, actor, connection=conn)
 
     def _owner_stays_in_reach(self, conn: Connection, actor: Actor, entity: str,
                               records: Iterable[Mapping[str, Any]]) -> None:

@@ -37,6 +37,7 @@ from atrium.runtime.records.updates import BulkUpdates
 from atrium.runtime.schema.bulk_statements import among_ids
 from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.schema.tables import Tables, build_tables, location_columns, phone_key_column
+from atrium.runtime.trash.binning import TrashBatch, highest_binned_id
 
 if TYPE_CHECKING:  # the services built over this one, attached by the site (site/services.py)
     from atrium.runtime.approvals.service import Approvals
@@ -229,7 +230,9 @@ class RecordService(BulkUpdates):
                 # The writer holds SQLite's lock, so the next ids are ours: giving them explicitly
                 # lets the driver insert the whole batch in one executemany (RETURNING would insert
                 # row by row to keep the ids in order).
-                first = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+                # past the ids of its records in the recycle bin too, which a restore gives back
+                first = max(conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0,
+                            highest_binned_id(conn, self.tables, model.name)) + 1
                 ids = list(range(first, first + len(stored)))
                 for record_id, row in zip(ids, stored, strict=False):
                     row["id"] = record_id
@@ -277,15 +280,20 @@ class RecordService(BulkUpdates):
             return afters(self.pipeline.run(conn, write, store))[0]
 
     def delete(self, entity: str, record_id: int, actor: Actor = SYSTEM,
-               connection: Connection | None = None, *, _deleting: set | None = None) -> None:
-        """Delete a record, applying each child reference's on_delete (restrict, cascade, set_null)."""
+               connection: Connection | None = None, *, _deleting: set | None = None,
+               _trash: TrashBatch | None = None) -> int | None:
+        """Delete a record, applying each child reference's on_delete (restrict, cascade, set_null);
+        the record and its cascade go to the recycle bin as one batch (trash/binning.py). Returns
+        the bin entry of the record (None for a cascaded one)."""
         table = self.tables[entity]
         # records this delete is already removing: a record linking to itself, or a cascade
         # around a cycle (a → b → a), must not be visited again
         deleting = set() if _deleting is None else _deleting
         deleting.add((entity, record_id))
+        trash = _trash if _trash is not None else TrashBatch(actor.user_id)
         with self._connection(connection) as conn:
             current = self._current(conn, entity, record_id, actor)
+            binned = trash.row(conn, table, record_id)
 
             def on_delete() -> None:
                 for child, field_name in self.children.get(entity, ()):
@@ -302,16 +310,20 @@ class RecordService(BulkUpdates):
                             entity=child.plural.text(actor.locale, self.blueprint.default_locale))]})
                     for child_id in linked:
                         if rule == "cascade":
-                            self.delete(child.name, child_id, actor, connection=conn, _deleting=deleting)
+                            self.delete(child.name, child_id, actor, connection=conn, _deleting=deleting,
+                                        _trash=trash)
                         else:
+                            trash.unlinked(entity, record_id, child.name, field_name, child_id)
                             self.update(child.name, child_id, {field_name: None}, actor, connection=conn)
 
-            def store(_now: dt.datetime) -> list[tuple[dict[str, Any], None]]:
+            def store(now: dt.datetime) -> list[tuple[dict[str, Any], None]]:
+                trash.put(conn, self.tables, entity, binned, _trash is None, now)
                 conn.execute(table.delete().where(table.c.id == record_id))
                 return [(current, None)]
 
             self.pipeline.run(conn, Write(self.entity(entity), "delete", actor, [(current, None)], linked=on_delete),
                               store)
+        return trash.root_entry if _trash is None else None
 
     def _current(self, conn: Connection, entity: str, record_id: int, actor: Actor) -> dict[str, Any]:
         table = self.tables[entity]

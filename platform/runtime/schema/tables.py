@@ -245,6 +245,7 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("definition", sa.Text(), nullable=False))
     automation_tables(metadata)
     sign_in_tables(metadata)
+    trash_tables(metadata)
 
 
 def automation_tables(metadata: sa.MetaData) -> None:
@@ -347,12 +348,30 @@ def sign_in_tables(metadata: sa.MetaData) -> None:
              sa.Index("ix_atrium_sign_in_counts_bucket", "bucket"))
 
 
+def trash_tables(metadata: sa.MetaData) -> None:
+    """The recycle bin (runtime/trash): one row per deleted record, whole, until it is restored or
+    purged; the records one delete removed (the record and its cascade) share a batch."""
+    sa.Table("atrium_trash", metadata,
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("batch", sa.String(32), nullable=False),  # one delete and its cascade
+             sa.Column("entity", sa.String(50), nullable=False),
+             sa.Column("record_id", ID_TYPE, nullable=False),
+             sa.Column("root", sa.Boolean(), nullable=False),  # the record the user deleted (not its cascade)
+             sa.Column("record_values", sa.JSON(), nullable=False),  # column → value, as the row held them
+             sa.Column("links", sa.JSON(), nullable=False),  # [entity, field, id] a set_null emptied
+             sa.Column("deleted_by", ID_TYPE),  # empty when the system deleted it
+             sa.Column("deleted_at", UTCDateTime(), nullable=False),
+             sa.Index("ix_atrium_trash_record", "entity", "record_id"),
+             sa.Index("ix_atrium_trash_batch", "batch"),
+             sa.Index("ix_atrium_trash_deleted", "deleted_by", "deleted_at"))
+
+
 SIGN_IN_TABLES = ("atrium_sessions", "atrium_sign_in_counts")
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
                  "atrium_pool_history", "atrium_metadata_history", "atrium_derived_fields",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox",
-                 "atrium_approvals", "atrium_approval_approvers", *SIGN_IN_TABLES)
+                 "atrium_approvals", "atrium_approval_approvers", *SIGN_IN_TABLES, "atrium_trash")
 
 
 def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = ()) -> sa.Table:

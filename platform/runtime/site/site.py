@@ -21,6 +21,7 @@ from atrium.runtime.schema.database import create_engine
 from atrium.runtime.schema.tables import Tables, build_tables
 from atrium.runtime.search.service import GlobalSearch
 from atrium.runtime.site.services import records_service
+from atrium.runtime.trash.bin import Trash
 
 
 @dataclass
@@ -52,6 +53,11 @@ class Site:
     def search(self) -> GlobalSearch:
         """The global search over every entity, under the caller's access (search/service.py)."""
         return GlobalSearch(self.blueprint, self.tables, self.access, self.queries)
+
+    @functools.cached_property
+    def trash(self) -> Trash:
+        """The recycle bin: deleted records listed, restored and purged (trash/bin.py)."""
+        return Trash(self)
 
     @property
     def approvals(self) -> Approvals:

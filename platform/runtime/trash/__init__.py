@@ -1,0 +1,1 @@
+"""The recycle bin: deleted records kept whole until restored or purged."""
