@@ -42,6 +42,7 @@ MESSAGES: dict[str, str] = {
     "bulk_too_many": N_("More than {max} records match; narrow the filter first"),
     "automation_failed": N_("Automation '{rule}' failed, so nothing was saved: {reason}"),
     "restore_refused": N_("Cannot restore {entity}: {reason}"),
+    "restore_field": N_("{field}: {reason}"),
     "restore_id_taken": N_("Cannot restore: {entity} #{id} exists again"),
     "restore_entity_gone": N_("Cannot restore: the blueprint no longer has {entity} records"),
     "restore_forbidden": N_("You may not create these records, so you cannot restore them"),

@@ -54,7 +54,8 @@ class Trash:
         when, and how many records the delete took with it."""
         trash, users = self.table, self.site.tables.system("atrium_users")
         sizes = (sa.select(trash.c.batch, sa.func.count().label("records")).group_by(trash.c.batch).subquery())
-        query = (sa.select(trash, users.c.name.label("deleted_by_name"), sizes.c.records)
+        query = (sa.select(trash, sa.func.coalesce(users.c.display_name, users.c.name).label("deleted_by_name"),
+                           sizes.c.records)
                  .join(sizes, sizes.c.batch == trash.c.batch)
                  .outerjoin(users, users.c.id == trash.c.deleted_by)
                  .where(trash.c.root.is_(True), self._reach(actor))

@@ -85,4 +85,4 @@ def _reason(records: RecordService, model: Any, refused: RecordError, locale: st
     field = model.fields.get(field_name)
     where = field.label.text(locale, default) if field is not None else ""
     return message("restore_refused", locale, entity=model.label.text(locale, default),
-                   reason=f"{where}: {texts[0]}" if where else texts[0])
+                   reason=message("restore_field", locale, field=where, reason=texts[0]) if where else texts[0])

@@ -38,6 +38,7 @@ from atrium.ui.api.openapi_common import (
     paging,
 )
 from atrium.ui.api.openapi_reports import REPORT_RESULT, report_paths
+from atrium.ui.api.trash import trash_paths
 from atrium.ui.search.api import search_path
 
 
@@ -316,6 +317,8 @@ class Describer:
             tags.append({"name": "reports", "description": "Reports under the caller's access scope"})
         paths["/api/v1/search"] = search_path()  # the global search over every entity the caller may read
         tags.append({"name": "search", "description": "One text searched in every entity the caller may read"})
+        paths.update(trash_paths(self))  # the recycle bin: the caller's deletions, restores
+        tags.append({"name": "trash", "description": "The recycle bin: deleted records, restorable until purged"})
         approvals = approval_paths(self)  # when the blueprint has rules that ask for approval
         if approvals:
             paths.update(approvals)

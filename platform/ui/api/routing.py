@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from atrium.ui.api import actions, approvals, records
+from atrium.ui.api import actions, approvals, records, trash
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, parse_id
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import MAX_ID
@@ -104,6 +104,7 @@ PATHS = [
       for decision in ("approve", "reject", "withdraw")],
     ApiPath("/api/v1/reports/{name}", "/api/v1/reports/{name}", {"GET": records.run_report}, "api_report"),
     ApiPath("/api/v1/search", "/api/v1/search", {"GET": search_api.search}, "api_search"),
+    ApiPath("/api/v1/trash", "/api/v1/trash", {"GET": trash.list_trash}, "api_trash"),
     ApiPath(ENTITY, ENTITY, {"GET": records.list_records, "POST": records.create_record}, "api_list"),
     ApiPath(ENTITY + "/bulk", ENTITY + "/bulk", {"POST": actions.bulk}, "api_bulk"),
     ApiPath(RECORD, "/api/v1/{entity}/{id}", {"GET": records.get_record, "PATCH": records.update_record,
@@ -112,6 +113,7 @@ PATHS = [
     ApiPath(RECORD + "/release", "/api/v1/{entity}/{id}/release", {"POST": actions.release}, "api_release"),
     ApiPath(RECORD + "/convert", "/api/v1/{entity}/{id}/convert",
             {"GET": actions.convert_plan, "POST": actions.convert}, "api_convert"),
+    ApiPath(RECORD + "/restore", "/api/v1/{entity}/{id}/restore", {"POST": trash.restore}, "api_restore"),
     ApiPath(RECORD + "/approvals", "/api/v1/{entity}/{id}/approvals",
             {"GET": approvals.record_approvals, "POST": approvals.request_approval}, "api_record_approvals",
             as_documented=True),  # POST only where the entity has rules to ask approval under

@@ -24,6 +24,7 @@ from atrium.ui.records.list_page import cells, count_text
 from atrium.ui.records.record_actions import record_actions
 from atrium.ui.records.stage_ask import ask_form, askable, asked_names, read_answers
 from atrium.ui.records.timeline import timeline
+from atrium.ui.records.trash_pages import record_title, remember_deleted
 from atrium.ui.web.edge import whole_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Shown
@@ -281,7 +282,9 @@ def back_url(request: Request, kit: Kit) -> str:
 def delete(request: Request) -> Response:
     kit = Kit(request)
     try:
-        kit.secured.delete(kit.actor, kit.entity_name, kit.record_id())
+        record = kit.secured.get(kit.actor, kit.entity_name, kit.record_id(), action="delete")
+        title = record_title(kit, record)
+        remember_deleted(kit, kit.secured.delete(kit.actor, kit.entity_name, kit.record_id()), title)
     except ValidationFailed as failed:
         context = detail_context(kit, kit.record_id(), messages_of(kit, failed.errors))
         return render(request, "detail.html", context, status_code=200 if is_htmx(request) else failed.status)

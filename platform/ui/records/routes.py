@@ -17,6 +17,7 @@ from atrium.ui.records import (
     picker,
     pool_actions,
     saved_views,
+    trash_pages,
 )
 
 R = "/r/{entity}"
@@ -50,4 +51,5 @@ routes = [
     Route(ID + "/convert", convert_page.convert_form, methods=["GET"], name="record_convert_form"),
     Route(ID + "/convert", convert_page.convert, methods=["POST"], name="record_convert"),
     *cell_edit.routes,  # inline edit in list cells
+    *trash_pages.routes,  # the delete's confirmation, /trash: the recycle bin
 ]

@@ -70,6 +70,10 @@ def field_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entr
                                      word("Created the record", kit.locale)))
                 created = True
             continue
+        if row.action == "restore":  # back from the recycle bin (runtime/trash)
+            entries.append(Entry(_aware(row.changed_at), row.changed_by, "created",
+                                 word("Restored from the recycle bin", kit.locale)))
+            continue
         field = kit.entity.fields.get(row.field or "")
         if row.action != "update" or field is None or field.computed \
                 or kit.presenter.mode(kit.entity_name, field.name) == "hidden":

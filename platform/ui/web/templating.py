@@ -60,10 +60,17 @@ def context_for(request: Request, extra: Mapping[str, Any]) -> dict[str, Any]:
         "ngettext": words.ngettext,
         "pgettext": words.pgettext,
         "url": lambda name, **params: str(request.url_for(name, **params)),
+        "deleted_note": lambda: deleted_note(request),  # the undo after a delete, on the next whole page
         "unread_notifications": lambda: inbox_counts(request)[0],  # counted only where shown
         "pending_approvals": lambda: inbox_counts(request)[1],
         **extra,
     }
+
+
+def deleted_note(request: Request) -> dict[str, Any] | None:
+    """The delete the next whole page offers an undo for, once (records/trash_pages.py sets it)."""
+    session = request.scope.get("session")
+    return session.pop("deleted_note", None) if session is not None else None
 
 
 def unread_notifications(request: Request) -> int:
