@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
 from atrium.cli_recompute import add_recompute_commands, migrate as run_migrate, recompute as run_recompute
+from atrium.cli_trash import add_trash_commands, run as run_trash_command
 from atrium.cli_users import add_user_commands, run as run_user_command
 from atrium.metadata.problem_words import problem_text
 from atrium.translation import environment_locale, word
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--if-empty", action="store_true", help="do nothing when the database has users")
 
     add_user_commands(commands)
+    add_trash_commands(commands)
 
     team = commands.add_parser("team", help="manage teams").add_subparsers(dest="action", required=True)
     team_add = team.add_parser("add", help="add a team")
@@ -342,6 +344,11 @@ def _run_scheduled(args: argparse.Namespace, blueprint: Blueprint, engine: Engin
         print(result.describe())
     if not results:
         print("No scheduled rules.")
+    if not args.rule:  # the recycle bin's retention, as the server's scheduler applies it
+        purged = rules.site.trash.purge_expired()
+        if purged:
+            print(f"Recycle bin: purged {purged} record(s) deleted more than "
+                  f"{blueprint.trash_retention_days} days ago.")
     sent = rules.deliver_webhooks()
     if sent.delivered or sent.retrying or sent.failed:
         print(f"Webhooks: {sent.delivered} delivered, {sent.retrying} to retry, {sent.failed} given up.")
@@ -384,7 +391,7 @@ def _report(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
 Command = Callable[[argparse.Namespace, "Blueprint", "Engine"], int]
 COMMANDS: dict[str, Command] = {
     "run-scheduled": _run_scheduled, "migrate": run_migrate, "recompute": run_recompute, "seed": _seed,
-    "user": run_user_command, "team": _team,
+    "user": run_user_command, "team": _team, "trash": run_trash_command,
     "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":

@@ -188,3 +188,14 @@ def test_purge_by_age_keeps_the_recent_ones(site, people, world, clock):
     assert [e["entity"] for e in site.trash.entries(rep)] == ["task"]
     assert site.trash.purge_older(5) == 1
     assert site.trash.entries(rep) == []
+
+
+def test_the_scheduler_purges_past_the_retention(site, people, world, clock):
+    from atrium.runtime.automation.scheduler import Scheduler
+    SecuredRecords(site).delete(people["rep"], "visit", world["visit"])
+    scheduler = Scheduler(site)
+    scheduler.tick()
+    assert len(bin_rows(site)) == 1  # within the 30 days
+    clock.now = START + dt.timedelta(days=30, minutes=1)
+    scheduler.tick()
+    assert bin_rows(site) == []

@@ -215,6 +215,9 @@ class Scheduler:
         for result in self.rules.run_due():
             if result.status in ("done", "failed"):
                 logger.info("%s", result.describe())
+        purged = self.site.trash.purge_expired()  # the bin's retention (blueprint trash.retention_days)
+        if purged:
+            logger.info("purged %d record(s) from the recycle bin", purged)
         self.rules.deliver_webhooks()
 
     def _loop(self) -> None:

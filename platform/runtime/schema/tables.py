@@ -363,7 +363,8 @@ def trash_tables(metadata: sa.MetaData) -> None:
              sa.Column("deleted_at", UTCDateTime(), nullable=False),
              sa.Index("ix_atrium_trash_record", "entity", "record_id"),
              sa.Index("ix_atrium_trash_batch", "batch"),
-             sa.Index("ix_atrium_trash_deleted", "deleted_by", "deleted_at"))
+             sa.Index("ix_atrium_trash_deleted_by", "deleted_by", "deleted_at"),  # a user's own bin
+             sa.Index("ix_atrium_trash_deleted_at", "deleted_at"))  # the scheduler's purge by age
 
 
 SIGN_IN_TABLES = ("atrium_sessions", "atrium_sign_in_counts")
