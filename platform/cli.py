@@ -342,9 +342,11 @@ def _run_scheduled(args: argparse.Namespace, blueprint: Blueprint, engine: Engin
         print(result.describe())
     if not results:
         print("No scheduled rules.")
+    rules.send_digests()
     sent = rules.deliver_webhooks()
     if sent.delivered or sent.retrying or sent.failed:
-        print(f"Webhooks: {sent.delivered} delivered, {sent.retrying} to retry, {sent.failed} given up.")
+        print(f"Outbox (webhooks, emails, robots): {sent.delivered} delivered, {sent.retrying} to retry, "
+              f"{sent.failed} given up.")
     return 1 if any(result.status == "failed" for result in results) else 0
 
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from atrium.runtime.automation.actions import Item, RuleRun
+from atrium.runtime.automation.leases import take_lease
 from atrium.runtime.automation.log import AutomationLog, LogEntry
 from atrium.runtime.automation.outbox import DeliveryReport
 from atrium.runtime.automation.rule_columns import RuleColumns
@@ -41,6 +41,7 @@ from atrium.runtime.automation.triggers import (
     matching_ids,
     matching_records,
 )
+from atrium.runtime.delivery.digest import EmailDigest
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.database import connect, write_transaction
 
@@ -93,19 +94,17 @@ class ScheduledRules:
         return results
 
     def deliver_webhooks(self) -> DeliveryReport:
+        """Send what the outbox holds that is due: webhooks, emails and robot messages."""
         return self.automations.outbox.deliver_due(self.site.engine)
+
+    def send_digests(self) -> int:
+        """Queue the daily email digests once it is their time (delivery/digest.py)."""
+        return EmailDigest(self.site, self.automations.outbox).send_due()
 
     # --- one run -----------------------------------------------------------------------------
 
     def _take_lease(self, rule: Rule, period: str) -> bool:
-        with write_transaction(self.site.engine) as connection:
-            insert = (postgresql.insert(self.runs) if connection.dialect.name == "postgresql"
-                      else sqlite.insert(self.runs))
-            taken = connection.execute(insert.values(
-                rule=rule.name, period=period, worker=self.worker[:100], started_at=self.site.now(),
-                status="running").on_conflict_do_nothing(index_elements=["rule", "period"])
-                .returning(self.runs.c.id)).first()
-        return taken is not None
+        return take_lease(self.site.engine, self.site.tables, rule.name, period, self.worker, self.site.now())
 
     def _run(self, rule: Rule, period: str) -> RunResult:
         done = 0
@@ -215,6 +214,7 @@ class Scheduler:
         for result in self.rules.run_due():
             if result.status in ("done", "failed"):
                 logger.info("%s", result.describe())
+        self.rules.send_digests()
         self.rules.deliver_webhooks()
 
     def _loop(self) -> None:
