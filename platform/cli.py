@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from atrium.cli_outbox import add_outbox_commands, run_outbox
 from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
 from atrium.cli_recompute import add_recompute_commands, migrate as run_migrate, recompute as run_recompute
 from atrium.cli_users import add_user_commands, run as run_user_command
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     add_overlay_commands(commands)
 
     add_recompute_commands(commands)
+    add_outbox_commands(commands)
 
     seed = commands.add_parser("seed", help="realistic demo data and demo users")
     seed.add_argument("--scale", type=int, default=200, help="number of base records (default 200)")
@@ -386,7 +388,7 @@ def _report(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
 Command = Callable[[argparse.Namespace, "Blueprint", "Engine"], int]
 COMMANDS: dict[str, Command] = {
     "run-scheduled": _run_scheduled, "migrate": run_migrate, "recompute": run_recompute, "seed": _seed,
-    "user": run_user_command, "team": _team,
+    "user": run_user_command, "team": _team, "outbox": run_outbox,
     "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 from automation_kit import Clock, inbox, rows
 from delivery_kit import SITE_URL, RobotReceiver, SmtpCatcher, free_port, message_site, set_email
 
+from atrium.cli import main
 from atrium.runtime.automation.scheduler import ScheduledRules
 
 DING_SECRET = "SECdingtalk-secret"
@@ -149,3 +150,47 @@ def test_a_robot_that_refuses_the_message_is_retried(tmp_path, database_url, clo
     assert deliver(site).retrying == 2  # both robots answered with the error code
     failing = [row for row in rows(site, "atrium_outbox", channel="robot") if row["status"] == "pending"]
     assert failing and all("310000" in row["last_error"] for row in failing)
+
+
+def test_a_feishu_robot_gets_a_signed_post_with_a_title_and_a_link(tmp_path, database_url, clock, ports, smtp,
+                                                                   robots, monkeypatch):
+    monkeypatch.setenv("FEISHU_SECRET", "feishu-secret")
+    feishu = {"name": "feishu", "kind": "feishu", "url": f"http://127.0.0.1:{ports[1]}/feishu",
+              "secret_env": "FEISHU_SECRET", "format": "markdown", "rules": ["assigned"]}
+    site, people = message_site(tmp_path, database_url, clock, *ports, robots=[feishu])
+    deal = site.records.create("deal", {"title": "Lark", "owner": people.rep1.user_id}, people.admin)
+    assert deliver(site).delivered == 0  # created: the rule `created`, which this robot does not take
+    site.records.update("deal", deal["id"], {"owner": people.rep3.user_id}, people.admin)
+    assert deliver(site).delivered == 1
+    (_, body), = robots.at("/feishu")
+    expected = base64.b64encode(hmac.new(f"{body['timestamp']}\nfeishu-secret".encode(), b"",
+                                         hashlib.sha256).digest()).decode()
+    assert body["sign"] == expected and body["msg_type"] == "post"
+    post = body["content"]["post"]["zh_cn"]
+    assert post["title"] == "Test"
+    assert post["content"] == [[{"tag": "text", "text": "For rep3: Deal Lark is yours now"},
+                                {"tag": "a", "text": f"{SITE_URL}/r/deal/{deal['id']}",
+                                 "href": f"{SITE_URL}/r/deal/{deal['id']}"}]]
+
+
+def test_an_administrator_sees_what_failed_and_sends_it_again(tmp_path, database_url, clock, ports, robots, capsys):
+    site, people = message_site(tmp_path, database_url, clock, *ports)  # nobody listens for SMTP
+    set_email(site, people.rep1.user_id, "rep1@example.test")
+    site.records.create("deal", {"title": "Stuck", "owner": people.rep1.user_id}, people.admin)
+    assert deliver(site).retrying == 1
+    queued, = rows(site, "atrium_outbox", channel="email")
+    folder = ["--blueprint", str(tmp_path / "bp"), "--db", database_url]
+    assert main([*folder, "outbox"]) == 0
+    listed = capsys.readouterr().out
+    assert f"#{queued['id']} email mailto:rep1@example.test (created): 1 attempt(s), retry at" in listed
+    assert "wecom" not in listed and "robot:" not in listed  # the robots got theirs
+
+    catcher = SmtpCatcher(ports[0])
+    try:
+        assert main([*folder, "outbox", "--retry", str(queued["id"])]) == 0
+        clock.advance(seconds=1)  # the command's clock is the real one; the site's is the test's
+        with site.engine.begin() as connection:  # due now by the site's clock
+            connection.execute(site.tables.system("atrium_outbox").update().values(next_attempt_at=clock.now))
+        assert deliver(site).delivered == 1 and len(catcher.messages) == 1
+    finally:
+        catcher.stop()

@@ -121,6 +121,24 @@ class Outbox:
         return connection.execute(sa.select(sa.func.count()).select_from(self.table)
                                   .where(self.table.c.status == "pending")).scalar() or 0
 
+    def troubles(self, connection: Connection, limit: int = 100) -> list[dict[str, Any]]:
+        """What has not gone out although it was tried: failing and retrying (pending with an
+        error) or given up, newest first - for an administrator (`atrium outbox`)."""
+        table = self.table
+        query = (sa.select(table.c.id, table.c.channel, table.c.rule, table.c.url, table.c.status, table.c.attempts,
+                           table.c.created_at, table.c.next_attempt_at, table.c.last_status, table.c.last_error)
+                 .where(sa.or_(table.c.status == "failed",
+                               sa.and_(table.c.status == "pending", table.c.attempts > 0)))
+                 .order_by(table.c.id.desc()).limit(limit))
+        return [dict(row._mapping) for row in connection.execute(query)]
+
+    def retry(self, connection: Connection, ids: Iterable[int]) -> int:
+        """Send these again at the next delivery (after the cause of their failure was mended)."""
+        table = self.table
+        return connection.execute(table.update().where(table.c.id.in_(list(ids)), table.c.status != "delivered")
+                                  .values(status="pending", next_attempt_at=self.clock(), claimed_until=None)
+                                  ).rowcount
+
     def _claim(self, engine: Engine, limit: int) -> list[dict[str, Any]]:
         table, now = self.table, self.clock()
         with connect(engine) as connection:

@@ -76,6 +76,7 @@ class ScheduledRules:
         self.columns = RuleColumns(self.service)  # what each rule's batches read
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.batch_size = batch_size
+        self.digest = EmailDigest(site, self.automations.outbox)
 
     def run_due(self, only: Sequence[str] | None = None) -> list[RunResult]:
         """Run every scheduled rule (or those named) that is due now and nobody ran this period."""
@@ -99,7 +100,7 @@ class ScheduledRules:
 
     def send_digests(self) -> int:
         """Queue the daily email digests once it is their time (delivery/digest.py)."""
-        return EmailDigest(self.site, self.automations.outbox).send_due()
+        return self.digest.send_due()
 
     # --- one run -----------------------------------------------------------------------------
 

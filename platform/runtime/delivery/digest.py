@@ -31,6 +31,7 @@ class EmailDigest:
         self.site, self.outbox = site, outbox
         self.settings = site.blueprint.messages
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.handled: str | None = None  # the last day this process took or found taken: no write per tick
 
     def send_due(self) -> int:
         """Queue today's digests if it is time and nobody has; returns how many were queued."""
@@ -42,6 +43,9 @@ class EmailDigest:
         if local.time() < dt.time(hour, minute):
             return 0
         period = local.date().isoformat()
+        if period == self.handled:
+            return 0
+        self.handled = period
         if not take_lease(self.site.engine, self.site.tables, DIGEST_LEASE, period, self.worker, now):
             return 0
         runs = self.site.tables.system("atrium_automation_runs")
