@@ -13,7 +13,8 @@ from atrium.translation import N_
 
 CHOICES = ("off", "each", "daily")
 DEFAULT_CHOICE = "each"
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# one address, nothing an email header would read as a second one or a display name
+EMAIL = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+\.[^@\s,;<>\"()]+$")
 MAX_EMAIL = 320
 PROBLEMS = {
     "email": N_("Must be an email address"),
