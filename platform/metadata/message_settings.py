@@ -43,7 +43,7 @@ class RobotSettings:
 
 @dataclass(frozen=True)
 class MessageSettings:
-    site_url: str = ""
+    site_url: str  # required with any messages: a mail program has no page a link is relative to
     email: EmailSettings | None = None
     robots: tuple[RobotSettings, ...] = ()
 
@@ -70,4 +70,4 @@ def build_message_settings(spec: Mapping[str, Any] | None) -> MessageSettings | 
                                  format=robot.get("format", "text"), locale=robot.get("locale"),
                                  rules=tuple(robot.get("rules", ())), teams=tuple(robot.get("teams", ())))
                    for robot in spec.get("robots", ()))
-    return MessageSettings(site_url=spec.get("site_url", ""), email=email, robots=robots)
+    return MessageSettings(site_url=spec["site_url"], email=email, robots=robots)

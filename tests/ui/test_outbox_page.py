@@ -23,6 +23,7 @@ def closed_port() -> int:
 @pytest.fixture
 def app_parts(engine, database_url, design_blueprint):
     blueprint = dataclasses.replace(design_blueprint, messages=build_message_settings({
+        "site_url": "https://crm.example.test",
         "email": {"host": "127.0.0.1", "port": closed_port(), "security": "none", "from": "crm@example.test"}}))
     client, site = make_client(engine, database_url, blueprint)
     with client:
