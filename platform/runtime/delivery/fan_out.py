@@ -60,7 +60,7 @@ class MessageFanOut:
             posts: dict[tuple, tuple[Mapping[str, Any], list[str]]] = {}
             for row in batch:
                 person = people.get(row["user_id"])
-                if person is None or not robot.wants(row.get("rule"), person["team"]):
+                if person is None or not person["active"] or not robot.wants(row.get("rule"), person["team"]):
                     continue
                 key = (self.composer.text(row["message"], locale), notification_href(row), row.get("rule"))
                 posts.setdefault(key, (row, []))[1].append(person["display_name"] or person["name"])
