@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from atrium.cli_outbox import add_outbox_commands, run_outbox
 from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
 from atrium.cli_recompute import add_recompute_commands, migrate as run_migrate, recompute as run_recompute
 from atrium.cli_trash import add_trash_commands, run as run_trash_command
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     add_overlay_commands(commands)
 
     add_recompute_commands(commands)
+    add_outbox_commands(commands)
 
     seed = commands.add_parser("seed", help="realistic demo data and demo users")
     seed.add_argument("--scale", type=int, default=200, help="number of base records (default 200)")
@@ -349,9 +351,11 @@ def _run_scheduled(args: argparse.Namespace, blueprint: Blueprint, engine: Engin
         if purged:
             print(f"Recycle bin: purged {purged} record(s) deleted more than "
                   f"{blueprint.trash_retention_days} days ago.")
+    rules.send_digests()
     sent = rules.deliver_webhooks()
     if sent.delivered or sent.retrying or sent.failed:
-        print(f"Webhooks: {sent.delivered} delivered, {sent.retrying} to retry, {sent.failed} given up.")
+        print(f"Outbox (webhooks, emails, robots): {sent.delivered} delivered, {sent.retrying} to retry, "
+              f"{sent.failed} given up.")
     return 1 if any(result.status == "failed" for result in results) else 0
 
 
@@ -391,7 +395,7 @@ def _report(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> i
 Command = Callable[[argparse.Namespace, "Blueprint", "Engine"], int]
 COMMANDS: dict[str, Command] = {
     "run-scheduled": _run_scheduled, "migrate": run_migrate, "recompute": run_recompute, "seed": _seed,
-    "user": run_user_command, "team": _team, "trash": run_trash_command,
+    "user": run_user_command, "team": _team, "trash": run_trash_command, "outbox": run_outbox,
     "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""`atrium user ...`: add, list, token, and the commands that end sessions at once: signout (every
-session of the user), disable (sessions end, API tokens stop working), enable, password (a new
-password; every session ends)."""
+"""`atrium user ...`: add, list, token, email (the address and which notification emails), and the
+commands that end sessions at once: signout (every session of the user), disable (sessions end,
+API tokens stop working), enable, password (a new password; every session ends)."""
 from __future__ import annotations
 
 import argparse
@@ -34,6 +34,11 @@ def add_user_commands(commands: Any) -> None:
     password = user.add_parser("password", help="set a user's password; every session of the user ends")
     password.add_argument("name")
     password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    email = user.add_parser("email", help="set a user's email address and which notification emails they get")
+    email.add_argument("name")
+    email.add_argument("address", help="the address ('' to remove it)")
+    email.add_argument("--messages", choices=["each", "daily", "off"], default="each",
+                       help="each notification at once (default), a daily digest, or none")
 
 
 def _password(args: argparse.Namespace) -> str | None:
@@ -72,6 +77,14 @@ def run(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) -> int:
             ended = users.set_active(connection, tables, args.name, args.action == "enable")
             print(f"Disabled {args.name}: {ended} session(s) ended." if args.action == "disable"
                   else f"Enabled {args.name}.")
+            return 0
+        if args.action == "email":
+            from atrium.runtime.delivery.preferences import set_preferences
+            found = set_preferences(connection, tables, users.user_id(connection, tables, args.name), args.address,
+                                    args.messages)
+            if found:
+                raise users.UserError("; ".join(f"{field}: {msgid}" for field, msgid in found.items()))
+            print(f"{args.name}: {args.address or 'no address'}, {args.messages}.")
             return 0
         if args.action == "password":
             assert password_hash is not None

@@ -58,3 +58,18 @@ def test_user_commands_end_sessions(capsys, database_url, monkeypatch):
         assert code == 1 and "no user 'nobody'" in err
     finally:
         engine.dispose()
+
+
+def test_an_administrator_sets_a_users_email_and_a_bad_address_changes_nothing(capsys, database_url):
+    base = ["--blueprint", str(DESIGN), "--db", database_url]
+    assert run(capsys, *base, "migrate")[0] == 0
+    assert run(capsys, *base, "user", "add", "li", "--role", "sales_rep")[0] == 0
+    code, out, _ = run(capsys, *base, "user", "email", "li", "li@example.com", "--messages", "daily")
+    assert code == 0 and "li@example.com, daily" in out
+    code, _, err = run(capsys, *base, "user", "email", "li", "li@example.com, boss@example.com")
+    assert code != 0 and "email" in err
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        row = connection.execute(sa.text("SELECT email, email_messages FROM atrium_users WHERE name = 'li'")).one()
+    engine.dispose()
+    assert tuple(row) == ("li@example.com", "daily")

@@ -19,6 +19,7 @@ from atrium.metadata.entities import build_entity, build_pipeline, link_entities
 from atrium.metadata.expression_paths import check_derived_cycles, check_expression_paths
 from atrium.metadata.form_coverage import check_form_coverage
 from atrium.metadata.merge import merge, strip_markers
+from atrium.metadata.message_settings import build_message_settings
 from atrium.metadata.model import Blueprint, Label, freeze
 from atrium.metadata.navigation import build_navigation
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
@@ -221,6 +222,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
         automations=MappingProxyType(automations), teams=teams, seed=seed, sources=sources,
         targets=targets, phone_country_code=manifest.get("phone_country_code"), navigation=navigation,
         trash_retention_days=(manifest.get("trash") or {}).get("retention_days", 30),
+        messages=build_message_settings(manifest.get("messages")),
     )
 
 

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
 from atrium.metadata.expressions import Expression
+from atrium.metadata.message_settings import MessageSettings
 
 FIELD_TYPES = (
     "text", "textarea", "integer", "number", "money", "percent", "boolean", "date", "datetime",
@@ -400,6 +401,7 @@ class Blueprint:
     phone_country_code: int | None = None  # of phone numbers typed without one (86)
     navigation: tuple[Any, ...] = ()  # navigation.NavGroup: the header's declared menus
     trash_retention_days: int = 30  # trash: {retention_days:}: how long deleted records can be restored
+    messages: MessageSettings | None = None  # blueprint.yaml `messages:`: email and group robots
 
     @property
     def default_locale(self) -> str:

@@ -88,8 +88,8 @@ def write_automations(folder: Path, automations: Mapping[str, Mapping[str, Any]]
 
 
 def blueprint_with(folder: Path, automations: Mapping[str, Mapping[str, Any]] | None = None,
-                   entities: Mapping[str, Any] | None = None):
-    write_blueprint(folder, entities or ENTITIES, PIPELINES, ROLES, timezone="Asia/Shanghai")
+                   entities: Mapping[str, Any] | None = None, manifest: Mapping[str, Any] | None = None):
+    write_blueprint(folder, entities or ENTITIES, PIPELINES, ROLES, timezone="Asia/Shanghai", **(manifest or {}))
     write_automations(folder, automations or {})
     return load_blueprint(folder)
 
@@ -108,8 +108,10 @@ class People:
 
 def automation_site(tmp_path: Path, database_url: str, clock: Clock,
                     automations: Mapping[str, Mapping[str, Any]] | None = None,
-                    entities: Mapping[str, Any] | None = None) -> tuple[Site, People]:
-    blueprint = blueprint_with(tmp_path / "bp", automations, entities)
+                    entities: Mapping[str, Any] | None = None,
+                    manifest: Mapping[str, Any] | None = None) -> tuple[Site, People]:
+    """`manifest`: more blueprint.yaml keys (e.g. `messages:`)."""
+    blueprint = blueprint_with(tmp_path / "bp", automations, entities, manifest)
     site = Site.open(blueprint, database_url, clock=clock)
     migrate(site.engine, blueprint)
     with site.engine.begin() as connection:

@@ -1,14 +1,15 @@
 """In-app notifications: each user's inbox (atrium_notifications).
 
 Automations write notifications inside the transaction of the change that caused them, so a
-notification exists exactly when its change was saved. A message is kept in every locale the
-rule wrote it in and shown in the reader's language.
+notification exists exactly when its change was saved; its email and robot messages are queued
+in the outbox in the same transaction (runtime/delivery), never sent there. A message is kept in
+every locale the rule wrote it in and shown in the reader's language.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -43,9 +44,15 @@ class Notification:
         return None
 
 
+class FanOut(Protocol):
+    def queue(self, connection: Connection, rows: Iterable[Mapping[str, Any]]) -> int: ...
+
+
 class Notifications:
-    def __init__(self, tables: Tables):
+    def __init__(self, tables: Tables, fan_out: FanOut | None = None):
         self.table = tables.system("atrium_notifications")
+        # email and group robots (runtime/delivery/fan_out.py): queued with the inbox rows
+        self.fan_out = fan_out
 
     def send(self, connection: Connection, rows: Iterable[Mapping[str, Any]], at: dt.datetime) -> int:
         """Insert notifications: each row has user_id, message (locale → text) and optionally
@@ -57,6 +64,8 @@ class Notifications:
                 "user_id": [row["user_id"] for row in part], "message": [row["message"] for row in part],
                 **{name: [row.get(name) for row in part] for name in ("entity", "record_id", "link", "rule")},
                 "created_at": Same(at), "read_at": Same(None)})
+        if self.fan_out is not None and batch:
+            self.fan_out.queue(connection, batch)
         return len(batch)
 
     def list_for(self, connection: Connection, user_id: int, unread_only: bool = False,

@@ -79,19 +79,25 @@ class DeliveryReport:
     failed: int = 0
 
 
+Channel = Callable[[Mapping[str, Any]], Answer]  # sends one outbox row of its channel
+
+
 class Outbox:
-    def __init__(self, tables: Tables, clock: Callable[[], dt.datetime], send: Sender = post_json):
+    def __init__(self, tables: Tables, clock: Callable[[], dt.datetime], send: Sender = post_json,
+                 channels: Mapping[str, Channel] | None = None):
         self.table = tables.system("atrium_outbox")
         self.clock = clock
         self.send = send
+        # besides webhooks (no channel): email and robot messages (runtime/delivery), by channel name
+        self.channels = dict(channels or {})
         self.wake = QUEUED
 
     def enqueue(self, connection: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
         """Queue requests in the caller's transaction: rule, url, body (JSON-ready data) and
-        optionally secret_env, entity, record_id."""
+        optionally secret_env, entity, record_id and channel (a webhook without one)."""
         now = self.clock()
         batch = [{"rule": row["rule"], "entity": row.get("entity"), "record_id": row.get("record_id"),
-                  "url": row["url"], "secret_env": row.get("secret_env"),
+                  "channel": row.get("channel"), "url": row["url"], "secret_env": row.get("secret_env"),
                   "body": json.dumps(row["body"], ensure_ascii=False, separators=(",", ":"), default=str),
                   "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now}
                  for row in rows]
@@ -115,6 +121,24 @@ class Outbox:
         return connection.execute(sa.select(sa.func.count()).select_from(self.table)
                                   .where(self.table.c.status == "pending")).scalar() or 0
 
+    def troubles(self, connection: Connection, limit: int = 100) -> list[dict[str, Any]]:
+        """What has not gone out although it was tried: failing and retrying (pending with an
+        error) or given up, newest first - for an administrator (`atrium outbox`)."""
+        table = self.table
+        query = (sa.select(table.c.id, table.c.channel, table.c.rule, table.c.url, table.c.status, table.c.attempts,
+                           table.c.created_at, table.c.next_attempt_at, table.c.last_status, table.c.last_error)
+                 .where(sa.or_(table.c.status == "failed",
+                               sa.and_(table.c.status == "pending", table.c.attempts > 0)))
+                 .order_by(table.c.id.desc()).limit(limit))
+        return [dict(row._mapping) for row in connection.execute(query)]
+
+    def retry(self, connection: Connection, ids: Iterable[int]) -> int:
+        """Send these again at the next delivery (after the cause of their failure was mended)."""
+        table = self.table
+        return connection.execute(table.update().where(table.c.id.in_(list(ids)), table.c.status != "delivered")
+                                  .values(status="pending", next_attempt_at=self.clock(), claimed_until=None)
+                                  ).rowcount
+
     def _claim(self, engine: Engine, limit: int) -> list[dict[str, Any]]:
         table, now = self.table, self.clock()
         with connect(engine) as connection:
@@ -137,6 +161,11 @@ class Outbox:
         return [dict(row._mapping) for row in rows]
 
     def _post(self, row: Mapping[str, Any]) -> Answer:
+        if row.get("channel"):
+            channel = self.channels.get(row["channel"])
+            if channel is None:  # the site no longer configures it: kept and retried, visible as failing
+                return Answer(None, f"no {row['channel']} is configured for this site")
+            return channel(row)
         body = row["body"].encode()
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Atrium-Webhook/1",
                    "X-Atrium-Delivery": str(row["id"]), "X-Atrium-Rule": row["rule"]}

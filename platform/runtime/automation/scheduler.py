@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from atrium.runtime.automation.actions import Item, RuleRun
+from atrium.runtime.automation.leases import take_lease
 from atrium.runtime.automation.log import AutomationLog, LogEntry
 from atrium.runtime.automation.outbox import DeliveryReport
 from atrium.runtime.automation.rule_columns import RuleColumns
@@ -41,6 +41,7 @@ from atrium.runtime.automation.triggers import (
     matching_ids,
     matching_records,
 )
+from atrium.runtime.delivery.digest import EmailDigest
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.database import connect, write_transaction
 
@@ -75,6 +76,7 @@ class ScheduledRules:
         self.columns = RuleColumns(self.service)  # what each rule's batches read
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.batch_size = batch_size
+        self.digest = EmailDigest(site, self.automations.outbox)
 
     def run_due(self, only: Sequence[str] | None = None) -> list[RunResult]:
         """Run every scheduled rule (or those named) that is due now and nobody ran this period."""
@@ -93,19 +95,17 @@ class ScheduledRules:
         return results
 
     def deliver_webhooks(self) -> DeliveryReport:
+        """Send what the outbox holds that is due: webhooks, emails and robot messages."""
         return self.automations.outbox.deliver_due(self.site.engine)
+
+    def send_digests(self) -> int:
+        """Queue the daily email digests once it is their time (delivery/digest.py)."""
+        return self.digest.send_due()
 
     # --- one run -----------------------------------------------------------------------------
 
     def _take_lease(self, rule: Rule, period: str) -> bool:
-        with write_transaction(self.site.engine) as connection:
-            insert = (postgresql.insert(self.runs) if connection.dialect.name == "postgresql"
-                      else sqlite.insert(self.runs))
-            taken = connection.execute(insert.values(
-                rule=rule.name, period=period, worker=self.worker[:100], started_at=self.site.now(),
-                status="running").on_conflict_do_nothing(index_elements=["rule", "period"])
-                .returning(self.runs.c.id)).first()
-        return taken is not None
+        return take_lease(self.site.engine, self.site.tables, rule.name, period, self.worker, self.site.now())
 
     def _run(self, rule: Rule, period: str) -> RunResult:
         done = 0
@@ -218,6 +218,7 @@ class Scheduler:
         purged = self.site.trash.purge_expired()  # the bin's retention (blueprint trash.retention_days)
         if purged:
             logger.info("purged %d record(s) from the recycle bin", purged)
+        self.rules.send_digests()
         self.rules.deliver_webhooks()
 
     def _loop(self) -> None:

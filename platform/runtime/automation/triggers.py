@@ -27,6 +27,8 @@ from atrium.runtime.automation.messages import message
 from atrium.runtime.automation.notifications import Notifications
 from atrium.runtime.automation.outbox import Outbox
 from atrium.runtime.automation.rules import Rule, build_rules
+from atrium.runtime.delivery.channels import message_channels
+from atrium.runtime.delivery.fan_out import MessageFanOut
 from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.hooks import enter_rule, leave_rule, running_rules
@@ -77,8 +79,10 @@ class EventAutomations:
         self.service = service
         self.blueprint = service.blueprint
         self.log = AutomationLog(service.tables)
-        self.notifications = Notifications(service.tables)
-        self.outbox = Outbox(service.tables, service.clock)
+        self.outbox = Outbox(service.tables, service.clock, channels=message_channels(service.blueprint))
+        # every inbox notification may also go by email and to group robots, through the outbox
+        self.notifications = Notifications(service.tables, MessageFanOut(service.blueprint, service.tables,
+                                                                         self.outbox))
         self.actions = Actions(service, self.notifications, self.outbox)
         self.rules = tuple(rules if rules is not None else build_rules(service.blueprint))
         self.by_event: dict[tuple[str, str], list[Rule]] = {}

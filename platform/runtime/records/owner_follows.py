@@ -127,9 +127,16 @@ class OwnerFollowing:
                          "record_id": parents[0] if single else None,
                          "link": None if single else f"/r/{model.name}"})
         if rows:
-            if self._notifications is None:
-                self._notifications = Notifications(self.service.tables)
-            self._notifications.send(connection, rows, now)
+            self._sender().send(connection, rows, now)
+
+    def _sender(self) -> Notifications:
+        """The automations' notifications when the site wired them (so these also go by email and to
+        robots), else the inbox alone."""
+        if self.service.automations is not None:
+            return self.service.automations.notifications
+        if self._notifications is None:
+            self._notifications = Notifications(self.service.tables)
+        return self._notifications
 
     def _text(self, model: Entity, count: int, parents: int, title: str, locale: str) -> str:
         if parents == 1:

@@ -167,7 +167,11 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("password_hash", sa.String(200)),
              sa.Column("locale", sa.String(10)),
              sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
-             sa.Column("created_at", UTCDateTime()))
+             sa.Column("created_at", UTCDateTime()),
+             # messages outside the browser (runtime/delivery): where, and how often (off, each, daily)
+             sa.Column("email", sa.String(320)),
+             sa.Column("email_messages", sa.String(10)),  # empty: each
+             sa.Column("digest_until", UTCDateTime()))  # the newest notification a daily digest held
     sa.Table("atrium_tokens", metadata,
              sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
              sa.Column("user_id", ID_TYPE, sa.ForeignKey("atrium_users.id"), nullable=False),
@@ -290,6 +294,7 @@ def automation_tables(metadata: sa.MetaData) -> None:
              sa.Column("rule", sa.String(100), nullable=False),
              sa.Column("entity", sa.String(50)),
              sa.Column("record_id", ID_TYPE),
+             sa.Column("channel", sa.String(20)),  # empty: a webhook; email, or robot (runtime/delivery)
              sa.Column("url", sa.String(2048), nullable=False),
              sa.Column("secret_env", sa.String(100)),  # the variable's name; the key never reaches the database
              sa.Column("body", sa.Text(), nullable=False),

@@ -11,6 +11,7 @@ from atrium.ui.studio import (
     history_page,
     home,
     layout_editor,
+    outbox_page,
     report_editor,
     stage_editor,
     users_page,
@@ -51,4 +52,4 @@ routes = [
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_page, methods=["GET"], name="studio_yaml"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_save, methods=["POST"], name="studio_yaml_save"),
     Route("/studio/yaml/{kind}/{name}/check", yaml_editor.yaml_check, methods=["POST"], name="studio_yaml_check"),
-] + users_page.routes
+] + users_page.routes + outbox_page.routes
