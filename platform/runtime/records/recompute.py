@@ -330,9 +330,11 @@ class Recompute:
         """A roll-up whose `where` has no SQL form: aggregated as the roll-up refresh does."""
         outcome.route = "python"
         done = 0
+        rollup = field.rollup
+        assert rollup is not None  # roll-ups only
         for records in self._batches(connection, entity):
             ids = [record["id"] for record in records]
-            values: Mapping[int, Any] = self.service.rollups._aggregate(connection, field, ids)
+            values: Mapping[int, Any] = self.service.rollups._aggregate(connection, rollup, ids)
             changed = []
             for record in records:
                 new = self.service.rollups._coerce_empty(field, values.get(record["id"]))
