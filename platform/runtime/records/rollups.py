@@ -96,7 +96,7 @@ class Rollups:
         for reader in readers:
             for parent_id, value in self._aggregate(connection, reader.rollup, ids).items():
                 if reader.forward_only:  # several entities may count for one field: the latest of them
-                    value = _latest(values[parent_id].get(reader.field.name), value)
+                    value = latest(values[parent_id].get(reader.field.name), value)
                 values[parent_id][reader.field.name] = value
         table = self.tables[parent.name]
         rows = {row["id"]: row for row in self.service.read_many(connection, parent.name, ids)}
@@ -111,7 +111,7 @@ class Rollups:
             for reader in readers:
                 field = reader.field
                 if reader.forward_only:
-                    new[field.name] = _latest(row.get(field.name), values[parent_id].get(field.name))
+                    new[field.name] = latest(row.get(field.name), values[parent_id].get(field.name))
                 else:
                     new[field.name] = self._coerce_empty(field, values[parent_id].get(field.name))
             self.service.rules._compute_formulas(parent, new)  # as the system computes them
@@ -184,7 +184,7 @@ class Rollups:
         return {"is_open": lambda column: column.in_(open_stages)}
 
 
-def _latest(stored: Any, found: Any) -> Any:
+def latest(stored: Any, found: Any) -> Any:
     """The later of two moments, either perhaps missing."""
     if stored is None:
         return found
