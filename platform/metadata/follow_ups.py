@@ -91,7 +91,8 @@ def _log(source: Source, spec: Mapping[str, Any], entity: Entity, parent: Entity
         report.unknown(source, path + ["note"], f"a text field of {entity.name}", note, texts)
     names = set(parent.fields) | {"id"} if parent is not None else set()
     values = _values(source, path + ["values"], spec.get("values") or {}, entity, names, report)
-    return FollowUpLog(label=Label.of(spec.get("label"), "log_follow_up"), pick=pick, note=note, values=values)
+    label = Label.of(spec["label"]) if spec.get("label") is not None else None
+    return FollowUpLog(label=label, pick=pick, note=note, values=values)
 
 
 def _check_in(source: Source, spec: Mapping[str, Any], entity: Entity, report: Report) -> CheckIn | None:
@@ -104,7 +105,8 @@ def _check_in(source: Source, spec: Mapping[str, Any], entity: Entity, report: R
     values = _values(source, ["check_in", "set"], spec.get("set") or {}, entity, field_names(source), report)
     if len(report.problems) != before:
         return None
-    return CheckIn(label=Label.of(spec.get("label"), "check_in"), at=spec["at"], location=location, set=values)
+    label = Label.of(spec["label"]) if spec.get("label") is not None else None
+    return CheckIn(at=spec["at"], label=label, location=location, set=values)
 
 
 def _temporal(source: Source, path: list[str | int], entity: Entity, name: str, report: Report) -> Any:

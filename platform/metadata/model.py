@@ -160,9 +160,9 @@ class OwnerFollows:
 class FollowUpLog:
     """The parent's quick "log follow-up" action (`follow_up.log:`): one record of the child entity
     made in two clicks, `pick` offered as buttons, `note` an optional text, `values` expressions
-    over the parent record."""
+    over the parent record. Without `label` the page says "Log follow-up" in the reader's language."""
 
-    label: Label
+    label: Label | None = None
     pick: str | None = None
     note: str | None = None
     values: Mapping[str, Expression] = dataclass_field(default_factory=lambda: MappingProxyType({}))
@@ -185,10 +185,11 @@ class FollowUp:
 @dataclass(frozen=True)
 class CheckIn:
     """`check_in:` on an entity: a button on its detail page stamps `at` with the time and, if the
-    person lets the browser share it, `location` with where they are; `set` is written with them."""
+    person lets the browser share it, `location` with where they are; `set` is written with them.
+    Without `label` the button says "Check in" in the reader's language."""
 
-    label: Label
     at: str
+    label: Label | None = None
     location: str | None = None
     set: Mapping[str, Expression] = dataclass_field(default_factory=lambda: MappingProxyType({}))
 

@@ -39,7 +39,8 @@ def follow_up_context(kit: Kit, connection: Connection, record: Mapping[str, Any
         log = spec.log
         if not kit.can("create", child.name) or access.field_mode(kit.actor, child.name, spec.of) != "write":
             continue
-        action = LogAction(child.name, kit.presenter.text(log.label))
+        label = kit.presenter.text(log.label) if log.label is not None else kit.word("Log follow-up")
+        action = LogAction(child.name, label)
         if log.pick is not None:
             action.kinds = [(option.value, kit.presenter.text(option.label))
                             for option in child.fields[log.pick].options]
@@ -53,5 +54,6 @@ def follow_up_context(kit: Kit, connection: Connection, record: Mapping[str, Any
             and access.field_mode(kit.actor, kit.entity_name, spec.at) == "write":
         asks_place = (spec.location is not None
                       and access.field_mode(kit.actor, kit.entity_name, spec.location) == "write")
-        check = CheckInAction(kit.presenter.text(spec.label), asks_place)
+        label = kit.presenter.text(spec.label) if spec.label is not None else kit.word("Check in")
+        check = CheckInAction(label, asks_place)
     return {"follow_up_logs": logs, "check_in": check}
