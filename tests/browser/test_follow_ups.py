@@ -109,9 +109,10 @@ def test_check_in_records_the_place_only_when_the_browser_may_share_it(browser, 
         speak(page, "zh")
         page.goto(f"/r/visit/{visit['id']}")
         page.locator("form.check-in button").click()
+        expect(page.locator("form.check-in")).to_have_count(0)             # back on the page, checked in
         expect(page).to_have_url(re.compile(rf"/r/visit/{visit['id']}$"))
-        expect(page.locator("form.check-in")).to_have_count(1)
-        page.wait_for_load_state("load")
+        expect(shown(page, label("visit", "visited_at", "zh"))).to_contain_text(
+            NOW.astimezone(ZONE).strftime("%H:%M"))
         checked = site.records.get("visit", visit["id"])
         assert checked["visited_at"] == NOW and checked["status"] == "done"
         if shares:

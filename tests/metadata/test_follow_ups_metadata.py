@@ -64,6 +64,7 @@ check_in: {at: at, location: place, set: {done: "True"}}
     assert follow_up.log.pick == "kind" and follow_up.log.note == "note" and set(follow_up.log.values) == {"done", "at"}
     assert follow_up.log.label.text("zh") == "记录"
     assert (check_in.at, check_in.location, set(check_in.set)) == ("at", "place", {"done"})
+    assert check_in.label is None          # the page says "Check in" in the reader's language
 
 
 @pytest.mark.parametrize("extra, expected", [
