@@ -99,3 +99,16 @@ def test_check_in_stamps_the_time_and_the_place_only_when_shared(world):
     assert stale.status_code == 409
     wrong = rep.post(f"/r/visit/{shared['id']}/check-in", {"version": 2, "lat": "95", "lng": "10"})
     assert wrong.status_code == 422 and "Check-in location" in wrong.text
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "1e999999", "NaN", "x" * 3000, "99999999999999999999", "91"])
+def test_malformed_values_are_refused_without_a_server_error(world, value):
+    acme = world.customer("Acme")
+    planned = world.create("visit", customer=acme["id"], planned_at="2026-05-15 15:00")
+    rep = world.browser("rep")
+    rep.client = type(rep.client)(world.app, raise_server_exceptions=False, cookies=rep.client.cookies)
+    logged = rep.post(f"/r/customer/{acme['id']}/follow-up/visit", {"kind": value, "note": value})
+    checked = rep.post(f"/r/visit/{planned['id']}/check-in", {"version": value, "lat": value, "lng": value})
+    located = rep.post(f"/r/visit/{planned['id']}/check-in", {"version": planned["version"], "lat": value, "lng": "1"})
+    assert {logged.status_code, checked.status_code, located.status_code} <= {400, 409, 422}
+    assert world.get("visit", planned["id"])["visited_at"] is None                # nothing written
