@@ -17,6 +17,7 @@ from atrium.metadata.approval_checks import check_decision_triggers, check_seed_
 from atrium.metadata.conversions import link_conversions
 from atrium.metadata.entities import build_entity, build_pipeline, link_entities
 from atrium.metadata.expression_paths import check_derived_cycles, check_expression_paths
+from atrium.metadata.follow_ups import link_follow_ups
 from atrium.metadata.form_coverage import check_form_coverage
 from atrium.metadata.merge import merge, strip_markers
 from atrium.metadata.message_settings import build_message_settings
@@ -184,6 +185,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
     link_entities(entity_sources, entities, pipelines, report)
     link_conversions(entity_sources, entities, report)
     link_owner_follows(entity_sources, entities, pipelines, report)
+    link_follow_ups(entity_sources, entities, report)
     views = {name: view for name, source in of_kind("views").items()
              if (view := build_view(source, entities, report)) is not None}
     check_form_coverage(entity_sources, entities, views, report)

@@ -158,6 +158,44 @@ class OwnerFollows:
 
 
 @dataclass(frozen=True)
+class FollowUpLog:
+    """The parent's quick "log follow-up" action (`follow_up.log:`): one record of the child entity
+    made in two clicks, `pick` offered as buttons, `note` an optional text, `values` expressions
+    over the parent record. Without `label` the page says "Log follow-up" in the reader's language."""
+
+    label: Label | None = None
+    pick: str | None = None
+    note: str | None = None
+    values: Mapping[str, Expression] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """`follow_up:` on an entity: a record of it that meets `when` counts as a follow-up of the
+    record its reference field `of` links to (`parent`): that record's `sets` field becomes the
+    latest `at` of its follow-ups, and never moves back."""
+
+    of: str
+    parent: str
+    at: str
+    sets: str
+    when: Expression | None = None
+    log: FollowUpLog | None = None
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """`check_in:` on an entity: a button on its detail page stamps `at` with the time and, if the
+    person lets the browser share it, `location` with where they are; `set` is written with them.
+    Without `label` the button says "Check in" in the reader's language."""
+
+    at: str
+    label: Label | None = None
+    location: str | None = None
+    set: Mapping[str, Expression] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
 class ConversionTarget:
     """One record a conversion makes (or links to): `map` gives its values from the source,
     `parent` its reference fields from targets made before it, `link` the source's reference
@@ -207,6 +245,8 @@ class Entity:
     pool: Pool | None = None
     convert: Conversion | None = None
     owner_follows: OwnerFollows | None = None
+    follow_up: FollowUp | None = None
+    check_in: CheckIn | None = None
     icon: str | None = None
     formula_order: tuple[str, ...] = ()  # formula fields, each after the formulas it reads
 

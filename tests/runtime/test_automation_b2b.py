@@ -120,9 +120,15 @@ def test_a_done_visit_counts_as_a_follow_up(shop):
                "recycle_idle_customers", "remind_before_recycle") == \
         {"recycle_idle_customers": 0, "remind_before_recycle": 0}
     assert customers(site)["Visited"]["owner"] == li.user_id
-    # a cancelled visit is not a follow-up
+    # the follow-up it gave stays when the visit is cancelled afterwards: the last follow-up only moves forward
     site.records.update("visit", visit["id"], {"status": "cancelled"}, li)
-    assert customers(site)["Visited"]["recycle_on"] == dt.date(2026, 5, 1)
+    assert customers(site)["Visited"]["recycle_on"] == dt.date(2026, 5, 21)
+    # a cancelled visit is not a follow-up
+    other = site.records.create("customer", {"name": "Cancelled", "last_followup_at": DAY_ONE}, li)
+    site.records.create("visit", {"customer": other["id"], "planned_at": "2026-04-21T10:00:00+08:00",
+                                  "status": "cancelled", "visited_at": "2026-04-21T10:05:00+08:00"}, li)
+    assert customers(site)["Cancelled"]["last_followup_at"] == other["last_followup_at"]
+    assert customers(site)["Cancelled"]["recycle_on"] == other["recycle_on"]
 
 
 def test_the_recycle_warning_is_sent_once_per_recycle_date(shop):

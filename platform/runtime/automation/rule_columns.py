@@ -64,7 +64,7 @@ class RuleColumns:
                 wanted.add(name)
         if model.pool is not None:
             wanted.update(name for name in (model.pool.owner_field, model.pool.lock_field) if name)
-        wanted.update(field.rollup.via for _, field in self.service.rollups.readers.get(model.name, ()))
+        wanted.update(self.service.rollups.links(model.name))
         for action in rule.actions:
             if action.kind == "set" and not self._set(model, action, reads, wanted):
                 return None

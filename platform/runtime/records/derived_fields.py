@@ -1,5 +1,5 @@
-"""Which stored derived values (formulas, roll-ups) a metadata change makes stale, and in which
-order they are computed again.
+"""Which stored derived values (formulas, roll-ups, fields follow-ups move forward) a metadata
+change makes stale, and in which order they are computed again.
 
 The database remembers the definition each derived field was last computed by
 (`atrium_derived_fields`: entity, field, definition). A field whose definition differs from the
@@ -32,9 +32,27 @@ def definition(field: Field) -> str | None:
     return None
 
 
+def follow_up_definition(blueprint: Blueprint, entity: Entity, field: Field) -> str | None:
+    """The text a field follow-ups move forward depends on (each counting entity's `follow_up:`);
+    None when no entity counts for it."""
+    specs = sorted((child.name, child.follow_up) for child in blueprint.entities.values()
+                   if child.follow_up is not None and child.follow_up.parent == entity.name
+                   and child.follow_up.sets == field.name)
+    if not specs:
+        return None
+    parts = [f"{name}.{spec.of}|{spec.at}|{spec.when.source.strip() if spec.when is not None else ''}"
+             for name, spec in specs]
+    return f"{field.type}|follow_up|" + ";".join(parts)
+
+
+def definition_in(blueprint: Blueprint, entity: Entity, field: Field) -> str | None:
+    """`definition`, or the follow-ups' for a stored field they move forward."""
+    return definition(field) or follow_up_definition(blueprint, entity, field)
+
+
 def derived(blueprint: Blueprint) -> dict[Key, str]:
     return {(entity.name, field.name): text for entity in blueprint.entities.values()
-            for field in entity if (text := definition(field)) is not None}
+            for field in entity if (text := definition_in(blueprint, entity, field)) is not None}
 
 
 def remembered(connection: Connection, tables: Tables) -> dict[Key, str]:
@@ -80,6 +98,12 @@ def reads(blueprint: Blueprint, entity: Entity, field: Field) -> set[Key]:
         found.add((child.name, field.rollup.field))
         if field.rollup.where is not None:
             expressions.append((child, field.rollup.where))
+    for child in blueprint.entities.values():  # the follow-ups that move this field forward
+        spec = child.follow_up
+        if spec is not None and spec.parent == entity.name and spec.sets == field.name:
+            found.add((child.name, spec.at))
+            if spec.when is not None:
+                expressions.append((child, spec.when))
     for owner, expression in expressions:
         found |= {(owner.name, name) for name in expression.names if name in owner.fields}
         for path in expression.paths:
@@ -103,7 +127,8 @@ def _path_fields(blueprint: Blueprint, entity: Entity, path: tuple[str, ...]) ->
 def ordered(blueprint: Blueprint, keys: Iterable[Key]) -> list[tuple[Entity, Field]]:
     """`keys` and every derived field reading one of them, each after the derived fields it reads."""
     graph = {(entity.name, field.name): reads(blueprint, entity, field)
-             for entity in blueprint.entities.values() for field in entity if definition(field) is not None}
+             for entity in blueprint.entities.values() for field in entity
+             if definition_in(blueprint, entity, field) is not None}
     wanted = {key for key in keys if key in graph}
     grown = True
     while grown:

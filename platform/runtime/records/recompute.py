@@ -1,8 +1,10 @@
-"""Compute stored derived values (formulas, roll-ups) again for every record of an entity: after a
-migration adds or changes one, and on demand (`atrium recompute`).
+"""Compute stored derived values (formulas, roll-ups, fields follow-ups move forward) again for
+every record of an entity: after a migration adds or changes one, and on demand (`atrium recompute`).
 
 Each field takes the fastest route that gives exactly what a save would store:
 - a roll-up: one correlated UPDATE (its `where` compiled to SQL), else aggregates in Python;
+- a field follow-ups move forward: raised to the latest follow-up where that is later (one
+  correlated UPDATE per counting entity, else in Python), never lowered;
 - a formula on PostgreSQL: one UPDATE whose value is the formula compiled to SQL (formula_sql);
 - a formula on SQLite (whose NUMERIC is a double, so SQL arithmetic is not Decimal arithmetic):
   one UPDATE calling a function registered on the connection that evaluates the formula in
@@ -21,14 +23,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from atrium.metadata.model import Blueprint, Entity, Field
+from atrium.metadata.model import Blueprint, Entity, Field, Rollup
 from atrium.runtime.records import derived_fields
 from atrium.runtime.records.evaluation import SYSTEM
 from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
 from atrium.runtime.records.formula_sql import formula_value
 from atrium.runtime.records.formula_sqlite import rounded_formula
 from atrium.runtime.records.phones import refresh_phone_digits
-from atrium.runtime.records.rollups import AGGREGATES
+from atrium.runtime.records.rollups import AGGREGATES, follow_up_readers, latest
 
 if TYPE_CHECKING:
     from atrium.runtime.records.service import RecordService
@@ -128,6 +130,8 @@ class Recompute:
             return outcome
         if field.rollup is not None:
             self._rollup(connection, entity, field, outcome)
+        elif field.formula is None:  # derived and stored, neither formula nor roll-up: moved by follow-ups
+            self._follow_ups(connection, entity, field, outcome)
         elif not self._in_python(entity, field) and connection.dialect.name == "postgresql":
             try:
                 self._formula_sql(connection, entity, field, outcome)
@@ -226,9 +230,10 @@ class Recompute:
         table = self.tables[entity.name]
         dialect = connection.dialect
         names = self._inputs(entity, field)
-        read_old = table.c[field.name].type.result_processor(dialect, None)
-        inputs = [(n, table.c[n].type.result_processor(dialect, None)) for n in names]
-        writer = table.c[field.name].type.bind_processor(dialect)
+        # the dialect's own types: SQLite keeps a datetime as text, which only they read and write
+        read_old = table.c[field.name].type.dialect_impl(dialect).result_processor(dialect, None)
+        inputs = [(n, table.c[n].type.dialect_impl(dialect).result_processor(dialect, None)) for n in names]
+        writer = table.c[field.name].type.dialect_impl(dialect).bind_processor(dialect)
         evaluator = self.service.rules.evaluator.bind(entity.name, SYSTEM)
         value_of = self.service.rules.formula_value  # what a save computes
         done = [0]
@@ -326,13 +331,47 @@ class Recompute:
         outcome.changed = connection.execute(
             table.update().where(table.c[field.name].is_distinct_from(value)).values({field.name: value})).rowcount
 
+    def _follow_ups(self, connection: Connection, entity: Entity, field: Field, outcome: Outcome) -> None:
+        """Raise the field to the latest moment of its follow-ups where that is later; never lower it."""
+        table = self.tables[entity.name]
+        column = table.c[field.name]
+        for parent, reader in follow_up_readers(self.blueprint):
+            if parent.name != entity.name or reader.field.name != field.name:
+                continue
+            rollup, child = reader.rollup, self.tables[reader.rollup.entity]
+            condition: sa.ColumnElement[bool] = sa.true()
+            if rollup.where is not None:
+                try:
+                    condition = compile_condition(rollup.where, child.c,
+                                                  self.service.rollups._sql_functions(rollup.entity))
+                except NotCompilable:
+                    self._follow_ups_python(connection, entity, field, reader.rollup, outcome)
+                    continue
+            found = (sa.select(sa.func.max(child.c[rollup.field]))
+                     .where(child.c[rollup.via] == table.c.id, condition).scalar_subquery())
+            outcome.changed += connection.execute(
+                table.update().where(found.is_not(None), sa.or_(column.is_(None), column < found))
+                .values({field.name: found})).rowcount
+
+    def _follow_ups_python(self, connection: Connection, entity: Entity, field: Field, rollup: Rollup,
+                           outcome: Outcome) -> None:
+        outcome.route = "python"
+        for records in self._batches(connection, entity):
+            values = self.service.rollups._aggregate(connection, rollup, [record["id"] for record in records])
+            changed = [{"_id": record["id"], "_value": new} for record in records
+                       if (new := latest(record.get(field.name), values.get(record["id"]))) != record.get(field.name)]
+            self._write(connection, entity, field, changed)
+            outcome.changed += len(changed)
+
     def _rollup_python(self, connection: Connection, entity: Entity, field: Field, outcome: Outcome) -> None:
         """A roll-up whose `where` has no SQL form: aggregated as the roll-up refresh does."""
         outcome.route = "python"
         done = 0
+        rollup = field.rollup
+        assert rollup is not None  # roll-ups only
         for records in self._batches(connection, entity):
             ids = [record["id"] for record in records]
-            values: Mapping[int, Any] = self.service.rollups._aggregate(connection, field, ids)
+            values: Mapping[int, Any] = self.service.rollups._aggregate(connection, rollup, ids)
             changed = []
             for record in records:
                 new = self.service.rollups._coerce_empty(field, values.get(record["id"]))

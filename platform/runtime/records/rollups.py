@@ -1,18 +1,23 @@
-"""Keep rollup fields (`rollup: {from: child.ref, sum: amount, where: ...}`) current.
+"""Keep rollup fields (`rollup: {from: child.ref, sum: amount, where: ...}`) current, and the
+fields follow-ups move forward (`follow_up: {of: ref, when: ..., at: moment, sets: field}` on the
+child entity).
 
 After a child record is written, each parent it points to (before and after the write) gets its
 rollups recomputed with one aggregate query per rollup, then its formulas; a parent that changed
-passes the change on to its own parents.
+passes the change on to its own parents. A follow-up is a `max` over the matching children that
+only ever raises the stored value: the field keeps what a person typed, or a later follow-up,
+when the children's latest moment is older (an older visit, a deleted one, a planned one).
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from atrium.metadata.model import Blueprint, Entity, Field
+from atrium.metadata.model import Blueprint, Entity, Field, Rollup
 from atrium.runtime.records.evaluation import SYSTEM
 from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
 from atrium.runtime.schema.tables import Tables
@@ -24,28 +29,57 @@ AGGREGATES: dict[str, Callable[[sa.ColumnElement], sa.ColumnElement]] = {
     "count": sa.func.count, "sum": sa.func.sum, "avg": sa.func.avg, "min": sa.func.min, "max": sa.func.max}
 
 
+@dataclass(frozen=True)
+class Reader:
+    """A parent field that reads child records: a roll-up, or a field follow-ups move forward
+    (`forward_only`: the latest moment of its follow-ups, never lower than what is stored)."""
+
+    field: Field
+    rollup: Rollup
+    forward_only: bool = False
+
+
+def follow_up_readers(blueprint: Blueprint) -> list[tuple[Entity, Reader]]:
+    """Each entity's `follow_up:` as a reader of its parent: the max of `at` over the matching children."""
+    found = []
+    for child in blueprint.entities.values():
+        spec = child.follow_up
+        if spec is not None:
+            parent = blueprint.entities[spec.parent]
+            rollup = Rollup(entity=child.name, via=spec.of, function="max", field=spec.at, where=spec.when)
+            found.append((parent, Reader(parent.fields[spec.sets], rollup, forward_only=True)))
+    return found
+
+
 class Rollups:
     def __init__(self, blueprint: Blueprint, tables: Tables, service: RecordService):
         self.blueprint = blueprint
         self.tables = tables
         self.service = service
-        # child entity → [(parent entity, rollup field)]
-        self.readers: dict[str, list[tuple[Entity, Field]]] = defaultdict(list)
+        # child entity → [(parent entity, what of the parent reads it)]
+        self.readers: dict[str, list[tuple[Entity, Reader]]] = defaultdict(list)
+        # parent entity → what of it reads children
+        self.of_parent: dict[str, list[Reader]] = defaultdict(list)
         for parent in blueprint.entities.values():
             for field in parent:
                 if field.rollup is not None:
-                    self.readers[field.rollup.entity].append((parent, field))
+                    self._add(parent, Reader(field, field.rollup))
+        for parent, reader in follow_up_readers(blueprint):
+            self._add(parent, reader)
+
+    def _add(self, parent: Entity, reader: Reader) -> None:
+        self.readers[reader.rollup.entity].append((parent, reader))
+        self.of_parent[parent.name].append(reader)
 
     def links(self, entity: str) -> set[str]:
-        """The reference fields of `entity` that roll-ups of its parents go through."""
-        return {field.rollup.via for _, field in self.readers.get(entity, ()) if field.rollup is not None}
+        """The reference fields of `entity` that roll-ups and follow-ups of its parents go through."""
+        return {reader.rollup.via for _, reader in self.readers.get(entity, ())}
 
     def parents_of(self, entity: str, rows: Iterable[Mapping[str, Any] | None]) -> dict[str, set[int]]:
-        """The parents whose rollups read these child rows."""
+        """The parents whose rollups (or follow-up fields) read these child rows."""
         affected: dict[str, set[int]] = defaultdict(set)
-        for parent, field in self.readers.get(entity, ()):
-            assert field.rollup is not None  # readers holds rollup fields only
-            via = field.rollup.via
+        for parent, reader in self.readers.get(entity, ()):
+            via = reader.rollup.via
             for row in rows:
                 if row is not None and row.get(via) is not None:
                     affected[parent.name].add(row[via])
@@ -57,11 +91,13 @@ class Rollups:
                 self._refresh_parent(connection, self.blueprint.entities[parent_name], sorted(ids), depth)
 
     def _refresh_parent(self, connection: Connection, parent: Entity, ids: list[int], depth: int) -> None:
-        fields = [f for f in parent if f.rollup is not None]
+        readers = self.of_parent.get(parent.name, [])
         values: dict[int, dict[str, Any]] = {i: {} for i in ids}
-        for field in fields:
-            for parent_id, value in self._aggregate(connection, field, ids).items():
-                values[parent_id][field.name] = value
+        for reader in readers:
+            for parent_id, value in self._aggregate(connection, reader.rollup, ids).items():
+                if reader.forward_only:  # several entities may count for one field: the latest of them
+                    value = latest(values[parent_id].get(reader.field.name), value)
+                values[parent_id][reader.field.name] = value
         table = self.tables[parent.name]
         rows = {row["id"]: row for row in self.service.read_many(connection, parent.name, ids)}
         changed_rows = []
@@ -72,8 +108,12 @@ class Rollups:
         self.service.linked_values.fill(connection, parent, list(news.values()))  # formulas reading paths
         for parent_id, row in rows.items():
             new = news[parent_id]
-            for field in fields:
-                new[field.name] = self._coerce_empty(field, values[parent_id].get(field.name))
+            for reader in readers:
+                field = reader.field
+                if reader.forward_only:
+                    new[field.name] = latest(row.get(field.name), values[parent_id].get(field.name))
+                else:
+                    new[field.name] = self._coerce_empty(field, values[parent_id].get(field.name))
             self.service.rules._compute_formulas(parent, new)  # as the system computes them
             updates = {name: new[name] for name in parent.fields
                        if name in new and new[name] != row.get(name)}
@@ -97,9 +137,7 @@ class Rollups:
             return 0
         return value
 
-    def _aggregate(self, connection: Connection, field: Field, ids: list[int]) -> dict[int, Any]:
-        rollup = field.rollup
-        assert rollup is not None  # called for rollup fields only
+    def _aggregate(self, connection: Connection, rollup: Rollup, ids: list[int]) -> dict[int, Any]:
         child = self.tables[rollup.entity]
         via = child.c[rollup.via]
         target = child.c[rollup.field]
@@ -114,11 +152,10 @@ class Rollups:
             query = (sa.select(via, AGGREGATES[rollup.function](target))
                      .where(via.in_(ids), condition).group_by(via))
             return {parent: value for parent, value in connection.execute(query)}
-        return self._aggregate_in_python(connection, field, ids)
+        return self._aggregate_in_python(connection, rollup, ids)
 
-    def _aggregate_in_python(self, connection: Connection, field: Field, ids: list[int]) -> dict[int, Any]:
-        rollup = field.rollup
-        assert rollup is not None and rollup.where is not None  # a rollup whose condition has no SQL form
+    def _aggregate_in_python(self, connection: Connection, rollup: Rollup, ids: list[int]) -> dict[int, Any]:
+        assert rollup.where is not None  # a rollup whose condition has no SQL form
         groups: dict[int, list[Any]] = defaultdict(list)
         evaluator = self.service.rules.evaluator.bind(rollup.entity, SYSTEM)
         for row in self.service.read_where(connection, rollup.entity, rollup.via, ids):
@@ -145,3 +182,12 @@ class Rollups:
             return {}
         open_stages = [s.name for s in pipeline.stages if s.is_open]
         return {"is_open": lambda column: column.in_(open_stages)}
+
+
+def latest(stored: Any, found: Any) -> Any:
+    """The later of two moments, either perhaps missing."""
+    if stored is None:
+        return found
+    if found is None:
+        return stored
+    return max(stored, found)

@@ -18,6 +18,7 @@ from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.approvals.view import record_panel
+from atrium.ui.records.follow_up_panel import follow_up_context
 from atrium.ui.records.form_lines import FormLines
 from atrium.ui.records.form_model import FormModel
 from atrium.ui.records.list_page import cells, count_text
@@ -165,9 +166,11 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
                                 can_update)
         entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related}, approval.history)
         extra = record_actions(kit, connection, record)  # claim, release, convert
+        follow_ups = follow_up_context(kit, connection, record, can_update)  # log follow-up, check in
     if approval.locked:  # read-only while it waits: the page does not offer what would be refused
         can_update = can_delete = False
         extra.update(can_claim=False, can_release=False, convert_label=None)
+        follow_ups["check_in"] = None
     stage_locked = kit.entity.stage_field is not None and kit.entity.stage_field.name in approval.locked_fields
     system = {name: kit.presenter.show(_system_field(name), record.get(name), lookups)
               for name in ("created_at", "created_by", "updated_at", "updated_by")}
@@ -176,7 +179,7 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
             "related": related, "grids": grids, "timeline": entries, "can_update": can_update, "can_delete": can_delete,
             "actions": stage_actions(kit, record) if can_update and not stage_locked else [],
             "messages": messages or [], "approval": approval,
-            "system": system, "stage": _stage_shown(kit, record, lookups), **extra}
+            "system": system, "stage": _stage_shown(kit, record, lookups), **extra, **follow_ups}
 
 
 def _system_field(name: str):
