@@ -9,6 +9,8 @@ from starlette.testclient import TestClient
 
 from atrium.runtime.access import users
 
+pytestmark = pytest.mark.database
+
 FORM = [("_fields", "name"), ("_fields", "owner")]
 
 
