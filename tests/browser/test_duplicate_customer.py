@@ -40,6 +40,8 @@ def test_a_rep_creating_a_customer_with_an_existing_name_is_warned_with_a_link(p
     page.locator(".form-actions button.primary").click()
     panel = page.locator(".conflict.duplicates")
     expect(panel).to_be_visible(timeout=SLOW)
+    expect(panel).to_be_in_viewport()  # brought into view: the Save button is far below it
+    expect(panel.get_by_role("button", name=words("Save anyway", locale))).to_be_focused()
     assert len([r for r in rows(site, "customer") if r["name"].startswith(base)]) == 1
     expect(panel.locator(f"a[href='/r/customer/{existing['id']}']")).to_be_visible()
 
