@@ -12,7 +12,7 @@ from pool_kit import ENTITIES, ROLES, clock_at, count, pool_site
 
 from atrium.metadata import BlueprintError, load_blueprint
 from atrium.metadata.model import DEFAULT_NAME_SUFFIXES
-from atrium.runtime.duplicates.finder import DuplicatesFound
+from atrium.runtime.duplicates.finder import SimilarRecordsFound
 from atrium.runtime.duplicates.keys import name_key
 from atrium.runtime.io.importer import Importer, ImportOptions, read_csv
 from atrium.runtime.pool.conversion import Conversions
@@ -52,7 +52,7 @@ def test_a_look_alike_is_refused_with_the_readable_ones_listed_and_the_others_co
     mine = site.records.create("account", {"name": "沈阳天成建设工程有限公司", "owner": people.rep1.user_id})
     site.records.create("account", {"name": "沈阳天成建设工程（有限公司）", "owner": people.rep2.user_id})
     secured = Conversions(site).secured
-    with pytest.raises(DuplicatesFound) as found:
+    with pytest.raises(SimilarRecordsFound) as found:
         secured.create(people.rep1, "account", {"name": "沈阳天成建设工程 有限公司", "owner": people.rep1.user_id},
                        check_duplicates=True)
     similar = found.value.similar
@@ -71,10 +71,10 @@ def test_a_phone_typed_differently_is_the_same_and_an_edit_warns_only_when_a_rul
     second = secured.create(people.rep1, "account", {"name": "Second", "owner": people.rep1.user_id},
                             check_duplicates=True)
     secured.update(people.rep1, "account", second["id"], {"locked": True}, check_duplicates=True)
-    with pytest.raises(DuplicatesFound):
+    with pytest.raises(SimilarRecordsFound):
         secured.update(people.rep1, "account", second["id"], {"phone": "+86-139-1234-5678"}, check_duplicates=True)
     assert site.records.get("account", second["id"])["phone"] is None
-    with pytest.raises(DuplicatesFound):  # its own name again is not a duplicate; the phone still is
+    with pytest.raises(SimilarRecordsFound):  # its own name again is not a duplicate; the phone still is
         secured.update(people.rep1, "account", second["id"], {"name": "Second", "phone": "+8613912345678"},
                        check_duplicates=True)
 

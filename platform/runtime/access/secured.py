@@ -97,7 +97,7 @@ class SecuredRecords:
     def create(self, actor: Actor, entity: str, values: Mapping[str, Any],
                connection: Connection | None = None, check_duplicates: bool = False) -> dict[str, Any]:
         """With `check_duplicates`, a record that looks like existing ones (the entity's
-        `duplicates:` rules) is refused with DuplicatesFound and nothing is written."""
+        `duplicates:` rules) is refused with SimilarRecordsFound and nothing is written."""
         self._check_entity(entity)
         if not self.access.can(actor, entity, "create"):
             raise AccessDenied(entity)

@@ -47,7 +47,7 @@ class Similar:
         return bool(self.readable or self.hidden)
 
 
-class DuplicatesFound(RecordError):
+class SimilarRecordsFound(RecordError):
     """The record looks like existing ones; saved only once the user confirms (`allow_duplicate`)."""
 
     status, code = 409, "duplicates"
@@ -133,7 +133,7 @@ class DuplicateFinder:
 
     def refuse(self, connection: Connection, actor: Actor, entity: str, record: Mapping[str, Any],
                before: Mapping[str, Any] | None = None) -> None:
-        """Raise DuplicatesFound when the saved `record` looks like others. On an edit (`before`
+        """Raise SimilarRecordsFound when the saved `record` looks like others. On an edit (`before`
         given) only when a field of a rule changed: a record is not re-warned for every save."""
         rules = self.rules(entity)
         if before is not None:
@@ -142,4 +142,4 @@ class DuplicateFinder:
             return
         similar = self.find(connection, actor, entity, record, exclude=record.get("id"), rules=rules)
         if similar:
-            raise DuplicatesFound(similar, message("duplicates_found", actor.locale))
+            raise SimilarRecordsFound(similar, message("duplicates_found", actor.locale))

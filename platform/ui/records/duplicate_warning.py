@@ -3,7 +3,7 @@
 Before saving, leaving a field that one of the entity's `duplicates:` rules names asks the finder
 (runtime/duplicates/finder.py) about the draft, and the field's messages show the similar records
 the user may read as links, with a count of the others. On saving, the records service refuses a
-look-alike (DuplicatesFound) and the form comes back with the same list and a "Save anyway"
+look-alike (SimilarRecordsFound) and the form comes back with the same list and a "Save anyway"
 button, which saves with `_allow_duplicate`; or the user opens the existing record instead.
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from atrium.runtime.access.line_saves import LinesFailed, RowErrors, save_with_lines
-from atrium.runtime.duplicates.finder import DuplicatesFound
+from atrium.runtime.duplicates.finder import SimilarRecordsFound
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.records.duplicate_warning import DuplicateWarning, checks, field_warning, warning_of
@@ -207,7 +207,7 @@ def create(request: Request, form: FormData) -> Response:
             return redirect(request, page.saved_url(page.save(draft.changes, check_duplicates=checks(kit, form))))
         except ValidationFailed as failed:
             errors = page.failed(failed)
-        except DuplicatesFound as similar:
+        except SimilarRecordsFound as similar:
             duplicates = warning_of(kit, similar.similar)
     context = page.context(record, draft.raw, errors, draft.titles, extras=extras, duplicates=duplicates)
     return page.page(request, context, 409 if duplicates else 422)
@@ -243,7 +243,7 @@ def update(request: Request, form: FormData) -> Response:
         except StaleRecord as stale:
             theirs = kit.secured.visible(kit.actor, kit.entity_name, stale.current)
             return _conflict(request, page, draft, theirs)
-        except DuplicatesFound as similar:
+        except SimilarRecordsFound as similar:
             duplicates = warning_of(kit, similar.similar)
     context = page.context(record, draft.raw, errors, draft.titles, version=version or None, duplicates=duplicates)
     return page.page(request, context, 409 if duplicates else 422)
