@@ -7,6 +7,7 @@ import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from atrium.metadata.duplicates import build_duplicates
 from atrium.metadata.expressions import Expression
 from atrium.metadata.model import (
     SEARCHABLE_TYPES,
@@ -134,6 +135,7 @@ def build_entity(source: Source, report: Report) -> Entity:
         plural=Label.of(data.get("plural", data["label"])), fields=MappingProxyType(fields),
         title=data.get("title"), search=tuple(data.get("search", ())), owner=owner,
         indexes=tuple(indexes), checks=tuple(checks), pool=pool, icon=data.get("icon"),
+        duplicates=build_duplicates(source, fields, report),
         formula_order=_formula_order(source, fields, report),
     )
 

@@ -224,6 +224,24 @@ class Conversion:
         return next((target for target in self.targets if target.name == name), None)
 
 
+# Endings a company name is compared without (`duplicates.suffixes` replaces them): the legal
+# forms people add or leave out when they type the same company twice
+DEFAULT_NAME_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司", "Co., Ltd.", "Ltd.",
+                         "Limited", "Inc.", "Corp.", "Corporation", "Company", "LLC", "GmbH")
+# field types a duplicate rule may compare (a value that is typed and stored in one column)
+DUPLICATE_TYPES = frozenset({"text", "email", "phone", "select", "reference", "user", "date", "integer"})
+# the types whose normalised value is stored beside the field, in `<field>_key`, to be found fast
+KEYED_TYPES = frozenset({"text", "email"})
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """`duplicates:` on an entity: records equal in every field of one rule look like the same one."""
+
+    match: tuple[tuple[str, ...], ...]
+    suffixes: tuple[str, ...] = DEFAULT_NAME_SUFFIXES
+
+
 @dataclass(frozen=True)
 class Index:
     name: str
@@ -247,6 +265,7 @@ class Entity:
     owner_follows: OwnerFollows | None = None
     follow_up: FollowUp | None = None
     check_in: CheckIn | None = None
+    duplicates: Duplicates | None = None
     icon: str | None = None
     formula_order: tuple[str, ...] = ()  # formula fields, each after the formulas it reads
 
@@ -267,6 +286,14 @@ class Entity:
         if named:
             return tuple(dict.fromkeys(named))
         return tuple(f.name for f in self.fields.values() if f.type in ("text", "autonumber"))[:2]
+
+    @functools.cached_property
+    def keyed_fields(self) -> tuple[str, ...]:
+        """The fields whose normalised value is stored beside them (`<field>_key`) for duplicate checks."""
+        if self.duplicates is None:
+            return ()
+        named = (name for rule in self.duplicates.match for name in rule)
+        return tuple(dict.fromkeys(n for n in named if n in self.fields and self.fields[n].type in KEYED_TYPES))
 
     @functools.cached_property
     def stage_field(self) -> Field | None:  # read for every record written: computed once

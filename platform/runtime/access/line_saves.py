@@ -57,14 +57,14 @@ class LinesFailed(ValidationFailed):
 
 def save_with_lines(secured: SecuredRecords, actor: Actor, entity: str, record_id: int | None,
                     values: Mapping[str, Any], grids: Sequence[GridChanges],
-                    version: int | None = None) -> dict[str, Any]:
+                    version: int | None = None, check_duplicates: bool = False) -> dict[str, Any]:
     """Create (record_id None) or update the parent and write each grid's rows, in one transaction."""
     with write_transaction(secured.site.engine) as conn:
         parent_errors: Errors = {}
         saved: dict[str, Any] | None = None
         if record_id is None:
             try:
-                saved = secured.create(actor, entity, values, connection=conn)
+                saved = secured.create(actor, entity, values, connection=conn, check_duplicates=check_duplicates)
             except ValidationFailed as failed:
                 parent_errors = failed.errors
         else:
@@ -77,7 +77,8 @@ def save_with_lines(secured: SecuredRecords, actor: Actor, entity: str, record_i
         if record_id is not None:
             try:  # after the lines, so the parent's checks see its roll-ups as they will be
                 before = secured.records.get(entity, record_id, connection=conn)
-                saved = secured.update(actor, entity, record_id, values, version=version, connection=conn)
+                saved = secured.update(actor, entity, record_id, values, version=version, connection=conn,
+                                       check_duplicates=check_duplicates)
                 if any(written) and before is not None and saved["version"] == before["version"]:
                     saved = _touch(secured, conn, actor, entity, saved)
             except ValidationFailed as failed:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
 from atrium.runtime.automation.messages import message
+from atrium.runtime.duplicates.finder import DuplicateFinder
 from atrium.runtime.query.lists import ListQuery, Page
 from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import Actor
@@ -32,6 +33,7 @@ class SecuredRecords:
         self.site = site
         self.access = site.access
         self.records = site.records
+        self.duplicates = DuplicateFinder(site)
 
     def _check_entity(self, entity: str) -> None:
         if entity not in self.site.blueprint.entities:
@@ -93,7 +95,9 @@ class SecuredRecords:
             raise ValidationFailed(errors)
 
     def create(self, actor: Actor, entity: str, values: Mapping[str, Any],
-               connection: Connection | None = None) -> dict[str, Any]:
+               connection: Connection | None = None, check_duplicates: bool = False) -> dict[str, Any]:
+        """With `check_duplicates`, a record that looks like existing ones (the entity's
+        `duplicates:` rules) is refused with SimilarRecordsFound and nothing is written."""
         self._check_entity(entity)
         if not self.access.can(actor, entity, "create"):
             raise AccessDenied(entity)
@@ -102,6 +106,8 @@ class SecuredRecords:
             self.refuse_unreadable_links(conn, actor, entity, values)
             record = self.records.create(entity, values, actor, connection=conn)
             self._owner_stays_in_reach(conn, actor, entity, [record])
+            if check_duplicates:  # on the record as stored (coerced, defaulted); a refusal rolls it back
+                self.duplicates.refuse(conn, actor, entity, record)
         return self.visible(actor, entity, record)
 
     def bulk_create(self, actor: Actor, entity: str, rows: Iterable[Mapping[str, Any]],
@@ -118,14 +124,17 @@ class SecuredRecords:
         return created
 
     def update(self, actor: Actor, entity: str, record_id: int, values: Mapping[str, Any],
-               version: int | None = None, connection: Connection | None = None) -> dict[str, Any]:
+               version: int | None = None, connection: Connection | None = None,
+               check_duplicates: bool = False) -> dict[str, Any]:
         self._check_entity(entity)
         self.refuse_fields(actor, entity, values)
         with self._connect(connection, write=True) as conn:
-            self.get(actor, entity, record_id, conn, action="update")
+            before = self.get(actor, entity, record_id, conn, action="update")
             self.refuse_unreadable_links(conn, actor, entity, values)
             record = self.records.update(entity, record_id, values, actor, version=version, connection=conn)
             self._owner_stays_in_reach(conn, actor, entity, [record])
+            if check_duplicates:  # only when a rule's field changed (finder.py)
+                self.duplicates.refuse(conn, actor, entity, record, before=before)
         return self.visible(actor, entity, record)
 
     def delete(self, actor: Actor, entity: str, record_id: int, connection: Connection | None = None) -> int | None:

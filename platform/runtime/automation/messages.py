@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "not_location": N_("Must be a location (latitude, longitude)"),
     "check_failed": N_("This record does not pass the check '{check}'"),
     "duplicate": N_("Another record already has this value"),
+    "duplicates_found": N_("Records like this one already exist: open one of them, or save anyway"),
     "stale": N_("Someone else saved this record first; reload to see their changes"),
     "restricted": N_("Cannot delete: {count} {entity} record(s) still link to it"),
     "not_found": N_("No such record"),

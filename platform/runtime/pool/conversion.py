@@ -8,9 +8,11 @@ links. Everything happens in one writing transaction through `SecuredRecords`, s
 validation, access rule, history row and automation applies; the first error rolls all of it
 back and is reported against the target it belongs to (`target.field`).
 
-Before anything is created, each target with `match` fields is compared with the existing
-records of its entity: records equal (text without regard to case) in any match field are
-duplicates. Only records the user may read count (the access layer's read scope, and only match
+Before anything is created, each target with `match` fields (or whose entity declares
+`duplicates:`) is compared with the existing records of its entity: records equal in any match
+field, or alike by the entity's rules, are duplicates, compared as every duplicate check
+compares (duplicates/keys.py: a name without case, width, spaces or company suffix). Only
+records the user may read count (the access layer's read scope, and only match
 fields the user may see): they are offered to link instead of creating, and the user must pick one
 or confirm a new record. A look-alike the user may not read is neither shown nor counted, so the
 check never reveals that such a record exists.
@@ -23,19 +25,17 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from atrium.metadata.model import TEXT_TYPES, Conversion, ConversionTarget, Entity
+from atrium.metadata.model import Conversion, ConversionTarget, Entity
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.runtime.automation.messages import message
+from atrium.runtime.duplicates.finder import Candidate, DuplicateFinder
 from atrium.runtime.pool.messages import pool_message
 from atrium.runtime.records.evaluation import Actor
-from atrium.runtime.records.phones import phone_digits
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors
 from atrium.runtime.records.service import RecordError, RecordNotFound, ValidationFailed
 from atrium.runtime.schema.database import connect, write_transaction
-from atrium.runtime.schema.tables import phone_key_column
 
 CANDIDATES = 10
 SOURCE = "_source"  # the key of the source's own errors among the targets'
@@ -53,12 +53,6 @@ class Choice:
     @property
     def creates(self) -> bool:
         return self.include and self.use is None
-
-
-@dataclass
-class Candidate:
-    id: int
-    title: str
 
 
 @dataclass
@@ -123,6 +117,7 @@ class Conversions:
     def __init__(self, site: Any):
         self.site = site
         self.secured = SecuredRecords(site)
+        self.finder = DuplicateFinder(site)
 
     # --- what the pages ask ------------------------------------------------------------------
 
@@ -154,7 +149,7 @@ class Conversions:
                 choice = choice_for(choices, target, source)
                 values = {**self._mapped(actor, entity, target, source), **dict(choice.values)}
                 plan = TargetPlan(target, values, linked=source.get(target.link))
-                if target.match:
+                if target.match or self.site.blueprint.entities[target.entity].duplicates:
                     plan.candidates = self._duplicates(conn, actor, target, values)
                 plans.append(plan)
         return plans
@@ -259,34 +254,12 @@ class Conversions:
 
     def _duplicates(self, conn: Connection, actor: Actor, target: ConversionTarget,
                     values: Mapping[str, Any]) -> list[Candidate]:
-        """The records of the target's entity the actor may read that equal `values` in a match
-        field the actor may see; nothing about the others."""
-        model = self.site.blueprint.entities[target.entity]
-        table = self.site.tables[target.entity]
-        same = []
-        for name in target.match:
-            value = values.get(name)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            if self.site.access.field_mode(actor, target.entity, name) == "hidden":
-                continue  # matching on it would tell the value of a field the actor may not see
-            column = table.c[name]
-            if model.fields[name].type == "phone":  # the same number however it is spaced (records/phones.py)
-                key = phone_digits(value, self.site.blueprint.phone_country_code)
-                if key:
-                    same.append(table.c[phone_key_column(name)] == key)
-            elif model.fields[name].type in TEXT_TYPES and isinstance(value, str):
-                same.append(sa.func.lower(sa.func.trim(column)) == value.strip().lower())
-            else:
-                same.append(column == value)
-        if not same:
-            return []
-        readable = self.site.access.row_filter(conn, actor, target.entity, "read", table)
-        query = sa.select(table.c.id).where(readable, sa.or_(*same)).order_by(table.c.id).limit(CANDIDATES)
-        ids = list(conn.execute(query).scalars())
-        records = self.site.records.read_many(conn, target.entity, ids)
-        titles = self.site.queries.titles_of(conn, target.entity, records, actor)
-        return [Candidate(i, titles.get(i) or f"#{i}") for i in ids]
+        """The records of the target's entity the actor may read that look like `values`: equal
+        in one of the target's `match` fields, or else by the entity's own `duplicates:` rules,
+        compared as every duplicate check compares (duplicates/finder.py); nothing about the others."""
+        rules = [(name,) for name in target.match] or None
+        similar = self.finder.find(conn, actor, target.entity, values, rules=rules, count_hidden=False)
+        return list(similar.readable)
 
 
 def choice_for(choices: Mapping[str, Choice], target: ConversionTarget, source: Mapping[str, Any]) -> Choice:

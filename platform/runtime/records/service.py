@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from atrium.metadata.model import Blueprint, Entity
 from atrium.runtime.automation.messages import message
+from atrium.runtime.duplicates.keys import key_columns
 from atrium.runtime.pool.releases import PoolReleases
 from atrium.runtime.records.audit import Audit, changed_fields, format_number, sequence_key
 from atrium.runtime.records.errors import RecordError, RecordNotFound, StaleRecord, ValidationFailed  # noqa: F401  (re-exported)
@@ -36,7 +37,13 @@ from atrium.runtime.records.stage_analytics import LearnedProbabilities
 from atrium.runtime.records.updates import BulkUpdates
 from atrium.runtime.schema.bulk_statements import among_ids
 from atrium.runtime.schema.database import connect, write_transaction
-from atrium.runtime.schema.tables import Tables, build_tables, location_columns, phone_key_column
+from atrium.runtime.schema.tables import (
+    Tables,
+    build_tables,
+    location_columns,
+    match_key_column,
+    phone_key_column,
+)
 from atrium.runtime.trash.binning import TrashBatch, highest_binned_id
 
 if TYPE_CHECKING:  # the services built over this one, attached by the site (site/services.py)
@@ -89,12 +96,13 @@ class RecordService(BulkUpdates):
 
     def columns_of(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
         """Field values → column values (a location spreads over three columns, a phone adds its
-        digits: records/phones.py)."""
+        digits: records/phones.py, a field a duplicate rule compares its key: duplicates/keys.py)."""
         columns: dict[str, Any] = {}
         for name, value in values.items():
             field = entity.fields.get(name)
             if field is None or field.type not in ("location", "phone"):
                 columns[name] = value
+                columns.update(key_columns(self.blueprint, entity, name, value))  # duplicates/keys.py
             elif field.type == "phone":  # and its digits for matching, beside what was typed
                 columns[name] = value
                 columns[phone_key_column(name)] = phone_digits(value, self.blueprint.phone_country_code)
@@ -158,7 +166,8 @@ class RecordService(BulkUpdates):
         phone's digits beside it are the engine's, not the record's)."""
         if model.name not in self._keys:
             plain = all(field.type != "location" for field in model)
-            digits = {phone_key_column(f.name) for f in model if f.type == "phone"}
+            digits = {phone_key_column(f.name) for f in model if f.type == "phone"} | {
+                match_key_column(name) for name in model.keyed_fields}
             self._keys[model.name] = tuple(c.name for c in self.tables[model.name].c
                                            if c.name not in digits) if plain else None
         return self._keys[model.name]

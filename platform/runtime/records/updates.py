@@ -138,7 +138,8 @@ class BulkUpdates:
         else:
             checked = [{n: new for n, _, new in found} for _, _, found in moves]
         spread = self._plain_keys(model) is None  # a location field spreads over three columns
-        phones = any(f.type == "phone" for f in model)  # a phone writes its digits beside it
+        # a phone writes its digits beside it, a field a duplicate rule compares its key
+        phones = any(f.type == "phone" for f in model) or bool(model.keyed_fields)
 
         def store(now: dt.datetime) -> list[tuple[dict, dict]]:
             if shared is not None and not spread:  # records changing the same fields get the same values

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
+from atrium.runtime.duplicates.keys import fill_match_keys, key_gaps
 from atrium.runtime.schema.database import refresh_statistics
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, location_columns
 from atrium.runtime.schema.value_moves import Stranded, move_values, refusals, stranded_values
@@ -50,7 +51,8 @@ class MigrationFailed(MigrationRefused):
 class Step:
     # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column,
     # move_values (records holding `value`, a removed stage or option, get `target`),
-    # search_index, search_fill, search_extension, search_unindexed (the global search: search/index.py)
+    # search_index, search_fill, search_extension, search_unindexed (the global search: search/index.py),
+    # fill_keys (values typed before a duplicate rule compared them get their key: duplicates/keys.py)
     action: str
     table: str
     name: str  # column or index
@@ -187,6 +189,8 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
     steps += [Step("move_values", item.entity, item.field, item.move_text("en"), value=item.value,
                    target=item.target, records=item.records) for item in stranded if item.target is not None]
     refused += refusals(stranded, "en")
+    steps += [Step("fill_keys", entity, name, f"fill {entity}.{name}_key: {entity}.{name} normalised for "
+                   "duplicate checks") for entity, name in key_gaps(connection, blueprint, tables, live)]
     steps += [Step(f"search_{change.kind}", change.entity, change.entity, change.description)
               for change in search_index.plan(connection, blueprint, tables)]
     return MigrationPlan(tuple(steps), tuple(refused), tuple(stranded))
@@ -315,6 +319,8 @@ def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables:
             for step in plan.steps if step.action == "move_values"]
         if moved and after_moves is not None:
             after_moves(connection, moved)
+        for step in (s for s in plan.steps if s.action == "fill_keys"):  # once the key columns exist
+            fill_match_keys(connection, blueprint, tables, blueprint.entities[step.table], only=step.name)
         search_index.build(connection, op, blueprint, tables)  # after the schema: a rebuilt table lost its triggers
     except sa.exc.DBAPIError as error:  # the transaction rolls back: nothing is changed
         reason = " ".join(str(getattr(error, "orig", None) or error).split())
@@ -327,7 +333,7 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
     existing = set(sa.inspect(connection).get_table_names())
     deferred_keys: list[tuple[str, sa.ForeignKey]] = []
     for step in plan.steps:
-        if step.action.startswith("search_"):  # the search index is built after the schema (_apply)
+        if step.action.startswith("search_") or step.action == "fill_keys":  # after the schema (_apply)
             continue
         table = tables.metadata.tables[step.table]
         if step.action == "create_table":

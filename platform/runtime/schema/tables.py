@@ -2,8 +2,9 @@
 
 The layout is part of the product (admins point BI tools at it): a table is named after its
 entity, a column after its field, a location is `<field>_lat`, `<field>_lng`, `<field>_address`,
-a phone is what was typed in `<field>` and its digits for matching in `<field>_digits`,
-and every table has id, created_at/by, updated_at/by and version.
+a phone is what was typed in `<field>` and its digits for matching in `<field>_digits`, a text or
+email field a duplicate rule compares has its normalised value in `<field>_key` (indexed: records/
+duplicate_keys.py), and every table has id, created_at/by, updated_at/by and version.
 """
 from __future__ import annotations
 
@@ -94,6 +95,9 @@ def field_columns(entity: Entity, field: Field) -> list[sa.Column]:
     elif field.type == "phone":  # beside what was typed, the number as digits for matching (records/phones.py)
         return [sa.Column(field.name, column_type(field), nullable=True),
                 sa.Column(phone_key_column(field.name), sa.String(PHONE_KEY_LENGTH), nullable=True)]
+    if field.name in entity.keyed_fields:  # and its normalised value for duplicate checks
+        return [sa.Column(field.name, column_type(field), nullable=True),
+                sa.Column(match_key_column(field.name), column_type(field), nullable=True)]
     return [sa.Column(field.name, column_type(field), *args, nullable=True)]
 
 
@@ -103,6 +107,11 @@ PHONE_KEY_LENGTH = 24
 def phone_key_column(name: str) -> str:
     """The column holding a phone field's number as digits with its country code."""
     return f"{name}_digits"
+
+
+def match_key_column(name: str) -> str:
+    """The column holding a text or email field's value normalised for duplicate checks."""
+    return f"{name}_key"
 
 
 def location_columns(name: str) -> tuple[str, ...]:
@@ -148,6 +157,14 @@ def entity_indexes(entity: Entity, sort: tuple[str, ...] = ()) -> list[tuple[str
             indexes[name] = (name, (field.name,), False)
     for index in entity.indexes:
         indexes[index.name] = (index.name, index.fields, index.unique)
+    for name in entity.keyed_fields:  # a duplicate check looks a typed value up by its key
+        column = match_key_column(name)
+        indexes[f"ix_{entity.name}_{column}"] = (bounded_name(f"ix_{entity.name}_{column}"), (column,), False)
+    for rule in entity.duplicates.match if entity.duplicates is not None else ():
+        name = rule[0]
+        if len(rule) == 1 and entity.fields[name].type == "phone":
+            column = phone_key_column(name)
+            indexes[f"ix_{entity.name}_{column}"] = (bounded_name(f"ix_{entity.name}_{column}"), (column,), False)
     return list(indexes.values())
 
 

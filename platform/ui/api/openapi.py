@@ -22,6 +22,7 @@ from atrium.runtime.site.site import Site
 from atrium.ui.api.openapi_actions import action_paths
 from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
 from atrium.ui.api.openapi_common import (
+    ALLOW_DUPLICATE,
     COMMON_RESPONSES,
     COMMON_SCHEMAS,
     EXACT,
@@ -156,6 +157,11 @@ class Describer:
                 "without it adds one. Written with the record in one transaction.",
                 "properties": {g.key: {"type": "array", "items": {"type": "object"}, "maxItems": 500}
                                for g in grids}, "additionalProperties": False}
+        if entity.duplicates is not None:
+            properties[ALLOW_DUPLICATE] = {
+                "type": "boolean", "writeOnly": True, "description": "Save even though records like this one "
+                "exist (the entity's duplicate rules); without it such a save is answered 409 `duplicates` "
+                "with the similar records the caller may read and a count of the others."}
         # what a new record must be given: a field with a default (or a stage, which starts in the
         # pipeline's first) is filled in when left out
         required = [f.name for f in self.fields(entity) if f.required and f.default is None and f.type != "stage"
@@ -244,6 +250,11 @@ class Describer:
         collection: dict[str, Any] = {}
         item: dict[str, Any] = {"parameters": [id_parameter()]}
         plural = _label(self.blueprint, entity.plural)
+        similar = [{"$ref": "#/components/schemas/Duplicates"}] if entity.duplicates is not None else []
+        duplicates = {"409": {"description": "Records like this one exist (send `allow_duplicate: true` to save "
+                              "anyway), or the record's state refuses it", "content": {"application/json": {
+                                  "schema": {"anyOf": [*similar, {"$ref": "#/components/schemas/Error"}]}}}}
+                      } if similar else {}
         if can("read"):
             collection["get"] = {
                 "operationId": f"list_{name}", "tags": [name], "summary": f"List {plural}",
@@ -260,7 +271,7 @@ class Describer:
             collection["post"] = {
                 "operationId": f"create_{name}", "tags": [name], "summary": f"Create a {name}",
                 "requestBody": {"required": True, **one},
-                "responses": {"201": {"description": "Created", **one}, **WRITE_ERRORS}}
+                "responses": {"201": {"description": "Created", **one}, **WRITE_ERRORS, **duplicates}}
         if can("update"):
             item["patch"] = {
                 "operationId": f"update_{name}", "tags": [name], "summary": f"Change a {name}",
@@ -269,7 +280,7 @@ class Describer:
                 "responses": {"200": {"description": "The record as saved", **one}, **WRITE_ERRORS,
                               "409": {"description": "Someone saved the record first (or it is locked)",
                                       "content": {"application/json": {"schema": {"anyOf": [
-                                          {"$ref": f"#/components/schemas/{name}_stale"},
+                                          {"$ref": f"#/components/schemas/{name}_stale"}, *similar,
                                           {"$ref": "#/components/schemas/Error"}]}}}}}}
         if can("delete"):
             item["delete"] = {

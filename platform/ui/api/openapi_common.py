@@ -76,6 +76,8 @@ def error_response(description: str, schema: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 
+# the body member that saves a record although records like it exist (runtime/duplicates/finder.py)
+ALLOW_DUPLICATE = "allow_duplicate"
 COMMON_SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string", "description": "bad_request, unauthorized, forbidden, csrf, not_found, "
@@ -84,6 +86,16 @@ COMMON_SCHEMAS: dict[str, Any] = {
         "message": {"type": "string", "description": "For people, in the caller's language"},
         "parameter": {"type": "string", "description": "The parameter (or body member) at fault, if any"},
         "reason": {"type": "string", "description": "The rule that refused, where there are several"}}},
+    "Duplicates": {"type": "object", "required": ["error", "duplicates"], "properties": {
+        "error": {"const": "duplicates"}, "message": {"type": "string"},
+        "duplicates": {"type": "object", "required": ["entity", "candidates", "more", "hidden"], "properties": {
+            "entity": {"type": "string"},
+            "candidates": {"type": "array", "description": "Similar records the caller may read",
+                           "items": {"type": "object", "required": ["id", "title"], "properties": {
+                               "id": {"type": "integer"}, "title": {"type": "string"}}}},
+            "more": {"type": "integer", "description": "Readable similar records beyond those listed"},
+            "hidden": {"type": "integer", "description": "Similar records the caller may not read (counted, "
+                                                        "not shown)"}}}}},
     "ValidationErrors": {"type": "object", "required": ["errors"], "properties": {
         "errors": {"type": "object", "description": "Field name (or `_record`) → messages in the "
                    "caller's language", "additionalProperties": {"type": "array", "items": {"type": "string"}}},

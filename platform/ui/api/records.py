@@ -40,7 +40,7 @@ from atrium.ui.api.calls import (
     to_json,
 )
 from atrium.ui.api.openapi import Describer, document
-from atrium.ui.api.openapi_common import MAX_DAYS, OPERATORS, PERIOD, RESERVED, paging
+from atrium.ui.api.openapi_common import ALLOW_DUPLICATE, MAX_DAYS, OPERATORS, PERIOD, RESERVED, paging
 from atrium.ui.api.record_lines import LINES, parse_lines, with_lines
 from atrium.ui.api.request_checks import check_query, check_record
 from atrium.ui.web.threads import in_thread, with_body
@@ -55,7 +55,12 @@ INTEGER = Field(name="value", type="integer", label=Label.of("value"))
 
 def writable_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """The body without system fields: a record read from the API can be sent back as it is."""
-    return {key: value for key, value in data.items() if key not in SYSTEM_FIELDS}
+    return {key: value for key, value in data.items() if key not in SYSTEM_FIELDS and key != ALLOW_DUPLICATE}
+
+
+def checks_duplicates(entity: Entity, data: Mapping[str, Any]) -> bool:
+    """Whether a save is refused (409) when records like it exist: unless the body allows it."""
+    return entity.duplicates is not None and data.get(ALLOW_DUPLICATE) is not True
 
 
 # --- the query string → the condition language ---------------------------------------------------
@@ -182,11 +187,13 @@ def create_record(request: Request, site: Site, actor: Actor, entity: Entity, bo
     data = json_object(body, actor.locale)
     check_record(Describer(site, actor).record_schema(entity), data, entity.fields, actor.locale)
     values, lines = writable_values(data), parse_lines(site, actor, entity, data)
+    check = checks_duplicates(entity, data)
     if lines is None:
-        record = SecuredRecords(site).create(actor, entity.name, values)
+        record = SecuredRecords(site).create(actor, entity.name, values, check_duplicates=check)
     else:
         values.pop(LINES, None)
-        record = save_with_lines(SecuredRecords(site), actor, entity.name, None, values, lines)
+        record = save_with_lines(SecuredRecords(site), actor, entity.name, None, values, lines,
+                                 check_duplicates=check)
     location = str(request.url_for("api_record", entity=entity.name, record_id=record["id"]))
     return JSONResponse(with_lines(site, actor, entity, record), status_code=201, headers={"Location": location})
 
@@ -223,10 +230,12 @@ def update_record(request: Request, site: Site, actor: Actor, entity: Entity, bo
                     del values[name]
             except CoercionError:
                 pass
+    check = checks_duplicates(entity, data)
     if lines is None:
-        record = secured.update(actor, entity.name, record_id, values, version=version)
+        record = secured.update(actor, entity.name, record_id, values, version=version, check_duplicates=check)
     else:
-        record = save_with_lines(secured, actor, entity.name, record_id, values, lines, version=version)
+        record = save_with_lines(secured, actor, entity.name, record_id, values, lines, version=version,
+                                 check_duplicates=check)
     return JSONResponse(with_lines(site, actor, entity, record))
 
 

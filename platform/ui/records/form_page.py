@@ -3,7 +3,9 @@ required_when) and the check of one field when it loses focus.
 
 Every write goes through SecuredRecords. On an error nothing is saved and the form comes back
 with each message beside its field and the user's input kept (200 to HTMX, 422 without); a stale
-edit shows a conflict with both values; a save redirects to the detail page.
+edit shows a conflict with both values; a record like existing ones is warned about beside the
+field before saving and refused until the user confirms (duplicate_warning.py); a save redirects to
+the detail page.
 """
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from atrium.runtime.access.line_saves import LinesFailed, RowErrors, save_with_lines
+from atrium.runtime.duplicates.finder import SimilarRecordsFound
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
+from atrium.ui.records.duplicate_warning import DuplicateWarning, checks, field_warning, warning_of
 from atrium.ui.records.form_lines import FormLines, GridInput
 from atrium.ui.records.form_model import Draft, FormModel, input_value
 from atrium.ui.records.list_state import resolver
@@ -76,7 +80,7 @@ class FormPage:
     def context(self, record: Mapping[str, Any], raw: Mapping[str, Any] | None, errors: Mapping[str, list[str]],
                 titles: Mapping[str, str] | None = None, touched: set[str] | None = None,
                 version: Any = None, conflict: list | None = None,
-                extras: Mapping[str, str] | None = None) -> dict:
+                extras: Mapping[str, str] | None = None, duplicates: DuplicateWarning | None = None) -> dict:
         kit = self.kit
         shown = dict(record)
         for name, value in (raw or {}).items():  # the chosen records of pickers, for their titles
@@ -110,7 +114,8 @@ class FormPage:
                 "version": version, "conflict": conflict is not None, "conflict_rows": conflict or [],
                 "extras": sorted((extras or {}).items()),
                 "currency_symbol": format_money(0, kit.blueprint.currency, kit.locale).rstrip("0.,"),
-                "record_title": self.record_title(), "grids": grids, "back": self.back}
+                "record_title": self.record_title(), "grids": grids, "back": self.back,
+                "duplicates": duplicates}
 
     def blocked(self) -> bool:
         """A row's input cannot be read (a picker left without a choice): nothing is saved."""
@@ -121,15 +126,17 @@ class FormPage:
         field = self.kit.entity.fields.get(name)
         return name if self.record_id is None and field is not None and field.type == "reference" else ""
 
-    def save(self, changes: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
+    def save(self, changes: Mapping[str, Any], version: int | None = None,
+             check_duplicates: bool = False) -> dict[str, Any]:
         """Create or update the record, with its lines when the form has grids (one transaction)."""
-        kit = self.kit
+        kit, check = self.kit, check_duplicates
         if self.lines.grids and self.line_inputs is not None:
             return save_with_lines(kit.secured, kit.actor, kit.entity_name, self.record_id, changes,
-                                   self.lines.changes(self.line_inputs), version=version)
+                                   self.lines.changes(self.line_inputs), version=version, check_duplicates=check)
         if self.record_id is None:
-            return kit.secured.create(kit.actor, kit.entity_name, changes)
-        return kit.secured.update(kit.actor, kit.entity_name, self.record_id, changes, version=version)
+            return kit.secured.create(kit.actor, kit.entity_name, changes, check_duplicates=check)
+        return kit.secured.update(kit.actor, kit.entity_name, self.record_id, changes, version=version,
+                                  check_duplicates=check)
 
     def failed(self, failed: ValidationFailed) -> dict[str, list[str]]:
         """A refused save's messages for the parent's fields; each row's go to its row."""
@@ -194,12 +201,16 @@ def create(request: Request, form: FormData) -> Response:
     extras = {k: str(v) for k, v in draft.raw.items() if k not in page.model.names}
     record, found = page.model.draft_record(draft.changes)
     errors = _merge(draft.errors, found)
+    duplicates = None
     if not draft.errors and not page.blocked():
         try:
-            return redirect(request, page.saved_url(page.save(draft.changes)))
+            return redirect(request, page.saved_url(page.save(draft.changes, check_duplicates=checks(kit, form))))
         except ValidationFailed as failed:
             errors = page.failed(failed)
-    return page.page(request, page.context(record, draft.raw, errors, draft.titles, extras=extras), 422)
+        except SimilarRecordsFound as similar:
+            duplicates = warning_of(kit, similar.similar)
+    context = page.context(record, draft.raw, errors, draft.titles, extras=extras, duplicates=duplicates)
+    return page.page(request, context, 409 if duplicates else 422)
 
 
 @record_page
@@ -221,16 +232,21 @@ def update(request: Request, form: FormData) -> Response:
     version = str(form.get("version", "")).strip()
     record, found = page.model.draft_record(draft.changes)
     errors = _merge(draft.errors, found)
+    duplicates = None
     if not draft.errors and not page.blocked():
         try:
-            page.save(draft.changes, version=whole_number(version, "version", kit.locale))
+            page.save(draft.changes, version=whole_number(version, "version", kit.locale),
+                      check_duplicates=checks(kit, form))
             return redirect(request, f"/r/{kit.entity_name}/{kit.record_id()}")
         except ValidationFailed as failed:
             errors = page.failed(failed)
         except StaleRecord as stale:
             theirs = kit.secured.visible(kit.actor, kit.entity_name, stale.current)
             return _conflict(request, page, draft, theirs)
-    return page.page(request, page.context(record, draft.raw, errors, draft.titles, version=version or None), 422)
+        except SimilarRecordsFound as similar:
+            duplicates = warning_of(kit, similar.similar)
+    context = page.context(record, draft.raw, errors, draft.titles, version=version or None, duplicates=duplicates)
+    return page.page(request, context, 409 if duplicates else 422)
 
 
 def _conflict(request: Request, page: FormPage, draft: Draft, theirs: dict[str, Any]) -> Response:
@@ -293,6 +309,10 @@ def validate(request: Request, form: FormData) -> Response:
     page = FormPage(kit, kit.record_id() if current else None, current)
     name = request.query_params.get("field", "")
     draft = page.read(form)
-    _, found = page.model.draft_record(draft.changes)
+    record, found = page.model.draft_record(draft.changes)
     errors = _merge(draft.errors, found).get(name, []) if name in page.model.names else []
-    return render(request, "form.html", {"name": name, "errors": errors}, block="field_messages")
+    # a look-alike is told beside the field, before saving (a field with errors first gets them right)
+    duplicates = (field_warning(kit, name, record, page.record_id, current)
+                  if name in page.model.names and not errors else None)
+    return render(request, "form.html", {"name": name, "errors": errors, "duplicates": duplicates},
+                  block="field_messages")

@@ -13,6 +13,7 @@ PLAN_WORDS: dict[str, str] = {
     "drop_index": N_("drop index {name} (no data lost)"),
     "keep_column": N_("keep column {table}.{name}: no longer in the metadata (hidden; its data stays)"),
     "drop_column": N_("DROP column {table}.{name} and its data"),
+    "fill_keys": N_("fill {table}.{name}_key: the values normalised for duplicate checks"),
 }
 DOCUMENT_KINDS: dict[str, str] = {
     "entity": N_("entity"),

@@ -127,3 +127,15 @@
     });
   });
 })();
+
+// A save refused because records like it exist (ui/records/duplicate_warning.py) lists them at the
+// top of the form, far above the Save button just pressed: bring the list into view, with the
+// "Save anyway" button focused for the keyboard.
+document.addEventListener("htmx:afterSettle", function () {
+  var panel = document.querySelector("#form-body .duplicates[data-fresh]");
+  if (!panel) return;
+  panel.removeAttribute("data-fresh");
+  panel.scrollIntoView({block: "start"});
+  var button = panel.querySelector("button");
+  if (button) button.focus({preventScroll: true});
+});

@@ -1,0 +1,1 @@
+"""Duplicate warnings: values normalised for comparing, and the records that look alike."""
