@@ -18,6 +18,7 @@ from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.approvals.view import record_panel
+from atrium.ui.records.attachments import attachment_panel
 from atrium.ui.records.form_lines import FormLines
 from atrium.ui.records.form_model import FormModel
 from atrium.ui.records.list_page import cells, count_text
@@ -126,7 +127,7 @@ def new_related_url(kit: Kit, child: str, via: str, record: Mapping[str, Any]) -
 
 def default_columns_of(kit: Kit, entity: str) -> list[str]:
     return [f.name for f in kit.blueprint.entities[entity]
-            if f.type not in ("textarea", "location", "multiselect")][:6]
+            if f.type not in ("textarea", "location", "multiselect", "file")][:6]
 
 
 def stage_actions(kit: Kit, record: Mapping[str, Any]) -> list[Action]:
@@ -164,8 +165,9 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
                                 can_update)
         entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related}, approval.history)
         extra = record_actions(kit, connection, record)  # claim, release, convert
+        files = attachment_panel(kit, connection, record, can_update)
     if approval.locked:  # read-only while it waits: the page does not offer what would be refused
-        can_update = can_delete = False
+        can_update = can_delete = False  # files stay open: a reviewer needs the document (attachments.py)
         extra.update(can_claim=False, can_release=False, convert_label=None)
     stage_locked = kit.entity.stage_field is not None and kit.entity.stage_field.name in approval.locked_fields
     system = {name: kit.presenter.show(_system_field(name), record.get(name), lookups)
@@ -175,7 +177,7 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
             "related": related, "grids": grids, "timeline": entries, "can_update": can_update, "can_delete": can_delete,
             "actions": stage_actions(kit, record) if can_update and not stage_locked else [],
             "messages": messages or [], "approval": approval,
-            "system": system, "stage": _stage_shown(kit, record, lookups), **extra}
+            "system": system, "stage": _stage_shown(kit, record, lookups), "attachments": files, **extra}
 
 
 def _system_field(name: str):
