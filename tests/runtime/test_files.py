@@ -2,6 +2,7 @@
 field's limits refused with a message beside the field, and nothing left behind when removed."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from files_kit import files_site
 
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
+from atrium.runtime.automation.scheduler import Scheduler
 from atrium.runtime.files.service import remove_files_of
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.runtime.schema.database import write_transaction
@@ -115,3 +117,13 @@ def test_the_sweep_moves_a_committed_file_forward_and_deletes_an_abandoned_uploa
     later = site.now().replace(year=site.now().year + 1)
     assert site.files.sweep(later) == (1, 1)
     assert stored_objects(root) == [added["key"]]
+
+
+def test_the_servers_scheduler_sweeps_what_an_interrupted_upload_left(world):
+    site, people, deal, root = world
+    site.files.storage.put("tmp/ab/interrupted", io.BytesIO(b"half"))
+    Scheduler(site).tick()  # written just now: an upload that may still be running is left alone
+    assert stored_objects(root) == ["tmp/ab/interrupted"]
+    site.clock = lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)
+    Scheduler(site).tick()
+    assert stored_objects(root) == []

@@ -70,6 +70,10 @@ def test_finance_attaches_the_signed_pdf_the_rep_sees_it_another_rep_gets_404(wo
     exported = rep.get("/r/contract/export.csv").content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(exported)))
     assert f"/files/{file_id}" in rows[1][rows[0].index("Signed contract")]
+    edit = rep.get(f"/r/contract/{deal['id']}/edit").text  # the form shows the field's files, read only
+    assert f'<a href="/files/{file_id}">signed.pdf</a>' in edit
+    assert f'href="/r/contract/{deal["id"]}#attachments"' in edit
+    assert "Files can be attached once the record is saved" in rep.get("/r/contract/new").text
     sheet = openpyxl.load_workbook(io.BytesIO(rep.get("/r/contract/export.xlsx").content)).active
     header, first = list(sheet.iter_rows(values_only=True))[:2]
     assert first[header.index("Signed contract")] == f"/files/{file_id}"
