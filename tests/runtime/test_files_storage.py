@@ -99,3 +99,47 @@ def test_a_kill_during_an_upload_leaves_no_row_and_the_sweep_removes_the_partial
     assert site.files.sweep(site.now().replace(year=site.now().year + 1)) == (0, 1)
     assert not any(p.is_file() for p in root.rglob("*"))
     site.engine.dispose()
+
+
+REMOVE_CHILD = textwrap.dedent("""
+    import sys, time
+    from atrium.metadata import load_blueprint
+    from atrium.runtime.files.service import Files
+    from atrium.runtime.files.storage import LocalStorage
+    from atrium.runtime.records.evaluation import Actor
+    from atrium.runtime.site.site import Site
+
+    class Stalling(LocalStorage):
+        # the object is moved aside, then the process stalls before the row's removal commits
+        def move(self, key, to):
+            super().move(key, to)
+            print("moved", flush=True)
+            time.sleep(60)
+
+    folder, url, user, file_id = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    site = Site.open(load_blueprint(folder + "/bp"), url)
+    Files(site, Stalling(folder + "/files")).remove(Actor(user_id=user, name="rep", role="rep"), file_id)
+""")
+
+
+def test_a_kill_during_a_removal_keeps_the_file_and_the_sweep_puts_it_back(tmp_path, database_url):
+    site, people = files_site(tmp_path, database_url)
+    rep = people["rep"]
+    deal = SecuredRecords(site).create(rep, "deal", {"name": "Killed removal"})["id"]
+    added = site.files.attach(rep, "deal", deal, "photos", "p.jpg", None, io.BytesIO(PDF))
+    child = subprocess.Popen([sys.executable, "-c", REMOVE_CHILD, str(tmp_path), database_url, str(rep.user_id),
+                              str(added["id"])], env={**os.environ, "PYTHONPATH": os.getcwd()},
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "moved"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    # the row's removal never committed: the file is still listed and still reads
+    assert [f["id"] for f in site.files.of_record(rep, "deal", deal)] == [added["id"]]
+    assert b"".join(site.files.open(rep, added["id"]).chunks) == PDF
+    assert site.files.sweep(site.now().replace(year=site.now().year + 1)) == (1, 0)
+    root = tmp_path / "files"
+    assert [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()] == [added["key"]]
+    site.engine.dispose()
