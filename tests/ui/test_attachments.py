@@ -93,11 +93,21 @@ def test_a_file_the_field_does_not_accept_is_refused_beside_it_and_nothing_is_ke
         assert connection.execute(sa.select(sa.func.count()).select_from(world.site.files.table)).scalar() == 0
 
 
-def test_an_upload_without_the_csrf_token_is_refused(world):
+def test_an_upload_without_the_right_csrf_token_is_refused_and_nothing_is_kept(world):
     deal = contract(world)
     rep = world.browser("rep")
-    answer = rep.client.post(f"/r/contract/{deal['id']}/files", files={"file": ("a.pdf", PDF, "application/pdf")})
-    assert answer.status_code == 403
+    path = f"/r/contract/{deal['id']}/files"
+    assert rep.client.post(path, files={"file": ("a.pdf", PDF, "application/pdf")}).status_code == 403
+    assert rep.client.post(path, data={"csrf_token": "forged"},
+                           files={"file": ("a.pdf", PDF, "application/pdf")}).status_code == 403
+    assert rep.client.post(path, headers={"X-CSRF-Token": "forged"},
+                           files={"file": ("a.pdf", PDF, "application/pdf")}).status_code == 403
+    assert world.site.files.of_record(world.actor("rep"), "contract", deal["id"]) == []
+    # the token in a header (as htmx sends it) or in the form (without JavaScript) both work
+    assert rep.client.post(path, headers={"X-CSRF-Token": rep.token()}, follow_redirects=False,
+                           files={"file": ("a.pdf", PDF, "application/pdf")}).status_code == 303
+    assert upload(rep, path, "b.pdf", PDF).status_code == 303
+    assert len(world.site.files.of_record(world.actor("rep"), "contract", deal["id"])) == 2
 
 
 def test_deleting_a_file_needs_the_right_to_update_the_record(world):
@@ -134,6 +144,8 @@ def test_the_api_uploads_lists_downloads_and_deletes_under_the_records_access(wo
     assert [f["id"] for f in api("GET", path).json()["data"]] == [body["id"]]
     assert api("GET", f"/api/v1/files/{body['id']}").content == PDF
     assert api("GET", f"/api/v1/files/{body['id']}", user="rep2").status_code == 404
+    assert api("GET", f"/api/v1/files/{body['id']}?inline=1").headers["content-disposition"].startswith("inline;")
+    assert api("GET", f"/api/v1/files/{body['id']}?inline=yes").json()["parameter"] == "inline"
     assert api("GET", path, user="rep2").status_code == 404
     assert api("DELETE", f"/api/v1/files/{body['id']}", user="rep2").status_code == 404
     too_big = api("POST", path, files={"file": ("big.pdf", b"%PDF" + b"0" * (20 * 1024 * 1024), "application/pdf")},

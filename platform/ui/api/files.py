@@ -76,8 +76,11 @@ async def download_file(request: Request) -> Response:
 
 
 def _download(request: Request, actor: Actor) -> Response:
+    inline = request.query_params.get("inline")
+    if inline not in (None, "1"):
+        raise bad_request(actor.locale, "inline is 1 or left out", "inline")
     stored = request.app.state.site.files.open(actor, request.path_params["file_id"])
-    return file_response(stored, inline=request.query_params.get("inline") == "1")
+    return file_response(stored, inline=inline == "1")
 
 
 async def delete_file(request: Request) -> Response:

@@ -21,19 +21,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from atrium.metadata.file_fields import MOST
 from atrium.runtime.files.service import ATTACHMENTS, StoredFile, file_url, readable_size
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
 from atrium.ui.web.guards import login_required
+from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Lookups
+from atrium.ui.web.sessions import form_token_ok
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
 
-UPLOAD_PATHS = [re.compile(r"^/r/[^/]+/[0-9]+/files/?$"), re.compile(r"^/api/v1/[^/]+/[0-9]+/files/?$")]
+PAGE_UPLOAD = re.compile(r"^/r/[^/]+/[0-9]+/files/?$")
+UPLOAD_PATHS = [PAGE_UPLOAD, re.compile(r"^/api/v1/[^/]+/[0-9]+/files/?$")]
+FORM_CHECKED = [PAGE_UPLOAD]  # without JavaScript the CSRF token is in the body: `upload` checks it
 MAX_BODY = MOST + 1024 * 1024  # the largest file a field may take, and its multipart envelope
 
 
@@ -80,6 +84,9 @@ def upload(request: Request, form: FormData) -> Response:
     # the page holding the panel, with the message beside the upload; the page imports this module
     from atrium.ui.records.detail_page import detail_context
 
+    if not form_token_ok(request, form):
+        return HTMLResponse(word("The form expired; reload the page and try again", request.state.locale),
+                            status_code=403)
     kit = Kit(request)
     record_id = kit.record_id()
     upload = form.get("file")

@@ -111,7 +111,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
         # bodies bounded before the CSRF check reads them: small, except a signed-in upload
         Middleware(BodyLimit, upload_limit=MAX_BODY, uploads=import_page.UPLOAD_PATHS,
                    attachments=attachments.UPLOAD_PATHS, attachment_limit=attachments.MAX_BODY),
-        Middleware(sessions.IdentityMiddleware),
+        Middleware(sessions.IdentityMiddleware, form_checked=attachments.FORM_CHECKED),
         Middleware(EdgeGuard),  # a malformed path or query string is a 400, in the reader's language
     ]
     app = Starlette(routes=routes, middleware=middleware, max_body_size=max(MAX_BODY, attachments.MAX_BODY),
