@@ -49,6 +49,16 @@ def test_files_in_an_s3_bucket_upload_read_replace_and_delete(tmp_path, database
     assert bucket_keys(s3_endpoint) == ["site-a/" + added["key"]]
     site.files.remove(people["rep"], added["id"])
     assert bucket_keys(s3_endpoint) == []
+    # what a crash leaves in a bucket is settled as in a folder: a committed file moved forward,
+    # an abandoned upload deleted
+    kept = site.files.attach(people["rep"], "deal", deal, "photos", "kept.jpg", None, io.BytesIO(b"kept"))
+    storage.move(kept["key"], "tmp/" + kept["key"].split("/")[-1])
+    assert b"".join(site.files.open(people["rep"], kept["id"]).chunks) == b"kept"
+    storage.put("tmp/abandoned", io.BytesIO(b"half"))
+    with pytest.raises(FileNotFoundError):
+        storage.move("no/such-key", "tmp/such-key")
+    assert site.files.sweep(site.now().replace(year=site.now().year + 1)) == (1, 1)
+    assert bucket_keys(s3_endpoint) == ["site-a/" + kept["key"]]
     site.engine.dispose()
 
 

@@ -143,7 +143,7 @@ class Files:
             raise ValidationFailed({name: [message("field_not_allowed", actor.locale)]})
         return field
 
-    def _visible(self, actor: Actor, entity: str, rows: Iterable[Any]) -> list[dict[str, Any]]:
+    def visible(self, actor: Actor, entity: str, rows: Iterable[Any]) -> list[dict[str, Any]]:
         return [dict(row) for row in rows
                 if row["field"] is None or (row["field"] in self.site.blueprint.entities[entity].fields
                                             and self.site.access.field_mode(actor, entity, row["field"]) != "hidden")]
@@ -154,7 +154,7 @@ class Files:
             raise RecordNotFound(message("not_found", actor.locale))
         # the record's own check: unreadable → not found; readable but not `action` → forbidden
         self.secured.get(actor, row["entity"], row["record_id"], connection, action=action)
-        if not self._visible(actor, row["entity"], [row]):
+        if not self.visible(actor, row["entity"], [row]):
             raise RecordNotFound(message("not_found", actor.locale))
         return dict(row)
 
@@ -167,7 +167,7 @@ class Files:
             rows = connection.execute(sa.select(self.table).where(
                 self.table.c.entity == entity, self.table.c.record_id == record_id,
             ).order_by(self.table.c.id)).mappings()
-            return self._visible(actor, entity, rows)
+            return self.visible(actor, entity, rows)
 
     def open(self, actor: Actor, file_id: int) -> StoredFile:
         """The file's row and its bytes, if the actor may read its record."""

@@ -116,7 +116,12 @@ class S3Storage:
             body.close()
 
     def move(self, key: str, to: str) -> None:
-        self.client.copy({"Bucket": self.bucket, "Key": self.prefix + key}, self.bucket, self.prefix + to)
+        try:
+            self.client.copy({"Bucket": self.bucket, "Key": self.prefix + key}, self.bucket, self.prefix + to)
+        except Exception as error:  # botocore's ClientError: a missing object is a 404 like the folder's
+            if getattr(error, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise FileNotFoundError(key) from None
+            raise
         self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
     def delete(self, key: str) -> None:

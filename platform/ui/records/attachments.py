@@ -61,7 +61,7 @@ def attachment_panel(kit: Kit, connection: Connection, record: Mapping[str, Any]
     table = files.table
     rows = connection.execute(sa.select(table).where(table.c.entity == kit.entity_name,
                                                      table.c.record_id == record["id"]).order_by(table.c.id)).mappings()
-    visible = files._visible(kit.actor, kit.entity_name, rows)
+    visible = files.visible(kit.actor, kit.entity_name, rows)
     lookups = Lookups()
     kit.presenter.load_users(connection, [row["created_by"] for row in visible], lookups)
     listed = [ListedFile(row["id"], row["name"], file_url(row["id"]), readable_size(row["size"]),
