@@ -217,10 +217,10 @@ class Files:
             self.storage.delete(temporary)
             raise
         key = final_key(temporary)
+        replaced: list[str] = []
         try:
             with write_transaction(self.site.engine) as connection:
                 self.secured.get(actor, entity, record_id, connection, action="update")  # still so, now locked
-                replaced: list[str] = []
                 if field is not None and not field.multiple:
                     replaced = self._remove_rows(connection, self.table.c.entity == entity,
                                                  self.table.c.record_id == record_id, self.table.c.field == field.name)
@@ -230,10 +230,12 @@ class Files:
                 file_id = connection.execute(sa.insert(self.table).values(**values)).inserted_primary_key[0]
                 if field is not None:
                     self._refresh_column(connection, entity, field.name, [record_id])
-                after_commit(connection, lambda: self._settle(temporary, key))
         except BaseException:
             self.storage.delete(temporary)
+            for retired in replaced:  # the replaced file's row is back: so is its object
+                self.storage.move(retired, final_key(retired))
             raise
+        self.storage.move(temporary, key)  # committed: a crash before this line is the sweep's to finish
         self._forget(replaced)
         return {"id": file_id, **values}
 
@@ -277,9 +279,6 @@ class Files:
             files = [summary(row) for row in rows]
             connection.execute(sa.update(table).where(table.c.id == record_id).values({field: files or None}))
 
-    def _settle(self, temporary: str, key: str) -> None:
-        self.storage.move(temporary, key)
-
     def _forget(self, retired: list[str]) -> None:
         for key in retired:
             self.storage.delete(key)
@@ -295,7 +294,10 @@ class Files:
                 owned = connection.execute(sa.select(self.table.c.id).where(
                     self.table.c.key == final_key(temporary))).first()
             if owned is not None:
-                self.storage.move(temporary, final_key(temporary))
+                try:
+                    self.storage.move(temporary, final_key(temporary))
+                except FileNotFoundError:
+                    continue  # another worker's sweep settled it first
                 moved += 1
             else:
                 self.storage.delete(temporary)

@@ -77,6 +77,7 @@ class LocalStorage:
         target = self._path(to)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._path(key), target)
+        os.utime(target)  # a temporary object's age counts from its move (the sweep waits an hour)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
