@@ -41,6 +41,13 @@ def pytest_report_header(config):
     return "database: SQLite (set ATRIUM_TEST_DB=postgresql and ATRIUM_TEST_PG_URL for PostgreSQL)"
 
 
+@pytest.fixture(autouse=True)
+def files_storage(tmp_path_factory, monkeypatch):
+    """Attached files go to a temporary folder (ATRIUM_FILES), never beside a PostgreSQL test's
+    working folder (runtime/files/storage.py's default there)."""
+    monkeypatch.setenv("ATRIUM_FILES", str(tmp_path_factory.mktemp("files")))
+
+
 @pytest.fixture(scope="session")
 def b2b():
     return load_blueprint(B2B)

@@ -14,7 +14,7 @@ from atrium.metadata.expressions import Expression
 from atrium.metadata.model import Conversion, ConversionTarget, Entity, Label
 from atrium.metadata.sources import Report, Source
 
-UNMATCHABLE = ("location", "multiselect")
+UNMATCHABLE = ("location", "multiselect", "file")
 
 
 def link_conversions(sources: Mapping[str, Source], entities: dict[str, Entity], report: Report) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from atrium.metadata.duplicates import build_duplicates
 from atrium.metadata.expressions import Expression
+from atrium.metadata.file_fields import file_settings
 from atrium.metadata.model import (
     SEARCHABLE_TYPES,
     SYSTEM_FIELDS,
@@ -59,6 +60,7 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
     if "moved" in spec and spec["type"] not in MOVABLE_FIELD_TYPES:
         report.add(entity, path + ["moved"], "only select and multiselect fields move the records of a removed "
                    "option (a stage field's removed stages: `moved` on its pipeline)", key=True)
+    multiple, max_size, accept = file_settings(name, spec, entity, report)
     return Field(
         name=name, type=spec["type"], label=Label.of(spec.get("label"), name),
         help=Label.of(spec["help"]) if "help" in spec else None,
@@ -71,6 +73,7 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
         options=options, to=spec.get("to"), on_delete=spec.get("on_delete", "restrict"),
         pipeline=spec.get("pipeline"), format=spec.get("format"), reveals=tuple(spec.get("reveals", ())),
         stamp_on_stage=tuple(spec.get("stamp_on_stage", ())), moved=moved,
+        multiple=multiple, max_size=max_size, accept=accept,
     )
 
 

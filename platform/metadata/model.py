@@ -17,7 +17,7 @@ from atrium.metadata.message_settings import MessageSettings
 FIELD_TYPES = (
     "text", "textarea", "integer", "number", "money", "percent", "boolean", "date", "datetime",
     "email", "phone", "url", "select", "multiselect", "reference", "user", "stage", "autonumber",
-    "location",
+    "location", "file",
 )
 TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "autonumber", "select", "stage"})
 # what `search:` may name: values stored as the text people type and look for
@@ -112,13 +112,16 @@ class Field:
     format: str | None = None
     reveals: tuple[str, ...] = ()  # hidden inputs this derived field may show (derived_secrecy.py)
     stamp_on_stage: tuple[str, ...] = ()  # set to today (now) on entering these stages, cleared on leaving
+    multiple: bool = False  # file: any number of files, else one
+    max_size: int | None = None  # file: the largest file in bytes (None: the engine's default)
+    accept: tuple[str, ...] = ()  # file: extensions (`.pdf`) and MIME types (`image/*`); empty: any
     # select/multiselect: removed option value → the option its records get instead (`moved:`)
     moved: Mapping[Any, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     @property
     def computed(self) -> bool:
-        """Set by the engine, never by a form or the API."""
-        return self.formula is not None or self.rollup is not None or self.type == "autonumber"
+        """Set by the engine, never by a form or the API (a file field: by the files service)."""
+        return self.formula is not None or self.rollup is not None or self.type in ("autonumber", "file")
 
     @property
     def option_values(self) -> tuple[Any, ...]:

@@ -27,7 +27,7 @@ from atrium.metadata.model import (
 from atrium.metadata.sources import Report, Source
 
 AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max")
-NOT_GROUPABLE = frozenset({"multiselect", "location"})
+NOT_GROUPABLE = frozenset({"multiselect", "location", "file"})
 NOT_ORDERED = frozenset({"multiselect", "location", "boolean"})
 PERIOD_UNITS = ("day", "week", "month", "quarter", "year")
 VALUE_OPERATORS = ("eq", "ne", "in", "not_in")
@@ -187,7 +187,7 @@ def _check_sort(report: Report, source: Source, kind: str, data: Mapping[str, An
         name = key.lstrip("-+")
         if kind == "list":
             field = check_path(report, source, where, entities, entity, name)
-            if field is not None and field.type in ("multiselect", "location"):
+            if field is not None and field.type in ("multiselect", "location", "file"):
                 report.add(source, where, f"cannot sort by '{name}': a {field.type} field")
         elif name not in columns:
             report.unknown(source, where, "a group, measure or metric of this report", name, columns)

@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -46,6 +47,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.database import connect, write_transaction
 
 logger = logging.getLogger("atrium.scheduler")
+SWEEP_EVERY = 600.0  # seconds between two sweeps of the files storage's temporary objects
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ class Scheduler:
         self.site = site
         self.rules = ScheduledRules(site)
         self.interval = interval
+        self._swept_at: float | None = None  # when uploads a crash left half-done were last settled
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -220,6 +223,11 @@ class Scheduler:
             logger.info("purged %d record(s) from the recycle bin", purged)
         self.rules.send_digests()
         self.rules.deliver_webhooks()
+        if self._swept_at is None or time.monotonic() - self._swept_at > SWEEP_EVERY:
+            self._swept_at = time.monotonic()
+            moved, deleted = self.site.files.sweep()  # files/service.py: temporary objects over an hour old
+            if moved or deleted:
+                logger.info("files: %d upload(s) finished, %d abandoned one(s) removed", moved, deleted)
 
     def _loop(self) -> None:
         wake = self.rules.automations.outbox.wake

@@ -21,6 +21,7 @@ from atrium.metadata.model import Field
 from atrium.metadata.references import resolve_path
 from atrium.runtime.access.secured import AccessDenied, SecuredRecords
 from atrium.runtime.automation.messages import message
+from atrium.runtime.files.service import file_url
 from atrium.runtime.io.import_values import FORMULA_START, TEXT_KINDS, CellResolver
 from atrium.runtime.io.xlsx_export import XlsxSheet
 from atrium.runtime.query.lists import ListQuery
@@ -121,6 +122,8 @@ class Exporter:
             return local.isoformat(sep=" ")
         if kind == "date":
             return value.isoformat()
+        if kind == "file":  # links to the downloads, each under the reader's own access check
+            return " ".join(file_url(item.get("id")) for item in value if isinstance(item, Mapping))
         if kind == "location":
             return ",".join("" if value.get(k) is None else str(value[k]) for k in ("lat", "lng", "address"))
         if kind in TEXT_KINDS:

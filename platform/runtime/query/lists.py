@@ -134,7 +134,7 @@ class Queries:
         keys = []
         for key in sort or self.blueprint.view(entity.name).sort:
             name = key.lstrip("-+")
-            if name in entity.fields and entity.fields[name].type not in ("multiselect", "location") \
+            if name in entity.fields and entity.fields[name].type not in ("multiselect", "location", "file") \
                     or name in ("created_at", "updated_at", "id"):
                 keys.append((name, key.startswith("-")))
             else:

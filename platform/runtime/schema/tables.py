@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field
+from atrium.runtime.schema.file_tables import file_tables
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -73,6 +74,7 @@ def column_type(field: Field) -> sa.types.TypeEngine:
         "textarea": sa.Text(), "integer": sa.BigInteger(), "number": sa.Float(),
         "money": sa.Numeric(18, 2), "percent": sa.Numeric(9, 4), "boolean": sa.Boolean(),
         "date": sa.Date(), "datetime": UTCDateTime(), "multiselect": sa.JSON(),
+        "file": sa.JSON(),  # [{id, name, size, type}] of its files, kept by the files service
         "reference": ID_TYPE, "user": ID_TYPE,
     }
     return simple[kind]
@@ -131,7 +133,7 @@ def sort_columns(entity: Entity, sort: tuple[str, ...]) -> tuple[str, ...]:
     """The columns of a list's default sort (`-expected_close` → expected_close), when all are plain."""
     names = tuple(key.lstrip("-+") for key in sort if key.lstrip("-+") != "id")
     plain = all(name in ("created_at", "updated_at") or
-                (name in entity.fields and entity.fields[name].type not in ("multiselect", "location"))
+                (name in entity.fields and entity.fields[name].type not in ("multiselect", "location", "file"))
                 for name in names)
     return names if plain else ()
 
@@ -267,6 +269,7 @@ def system_tables(metadata: sa.MetaData) -> None:
     automation_tables(metadata)
     sign_in_tables(metadata)
     trash_tables(metadata)
+    file_tables(metadata, ID_TYPE, UTCDateTime())
 
 
 def automation_tables(metadata: sa.MetaData) -> None:
@@ -394,7 +397,7 @@ SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_histor
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
                  "atrium_pool_history", "atrium_metadata_history", "atrium_derived_fields",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox",
-                 "atrium_approvals", "atrium_approval_approvers", *SIGN_IN_TABLES, "atrium_trash")
+                 "atrium_approvals", "atrium_approval_approvers", *SIGN_IN_TABLES, "atrium_trash", "atrium_files")
 
 
 def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = ()) -> sa.Table:

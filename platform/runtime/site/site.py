@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,6 +16,8 @@ from sqlalchemy.engine import Engine
 from atrium.metadata import Blueprint, load_blueprint
 from atrium.runtime.access.policy import Access
 from atrium.runtime.approvals.service import Approvals
+from atrium.runtime.files.service import Files
+from atrium.runtime.files.storage import storage_from_setting
 from atrium.runtime.query.lists import Queries
 from atrium.runtime.records.service import RecordService
 from atrium.runtime.schema.database import create_engine
@@ -58,6 +61,11 @@ class Site:
     def trash(self) -> Trash:
         """The recycle bin: deleted records listed, restored and purged (trash/bin.py)."""
         return Trash(self)
+
+    @functools.cached_property
+    def files(self) -> Files:
+        """Files attached to records (files/service.py), stored where ATRIUM_FILES says (storage.py)."""
+        return Files(self, storage_from_setting(os.environ.get("ATRIUM_FILES"), self.engine.url))
 
     @property
     def approvals(self) -> Approvals:

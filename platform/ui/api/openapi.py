@@ -38,6 +38,7 @@ from atrium.ui.api.openapi_common import (
     id_parameter,
     paging,
 )
+from atrium.ui.api.openapi_files import FILE_SCHEMA, file_path, file_value_schema, record_file_paths
 from atrium.ui.api.openapi_reports import REPORT_RESULT, report_paths
 from atrium.ui.api.trash import trash_paths
 from atrium.ui.search.api import search_path
@@ -89,6 +90,8 @@ def value_schema(blueprint: Blueprint, field: Field) -> dict[str, Any]:
         return {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": f"The id of a {field.to} record."}
     if kind == "user":
         return {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "The id of a user."}
+    if kind == "file":
+        return file_value_schema()
     if kind == "location":
         return {"type": "object", "required": ["lat", "lng"], "properties": {
             "lat": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
@@ -200,7 +203,7 @@ class Describer:
     def sortable(self, entity: Entity) -> list[str]:
         """The fields a list may be sorted by (records.sort_keys refuses the others)."""
         return ["id", "created_at", "updated_at", *(f.name for f in self.fields(entity)
-                                                    if f.type not in ("multiselect", "location"))]
+                                                    if f.type not in ("multiselect", "location", "file"))]
 
     def _readable_path(self, entity: Entity, path: str) -> bool:
         current = entity
@@ -292,6 +295,8 @@ class Describer:
         if len(item) > 1:
             result[f"/api/v1/{name}/{{id}}"] = item
         result.update(action_paths(self, entity))  # claim, release, convert
+        result.update(record_file_paths(entity, can("read"), can("update"), [
+            f.name for f in self.fields(entity) if f.type == "file" and self.mode(name, f.name) != "hidden"]))
         return result
 
     def document(self) -> dict[str, Any]:
@@ -326,6 +331,10 @@ class Describer:
             paths.update(report_paths(reports, lambda label: _label(blueprint, label)))
             schemas["ReportResult"] = REPORT_RESULT
             tags.append({"name": "reports", "description": "Reports under the caller's access scope"})
+        if any(self.access.can(self.actor, name, "read") for name in blueprint.entities):
+            paths.update(file_path())  # one file by its id, under its record's access
+            schemas["File"] = FILE_SCHEMA
+            tags.append({"name": "files", "description": "Files attached to records"})
         paths["/api/v1/search"] = search_path()  # the global search over every entity the caller may read
         tags.append({"name": "search", "description": "One text searched in every entity the caller may read"})
         paths.update(trash_paths(self))  # the recycle bin: the caller's deletions, restores

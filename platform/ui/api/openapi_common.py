@@ -21,6 +21,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "boolean": ("eq", "ne", "is_set"),
     "multiselect": ("eq", "in", "contains", "is_set"),  # eq/contains: has the value; in: has any
     "location": (),
+    "file": (),
 }
 OPERATOR_TEXT = {
     "eq": "equals (empty: is not set)", "ne": "differs from", "in": "one of (comma-separated)",

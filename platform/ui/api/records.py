@@ -157,7 +157,8 @@ def sort_keys(site: Site, actor: Actor, entity: Entity, raw: str) -> list[str]:
     for key in keys:
         name = key.lstrip("-+")
         field = entity.fields.get(name)
-        sortable = (name in SORTABLE_SYSTEM or field is not None and field.type not in ("multiselect", "location")
+        sortable = (name in SORTABLE_SYSTEM or field is not None
+                    and field.type not in ("multiselect", "location", "file")
                     and site.access.field_mode(actor, entity.name, name) != "hidden")
         if not sortable:
             raise bad_request(actor.locale, "Cannot sort by '{field}'", "sort", field=name)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from atrium.ui.api import actions, approvals, records, trash
+from atrium.ui.api import actions, approvals, files, records, trash
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, parse_id
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import MAX_ID
@@ -30,11 +30,12 @@ from atrium.ui.web.threads import RUNS_IN_THREAD, runs_in_thread
 Endpoint = Callable[[Request], Awaitable[Response]]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 NOT_FOUND = {"error": "not_found"}
+IDS = ("record_id", "approval_id", "file_id")
 
 
 @dataclass(frozen=True)
 class ApiPath:
-    path: str  # Starlette's template; ids are `{record_id}` / `{approval_id}`, checked here
+    path: str  # Starlette's template; ids are `{record_id}` / `{approval_id}` / `{file_id}`, checked here
     documented: str  # the document's key for it, with path parameters filled in but ids as `{id}`
     handlers: dict[str, Endpoint]
     name: str
@@ -42,8 +43,7 @@ class ApiPath:
 
 
 def _documented(template: str, params: dict[str, Any]) -> str:
-    return template.format(**{key: value for key, value in params.items() if key not in ("record_id", "approval_id")},
-                           id="{id}")
+    return template.format(**{key: value for key, value in params.items() if key not in IDS}, id="{id}")
 
 
 def allowed(request: Request, template: str) -> list[str] | None:
@@ -59,7 +59,7 @@ def allowed(request: Request, template: str) -> list[str] | None:
 def dispatcher(api_path: ApiPath) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         actor = api_caller(request)
-        for key in ("record_id", "approval_id"):
+        for key in IDS:
             if key in request.path_params:
                 value = parse_id(str(request.path_params[key]))
                 if value is None:
@@ -105,10 +105,14 @@ PATHS = [
     ApiPath("/api/v1/reports/{name}", "/api/v1/reports/{name}", {"GET": records.run_report}, "api_report"),
     ApiPath("/api/v1/search", "/api/v1/search", {"GET": search_api.search}, "api_search"),
     ApiPath("/api/v1/trash", "/api/v1/trash", {"GET": trash.list_trash}, "api_trash"),
+    ApiPath("/api/v1/files/{file_id}", "/api/v1/files/{id}",
+            {"GET": files.download_file, "DELETE": files.delete_file}, "api_file"),
     ApiPath(ENTITY, ENTITY, {"GET": records.list_records, "POST": records.create_record}, "api_list"),
     ApiPath(ENTITY + "/bulk", ENTITY + "/bulk", {"POST": actions.bulk}, "api_bulk"),
     ApiPath(RECORD, "/api/v1/{entity}/{id}", {"GET": records.get_record, "PATCH": records.update_record,
                                                "DELETE": records.delete_record}, "api_record"),
+    ApiPath(RECORD + "/files", "/api/v1/{entity}/{id}/files", {"GET": files.list_files, "POST": files.upload_file},
+            "api_record_files"),
     ApiPath(RECORD + "/claim", "/api/v1/{entity}/{id}/claim", {"POST": actions.claim}, "api_claim"),
     ApiPath(RECORD + "/release", "/api/v1/{entity}/{id}/release", {"POST": actions.release}, "api_release"),
     ApiPath(RECORD + "/convert", "/api/v1/{entity}/{id}/convert",

@@ -18,6 +18,7 @@ from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.approvals.view import record_panel
+from atrium.ui.records.attachments import attachment_panel
 from atrium.ui.records.follow_up_panel import follow_up_context
 from atrium.ui.records.form_lines import FormLines
 from atrium.ui.records.form_model import FormModel
@@ -128,7 +129,7 @@ def new_related_url(kit: Kit, child: str, via: str, record: Mapping[str, Any]) -
 
 def default_columns_of(kit: Kit, entity: str) -> list[str]:
     return [f.name for f in kit.blueprint.entities[entity]
-            if f.type not in ("textarea", "location", "multiselect")][:6]
+            if f.type not in ("textarea", "location", "multiselect", "file")][:6]
 
 
 def stage_actions(kit: Kit, record: Mapping[str, Any]) -> list[Action]:
@@ -167,8 +168,9 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
         entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related}, approval.history)
         extra = record_actions(kit, connection, record)  # claim, release, convert
         follow_ups = follow_up_context(kit, connection, record, can_update)  # log follow-up, check in
+        files = attachment_panel(kit, connection, record, can_update)
     if approval.locked:  # read-only while it waits: the page does not offer what would be refused
-        can_update = can_delete = False
+        can_update = can_delete = False  # files stay open: a reviewer needs the document (attachments.py)
         extra.update(can_claim=False, can_release=False, convert_label=None)
         follow_ups["check_in"] = None
     stage_locked = kit.entity.stage_field is not None and kit.entity.stage_field.name in approval.locked_fields
@@ -179,7 +181,8 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
             "related": related, "grids": grids, "timeline": entries, "can_update": can_update, "can_delete": can_delete,
             "actions": stage_actions(kit, record) if can_update and not stage_locked else [],
             "messages": messages or [], "approval": approval,
-            "system": system, "stage": _stage_shown(kit, record, lookups), **extra, **follow_ups}
+            "system": system, "stage": _stage_shown(kit, record, lookups), "attachments": files, **extra,
+            **follow_ups}
 
 
 def _system_field(name: str):

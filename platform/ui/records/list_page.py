@@ -24,7 +24,7 @@ from atrium.ui.web.threads import in_thread
 def default_columns(kit: Kit) -> list[str]:
     if kit.view.columns:
         return list(kit.view.columns)
-    names = [f.name for f in kit.entity if f.type not in ("textarea", "location", "multiselect")]
+    names = [f.name for f in kit.entity if f.type not in ("textarea", "location", "multiselect", "file")]
     return names[:6]
 
 

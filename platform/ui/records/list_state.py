@@ -161,7 +161,8 @@ class StateReader:
         if name in ("created_at", "updated_at"):
             return (key,)
         field = self.presenter.entity(entity).fields.get(name)
-        if field is None or field.type in ("multiselect", "location") or self.presenter.mode(entity, name) == "hidden":
+        if field is None or field.type in ("multiselect", "location", "file") \
+                or self.presenter.mode(entity, name) == "hidden":
             return ()
         return (key,)
 

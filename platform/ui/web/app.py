@@ -24,7 +24,7 @@ from atrium.ui.api import routing as api_routing
 from atrium.ui.api.errors import api_error
 from atrium.ui.approvals import inbox, pages as approval_pages
 from atrium.ui.boards import calendar as calendar_page, kanban_move, quick_edit
-from atrium.ui.records import import_page, routes as record_pages
+from atrium.ui.records import attachments, import_page, routes as record_pages
 from atrium.ui.records.import_jobs import JobStore
 from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.search import pages as search_pages
@@ -88,6 +88,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     routes += report_page.routes + dashboard_page.routes
     routes += record_pages.routes  # /r/{entity}/...: lists, forms, detail
     routes += import_page.routes  # /r/{entity}/import
+    routes += attachments.routes  # /r/{entity}/{id}/files (upload), /files/{id} (download, delete)
     routes += kanban_move.routes + quick_edit.routes + calendar_page.routes  # /kanban, /calendar
     routes += approval_pages.routes
     routes += search_pages.routes  # /search (the API's /api/v1/search is in api_routing)
@@ -108,11 +109,12 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
         Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="atrium_session",
                    same_site="lax", https_only=settings.https_only, max_age=int(policy.absolute.total_seconds())),
         # bodies bounded before the CSRF check reads them: small, except a signed-in upload
-        Middleware(BodyLimit, upload_limit=MAX_BODY, uploads=import_page.UPLOAD_PATHS),
-        Middleware(sessions.IdentityMiddleware),
+        Middleware(BodyLimit, upload_limit=MAX_BODY, uploads=import_page.UPLOAD_PATHS,
+                   attachments=attachments.UPLOAD_PATHS, attachment_limit=attachments.MAX_BODY),
+        Middleware(sessions.IdentityMiddleware, form_checked=attachments.FORM_CHECKED),
         Middleware(EdgeGuard),  # a malformed path or query string is a 400, in the reader's language
     ]
-    app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY,
+    app = Starlette(routes=routes, middleware=middleware, max_body_size=max(MAX_BODY, attachments.MAX_BODY),
                     exception_handlers={AtriumError: atrium_error},
                     lifespan=scheduler_lifespan if settings.scheduler else None)
     app.state.site = site

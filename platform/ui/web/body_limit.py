@@ -31,16 +31,22 @@ class BodyTooLarge(AtriumError):
 
 class BodyLimit:
     def __init__(self, app: ASGIApp, upload_limit: int, uploads: Sequence[re.Pattern[str]] = (),
-                 limit: int = FORM_LIMIT):
+                 limit: int = FORM_LIMIT, attachments: Sequence[re.Pattern[str]] = (), attachment_limit: int = 0):
         self.app = app
         self.limit = limit
         self.upload_limit = upload_limit
         self.uploads = tuple(uploads)
+        # files attached to records: a larger limit, from a session or an API token (the endpoint
+        # answers a wrong token 401 before it reads a byte of the body)
+        self.attachments, self.attachment_limit = tuple(attachments), attachment_limit
 
     def limit_for(self, scope: Scope) -> int:
         signed_in = SESSION_KEY in scope.get("session", {})
         if signed_in and any(pattern.match(scope["path"]) for pattern in self.uploads):
             return self.upload_limit
+        bearer = Headers(scope=scope).get("authorization", "").startswith("Bearer ")
+        if (signed_in or bearer) and any(pattern.match(scope["path"]) for pattern in self.attachments):
+            return self.attachment_limit
         return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Label
 from atrium.metadata.references import resolve_path
 from atrium.runtime.access.secured import SecuredRecords
+from atrium.runtime.files.service import file_url
 from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import Actor
@@ -38,6 +39,7 @@ class Shown:
     color: str | None = None
     badges: tuple["Shown", ...] = ()
     muted: bool = False
+    links: tuple["Shown", ...] = ()  # several links (a file field's files)
 
 
 EMPTY = Shown("")
@@ -120,7 +122,7 @@ class Presenter:
             field = self.path_field(entity, path)
             if field is None:
                 continue
-            sortable = "." not in path and field.type not in ("multiselect", "location")
+            sortable = "." not in path and field.type not in ("multiselect", "location", "file")
             result.append(Column(path, field, self.path_label(entity, path), sortable, field.type in NUMERIC))
         return result
 
@@ -220,6 +222,10 @@ class Presenter:
         if kind == "select":
             option = field.option(value)
             return Shown(self.text(option.label) if option else str(value), color=option.color if option else None)
+        if kind == "file":  # the column lists the field's files: [{id, name, size, type}]
+            links = tuple(Shown(str(item.get("name")), href=file_url(item.get("id")))
+                          for item in value if isinstance(item, Mapping))
+            return Shown(", ".join(link.text for link in links), links=links)
         if kind == "multiselect":
             badges = []
             for item in value if isinstance(value, list | tuple) else [value]:
@@ -242,7 +248,7 @@ class Presenter:
         if value is None or value == [] or value == "":
             return ""
         kind = field.type
-        if kind in ("reference", "user", "select", "multiselect", "stage") \
+        if kind in ("reference", "user", "select", "multiselect", "stage", "file") \
                 or field.name in ("created_by", "updated_by"):
             return self.show(field, value, lookups).text
         if kind == "money":
@@ -277,6 +283,8 @@ class Presenter:
             return value.astimezone(ZoneInfo(self.blueprint.timezone)).strftime("%Y-%m-%d %H:%M")
         if field.type == "boolean":
             return word("Yes", self.locale) if value else word("No", self.locale)
+        if field.type == "file":  # links to the downloads, each under the reader's own access check
+            return " ".join(file_url(item.get("id")) for item in value if isinstance(item, Mapping))
         return self.plain(field, value, lookups)
 
     def stored(self, field: Field, value: Any) -> Any:

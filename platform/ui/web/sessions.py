@@ -11,8 +11,9 @@ Bearer token carry no cookie and need none.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-from typing import Any
+from typing import Any, Sequence
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
@@ -56,10 +57,16 @@ def user_from_token(site, connection, header: str) -> dict[str, Any] | None:
 
 class IdentityMiddleware:
     """Sets request.state.user / actor / locale / csrf_token, and refuses unsafe requests without
-    a valid CSRF token."""
+    a valid CSRF token.
 
-    def __init__(self, app: ASGIApp):
+    A multipart post to one of `form_checked` (a file upload from a page without JavaScript) is
+    let through unread, marked `csrf_in_form`: its endpoint checks the form's token with
+    `form_token_ok` once Starlette has spooled the file to disk, so the file is never read whole
+    into memory here."""
+
+    def __init__(self, app: ASGIApp, form_checked: Sequence[re.Pattern[str]] = ()):
         self.app = app
+        self.form_checked = tuple(form_checked)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,9 +97,17 @@ class IdentityMiddleware:
         state.update(user=user, actor=actor_for(user, locale), locale=locale,
                      csrf_token=session["csrf_token"], via_token=via_token)
         if request.method in UNSAFE and not via_token:
-            body = b"" if fresh else await request.body()
-            receive = _replay(body)  # the endpoint reads the body again
-            if fresh or not await self._csrf_ok(Request(scope, _replay(body)), session):
+            header = request.headers.get("X-CSRF-Token")
+            if header is not None and not fresh:  # the body is left unread: an upload streams on to the endpoint
+                accepted = bool(header) and hmac.compare_digest(header.encode(), session["csrf_token"].encode())
+            elif not fresh and request.headers.get("content-type", "").startswith("multipart/form-data") \
+                    and any(pattern.match(scope["path"]) for pattern in self.form_checked):
+                state["csrf_in_form"] = accepted = True  # the endpoint checks it: form_token_ok
+            else:
+                body = b"" if fresh else await request.body()
+                receive = _replay(body)  # the endpoint reads the body again
+                accepted = not fresh and await self._csrf_ok(Request(scope, _replay(body)), session)
+            if not accepted:
                 response: Response
                 if request.url.path.startswith("/api/"):
                     response = JSONResponse({"error": "csrf"}, status_code=403)
@@ -119,6 +134,15 @@ class IdentityMiddleware:
             sent = form.get("csrf_token")
         expected = session.get("csrf_token", "")
         return bool(sent) and bool(expected) and hmac.compare_digest(str(sent), expected)
+
+
+def form_token_ok(request: Request, form: FormData) -> bool:
+    """The form's CSRF token, where the middleware left it to the endpoint (`csrf_in_form`)."""
+    if not getattr(request.state, "csrf_in_form", False):
+        return True
+    sent, expected = form.get("csrf_token"), request.session.get("csrf_token", "")
+    return isinstance(sent, str) and bool(sent) and bool(expected) \
+        and hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def _replay(body: bytes) -> Receive:
