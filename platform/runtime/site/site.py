@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from atrium.metadata import Blueprint, load_blueprint
 from atrium.runtime.access.policy import Access
 from atrium.runtime.approvals.service import Approvals
+from atrium.runtime.comments.service import Comments
 from atrium.runtime.query.lists import Queries
 from atrium.runtime.records.service import RecordService
 from atrium.runtime.schema.database import create_engine
@@ -52,6 +53,11 @@ class Site:
     def search(self) -> GlobalSearch:
         """The global search over every entity, under the caller's access (search/service.py)."""
         return GlobalSearch(self.blueprint, self.tables, self.access, self.queries)
+
+    @functools.cached_property
+    def comments(self) -> Comments:
+        """Comments on records and their @mentions (comments/service.py), under the access layer."""
+        return Comments(self)
 
     @property
     def approvals(self) -> Approvals:
