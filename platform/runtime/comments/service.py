@@ -79,7 +79,7 @@ class Comments:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def list(self, actor: Actor, entity: str, record_id: int, connection: Connection | None = None,
+    def of_record(self, actor: Actor, entity: str, record_id: int, connection: Connection | None = None,
              limit: int = 200) -> list[Comment]:
         """The record's comments, newest first (RecordNotFound unless the actor may read the record)."""
         with self._connect(connection) as conn:
