@@ -21,6 +21,7 @@ from atrium.runtime.schema.tables import text_limit
 from atrium.runtime.site.site import Site
 from atrium.ui.api.openapi_actions import action_paths
 from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
+from atrium.ui.api.openapi_comments import SCHEMAS as COMMENT_SCHEMAS, comment_paths
 from atrium.ui.api.openapi_common import (
     COMMON_RESPONSES,
     COMMON_SCHEMAS,
@@ -316,6 +317,11 @@ class Describer:
             tags.append({"name": "reports", "description": "Reports under the caller's access scope"})
         paths["/api/v1/search"] = search_path()  # the global search over every entity the caller may read
         tags.append({"name": "search", "description": "One text searched in every entity the caller may read"})
+        comments = comment_paths(self)  # on every entity the caller may read
+        if comments:
+            paths.update(comments)
+            schemas.update(COMMENT_SCHEMAS)
+            tags.append({"name": "comments", "description": "People's comments on records, with @mentions"})
         approvals = approval_paths(self)  # when the blueprint has rules that ask for approval
         if approvals:
             paths.update(approvals)
