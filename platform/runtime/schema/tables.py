@@ -270,6 +270,7 @@ def system_tables(metadata: sa.MetaData) -> None:
     sign_in_tables(metadata)
     trash_tables(metadata)
     file_tables(metadata, ID_TYPE, UTCDateTime())
+    comment_tables(metadata)
 
 
 def automation_tables(metadata: sa.MetaData) -> None:
@@ -392,12 +393,31 @@ def trash_tables(metadata: sa.MetaData) -> None:
              sa.Index("ix_atrium_trash_deleted_at", "deleted_at"))  # the scheduler's purge by age
 
 
+def comment_tables(metadata: sa.MetaData) -> None:
+    """People's comments on records (runtime/comments): kept when deleted (`deleted_at`), `version`
+    refuses a stale edit, `mentions` holds the ids of the users the text names."""
+    sa.Table("atrium_comments", metadata,
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("entity", sa.String(50), nullable=False),
+             sa.Column("record_id", ID_TYPE, nullable=False),
+             sa.Column("author_id", ID_TYPE, sa.ForeignKey("atrium_users.id"), nullable=False),
+             sa.Column("body", sa.Text(), nullable=False),
+             sa.Column("mentions", sa.JSON()),
+             sa.Column("created_at", UTCDateTime(), nullable=False),
+             sa.Column("edited_at", UTCDateTime()),
+             sa.Column("deleted_at", UTCDateTime()),
+             sa.Column("deleted_by", ID_TYPE),
+             sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
+             sa.Index("ix_atrium_comments_record", "entity", "record_id"))
+
+
 SIGN_IN_TABLES = ("atrium_sessions", "atrium_sign_in_counts")
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
                  "atrium_pool_history", "atrium_metadata_history", "atrium_derived_fields",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox",
-                 "atrium_approvals", "atrium_approval_approvers", *SIGN_IN_TABLES, "atrium_trash", "atrium_files")
+                 "atrium_approvals", "atrium_approval_approvers", "atrium_comments", *SIGN_IN_TABLES, "atrium_trash",
+                 "atrium_files")
 
 
 def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = ()) -> sa.Table:

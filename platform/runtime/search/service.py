@@ -13,6 +13,8 @@ entity declares searchable (`search:`), under the same access layer lists use.
 - A text that reads as a phone number (digits, spaces, `+ - ( ) .`) is also looked for among the
   phones' digits, as digits and as the whole number with its country code: `13912345678`,
   `139 1234 5678` and `+86 139-1234-5678` all find `139 1234 5678`.
+- A record is also found by the text of its comments (search/comments.py), under the same access
+  filter; the snippet is then the comment's.
 - Newest records first; results are shared fairly between entities up to `limit`, then grouped
   by entity in the blueprint's order.
 """
@@ -30,6 +32,7 @@ from atrium.runtime.query.lists import Queries
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.phones import NOT_DIGITS, digit_queries
 from atrium.runtime.schema.tables import Tables, phone_key_column
+from atrium.runtime.search.comments import BODY, comment_matches, comment_snippet
 from atrium.runtime.search.index import fts_name
 
 MAX_TEXT = 100  # characters of a search text that count
@@ -91,11 +94,9 @@ class GlobalSearch:
                 continue
             if not self.access.can(actor, entity.name, "read"):
                 continue
-            fields = self.searchable(actor, entity)
-            if fields:
-                hits = self._entity(connection, actor, entity, fields, words, digits, limit)
-                if hits:
-                    found[entity.name] = hits
+            hits = self._entity(connection, actor, entity, self.searchable(actor, entity), words, digits, limit)
+            if hits:
+                found[entity.name] = hits
         return _shared(found, limit)
 
     def _entity(self, connection: Connection, actor: Actor, entity: Entity, fields: list[str],
@@ -112,10 +113,16 @@ class GlobalSearch:
         rows: dict[int, dict[str, Any]] = {}
         # a number written with its country code (+86 …) is a phone, not words to look for in names
         international = bool(digits) and words[0].startswith("+")
-        arms = ([] if international else [(columns, words, "AND")]) + (
+        arms = ([] if international or not columns else [(columns, words, "AND")]) + (
             [(phones, list(digits), "OR")] if phones and digits else [])
         for arm_columns, arm_words, joiner in arms:
             statement = self._statement(connection, table, arm_columns, arm_words, joiner, readable, limit)
+            for row in connection.execute(statement):
+                if row.id not in ids:
+                    ids.add(row.id)
+                    rows[row.id] = dict(row._mapping)
+        if not international:  # the record's comments
+            statement = comment_matches(self.tables, entity.name, words, readable, limit, connection.dialect.name)
             for row in connection.execute(statement):
                 if row.id not in ids:
                     ids.add(row.id)
@@ -192,6 +199,8 @@ class GlobalSearch:
             end = min(len(text), at + SNIPPET_AROUND * 2)
             snippet = ("…" if start else "") + " ".join(text[start:end].split()) + ("…" if end < len(text) else "")
             return Hit(entity.name, row["id"], title, snippet, name)
+        if row.get(BODY):  # found by a comment
+            return Hit(entity.name, row["id"], title, comment_snippet(row[BODY], words), None)
         return Hit(entity.name, row["id"], title, "", None)
 
 

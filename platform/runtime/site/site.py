@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from atrium.metadata import Blueprint, load_blueprint
 from atrium.runtime.access.policy import Access
 from atrium.runtime.approvals.service import Approvals
+from atrium.runtime.comments.service import Comments
 from atrium.runtime.files.service import Files
 from atrium.runtime.files.storage import storage_from_setting
 from atrium.runtime.query.lists import Queries
@@ -66,6 +67,11 @@ class Site:
     def files(self) -> Files:
         """Files attached to records (files/service.py), stored where ATRIUM_FILES says (storage.py)."""
         return Files(self, storage_from_setting(os.environ.get("ATRIUM_FILES"), self.engine.url))
+
+    @functools.cached_property
+    def comments(self) -> Comments:
+        """Comments on records and their @mentions (comments/service.py), under the access layer."""
+        return Comments(self)
 
     @property
     def approvals(self) -> Approvals:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
 from atrium.runtime.automation.messages import message
+from atrium.runtime.comments.service import remove_comments_of
 from atrium.runtime.files.service import remove_files_of
 from atrium.runtime.records.errors import RecordNotFound
 from atrium.runtime.records.evaluation import Actor
@@ -40,8 +41,9 @@ def purge_entries(site: Any, connection: Connection, entries: Sequence[Mapping[s
     by_entity: dict[str, list[int]] = {}
     for entry in entries:
         by_entity.setdefault(entry["entity"], []).append(entry["record_id"])
-    for entity, record_ids in by_entity.items():  # a binned record kept its files until now
+    for entity, record_ids in by_entity.items():  # a binned record kept its files and comments until now
         remove_files_of(site, connection, entity, record_ids)
+        remove_comments_of(site, connection, entity, record_ids)
     removed = 0
     for start in range(0, len(ids), 500):
         removed += connection.execute(trash.delete().where(trash.c.id.in_(ids[start:start + 500]))).rowcount

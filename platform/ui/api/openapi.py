@@ -21,6 +21,7 @@ from atrium.runtime.schema.tables import text_limit
 from atrium.runtime.site.site import Site
 from atrium.ui.api.openapi_actions import action_paths
 from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
+from atrium.ui.api.openapi_comments import SCHEMAS as COMMENT_SCHEMAS, comment_paths
 from atrium.ui.api.openapi_common import (
     ALLOW_DUPLICATE,
     COMMON_RESPONSES,
@@ -339,6 +340,11 @@ class Describer:
         tags.append({"name": "search", "description": "One text searched in every entity the caller may read"})
         paths.update(trash_paths(self))  # the recycle bin: the caller's deletions, restores
         tags.append({"name": "trash", "description": "The recycle bin: deleted records, restorable until purged"})
+        comments = comment_paths(self)  # on every entity the caller may read
+        if comments:
+            paths.update(comments)
+            schemas.update(COMMENT_SCHEMAS)
+            tags.append({"name": "comments", "description": "People's comments on records, with @mentions"})
         approvals = approval_paths(self)  # when the blueprint has rules that ask for approval
         if approvals:
             paths.update(approvals)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from atrium.ui.api import actions, approvals, files, records, trash
+from atrium.ui.api import actions, approvals, comments, files, records, trash
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, parse_id
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import MAX_ID
@@ -121,6 +121,8 @@ PATHS = [
     ApiPath(RECORD + "/approvals", "/api/v1/{entity}/{id}/approvals",
             {"GET": approvals.record_approvals, "POST": approvals.request_approval}, "api_record_approvals",
             as_documented=True),  # POST only where the entity has rules to ask approval under
+    ApiPath(RECORD + "/comments", "/api/v1/{entity}/{id}/comments",
+            {"GET": comments.list_comments, "POST": comments.add_comment}, "api_record_comments"),
 ]
 EVERY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]  # each path says which it takes
 routes = [Route(p.path, dispatcher(p), methods=EVERY, name=p.name) for p in PATHS]

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from atrium.ui.records import (
     bulk_actions,
     cell_edit,
+    comments_page,
     convert_page,
     detail_page,
     export,
@@ -53,6 +54,11 @@ routes = [
     Route(ID + "/release", pool_actions.release, methods=["POST"], name="record_release"),
     Route(ID + "/convert", convert_page.convert_form, methods=["GET"], name="record_convert_form"),
     Route(ID + "/convert", convert_page.convert, methods=["POST"], name="record_convert"),
+    Route(ID + "/comments", comments_page.add, methods=["POST"], name="record_comment_add"),
+    Route(ID + "/comments/{comment_id:int}", comments_page.edit, methods=["POST"], name="record_comment_edit"),
+    Route(ID + "/comments/{comment_id:int}/delete", comments_page.delete, methods=["POST"],
+          name="record_comment_delete"),
+    Route(ID + "/mentions", comments_page.mentions, methods=["GET"], name="record_mentions"),
     *cell_edit.routes,  # inline edit in list cells
     *trash_pages.routes,  # the delete's confirmation, /trash: the recycle bin
 ]

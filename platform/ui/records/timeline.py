@@ -1,7 +1,8 @@
 """A record's timeline, newest first: field changes (atrium_history), stage changes with the time
 spent in the stage left (atrium_stage_history), and related records created (from the view's
 `detail.related`), claims, releases and recycles of a public-pool record (atrium_pool_history), and
-approvals asked for, decided and withdrawn.
+approvals asked for, decided and withdrawn, and people's comments (with what the reader may do
+to each: edit one's own, delete one's own or, as an administrator, anyone's).
 Hidden fields and records the reader may not see never appear."""
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.runtime.query.lists import ListQuery
-from atrium.translation import N_
+from atrium.translation import N_, format_datetime
 from atrium.ui.approvals.words import TIMELINE_WORDS
 from atrium.ui.web.i18n import pword, word
 from atrium.ui.web.page_tools import Kit
@@ -35,7 +36,10 @@ class Entry:
     note: str = ""
     href: str | None = None
     who: str = ""
-    comment: str = ""  # an approval's decision
+    comment: str = ""  # an approval's decision, or a comment's text
+    item: Any = None  # a comment: the Comment (comments/service.py)
+    editable: bool = False  # a comment the reader may edit
+    removable: bool = False  # a comment the reader may delete
 
 
 def duration(seconds: float | None, locale: str) -> str:
@@ -181,6 +185,21 @@ def approval_changes(kit: Kit, approvals: list) -> list[Entry]:
     return entries
 
 
+def comment_entries(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
+    """The record's comments, each with whether the reader may edit or delete it."""
+    comments = kit.site.comments
+    entries = []
+    for comment in comments.of_record(kit.actor, kit.entity_name, record_id, connection, limit=LIMIT):
+        entry = Entry(comment.created_at, comment.author_id, "comment",
+                      word("Commented", kit.locale), comment=comment.body, item=comment,
+                      editable=comments.may_edit(kit.actor, comment), removable=comments.may_delete(kit.actor, comment))
+        if comment.edited_at is not None:
+            entry.note = word("edited {at}", kit.locale, at=format_datetime(
+                comment.edited_at, kit.locale, kit.blueprint.timezone))
+        entries.append(entry)
+    return entries
+
+
 def _rule_label(kit: Kit, name: str) -> str:
     document = kit.blueprint.automations.get(name)
     return kit.presenter.text(document.label) if document is not None else name
@@ -204,7 +223,7 @@ def timeline(kit: Kit, connection: Connection, record_id: int,
         approvals = kit.site.records.approvals.of_record(kit.entity_name, record_id, connection)
     entries = (_without_pool_owner_changes(kit, field_changes(kit, connection, record_id), pooled) + pooled
                + stage_changes(kit, connection, record_id) + related_creations(kit, connection, record_id, newest)
-               + approval_changes(kit, approvals or []))
+               + approval_changes(kit, approvals or []) + comment_entries(kit, connection, record_id))
     entries.sort(key=lambda e: e.at, reverse=True)
     entries = entries[:LIMIT]
     lookups = Lookups()

@@ -56,6 +56,23 @@ def config(token: str) -> SchemathesisConfig:
     })
 
 
+def _unsendable(check: str, node) -> bool:
+    """A "negative" case whose one mutation a query string cannot carry: schemathesis negates an
+    empty-value filter (`{"const": ""}`) with an empty object or list, which goes as `name=`, the
+    very value the document allows, so the API rightly accepts it."""
+    if check != "negative_data_rejection" or node is None:
+        return False
+    case = node.value
+    data = getattr(case.meta.phase, "data", None) if case.meta is not None else None
+    mutations = getattr(data, "mutations", ())
+    if len(mutations) != 1 or str(mutations[0].parameter_location.value) != "query":
+        return False
+    value = (case.query or {}).get(mutations[0].parameter)
+    if value is None:  # a filter of the exploded `filters` object
+        value = (case.query or {}).get(mutations[0].path[-1]) if mutations[0].path else None
+    return isinstance(value, dict | list) and not value
+
+
 @pytest.fixture(scope="module")
 def blueprint():
     return load_blueprint(B2B)
@@ -83,7 +100,8 @@ def test_the_api_keeps_to_its_document(engine, database_url, blueprint, tmp_path
             requests += len(event.recorder.interactions)
             for case_id, checks in event.recorder.checks.items():
                 for check in checks:
-                    if check.failure_info is not None:
+                    node = event.recorder.cases.get(case_id)
+                    if check.failure_info is not None and not _unsendable(check.name, node):
                         answer = event.recorder.interactions.get(case_id)
                         seen = "" if answer is None or answer.response is None else \
                             f"\n→ {answer.response.status_code} {(answer.response.content or b'')[:300]!r}"

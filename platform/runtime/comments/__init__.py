@@ -1,0 +1,1 @@
+"""Comments on records, with @mentions that notify the people named (service.py, mentions.py)."""
