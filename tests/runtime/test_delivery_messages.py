@@ -194,3 +194,15 @@ def test_an_administrator_sees_what_failed_and_sends_it_again(tmp_path, database
         assert deliver(site).delivered == 1 and len(catcher.messages) == 1
     finally:
         catcher.stop()
+
+
+def test_an_at_mention_in_a_comment_reaches_the_mailbox_too(tmp_path, database_url, clock, ports, smtp, robots):
+    site, people = message_site(tmp_path, database_url, clock, *ports)
+    set_email(site, people.manager.user_id, "manager@example.test")
+    deal = site.records.create("deal", {"title": "Big", "owner": people.rep1.user_id}, people.admin)
+    site.comments.add(people.rep1, "deal", deal["id"], "@manager can you call them today?")
+    assert smtp.to("manager@example.test") == []  # the comment only queued it
+    deliver(site)
+    mail, = smtp.to("manager@example.test")
+    assert "@manager can you call them today?" in mail.get_content()
+    assert f"{SITE_URL}/r/deal/{deal['id']}" in mail.get_content()
