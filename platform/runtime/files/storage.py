@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
+import boto3
 from sqlalchemy.engine import URL
 
 CHUNK = 1024 * 1024
@@ -96,7 +97,6 @@ class S3Storage:
 
     def __init__(self, bucket: str, prefix: str = "", client: Any = None, endpoint_url: str | None = None):
         if client is None:
-            import boto3  # only sites that store in a bucket need it loaded
             client = boto3.client("s3", endpoint_url=endpoint_url)
         self.client, self.bucket, self.prefix = client, bucket, prefix.strip("/") + "/" if prefix.strip("/") else ""
 

@@ -13,24 +13,22 @@ worker thread.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Iterator
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from atrium.metadata.file_fields import MOST
-from atrium.runtime.files.service import ATTACHMENTS, StoredFile, file_url, readable_size
+from atrium.runtime.files.service import ATTACHMENTS, StoredFile
 from atrium.runtime.records.service import RecordNotFound, ValidationFailed
+from atrium.ui.records.detail_page import detail_context
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import Kit, record_page
-from atrium.ui.web.present import Lookups
 from atrium.ui.web.sessions import form_token_ok
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
@@ -41,49 +39,9 @@ FORM_CHECKED = [PAGE_UPLOAD]  # without JavaScript the CSRF token is in the body
 MAX_BODY = MOST + 1024 * 1024  # the largest file a field may take, and its multipart envelope
 
 
-@dataclass(frozen=True)
-class ListedFile:
-    id: int
-    name: str
-    url: str
-    size: str
-    field: str  # the file field's label, empty for an attachment of the record
-    who: str
-    at: Any
-    image: bool
-    pdf: bool
-
-
-def attachment_panel(kit: Kit, connection: Connection, record: Mapping[str, Any], can_update: bool,
-                     error: str | None = None) -> dict[str, Any]:
-    """What the panel shows: the record's files the reader may see, and where an upload may go."""
-    files = kit.site.files
-    table = files.table
-    rows = connection.execute(sa.select(table).where(table.c.entity == kit.entity_name,
-                                                     table.c.record_id == record["id"]).order_by(table.c.id)).mappings()
-    visible = files.visible(kit.actor, kit.entity_name, rows)
-    lookups = Lookups()
-    kit.presenter.load_users(connection, [row["created_by"] for row in visible], lookups)
-    listed = [ListedFile(row["id"], row["name"], file_url(row["id"]), readable_size(row["size"]),
-                         kit.presenter.text(kit.entity.fields[row["field"]].label) if row["field"] else "",
-                         lookups.users.get(row["created_by"], ""), row["created_at"],
-                         row["content_type"].startswith("image/") and row["content_type"] != "image/svg+xml",
-                         row["content_type"] == "application/pdf")
-              for row in visible]
-    role = kit.site.access.role(kit.actor)
-    writable = [(f.name, kit.presenter.text(f.label)) for f in kit.entity if f.type == "file"
-                and kit.presenter.mode(kit.entity_name, f.name) != "hidden"
-                and not (role is not None and role.fields.get(f"{kit.entity_name}.{f.name}") == "readonly")]
-    return {"files": listed, "fields": writable, "can_update": can_update, "error": error,
-            "action": f"/r/{kit.entity_name}/{record['id']}/files"}
-
-
 @record_page
 @with_form
 def upload(request: Request, form: FormData) -> Response:
-    # the page holding the panel, with the message beside the upload; the page imports this module
-    from atrium.ui.records.detail_page import detail_context
-
     if not form_token_ok(request, form):
         return HTMLResponse(word("The form expired; reload the page and try again", request.state.locale),
                             status_code=403)

@@ -18,7 +18,7 @@ from atrium.runtime.query.lists import ListQuery
 from atrium.runtime.records.rules import RECORD_ERRORS
 from atrium.runtime.records.service import StaleRecord, ValidationFailed
 from atrium.ui.approvals.view import record_panel
-from atrium.ui.records.attachments import attachment_panel
+from atrium.ui.records.attachment_panel import attachment_panel
 from atrium.ui.records.follow_up_panel import follow_up_context
 from atrium.ui.records.form_lines import FormLines
 from atrium.ui.records.form_model import FormModel
