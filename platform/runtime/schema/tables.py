@@ -15,7 +15,8 @@ from typing import Mapping
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field
+from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field, View
+from atrium.runtime.schema.list_indexes import list_index_columns
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -118,27 +119,13 @@ def bounded_name(name: str) -> str:
     return name.encode()[:54].decode(errors="ignore") + "_" + digest
 
 
-def sort_columns(entity: Entity, sort: tuple[str, ...]) -> tuple[str, ...]:
-    """The columns of a list's default sort (`-expected_close` → expected_close), when all are plain."""
-    names = tuple(key.lstrip("-+") for key in sort if key.lstrip("-+") != "id")
-    plain = all(name in ("created_at", "updated_at") or
-                (name in entity.fields and entity.fields[name].type not in ("multiselect", "location"))
-                for name in names)
-    return names if plain else ()
-
-
-def entity_indexes(entity: Entity, sort: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...], bool]]:
-    """(name, columns, unique) for declared indexes, unique fields and automatic ones.
-
-    The list view's default sort gets an index, alone and after the owner column, so the first
-    page of a large list, and of a user's own records, is read in order from an index."""
+def entity_indexes(entity: Entity, view: View | None = None) -> list[tuple[str, tuple[str, ...], bool]]:
+    """(name, columns, unique) for declared indexes, unique fields and automatic ones, and those the
+    list view asks for (list_indexes.py: its sorts, and its few-valued filters before the default sort)."""
     indexes: dict[str, tuple[str, tuple[str, ...], bool]] = {}
-    ordered = sort_columns(entity, sort)
-    if ordered:
-        owner = entity.owner if entity.owner is not None and entity.owner in entity.fields else "created_by"
-        for columns in (ordered, (owner, *ordered)) if owner not in ordered else (ordered,):
-            name = bounded_name("ix_" + "_".join((entity.name, *columns)))
-            indexes[name] = (name, columns, False)
+    for columns in list_index_columns(entity, view or View(entity=entity.name)):
+        name = bounded_name("ix_" + "_".join((entity.name, *columns)))
+        indexes[name] = (name, columns, False)
     for field in entity:
         if field.unique or field.type == "autonumber":
             name = f"uq_{entity.name}_{field.name}"
@@ -355,7 +342,7 @@ SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_histor
                  "atrium_approvals", "atrium_approval_approvers", *SIGN_IN_TABLES)
 
 
-def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = ()) -> sa.Table:
+def entity_table(entity: Entity, metadata: sa.MetaData, view: View | None = None) -> sa.Table:
     columns = [
         sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -367,7 +354,7 @@ def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = 
     for field in entity:
         columns.extend(field_columns(entity, field))
     table = sa.Table(entity.name, metadata, *columns)
-    for name, fields, unique in entity_indexes(entity, sort):
+    for name, fields, unique in entity_indexes(entity, view):
         sa.Index(name, *(table.c[f] for f in fields), unique=unique)
     return table
 
@@ -389,6 +376,6 @@ class Tables:
 def build_tables(blueprint: Blueprint) -> Tables:
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     system_tables(metadata)
-    entities = {name: entity_table(entity, metadata, blueprint.view(name).sort)
+    entities = {name: entity_table(entity, metadata, blueprint.view(name))
                 for name, entity in blueprint.entities.items()}
     return Tables(metadata, entities)

@@ -1,0 +1,61 @@
+"""Indexes derived from an entity's list view, so the first page of a large list, filtered on the
+view's declared filters and sorted by any of its sortable columns, is read in order from an index
+instead of sorting every match.
+
+What is derived, and why no more (every index costs each write):
+- the default sort, alone and after the owner column (a user's own records in the default order);
+- every sortable list column alone (a unique one has its unique index already): any sort walks an
+  index, and a filter on another column is applied while walking it (query/index_walk.py decides
+  when that pays);
+- each declared filter on a field with few distinct values (a stage, an option, a yes/no, a user)
+  before the default sort: `stage = won` in the default order is a seek and a walk. Such a filter with
+  another sort is served by the walk above, not by one index per filter × sort (hundreds of them).
+A reference filter (one customer's orders) matches few rows, which its own index finds and sorts.
+"""
+from __future__ import annotations
+
+from atrium.metadata.model import Entity, View
+
+# field types whose equality filter matches a large share of the rows: worth an index before the sort
+FEW_VALUES = ("stage", "select", "boolean", "user")
+UNSORTABLE = ("multiselect", "location")
+SYSTEM_SORTS = ("created_at", "updated_at")
+
+
+def owner_column(entity: Entity) -> str:
+    """The column the own and team scopes look at (access/policy.py): the owner field, else created_by."""
+    return entity.owner if entity.owner is not None and entity.owner in entity.fields else "created_by"
+
+
+def sort_columns(entity: Entity, sort: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns of a list's default sort (`-expected_close` → expected_close), when all are plain."""
+    names = tuple(key.lstrip("-+") for key in sort if key.lstrip("-+") != "id")
+    plain = all(name in SYSTEM_SORTS or (name in entity.fields and entity.fields[name].type not in UNSORTABLE)
+                for name in names)
+    return names if plain else ()
+
+
+def sortable_columns(entity: Entity, view: View) -> tuple[str, ...]:
+    """The list's columns a user may sort by (a column of the entity itself, not a linked record's)."""
+    return tuple(name for name in view.columns
+                 if name in SYSTEM_SORTS or name in entity.fields and entity.fields[name].type not in UNSORTABLE)
+
+
+def equality_filters(entity: Entity, view: View) -> tuple[str, ...]:
+    """The view's filters on the entity's own fields with few distinct values."""
+    return tuple(name for name in view.filters
+                 if name in entity.fields and entity.fields[name].type in FEW_VALUES)
+
+
+def list_index_columns(entity: Entity, view: View) -> list[tuple[str, ...]]:
+    """The column lists of the indexes the list view asks for, each once, in a stable order."""
+    ordered = sort_columns(entity, view.sort)
+    wanted: list[tuple[str, ...]] = []
+    if ordered:
+        owner = owner_column(entity)
+        wanted.append(ordered)
+        leading = [owner, *(name for name in equality_filters(entity, view) if name != owner)]
+        wanted += [(name, *ordered) for name in leading if name not in ordered]
+    wanted += [(name,) for name in sortable_columns(entity, view)
+               if name in SYSTEM_SORTS or not (entity.fields[name].unique or entity.fields[name].type == "autonumber")]
+    return list(dict.fromkeys(wanted))
