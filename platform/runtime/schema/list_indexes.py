@@ -11,10 +11,13 @@ What is derived, and why no more (every index costs each write):
   before the default sort: `stage = won` in the default order is a seek and a walk. Such a filter with
   another sort is served by the walk above, not by one index per filter × sort (hundreds of them).
 A reference filter (one customer's orders) matches few rows, which its own index finds and sorts.
+Where a role reads the entity's records by owner (`read: own`), each of these also comes after the
+owner column, so a user's own list is a seek too; a team scope covers many owners, which the walk
+serves as it serves any filter.
 """
 from __future__ import annotations
 
-from atrium.metadata.model import Entity, View
+from atrium.metadata.model import Blueprint, Entity, View
 
 # field types whose equality filter matches a large share of the rows: worth an index before the sort
 FEW_VALUES = ("stage", "select", "boolean", "user")
@@ -47,15 +50,26 @@ def equality_filters(entity: Entity, view: View) -> tuple[str, ...]:
                  if name in entity.fields and entity.fields[name].type in FEW_VALUES)
 
 
-def list_index_columns(entity: Entity, view: View) -> list[tuple[str, ...]]:
-    """The column lists of the indexes the list view asks for, each once, in a stable order."""
+def scoped_by_owner(blueprint: Blueprint, entity: str) -> bool:
+    """Whether some role reads the entity's records by owner (`read: own`)."""
+    return any(role.grant(entity).read == "own" for role in blueprint.roles.values())
+
+
+def list_index_columns(entity: Entity, view: View, by_owner: bool = False) -> list[tuple[str, ...]]:
+    """The column lists of the indexes the list view asks for, each once, in a stable order;
+    `by_owner`: also after the owner column (scoped_by_owner)."""
     ordered = sort_columns(entity, view.sort)
+    owner = owner_column(entity)
     wanted: list[tuple[str, ...]] = []
     if ordered:
-        owner = owner_column(entity)
         wanted.append(ordered)
         leading = [owner, *(name for name in equality_filters(entity, view) if name != owner)]
         wanted += [(name, *ordered) for name in leading if name not in ordered]
-    wanted += [(name,) for name in sortable_columns(entity, view)
-               if name in SYSTEM_SORTS or not (entity.fields[name].unique or entity.fields[name].type == "autonumber")]
+        if by_owner:
+            wanted += [(owner, name, *ordered) for name in leading[1:] if name not in ordered]
+    for name in sortable_columns(entity, view):
+        if name in SYSTEM_SORTS or not (entity.fields[name].unique or entity.fields[name].type == "autonumber"):
+            wanted.append((name,))
+        if by_owner and name != owner:
+            wanted.append((owner, name))
     return list(dict.fromkeys(wanted))

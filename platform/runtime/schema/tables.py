@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field, View
-from atrium.runtime.schema.list_indexes import list_index_columns
+from atrium.runtime.schema.list_indexes import list_index_columns, scoped_by_owner
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -119,11 +119,13 @@ def bounded_name(name: str) -> str:
     return name.encode()[:54].decode(errors="ignore") + "_" + digest
 
 
-def entity_indexes(entity: Entity, view: View | None = None) -> list[tuple[str, tuple[str, ...], bool]]:
+def entity_indexes(entity: Entity, view: View | None = None,
+                   by_owner: bool = False) -> list[tuple[str, tuple[str, ...], bool]]:
     """(name, columns, unique) for declared indexes, unique fields and automatic ones, and those the
-    list view asks for (list_indexes.py: its sorts, and its few-valued filters before the default sort)."""
+    list view asks for (list_indexes.py: its sorts, and its few-valued filters before the default sort;
+    `by_owner`, when a role reads by owner: each after the owner column too)."""
     indexes: dict[str, tuple[str, tuple[str, ...], bool]] = {}
-    for columns in list_index_columns(entity, view or View(entity=entity.name)):
+    for columns in list_index_columns(entity, view or View(entity=entity.name), by_owner):
         name = bounded_name("ix_" + "_".join((entity.name, *columns)))
         indexes[name] = (name, columns, False)
     for field in entity:
@@ -133,9 +135,14 @@ def entity_indexes(entity: Entity, view: View | None = None) -> list[tuple[str, 
         elif field.index or field.type in ("reference", "user", "stage"):
             name = f"ix_{entity.name}_{field.name}"
             indexes[name] = (name, (field.name,), False)
+    declared = {index.name for index in entity.indexes}
     for index in entity.indexes:
         indexes[index.name] = (index.name, index.fields, index.unique)
-    return list(indexes.values())
+    # an automatic index that is the start of another serves nothing the longer one does not, and
+    # costs every write: (stage) goes when (stage, expected_close) is there
+    return [(name, columns, unique) for name, columns, unique in indexes.values()
+            if unique or name in declared or not any(
+                other[:len(columns)] == columns and len(other) > len(columns) for _, other, _ in indexes.values())]
 
 
 def system_tables(metadata: sa.MetaData) -> None:
@@ -342,7 +349,8 @@ SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_histor
                  "atrium_approvals", "atrium_approval_approvers", *SIGN_IN_TABLES)
 
 
-def entity_table(entity: Entity, metadata: sa.MetaData, view: View | None = None) -> sa.Table:
+def entity_table(entity: Entity, metadata: sa.MetaData, view: View | None = None,
+                 by_owner: bool = False) -> sa.Table:
     columns = [
         sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -354,7 +362,7 @@ def entity_table(entity: Entity, metadata: sa.MetaData, view: View | None = None
     for field in entity:
         columns.extend(field_columns(entity, field))
     table = sa.Table(entity.name, metadata, *columns)
-    for name, fields, unique in entity_indexes(entity, view):
+    for name, fields, unique in entity_indexes(entity, view, by_owner):
         sa.Index(name, *(table.c[f] for f in fields), unique=unique)
     return table
 
@@ -376,6 +384,6 @@ class Tables:
 def build_tables(blueprint: Blueprint) -> Tables:
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     system_tables(metadata)
-    entities = {name: entity_table(entity, metadata, blueprint.view(name))
+    entities = {name: entity_table(entity, metadata, blueprint.view(name), scoped_by_owner(blueprint, name))
                 for name, entity in blueprint.entities.items()}
     return Tables(metadata, entities)
