@@ -214,12 +214,12 @@ def test_a_lists_default_sort_gets_indexes_when_the_view_declares_it(engine, tmp
     blueprint = make_blueprint(folder, entities)
     with engine.connect() as c:
         planned = {(s.action, s.name) for s in plan_migration(c, blueprint).changes}
-    assert planned == {("create_index", "ix_thing_due"), ("create_index", "ix_thing_owner_due"),
+    assert planned == {("create_index", "ix_thing_due_desc"), ("create_index", "ix_thing_owner_due_desc"),
                        ("create_index", "ix_thing_name"), ("drop_index", "ix_thing_owner")}  # (owner, due) serves it
     migrate(engine, blueprint)
     found = indexes(engine, "thing")
-    assert found["ix_thing_due"] == (("due",), False)
-    assert found["ix_thing_owner_due"] == (("owner", "due"), False)
+    assert found["ix_thing_due_desc"] == (("due",), False)  # descending like the sort (list_indexes.py)
+    assert found["ix_thing_owner_due_desc"] == (("owner", "due"), False)
     with engine.connect() as c:
         assert c.execute(sa.text("SELECT name FROM thing")).scalars().all() == ["kept"]
 

@@ -58,18 +58,28 @@ def scoped_by_owner(blueprint: Blueprint, entity: str) -> bool:
 def list_index_columns(entity: Entity, view: View, by_owner: bool = False) -> list[tuple[str, ...]]:
     """The column lists of the indexes the list view asks for, each once, in a stable order;
     `by_owner`: also after the owner column (scoped_by_owner)."""
+    return [columns for columns, _ in list_indexes(entity, view, by_owner)]
+
+
+def list_indexes(entity: Entity, view: View, by_owner: bool = False) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(columns, descending columns) of the indexes the list view asks for. The default sort's
+    descending columns are kept descending with empty values last: PostgreSQL reads an index in
+    one order of empty values per direction, and the list puts them last in both (SQLite reads
+    either direction of any index)."""
     ordered = sort_columns(entity, view.sort)
+    descending = tuple(key.lstrip("-+") for key in view.sort if key.startswith("-") and key.lstrip("-+") in ordered)
     owner = owner_column(entity)
-    wanted: list[tuple[str, ...]] = []
+    wanted: dict[tuple[str, ...], tuple[str, ...]] = {}
     if ordered:
-        wanted.append(ordered)
+        wanted[ordered] = descending
         leading = [owner, *(name for name in equality_filters(entity, view) if name != owner)]
-        wanted += [(name, *ordered) for name in leading if name not in ordered]
+        wanted.update({(name, *ordered): descending for name in leading if name not in ordered})
         if by_owner:
-            wanted += [(owner, name, *ordered) for name in leading[1:] if name not in ordered]
+            wanted.update({(owner, name, *ordered): descending for name in leading[1:] if name not in ordered})
     for name in sortable_columns(entity, view):
-        if name in SYSTEM_SORTS or not (entity.fields[name].unique or entity.fields[name].type == "autonumber"):
-            wanted.append((name,))
+        if (name in SYSTEM_SORTS or not (entity.fields[name].unique or entity.fields[name].type == "autonumber")) \
+                and ordered[:1] != (name,):
+            wanted.setdefault((name,), ())
         if by_owner and name != owner:
-            wanted.append((owner, name))
-    return list(dict.fromkeys(wanted))
+            wanted.setdefault((owner, name), ())
+    return list(wanted.items())

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field, View
-from atrium.runtime.schema.list_indexes import list_index_columns, scoped_by_owner
+from atrium.runtime.schema.list_indexes import list_indexes, scoped_by_owner
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -119,30 +119,42 @@ def bounded_name(name: str) -> str:
     return name.encode()[:54].decode(errors="ignore") + "_" + digest
 
 
-def entity_indexes(entity: Entity, view: View | None = None,
-                   by_owner: bool = False) -> list[tuple[str, tuple[str, ...], bool]]:
-    """(name, columns, unique) for declared indexes, unique fields and automatic ones, and those the
-    list view asks for (list_indexes.py: its sorts, and its few-valued filters before the default sort;
-    `by_owner`, when a role reads by owner: each after the owner column too)."""
-    indexes: dict[str, tuple[str, tuple[str, ...], bool]] = {}
-    for columns in list_index_columns(entity, view or View(entity=entity.name), by_owner):
-        name = bounded_name("ix_" + "_".join((entity.name, *columns)))
-        indexes[name] = (name, columns, False)
+Indexes = list[tuple[str, tuple[str, ...], bool, tuple[str, ...]]]
+
+
+def entity_indexes(entity: Entity, view: View | None = None, by_owner: bool = False) -> Indexes:
+    """(name, columns, unique, descending columns) for declared indexes, unique fields and automatic
+    ones, and those the list view asks for (list_indexes.py: its sorts, and its few-valued filters
+    before the default sort; `by_owner`, when a role reads by owner: each after the owner column too).
+    An index with a descending column is named `..._desc`."""
+    indexes: dict[str, tuple[str, tuple[str, ...], bool, tuple[str, ...]]] = {}
+    for columns, descending in list_indexes(entity, view or View(entity=entity.name), by_owner):
+        name = bounded_name("ix_" + "_".join((entity.name, *columns)) + ("_desc" if descending else ""))
+        indexes[name] = (name, columns, False, descending)
     for field in entity:
         if field.unique or field.type == "autonumber":
             name = f"uq_{entity.name}_{field.name}"
-            indexes[name] = (name, (field.name,), True)
+            indexes[name] = (name, (field.name,), True, ())
         elif field.index or field.type in ("reference", "user", "stage"):
             name = f"ix_{entity.name}_{field.name}"
-            indexes[name] = (name, (field.name,), False)
+            indexes[name] = (name, (field.name,), False, ())
     declared = {index.name for index in entity.indexes}
     for index in entity.indexes:
-        indexes[index.name] = (index.name, index.fields, index.unique)
+        indexes[index.name] = (index.name, index.fields, index.unique, ())
     # an automatic index that is the start of another serves nothing the longer one does not, and
     # costs every write: (stage) goes when (stage, expected_close) is there
-    return [(name, columns, unique) for name, columns, unique in indexes.values()
+    return [(name, columns, unique, descending) for name, columns, unique, descending in indexes.values()
             if unique or name in declared or not any(
-                other[:len(columns)] == columns and len(other) > len(columns) for _, other, _ in indexes.values())]
+                other[:len(columns)] == columns and len(other) > len(columns) for _, other, _, _ in indexes.values())]
+
+
+def index_columns(index: sa.Index, dialect: str) -> list[str | sa.TextClause]:
+    """An index's columns for CREATE INDEX: on PostgreSQL a descending one keeps empty values last."""
+    descending = index.info.get("descending", ())
+    if dialect != "postgresql":
+        return [column.name for column in index.columns]
+    return [sa.text(f'"{column.name}" DESC NULLS LAST') if column.name in descending else column.name
+            for column in index.columns]
 
 
 def system_tables(metadata: sa.MetaData) -> None:
@@ -362,8 +374,8 @@ def entity_table(entity: Entity, metadata: sa.MetaData, view: View | None = None
     for field in entity:
         columns.extend(field_columns(entity, field))
     table = sa.Table(entity.name, metadata, *columns)
-    for name, fields, unique in entity_indexes(entity, view, by_owner):
-        sa.Index(name, *(table.c[f] for f in fields), unique=unique)
+    for name, fields, unique, descending in entity_indexes(entity, view, by_owner):
+        sa.Index(name, *(table.c[f] for f in fields), unique=unique, info={"descending": descending})
     return table
 
 
