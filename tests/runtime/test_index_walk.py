@@ -81,3 +81,16 @@ def test_a_rare_value_falls_back_to_the_plain_statement_and_misses_nothing(site,
     ids, statements = paged(site, ListQuery("parcel", where={"status": {"in": ["lost"]}}, sort=(sort,), limit=3))
     assert ids == expected(site, "lost", sort.lstrip("-"), sort.startswith("-"))
     assert len(ids) == 10 and statements
+
+
+@pytest.mark.parametrize("sort", ["weight", "-label"])
+def test_a_sort_against_its_indexs_direction_pages_through_in_order(site, sort):
+    """Unfiltered, sorted the other way than its index was made (PostgreSQL reads such an index with
+    empty values first): the window of non-empty values, then the plain statement for the empty ones."""
+    ids, _ = paged(site, ListQuery("parcel", sort=(sort,), limit=40))
+    with site.engine.connect() as c:
+        rows = c.execute(sa.text(f"SELECT id, {sort.lstrip('-')} FROM parcel")).all()
+    descending = sort.startswith("-")
+    filled = sorted((r for r in rows if r[1] is not None), key=lambda r: (r[1], r[0]), reverse=descending)
+    empty = sorted((r for r in rows if r[1] is None), key=lambda r: r[0], reverse=descending)
+    assert ids == [r[0] for r in filled + empty]

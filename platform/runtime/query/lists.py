@@ -161,12 +161,12 @@ class Queries:
         limit = max(1, min(int(query.limit), 500))
         statement = statement.order_by(*self.ordering(table, keys)).limit(limit + 1)
         rows = None
-        if self._walk_pays(actor, entity, table, keys, query):
+        if self._walk_pays(actor, entity, table, keys, query, connection.dialect.name):
             cursor_values = values
             rows = connection.execute(statement.where(index_walk.window(
                 table, index_walk.ROWS_WALKED_PER_ROW * (limit + 1), lambda walked: self.ordering(walked, keys),
-                None if cursor_values is None else lambda walked: self._after(walked, keys, cursor_values)))
-            ).fetchall()
+                None if cursor_values is None else lambda walked: self._after(walked, keys, cursor_values),
+                keys[0], connection.dialect.name))).fetchall()
             if len(rows) <= limit:  # the window held less than a page: the filter keeps few rows
                 rows = None
         if rows is None:
@@ -184,13 +184,14 @@ class Queries:
         return Page(records, cursor, min(count, COUNT_CAP), count > COUNT_CAP)
 
     def _walk_pays(self, actor: Actor, entity: Entity, table: sa.Table, keys: builtins.list[tuple[str, bool]],
-                   query: ListQuery) -> bool:
+                   query: ListQuery, dialect: str) -> bool:
         """Whether to read a window of the sort's index first (query/index_walk.py)."""
         scope = self.access.scope(actor, entity.name, "read")
         own = scope == "own" and not self.access.claims(actor, entity.name)
         narrowed = bool(query.where) or bool(query.search.strip()) or scope != "all"
         return index_walk.walk_pays(table, entity, keys[0][0] if keys else None, query.where,
-                                    owner_column(entity) if own else None, narrowed)
+                                    owner_column(entity) if own else None, narrowed,
+                                    bool(keys) and keys[0][1], dialect)
 
     def exact_count(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> int:
         entity = self.blueprint.entities[query.entity]
