@@ -1,8 +1,8 @@
 """The index walk: the first page of a filtered list read along the sort's own index.
 
-Asked for `stage = won` sorted by amount, both planners take the stage index and sort every won
-record (187,000 of a million) to keep 50: they cannot know that walking the amount index and
-keeping the won ones stops after a few hundred rows. So when no index serves the filter and the sort
+Asked for `status = open` sorted by size, both planners take the status index and sort every open
+record (187,000 of a million, measured) to keep 50: they cannot know that walking the size index and
+keeping the open ones stops after a few hundred rows. So when no index serves the filter and the sort
 together (list_indexes.py derives the common ones), the list first reads a bounded window of the
 sort index (`id IN (the next N ids in sort order)`) and keeps the matches. A window that holds a
 full page is the answer (the window is a prefix of the order, so its first matches are the first
@@ -22,7 +22,7 @@ SELECTIVE_TYPES = ("reference", "autonumber")  # one value matches few rows: tha
 
 
 def _pinned_values(spec: Any) -> bool:
-    """Whether a condition holds its column to one value (`won`, `{eq: won}`, `{in: [won]}`)."""
+    """Whether a condition holds its column to one value (`open`, `{eq: open}`, `{in: [open]}`)."""
     if not isinstance(spec, Mapping):
         return spec is not None
     if set(spec) == {"eq"}:

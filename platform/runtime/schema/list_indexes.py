@@ -8,9 +8,9 @@ What is derived, and why no more (every index costs each write):
   index, and a filter on another column is applied while walking it (query/index_walk.py decides
   when that pays);
 - each declared filter on a field with few distinct values (a stage, an option, a yes/no, a user)
-  before the default sort: `stage = won` in the default order is a seek and a walk. Such a filter with
+  before the default sort: `status = open` in the default order is a seek and a walk. Such a filter with
   another sort is served by the walk above, not by one index per filter × sort (hundreds of them).
-A reference filter (one customer's orders) matches few rows, which its own index finds and sorts.
+A reference filter (one parent's records) matches few rows, which its own index finds and sorts.
 Where a role reads the entity's records by owner (`read: own`), each of these also comes after the
 owner column, so a user's own list is a seek too; a team scope covers many owners, which the walk
 serves as it serves any filter.
@@ -31,7 +31,7 @@ def owner_column(entity: Entity) -> str:
 
 
 def sort_columns(entity: Entity, sort: tuple[str, ...]) -> tuple[str, ...]:
-    """The columns of a list's default sort (`-expected_close` → expected_close), when all are plain."""
+    """The columns of a list's default sort (`-due` → due), when all are plain."""
     names = tuple(key.lstrip("-+") for key in sort if key.lstrip("-+") != "id")
     plain = all(name in SYSTEM_SORTS or (name in entity.fields and entity.fields[name].type not in UNSORTABLE)
                 for name in names)

@@ -142,7 +142,7 @@ def entity_indexes(entity: Entity, view: View | None = None, by_owner: bool = Fa
     for index in entity.indexes:
         indexes[index.name] = (index.name, index.fields, index.unique, ())
     # an automatic index that is the start of another serves nothing the longer one does not, and
-    # costs every write: (stage) goes when (stage, expected_close) is there
+    # costs every write: (status) goes when (status, due) is there
     return [(name, columns, unique, descending) for name, columns, unique, descending in indexes.values()
             if unique or name in declared or not any(
                 other[:len(columns)] == columns and len(other) > len(columns) for _, other, _, _ in indexes.values())]
