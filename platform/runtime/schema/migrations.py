@@ -21,7 +21,7 @@ from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
 from atrium.runtime.duplicates.keys import fill_match_keys, key_gaps
 from atrium.runtime.schema.database import refresh_statistics
-from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, location_columns
+from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, index_columns, location_columns
 from atrium.runtime.schema.value_moves import Stranded, move_values, refusals, stranded_values
 from atrium.runtime.search import index as search_index
 
@@ -329,6 +329,7 @@ def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables:
 
 def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: MigrationPlan) -> None:
     sqlite = connection.dialect.name == "sqlite"
+    dialect = connection.dialect.name
     created = {step.table for step in plan.steps if step.action == "create_table"}
     existing = set(sa.inspect(connection).get_table_names())
     deferred_keys: list[tuple[str, sa.ForeignKey]] = []
@@ -345,7 +346,7 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
             op.create_table(table.name, *columns)
             existing.add(table.name)
             for index in table.indexes:
-                op.create_index(index.name, table.name, [c.name for c in index.columns], unique=index.unique)
+                op.create_index(index.name, table.name, index_columns(index, dialect), unique=index.unique)
         elif step.action == "add_column":
             later = _keys_for_later(table.c[step.name], existing, sqlite)
             deferred_keys += [(table.name, key) for key in later]
@@ -374,7 +375,7 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
                                 postgresql_using=f'"{step.name}"::{wanted}')
         elif step.action == "create_index" and step.table not in created:
             index = next(ix for ix in table.indexes if ix.name == step.name)
-            op.create_index(index.name, table.name, [c.name for c in index.columns], unique=index.unique)
+            op.create_index(index.name, table.name, index_columns(index, dialect), unique=index.unique)
         elif step.action == "drop_index":
             op.drop_index(step.name, table_name=table.name)
         elif step.action == "drop_column":

@@ -16,8 +16,9 @@ from typing import Mapping
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field
+from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field, View
 from atrium.runtime.schema.file_tables import file_tables
+from atrium.runtime.schema.list_indexes import list_indexes, scoped_by_owner
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -129,45 +130,51 @@ def bounded_name(name: str) -> str:
     return name.encode()[:54].decode(errors="ignore") + "_" + digest
 
 
-def sort_columns(entity: Entity, sort: tuple[str, ...]) -> tuple[str, ...]:
-    """The columns of a list's default sort (`-expected_close` → expected_close), when all are plain."""
-    names = tuple(key.lstrip("-+") for key in sort if key.lstrip("-+") != "id")
-    plain = all(name in ("created_at", "updated_at") or
-                (name in entity.fields and entity.fields[name].type not in ("multiselect", "location", "file"))
-                for name in names)
-    return names if plain else ()
+Indexes = list[tuple[str, tuple[str, ...], bool, tuple[str, ...]]]
 
 
-def entity_indexes(entity: Entity, sort: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...], bool]]:
-    """(name, columns, unique) for declared indexes, unique fields and automatic ones.
-
-    The list view's default sort gets an index, alone and after the owner column, so the first
-    page of a large list, and of a user's own records, is read in order from an index."""
-    indexes: dict[str, tuple[str, tuple[str, ...], bool]] = {}
-    ordered = sort_columns(entity, sort)
-    if ordered:
-        owner = entity.owner if entity.owner is not None and entity.owner in entity.fields else "created_by"
-        for columns in (ordered, (owner, *ordered)) if owner not in ordered else (ordered,):
-            name = bounded_name("ix_" + "_".join((entity.name, *columns)))
-            indexes[name] = (name, columns, False)
+def entity_indexes(entity: Entity, view: View | None = None, by_owner: bool = False) -> Indexes:
+    """(name, columns, unique, descending columns) for declared indexes, unique fields and automatic
+    ones, and those the list view asks for (list_indexes.py: its sorts, and its few-valued filters
+    before the default sort; `by_owner`, when a role reads by owner: each after the owner column too).
+    An index with a descending column is named `..._desc`."""
+    indexes: dict[str, tuple[str, tuple[str, ...], bool, tuple[str, ...]]] = {}
+    for columns, descending in list_indexes(entity, view or View(entity=entity.name), by_owner):
+        name = bounded_name("ix_" + "_".join((entity.name, *columns)) + ("_desc" if descending else ""))
+        indexes[name] = (name, columns, False, descending)
     for field in entity:
         if field.unique or field.type == "autonumber":
             name = f"uq_{entity.name}_{field.name}"
-            indexes[name] = (name, (field.name,), True)
+            indexes[name] = (name, (field.name,), True, ())
         elif field.index or field.type in ("reference", "user", "stage"):
             name = f"ix_{entity.name}_{field.name}"
-            indexes[name] = (name, (field.name,), False)
+            indexes[name] = (name, (field.name,), False, ())
+    declared = {index.name for index in entity.indexes}
     for index in entity.indexes:
-        indexes[index.name] = (index.name, index.fields, index.unique)
+        indexes[index.name] = (index.name, index.fields, index.unique, ())
     for name in entity.keyed_fields:  # a duplicate check looks a typed value up by its key
         column = match_key_column(name)
-        indexes[f"ix_{entity.name}_{column}"] = (bounded_name(f"ix_{entity.name}_{column}"), (column,), False)
+        indexes[f"ix_{entity.name}_{column}"] = (bounded_name(f"ix_{entity.name}_{column}"), (column,), False, ())
     for rule in entity.duplicates.match if entity.duplicates is not None else ():
         name = rule[0]
         if len(rule) == 1 and entity.fields[name].type == "phone":
             column = phone_key_column(name)
-            indexes[f"ix_{entity.name}_{column}"] = (bounded_name(f"ix_{entity.name}_{column}"), (column,), False)
-    return list(indexes.values())
+            indexes[f"ix_{entity.name}_{column}"] = (bounded_name(f"ix_{entity.name}_{column}"), (column,), False,
+                                                     ())
+    # an automatic index that is the start of another serves nothing the longer one does not, and
+    # costs every write: (status) goes when (status, due) is there
+    return [(name, columns, unique, descending) for name, columns, unique, descending in indexes.values()
+            if unique or name in declared or not any(
+                other[:len(columns)] == columns and len(other) > len(columns) for _, other, _, _ in indexes.values())]
+
+
+def index_columns(index: sa.Index, dialect: str) -> list[str | sa.TextClause]:
+    """An index's columns for CREATE INDEX: on PostgreSQL a descending one keeps empty values last."""
+    descending = index.info.get("descending", ())
+    if dialect != "postgresql":
+        return [column.name for column in index.columns]
+    return [sa.text(f'"{column.name}" DESC NULLS LAST') if column.name in descending else column.name
+            for column in index.columns]
 
 
 def system_tables(metadata: sa.MetaData) -> None:
@@ -420,7 +427,8 @@ SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_histor
                  "atrium_files")
 
 
-def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = ()) -> sa.Table:
+def entity_table(entity: Entity, metadata: sa.MetaData, view: View | None = None,
+                 by_owner: bool = False) -> sa.Table:
     columns = [
         sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -432,8 +440,8 @@ def entity_table(entity: Entity, metadata: sa.MetaData, sort: tuple[str, ...] = 
     for field in entity:
         columns.extend(field_columns(entity, field))
     table = sa.Table(entity.name, metadata, *columns)
-    for name, fields, unique in entity_indexes(entity, sort):
-        sa.Index(name, *(table.c[f] for f in fields), unique=unique)
+    for name, fields, unique, descending in entity_indexes(entity, view, by_owner):
+        sa.Index(name, *(table.c[f] for f in fields), unique=unique, info={"descending": descending})
     return table
 
 
@@ -454,6 +462,6 @@ class Tables:
 def build_tables(blueprint: Blueprint) -> Tables:
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     system_tables(metadata)
-    entities = {name: entity_table(entity, metadata, blueprint.view(name).sort)
+    entities = {name: entity_table(entity, metadata, blueprint.view(name), scoped_by_owner(blueprint, name))
                 for name, entity in blueprint.entities.items()}
     return Tables(metadata, entities)
