@@ -402,11 +402,11 @@ def report(info: dict, load: dict, bulk: dict, seeded: dict, alters: list[dict],
     if not insert_ok:
         lines += ["Why the insert misses 20,000 records/s (not changed here: records.py, record_rules.py "
                   "and coercion.py were being edited by others at the time):", "",
-                  "- **Rollup refresh** writes one `UPDATE` per parent per batch (`Rollups._refresh_parent` "
-                  "loops over the parents and executes each update on its own), after reading the parents "
-                  "back with `read_many`; for a child entity this is the largest single cost. Grouping "
-                  "the parents' new values into one executemany `UPDATE ... WHERE id = :id` (or computing "
-                  "all rollups of a parent table in one aggregate query joined back) removes most of it.",
+                  "- **Rollup refresh** recomputes, for each batch, the parents the batch's children "
+                  "point to: one aggregate query per roll-up of the written child entity, the parents' "
+                  "formulas that read them in Python, one executemany `UPDATE` of the changed parents; "
+                  "with ~10 children a parent most parents are refreshed once per batch (see the "
+                  "section of `bench/bench_bulk_writes.py` for statement counts and profiles).",
                   "- **Validation** (`RecordRules.prepare`) costs tens of microseconds a record in Python: "
                   "`Entity.stage_field` scans the fields on every call (several times a record), "
                   "`Field.computed` and `is_empty` are called hundreds of thousands of times, and each "

@@ -50,7 +50,8 @@ class Audit:
                     changes: Iterable[tuple[int, Iterable[tuple[str | None, Any, Any]]]],
                     at: dt.datetime, by: int | None) -> None:
         """`record_changes` for many records in one INSERT (the bulk update path), its
-        parameters built column by column: what every row shares is given once."""
+        parameters built column by column: what every row shares is given once (bulk updates, and the
+        fields of every record a create writes)."""
         ids, names, olds, news = [], [], [], []
         for record_id, fields in changes:
             for field, old, new in fields:

@@ -141,7 +141,7 @@ class LinkedFormulas:
         self._write(connection, self.tables[model.name], alike, single)
         if changed:
             service.rollups.refresh(connection, service.rollups.parents_of(
-                model.name, [record for pair in changed for record in pair]))
+                model.name, [record for pair in changed for record in pair]), source=model.name)
             self.propagate(connection, model.name, changed, depth + 1)
 
     def _columns(self, model: Entity, formulas: tuple[str, ...]) -> list[str] | None:

@@ -41,7 +41,7 @@ def refresh_moved(service: RecordService, connection: Connection, moved: Moved) 
                 statement = (table.update().where(table.c.id == sa.bindparam("_id"))
                              .values({column: sa.bindparam(column) for column in columns}))
                 connection.execute(statement, parameters)
-            service.rollups.refresh(connection, service.rollups.parents_of(entity, rows))
+            service.rollups.refresh(connection, service.rollups.parents_of(entity, rows), source=entity)
 
 
 def computed_follow(blueprint: Blueprint, engine: Engine) -> Callable[[Connection, Moved], None]:

@@ -108,7 +108,7 @@ class WritePipeline:
                 and (before[stage.name] != after[stage.name] if before is not None else after[stage.name])],
                 now, actor.user_id)
         service.rollups.refresh(connection, service.rollups.parents_of(
-            model.name, [record for pair in pairs for record in pair if record is not None]))
+            model.name, [record for pair in pairs for record in pair if record is not None]), source=model.name)
         if write.event == "update":
             service.linked_formulas.propagate(connection, model.name, updates(pairs))
         if write.event != "delete" and self._fire(connection, write, pairs):
@@ -118,11 +118,12 @@ class WritePipeline:
 
     def _audit(self, connection: Connection, write: Write, pairs: Sequence[Pair], now: dt.datetime) -> None:
         audit, entity, by = self.service.audit, write.model.name, write.actor.user_id
-        if write.event == "create" and write.each_field:
-            for record in afters(pairs):
-                audit.record_changes(connection, entity, record["id"], "create",
-                                     [(f.name, None, record[f.name]) for f in write.model
-                                      if record.get(f.name) is not None], now, by)
+        if write.event == "create" and write.each_field:  # every record's fields in one INSERT
+            names = [f.name for f in write.model]
+            audit.record_many(connection, entity, "create",
+                              [(record["id"], [(name, None, record[name]) for name in names
+                                               if record.get(name) is not None])
+                               for record in afters(pairs)], now, by)
         elif write.event == "create":
             audit.record_creations(connection, entity, [record["id"] for record in afters(pairs)], now, by)
         elif write.event == "update":

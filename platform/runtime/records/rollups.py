@@ -85,13 +85,20 @@ class Rollups:
                     affected[parent.name].add(row[via])
         return affected
 
-    def refresh(self, connection: Connection, affected: Mapping[str, set[int]], depth: int = 0) -> None:
+    def refresh(self, connection: Connection, affected: Mapping[str, set[int]], depth: int = 0,
+                source: str | None = None) -> None:
+        """Recompute the roll-ups of the `affected` parents; with `source`, only those reading that
+        child entity (the one written: the parents' other roll-ups read rows that did not change)."""
         for parent_name, ids in affected.items():
             if ids and depth < 5:
-                self._refresh_parent(connection, self.blueprint.entities[parent_name], sorted(ids), depth)
+                self._refresh_parent(connection, self.blueprint.entities[parent_name], sorted(ids), depth, source)
 
-    def _refresh_parent(self, connection: Connection, parent: Entity, ids: list[int], depth: int) -> None:
-        readers = self.of_parent.get(parent.name, [])
+    def _refresh_parent(self, connection: Connection, parent: Entity, ids: list[int], depth: int,
+                        source: str | None) -> None:
+        readers = [reader for reader in self.of_parent.get(parent.name, [])
+                   if source is None or reader.rollup.entity == source]
+        if not readers:
+            return
         values: dict[int, dict[str, Any]] = {i: {} for i in ids}
         for reader in readers:
             for parent_id, value in self._aggregate(connection, reader.rollup, ids).items():
@@ -102,10 +109,13 @@ class Rollups:
         rows = {row["id"]: row for row in self.service.read_many(connection, parent.name, ids)}
         changed_rows = []
         pairs = []
-        # parents whose changes touch the same columns are written with one executemany
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        changed_names: set[str] = set()
         news = {parent_id: dict(row) for parent_id, row in rows.items()}
         self.service.linked_values.fill(connection, parent, list(news.values()))  # formulas reading paths
+        # the formulas that read these roll-ups (directly, through other formulas, or the clock),
+        # as an update of them recomputes them: the others cannot have changed
+        formulas = self.service.rules.plan(parent, frozenset(reader.field.name for reader in readers)).formulas
+        evaluator = self.service.rules.evaluator.bind(parent.name, SYSTEM)
         for parent_id, row in rows.items():
             new = news[parent_id]
             for reader in readers:
@@ -114,20 +124,21 @@ class Rollups:
                     new[field.name] = latest(row.get(field.name), values[parent_id].get(field.name))
                 else:
                     new[field.name] = self._coerce_empty(field, values[parent_id].get(field.name))
-            self.service.rules._compute_formulas(parent, new)  # as the system computes them
-            updates = {name: new[name] for name in parent.fields
-                       if name in new and new[name] != row.get(name)}
+            self.service.rules._compute_formulas(parent, new, formulas, evaluator)  # as the system computes them
+            updates = [name for name in parent.fields if name in new and new[name] != row.get(name)]
             if updates:
-                written = self.service.columns_of(parent, updates)
-                by_columns[tuple(sorted(written))].append({"_id": parent_id, **written})
+                changed_names.update(updates)
                 changed_rows += [row, new]
                 pairs.append((row, new))
-        for columns, parameters in by_columns.items():
+        if pairs:  # one executemany for every changed parent: a value that did not change is written as it is
+            names = [name for name in parent.fields if name in changed_names]
+            parameters = [{"_id": new["id"], **self.service.columns_of(parent, {name: new[name] for name in names})}
+                          for _, new in pairs]
             statement = (table.update().where(table.c.id == sa.bindparam("_id"))
-                         .values({column: sa.bindparam(column) for column in columns}))
+                         .values({column: sa.bindparam(column) for column in parameters[0] if column != "_id"}))
             connection.execute(statement, parameters)
         if changed_rows:
-            self.refresh(connection, self.parents_of(parent.name, changed_rows), depth + 1)
+            self.refresh(connection, self.parents_of(parent.name, changed_rows), depth + 1, source=parent.name)
             # formulas elsewhere that read these parents' changed fields through paths
             self.service.linked_formulas.propagate(connection, parent.name, pairs, depth + 1)
 

@@ -77,11 +77,39 @@ def reading_touched(plan: RulePlan) -> RulePlan:
     return RulePlan(plan.formulas, fields, checks, plan.stage, touched)
 
 
+@dataclass(frozen=True)
+class EntityRules:
+    """What `prepare` asks of an entity's fields for every record, worked out once per entity: a
+    bulk create of 20,000 records would otherwise ask each field the same questions 20,000 times."""
+
+    # in field order, what a new record gets: (field, True) a count or sum roll-up's 0 (nothing
+    # links to the record yet), (field, False) its default when no value is given
+    filled: tuple[tuple[Field, bool], ...]
+    checked: tuple[tuple[Field, int | None, bool], ...]  # (field, text limit, has numeric bounds)
+
+
+def entity_rules(entity: Entity) -> EntityRules:
+    numeric = ("integer", "number", "money", "percent")
+    return EntityRules(
+        filled=tuple((f, f.rollup is not None and f.rollup.function in ("count", "sum")) for f in entity
+                     if (f.rollup is not None and f.rollup.function in ("count", "sum"))
+                     or (f.default is not None and not f.computed)),
+        checked=tuple((f, text_limit(f), f.type in numeric and (f.min is not None or f.max is not None))
+                      for f in entity if not f.computed))
+
+
 class RecordRules:
     def __init__(self, blueprint: Blueprint, evaluator: RecordEvaluator):
         self.blueprint = blueprint
         self.evaluator = evaluator
         self._plans: dict[tuple[str, frozenset[str]], RulePlan] = {}
+        self._entities: dict[str, EntityRules] = {}
+
+    def of_entity(self, entity: Entity) -> EntityRules:
+        found = self._entities.get(entity.name)
+        if found is None:
+            found = self._entities[entity.name] = entity_rules(entity)
+        return found
 
     def plan(self, entity: Entity, changed: frozenset[str]) -> RulePlan:
         key = (entity.name, changed)
@@ -148,10 +176,10 @@ class RecordRules:
 
     def _apply_defaults(self, entity: Entity, record: dict, changes: Mapping[str, Any],
                         evaluator: RecordEvaluator) -> None:
-        for field in entity:
-            if field.rollup is not None and field.rollup.function in ("count", "sum"):
+        for field, zeroed in self.of_entity(entity).filled:
+            if zeroed:
                 record[field.name] = 0  # nothing links to a new record yet
-            if field.default is not None and is_empty(changes.get(field.name)) and not field.computed:
+            elif field.default is not None and is_empty(changes.get(field.name)):
                 try:
                     record[field.name] = coerce(field, evaluator.evaluate(field.default, record),
                                                 self.blueprint.timezone)
@@ -181,15 +209,23 @@ class RecordRules:
 
     def _validate(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
                   errors: Errors, locale: str, plan: RulePlan | None, evaluator: RecordEvaluator) -> None:
-        for field in entity if plan is None else plan.fields:
+        checked = (self.of_entity(entity).checked if plan is None
+                   else [(f, text_limit(f), True) for f in plan.fields if not f.computed])
+        for field, limit, bounded in checked:
             value = record.get(field.name)
-            if field.computed:
-                continue
-            if is_empty(value):
+            if value is None or value == "" or value == []:  # is_empty, the common cases inline: it is hot
                 if field.required or self._holds(evaluator, field.required_when, record):
                     add_error(errors, field.name, message("required", locale))
                 continue
-            self._check_bounds(field, value, errors, locale)
+            if type(value) is str:
+                if value.strip() == "":
+                    if field.required or self._holds(evaluator, field.required_when, record):
+                        add_error(errors, field.name, message("required", locale))
+                    continue
+                if limit and len(value) > limit:
+                    add_error(errors, field.name, message("too_long", locale, max=limit))
+            elif bounded:
+                self._check_bounds(field, value, errors, locale)
         if plan is None or plan.stage:
             self._check_stage(entity, current, record, errors, locale)
         for check in entity.checks if plan is None else plan.checks:

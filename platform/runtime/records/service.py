@@ -69,6 +69,7 @@ class RecordService(BulkUpdates):
         self.linked_values = LinkedValues(blueprint, self.tables)
         self.linked_formulas = LinkedFormulas(blueprint, self.tables, self)
         self._keys: dict[str, tuple[str, ...] | None] = {}
+        self._specials: dict[str, frozenset[str]] = {}
         self.pipeline = WritePipeline(self)
         # without hooks (the seed, a test of records alone) nothing is asked, locked, reserved or fired
         self.hooks = WriteHooks()
@@ -97,8 +98,14 @@ class RecordService(BulkUpdates):
     def columns_of(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
         """Field values → column values (a location spreads over three columns, a phone adds its
         digits: records/phones.py, a field a duplicate rule compares its key: duplicates/keys.py)."""
+        special = self._special_fields(entity)
+        if special.isdisjoint(values):  # every value goes to the column of its name
+            return dict(values)
         columns: dict[str, Any] = {}
         for name, value in values.items():
+            if name not in special:
+                columns[name] = value
+                continue
             field = entity.fields.get(name)
             if field is None or field.type not in ("location", "phone"):
                 columns[name] = value
@@ -111,6 +118,14 @@ class RecordService(BulkUpdates):
                 value = value or {}
                 columns.update({lat: value.get("lat"), lng: value.get("lng"), address: value.get("address")})
         return columns
+
+    def _special_fields(self, entity: Entity) -> frozenset[str]:
+        """The fields whose value is stored in other columns too, or instead (`columns_of`)."""
+        found = self._specials.get(entity.name)
+        if found is None:
+            found = self._specials[entity.name] = frozenset(
+                [f.name for f in entity if f.type in ("location", "phone")] + list(entity.keyed_fields))
+        return found
 
     def record_of(self, entity: Entity, row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
         """A table row → the record as fields (system fields included)."""

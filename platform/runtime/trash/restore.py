@@ -57,7 +57,7 @@ def restore_entries(records: RecordService, connection: Connection, entries: Seq
         restored.append((name, fields | {"id": row["id"]}))
     for name in {name for name, _ in restored}:
         records.rollups.refresh(connection, records.rollups.parents_of(
-            name, [fields for entity, fields in restored if entity == name]))
+            name, [fields for entity, fields in restored if entity == name]), source=name)
     for entry in entries:
         _link_again(records, connection, entry, actor)
 
