@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import random
 import sqlite3
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +27,7 @@ for folder in (ROOT, ROOT / "bench"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 from anchor_app import create_anchor_app  # noqa: E402
-from bench_pages import USERS, call, machine, sign_in, wait_for_quiet  # noqa: E402
+from bench_pages import USERS, _short, call, machine, sign_in, wait_for_quiet  # noqa: E402
 from benchmarks_doc import write_section  # noqa: E402
 from pages_data import B2B, build_or_reuse  # noqa: E402
 from sqlalchemy import event  # noqa: E402
@@ -97,23 +100,31 @@ def served(database: Path, seconds: float, rounds: int, clients: int) -> dict:
 
 
 def counted(app, engine, cookie: str, paths: list[str]) -> dict:
-    """SQL statements and pool checkouts (connections) per request, over `paths`."""
-    statements, checkouts = [0], [0]
+    """SQL statements and pool checkouts (connections) per request, over `paths`, and where in
+    the code each connection of the first request was taken."""
+    statements, checkouts, origins = [0], [0], []
 
     def on_statement(*_):
         statements[0] += 1
 
     def on_checkout(*_):
         checkouts[0] += 1
+        if requests_done[0] == 0:
+            frames = [f for f in traceback.extract_stack() if "/platform/" in f.filename][-2:]
+            origins.append(" ← ".join(f"{f.filename.split('/platform/')[-1]}:{f.lineno} ({f.name})"
+                                      for f in reversed(frames)) or "the app itself")
+    requests_done = [0]
     event.listen(engine, "before_cursor_execute", on_statement)
     event.listen(engine.pool, "checkout", on_checkout)
     try:
         for path in paths:
             asyncio.run(call(app, "GET", path, cookie))
+            requests_done[0] += 1
     finally:
         event.remove(engine, "before_cursor_execute", on_statement)
         event.remove(engine.pool, "checkout", on_checkout)
-    return {"statements": statements[0] / len(paths), "connections": checkouts[0] / len(paths)}
+    return {"statements": statements[0] / len(paths), "connections": checkouts[0] / len(paths),
+            "origins": origins}
 
 
 def statement_counts(database: Path) -> dict:
@@ -142,6 +153,51 @@ def statement_counts(database: Path) -> dict:
     return result
 
 
+async def _inline(function, *args, **kwargs):
+    """anyio.to_thread.run_sync, run on the calling thread: cProfile sees one thread only."""
+    kwargs.pop("abandon_on_cancel", None), kwargs.pop("cancellable", None), kwargs.pop("limiter", None)
+    return function(*args)
+
+
+def profiles(database: Path, requests: int = 30) -> dict:
+    """cProfile of each page, Atrium and the anchor, as the admin: per request, the profiled time
+    and the functions with the most own time (endpoints run inline instead of in the thread pool,
+    so the profiler sees them)."""
+    import anyio.to_thread
+    url = f"sqlite:///{database}"
+    site = Site.open(B2B, url)
+    apps = {"atrium": create_app(Settings(str(B2B), url, secret_key="bench-versus", scheduler=False), site=site),
+            "anchor": create_anchor_app(url)}
+    cookies = {"atrium": asyncio.run(sign_in(apps["atrium"], *USERS["admin"]))}
+    _, headers, _ = asyncio.run(call(apps["anchor"], "GET", "/login?name=admin"))
+    cookies["anchor"] = headers["set-cookie"].split(";", 1)[0]
+    ids = order_ids(database, None, requests, seed=5)
+    result = {}
+    threaded, anyio.to_thread.run_sync = anyio.to_thread.run_sync, _inline
+    try:
+        for figure, kind, paths in figures(ids):
+            if kind != "page":
+                continue
+            sample = (paths * requests)[:requests]
+            for name, app in apps.items():
+                async def run(app=app, name=name, sample=sample) -> None:
+                    for path in sample:
+                        await call(app, "GET", path, cookies[name])
+                asyncio.run(run())  # warm
+                profiler = cProfile.Profile()
+                profiler.enable()
+                asyncio.run(run())
+                profiler.disable()
+                stats = pstats.Stats(profiler).stats
+                own = sorted(((entry[2] / requests, entry[1] // requests, _short(path, line, function))
+                              for (path, line, function), entry in stats.items()), reverse=True)[:8]
+                result[(figure, name)] = {"total": sum(e[2] for e in stats.values()) / requests, "own": own}
+    finally:
+        anyio.to_thread.run_sync = threaded
+        site.engine.dispose()
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -163,10 +219,14 @@ def main() -> int:
     counts = statement_counts(database)
     for key, value in counts.items():
         log(f"  {' / '.join(key)}: {value['statements']:.1f} statements, {value['connections']:.1f} connections")
+    log("profiles (in-process, cProfile):")
+    profiled = profiles(database)
+    for (figure, name), value in profiled.items():
+        log(f"  {figure}, {name}: {value['total'] * 1000:.1f} ms a request under the profiler")
     log(f"served side by side, {args.rounds} rounds of {args.seconds:g} s a figure, {args.clients} clients:")
     runs = served(database, args.seconds, args.rounds, args.clients)
     end_load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    section = render_section(START, END, info, data, runs, counts, args, start_load, end_load,
+    section = render_section(START, END, info, data, runs, counts, profiled, args, start_load, end_load,
                              time.perf_counter() - started)
     if args.no_doc:
         print(section)

@@ -22,7 +22,7 @@ def _median(runs: list[dict], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def render_section(start: str, end: str, info: dict, data: dict, runs: dict, counts: dict, args,
+def render_section(start: str, end: str, info: dict, data: dict, runs: dict, counts: dict, profiled: dict, args,
                    start_load: str, end_load: str, seconds: float) -> str:
     counts_of = data["counts"]
     lines = [start, "## Atrium next to a hand-written app and Frappe (`bench/bench_versus.py`)", "",
@@ -82,6 +82,19 @@ def render_section(start: str, end: str, info: dict, data: dict, runs: dict, cou
         anchor = counts[(figure, user, "anchor")]
         lines.append(f"| {figure} | {user} | {value['statements']:.1f} | {value['connections']:.1f} "
                      f"| {anchor['statements']:.1f} | {anchor['connections']:.1f} |")
+    lines += ["", "Where Atrium's connections are taken during one request (innermost platform frame first):", ""]
+    for (figure, user, app), value in counts.items():
+        if app == "atrium" and user == "admin":
+            lines += [f"- {figure}: " + "; ".join(f"`{origin}`" for origin in value["origins"])]
+    lines += ["", "### Where the time goes", "",
+              "cProfile over 30 requests each, as the admin, the endpoints run inline (not in the thread pool) so "
+              "the profiler sees them; per request, the profiled time (inflated by the profiler, compare the two "
+              "apps rather than with the CPU figures above) and the functions with the most own time:", ""]
+    for (figure, name), value in profiled.items():
+        lines += [f"**{figure}, {name}**: {value['total'] * 1000:.1f} ms a request under the profiler", "", "```",
+                  "   own  calls  function"]
+        lines += [f"{own * 1000:5.2f} ms {calls:5}  {function}" for own, calls, function in value["own"]]
+        lines += ["```", ""]
     lines += ["", "What the anchor leaves out, so its figure is a floor rather than the same work: field-level "
               "permissions beyond the rep's hidden margin, approvals, attachments and follow-up panels on the "
               "detail page, saved views, the header's badges and search box, CSRF tokens, and locale-aware "
