@@ -83,17 +83,26 @@ class Anchor:
         self.options = {name: {f.name: {o.value: en(o.label) for o in (f.options or ())} for f in entity
                                if f.type in ("select", "multiselect")} for name, entity in self.entities.items()}
         self.stages = {s.name: en(s.label) for s in blueprint.pipeline_for("order").stages}
+        self.open_stages = [s.name for s in blueprint.pipeline_for("order").stages if s.is_open]
         self.plural = {name: en(entity.plural) for name, entity in self.entities.items()}
         self.nav = [(f"/r/{name}", self.plural[name]) for name in NAV if name in self.entities]
         self.types = {name: {f.name: f.type for f in entity} for name, entity in self.entities.items()}
         meta = sa.MetaData()
-        names = ["order", "customer", "contact", "campaign", "atrium_users", "atrium_history",
-                 "atrium_stage_history"] + [child for child, *_ in RELATED]
+        names = ["order", "customer", "contact", "campaign", "atrium_users", "atrium_history", "atrium_stage_history",
+                 "atrium_notifications", "atrium_approvals", "atrium_approval_approvers", "atrium_saved_views"] \
+            + [child for child, *_ in RELATED]
         meta.reflect(self.engine, only=names)
         self.t = meta.tables
         self.sql = self._statements()
+        customer = self.labels["customer"]
+        self.selects = [("stage", self.labels["order"]["stage"], list(self.stages.items())),
+                        ("lost_reason", self.labels["order"]["lost_reason"],
+                         list(self.options["order"]["lost_reason"].items()))] + \
+                       [(f"customer.{name}", customer[name], list(self.options["customer"][name].items()))
+                        for name in ("level", "region")]
         self.history_is_text = not isinstance(self.t["atrium_history"].c.old_value.type, sa.JSON)
-        self.templates = jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(TEMPLATES))
+        self.templates = jinja2.Environment(
+            autoescape=True, auto_reload=False, loader=jinja2.FileSystemLoader(TEMPLATES))
         closing = [s for s in blueprint.pipeline_for("order").stages if not s.is_open]
         self.templates.globals.update(money=money, nav=self.nav, stages=self.stages,
                                       open_stages={s.name for s in blueprint.pipeline_for("order").stages if s.is_open},
@@ -159,6 +168,15 @@ class Anchor:
         sql["stages"] = (sa.select(stages.c.from_stage, stages.c.to_stage, stages.c.changed_at, stages.c.changed_by)
                          .where(stages.c.entity == "order", stages.c.record_id == sa.bindparam("id"))
                          .order_by(stages.c.changed_at.desc(), stages.c.id.desc()).limit(TIMELINE))
+        notes, approvals, approvers = t["atrium_notifications"], t["atrium_approvals"], t["atrium_approval_approvers"]
+        unread = sa.select(sa.func.count()).select_from(notes).where(notes.c.user_id == me, notes.c.read_at.is_(None))
+        waiting = sa.select(sa.func.count()).select_from(approvals).where(approvals.c.status == "pending", sa.or_(
+            approvals.c.id.in_(sa.select(approvers.c.approval_id).where(approvers.c.user_id == me)),
+            sa.bindparam("admin")))
+        sql["badges"] = sa.select(unread.scalar_subquery(), waiting.scalar_subquery())  # the header, one statement
+        views = t["atrium_saved_views"]
+        sql["views"] = sa.select(views.c.id, views.c.name, views.c.query).where(
+            views.c.user_id == me, views.c.entity == "order").order_by(views.c.name)
         sql["names"] = sa.select(users.c.id, users.c.display_name).where(
             users.c.id.in_(sa.bindparam("ids", expanding=True)))
         return sql
@@ -169,6 +187,11 @@ class Anchor:
         uid = request.session.get("uid")
         return connection.execute(self.sql["user"], {"id": uid}).first() if uid else None
 
+    def badges(self, connection: sa.Connection, user: Any) -> tuple[int, int]:
+        """The header's unread notifications and approvals waiting for the user."""
+        row = connection.execute(self.sql["badges"], {"me": user.id, "admin": user.role == "admin"}).one()
+        return row[0], row[1]
+
     def list_page(self, request: Request) -> Response:
         with self.engine.connect() as connection:
             user = self.user(connection, request)
@@ -178,13 +201,15 @@ class Anchor:
             rows = connection.execute(self.sql["list"][scope], params).fetchall()
             count = connection.execute(self.sql["count"][scope], params).scalar_one()
             owners = connection.execute(self.sql["owners"]).fetchall()
+            views = connection.execute(self.sql["views"], {"me": user.id}).fetchall()
+            badges = self.badges(connection, user)
         labels = self.labels["order"]
-        selects = [("stage", list(self.stages.items())),
-                   ("lost_reason", list(self.options["order"]["lost_reason"].items()))]
+        selects = self.selects
         html = self.templates.get_template("list.html").render(
             title=self.plural["order"], plural=self.plural["order"], user=user, labels=labels, rows=rows[:PAGE_ROWS],
             more=rows[PAGE_ROWS - 1].id if len(rows) > PAGE_ROWS else None, columns=LIST_COLUMNS,
             count=f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}", owners=owners, selects=selects,
+            views=views, badges=badges,
             dates=["expected_close", "won_on", "lost_on", "attention_on", "visit_due_on", "last_visit_at"])
         return HTMLResponse(html)
 
@@ -218,16 +243,27 @@ class Anchor:
             entries = self._timeline(history, stage_rows, read)
             ids = {e.by for e in entries} | {record.owner, record.created_by, record.updated_by}
             names = dict(connection.execute(self.sql["names"], {"ids": [i for i in ids if i]}).fetchall())
+            badges = self.badges(connection, user)
         for entry in entries:
             entry.who = names.get(entry.by, "System") if entry.by else "System"
         html = self.templates.get_template("detail.html").render(
             title=f"{record.code} {record.name}", plural=self.plural["order"], user=user, record=record,
             labels=self.labels["order"], sections=self._sections(record, names, user.role != "admin"),
-            related=related, timeline=entries, created_by=names.get(record.created_by, "System"),
+            related=related, timeline=entries, badges=badges, actions=self._actions(record.stage),
+            created_by=names.get(record.created_by, "System"),
             updated_by=names.get(record.updated_by, "System"))
         return HTMLResponse(html)
 
     # --- what the pages show ------------------------------------------------------------------
+
+    def _actions(self, stage: str | None) -> list[tuple[str, str, str]]:
+        """The stage buttons: the next open stage, then won and lost, while the order is open."""
+        if stage not in self.open_stages:
+            return []
+        following = self.open_stages[self.open_stages.index(stage) + 1:]
+        moves = [(following[0], f"Move to {self.stages[following[0]]} →", "primary")] if following else []
+        return moves + [(name, label, f"secondary outcome-{name}") for name, label in self.stages.items()
+                        if name not in self.open_stages]
 
     def _cell(self, entity: str, name: str, row: Any) -> str:
         kind, value = self.types[entity][name], getattr(row, name)

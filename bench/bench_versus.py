@@ -117,14 +117,15 @@ def counted(app, engine, cookie: str, paths: list[str]) -> dict:
     event.listen(engine, "before_cursor_execute", on_statement)
     event.listen(engine.pool, "checkout", on_checkout)
     try:
+        sizes = []
         for path in paths:
-            asyncio.run(call(app, "GET", path, cookie))
+            sizes.append(len(asyncio.run(call(app, "GET", path, cookie))[2]))
             requests_done[0] += 1
     finally:
         event.remove(engine, "before_cursor_execute", on_statement)
         event.remove(engine.pool, "checkout", on_checkout)
     return {"statements": statements[0] / len(paths), "connections": checkouts[0] / len(paths),
-            "origins": origins}
+            "origins": origins, "kib": sum(sizes) / len(sizes) / 1024}
 
 
 def statement_counts(database: Path) -> dict:

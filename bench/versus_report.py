@@ -74,14 +74,16 @@ def render_section(start: str, end: str, info: dict, data: dict, runs: dict, cou
               "### SQL statements and connections per page request", "",
               "In-process (the ASGI apps called directly, after three warm-up requests), counted with SQLAlchemy "
               "event listeners: `before_cursor_execute` for statements, the pool's `checkout` for connections.", "",
-              "| page | user | Atrium statements | Atrium connections | anchor statements | anchor connections |",
-              "|---|---|---|---|---|---|"]
+              "| page | user | Atrium statements | Atrium connections | Atrium page size | anchor statements "
+              "| anchor connections | anchor page size |",
+              "|---|---|---|---|---|---|---|---|"]
     for (figure, user, app), value in counts.items():
         if app != "atrium":
             continue
         anchor = counts[(figure, user, "anchor")]
         lines.append(f"| {figure} | {user} | {value['statements']:.1f} | {value['connections']:.1f} "
-                     f"| {anchor['statements']:.1f} | {anchor['connections']:.1f} |")
+                     f"| {value['kib']:.0f} KiB | {anchor['statements']:.1f} | {anchor['connections']:.1f} "
+                     f"| {anchor['kib']:.0f} KiB |")
     lines += ["", "Where Atrium's connections are taken during one request (innermost platform frame first):", ""]
     for (figure, user, app), value in counts.items():
         if app == "atrium" and user == "admin":
