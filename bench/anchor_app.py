@@ -75,6 +75,8 @@ class Anchor:
     """The statements, labels and templates, made once; `list_page` and `detail_page` per request."""
 
     def __init__(self, database_url: str):
+        if database_url.startswith("postgresql://"):  # the driver Atrium uses too
+            database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
         self.engine = sa.create_engine(database_url)
         blueprint = load_blueprint(B2B)
         en = lambda label: label.texts.get("en", "")  # noqa: E731

@@ -39,6 +39,7 @@ from atrium.ui.web.app import Settings, create_app  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_versus:start -->", "<!-- bench_versus:end -->"
+START_PG, END_PG = "<!-- bench_versus_postgresql:start -->", "<!-- bench_versus_postgresql:end -->"
 API_LIST = "/api/v1/order?sort=-expected_close&limit=50"
 API_FILTERED = "/api/v1/order?stage=won&sort=-expected_close&limit=50"
 
@@ -70,9 +71,8 @@ def figures(ids: list[int]) -> list[tuple[str, str, list[str]]]:
             ("HTML list page", "page", ["/r/order"])]
 
 
-def served(database: Path, seconds: float, rounds: int, clients: int) -> dict:
+def served(database: Path, url: str, seconds: float, rounds: int, clients: int) -> dict:
     """Both apps under uvicorn at once; every figure `rounds` times, Atrium and anchor alternating."""
-    url = f"sqlite:///{database}"
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="atrium-versus-") as folder:
         atrium, anchor = atrium_server(url, Path(folder)), anchor_server(url, Path(folder))
@@ -128,9 +128,8 @@ def counted(app, engine, cookie: str, paths: list[str]) -> dict:
             "origins": origins, "kib": sum(sizes) / len(sizes) / 1024}
 
 
-def statement_counts(database: Path) -> dict:
+def statement_counts(database: Path, url: str) -> dict:
     """In-process, after warm-up: statements and connections per page request, both apps."""
-    url = f"sqlite:///{database}"
     site = Site.open(B2B, url)
     atrium = create_app(Settings(str(B2B), url, secret_key="bench-versus", scheduler=False), site=site)
     anchor = create_anchor_app(url)
@@ -160,12 +159,11 @@ async def _inline(function, *args, **kwargs):
     return function(*args)
 
 
-def profiles(database: Path, requests: int = 30) -> dict:
+def profiles(database: Path, url: str, requests: int = 30) -> dict:
     """cProfile of each page, Atrium and the anchor, as the admin: per request, the profiled time
     and the functions with the most own time (endpoints run inline instead of in the thread pool,
     so the profiler sees them)."""
     import anyio.to_thread
-    url = f"sqlite:///{database}"
     site = Site.open(B2B, url)
     apps = {"atrium": create_app(Settings(str(B2B), url, secret_key="bench-versus", scheduler=False), site=site),
             "anchor": create_anchor_app(url)}
@@ -208,31 +206,39 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=2, help="keep-alive connections driving a server")
     parser.add_argument("--quiet", type=float, default=1.0, help="load average to wait for before starting")
     parser.add_argument("--wait", type=float, default=0, help="minutes to wait at most for that load")
+    parser.add_argument("--postgresql", metavar="URL",
+                        help="copy the file into this PostgreSQL database (kept) and measure there")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     database = Path(args.db)
     data = build_or_reuse(database, args.orders)
+    url = f"sqlite:///{database}"
+    if args.postgresql:
+        from versus_postgres import copy_or_reuse
+        copy_or_reuse(database, args.postgresql, B2B)
+        url = args.postgresql
     start_load = wait_for_quiet(args.quiet, args.wait)
     info = machine()
     log(f"machine: {info}")
     started = time.perf_counter()
     log("SQL statements and connections per page request (in-process):")
-    counts = statement_counts(database)
+    counts = statement_counts(database, url)
     for key, value in counts.items():
         log(f"  {' / '.join(key)}: {value['statements']:.1f} statements, {value['connections']:.1f} connections")
     log("profiles (in-process, cProfile):")
-    profiled = profiles(database)
+    profiled = profiles(database, url)
     for (figure, name), value in profiled.items():
         log(f"  {figure}, {name}: {value['total'] * 1000:.1f} ms a request under the profiler")
     log(f"served side by side, {args.rounds} rounds of {args.seconds:g} s a figure, {args.clients} clients:")
-    runs = served(database, args.seconds, args.rounds, args.clients)
+    runs = served(database, url, args.seconds, args.rounds, args.clients)
     end_load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    section = render_section(START, END, info, data, runs, counts, profiled, args, start_load, end_load,
+    start, end = (START, END) if not args.postgresql else (START_PG, END_PG)
+    section = render_section(start, end, info, data, runs, counts, profiled, args, start_load, end_load,
                              time.perf_counter() - started)
     if args.no_doc:
         print(section)
     else:
-        write_section(section, START, END, DOC)
+        write_section(section, start, end, DOC)
         log(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 
