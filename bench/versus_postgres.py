@@ -4,6 +4,7 @@ SQLAlchemy Core so types convert as Atrium reads them, sequences moved past the 
 statistics refreshed). Kept between runs: a marker table records the source it was copied from."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -25,7 +26,9 @@ def log(text: str) -> None:
 
 def copy_or_reuse(sqlite_path: Path, url: str, blueprint_folder: Path) -> None:
     """The database at `url` holding every row of `sqlite_path`; made when missing or stale."""
-    source_tag = f"{sqlite_path}:{sqlite_path.stat().st_mtime_ns}"
+    # the build's own stamp: serving refreshes the file's statistics, so its mtime moves on every run
+    built = json.loads(sqlite_path.with_suffix(".json").read_text())["built"]
+    source_tag = f"{sqlite_path}:{built}"
     target = make_url(url)
     server = create_engine(target.set(database="postgres").render_as_string(hide_password=False))
     with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
