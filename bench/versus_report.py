@@ -42,8 +42,8 @@ def render_section(start: str, end: str, info: dict, data: dict, runs: dict, cou
                 "migrate, then the tables through SQLAlchemy Core, statistics refreshed); both apps serve from "
                 "PostgreSQL on the same machine, whose CPU is not in the per-request figures."
                 if args.postgresql else "") +
-             (" **Smaller than the 1,000,000 orders issue 17 asks for**: the 1M file could not be built on this "
-              "shared machine in the time available; rerun with the defaults for the 1M figures."
+             (" **Smaller than the 1,000,000 orders issue 17 asks for**, for the time a run takes on this shared "
+              "machine; rerun with the defaults (and `--postgresql URL`) for the 1M figures."
               if counts_of["order"] < 1_000_000 else ""), "",
              "How: Atrium (`atrium.ui.web.app:app_from_environment`) and the anchor (`bench/anchor_app.py`, a "
              "hand-written Starlette + Jinja2 + SQLAlchemy Core app serving the same order list and detail "
