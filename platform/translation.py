@@ -157,7 +157,9 @@ def negotiate(accepted: str, available: Iterable[str]) -> str | None:
     return next((choice for choice in choices if found and choice.lower() == found.lower()), found)
 
 
+@lru_cache(maxsize=64)
 def cldr_locale(locale: str | None) -> Locale:
+    # cached: Locale.parse costs ~10 µs, and a list page formats hundreds of money and date values
     language = language_of(locale)
     try:
         return Locale.parse(CLDR_LOCALES.get(language, language))

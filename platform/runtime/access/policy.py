@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
@@ -89,11 +90,27 @@ class Access:
         return {name: frozenset(hidden_derived(self.blueprint.entities, role))
                 for name, role in self.blueprint.roles.items()}
 
-    def field_mode(self, actor: Actor, entity: str, field: str) -> str:
-        """'hidden', 'readonly' or 'write' for one field; a formula, roll-up or dotted default is
-        hidden from a role that may not see one of its inputs (unless it `reveals` that input)."""
-        role = self.role(actor)
-        if role is not None and not self.sees_everything(actor):
+    @cached_property
+    def _modes_by_role(self) -> dict[tuple[str | None, str], Mapping[str, str]]:
+        """(role name, entity) → each field's mode, filled as pages ask. A mode depends on the
+        role and the immutable blueprint only, never on a record's values, so one decision per
+        (role, entity) serves every row and request of this site (a new blueprint is a new Access)."""
+        return {}
+
+    def field_modes(self, actor: Actor, entity: str) -> Mapping[str, str]:
+        """Every field of `entity` with its mode for the actor's role, decided once per (role, entity)."""
+        key = (actor.role, entity)
+        modes = self._modes_by_role.get(key)
+        if modes is None:
+            modes = self._modes_by_role[key] = self._decide_modes(self.role(actor), entity)
+        return modes
+
+    def _decide_modes(self, role: Role | None, entity: str) -> Mapping[str, str]:
+        return MappingProxyType({name: self._decide_mode(role, entity, name)
+                                 for name in self.blueprint.entities[entity].fields})
+
+    def _decide_mode(self, role: Role | None, entity: str, field: str) -> str:
+        if role is not None and not role.all:
             if (entity, field) in self.derived_hidden.get(role.name, frozenset()):
                 return "hidden"
             mode = role.fields.get(f"{entity}.{field}")
@@ -103,6 +120,14 @@ class Access:
         if model is not None and (model.computed or model.readonly):
             return "readonly"
         return "write"
+
+    def field_mode(self, actor: Actor, entity: str, field: str) -> str:
+        """'hidden', 'readonly' or 'write' for one field; a formula, roll-up or dotted default is
+        hidden from a role that may not see one of its inputs (unless it `reveals` that input)."""
+        mode = self.field_modes(actor, entity).get(field)
+        if mode is None:  # not a field of the entity (a system column, a name from a request)
+            return self._decide_mode(self.role(actor), entity, field)
+        return mode
 
     def visible_fields(self, actor: Actor, entity: str) -> list[str]:
         return [f.name for f in self.blueprint.entities[entity]

@@ -41,9 +41,8 @@ class SecuredRecords:
 
     def visible(self, actor: Actor, entity: str, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record without the fields the actor's role hides."""
-        hidden = {f for f in self.site.blueprint.entities[entity].fields
-                  if self.access.field_mode(actor, entity, f) == "hidden"}
-        return {k: v for k, v in record.items() if k not in hidden}
+        modes = self.access.field_modes(actor, entity)
+        return {k: v for k, v in record.items() if modes.get(k) != "hidden"}
 
     def get(self, actor: Actor, entity: str, record_id: int, connection: Connection | None = None,
             action: str = "read") -> dict[str, Any]:
