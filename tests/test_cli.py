@@ -7,19 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cli_kit import run
 
 from atrium.cli import main
 
 DESIGN = Path(__file__).resolve().parent / "fixtures" / "design_examples"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exit_info:
-        code = exit_info.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

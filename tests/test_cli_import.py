@@ -11,22 +11,13 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from cli_kit import run
 
-from atrium.cli import main
 from atrium.runtime.access import users
 from atrium.runtime.schema.database import create_engine
 from atrium.runtime.schema.tables import build_tables
 
 ON_POSTGRES = os.environ.get("ATRIUM_TEST_DB", "sqlite") == "postgresql"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exit_info:
-        code = exit_info.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def prepared(capsys, url: str, b2b) -> list[str]:

@@ -10,22 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-
-from atrium.cli import main
+from cli_kit import run
 
 ROOT = Path(__file__).resolve().parent.parent
 DESIGN = ROOT / "tests" / "fixtures" / "design_examples"
 EXAMPLE = ROOT / "docs" / "examples" / "overlays" / "hengtai_machinery"
 LOCATED = re.compile(r"^\s*(?P<file>[^:\s]+\.yaml):(?P<line>\d+):(?P<col>\d+): (?P<text>.*)$")
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exit_info:
-        code = exit_info.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def line_of(path: Path, needle: str) -> int:

@@ -8,8 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from atrium.cli import main
+from cli_kit import run
 
 DESIGN = Path(__file__).resolve().parent / "fixtures" / "design_examples"
 REPORT = """name: deals_by_owner
@@ -18,15 +17,6 @@ source: order
 group_by: [owner]
 measures: {deals: count}
 """
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exit_info:
-        code = exit_info.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def site_overlay(folder: Path, base: Path) -> Path:

@@ -3,20 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atrium.cli import main
+from cli_kit import run
+
 from atrium.runtime.records.evaluation import SYSTEM
 from atrium.runtime.site.site import Site
 
 B2B = Path(__file__).resolve().parent.parent / "blueprints" / "b2b_sales"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exit_info:
-        code = exit_info.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_list_restore_and_purge(capsys, database_url, tmp_path):
