@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from atrium.metadata.condition_tree import leaves
 from atrium.metadata.entities import system_field
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Pipeline
 from atrium.metadata.problems import did_you_mean
@@ -50,22 +51,22 @@ HOUR_OPERATORS = ("older_than_hours", "within_last_hours")
 def check_condition(report: Report, source: Source, where: list[PathStep], condition: Mapping[str, Any],
                     entities: Mapping[str, Entity], entity: str,
                     pipelines: Mapping[str, Pipeline] | None = None) -> None:
-    for path, spec in condition.items():
-        field = check_path(report, source, where + [path], entities, entity, path)
+    for at, path, spec in leaves(condition, tuple(where)):
+        field = check_path(report, source, at, entities, entity, path)
         if field is None or not isinstance(spec, Mapping):
             continue
         for operator in HOUR_OPERATORS:
             if operator in spec and field.type != "datetime":
-                report.add(source, where + [path, operator],
+                report.add(source, at + [operator],
                            f"'{operator}' applies to date-time fields; '{path}' is a {field.type} field"
                            + (", which has no hours (use older_than_days or within)" if field.type == "date" else ""))
         for operator in STAGE_OPERATORS:
             if operator not in spec:
                 continue
             if field.type != "stage":
-                report.add(source, where + [path, operator], f"'{operator}' applies to stage fields only")
+                report.add(source, at + [operator], f"'{operator}' applies to stage fields only")
             elif operator == "stalled" and pipelines is not None:
                 pipeline = pipelines.get(field.pipeline or "")
                 if pipeline is not None and pipeline.stall_after_days is None:
-                    report.add(source, where + [path, operator],
+                    report.add(source, at + [operator],
                                f"pipeline '{pipeline.name}' has no stall_after_days, so nothing is ever stalled")

@@ -12,6 +12,7 @@ import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from atrium.metadata.condition_tree import leaves
 from atrium.metadata.field_paths import check_condition, check_path, resolve_path
 from atrium.metadata.model import (
     NUMERIC_TYPES,
@@ -196,7 +197,7 @@ def _check_sort(report: Report, source: Source, kind: str, data: Mapping[str, An
 def _check_values(report: Report, source: Source, condition: Mapping[str, Any],
                   entities: Mapping[str, Entity], entity: str, pipelines: Mapping[str, Pipeline]) -> None:
     """A stage or option a filter names must exist: a typo would silently match nothing."""
-    for path, spec in condition.items():
+    for at, path, spec in leaves(condition, ("where",)):
         field = resolve_path(entities, entity, path)
         if isinstance(field, str):
             continue
@@ -212,7 +213,7 @@ def _check_values(report: Report, source: Source, condition: Mapping[str, Any],
             values = operators.get(operator)
             for i, value in enumerate(values if isinstance(values, (list, tuple)) else [values]):
                 if value is not None and known and value not in known:
-                    where: list[Any] = ["where", path] + ([operator] if isinstance(spec, Mapping) else [])
+                    where: list[Any] = at + ([operator] if isinstance(spec, Mapping) else [])
                     if isinstance(values, (list, tuple)):
                         where.append(i)
                     report.unknown(source, where, f"a {'stage' if field.type == 'stage' else 'choice'} "

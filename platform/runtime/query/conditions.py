@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 import sqlalchemy as sa
 
 from atrium.errors import AtriumError
+from atrium.metadata.condition_tree import LOGICAL
 from atrium.metadata.model import Blueprint, Field
 from atrium.metadata.references import resolve_path
 from atrium.runtime.query.periods import as_bounds, local_today, period_range
@@ -76,8 +77,17 @@ def _values(value: Any) -> list:
 
 def compile_condition(joins: Joins, condition: Mapping[str, Any], now: dt.datetime,
                       timezone: str) -> sa.ColumnElement:
+    """All entries must hold; `any: [...]` holds when one of its conditions does, `all: [...]` when
+    each does, and both nest (`{any: [{a: 1}, {all: [{b: 2}, {c: 3}]}]}`)."""
     clauses = []
     for path, spec in condition.items():
+        if path in LOGICAL:
+            if not isinstance(spec, list | tuple) or not all(isinstance(part, Mapping) for part in spec):
+                raise ConditionError(f"'{path}' takes a list of conditions")
+            parts = [compile_condition(joins, part, now, timezone) for part in spec]
+            # an empty `any` matches nothing, an empty `all` everything (as OR / AND of no terms)
+            clauses.append(sa.or_(sa.false(), *parts) if path == "any" else sa.and_(sa.true(), *parts))
+            continue
         column, field = joins.column(path)
         operators = spec if isinstance(spec, Mapping) else {"eq": spec}
         for operator, value in operators.items():

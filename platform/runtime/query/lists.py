@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from atrium.metadata.condition_tree import paths
 from atrium.metadata.model import Blueprint, Entity, Field, Label
 from atrium.runtime.access.policy import Access
 from atrium.runtime.query import index_walk
@@ -206,7 +207,7 @@ class Queries:
         matches linked records the actor may read, and never a field the actor cannot see:
         otherwise filtering would reveal what the actor may not read."""
         entity = self.blueprint.entities[joins.entity]
-        for path in query.where:
+        for path in paths(query.where):
             current = entity
             for step in path.split("."):
                 if step in current.fields and self.access.field_mode(actor, current.name, step) == "hidden":

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
+from atrium.metadata.condition_tree import map_leaves, paths
 from atrium.metadata.model import Blueprint, Field, Label
 from atrium.metadata.references import resolve_path
 from atrium.runtime.access.policy import Access
@@ -110,7 +111,7 @@ class ReportScope:
 
     def condition(self, joins: Joins, condition: Mapping[str, Any]) -> sa.ColumnElement:
         """A condition of the condition language, values typed by their fields, as SQL."""
-        for path in condition:
+        for path in paths(condition):
             self.refuse_hidden(joins.entity, path)
         typed = typed_condition(self.blueprint, joins.entity, condition, self.timezone, self.actor.locale)
         return compile_condition(joins, typed, self.now, self.timezone)
@@ -121,8 +122,7 @@ def typed_condition(blueprint: Blueprint, entity: str, condition: Mapping[str, A
     """The condition with its values as the fields store them (YAML and query strings give text:
     '2026-01-01' must compare as a date on both databases); a value that does not fit is a
     ConditionError saying which."""
-    typed: dict[str, Any] = {}
-    for path, spec in condition.items():
+    def typed(path: str, spec: Any) -> dict[str, Any]:
         field = resolve_path(blueprint.entities, entity, path)
         if isinstance(field, str):
             raise ConditionError(field)
@@ -137,5 +137,5 @@ def typed_condition(blueprint: Blueprint, entity: str, condition: Mapping[str, A
                 except CoercionError as error:
                     raise ConditionError(f"{path} {operator} {value!r}: "
                                          + message(error.key, locale, **error.params)) from None
-        typed[path] = operators
-    return typed
+        return operators
+    return map_leaves(condition, typed)
