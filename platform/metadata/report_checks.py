@@ -45,7 +45,7 @@ def measure_function(measure: Any) -> tuple[str, str | None]:
     """(aggregate, field path) of a measure: `count` is ('count', None)."""
     if isinstance(measure, str):
         return measure, None
-    function = next(k for k in measure if k != "label")
+    function = next(k for k in measure if k not in ("label", "where"))
     return function, measure[function]
 
 
@@ -86,6 +86,11 @@ def build_report(source: Source, entities: Mapping[str, Entity],
         _add_column(report, source, ["period", "field"], columns, period["field"].split(".")[-1])
     for name, measure in data.get("measures", {}).items():
         _add_column(report, source, ["measures", name], columns, name, key=True)
+        if isinstance(measure, Mapping) and "where" in measure:
+            check_condition(report, source, ["measures", name, "where"], measure["where"], entities, entity,
+                            pipelines)
+            _check_values(report, source, measure["where"], entities, entity, pipelines,
+                          ("measures", name, "where"))
         function, path = measure_function(measure)
         if path is None:
             continue
@@ -195,9 +200,10 @@ def _check_sort(report: Report, source: Source, kind: str, data: Mapping[str, An
 
 
 def _check_values(report: Report, source: Source, condition: Mapping[str, Any],
-                  entities: Mapping[str, Entity], entity: str, pipelines: Mapping[str, Pipeline]) -> None:
+                  entities: Mapping[str, Entity], entity: str, pipelines: Mapping[str, Pipeline],
+                  at_key: tuple[str, ...] = ("where",)) -> None:
     """A stage or option a filter names must exist: a typo would silently match nothing."""
-    for at, path, spec in leaves(condition, ("where",)):
+    for at, path, spec in leaves(condition, at_key):
         field = resolve_path(entities, entity, path)
         if isinstance(field, str):
             continue

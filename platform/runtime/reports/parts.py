@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from atrium.metadata.expressions import Expression
 from atrium.metadata.model import Document, Field, Label
+from atrium.metadata.condition_tree import paths
 from atrium.metadata.report_checks import group_name, measure_function
 from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.reports.buckets import bucket_sql
@@ -64,10 +65,14 @@ class Measure:
     function: str
     value: sa.ColumnElement | None  # the column aggregated; None for count (records)
     column: ReportColumn
+    where: sa.ColumnElement | None = None  # the measure's own filter (`{count: id, where: {stage: won}}`)
 
     def aggregate(self, when: sa.ColumnElement | None = None) -> sa.ColumnElement:
-        """The aggregate over all rows, or only over the rows where `when` holds."""
+        """The aggregate over all rows, or only over the rows where `when` (and the measure's own
+        `where`) holds: `COUNT(CASE WHEN ... THEN 1 END)`, `SUM(CASE WHEN ... THEN amount END)`."""
         value = self.value
+        if self.where is not None:
+            when = self.where if when is None else sa.and_(self.where, when)
         if when is not None:
             value = sa.case((when, value if value is not None else sa.literal_column("1")))
         if self.function == "count":
@@ -165,9 +170,14 @@ class ReportParts:
         for name, spec in document.get("measures", {}).items():
             function, path = measure_function(spec)
             label = spec.get("label") if isinstance(spec, Mapping) else None
+            condition = spec.get("where") if isinstance(spec, Mapping) else None
+            if condition and any(self.scope.hidden_step(joins.entity, p) for p in paths(condition)):
+                dropped.add(name)  # a filter on a field the viewer cannot see would reveal it
+                continue
+            where = self.scope.condition(joins, condition) if condition else None
             if path is None or (function == "count" and path == "id"):  # id is never empty: count(*)
                 measures.append(Measure(name, "count", None, ReportColumn(
-                    name, "measure", "integer", label_of(label, RECORDS), function="count")))
+                    name, "measure", "integer", label_of(label, RECORDS), function="count"), where))
                 continue
             if self.scope.hidden_step(joins.entity, path):
                 dropped.add(name)
@@ -176,7 +186,7 @@ class ReportParts:
             measures.append(Measure(name, function, column, ReportColumn(
                 name, "measure", measure_type(function, field), label_of(label, field_words(
                     field, AGGREGATE_WORDS[function])), field, self._entity_at(joins.entity, path),
-                function=function)))
+                function=function), where))
         return measures, dropped
 
     def metrics(self, document: Document, dropped: set[str]) -> tuple[dict[str, Expression], list[ReportColumn]]:
