@@ -31,11 +31,13 @@ def resolve_path(entities: Mapping[str, Entity], entity: str, path: str) -> Fiel
 
 
 def check_path(report: Report, source: Source, where: list[PathStep], entities: Mapping[str, Entity],
-               entity: str, path: str) -> Field | None:
+               entity: str, path: str, key: bool = False) -> Field | None:
+    """The field `path` ends at, or None after reporting why not (with `key`, at the mapping key
+    that names the path, as in a condition, rather than at its value)."""
     result = resolve_path(entities, entity, path)
     if isinstance(result, str):
         candidates = set(entities[entity].fields) | set(SYSTEM_FIELDS)
-        report.add(source, where, result, did_you_mean(path.split(".")[0], candidates))
+        report.add(source, where, result, did_you_mean(path.split(".")[0], candidates), key=key)
         return None
     return result
 
@@ -52,7 +54,7 @@ def check_condition(report: Report, source: Source, where: list[PathStep], condi
                     entities: Mapping[str, Entity], entity: str,
                     pipelines: Mapping[str, Pipeline] | None = None) -> None:
     for at, path, spec in leaves(condition, tuple(where)):
-        field = check_path(report, source, at, entities, entity, path)
+        field = check_path(report, source, at, entities, entity, path, key=True)
         if field is None or not isinstance(spec, Mapping):
             continue
         for operator in HOUR_OPERATORS:

@@ -79,7 +79,7 @@ def test_the_follower_needs_an_owner_and_where_names_its_fields(tmp_path):
     assert "entities/contact.yaml:8:16: owner_follows: contact has no owner" in text
     text = problems(write(tmp_path / "b", contact(
         "owner_follows:\n  field: account\n  where: {stauts: open}\n")))
-    assert "entities/contact.yaml:11:19: owner_follows.where.stauts: 'stauts' is not a field of contact" in text
+    assert "entities/contact.yaml:11:11: owner_follows.where.stauts: 'stauts' is not a field of contact" in text
     assert "did you mean 'status'" in text
     wrong = problems(write(tmp_path / "c", contact("owner_follows: {field: account, on_release: drop}\n")))
     assert "entities/contact.yaml:9:45: owner_follows.on_release: 'drop' is not a valid on_release" in wrong
