@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from atrium.metadata.condition_tree import LOGICAL
 from atrium.metadata.overlays.documents import render_overlay_yaml
 from atrium.translation import N_
 from atrium.ui.studio.forms import comma_list, inline_yaml, label_of, label_texts, rows, yaml_mapping, yaml_value
@@ -18,7 +19,7 @@ CHARTS = ("", "bar", "stacked_bar", "line", "pie", "donut", "funnel", "kpi", "ta
 EDITED = ("name", "label", "source", "where", "group_by", "measures", "metrics", "chart")
 CONDITION = ("field", "op", "value")
 GROUP = ("field", "bucket", "label_en", "label_zh", "name")
-MEASURE = ("name", "function", "field", "label_en", "label_zh")
+MEASURE = ("name", "function", "field", "where", "label_en", "label_zh")
 METRIC = ("name", "expr", "label_en", "label_zh", "format")
 BLANK_ROWS = 2
 
@@ -27,7 +28,8 @@ def state_of(document: Mapping[str, Any]) -> dict[str, Any]:
     label = label_texts(document.get("label"))
     conditions = []
     for path, spec in (document.get("where") or {}).items():
-        if isinstance(spec, Mapping):
+        # `any` / `all` (a list of conditions) is one row, its list as the value, kept as written
+        if isinstance(spec, Mapping) and path not in LOGICAL:
             conditions += [{"field": path, "op": op, "value": inline_yaml(value)} for op, value in spec.items()]
         else:
             conditions.append({"field": path, "op": "eq", "value": inline_yaml(spec)})
@@ -42,12 +44,13 @@ def state_of(document: Mapping[str, Any]) -> dict[str, Any]:
     measures = []
     for name, spec in (document.get("measures") or {}).items():
         if isinstance(spec, str):
-            measures.append({"name": name, "function": spec, "field": "", "label_en": "", "label_zh": ""})
+            measures.append({"name": name, "function": spec, "field": "", "where": "", "label_en": "",
+                             "label_zh": ""})
             continue
         function = next((f for f in FUNCTIONS if f in spec), "count")
         texts = label_texts(spec.get("label"))
         measures.append({"name": name, "function": function, "field": str(spec.get(function, "")),
-                         "label_en": texts["en"], "label_zh": texts["zh"]})
+                         "where": inline_yaml(spec.get("where")), "label_en": texts["en"], "label_zh": texts["zh"]})
     metrics = []
     for name, spec in (document.get("metrics") or {}).items():
         spec = spec if isinstance(spec, Mapping) else {"expr": spec}
@@ -132,9 +135,16 @@ def document_from_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
     if groups:
         document["group_by"] = groups
     measures: dict[str, Any] = {}
-    for row in state["measures"]:
+    for index, row in enumerate(state["measures"]):
         function, field = row["function"] or "count", row["field"].strip()
         spec: dict[str, Any] = {function: field or "id"}
+        try:
+            condition = yaml_value(row.get("where", ""))
+        except ValueError:
+            errors[f"measure-{index}-where"] = N_("Not a value YAML can read")
+            condition = None
+        if condition is not None:
+            spec["where"] = condition
         if (label := label_of(row)) is not None:
             spec["label"] = label
         measures[row["name"].strip()] = "count" if function == "count" and not field and len(spec) == 1 else spec
@@ -186,7 +196,8 @@ def input_of(placed: Mapping[str, list[int]]):
             names = placed.get(head, [])
             if steps[1] in names:
                 prefix = "measure" if head == "measures" else "metric"
-                return f"{prefix}-{names.index(steps[1])}-{'expr' if head == 'metrics' else 'field'}"
+                column = "expr" if head == "metrics" else "where" if steps[2:3] == ["where"] else "field"
+                return f"{prefix}-{names.index(steps[1])}-{column}"
         if head == "chart":
             return "chart_" + str(steps[1]) if len(steps) > 1 and steps[1] in ("x", "y", "series") else "chart_type"
         if head in ("label", "source"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from form_kit import Fields
 from studio_kit import applied_version, open_form, submit, visible_text
 
 
@@ -175,3 +176,26 @@ def test_a_new_automation_from_the_yaml_editor(studio):
     applied_version(submit(boss, "/studio/yaml/automation/new", {**fields, "name": "welcome_note"}))
     rule = studio.app.state.site.blueprint.automations["welcome_note"]
     assert rule.get("enabled") is False and "automations/welcome_note.yaml" in studio.overlay_files()
+
+
+def test_a_win_rate_from_filtered_measures_and_an_any_condition_survive_the_report_editor(studio):
+    studio.order("Won deal", by="rep", amount=5000, expected_close=studio.clock.now.date())
+    studio.order("Open deal", by="rep", amount=700, expected_close=studio.clock.now.date())
+    boss = studio.browser("boss")
+    fields = open_form(boss, "/studio/reports/new")
+    fields.update({"name": "big_win_rate", "label_en": "Big win rate", "label_zh": "大单赢率", "source": "order",
+                   "cond-0-field": "any", "cond-0-op": "eq",
+                   "cond-0-value": "[{amount: {gte: 1000}}, {stage: {in: [won, lost]}}]",
+                   "measure-0-name": "big", "measure-0-function": "count", "measure-0-field": "id",
+                   "measure-1-name": "small", "measure-1-function": "count", "measure-1-field": "id",
+                   "measure-1-where": "{amount: {lt: 1000}}",
+                   "metric-0-name": "share", "metric-0-expr": "small * 100 / big if big else None",
+                   "chart_type": "kpi", "chart_y": "share"})
+    bad = boss.post("/studio/reports/new/preview", data=[*Fields(fields).pairs(), ("measure-0-where", "{amont: 1}")])
+    assert "&#39;amont&#39; is not a field of order" in bad.text
+    applied_version(submit(boss, "/studio/reports/new", fields))
+    written = studio.overlay_files()["reports/big_win_rate.yaml"]
+    assert "any:" in written and "where: {amount: {lt: 1000}}" in written.replace("'", ""), written
+    page = open_form(boss, "/studio/reports/big_win_rate")  # shown again as written, and kept
+    assert page["measure-1-where"] == "{amount: {lt: 1000}}" and page["cond-0-field"] == "any"
+    assert "amount" in page["cond-0-value"] and page["measure-0-where"] == ""
