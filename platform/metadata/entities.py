@@ -65,7 +65,7 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
         name=name, type=spec["type"], label=Label.of(spec.get("label"), name),
         help=Label.of(spec["help"]) if "help" in spec else None,
         required=bool(spec.get("required", False)), required_when=expression("required_when"),
-        default=default, unique=bool(spec.get("unique", False)),
+        visible_when=expression("visible_when"), default=default, unique=bool(spec.get("unique", False)),
         readonly=bool(spec.get("readonly", False)), hidden=bool(spec.get("hidden", False)),
         index=bool(spec.get("index", False)), formula=expression("formula"),
         rollup=None, renamed_from=spec.get("renamed_from"), max_length=spec.get("max_length"),

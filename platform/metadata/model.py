@@ -93,6 +93,7 @@ class Field:
     help: Label | None = None
     required: bool = False
     required_when: Expression | None = None
+    visible_when: Expression | None = None  # shown (and required, checked) only when this holds
     default: Expression | None = None
     unique: bool = False
     readonly: bool = False

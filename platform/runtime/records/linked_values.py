@@ -30,7 +30,8 @@ CHUNK = 5_000  # ids per query
 
 def entity_expressions(entity: Entity) -> list[Expression]:
     """The expressions the record rules evaluate on a record: formulas, defaults, conditions, checks."""
-    found = [e for field in entity for e in (field.formula, field.default, field.required_when) if e is not None]
+    found = [e for field in entity for e in (field.formula, field.default, field.required_when,
+                                              field.visible_when) if e is not None]
     for check in entity.checks:
         found += [check.assertion] + ([check.when] if check.when is not None else [])
     return found

@@ -6,9 +6,9 @@ paths apply exactly the same rules; database checks (unique, references) live in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import AbstractSet, Any, Mapping
 
-from atrium.metadata.expressions import PREVIOUS, ExpressionError
+from atrium.metadata.expressions import PREVIOUS, Expression, ExpressionError
 from atrium.metadata.model import Blueprint, Check, Entity, Field
 from atrium.runtime.automation.messages import message
 from atrium.runtime.records.coercion import CoercionError, coerce, is_empty
@@ -57,11 +57,15 @@ def rule_plan(entity: Entity, changed: frozenset[str]) -> RulePlan:
             touched.add(name)
     reads = touched | CONTEXT_READERS
     fields = tuple(f for f in entity if not f.computed and (
-        f.name in touched or (f.required_when is not None and f.required_when.names & reads)))
+        f.name in touched or _reads(f.required_when, reads) or _reads(f.visible_when, reads)))
     checks = tuple(c for c in entity.checks
                    if c.assertion.names & reads or (c.when is not None and c.when.names & reads))
     stage = entity.stage_field is not None and entity.stage_field.name in touched
     return RulePlan(tuple(formulas), fields, checks, stage, frozenset(touched))
+
+
+def _reads(condition: Expression | None, names: AbstractSet[str]) -> bool:
+    return condition is not None and bool(condition.names & names)
 
 
 def reading_touched(plan: RulePlan) -> RulePlan:
@@ -71,7 +75,7 @@ def reading_touched(plan: RulePlan) -> RulePlan:
     hold back the owner change of the record it follows."""
     touched = plan.touched
     fields = tuple(f for f in plan.fields if f.name in touched
-                   or (f.required_when is not None and f.required_when.names & touched))
+                   or _reads(f.required_when, touched) or _reads(f.visible_when, touched))
     checks = tuple(c for c in plan.checks
                    if c.assertion.names & touched or (c.when is not None and c.when.names & touched))
     return RulePlan(plan.formulas, fields, checks, plan.stage, touched)
@@ -212,6 +216,8 @@ class RecordRules:
         checked = (self.of_entity(entity).checked if plan is None
                    else [(f, text_limit(f), True) for f in plan.fields if not f.computed])
         for field, limit, bounded in checked:
+            if field.visible_when is not None and not self._holds(evaluator, field.visible_when, record):
+                continue  # a field the record does not show is neither required nor checked
             value = record.get(field.name)
             if value is None or value == "" or value == []:  # is_empty, the common cases inline: it is hot
                 if field.required or self._holds(evaluator, field.required_when, record):

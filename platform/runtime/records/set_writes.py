@@ -79,7 +79,7 @@ def plan_inputs(blueprint: Blueprint, model: Entity, plan: RulePlan) -> frozense
     expressions = [model.fields[name].formula for name in plan.formulas]
     for field in plan.fields:
         wanted.add(field.name)
-        expressions.append(field.required_when)
+        expressions += [field.required_when, field.visible_when]
     for check in plan.checks:
         expressions += [check.assertion, check.when]
     for expression in expressions:
@@ -104,8 +104,9 @@ def shared_outcome(rules: RecordRules, model: Entity, plan: RulePlan, values: Ma
         return None
     stored, touched = stored_names(model), plan.touched
     for planned in plan.fields:
-        if planned.name not in values or (planned.required_when is not None
-                                          and (planned.required_when.names & stored) - touched):
+        if planned.name not in values or any(
+                condition is not None and (condition.names & stored) - touched
+                for condition in (planned.required_when, planned.visible_when)):
             return None
     for check in plan.checks:
         names = check.assertion.names | (check.when.names if check.when is not None else frozenset())

@@ -74,11 +74,13 @@ def sections(kit: Kit, record: Mapping[str, Any], lookups) -> list[DetailSection
         section = DetailSection(kit.presenter.text(label))
         for name in names:
             field = kit.entity.fields[name]
+            if not model.field_visible(name, full):
+                continue  # its visible_when does not hold on this record
             section.items.append((kit.presenter.text(field.label),
                                   kit.presenter.show(field, record.get(name), lookups)))
         result.append(section)
     rest = [f for f in kit.entity if f.name not in placed and f.name in record
-            and kit.presenter.mode(kit.entity_name, f.name) != "hidden"]
+            and kit.presenter.mode(kit.entity_name, f.name) != "hidden" and model.field_visible(f.name, full)]
     if rest:
         section = DetailSection(kit.word("More"))
         section.items = [(kit.presenter.text(f.label), kit.presenter.show(f, record.get(f.name), lookups))

@@ -40,6 +40,7 @@ class Widget:
     help: str = ""
     drives: bool = False  # a change re-evaluates visible_when / required_when
     touched: bool = False  # the user has left this field (its messages show)
+    visible: bool = True  # the field's own visible_when holds on the draft
 
     @property
     def kind(self) -> str:
@@ -112,8 +113,9 @@ class FormModel:
                 names |= set(visible_when.names)
         for name in self.names:
             field = self.entity.fields[name]
-            if field.required_when is not None:
-                names |= set(field.required_when.names)
+            for condition in (field.required_when, field.visible_when):
+                if condition is not None:
+                    names |= set(condition.names)
             if field.default is not None and self.current is None:  # a link a copied default reads
                 names |= {path[0] for path in field.default.paths}
         stage = self.entity.stage_field
@@ -138,7 +140,8 @@ class FormModel:
             record, errors = self.rules.prepare(self.entity, base, changes, self.kit.actor,
                                                 linked=records.linked_values.reader(connection))
             # the form's own conditions (visible_when, required_when) read the linked values too
-            conditions = [v for _, v, _, _ in self.layout] + [f.required_when for f in self.entity]
+            conditions = ([v for _, v, _, _ in self.layout] + [f.required_when for f in self.entity]
+                          + [f.visible_when for f in self.entity])
             shown = records.linked_values.for_expressions(connection, self.entity.name, [record], conditions)
         return dict(shown[0]), errors
 
@@ -161,8 +164,14 @@ class FormModel:
     def visible_sections(self, record: Mapping[str, Any]) -> list[bool]:
         return [self.holds(visible_when, record) for _, visible_when, _, _ in self.layout]
 
+    def field_visible(self, name: str, record: Mapping[str, Any]) -> bool:
+        """Whether the field's own `visible_when` holds (a field without one always shows)."""
+        return self.holds(self.entity.fields[name].visible_when, record)
+
     def required(self, name: str, record: Mapping[str, Any]) -> bool:
         field = self.entity.fields[name]
+        if not self.field_visible(name, record):
+            return False  # a hidden field is not asked for
         if field.required or (field.required_when is not None and self.holds(field.required_when, record)):
             return True
         pipeline = self.kit.blueprint.pipeline_for(self.entity.name)
@@ -171,12 +180,13 @@ class FormModel:
         return bool(stage and name in stage.requires)
 
     def hidden_by_sections(self, record: Mapping[str, Any]) -> set[str]:
-        """Fields only in sections the draft does not show: not taken from a submission."""
+        """Fields only in sections the draft does not show, or whose own visible_when does not
+        hold: not taken from a submission."""
         shown: set[str] = set()
         hidden: set[str] = set()
         for visible, (_, _, _, fields) in zip(self.visible_sections(record), self.layout, strict=False):
             (shown if visible else hidden).update(fields)
-        return hidden - shown
+        return (hidden - shown) | {name for name in self.names if not self.field_visible(name, record)}
 
     # --- reading a submission -----------------------------------------------------------------
 
@@ -239,6 +249,7 @@ class FormModel:
                 widget.value = raw[name] if raw is not None and name in raw else input_value(
                     field, record.get(name), self.kit.blueprint.timezone)
                 widget.shown = presenter.show(field, record.get(name), lookups)
+                widget.visible = self.field_visible(name, record)
                 widget.touched = touched is None or name in touched
                 if widget.touched:
                     widget.errors = list(errors.get(name, ()))

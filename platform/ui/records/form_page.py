@@ -95,7 +95,7 @@ class FormPage:
                 inputs = self.line_inputs if self.line_inputs is not None else self.lines.initial(connection)
                 grids = self.lines.tables(connection, inputs, self.line_errors, users, saving=touched is None)
         sections = self.model.sections(shown, raw, lookups, errors, titles or {}, users, touched)
-        placed = {w.name for s in sections if s.visible for w in s.widgets}
+        placed = {w.name for s in sections if s.visible for w in s.widgets if w.visible}
         summary = []
         if touched is None:
             for name, texts in errors.items():
@@ -104,7 +104,7 @@ class FormPage:
                 field = kit.entity.fields.get(name)
                 label = kit.presenter.text(field.label) if field is not None else ""
                 summary += [(label if name != RECORD_ERRORS else "", text) for text in texts]
-        has_errors = (bool(summary) or any(w.errors for s in sections if s.visible for w in s.widgets)
+        has_errors = (bool(summary) or any(w.errors for s in sections if s.visible for w in s.widgets if w.visible)
                       or any(row.errors or any(c.errors for c in row.cells) for g in grids for row in g.rows))
         title = kit.presenter.text(kit.entity.label)
         heading = kit.word("Edit {entity}", entity=title) if self.record_id else kit.word("New {entity}", entity=title)
