@@ -7,6 +7,7 @@ import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from atrium.metadata.condition_tree import LOGICAL
 from atrium.metadata.duplicates import build_duplicates
 from atrium.metadata.expressions import Expression
 from atrium.metadata.file_fields import file_settings
@@ -98,6 +99,9 @@ def build_entity(source: Source, report: Report) -> Entity:
     for name in fields:
         if name in SYSTEM_FIELDS:
             report.add(source, ["fields", name], f"'{name}' is a system field every table has")
+        elif name in LOGICAL:
+            report.add(source, ["fields", name], f"'{name}' cannot name a field: in a condition (where) "
+                       f"`{name}:` combines conditions", key=True)
     indexes = []
     for i, spec in enumerate(data.get("indexes", ())):
         columns = tuple(spec if isinstance(spec, list) else spec["fields"])

@@ -85,3 +85,9 @@ def test_the_shipped_win_rate_report_loads_with_its_filtered_measures():
     measures = blueprint.reports["win_rate_this_quarter"]["measures"]
     assert dict(measures["won"]["where"]) == {"stage": "won"}
     assert blueprint.reports["win_rate_this_quarter"].expressions["win_rate"].names == {"won", "closed"}
+
+
+def test_a_field_cannot_be_named_any_or_all(tmp_path):
+    with pytest.raises(BlueprintError) as failure:
+        blueprint_with(tmp_path, entities={"account": {"fields": {"name": {"type": "text"}, "any": {"type": "text"}}}})
+    assert "'any' cannot name a field: in a condition (where) `any:` combines conditions" in str(failure.value)

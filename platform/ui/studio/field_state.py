@@ -1,7 +1,7 @@
 """A field as the studio's form holds it, and back to the field's YAML.
 
 The form manages the properties a business admin changes (type, labels, options with colours,
-required and required_when, min/max, maximum length, default, formula, the referenced entity,
+required, required_when and visible_when, min/max, maximum length, default, formula, the referenced entity,
 an autonumber's format); every other property of the field (a rollup, help, unique, index ...)
 is kept as it was. An option ticked "remove" goes, and the option picked beside it is where the
 records holding it move (the field's `moved` map, written as `moved_to:` beside `remove: true`)."""
@@ -17,11 +17,11 @@ TYPES = ("text", "textarea", "integer", "number", "money", "percent", "boolean",
 CHOICE_TYPES = ("select", "multiselect")
 NUMBER_TYPES = ("integer", "number", "money", "percent")
 LENGTH_TYPES = ("text", "textarea")
-MANAGED = ("type", "label", "required", "required_when", "default", "formula", "min", "max", "max_length",
+MANAGED = ("type", "label", "required", "required_when", "visible_when", "default", "formula", "min", "max", "max_length",
            "options", "to", "format")
 OPTION_COLUMNS = ("value", "label_en", "label_zh", "color", "remove", "moved_to")
 BLANK_OPTION_ROWS = 3
-EXPRESSIONS = ("formula", "default", "required_when")
+EXPRESSIONS = ("formula", "default", "required_when", "visible_when")
 
 
 def state_of(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def state_of(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     text = lambda key: "" if spec.get(key) is None else str(spec.get(key))  # noqa: E731
     return {"name": name, "type": spec.get("type", "text"), "label_en": label["en"], "label_zh": label["zh"],
             "required": bool(spec.get("required")), "required_when": text("required_when"),
-            "default": text("default"), "formula": text("formula"), "min": text("min"), "max": text("max"),
+            "visible_when": text("visible_when"), "default": text("default"), "formula": text("formula"), "min": text("min"), "max": text("max"),
             "max_length": text("max_length"), "to": text("to"), "format": text("format"), "options": options,
             "rollup": "rollup" in spec}
 
@@ -47,7 +47,7 @@ def state_of(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
 def state_from_form(form: Any) -> dict[str, Any]:
     options = [row for row in rows(form, "option", OPTION_COLUMNS) if row.get("value", "").strip()]
     keep = {key: str(form.get(key, "")).strip() for key in
-            ("name", "type", "label_en", "label_zh", "required_when", "default", "formula", "min", "max",
+            ("name", "type", "label_en", "label_zh", "required_when", "visible_when", "default", "formula", "min", "max",
              "max_length", "to", "format")}
     return {**keep, "required": form.get("required") == "yes", "options": options,
             "rollup": form.get("rollup") == "yes"}

@@ -35,18 +35,19 @@ def test_round_trip_the_document_read_back_equals_the_one_edited(studio):
     """What the editor proposed is what the loader reads back from base + overlay."""
     browser = studio.browser("boss")
     fields = open_form(browser, "/studio/entities/customer/fields/new", "/studio/entities/customer/fields")
-    fields.update(SEGMENT, required_when="level == 'vip'")
+    fields.update(SEGMENT, required_when="level == 'vip'", visible_when="level != 'c'")
     applied_version(submit(browser, "/studio/entities/customer/fields", fields))
     entity = studio.app.state.studio.changes.documents()[("entity", "customer")].data
     assert same(plain(entity["fields"]["segment"]), {
         "type": "select", "label": {"en": "Segment", "zh": "客户分层"}, "required_when": "level == 'vip'",
+        "visible_when": "level != 'c'",
         "options": [{"value": "smb", "label": {"en": "Small business", "zh": "小企业"}, "color": "blue"},
                     {"value": "mid", "label": {"en": "Mid-market", "zh": "中型企业"}, "color": "green"},
                     {"value": "enterprise", "label": {"en": "Enterprise", "zh": "大型企业"}, "color": "purple"}]})
     # the editor opened again shows what was saved
     again = open_form(browser, "/studio/entities/customer/fields/segment")
-    assert (again["option-2-value"], again["option-2-color"], again["required_when"]) == (
-        "enterprise", "purple", "level == 'vip'")
+    assert (again["option-2-value"], again["option-2-color"], again["required_when"], again["visible_when"]) == (
+        "enterprise", "purple", "level == 'vip'", "level != 'c'")
 
 
 def test_rep_sees_the_new_field_saves_a_value_and_a_report_groups_by_it(studio):
