@@ -44,16 +44,26 @@ def _holds(record: Mapping[str, Any], condition: Mapping[str, Any]) -> bool:
             continue
         value = record[key]
         for operator, wanted in (spec.items() if isinstance(spec, Mapping) else [("eq", spec)]):
-            held = {"eq": lambda: value == wanted,
-                    "ne": lambda: value != wanted,  # an empty value differs from any value
-                    "in": lambda: value in wanted,
-                    "not_in": lambda: value not in wanted,
-                    "gt": lambda: value is not None and value > wanted,
-                    "lte": lambda: value is not None and value <= wanted,
-                    "is_set": lambda: (value is not None) == wanted}[operator]()
-            if not held:
+            if not _operator_holds(operator, value, wanted):
                 return False
     return True
+
+
+def _operator_holds(operator: str, value: Any, wanted: Any) -> bool:
+    if operator == "eq":
+        return value == wanted
+    if operator == "ne":
+        return value != wanted  # an empty value differs from any value
+    if operator == "in":
+        return value in wanted
+    if operator == "not_in":
+        return value not in wanted
+    if operator == "gt":
+        return value is not None and value > wanted
+    if operator == "lte":
+        return value is not None and value <= wanted
+    assert operator == "is_set"
+    return (value is not None) == wanted
 
 
 LEVELS = st.sampled_from(["a", "b", "c"])

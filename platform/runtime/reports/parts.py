@@ -11,9 +11,9 @@ from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 
+from atrium.metadata.condition_tree import paths
 from atrium.metadata.expressions import Expression
 from atrium.metadata.model import Document, Field, Label
-from atrium.metadata.condition_tree import paths
 from atrium.metadata.report_checks import group_name, measure_function
 from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.reports.buckets import bucket_sql

@@ -17,8 +17,8 @@ TYPES = ("text", "textarea", "integer", "number", "money", "percent", "boolean",
 CHOICE_TYPES = ("select", "multiselect")
 NUMBER_TYPES = ("integer", "number", "money", "percent")
 LENGTH_TYPES = ("text", "textarea")
-MANAGED = ("type", "label", "required", "required_when", "visible_when", "default", "formula", "min", "max", "max_length",
-           "options", "to", "format")
+MANAGED = ("type", "label", "required", "required_when", "visible_when", "default", "formula", "min", "max",
+           "max_length", "options", "to", "format")
 OPTION_COLUMNS = ("value", "label_en", "label_zh", "color", "remove", "moved_to")
 BLANK_OPTION_ROWS = 3
 EXPRESSIONS = ("formula", "default", "required_when", "visible_when")
@@ -39,7 +39,8 @@ def state_of(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     text = lambda key: "" if spec.get(key) is None else str(spec.get(key))  # noqa: E731
     return {"name": name, "type": spec.get("type", "text"), "label_en": label["en"], "label_zh": label["zh"],
             "required": bool(spec.get("required")), "required_when": text("required_when"),
-            "visible_when": text("visible_when"), "default": text("default"), "formula": text("formula"), "min": text("min"), "max": text("max"),
+            "visible_when": text("visible_when"),
+            "default": text("default"), "formula": text("formula"), "min": text("min"), "max": text("max"),
             "max_length": text("max_length"), "to": text("to"), "format": text("format"), "options": options,
             "rollup": "rollup" in spec}
 
@@ -47,8 +48,8 @@ def state_of(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
 def state_from_form(form: Any) -> dict[str, Any]:
     options = [row for row in rows(form, "option", OPTION_COLUMNS) if row.get("value", "").strip()]
     keep = {key: str(form.get(key, "")).strip() for key in
-            ("name", "type", "label_en", "label_zh", "required_when", "visible_when", "default", "formula", "min", "max",
-             "max_length", "to", "format")}
+            ("name", "type", "label_en", "label_zh", "required_when", "visible_when", "default", "formula", "min",
+             "max", "max_length", "to", "format")}
     return {**keep, "required": form.get("required") == "yes", "options": options,
             "rollup": form.get("rollup") == "yes"}
 
