@@ -136,6 +136,23 @@ def test_where_picks_the_records_by_the_lists_filters(world):
     assert both.status_code == 400
 
 
+def test_where_any_picks_the_records_matching_either_set_of_filters(world):
+    acme, bolt = world.customer("Acme", by="rep"), world.customer("Bolt", by="rep")
+    crane, drill = world.customer("Crane", by="rep2"), world.customer("Drill", by="rep2")
+    manager, headers = api(world, "manager")
+    either = {"owner": world.ids["rep"], "any": [{"name": "Acme"}, {"name__in": ["Bolt", "Crane"]}]}
+    answer = manager.client.post("/api/v1/customer/bulk", headers=headers, json={"where": either, "action": "release"})
+    assert answer.json() == {"updated": 2}  # Acme or Bolt, among rep's: not Crane (rep2's)
+    owners = [world.get("customer", r["id"])["owner"] for r in (acme, bolt, crane, drill)]
+    assert owners == [None, None, world.ids["rep2"], world.ids["rep2"]]
+    bad = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                              json={"where": {"any": [{"secret__gt": 1}]}, "action": "release"})
+    assert bad.status_code == 400 and bad.json()["parameter"] == "secret__gt"
+    empty = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                json={"where": {"any": []}, "action": "release"})
+    assert empty.status_code == 400
+
+
 def test_assign_claim_delete_and_export_through_the_api(world):
     acme, bolt = world.customer("Acme", by="rep"), world.customer("Bolt", by="rep")
     manager, headers = api(world, "manager")

@@ -123,10 +123,21 @@ def _selection(site: Site, actor: Actor, entity: Entity, ids: Any, where: Any) -
     search = where.get("q", "")
     if not isinstance(search, str):
         raise bad_request(actor.locale, "The body must be a JSON object", "where")
-    params = QueryParams([(str(key), _param(value)) for key, value in where.items() if key != "q"])
-    condition = Filters(site, actor, entity).parse(params)
-    check_query((), Describer(site, actor).filter_schema(entity), params, actor.locale)
+    condition: dict[str, Any] = _filters(site, actor, entity, {k: v for k, v in where.items() if k not in ("q", "any")})
+    if "any" in where:  # either of several sets of the list's filters (OR of ANDs)
+        either = where["any"]
+        if not isinstance(either, list) or not either or not all(isinstance(part, Mapping) for part in either):
+            raise bad_request(actor.locale, "The body must be a JSON object", "where.any")
+        condition["any"] = [_filters(site, actor, entity, part) for part in either]
     return Selection(where=condition, search=search.strip()[:200])
+
+
+def _filters(site: Site, actor: Actor, entity: Entity, where: Mapping[str, Any]) -> dict[str, Any]:
+    """The list's filters given as an object, as a condition (each checked like the query string)."""
+    params = QueryParams([(str(key), _param(value)) for key, value in where.items()])
+    condition: dict[str, Any] = Filters(site, actor, entity).parse(params)
+    check_query((), Describer(site, actor).filter_schema(entity), params, actor.locale)
+    return condition
 
 
 def _export(site: Site, actor: Actor, entity: Entity, selection: Selection, output: Any) -> Response:

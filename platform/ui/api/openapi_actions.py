@@ -52,10 +52,16 @@ def bulk_schema(filters: list[str], actions: list[str]) -> dict[str, Any]:
             "properties": {
                 "ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                         "minItems": 1, "maxItems": 500},
-                "where": {"type": "object", "propertyNames": {"enum": [*filters, "q"]},
+                "where": {"type": "object", "propertyNames": {"enum": [*filters, "q", "any"]},
+                          "properties": {"any": {
+                              "type": "array", "minItems": 1, "maxItems": 20,
+                              "items": {"type": "object", "propertyNames": {"enum": filters}},
+                              "description": "Records matching at least one of these sets of filters (OR), "
+                                             "beside the other filters (AND)"}},
                           "description": "Instead of ids: the list's filters (field, field__op → value; a list for "
-                                         "__in; `q` the quick search), evaluated when the action runs under the "
-                                         "caller's access; at most 10000 matches"},
+                                         "__in; `q` the quick search; `any` a list of such filter sets, one of "
+                                         "which must hold), evaluated when the action runs under the caller's "
+                                         "access; at most 10000 matches"},
                 "set": {"type": "object", "minProperties": 1,
                         "description": "Field → value, the same for every record"},
                 "action": {"enum": actions, "description": "; ".join(f"{a}: {BULK_ACTIONS[a]}" for a in actions)},
