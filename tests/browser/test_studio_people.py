@@ -54,7 +54,7 @@ def test_admin_adds_a_user_to_a_team_who_signs_in_and_makes_a_field_read_only_fo
         admin.goto("/studio/teams")
         expect(admin.locator("tr[data-team=north]")).to_contain_text("刘洋")
         liu_context, liu, liu_problems = person(browser, people_server, "liu", "liu-secret-1")
-        expect(liu.locator("header")).to_contain_text("刘洋")
+        expect(liu.locator("header.topbar")).to_contain_text("刘洋")
         liu_context.close()
         assert not liu_problems
 
