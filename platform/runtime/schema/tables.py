@@ -269,6 +269,16 @@ def system_tables(metadata: sa.MetaData) -> None:
              sa.Column("files_after", sa.JSON(), nullable=False),
              sa.Column("digest_after", sa.String(64), nullable=False),
              sa.Column("undo_of", ID_TYPE))
+    sa.Table("atrium_people_history", metadata,  # each change of a user or team made in the studio
+             sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+             sa.Column("at", UTCDateTime(), nullable=False),
+             sa.Column("user_id", ID_TYPE),  # who changed it
+             sa.Column("user_name", sa.String(100)),
+             sa.Column("action", sa.String(30), nullable=False),  # add_user, change_user, password, ...
+             sa.Column("target", sa.String(120), nullable=False),  # user:NAME or team:NAME
+             sa.Column("summary", sa.JSON(), nullable=False),  # locale → text
+             sa.Column("details", sa.JSON()),  # the values before and after (never a password)
+             sa.Index("ix_atrium_people_history_at", "at"))
     sa.Table("atrium_derived_fields", metadata,  # the definition each stored formula/roll-up was computed by
              sa.Column("entity", sa.String(50), primary_key=True),
              sa.Column("field", sa.String(100), primary_key=True),
@@ -421,7 +431,7 @@ def comment_tables(metadata: sa.MetaData) -> None:
 SIGN_IN_TABLES = ("atrium_sessions", "atrium_sign_in_counts")
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
-                 "atrium_pool_history", "atrium_metadata_history", "atrium_derived_fields",
+                 "atrium_pool_history", "atrium_metadata_history", "atrium_people_history", "atrium_derived_fields",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox",
                  "atrium_approvals", "atrium_approval_approvers", "atrium_comments", *SIGN_IN_TABLES, "atrium_trash",
                  "atrium_files")

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from atrium.runtime.access.people import people_entries
 from atrium.runtime.schema.database import connect
 from atrium.runtime.site import history as metadata_history
 from atrium.runtime.site.change import ChangeError, ChangeRefused, StaleEdit
@@ -41,8 +42,12 @@ def history(request: Request) -> Response:
     found = _read(request, lambda c: (metadata_history.entries(c, PAGE, before),
                                       metadata_history.latest_version(c))) or ([], 0)
     entries, latest = found
+    site = request.app.state.site
+    with connect(site.engine) as connection:  # users and teams: data, kept apart from the metadata versions
+        people = [] if before is not None else people_entries(connection, site.tables, PAGE)
     return render(request, "studio/history.html", {
         "heading": word("Change history", request.state.locale), "entries": entries, "latest": latest,
+        "people_entries": people,
         "older": entries[-1].id if len(entries) == PAGE else None, "applied": None,
         "crumbs": [("/studio", word("Studio", request.state.locale))]})
 

@@ -12,8 +12,11 @@ from atrium.ui.studio import (
     home,
     layout_editor,
     outbox_page,
+    permissions_page,
     report_editor,
     stage_editor,
+    teams_page,
+    user_editor,
     users_page,
     yaml_editor,
 )
@@ -52,4 +55,4 @@ routes = [
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_page, methods=["GET"], name="studio_yaml"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_save, methods=["POST"], name="studio_yaml_save"),
     Route("/studio/yaml/{kind}/{name}/check", yaml_editor.yaml_check, methods=["POST"], name="studio_yaml_check"),
-] + users_page.routes + outbox_page.routes
+] + users_page.routes + user_editor.routes + teams_page.routes + permissions_page.routes + outbox_page.routes
