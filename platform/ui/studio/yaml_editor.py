@@ -144,7 +144,9 @@ def yaml_save(request: Request, form: FormData) -> Response:
     key = (kind, SINGLE.get(kind, name))
     summary = {loc: word("Edit {what} {name} as YAML", loc, what=word(DOCUMENT_KINDS[kind], loc), name=name)
                for loc in ("en", "zh")}
-    proposal = Proposal({key: data}, summary, str(form.get("token", "")) or None, watched_of(form) or (key,))
+    # a new document has nothing another admin could have changed under it (its name is checked above)
+    proposal = Proposal({key: data}, summary, None if new else (str(form.get("token", "")) or None),
+                        watched_of(form) or (key,))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes")
     if outcome.applied:
         return applied_redirect(f"/studio/yaml/{kind}/{name}", outcome.applied)

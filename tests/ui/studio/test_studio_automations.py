@@ -33,6 +33,11 @@ def big_loss_form(fields: dict) -> dict:
             "act-0-message_en": "{name} was lost", "act-0-message_zh": "{name} 已输单"}
 
 
+def written(studio) -> dict[str, str]:
+    """The overlay's files besides the blueprint.yaml the first review makes."""
+    return {path: text for path, text in studio.overlay_files().items() if path != "blueprint.yaml"}
+
+
 def inbox(studio, name: str) -> list[str]:
     """The English text of what a person was told in the app."""
     table = studio.site.tables.system("atrium_notifications")
@@ -76,7 +81,7 @@ def test_every_shipped_rule_opens_in_the_form_and_applies_unchanged(studio):
         response = submit(boss, f"/studio/automations/{name}", fields, intent="review")
         assert "This changes nothing." in visible_text(response.text), name
         submit(boss, f"/studio/automations/{name}", fields)
-    assert studio.overlay_files() == {} and studio.history_rows() == []
+    assert written(studio) == {} and studio.history_rows() == []
 
 
 def test_an_approval_opens_with_its_approver_question_and_decision_fields(studio):
@@ -109,7 +114,7 @@ def test_problems_show_beside_the_input_that_holds_them(studio):
     text = response.text
     assert "amout" in text.split('name="cond-0-field"')[1].split("</td>")[0]
     assert "amount" in visible_text(text.split('name="cond-0-field"')[1].split("</td>")[0])
-    assert studio.history_rows() == [] and studio.overlay_files() == {}
+    assert studio.history_rows() == [] and written(studio) == {}
 
 
 def test_the_expression_check_names_the_unknown_field(studio):
@@ -156,8 +161,9 @@ def test_a_check_added_in_the_form_refuses_a_record_that_breaks_it(studio):
                    f"check-{new}-assert": "amount is None or amount <= 50000000", f"check-{new}-field": "amount",
                    f"check-{new}-message_en": "Over the limit", f"check-{new}-message_zh": "超过限额"})
     applied_version(submit(boss, "/studio/entities/order/checks", fields))
-    written = studio.overlay_files()["entities/order.yaml"]
-    assert "amount_within_limit" in written and "close_date_not_past" in written
+    assert "amount_within_limit" in studio.overlay_files()["entities/order.yaml"]
+    checks = [check.name for check in studio.loaded().entities["order"].checks]
+    assert checks == ["close_date_not_past", "amount_within_limit"]
     with pytest.raises(Exception) as refused:
         studio.order("Too big", amount=60_000_000, expected_close="2031-01-31")
     assert "Over the limit" in str(getattr(refused.value, "errors", refused.value))
@@ -169,4 +175,4 @@ def test_every_entitys_checks_open_and_apply_unchanged(studio):
         fields = open_form(boss, f"/studio/entities/{entity}/checks")
         response = submit(boss, f"/studio/entities/{entity}/checks", fields, intent="review")
         assert "This changes nothing." in visible_text(response.text), entity
-    assert studio.overlay_files() == {}
+    assert written(studio) == {}
