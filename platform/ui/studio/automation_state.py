@@ -204,8 +204,8 @@ def state_of(document: Mapping[str, Any]) -> dict[str, Any]:
 def state_from_form(form: Any) -> dict[str, Any]:
     """The posted inputs → the form's state (the same shape `state_of` gives)."""
     keep = {key: str(form.get(key, "")).strip() for key in
-            ("name", "label_en", "label_zh", "description_en", "description_zh", "entity", "on", "on_fields", "on_stage", "on_rules", "every", "at",
-             "when", "enabled_written")}
+            ("name", "label_en", "label_zh", "description_en", "description_zh", "entity", "on", "on_fields",
+             "on_stage", "on_rules", "every", "at", "when", "enabled_written")}
     keep["enabled"] = "yes" if form.get("enabled") == "yes" else "no"
     actions = []
     for index, row in enumerate(rows(form, "act", ACTION_INPUTS)):
