@@ -208,12 +208,12 @@ def state_from_form(form: Any) -> dict[str, Any]:
              "on_stage", "on_rules", "every", "at", "when", "enabled_written")}
     keep["enabled"] = "yes" if form.get("enabled") == "yes" else "no"
     actions = []
-    for index, row in enumerate(rows(form, "act", ACTION_INPUTS)):
-        row = dict(row)
-        row["pairs"] = {group: [pair for pair in rows(form, f"act-{index}-{group}", PAIR)
-                                if pair["field"].strip() or pair["expr"].strip()]
-                        for names in PAIRS.values() for group in names}
-        actions.append(row)
+    for index, posted in enumerate(rows(form, "act", ACTION_INPUTS)):
+        action: dict[str, Any] = dict(posted)
+        action["pairs"] = {group: [pair for pair in rows(form, f"act-{index}-{group}", PAIR)
+                                   if pair["field"].strip() or pair["expr"].strip()]
+                           for names in PAIRS.values() for group in names}
+        actions.append(action)
     return {**keep, "other": str(form.get("other", "")),
             "conditions": [r for r in rows(form, "cond", CONDITION) if r["field"].strip()],
             "actions": actions}

@@ -49,7 +49,7 @@ def _state(checks: list[dict]) -> list[dict[str, str]]:
         kept = {key: value for key, value in check.items()
                 if key not in SHOWN or (key == "message" and not _is_label(value))
                 or (key in ("when", "assert", "field", "name") and not isinstance(value, str))}
-        texts = message if _is_label(message) else {}
+        texts: dict[str, str] = message if isinstance(message, dict) and _is_label(message) else {}
         result.append({"name": str(check.get("name", "")), "when": str(check.get("when") or ""),
                        "assert": str(check.get("assert") or ""), "field": str(check.get("field") or ""),
                        "message_en": texts.get("en", ""), "message_zh": texts.get("zh", ""),
