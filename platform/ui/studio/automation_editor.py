@@ -58,7 +58,6 @@ def _context(request: Request, state: dict, new: bool, token: str = "") -> dict[
     name = state["name"] or "new"
     keys = [("automation", name)]
     entity = blueprint.entities.get(state["entity"])
-    pipeline = blueprint.pipeline_for(state["entity"]) if entity is not None else None
     user_fields = sorted(n for n, f in entity.fields.items() if f.type == "user") if entity else []
     approvals = sorted(n for n, rule in blueprint.automations.items()
                        if any("require_approval" in step for step in rule.get("do") or ()))
@@ -67,8 +66,8 @@ def _context(request: Request, state: dict, new: bool, token: str = "") -> dict[
             "yaml_link": None if new else f"/studio/yaml/automation/{name}",
             "entities": [(n, e.label.text(locale, blueprint.default_locale)) for n, e in blueprint.entities.items()],
             "fields_of": {n: sorted(e.fields) for n, e in blueprint.entities.items()},
-            "stages": [(s.name, s.label.text(locale, blueprint.default_locale)) for s in pipeline.stages]
-            if pipeline is not None else [],
+            "stages": [(p.entity, s.name, s.label.text(locale, blueprint.default_locale))
+                       for p in blueprint.pipelines.values() for s in p.stages],
             "recipients": list(RECIPIENTS) + sorted(blueprint.roles) + user_fields,
             "approvers": ["manager"] + sorted(blueprint.roles) + user_fields, "approvals": approvals,
             "roles": sorted(blueprint.roles), "triggers": _choices(TRIGGER_WORDS, locale),
