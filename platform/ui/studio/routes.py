@@ -4,6 +4,8 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from atrium.ui.studio import (
+    automation_editor,
+    check_editor,
     dashboard_editor,
     entity_editor,
     expression_check,
@@ -52,6 +54,11 @@ routes = [
           name="studio_preview_report"),
     Route("/studio/dashboards/{name}", dashboard_editor.dashboard_page, methods=["GET"], name="studio_dashboard"),
     Route("/studio/dashboards/{name}", dashboard_editor.save_dashboard, methods=["POST"], name="studio_save_dashboard"),
+    Route("/studio/automations/{name}", automation_editor.automation_page, methods=["GET"], name="studio_automation"),
+    Route("/studio/automations/{name}", automation_editor.save_automation, methods=["POST"],
+          name="studio_save_automation"),
+    Route("/studio/entities/{entity}/checks", check_editor.checks_page, methods=["GET"], name="studio_checks"),
+    Route("/studio/entities/{entity}/checks", check_editor.save_checks, methods=["POST"], name="studio_save_checks"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_page, methods=["GET"], name="studio_yaml"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_save, methods=["POST"], name="studio_yaml_save"),
     Route("/studio/yaml/{kind}/{name}/check", yaml_editor.yaml_check, methods=["POST"], name="studio_yaml_check"),

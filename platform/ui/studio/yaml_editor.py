@@ -98,6 +98,16 @@ def yaml_page(request: Request) -> Response:
     return page(request, "studio/yaml.html", _context(request, kind, name, text, new))
 
 
+def typed_name(form: FormData) -> str:
+    """A new document's name: the Name input, or else the `name:` written in its YAML."""
+    typed = str(form.get("name", "")).strip()
+    if typed:
+        return typed
+    data, problems = parse_yaml(str(form.get("text", "")), "<input>")
+    found = data.get("name") if isinstance(data, dict) and not problems else None
+    return found.strip() if isinstance(found, str) else ""
+
+
 def _parse(kind: str, name: str, text: str) -> tuple[Any, list[Problem]]:
     data, problems = parse_yaml(text, f"{kind}/{name}")
     if not problems and data is not None and not isinstance(data, dict):
@@ -115,8 +125,9 @@ def yaml_save(request: Request, form: FormData) -> Response:
     new = name == "new" and kind not in SINGLE
     text = str(form.get("text", ""))
     if new:
-        name = str(form.get("name", "")).strip()
+        name = typed_name(form)
     context = _context(request, kind, name, text, new, str(form.get("token", "")))
+    context["name"] = name if new else context["name"]  # a new document keeps its name through Review
     if new and (not NAME.match(name) or (kind, name) in studio_of(request).changes.documents()):
         context["name_error"] = (word("Use lower-case letters, digits and _ (starting with a letter)", locale)
                                  if not NAME.match(name) else word("That name is already used", locale))
@@ -133,7 +144,9 @@ def yaml_save(request: Request, form: FormData) -> Response:
     key = (kind, SINGLE.get(kind, name))
     summary = {loc: word("Edit {what} {name} as YAML", loc, what=word(DOCUMENT_KINDS[kind], loc), name=name)
                for loc in ("en", "zh")}
-    proposal = Proposal({key: data}, summary, str(form.get("token", "")) or None, watched_of(form) or (key,))
+    # a new document has nothing another admin could have changed under it (its name is checked above)
+    proposal = Proposal({key: data}, summary, None if new else (str(form.get("token", "")) or None),
+                        watched_of(form) or (key,))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes")
     if outcome.applied:
         return applied_redirect(f"/studio/yaml/{kind}/{name}", outcome.applied)
@@ -154,8 +167,10 @@ def yaml_check(request: Request, form: FormData) -> Response:
     if kind not in KINDS:
         return notice(request, "not_found", 404)
     if name == "new":
-        name = str(form.get("name", "")).strip() or "new_" + kind
+        name = typed_name(form) or "new_" + kind
     data, problems = _parse(kind, name, str(form.get("text", "")))
+    if isinstance(data, dict) and isinstance(data.get("name"), str) and kind not in SINGLE:
+        data["name"] = name  # checked as it will be written: named after its file
     if problems or data is None:
         lines = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column)
                   if p.mark else "", problem_text(p))

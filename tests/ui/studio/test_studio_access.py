@@ -11,13 +11,15 @@ PAGES = ["/studio", "/studio/history", "/studio/history/1", "/studio/entities/ne
          "/studio/entities/order/fields/new", "/studio/entities/order/fields/amount", "/studio/views/order",
          "/studio/pipelines/order", "/studio/reports/new", "/studio/reports/pipeline_by_stage",
          "/studio/dashboards/new", "/studio/dashboards/sales_rep", "/studio/yaml/roles/roles",
-         "/studio/yaml/automation/new"]
+         "/studio/yaml/automation/new", "/studio/automations/new", "/studio/automations/nudge_stalled_orders",
+         "/studio/entities/order/checks"]
 POSTS = ["/studio/entities", "/studio/entities/order", "/studio/entities/order/fields",
          "/studio/entities/order/fields/amount", "/studio/entities/order/fields/amount/hide",
          "/studio/entities/order/fields/amount/rename", "/studio/check-expression", "/studio/views/order",
          "/studio/pipelines/order", "/studio/reports/new", "/studio/reports/pipeline_by_stage/preview",
          "/studio/dashboards/sales_rep", "/studio/yaml/roles/roles", "/studio/yaml/roles/roles/check",
-         "/studio/history/1/undo", "/studio/history/1/restore"]
+         "/studio/history/1/undo", "/studio/history/1/restore", "/studio/automations/new",
+         "/studio/automations/nudge_stalled_orders", "/studio/entities/order/checks"]
 
 
 @pytest.mark.parametrize("who", ["rep", "manager"])
