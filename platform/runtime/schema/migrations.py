@@ -139,6 +139,7 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
                    renames: Mapping[str, Mapping[str, str]] | None = None) -> MigrationPlan:
     """`renames`: {entity: {field: its previous name}} beside the model's `renamed_from:` (an undo
     of a rename names the way back)."""
+    undone = dict(renames or {})
     tables = build_tables(blueprint)
     inspector = sa.inspect(connection)
     live_tables = set(inspector.get_table_names())
@@ -155,7 +156,7 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
             steps.append(Step("create_table", table.name, table.name, f"create {kind} {table.name}"))
             continue
         live_columns = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
-        renamed = _renames(blueprint, table.name, live_columns, steps, (renames or {}).get(table.name, {}))
+        renamed = _renames(blueprint, table.name, live_columns, steps, undone.get(table.name, {}))
         for column in table.columns:
             if column.name in renamed:
                 continue
@@ -183,9 +184,10 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
                     steps.append(Step("keep_column", table.name, name,
                                       f"keep column {table.name}.{name}: no longer in the blueprint "
                                       f"(hidden; data kept; drop it with --drop {table.name}.{name})"))
-        renames = {step.name: step.new_name for step in steps  # a rename_column step has a new_name
-                   if step.action == "rename_column" and step.table == table.name and step.new_name is not None}
-        steps.extend(_index_steps(inspector, table, renames))
+        columns_renamed = {step.name: step.new_name for step in steps  # a rename_column step has a new_name
+                           if step.action == "rename_column" and step.table == table.name
+                           and step.new_name is not None}
+        steps.extend(_index_steps(inspector, table, columns_renamed))
     for name in drop:
         if name not in droppable:
             refused.append(f"--drop {name}: no such column is left over from the blueprint")
