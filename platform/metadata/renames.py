@@ -35,7 +35,8 @@ Key = tuple[str, str]  # (kind, name) of a document
 EXPRESSION_KEYS = frozenset({"formula", "default", "when", "assert", "visible_when", "required_when", "where"})
 PATH_KEYS = frozenset({"field", "sort", "date", "end", "color_by", "sum", "avg", "min", "max", "count",
                        "count_distinct", "x", "series", "owner", "owner_field", "same_as", "of", "then", "else",
-                       "group_by", "lock_field", "by_field", "comment", "approved", "rejected"})
+                       "group_by", "lock_field", "by_field", "comment", "approved", "rejected", "note", "location",
+                       "at", "pick"})
 PATH_LIST_KEYS = frozenset({"columns", "filters", "fields", "search", "requires", "card", "quick_edit",
                             "group_by", "change", "indexes", "title", "sort", "voided_by", "show", "match"})
 FIELD_MAP_KEYS = frozenset({"where", "set", "values", "fields", "each", "pending", "approved", "rejected"})
@@ -90,6 +91,8 @@ def rename_field(documents: Mapping[Key, Any], entity: str, old: str, new: str) 
     if isinstance(fields[old], Mapping) and fields[old].get("type") == "file":
         raise RenameRefused(f"{entity}.{old} is a file field: its files are kept by name, it cannot be renamed")
     renamer = _Renamer(references_of(documents), entity, old, new)
+    renamer.pipelines = {name: str(value.get("entity")) for (kind, name), value in documents.items()
+                         if kind == "pipeline" and isinstance(value, Mapping)}
     changed: dict[Key, Any] = {}
     for key, value in documents.items():
         if not isinstance(value, Mapping):
@@ -180,6 +183,7 @@ class _Renamer:
         self.references, self.entity, self.old, self.new = references, entity, old, new
         self.uses: list[Use] = []
         self.key: Key = ("", "")
+        self.pipelines: dict[str, str] = {}  # pipeline → its entity (a funnel report names only the pipeline)
         self.outputs: set[str] = set()  # a report's measure and metric names: its sort and chart name them
 
 
@@ -206,7 +210,7 @@ class _Renamer:
             return {k: self.template(context, v, f"{where}.{k}") for k, v in value.items()}
         return value
 
-    def document(self, key: Key, data: dict) -> dict:
+    def document(self, key: Key, data: dict[str, Any]) -> dict[str, Any]:
         kind, name = key
         self.outputs = ({str(k) for part in ("measures", "metrics") if isinstance(data.get(part), dict)
                          for k in data[part]} if kind == "report" else set())
@@ -223,12 +227,12 @@ class _Renamer:
         if kind == "blueprint" and isinstance(data.get("targets"), dict) \
                 and isinstance(data["targets"].get("entity"), str):
             targets = data["targets"]
-            for key in TARGET_KEYS:
-                if key in targets:
-                    targets[key] = self.path(targets["entity"], targets[key], f"targets.{key}")
+            for target_key in TARGET_KEYS:
+                if target_key in targets:
+                    targets[target_key] = self.path(targets["entity"], targets[target_key], f"targets.{target_key}")
             data["targets"] = self.walk(targets["entity"], targets, "targets")
             return data
-        context = data.get("entity") or data.get("source")
+        context = data.get("entity") or data.get("source") or self.pipelines.get(str(data.get("pipeline")))
         before = len(self.uses)
         data = self.walk(context if isinstance(context, str) else "", data, "")
         if kind == "report" and any(use.path.startswith("group_by") and use.after.split(".")[-1] == self.new
@@ -236,7 +240,7 @@ class _Renamer:
             data = self._group_renamed(data)
         return data
 
-    def _group_renamed(self, data: dict) -> dict:
+    def _group_renamed(self, data: dict[str, Any]) -> dict[str, Any]:
         """A group is named by its field: metrics, the sort and the chart that name it follow."""
         metrics = data.get("metrics")
         if isinstance(metrics, dict):
@@ -255,7 +259,7 @@ class _Renamer:
         after = rename_in_expression({}, self.old, text, self.old, self.old, self.new)
         return self._note(where, text, after)
 
-    def _entity(self, name: str, data: dict) -> dict:
+    def _entity(self, name: str, data: dict[str, Any]) -> dict[str, Any]:
         fields = data.get("fields")
         if isinstance(fields, dict):
             renamed: dict[str, Any] = {}
@@ -276,7 +280,7 @@ class _Renamer:
                 data[key] = self._value(name, key, value, key)
         return data
 
-    def _roles(self, data: dict) -> dict:
+    def _roles(self, data: dict[str, Any]) -> dict[str, Any]:
         for role, spec in (data.get("roles") or {}).items():
             if not isinstance(spec, dict) or not isinstance(spec.get("fields"), dict):
                 continue
@@ -313,6 +317,8 @@ class _Renamer:
                                for k, v in item.items()}
             elif key == "link" and own is not None:  # a conversion's link: a field of the record at hand
                 result[key] = self.path(context, item, here)
+            elif key == "sets" and isinstance(value.get("of"), str):  # a follow-up: a field of what `of` links to
+                result[key] = self.path(self.references.get((inner, value["of"]), ""), item, here)
             elif key == "from" and rollup_from is not None:
                 result[key] = item
             else:
@@ -352,7 +358,7 @@ class _Renamer:
             return element
         return self.walk("", element, here)
 
-    def _field_map(self, context: str, key: str, item: dict, here: str) -> dict:
+    def _field_map(self, context: str, key: str, item: dict[str, Any], here: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for name, value in item.items():
             at = f"{here}.{name}"

@@ -246,10 +246,11 @@ class MetadataChanges:
             return back
         for entity in after_blueprint.entities.values():
             earlier = before_blueprint.entities.get(entity.name)
-            for field in entity:
-                if field.renamed_from and earlier is not None and field.renamed_from in earlier.fields \
-                        and field.name not in earlier.fields:
-                    back.setdefault(entity.name, {})[field.renamed_from] = field.name
+            for renamed_field in entity:
+                previous = renamed_field.renamed_from
+                if previous and earlier is not None and previous in earlier.fields \
+                        and renamed_field.name not in earlier.fields:
+                    back.setdefault(entity.name, {})[previous] = renamed_field.name
         return back
 
     def _check_stale(self, stale: Callable[[Any], bool], files: set[str]) -> None:
