@@ -312,9 +312,9 @@ class _Renamer:
             here = f"{where}.{key}" if where else str(key)
             if key in OTHER_RECORD_MAPS and own is not None and isinstance(item, dict):
                 # create values, a conversion's map and parent: the keys are the other record's
-                # fields, the values read the record at hand
-                result[key] = {self.path(own, k, here): self.expression(context, v, f"{here}.{k}")
-                               for k, v in item.items()}
+                # fields, the values (but a parent's) read the record at hand
+                result[key] = {self.path(own, k, here): v if key == "parent"  # parent: an earlier target's entity
+                               else self.expression(context, v, f"{here}.{k}") for k, v in item.items()}
             elif key == "link" and own is not None:  # a conversion's link: a field of the record at hand
                 result[key] = self.path(context, item, here)
             elif key == "sets" and isinstance(value.get("of"), str):  # a follow-up: a field of what `of` links to
