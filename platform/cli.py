@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from atrium.cli_outbox import add_outbox_commands, run_outbox
 from atrium.cli_overlay import add_overlay_commands, check_locks, run as run_overlay_command
 from atrium.cli_recompute import add_recompute_commands, migrate as run_migrate, recompute as run_recompute
+from atrium.cli_rename import add_rename_commands, run as run_rename_command
 from atrium.cli_trash import add_trash_commands, run as run_trash_command
 from atrium.cli_users import add_user_commands, run as run_user_command
 from atrium.metadata.problem_words import problem_text
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_user_commands(commands)
     add_trash_commands(commands)
+    add_rename_commands(commands)
 
     team = commands.add_parser("team", help="manage teams").add_subparsers(dest="action", required=True)
     team_add = team.add_parser("add", help="add a team")
@@ -396,6 +398,7 @@ Command = Callable[[argparse.Namespace, "Blueprint", "Engine"], int]
 COMMANDS: dict[str, Command] = {
     "run-scheduled": _run_scheduled, "migrate": run_migrate, "recompute": run_recompute, "seed": _seed,
     "user": run_user_command, "team": _team, "trash": run_trash_command, "outbox": run_outbox,
+    "rename": run_rename_command,
     "serve": _serve, "import": _import, "export": _export, "report": _report}
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ where the metadata's `moved` map says (a `move_values` step), or refuses with th
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
-from typing import Any, Callable, Sequence, cast
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -21,6 +21,7 @@ from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
 from atrium.runtime.duplicates.keys import fill_match_keys, key_gaps
 from atrium.runtime.schema.database import refresh_statistics
+from atrium.runtime.schema.field_renames import FieldRename, follow_renames
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, index_columns, location_columns
 from atrium.runtime.schema.value_moves import Stranded, move_values, refusals, stranded_values
 from atrium.runtime.search import index as search_index
@@ -49,7 +50,8 @@ class MigrationFailed(MigrationRefused):
 
 @dataclass(frozen=True)
 class Step:
-    # create_table, add_column, rename_column, change_type, create_index, drop_index, keep_column, drop_column,
+    # create_table, add_column, rename_column, rename_field (what follows a renamed field: field_renames.py),
+    # change_type, create_index, drop_index, keep_column, drop_column,
     # move_values (records holding `value`, a removed stage or option, get `target`),
     # search_index, search_fill, search_extension, search_unindexed (the global search: search/index.py),
     # fill_keys (values typed before a duplicate rule compared them get their key: duplicates/keys.py)
@@ -133,7 +135,11 @@ def _type_change(table: str, column: str, live: sa.types.TypeEngine,
                   f"add a new field (and copy values with an import) instead")
 
 
-def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[str] = ()) -> MigrationPlan:
+def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[str] = (),
+                   renames: Mapping[str, Mapping[str, str]] | None = None) -> MigrationPlan:
+    """`renames`: {entity: {field: its previous name}} beside the model's `renamed_from:` (an undo
+    of a rename names the way back)."""
+    undone = dict(renames or {})
     tables = build_tables(blueprint)
     inspector = sa.inspect(connection)
     live_tables = set(inspector.get_table_names())
@@ -150,7 +156,7 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
             steps.append(Step("create_table", table.name, table.name, f"create {kind} {table.name}"))
             continue
         live_columns = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
-        renamed = _renames(blueprint, table.name, live_columns, steps)
+        renamed = _renames(blueprint, table.name, live_columns, steps, undone.get(table.name, {}))
         for column in table.columns:
             if column.name in renamed:
                 continue
@@ -178,9 +184,10 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
                     steps.append(Step("keep_column", table.name, name,
                                       f"keep column {table.name}.{name}: no longer in the blueprint "
                                       f"(hidden; data kept; drop it with --drop {table.name}.{name})"))
-        renames = {step.name: step.new_name for step in steps  # a rename_column step has a new_name
-                   if step.action == "rename_column" and step.table == table.name and step.new_name is not None}
-        steps.extend(_index_steps(inspector, table, renames))
+        columns_renamed = {step.name: step.new_name for step in steps  # a rename_column step has a new_name
+                           if step.action == "rename_column" and step.table == table.name
+                           and step.new_name is not None}
+        steps.extend(_index_steps(inspector, table, columns_renamed))
     for name in drop:
         if name not in droppable:
             refused.append(f"--drop {name}: no such column is left over from the blueprint")
@@ -196,24 +203,31 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
     return MigrationPlan(tuple(steps), tuple(refused), tuple(stranded))
 
 
-def _renames(blueprint: Blueprint, table: str, live_columns: dict, steps: list[Step]) -> set[str]:
-    """Plan `renamed_from:` renames; returns the new column names they produce."""
+def _renames(blueprint: Blueprint, table: str, live_columns: dict, steps: list[Step],
+             extra: Mapping[str, str]) -> set[str]:
+    """Plan `renamed_from:` renames (and the `extra` ones); returns the new column names they produce."""
     entity = blueprint.entities.get(table)
     produced: set[str] = set()
     if entity is None:
         return produced
     for field in entity:
-        if not field.renamed_from:
+        previous = extra.get(field.name) or field.renamed_from
+        if not previous:
             continue
         if field.type == "location":
-            pairs = list(zip(location_columns(field.renamed_from), location_columns(field.name), strict=False))
+            pairs = list(zip(location_columns(previous), location_columns(field.name), strict=False))
         else:
-            pairs = [(field.renamed_from, field.name)]
+            pairs = [(previous, field.name)]
+        moved = False
         for old, new in pairs:
             if old in live_columns and new not in live_columns:
                 steps.append(Step("rename_column", table, old, f"rename column {table}.{old} to {new} "
                                   f"(data kept)", new_name=new))
                 produced.add(new)
+                moved = True
+        if moved:
+            steps.append(Step("rename_field", table, previous, f"field history and saved views of "
+                              f"{table}.{previous} follow it to {field.name}", new_name=field.name))
     return produced
 
 
@@ -313,6 +327,9 @@ def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables:
            plan: MigrationPlan, after_moves: AfterMoves | None = None) -> None:
     try:
         _apply_steps(op, connection, tables, plan)
+        follow_renames(connection, blueprint, tables, [FieldRename(step.table, step.name, step.new_name)
+                                                       for step in plan.steps
+                                                       if step.action == "rename_field" and step.new_name])
         moved: Moved = [  # after the schema steps: a moved stage's history has its `migrated` column
             (step.table, step.name, move_values(connection, blueprint, tables, step.table, step.name, step.value,
                                                 step.target))
@@ -334,7 +351,7 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
     existing = set(sa.inspect(connection).get_table_names())
     deferred_keys: list[tuple[str, sa.ForeignKey]] = []
     for step in plan.steps:
-        if step.action.startswith("search_") or step.action == "fill_keys":  # after the schema (_apply)
+        if step.action.startswith("search_") or step.action in ("fill_keys", "rename_field"):  # after (_apply)
             continue
         table = tables.metadata.tables[step.table]
         if step.action == "create_table":

@@ -1,6 +1,8 @@
 """Fields of an entity in the studio: add one (placed in a form section, optionally as a list column
 and filter), change one, hide one (out of the metadata; its column and values stay), rename one
-(`renamed_from`, so the column is renamed and the values stay).
+(`renamed_from`, so the column is renamed and the values stay; every formula, stage, role, view,
+report, dashboard, automation and seed entry that uses it is rewritten in the same change, listed
+in the review: metadata/renames.py).
 
 GET  /studio/entities/{entity}/fields/new      POST /studio/entities/{entity}/fields
 GET  /studio/entities/{entity}/fields/{field}  POST the same path
@@ -9,7 +11,6 @@ POST /studio/entities/{entity}/fields/{field}/hide | /rename
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from atrium.metadata.overlays.paths import plain
+from atrium.metadata.renames import RenameRefused, Use, rename_field as renamed_documents
 from atrium.runtime.site.change import Proposal
 from atrium.translation import N_
 from atrium.ui.studio.field_state import BLANK_OPTION_ROWS, TYPES, input_of, spec_from_state, state_from_form, state_of
@@ -185,28 +187,24 @@ def _replace_in_views(views: dict, old: str, new: str | None) -> dict:
     return views
 
 
-def _field_change(request: Request, entity: str, name: str, form: Any, new_name: str | None, hide: bool):
+def _hidden(request: Request, entity: str, name: str) -> dict:
+    """The entity without the field, and its views without it (its column and values stay)."""
     document, views = _documents(request, entity)
     assert document is not None  # _hide_or_rename answered 404 when the entity is not there
     target = copy.deepcopy(document)
-    fields = target["fields"]
-    if hide:
-        fields.pop(name)
-    else:
-        assert new_name is not None  # a rename has its new name
-        target["fields"] = {(new_name if key == name else key):
-                            ({**spec, "renamed_from": name} if key == name else spec)
-                            for key, spec in fields.items()}
-        if isinstance(target.get("search"), list):
-            target["search"] = [new_name if s == name else s for s in target["search"]]
-        if isinstance(target.get("title"), str):
-            target["title"] = re.sub(r"\{" + re.escape(name) + r"([}:])", "{" + new_name + r"\1", target["title"])
-    if hide and name in (target.get("search") or []):
+    target["fields"].pop(name)
+    if name in (target.get("search") or []):
         target["search"] = [s for s in target["search"] if s != name]
     documents: dict = {("entity", entity): target}
     if views is not None:
-        documents[("views", entity)] = _replace_in_views(views, name, None if hide else new_name)
+        documents[("views", entity)] = _replace_in_views(views, name, None)
     return documents
+
+
+def renamed(request: Request, entity: str, name: str, new_name: str) -> tuple[dict, list[Use]]:
+    """Every document that uses the field, rewritten for its new name (metadata/renames.py)."""
+    documents = studio_of(request).changes.documents()
+    return renamed_documents({key: plain(found.data) for key, found in documents.items()}, entity, name, new_name)
 
 
 @studio_page
@@ -237,8 +235,18 @@ def _hide_or_rename(request: Request, form: FormData, hide: bool) -> Response:
         return page(request, "studio/field.html", context)
     what = N_("Hide field {field} of {entity}") if hide else N_("Rename field {field} of {entity} to {new}")
     summary = {loc: word(what, loc, field=name, entity=entity, new=new_name or "") for loc in ("en", "zh")}
-    proposal = Proposal(_field_change(request, entity, name, form, new_name, hide), summary,
-                        str(form.get("token", "")) or None, watched_of(form))
+    if hide:
+        documents = _hidden(request, entity, name)
+    else:
+        assert new_name is not None  # a rename has its new name
+        try:
+            documents, uses = renamed(request, entity, name, new_name)
+        except RenameRefused as refused:
+            context["rename_error"] = word("This field cannot be renamed: {reason}", locale, reason=str(refused))
+            return page(request, "studio/field.html", context)
+        context["uses"] = [use.text() for use in uses]
+    # a rename touches documents beyond the editor's own: the token still watches the editor's
+    proposal = Proposal(documents, summary, str(form.get("token", "")) or None, watched_of(form))
     outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes")
     if outcome.applied:
         return applied_redirect(f"/studio/entities/{entity}", outcome.applied)

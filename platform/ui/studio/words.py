@@ -8,6 +8,7 @@ PLAN_WORDS: dict[str, str] = {
     "create_table": N_("create table {table}"),
     "add_column": N_("add column {table}.{name}"),
     "rename_column": N_("rename column {table}.{name} to {new_name} (data kept)"),
+    "rename_field": N_("field history and saved views of {table}.{name} follow it to {new_name}"),
     "change_type": N_("change the type of column {table}.{name} (data kept)"),
     "create_index": N_("create index {name} on {table}"),
     "drop_index": N_("drop index {name} (no data lost)"),
