@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from atrium.metadata.problems import Problem
+from atrium.metadata.problems import Problem, shown_values
 from atrium.translation import N_, SOURCE_LOCALE, language_of, word
 
 # Most specific first: "'x' is not a known property" before "'x' is not {what}".
@@ -47,11 +47,29 @@ HINTS: tuple[str, ...] = (
 )
 
 
+# A JSON type as the schema check names it (schemas.TYPE_WORDS): "{actual}" and "{expected}".
+TYPES: tuple[str, ...] = (
+    N_("a list"), N_("a mapping"), N_("a text"), N_("a whole number"), N_("a number"), N_("true or false"),
+    N_("empty"),
+)
+# Parameters that are words themselves, translated from their own table.
+NESTED: dict[str, tuple[str, ...]] = {"what": WHATS, "actual": TYPES, "expected": TYPES}
+OR = N_(" or ")
+
+
 @lru_cache(maxsize=None)
 def _pattern(msgid: str) -> re.Pattern[str]:
     parts = re.split(r"\{(\w+)\}", msgid)
     regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
     return re.compile(regex, re.S)
+
+
+def _nested(text: str, table: tuple[str, ...], locale: str) -> str | None:
+    """A word parameter; "a list or a mapping" is said part by part."""
+    parts = [translated(part, table, locale) for part in text.split(OR)]
+    if any(part is None for part in parts):
+        return None
+    return word(OR, locale).join(part for part in parts if part is not None)
 
 
 def translated(text: str, msgids: tuple[str, ...], locale: str) -> str | None:
@@ -61,22 +79,32 @@ def translated(text: str, msgids: tuple[str, ...], locale: str) -> str | None:
         if found is None:
             continue
         params = found.groupdict()
-        if "what" in params:
-            what = translated(params["what"], WHATS, locale)
-            if what is None:
-                continue
-            params["what"] = what
-        return word(msgid, locale, **params)
+        for name, table in NESTED.items():
+            if name in params:
+                said = _nested(params[name], table, locale)
+                if said is None:
+                    break
+                params[name] = said
+        else:
+            return word(msgid, locale, **params)
     return None
 
 
-def problem_text(problem: Problem, locale: str | None) -> str:
-    """A problem as `atrium check` prints it, in the locale's language where the catalog has it."""
+def problem_words(problem: Problem, locale: str | None, with_path: bool = True) -> str:
+    """What is wrong, the hint and the valid values in the locale's language (English for a text
+    no msgid matches), after the path inside the document unless with_path is False."""
     language = language_of(locale)
+    path = f"{problem.path}: " if with_path and problem.path else ""
     if language == SOURCE_LOCALE:
-        return str(problem)
+        return path + problem.words()
     message = translated(problem.message, MESSAGES, language) or problem.message
     hint = (translated(problem.hint, HINTS, language) or problem.hint) if problem.hint else ""
+    valid = word("; valid: {values}", language, values=shown_values(
+        problem.valid, word(", ", language), word("... (+{count})", language))) if problem.valid else ""
+    return path + message + (word(" ({hint})", language, hint=hint) if hint else "") + valid
+
+
+def problem_text(problem: Problem, locale: str | None) -> str:
+    """A problem as `atrium check` prints it: file:line:col, path, then problem_words."""
     where = f"{problem.mark}: " if problem.mark else ""
-    path = f"{problem.path}: " if problem.path else ""
-    return f"{where}{path}{message}" + (f" ({hint})" if hint else "")
+    return where + problem_words(problem, locale)
