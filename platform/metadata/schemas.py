@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -79,8 +80,14 @@ def _describe(error: ValidationError, document: Any, file: str) -> Iterator[Prob
     name = next((step for step in reversed(path) if isinstance(step, str)), "value")
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, Mapping) else set()
+        patterns = list(error.schema.get("patternProperties", {})) if isinstance(error.schema, Mapping) else []
         for key in error.instance:
-            if key not in allowed:
+            if patterns and key not in allowed and not any(re.search(p, str(key)) for p in patterns):
+                # a name the author chose (a field, a measure): the name's spelling is what is wrong
+                yield Problem(mark_at(document, path + [key], key=True) or where, format_path(path + [key]),
+                              f"'{key}' is not a valid name: use lower-case letters, digits and _, "
+                              "starting with a letter", _spelling_hint(key))
+            elif key not in allowed and not patterns:
                 yield Problem(mark_at(document, path + [key], key=True) or where,
                               format_path(path + [key]), f"'{key}' is not a known property",
                               did_you_mean(key, allowed), valid_names(allowed))
@@ -113,3 +120,10 @@ def _type_of(value: Any) -> str:
         return TYPE_WORDS["boolean"]
     kinds = ((dict, "object"), (list, "array"), (str, "string"), (int, "integer"), (float, "number"))
     return next((TYPE_WORDS[kind] for python, kind in kinds if isinstance(value, python)), TYPE_WORDS["null"])
+
+
+def _spelling_hint(name: Any) -> str:
+    text = str(name)
+    if re.search(r"[^\x00-\x7f]", text):
+        return "a Chinese name goes in the label (en and zh); the name itself stays ASCII, e.g. tender_no"
+    return ""
