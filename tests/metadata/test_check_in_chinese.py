@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_kit import run
+from cli_kit import run
 
 ROOT = Path(__file__).resolve().parents[2]
 DESIGN = ROOT / "tests" / "fixtures" / "design_examples"
