@@ -24,6 +24,8 @@ MESSAGES: tuple[str, ...] = (
     N_("duplicate key '{key}'"),
     N_("expression {text} uses unknown name '{name}'"),
     N_("invalid expression {text}: {error}"),
+    N_("expression {text} uses previous(): only an entity's checks read the values stored before a change"),
+    N_("expression {text}: {error}"),
     N_("formulas depend on each other in a cycle: {cycle}"),
     N_("'{name}' is removed here, but {count} place(s) still use it: {places}"),
     N_("nothing to remove: the base has no '{name}'"),
@@ -87,6 +89,11 @@ ERRORS: tuple[str, ...] = (
     N_("{name} is a function: write {name}(...)"),
     N_("expressions cannot use {construct}"),
     N_("must be an expression, not {kind}"),
+    N_("syntax error at {where}: {detail}"),
+    N_("expressions cannot use attribute access except dotted paths through linked records, like account.tier"),
+    N_("'{step}' in '{path}' is not a field of {entity}"),
+    N_("'{step}' in '{path}' is a {type} field, not a reference or user field, so the path cannot go through it"),
+    N_("'{path}' ends at a location field, which a path cannot read"),
 )
 # A JSON type as the schema check names it (schemas.TYPE_WORDS): "{actual}" and "{expected}".
 TYPES: tuple[str, ...] = (
@@ -102,7 +109,14 @@ SEPARATOR, MORE, VALID = N_(", "), N_("... (+{count})"), N_("; valid: {values}")
 @lru_cache(maxsize=None)
 def _pattern(msgid: str) -> re.Pattern[str]:
     parts = re.split(r"\{(\w+)\}", msgid)
-    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+    seen: set[str] = set()
+    regex = ""
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            regex += re.escape(part)
+        else:  # a field written twice ("{name} is a function: write {name}(...)") matches the same text
+            regex += f"(?P={part})" if part in seen else f"(?P<{part}>.+?)"
+            seen.add(part)
     return re.compile(regex, re.S)
 
 
