@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from cli_kit import run
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -126,7 +126,8 @@ def yaml_save(request: Request, form: FormData) -> Response:
     if problems or data is None:
         context["lines"] = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column)
                              if p.mark else "",
-                             problem_text(p, locale)) for p in problems] or [("", word("Not a value YAML can read", locale))]
+                             problem_text(p, locale)) for p in problems] \
+            or [("", word("Not a value YAML can read", locale))]
         return page(request, "studio/yaml.html", context)
     if new and isinstance(data.get("name"), str):
         data["name"] = name  # the name typed above is the document's (and its file's) name
