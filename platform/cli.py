@@ -110,13 +110,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_site_overlay(args: argparse.Namespace) -> None:
-    """The studio's overlay is part of the site: every command loads it, after --overlay ones."""
+# Commands that work on one site's database: the site's overlay (where its studio writes) is part of
+# that site, so it stacks on the blueprint. `check`, `diff` and `overlay` work on folders a person
+# names; a site overlay lying beside them (a folder where `make run` was used) stays out unless asked.
+SITE_COMMANDS = frozenset({"serve", "migrate", "seed", "run-scheduled", "recompute", "user", "team", "trash",
+                           "outbox", "import", "export", "report"})
+
+
+def _add_site_overlay(args: argparse.Namespace, asked: bool) -> None:
+    """Stack the site overlay after the --overlay ones: for a site command, or when `--site-overlay` asks."""
     from atrium.runtime.site.overlay import default_site_overlay
     args.site_overlay = str(args.site_overlay or default_site_overlay(args.db))
     args.own_overlays = list(args.overlay)
-    if (Path(args.site_overlay) / "blueprint.yaml").is_file() and args.site_overlay not in args.overlay:
+    stacks = args.command in SITE_COMMANDS or asked
+    if stacks and (Path(args.site_overlay) / "blueprint.yaml").is_file() and args.site_overlay not in args.overlay:
         args.overlay = args.overlay + [args.site_overlay]
+
+
+def _site_overlay_asked(argv: Sequence[str]) -> bool:
+    """`--site-overlay DIR` on the command line (the environment variable alone only says where it is)."""
+    return any(arg == "--site-overlay" or arg.startswith("--site-overlay=") for arg in argv)
 
 
 def _blueprint(args: argparse.Namespace) -> Blueprint:
@@ -138,19 +151,23 @@ def _messages_locale(args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    _add_site_overlay(args)
+    _add_site_overlay(args, _site_overlay_asked(argv))
     if args.command in ("overlay", "diff"):  # read and write blueprint folders; need no loaded model
         return run_overlay_command(args)
     blueprint = _blueprint(args)
     if args.command == "check":
         locale = _messages_locale(args)
+        _print_hidden_derived(blueprint, locale)
+        failed = check_locks(args)
+        if failed:  # "OK" only with exit status 0
+            return failed
         counts = word("{entities} entities, {pipelines} pipelines, {reports} reports, {dashboards} dashboards", locale,
                       entities=len(blueprint.entities), pipelines=len(blueprint.pipelines),
                       reports=len(blueprint.reports), dashboards=len(blueprint.dashboards))
         print(word("{name}: OK ({counts})", locale, name=blueprint.name, counts=counts))
-        _print_hidden_derived(blueprint, locale)
-        return check_locks(args)
+        return 0
     from atrium.runtime.schema.database import create_engine
     engine = create_engine(args.db)
     try:

@@ -119,8 +119,9 @@ def overlay_upgrade(args: argparse.Namespace) -> int:
     for problem in result.problems:
         print(problem, file=sys.stderr)
     if not result.clean:
-        print(f"{len(result.conflicts)} conflict(s), {len(result.problems)} problem(s); nothing was written.",
-              file=sys.stderr)
+        print(f"{len(result.conflicts)} conflict(s), {len(result.problems)} problem(s); nothing was written. "
+              f"Resolve them in {folder}, then run `atrium overlay upgrade {folder} --base {args.base} --write` "
+              "(it points extends: at the new base and records it in base.lock).", file=sys.stderr)
         return 1
     print("Merges cleanly.")
     if args.write:

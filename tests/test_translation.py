@@ -197,13 +197,13 @@ def test_check_answers_in_chinese_with_lang_zh(capsys, tmp_path, monkeypatch):
     assert "duplicate key 'amount' (first written on line 12)" in english and "2 problem(s) found." in english
     code, _, chinese = check(capsys, shape, "--lang", "zh")
     assert code == 1
-    assert "fields.amount.type: 'mony' 不是有效的 type (是否想写“money”？)" in chinese
-    assert "重复的键“amount” (首次出现在第 12 行)" in chinese and "发现 2 个问题。" in chinese
+    assert "fields.amount.type: 'mony' 不是有效的 type（是否想写“money”？）；可选：'text'、" in chinese
+    assert "重复的键“amount”（首次出现在第 12 行）" in chinese and "发现 2 个问题。" in chinese
     # the same problems, at the same places, in the same order
     assert [line.split(": ")[:2] for line in english.splitlines()[:-1]] == \
         [line.split(": ")[:2] for line in chinese.splitlines()[:-1]]
     assert "'custmer' is not an entity (did you mean 'customer'?)" in check(capsys, names)[2]
-    assert "“custmer”不是实体 (是否想写“customer”？)" in check(capsys, names, "--lang", "zh")[2]
+    assert "“custmer”不是实体（是否想写“customer”？）；可选：" in check(capsys, names, "--lang", "zh")[2]
 
 
 def test_check_speaks_the_environments_language_when_no_lang_is_given(capsys, tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from atrium.metadata.condition_tree import leaves
 from atrium.metadata.entities import system_field
 from atrium.metadata.model import SYSTEM_FIELDS, Entity, Field, Pipeline
-from atrium.metadata.problems import did_you_mean
+from atrium.metadata.problems import did_you_mean, valid_names
 from atrium.metadata.sources import Report, Source
 from atrium.metadata.yaml_source import PathStep
 
@@ -36,10 +36,24 @@ def check_path(report: Report, source: Source, where: list[PathStep], entities: 
     that names the path, as in a condition, rather than at its value)."""
     result = resolve_path(entities, entity, path)
     if isinstance(result, str):
-        candidates = set(entities[entity].fields) | set(SYSTEM_FIELDS)
-        report.add(source, where, result, did_you_mean(path.split(".")[0], candidates), key=key)
+        step, at = _failing_step(entities, entity, path)
+        candidates = valid_names(entities[at].fields)
+        hint = did_you_mean(step, candidates) if step not in candidates else ""
+        report.add(source, where, result, hint, valid=candidates, key=key)
         return None
     return result
+
+
+def _failing_step(entities: Mapping[str, Entity], entity: str, path: str) -> tuple[str, str]:
+    """The step of a dotted path that does not resolve and the entity it was looked for in: the
+    hint for `customer.hospital_grad` names the customer's fields, not the order's."""
+    current = entity
+    for step in path.split("."):
+        field = entities[current].fields.get(step)
+        if field is None or field.type != "reference" or field.to not in entities:
+            return step, current
+        current = field.to or current
+    return path, entity
 
 
 def entity_names(entities: Mapping[str, Entity], entity: str) -> set[str]:

@@ -24,6 +24,7 @@ from atrium.metadata.message_settings import build_message_settings
 from atrium.metadata.model import Blueprint, Label, freeze
 from atrium.metadata.navigation import build_navigation
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
+from atrium.metadata.overlays.removals import Removal, collapse_removals, removals_of
 from atrium.metadata.owner_follows import link_owner_follows
 from atrium.metadata.problems import BlueprintError, Mark, Problem
 from atrium.metadata.references import build_automation, build_dashboard, build_roles, build_seed, build_view
@@ -163,13 +164,37 @@ def check_documents(documents: dict[tuple[str, str], Source], problems: list[Pro
         problems.extend(schema_problems(source.kind, source.data, source.file))
         problems.extend(_name_problems(source))
     if problems:
-        return None, sorted(problems, key=lambda p: (str(p.mark), p.path))
+        return None, sorted(_collapsed(problems, layers), key=lambda p: (str(p.mark), p.path))
     report = Report()
     blueprint = build_blueprint(documents, report, tuple(display_path(p) for p in layers))
     if report.problems:
-        return None, sorted(report.problems, key=lambda p: (p.mark.file, p.mark.line, p.mark.column) if p.mark
-                            else ("", 0, 0))
+        return None, sorted(_collapsed(report.problems, layers),
+                            key=lambda p: (p.mark.file, p.mark.line, p.mark.column) if p.mark else ("", 0, 0))
     return blueprint, []
+
+
+def overlay_removals(layers: Sequence[Path]) -> list[Removal]:
+    """Every `remove: true` in the overlays (read again only when there are problems to explain)."""
+    found: list[Removal] = []
+    for number, folder in enumerate(layers):
+        if number:
+            documents, _ = read_layer(folder)
+            for source in documents.values():
+                found.extend(removals_of(source.data, source.file, source.name, number))
+    return found
+
+
+def _collapsed(problems: list[Problem], layers: Sequence[Path]) -> list[Problem]:
+    """Problems a removal in an overlay causes below it, as one problem at the removal."""
+    if len(layers) < 2:
+        return problems
+    prefixes = [(display_path(folder).rstrip("/") + "/", number) for number, folder in enumerate(layers)]
+
+    def layer_of(file: str) -> int:  # the deepest folder holding the file (an overlay may sit inside its base)
+        held = [(len(prefix), number) for prefix, number in prefixes if file.startswith(prefix)]
+        return max(held)[1] if held else len(layers)
+
+    return collapse_removals(problems, overlay_removals(layers), layer_of)
 
 
 def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,

@@ -28,12 +28,19 @@ class Problem:
     path: str
     message: str
     hint: str = ""
+    # the values that would be valid here (a field's entity's fields, an enum's options), shown after the hint
+    valid: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         where = f"{self.mark}: " if self.mark else ""
         path = f"{self.path}: " if self.path else ""
+        return f"{where}{path}{self.words()}"
+
+    def words(self) -> str:
+        """What is wrong, the hint and the valid values, without the place."""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}{path}{self.message}{hint}"
+        valid = f"; valid: {shown_values(self.valid)}" if self.valid else ""
+        return f"{self.message}{hint}{valid}"
 
 
 class BlueprintError(AtriumError):
@@ -49,6 +56,22 @@ class BlueprintError(AtriumError):
 def _problem_order(problem: Problem) -> tuple[str, int, int, str, str]:
     mark = problem.mark or Mark("", 0, 0)
     return (mark.file, mark.line, mark.column, problem.path, problem.message)
+
+
+MAX_SHOWN_VALUES = 24
+
+
+def shown_values(values: Iterable[str], separator: str = ", ", more: str = "... (+{count})") -> str:
+    """Valid values as a reader scans them: quoted, in order, the first MAX_SHOWN_VALUES of them."""
+    listed = list(values)
+    text = separator.join(f"'{value}'" for value in listed[:MAX_SHOWN_VALUES])
+    extra = len(listed) - MAX_SHOWN_VALUES
+    return text + (separator + more.format(count=extra) if extra > 0 else "")
+
+
+def valid_names(candidates: Iterable[object]) -> tuple[str, ...]:
+    """Candidates as a sorted tuple of text, for Problem.valid."""
+    return tuple(sorted({str(c) for c in candidates if c is not None}))
 
 
 def did_you_mean(name: object, candidates: Iterable[str]) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -11,10 +12,15 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from atrium.metadata.problems import Mark, Problem, did_you_mean
+from atrium.metadata.problems import Mark, Problem, did_you_mean, valid_names
 from atrium.metadata.yaml_source import format_path, mark_at
+from atrium.translation import N_
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+# A JSON type as a person says it: "'won, lost' is a text; a list is expected here".
+TYPE_WORDS = {"array": N_("a list"), "object": N_("a mapping"), "string": N_("a text"),
+              "integer": N_("a whole number"), "number": N_("a number"), "boolean": N_("true or false"),
+              "null": N_("empty")}
 KINDS = ("blueprint", "entity", "pipeline", "views", "report", "dashboard", "roles", "automation", "seed")
 
 
@@ -74,16 +80,29 @@ def _describe(error: ValidationError, document: Any, file: str) -> Iterator[Prob
     name = next((step for step in reversed(path) if isinstance(step, str)), "value")
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, Mapping) else set()
+        patterns = list(error.schema.get("patternProperties", {})) if isinstance(error.schema, Mapping) else []
         for key in error.instance:
-            if key not in allowed:
+            if patterns and key not in allowed and not any(re.search(p, str(key)) for p in patterns):
+                # a name the author chose (a field, a measure): the name's spelling is what is wrong
+                yield Problem(mark_at(document, path + [key], key=True) or where, format_path(path + [key]),
+                              f"'{key}' is not a valid name: use lower-case letters, digits and _, "
+                              "starting with a letter", _spelling_hint(key))
+            elif key not in allowed and not patterns:
                 yield Problem(mark_at(document, path + [key], key=True) or where,
                               format_path(path + [key]), f"'{key}' is not a known property",
-                              did_you_mean(key, allowed))
+                              did_you_mean(key, allowed), valid_names(allowed))
         return
     if error.validator == "enum":
         options = error.validator_value if isinstance(error.validator_value, list) else []
         yield Problem(where, format_path(path), f"{error.instance!r} is not a valid {name}",
-                      did_you_mean(error.instance, [str(v) for v in options]))
+                      did_you_mean(error.instance, [str(v) for v in options]), tuple(str(v) for v in options))
+        return
+    if error.validator == "type":
+        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        yield Problem(where, format_path(path),
+                      f"{error.instance!r} is {_type_of(error.instance)}; "
+                      f"{' or '.join(TYPE_WORDS.get(str(t), str(t)) for t in expected)} is expected here",
+                      "write a list as [a, b]" if "array" in expected and isinstance(error.instance, str) else "")
         return
     if error.validator == "required":
         yield Problem(where, format_path(path), error.message.replace("property", "key"))
@@ -94,3 +113,17 @@ def _describe(error: ValidationError, document: Any, file: str) -> Iterator[Prob
         yield Problem(where, format_path(path), f"{shown}: {error.schema['description']}")
         return
     yield Problem(where, format_path(path), error.message)
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return TYPE_WORDS["boolean"]
+    kinds = ((dict, "object"), (list, "array"), (str, "string"), (int, "integer"), (float, "number"))
+    return next((TYPE_WORDS[kind] for python, kind in kinds if isinstance(value, python)), TYPE_WORDS["null"])
+
+
+def _spelling_hint(name: Any) -> str:
+    text = str(name)
+    if re.search(r"[^\x00-\x7f]", text):
+        return "a Chinese name goes in the label (en and zh); the name itself stays ASCII, e.g. tender_no"
+    return ""

@@ -13,7 +13,7 @@ from atrium.metadata.expressions import (
     parse_expression,
     unknown_names,
 )
-from atrium.metadata.problems import Mark, Problem, did_you_mean
+from atrium.metadata.problems import Mark, Problem, did_you_mean, valid_names
 from atrium.metadata.yaml_source import format_path, mark_at
 
 
@@ -37,14 +37,15 @@ class Report:
     linked: list[tuple[Source, list[str | int], Expression, str]] = field(default_factory=list)
 
     def add(self, source: Source, path: Iterable[str | int], message: str, hint: str = "",
-            key: bool = False) -> None:
+            key: bool = False, valid: Iterable[str] = ()) -> None:
         steps = list(path)
         mark = mark_at(source.data, steps, key=key) or Mark(source.file, 1, 1)
-        self.problems.append(Problem(mark, format_path(steps), message, hint))
+        self.problems.append(Problem(mark, format_path(steps), message, hint, tuple(valid)))
 
     def unknown(self, source: Source, path: Iterable[str | int], what: str, name: Any,
                 candidates: Iterable[str]) -> None:
-        self.add(source, path, f"'{name}' is not {what}", did_you_mean(name, candidates))
+        names = valid_names(candidates)
+        self.add(source, path, f"'{name}' is not {what}", did_you_mean(name, names), valid=names)
 
     def expression(self, source: Source, path: Iterable[str | int], text: Any,
                    names: Iterable[str], entity: str | None = None, previous: bool = False) -> Expression | None:
@@ -61,7 +62,7 @@ class Report:
         for name in unknown_names(expression, known):
             candidates = known | BUILTIN_FUNCTIONS | CONTEXT_FUNCTIONS | CONSTANTS
             self.add(source, steps, f"expression {text!r} uses unknown name '{name}'",
-                     did_you_mean(name, candidates))
+                     did_you_mean(name, candidates), valid=valid_names(known))
         if expression.paths and entity is None:
             dotted = ".".join(min(expression.paths))
             self.add(source, steps, f"expression {text!r} reads '{dotted}': a dotted path reads a linked "

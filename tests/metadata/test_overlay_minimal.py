@@ -174,6 +174,9 @@ def test_the_studio_writes_an_edit_into_the_site_overlay_and_reverting_it_delete
     removed = update_overlay_document(site, below, "report", "machine_mix", None)
     assert removed.read_text(encoding="utf-8") == "remove: true\n"
     from atrium.metadata import check_blueprint
-    _, problems = check_blueprint(EXAMPLE, [site])  # the engineer's dashboard still shows it
-    assert any("'machine_mix' is not a report" in str(p) for p in problems)
+    _, problems = check_blueprint(EXAMPLE, [site])  # the engineer's dashboard still shows it: said at the removal
+    [problem] = problems
+    assert problem.mark.file.endswith("reports/machine_mix.yaml") and problem.mark.line == 1
+    assert "'machine_mix' is removed here, but " in str(problem)
+    assert "dashboards/application_engineer.yaml:" in str(problem)
     assert (site / "blueprint.yaml").read_text(encoding="utf-8").endswith("{}\n")

@@ -126,7 +126,7 @@ def _check(node: Node, key: tuple[str, str], old: OldLookup, new_data: Any, out:
     elif node.op == "set" and now != was:
         out.append(Conflict("both changed", document, where, f"the new base changed {thing} too; the overlay's "
                             "value would replace the base's new one", node.mark, base_at,
-                            "keep the overlay's value or take the base's, then run `atrium overlay lock`"))
+                            "keep the overlay's value or take the base's"))
 
 
 def _renamed(new_data: Any, path: tuple[Step, ...]) -> str:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from atrium.metadata.expression_paths import check_expression_paths
 from atrium.metadata.model import SYSTEM_FIELDS
+from atrium.metadata.problem_words import problem_words
 from atrium.metadata.sources import Report, Source
 from atrium.ui.studio.forms import rows
 from atrium.ui.studio.report_state import GROUP, MEASURE, METRIC
@@ -43,7 +44,7 @@ def report_names(form: Any, which: str) -> set[str]:
 
 
 def verdict(text: str, names: set[str], blueprint: Any = None,
-            entity: str | None = None) -> tuple[bool, str, list[str]]:
+            entity: str | None = None, locale: str = "en") -> tuple[bool, str, list[str]]:
     """(ok, message, names used) for one expression; with the blueprint and the entity whose
     records it reads, its dotted paths are checked as the loader checks them."""
     report = Report()
@@ -54,7 +55,7 @@ def verdict(text: str, names: set[str], blueprint: Any = None,
         check_expression_paths(report, blueprint.entities)
     if report.problems:
         problem = report.problems[0]
-        return False, problem.message + (f" ({problem.hint})" if problem.hint else ""), []
+        return False, problem_words(problem, locale, with_path=False), []
     used = sorted(set(expression.names) & names) if expression is not None else []
     return True, "", used
 
@@ -70,7 +71,7 @@ def check_expression(request: Request, form: FormData) -> Response:
     else:
         names = record_names(blueprint, str(form.get("entity", "")), str(form.get("name", "")).strip())
     entity = str(form.get("entity", "")) if form.get("scope") != "report" else None
-    ok, message, used = verdict(text, names, blueprint, entity) if text else (True, "", [])
+    ok, message, used = verdict(text, names, blueprint, entity, request.state.locale) if text else (True, "", [])
     return render(request, "studio/_expression.html", {
         "ok": ok, "message": message, "used": used, "empty": not text, "target": f"check-{which}",
         "ok_word": word("OK", request.state.locale)})

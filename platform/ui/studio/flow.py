@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from atrium.metadata.overlays.paths import document_file
+from atrium.metadata.problem_words import problem_words
 from atrium.metadata.problems import Problem
 from atrium.runtime.schema.migrations import MigrationPlan
 from atrium.runtime.schema.value_moves import MOVE_WORDS
@@ -54,7 +55,7 @@ def decide(request: Request, proposal: Proposal, intent: str, confirm: bool,
             return Outcome(refusal=stale_words(stale, locale, request.app.state.site.blueprint.timezone))
         except ChangeRefused as refused:
             outcome = Outcome(preview=refused.preview, refusal=refusal_words(refused, locale))
-    _place(outcome, proposal, mapper)
+    _place(outcome, proposal, mapper, locale)
     return outcome
 
 
@@ -84,7 +85,7 @@ def refusal_words(refused: ChangeRefused, locale: str) -> str:
     return word("Not applied: {reason}", locale, reason=refused.reason)
 
 
-def _place(outcome: Outcome, proposal: Proposal, mapper: Callable[[list[Any]], str | None]) -> None:
+def _place(outcome: Outcome, proposal: Proposal, mapper: Callable[[list[Any]], str | None], locale: str) -> None:
     """Problems in the edited documents go next to the input that holds them; the rest on top."""
     preview = outcome.preview
     if preview is None:
@@ -96,12 +97,12 @@ def _place(outcome: Outcome, proposal: Proposal, mapper: Callable[[list[Any]], s
         if target is None:
             outcome.others.append(problem)
         else:
-            outcome.errors.setdefault(target, []).append(problem_text(problem, with_path=False))
+            outcome.errors.setdefault(target, []).append(problem_text(problem, locale, with_path=False))
 
 
-def problem_text(problem: Problem, with_path: bool = True) -> str:
-    text = problem.message + (f" ({problem.hint})" if problem.hint else "")
-    return f"{problem.path}: {text}" if with_path and problem.path else text
+def problem_text(problem: Problem, locale: str, with_path: bool = True) -> str:
+    """A problem in the admin's language: what is wrong, the hint and the valid values."""
+    return problem_words(problem, locale, with_path)
 
 
 def plan_lines(plan: MigrationPlan | None, locale: str) -> list[str]:
@@ -145,7 +146,7 @@ def review_context(outcome: Outcome, locale: str) -> dict[str, Any]:
     preview = outcome.preview
     return {
         "refusal": outcome.refusal,
-        "others": [(str(p.mark) if p.mark else "", problem_text(p)) for p in outcome.others],
+        "others": [(str(p.mark) if p.mark else "", problem_text(p, locale)) for p in outcome.others],
         "plan": plan_lines(preview.plan if preview else None, locale),
         "computed": computed_words(preview, locale),
         "impacts": [impact.text(locale) for impact in (preview.impacts if preview else [])],

@@ -131,7 +131,7 @@ def preview_report(request: Request, form: FormData) -> Response:
         return render(request, "studio/_report_preview.html", context)
     preview = studio_of(request).changes.preview(Proposal({("report", report_name): document}, {}), check_only=True)
     if preview.blueprint is None:
-        context["problems"] = [problem_text(p) for p in preview.problems][:8]
+        context["problems"] = [problem_text(p, locale) for p in preview.problems][:8]
         return render(request, "studio/_report_preview.html", context)
     site = request.app.state.site
     candidate = Site.open(preview.blueprint, "", engine=site.engine, clock=site.clock)

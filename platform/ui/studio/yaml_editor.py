@@ -63,9 +63,9 @@ def _line_errors(text_data: Any, problems: list[Problem], own_file: str, locale:
                 if file.endswith(own_file) and text_data is not None else None)
         if mark is not None:
             here.append((word("line {line}, column {column}", locale, line=mark.line, column=mark.column),
-                         problem_text(problem)))
+                         problem_text(problem, locale)))
         else:
-            elsewhere.append((str(problem.mark) if problem.mark else "", problem_text(problem)))
+            elsewhere.append((str(problem.mark) if problem.mark else "", problem_text(problem, locale)))
     return here, elsewhere
 
 
@@ -137,7 +137,8 @@ def yaml_save(request: Request, form: FormData) -> Response:
     if problems or data is None:
         context["lines"] = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column)
                              if p.mark else "",
-                             problem_text(p)) for p in problems] or [("", word("Not a value YAML can read", locale))]
+                             problem_text(p, locale)) for p in problems] \
+            or [("", word("Not a value YAML can read", locale))]
         return page(request, "studio/yaml.html", context)
     if new and isinstance(data.get("name"), str):
         data["name"] = name  # the name typed above is the document's (and its file's) name
@@ -173,7 +174,7 @@ def yaml_check(request: Request, form: FormData) -> Response:
         data["name"] = name  # checked as it will be written: named after its file
     if problems or data is None:
         lines = [(word("line {line}, column {column}", locale, line=p.mark.line, column=p.mark.column)
-                  if p.mark else "", problem_text(p))
+                  if p.mark else "", problem_text(p, locale))
                  for p in problems]
         return render(request, "studio/yaml.html", {"lines": lines, "elsewhere": [], "checked": True},
                       block="check")
