@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.model import Blueprint, Entity, Field, Rollup
 from atrium.runtime.records.evaluation import SYSTEM
 from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
+from atrium.runtime.schema.bulk_statements import execute_many
 from atrium.runtime.schema.tables import Tables
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class Rollups:
                           for _, new in pairs]
             statement = (table.update().where(table.c.id == sa.bindparam("_id"))
                          .values({column: sa.bindparam(column) for column in parameters[0] if column != "_id"}))
-            connection.execute(statement, parameters)
+            execute_many(connection, statement, parameters)
         if changed_rows:
             self.refresh(connection, self.parents_of(parent.name, changed_rows), depth + 1, source=parent.name)
             # formulas elsewhere that read these parents' changed fields through paths

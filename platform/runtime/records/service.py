@@ -35,7 +35,7 @@ from atrium.runtime.records.rollups import Rollups
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
 from atrium.runtime.records.stage_analytics import LearnedProbabilities
 from atrium.runtime.records.updates import BulkUpdates
-from atrium.runtime.schema.bulk_statements import among_ids
+from atrium.runtime.schema.bulk_statements import among_ids, execute_many
 from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.schema.tables import (
     Tables,
@@ -260,7 +260,9 @@ class RecordService(BulkUpdates):
                 ids = list(range(first, first + len(stored)))
                 for record_id, row in zip(ids, stored, strict=False):
                     row["id"] = record_id
-                conn.execute(table.insert(), stored)
+                # compiled once, each column's bind processor run once per distinct value, plain
+                # tuples to the driver: the same stored bytes without SQLAlchemy's per-row work
+                execute_many(conn, table.insert(), stored)
             else:
                 ids = [r[0] for r in conn.execute(
                     table.insert().returning(table.c.id, sort_by_parameter_order=True), stored)]
