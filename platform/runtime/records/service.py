@@ -245,8 +245,9 @@ class RecordService(BulkUpdates):
         def insert(now: dt.datetime) -> list[tuple[None, dict[str, Any]]]:
             self._assign_autonumbers(conn, model, batch, now)
             stored = []
+            names = [f.name for f in model]
             for record in batch:
-                row = self.columns_of(model, {f.name: record.get(f.name) for f in model})
+                row = self.columns_of(model, {name: record.get(name) for name in names})
                 row.update(created_at=now, updated_at=now, created_by=actor.user_id,
                            updated_by=actor.user_id, version=1)
                 stored.append(row)
@@ -368,8 +369,8 @@ class RecordService(BulkUpdates):
         table = self.tables[model.name]
         present = set().union(*records) if records else set()  # a bulk update passes changed fields only
         for field in model:
-            if field.name not in present:
-                continue
+            if field.name not in present or not (field.unique or field.type in ("reference", "user")):
+                continue  # nothing of this field is checked against the database
             values = [(i, r.get(field.name)) for i, r in enumerate(records) if r.get(field.name) is not None]
             if not values:
                 continue
