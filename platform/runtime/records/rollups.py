@@ -117,6 +117,9 @@ class Rollups:
         # as an update of them recomputes them: the others cannot have changed
         formulas = self.service.rules.plan(parent, frozenset(reader.field.name for reader in readers)).formulas
         evaluator = self.service.rules.evaluator.bind(parent.name, SYSTEM)
+        # only these can differ from the stored row (the rest of `new` is the row as read)
+        refreshed = {reader.field.name for reader in readers} | set(formulas)
+        compared = [name for name in parent.fields if name in refreshed]
         for parent_id, row in rows.items():
             new = news[parent_id]
             for reader in readers:
@@ -126,7 +129,7 @@ class Rollups:
                 else:
                     new[field.name] = self._coerce_empty(field, values[parent_id].get(field.name))
             self.service.rules._compute_formulas(parent, new, formulas, evaluator)  # as the system computes them
-            updates = [name for name in parent.fields if name in new and new[name] != row.get(name)]
+            updates = [name for name in compared if new[name] != row.get(name)]
             if updates:
                 changed_names.update(updates)
                 changed_rows += [row, new]
