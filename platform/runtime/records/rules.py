@@ -234,14 +234,14 @@ class RecordRules:
                 if limit and len(value) > limit:
                     add_error(errors, field.name, message("too_long", locale, max=limit))
             elif bounded:  # a bounded number (or, for a plan's fields, any other value)
-                if isinstance(value, str) and limit and len(value) > limit:
-                    add_error(errors, field.name, message("too_long", locale, max=limit))
-                if field.type not in NUMERIC:
-                    continue
-                if field.min is not None and value < field.min:
-                    add_error(errors, field.name, message("too_small", locale, min=field.min))
-                if field.max is not None and value > field.max:
-                    add_error(errors, field.name, message("too_large", locale, max=field.max))
+                if isinstance(value, str):  # a str subclass (plain text was handled above)
+                    if limit and len(value) > limit:
+                        add_error(errors, field.name, message("too_long", locale, max=limit))
+                elif field.type in NUMERIC:  # coerced: never text
+                    if field.min is not None and value < field.min:
+                        add_error(errors, field.name, message("too_small", locale, min=field.min))
+                    if field.max is not None and value > field.max:
+                        add_error(errors, field.name, message("too_large", locale, max=field.max))
         if plan is None or plan.stage:
             self._check_stage(entity, current, record, errors, locale)
         for check in entity.checks if plan is None else plan.checks:
