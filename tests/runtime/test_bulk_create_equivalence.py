@@ -70,7 +70,7 @@ def test_bulk_create_stores_what_one_by_one_creates_store(engine, b2b):
     singles = [service.create("order", row)["id"] for row in orders_for(one, owner)]
     batched = [r["id"] for r in service.bulk_create("order", orders_for(bulk, owner), batch_size=5,
                                                     audit_fields=True)]
-    service.bulk_create("order", orders_for(plain, owner), batch_size=4)
+    plains = [r["id"] for r in service.bulk_create("order", orders_for(plain, owner), batch_size=4)]
 
     # the customers' roll-ups and the formulas reading them
     customers = {key: without_own(stored(engine, "customer", "id", key)[0]) for key in (one, bulk, plain)}
@@ -91,6 +91,10 @@ def test_bulk_create_stores_what_one_by_one_creates_store(engine, b2b):
     assert history_of(engine, "order", batched, OWN) == history_of(engine, "order", singles, OWN)
     assert any(len(rows) > 5 for rows in history_of(engine, "order", singles, OWN))
     assert stages_of(engine, batched) == stages_of(engine, singles)
+    # a bulk create without each field's history: one create row a record, the same stage history
+    assert [[row[:2] for row in rows] for rows in history_of(engine, "order", plains, OWN)] == \
+           [[("create", None)]] * len(plains)
+    assert stages_of(engine, plains) == stages_of(engine, singles)
     # the won orders' kick-off tasks, each with its own history
     tasks_one = [t for i in singles for t in stored(engine, "task", "order", i)]
     tasks_bulk = [t for i in batched for t in stored(engine, "task", "order", i)]

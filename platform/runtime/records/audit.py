@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from atrium.runtime.schema.bulk_statements import Same, execute_columns
+from atrium.runtime.schema.bulk_statements import Same, execute_columns, execute_many
 from atrium.runtime.schema.tables import Tables
 
 SEQUENCE = re.compile(r"\{seq(?::(\d+))?\}")
@@ -68,10 +68,10 @@ class Audit:
 
     def record_creations(self, connection: Connection, entity: str, ids: Iterable[int],
                          at: dt.datetime, by: int | None) -> None:
-        rows = [{"entity": entity, "record_id": i, "action": "create", "field": None,
-                 "old_value": None, "new_value": None, "changed_at": at, "changed_by": by} for i in ids]
-        if rows:
-            connection.execute(self.history.insert(), rows)
+        ids = list(ids)  # one row a record, built column by column: only the id differs
+        execute_columns(connection, self.history.insert(), len(ids), {
+            "entity": Same(entity), "record_id": ids, "action": Same("create"), "field": Same(None),
+            "old_value": Same(None), "new_value": Same(None), "changed_at": Same(at), "changed_by": Same(by)})
 
     def record_stage(self, connection: Connection, entity: str, pipeline: str,
                      moves: Iterable[tuple[int, str | None, str]], at: dt.datetime,
@@ -90,8 +90,7 @@ class Audit:
             rows.append({"entity": entity, "record_id": record_id, "pipeline": pipeline,
                          "from_stage": source, "to_stage": target, "changed_at": at,
                          "changed_by": by, "seconds_in_from": seconds})
-        if rows:
-            connection.execute(self.stages.insert(), rows)
+        execute_many(connection, self.stages.insert(), rows)
 
     def record_stage_walks(self, connection: Connection, entity: str, pipeline: str,
                            walks: Iterable[tuple[int, int | None, list[tuple[str, dt.datetime]]]]) -> None:

@@ -46,45 +46,77 @@ def is_empty(value: Any) -> bool:
 
 def coerce(field: Field, value: Any, timezone: str = "UTC") -> Any:
     """The stored value for `value`, or None when empty; raises CoercionError."""
-    if field.type == "multiselect":
-        return _multiselect(field, value)
-    if field.type == "location":
-        return _location(value)
-    if is_empty(value):
+    # one dict lookup finds the field type's coercer: a bulk create coerces every value of every
+    # record, and a chain of type comparisons per value was a tenth of its validation
+    return _COERCERS.get(field.type, _unknown)(field, value, timezone)
+
+
+def _empty(value: Any) -> bool:
+    """`is_empty`, the common cases first: it is asked of every value coerced."""
+    if value is None:
+        return True
+    kind = type(value)
+    if kind is str:
+        return value.strip() == ""
+    if kind is int or kind is float or kind is bool:
+        return False
+    return is_empty(value)
+
+
+def _as_text(field: Field, value: Any, timezone: str) -> Any:
+    return None if _empty(value) else _text(value)
+
+
+def _as_pattern(pattern: re.Pattern[str], key: str) -> Any:
+    def coerce_text(field: Field, value: Any, timezone: str) -> Any:
+        if _empty(value):
+            return None
+        text = _text(value)
+        if not pattern.match(text):
+            raise CoercionError(key)
+        return text
+    return coerce_text
+
+
+def _as_number(field: Field, value: Any, timezone: str) -> Any:
+    if _empty(value):
+        return None
+    return float(_decimal(value, *LIMITS["number"])) + 0.0  # + 0.0: never -0.0
+
+
+def _as_decimal(field: Field, value: Any, timezone: str) -> Any:
+    if _empty(value):
         return None
     kind = field.type
-    if kind in ("text", "textarea", "email", "phone", "url", "stage", "autonumber"):
-        text = _text(value)
-        if kind == "email" and not EMAIL.match(text):
-            raise CoercionError("not_email")
-        if kind == "phone" and not PHONE.match(text):
-            raise CoercionError("not_phone")
-        if kind == "url" and not URL.match(text):
-            raise CoercionError("not_url")
-        return text
-    if kind == "select":
-        return _option(field, value)
-    if kind == "integer":
-        return _integer(value, bounded=True)
-    if kind in ("reference", "user"):
-        try:
-            return _integer(value)
-        except CoercionError:
-            raise CoercionError("not_reference") from None
-    if kind == "number":
-        return float(_decimal(value, *LIMITS[kind])) + 0.0  # + 0.0: never -0.0
-    if kind in ("money", "percent"):
-        if kind == "percent" and isinstance(value, str) and value.strip().endswith("%"):
-            value = value.strip()[:-1]
-        step = LIMITS[kind][1]
-        number = _decimal(value, *LIMITS[kind]).quantize(step, rounding=ROUND_HALF_UP)
-        return number.copy_abs() if number.is_zero() else number  # "-0.001" is 0.00, not -0.00
-    if kind == "boolean":
-        return _boolean(value)
-    if kind == "date":
-        return _date(value)
-    if kind == "datetime":
-        return _datetime(value, timezone)
+    if kind == "percent" and isinstance(value, str) and value.strip().endswith("%"):
+        value = value.strip()[:-1]
+    step = LIMITS[kind][1]
+    number = _decimal(value, *LIMITS[kind]).quantize(step, rounding=ROUND_HALF_UP)
+    return number.copy_abs() if number.is_zero() else number  # "-0.001" is 0.00, not -0.00
+
+
+def _as_reference(field: Field, value: Any, timezone: str) -> Any:
+    if _empty(value):
+        return None
+    try:
+        return _integer(value)
+    except CoercionError:
+        raise CoercionError("not_reference") from None
+
+
+def _skipping_empty(convert: Any) -> Any:
+    def coerce_value(field: Field, value: Any, timezone: str) -> Any:
+        return None if _empty(value) else convert(value)
+    return coerce_value
+
+
+def _as_datetime(field: Field, value: Any, timezone: str) -> Any:
+    return None if _empty(value) else _datetime(value, timezone)
+
+
+def _unknown(field: Field, value: Any, timezone: str) -> Any:
+    if _empty(value):
+        return None
     raise CoercionError("not_text")
 
 
@@ -231,3 +263,23 @@ def _location(value: Any) -> dict | None:
     if address is not None and len(address) > 500:  # the column's size: refuse, never cut
         raise CoercionError("too_long", max=500)
     return {"lat": lat, "lng": lng, "address": address}
+
+
+_COERCERS: dict[str, Any] = {
+    "multiselect": lambda field, value, timezone: _multiselect(field, value),
+    "location": lambda field, value, timezone: _location(value),
+    **{kind: _as_text for kind in ("text", "textarea", "stage", "autonumber")},
+    "email": _as_pattern(EMAIL, "not_email"),
+    "phone": _as_pattern(PHONE, "not_phone"),
+    "url": _as_pattern(URL, "not_url"),
+    "select": lambda field, value, timezone: None if _empty(value) else _option(field, value),
+    "integer": _skipping_empty(lambda value: _integer(value, bounded=True)),
+    "reference": _as_reference,
+    "user": _as_reference,
+    "number": _as_number,
+    "money": _as_decimal,
+    "percent": _as_decimal,
+    "boolean": _skipping_empty(_boolean),
+    "date": _skipping_empty(_date),
+    "datetime": _as_datetime,
+}

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from atrium.metadata.expressions import Evaluator, Expression, ExpressionError
-from atrium.metadata.model import Blueprint
+from atrium.metadata.model import Blueprint, Stage
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class RecordEvaluator:
         self.learned = learned  # (pipeline, stage) → probability learned from history
         self._clock = clock
         self._bound: dict[tuple[str, Actor], RecordEvaluator] = {}
+        self._stages: dict[str, Stage] | None = None  # the entity's pipeline stages by name
         self._last: tuple[Actor | None, str, RecordEvaluator | None] = (None, "", None)
         zone = ZoneInfo(blueprint.timezone)
         moment = clock or (lambda: dt.datetime.now(dt.timezone.utc))
@@ -84,9 +85,14 @@ class RecordEvaluator:
         """The acting user's role name; None for the system (seed, scheduler, rules it runs)."""
         return self.actor.role if self.actor.user_id is not None else None
 
-    def _stage(self, name: Any):
-        pipeline = self.blueprint.pipeline_for(self.entity)
-        return pipeline.stage(name) if pipeline and isinstance(name, str) else None
+    def _stage(self, name: Any) -> Stage | None:
+        # a bound evaluator's entity never changes: its stages by name are looked up once (a bulk
+        # create asks is_open() and stage_probability() of every record's formulas)
+        stages = self._stages
+        if stages is None:
+            pipeline = self.blueprint.pipeline_for(self.entity)
+            stages = self._stages = {stage.name: stage for stage in pipeline.stages} if pipeline else {}
+        return stages.get(name) if isinstance(name, str) else None
 
     def _stage_probability(self, name: Any, learned: bool = False) -> Any:
         stage = self._stage(name)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.model import Blueprint, Entity, Field, Rollup
 from atrium.runtime.records.evaluation import SYSTEM
 from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
+from atrium.runtime.schema.bulk_statements import execute_many
 from atrium.runtime.schema.tables import Tables
 
 if TYPE_CHECKING:
@@ -116,6 +117,9 @@ class Rollups:
         # as an update of them recomputes them: the others cannot have changed
         formulas = self.service.rules.plan(parent, frozenset(reader.field.name for reader in readers)).formulas
         evaluator = self.service.rules.evaluator.bind(parent.name, SYSTEM)
+        # only these can differ from the stored row (the rest of `new` is the row as read)
+        refreshed = {reader.field.name for reader in readers} | set(formulas)
+        compared = [name for name in parent.fields if name in refreshed]
         for parent_id, row in rows.items():
             new = news[parent_id]
             for reader in readers:
@@ -125,7 +129,7 @@ class Rollups:
                 else:
                     new[field.name] = self._coerce_empty(field, values[parent_id].get(field.name))
             self.service.rules._compute_formulas(parent, new, formulas, evaluator)  # as the system computes them
-            updates = [name for name in parent.fields if name in new and new[name] != row.get(name)]
+            updates = [name for name in compared if new[name] != row.get(name)]
             if updates:
                 changed_names.update(updates)
                 changed_rows += [row, new]
@@ -136,7 +140,7 @@ class Rollups:
                           for _, new in pairs]
             statement = (table.update().where(table.c.id == sa.bindparam("_id"))
                          .values({column: sa.bindparam(column) for column in parameters[0] if column != "_id"}))
-            connection.execute(statement, parameters)
+            execute_many(connection, statement, parameters)
         if changed_rows:
             self.refresh(connection, self.parents_of(parent.name, changed_rows), depth + 1, source=parent.name)
             # formulas elsewhere that read these parents' changed fields through paths

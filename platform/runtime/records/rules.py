@@ -90,11 +90,18 @@ class EntityRules:
     # links to the record yet), (field, False) its default when no value is given
     filled: tuple[tuple[Field, bool], ...]
     checked: tuple[tuple[Field, int | None, bool], ...]  # (field, text limit, has numeric bounds)
+    by_name: Mapping[str, tuple[Field, bool]]  # field name → (field, computed)
+    blank: Mapping[str, None]  # a new record before its values: every field empty
+
+
+NUMERIC = frozenset({"integer", "number", "money", "percent"})
 
 
 def entity_rules(entity: Entity) -> EntityRules:
-    numeric = ("integer", "number", "money", "percent")
+    numeric = NUMERIC
     return EntityRules(
+        by_name={f.name: (f, f.computed) for f in entity},
+        blank=dict.fromkeys(f.name for f in entity),
         filled=tuple((f, f.rollup is not None and f.rollup.function in ("count", "sum")) for f in entity
                      if (f.rollup is not None and f.rollup.function in ("count", "sum"))
                      or (f.default is not None and not f.computed)),
@@ -135,17 +142,19 @@ class RecordRules:
         locale = actor.locale
         errors: Errors = {}
         evaluator = self.evaluator.bind(entity.name, actor)  # this call's own: threads share the rules
-        record: dict[str, Any] = dict(current) if current is not None else {f.name: None for f in entity}
+        rules = self.of_entity(entity)
+        record: dict[str, Any] = dict(current) if current is not None else dict(rules.blank)
+        timezone = self.blueprint.timezone
         for name, value in changes.items():
-            field = entity.fields.get(name)
+            field, computed = rules.by_name.get(name, (None, False))
             if field is None:
                 add_error(errors, name, message("unknown_field", locale, field=name))
-            elif field.computed:
+            elif computed:
                 if not is_empty(value) and (current is None or value != current.get(name)):
                     add_error(errors, name, message("computed", locale))
             else:
                 try:
-                    record[name] = coerce(field, value, self.blueprint.timezone)
+                    record[name] = coerce(field, value, timezone)
                 except CoercionError as error:
                     add_error(errors, name, message(error.key, locale, **error.params))
         follows = linked if linked is not None and linked.values.reads_links(entity.name) else None
@@ -230,8 +239,15 @@ class RecordRules:
                     continue
                 if limit and len(value) > limit:
                     add_error(errors, field.name, message("too_long", locale, max=limit))
-            elif bounded:
-                self._check_bounds(field, value, errors, locale)
+            elif bounded:  # a bounded number (or, for a plan's fields, any other value)
+                if isinstance(value, str):  # a str subclass (plain text was handled above)
+                    if limit and len(value) > limit:
+                        add_error(errors, field.name, message("too_long", locale, max=limit))
+                elif field.type in NUMERIC:  # coerced: never text
+                    if field.min is not None and value < field.min:
+                        add_error(errors, field.name, message("too_small", locale, min=field.min))
+                    if field.max is not None and value > field.max:
+                        add_error(errors, field.name, message("too_large", locale, max=field.max))
         if plan is None or plan.stage:
             self._check_stage(entity, current, record, errors, locale)
         for check in entity.checks if plan is None else plan.checks:
@@ -251,17 +267,6 @@ class RecordRules:
             return bool(evaluator.evaluate(expression, record))
         except ExpressionError:
             return False
-
-    @staticmethod
-    def _check_bounds(field: Field, value: Any, errors: Errors, locale: str) -> None:
-        limit = text_limit(field)
-        if isinstance(value, str) and limit and len(value) > limit:
-            add_error(errors, field.name, message("too_long", locale, max=limit))
-        if field.type in ("integer", "number", "money", "percent"):
-            if field.min is not None and value < field.min:
-                add_error(errors, field.name, message("too_small", locale, min=field.min))
-            if field.max is not None and value > field.max:
-                add_error(errors, field.name, message("too_large", locale, max=field.max))
 
     def _check_stage(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
                      errors: Errors, locale: str) -> None:
