@@ -64,12 +64,18 @@ class Measure:
     function: str
     value: sa.ColumnElement | None  # the column aggregated; None for count (records)
     column: ReportColumn
+    tally: sa.ColumnElement | None = None  # read from a pre-aggregate: the column counting its records
+
 
     def aggregate(self, when: sa.ColumnElement | None = None) -> sa.ColumnElement:
         """The aggregate over all rows, or only over the rows where `when` holds."""
         value = self.value
         if when is not None:
             value = sa.case((when, value if value is not None else sa.literal_column("1")))
+        if self.function == "count" and self.tally is not None:  # a pre-aggregate's rows count records
+            return sa.func.coalesce(sa.func.sum(self.tally), 0)
+        if self.tally is not None:  # a sum of the pre-aggregate's sums
+            return sa.func.sum(value)
         if self.function == "count":
             return sa.func.count(value) if value is not None else sa.func.count()
         if self.function == "count_distinct":
