@@ -213,7 +213,8 @@ def sqlite_triggers(connection: Connection, shape: Shape) -> dict[str, str]:
 
     def ensure(row: str) -> str:
         values = ", ".join([*(f"{row}.{q(k)}" for k in shape.keys), "0", *("0" for _ in shape.sums)])
-        return f"INSERT INTO {agg} ({listed}) SELECT {values} WHERE NOT EXISTS (SELECT 1 FROM {agg} WHERE {match(row)});"
+        missing = f"NOT EXISTS (SELECT 1 FROM {agg} WHERE {match(row)})"
+        return f"INSERT INTO {agg} ({listed}) SELECT {values} WHERE {missing};"
 
     def add(row: str, sign: str) -> str:
         sets = ", ".join([f"{q(COUNT)} = {q(COUNT)} {sign} 1",
