@@ -25,6 +25,7 @@ from bench_core import B2B, fresh_sqlite, sample_rows, timed  # noqa: E402
 
 from atrium.metadata import load_blueprint  # noqa: E402
 from atrium.runtime.access import users  # noqa: E402
+from atrium.runtime.schema import preaggregates  # noqa: E402
 from atrium.runtime.schema.database import create_engine  # noqa: E402
 from atrium.runtime.schema.migrations import migrate  # noqa: E402
 from atrium.runtime.site.services import records_service  # noqa: E402
@@ -105,10 +106,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--pg", default=None, help="PostgreSQL URL (a schema is made and dropped)")
     parser.add_argument("--profile", action="store_true", help="cProfile the orders' bulk create")
+    parser.add_argument("--without-preaggregates", action="store_true",
+                        help="migrate without the reports' pre-aggregates (and their triggers): what they cost")
     args = parser.parse_args()
+    if args.without_preaggregates:
+        preaggregates.shapes = lambda blueprint, tables: []
     with tempfile.TemporaryDirectory() as folder:
         runs = [run_once(Path(folder), args.count, args.pg, args.profile and i == 0) for i in range(args.repeat)]
-    database = "PostgreSQL" if args.pg else "SQLite file"
+    database = ("PostgreSQL" if args.pg else "SQLite file") + (
+        ", without pre-aggregates" if args.without_preaggregates else "")
     print(f"\n{database}, {args.count:,} records, best of {args.repeat}; "
           f"orders on {runs[0]['parents']:,} customers\n")
     print("| entity | time | records/s | records/s of CPU | statements |")

@@ -1,7 +1,8 @@
 """The comparison's PostgreSQL database: every row of a bench/pages_data.py SQLite file copied into
 a PostgreSQL database of its own (created, migrated by Atrium, filled table by table through
 SQLAlchemy Core so types convert as Atrium reads them, sequences moved past the copied ids,
-statistics refreshed, the pre-aggregates computed from the copied rows). Kept between runs: a marker table records the source it was copied from."""
+statistics refreshed, the pre-aggregates computed from the copied rows). Kept between runs: a marker
+table records the source it was copied from."""
 from __future__ import annotations
 
 import json

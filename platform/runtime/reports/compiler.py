@@ -48,8 +48,9 @@ class ReportCompiler(ReportParts):
         joins = self.scope.joins(entity) if shape is None else self._aggregate_joins(entity, shape)
         groups = [self.group(joins, spec) for spec in document.get("group_by", ())]
         measures, dropped = self.measures(joins, document)
-        for measure in measures if shape is not None else ():
-            measure.tally = shape.table.c[preaggregates.COUNT]
+        if shape is not None:  # a count is the sum of the rows' counts, a sum the sum of their sums
+            for measure in measures:
+                measure.tally = shape.table.c[preaggregates.COUNT]
         metrics, metric_columns = self.metrics(document, dropped)
         where = self.where(joins, document, request, self.period_condition(document, request))
         aggregates = {m.name: m.aggregate() for m in measures}

@@ -74,8 +74,6 @@ class Measure:
             value = sa.case((when, value if value is not None else sa.literal_column("1")))
         if self.function == "count" and self.tally is not None:  # a pre-aggregate's rows count records
             return sa.func.coalesce(sa.func.sum(self.tally), 0)
-        if self.tally is not None:  # a sum of the pre-aggregate's sums
-            return sa.func.sum(value)
         if self.function == "count":
             return sa.func.count(value) if value is not None else sa.func.count()
         if self.function == "count_distinct":
