@@ -268,7 +268,7 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan,
         finally:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys=ON")
-    refresh_statistics(engine, tables.metadata.tables)
+    refresh_statistics(engine, [*tables.metadata.tables, *(s.name for s in preaggregates.shapes(blueprint, tables))])
 
 
 def apply_in_transaction(connection: Connection, blueprint: Blueprint, plan: MigrationPlan,

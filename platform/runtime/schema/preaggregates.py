@@ -142,9 +142,19 @@ def _shape(entity: Entity, base: sa.Table, keys: set[str], sums: set[str], metad
     table = sa.Table(name, metadata,
                      *(sa.Column(k, base.c[k].type) for k in ordered),
                      sa.Column(COUNT, sa.BigInteger(), nullable=False),
-                     *(sa.Column(s, base.c[s].type) for s in summed))
+                     *(sa.Column(s, _sum_type(base.c[s].type)) for s in summed))
     sa.Index(f"{name}_keys", *(table.c[k] for k in ordered), unique=True, postgresql_nulls_not_distinct=True)
     return Shape(entity.name, ordered, summed, table)
+
+
+def _sum_type(column_type: sa.types.TypeEngine) -> sa.types.TypeEngine:
+    """A type that holds the sum of many values of `column_type` (a percent column's numeric(9, 4)
+    overflows at 100,000 on PostgreSQL; an integer's at 2**31)."""
+    if isinstance(column_type, sa.Integer):
+        return sa.BigInteger()
+    if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
+        return sa.Numeric(38, column_type.scale)
+    return column_type
 
 
 _SHAPES: dict[int, tuple[weakref.ref, list[Shape]]] = {}
