@@ -7,10 +7,11 @@ column (the owner field, else created_by), every field it filters or groups by i
 of the entity of a key type (select, stage, user, reference, boolean, date; a date group may be
 bucketed), no filter reads the stage history (`stalled`), and every measure is a count of records
 or the sum of a numeric column. Its *shape* is the entity, the key columns (the owner column, the
-filtered and grouped fields) and the summed columns; covered reports with the same key columns
-share one table, `atrium_agg_<entity>_<digest of the shape>`, holding one row per distinct key
-tuple: `_count` records and, per summed field, the sum of its values (empty ones count as 0: a
-sum reads the same once a report shows it). A shape that changes gets a new name: its table is
+filtered and grouped fields) and the summed columns; covered reports whose key columns are the
+same or a subset of another's share one table (each table's triggers cost every write),
+`atrium_agg_<entity>_<digest of the shape>`, holding one row per distinct key tuple: `_count`
+records and, per summed field, the sum of its values (empty ones count as 0: a sum reads the same
+once a report shows it). A shape that changes gets a new name: its table is
 built afresh and the old one dropped, so a report is never answered from a table of another shape.
 
 The rows are kept by row triggers on the entity's table (as the global search's index is:
@@ -171,6 +172,10 @@ def shapes(blueprint: Blueprint, tables: Tables) -> list[Shape]:
         if need is not None and need.entity in tables.entities and all(
                 c in tables[need.entity].c for c in (*need.keys, *need.sums)):
             wanted.setdefault((need.entity, need.keys), set()).update(need.sums)
+    for entity, keys in sorted(wanted, key=lambda item: len(item[1])):  # one table serves its subsets too
+        wider = next((k for k in wanted if k[0] == entity and keys < k[1]), None)
+        if wider is not None:
+            wanted[wider] |= wanted.pop((entity, keys))
     metadata = sa.MetaData()
     found = [_shape(blueprint.entities[entity], tables[entity], set(keys), sums, metadata)
              for (entity, keys), sums in sorted(wanted.items(), key=lambda item: (item[0][0], sorted(item[0][1])))]
@@ -184,7 +189,7 @@ def shape_for(blueprint: Blueprint, tables: Tables, need: Need) -> Shape | None:
     """The smallest pre-aggregate holding every key and sum `need` reads."""
     fitting = [s for s in shapes(blueprint, tables)
                if s.entity == need.entity and need.keys <= set(s.keys) and need.sums <= set(s.sums)]
-    return min(fitting, key=lambda s: len(s.keys), default=None)
+    return min(fitting, key=lambda s: (len(s.keys), s.name), default=None)
 
 
 # --- is it there: the compiler asks before it reads one ------------------------------------------
