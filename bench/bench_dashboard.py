@@ -92,16 +92,17 @@ async def measure(app, site, person: str, rounds: int, base_tables: bool = False
     if base_tables:  # every report from the base tables, as before the pre-aggregates
         preaggregates.present = lambda connection, shape: False
     try:
-        return await _measure(app, site, cookie, rounds)
+        return await _measure(app, site, cookie, rounds, cold_only=base_tables)
     finally:
         preaggregates.present = present
 
 
-async def _measure(app, site, cookie: str, rounds: int) -> dict:
+async def _measure(app, site, cookie: str, rounds: int, cold_only: bool = False) -> dict:
     from atrium.ui.reports.widget_cache import cache_of
     cache = cache_of(app.state)
     cache.clear()
-    await load_dashboard(app, cookie)  # the database's pages into memory; not counted
+    if not cold_only:
+        await load_dashboard(app, cookie)  # the database's pages into memory; not counted
     cold, warm, after_write, per_widget, cold_cpu, warm_cpu, write_cpu, after_cpu = [], [], [], {}, [], [], [], []
     for step in range(rounds):
         cache.clear()
@@ -110,6 +111,8 @@ async def _measure(app, site, cookie: str, rounds: int) -> dict:
         cold_cpu.append(LAST_CPU[0])
         for title, ms in widgets:
             per_widget.setdefault(title, []).append(ms)
+        if cold_only:  # seconds a load from the base tables: the warm and after-write loads say nothing new
+            continue
         total, _ = await load_dashboard(app, cookie)
         warm.append(total)
         warm_cpu.append(LAST_CPU[0])
@@ -117,6 +120,8 @@ async def _measure(app, site, cookie: str, rounds: int) -> dict:
         total, _ = await load_dashboard(app, cookie)
         after_write.append(total)
         after_cpu.append(LAST_CPU[0])
+    if cold_only:
+        warm, after_write, warm_cpu, after_cpu, write_cpu = cold, cold, cold_cpu, cold_cpu, cold_cpu
     return {"cold": summary(cold), "warm": summary(warm), "after_write": summary(after_write),
             "cold_cpu": statistics.median(cold_cpu), "warm_cpu": statistics.median(warm_cpu),
             "after_cpu": statistics.median(after_cpu), "write_cpu": statistics.median(write_cpu),
@@ -208,8 +213,8 @@ def main() -> int:
     parser.add_argument("--manager-rounds", type=int, default=5, help="the same for the manager's; 0 skips")
     parser.add_argument("--base-rounds", type=int, default=1,
                         help="cold loads of the manager's from the base tables (seconds each); 0 skips")
-    parser.add_argument("--pg", default=None, help="also on a PostgreSQL copy of the file at this URL "
-                        "(a database of its own, made by bench/versus_postgres.py, kept between runs)")
+    parser.add_argument("--pg", default=None, help="also on a PostgreSQL copy of the file on this server "
+                        "(a database of its own, made with bench/pg_copy.py, kept between runs)")
     parser.add_argument("--quiet", type=float, default=1.5, help="load average to wait for before starting")
     parser.add_argument("--wait", type=float, default=3, help="minutes to wait at most for that load")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave docs/benchmarks.md alone")

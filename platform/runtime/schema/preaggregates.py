@@ -317,7 +317,8 @@ def plan(connection: Connection, blueprint: Blueprint, tables: Tables) -> list[P
     return changes
 
 
-def _drop(connection: Connection, name: str) -> None:
+def drop(connection: Connection, name: str) -> None:
+    """The pre-aggregate's table and triggers gone (`build` makes them again where the metadata asks)."""
     q = lambda n: _quote(connection, n)  # noqa: E731
     if connection.dialect.name == "sqlite":
         for kind in SQLITE_TRIGGERS:
@@ -342,7 +343,7 @@ def build(connection: Connection, blueprint: Blueprint, tables: Tables) -> None:
     schema steps: the key and summed columns exist, a rebuilt SQLite table has lost its triggers)."""
     by_name = {shape.name: shape for shape in shapes(blueprint, tables)}
     for change in plan(connection, blueprint, tables):
-        _drop(connection, change.table)
+        drop(connection, change.table)
         shape = by_name.get(change.table)
         if change.kind != "build" or shape is None:
             continue
