@@ -36,6 +36,7 @@ from bench_core import B2B, fresh_sqlite, sample_rows, timed  # noqa: E402
 from atrium.metadata import load_blueprint  # noqa: E402
 from atrium.runtime.access import users  # noqa: E402
 from atrium.runtime.automation.scheduler import ScheduledRules  # noqa: E402
+from atrium.runtime.schema import preaggregates  # noqa: E402
 from atrium.runtime.schema.database import create_engine  # noqa: E402
 from atrium.runtime.schema.migrations import migrate  # noqa: E402
 from atrium.runtime.site.services import records_service  # noqa: E402
@@ -236,14 +237,19 @@ def main() -> None:
                         help="cProfile one of the writes (the first run)")
     parser.add_argument("--recycle", type=int, default=100_000,
                         help="customers the recycle empties (SQLite only; 0: no recycle)")
+    parser.add_argument("--without-preaggregates", action="store_true",
+                        help="migrate without the reports' pre-aggregates (and their triggers): what they cost")
     args = parser.parse_args()
+    if args.without_preaggregates:
+        preaggregates.shapes = lambda blueprint, tables: []
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         runs = [run_once(Path(folder), args.count, args.pg, args.profile if i == 0 else None)
                 for i in range(args.repeat)]
         recycles = [run_recycle(Path(folder), args.recycle, args.profile == "recycle" and i == 0)
                     for i in range(args.repeat)] if args.recycle and args.pg is None else []
-    database = "PostgreSQL" if args.pg else "SQLite file"
+    database = ("PostgreSQL" if args.pg else "SQLite file") + (
+        ", without pre-aggregates" if args.without_preaggregates else "")
     print(f"\n{database}, {args.count:,} records, best of {args.repeat}; "
           f"orders on {runs[0]['parents']:,} customers; load average at the end: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")

@@ -20,7 +20,8 @@ def add_recompute_commands(commands: Any) -> None:
     migrate.add_argument("--drop", action="append", default=[], metavar="ENTITY.FIELD",
                          help="drop the column of a field removed from the blueprint, with its data")
     recompute = commands.add_parser("recompute", help="compute stored formulas and roll-ups again for every "
-                                    "record; report how many values changed per field")
+                                    "record; report how many values changed per field; rebuild the reports' "
+                                    "pre-aggregates from the records")
     recompute.add_argument("target", nargs="?", metavar="ENTITY[.FIELD]",
                            help="only this entity's derived fields, or this one field (default: all)")
     recompute.add_argument("--dry-run", action="store_true", help="change nothing; report what would change")
@@ -94,15 +95,22 @@ def recompute(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) ->
     except KeyError:
         print(f"error: {args.target} names no formula or roll-up field", file=sys.stderr)
         return 1
+    from atrium.runtime.schema import preaggregates
+    from atrium.runtime.schema.tables import build_tables
     outcomes: Sequence[Outcome] = ()
+    rebuilt: list[str] = []
     with engine.connect() as connection, connection.begin() as transaction:
         outcomes = runner.run(connection, fields)
         if args.dry_run:
             transaction.rollback()
         elif args.target is None:  # every stored value now follows the current definitions
             runner.remember(connection)
+            # the triggers keep them current; a rebuild is the answer to doubt (or to SQL run with them off)
+            rebuilt = preaggregates.rebuild(connection, blueprint, build_tables(blueprint))
     for outcome in outcomes:
         print(describe(outcome, args.dry_run))
+    if rebuilt:
+        print(f"{len(rebuilt)} pre-aggregate(s) rebuilt from the records.")
     changed = sum(outcome.changed for outcome in outcomes)
     print(f"{changed:,} value(s) {'would change' if args.dry_run else 'changed'}.")
     return 0

@@ -15,11 +15,13 @@ import sqlalchemy as sa
 
 from atrium.metadata.model import Document
 from atrium.metadata.report_checks import report_entity
+from atrium.runtime.query.conditions import Joins
 from atrium.runtime.reports.columns import ReportColumn
 from atrium.runtime.reports.funnel import compile_funnel
 from atrium.runtime.reports.parts import NO_REQUEST, CompiledReport, Group, ReportParts, ReportRequest
 from atrium.runtime.reports.scope import ReportNotFound
 from atrium.runtime.reports.series import compile_series
+from atrium.runtime.schema import preaggregates
 
 LIST_LIMIT = 1000  # rows of a list report when it sets no limit (the result says it was cut)
 
@@ -42,9 +44,13 @@ class ReportCompiler(ReportParts):
     # --- summary and matrix --------------------------------------------------------------------
 
     def _grouped(self, document: Document, entity: str, kind: str, request: ReportRequest) -> CompiledReport:
-        joins = self.scope.joins(entity)
+        shape = self._preaggregate(document, request)
+        joins = self.scope.joins(entity) if shape is None else self._aggregate_joins(entity, shape)
         groups = [self.group(joins, spec) for spec in document.get("group_by", ())]
         measures, dropped = self.measures(joins, document)
+        if shape is not None:  # a count is the sum of the rows' counts, a sum the sum of their sums
+            for measure in measures:
+                measure.tally = shape.table.c[preaggregates.COUNT]
         metrics, metric_columns = self.metrics(document, dropped)
         where = self.where(joins, document, request, self.period_condition(document, request))
         aggregates = {m.name: m.aggregate() for m in measures}
@@ -64,6 +70,8 @@ class ReportCompiler(ReportParts):
                                *(aggregate.label(name) for name, aggregate in aggregates.items()))
                      .select_from(joins.from_clause).where(*where)
                      .group_by(*(g.expression for g in groups)).order_by(*ordering))
+        if shape is not None and groups:  # a key tuple whose records all went keeps a row counting 0
+            statement = statement.having(sa.func.sum(shape.table.c[preaggregates.COUNT]) > 0)
         if limit and python_sort is None:
             statement = statement.limit(limit)
         compiled = CompiledReport(document.name, kind, entity,
@@ -74,11 +82,33 @@ class ReportCompiler(ReportParts):
         if document.get("totals") or kind == "matrix":
             compiled.totals = totals.select_from(joins.from_clause).where(*where)
         if kind == "matrix" and len(groups) == 2:
-            compiled.margins = self._margins(joins, groups, aggregates, where)
+            compiled.margins = self._margins(joins, groups, aggregates, where, shape)
+        if shape is not None:
+            compiled.extra["preaggregate"] = shape.name
         return compiled
 
+    # --- from a pre-aggregate ----------------------------------------------------------------------
+
+    def _preaggregate(self, document: Document, request: ReportRequest) -> preaggregates.Shape | None:
+        """The pre-aggregate that answers this report as the base tables would, if there is one."""
+        need = preaggregates.need_of(self.blueprint, document, request.filters)
+        if need is None:
+            return None
+        shape = preaggregates.shape_for(self.blueprint, self.scope.tables, need)
+        if shape is None or not preaggregates.present(self.scope.connection, shape):
+            return None
+        return shape
+
+    def _aggregate_joins(self, entity: str, shape: preaggregates.Shape) -> Joins:
+        """The FROM clause over the pre-aggregate: its columns are named as the fields they hold,
+        so filters, groups, the viewer's scope (the owner column) and field secrecy compile as over
+        the entity's table (every path a covered report reads is a plain field: no join)."""
+        joins = Joins(self.blueprint, self.scope.tables, entity, join_filter=self.scope.row_filter)
+        joins.base = joins.from_clause = shape.table
+        return joins
+
     def _margins(self, joins: Any, groups: list[Group], aggregates: dict[str, sa.ColumnElement],
-                 where: list[sa.ColumnElement]) -> sa.CompoundSelect:
+                 where: list[sa.ColumnElement], shape: preaggregates.Shape | None = None) -> sa.CompoundSelect:
         """A matrix's row totals (per first group) and column totals (per second), one statement."""
         parts = []
         for index, kept in enumerate(groups):
@@ -86,8 +116,11 @@ class ReportCompiler(ReportParts):
             for group in groups:
                 value = group.expression if group is kept else sa.cast(sa.null(), group.expression.type)
                 columns.append(value.label(group.name))
-            parts.append(sa.select(*columns, *(a.label(n) for n, a in aggregates.items()))
-                         .select_from(joins.from_clause).where(*where).group_by(kept.expression))
+            part = (sa.select(*columns, *(a.label(n) for n, a in aggregates.items()))
+                    .select_from(joins.from_clause).where(*where).group_by(kept.expression))
+            if shape is not None:
+                part = part.having(sa.func.sum(shape.table.c[preaggregates.COUNT]) > 0)
+            parts.append(part)
         return sa.union_all(*parts)
 
     # --- list ------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
 from atrium.runtime.duplicates.keys import fill_match_keys, key_gaps
+from atrium.runtime.schema import preaggregates
 from atrium.runtime.schema.database import refresh_statistics
 from atrium.runtime.schema.field_renames import FieldRename, follow_renames
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, index_columns, location_columns
@@ -54,7 +55,8 @@ class Step:
     # change_type, create_index, drop_index, keep_column, drop_column,
     # move_values (records holding `value`, a removed stage or option, get `target`),
     # search_index, search_fill, search_extension, search_unindexed (the global search: search/index.py),
-    # fill_keys (values typed before a duplicate rule compared them get their key: duplicates/keys.py)
+    # fill_keys (values typed before a duplicate rule compared them get their key: duplicates/keys.py),
+    # preaggregate_build, preaggregate_drop (what summary reports are answered from: preaggregates.py)
     action: str
     table: str
     name: str  # column or index
@@ -200,6 +202,8 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
                    "duplicate checks") for entity, name in key_gaps(connection, blueprint, tables, live)]
     steps += [Step(f"search_{change.kind}", change.entity, change.entity, change.description)
               for change in search_index.plan(connection, blueprint, tables)]
+    steps += [Step(f"preaggregate_{change.kind}", change.entity, change.table, change.description)
+              for change in preaggregates.plan(connection, blueprint, tables)]
     return MigrationPlan(tuple(steps), tuple(refused), tuple(stranded))
 
 
@@ -278,7 +282,7 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan,
         finally:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys=ON")
-    refresh_statistics(engine, tables.metadata.tables)
+    refresh_statistics(engine, [*tables.metadata.tables, *(s.name for s in preaggregates.shapes(blueprint, tables))])
 
 
 def apply_in_transaction(connection: Connection, blueprint: Blueprint, plan: MigrationPlan,
@@ -339,6 +343,7 @@ def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables:
         for step in (s for s in plan.steps if s.action == "fill_keys"):  # once the key columns exist
             fill_match_keys(connection, blueprint, tables, blueprint.entities[step.table], only=step.name)
         search_index.build(connection, op, blueprint, tables)  # after the schema: a rebuilt table lost its triggers
+        preaggregates.build(connection, blueprint, tables)  # likewise
     except sa.exc.DBAPIError as error:  # the transaction rolls back: nothing is changed
         reason = " ".join(str(getattr(error, "orig", None) or error).split())
         raise MigrationFailed(f"the database refused the migration, nothing was changed: {reason}") from error
@@ -351,7 +356,8 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
     existing = set(sa.inspect(connection).get_table_names())
     deferred_keys: list[tuple[str, sa.ForeignKey]] = []
     for step in plan.steps:
-        if step.action.startswith("search_") or step.action in ("fill_keys", "rename_field"):  # after (_apply)
+        # the search index, keys, pre-aggregates and renamed uses come after the schema (_apply)
+        if step.action.startswith(("search_", "preaggregate_")) or step.action in ("fill_keys", "rename_field"):
             continue
         table = tables.metadata.tables[step.table]
         if step.action == "create_table":
