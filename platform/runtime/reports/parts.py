@@ -68,17 +68,17 @@ class Measure:
     where: sa.ColumnElement | None = None  # the measure's own filter (`{count: id, where: {stage: won}}`)
     tally: sa.ColumnElement | None = None  # read from a pre-aggregate: the column counting its records
 
-
     def aggregate(self, when: sa.ColumnElement | None = None) -> sa.ColumnElement:
         """The aggregate over all rows, or only over the rows where `when` (and the measure's own
         `where`) holds: `COUNT(CASE WHEN ... THEN 1 END)`, `SUM(CASE WHEN ... THEN amount END)`."""
         value = self.value
         if self.where is not None:
             when = self.where if when is None else sa.and_(self.where, when)
+        if self.function == "count" and self.tally is not None:  # a pre-aggregate's rows count records
+            tally = self.tally if when is None else sa.case((when, self.tally))
+            return sa.func.coalesce(sa.func.sum(tally), 0)
         if when is not None:
             value = sa.case((when, value if value is not None else sa.literal_column("1")))
-        if self.function == "count" and self.tally is not None:  # a pre-aggregate's rows count records
-            return sa.func.coalesce(sa.func.sum(self.tally), 0)
         if self.function == "count":
             return sa.func.count(value) if value is not None else sa.func.count()
         if self.function == "count_distinct":

@@ -120,6 +120,10 @@ def need_of(blueprint: Blueprint, document: Document, filters: Mapping[str, Any]
     sums = set()
     for spec in document.get("measures", {}).values():
         function, path = measure_function(spec)
+        own = _conditions_fit(entity, spec.get("where", {})) if isinstance(spec, Mapping) else set()
+        if own is None:  # a measure's own filter reads the aggregate's keys like the report's
+            return None
+        keys |= own
         if function == "count" and path in (None, "id"):
             continue
         field = entity.fields.get(path or "")
