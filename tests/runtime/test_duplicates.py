@@ -129,7 +129,7 @@ def test_load_errors_name_the_place_in_the_file(tmp_path):
     with pytest.raises(BlueprintError) as error:
         load_blueprint(tmp_path)
     text = str(error.value)
-    assert "person.yaml:" in text and "duplicates.suffixes: 'Ltd' is not of type 'array'" in text
+    assert "person.yaml:" in text and "duplicates.suffixes: 'Ltd' is a text; a list is expected here" in text
     entities["person"]["duplicates"] = {"match": [["name"]]}
     entities["account"]["duplicates"] = {"match": [["nmae"], ["locked"], ["name", "last_touch_at"]]}
     write_blueprint(tmp_path, entities, None, ROLES)
