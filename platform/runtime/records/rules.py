@@ -225,9 +225,13 @@ class RecordRules:
         checked = (self.of_entity(entity).checked if plan is None
                    else [(f, text_limit(f), True) for f in plan.fields if not f.computed])
         for field, limit, bounded in checked:
-            if field.visible_when is not None and not self._holds(evaluator, field.visible_when, record):
-                continue  # a field the record does not show is neither required nor checked
             value = record.get(field.name)
+            if field.visible_when is not None and not self._holds(evaluator, field.visible_when, record):
+                # a field the record does not show is neither required nor checked; only the
+                # column's own size still holds (a longer text cannot be stored at all)
+                if type(value) is str and limit and len(value) > limit:
+                    add_error(errors, field.name, message("too_long", locale, max=limit))
+                continue
             if value is None or value == "" or value == []:  # is_empty, the common cases inline: it is hot
                 if field.required or self._holds(evaluator, field.required_when, record):
                     add_error(errors, field.name, message("required", locale))
