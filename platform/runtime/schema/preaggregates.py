@@ -37,6 +37,7 @@ from typing import Any, Iterable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from atrium.metadata.condition_tree import leaves
 from atrium.metadata.field_paths import STAGE_OPERATORS
 from atrium.metadata.model import Blueprint, Document, Entity
 from atrium.metadata.report_checks import measure_function, report_entity
@@ -85,7 +86,7 @@ def owner_key(entity: Entity) -> str:
 
 def _conditions_fit(entity: Entity, condition: Mapping[str, Any]) -> set[str] | None:
     keys = set()
-    for path, spec in condition.items():
+    for _, path, spec in leaves(condition):  # `any:` / `all:` read their fields like the top level
         field = entity.fields.get(path)
         if field is None or field.type not in KEY_TYPES:
             return None
