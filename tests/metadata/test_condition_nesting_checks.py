@@ -58,7 +58,7 @@ def test_a_measure_where_naming_a_missing_field_fails_at_its_line(tmp_path, caps
 
 
 @pytest.mark.parametrize("where, expected", [
-    ("{any: {stage: won}}", "is not of type 'array'"),
+    ("{any: {stage: won}}", "is a mapping; a list is expected here"),
     ("{any: []}", "should be non-empty"),
     ("{any: [{stage: {neq: won}}]}", "neq"),
 ])
