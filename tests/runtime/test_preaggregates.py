@@ -35,6 +35,12 @@ REPORTS = {
     "by_month": {"source": "deal", "where": {"close_on": {"within": "last_365_days"}},
                  "group_by": [{"field": "close_on", "bucket": "month"}],
                  "measures": {"deals": "count", "rate": {"sum": "rate"}}, "sort": "close_on"},
+    # measures with their own where, and a where that nests any: (a win rate per owner)
+    "win_rate": {"source": "deal", "where": {"any": [{"stage": "won"}, {"stage": "lost", "hot": True}]},
+                 "group_by": ["owner"], "measures": {"won": {"count": "id", "where": {"stage": "won"}},
+                                                     "closed": "count",
+                                                     "won_amount": {"sum": "amount", "where": {"stage": "won"}}},
+                 "metrics": {"rate": "won * 100 / closed if closed else None"}, "totals": True},
     # not covered (a text filter): answered from the base tables
     "big_notes": {"source": "deal", "where": {"note": {"contains": "big"}}, "measures": {"deals": "count"}},
 }
