@@ -92,6 +92,8 @@ def test_an_approval_opens_with_its_approver_question_and_decision_fields(studio
     assert fields["act-0-approved-0-field"] == "approval_status" and fields["act-0-approved-0-expr"] == "'approved'"
     assert fields["act-0-voided_by"] == "customer, valid_until, terms, quote_line"
     assert "YAML (advanced)" in page
+    home = visible_text(studio.browser("boss").get("/studio").text)
+    assert "Approve large discount approval" in home and "Nudge stalled orders approval" not in home
 
 
 def test_changing_one_action_writes_only_that_change(studio):
