@@ -26,7 +26,7 @@ STATE_KEY = "request_connection"
 
 
 class RequestConnection:
-    """The connection one request's phases share (see the module's docstring)."""
+    """The connection the code of one phase of a request shares (see the module's docstring)."""
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
@@ -46,15 +46,11 @@ class RequestConnection:
             self.opened += 1
         connection = self.connection
         self.depth += 1
-        failed = False
         try:
             yield connection
-        except BaseException:
-            failed = True
-            raise
         finally:
             self.depth -= 1
-            if self.depth == 0 or failed:  # the phase is done (or its connection is in doubt)
+            if self.depth == 0:  # the phase is done, whether it ended well or not
                 self.close()
 
     def close(self) -> None:
