@@ -42,6 +42,20 @@ def signed_in(app, name: str):
     return client
 
 
+def connections_per_request(client, engine, path: str, requests: int = 10) -> float:
+    """Connections taken from the pool per request (the pool's checkout event)."""
+    from sqlalchemy import event
+    taken = []
+
+    def count(*_args) -> None:
+        taken.append(1)
+    event.listen(engine, "checkout", count)
+    for _ in range(requests):
+        client.get(path)
+    event.remove(engine, "checkout", count)
+    return len(taken) / requests
+
+
 def cpu_per_request(client, path: str, requests: int) -> float:
     for _ in range(3):
         assert client.get(path).status_code == 200
@@ -72,6 +86,7 @@ def measure(requests: int) -> dict[str, float]:
             first = re.search(r'href="/r/order/(\d+)"', client.get("/r/order").text).group(1)
             for page, path in (("list", "/r/order"), ("detail", f"/r/order/{first}")):
                 figures[f"{user} {page}"] = cpu_per_request(client, path, requests)
+                figures[f"{user} {page} connections"] = connections_per_request(client, app.state.site.engine, path)
         engine.dispose()
     return figures
 
@@ -99,17 +114,20 @@ def section(args: argparse.Namespace, runs: dict[str, list[dict[str, float]]], s
              f"Python {platform.python_version()}.", "",
              "The small demo database (`atrium seed --scale 200`, SQLite); the order list (50 rows, the view's "
              "columns) and an order's detail page, asked through the ASGI app in process; CPU per request is "
-             f"`time.process_time` over {args.requests} requests after three warm-ups. **Before** is the tree "
-             "before field modes were decided once per (role, entity) and list cells were written without "
-             "a macro per cell (`ui/web/shown_markup.py`); each round runs both in fresh processes, "
-             "alternating. Ranges are over the rounds.", "",
-             "| page | user | before | after | after ÷ before (medians) |", "|---|---|---|---|---|"]
+             f"`time.process_time` over {args.requests} requests after three warm-ups; connections are the "
+             f"pool's checkouts per request. **Before** is {args.before_is}; each round runs both in fresh "
+             "processes, alternating. Ranges are over the rounds.", "",
+             "| page | user | before | after | after ÷ before (medians) | connections before → after |",
+             "|---|---|---|---|---|---|"]
     for user, page in PAGES:
         key = f"{user} {page}"
         before = [r[key] for r in runs["before"]]
         after = [r[key] for r in runs["after"]]
+        connections = [f"{statistics.median([r.get(key + ' connections', float('nan')) for r in runs[tree]]):.0f}"
+                       for tree in ("before", "after")]
         lines.append(f"| HTML {page} page | {user} | {spread(before)} | **{spread(after)}** | "
-                     f"{statistics.median(after) / statistics.median(before):.2f}× |")
+                     f"{statistics.median(after) / statistics.median(before):.2f}× | "
+                     f"{connections[0]} → {connections[1]} |")
     lines.append(END)
     return "\n".join(lines)
 
@@ -121,6 +139,8 @@ def main() -> None:
     parser.add_argument("--baseline", help="a directory holding an older atrium package to compare with")
     parser.add_argument("--write", action="store_true", help="write the section of docs/benchmarks.md")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--before-is", default="the tree before the change measured",
+                        help="what the baseline is, for the text of the section")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.requests)))

@@ -105,6 +105,21 @@ class Access:
             modes = self._modes_by_role[key] = self._decide_modes(self.role(actor), entity)
         return modes
 
+    @cached_property
+    def _hidden_by_role(self) -> dict[tuple[str | None, str], frozenset[str]]:
+        """(role name, entity) → the fields hidden from the role, filled as asked (see _modes_by_role)."""
+        return {}
+
+    def hidden_fields(self, actor: Actor, entity: str) -> frozenset[str]:
+        """The fields of `entity` the actor's role may not see, decided once per (role, entity):
+        a list asks for every title and search it builds."""
+        key = (actor.role, entity)
+        hidden = self._hidden_by_role.get(key)
+        if hidden is None:
+            hidden = self._hidden_by_role[key] = frozenset(
+                name for name, mode in self.field_modes(actor, entity).items() if mode == "hidden")
+        return hidden
+
     def _decide_modes(self, role: Role | None, entity: str) -> Mapping[str, str]:
         return MappingProxyType({name: self._decide_mode(role, entity, name)
                                  for name in self.blueprint.entities[entity].fields})

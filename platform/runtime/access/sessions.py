@@ -65,21 +65,31 @@ def start_session(connection: Connection, tables: Tables, user_id: int, now: dt.
 
 
 def session_user(engine: Engine, tables: Tables, key: str, now: dt.datetime,
-                 policy: SessionPolicy) -> dict[str, Any] | None:
-    """The active user whose live session `key` is, or None. An expired session is ended here."""
+                 policy: SessionPolicy, connection: Connection | None = None) -> dict[str, Any] | None:
+    """The active user whose live session `key` is, or None. An expired session is ended here.
+
+    `connection` is the request's reading connection, when it has one (else one is taken from
+    `engine`); its transaction is ended before the session's row is written, so this connection
+    never holds a read snapshot while another writes."""
     sessions, users = tables.system("atrium_sessions"), tables.system("atrium_users")
     hashed = key_hash(key)
     query = (sa.select(sessions.c.started_at.label("session_started_at"),
                        sessions.c.last_seen_at.label("session_last_seen_at"), *users.c)
              .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
              .where(sessions.c.key_hash == hashed, users.c.active.is_(True)))
-    with engine.connect() as connection:
+    if connection is None:
+        with engine.connect() as own:
+            row = own.execute(query).first()
+    else:
         row = connection.execute(query).first()
     if row is None:
         return None
     found = dict(row._mapping)
     started, seen = found.pop("session_started_at"), found.pop("session_last_seen_at")
-    if now - seen >= policy.idle or now - started >= policy.absolute:
+    expired = now - seen >= policy.idle or now - started >= policy.absolute
+    if (expired or now - seen >= policy.touch_every) and connection is not None and connection.in_transaction():
+        connection.rollback()
+    if expired:
         _unless_busy(engine, sessions.delete().where(sessions.c.key_hash == hashed))
         return None
     if now - seen >= policy.touch_every:

@@ -231,8 +231,8 @@ class Queries:
             entity = self.blueprint.entities[_target(entity.fields[step])]
         return entity
 
-    def _hidden(self, actor: Actor, entity: Entity) -> set[str]:
-        return {f.name for f in entity if self.access.field_mode(actor, entity.name, f.name) == "hidden"}
+    def _hidden(self, actor: Actor, entity: Entity) -> AbstractSet[str]:
+        return self.access.hidden_fields(actor, entity.name)
 
     @staticmethod
     def search_condition(entity: Entity, table: sa.Table, text: str,
@@ -301,7 +301,7 @@ class Queries:
     def _title_template(self, entity: str, actor: Actor | None) -> tuple[str, builtins.list[str]]:
         model = self.blueprint.entities[entity]
         template = model.title or "{" + next((f.name for f in model if f.type == "text"), "id") + "}"
-        hidden = self._hidden(actor, model) if actor is not None else set()
+        hidden = self._hidden(actor, model) if actor is not None else frozenset()
         table = self.tables[entity]
         return template, [n for n in PLACEHOLDER.findall(template) if n in table.c and n not in hidden]
 

@@ -20,7 +20,7 @@ import time
 from typing import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from atrium.metadata.model import Blueprint
 from atrium.metadata.problems import BlueprintError
@@ -44,25 +44,33 @@ class MetadataWatcher:
         self._files_checked = 0.0
         self._table_checked: float | None = None  # when the table was last found missing
 
-    def _latest(self) -> tuple[int, str | None]:
+    def _latest(self, connection: Connection | None) -> tuple[int, str | None]:
         now = time.monotonic()
         if self._table_checked is not None and now - self._table_checked < TABLE_CHECK_EVERY:
             return 0, None
-        with self.engine.connect() as connection:
-            if self._table_checked is not None or self.version is None:
-                if not metadata_history.has_table(connection):
-                    self._table_checked = now
-                    return 0, None
-                self._table_checked = None
-            try:
-                return metadata_history.latest(connection)
-            except sa.exc.DBAPIError:  # the table went away (a test's reset): look again later
+        if connection is None:
+            with self.engine.connect() as own:
+                return self._read_latest(own, now)
+        return self._read_latest(connection, now)
+
+    def _read_latest(self, connection: Connection, now: float) -> tuple[int, str | None]:
+        if self._table_checked is not None or self.version is None:
+            if not metadata_history.has_table(connection):
                 self._table_checked = now
                 return 0, None
+            self._table_checked = None
+        try:
+            return metadata_history.latest(connection)
+        except sa.exc.DBAPIError:  # the table went away (a test's reset): look again later
+            self._table_checked = now
+            if connection.in_transaction():
+                connection.rollback()  # PostgreSQL refuses the transaction's next statement otherwise
+            return 0, None
 
-    def current(self) -> object:
-        """The site to serve this request with (reloaded when the metadata moved)."""
-        version, digest = self._latest()
+    def current(self, connection: Connection | None = None) -> object:
+        """The site to serve this request with (reloaded when the metadata moved). `connection`
+        is the request's, to read the version on; without one the watcher takes its own."""
+        version, digest = self._latest(connection)
         if self.version is None:  # the site given at start is taken as current
             self.version = version
             return self.site

@@ -30,6 +30,7 @@ from atrium.ui.records.trash_pages import record_title, remember_deleted
 from atrium.ui.web.edge import whole_number
 from atrium.ui.web.page_tools import Kit, record_page
 from atrium.ui.web.present import Shown
+from atrium.ui.web.request_connection import request_connection
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
 
@@ -154,7 +155,7 @@ def stage_actions(kit: Kit, record: Mapping[str, Any]) -> list[Action]:
 
 
 def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | None = None) -> dict:
-    with kit.site.engine.connect() as connection:
+    with request_connection(kit.request.scope, kit.site.engine) as connection:
         record = kit.secured.get(kit.actor, kit.entity_name, record_id, connection)
         names = [f.name for f in kit.entity] + ["created_by", "updated_by"]
         lookups = kit.presenter.load(connection, kit.entity_name, [record], names)
@@ -202,7 +203,8 @@ def _stage_shown(kit: Kit, record: Mapping[str, Any], lookups) -> Shown | None:
 @in_thread
 def detail(request: Request) -> Response:
     kit = Kit(request)
-    return render(request, "detail.html", detail_context(kit, kit.record_id()))
+    with request_connection(request.scope, kit.site.engine):  # the page and its header's badges share it
+        return render(request, "detail.html", detail_context(kit, kit.record_id()))
 
 
 def messages_of(kit: Kit, errors: Mapping[str, list[str]]) -> list[tuple[str, str]]:

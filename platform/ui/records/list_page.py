@@ -17,6 +17,7 @@ from atrium.ui.web.edge import id_or_none
 from atrium.ui.web.i18n import format_number
 from atrium.ui.web.page_tools import Kit, active_users, record_page
 from atrium.ui.web.present import Column, Lookups, Presenter
+from atrium.ui.web.request_connection import request_connection
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread
 
@@ -69,24 +70,28 @@ def filter_titles(kit: Kit, connection: Connection) -> dict[str, dict[int, str]]
 def list_page(request: Request) -> Response:
     kit = Kit(request)
     kit.require("read")
-    with kit.site.engine.connect() as connection:
-        state = read_state(kit, connection)
-        page = fetch(kit, connection, state)
-        exact = None
-        if state.exact_count and page.count_capped:
-            exact = kit.site.queries.exact_count(connection, kit.actor, query_of(state), kit.site.now())
-        columns = kit.presenter.columns(kit.entity_name, default_columns(kit))
-        lookups = kit.presenter.load(connection, kit.entity_name, page.records, [c.path for c in columns])
-        rows = cells(kit.presenter, kit.entity_name, page.records, columns, lookups)
-        users = active_users(kit, connection) if any(
-            (filtered := kit.presenter.path_field(kit.entity_name, p)) is not None and filtered.type == "user"
-            for p in kit.view.filters) else []
-        filters = filters_for(kit.presenter, kit.entity_name, request.query_params,
-                              filter_titles(kit, connection), users)
-        views = saved_views(kit, connection)
-        pool = list_context(kit, connection, page.records)  # the pool link; claims on the pool list
-        bulk = bulk_context(kit, connection)  # the bar acting on ticked rows
-        inline = inline_context(kit, connection, page.records, columns)  # the cells the reader may edit
+    with request_connection(request.scope, kit.site.engine) as connection:  # the badges' too (render)
+        return _list_page(kit, request, connection)
+
+
+def _list_page(kit: Kit, request: Request, connection: Connection) -> Response:
+    state = read_state(kit, connection)
+    page = fetch(kit, connection, state)
+    exact = None
+    if state.exact_count and page.count_capped:
+        exact = kit.site.queries.exact_count(connection, kit.actor, query_of(state), kit.site.now())
+    columns = kit.presenter.columns(kit.entity_name, default_columns(kit))
+    lookups = kit.presenter.load(connection, kit.entity_name, page.records, [c.path for c in columns])
+    rows = cells(kit.presenter, kit.entity_name, page.records, columns, lookups)
+    users = active_users(kit, connection) if any(
+        (filtered := kit.presenter.path_field(kit.entity_name, p)) is not None and filtered.type == "user"
+        for p in kit.view.filters) else []
+    filters = filters_for(kit.presenter, kit.entity_name, request.query_params,
+                          filter_titles(kit, connection), users)
+    views = saved_views(kit, connection)
+    pool = list_context(kit, connection, page.records)  # the pool link; claims on the pool list
+    bulk = bulk_context(kit, connection)  # the bar acting on ticked rows
+    inline = inline_context(kit, connection, page.records, columns)  # the cells the reader may edit
     context = {
         "entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
         "state": state, "page": page, "columns": columns, "rows": rows, "filters": filters,
@@ -115,7 +120,7 @@ def exact_count(request: Request) -> Response:
     """The exact number of matches, computed on demand (the list stops counting at 1,000)."""
     kit = Kit(request)
     kit.require("read")
-    with kit.site.engine.connect() as connection:
+    with request_connection(request.scope, kit.site.engine) as connection:
         state = read_state(kit, connection)
         count = kit.site.queries.exact_count(connection, kit.actor, query_of(state), kit.site.now())
     response = HTMLResponse(f'<span class="count" id="count">{format_number(count)}</span>')

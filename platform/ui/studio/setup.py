@@ -6,10 +6,9 @@ from __future__ import annotations
 import functools
 from typing import Any, Awaitable, Callable
 
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from atrium.runtime.site import history as metadata_history
 from atrium.runtime.site.change import MetadataChanges
@@ -61,24 +60,23 @@ def install(app: Any, overlay: SiteOverlay, site: Site) -> None:
     app.state.studio = Studio(overlay, site)
 
 
-class MetadataReload:
-    """Before each request: the site at the newest metadata version (see metadata_watch.py)."""
+class SiteRefresh:
+    """Before each request: the site at the newest metadata version (runtime/site/watch.py). The
+    identity middleware calls it in the worker thread where it looks up the user, on the same
+    connection, so a request reads the version and its user in one thread hop and one checkout."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
+    def needed(self, state: Any) -> bool:
+        return getattr(state, "studio", None) is not None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            state = scope["app"].state
-            studio = getattr(state, "studio", None)
-            if studio is not None:  # the watcher reads the metadata version: a query, so in a thread
-                await run_in_threadpool(self.refresh, state, studio)
-        await self.app(scope, receive, send)
-
-    @staticmethod
-    def refresh(state: Any, studio: Studio) -> None:
+    def __call__(self, state: Any, connection: Connection) -> None:
+        studio = getattr(state, "studio", None)
+        if studio is None:
+            return
         studio.watcher.site = state.site  # a test or the app may have swapped it
-        use_site(state, served(studio.watcher.current()))
+        if connection.engine is not studio.watcher.engine:  # a test swapped in a site on another engine
+            use_site(state, served(studio.watcher.current()))
+            return
+        use_site(state, served(studio.watcher.current(connection)))
 
 
 def studio_of(request: Request) -> Studio:

@@ -34,6 +34,7 @@ from atrium.ui.web.body_limit import BodyLimit
 from atrium.ui.web.edge import EdgeGuard
 from atrium.ui.web.errors import page_error
 from atrium.ui.web.navigation import menus
+from atrium.ui.web.request_connection import RequestConnections
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 MAX_BODY = import_page.MAX_UPLOAD + 1024 * 1024  # the file and its multipart envelope; BodyLimit is stricter
@@ -105,13 +106,15 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     routes.append(Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"))
     policy = SessionPolicy.from_settings(settings.session_idle_minutes, settings.session_max_hours)
     middleware = [
-        Middleware(studio_setup.MetadataReload),  # first: every request sees the newest metadata
+        Middleware(RequestConnections),  # connections shared within each phase of a request
         Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="atrium_session",
                    same_site="lax", https_only=settings.https_only, max_age=int(policy.absolute.total_seconds())),
         # bodies bounded before the CSRF check reads them: small, except a signed-in upload
         Middleware(BodyLimit, upload_limit=MAX_BODY, uploads=import_page.UPLOAD_PATHS,
                    attachments=attachments.UPLOAD_PATHS, attachment_limit=attachments.MAX_BODY),
-        Middleware(sessions.IdentityMiddleware, form_checked=attachments.FORM_CHECKED),
+        # the newest metadata (studio's watcher), then the user, in one thread on one connection
+        Middleware(sessions.IdentityMiddleware, form_checked=attachments.FORM_CHECKED,
+                   refresh_site=studio_setup.SiteRefresh()),
         Middleware(EdgeGuard),  # a malformed path or query string is a 400, in the reader's language
     ]
     app = Starlette(routes=routes, middleware=middleware, max_body_size=max(MAX_BODY, attachments.MAX_BODY),

@@ -13,9 +13,10 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -28,10 +29,19 @@ from atrium.runtime.access.users import token_hash
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.database import write_transaction
 from atrium.ui.web.i18n import word
+from atrium.ui.web.request_connection import request_connection
 from atrium.ui.web.sign_in import SESSION_KEY
 from atrium.ui.web.threads import with_form
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class SiteRefresher(Protocol):
+    """What keeps the app's site at the newest metadata (the studio's SiteRefresh)."""
+
+    def needed(self, state: Any) -> bool: ...
+
+    def __call__(self, state: Any, connection: Connection) -> None: ...
 
 
 def actor_for(user: dict[str, Any] | None, locale: str) -> Actor | None:
@@ -64,25 +74,31 @@ class IdentityMiddleware:
     `form_token_ok` once Starlette has spooled the file to disk, so the file is never read whole
     into memory here."""
 
-    def __init__(self, app: ASGIApp, form_checked: Sequence[re.Pattern[str]] = ()):
+    def __init__(self, app: ASGIApp, form_checked: Sequence[re.Pattern[str]] = (),
+                 refresh_site: SiteRefresher | None = None):
         self.app = app
         self.form_checked = tuple(form_checked)
+        self.refresh_site = refresh_site
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        site = scope["app"].state.site
+        app_state = scope["app"].state
         session = scope.get("session", {})
         authorization = request.headers.get("Authorization", "")
         via_token = authorization.startswith("Bearer ")
         user = None
-        if via_token or SESSION_KEY in session:  # an anonymous request needs no query, nor a thread
-            user = await run_in_threadpool(self._user, site, authorization, session.get(SESSION_KEY),
-                                           getattr(scope["app"].state, "session_policy", None) or SessionPolicy())
-            if user is None and not via_token:
+        signed = via_token or SESSION_KEY in session  # an anonymous request needs no user query
+        refresh = self.refresh_site is not None and self.refresh_site.needed(app_state)
+        if signed or refresh:  # otherwise no query at all, nor a thread
+            user = await run_in_threadpool(self._identify, scope, refresh, authorization,
+                                           session.get(SESSION_KEY) if signed else None,
+                                           getattr(app_state, "session_policy", None) or SessionPolicy())
+            if user is None and signed and not via_token:
                 session.pop(SESSION_KEY, None)  # ended or timed out: the cookie forgets it
+        site = app_state.site
         locales = site.blueprint.locales
         locale = session.get("locale") or (user or {}).get("locale") or site.blueprint.default_locale
         if request.query_params.get("lang") in locales:
@@ -118,12 +134,20 @@ class IdentityMiddleware:
                 return
         await self.app(scope, receive, send)
 
-    @staticmethod
-    def _user(site, authorization: str, key: Any, policy: SessionPolicy) -> dict[str, Any] | None:
-        if authorization.startswith("Bearer "):
-            with site.engine.connect() as connection:
+    def _identify(self, scope: Scope, refresh: bool, authorization: str, key: Any,
+                  policy: SessionPolicy) -> dict[str, Any] | None:
+        """The site brought to the newest metadata (when the app watches it), then the request's
+        user, on one connection."""
+        app_state = scope["app"].state
+        with request_connection(scope, app_state.site.engine) as connection:
+            if refresh and self.refresh_site is not None:
+                self.refresh_site(app_state, connection)
+            site = app_state.site
+            if authorization.startswith("Bearer "):
                 return user_from_token(site, connection, authorization)
-        return session_user(site.engine, site.tables, str(key), site.now(), policy)
+            if key is None:
+                return None
+            return session_user(site.engine, site.tables, str(key), site.now(), policy, connection=connection)
 
     @staticmethod
     async def _csrf_ok(request: Request, session: dict) -> bool:

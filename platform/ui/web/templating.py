@@ -10,8 +10,8 @@ from starlette.responses import HTMLResponse
 
 from atrium.metadata.model import Label
 from atrium.runtime.automation.notifications import Notifications
-from atrium.runtime.schema.database import connect
 from atrium.ui.web.i18n import Words, format_date, format_datetime, format_money, format_number
+from atrium.ui.web.request_connection import request_connection
 from atrium.ui.web.shown_markup import cell_html, cell_id, shown_html
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -91,7 +91,7 @@ def inbox_counts(request: Request) -> tuple[int, int]:
         return 0, 0
     site = request.app.state.site
     approvals = getattr(site.records, "approvals", None)
-    with connect(site.engine) as connection:
+    with request_connection(request.scope, site.engine) as connection:
         counted = (Notifications(site.tables).unread_count(connection, actor.user_id),
                    approvals.count_pending_for(actor.user_id, connection) if approvals is not None else 0)
     request.state.inbox_counts = counted
