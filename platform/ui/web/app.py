@@ -103,6 +103,9 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     if (vendor / "echarts" / "dist").is_dir():  # the chart library of report pages and dashboards
         routes.append(Mount("/static/vendor/echarts", StaticFiles(directory=vendor / "echarts" / "dist"),
                             name="echarts"))
+    if (vendor / "sortablejs").is_dir():  # drag and drop of the studio's layout editor
+        routes.append(Mount("/static/vendor/sortablejs", StaticFiles(directory=vendor / "sortablejs"),
+                            name="sortablejs"))
     routes.append(Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"))
     policy = SessionPolicy.from_settings(settings.session_idle_minutes, settings.session_max_hours)
     middleware = [

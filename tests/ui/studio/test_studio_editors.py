@@ -199,3 +199,36 @@ def test_a_win_rate_from_filtered_measures_and_an_any_condition_survive_the_repo
     page = open_form(boss, "/studio/reports/big_win_rate")  # shown again as written, and kept
     assert page["measure-1-where"] == "{amount: {lt: 1000}}" and page["cond-0-field"] == "any"
     assert "amount" in page["cond-0-value"] and page["measure-0-where"] == ""
+
+
+def test_layout_editor_offers_drag_and_drop_and_reorders_related_lists_of_the_detail_page(studio):
+    boss = studio.browser("boss")
+    editor = boss.get("/studio/views/order").text
+    assert '<script src="/static/vendor/sortablejs/Sortable.min.js"' in editor
+    assert boss.get("/static/vendor/sortablejs/Sortable.min.js").status_code == 200
+    # each section's fields as chips in order, each with its keyboard move buttons
+    first = editor.split('data-input="section-0-fields"')[1].split("</ul>")[0]
+    assert re.findall(r'data-value="(\w+)"', first)[:3] == ["name", "customer", "owner"]
+    assert 'data-move="-1"' in first and 'data-move="1"' in first
+    fields = open_form(boss, "/studio/views/order")
+    assert fields["related"].startswith("visit.order, quote.order")
+    # what the script posts after a drag: the related lists in their new order, one left out
+    fields["related"] = "task.order, visit.order, quote.order"
+    fields.update({"section-0-position": "20", "section-1-position": "10"})
+    applied_version(submit(boss, "/studio/views/order", fields))
+    view = studio.app.state.site.blueprint.view("order")
+    assert view.related == ("task.order", "visit.order", "quote.order")
+    assert view.sections[0].fields == ("lost_reason",) and view.sections[1].fields[0] == "name"
+    order = studio.create("order", name="Layout deal", customer=studio.customer("Layout Co")["id"])
+    detail = boss.get(f"/r/order/{order['id']}").text
+    assert re.findall(r'id="related-(\w+)"', detail) == ["task", "visit", "quote"]
+
+
+def test_a_related_list_that_does_not_point_here_is_refused_at_its_input(studio):
+    boss = studio.browser("boss")
+    fields = open_form(boss, "/studio/views/order")
+    fields["related"] = "visit.order, visit.customer"
+    answer = submit(boss, "/studio/views/order", fields)
+    assert answer.status_code == 200
+    cell = answer.text.split('name="related"')[1].split("</div>")[0]
+    assert "visit.customer" in visible_text(cell)
