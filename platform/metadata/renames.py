@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from atrium.errors import AtriumError
+
 Key = tuple[str, str]  # (kind, name) of a document
 
 EXPRESSION_KEYS = frozenset({"formula", "default", "when", "assert", "visible_when", "required_when", "where"})
@@ -63,8 +65,11 @@ class Use:
         return f"{kind} {name}: {self.path}: {self.before} → {self.after}"
 
 
-class RenameRefused(ValueError):
+class RenameRefused(AtriumError):
     """The rename cannot be made (the field is not there, or the new name is taken)."""
+
+    status = 409
+    code = "rename_refused"
 
 
 def references_of(documents: Mapping[Key, Any]) -> dict[tuple[str, str], str]:
