@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from atrium.metadata.field_paths import resolve_path
+from atrium.metadata.model import SYSTEM_FIELDS
+from atrium.metadata.problem_words import problem_words
+from atrium.metadata.problems import Problem, did_you_mean, valid_names
 from atrium.translation import N_
-from atrium.ui.studio.condition_rows import OPERATOR_WORDS
 from atrium.ui.web.i18n import word
 
 PATH_DEPTH = 2  # `customer.region`; deeper paths can still be typed
@@ -97,9 +99,28 @@ def axis_column(state: Mapping[str, Any], typed: str) -> str:
     return typed
 
 
-def row_problems(blueprint: Any, state: Mapping[str, Any], locale: str) -> dict[str, str]:
-    """The editor's own checks of its rows, all at once: paths that do not resolve, values of the
-    wrong shape for their operator, chart axes that name nothing in the report."""
+def path_problem(entities: Mapping[str, Any], entity: str, path: str) -> Problem | None:
+    """Why a dotted path does not resolve, as `atrium check` says it (the fields of the entity
+    where it stops as the valid values), or None."""
+    found = resolve_path(entities, entity, path)
+    if not isinstance(found, str):
+        return None
+    current = entity
+    for step in path.split("."):
+        field = entities[current].fields.get(step)
+        if field is None or field.type != "reference" or field.to not in entities:
+            candidates = valid_names(set(entities[current].fields) | set(SYSTEM_FIELDS))
+            hint = did_you_mean(step, candidates) if step not in candidates else ""
+            return Problem(None, path, found, hint, candidates)
+        current = field.to
+    return Problem(None, path, found)
+
+
+def row_problems(blueprint: Any, state: Mapping[str, Any], document: Mapping[str, Any],
+                 locale: str) -> dict[str, str]:
+    """The editor's own checks of its rows, all at once: paths that do not resolve, chart axes
+    that name nothing in a summary report (other types add columns of their own: a funnel's
+    stages, a timeseries' periods and comparisons)."""
     problems: dict[str, str] = {}
     entity = state["source"]
     if entity not in blueprint.entities:
@@ -109,10 +130,10 @@ def row_problems(blueprint: Any, state: Mapping[str, Any], locale: str) -> dict[
             path = row["field"].strip()
             if not path or path in ("any", "all") and kind == "cond":
                 continue
-            found = resolve_path(blueprint.entities, entity, path)
-            if isinstance(found, str):
-                problems[f"{kind}-{index}-field"] = word(N_("'{path}' is not a field path of this source"),
-                                                         locale, path=path)
+            if (problem := path_problem(blueprint.entities, entity, path)) is not None:
+                problems[f"{kind}-{index}-field"] = problem_words(problem, locale, with_path=False)
+    if document.get("type", "summary") != "summary":
+        return problems
     groups = {group_column(row) for row in state["groups"] if row["field"].strip()}
     values = {row["name"].strip() for key in ("measures", "metrics") for row in state[key]}
     for key, allowed in (("chart_x", groups), ("chart_series", groups)):

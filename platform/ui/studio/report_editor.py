@@ -21,9 +21,9 @@ from atrium.runtime.site.site import Site
 from atrium.translation import N_
 from atrium.ui.reports import charts
 from atrium.ui.reports.tables import table_of
+from atrium.ui.studio.condition_rows import OPERATOR_WORDS
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide, problem_text
 from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched_text
-from atrium.ui.studio.condition_rows import OPERATOR_WORDS
 from atrium.ui.studio.report_choices import (
     BUCKET_WORDS,
     CHART_WORDS,
@@ -100,24 +100,26 @@ def save_report(request: Request, form: FormData) -> Response:
     context = _context(request, state, new, str(form.get("token", "")))
     context["confirm"] = form.get("confirm") == "yes"
     errors = {key: [word(text, locale)] for key, text in found.items()}
-    for key, text in row_problems(request.app.state.site.blueprint, state, locale).items():
-        errors.setdefault(key, []).append(text)
+    rows_wrong = row_problems(request.app.state.site.blueprint, state, document, locale)
     if new and (not NAME.match(state["name"]) or ("report", state["name"]) in studio_of(request).changes.documents()):
         errors["name"] = [(word("Use lower-case letters, digits and _ (starting with a letter)", locale)
                            if not NAME.match(state["name"]) else word("That name is already used", locale))]
     if "name" in errors:  # no proposal without a name to file it under
-        return page(request, "studio/report.html", context, Outcome(errors=errors))
+        return page(request, "studio/report.html", context,
+                    Outcome(errors={**{key: [text] for key, text in rows_wrong.items()}, **errors}))
     what = N_("Add report {report}") if new else N_("Change report {report}")
     summary = {loc: word(what, loc, report=state["name"]) for loc in ("en", "zh")}
     key = ("report", state["name"])
     proposal = Proposal({key: document}, summary, None if new else (str(form.get("token", "")) or None),
                         watched_of(form) or (key,))
     # with the form's own mistakes the change is only reviewed, so the check's problems show beside them
-    intent = "review" if errors else str(form.get("intent", "review"))
+    intent = "review" if errors or rows_wrong else str(form.get("intent", "review"))
     outcome = decide(request, proposal, intent, form.get("confirm") == "yes", input_of(_placed(state)))
     for input_name, texts in errors.items():
-        placed = outcome.errors.setdefault(input_name, [])
-        placed.extend(text for text in texts if text not in placed)
+        outcome.errors.setdefault(input_name, []).extend(texts)
+    for input_name, text in rows_wrong.items():  # what the check could not reach (a shape error stops it)
+        if not outcome.errors.get(input_name):
+            outcome.errors[input_name] = [text]
     if outcome.applied:
         return applied_redirect(f"/studio/reports/{state['name']}", outcome.applied)
     return page(request, "studio/report.html", context, outcome)
@@ -134,7 +136,7 @@ def preview_report(request: Request, form: FormData) -> Response:
     document["name"] = report_name
     context: dict[str, Any] = {"problems": [], "chart": None, "table": None, "payload": "{}", "kpi": None}
     problems = [word(text, locale) for text in errors.values()]
-    problems += row_problems(request.app.state.site.blueprint, state, locale).values()
+    problems += row_problems(request.app.state.site.blueprint, state, document, locale).values()
     if problems:
         context["problems"] = problems
         return render(request, "studio/_report_preview.html", context)

@@ -169,7 +169,8 @@ def document_from_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
         errors["other"] = N_("Not a value YAML can read")
         other = {}
     # a chart block written under other settings fills what the chart inputs leave empty (never dropped)
-    written = other.get("chart") if isinstance(other.get("chart"), Mapping) else {}
+    written = other.get("chart")
+    written = written if isinstance(written, Mapping) else {}
     chart: dict[str, Any] = {key: written[key] for key in ("type", "x", "y", "series") if key in written}
     if state["chart_type"]:
         chart["type"] = state["chart_type"]

@@ -8,7 +8,12 @@ import json
 import re
 
 from form_kit import Fields
-from studio_kit import applied_version, open_form, submit, visible_text
+from studio_kit import B2B, applied_version, open_form, submit, visible_text
+
+from atrium.metadata.loader import read_layer
+from atrium.metadata.overlays.paths import plain
+from atrium.ui.studio.report_choices import row_problems
+from atrium.ui.studio.report_state import document_from_state, state_of
 
 
 def _chart_of(preview: str) -> dict:
@@ -99,8 +104,19 @@ def test_every_mistake_in_the_form_is_reported_at_once(studio):
     response = submit(boss, "/studio/reports/new", fields)
     assert response.status_code == 200
     text = visible_text(response.text)
-    assert "'amont' is not a field path of this source" in text
-    assert "'customer.regoin' is not a field path of this source" in text
+    assert "'amont' is not a field of order (did you mean 'amount'?)" in text
+    assert "'regoin' is not a field of customer (did you mean 'region'?)" in text
     assert "A number is expected here" in text and "Not a value YAML can read" in text
     assert "'amout' is not a measure or metric of this report; they are: amount" in text
     assert studio.history_rows() == [] and "reports/by_region.yaml" not in studio.overlay_files()
+
+
+def test_every_shipped_report_opens_in_the_editor_without_a_mistake_and_keeps_its_chart(b2b):
+    documents, _ = read_layer(B2B)
+    reports = {name: plain(source.data) for (kind, name), source in documents.items() if kind == "report"}
+    assert len(reports) == len(b2b.reports)
+    for name, report in reports.items():
+        state = state_of(report)
+        document, errors = document_from_state(state)
+        assert errors == {} and row_problems(b2b, state, document, "en") == {}, name
+        assert document.get("chart") == report.get("chart"), name
