@@ -116,6 +116,8 @@ def build(result: Any, document: Any, locale: str, blueprint: Any) -> Chart:
     if x is None:
         return Chart("kpi", format=format_of(ys[0]))
     series = find_column(result, spec.get("series"), ("group",))
+    if series is None and kind == "stacked_bar":  # what a stacked bar stacks: the group beside the axis
+        series = next((c for c in result.columns if c.kind == "group" and c is not x), None)
     categories = _keys(result, x)
     names = [label(result, x, key, locale) for key in categories]
     chart = Chart(kind, format=format_of(ys[0]), empty=not result.rows)

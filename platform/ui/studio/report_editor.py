@@ -21,20 +21,20 @@ from atrium.runtime.site.site import Site
 from atrium.translation import N_
 from atrium.ui.reports import charts
 from atrium.ui.reports.tables import table_of
+from atrium.ui.studio.condition_rows import OPERATOR_WORDS
 from atrium.ui.studio.flow import Outcome, applied_redirect, decide, problem_text
 from atrium.ui.studio.forms import NAME, editor_token, page, watched_of, watched_text
-from atrium.ui.studio.report_state import (
-    BUCKETS,
-    CHARTS,
-    FORMATS,
-    FUNCTIONS,
-    OPERATORS,
-    document_from_state,
-    input_of,
-    state_from_form,
-    state_of,
-    with_blank_rows,
+from atrium.ui.studio.report_choices import (
+    BUCKET_WORDS,
+    CHART_WORDS,
+    FORMAT_WORDS,
+    FUNCTION_WORDS,
+    axis_choices,
+    choices,
+    field_paths,
+    row_problems,
 )
+from atrium.ui.studio.report_state import document_from_state, input_of, state_from_form, state_of, with_blank_rows
 from atrium.ui.studio.setup import studio_of, studio_page
 from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
@@ -49,12 +49,13 @@ def _context(request: Request, state: dict, new: bool, token: str = "") -> dict[
     blueprint = request.app.state.site.blueprint
     name = state["name"] or "new"
     keys = [("report", name)]
-    entity = blueprint.entities.get(state["source"])
     return {"heading": word("New report", locale) if new else word("Reports", locale) + f" · {name}",
             "state": with_blank_rows(state), "new": new, "action": f"/studio/reports/{'new' if new else name}",
             "entities": [(n, e.label.text(locale, blueprint.default_locale)) for n, e in blueprint.entities.items()],
-            "fields": sorted(entity.fields) if entity else [], "operators": OPERATORS, "functions": FUNCTIONS,
-            "buckets": BUCKETS, "formats": FORMATS, "charts": CHARTS,
+            "paths": field_paths(blueprint, state["source"], locale), "axes": axis_choices(state),
+            "operators": choices(OPERATOR_WORDS, locale), "functions": choices(FUNCTION_WORDS, locale),
+            "buckets": choices(BUCKET_WORDS, locale), "formats": choices(FORMAT_WORDS, locale),
+            "charts": choices(CHART_WORDS, locale),
             "token": token or editor_token(request, keys), "watched": watched_text(keys), "confirm": False,
             "crumbs": [("/studio", word("Studio", locale)), ("/studio#reports", word("Reports", locale))]}
 
@@ -99,18 +100,26 @@ def save_report(request: Request, form: FormData) -> Response:
     context = _context(request, state, new, str(form.get("token", "")))
     context["confirm"] = form.get("confirm") == "yes"
     errors = {key: [word(text, locale)] for key, text in found.items()}
+    rows_wrong = row_problems(request.app.state.site.blueprint, state, document, locale)
     if new and (not NAME.match(state["name"]) or ("report", state["name"]) in studio_of(request).changes.documents()):
         errors["name"] = [(word("Use lower-case letters, digits and _ (starting with a letter)", locale)
                            if not NAME.match(state["name"]) else word("That name is already used", locale))]
-    if errors:
-        return page(request, "studio/report.html", context, Outcome(errors=errors))
+    if "name" in errors:  # no proposal without a name to file it under
+        return page(request, "studio/report.html", context,
+                    Outcome(errors={**{key: [text] for key, text in rows_wrong.items()}, **errors}))
     what = N_("Add report {report}") if new else N_("Change report {report}")
     summary = {loc: word(what, loc, report=state["name"]) for loc in ("en", "zh")}
     key = ("report", state["name"])
     proposal = Proposal({key: document}, summary, None if new else (str(form.get("token", "")) or None),
                         watched_of(form) or (key,))
-    outcome = decide(request, proposal, str(form.get("intent", "review")), form.get("confirm") == "yes",
-                     input_of(_placed(state)))
+    # with the form's own mistakes the change is only reviewed, so the check's problems show beside them
+    intent = "review" if errors or rows_wrong else str(form.get("intent", "review"))
+    outcome = decide(request, proposal, intent, form.get("confirm") == "yes", input_of(_placed(state)))
+    for input_name, texts in errors.items():
+        outcome.errors.setdefault(input_name, []).extend(texts)
+    for input_name, text in rows_wrong.items():  # what the check could not reach (a shape error stops it)
+        if not outcome.errors.get(input_name):
+            outcome.errors[input_name] = [text]
     if outcome.applied:
         return applied_redirect(f"/studio/reports/{state['name']}", outcome.applied)
     return page(request, "studio/report.html", context, outcome)
@@ -126,8 +135,10 @@ def preview_report(request: Request, form: FormData) -> Response:
     report_name = state["name"] if NAME.match(state["name"] or "") else "preview"
     document["name"] = report_name
     context: dict[str, Any] = {"problems": [], "chart": None, "table": None, "payload": "{}", "kpi": None}
-    if errors:
-        context["problems"] = [word(text, locale) for text in errors.values()]
+    problems = [word(text, locale) for text in errors.values()]
+    problems += row_problems(request.app.state.site.blueprint, state, document, locale).values()
+    if problems:
+        context["problems"] = problems
         return render(request, "studio/_report_preview.html", context)
     preview = studio_of(request).changes.preview(Proposal({("report", report_name): document}, {}), check_only=True)
     if preview.blueprint is None:

@@ -2,20 +2,15 @@
 metrics, the chart, and the rest as YAML), and back to the report's YAML."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from atrium.metadata.condition_tree import LOGICAL
 from atrium.metadata.overlays.documents import render_overlay_yaml
 from atrium.translation import N_
 from atrium.ui.studio.forms import comma_list, inline_yaml, label_of, label_texts, rows, yaml_mapping, yaml_value
+from atrium.ui.studio.report_choices import FUNCTION_WORDS, LIST_OPERATORS, NUMBER_OPERATORS, axis_column
 
-OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "is_set", "contains", "within",
-             "until", "older_than_days", "newer_than_days", "not_older_than_days", "older_than_hours",
-             "within_last_hours", "stalled", "in_stage_longer_than_days")
-FUNCTIONS = ("count", "count_distinct", "sum", "avg", "min", "max")
-BUCKETS = ("", "day", "week", "month", "quarter", "year")
-FORMATS = ("", "number", "integer", "money", "percent")
-CHARTS = ("", "bar", "stacked_bar", "line", "pie", "donut", "funnel", "kpi", "table")
 EDITED = ("name", "label", "source", "where", "group_by", "measures", "metrics", "chart")
 CONDITION = ("field", "op", "value")
 GROUP = ("field", "bucket", "label_en", "label_zh", "name")
@@ -47,7 +42,7 @@ def state_of(document: Mapping[str, Any]) -> dict[str, Any]:
             measures.append({"name": name, "function": spec, "field": "", "where": "", "label_en": "",
                              "label_zh": ""})
             continue
-        function = next((f for f in FUNCTIONS if f in spec), "count")
+        function = next((f for f in FUNCTION_WORDS if f in spec), "count")
         texts = label_texts(spec.get("label"))
         measures.append({"name": name, "function": function, "field": str(spec.get(function, "")),
                          "where": inline_yaml(spec.get("where")), "label_en": texts["en"], "label_zh": texts["zh"]})
@@ -113,6 +108,14 @@ def document_from_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
             errors[f"cond-{index}-value"] = N_("Not a value YAML can read")
             continue
         path, op = row["field"].strip(), row["op"] or "eq"
+        if op in LIST_OPERATORS and isinstance(value, str):
+            value = [part.strip() for part in re.split(r"[,，]", value) if part.strip()]  # `won, lost` is a list
+        elif op in LIST_OPERATORS and value is not None and not isinstance(value, list):
+            value = [value]
+        if op in NUMBER_OPERATORS and not isinstance(value, (int, float)) or op == "between" and not (
+                isinstance(value, list) and len(value) == 2):
+            errors[f"cond-{index}-value"] = (N_("A number is expected here") if op in NUMBER_OPERATORS
+                                             else N_("Two values are expected here, as [from, to]"))
         if op == "eq" and path not in where:
             where[path] = value
         else:
@@ -160,24 +163,32 @@ def document_from_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
         metrics[row["name"].strip()] = spec["expr"] if len(spec) == 1 else spec
     if metrics:
         document["metrics"] = metrics
-    if state["chart_type"]:
-        chart: dict[str, Any] = {"type": state["chart_type"]}
-        if state["chart_x"]:
-            chart["x"] = state["chart_x"]
-        y = comma_list(state["chart_y"])
-        if y:
-            chart["y"] = y[0] if len(y) == 1 else y
-        if state["chart_series"]:
-            chart["series"] = state["chart_series"]
-        document["chart"] = chart
     try:
         other = yaml_mapping(state["other"])
     except ValueError:
         errors["other"] = N_("Not a value YAML can read")
         other = {}
+    # a chart block written under other settings fills what the chart inputs leave empty (never dropped)
+    written = other.get("chart")
+    written = written if isinstance(written, Mapping) else {}
+    chart: dict[str, Any] = {key: written[key] for key in ("type", "x", "y", "series") if key in written}
+    if state["chart_type"]:
+        chart["type"] = state["chart_type"]
+    if state["chart_x"]:
+        chart["x"] = axis_column(state, state["chart_x"])
+    y = comma_list(state["chart_y"])
+    if y:
+        chart["y"] = y[0] if len(y) == 1 else y
+    if state["chart_series"]:
+        chart["series"] = axis_column(state, state["chart_series"])
+    if chart:
+        document["chart"] = chart
     for key, value in other.items():
         if key not in EDITED:
             document[key] = value
+        elif key != "chart":  # a part the editor has its own inputs for: say so rather than drop it
+            errors["other"] = N_("Name, label, source, conditions, groups, measures and metrics have their "
+                                 "own inputs above; other settings cannot set them")
     return document, errors
 
 
