@@ -11,7 +11,7 @@ is, in the context of the entity it speaks about:
 - expressions (`formula`, `default`, `when`, `assert`, `visible_when`, `required_when`, a string
   `where`, the values of an automation's `set` and `create.values`) are parsed with Python's `ast`;
   a plain name of the entity's field, or a dotted path segment reached through a reference
-  (`customer.region` from an order), is replaced at its position; literals are left alone;
+  (`account.region` from a deal), is replaced at its position; literals are left alone;
 - field paths (list columns, filters, form sections, `requires`, report `group_by`, measures,
   `chart.x`, seed `same_as`/`of`, `owner_follows.field`, ...) are walked segment by segment
   through references; a sort's `-` stays;
@@ -111,7 +111,7 @@ def rename_field(documents: Mapping[Key, Any], entity: str, old: str, new: str) 
 
 def rename_path(references: Mapping[tuple[str, str], str], context: str, text: str,
                 entity: str, old: str, new: str) -> str:
-    """A field path read from `context` (`amount`, `-amount`, `customer.region`, `region__from`
+    """A field path read from `context` (`amount`, `-amount`, `account.region`, `region__from`
     is not a path: see the callers) with the segment naming `entity`.`old` renamed."""
     match = PATH.match(text)
     if match is None:
@@ -355,7 +355,7 @@ class _Renamer:
         return self.walk(context, element, here)
 
     def _related(self, element: Any, here: str) -> Any:
-        """`visit.order`: the child entity and its link field."""
+        """`meeting.deal`: the child entity and its link field."""
         if isinstance(element, str) and "." in element:
             child, _, link = element.partition(".")
             if child == self.entity and link == self.old:

@@ -58,11 +58,17 @@ def condition_of(posted: list[dict[str, str]], prefix: str = "cond") -> tuple[di
         except ValueError:
             errors[f"{prefix}-{index}-value"] = N_("Not a value YAML can read")
             continue
-        if op == "eq" and path not in where:
-            where[path] = value
-        else:
-            current = where.get(path)
-            ops = current if isinstance(current, dict) else ({} if path not in where else {"eq": current})
-            ops[op] = value
-            where[path] = ops
+        add_condition(where, path, op, value)
     return where, errors
+
+
+def add_condition(where: dict[str, Any], path: str, op: str, value: Any) -> None:
+    """Put one row's `path op value` into `where`: a plain value for the first equality, operators
+    side by side when the same field is given more than one row."""
+    if op == "eq" and path not in where:
+        where[path] = value
+        return
+    current = where.get(path)
+    ops = current if isinstance(current, dict) else ({} if path not in where else {"eq": current})
+    ops[op] = value
+    where[path] = ops

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from atrium.metadata.condition_tree import LOGICAL
 from atrium.metadata.overlays.documents import render_overlay_yaml
 from atrium.translation import N_
+from atrium.ui.studio.condition_rows import add_condition
 from atrium.ui.studio.forms import comma_list, inline_yaml, label_of, label_texts, rows, yaml_mapping, yaml_value
 from atrium.ui.studio.report_choices import FUNCTION_WORDS, LIST_OPERATORS, NUMBER_OPERATORS, axis_column
 
@@ -116,13 +117,7 @@ def document_from_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
                 isinstance(value, list) and len(value) == 2):
             errors[f"cond-{index}-value"] = (N_("A number is expected here") if op in NUMBER_OPERATORS
                                              else N_("Two values are expected here, as [from, to]"))
-        if op == "eq" and path not in where:
-            where[path] = value
-        else:
-            current = where.get(path)
-            ops = current if isinstance(current, dict) else ({} if path not in where else {"eq": current})
-            ops[op] = value
-            where[path] = ops
+        add_condition(where, path, op, value)
     if where:
         document["where"] = where
     groups = []
