@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
 
 from atrium.metadata import load_blueprint  # noqa: E402
 from atrium.runtime.access import users  # noqa: E402
-from atrium.runtime.schema import preaggregates  # noqa: E402
+from atrium.runtime.schema import preaggregates, stage_tracking  # noqa: E402
 from atrium.runtime.schema.database import create_engine, refresh_statistics  # noqa: E402
 from atrium.runtime.schema.migrations import migrate  # noqa: E402
 from atrium.runtime.schema.tables import build_tables  # noqa: E402
@@ -77,6 +77,8 @@ def build_or_reuse(path: Path, orders: int) -> dict:
         # once after it (prepare_to_serve's migrate builds what is missing) rather than by a trigger per row
         for shape in preaggregates.shapes(blueprint, tables):
             preaggregates.drop(connection, shape.name)
+        for tracking in stage_tracking.trackings(blueprint):  # likewise: filled once from the history
+            stage_tracking.drop(connection, tracking.name)
     engine.dispose()
     seeded = time.perf_counter() - started
     counts = fill(path, orders, ZoneInfo(blueprint.timezone))

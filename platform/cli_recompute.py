@@ -95,10 +95,11 @@ def recompute(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) ->
     except KeyError:
         print(f"error: {args.target} names no formula or roll-up field", file=sys.stderr)
         return 1
-    from atrium.runtime.schema import preaggregates
+    from atrium.runtime.schema import preaggregates, stage_tracking
     from atrium.runtime.schema.tables import build_tables
     outcomes: Sequence[Outcome] = ()
     rebuilt: list[str] = []
+    tracked: list[str] = []
     with engine.connect() as connection, connection.begin() as transaction:
         outcomes = runner.run(connection, fields)
         if args.dry_run:
@@ -106,11 +107,15 @@ def recompute(args: argparse.Namespace, blueprint: Blueprint, engine: Engine) ->
         elif args.target is None:  # every stored value now follows the current definitions
             runner.remember(connection)
             # the triggers keep them current; a rebuild is the answer to doubt (or to SQL run with them off)
-            rebuilt = preaggregates.rebuild(connection, blueprint, build_tables(blueprint))
+            tables = build_tables(blueprint)
+            rebuilt = preaggregates.rebuild(connection, blueprint, tables)
+            tracked = stage_tracking.rebuild(connection, blueprint, tables)
     for outcome in outcomes:
         print(describe(outcome, args.dry_run))
     if rebuilt:
         print(f"{len(rebuilt)} pre-aggregate(s) rebuilt from the records.")
+    if tracked:
+        print(f"{len(tracked)} stage tracking table(s) rebuilt from the stage history.")
     changed = sum(outcome.changed for outcome in outcomes)
     print(f"{changed:,} value(s) {'would change' if args.dry_run else 'changed'}.")
     return 0

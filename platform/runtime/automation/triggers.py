@@ -205,7 +205,7 @@ def matching_records(connection: Connection, service: Any, rule: Rule, ids: Sequ
                      columns: Sequence[str] | None = None) -> list[dict]:
     """The records among `ids` that match the rule's `where` now, read and locked in one query
     when the condition needs no join (else through `matching_ids`); with `columns`, only those."""
-    joins = Joins(service.blueprint, service.tables, rule.entity)
+    joins = Joins(service.blueprint, service.tables, rule.entity, connection=connection)
     condition: sa.ColumnElement[Any] | None = compile_condition(joins, rule.where, service.clock(),
                                                                 service.blueprint.timezone)
     if joins.aliases:
@@ -216,7 +216,7 @@ def matching_records(connection: Connection, service: Any, rule: Rule, ids: Sequ
 
 def matching_ids(connection: Connection, service: Any, rule: Rule, ids: Sequence[int] | None = None) -> list[int]:
     """The ids of the rule's entity that match its `where` now (among `ids`, if given)."""
-    joins = Joins(service.blueprint, service.tables, rule.entity)
+    joins = Joins(service.blueprint, service.tables, rule.entity, connection=connection)
     condition = compile_condition(joins, rule.where, service.clock(), service.blueprint.timezone)
     query = sa.select(joins.base.c.id).select_from(joins.from_clause).where(condition)
     if ids is None:

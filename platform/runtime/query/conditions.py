@@ -10,6 +10,7 @@ from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
 from atrium.metadata.condition_tree import LOGICAL
@@ -42,6 +43,9 @@ class Joins:
     # Extra ON condition for each joined entity (reports: only linked records the viewer may read
     # join, so an unreadable record's values read as empty instead of dropping the row).
     join_filter: Callable[[str, Any], sa.ColumnElement] | None = None
+    # The database the query runs on, when the caller has it: `stalled` and
+    # `in_stage_longer_than_days` then read the stage tracking table if it holds one.
+    connection: Connection | None = None
 
     def __post_init__(self) -> None:
         self.base = self.tables[self.entity]
@@ -94,7 +98,7 @@ def compile_condition(joins: Joins, condition: Mapping[str, Any], now: dt.dateti
             if operator in STAGE_OPERATORS:  # these read the stage history, not the column alone
                 try:
                     clauses.append(stage_condition(joins.blueprint, joins.tables, column, field,
-                                                   operator, value, now))
+                                                   operator, value, now, joins.connection))
                 except ValueError as error:
                     raise ConditionError(str(error)) from None
                 continue

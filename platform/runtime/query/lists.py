@@ -146,7 +146,7 @@ class Queries:
 
     def list(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> Page:
         entity = self.blueprint.entities[query.entity]
-        joins = Joins(self.blueprint, self.tables, entity.name)
+        joins = Joins(self.blueprint, self.tables, entity.name, connection=connection)
         table = joins.base
         where = self.where(connection, actor, joins, query, now)
         keys = self.sort_keys(entity, query.sort)
@@ -196,7 +196,7 @@ class Queries:
 
     def exact_count(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> int:
         entity = self.blueprint.entities[query.entity]
-        joins = Joins(self.blueprint, self.tables, entity.name)
+        joins = Joins(self.blueprint, self.tables, entity.name, connection=connection)
         where = self.where(connection, actor, joins, query, now)
         return connection.execute(sa.select(sa.func.count()).select_from(joins.from_clause)
                                   .where(*where)).scalar_one()

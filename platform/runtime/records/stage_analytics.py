@@ -5,7 +5,8 @@ the stage it left). From those rows:
 
 - `entered_at` is when a record entered its current stage (a correlated subquery, so any query
   can filter or sort on it); the condition language's `stalled` and `in_stage_longer_than_days`
-  operators compile to it;
+  operators compile to it, read from the pipeline's stage tracking table (one row per record,
+  schema/stage_tracking.py) when the database holds it, else from the history itself;
 - `stage_durations` gives, per stage, how many records left it and how long they stayed;
 - `learned_probabilities` gives, per stage, the share of the records that left it and were
   closed within the window that ended won. `LearnedProbabilities` caches that per pipeline for a
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from atrium.metadata.model import Blueprint, Field, Pipeline
+from atrium.runtime.schema import stage_tracking
 from atrium.runtime.schema.database import connect
 from atrium.runtime.schema.tables import Tables, UTCDateTime
 
@@ -35,8 +37,14 @@ DEFAULT_MIN_SAMPLES = 10
 STAGE_OPERATORS = ("stalled", "in_stage_longer_than_days")
 
 
-def entered_at(tables: Tables, entity: str, record_table: Any) -> sa.ColumnElement:
-    """When each row of `record_table` entered its current stage (its creation if no history)."""
+def entered_at(tables: Tables, entity: str, record_table: Any,
+               tracking: stage_tracking.Tracking | None = None) -> sa.ColumnElement:
+    """When each row of `record_table` entered its current stage (its creation if no history):
+    from `tracking`'s row of the record (one primary-key lookup) when given, else from the history."""
+    if tracking is not None:
+        entered = (sa.select(tracking.table.c.entered_at)
+                   .where(tracking.table.c.record_id == record_table.c.id).scalar_subquery())
+        return sa.func.coalesce(entered, record_table.c.created_at)
     history = tables.system("atrium_stage_history")
     last_move = (sa.select(sa.func.max(history.c.changed_at))
                  .where(history.c.entity == entity, history.c.record_id == record_table.c.id)
@@ -49,12 +57,15 @@ def _before(now: dt.datetime, days: float) -> sa.ColumnElement:
 
 
 def stage_condition(blueprint: Blueprint, tables: Tables, column: sa.ColumnElement, field: Field,
-                    operator: str, value: Any, now: dt.datetime) -> sa.ColumnElement:
-    """`{stage: {stalled: true}}` and `{stage: {in_stage_longer_than_days: N}}` as SQL."""
+                    operator: str, value: Any, now: dt.datetime,
+                    connection: Connection | None = None) -> sa.ColumnElement:
+    """`{stage: {stalled: true}}` and `{stage: {in_stage_longer_than_days: N}}` as SQL (with a
+    `connection`, from the stage tracking table when its database holds it)."""
     pipeline = blueprint.pipelines.get(field.pipeline or "")
     if field.type != "stage" or pipeline is None:
         raise ValueError(f"'{operator}' applies to stage fields only")
-    since = entered_at(tables, pipeline.entity, column.table)
+    tracking = stage_tracking.tracked(connection, pipeline) if connection is not None else None
+    since = entered_at(tables, pipeline.entity, column.table, tracking)
     if operator == "in_stage_longer_than_days":
         return since < _before(now, int(value))
     if pipeline.stall_after_days is None:

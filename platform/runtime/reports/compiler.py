@@ -103,7 +103,8 @@ class ReportCompiler(ReportParts):
         """The FROM clause over the pre-aggregate: its columns are named as the fields they hold,
         so filters, groups, the viewer's scope (the owner column) and field secrecy compile as over
         the entity's table (every path a covered report reads is a plain field: no join)."""
-        joins = Joins(self.blueprint, self.scope.tables, entity, join_filter=self.scope.row_filter)
+        joins = Joins(self.blueprint, self.scope.tables, entity, join_filter=self.scope.row_filter,
+                      connection=self.scope.connection)
         joins.base = joins.from_clause = shape.table
         return joins
 

@@ -9,8 +9,11 @@ into it. With a period (`period: {within: this_quarter}` or the request's), only
 that period count: the records that reached each stage during it. The report's `where`, the
 request's filters and the viewer's scope choose the records, as in every report.
 
-One statement: the history grouped per record (the furthest step reached, a flag per lost outcome),
-joined to the records, with one conditional aggregate per stage and measure.
+One statement: per record, the furthest step reached and a flag per lost outcome, joined to the
+records, with one conditional aggregate per stage and measure. Without a period those come from the
+pipeline's stage tracking table (one row per record, kept by the database: schema/stage_tracking.py)
+when the database holds it; with a period, or before `atrium migrate` made that table, from the
+history grouped per record (`history_reached`, also the reference the tests compare with).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from atrium.metadata.model import Document
 from atrium.runtime.query.periods import as_bounds, local_today, period_range
 from atrium.runtime.reports.columns import CONVERSION, CONVERSION_FROM_FIRST, RECORDS, ReportColumn, normalize
 from atrium.runtime.reports.parts import CompiledReport, Measure, ReportParts, ReportRequest
+from atrium.runtime.schema import stage_tracking
 
 PERCENT = Decimal(100)
 
@@ -32,29 +36,26 @@ def compile_funnel(compiler: ReportParts, document: Document, entity: str,
                    request: ReportRequest) -> CompiledReport:
     scope = compiler.scope
     pipeline = compiler.blueprint.pipelines[document["pipeline"]]
-    history = scope.tables.system("atrium_stage_history")
     ladder = [stage for stage in pipeline.stages if stage.outcome != "lost"]
     losses = [stage for stage in pipeline.stages if stage.outcome == "lost"]
-    step = sa.case({stage.name: index for index, stage in enumerate(ladder)}, value=history.c.to_stage)
-    moves = [history.c.entity == entity, history.c.pipeline == pipeline.name]
     within = request.period or (document.get("period") or {}).get("within")
     period = None
     if within:
         period = period_range(within, local_today(scope.now, scope.timezone))
-        low, high = as_bounds(*period, "datetime", scope.timezone)
-        moves += [history.c.changed_at >= low, history.c.changed_at < high]
     joins = scope.joins(entity)
     where = compiler.where(joins, document, request)
-    if scope.access.scope(scope.actor, entity, "read") != "all" or document.get("where") \
-            or request.filters or request.owners is not None:
-        # only the history of the records counted: a rep's funnel reads a rep's history through
-        # the (entity, record_id) index instead of grouping every record's moves
-        chosen = sa.select(joins.base.c.id).select_from(joins.from_clause).where(*where).correlate(None)
-        moves.append(history.c.record_id.in_(chosen))
-    reached = (sa.select(history.c.record_id, sa.func.max(step).label("furthest"),
-                         *(sa.func.max(sa.case((history.c.to_stage == stage.name, 1), else_=0)).label(f"lost{i}")
-                           for i, stage in enumerate(losses)))
-               .where(*moves).group_by(history.c.record_id).subquery("reached"))
+    tracking = stage_tracking.tracked(scope.connection, pipeline) if period is None else None
+    reached: Any
+    if tracking is not None:
+        reached = tracking.table
+    else:
+        chosen = None
+        if scope.access.scope(scope.actor, entity, "read") != "all" or document.get("where") \
+                or request.filters or request.owners is not None:
+            # only the history of the records counted: a rep's funnel reads a rep's history through
+            # the (entity, record_id) index instead of grouping every record's moves
+            chosen = sa.select(joins.base.c.id).select_from(joins.from_clause).where(*where).correlate(None)
+        reached = history_reached(compiler, pipeline, entity, period, chosen)
     measures, dropped = compiler.measures(joins, document)
     if not measures:
         measures = [Measure("records", "count", None, ReportColumn("records", "measure", "integer", RECORDS,
@@ -77,6 +78,28 @@ def compile_funnel(compiler: ReportParts, document: Document, entity: str,
     return CompiledReport(document.name, "funnel", entity, columns, statement, measures=measures,
                           metrics=metrics, entities=compiler.entities_read(joins),
                           extra={"stages": [(stage.name, stage.outcome) for stage, _ in stages], "period": period})
+
+
+def history_reached(compiler: ReportParts, pipeline: Any, entity: str, period: tuple | None,
+                    chosen: sa.Select | None) -> sa.Subquery:
+    """Per record (among `chosen`, if given) whose history has moves of the pipeline (made in
+    `period`, if given): `furthest`, the highest ladder step it moved into, and `lost<i>` per lost
+    outcome, 1 when it moved into it."""
+    scope = compiler.scope
+    history = scope.tables.system("atrium_stage_history")
+    ladder = [stage for stage in pipeline.stages if stage.outcome != "lost"]
+    losses = [stage for stage in pipeline.stages if stage.outcome == "lost"]
+    step = sa.case({stage.name: index for index, stage in enumerate(ladder)}, value=history.c.to_stage)
+    moves = [history.c.entity == entity, history.c.pipeline == pipeline.name]
+    if period is not None:
+        low, high = as_bounds(*period, "datetime", scope.timezone)
+        moves += [history.c.changed_at >= low, history.c.changed_at < high]
+    if chosen is not None:
+        moves.append(history.c.record_id.in_(chosen))
+    return (sa.select(history.c.record_id, sa.func.max(step).label("furthest"),
+                      *(sa.func.max(sa.case((history.c.to_stage == stage.name, 1), else_=0)).label(f"lost{i}")
+                        for i, stage in enumerate(losses)))
+            .where(*moves).group_by(history.c.record_id).subquery("reached"))
 
 
 def shape_funnel(connection: Connection, compiled: CompiledReport, result: Any,

@@ -85,7 +85,8 @@ class ReportScope:
 
     def joins(self, entity: str) -> Joins:
         """The FROM clause over `entity`; each joined entity only where the viewer may read it."""
-        return Joins(self.blueprint, self.tables, entity, join_filter=self.row_filter)
+        return Joins(self.blueprint, self.tables, entity, join_filter=self.row_filter,
+                     connection=self.connection)
 
     def hidden_step(self, entity: str, path: str) -> str | None:
         """The first field along `path` the viewer's role hides (as `entity.field`), if any."""

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
 from atrium.runtime.duplicates.keys import fill_match_keys, key_gaps
-from atrium.runtime.schema import preaggregates
+from atrium.runtime.schema import preaggregates, stage_tracking
 from atrium.runtime.schema.database import refresh_statistics
 from atrium.runtime.schema.field_renames import FieldRename, follow_renames
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, index_columns, location_columns
@@ -56,7 +56,8 @@ class Step:
     # move_values (records holding `value`, a removed stage or option, get `target`),
     # search_index, search_fill, search_extension, search_unindexed (the global search: search/index.py),
     # fill_keys (values typed before a duplicate rule compared them get their key: duplicates/keys.py),
-    # preaggregate_build, preaggregate_drop (what summary reports are answered from: preaggregates.py)
+    # preaggregate_build, preaggregate_drop (what summary reports are answered from: preaggregates.py),
+    # tracking_build, tracking_drop (entered-stage time and furthest stage per record: stage_tracking.py)
     action: str
     table: str
     name: str  # column or index
@@ -204,6 +205,8 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
               for change in search_index.plan(connection, blueprint, tables)]
     steps += [Step(f"preaggregate_{change.kind}", change.entity, change.table, change.description)
               for change in preaggregates.plan(connection, blueprint, tables)]
+    steps += [Step(f"tracking_{change.kind}", change.entity, change.table, change.description)
+              for change in stage_tracking.plan(connection, blueprint)]
     return MigrationPlan(tuple(steps), tuple(refused), tuple(stranded))
 
 
@@ -282,7 +285,8 @@ def apply_migration(engine: Engine, blueprint: Blueprint, plan: MigrationPlan,
         finally:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys=ON")
-    refresh_statistics(engine, [*tables.metadata.tables, *(s.name for s in preaggregates.shapes(blueprint, tables))])
+    refresh_statistics(engine, [*tables.metadata.tables, *(s.name for s in preaggregates.shapes(blueprint, tables)),
+                                *(t.name for t in stage_tracking.trackings(blueprint))])
 
 
 def apply_in_transaction(connection: Connection, blueprint: Blueprint, plan: MigrationPlan,
@@ -344,6 +348,7 @@ def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables:
             fill_match_keys(connection, blueprint, tables, blueprint.entities[step.table], only=step.name)
         search_index.build(connection, op, blueprint, tables)  # after the schema: a rebuilt table lost its triggers
         preaggregates.build(connection, blueprint, tables)  # likewise
+        stage_tracking.build(connection, blueprint, tables)  # after the value moves: their history counts
     except sa.exc.DBAPIError as error:  # the transaction rolls back: nothing is changed
         reason = " ".join(str(getattr(error, "orig", None) or error).split())
         raise MigrationFailed(f"the database refused the migration, nothing was changed: {reason}") from error
@@ -357,7 +362,7 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
     deferred_keys: list[tuple[str, sa.ForeignKey]] = []
     for step in plan.steps:
         # the search index, keys, pre-aggregates and renamed uses come after the schema (_apply)
-        if step.action.startswith(("search_", "preaggregate_")) or step.action in ("fill_keys", "rename_field"):
+        if step.action.startswith(("search_", "preaggregate_", "tracking_")) or step.action in ("fill_keys", "rename_field"):
             continue
         table = tables.metadata.tables[step.table]
         if step.action == "create_table":

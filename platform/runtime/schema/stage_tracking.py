@@ -1,0 +1,274 @@
+"""Stage tracking: per record of a pipeline's entity, when it entered its current stage and the
+furthest stage it reached, so `stalled`, `in_stage_longer_than_days` and funnels read one row per
+record instead of grouping the stage history (atrium_stage_history).
+
+One side table per pipeline, `atrium_track_<entity>_<digest>`: `record_id` (primary key),
+`entered_at` (the newest move of the record, as `stage_analytics.entered_at` reads it from the
+history), `furthest` (the highest step of the pipeline's ladder, its open stages and won outcome in
+the order the pipeline lists them, that a move of the record went into; empty when none did) and a
+`lost<i>` flag per lost outcome (1 when a move went into it). The digest covers the pipeline's
+name, ladder and lost outcomes: a pipeline that changes (a stage added, removed or moved) gets a
+new table filled afresh from the history, and the old one is dropped, so a number is never read
+from a table of another ladder.
+
+Why a side table kept by triggers on the history rather than columns of the entity's table kept by
+the records service: every writer of a stage move already writes a history row (the records
+service, bulk changes, imports, automations, demo walks that rewrite a created record's history,
+a migration's value moves, SQL run by hand), so a row trigger on atrium_stage_history sees every
+one of them inside the writing transaction, and the entity's table (its columns, the recycle bin's
+copy of its rows, exports, the pre-aggregates' triggers) is left untouched. A record deleted and
+restored keeps its history, hence its tracking row. Each trigger recomputes the record's row from
+its history (a few rows found through the (entity, record_id) index), so inserts, deletes and
+corrections of history rows are all exact. PostgreSQL: a concurrent move of the same record waits
+on the record's row (its UPDATE comes before the history INSERT), so the recomputation reads the
+other's committed move.
+
+`plan` says what is missing or left over (`atrium migrate` lists it as `build stage tracking ...`),
+`build` makes it so in the migration's transaction, `rebuild` refills every table (`atrium
+recompute`). `tracked` is what queries ask: the table when the database holds it, else None (and
+they read the history, as before).
+"""
+from __future__ import annotations
+
+import hashlib
+import weakref
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from atrium.metadata.model import Blueprint, Pipeline
+from atrium.runtime.schema.tables import ID_TYPE, Tables, UTCDateTime, bounded_name
+
+PREFIX = "atrium_track_"
+HISTORY = "atrium_stage_history"
+SQLITE_TRIGGERS = ("insert", "delete", "update")
+
+
+@dataclass(frozen=True)
+class Tracking:
+    pipeline: str
+    entity: str
+    ladder: tuple[str, ...]  # the stages a funnel counts in order: open ones and the won outcome
+    losses: tuple[str, ...]  # the lost outcomes
+    table: sa.Table
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+
+@dataclass(frozen=True)
+class TrackingChange:
+    kind: str  # build, drop
+    entity: str
+    table: str
+    description: str
+
+
+def ladder_of(pipeline: Pipeline) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (tuple(stage.name for stage in pipeline.stages if stage.outcome != "lost"),
+            tuple(stage.name for stage in pipeline.stages if stage.outcome == "lost"))
+
+
+def tracking_of(pipeline: Pipeline, metadata: sa.MetaData | None = None) -> Tracking:
+    ladder, losses = ladder_of(pipeline)
+    text = "\n".join([pipeline.entity, pipeline.name, ",".join(ladder), ",".join(losses)])
+    digest = hashlib.sha1(text.encode()).hexdigest()[:10]
+    name = bounded_name(f"{PREFIX}{pipeline.entity}_{digest}")
+    table = sa.Table(name, metadata if metadata is not None else sa.MetaData(),
+                     sa.Column("record_id", ID_TYPE, primary_key=True, autoincrement=False),
+                     sa.Column("entered_at", UTCDateTime()),
+                     sa.Column("furthest", sa.Integer()),
+                     *(sa.Column(f"lost{i}", sa.Integer(), nullable=False) for i in range(len(losses))),
+                     sa.Index(bounded_name(f"ix_{name}_entered"), "entered_at"))
+    return Tracking(pipeline.name, pipeline.entity, ladder, losses, table)
+
+
+def trackings(blueprint: Blueprint) -> list[Tracking]:
+    """One per pipeline whose entity holds its stage field."""
+    metadata = sa.MetaData()
+    found = []
+    for pipeline in blueprint.pipelines.values():
+        entity = blueprint.entities.get(pipeline.entity)
+        if entity is None or entity.stage_field is None or entity.stage_field.pipeline != pipeline.name:
+            continue
+        found.append(tracking_of(pipeline, metadata))
+    return found
+
+
+_PRESENT: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+
+
+def tracked(connection: Connection, pipeline: Pipeline) -> Tracking | None:
+    """The pipeline's tracking when the database holds it (only a yes is remembered, as for the
+    pre-aggregates: a table is dropped only once the metadata no longer names it)."""
+    tracking = tracking_of(pipeline)
+    known = _PRESENT.setdefault(connection.engine, set())
+    if tracking.name in known:
+        return tracking
+    if sa.inspect(connection).has_table(tracking.name):
+        known.add(tracking.name)
+        return tracking
+    return None
+
+
+# --- what a record's row is, from its history --------------------------------------------------
+
+
+def _summary(tracking: Tracking, history: sa.Table) -> list[sa.ColumnElement]:
+    """The aggregates of one record's history rows, in the tracking table's column order."""
+    mine = history.c.pipeline == tracking.pipeline
+    step = sa.case({name: index for index, name in enumerate(tracking.ladder)}, value=history.c.to_stage)
+    return [sa.func.max(history.c.changed_at),
+            sa.func.max(sa.case((mine, step))),
+            *(sa.func.max(sa.case((sa.and_(mine, history.c.to_stage == name), 1), else_=0))
+              for name in tracking.losses)]
+
+
+def _columns(tracking: Tracking) -> list[str]:
+    return ["record_id", "entered_at", "furthest", *(f"lost{i}" for i in range(len(tracking.losses)))]
+
+
+def fill(connection: Connection, tables: Tables, tracking: Tracking) -> None:
+    """The tracking rows computed from the history (one INSERT ... SELECT ... GROUP BY)."""
+    history = tables.system(HISTORY)
+    select = (sa.select(history.c.record_id, *_summary(tracking, history))
+              .where(history.c.entity == tracking.entity).group_by(history.c.record_id))
+    connection.execute(sa.delete(tracking.table))
+    connection.execute(tracking.table.insert().from_select(_columns(tracking), select))
+
+
+# --- DDL ---------------------------------------------------------------------------------------
+
+
+def _quote(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote_identifier(name)
+
+
+def _recompute(connection: Connection, tables: Tables, tracking: Tracking, record: str) -> str:
+    """SQL (for a trigger body) making the tracking row of the record whose id is `record` (NEW.x
+    or OLD.x) what its history says, or removing it when it has no history left."""
+    history = tables.system(HISTORY)
+    q = lambda name: _quote(connection, name)  # noqa: E731
+    marker = sa.literal_column("__record__")
+    select = (sa.select(history.c.record_id, *_summary(tracking, history))
+              .where(history.c.entity == tracking.entity, history.c.record_id == marker)
+              .group_by(history.c.record_id))
+    text = str(select.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    text = text.replace("__record__", record)
+    entity = _literal(connection, tracking.entity)
+    columns = _columns(tracking)
+    listed = ", ".join(q(c) for c in columns)
+    gone = (f"DELETE FROM {q(tracking.name)} WHERE {q('record_id')} = {record} AND NOT EXISTS "
+            f"(SELECT 1 FROM {q(HISTORY)} WHERE {q('entity')} = {entity} AND {q('record_id')} = {record});")
+    if connection.dialect.name == "sqlite":
+        return f"{gone} INSERT OR REPLACE INTO {q(tracking.name)} ({listed}) {text};"
+    sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in columns[1:])
+    return (f"{gone} INSERT INTO {q(tracking.name)} ({listed}) {text} "
+            f"ON CONFLICT ({q('record_id')}) DO UPDATE SET {sets};")
+
+
+def _literal(connection: Connection, value: str) -> str:
+    return str(sa.literal(value).compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def sqlite_triggers(connection: Connection, tables: Tables, tracking: Tracking) -> list[str]:
+    q = lambda name: _quote(connection, name)  # noqa: E731
+    entity = _literal(connection, tracking.entity)
+    new, old = _recompute(connection, tables, tracking, "new.record_id"), \
+        _recompute(connection, tables, tracking, "old.record_id")
+    bodies = {"insert": ("AFTER INSERT", f"new.entity = {entity}", new),
+              "delete": ("AFTER DELETE", f"old.entity = {entity}", old),
+              "update": ("AFTER UPDATE", f"old.entity = {entity} OR new.entity = {entity}", f"{old} {new}")}
+    return [f"CREATE TRIGGER {q(f'{tracking.name}_{kind}')} {when} ON {q(HISTORY)} "
+            f"WHEN {condition} BEGIN {body} END"
+            for kind, (when, condition, body) in bodies.items()]
+
+
+def postgres_statements(connection: Connection, tables: Tables, tracking: Tracking) -> list[str]:
+    q = lambda name: _quote(connection, name)  # noqa: E731
+    entity = _literal(connection, tracking.entity)
+    function = (f"CREATE FUNCTION {q(tracking.name + '_f')}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
+                f"IF TG_OP <> 'INSERT' AND OLD.entity = {entity} THEN "
+                f"{_recompute(connection, tables, tracking, 'OLD.record_id')} END IF; "
+                f"IF TG_OP <> 'DELETE' AND NEW.entity = {entity} THEN "
+                f"{_recompute(connection, tables, tracking, 'NEW.record_id')} END IF; "
+                "RETURN NULL; END $body$")
+    trigger = (f"CREATE TRIGGER {q(tracking.name + '_t')} AFTER INSERT OR UPDATE OR DELETE ON {q(HISTORY)} "
+               f"FOR EACH ROW EXECUTE FUNCTION {q(tracking.name + '_f')}()")
+    return [function, trigger]
+
+
+def _live(connection: Connection) -> tuple[set[str], set[str]]:
+    """(the tracking tables, the names of their triggers) the database holds."""
+    names = {name for name in sa.inspect(connection).get_table_names() if name.startswith(PREFIX)}
+    if connection.dialect.name == "sqlite":
+        master = sa.table("sqlite_master", sa.column("name"), sa.column("type"))
+        triggers = set(connection.execute(sa.select(master.c.name).where(
+            master.c.type == "trigger", master.c.name.like(PREFIX + "%"))).scalars())
+    else:
+        trigger = sa.table("pg_trigger", sa.column("tgname"), sa.column("tgrelid"))
+        pg_class = sa.table("pg_class", sa.column("oid"), sa.column("relnamespace"))
+        triggers = set(connection.execute(
+            sa.select(trigger.c.tgname).select_from(trigger.join(pg_class, pg_class.c.oid == trigger.c.tgrelid))
+            .where(trigger.c.tgname.like(PREFIX + "%"),
+                   pg_class.c.relnamespace == sa.text("current_schema()::regnamespace"))).scalars())
+    return names, triggers
+
+
+def _trigger_names(connection: Connection, tracking: Tracking) -> set[str]:
+    if connection.dialect.name == "sqlite":
+        return {f"{tracking.name}_{kind}" for kind in SQLITE_TRIGGERS}
+    return {f"{tracking.name}_t"}
+
+
+def plan(connection: Connection, blueprint: Blueprint) -> list[TrackingChange]:
+    """What stage tracking the database lacks, and the tables no pipeline asks for (only reads)."""
+    live_tables, live_triggers = _live(connection)
+    wanted = trackings(blueprint)
+    changes = [TrackingChange("build", t.entity, t.name,
+                              f"build stage tracking {t.name}: {t.entity} by pipeline {t.pipeline}")
+               for t in wanted
+               if t.name not in live_tables or not _trigger_names(connection, t) <= live_triggers]
+    names = {t.name for t in wanted}
+    changes += [TrackingChange("drop", "", name, f"drop stage tracking {name} (no pipeline reads it)")
+                for name in sorted(live_tables - names)]
+    return changes
+
+
+def drop(connection: Connection, name: str) -> None:
+    q = lambda n: _quote(connection, n)  # noqa: E731
+    if connection.dialect.name == "sqlite":
+        for kind in SQLITE_TRIGGERS:
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {q(f'{name}_{kind}')}")
+    else:  # the function's trigger goes with it
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {q(name + '_f')}() CASCADE")
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
+
+
+def build(connection: Connection, blueprint: Blueprint, tables: Tables) -> None:
+    """Make the database hold what `plan` finds missing, in the caller's transaction (after the
+    schema steps and a migration's value moves: their history rows are counted by the fill)."""
+    by_name = {t.name: t for t in trackings(blueprint)}
+    for change in plan(connection, blueprint):
+        drop(connection, change.table)
+        tracking = by_name.get(change.table)
+        if change.kind != "build" or tracking is None:
+            continue
+        tracking.table.create(connection)
+        statements = (sqlite_triggers(connection, tables, tracking) if connection.dialect.name == "sqlite"
+                      else postgres_statements(connection, tables, tracking))
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+        fill(connection, tables, tracking)
+
+
+def rebuild(connection: Connection, blueprint: Blueprint, tables: Tables) -> list[str]:
+    """Every tracking table recomputed from the history (`atrium recompute`); the names refilled."""
+    build(connection, blueprint, tables)
+    refilled = []
+    for tracking in trackings(blueprint):
+        fill(connection, tables, tracking)
+        refilled.append(tracking.name)
+    return refilled

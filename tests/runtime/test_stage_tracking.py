@@ -1,0 +1,164 @@
+"""Stage tracking (runtime/schema/stage_tracking.py): the entered-stage time and furthest stage per
+record that `stalled`, `in_stage_longer_than_days` and funnels read. After every kind of write
+(create, stage moves forward and back, bulk create and update, an import, delete to the recycle bin
+and restore, a correction of the history by hand, `atrium recompute`, a pipeline changed in the
+metadata with its records moved) the funnels, the stalled list, a filtered list and a summary report
+give, for an admin (all), a manager (team) and a rep (own), what the stage history itself gives:
+the same queries run with the tracking table out of the way."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from blueprint_factory import write_blueprint
+from report_kit import ENTITIES, NOW, PIPELINES, ROLES, TARGETS, ZONE, build_world, module_database, write_reports
+
+from atrium.cli import main
+from atrium.metadata import load_blueprint
+from atrium.runtime.access.secured import SecuredRecords
+from atrium.runtime.io.importer import Importer, ImportOptions, read_csv
+from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.records.evaluation import SYSTEM
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.schema import stage_tracking
+from atrium.runtime.schema.migrations import migrate, plan_migration
+from atrium.runtime.site.site import Site
+
+pytestmark = pytest.mark.database
+
+REPORTS = {
+    "funnel": {"type": "funnel", "pipeline": "deal", "measures": {"deals": "count", "amount": {"sum": "amount"}}},
+    "funnel_east": {"type": "funnel", "pipeline": "deal", "where": {"region": "east"}},
+    "stalled": {"type": "list", "source": "deal", "where": {"stage": {"stalled": True}},
+                "columns": ["name", "owner", "stage", "amount"], "sort": "name"},
+    "long_by_stage": {"source": "deal", "where": {"stage": {"in_stage_longer_than_days": 30}},
+                      "group_by": ["stage"], "measures": {"deals": "count", "amount": {"sum": "amount"}}},
+    "not_stalled_by_owner": {"source": "deal", "where": {"stage": {"stalled": False}}, "group_by": ["owner"],
+                             "measures": {"deals": "count"}},
+}
+VIEWERS = ("boss", "mgr", "rep1")
+LISTS = ({"stage": {"stalled": True}}, {"stage": {"in_stage_longer_than_days": 60}, "region": "east"})
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    with module_database(tmp_path_factory) as (engine, url):
+        folder = tmp_path_factory.mktemp("tracking")
+        world = build_world(folder, engine, url, REPORTS, deals=50)
+        world.folder, world.url = folder, url  # for the CLI
+        yield world
+
+
+def answers(site: Site, world, viewer: str) -> dict:
+    reports, actor = Reports(site), world.actor(viewer)
+    found: dict = {name: (result.rows, result.totals)
+                   for name in REPORTS for result in [reports.run(actor, name)]}
+    secured = SecuredRecords(site)
+    for i, where in enumerate(LISTS):
+        page = secured.list(actor, ListQuery("deal", where=where, sort=("name",), limit=500))
+        found[f"list{i}"] = [record["id"] for record in page.records]
+    return found
+
+
+def rows_of(site: Site, tracking: stage_tracking.Tracking) -> list[tuple]:
+    with site.engine.connect() as connection:
+        return sorted(tuple(row) for row in connection.execute(sa.select(tracking.table)))
+
+
+def assert_same_as_history(world, monkeypatch, site: Site | None = None) -> None:
+    site = site or world.site
+    (tracking,) = stage_tracking.trackings(site.blueprint)
+    kept = rows_of(site, tracking)
+    with site.engine.begin() as connection:  # what the history says, computed afresh
+        stage_tracking.fill(connection, site.tables, tracking)
+    assert rows_of(site, tracking) == kept
+    for viewer in VIEWERS:
+        with site.engine.connect() as connection:
+            assert stage_tracking.tracked(connection, site.blueprint.pipelines["deal"]) is not None
+        from_tracking = answers(site, world, viewer)
+        with monkeypatch.context() as patch:
+            patch.setattr(stage_tracking, "tracked", lambda connection, pipeline: None)
+            from_history = answers(site, world, viewer)
+        assert from_tracking == from_history, viewer
+    boss = answers(site, world, "boss")  # the comparison is not between empty answers
+    assert boss["stalled"][0] and boss["list0"] and boss["funnel"][0][0]["deals"] > 0
+
+
+def test_the_stage_widgets_equal_the_history_after_each_kind_of_write(world, monkeypatch):
+    site, users = world.site, world.users
+    deals = [d["id"] for d in world.deals]
+    assert_same_as_history(world, monkeypatch)
+
+    created = site.records.create("deal", {"name": "New", "owner": users["rep1"], "amount": Decimal(12),
+                                           "stage": "qualify", "region": "east"})
+    site.records.update("deal", deals[0], {"stage": "won"})  # forward
+    site.records.update("deal", deals[4], {"stage": "lead"})  # back
+    site.records.update("deal", deals[6], {"stage": "lost"})
+    assert_same_as_history(world, monkeypatch)
+
+    made = site.records.bulk_create("deal", [{"name": f"Bulk {i}", "owner": users["rep1" if i % 2 else "mgr"],
+                                              "stage": "propose", "region": "east"} for i in range(6)])
+    site.records.bulk_update("deal", [(i, {"stage": "propose"}) for i in deals[10:20]]
+                             + [(made[0]["id"], {"stage": "lead"})])
+    assert_same_as_history(world, monkeypatch)
+
+    importer = Importer(site, world.actor("boss"), "deal")
+    csv_file = read_csv(b"name,stage,region\nImported one,qualify,east\nImported two,won,west\n", "en")
+    assert importer.run(csv_file, ImportOptions(importer.guess_mapping(csv_file.header))).created == 2
+    assert_same_as_history(world, monkeypatch)
+
+    site.records.delete("deal", deals[1])
+    site.records.delete("deal", created["id"])
+    assert_same_as_history(world, monkeypatch)  # to the recycle bin
+    site.trash.restore(SYSTEM, record=("deal", deals[1]))
+    assert_same_as_history(world, monkeypatch)  # back from it
+
+    # the history corrected by hand: its newest move of a record taken out, one of another dated back
+    history = site.tables.system("atrium_stage_history")
+    with site.engine.begin() as connection:
+        newest = connection.execute(sa.select(sa.func.max(history.c.id)).where(
+            history.c.entity == "deal", history.c.record_id == deals[0])).scalar_one()
+        connection.execute(sa.delete(history).where(history.c.id == newest))
+        connection.execute(sa.update(history).where(history.c.record_id == deals[4], history.c.entity == "deal")
+                           .values(changed_at=NOW - dt.timedelta(days=90)))
+    assert_same_as_history(world, monkeypatch)
+
+
+def test_recompute_rebuilds_it_and_a_changed_pipeline_gets_a_new_table(world, monkeypatch, tmp_path, capsys):
+    site = world.site
+    (tracking,) = stage_tracking.trackings(site.blueprint)
+    with site.engine.begin() as connection:  # out of step on purpose: recompute puts it right
+        connection.execute(sa.update(tracking.table).values(furthest=0, entered_at=NOW))
+    with pytest.raises(AssertionError):
+        assert_same_as_history(world, monkeypatch)
+    assert main(["--blueprint", str(world.folder), "--db", world.url, "recompute"]) == 0
+    assert "1 stage tracking table(s) rebuilt from the stage history." in capsys.readouterr().out
+    assert_same_as_history(world, monkeypatch)
+
+    # a stage added after qualify, propose removed with its records moved back to qualify
+    stages = [s for s in PIPELINES["deal"]["stages"] if s["name"] != "propose"]
+    stages.insert(2, {"name": "demo", "label": {"en": "Demo", "zh": "演示"}, "probability": 45})
+    pipelines = {"deal": {**PIPELINES["deal"], "stages": stages, "moved": {"propose": "qualify"}}}
+    write_blueprint(tmp_path, ENTITIES, pipelines, ROLES, timezone=ZONE, targets=TARGETS)
+    write_reports(tmp_path, REPORTS)
+    blueprint = load_blueprint(tmp_path)
+    (changed,) = stage_tracking.trackings(blueprint)
+    assert changed.name != tracking.name
+    with site.engine.connect() as connection:
+        steps = {(s.action, s.name) for s in plan_migration(connection, blueprint).steps}
+    assert {("tracking_build", changed.name), ("tracking_drop", tracking.name)} <= steps
+    migrate(site.engine, blueprint)
+    with site.engine.connect() as connection:
+        assert stage_tracking.plan(connection, blueprint) == []
+        assert not sa.inspect(connection).has_table(tracking.name)
+    moved = Site.open(blueprint, world.url, engine=site.engine, clock=lambda: NOW)
+    assert_same_as_history(world, monkeypatch, moved)
+    funnel = Reports(moved).run(world.actor("boss"), "funnel").rows
+    assert [row["stage"] for row in funnel] == ["lead", "qualify", "demo", "won", "lost"]
+    deal = [d["id"] for d in world.deals][12]  # lead, propose (moved to qualify): never reached won
+    reached = funnel[2]["deals"]
+    moved.records.update("deal", deal, {"stage": "demo"})  # the new stage, tracked by the new table's triggers
+    assert_same_as_history(world, monkeypatch, moved)
+    assert Reports(moved).run(world.actor("boss"), "funnel").rows[2]["deals"] == reached + 1
