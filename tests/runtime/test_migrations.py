@@ -157,8 +157,11 @@ def test_system_columns_and_tables(engine, tmp_path):
     blueprint = make_blueprint(tmp_path / "bp", ALL_TYPES, THING_PIPELINE)
     migrate(engine, blueprint)
     names = set(inspect(engine).get_table_names())
-    # on SQLite the global search's FTS5 tables (search/index.py) sit beside them, named for it
-    assert {n for n in names if not n.startswith("atrium_search_")} == set(SYSTEM_TABLES) | {"parent", "thing"}
+    # on SQLite the global search's FTS5 tables (search/index.py) sit beside them, named for it, and
+    # the pipeline's stage tracking table (schema/stage_tracking.py) too
+    assert {n for n in names if n.startswith("atrium_track_thing_")} != set()
+    assert {n for n in names if not n.startswith(("atrium_search_", "atrium_track_"))} == \
+        set(SYSTEM_TABLES) | {"parent", "thing"}
     for table in ("parent", "thing"):
         found = columns(engine, table)
         assert all(name in found for name in SYSTEM_COLUMNS)

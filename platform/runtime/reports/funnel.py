@@ -17,6 +17,7 @@ history grouped per record (`history_reached`, also the reference the tests comp
 """
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -80,7 +81,7 @@ def compile_funnel(compiler: ReportParts, document: Document, entity: str,
                           extra={"stages": [(stage.name, stage.outcome) for stage, _ in stages], "period": period})
 
 
-def history_reached(compiler: ReportParts, pipeline: Any, entity: str, period: tuple | None,
+def history_reached(compiler: ReportParts, pipeline: Any, entity: str, period: tuple[dt.date, dt.date] | None,
                     chosen: sa.Select | None) -> sa.Subquery:
     """Per record (among `chosen`, if given) whose history has moves of the pipeline (made in
     `period`, if given): `furthest`, the highest ladder step it moved into, and `lost<i>` per lost
@@ -92,7 +93,7 @@ def history_reached(compiler: ReportParts, pipeline: Any, entity: str, period: t
     step = sa.case({stage.name: index for index, stage in enumerate(ladder)}, value=history.c.to_stage)
     moves = [history.c.entity == entity, history.c.pipeline == pipeline.name]
     if period is not None:
-        low, high = as_bounds(*period, "datetime", scope.timezone)
+        low, high = as_bounds(period[0], period[1], "datetime", scope.timezone)
         moves += [history.c.changed_at >= low, history.c.changed_at < high]
     if chosen is not None:
         moves.append(history.c.record_id.in_(chosen))

@@ -362,7 +362,8 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
     deferred_keys: list[tuple[str, sa.ForeignKey]] = []
     for step in plan.steps:
         # the search index, keys, pre-aggregates and renamed uses come after the schema (_apply)
-        if step.action.startswith(("search_", "preaggregate_", "tracking_")) or step.action in ("fill_keys", "rename_field"):
+        if step.action.startswith(("search_", "preaggregate_", "tracking_")) \
+                or step.action in ("fill_keys", "rename_field"):
             continue
         table = tables.metadata.tables[step.table]
         if step.action == "create_table":

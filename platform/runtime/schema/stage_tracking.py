@@ -151,7 +151,7 @@ def _recompute(connection: Connection, tables: Tables, tracking: Tracking, recor
     or OLD.x) what its history says, or removing it when it has no history left."""
     history = tables.system(HISTORY)
     q = lambda name: _quote(connection, name)  # noqa: E731
-    marker = sa.literal_column("__record__")
+    marker: sa.ColumnElement = sa.literal_column("__record__")
     select = (sa.select(history.c.record_id, *_summary(tracking, history))
               .where(history.c.entity == tracking.entity, history.c.record_id == marker)
               .group_by(history.c.record_id))
