@@ -93,7 +93,7 @@ async def measure_tracking(app, person: str, rounds: int, history: bool) -> dict
     cookie = await sign_in(app, name, password)
     tracked = stage_tracking.tracked
     if history:
-        stage_tracking.tracked = lambda connection, pipeline: None
+        stage_tracking.tracked = lambda *_: None
     try:
         cache, cpu, per_widget = cache_of(app.state), [], {}
         for _ in range(rounds):

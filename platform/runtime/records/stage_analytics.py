@@ -64,7 +64,8 @@ def stage_condition(blueprint: Blueprint, tables: Tables, column: sa.ColumnEleme
     pipeline = blueprint.pipelines.get(field.pipeline or "")
     if field.type != "stage" or pipeline is None:
         raise ValueError(f"'{operator}' applies to stage fields only")
-    tracking = stage_tracking.tracked(connection, pipeline) if connection is not None else None
+    tracking = stage_tracking.tracked(connection, pipeline, blueprint.entities[pipeline.entity]) \
+        if connection is not None else None
     since = entered_at(tables, pipeline.entity, column.table, tracking)
     if operator == "in_stage_longer_than_days":
         return since < _before(now, int(value))

@@ -12,7 +12,9 @@ request's filters and the viewer's scope choose the records, as in every report.
 One statement: per record, the furthest step reached and a flag per lost outcome, joined to the
 records, with one conditional aggregate per stage and measure. Without a period those come from the
 pipeline's stage tracking table (one row per record, kept by the database: schema/stage_tracking.py)
-when the database holds it; with a period, or before `atrium migrate` made that table, from the
+when the database holds it, and a funnel that only counts the records of the viewer's scope sums
+the rows of its owners in the tracking table's aggregate by owner × furthest stage
+(schema/funnel_aggregates.py); with a period, or before `atrium migrate` made that table, from the
 history grouped per record (`history_reached`, also the reference the tests compare with).
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ from atrium.metadata.model import Document
 from atrium.runtime.query.periods import as_bounds, local_today, period_range
 from atrium.runtime.reports.columns import CONVERSION, CONVERSION_FROM_FIRST, RECORDS, ReportColumn, normalize
 from atrium.runtime.reports.parts import CompiledReport, Measure, ReportParts, ReportRequest
-from atrium.runtime.schema import stage_tracking
+from atrium.runtime.schema import funnel_aggregates, stage_tracking
 
 PERCENT = Decimal(100)
 
@@ -44,10 +46,16 @@ def compile_funnel(compiler: ReportParts, document: Document, entity: str,
     if within:
         period = period_range(within, local_today(scope.now, scope.timezone))
     joins = scope.joins(entity)
+    tracking = stage_tracking.tracked(scope.connection, pipeline, compiler.blueprint.entities[entity]) \
+        if period is None else None
+    aggregate = tracking.aggregate if tracking is not None and _counts_only(document, request) else None
+    if aggregate is not None:  # the rows of the owners in scope: columns named as the entity's
+        joins.base = joins.from_clause = aggregate
     where = compiler.where(joins, document, request)
-    tracking = stage_tracking.tracked(scope.connection, pipeline) if period is None else None
     reached: Any
-    if tracking is not None:
+    if aggregate is not None:
+        reached = aggregate
+    elif tracking is not None:
         reached = tracking.table
     else:
         chosen = None
@@ -62,14 +70,17 @@ def compile_funnel(compiler: ReportParts, document: Document, entity: str,
         measures = [Measure("records", "count", None, ReportColumn("records", "measure", "integer", RECORDS,
                                                                    function="count"))]
     counted = Measure("_records", "count", None, ReportColumn("_records", "measure", "integer", RECORDS))
+    if aggregate is not None:  # a record count is the sum of the rows' counts
+        for measure in [counted, *measures]:
+            measure.tally = aggregate.c[funnel_aggregates.COUNT]
     metrics, metric_columns = compiler.metrics(document, dropped)
     stages = [(stage, reached.c.furthest >= index) for index, stage in enumerate(ladder)] + \
              [(stage, reached.c[f"lost{i}"] == 1) for i, stage in enumerate(losses)]
     selected = [measure.aggregate(condition).label(f"s{k}_{measure.name}")
                 for k, (_, condition) in enumerate(stages) for measure in [counted, *measures]]
-    statement = (sa.select(*selected)
-                 .select_from(joins.from_clause.join(reached, reached.c.record_id == joins.base.c.id))
-                 .where(*where))
+    source = joins.from_clause if aggregate is not None else \
+        joins.from_clause.join(reached, reached.c.record_id == joins.base.c.id)
+    statement = sa.select(*selected).select_from(source).where(*where)
     stage_field = compiler.blueprint.entities[entity].fields[pipeline.field]
     columns = [ReportColumn("stage", "group", "stage", stage_field.label, stage_field, entity),
                *(m.column for m in measures),
@@ -78,7 +89,16 @@ def compile_funnel(compiler: ReportParts, document: Document, entity: str,
                *metric_columns]
     return CompiledReport(document.name, "funnel", entity, columns, statement, measures=measures,
                           metrics=metrics, entities=compiler.entities_read(joins),
-                          extra={"stages": [(stage.name, stage.outcome) for stage, _ in stages], "period": period})
+                          extra={"stages": [(stage.name, stage.outcome) for stage, _ in stages], "period": period,
+                                 "aggregate": aggregate is not None})
+
+
+def _counts_only(document: Document, request: ReportRequest) -> bool:
+    """Whether the funnel counts records of the viewer's scope only (no filter, no sum): what the
+    funnel aggregate by owner × furthest stage answers."""
+    measures = document.get("measures") or {}
+    return not document.get("where") and not request.filters and \
+        all(spec == "count" or spec == {"count": "id"} for spec in measures.values())
 
 
 def history_reached(compiler: ReportParts, pipeline: Any, entity: str, period: tuple[dt.date, dt.date] | None,

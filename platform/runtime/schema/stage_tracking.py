@@ -37,7 +37,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from atrium.metadata.model import Blueprint, Pipeline
+from atrium.metadata.model import Blueprint, Entity, Pipeline
+from atrium.runtime.schema import funnel_aggregates
+from atrium.runtime.schema.preaggregates import owner_key
 from atrium.runtime.schema.tables import ID_TYPE, Tables, UTCDateTime, bounded_name
 
 PREFIX = "atrium_track_"
@@ -52,6 +54,7 @@ class Tracking:
     ladder: tuple[str, ...]  # the stages a funnel counts in order: open ones and the won outcome
     losses: tuple[str, ...]  # the lost outcomes
     table: sa.Table
+    aggregate: sa.Table | None = None  # the funnel's pre-aggregate by owner × furthest stage (funnel_aggregates.py)
 
     @property
     def name(self) -> str:
@@ -71,9 +74,9 @@ def ladder_of(pipeline: Pipeline) -> tuple[tuple[str, ...], tuple[str, ...]]:
             tuple(stage.name for stage in pipeline.stages if stage.outcome == "lost"))
 
 
-def tracking_of(pipeline: Pipeline, metadata: sa.MetaData | None = None) -> Tracking:
+def tracking_of(pipeline: Pipeline, entity: Entity, metadata: sa.MetaData | None = None) -> Tracking:
     ladder, losses = ladder_of(pipeline)
-    text = "\n".join([pipeline.entity, pipeline.name, ",".join(ladder), ",".join(losses)])
+    text = "\n".join([pipeline.entity, pipeline.name, ",".join(ladder), ",".join(losses), owner_key(entity)])
     digest = hashlib.sha1(text.encode()).hexdigest()[:10]
     name = bounded_name(f"{PREFIX}{pipeline.entity}_{digest}")
     table = sa.Table(name, metadata if metadata is not None else sa.MetaData(),
@@ -82,7 +85,8 @@ def tracking_of(pipeline: Pipeline, metadata: sa.MetaData | None = None) -> Trac
                      sa.Column("furthest", sa.Integer()),
                      *(sa.Column(f"lost{i}", sa.Integer(), nullable=False) for i in range(len(losses))),
                      sa.Index(bounded_name(f"ix_{name}_entered"), "entered_at"))
-    return Tracking(pipeline.name, pipeline.entity, ladder, losses, table)
+    return Tracking(pipeline.name, pipeline.entity, ladder, losses, table,
+                    funnel_aggregates.aggregate_table(name, entity, len(losses)))
 
 
 def trackings(blueprint: Blueprint) -> list[Tracking]:
@@ -93,17 +97,18 @@ def trackings(blueprint: Blueprint) -> list[Tracking]:
         entity = blueprint.entities.get(pipeline.entity)
         if entity is None or entity.stage_field is None or entity.stage_field.pipeline != pipeline.name:
             continue
-        found.append(tracking_of(pipeline, metadata))
+        found.append(tracking_of(pipeline, entity, metadata))
     return found
 
 
 _PRESENT: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
 
 
-def tracked(connection: Connection, pipeline: Pipeline) -> Tracking | None:
-    """The pipeline's tracking when the database holds it (only a yes is remembered, as for the
-    pre-aggregates: a table is dropped only once the metadata no longer names it)."""
-    tracking = tracking_of(pipeline)
+def tracked(connection: Connection, pipeline: Pipeline, entity: Entity) -> Tracking | None:
+    """The pipeline's tracking (and its funnel aggregate, built with it) when the database holds
+    it (only a yes is remembered, as for the pre-aggregates: a table is dropped only once the
+    metadata no longer names it)."""
+    tracking = tracking_of(pipeline, entity)
     known = _PRESENT.setdefault(connection.engine, set())
     if tracking.name in known:
         return tracking
@@ -162,11 +167,9 @@ def _recompute(connection: Connection, tables: Tables, tracking: Tracking, recor
     listed = ", ".join(q(c) for c in columns)
     gone = (f"DELETE FROM {q(tracking.name)} WHERE {q('record_id')} = {record} AND NOT EXISTS "
             f"(SELECT 1 FROM {q(HISTORY)} WHERE {q('entity')} = {entity} AND {q('record_id')} = {record});")
-    if connection.dialect.name == "sqlite":
-        return f"{gone} INSERT OR REPLACE INTO {q(tracking.name)} ({listed}) {text};"
     sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in columns[1:])
     return (f"{gone} INSERT INTO {q(tracking.name)} ({listed}) {text} "
-            f"ON CONFLICT ({q('record_id')}) DO UPDATE SET {sets};")
+            f"ON CONFLICT ({q('record_id')}) DO UPDATE SET {sets};")  # an UPDATE: the aggregate's trigger sees it
 
 
 def _literal(connection: Connection, value: str) -> str:
@@ -218,9 +221,10 @@ def _live(connection: Connection) -> tuple[set[str], set[str]]:
 
 
 def _trigger_names(connection: Connection, tracking: Tracking) -> set[str]:
+    aggregate = funnel_aggregates.trigger_names(connection, tracking)
     if connection.dialect.name == "sqlite":
-        return {f"{tracking.name}_{kind}" for kind in SQLITE_TRIGGERS}
-    return {f"{tracking.name}_t"}
+        return {f"{tracking.name}_{kind}" for kind in SQLITE_TRIGGERS} | aggregate
+    return {f"{tracking.name}_t"} | aggregate
 
 
 def plan(connection: Connection, blueprint: Blueprint) -> list[TrackingChange]:
@@ -230,15 +234,23 @@ def plan(connection: Connection, blueprint: Blueprint) -> list[TrackingChange]:
     changes = [TrackingChange("build", t.entity, t.name,
                               f"build stage tracking {t.name}: {t.entity} by pipeline {t.pipeline}")
                for t in wanted
-               if t.name not in live_tables or not _trigger_names(connection, t) <= live_triggers]
-    names = {t.name for t in wanted}
+               if not {t.name, _aggregate_name(t)} <= live_tables
+               or not _trigger_names(connection, t) <= live_triggers]
+    names = {t.name for t in wanted} | {_aggregate_name(t) for t in wanted}
     changes += [TrackingChange("drop", "", name, f"drop stage tracking {name} (no pipeline reads it)")
                 for name in sorted(live_tables - names)]
     return changes
 
 
+def _aggregate_name(tracking: Tracking) -> str:
+    assert tracking.aggregate is not None
+    return tracking.aggregate.name
+
+
 def drop(connection: Connection, name: str) -> None:
+    """A tracking table (or a funnel aggregate: `<tracking>_agg`), its aggregate and their triggers gone."""
     q = lambda n: _quote(connection, n)  # noqa: E731
+    funnel_aggregates.drop(connection, name if name.endswith("_agg") else bounded_name(f"{name}_agg"))
     if connection.dialect.name == "sqlite":
         for kind in SQLITE_TRIGGERS:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {q(f'{name}_{kind}')}")
@@ -262,13 +274,19 @@ def build(connection: Connection, blueprint: Blueprint, tables: Tables) -> None:
         for statement in statements:
             connection.exec_driver_sql(statement)
         fill(connection, tables, tracking)
+        assert tracking.aggregate is not None
+        tracking.aggregate.create(connection)  # made and filled after the tracking rows: no trigger per row
+        funnel_aggregates.fill(connection, tracking, tables[tracking.entity])
+        for statement in funnel_aggregates.statements(connection, tracking, blueprint.entities[tracking.entity]):
+            connection.exec_driver_sql(statement)
 
 
 def rebuild(connection: Connection, blueprint: Blueprint, tables: Tables) -> list[str]:
-    """Every tracking table recomputed from the history (`atrium recompute`); the names refilled."""
-    build(connection, blueprint, tables)
+    """Every tracking table and funnel aggregate made afresh from the history and the records
+    (`atrium recompute`); the tracking tables' names."""
     refilled = []
     for tracking in trackings(blueprint):
-        fill(connection, tables, tracking)
+        drop(connection, tracking.name)
         refilled.append(tracking.name)
+    build(connection, blueprint, tables)
     return refilled
