@@ -132,9 +132,14 @@ def render_tracking(info: dict, data: dict, runs: dict, args, owned_by: dict) ->
                              f"{after['widgets'].get(title, 0):.1f} |")
         lines.append(f"| {database} | {person} | **whole cold load** | {before['cold_cpu']:.0f} | "
                      f"**{after['cold_cpu']:.0f}** |")
-    lines += ["", "The funnel still joins each record of the viewer's scope to its tracking row (one primary-key "
-              "lookup per record, instead of grouping its history); a period funnel (`period:`) still reads the "
-              "history. A pre-aggregate keyed by owner × furthest stage is not built yet.", TRACKING_END]
+    lines += ["", "A funnel counting the records of the viewer's scope (the dashboards') sums the rows of the "
+              "owners in scope in the aggregate by owner × furthest stage kept beside the tracking table "
+              "(runtime/schema/funnel_aggregates.py); a funnel with sums or a filter joins each record in scope to "
+              "its tracking row (a primary-key lookup, instead of grouping its history); a period funnel "
+              "(`period:`) still reads the history. The stalled list still visits every open record of the scope "
+              "(a primary-key lookup of its tracking row each, instead of the newest of its history rows): the "
+              "entered-stage time is not on the entity's own table, so no index serves owner × stage × entered.",
+              TRACKING_END]
     return "\n".join(lines)
 
 
@@ -246,8 +251,9 @@ def render(info: dict, data: dict, runs: dict, args, owned_by: dict, end_load: s
               "(runtime/schema/preaggregates.py, docs/reports.md): per owner × the report's filter and group "
               "fields, a count and the sums its measures read, kept by the database's own row triggers in "
               "the writing transaction, so the team scope sums the team members' rows (a few thousand) "
-              "instead of reading 900,000 orders. The list widgets (stalled, overdue, the loss board), "
-              "the funnel (stage history) and the time series still read the base tables.",
+              "instead of reading 900,000 orders. The funnel counts from the stage tracking aggregate (owner × "
+              "furthest stage), the stalled list from the stage tracking table (see the stage tracking section); "
+              "the other list widgets (overdue, the loss board) and the time series still read the base tables.",
               "", "The cache: per process, keyed by the metadata version, the widget's YAML (and its report's), "
               "the viewer, the filters, the language and the day, and valid while the change counters of the tables "
               "the widget reads (`atrium_data_versions`, raised in the committing transaction) stay put, "

@@ -334,6 +334,8 @@ def _keys_for_later(column: sa.Column, existing: set[str], sqlite: bool) -> list
 def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables: Tables,
            plan: MigrationPlan, after_moves: AfterMoves | None = None) -> None:
     try:
+        stage_tracking.before_schema(connection, {step.table for step in plan.steps
+                                                  if step.action.endswith(("_column", "_type"))})
         _apply_steps(op, connection, tables, plan)
         follow_renames(connection, blueprint, tables, [FieldRename(step.table, step.name, step.new_name)
                                                        for step in plan.steps

@@ -259,6 +259,18 @@ def drop(connection: Connection, name: str) -> None:
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
 
 
+def before_schema(connection: Connection, entities: set[str]) -> None:
+    """On SQLite, before a migration's schema steps on `entities`' tables: their funnel aggregates
+    go (`build` makes them again afterwards). Their triggers on the tracking table name the entity's
+    table, and SQLite refuses to rebuild (rename) a table a trigger of another table names."""
+    if connection.dialect.name != "sqlite" or not entities:
+        return
+    live, _ = _live(connection)
+    for name in live:
+        if name.endswith("_agg") and any(name.startswith(f"{PREFIX}{entity}_") for entity in entities):
+            funnel_aggregates.drop(connection, name)
+
+
 def build(connection: Connection, blueprint: Blueprint, tables: Tables) -> None:
     """Make the database hold what `plan` finds missing, in the caller's transaction (after the
     schema steps and a migration's value moves: their history rows are counted by the fill)."""
