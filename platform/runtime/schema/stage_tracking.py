@@ -23,6 +23,9 @@ corrections of history rows are all exact. PostgreSQL: a concurrent move of the 
 on the record's row (its UPDATE comes before the history INSERT), so the recomputation reads the
 other's committed move.
 
+Beside each tracking table, `<name>_agg` counts the records per owner × furthest stage × lost flags
+for the funnels that only count (funnel_aggregates.py); it is built, dropped and rebuilt with it.
+
 `plan` says what is missing or left over (`atrium migrate` lists it as `build stage tracking ...`),
 `build` makes it so in the migration's transaction, `rebuild` refills every table (`atrium
 recompute`). `tracked` is what queries ask: the table when the database holds it, else None (and
