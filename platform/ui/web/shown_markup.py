@@ -2,8 +2,9 @@
 
 A list page of 50 rows has some 300 cells; a Jinja macro call per cell (and another per value
 inside it) cost more than the rest of the page's rendering together (docs/benchmarks.md,
-bench_versus). The `show` and `cell` macros call these functions, and the list row calls
-`cell_html` directly, so every page writes the same markup from one place. Every text goes
+bench_versus). The `show` and `cell` macros call these functions, and the list writes each
+row's cells with `row_cells` (no template loop per cell), so every page writes the same markup
+from one place. Every text goes
 through `escape` before it joins the markup; nothing is trusted as HTML.
 """
 from __future__ import annotations
