@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import re
 import shutil
 import string
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date as babel_date, format_datetime as babel_datetime
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
@@ -18,6 +21,9 @@ from babel.messages.pofile import read_po
 from atrium import translation
 from atrium.cli import main
 from atrium.translation import (
+    DATE_PATTERNS,
+    DATETIME_PATTERNS,
+    cldr_locale,
     environment_locale,
     format_date,
     format_datetime,
@@ -216,3 +222,17 @@ def test_check_speaks_the_environments_language_when_no_lang_is_given(capsys, tm
     assert code == 0 and ": OK (" in out and " entities, " in out
     assert environment_locale({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "en_US.UTF-8"}) == "en"
     assert environment_locale({"LANG": "POSIX"}) is None and environment_locale({}) is None
+
+
+def test_dates_written_directly_read_as_babel_writes_them():
+    """The shipped numeric patterns skip Babel's general formatter; the text is the same."""
+    pick = random.Random(7)
+    for _ in range(500):
+        day = dt.date(1, 1, 1) + dt.timedelta(days=pick.randrange(3_650_000))
+        moment = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=pick.randrange(30_000_000))
+        local = moment.astimezone(ZoneInfo("Asia/Shanghai"))
+        for language in ("zh", "en"):
+            assert format_date(day, language) == babel_date(day, DATE_PATTERNS[language], locale=cldr_locale(language))
+            assert format_datetime(moment, language, "Asia/Shanghai") == babel_datetime(
+                local, DATETIME_PATTERNS[language], tzinfo=local.tzinfo, locale=cldr_locale(language))
+    assert format_date(dt.date(2026, 3, 4), "zh") == "2026年3月4日"

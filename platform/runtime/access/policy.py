@@ -25,6 +25,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.tables import Tables
 
 ACTIONS = ("read", "update", "delete")
+SCOPE_USER, SCOPE_TEAM = "scope_user", "scope_team"  # row_filter's bound parameters
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,9 @@ class Access:
         scope = self.scope(actor, entity, action)
         if scope == "all":
             return sa.true()
+        # The actor's ids are named bound parameters (SCOPE_USER, SCOPE_TEAM): a statement built
+        # once for a scope shape (`scope_shape`) runs for any actor of that shape with
+        # `scope_values(actor)` as its parameters.
         owned = self._owned(model, table, actor, scope)
         if pool and action == "read" and self.claims(actor, entity):  # the public pool, besides the scope
             return self.in_pool(entity, table) if owned is None else sa.or_(owned, self.in_pool(entity, table))
@@ -203,9 +207,22 @@ class Access:
         if scope == "none" or actor.user_id is None:
             return None
         owner = self.owner_column(model, table)
+        mine = owner == sa.bindparam(SCOPE_USER, actor.user_id, type_=owner.type)
         if scope == "own" or actor.team_id is None:
-            return owner == actor.user_id
-        return sa.or_(owner == actor.user_id, owner.in_(self._team_member_ids(actor.team_id)))
+            return mine
+        return sa.or_(mine, owner.in_(self._team_member_ids(actor.team_id)))
+
+    def scope_shape(self, actor: Actor, entity: str, action: str = "read", pool: bool = True) -> tuple:
+        """Everything of the actor that changes `row_filter`'s SQL (not its values): with the
+        entity, action and pool flag, the key a statement holding that filter is kept under."""
+        scope = self.scope(actor, entity, action)
+        return (entity, action, scope, actor.user_id is None, actor.team_id is None,
+                pool and action == "read" and self.claims(actor, entity))
+
+    @staticmethod
+    def scope_values(actor: Actor) -> dict[str, Any]:
+        """The values of `row_filter`'s bound parameters for this actor."""
+        return {SCOPE_USER: actor.user_id, SCOPE_TEAM: actor.team_id}
 
     def _team_member_ids(self, team_id: int) -> sa.Select:
         """The users of a team and its sub-teams, as a subquery: the scope stays one statement,
@@ -214,7 +231,8 @@ class Access:
         one scope per entity in the same statement, and two CTEs may not share a name."""
         teams = self.tables.system("atrium_teams")
         users = self.tables.system("atrium_users")
-        covered = sa.select(teams.c.id).where(teams.c.id == team_id).cte(recursive=True)
+        covered = sa.select(teams.c.id).where(
+            teams.c.id == sa.bindparam(SCOPE_TEAM, team_id, type_=teams.c.id.type)).cte(recursive=True)
         covered = covered.union(sa.select(teams.c.id).where(teams.c.parent_id == covered.c.id))
         return sa.select(users.c.id).where(users.c.team_id.in_(sa.select(covered.c.id)))
 

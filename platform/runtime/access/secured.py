@@ -10,6 +10,7 @@ import builtins
 import contextlib
 from typing import Any, Iterable, Mapping
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.errors import AtriumError
@@ -50,13 +51,34 @@ class SecuredRecords:
         RecordNotFound; AccessDenied when it is readable but `action` does not reach it."""
         self._check_entity(entity)
         with self._connect(connection) as conn:
-            found = self.records.read_where(conn, entity, "id", [record_id],
-                                            self.access.row_filter(conn, actor, entity, "read"))
+            if type(record_id) is int and -2 ** 63 <= record_id < 2 ** 63:
+                found = self._read_one(conn, actor, entity, record_id)
+            else:
+                found = self.records.read_where(conn, entity, "id", [record_id],
+                                                self.access.row_filter(conn, actor, entity, "read"))
             if not found:
                 raise RecordNotFound(message("not_found", actor.locale))
             if action != "read" and not self.access.permits(conn, actor, entity, found[0], action):
                 raise AccessDenied(message("not_found", actor.locale))
         return self.visible(actor, entity, found[0])
+
+    def _read_one(self, conn: Connection, actor: Actor, entity: str, record_id: int) -> builtins.list[dict[str, Any]]:
+        """The record by id within the actor's read scope: one statement per (entity, scope
+        shape), built once (query/prepared.py) and run with the id and the actor's ids."""
+        model = self.site.blueprint.entities[entity]
+        plain = self.records._plain_keys(model)
+
+        def build() -> sa.Select:
+            table = self.site.tables[entity]
+            return sa.select(*((table.c[name] for name in plain) if plain is not None else (table,))).where(
+                table.c.id == sa.bindparam("record_id", type_=table.c.id.type),
+                self.access.row_filter(conn, actor, entity, "read", table))
+        statement = self.site.queries.statements.get(("get", plain, self.access.scope_shape(actor, entity)), build)
+        row = conn.execute(statement, self.access.scope_values(actor) | {"record_id": record_id}).first()
+        if row is None:
+            return []
+        return [dict(zip(plain, row, strict=True)) if plain is not None
+                else self.records.record_of(model, row._mapping)]
 
     def list(self, actor: Actor, query: ListQuery, connection: Connection | None = None) -> Page:
         self._check_entity(query.entity)

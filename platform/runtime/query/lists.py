@@ -21,6 +21,7 @@ from atrium.metadata.model import Blueprint, Entity, Field, Label
 from atrium.runtime.access.policy import Access
 from atrium.runtime.query import index_walk
 from atrium.runtime.query.conditions import ConditionError, Joins, compile_condition
+from atrium.runtime.query.prepared import Statements, equalities
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.phones import digit_queries
 from atrium.runtime.schema.list_indexes import owner_column
@@ -131,6 +132,7 @@ class Queries:
         self.tables = tables
         self.access = access
         self.service = service
+        self.statements = Statements()  # built once per shape, for this site's metadata only
 
     def sort_keys(self, entity: Entity, sort: Sequence[str]) -> list[tuple[str, bool]]:
         """(field, descending) pairs, validated; the view's default sort when none is given."""
@@ -146,6 +148,12 @@ class Queries:
 
     def list(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> Page:
         entity = self.blueprint.entities[query.entity]
+        filtered = equalities(entity, self.tables[entity.name], query.where)
+        if filtered is not None and not query.search.strip() and query.after is None:
+            keys = self.sort_keys(entity, query.sort)
+            if not self._walk_pays(actor, entity, self.tables[entity.name], keys, query, connection.dialect.name):
+                self._refuse_hidden_filters(actor, entity, query)
+                return self._list_prepared(connection, actor, entity, query, keys, filtered)
         joins = Joins(self.blueprint, self.tables, entity.name, connection=connection)
         table = joins.base
         where = self.where(connection, actor, joins, query, now)
@@ -207,15 +215,7 @@ class Queries:
         matches linked records the actor may read, and never a field the actor cannot see:
         otherwise filtering would reveal what the actor may not read."""
         entity = self.blueprint.entities[joins.entity]
-        for path in paths(query.where):
-            current = entity
-            for step in path.split("."):
-                if step in current.fields and self.access.field_mode(actor, current.name, step) == "hidden":
-                    raise ConditionError(f"cannot filter by '{path}'")
-                field = current.fields.get(step)
-                if field is None or field.type != "reference":
-                    break
-                current = self.blueprint.entities[_target(field)]
+        self._refuse_hidden_filters(actor, entity, query)
         where = [self.access.row_filter(connection, actor, entity.name, "read", joins.base),
                  compile_condition(joins, query.where, now, self.blueprint.timezone)]
         for path, alias in joins.aliases.items():
@@ -225,6 +225,43 @@ class Queries:
         if query.search.strip():
             where.append(self.search_condition(entity, joins.base, query.search, self._hidden(actor, entity)))
         return where
+
+    def _refuse_hidden_filters(self, actor: Actor, entity: Entity, query: ListQuery) -> None:
+        for path in paths(query.where):
+            current = entity
+            for step in path.split("."):
+                if step in current.fields and self.access.field_mode(actor, current.name, step) == "hidden":
+                    raise ConditionError(f"cannot filter by '{path}'")
+                field = current.fields.get(step)
+                if field is None or field.type != "reference":
+                    break
+                current = self.blueprint.entities[_target(field)]
+
+    def _list_prepared(self, connection: Connection, actor: Actor, entity: Entity, query: ListQuery,
+                       keys: builtins.list[tuple[str, bool]], filtered: tuple[str, ...]) -> Page:
+        """`list` for a first page filtered on the entity's own columns by equal values only (a
+        related list: `{link: id}`): the statements are built once per shape (prepared.py) and run
+        with the reader's ids and the values as parameters."""
+        limit = max(1, min(int(query.limit), 500))
+        shape = ("list", filtered, tuple(keys), limit, self.access.scope_shape(actor, entity.name, "read"))
+
+        def build() -> tuple[sa.Select, sa.Select]:
+            table = self.tables[entity.name]
+            where = [self.access.row_filter(connection, actor, entity.name, "read", table),
+                     *(table.c[name] == sa.bindparam(f"eq_{name}", type_=table.c[name].type) for name in filtered)]
+            counted = sa.select(sa.literal(1)).select_from(table).where(*where).limit(COUNT_CAP + 1).subquery()
+            return (sa.select(table).where(*where).order_by(*self.ordering(table, keys)).limit(limit + 1),
+                    sa.select(sa.func.count()).select_from(counted))
+        statement, counting = self.statements.get(shape, build)
+        values = self.access.scope_values(actor) | {f"eq_{name}": query.where[name] for name in filtered}
+        rows = connection.execute(statement, values).fetchall()
+        records = [self.service.record_of(entity, row._mapping) for row in rows[:limit]]
+        if len(rows) <= limit:
+            return Page(records, None, len(records), False)
+        last = records[-1]
+        count = connection.execute(counting, values).scalar_one()
+        return Page(records, _encode([last[name] for name, _ in keys] + [last["id"]]), min(count, COUNT_CAP),
+                    count > COUNT_CAP)
 
     def _entity_at(self, entity: Entity, path: str) -> Entity:
         for step in path.split("."):
@@ -288,14 +325,21 @@ class Queries:
         table = self.tables[entity]
         template, names = self._title_template(entity, actor)
         wanted = sorted({i for i in ids if i is not None})
-        rows = []
-        scope = (self.access.row_filter(connection, actor, entity, "read", table)
-                 if readable_only and actor is not None else None)
-        for start in range(0, len(wanted), 500):
+        scoped = readable_only and actor is not None
+        shape = ("titles", entity, tuple(names),
+                 self.access.scope_shape(actor, entity, "read") if scoped and actor is not None else None)
+
+        def build() -> sa.Select:
             query = sa.select(table.c.id, *(table.c[n] for n in names)).where(
-                table.c.id.in_(wanted[start:start + 500]))
+                table.c.id.in_(sa.bindparam("ids", expanding=True)))
+            return query.where(self.access.row_filter(connection, actor, entity, "read", table)) \
+                if scoped and actor is not None else query
+        query = self.statements.get(shape, build)
+        values = self.access.scope_values(actor) if scoped and actor is not None else {}
+        rows = []
+        for start in range(0, len(wanted), 500):
             rows += [dict(row._mapping) for row in connection.execute(
-                query if scope is None else query.where(scope))]
+                query, values | {"ids": wanted[start:start + 500]})]
         return self.titles_of(connection, entity, rows, actor, depth)
 
     def _title_template(self, entity: str, actor: Actor | None) -> tuple[str, builtins.list[str]]:

@@ -57,13 +57,20 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
+def _newest_of_record(kit: Kit, table: sa.Table, limit: int) -> sa.Select:
+    """A history table's newest rows of one record (`:entity`, `:record_id`), built once a site."""
+    return kit.site.queries.statements.get(("newest of record", table.name, limit), lambda: sa.select(table).where(
+        table.c.entity == sa.bindparam("entity", type_=table.c.entity.type),
+        table.c.record_id == sa.bindparam("record_id", type_=table.c.record_id.type))
+        .order_by(table.c.changed_at.desc(), table.c.id.desc()).limit(limit))
+
+
 def field_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
     history = kit.site.tables.system("atrium_history")
     stage = kit.entity.stage_field
     pipeline = kit.blueprint.pipeline_for(kit.entity_name)
-    rows = connection.execute(
-        sa.select(history).where(history.c.entity == kit.entity_name, history.c.record_id == record_id)
-        .order_by(history.c.changed_at.desc(), history.c.id.desc()).limit(LIMIT * 4)).fetchall()
+    rows = connection.execute(_newest_of_record(kit, history, LIMIT * 4), {"entity": kit.entity_name,
+                                                                          "record_id": record_id}).fetchall()
     entries: list[Entry] = []
     pairs: list[tuple[Entry, Any, Any, Any]] = []
     created = False
@@ -102,9 +109,8 @@ def stage_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entr
     if pipeline is None or stage is None or kit.presenter.mode(kit.entity_name, stage.name) == "hidden":
         return []
     table = kit.site.tables.system("atrium_stage_history")
-    rows = connection.execute(
-        sa.select(table).where(table.c.entity == kit.entity_name, table.c.record_id == record_id)
-        .order_by(table.c.changed_at.desc(), table.c.id.desc()).limit(LIMIT)).fetchall()
+    rows = connection.execute(_newest_of_record(kit, table, LIMIT), {"entity": kit.entity_name,
+                                                                    "record_id": record_id}).fetchall()
     lookups = Lookups()
     entries = []
     for row in rows:

@@ -184,10 +184,10 @@ class Presenter:
         if not wanted:
             return
         table = self.site.tables.system("atrium_users")
+        query = self.site.queries.statements.get(("user names",), lambda: sa.select(
+            table.c.id, table.c.display_name, table.c.name).where(table.c.id.in_(sa.bindparam("ids", expanding=True))))
         for start in range(0, len(wanted), 500):
-            query = sa.select(table.c.id, table.c.display_name, table.c.name).where(
-                table.c.id.in_(wanted[start:start + 500]))
-            for row in connection.execute(query):
+            for row in connection.execute(query, {"ids": wanted[start:start + 500]}):
                 lookups.users[row.id] = row.display_name or row.name
 
     def value_at(self, entity: str, record: Mapping[str, Any], path: str, lookups: Lookups) -> Any:
