@@ -69,6 +69,10 @@ def test_an_entity_rename_keeps_records_links_numbers_and_history(engine, tmp_pa
                                                                           ("opportunity", "open"),
                                                                           ("opportunity", "won")]
     assert rows(engine, "atrium_automation_log", "entity", "record_id") == [("opportunity", deal["id"])]
+    inspector = sa.inspect(engine)
+    leftovers = [name for name in inspector.get_table_names() + [ix["name"] for ix in inspector.get_indexes(
+        "opportunity")] if name.startswith(("atrium_search_deal", "ix_deal"))]
+    assert leftovers == []  # the search index and the indexes are made again under the new name
     assert not migrate(engine, renamed).steps  # renamed_from stays in the YAML: nothing more to do
 
     back = make_blueprint(tmp_path / "bp", *model("deal"))  # an undo names the way back
@@ -113,3 +117,14 @@ def test_a_stage_and_an_option_rename_move_values_and_history_without_a_move(eng
     assert not plan.refused
     apply_migration(engine, back, plan)
     assert RecordService(back, engine).get("deal", first["id"])["stage"] == "won"
+
+
+def test_a_renamed_autonumber_field_carries_on_numbering(engine, tmp_path):
+    number = {"type": "autonumber", "format": "T-{seq:03}"}
+    blueprint = make_blueprint(tmp_path / "bp", {"thing": {"fields": {"code": number, "name": {"type": "text"}}}})
+    migrate(engine, blueprint)
+    assert RecordService(blueprint, engine).create("thing", {"name": "a"})["code"] == "T-001"
+    renamed = make_blueprint(tmp_path / "bp", {"thing": {"fields": {"ref": {**number, "renamed_from": "code"},
+                                                                    "name": {"type": "text"}}}})
+    migrate(engine, renamed)
+    assert RecordService(renamed, engine).create("thing", {"name": "b"})["ref"] == "T-002"

@@ -72,10 +72,11 @@ def follow_table_renames(connection: Connection, blueprint: Blueprint, tables: T
     for new, old in renames.items():
         rows = connection.execute(sa.select(notifications.c.id, notifications.c.link)
                                   .where(notifications.c.link.like(f"/r/{old}/%"))).all()
-        for row in rows:
+        for row in (row for row in rows if row.link.startswith(f"/r/{old}/")):
             connection.execute(notifications.update().where(notifications.c.id == row.id)
                                .values(link=f"/r/{new}/" + row.link[len(f"/r/{old}/"):]))
-        for row in connection.execute(sa.select(sequences.c.name).where(sequences.c.name.like(f"{old}.%"))).all():
-            connection.execute(sequences.update().where(sequences.c.name == row.name)
-                               .values(name=(new + row.name[len(old):])[:200]))
+        for name in connection.execute(sa.select(sequences.c.name).where(sequences.c.name.like(f"{old}.%"))).scalars():
+            if name.startswith(f"{old}."):  # `_` in a LIKE pattern is any character
+                connection.execute(sequences.update().where(sequences.c.name == name)
+                                   .values(name=(new + name[len(old):])[:200]))
     data_versions.bump(connection, set(renames))
