@@ -74,6 +74,8 @@ def build_field(name: str, spec: Mapping[str, Any], entity: Source, report: Repo
         options=options, to=spec.get("to"), on_delete=spec.get("on_delete", "restrict"),
         pipeline=spec.get("pipeline"), format=spec.get("format"), reveals=tuple(spec.get("reveals", ())),
         stamp_on_stage=tuple(spec.get("stamp_on_stage", ())), moved=moved,
+        renamed=checked_moves(report, entity, path + ["renamed"], spec.get("renamed") if spec["type"] in
+                              MOVABLE_FIELD_TYPES else None, values, "option", verb="renamed"),
         multiple=multiple, max_size=max_size, accept=accept,
     )
 
@@ -143,7 +145,7 @@ def build_entity(source: Source, report: Report) -> Entity:
         title=data.get("title"), search=tuple(data.get("search", ())), owner=owner,
         indexes=tuple(indexes), checks=tuple(checks), pool=pool, icon=data.get("icon"),
         duplicates=build_duplicates(source, fields, report),
-        formula_order=_formula_order(source, fields, report),
+        formula_order=_formula_order(source, fields, report), renamed_from=data.get("renamed_from"),
     )
 
 
@@ -165,6 +167,9 @@ def link_entities(sources: Mapping[str, Source], entities: dict[str, Entity],
     """Check what fields say about other documents, and attach rollups (they read other entities)."""
     for name, entity in list(entities.items()):
         source = sources[name]
+        if entity.renamed_from is not None and entity.renamed_from in entities:
+            report.add(source, ["renamed_from"], f"'{entity.renamed_from}' is still an entity: only an entity "
+                       "that is gone can be renamed")
         fields = dict(entity.fields)
         for field in entity:
             path = ["fields", field.name]
@@ -266,7 +271,9 @@ def build_pipeline(source: Source, entities: Mapping[str, Entity], report: Repor
                     label=Label.of(data.get("label"), source.name), stages=stages,
                     transitions=transitions, stall_after_days=data.get("stall_after_days"),
                     learned_probability=MappingProxyType(dict(data.get("learned_probability", {}))),
-                    moved=checked_moves(report, source, ["moved"], data.get("moved"), names, "stage"))
+                    moved=checked_moves(report, source, ["moved"], data.get("moved"), names, "stage"),
+                    renamed=checked_moves(report, source, ["renamed"], data.get("renamed"), names, "stage",
+                                          verb="renamed"))
 
 
 def _replace(obj: Any, **changes: Any) -> Any:

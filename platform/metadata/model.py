@@ -118,6 +118,8 @@ class Field:
     accept: tuple[str, ...] = ()  # file: extensions (`.pdf`) and MIME types (`image/*`); empty: any
     # select/multiselect: removed option value → the option its records get instead (`moved:`)
     moved: Mapping[Any, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}), hash=False)
+    # select/multiselect: an option's previous value → its value now (`renamed:`, value_renames.py)
+    renamed: Mapping[Any, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     @property
     def computed(self) -> bool:
@@ -272,6 +274,7 @@ class Entity:
     duplicates: Duplicates | None = None
     icon: str | None = None
     formula_order: tuple[str, ...] = ()  # formula fields, each after the formulas it reads
+    renamed_from: str | None = None  # the entity's previous name: its table is renamed (table_renames.py)
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -334,6 +337,7 @@ class Pipeline:
     stall_after_days: int | None = None
     learned_probability: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))
     moved: Mapping[str, str] = dataclass_field(default_factory=lambda: MappingProxyType({}))  # removed → kept stage
+    renamed: Mapping[str, str] = dataclass_field(default_factory=lambda: MappingProxyType({}))  # previous → now
 
     def stage(self, name: str) -> Stage | None:
         return next((stage for stage in self.stages if stage.name == name), None)

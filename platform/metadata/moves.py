@@ -19,9 +19,10 @@ MOVABLE_FIELD_TYPES = ("select", "multiselect")
 
 
 def checked_moves(report: Report, source: Source, path: list[Any], moved: Any, kept: Sequence[Any],
-                  what: str) -> Mapping[Any, Any]:
+                  what: str, verb: str = "moved") -> Mapping[Any, Any]:
     """The `moved` map at `path` of `source` (pipeline or field) after checking each entry against
-    `kept`, the values still listed; `what` is "stage" or "option" (for the messages)."""
+    `kept`, the values still listed; `what` is "stage" or "option" (for the messages). A `renamed`
+    map (`verb`: a previous name → the name now listed) obeys the same rules."""
     article = "an" if what[0] in "aeiou" else "a"
     if not isinstance(moved, Mapping):
         return MappingProxyType({})
@@ -30,11 +31,13 @@ def checked_moves(report: Report, source: Source, path: list[Any], moved: Any, k
     for old, new in moved.items():
         if _listed(old, kept):
             report.add(source, path + [old], f"'{old}' is still {article} {what} here: only a "
-                      f"removed {what} can move its records", key=True)
+                      f"removed {what} can " + ("move its records" if verb == "moved" else "be renamed"),
+                       key=True)
             continue
         if new in moved and not _listed(new, kept):
             report.add(source, path + [old], f"'{new}' is removed as well: move the records of "
-                      f"'{old}' to {article} {what} that stays", did_you_mean(str(new), shown))
+                      f"'{old}' to {article} {what} that stays" if verb == "moved" else
+                       f"'{new}' is not {article} {what} here", did_you_mean(str(new), shown))
             continue
         if not _listed(new, kept):
             report.add(source, path + [old], f"'{new}' is not {article} {what} here",

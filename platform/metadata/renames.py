@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from atrium.errors import AtriumError
+from atrium.metadata.model import SYSTEM_FIELDS
+from atrium.translation import N_, word
 
 Key = tuple[str, str]  # (kind, name) of a document
 
@@ -66,10 +68,32 @@ class Use:
 
 
 class RenameRefused(AtriumError):
-    """The rename cannot be made (the field is not there, or the new name is taken)."""
+    """The rename cannot be made (the thing is not there, the new name is taken, not a valid name
+    or reserved); `text(locale)` says why in the reader's language, `str()` in English."""
 
     status = 409
     code = "rename_refused"
+
+    def __init__(self, msgid: str, **params: Any):
+        self.msgid, self.params = msgid, params
+        super().__init__(word(msgid, "en", **params))
+
+    def text(self, locale: str | None) -> str:
+        return word(self.msgid, locale, **self.params)
+
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+INVALID_NAME = N_("'{new}' is not a valid name: use lower-case letters, digits and _, starting with a letter "
+                  "(at most 50 characters)")
+RESERVED_NAME = N_("'{new}' is reserved by the engine: choose another name")
+
+
+def check_new_name(new: str, reserved: bool) -> None:
+    """RenameRefused unless `new` is a valid machine name; `reserved`: the engine keeps it for itself."""
+    if not NAME.match(new):
+        raise RenameRefused(INVALID_NAME, new=new)
+    if reserved:
+        raise RenameRefused(RESERVED_NAME, new=new)
 
 
 def references_of(documents: Mapping[Key, Any]) -> dict[tuple[str, str], str]:
@@ -90,11 +114,13 @@ def rename_field(documents: Mapping[Key, Any], entity: str, old: str, new: str) 
     document = documents.get(("entity", entity))
     fields = (document or {}).get("fields") or {}
     if old not in fields:
-        raise RenameRefused(f"{entity} has no field '{old}'")
+        raise RenameRefused(N_("{entity} has no field '{old}'"), entity=entity, old=old)
+    check_new_name(new, new in SYSTEM_FIELDS)
     if new in fields:
-        raise RenameRefused(f"{entity} already has a field '{new}'")
+        raise RenameRefused(N_("{entity} already has a field '{new}'"), entity=entity, new=new)
     if isinstance(fields[old], Mapping) and fields[old].get("type") == "file":
-        raise RenameRefused(f"{entity}.{old} is a file field: its files are kept by name, it cannot be renamed")
+        raise RenameRefused(N_("{entity}.{old} is a file field: its files are kept by name, it cannot be renamed"),
+                            entity=entity, old=old)
     renamer = _Renamer(references_of(documents), entity, old, new)
     renamer.pipelines = {name: str(value.get("entity")) for (kind, name), value in documents.items()
                          if kind == "pipeline" and isinstance(value, Mapping)}

@@ -4,6 +4,7 @@ A `renamed_from:` (runtime/schema/migrations.py plans a `rename_column` and a `r
 renames the column; in the same transaction this module moves
 - the field history (`atrium_history.field`), so the record's timeline still shows the old
   changes, under the new name;
+- an autonumber field's sequences (`entity.field:prefix` in atrium_sequences): numbering carries on;
 - users' saved list views (`atrium_saved_views.query`): filter keys (`amount__min`), dotted
   filters through a reference (`customer.region`) and the sort (`-amount`);
 - the change counters of the entity's table (data_versions), so no cached dashboard widget or
@@ -68,10 +69,17 @@ def follow_renames(connection: Connection, blueprint: Blueprint, tables: Tables,
     history = tables.system("atrium_history")
     views = tables.system("atrium_saved_views")
     links = references(blueprint, renames)
+    sequences = tables.system("atrium_sequences")
     for rename in renames:
         connection.execute(history.update()
                            .where(history.c.entity == rename.entity, history.c.field == rename.old)
                            .values(field=rename.new))
+        prefix = f"{rename.entity}.{rename.old}:"  # an autonumber's sequences: numbering carries on
+        held = sa.select(sequences.c.name).where(sequences.c.name.like(prefix + "%"))
+        for name in connection.execute(held).scalars():
+            if name.startswith(prefix):
+                connection.execute(sequences.update().where(sequences.c.name == name)
+                                   .values(name=f"{rename.entity}.{rename.new}:{name[len(prefix):]}"[:200]))
     rows = connection.execute(sa.select(views.c.id, views.c.entity, views.c.query)).all()
     for row in rows:
         query = row.query

@@ -21,21 +21,18 @@ from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
 from atrium.runtime.duplicates.keys import fill_match_keys, key_gaps
 from atrium.runtime.schema import preaggregates, stage_tracking
+from atrium.runtime.schema.column_types import family, type_change
 from atrium.runtime.schema.database import refresh_statistics
 from atrium.runtime.schema.field_renames import FieldRename, follow_renames
+from atrium.runtime.schema.table_renames import drop_search_index, follow_table_renames, table_renames
 from atrium.runtime.schema.tables import SYSTEM_TABLES, Tables, build_tables, index_columns, location_columns
 from atrium.runtime.schema.value_moves import Stranded, move_values, refusals, stranded_values
+from atrium.runtime.schema.value_renames import ValueRenames, declared, of_step, planned, rename_value
 from atrium.runtime.search import index as search_index
 
 # what a migration hands over after moving records: (entity, field, ids of the records moved) each
 Moved = list[tuple[str, str, list[int]]]
 AfterMoves = Callable[[Connection, Moved], None]
-
-FAMILIES = ("boolean", "integer", "float", "numeric", "datetime", "date", "json", "text")
-# (from family, to family) changes that keep every value
-WIDENINGS = {("integer", "numeric"), ("integer", "float"), ("numeric", "float"),
-             ("date", "datetime")}
-
 
 class MigrationRefused(AtriumError):
     """The model asks for a change that would lose data, or a --drop names nothing droppable."""
@@ -51,7 +48,9 @@ class MigrationFailed(MigrationRefused):
 
 @dataclass(frozen=True)
 class Step:
-    # create_table, add_column, rename_column, rename_field (what follows a renamed field: field_renames.py),
+    # create_table, rename_table (a renamed entity: table_renames.py), add_column, rename_column,
+    # rename_field (what follows a renamed field: field_renames.py), rename_value (a renamed stage or
+    # option: value_renames.py),
     # change_type, create_index, drop_index, keep_column, drop_column,
     # move_values (records holding `value`, a removed stage or option, get `target`),
     # search_index, search_fill, search_extension, search_unindexed (the global search: search/index.py),
@@ -94,59 +93,18 @@ class MigrationPlan:
         return "\n".join(lines) if lines else "The database matches the blueprint; nothing to do."
 
 
-def family(column_type: sa.types.TypeEngine) -> str:
-    for kind, family_name in ((sa.Boolean, "boolean"), (sa.Integer, "integer"), (sa.Float, "float"),
-                              (sa.Numeric, "numeric"), (sa.DateTime, "datetime"), (sa.Date, "date"),
-                              (sa.JSON, "json"), (sa.String, "text")):
-        if isinstance(column_type, kind):
-            return family_name
-    impl = getattr(column_type, "impl", None)
-    if impl is not None:  # TypeDecorator
-        return family(impl)
-    return type(column_type).__name__.lower()
-
-
-def _length(column_type: sa.types.TypeEngine) -> int | None:
-    """A String's length; None means unbounded (TEXT)."""
-    return getattr(column_type, "length", None)
-
-
-def _type_change(table: str, column: str, live: sa.types.TypeEngine,
-                 wanted: sa.types.TypeEngine) -> tuple[str | None, str | None]:
-    """(description of a safe change, None) or (None, why it is refused); (None, None) if equal."""
-    old, new = family(live), family(wanted)
-    if old == new == "text":
-        old_length, new_length = _length(live), _length(wanted)
-        if old_length == new_length or new_length is None and old_length is None:
-            return None, None
-        if new_length is None or (old_length is not None and new_length > old_length):
-            return f"widen {table}.{column} from {old_length} to {new_length or 'unlimited'} characters", None
-        return None, None  # a shorter max_length is enforced by the records service, not the column
-    if old == new == "numeric":
-        old_p, old_s = getattr(live, "precision", None), getattr(live, "scale", None)
-        new_p, new_s = getattr(wanted, "precision", None), getattr(wanted, "scale", None)
-        if (old_p, old_s) == (new_p, new_s) or old_p is None or new_p is None:
-            return None, None
-        if new_p >= old_p and (new_s or 0) >= (old_s or 0):
-            return f"widen {table}.{column} to {new_p} digits, {new_s} decimals", None
-        return None, f"{table}.{column}: narrowing NUMERIC({old_p},{old_s}) to ({new_p},{new_s}) could lose data"
-    if old == new:
-        return None, None
-    if (old, new) in WIDENINGS:
-        return f"change {table}.{column} from {old} to {new}", None
-    return None, (f"{table}.{column}: changing the column from {old} to {new} could lose data; "
-                  f"add a new field (and copy values with an import) instead")
-
-
 def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[str] = (),
-                   renames: Mapping[str, Mapping[str, str]] | None = None) -> MigrationPlan:
-    """`renames`: {entity: {field: its previous name}} beside the model's `renamed_from:` (an undo
-    of a rename names the way back)."""
+                   renames: Mapping[str, Mapping[str, str]] | None = None,
+                   entities: Mapping[str, str] | None = None, values: ValueRenames | None = None) -> MigrationPlan:
+    """`renames`: {entity: {field: its previous name}} beside the model's `renamed_from:`, `entities`:
+    {entity: its table's name now}, `values`: {(entity, field): {value now: its name}} beside the
+    `renamed:` maps (an undo of a rename names the way back)."""
     undone = dict(renames or {})
     tables = build_tables(blueprint)
     inspector = sa.inspect(connection)
     live_tables = set(inspector.get_table_names())
     live_indexes = {name: inspector.get_indexes(name) for name in live_tables}
+    moved_tables = table_renames(blueprint, live_tables, entities or {})  # new name → the live table
     steps: list[Step] = []
     refused: list[str] = []
     droppable: set[str] = set()
@@ -154,11 +112,15 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
     wanted_tables = [t for t, _ in sa.schema.sort_tables_and_constraints(tables.metadata.tables.values())
                      if t is not None]
     for table in wanted_tables:
-        if table.name not in live_tables:
+        live_name = moved_tables.get(table.name, table.name)
+        if live_name not in live_tables:
             kind = "system table" if table.name in SYSTEM_TABLES else "table"
             steps.append(Step("create_table", table.name, table.name, f"create {kind} {table.name}"))
             continue
-        live_columns = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+        if live_name != table.name:
+            steps.append(Step("rename_table", table.name, live_name, f"rename table {live_name} to {table.name} "
+                              "(records kept; history, comments, files ... follow)", new_name=table.name))
+        live_columns = {c["name"]: c["type"] for c in inspector.get_columns(live_name)}
         renamed = _renames(blueprint, table.name, live_columns, steps, undone.get(table.name, {}))
         for column in table.columns:
             if column.name in renamed:
@@ -167,7 +129,7 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
                 steps.append(Step("add_column", table.name, column.name,
                                   f"add column {table.name}.{column.name} ({family(column.type)})"))
                 continue
-            change, refusal = _type_change(table.name, column.name, live_columns[column.name], column.type)
+            change, refusal = type_change(table.name, column.name, live_columns[column.name], column.type)
             if change:
                 steps.append(Step("change_type", table.name, column.name, change))
             if refusal:
@@ -180,7 +142,7 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
                     # its indexes go first (SQLite's table rebuild would try to keep them)
                     steps += [Step("drop_index", table.name, cast(str, ix["name"]), f"drop index {ix['name']} "
                                    f"(on the dropped column {table.name}.{name})")
-                              for ix in live_indexes[table.name] if name in ix["column_names"]]
+                              for ix in live_indexes[live_name] if name in ix["column_names"]]
                     steps.append(Step("drop_column", table.name, name,
                                       f"DROP column {table.name}.{name} and all its data (--drop)"))
                 else:
@@ -190,12 +152,18 @@ def plan_migration(connection: Connection, blueprint: Blueprint, drop: Sequence[
         columns_renamed = {step.name: step.new_name for step in steps  # a rename_column step has a new_name
                            if step.action == "rename_column" and step.table == table.name
                            and step.new_name is not None}
-        steps.extend(_index_steps(inspector, table, columns_renamed))
+        steps.extend(_index_steps(inspector, table, columns_renamed, live_name))
     for name in drop:
         if name not in droppable:
             refused.append(f"--drop {name}: no such column is left over from the blueprint")
     live = {name: {c["name"] for c in inspector.get_columns(name)} for name in live_tables}
-    stranded = stranded_values(connection, blueprint, tables, live)
+    live.update({new: live[old] for new, old in moved_tables.items()})
+    renamed_values, found = planned(connection, tables, declared(blueprint, values),
+                                    stranded_values(connection, blueprint, tables, live, moved_tables))
+    steps += [Step("rename_value", rename.entity, rename.field, f"rename {rename.kind} {rename.old} of "
+                   f"{rename.entity}.{rename.field} to {rename.new} ({records} record(s); history follows)",
+                   value=rename.old, target=rename.new, records=records) for rename, records in renamed_values]
+    stranded = found
     steps += [Step("move_values", item.entity, item.field, item.move_text("en"), value=item.value,
                    target=item.target, records=item.records) for item in stranded if item.target is not None]
     refused += refusals(stranded, "en")
@@ -238,8 +206,8 @@ def _renames(blueprint: Blueprint, table: str, live_columns: dict, steps: list[S
     return produced
 
 
-def _index_steps(inspector, table: sa.Table, renames: dict[str, str]) -> list[Step]:
-    live = {ix["name"]: ix for ix in inspector.get_indexes(table.name) if ix.get("name")}
+def _index_steps(inspector, table: sa.Table, renames: dict[str, str], live_name: str) -> list[Step]:
+    live = {ix["name"]: ix for ix in inspector.get_indexes(live_name) if ix.get("name")}
     for ix in live.values():  # an index follows its column through a rename
         ix["column_names"] = [renames.get(c, c) for c in ix["column_names"]]
     # the model's indexes are named by the MetaData naming convention (tables.py), never None
@@ -247,7 +215,7 @@ def _index_steps(inspector, table: sa.Table, renames: dict[str, str]) -> list[St
     steps = [Step("create_index", table.name, name, f"create {'unique ' if ix.unique else ''}index "
                   f"{name} on {table.name} ({', '.join(c.name for c in ix.columns)})")
              for name, ix in wanted.items() if name not in live]
-    ours = (f"ix_{table.name}_", f"uq_{table.name}_")
+    ours = (f"ix_{table.name}_", f"uq_{table.name}_", f"ix_{live_name}_", f"uq_{live_name}_")
     steps += [Step("drop_index", table.name, name, f"drop index {name} (no longer declared; no data lost)")
               for name, ix in live.items()
               if name not in wanted and name.startswith(ours)
@@ -337,6 +305,10 @@ def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables:
         stage_tracking.before_schema(connection, {step.table for step in plan.steps
                                                   if step.action.endswith(("_column", "_type"))})
         _apply_steps(op, connection, tables, plan)
+        follow_table_renames(connection, blueprint, tables, {step.table: step.name for step in plan.steps
+                                                             if step.action == "rename_table"})
+        for step in (s for s in plan.steps if s.action == "rename_value"):
+            rename_value(connection, tables, of_step(blueprint, step.table, step.name, step.value, step.target))
         follow_renames(connection, blueprint, tables, [FieldRename(step.table, step.name, step.new_name)
                                                        for step in plan.steps
                                                        if step.action == "rename_field" and step.new_name])
@@ -365,9 +337,12 @@ def _apply_steps(op: Operations, connection: Connection, tables: Tables, plan: M
     for step in plan.steps:
         # the search index, keys, pre-aggregates and renamed uses come after the schema (_apply)
         if step.action.startswith(("search_", "preaggregate_", "tracking_")) \
-                or step.action in ("fill_keys", "rename_field"):
+                or step.action in ("fill_keys", "rename_field", "rename_value"):
             continue
         table = tables.metadata.tables[step.table]
+        if step.action == "rename_table":
+            drop_search_index(connection, step.name)
+            op.rename_table(step.name, table.name)
         if step.action == "create_table":
             columns = []
             for column in table.columns:

@@ -87,7 +87,7 @@ def _is_array(connection: Connection, column: sa.ColumnElement) -> sa.ColumnElem
     return function(column) == "array"
 
 
-def _held(connection: Connection, table: sa.Table, field: Field) -> dict[str, int]:
+def _held(connection: Connection, table: sa.TableClause, field: Field) -> dict[str, int]:
     """Stored value (as text) → how many records hold it."""
     column = table.c[field.name]
     if field.type == "multiselect":
@@ -101,13 +101,17 @@ def _held(connection: Connection, table: sa.Table, field: Field) -> dict[str, in
 
 
 def stranded_values(connection: Connection, blueprint: Blueprint, tables: Tables,
-                    live: Mapping[str, set[str]]) -> list[Stranded]:
+                    live: Mapping[str, set[str]], renamed: Mapping[str, str] | None = None) -> list[Stranded]:
     """Every value records hold that their stage, select or multiselect field no longer lists
-    (`live`: the database's tables and their columns; a column not there yet holds nothing)."""
+    (`live`: the database's tables and their columns; a column not there yet holds nothing;
+    `renamed`: a table's name → the name it has in the database until the migration renames it)."""
     found: list[Stranded] = []
     for name, entity in blueprint.entities.items():
         if name not in live:
             continue
+        table: sa.TableClause = tables[name]
+        if (renamed or {}).get(name, name) != name:
+            table = sa.table((renamed or {})[name], *(sa.column(c.name, c.type) for c in table.columns))
         for field in entity:
             if field.type not in MOVABLE or field.computed or field.name not in live[name]:
                 continue
@@ -115,7 +119,7 @@ def stranded_values(connection: Connection, blueprint: Blueprint, tables: Tables
             if field.type == "stage" and pipeline is None:
                 continue
             moves = {str(old): new for old, new in moved.items()}
-            for value, count in sorted(_held(connection, tables[name], field).items()):
+            for value, count in sorted(_held(connection, table, field).items()):
                 if value not in listed:
                     found.append(Stranded(name, field.name, field.type, value, count, moves.get(value), pipeline))
     return found

@@ -50,10 +50,10 @@ from atrium.runtime.schema.migrations import (
 from atrium.runtime.site import history as metadata_history
 from atrium.runtime.site.impacts import Impact, impacts
 from atrium.runtime.site.overlay import SiteOverlay, Snapshot, read_snapshot, snapshot_digest
+from atrium.runtime.site.reversals import WayBack, way_back
 from atrium.translation import N_, word
 
 Key = tuple[str, str]  # (kind, name) of a document
-Renames = dict[str, dict[str, str]]  # entity → {field: the name its column has now}
 HEADER = "Written by the Atrium studio: only what this site changes. Edit it here or in the studio."
 LOCK_KEY = 0x6174726D  # the PostgreSQL advisory lock of metadata changes ('atrm')
 
@@ -105,7 +105,7 @@ class Preview:
     impacts: list[Impact] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     computed: int = 0  # records whose new or changed formulas and roll-ups the apply computes
-    renames: Renames = field(default_factory=dict)  # an undone rename's way back (`reverse_renames`)
+    renames: WayBack = field(default_factory=WayBack)  # an undone rename's way back (reversals.py)
 
     @property
     def files(self) -> list[tuple[str, str, str]]:
@@ -168,7 +168,7 @@ class MetadataChanges:
     # --- previewing --------------------------------------------------------------------------
 
     def preview(self, proposal: Proposal | None = None, snapshot: Snapshot | None = None,
-                check_only: bool = False, renames: Renames | None = None) -> Preview:
+                check_only: bool = False, renames: WayBack | None = None) -> Preview:
         """What the change would write, whether it checks, the migration plan and what leaves sight
         (`check_only`: only whether it checks, for checks as one types). The site folder is made,
         with a blueprint.yaml that changes nothing, the first time."""
@@ -180,12 +180,12 @@ class MetadataChanges:
             assert proposal is not None  # a preview is of a proposal or of a snapshot
             after = self.files_for(proposal, current)
         blueprint, problems = self.check(after)
-        result = Preview(current, after, problems, blueprint, renames=renames or {})
+        result = Preview(current, after, problems, blueprint, renames=renames or WayBack())
         if blueprint is None or check_only:
             return result
         old, _ = self.check(current)
         with connect(self.engine) as connection:
-            result.plan = plan_migration(connection, blueprint, renames=result.renames)
+            result.plan = _plan(connection, blueprint, result.renames)
             if old is not None:
                 recompute = self._recompute(blueprint)
                 result.computed = recompute.records(connection, recompute.changed_since(old))
@@ -230,28 +230,16 @@ class MetadataChanges:
         self._check_stale(lambda connection: self._stale_version(connection, version), set(files))
         what = N_("Undo #{id}: {summary}") if undo else N_("Back to #{id}: {summary}")
         words = {locale: word(what, locale, id=entry.id, summary=entry.summary_text(locale)) for locale in ("en", "zh")}
-        back = self.reverse_renames(entry.files_after, entry.files_before) if undo else {}
+        back = self.reverse_renames(entry.files_after, entry.files_before) if undo else WayBack()
         preview = self.preview(snapshot=files, renames=back)
         return self._apply(preview, actor, confirm, words, "undo" if undo else "restore", set(files),
                            stale=lambda connection: self._stale_version(connection, version),
                            redo=lambda: self.preview(snapshot=files, renames=back), undo_of=entry.id)
 
-    def reverse_renames(self, renamed: Snapshot, before: Snapshot) -> Renames:
-        """The renames that undo the `renamed_from:` fields `renamed` has and `before` had not: the
-        field under its old name again, its column taken back with its data."""
-        after_blueprint, _ = self.check(renamed)
-        before_blueprint, _ = self.check(before)
-        back: Renames = {}
-        if after_blueprint is None or before_blueprint is None:
-            return back
-        for entity in after_blueprint.entities.values():
-            earlier = before_blueprint.entities.get(entity.name)
-            for renamed_field in entity:
-                previous = renamed_field.renamed_from
-                if previous and earlier is not None and previous in earlier.fields \
-                        and renamed_field.name not in earlier.fields:
-                    back.setdefault(entity.name, {})[previous] = renamed_field.name
-        return back
+    def reverse_renames(self, renamed: Snapshot, before: Snapshot) -> WayBack:
+        """The renames (fields, entities, stages, options) that undo those `renamed` has and `before`
+        had not: each back under its old name, with its data (reversals.py)."""
+        return way_back(self.check(renamed)[0], self.check(before)[0])
 
     def _check_stale(self, stale: Callable[[Any], bool], files: set[str]) -> None:
         """A stale edit is told as such before anything else is said about it (checked again
@@ -303,7 +291,7 @@ class MetadataChanges:
         self.overlay.ensure()
         self.overlay.write_snapshot(preview.after)
         try:
-            plan = plan_migration(connection, preview.blueprint, renames=preview.renames)  # the schema inside the lock
+            plan = _plan(connection, preview.blueprint, preview.renames)  # the schema inside the lock
             if plan.refused:
                 raise ChangeRefused(preview, "; ".join(plan.refused))
             apply_in_transaction(connection, preview.blueprint, plan,
@@ -349,6 +337,10 @@ class MetadataChanges:
             relock(self.overlay.folder, below, os.path.relpath(below[-1], self.overlay.folder.resolve()))
         except Exception:  # the lock helps upgrades later; a change that applied stays applied
             pass
+
+
+def _plan(connection: Any, blueprint: Blueprint, back: WayBack) -> MigrationPlan:
+    return plan_migration(connection, blueprint, renames=back.fields, entities=back.entities, values=back.values)
 
 
 def _json(value: Any) -> Any:

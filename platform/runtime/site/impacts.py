@@ -47,10 +47,13 @@ def impacts(connection: Connection, old: Blueprint, new: Blueprint) -> list[Impa
     tables = build_tables(old)
     live = _live(connection)
     found: list[Impact] = []
+    moved = {entity.renamed_from: entity.name for entity in new.entities.values() if entity.renamed_from}
     for name, entity in old.entities.items():
         if name not in live:
             continue
         table = tables[name]
+        if name not in new.entities and moved.get(name) in new.entities:  # renamed: the records go along
+            continue
         if name not in new.entities:
             count = _count(connection, table)
             found.append(Impact("entity", name, name, count,

@@ -242,7 +242,8 @@ def _hide_or_rename(request: Request, form: FormData, hide: bool) -> Response:
         try:
             documents, uses = renamed(request, entity, name, new_name)
         except RenameRefused as refused:
-            context["rename_error"] = word("This field cannot be renamed: {reason}", locale, reason=str(refused))
+            context["rename_error"] = word("This field cannot be renamed: {reason}", locale,
+                                           reason=refused.text(locale))
             return page(request, "studio/field.html", context)
         context["uses"] = [use.text() for use in uses]
     # a rename touches documents beyond the editor's own: the token still watches the editor's

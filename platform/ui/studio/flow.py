@@ -18,7 +18,7 @@ from atrium.runtime.schema.migrations import MigrationPlan
 from atrium.runtime.schema.value_moves import MOVE_WORDS
 from atrium.runtime.site.change import ChangeRefused, Preview, Proposal, StaleEdit
 from atrium.ui.studio.setup import studio_of
-from atrium.ui.studio.words import PLAN_WORDS
+from atrium.ui.studio.words import PLAN_WORDS, RENAME_VALUE
 from atrium.ui.web.i18n import format_datetime, nword, word
 
 PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -113,6 +113,9 @@ def plan_lines(plan: MigrationPlan | None, locale: str) -> list[str]:
     for step in plan.steps:
         if step.action == "move_values":
             lines.append(word(MOVE_WORDS, locale, count=step.records, value=step.value, target=step.target,
+                              entity=step.table, field=step.name))
+        elif step.action == "rename_value":
+            lines.append(word(RENAME_VALUE, locale, count=step.records, value=step.value, target=step.target,
                               entity=step.table, field=step.name))
         elif locale == "en" or step.action not in PLAN_WORDS:
             lines.append(step.description)

@@ -9,6 +9,7 @@ PLAN_WORDS: dict[str, str] = {
     "add_column": N_("add column {table}.{name}"),
     "rename_column": N_("rename column {table}.{name} to {new_name} (data kept)"),
     "rename_field": N_("field history and saved views of {table}.{name} follow it to {new_name}"),
+    "rename_table": N_("rename table {name} to {new_name} (records kept; their history, comments and files follow)"),
     "change_type": N_("change the type of column {table}.{name} (data kept)"),
     "create_index": N_("create index {name} on {table}"),
     "drop_index": N_("drop index {name} (no data lost)"),
@@ -32,3 +33,5 @@ NEW_DOCUMENTS: dict[str, str] = {
     "dashboard": N_("New dashboard"),
     "automation": N_("New automation"),
 }
+# a renamed stage or option (a `rename_value` step of the plan)
+RENAME_VALUE = N_("{entity}.{field}: {value} is renamed {target} in {count} record(s) and their history")
