@@ -22,16 +22,17 @@ from atrium.runtime.access import oidc, work_app_sign_in
 from atrium.runtime.access.external_sign_in import SignInRefused, refusal_of, signed_in_user
 from atrium.runtime.access.sessions import start_session
 from atrium.runtime.schema.database import write_transaction
+from atrium.translation import N_
 from atrium.ui.web.i18n import word
 from atrium.ui.web.sign_in import SESSION_KEY, client_address, local_path, session_policy
 from atrium.ui.web.templating import render
 
 PENDING_KEY = "sign_in_pending"
 REFUSALS = {
-    "failed": "The sign-in could not be completed; please try again",
-    "unknown": "There is no user here for your account; ask an administrator to add you",
-    "disabled": "Your account is disabled",
-    "waiting": "Your account was created and is waiting for an administrator to give you a role",
+    "failed": N_("The sign-in could not be completed; please try again"),
+    "unknown": N_("There is no user here for your account; ask an administrator to add you"),
+    "disabled": N_("Your account is disabled"),
+    "waiting": N_("Your account was created and is waiting for an administrator to give you a role"),
 }
 
 
