@@ -21,7 +21,6 @@ from atrium.metadata.follow_ups import link_follow_ups
 from atrium.metadata.form_coverage import check_form_coverage
 from atrium.metadata.merge import merge, strip_markers
 from atrium.metadata.message_settings import build_message_settings
-from atrium.metadata.sign_in_settings import build_sign_in_settings, check_sign_in
 from atrium.metadata.model import Blueprint, Label, freeze
 from atrium.metadata.navigation import build_navigation
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
@@ -32,6 +31,7 @@ from atrium.metadata.references import build_automation, build_dashboard, build_
 from atrium.metadata.report_checks import build_report, build_targets, check_target_calls
 from atrium.metadata.schemas import schema_problems
 from atrium.metadata.secrecy_checks import check_reveals, check_stage_requirements
+from atrium.metadata.sign_in_settings import build_sign_in_settings, check_sign_in
 from atrium.metadata.sources import Report, Source
 from atrium.metadata.yaml_source import read_yaml
 

@@ -50,7 +50,8 @@ def test_without_the_block_passwords_are_the_only_way_in(tmp_path):
 
 
 def test_mistakes_are_reported_where_they_are(tmp_path):
-    text = SIGN_IN.replace("sales: rep", "sales: sales_rep").replace("      issuer: https://sso.example.com/realms/crm\n", "")
+    text = SIGN_IN.replace("sales: rep", "sales: sales_rep")
+    text = text.replace("      issuer: https://sso.example.com/realms/crm\n", "")
     text = text.replace("name: wecom, kind: wecom", "name: corp, kind: wecom").replace(", agent_id: 1000002", "")
     _, problems = check_blueprint(with_sign_in(tmp_path, text))
     shown = [str(problem) for problem in problems]

@@ -61,9 +61,9 @@ def role_for(provider: SignInProvider, identity: Identity, blueprint: Blueprint)
         groups = [groups]
     for group in groups if isinstance(groups, list) else ():
         role = mapping.map.get(str(group))
-        if role in blueprint.roles:
+        if role is not None and role in blueprint.roles:
             return role
-    return mapping.default if mapping.default in blueprint.roles else ""
+    return mapping.default if mapping.default is not None and mapping.default in blueprint.roles else ""
 
 
 def _new_name(connection: Connection, users: sa.Table, identity: Identity, provider: SignInProvider) -> str:

@@ -18,8 +18,8 @@ from sqlalchemy.types import TypeDecorator
 
 from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field, View
 from atrium.runtime.schema.file_tables import file_tables
-from atrium.runtime.schema.sign_in_tables import sign_in_link_tables
 from atrium.runtime.schema.list_indexes import list_indexes, scoped_by_owner
+from atrium.runtime.schema.sign_in_tables import sign_in_link_tables
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
