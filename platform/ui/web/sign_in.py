@@ -8,6 +8,9 @@ status, the same page and take the same time. Only then does a short write trans
 the session (runtime/access/sessions.py) and take the attempt back.
 
 Signing out ends this browser's session only; "sign out everywhere" (account.py) ends them all.
+Single sign-on buttons (sso.py) are listed on the same page; blueprint.yaml `sign_in.passwords:
+false` leaves only them, unless the server's environment says ATRIUM_PASSWORD_SIGN_IN=on
+(docs/sign-in.md).
 """
 from __future__ import annotations
 
