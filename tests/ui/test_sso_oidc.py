@@ -23,11 +23,20 @@ def fresh(provider, monkeypatch):
     provider.people.clear()
 
 
-def make(tmp_path, engine, database_url, provider, passwords=True, **extra):
-    client = site_client(tmp_path / "site", engine, database_url,
-                         {"passwords": passwords, "providers": [oidc_provider(provider.issuer, **extra)]})
-    client.__enter__()
-    return client
+@pytest.fixture
+def make(tmp_path, engine, database_url, provider):
+    """`make(passwords=..., **provider settings)`: a client on the mini site with the local
+    provider declared; its app's lifespan ends after the test."""
+    clients = []
+
+    def build(passwords=True, **extra):
+        client = site_client(tmp_path / "site", engine, database_url,
+                             {"passwords": passwords, "providers": [oidc_provider(provider.issuer, **extra)]})
+        clients.append(client.__enter__())
+        return client
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
 
 
 def sign_in_as(client, provider, email, next_page=""):
@@ -39,8 +48,8 @@ def signed_in_name(client) -> str | None:
     return page.text if page.status_code == 200 else None
 
 
-def test_a_known_user_signs_in_with_the_code_flow_and_lands_on_next(tmp_path, engine, database_url, provider):
-    client = make(tmp_path, engine, database_url, provider)
+def test_a_known_user_signs_in_with_the_code_flow_and_lands_on_next(make, engine, provider):
+    client = make()
     login = client.get("/login")
     assert 'href="/login/corp"' in login.text and "Company account" in login.text
     query = start(client, next_page="/r/account")
@@ -59,8 +68,8 @@ def test_a_known_user_signs_in_with_the_code_flow_and_lands_on_next(tmp_path, en
     assert sessions == 1  # the same server-side session as a password sign-in: listed, and endable
 
 
-def test_an_outside_next_address_is_ignored(tmp_path, engine, database_url, provider):
-    client = make(tmp_path, engine, database_url, provider)
+def test_an_outside_next_address_is_ignored(make, provider):
+    client = make()
     answer = sign_in_as(client, provider, "alice@example.com", next_page="//evil.example.com/x")
     assert answer.status_code == 303 and answer.headers["location"] == "http://testserver/"
 
@@ -68,16 +77,16 @@ def test_an_outside_next_address_is_ignored(tmp_path, engine, database_url, prov
 @pytest.mark.parametrize("tamper", [{"nonce": "another-sign-in"}, {"other_key": True}, {"exp_offset": -3600},
                                     {"aud": "another-client"}, {"iss": "https://impostor.example.com"}],
                          ids=["wrong-nonce", "bad-signature", "expired", "wrong-audience", "wrong-issuer"])
-def test_an_id_token_that_does_not_hold_is_refused(tmp_path, engine, database_url, provider, tamper):
-    client = make(tmp_path, engine, database_url, provider)
+def test_an_id_token_that_does_not_hold_is_refused(make, provider, tamper):
+    client = make()
     provider.tamper.update(tamper)
     answer = sign_in_as(client, provider, "alice@example.com")
     assert answer.status_code == 400 and "could not be completed" in answer.text
     assert signed_in_name(client) is None
 
 
-def test_a_callback_with_another_state_is_refused(tmp_path, engine, database_url, provider):
-    client = make(tmp_path, engine, database_url, provider)
+def test_a_callback_with_another_state_is_refused(make, provider):
+    client = make()
     query = start(client)
     forged = provider.approve({**query, "state": "forged"}, "alice@example.com")
     assert come_back(client, forged).status_code == 400
@@ -86,21 +95,21 @@ def test_a_callback_with_another_state_is_refused(tmp_path, engine, database_url
     assert come_back(client, replay).status_code == 400
 
 
-def test_an_unknown_person_is_refused_without_provisioning(tmp_path, engine, database_url, provider):
-    client = make(tmp_path, engine, database_url, provider)
+def test_an_unknown_person_is_refused_without_provisioning(make, provider):
+    client = make()
     answer = sign_in_as(client, provider, "stranger@example.com")
     assert answer.status_code == 403 and "no user here" in answer.text
     assert signed_in_name(client) is None
 
 
-def test_a_disabled_user_is_refused(tmp_path, engine, database_url, provider):
-    client = make(tmp_path, engine, database_url, provider)
+def test_a_disabled_user_is_refused(make, provider):
+    client = make()
     answer = sign_in_as(client, provider, "bob@example.com")
     assert answer.status_code == 403 and "disabled" in answer.text
 
 
-def test_a_provisioned_person_gets_the_role_their_group_maps_to(tmp_path, engine, database_url, provider):
-    client = make(tmp_path, engine, database_url, provider, provision=True,
+def test_a_provisioned_person_gets_the_role_their_group_maps_to(make, engine, provider):
+    client = make(provision=True,
                   roles={"claim": "groups", "map": {"crm-admins": "admin", "sales": "rep"}})
     provider.people["carol@example.com"] = {"name": "Carol Chen", "groups": ["staff", "sales"]}
     answer = sign_in_as(client, provider, "carol@example.com")
@@ -117,8 +126,8 @@ def test_a_provisioned_person_gets_the_role_their_group_maps_to(tmp_path, engine
         assert connection.execute(sa.select(sa.func.count()).select_from(users)).scalar() == 4
 
 
-def test_a_provisioned_person_without_a_role_waits_for_an_administrator(tmp_path, engine, database_url, provider):
-    client = make(tmp_path, engine, database_url, provider, provision=True, roles={"claim": "groups", "map": {}})
+def test_a_provisioned_person_without_a_role_waits_for_an_administrator(make, engine, provider):
+    client = make(provision=True, roles={"claim": "groups", "map": {}})
     answer = sign_in_as(client, provider, "dan@example.com")
     assert answer.status_code == 403 and "waiting for an administrator" in answer.text
     assert signed_in_name(client) is None
@@ -131,12 +140,10 @@ def test_a_provisioned_person_without_a_role_waits_for_an_administrator(tmp_path
     assert "dan" in signed_in_name(client)
 
 
-def test_with_passwords_off_only_the_provider_buttons_remain(tmp_path, engine, database_url, provider, monkeypatch):
-    client = make(tmp_path, engine, database_url, provider, passwords=False)
+def test_with_passwords_off_only_the_provider_buttons_remain(make, monkeypatch):
+    client = make(passwords=False)
     login = client.get("/login")
     assert 'name="password"' not in login.text and 'href="/login/corp"' in login.text
-    token = client.get("/account", follow_redirects=True)  # the login page carries a CSRF token
-    assert token.status_code == 200
     refused = client.post("/login", data={"name": "root", "password": "root-pass",
                                           "csrf_token": _csrf(client)}, follow_redirects=False)
     assert refused.status_code == 403 and signed_in_name(client) is None
@@ -148,9 +155,17 @@ def test_with_passwords_off_only_the_provider_buttons_remain(tmp_path, engine, d
 
 
 def _csrf(client) -> str:
-    page = client.get("/login").text
-    marker = 'name="csrf_token" value="'
-    if marker in page:
-        return page.split(marker, 1)[1].split('"', 1)[0]
-    meta = 'name="csrf-token" content="'
-    return page.split(meta, 1)[1].split('"', 1)[0]
+    """The CSRF token of the login page's header (it has no password form when passwords are off)."""
+    return client.get("/login").text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+
+
+def test_an_unreachable_or_undeclared_provider_is_answered_with_a_page(tmp_path, engine, database_url, provider):
+    client = site_client(tmp_path / "site", engine, database_url, {"providers": [
+        oidc_provider("http://127.0.0.1:9"), {**oidc_provider(provider.issuer), "name": "spare"}]})
+    with client:
+        down = client.get("/login/corp", follow_redirects=False)
+        assert down.status_code == 400 and "could not be completed" in down.text
+        assert client.get("/login/nobody", follow_redirects=False).status_code == 404
+        assert client.get("/login/nobody/callback?code=x&state=y", follow_redirects=False).status_code == 404
+        buttons = client.get("/login").text
+        assert buttons.index('href="/login/corp"') < buttons.index('href="/login/spare"')  # in the YAML's order
