@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sso_kit import come_back, oidc_provider, site_client, start
 from sso_provider_kit import CLIENT_SECRET, OidcProvider
 
+from atrium.runtime.access.people import people_entries
+
 
 @pytest.fixture(scope="module")
 def provider():
@@ -119,6 +121,10 @@ def test_a_provisioned_person_gets_the_role_their_group_maps_to(make, engine, pr
     with engine.connect() as connection:
         row = connection.execute(sa.select(users).where(users.c.email == "carol@example.com")).one()
     assert (row.name, row.display_name, row.role) == ("carol", "Carol Chen", "rep")
+    with engine.connect() as connection:
+        entries = people_entries(connection, site.tables)
+    assert [entry.summary_text("en") for entry in entries] == [
+        "carol signed in through corp for the first time and was added (rep)"]
     assert "Carol Chen" in signed_in_name(client)
     client.cookies.clear()
     assert sign_in_as(client, provider, "carol@example.com").status_code == 303  # the same user again

@@ -4,7 +4,8 @@ A provider (OpenID Connect, WeCom, DingTalk) gives an `Identity`: its stable sub
 claims it sent. The user is found, in this order, by the link an earlier sign-in left in
 `atrium_sign_in_links` (provider, subject), then by the configured claim matched against a user
 column (`match: {claim, field}`). No user: refused, or a new one when the provider says
-`provision: true`, with the role its group claim maps to, its default, or none. A user without a
+`provision: true`, with the role its group claim maps to, its default, or none (recorded in
+atrium_people_history beside the administrators' changes). A user without a
 role of the blueprint waits for an administrator; a disabled user is refused (`refusal_of`).
 A sign-in that fails raises `SignInRefused`, whose `reason` the login page words.
 """
@@ -21,9 +22,13 @@ from sqlalchemy.engine import Connection
 from atrium.errors import AtriumError
 from atrium.metadata.model import Blueprint
 from atrium.metadata.sign_in_settings import SignInProvider
+from atrium.runtime.access.people import LOCALES, USER_NAME
 from atrium.runtime.schema.tables import Tables
+from atrium.translation import N_, word
 
 MAX_NAME = 100  # the users table's name column
+PROVISIONED = N_("{name} signed in through {provider} for the first time and was added ({role})")
+NO_ROLE = N_("no role yet")
 
 
 class SignInRefused(AtriumError):
@@ -70,10 +75,10 @@ def _new_name(connection: Connection, users: sa.Table, identity: Identity, provi
     """A free user name for a provisioned person: the matched value when it is the user name,
     else the email's local part or the subject, made unique with a number."""
     matched = _claim(identity, provider.match_claim)
-    if provider.match_field == "name" and matched:
-        return matched[:MAX_NAME]
+    if provider.match_field == "name" and matched and USER_NAME.match(matched):
+        return matched
     base = (identity.email or "").split("@")[0] or identity.subject
-    base = re.sub(r"[^\w.\-]", "", base)[:MAX_NAME - 6] or "user"
+    base = re.sub(r"[^A-Za-z0-9_.@-]", "", base).lstrip("_.@-")[:MAX_NAME - 6] or "user"
     name, n = base, 1
     while connection.execute(sa.select(users.c.id).where(users.c.name == name)).first() is not None:
         n += 1
@@ -107,12 +112,17 @@ def signed_in_user(connection: Connection, tables: Tables, blueprint: Blueprint,
     if user is None:
         if not provider.provision:
             raise SignInRefused("unknown")
-        key = connection.execute(users.insert().values(
-            name=_new_name(connection, users, identity, provider),
-            display_name=(identity.display_name or identity.email or identity.subject)[:200],
-            role=role_for(provider, identity, blueprint), email=(identity.email or None),
-            locale=blueprint.default_locale, active=True, created_at=now)).inserted_primary_key
+        name, role = _new_name(connection, users, identity, provider), role_for(provider, identity, blueprint)
+        values = {"display_name": (identity.display_name or identity.email or identity.subject)[:200],
+                  "email": (identity.email or None), "role": role}
+        key = connection.execute(users.insert().values(name=name, **values, locale=blueprint.default_locale,
+                                                       active=True, created_at=now)).inserted_primary_key
         assert key is not None
+        connection.execute(tables.system("atrium_people_history").insert().values(
+            at=now, user_id=key[0], user_name=name, action="add_user", target=f"user:{name}",
+            summary={locale: word(PROVISIONED, locale, name=name, provider=provider.name,
+                                  role=role or word(NO_ROLE, locale)) for locale in LOCALES},
+            details={"after": values, "provider": provider.name}))
         user = connection.execute(sa.select(users).where(users.c.id == key[0])).one()
     if link is None:
         connection.execute(links.insert().values(user_id=user.id, provider=provider.name, subject=subject,
