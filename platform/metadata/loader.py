@@ -31,6 +31,7 @@ from atrium.metadata.references import build_automation, build_dashboard, build_
 from atrium.metadata.report_checks import build_report, build_targets, check_target_calls
 from atrium.metadata.schemas import schema_problems
 from atrium.metadata.secrecy_checks import check_reveals, check_stage_requirements
+from atrium.metadata.sign_in_settings import build_sign_in_settings, check_sign_in
 from atrium.metadata.sources import Report, Source
 from atrium.metadata.yaml_source import read_yaml
 
@@ -239,6 +240,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
     navigation = build_navigation(documents[("blueprint", "blueprint")],
                                   {"entity": entities, "report": reports, "dashboard": dashboards}, roles, report)
     teams = tuple(freeze(team) for team in (roles_source.data.get("teams", ()) if roles_source else ()))
+    check_sign_in(documents[("blueprint", "blueprint")], roles, report)
     return Blueprint(
         name=manifest["name"], label=Label.of(manifest.get("label"), manifest["name"]),
         version=manifest.get("version", 1), locales=tuple(manifest.get("locales", ("en",))),
@@ -250,6 +252,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
         targets=targets, phone_country_code=manifest.get("phone_country_code"), navigation=navigation,
         trash_retention_days=(manifest.get("trash") or {}).get("retention_days", 30),
         messages=build_message_settings(manifest.get("messages")),
+        sign_in=build_sign_in_settings(manifest.get("sign_in")),
     )
 
 

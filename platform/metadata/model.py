@@ -9,10 +9,13 @@ import functools
 import re
 from dataclasses import dataclass, field as dataclass_field
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from atrium.metadata.expressions import Expression
 from atrium.metadata.message_settings import MessageSettings
+
+if TYPE_CHECKING:  # sign_in_settings builds its labels with this module's Label
+    from atrium.metadata.sign_in_settings import SignInSettings
 
 FIELD_TYPES = (
     "text", "textarea", "integer", "number", "money", "percent", "boolean", "date", "datetime",
@@ -477,6 +480,7 @@ class Blueprint:
     navigation: tuple[Any, ...] = ()  # navigation.NavGroup: the header's declared menus
     trash_retention_days: int = 30  # trash: {retention_days:}: how long deleted records can be restored
     messages: MessageSettings | None = None  # blueprint.yaml `messages:`: email and group robots
+    sign_in: SignInSettings | None = None  # blueprint.yaml `sign_in:` (None: passwords only)
 
     @property
     def default_locale(self) -> str:

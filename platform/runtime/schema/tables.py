@@ -19,6 +19,7 @@ from sqlalchemy.types import TypeDecorator
 from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field, View
 from atrium.runtime.schema.file_tables import file_tables
 from atrium.runtime.schema.list_indexes import list_indexes, scoped_by_owner
+from atrium.runtime.schema.sign_in_tables import sign_in_link_tables
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -287,6 +288,7 @@ def system_tables(metadata: sa.MetaData) -> None:
     sign_in_tables(metadata)
     trash_tables(metadata)
     file_tables(metadata, ID_TYPE, UTCDateTime())
+    sign_in_link_tables(metadata, ID_TYPE, UTCDateTime())
     comment_tables(metadata)
 
 
@@ -428,7 +430,7 @@ def comment_tables(metadata: sa.MetaData) -> None:
              sa.Index("ix_atrium_comments_record", "entity", "record_id"))
 
 
-SIGN_IN_TABLES = ("atrium_sessions", "atrium_sign_in_counts")
+SIGN_IN_TABLES = ("atrium_sessions", "atrium_sign_in_counts", "atrium_sign_in_links")
 SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_history",
                  "atrium_stage_history", "atrium_sequences", "atrium_data_versions", "atrium_saved_views",
                  "atrium_pool_history", "atrium_metadata_history", "atrium_people_history", "atrium_derived_fields",

@@ -29,7 +29,7 @@ from atrium.ui.records.import_jobs import JobStore
 from atrium.ui.reports import dashboard_page, report_page
 from atrium.ui.search import pages as search_pages
 from atrium.ui.studio import routes as studio_routes, setup as studio_setup
-from atrium.ui.web import account, sessions, sign_in
+from atrium.ui.web import account, sessions, sign_in, sso
 from atrium.ui.web.body_limit import BodyLimit
 from atrium.ui.web.edge import EdgeGuard
 from atrium.ui.web.errors import page_error
@@ -85,6 +85,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     site = site or Site.open(settings.blueprint, settings.database_url, overlay.load_overlays())
     # / is the user's role dashboard; /reports, /dashboards
     routes: list[BaseRoute] = [Route("/", dashboard_page.home, name="home"), *sessions.routes, *sign_in.routes]
+    routes += sso.routes  # /login/{provider}: single sign-on
     routes += account.routes  # /account: the user's own sessions and password
     routes += report_page.routes + dashboard_page.routes
     routes += record_pages.routes  # /r/{entity}/...: lists, forms, detail

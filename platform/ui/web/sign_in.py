@@ -8,11 +8,16 @@ status, the same page and take the same time. Only then does a short write trans
 the session (runtime/access/sessions.py) and take the attempt back.
 
 Signing out ends this browser's session only; "sign out everywhere" (account.py) ends them all.
+Single sign-on buttons (sso.py) are listed on the same page; blueprint.yaml `sign_in.passwords:
+false` leaves only them, unless the server's environment says ATRIUM_PASSWORD_SIGN_IN=on
+(docs/sign-in.md).
 """
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from starlette.datastructures import FormData
@@ -20,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from atrium.metadata.sign_in_settings import SignInSettings
 from atrium.runtime.access import sign_in_throttle
 from atrium.runtime.access.sessions import SessionPolicy, end_session, start_session
 from atrium.runtime.access.users import dummy_hash, verify_password
@@ -41,10 +47,36 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+PASSWORDS_OVERRIDE = "ATRIUM_PASSWORD_SIGN_IN"  # "on": passwords accepted whatever sign_in.passwords says
+
+
+def local_path(target: str) -> str:
+    """`target` when it is a path on this site, else "" (never another site: no open redirect)."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else ""
+
+
+def passwords_on(request: Request) -> bool:
+    """Whether local passwords are accepted: blueprint.yaml `sign_in.passwords`, or the break-glass
+    environment variable ATRIUM_PASSWORD_SIGN_IN=on (with `atrium user password NAME`)."""
+    settings = request.app.state.site.blueprint.sign_in or SignInSettings()
+    return settings.passwords or os.environ.get(PASSWORDS_OVERRIDE, "").lower() in ("on", "1", "true", "yes")
+
+
+def login_context(request: Request, error: str | None, name: str) -> dict[str, Any]:
+    """The login page: the password form when passwords are on, and a button per provider."""
+    settings = request.app.state.site.blueprint.sign_in or SignInSettings()
+    target = local_path(request.query_params.get("next", ""))
+    query = "?" + urlencode({"next": target}) if target else ""
+    providers = [{"name": p.name, "label": p.label, "kind": p.kind,
+                  "href": str(request.url_for("sso_start", provider=p.name).path) + query}
+                 for p in settings.providers]
+    return {"error": error, "name": name, "passwords": passwords_on(request), "providers": providers}
+
+
 def login_page(request: Request) -> Response:
     if request.state.user is not None:
         return RedirectResponse(request.url_for("home"), status_code=303)
-    return render(request, "login.html", {"error": None, "name": ""})
+    return render(request, "login.html", login_context(request, None, ""))
 
 
 def _find(site: Any, name: str) -> dict[str, Any] | None:
@@ -62,29 +94,31 @@ def login(request: Request, form: FormData) -> Response:
     name = str(form.get("name", "")).strip()
     password = str(form.get("password", ""))
     locale = request.state.locale
+    if not passwords_on(request):
+        return render(request, "login.html", login_context(
+            request, word("Passwords are switched off on this site: sign in with a button below", locale), ""),
+            status_code=403)
     address = client_address(request)
     now = site.now()
     counted = sign_in_throttle.attempt(site.engine, site.tables, name, address, now)
     if counted.refused:
-        return render(request, "login.html", {
-            "error": word("Too many failed attempts; try again in {seconds} seconds", locale,
-                          seconds=counted.wait_seconds), "name": name}, status_code=429)
+        return render(request, "login.html", login_context(request, word(
+            "Too many failed attempts; try again in {seconds} seconds", locale, seconds=counted.wait_seconds),
+            name), status_code=429)
     user = _find(site, name)
     stored = user.get("password_hash") if user is not None else None
     verified = verify_password(stored or dummy_hash(), password) and stored is not None
     sign_in_throttle.forget_old(site.engine, site.tables, now)  # after a check, never on a refusal's fast path
     if user is None or not verified:
-        return render(request, "login.html", {"error": word("Wrong user name or password", locale), "name": name},
-                      status_code=400)
+        return render(request, "login.html", login_context(request, word("Wrong user name or password", locale),
+                                                           name), status_code=400)
     with write_transaction(site.engine) as connection:
         sign_in_throttle.succeeded(connection, site.tables, counted)
         key = start_session(connection, site.tables, user["id"], now, session_policy(request), address)
     request.session.clear()  # a new session on sign-in: no fixation
     request.session.update({SESSION_KEY: key, "locale": user.get("locale") or locale,
                             "csrf_token": secrets.token_urlsafe(32)})
-    target = str(form.get("next") or "")
-    return RedirectResponse(target if target.startswith("/") and not target.startswith("//")
-                            else request.url_for("home"), status_code=303)
+    return RedirectResponse(local_path(str(form.get("next") or "")) or request.url_for("home"), status_code=303)
 
 
 def logout(request: Request) -> Response:
