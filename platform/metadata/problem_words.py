@@ -3,19 +3,27 @@
 A problem is built as English text where it is found (the loader's many checks stay as they are,
 and English output is exactly what it was). To say it in another language, the text is matched
 against the msgids below, whose `{fields}` capture the names it carries; the catalog's translation
-is then filled with them. A text no msgid matches stays English: add its msgid here, run
-`make translations`, and translate it.
+is then filled with them. A text no msgid matches stays English: add its msgid here or in
+problem_catalog.py, run `make translations`, and translate it.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
+from atrium.metadata.problem_catalog import (
+    CHECK_MESSAGES,
+    DESCRIPTIONS,
+    MORE_HINTS,
+    MORE_WHATS,
+    SCHEMA_MESSAGES,
+    YAML_PROBLEMS,
+)
 from atrium.metadata.problems import Problem, shown_values
 from atrium.translation import N_, SOURCE_LOCALE, language_of, word
 
 # Most specific first: "'x' is not a known property" before "'x' is not {what}".
-MESSAGES: tuple[str, ...] = (
+MESSAGES: tuple[str, ...] = CHECK_MESSAGES + (
     N_("'{name}' is not a known property"),
     N_("'{name}' is not a valid name: use lower-case letters, digits and _, starting with a letter"),
     N_("{value} is not a valid {name}"),
@@ -39,7 +47,7 @@ MESSAGES: tuple[str, ...] = (
     N_("no blueprint.yaml: not a blueprint folder"),
     N_("blueprints extend each other in a cycle"),
     N_("expected a mapping of keys to values"),
-)
+) + SCHEMA_MESSAGES
 # What an unknown name should have been ('x' is not {what}).
 WHATS: tuple[str, ...] = (
     N_("an entity"),
@@ -68,14 +76,14 @@ WHATS: tuple[str, ...] = (
     N_("a target listed before this one"),
     N_("a measure or metric of the report"),
     N_("a group, measure or metric of this report"),
-)
+) + MORE_WHATS
 HINTS: tuple[str, ...] = (
     N_("did you mean '{name}'?"),
     N_("first written on line {line}"),
     N_("write a list as [a, b]"),
     N_("change or remove those uses in this overlay too"),
     N_("a Chinese name goes in the label (en and zh); the name itself stays ASCII, e.g. tender_no"),
-)
+) + MORE_HINTS
 # Why an expression does not parse (ExpressionError): "invalid expression {text}: {error}".
 ERRORS: tuple[str, ...] = (
     N_("empty expression"),
@@ -101,7 +109,8 @@ TYPES: tuple[str, ...] = (
     N_("empty"),
 )
 # Parameters that are words themselves, translated from their own table.
-NESTED: dict[str, tuple[str, ...]] = {"what": WHATS, "actual": TYPES, "expected": TYPES, "error": ERRORS}
+NESTED: dict[str, tuple[str, ...]] = {"what": WHATS, "actual": TYPES, "expected": TYPES, "error": ERRORS,
+                                      "problem": YAML_PROBLEMS, "description": DESCRIPTIONS}
 OR = N_(" or ")
 SEPARATOR, MORE, VALID = N_(", "), N_("... (+{count})"), N_("; valid: {values}")
 
@@ -122,6 +131,8 @@ def _pattern(msgid: str) -> re.Pattern[str]:
 
 def _nested(text: str, table: tuple[str, ...], locale: str) -> str | None:
     """A word parameter; "a list or a mapping" is said part by part when it is no word as a whole."""
+    if text in table:  # said as written (a schema's description may hold braces of its own)
+        return word(text, locale)
     whole = translated(text, table, locale)
     if whole is not None:
         return whole
