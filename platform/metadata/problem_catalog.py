@@ -64,6 +64,7 @@ CHECK_MESSAGES: tuple[str, ...] = (
     N_("'{name}' must name a boolean field of {entity}"),
     N_("stage '{name}' is listed twice"),
     N_("'{name}' must name a stage field of {entity}"),
+    N_("'{name}' must name a reference field of {entity} that points to {target}"),
     N_("'{name}' cannot name a field: in a condition (where) `{key}:` combines conditions"),
     N_("'{name}' is a {type} field: search looks in {types} fields"),
     N_("pipeline '{name}' is for {field}"),
@@ -234,4 +235,37 @@ DESCRIPTIONS: tuple[str, ...] = (
     N_('Where to send it.'),
     N_('`each` gives the number of records: no count.'),
     N_('`each` gives the number of records: no per_base.'),
+)
+# Why an expression does not parse, tried before problem_words.ERRORS (the specific text first).
+MORE_ERRORS: tuple[str, ...] = (
+    N_('an expression must be text or a number, not {type}'),
+    N_('expression too long ({count} characters; the limit is {limit})'),
+    N_('expression is too deeply nested or malformed'),
+    N_('expression is too large or too deeply nested'),
+    N_('expressions cannot use keyword arguments; pass values in order (only {names}= is accepted here)'),
+    N_('expressions cannot use {type} literals'),
+    N_('expressions cannot use comprehensions'),
+    N_('expressions cannot use generators'),
+    N_('expressions cannot use assignment (:=)'),
+    N_('expressions cannot use f-strings'),
+    N_('expressions cannot use dict literals'),
+    N_('expressions cannot use unpacking (*args)'),
+    N_('expressions cannot use the @ operator'),
+    N_('expressions cannot use bitwise operators'),
+    N_('must be an expression, not an assignment'),
+    N_('must be an expression, not an import'),
+    N_('syntax error at column {column}: {python}'),
+    N_('syntax error at line {line}: {python}'),
+)
+# Python's words for a syntax error: "syntax error at column {column}: {python}".
+PYTHON_SYNTAX: tuple[str, ...] = (
+    N_('invalid syntax'),
+    N_('invalid syntax. Perhaps you forgot a comma?'),
+    N_("'{bracket}' was never closed"),
+    N_("unmatched '{bracket}'"),
+    N_("closing parenthesis '{closing}' does not match opening parenthesis '{opening}'"),
+    N_('unterminated string literal (detected at line {line})'),
+    N_('invalid decimal literal'),
+    N_('unexpected EOF while parsing'),
+    N_("invalid character '{char}' (U+{code})"),
 )

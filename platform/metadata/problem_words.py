@@ -14,8 +14,10 @@ from functools import lru_cache
 from atrium.metadata.problem_catalog import (
     CHECK_MESSAGES,
     DESCRIPTIONS,
+    MORE_ERRORS,
     MORE_HINTS,
     MORE_WHATS,
+    PYTHON_SYNTAX,
     SCHEMA_MESSAGES,
     YAML_PROBLEMS,
 )
@@ -85,7 +87,7 @@ HINTS: tuple[str, ...] = (
     N_("a Chinese name goes in the label (en and zh); the name itself stays ASCII, e.g. tender_no"),
 ) + MORE_HINTS
 # Why an expression does not parse (ExpressionError): "invalid expression {text}: {error}".
-ERRORS: tuple[str, ...] = (
+ERRORS: tuple[str, ...] = MORE_ERRORS + (
     N_("empty expression"),
     N_("expressions cannot use names starting with '_': {names}"),
     N_("expressions cannot call methods (a.b()); only named functions, like round(x)"),
@@ -110,7 +112,8 @@ TYPES: tuple[str, ...] = (
 )
 # Parameters that are words themselves, translated from their own table.
 NESTED: dict[str, tuple[str, ...]] = {"what": WHATS, "actual": TYPES, "expected": TYPES, "error": ERRORS,
-                                      "problem": YAML_PROBLEMS, "description": DESCRIPTIONS}
+                                      "problem": YAML_PROBLEMS, "description": DESCRIPTIONS,
+                                      "python": PYTHON_SYNTAX}
 OR = N_(" or ")
 SEPARATOR, MORE, VALID = N_(", "), N_("... (+{count})"), N_("; valid: {values}")
 
