@@ -48,6 +48,8 @@ CHECK_MESSAGES: tuple[str, ...] = (
        'cannot be saved while it is empty'),
     N_("'{field}' is required but on no form section of views/{name}.yaml: the form cannot be saved while "
        'it is empty'),
+    N_('YAML error: unacceptable character {char}: control characters are not allowed\n'
+       '  in {where}, position {position}'),
     N_('YAML error: {error}'),
     N_('YAML syntax error: {problem}'),
     N_('YAML syntax error: {detail}'),
@@ -117,6 +119,8 @@ CHECK_MESSAGES: tuple[str, ...] = (
     N_('period is for timeseries and funnel reports'),
     N_("cannot count '{name}': a location field"),
     N_("cannot sort by '{name}': a {type} field"),
+    N_("'{name}' is a {type} field; targets.{key} needs a integer or number or money or percent field"),
+    N_("'{name}' is a {type} field; targets.{key} needs a date or datetime field"),
     N_("'{name}' is a {type} field; targets.{key} needs a {types} field"),
     N_("'{name}' is a {type} field, not a date or date-time"),
     N_("'{name}' has a grid already on this form"),
@@ -134,8 +138,8 @@ CHECK_MESSAGES: tuple[str, ...] = (
 )
 # jsonschema's own words for the checks schemas.py does not word itself (tried last).
 SCHEMA_MESSAGES: tuple[str, ...] = (
-    N_('{value}: {description}'),
     N_('not allowed here: {description}'),
+    N_('{value}: {description}'),
     N_('{value} is less than the minimum of {limit}'),
     N_('{value} is less than or equal to the minimum of {limit}'),
     N_('{value} is greater than the maximum of {limit}'),
@@ -242,6 +246,9 @@ MORE_ERRORS: tuple[str, ...] = (
     N_('expression too long ({count} characters; the limit is {limit})'),
     N_('expression is too deeply nested or malformed'),
     N_('expression is too large or too deeply nested'),
+    N_("'{step}' in '{path}' is a user field: a path ends there, with one of {attributes}"),
+    N_("'{step}' in '{path}' is not readable of a user (one of {attributes})"),
+    N_('the dotted path {path} follows {count} links; a path follows at most {limit}'),
     N_('expressions cannot use keyword arguments; pass values in order (only {names}= is accepted here)'),
     N_('expressions cannot use {type} literals'),
     N_('expressions cannot use comprehensions'),

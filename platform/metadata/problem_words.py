@@ -139,10 +139,17 @@ def _nested(text: str, table: tuple[str, ...], locale: str) -> str | None:
     whole = translated(text, table, locale)
     if whole is not None:
         return whole
-    parts = [translated(part, table, locale) for part in text.split(OR)]
-    if any(part is None for part in parts):
-        return None
-    return word(OR, locale).join(part for part in parts if part is not None)
+    pieces, said = text.split(OR), []
+    while pieces:  # the longest run of pieces that is a word: "a text or true or false" has "true or false"
+        for size in range(len(pieces), 0, -1):
+            found = translated(OR.join(pieces[:size]), table, locale)
+            if found is not None:
+                said.append(found)
+                del pieces[:size]
+                break
+        else:
+            return None
+    return word(OR, locale).join(said)
 
 
 def translated(text: str, msgids: tuple[str, ...], locale: str) -> str | None:

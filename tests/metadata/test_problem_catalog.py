@@ -61,7 +61,8 @@ def _texts() -> list[tuple[str, str, str]]:
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             where = f"{path.relative_to(METADATA)}:{node.lineno}"
             arguments = {"add": [(2, "message"), (3, "hint")], "Problem": [(2, "message"), (3, "hint")],
-                         "unknown": [(2, "what")], "ExpressionError": [(0, "error")]}.get(name, [])
+                         "unknown": [(2, "what")], "ExpressionError": [(0, "error")],
+                         "PathProblem": [(0, "error"), (1, "hint")]}.get(name, [])
             for index, table in arguments:
                 if len(node.args) > index and (text := _sample(node.args[index])) and text not in GENERIC:
                     found.append((where, table, text))
