@@ -66,7 +66,6 @@ CHECK_MESSAGES: tuple[str, ...] = (
     N_("'{name}' must name a boolean field of {entity}"),
     N_("stage '{name}' is listed twice"),
     N_("'{name}' must name a stage field of {entity}"),
-    N_("'{name}' must name a reference field of {entity} that points to {target}"),
     N_("'{name}' cannot name a field: in a condition (where) `{key}:` combines conditions"),
     N_("'{name}' is a {type} field: search looks in {types} fields"),
     N_("pipeline '{name}' is for {field}"),
@@ -135,6 +134,8 @@ CHECK_MESSAGES: tuple[str, ...] = (
     N_("'{name}' is a {type} field; a follow-up counts for the record a reference field links to ({references})"),
     N_('{field} is computed (a formula, roll-up or autonumber): a follow-up sets a stored field'),
     N_('{field} is a {type} field and {at} a {at_type}: they must be of one type'),
+    # after "...of another entity that points to {entity}"
+    N_("'{name}' must name a reference field of {entity} that points to {target}"),
 )
 # jsonschema's own words for the checks schemas.py does not word itself (tried last).
 SCHEMA_MESSAGES: tuple[str, ...] = (
