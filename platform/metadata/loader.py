@@ -8,6 +8,7 @@ reference. Problems are collected throughout; `load_blueprint` raises them all a
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -26,7 +27,7 @@ from atrium.metadata.navigation import build_navigation
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
 from atrium.metadata.overlays.removals import Removal, collapse_removals, removals_of
 from atrium.metadata.owner_follows import link_owner_follows
-from atrium.metadata.problems import BlueprintError, Mark, Problem
+from atrium.metadata.problems import BlueprintError, Mark, Problem, problem_order
 from atrium.metadata.references import build_automation, build_dashboard, build_roles, build_seed, build_view
 from atrium.metadata.report_checks import build_report, build_targets, check_target_calls
 from atrium.metadata.schemas import schema_problems
@@ -159,19 +160,45 @@ def check_layers(layers: Sequence[Path]) -> tuple[Blueprint | None, list[Problem
 
 def check_documents(documents: dict[tuple[str, str], Source], problems: list[Problem],
                     layers: Sequence[Path]) -> tuple[Blueprint | None, list[Problem]]:
-    """Check merged documents (schemas, names, references) and build the model."""
+    """Check merged documents (schemas, names, references) and build the model.
+
+    A document that is not the shape its schema wants, or a file that did not read, does not hide the
+    cross-checks of the others: they are built without it, and every problem is reported at once. A
+    cross-check problem that names such a document may only follow from it, and is left out until it
+    is fixed (one cause, one message)."""
     problems = list(problems)
-    for source in documents.values():
-        problems.extend(schema_problems(source.kind, source.data, source.file))
-        problems.extend(_name_problems(source))
-    if problems:
-        return None, sorted(_collapsed(problems, layers), key=lambda p: (str(p.mark), p.path))
+    unread = {Path(problem.mark.file).stem for problem in problems if problem.mark}
+    shaped: dict[tuple[str, str], Source] = {}
+    for key, source in documents.items():
+        found = schema_problems(source.kind, source.data, source.file) + _name_problems(source)
+        problems.extend(found)
+        if found:
+            unread |= _names_in(source)
+        else:
+            shaped[key] = source
+    if problems and ("blueprint", "blueprint") not in shaped:
+        return None, sorted(_collapsed(problems, layers), key=problem_order)
     report = Report()
-    blueprint = build_blueprint(documents, report, tuple(display_path(p) for p in layers))
-    if report.problems:
-        return None, sorted(_collapsed(report.problems, layers),
-                            key=lambda p: (p.mark.file, p.mark.line, p.mark.column) if p.mark else ("", 0, 0))
+    blueprint = build_blueprint(shaped, report, tuple(display_path(p) for p in layers))
+    problems.extend(p for p in report.problems if not (problems and _follows_from(p, unread)))
+    if problems:
+        return None, sorted(_collapsed(problems, layers), key=problem_order)
     return blueprint, []
+
+
+def _names_in(source: Source) -> set[str]:
+    """The names other documents may use of a document that is left out: its own, and a roles
+    file's roles."""
+    names = {source.name}
+    if source.kind == "roles" and isinstance(source.data.get("roles"), dict):
+        names |= {str(role) for role in source.data["roles"]}
+    return names
+
+
+def _follows_from(problem: Problem, names: set[str]) -> bool:
+    """A problem that names one of `names` as a word (an entity left out, 'x' is not an entity)."""
+    text = f"{problem.path} {problem.message}"
+    return any(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) for name in names if name)
 
 
 def overlay_removals(layers: Sequence[Path]) -> list[Removal]:

@@ -3,19 +3,29 @@
 A problem is built as English text where it is found (the loader's many checks stay as they are,
 and English output is exactly what it was). To say it in another language, the text is matched
 against the msgids below, whose `{fields}` capture the names it carries; the catalog's translation
-is then filled with them. A text no msgid matches stays English: add its msgid here, run
-`make translations`, and translate it.
+is then filled with them. A text no msgid matches stays English: add its msgid here or in
+problem_catalog.py, run `make translations`, and translate it.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
+from atrium.metadata.problem_catalog import (
+    CHECK_MESSAGES,
+    DESCRIPTIONS,
+    MORE_ERRORS,
+    MORE_HINTS,
+    MORE_WHATS,
+    PYTHON_SYNTAX,
+    SCHEMA_MESSAGES,
+    YAML_PROBLEMS,
+)
 from atrium.metadata.problems import Problem, shown_values
 from atrium.translation import N_, SOURCE_LOCALE, language_of, word
 
 # Most specific first: "'x' is not a known property" before "'x' is not {what}".
-MESSAGES: tuple[str, ...] = (
+MESSAGES: tuple[str, ...] = CHECK_MESSAGES + (
     N_("'{name}' is not a known property"),
     N_("'{name}' is not a valid name: use lower-case letters, digits and _, starting with a letter"),
     N_("{value} is not a valid {name}"),
@@ -39,7 +49,7 @@ MESSAGES: tuple[str, ...] = (
     N_("no blueprint.yaml: not a blueprint folder"),
     N_("blueprints extend each other in a cycle"),
     N_("expected a mapping of keys to values"),
-)
+) + SCHEMA_MESSAGES
 # What an unknown name should have been ('x' is not {what}).
 WHATS: tuple[str, ...] = (
     N_("an entity"),
@@ -68,16 +78,16 @@ WHATS: tuple[str, ...] = (
     N_("a target listed before this one"),
     N_("a measure or metric of the report"),
     N_("a group, measure or metric of this report"),
-)
+) + MORE_WHATS
 HINTS: tuple[str, ...] = (
     N_("did you mean '{name}'?"),
     N_("first written on line {line}"),
     N_("write a list as [a, b]"),
     N_("change or remove those uses in this overlay too"),
     N_("a Chinese name goes in the label (en and zh); the name itself stays ASCII, e.g. tender_no"),
-)
+) + MORE_HINTS
 # Why an expression does not parse (ExpressionError): "invalid expression {text}: {error}".
-ERRORS: tuple[str, ...] = (
+ERRORS: tuple[str, ...] = MORE_ERRORS + (
     N_("empty expression"),
     N_("expressions cannot use names starting with '_': {names}"),
     N_("expressions cannot call methods (a.b()); only named functions, like round(x)"),
@@ -101,7 +111,9 @@ TYPES: tuple[str, ...] = (
     N_("empty"),
 )
 # Parameters that are words themselves, translated from their own table.
-NESTED: dict[str, tuple[str, ...]] = {"what": WHATS, "actual": TYPES, "expected": TYPES, "error": ERRORS}
+NESTED: dict[str, tuple[str, ...]] = {"what": WHATS, "actual": TYPES, "expected": TYPES, "error": ERRORS,
+                                      "problem": YAML_PROBLEMS, "description": DESCRIPTIONS,
+                                      "python": PYTHON_SYNTAX}
 OR = N_(" or ")
 SEPARATOR, MORE, VALID = N_(", "), N_("... (+{count})"), N_("; valid: {values}")
 
@@ -122,13 +134,22 @@ def _pattern(msgid: str) -> re.Pattern[str]:
 
 def _nested(text: str, table: tuple[str, ...], locale: str) -> str | None:
     """A word parameter; "a list or a mapping" is said part by part when it is no word as a whole."""
+    if text in table:  # said as written (a schema's description may hold braces of its own)
+        return word(text, locale)
     whole = translated(text, table, locale)
     if whole is not None:
         return whole
-    parts = [translated(part, table, locale) for part in text.split(OR)]
-    if any(part is None for part in parts):
-        return None
-    return word(OR, locale).join(part for part in parts if part is not None)
+    pieces, said = text.split(OR), []
+    while pieces:  # the longest run of pieces that is a word: "a text or true or false" has "true or false"
+        for size in range(len(pieces), 0, -1):
+            found = translated(OR.join(pieces[:size]), table, locale)
+            if found is not None:
+                said.append(found)
+                del pieces[:size]
+                break
+        else:
+            return None
+    return word(OR, locale).join(said)
 
 
 def translated(text: str, msgids: tuple[str, ...], locale: str) -> str | None:

@@ -49,11 +49,12 @@ class BlueprintError(AtriumError):
     status, code = 422, "blueprint"
 
     def __init__(self, problems: Iterable[Problem]):
-        self.problems = sorted(problems, key=_problem_order)
+        self.problems = sorted(problems, key=problem_order)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _problem_order(problem: Problem) -> tuple[str, int, int, str, str]:
+def problem_order(problem: Problem) -> tuple[str, int, int, str, str]:
+    """Problems as a reader goes through them: by file, line and column."""
     mark = problem.mark or Mark("", 0, 0)
     return (mark.file, mark.line, mark.column, problem.path, problem.message)
 

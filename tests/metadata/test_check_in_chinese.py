@@ -48,12 +48,26 @@ EDITS = [
                                                  "set: {ownr: null}")]),
     ("a Chinese field name", DESIGN, [("entities/order.yaml", "  name:     {type: text",
                                        "  招标编号: {type: text}\n  name:     {type: text")]),
+    # what a check words beyond the names: schema limits and forms, YAML and expression syntax, report shapes
+    ("a YAML syntax error", DESIGN, [("entities/product.yaml", "label: Product", "label: [Product")]),
+    ("a length below the minimum", DESIGN, [("entities/order.yaml", "max_length: 200", "max_length: 0")]),
+    ("a stage name that is no machine name", DESIGN, [("pipelines/order.yaml", "{name: won,", "{name: Won,")]),
+    ("an unclosed bracket in a formula", DESIGN, [("entities/order.yaml", '"(amount or 0) * probability / 100"',
+                                                   '"(amount or 0 * probability / 100"')]),
+    ("a sum over a text field", DESIGN, [("reports/won_this_month.yaml", "{sum: amount}", "{sum: name}")]),
+    ("a list report with measures", DESIGN, [("reports/won_this_month.yaml", "source: order",
+                                              "source: order\ntype: list\ncolumns: [name]")]),
+    ("a schema error beside a cross-check", DESIGN, [("entities/product.yaml", "type: money", "type: mony"),
+                                                     ("dashboards/sales_rep.yaml", "roles: [sales_rep]",
+                                                      "roles: [sales_reps]")]),
 ]
 OVERLAYS = [
     ("an overlay removing a field the base uses", {"entities/order.yaml": "fields:\n  lost_reason: {remove: true}\n"}),
     ("an overlay removing what the base lacks", {"entities/order.yaml": "fields:\n  budget: {remove: true}\n"}),
     ("an overlay placing after no stage", {"pipelines/order.yaml":
                                            "stages: [+, {name: survey, label: Survey, after: needs_confirmd}]\n"}),
+    ("an overlay with a file a blueprint does not have", {"notes.yaml": "todo: translate\n"}),
+    ("an overlay with a control character", {"entities/order.yaml": "label: {en: Order\x01}\n"}),
 ]
 
 

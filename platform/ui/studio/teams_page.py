@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from atrium.runtime.access.people import PeopleError
 from atrium.runtime.schema.database import connect, write_transaction
+from atrium.translation import N_
 from atrium.ui.studio.setup import studio_page
 from atrium.ui.studio.users_page import people
 from atrium.ui.web.edge import id_or_none
@@ -145,7 +146,7 @@ def add_member(request: Request, form: FormData) -> Response:
             service = people(request)(connection)
             service.team(team_id)
             if user is None:
-                raise PeopleError("user", "There is no such user")
+                raise PeopleError("user", N_("There is no such user"))
             name = service.user(user)["name"]
             service.join_team(user, team_id)
     except PeopleError as error:
