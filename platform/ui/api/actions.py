@@ -41,7 +41,7 @@ from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object
 from atrium.ui.api.openapi import Describer
 from atrium.ui.api.openapi_actions import BULK_ACTIONS, bulk_schema, choices
 from atrium.ui.api.records import Filters
-from atrium.ui.api.request_checks import check_body, check_query
+from atrium.ui.api.request_checks import check_body
 from atrium.ui.api.where_param import query_value
 from atrium.ui.web.threads import in_thread, with_body
 
@@ -127,9 +127,7 @@ def _selection(site: Site, actor: Actor, entity: Entity, ids: Any, where: Any) -
 def _filters(site: Site, actor: Actor, entity: Entity, where: Mapping[str, Any]) -> dict[str, Any]:
     """The list's filters given as an object, as a condition (each checked like the query string)."""
     params = QueryParams([(str(key), query_value(value)) for key, value in where.items()])
-    condition: dict[str, Any] = Filters(site, actor, entity).parse(params)
-    check_query((), Describer(site, actor).filter_schema(entity), params, actor.locale)
-    return condition
+    return Filters(site, actor, entity).checked(params, Describer(site, actor).filter_schema(entity))
 
 
 def _export(site: Site, actor: Actor, entity: Entity, selection: Selection, output: Any) -> Response:

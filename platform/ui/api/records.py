@@ -84,7 +84,7 @@ class Filters:
     def parse(self, params: Any) -> dict[str, dict[str, Any]]:
         where: dict[str, dict[str, Any]] = {}
         for key, raw in params.multi_items():
-            if key in RESERVED or (key in ("lang", "where") and key not in self.entity.fields):  # ?lang= is the UI's
+            if key in passed_over(self.entity):  # ?lang= is the UI's, ?where= a condition of its own
                 continue
             path, operator = key, "eq"
             if "__" in key:
@@ -100,6 +100,12 @@ class Filters:
                                   key)
             where.setdefault(path, {})[operator] = self.value(field, operator, raw, key)
         return where
+
+    def checked(self, params: Any, schema: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """`parse`, each value also held to the document's filter schema (as the query string is)."""
+        condition = self.parse(params)
+        check_query((), schema, params, self.actor.locale)
+        return condition
 
     def field(self, path: str, key: str) -> Field:
         """The field a path ends at; unknown, hidden, or through an entity the caller cannot read → 400."""
@@ -174,7 +180,7 @@ def sort_keys(site: Site, actor: Actor, entity: Entity, raw: str) -> list[str]:
     return keys
 
 
-def hidden_names(entity: Entity) -> tuple[str, ...]:
+def passed_over(entity: Entity) -> tuple[str, ...]:
     """The names `Filters.parse` passes over: a field entry of `where=` may not be one of them."""
     return (*RESERVED, *(name for name in ("lang", "where") if name not in entity.fields))
 
@@ -193,12 +199,9 @@ def list_records(request: Request, site: Site, actor: Actor, entity: Entity) -> 
     schema = describer.filter_schema(entity)
     check_query([*paging(describer.sortable(entity)), WHERE_PARAMETER], schema, params, actor.locale)
     if "where" in params and "where" not in entity.fields:  # OR and nesting: the metadata's condition language
-
-        def checked(pairs: Any) -> dict[str, Any]:
-            condition = filters.parse(pairs)
-            check_query((), schema, pairs, actor.locale)
-            return condition
-        where = {**where, "all": [parse_where(params["where"], checked, actor.locale, hidden_names(entity))]}
+        condition = parse_where(params["where"], lambda pairs: filters.checked(pairs, schema), actor.locale,
+                                passed_over(entity))
+        where = {**where, "all": [condition]}
     query = ListQuery(entity.name, where=where, search=params.get("q", ""), sort=sort, limit=limit,
                       after=params.get("after") or None)
     page = SecuredRecords(site).list(actor, query)
