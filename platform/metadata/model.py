@@ -400,6 +400,7 @@ class View:
     calendar: Mapping[str, Any] | None = None
     sections: tuple[FormSection, ...] = ()
     related: tuple[str, ...] = ()
+    detail_sections: tuple[FormSection, ...] = ()  # the detail page's own layout (else the form's)
     lines: tuple[LineGrid, ...] = ()
 
 

@@ -59,17 +59,8 @@ def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -
         check_path(report, source, ["kanban", "card", i], entities, entity, path)
     for i, name in enumerate(data.get("kanban", {}).get("quick_edit", ())):
         check_quick_edit(report, source, entities[entity], data["kanban"].get("group_by"), i, name)
-    sections = []
-    for i, spec in enumerate(data.get("form", {}).get("sections", ())):
-        for j, field in enumerate(spec["fields"]):
-            if field not in entities[entity].fields:
-                report.unknown(source, ["form", "sections", i, "fields", j],
-                               f"a field of {entity}", field, entities[entity].fields)
-        visible = (report.expression(source, ["form", "sections", i, "visible_when"],
-                                     spec["visible_when"], names, entity) if "visible_when" in spec else None)
-        sections.append(FormSection(label=Label.of(spec.get("label"), f"section {i + 1}"),
-                                    fields=tuple(spec["fields"]), visible_when=visible,
-                                    columns=spec.get("columns", 2)))
+    sections = build_sections(report, source, entities[entity], names, "form", data)
+    detail_sections = build_sections(report, source, entities[entity], names, "detail", data)
     related = tuple(data.get("detail", {}).get("related", ()))
     for i, link in enumerate(related):
         child, _, via = link.partition(".")
@@ -82,8 +73,25 @@ def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -
                 filters=tuple(listing.get("filters", ())), page_size=listing.get("page_size", 50),
                 kanban=freeze(data["kanban"]) if "kanban" in data else None,
                 calendar=freeze(data["calendar"]) if "calendar" in data else None,
-                sections=tuple(sections), related=related,
+                sections=sections, detail_sections=detail_sections, related=related,
                 lines=build_line_grids(report, source, entities, entity, data.get("form", {}).get("lines", ())))
+
+
+def build_sections(report: Report, source: Source, entity: Entity, names: set[str], part: str,
+                   data: Mapping[str, Any]) -> tuple[FormSection, ...]:
+    """`form.sections` or `detail.sections`: each field one of the entity's, each condition checked."""
+    sections = []
+    for i, spec in enumerate(data.get(part, {}).get("sections", ())):
+        for j, field in enumerate(spec["fields"]):
+            if field not in entity.fields:
+                report.unknown(source, [part, "sections", i, "fields", j],
+                               f"a field of {entity.name}", field, entity.fields)
+        visible = (report.expression(source, [part, "sections", i, "visible_when"],
+                                     spec["visible_when"], names, entity.name) if "visible_when" in spec else None)
+        sections.append(FormSection(label=Label.of(spec.get("label"), f"section {i + 1}"),
+                                    fields=tuple(spec["fields"]), visible_when=visible,
+                                    columns=spec.get("columns", 2)))
+    return tuple(sections)
 
 
 def check_quick_edit(report: Report, source: Source, entity: Entity, group_by: str | None, i: int,

@@ -35,6 +35,7 @@ from atrium.metadata.overlays.paths import document_file, fingerprint, plain
 from atrium.metadata.overlays.upgrade import relock
 from atrium.metadata.overlays.words import as_records
 from atrium.metadata.problems import Problem
+from atrium.runtime.access.held_roles import HeldRole, held_roles
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.moved_records import computed_follow
 from atrium.runtime.records.recompute import Recompute
@@ -106,6 +107,7 @@ class Preview:
     changes: list[Change] = field(default_factory=list)
     computed: int = 0  # records whose new or changed formulas and roll-ups the apply computes
     renames: WayBack = field(default_factory=WayBack)  # an undone rename's way back (reversals.py)
+    held: list[HeldRole] = field(default_factory=list)  # roles removed while users hold them (refused)
 
     @property
     def files(self) -> list[tuple[str, str, str]]:
@@ -116,7 +118,7 @@ class Preview:
 
     @property
     def applicable(self) -> bool:
-        return not self.problems and self.plan is not None and not self.plan.refused
+        return not self.problems and self.plan is not None and not self.plan.refused and not self.held
 
     @property
     def empty(self) -> bool:
@@ -190,6 +192,7 @@ class MetadataChanges:
                 recompute = self._recompute(blueprint)
                 result.computed = recompute.records(connection, recompute.changed_since(old))
                 result.impacts = impacts(connection, old, blueprint)
+                result.held = held_roles(connection, old, blueprint)
         result.changes = self._changes(current, after)
         return result
 
@@ -326,6 +329,8 @@ class MetadataChanges:
             raise ChangeRefused(preview, "the metadata does not check")
         if preview.plan is not None and preview.plan.refused:
             raise ChangeRefused(preview, "; ".join(preview.plan.refused))
+        if preview.held:
+            raise ChangeRefused(preview, " ".join(held.text("en") for held in preview.held))
         if preview.impacts and not confirm:
             raise ChangeRefused(preview, "confirm what leaves sight")
 

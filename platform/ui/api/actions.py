@@ -41,7 +41,8 @@ from atrium.ui.api.calls import ApiError, api_endpoint, bad_request, json_object
 from atrium.ui.api.openapi import Describer
 from atrium.ui.api.openapi_actions import BULK_ACTIONS, bulk_schema, choices
 from atrium.ui.api.records import Filters
-from atrium.ui.api.request_checks import check_body, check_query
+from atrium.ui.api.request_checks import check_body
+from atrium.ui.api.where_param import query_value
 from atrium.ui.web.threads import in_thread, with_body
 
 
@@ -102,15 +103,6 @@ def convert(request: Request, site: Site, actor: Actor, entity: Entity, body: by
                          "linked": result.linked}, status_code=201)
 
 
-def _param(value: Any) -> str:
-    """A `where` value as the list's query string would carry it (a list: values joined by commas)."""
-    if isinstance(value, list):
-        return ",".join(_param(item) for item in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
 def _selection(site: Site, actor: Actor, entity: Entity, ids: Any, where: Any) -> Selection:
     """`ids`, or `where` (the list's filters as an object, `q` the quick search) parsed now and
     evaluated by the action under the caller's access when it runs."""
@@ -134,10 +126,8 @@ def _selection(site: Site, actor: Actor, entity: Entity, ids: Any, where: Any) -
 
 def _filters(site: Site, actor: Actor, entity: Entity, where: Mapping[str, Any]) -> dict[str, Any]:
     """The list's filters given as an object, as a condition (each checked like the query string)."""
-    params = QueryParams([(str(key), _param(value)) for key, value in where.items()])
-    condition: dict[str, Any] = Filters(site, actor, entity).parse(params)
-    check_query((), Describer(site, actor).filter_schema(entity), params, actor.locale)
-    return condition
+    params = QueryParams([(str(key), query_value(value)) for key, value in where.items()])
+    return Filters(site, actor, entity).checked(params, Describer(site, actor).filter_schema(entity))
 
 
 def _export(site: Site, actor: Actor, entity: Entity, selection: Selection, output: Any) -> Response:

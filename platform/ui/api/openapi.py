@@ -35,6 +35,7 @@ from atrium.ui.api.openapi_common import (
     OPERATORS,
     PERIOD,
     READ_ERRORS,
+    WHERE_PARAMETER,
     WRITE_ERRORS,
     id_parameter,
     paging,
@@ -262,7 +263,7 @@ class Describer:
         if can("read"):
             collection["get"] = {
                 "operationId": f"list_{name}", "tags": [name], "summary": f"List {plural}",
-                "parameters": [*paging(self.sortable(entity)), {
+                "parameters": [*paging(self.sortable(entity)), WHERE_PARAMETER, {
                     "name": "filters", "in": "query", "style": "form", "explode": True,
                     "description": "Each property is a query parameter of its own",
                     "schema": {"$ref": f"#/components/schemas/{name}_filters"}}],

@@ -66,6 +66,20 @@ def paging(sortable: list[str]) -> list[dict[str, Any]]:
     ]
 
 
+WHERE_PARAMETER: dict[str, Any] = {
+    "name": "where", "in": "query",
+    "description": "A condition in the metadata's own language, as JSON, applied together with the other "
+                   "filters: field entries (`{\"stage\": \"won\"}`, `{\"amount\": {\"gte\": 1000}}`, "
+                   "`{\"account.tier\": {\"in\": [\"a\", \"b\"]}}`) all hold, `any: [...]` holds when one "
+                   "of its conditions does (OR), `all: [...]` when each does; they nest up to 4 deep, 50 "
+                   "entries at most. Each entry takes the operators and values of the same filter in the "
+                   "query string; an unknown or hidden field, an operator that does not apply or a bad value "
+                   "is a 400 naming `where`. E.g. "
+                   "`where={\"any\": [{\"stage\": {\"in\": [\"won\", \"lost\"]}}, "
+                   "{\"amount\": {\"gte\": 1000}}]}`",
+    "schema": {"type": "string", "minLength": 2, "maxLength": 8000}}
+
+
 def id_parameter() -> dict[str, Any]:
     """The `{id}` of a path: a record's (or an approval's) id."""
     return {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1,

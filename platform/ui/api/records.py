@@ -40,9 +40,18 @@ from atrium.ui.api.calls import (
     to_json,
 )
 from atrium.ui.api.openapi import Describer, document
-from atrium.ui.api.openapi_common import ALLOW_DUPLICATE, MAX_DAYS, OPERATORS, PERIOD, RESERVED, paging
+from atrium.ui.api.openapi_common import (
+    ALLOW_DUPLICATE,
+    MAX_DAYS,
+    OPERATORS,
+    PERIOD,
+    RESERVED,
+    WHERE_PARAMETER,
+    paging,
+)
 from atrium.ui.api.record_lines import LINES, parse_lines, with_lines
 from atrium.ui.api.request_checks import check_query, check_record
+from atrium.ui.api.where_param import parse_where
 from atrium.ui.web.threads import in_thread, with_body
 
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
@@ -75,7 +84,7 @@ class Filters:
     def parse(self, params: Any) -> dict[str, dict[str, Any]]:
         where: dict[str, dict[str, Any]] = {}
         for key, raw in params.multi_items():
-            if key in RESERVED or (key == "lang" and key not in self.entity.fields):  # ?lang= is the UI's
+            if key in passed_over(self.entity):  # ?lang= is the UI's, ?where= a condition of its own
                 continue
             path, operator = key, "eq"
             if "__" in key:
@@ -91,6 +100,12 @@ class Filters:
                                   key)
             where.setdefault(path, {})[operator] = self.value(field, operator, raw, key)
         return where
+
+    def checked(self, params: Any, schema: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """`parse`, each value also held to the document's filter schema (as the query string is)."""
+        condition = self.parse(params)
+        check_query((), schema, params, self.actor.locale)
+        return condition
 
     def field(self, path: str, key: str) -> Field:
         """The field a path ends at; unknown, hidden, or through an entity the caller cannot read → 400."""
@@ -165,16 +180,28 @@ def sort_keys(site: Site, actor: Actor, entity: Entity, raw: str) -> list[str]:
     return keys
 
 
+def passed_over(entity: Entity) -> tuple[str, ...]:
+    """The names `Filters.parse` passes over: a field entry of `where=` may not be one of them."""
+    return (*RESERVED, *(name for name in ("lang", "where") if name not in entity.fields))
+
+
 # --- endpoints ----------------------------------------------------------------------------------
 
 @api_endpoint("read")
 @in_thread
 def list_records(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
     params = request.query_params
-    where, sort = Filters(site, actor, entity).parse(params), sort_keys(site, actor, entity, params.get("sort", ""))
+    filters = Filters(site, actor, entity)
+    where: dict[str, Any] = filters.parse(params)
+    sort = sort_keys(site, actor, entity, params.get("sort", ""))
     limit = page_limit(actor, params.get("limit"))
     describer = Describer(site, actor)  # what the parsing above let through, held to the document
-    check_query(paging(describer.sortable(entity)), describer.filter_schema(entity), params, actor.locale)
+    schema = describer.filter_schema(entity)
+    check_query([*paging(describer.sortable(entity)), WHERE_PARAMETER], schema, params, actor.locale)
+    if "where" in params and "where" not in entity.fields:  # OR and nesting: the metadata's condition language
+        condition = parse_where(params["where"], lambda pairs: filters.checked(pairs, schema), actor.locale,
+                                passed_over(entity))
+        where = {**where, "all": [condition]}
     query = ListQuery(entity.name, where=where, search=params.get("q", ""), sort=sort, limit=limit,
                       after=params.get("after") or None)
     page = SecuredRecords(site).list(actor, query)

@@ -65,12 +65,19 @@ class DetailSection:
 
 
 def sections(kit: Kit, record: Mapping[str, Any], lookups) -> list[DetailSection]:
+    """The view's `detail.sections` (else the form's sections) in order, each shown when its
+    `visible_when` holds, its fields the reader may see; every other field under "More"."""
     model = FormModel(kit, record)
     full = {f.name: None for f in kit.entity} | dict(record)
+    layout = model.layout
+    if kit.view.detail_sections:
+        layout = [(s.label, s.visible_when, s.columns, [n for n in s.fields if n in kit.entity.fields
+                                                        and model.mode(n) != "hidden"])
+                  for s in kit.view.detail_sections]
     result, placed = [], set()
-    for visible, (label, _, _, names) in zip(model.visible_sections(full), model.layout, strict=False):
+    for label, visible_when, _, names in layout:
         placed.update(names)
-        if not visible:
+        if not model.holds(visible_when, full):
             continue
         section = DetailSection(kit.presenter.text(label))
         for name in names:

@@ -10,7 +10,7 @@ from atrium.runtime.query.conditions import ConditionError
 from atrium.runtime.query.lists import COUNT_CAP, ListQuery, Page
 from atrium.ui.records.bulk_actions import bulk_context
 from atrium.ui.records.in_place import inline_context
-from atrium.ui.records.list_state import ListState, filters_for, read_state
+from atrium.ui.records.list_state import ANY_PREFIX, ListState, filters_for, read_state
 from atrium.ui.records.record_actions import list_context
 from atrium.ui.records.saved_views import saved_views
 from atrium.ui.web.edge import id_or_none
@@ -56,7 +56,7 @@ def filter_titles(kit: Kit, connection: Connection) -> dict[str, dict[int, str]]
     titles: dict[str, dict[int, str]] = {}
     for path in kit.view.filters:
         field = kit.presenter.path_field(kit.entity_name, path)
-        values = kit.request.query_params.getlist(path)
+        values = kit.request.query_params.getlist(path) + kit.request.query_params.getlist(ANY_PREFIX + path)
         if field is None or field.type != "reference" or not values:
             continue
         assert field.to is not None  # a loaded blueprint's references name an entity
@@ -86,8 +86,9 @@ def _list_page(kit: Kit, request: Request, connection: Connection) -> Response:
     users = active_users(kit, connection) if any(
         (filtered := kit.presenter.path_field(kit.entity_name, p)) is not None and filtered.type == "user"
         for p in kit.view.filters) else []
-    filters = filters_for(kit.presenter, kit.entity_name, request.query_params,
-                          filter_titles(kit, connection), users)
+    titles = filter_titles(kit, connection)
+    filters = filters_for(kit.presenter, kit.entity_name, request.query_params, titles, users)
+    either = filters_for(kit.presenter, kit.entity_name, request.query_params, titles, users, ANY_PREFIX)
     views = saved_views(kit, connection)
     pool = list_context(kit, connection, page.records)  # the pool link; claims on the pool list
     bulk = bulk_context(kit, connection)  # the bar acting on ticked rows
@@ -95,6 +96,7 @@ def _list_page(kit: Kit, request: Request, connection: Connection) -> Response:
     context = {
         "entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
         "state": state, "page": page, "columns": columns, "rows": rows, "filters": filters,
+        "either_filters": either,
         "count_text": count_text(page, exact), "capped": page.count_capped and exact is None,
         "can_create": kit.can("create"), "saved_views": views, **pool, **bulk, **inline,
     }

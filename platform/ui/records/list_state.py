@@ -8,8 +8,10 @@
 `__to` and `__period` for dates, `__min` and `__max` for numbers (a number given several times: any
 of them, `?id=3&id=7`), `__q` for a reference typed as
 text (no JavaScript: it matches by title). Values are coerced like form input; a bad one is
-reported and ignored, never sent to SQL. `read_state` reads it for one request (the list,
-kanban, calendar, export and saved views all start there).
+reported and ignored, never sent to SQL. Filters prefixed `any:` make one "any of these" group:
+`?any:stage=won&any:amount__min=1000&owner=me` is (stage won OR amount at least 1000) AND mine.
+`read_state` reads it for one request (the list, kanban, calendar, export and saved views all
+start there).
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ SUFFIXES = ("from", "to", "period", "min", "max", "q")
 OPTION_TYPES = frozenset({"select", "stage", "multiselect"})
 TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "autonumber"})
 MAX_LIMIT = 200
+ANY_PREFIX = "any:"  # a filter of the "any of these" group
 
 Resolver = Callable[[str, str], list[int]]  # (entity, text) → ids of readable records by title
 
@@ -58,6 +61,12 @@ class Filter:
     extra: dict[str, str] = dataclass_field(default_factory=dict)  # suffix → value
     options: list[tuple[str, str, str | None]] = dataclass_field(default_factory=list)  # value, label, color
     title: str = ""  # a chosen reference's title
+    prefix: str = ""  # ANY_PREFIX in the "any of these" group
+
+    @property
+    def name(self) -> str:
+        """The query parameter the widget writes."""
+        return self.prefix + self.path
 
     @property
     def active(self) -> bool:
@@ -67,7 +76,7 @@ class Filter:
 @dataclass
 class ListState:
     entity: str
-    where: dict[str, dict[str, Any]]
+    where: dict[str, Any]  # field path → operators, and `any` (a list of them) for the group
     search: str
     sort: tuple[str, ...]
     after: str | None
@@ -121,17 +130,19 @@ class StateReader:
 
     def read(self, entity: str, params: Any) -> ListState:
         view = self.presenter.blueprint.view(entity)
-        where: dict[str, dict[str, Any]] = {}
+        where: dict[str, Any] = {}
         kept: list[tuple[str, str]] = []
         problems: list[str] = []
         grouped: dict[str, dict[str, list[str]]] = {}
+        either: dict[str, dict[str, list[str]]] = {}  # the "any of these" group
         for key, value in params.multi_items():
             if key in RESERVED or key.startswith("_") or value.strip() == "":
                 continue
-            path, suffix = _split(key)
+            group = either if key.startswith(ANY_PREFIX) else grouped
+            path, suffix = _split(key.removeprefix(ANY_PREFIX))
             if self.presenter.path_field(entity, path) is None:
                 continue
-            grouped.setdefault(path, {}).setdefault(suffix, []).append(value.strip())
+            group.setdefault(path, {}).setdefault(suffix, []).append(value.strip())
             kept.append((key, value.strip()))
         for path, parts in grouped.items():
             field = self.presenter.path_field(entity, path)
@@ -139,6 +150,15 @@ class StateReader:
             condition = self._condition(field, parts, problems)
             if condition:
                 where[path] = condition
+        branches = []
+        for path, parts in either.items():
+            field = self.presenter.path_field(entity, path)
+            assert field is not None  # as above
+            condition = self._condition(field, parts, problems)
+            if condition:
+                branches.append({path: condition})
+        if branches:  # one of them holds
+            where["any"] = branches
         search = params.get("q", "").strip()[:200]
         if search:
             kept.append(("q", search))
@@ -243,16 +263,17 @@ def is_period(text: str) -> bool:
 
 
 def filters_for(presenter: Presenter, entity: str, params: Any, titles: dict[str, dict[int, str]],
-                users: list[tuple[int, str]]) -> list[Filter]:
-    """The widgets of the view's `list.filters`, filled from the URL."""
+                users: list[tuple[int, str]], prefix: str = "") -> list[Filter]:
+    """The widgets of the view's `list.filters`, filled from the URL (`prefix`: the "any of these"
+    group's)."""
     result = []
     for path in presenter.blueprint.view(entity).filters:
         field = presenter.path_field(entity, path)
         if field is None:
             continue
         widget = Filter(path, field, presenter.path_label(entity, path), kind_of(field),
-                        values=[v for v in params.getlist(path) if v],
-                        extra={s: params.get(f"{path}__{s}", "") for s in SUFFIXES})
+                        values=[v for v in params.getlist(prefix + path) if v],
+                        extra={s: params.get(f"{prefix}{path}__{s}", "") for s in SUFFIXES}, prefix=prefix)
         if widget.kind == "options":
             if field.type == "stage":
                 pipeline = presenter.blueprint.pipelines.get(field.pipeline or "")

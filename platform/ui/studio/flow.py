@@ -45,7 +45,10 @@ def decide(request: Request, proposal: Proposal, intent: str, confirm: bool,
     """Review (intent 'review') or apply the proposal as the signed-in person."""
     studio, locale = studio_of(request), request.state.locale
     if intent != "apply":
-        outcome = Outcome(preview=studio.changes.preview(proposal))
+        preview = studio.changes.preview(proposal)
+        outcome = Outcome(preview=preview)
+        if preview.held:  # said at the review already, not only when Apply is refused
+            outcome.refusal = " ".join(held.text(locale) for held in preview.held)
     else:
         try:
             version = studio.changes.apply(proposal, request.state.actor, confirm)
@@ -73,6 +76,8 @@ def refusal_words(refused: ChangeRefused, locale: str) -> str:
     preview = refused.preview
     if preview.problems:
         return word("Problems (nothing was applied)", locale)
+    if preview.held:
+        return " ".join(held.text(locale) for held in preview.held)
     if preview.plan is not None and any(item.target is None for item in preview.plan.stranded):
         return word("Refused: records are in a stage or option that goes; choose where they move "
                     "(nothing was applied)", locale)

@@ -36,7 +36,7 @@ from atrium.ui.web.threads import in_thread, with_form
 KEY = ("roles", "roles")
 
 
-def _roles_document(request: Request) -> dict[str, Any]:
+def roles_document(request: Request) -> dict[str, Any]:
     found = studio_of(request).changes.documents().get(KEY)
     return plain(found.data) if found is not None else {"roles": {}}
 
@@ -84,7 +84,7 @@ def _context(request: Request, name: str, role: dict[str, Any], token: str = "",
 @in_thread
 def role_page(request: Request) -> Response:
     name = request.path_params["role"]
-    role = (_roles_document(request).get("roles") or {}).get(name)
+    role = (roles_document(request).get("roles") or {}).get(name)
     if role is None:
         return notice(request, "not_found", 404)
     return page(request, "studio/permissions_role.html", _context(request, name, role))
@@ -94,7 +94,7 @@ def role_page(request: Request) -> Response:
 @with_form
 def save_role(request: Request, form: FormData) -> Response:
     name, locale = request.path_params["role"], request.state.locale
-    document = _roles_document(request)
+    document = roles_document(request)
     before = (document.get("roles") or {}).get(name)
     if before is None:
         return notice(request, "not_found", 404)

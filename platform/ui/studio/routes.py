@@ -17,6 +17,7 @@ from atrium.ui.studio import (
     permissions_page,
     rename_editor,
     report_editor,
+    role_pages,
     stage_editor,
     teams_page,
     user_editor,
@@ -69,4 +70,5 @@ routes = [
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_page, methods=["GET"], name="studio_yaml"),
     Route("/studio/yaml/{kind}/{name}", yaml_editor.yaml_save, methods=["POST"], name="studio_yaml_save"),
     Route("/studio/yaml/{kind}/{name}/check", yaml_editor.yaml_check, methods=["POST"], name="studio_yaml_check"),
-] + users_page.routes + user_editor.routes + teams_page.routes + permissions_page.routes + outbox_page.routes
+] + users_page.routes + user_editor.routes + teams_page.routes + role_pages.routes + permissions_page.routes \
+    + outbox_page.routes
