@@ -136,6 +136,11 @@ CHECK_MESSAGES: tuple[str, ...] = (
     N_('{field} is a {type} field and {at} a {at_type}: they must be of one type'),
     # after "...of another entity that points to {entity}"
     N_("'{name}' must name a reference field of {entity} that points to {target}"),
+    N_("'{name}' is still an entity: only an entity that is gone can be renamed"),
+    N_("provider '{name}' is declared twice"),
+    N_("an oidc provider needs 'issuer' (its discovery document is read from there)"),
+    N_("a wecom provider needs 'agent_id' (the application's AgentID)"),
+    N_('passwords are off and no provider is declared: no one could sign in'),
 )
 # jsonschema's own words for the checks schemas.py does not word itself (tried last).
 SCHEMA_MESSAGES: tuple[str, ...] = (
@@ -170,6 +175,7 @@ MORE_WHATS: tuple[str, ...] = (
 # More hints, PyYAML's contexts among them ("while parsing a block mapping").
 MORE_HINTS: tuple[str, ...] = (
     N_("write the list as [+, ...] to merge into the base's list"),
+    N_('declare a provider under sign_in.providers, or keep passwords on'),
     N_('let {role} write {field} in roles.yaml, or take it out of requires'),
     N_('add it to a form section, with visible_when if it is needed only sometimes'),
     N_('one of {types}'),
