@@ -27,6 +27,7 @@ from atrium.metadata.overlays.checks import is_removed_document, overlay_problem
 from atrium.metadata.overlays.removals import Removal, collapse_removals, removals_of
 from atrium.metadata.owner_follows import link_owner_follows
 from atrium.metadata.problems import BlueprintError, Mark, Problem
+from atrium.metadata.integrations import build_inbound
 from atrium.metadata.references import build_automation, build_dashboard, build_roles, build_seed, build_view
 from atrium.metadata.report_checks import build_report, build_targets, check_target_calls
 from atrium.metadata.schemas import schema_problems
@@ -36,7 +37,7 @@ from atrium.metadata.yaml_source import read_yaml
 
 SINGLE_FILES = {"blueprint.yaml": "blueprint", "roles.yaml": "roles", "seed.yaml": "seed"}
 FOLDERS = {"entities": "entity", "pipelines": "pipeline", "views": "views", "reports": "report",
-           "dashboards": "dashboard", "automations": "automation"}
+           "dashboards": "dashboard", "automations": "automation", "integrations": "integration"}
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -229,6 +230,8 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
     check_decision_triggers(of_kind("automation"), report)  # on: {approved: rule} names an approval rule
     seed = build_seed(documents.get(("seed", "seed")), entities, roles, report)
     check_seed_requests(documents.get(("seed", "seed")), of_kind("automation"), entities, pipelines, report)
+    integrations = {name: inbound for name, source in of_kind("integration").items()
+                    if (inbound := build_inbound(source, entities, report)) is not None}
     targets = build_targets(documents[("blueprint", "blueprint")], entities, pipelines, report)
     for kind, built in (("report", reports), ("dashboard", dashboards)):
         for name, document in built.items():
@@ -250,6 +253,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
         targets=targets, phone_country_code=manifest.get("phone_country_code"), navigation=navigation,
         trash_retention_days=(manifest.get("trash") or {}).get("retention_days", 30),
         messages=build_message_settings(manifest.get("messages")),
+        integrations=MappingProxyType(integrations),
     )
 
 
