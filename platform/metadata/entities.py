@@ -166,7 +166,7 @@ def _external_key(source: Source, fields: dict[str, Field], report: Report) -> s
                    + ": an external key is a stored text or integer field")
         return None
     fields[name] = dataclasses.replace(field, unique=True)
-    return name
+    return str(name)
 
 
 def _formula_order(source: Source, fields: Mapping[str, Field], report: Report) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from atrium.metadata.entities import build_entity, build_pipeline, link_entities
 from atrium.metadata.expression_paths import check_derived_cycles, check_expression_paths
 from atrium.metadata.follow_ups import link_follow_ups
 from atrium.metadata.form_coverage import check_form_coverage
+from atrium.metadata.integrations import build_inbound
 from atrium.metadata.merge import merge, strip_markers
 from atrium.metadata.message_settings import build_message_settings
 from atrium.metadata.model import Blueprint, Label, freeze
@@ -27,7 +28,6 @@ from atrium.metadata.overlays.checks import is_removed_document, overlay_problem
 from atrium.metadata.overlays.removals import Removal, collapse_removals, removals_of
 from atrium.metadata.owner_follows import link_owner_follows
 from atrium.metadata.problems import BlueprintError, Mark, Problem
-from atrium.metadata.integrations import build_inbound
 from atrium.metadata.references import build_automation, build_dashboard, build_roles, build_seed, build_view
 from atrium.metadata.report_checks import build_report, build_targets, check_target_calls
 from atrium.metadata.schemas import schema_problems

@@ -29,19 +29,24 @@ from atrium.metadata.integrations import Inbound
 from atrium.runtime.access import external_keys
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.database import connect, write_transaction
+from atrium.translation import N_, word
 
 PREFIX = "sha256="
+TOO_LARGE = N_("The body is too large")
 
 
 class InboundRefused(AtriumError):
-    """A delivery refused before anything was written: `status` says why (400, 401, 413, 422)."""
+    """A delivery refused before anything was written: `status` says why (400, 401, 413, 422).
+    `str()` is the English text (kept with the delivery); the answer is in `locale`."""
 
-    def __init__(self, status: int, code: str, text: str, details: Mapping[str, Any] | None = None):
-        super().__init__(text)
+    def __init__(self, status: int, code: str, msgid: str, details: Mapping[str, Any] | None = None,
+                 **params: Any):
+        super().__init__(word(msgid, "en", **params))
         self.status, self.code, self.details = status, code, dict(details or {})
+        self.msgid, self.params, self.locale = msgid, params, "en"
 
     def payload(self) -> dict[str, Any]:
-        return {"error": self.code, "message": str(self), **self.details}
+        return {"error": self.code, "message": word(self.msgid, self.locale, **self.params), **self.details}
 
 
 @dataclass
@@ -71,7 +76,7 @@ def verify(spec: Inbound, headers: Mapping[str, str], body: bytes, now: dt.datet
         timestamp = headers.get(spec.timestamp_header.lower(), headers.get(spec.timestamp_header, ""))
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or \
                 abs(now.timestamp() - int(timestamp)) > spec.tolerance_seconds:
-            raise InboundRefused(401, "unauthorized", "The timestamp is missing or too far from the server's clock")
+            raise InboundRefused(401, "unauthorized", N_("The timestamp is missing or too far from the server's clock"))
     try:
         given_bytes = bytes.fromhex(given) if spec.encoding == "hex" else base64.b64decode(given, validate=True)
     except (ValueError, binascii.Error):
@@ -79,7 +84,7 @@ def verify(spec: Inbound, headers: Mapping[str, str], body: bytes, now: dt.datet
     expected = bytes.fromhex(sign(secret, body, timestamp)) if secret else b"\0" * 32
     # compared even without a key (a constant-time refusal either way)
     if not hmac.compare_digest(expected, given_bytes) or not secret:
-        raise InboundRefused(401, "unauthorized", "The signature does not match")
+        raise InboundRefused(401, "unauthorized", N_("The signature does not match"))
 
 
 def at_path(data: Any, path: str) -> Any:
@@ -99,15 +104,15 @@ def mapped(spec: Inbound, key_field: str, body: bytes) -> list[dict[str, Any]]:
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):
-        raise InboundRefused(400, "bad_request", "The body is not valid JSON") from None
+        raise InboundRefused(400, "bad_request", N_("The body is not valid JSON")) from None
     items = at_path(payload, spec.records) if spec.records else [payload]
     if not isinstance(items, list) or not items or not all(isinstance(item, Mapping) for item in items):
-        raise InboundRefused(400, "bad_request", f"'{spec.records or '$'}' is not a list of objects")
+        raise InboundRefused(400, "bad_request", N_("'{path}' is not a list of objects"), path=spec.records or "$")
     rows = []
     for item in items:
         key = at_path(item, spec.key)
         if key is None or isinstance(key, (dict, list, bool)):
-            raise InboundRefused(400, "bad_request", f"An item has no key at '{spec.key}'")
+            raise InboundRefused(400, "bad_request", N_("An item has no key at '{path}'"), path=spec.key)
         row = {name: at_path(item, path) for name, path in spec.fields.items() if at_path(item, path) is not None}
         rows.append({**row, key_field: key})
     return rows
@@ -117,17 +122,19 @@ def run_as(connection: Connection, site: Any, spec: Inbound) -> Actor:
     users = site.tables.system("atrium_users")
     user = connection.execute(sa.select(users).where(users.c.name == spec.run_as, users.c.active.is_(True))).first()
     if user is None:
-        raise InboundRefused(422, "no_user", f"The user '{spec.run_as}' this integration runs as does not exist")
+        raise InboundRefused(422, "no_user", N_("The user '{name}' this integration runs as does not exist"),
+                             name=spec.run_as)
     return Actor(user_id=user.id, name=user.name, role=user.role, team_id=user.team_id,
                  locale=site.blueprint.default_locale)
 
 
-def receive(site: Any, spec: Inbound, headers: Mapping[str, str], body: bytes) -> Received:
-    """Verify, map and upsert one delivery, and record it (whatever the outcome)."""
+def receive(site: Any, spec: Inbound, headers: Mapping[str, str], body: bytes, locale: str = "en") -> Received:
+    """Verify, map and upsert one delivery, and record it (whatever the outcome); a refusal is
+    answered in `locale`."""
     received, status, error = Received(), 200, None
     try:
         if len(body) > spec.max_body:
-            raise InboundRefused(413, "too_large", "The body is too large")
+            raise InboundRefused(413, "too_large", TOO_LARGE)
         verify(spec, headers, body, site.now())
         entity = site.blueprint.entities[spec.entity]
         rows = mapped(spec, external_keys.key_field(entity), body)
@@ -138,7 +145,11 @@ def receive(site: Any, spec: Inbound, headers: Mapping[str, str], body: bytes) -
         return received
     except external_keys.UpsertsRefused as refused:
         status, error = 422, str(refused)
-        raise InboundRefused(422, "refused", str(refused), {"refused": refused.payload()["refused"]}) from None
+        raise InboundRefused(422, "refused", N_("{count} record(s) have errors; nothing was saved"),
+                             {"refused": refused.payload()["refused"]}, count=len(refused.refused)) from None
+    except InboundRefused as refused:
+        status, error, refused.locale = refused.status, str(refused), locale
+        raise
     except AtriumError as refused:
         status, error = refused.status, str(refused)
         raise

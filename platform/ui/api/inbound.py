@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from atrium.runtime.access import inbound
+from atrium.translation import negotiate
 from atrium.ui.api.openapi_common import response_ref
+from atrium.ui.web.i18n import word
 
 NOT_FOUND = {"error": "not_found"}
 
@@ -23,14 +25,15 @@ async def receive(request: Request) -> Response:
     spec = site.blueprint.integrations.get(request.path_params["name"])
     if spec is None:
         return JSONResponse(NOT_FOUND, status_code=404)
+    locale = negotiate(request.headers.get("accept-language", ""), site.blueprint.locales) or "en"
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > spec.max_body:  # the rest is not read
             await run_in_threadpool(inbound.record, site, spec.name, 413, len(body), inbound.Received(),
-                                    "The body is too large")
-            return JSONResponse({"error": "too_large", "message": "The body is too large"}, status_code=413)
-    received = await run_in_threadpool(inbound.receive, site, spec, request.headers, bytes(body))
+                                    word(inbound.TOO_LARGE, "en"))
+            return JSONResponse({"error": "too_large", "message": word(inbound.TOO_LARGE, locale)}, status_code=413)
+    received = await run_in_threadpool(inbound.receive, site, spec, request.headers, bytes(body), locale)
     return JSONResponse(received.to_json())
 
 
@@ -56,6 +59,7 @@ def inbound_paths(blueprint: Any) -> dict[str, Any]:
                 "400": {"description": "The JSON does not have the declared shape", **error},
                 "401": {"description": "No valid signature (or a stale timestamp); nothing was read further",
                         **error},
+                "403": {"description": "The integration's user may not make these changes", **error},
                 "404": {"description": "No such endpoint", **error},
                 "409": response_ref("Conflict"),
                 "413": {"description": "The body is too large", **error},

@@ -19,9 +19,10 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.schema.tables import text_limit
 from atrium.runtime.site.site import Site
+from atrium.ui.api.inbound import inbound_paths
 from atrium.ui.api.openapi_actions import action_paths
-from atrium.ui.api.openapi_by_key import by_key_paths, by_key_schemas
 from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
+from atrium.ui.api.openapi_by_key import by_key_paths, by_key_schemas
 from atrium.ui.api.openapi_comments import SCHEMAS as COMMENT_SCHEMAS, comment_paths
 from atrium.ui.api.openapi_common import (
     ALLOW_DUPLICATE,
@@ -41,7 +42,6 @@ from atrium.ui.api.openapi_common import (
     paging,
 )
 from atrium.ui.api.openapi_files import FILE_SCHEMA, file_path, file_value_schema, record_file_paths
-from atrium.ui.api.inbound import inbound_paths
 from atrium.ui.api.openapi_reports import REPORT_RESULT, report_paths
 from atrium.ui.api.trash import trash_paths
 from atrium.ui.search.api import search_path
