@@ -43,6 +43,13 @@ def _version(actor: Actor, data: dict[str, Any]) -> int | None:
         raise ValidationFailed({"version": [message(error.key, actor.locale, **error.params)]}) from None
 
 
+def _keyed(site: Site, actor: Actor, entity: Entity) -> None:
+    """404 for an entity without a key, or whose key the caller's role hides (as the document says)."""
+    key = external_keys.key_field(entity)
+    if site.access.field_mode(actor, entity.name, key) == "hidden":
+        raise external_keys.NoExternalKey(entity.name)
+
+
 def _values(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
     """What the body sets: system fields and computed fields (sent back as read) left out."""
     return {name: value for name, value in writable_values(data).items()
@@ -52,6 +59,7 @@ def _values(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
 @api_endpoint("read")
 @in_thread
 def get_by_key(request: Request, site: Site, actor: Actor, entity: Entity) -> Response:
+    _keyed(site, actor, entity)
     with connect(site.engine) as connection:
         record = external_keys.read(site, actor, entity, request.path_params["value"], connection)
     return JSONResponse(to_json(entity, record))
@@ -60,7 +68,7 @@ def get_by_key(request: Request, site: Site, actor: Actor, entity: Entity) -> Re
 @api_endpoint("update")
 @with_body
 def put_by_key(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
-    external_keys.key_field(entity)  # 404 before reading a body for an entity without a key
+    _keyed(site, actor, entity)  # 404 before reading a body for an entity without a key
     data = json_object(body, actor.locale)
     check_record(upsert_schema(Describer(site, actor), entity), data, entity.fields, actor.locale)
     version = _version(actor, data)
@@ -73,7 +81,7 @@ def put_by_key(request: Request, site: Site, actor: Actor, entity: Entity, body:
 @api_endpoint("update")
 @with_body
 def upsert_many(request: Request, site: Site, actor: Actor, entity: Entity, body: bytes) -> Response:
-    external_keys.key_field(entity)
+    _keyed(site, actor, entity)
     data = json_object(body, actor.locale)
     check_body(batch_schema(Describer(site, actor), entity), data, actor.locale)
     rows = []
