@@ -30,6 +30,7 @@ from atrium.metadata.problems import did_you_mean
 from atrium.metadata.sources import Report, Source
 
 ROLLUP_FUNCTIONS = ("count", "sum", "avg", "min", "max")
+EXTERNAL_KEY_TYPES = ("text", "integer")
 TITLE_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)[^}]*\}")
 
 
@@ -95,6 +96,7 @@ def build_entity(source: Source, report: Report) -> Entity:
     owner = data.get("owner")
     if owner is not None and (owner not in fields or fields[owner].type != "user"):
         report.add(source, ["owner"], f"'{owner}' must name a field of type user")
+    external_key = _external_key(source, fields, report)
     for placeholder in TITLE_PLACEHOLDER.findall(data.get("title", "") or ""):
         if placeholder not in names:
             report.unknown(source, ["title"], "a field of this entity", placeholder, names)
@@ -146,7 +148,28 @@ def build_entity(source: Source, report: Report) -> Entity:
         indexes=tuple(indexes), checks=tuple(checks), pool=pool, icon=data.get("icon"),
         duplicates=build_duplicates(source, fields, report),
         formula_order=_formula_order(source, fields, report), renamed_from=data.get("renamed_from"),
+        external_key=external_key,
     )
+
+
+def _external_key(source: Source, fields: dict[str, Field], report: Report) -> str | None:
+    """`external_key: FIELD`: a stored text or integer field, made unique (the migration derives
+    its unique index) so another system's id finds at most one record."""
+    name = source.data.get("external_key")
+    if name is None:
+        return None
+    field = fields.get(name)
+    if field is None:
+        report.unknown(source, ["external_key"], "a field of this entity", name, fields)
+        return None
+    computed = field.computed or "rollup" in source.data["fields"][name]
+    if field.type not in EXTERNAL_KEY_TYPES or computed:
+        report.add(source, ["external_key"], f"'{name}' is a {field.type} field"
+                   + (" computed by the engine" if computed else "")
+                   + ": an external key is a stored text or integer field")
+        return None
+    fields[name] = dataclasses.replace(field, unique=True)
+    return str(name)
 
 
 def _formula_order(source: Source, fields: Mapping[str, Field], report: Report) -> tuple[str, ...]:

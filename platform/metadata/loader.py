@@ -20,6 +20,7 @@ from atrium.metadata.entities import build_entity, build_pipeline, link_entities
 from atrium.metadata.expression_paths import check_derived_cycles, check_expression_paths
 from atrium.metadata.follow_ups import link_follow_ups
 from atrium.metadata.form_coverage import check_form_coverage
+from atrium.metadata.integrations import build_inbound
 from atrium.metadata.merge import merge, strip_markers
 from atrium.metadata.message_settings import build_message_settings
 from atrium.metadata.model import Blueprint, Label, freeze
@@ -38,7 +39,7 @@ from atrium.metadata.yaml_source import read_yaml
 
 SINGLE_FILES = {"blueprint.yaml": "blueprint", "roles.yaml": "roles", "seed.yaml": "seed"}
 FOLDERS = {"entities": "entity", "pipelines": "pipeline", "views": "views", "reports": "report",
-           "dashboards": "dashboard", "automations": "automation"}
+           "dashboards": "dashboard", "automations": "automation", "integrations": "integration"}
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -257,6 +258,8 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
     check_decision_triggers(of_kind("automation"), report)  # on: {approved: rule} names an approval rule
     seed = build_seed(documents.get(("seed", "seed")), entities, roles, report)
     check_seed_requests(documents.get(("seed", "seed")), of_kind("automation"), entities, pipelines, report)
+    integrations = {name: inbound for name, source in of_kind("integration").items()
+                    if (inbound := build_inbound(source, entities, report)) is not None}
     targets = build_targets(documents[("blueprint", "blueprint")], entities, pipelines, report)
     for kind, built in (("report", reports), ("dashboard", dashboards)):
         for name, document in built.items():
@@ -280,6 +283,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
         trash_retention_days=(manifest.get("trash") or {}).get("retention_days", 30),
         messages=build_message_settings(manifest.get("messages")),
         sign_in=build_sign_in_settings(manifest.get("sign_in")),
+        integrations=MappingProxyType(integrations),
     )
 
 

@@ -270,6 +270,7 @@ class Entity:
     indexes: tuple[Index, ...] = ()
     checks: tuple[Check, ...] = ()
     pool: Pool | None = None
+    external_key: str | None = None  # a unique text/integer field: another system's id for a record
     convert: Conversion | None = None
     owner_follows: OwnerFollows | None = None
     follow_up: FollowUp | None = None
@@ -482,6 +483,7 @@ class Blueprint:
     trash_retention_days: int = 30  # trash: {retention_days:}: how long deleted records can be restored
     messages: MessageSettings | None = None  # blueprint.yaml `messages:`: email and group robots
     sign_in: SignInSettings | None = None  # blueprint.yaml `sign_in:` (None: passwords only)
+    integrations: Mapping[str, Any] = dataclass_field(default_factory=dict)  # integrations.Inbound by name
 
     @property
     def default_locale(self) -> str:

@@ -21,10 +21,10 @@ SCHEMA_DIR = ROOT / "platform" / "metadata" / "schemas"
 BLUEPRINTS = [ROOT / "blueprints" / "b2b_sales", ROOT / "tests" / "fixtures" / "design_examples"]
 BASE_URI = "https://atrium.dev/schemas/"
 KINDS = ("common", "blueprint", "entity", "pipeline", "views", "report", "dashboard", "roles",
-         "automation", "seed")
+         "automation", "seed", "integration")
 SINGLE_FILES = {"blueprint.yaml": "blueprint", "roles.yaml": "roles", "seed.yaml": "seed"}
 FOLDERS = {"entities": "entity", "pipelines": "pipeline", "views": "views", "reports": "report",
-           "dashboards": "dashboard", "automations": "automation"}
+           "dashboards": "dashboard", "automations": "automation", "integrations": "integration"}
 
 
 class BlueprintYamlLoader(yaml.SafeLoader):
@@ -152,7 +152,7 @@ def test_closed_objects(kind: str) -> None:
 def test_both_blueprints_have_every_kind() -> None:
     for folder in BLUEPRINTS:
         kinds = {kind for kind, _ in documents(folder)}
-        expected = set(KINDS) - {"common"} - ({"seed"} if folder.name == "design_examples" else set())
+        expected = set(KINDS) - {"common"} - ({"seed", "integration"} if folder.name == "design_examples" else set())
         assert kinds >= expected, (folder, expected - kinds)
 
 

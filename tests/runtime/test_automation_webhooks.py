@@ -91,7 +91,9 @@ def test_receiver_down_then_up_gets_the_request_exactly_once(tmp_path, database_
     finally:
         receiver.stop()
     (headers, body), = receiver.requests
-    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    timestamp = headers["X-Atrium-Timestamp"]  # signed with the body: an old capture cannot be replayed
+    assert int(timestamp) == int((clock.now - dt.timedelta(hours=1)).timestamp())  # when it was sent
+    expected = "sha256=" + hmac.new(SECRET.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     assert headers["X-Atrium-Signature"] == expected
     assert headers["X-Atrium-Delivery"] == str(queued["id"])
     payload = json.loads(body)

@@ -33,6 +33,8 @@ MESSAGES: dict[str, str] = {
     "stale": N_("Someone else saved this record first; reload to see their changes"),
     "restricted": N_("Cannot delete: {count} {entity} record(s) still link to it"),
     "not_found": N_("No such record"),
+    "external_key_differs": N_("The body's key differs from the key in the address"),
+    "upserts_refused": N_("{count} record(s) have errors; nothing was saved"),
     "line_of_another": N_("This line belongs to another record"),
     "lines_invalid": N_("Some lines have errors (shown in their rows); nothing was saved"),
     "field_not_allowed": N_("You may not change this field"),

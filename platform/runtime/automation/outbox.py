@@ -9,7 +9,8 @@ operation; if a worker dies between the POST and its bookkeeping the row is sent
 the claim expires, with the same `X-Atrium-Delivery` id so the receiver can recognise it.
 
 The signing key is never stored: the row keeps the name of the environment variable, read when
-the request is sent.
+the request is sent. A signed request carries `X-Atrium-Timestamp` (Unix seconds when it was sent)
+and `X-Atrium-Signature: sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`.
 """
 from __future__ import annotations
 
@@ -63,8 +64,11 @@ def post_json(url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
         return Answer(None, str(getattr(error, "reason", error)) or type(error).__name__)
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    """`sha256=` and the hex HMAC-SHA256 of `{timestamp}.{body}`: the time is signed with the body,
+    so a receiver that refuses old timestamps cannot be sent a captured request again."""
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -173,7 +177,9 @@ class Outbox:
             secret = os.environ.get(row["secret_env"])
             if not secret:  # sending unsigned would let anyone forge these requests
                 return Answer(None, f"environment variable {row['secret_env']} is not set")
-            headers["X-Atrium-Signature"] = signature(secret, body)
+            timestamp = int(self.clock().timestamp())
+            headers["X-Atrium-Timestamp"] = str(timestamp)
+            headers["X-Atrium-Signature"] = signature(secret, body, timestamp)
         return self.send(row["url"], body, headers)
 
     def _record(self, connection: Connection, row: Mapping[str, Any], answer: Answer) -> str:

@@ -19,8 +19,10 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.schema.tables import text_limit
 from atrium.runtime.site.site import Site
+from atrium.ui.api.inbound import inbound_paths
 from atrium.ui.api.openapi_actions import action_paths
 from atrium.ui.api.openapi_approvals import SCHEMAS as APPROVAL_SCHEMAS, approval_paths
+from atrium.ui.api.openapi_by_key import by_key_paths, by_key_schemas
 from atrium.ui.api.openapi_comments import SCHEMAS as COMMENT_SCHEMAS, comment_paths
 from atrium.ui.api.openapi_common import (
     ALLOW_DUPLICATE,
@@ -297,6 +299,7 @@ class Describer:
         if len(item) > 1:
             result[f"/api/v1/{name}/{{id}}"] = item
         result.update(action_paths(self, entity))  # claim, release, convert
+        result.update(by_key_paths(self, entity))  # by the external key, when the entity has one
         result.update(record_file_paths(entity, can("read"), can("update"), [
             f.name for f in self.fields(entity) if f.type == "file" and self.mode(name, f.name) != "hidden"]))
         return result
@@ -315,6 +318,7 @@ class Describer:
             ref = {"$ref": f"#/components/schemas/{entity.name}"}
             schemas[entity.name] = self.record_schema(entity)
             schemas[f"{entity.name}_patch"] = self.patch_schema(entity)
+            schemas.update(by_key_schemas(self, entity))
             if self.access.can(self.actor, entity.name, "read"):
                 schemas[f"{entity.name}_filters"] = self.filter_schema(entity)
             schemas[f"{entity.name}_page"] = {
@@ -340,6 +344,9 @@ class Describer:
         paths["/api/v1/search"] = search_path()  # the global search over every entity the caller may read
         tags.append({"name": "search", "description": "One text searched in every entity the caller may read"})
         paths.update(trash_paths(self))  # the recycle bin: the caller's deletions, restores
+        if blueprint.integrations:  # signed webhooks other systems post to (no token: their signature)
+            paths.update(inbound_paths(blueprint))
+            tags.append({"name": "inbound", "description": "Signed webhooks from other systems"})
         tags.append({"name": "trash", "description": "The recycle bin: deleted records, restorable until purged"})
         comments = comment_paths(self)  # on every entity the caller may read
         if comments:

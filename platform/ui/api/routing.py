@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from atrium.ui.api import actions, approvals, comments, files, records, trash
+from atrium.ui.api import actions, approvals, by_key, comments, files, inbound, records, trash
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, parse_id
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import MAX_ID
@@ -43,7 +43,9 @@ class ApiPath:
 
 
 def _documented(template: str, params: dict[str, Any]) -> str:
-    return template.format(**{key: value for key, value in params.items() if key not in IDS}, id="{id}")
+    kept = (*IDS, "value")  # an external key stays `{value}` in the document, as ids stay `{id}`
+    return template.format(**{key: value for key, value in params.items() if key not in kept}, id="{id}",
+                           value="{value}")
 
 
 def allowed(request: Request, template: str) -> list[str] | None:
@@ -105,10 +107,14 @@ PATHS = [
     ApiPath("/api/v1/reports/{name}", "/api/v1/reports/{name}", {"GET": records.run_report}, "api_report"),
     ApiPath("/api/v1/search", "/api/v1/search", {"GET": search_api.search}, "api_search"),
     ApiPath("/api/v1/trash", "/api/v1/trash", {"GET": trash.list_trash}, "api_trash"),
+    ApiPath("/api/v1/inbound/{name}", "/api/v1/inbound/{name}", {"POST": inbound.receive}, "api_inbound"),
     ApiPath("/api/v1/files/{file_id}", "/api/v1/files/{id}",
             {"GET": files.download_file, "DELETE": files.delete_file}, "api_file"),
     ApiPath(ENTITY, ENTITY, {"GET": records.list_records, "POST": records.create_record}, "api_list"),
     ApiPath(ENTITY + "/bulk", ENTITY + "/bulk", {"POST": actions.bulk}, "api_bulk"),
+    ApiPath(ENTITY + "/by-key", ENTITY + "/by-key", {"POST": by_key.upsert_many}, "api_upsert_many"),
+    ApiPath(ENTITY + "/by-key/{value}", ENTITY + "/by-key/{value}",
+            {"GET": by_key.get_by_key, "PUT": by_key.put_by_key}, "api_by_key"),
     ApiPath(RECORD, "/api/v1/{entity}/{id}", {"GET": records.get_record, "PATCH": records.update_record,
                                                "DELETE": records.delete_record}, "api_record"),
     ApiPath(RECORD + "/files", "/api/v1/{entity}/{id}/files", {"GET": files.list_files, "POST": files.upload_file},

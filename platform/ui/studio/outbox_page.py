@@ -1,12 +1,14 @@
 """What the outbox could not send, for the admin: GET /studio/outbox lists the webhooks, emails and
 robot messages that failed or wait for a retry, with the last error of each; POST
-/studio/outbox/{id}/retry sends one again at the next delivery (after its cause was mended)."""
+/studio/outbox/{id}/retry sends one again at the next delivery (after its cause was mended).
+Beside them, the latest inbound webhook deliveries (runtime/access/inbound.py), accepted or refused."""
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from atrium.runtime.access.inbound import deliveries
 from atrium.runtime.automation.outbox import QUEUED
 from atrium.runtime.schema.database import after_commit, connect, write_transaction
 from atrium.ui.studio.setup import studio_page
@@ -33,6 +35,7 @@ def outbox_page(request: Request) -> Response:
         if retried.isdigit() else None
     return render(request, "studio/outbox.html", {
         "heading": word("Messages not sent", request.state.locale), "rows": rows, "message": message,
+        "inbound": deliveries(site, LIMIT) if site.blueprint.integrations else None,
         "applied": None, "crumbs": [("/studio", word("Studio", request.state.locale))]})
 
 

@@ -57,19 +57,31 @@ def config(token: str) -> SchemathesisConfig:
 
 
 def _unsendable(check: str, node) -> bool:
-    """A "negative" case whose one mutation a query string cannot carry: schemathesis negates an
+    """A "negative" case whose one mutation the request cannot carry: schemathesis negates an
     empty-value filter (`{"const": ""}`) with an empty object or list, which goes as `name=`, the
-    very value the document allows, so the API rightly accepts it."""
+    very value the document allows, or negates that `const` branch alone of `anyOf: [value, ""]`
+    with a text the other branch allows; a multipart file part carries whatever it is given as the
+    file's bytes. The API rightly accepts these."""
     if check != "negative_data_rejection" or node is None:
         return False
     case = node.value
     data = getattr(case.meta.phase, "data", None) if case.meta is not None else None
     mutations = getattr(data, "mutations", ())
-    if len(mutations) != 1 or str(mutations[0].parameter_location.value) != "query":
+    if len(mutations) != 1:
         return False
-    value = (case.query or {}).get(mutations[0].parameter)
-    if value is None:  # a filter of the exploded `filters` object
-        value = (case.query or {}).get(mutations[0].path[-1]) if mutations[0].path else None
+    location = str(mutations[0].parameter_location.value)
+    if location == "body":
+        return (getattr(case, "media_type", None) or "").startswith("multipart/form-data")
+    if location != "query":
+        return False
+    query = case.query or {}
+    name = mutations[0].parameter
+    if name not in query and mutations[0].path:  # a filter of the exploded `filters` object
+        name = mutations[0].path[-1]
+    value = query.get(name)
+    if "/anyOf/1" in (mutations[0].schema_pointer or "") and tuple(mutations[0].keywords) == ("const",) \
+            and isinstance(value, str) and value:
+        return True
     return isinstance(value, dict | list) and not value
 
 
