@@ -473,6 +473,8 @@ class Blueprint:
     navigation: tuple[Any, ...] = ()  # navigation.NavGroup: the header's declared menus
     trash_retention_days: int = 30  # trash: {retention_days:}: how long deleted records can be restored
     messages: MessageSettings | None = None  # blueprint.yaml `messages:`: email and group robots
+    # periodic_reports/<name>.yaml: periodic_reports.PeriodicReport, reports people submit each day/week/month
+    periodic_reports: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def default_locale(self) -> str:

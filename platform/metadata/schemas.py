@@ -21,7 +21,8 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 TYPE_WORDS = {"array": N_("a list"), "object": N_("a mapping"), "string": N_("a text"),
               "integer": N_("a whole number"), "number": N_("a number"), "boolean": N_("true or false"),
               "null": N_("empty")}
-KINDS = ("blueprint", "entity", "pipeline", "views", "report", "dashboard", "roles", "automation", "seed")
+KINDS = ("blueprint", "entity", "pipeline", "views", "report", "dashboard", "roles", "automation", "seed",
+         "periodic_report")
 
 
 def schema_uri(kind: str) -> str:
