@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from atrium.runtime.periodic.service import PeriodicReports
 from atrium.runtime.reports.runner import Reports
 from atrium.translation import N_, NC_, pword
 from atrium.ui.reports.dashboard_page import visible_dashboards
@@ -33,6 +34,16 @@ class Menu:
 
     def holds(self, active: Any) -> bool:
         return any(link.key == active for link in self.links)
+
+
+def periodic_shown(site: Any, actor: Any, name: str) -> bool:
+    """A periodic report is in the menu of those who submit it and of those whose read scope over its
+    figures' entities goes beyond their own records (they read their team's)."""
+    report = site.blueprint.periodic_reports[name]
+    if actor.role in report.roles:
+        return True
+    return any(site.access.scope(actor, entity, "read") in ("team", "all")
+               for entity in PeriodicReports(site).entities(report))
 
 
 def menus(request: Request) -> list[Menu]:
@@ -64,6 +75,9 @@ def menus(request: Request) -> list[Menu]:
             elif item.kind == "dashboard" and item.name in dashboards:
                 links.append(Link(f"/dashboards/{item.name}", text(dashboards[item.name].label),
                                   f"_dashboard:{item.name}"))
+            elif item.kind == "periodic_report" and periodic_shown(site, actor, item.name):
+                links.append(Link(f"/my-reports/{item.name}", text(blueprint.periodic_reports[item.name].label),
+                                  f"_periodic:{item.name}"))
         if links:
             shown.append(Menu(text(group.label), tuple(links)))
     declared = {item.name for group in blueprint.navigation for item in group.items if item.kind == "entity"}
