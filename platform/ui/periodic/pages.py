@@ -22,12 +22,13 @@ from starlette.routing import Route
 from atrium.runtime.periodic import calendar
 from atrium.runtime.periodic.errors import PeriodicReportInvalid, PeriodicReportNotFound
 from atrium.runtime.periodic.service import PeriodicReports
+from atrium.translation import N_
 from atrium.ui.web.edge import whole_number
 from atrium.ui.web.guards import login_required
 from atrium.ui.web.templating import render
 from atrium.ui.web.threads import in_thread, with_form
 
-GRADE_WORDS = {"excellent": "Excellent", "pass": "Pass", "below": "Below target"}
+GRADE_WORDS = {"excellent": N_("Excellent"), "pass": N_("Pass"), "below": N_("Below target")}
 
 
 def _start(request: Request, value: str | None) -> dt.date | None:
