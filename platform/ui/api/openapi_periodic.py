@@ -76,7 +76,7 @@ def periodic_paths(describer: Any) -> dict[str, Any]:
                        "are kept as they are now). A submitted report is refused (409)",
             "parameters": [START],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {
+                "type": "object", "additionalProperties": False, "properties": {
                     "texts": {"type": "object", "additionalProperties": {"type": ["string", "null"],
                                                                          "maxLength": TEXT_LIMIT}},
                     "plan": {"type": "object", "additionalProperties": {"type": ["number", "string", "null"]}},

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from atrium.metadata.periodic_reports import PeriodicReport
-from atrium.runtime.periodic.service import PeriodicReports, Sheet, TeamRow
+from atrium.runtime.periodic.service import TEXT_LIMIT, PeriodicReports, Sheet, TeamRow
 from atrium.runtime.records.evaluation import Actor
 from atrium.ui.api.approvals import approval_endpoint
 from atrium.ui.api.calls import bad_request, json_object, parse_id, plain
@@ -54,7 +54,7 @@ def team_json(row: TeamRow) -> dict[str, Any]:
 
 def start_param(request: Request, actor: Actor) -> dt.date | None:
     value = request.query_params.get("start")
-    if value is None or value == "":
+    if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
@@ -77,7 +77,7 @@ def list_reports(request: Request, site: Any, actor: Actor) -> Response:
 def get_report(request: Request, site: Any, actor: Actor) -> Response:
     user = request.query_params.get("user")
     user_id = None
-    if user:
+    if user is not None:
         user_id = parse_id(user)
         if user_id is None:
             raise bad_request(actor.locale, "An id is a whole number from 1 to {max}", "user", max=2 ** 63 - 1)
@@ -89,13 +89,28 @@ def get_report(request: Request, site: Any, actor: Actor) -> Response:
 @with_body
 def put_report(request: Request, site: Any, actor: Actor, body: bytes) -> Response:
     data = json_object(body, actor.locale)
-    for key, kind in (("texts", dict), ("plan", dict), ("submit", bool), ("version", int)):
-        if key in data and data[key] is not None and (not isinstance(data[key], kind) or
-                                                      (kind is int and isinstance(data[key], bool))):
+    for key, value in data.items():
+        if not _typed(key, value):
             raise bad_request(actor.locale, "{name} has the wrong type", key, name=key)
     sheet = PeriodicReports(site).save(actor, request.path_params["name"], data.get("texts"), data.get("plan"),
                                        bool(data.get("submit")), start_param(request, actor), data.get("version"))
     return JSONResponse(sheet_json(sheet))
+
+
+def _typed(key: str, value: Any) -> bool:
+    """A body member as the document describes it (anything else is a 400 naming it)."""
+    if key == "texts":
+        return isinstance(value, dict) and all(item is None or (isinstance(item, str) and len(item) <= TEXT_LIMIT)
+                                               for item in value.values())
+    if key == "plan":
+        return isinstance(value, dict) and all(
+            item is None or (isinstance(item, (int, float, str)) and not isinstance(item, bool))
+            for item in value.values())
+    if key == "submit":
+        return isinstance(value, bool)
+    if key == "version":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return False
 
 
 @approval_endpoint
