@@ -149,6 +149,13 @@ class PeriodicReports:
                 found.append(entity)
         return found
 
+    def concerns(self, actor: Actor, report: PeriodicReport) -> bool:
+        """Whether the actor submits the report or may read others' (a read scope beyond their own
+        records over the entities its figures read): what menus and the API document show."""
+        if actor.role in report.roles:
+            return True
+        return any(self.site.access.scope(actor, entity, "read") in ("team", "all") for entity in self.entities(report))
+
     def reach(self, connection: Connection, actor: Actor, report: PeriodicReport) -> set[int] | None:
         return self.site.access.people_in_reach(connection, actor, self.entities(report))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from atrium.runtime.periodic.service import TEXT_LIMIT
+from atrium.runtime.periodic.service import TEXT_LIMIT, PeriodicReports
 from atrium.ui.api.openapi_common import READ_ERRORS, WRITE_ERRORS
 
 LABEL = {"type": "object", "description": "Locale → text", "additionalProperties": {"type": "string"}}
@@ -51,9 +51,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def periodic_paths(describer: Any) -> dict[str, Any]:
-    """The list, then each report and its team list (every signed-in role: a report the caller
-    neither submits nor reads answers 404)."""
-    reports = describer.blueprint.periodic_reports
+    """The list, then each report the caller submits or reads others' of, and its team list."""
+    service = PeriodicReports(describer.site)
+    reports = [name for name, report in describer.blueprint.periodic_reports.items()
+               if service.concerns(describer.actor, report)]
     if not reports or describer.actor.user_id is None:
         return {}
     ref = {"$ref": "#/components/schemas/PeriodicReportSheet"}

@@ -68,7 +68,7 @@ def list_reports(request: Request, site: Any, actor: Actor) -> Response:
     service = PeriodicReports(site)
     shown = [report_json(site, report, service.current_start(report))
              for name, report in sorted(site.blueprint.periodic_reports.items())
-             if actor.role in report.roles or service.team(actor, name)]
+             if service.concerns(actor, report)]
     return JSONResponse({"data": shown, "unread": service.unread_count(actor)})
 
 

@@ -36,16 +36,6 @@ class Menu:
         return any(link.key == active for link in self.links)
 
 
-def periodic_shown(site: Any, actor: Any, name: str) -> bool:
-    """A periodic report is in the menu of those who submit it and of those whose read scope over its
-    figures' entities goes beyond their own records (they read their team's)."""
-    report = site.blueprint.periodic_reports[name]
-    if actor.role in report.roles:
-        return True
-    return any(site.access.scope(actor, entity, "read") in ("team", "all")
-               for entity in PeriodicReports(site).entities(report))
-
-
 def menus(request: Request) -> list[Menu]:
     site = request.app.state.site
     actor = request.state.actor
@@ -75,7 +65,8 @@ def menus(request: Request) -> list[Menu]:
             elif item.kind == "dashboard" and item.name in dashboards:
                 links.append(Link(f"/dashboards/{item.name}", text(dashboards[item.name].label),
                                   f"_dashboard:{item.name}"))
-            elif item.kind == "periodic_report" and periodic_shown(site, actor, item.name):
+            elif item.kind == "periodic_report" and PeriodicReports(site).concerns(
+                    actor, blueprint.periodic_reports[item.name]):
                 links.append(Link(f"/my-reports/{item.name}", text(blueprint.periodic_reports[item.name].label),
                                   f"_periodic:{item.name}"))
         if links:
