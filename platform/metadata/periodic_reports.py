@@ -6,11 +6,11 @@
     roles: [sales_rep]            # who submits it
     due: "18:00"                  # reminders to those who have not submitted, after this local time
     figures:                      # filled in from the data: `report`'s `value` for the submitter's own
-      - {name: visits, label: {en: Visits, zh: 拜访}, report: visits_done, value: visits, date: visited_at}
+      - {name: calls, label: {en: Calls, zh: 电话}, report: calls_made, value: calls, date: called_at}
     texts:
       - {name: done, label: {en: Done, zh: 完成情况}}
     plan:                         # numbers committed for the next period, compared later with `actual`
-      - {name: visits, label: {en: Visits planned, zh: 计划拜访}, actual: visits, pass: 3, excellent: 5}
+      - {name: calls, label: {en: Calls planned, zh: 计划电话}, actual: calls, pass: 3, excellent: 5}
 
 Each reference is checked here (report, measure or metric, a date field of the report's source,
 names unique, roles that exist), every problem at its file:line:col.
