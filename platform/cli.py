@@ -370,6 +370,9 @@ def _run_scheduled(args: argparse.Namespace, blueprint: Blueprint, engine: Engin
         if purged:
             print(f"Recycle bin: purged {purged} record(s) deleted more than "
                   f"{blueprint.trash_retention_days} days ago.")
+    reminded = rules.send_reminders()
+    if reminded:
+        print(f"Periodic reports: {reminded} reminder(s) sent.")
     rules.send_digests()
     sent = rules.deliver_webhooks()
     if sent.delivered or sent.retrying or sent.failed:

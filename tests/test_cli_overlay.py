@@ -99,7 +99,7 @@ OVERLAY = {
 def test_check_follows_extends_and_takes_the_overlay_with_overlay_too(capsys, tmp_path, base):
     overlay = write(tmp_path / "client", OVERLAY)
     code, out, err = run(capsys, "--blueprint", overlay, "check")
-    assert code == 0 and out.startswith("client: OK") and "4 reports" in out, err
+    assert code == 0 and out.startswith("client: OK") and "5 reports" in out, err
     code, out, err = run(capsys, "--blueprint", base, "--overlay", overlay, "check")
     assert code == 0 and out.startswith("client: OK"), err
     (overlay / "pipelines" / "order.yaml").write_text("stages:\n  - +\n  - {name: on_hold, after: proposl}\n",

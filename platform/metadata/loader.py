@@ -28,6 +28,7 @@ from atrium.metadata.navigation import build_navigation
 from atrium.metadata.overlays.checks import is_removed_document, overlay_problems
 from atrium.metadata.overlays.removals import Removal, collapse_removals, removals_of
 from atrium.metadata.owner_follows import link_owner_follows
+from atrium.metadata.periodic_reports import build_periodic_report
 from atrium.metadata.problems import BlueprintError, Mark, Problem, problem_order
 from atrium.metadata.references import build_automation, build_dashboard, build_roles, build_seed, build_view
 from atrium.metadata.report_checks import build_report, build_targets, check_target_calls
@@ -39,7 +40,8 @@ from atrium.metadata.yaml_source import read_yaml
 
 SINGLE_FILES = {"blueprint.yaml": "blueprint", "roles.yaml": "roles", "seed.yaml": "seed"}
 FOLDERS = {"entities": "entity", "pipelines": "pipeline", "views": "views", "reports": "report",
-           "dashboards": "dashboard", "automations": "automation", "integrations": "integration"}
+           "dashboards": "dashboard", "automations": "automation", "integrations": "integration",
+           "periodic_reports": "periodic_report"}
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -137,7 +139,7 @@ def merged_documents(layers: Iterable[Path], below: dict[tuple[str, str], Source
 def _name_problems(source: Source) -> list[Problem]:
     """A document in a folder is named by its file; a `name:` inside must agree."""
     written = source.data.get("name")
-    if source.kind in ("entity", "pipeline", "report", "dashboard", "automation") \
+    if source.kind in ("entity", "pipeline", "report", "dashboard", "automation", "periodic_report") \
             and written is not None and written != source.name:
         report = Report()
         report.add(source, ["name"], f"name '{written}' differs from the file name '{source.name}'")
@@ -251,6 +253,8 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
                for name, source in of_kind("report").items()}
     dashboards = {name: build_dashboard(source, entities, pipelines, reports, roles, report)
                   for name, source in of_kind("dashboard").items()}
+    periodic = {name: build_periodic_report(source, entities, pipelines, reports, roles, report)
+                for name, source in of_kind("periodic_report").items()}
     automations = {name: build_automation(source, entities, pipelines, roles, report)
                    for name, source in of_kind("automation").items()}
     check_expression_paths(report, entities)
@@ -268,7 +272,8 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
                     [int(step) if step.isdigit() else step for step in key.split(".")]
                 check_target_calls(report, documents[(kind, name)], path, expression, targets, entities)
     navigation = build_navigation(documents[("blueprint", "blueprint")],
-                                  {"entity": entities, "report": reports, "dashboard": dashboards}, roles, report)
+                                  {"entity": entities, "report": reports, "dashboard": dashboards,
+                                   "periodic_report": periodic}, roles, report)
     teams = tuple(freeze(team) for team in (roles_source.data.get("teams", ()) if roles_source else ()))
     check_sign_in(documents[("blueprint", "blueprint")], roles, report)
     return Blueprint(
@@ -284,6 +289,7 @@ def build_blueprint(documents: dict[tuple[str, str], Source], report: Report,
         messages=build_message_settings(manifest.get("messages")),
         sign_in=build_sign_in_settings(manifest.get("sign_in")),
         integrations=MappingProxyType(integrations),
+        periodic_reports=MappingProxyType(periodic),
     )
 
 

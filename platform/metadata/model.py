@@ -484,6 +484,8 @@ class Blueprint:
     messages: MessageSettings | None = None  # blueprint.yaml `messages:`: email and group robots
     sign_in: SignInSettings | None = None  # blueprint.yaml `sign_in:` (None: passwords only)
     integrations: Mapping[str, Any] = dataclass_field(default_factory=dict)  # integrations.Inbound by name
+    # periodic_reports/<name>.yaml: periodic_reports.PeriodicReport, reports people submit each day/week/month
+    periodic_reports: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def default_locale(self) -> str:

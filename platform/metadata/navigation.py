@@ -8,10 +8,10 @@ with bilingual labels, each group optionally for some roles only.
         roles: [finance, admin]
         items: [invoice, {dashboard: finance}]
 
-A plain name is an entity; `{report: name}` and `{dashboard: name}` link a report or a
-dashboard. Each name must exist (else a file:line:col problem). An entity no menu names shows
-under a last "More" menu; without `navigation:` the UI has one menu of every entity the user may
-read.
+A plain name is an entity; `{report: name}`, `{dashboard: name}` and `{periodic_report: name}`
+link a report, a dashboard or a periodic report. Each name must exist (else a file:line:col
+problem). An entity no menu names shows under a last "More" menu; without `navigation:` the UI has
+one menu of every entity the user may read.
 """
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ from typing import Any, Mapping
 from atrium.metadata.model import Label
 from atrium.metadata.sources import Report, Source
 
-KINDS = ("entity", "report", "dashboard")
+KINDS = ("entity", "report", "dashboard", "periodic_report")
 
 
 @dataclass(frozen=True)
 class NavItem:
-    kind: str  # entity, report or dashboard
+    kind: str  # entity, report, dashboard or periodic_report
     name: str
 
 
@@ -54,7 +54,8 @@ def build_navigation(source: Source, known: Mapping[str, Mapping[str, Any]], rol
             kind, name = ("entity", item) if isinstance(item, str) else next(iter(item.items()))
             where = [*path, "items", position] + ([] if isinstance(item, str) else [kind])
             if name not in known[kind]:
-                report.unknown(source, where, f"a{'n' if kind == 'entity' else ''} {kind}", name, known[kind])
+                report.unknown(source, where, f"a{'n' if kind == 'entity' else ''} {kind.replace('_', ' ')}", name,
+                               known[kind])
                 continue
             items.append(NavItem(kind, name))
         groups.append(NavGroup(Label.of(spec["label"]), tuple(items), tuple(spec.get("roles") or ())))

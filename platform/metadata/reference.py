@@ -16,7 +16,8 @@ Schemas = dict[str, dict[str, Any]]  # by kind: the JSON Schema of that kind's d
 FILES = {"blueprint": "blueprint.yaml", "entity": "entities/<name>.yaml", "pipeline": "pipelines/<name>.yaml",
          "views": "views/<entity>.yaml", "report": "reports/<name>.yaml", "dashboard": "dashboards/<name>.yaml",
          "roles": "roles.yaml", "automation": "automations/<name>.yaml", "seed": "seed.yaml",
-         "integration": "integrations/<name>.yaml"}
+         "integration": "integrations/<name>.yaml",
+         "periodic_report": "periodic_reports/<name>.yaml"}
 
 
 OVERLAYS = """\

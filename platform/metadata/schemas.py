@@ -22,7 +22,7 @@ TYPE_WORDS = {"array": N_("a list"), "object": N_("a mapping"), "string": N_("a 
               "integer": N_("a whole number"), "number": N_("a number"), "boolean": N_("true or false"),
               "null": N_("empty")}
 KINDS = ("blueprint", "entity", "pipeline", "views", "report", "dashboard", "roles", "automation", "seed",
-         "integration")
+         "integration", "periodic_report")
 
 
 def schema_uri(kind: str) -> str:

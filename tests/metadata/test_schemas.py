@@ -21,10 +21,11 @@ SCHEMA_DIR = ROOT / "platform" / "metadata" / "schemas"
 BLUEPRINTS = [ROOT / "blueprints" / "b2b_sales", ROOT / "tests" / "fixtures" / "design_examples"]
 BASE_URI = "https://atrium.dev/schemas/"
 KINDS = ("common", "blueprint", "entity", "pipeline", "views", "report", "dashboard", "roles",
-         "automation", "seed", "integration")
+         "automation", "seed", "integration", "periodic_report")
 SINGLE_FILES = {"blueprint.yaml": "blueprint", "roles.yaml": "roles", "seed.yaml": "seed"}
 FOLDERS = {"entities": "entity", "pipelines": "pipeline", "views": "views", "reports": "report",
-           "dashboards": "dashboard", "automations": "automation", "integrations": "integration"}
+           "dashboards": "dashboard", "automations": "automation", "integrations": "integration",
+           "periodic_reports": "periodic_report"}
 
 
 class BlueprintYamlLoader(yaml.SafeLoader):

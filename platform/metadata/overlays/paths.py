@@ -19,7 +19,8 @@ from atrium.metadata.yaml_source import MarkedDict, MarkedList
 
 # The file of each document kind inside a blueprint folder.
 KIND_FOLDERS = {"entity": "entities", "pipeline": "pipelines", "views": "views", "report": "reports",
-                "dashboard": "dashboards", "automation": "automations", "integration": "integrations"}
+                "dashboard": "dashboards", "automation": "automations", "integration": "integrations",
+                "periodic_report": "periodic_reports"}
 SINGLE_KINDS = {"blueprint": "blueprint.yaml", "roles": "roles.yaml", "seed": "seed.yaml"}
 ABSENT = "absent"  # the fingerprint of a place the document does not have
 

@@ -31,11 +31,13 @@ THINGS: dict[str, list[tuple[tuple[str, ...], str]]] = {
               (("roles", ANY, "fields", ANY), "access of role {1} to field {3}"),
               (("roles", ANY), "role {1}"), (("teams", ITEM), "team {1}")],
     "automation": [(("do", ITEM), "action {1}")],
+    "periodic_report": [(("figures", ITEM), "figure {1}"), (("texts", ITEM), "text {1}"), (("plan", ITEM), "plan {1}")],
     "seed": [(("entities", ANY, "fields", ANY), "demo values of {1}.{3}"), (("entities", ANY), "demo data of {1}"),
              (("users", ITEM), "demo user {1}"), (("teams", ITEM), "demo team {1}")],
 }
 DOCUMENT_WORDS = {"entity": "entity {}", "pipeline": "pipeline {}", "views": "views of {}", "report": "report {}",
-                  "dashboard": "dashboard {}", "automation": "automation {}", "roles": "roles", "seed": "demo data",
+                  "dashboard": "dashboard {}", "automation": "automation {}", "roles": "roles",
+                  "periodic_report": "periodic report {}", "seed": "demo data",
                   "blueprint": "blueprint"}
 SUMMARY_KEYS = ("type", "to", "report", "entity", "pipeline", "source", "outcome", "probability")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -172,6 +172,18 @@ class Access:
         covered = self.teams_in_reach(connection, actor)
         members = connection.execute(sa.select(users.c.id).where(users.c.team_id.in_(covered))).scalars()
         return sorted(set(members) | ({actor.user_id} if actor.user_id is not None else set()))
+
+    def people_in_reach(self, connection: Connection, actor: Actor, entities: Iterable[str]) -> set[int] | None:
+        """Whose records the actor reads: the widest read scope over `entities` (all: None, meaning
+        everyone; team: the actor's team and sub-teams; own or none: the actor alone)."""
+        ranks = ("none", "own", "team", "all")
+        widest = max((self.scope(actor, entity, "read") for entity in entities if entity in self.blueprint.entities),
+                     key=ranks.index, default="own")
+        if widest == "all":
+            return None
+        if widest == "team":
+            return set(self.team_members(connection, actor))
+        return {actor.user_id} if actor.user_id is not None else set()
 
     def teams_in_reach(self, connection: Connection, actor: Actor) -> set[int]:
         """The actor's team and its sub-teams (what a `team` scope covers); none without a team."""

@@ -43,6 +43,7 @@ from atrium.runtime.automation.triggers import (
     matching_records,
 )
 from atrium.runtime.delivery.digest import EmailDigest
+from atrium.runtime.periodic.reminders import Reminders
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.schema.database import connect, write_transaction
 
@@ -99,6 +100,10 @@ class ScheduledRules:
     def deliver_webhooks(self) -> DeliveryReport:
         """Send what the outbox holds that is due: webhooks, emails and robot messages."""
         return self.automations.outbox.deliver_due(self.site.engine)
+
+    def send_reminders(self) -> int:
+        """Remind people of periodic reports they have not submitted by the due time (periodic/reminders.py)."""
+        return Reminders(self.site, self.automations.notifications).send_due()
 
     def send_digests(self) -> int:
         """Queue the daily email digests once it is their time (delivery/digest.py)."""
@@ -221,6 +226,7 @@ class Scheduler:
         purged = self.site.trash.purge_expired()  # the bin's retention (blueprint trash.retention_days)
         if purged:
             logger.info("purged %d record(s) from the recycle bin", purged)
+        self.rules.send_reminders()
         self.rules.send_digests()
         self.rules.deliver_webhooks()
         if self._swept_at is None or time.monotonic() - self._swept_at > SWEEP_EVERY:

@@ -20,6 +20,7 @@ from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field, View
 from atrium.runtime.schema.file_tables import file_tables
 from atrium.runtime.schema.inbound_tables import inbound_tables
 from atrium.runtime.schema.list_indexes import list_indexes, scoped_by_owner
+from atrium.runtime.schema.periodic_tables import PERIODIC_TABLES, periodic_tables
 from atrium.runtime.schema.sign_in_tables import sign_in_link_tables
 
 NAMING_CONVENTION = {
@@ -292,6 +293,7 @@ def system_tables(metadata: sa.MetaData) -> None:
     sign_in_link_tables(metadata, ID_TYPE, UTCDateTime())
     inbound_tables(metadata, ID_TYPE, UTCDateTime())
     comment_tables(metadata)
+    periodic_tables(metadata, ID_TYPE, UTCDateTime())
 
 
 def automation_tables(metadata: sa.MetaData) -> None:
@@ -438,7 +440,7 @@ SYSTEM_TABLES = ("atrium_teams", "atrium_users", "atrium_tokens", "atrium_histor
                  "atrium_pool_history", "atrium_metadata_history", "atrium_people_history", "atrium_derived_fields",
                  "atrium_notifications", "atrium_automation_runs", "atrium_automation_log", "atrium_outbox",
                  "atrium_approvals", "atrium_approval_approvers", "atrium_comments", *SIGN_IN_TABLES, "atrium_trash",
-                 "atrium_files", "atrium_inbound")
+                 "atrium_files", "atrium_inbound", *PERIODIC_TABLES)
 
 
 def entity_table(entity: Entity, metadata: sa.MetaData, view: View | None = None,

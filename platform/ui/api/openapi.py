@@ -43,6 +43,7 @@ from atrium.ui.api.openapi_common import (
     paging,
 )
 from atrium.ui.api.openapi_files import FILE_SCHEMA, file_path, file_value_schema, record_file_paths
+from atrium.ui.api.openapi_periodic import SCHEMAS as PERIODIC_SCHEMAS, periodic_paths
 from atrium.ui.api.openapi_reports import REPORT_RESULT, report_paths
 from atrium.ui.api.trash import trash_paths
 from atrium.ui.search.api import search_path
@@ -353,6 +354,12 @@ class Describer:
             paths.update(comments)
             schemas.update(COMMENT_SCHEMAS)
             tags.append({"name": "comments", "description": "People's comments on records, with @mentions"})
+        periodic = periodic_paths(self)  # reports people submit each day, week or month
+        if periodic:
+            paths.update(periodic)
+            schemas.update(PERIODIC_SCHEMAS)
+            tags.append({"name": "periodic reports", "description": "Daily, weekly and monthly reports people "
+                                                                   "submit, their figures filled from the data"})
         approvals = approval_paths(self)  # when the blueprint has rules that ask for approval
         if approvals:
             paths.update(approvals)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from atrium.ui.api import actions, approvals, by_key, comments, files, inbound, records, trash
+from atrium.ui.api import actions, approvals, by_key, comments, files, inbound, periodic_reports, records, trash
 from atrium.ui.api.calls import UNAUTHORIZED, api_caller, bad_request, parse_id
 from atrium.ui.api.openapi import document
 from atrium.ui.api.openapi_common import MAX_ID
@@ -106,6 +106,12 @@ PATHS = [
       for decision in ("approve", "reject", "withdraw")],
     ApiPath("/api/v1/reports/{name}", "/api/v1/reports/{name}", {"GET": records.run_report}, "api_report"),
     ApiPath("/api/v1/search", "/api/v1/search", {"GET": search_api.search}, "api_search"),
+    ApiPath("/api/v1/periodic-reports", "/api/v1/periodic-reports", {"GET": periodic_reports.list_reports},
+            "api_periodic_reports"),
+    ApiPath("/api/v1/periodic-reports/{name}", "/api/v1/periodic-reports/{name}",
+            {"GET": periodic_reports.get_report, "PUT": periodic_reports.put_report}, "api_periodic_report"),
+    ApiPath("/api/v1/periodic-reports/{name}/team", "/api/v1/periodic-reports/{name}/team",
+            {"GET": periodic_reports.team}, "api_periodic_report_team"),
     ApiPath("/api/v1/trash", "/api/v1/trash", {"GET": trash.list_trash}, "api_trash"),
     ApiPath("/api/v1/inbound/{name}", "/api/v1/inbound/{name}", {"POST": inbound.receive}, "api_inbound"),
     ApiPath("/api/v1/files/{file_id}", "/api/v1/files/{id}",

@@ -24,6 +24,7 @@ from atrium.ui.api import routing as api_routing
 from atrium.ui.api.errors import api_error
 from atrium.ui.approvals import inbox, pages as approval_pages
 from atrium.ui.boards import calendar as calendar_page, kanban_move, quick_edit
+from atrium.ui.periodic import pages as periodic_pages
 from atrium.ui.records import attachments, import_page, routes as record_pages
 from atrium.ui.records.import_jobs import JobStore
 from atrium.ui.reports import dashboard_page, report_page
@@ -96,6 +97,7 @@ def create_app(settings: Settings, site: Site | None = None) -> Starlette:
     routes += search_pages.routes  # /search (the API's /api/v1/search is in api_routing)
     routes += api_routing.routes  # /api/...: the JSON API and its OpenAPI document
     routes += inbox.routes  # /notifications
+    routes += periodic_pages.routes  # /my-reports: daily, weekly and monthly reports people submit
     routes += studio_routes.routes  # /studio/...: the admin studio
     vendor = Path(settings.node_modules)
     if (vendor / "htmx.org" / "dist").is_dir():

@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from atrium.runtime.periodic.service import PeriodicReports
 from atrium.runtime.reports.runner import Reports
 from atrium.translation import N_, NC_, pword
 from atrium.ui.reports.dashboard_page import visible_dashboards
@@ -64,6 +65,10 @@ def menus(request: Request) -> list[Menu]:
             elif item.kind == "dashboard" and item.name in dashboards:
                 links.append(Link(f"/dashboards/{item.name}", text(dashboards[item.name].label),
                                   f"_dashboard:{item.name}"))
+            elif item.kind == "periodic_report" and PeriodicReports(site).concerns(
+                    actor, blueprint.periodic_reports[item.name]):
+                links.append(Link(f"/my-reports/{item.name}", text(blueprint.periodic_reports[item.name].label),
+                                  f"_periodic:{item.name}"))
         if links:
             shown.append(Menu(text(group.label), tuple(links)))
     declared = {item.name for group in blueprint.navigation for item in group.items if item.kind == "entity"}
