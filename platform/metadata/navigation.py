@@ -21,6 +21,10 @@ from typing import Any, Mapping
 from atrium.metadata.model import Label
 from atrium.metadata.sources import Report, Source
 
+# what a navigation item names, as an unknown name's problem says it ('x' is not {what})
+KIND_WHATS = {"entity": "an entity", "report": "a report", "dashboard": "a dashboard",
+              "periodic_report": "a periodic report"}
+
 KINDS = ("entity", "report", "dashboard", "periodic_report")
 
 
@@ -54,8 +58,7 @@ def build_navigation(source: Source, known: Mapping[str, Mapping[str, Any]], rol
             kind, name = ("entity", item) if isinstance(item, str) else next(iter(item.items()))
             where = [*path, "items", position] + ([] if isinstance(item, str) else [kind])
             if name not in known[kind]:
-                report.unknown(source, where, f"a{'n' if kind == 'entity' else ''} {kind.replace('_', ' ')}", name,
-                               known[kind])
+                report.unknown(source, where, KIND_WHATS[kind], name, known[kind])
                 continue
             items.append(NavItem(kind, name))
         groups.append(NavGroup(Label.of(spec["label"]), tuple(items), tuple(spec.get("roles") or ())))

@@ -141,6 +141,18 @@ CHECK_MESSAGES: tuple[str, ...] = (
     N_("an oidc provider needs 'issuer' (its discovery document is read from there)"),
     N_("a wecom provider needs 'agent_id' (the application's AgentID)"),
     N_('passwords are off and no provider is declared: no one could sign in'),
+    N_("'{name}' is a {type} field: an external key is a stored text or integer field"),
+    N_("'{name}' is a {type} field computed by the engine: an external key is a stored text or integer field"),
+    N_('{entity} declares no external_key: an inbound webhook finds its records by one'),
+    N_("'{name}' is the external key: `key` gives it"),
+    N_("'{name}' is computed: a webhook cannot set it"),
+    N_("a daily report is due every day: 'due_day' is for weekly and monthly ones"),
+    N_("a monthly report's 'due_day' is a day of the month (1-28)"),
+    N_("a weekly report's 'due_day' is a weekday (mon ... sun)"),
+    N_("'{name}' is named twice in {key}"),
+    N_("report '{report}' must be a summary without group_by: a figure is one number"),
+    N_("'excellent' is below 'pass'"),
+    N_("'{name}' is a {type} field; the period applies to a date or date-time field"),
 )
 # jsonschema's own words for the checks schemas.py does not word itself (tried last).
 SCHEMA_MESSAGES: tuple[str, ...] = (
@@ -169,6 +181,9 @@ SCHEMA_MESSAGES: tuple[str, ...] = (
 # More of what an unknown name should have been ('x' is not {what}).
 MORE_WHATS: tuple[str, ...] = (
     N_('manager, a role or a user field of {entity} (choose from {choices})'),
+    N_('a periodic report'),
+    N_('a measure or metric of the report'),
+    N_('a figure of this report'),
     N_('a user field, a role or one of {keywords}'),
     N_('a field of each'),
 )
