@@ -40,7 +40,7 @@ EXPRESSION_KEYS = frozenset({"formula", "default", "when", "assert", "visible_wh
 PATH_KEYS = frozenset({"field", "sort", "date", "end", "color_by", "sum", "avg", "min", "max", "count",
                        "count_distinct", "x", "series", "owner", "owner_field", "same_as", "of", "then", "else",
                        "group_by", "lock_field", "by_field", "comment", "approved", "rejected", "note", "location",
-                       "at", "pick"})
+                       "at", "pick", "external_key"})
 PATH_LIST_KEYS = frozenset({"columns", "filters", "fields", "search", "requires", "card", "quick_edit",
                             "group_by", "change", "indexes", "title", "sort", "voided_by", "show", "match"})
 FIELD_MAP_KEYS = frozenset({"where", "set", "values", "fields", "each", "pending", "approved", "rejected"})
@@ -124,6 +124,9 @@ def rename_field(documents: Mapping[Key, Any], entity: str, old: str, new: str) 
     renamer = _Renamer(references_of(documents), entity, old, new)
     renamer.pipelines = {name: str(value.get("entity")) for (kind, name), value in documents.items()
                          if kind == "pipeline" and isinstance(value, Mapping)}
+    renamer.report_sources = {name: str(value.get("source") or renamer.pipelines.get(str(value.get("pipeline"))))
+                              for (kind, name), value in documents.items()
+                              if kind == "report" and isinstance(value, Mapping)}
     changed: dict[Key, Any] = {}
     for key, value in documents.items():
         if not isinstance(value, Mapping):
@@ -214,6 +217,7 @@ class _Renamer:
         self.references, self.entity, self.old, self.new = references, entity, old, new
         self.uses: list[Use] = []
         self.key: Key = ("", "")
+        self.report_sources: dict[str, str] = {}
         self.pipelines: dict[str, str] = {}  # pipeline → its entity (a funnel report names only the pipeline)
         self.outputs: set[str] = set()  # a report's measure and metric names: its sort and chart name them
 
@@ -263,7 +267,15 @@ class _Renamer:
                     targets[target_key] = self.path(targets["entity"], targets[target_key], f"targets.{target_key}")
             data["targets"] = self.walk(targets["entity"], targets, "targets")
             return data
-        context = data.get("entity") or data.get("source") or self.pipelines.get(str(data.get("pipeline")))
+        if kind == "periodic_report":  # a figure's date is a path of its report's source
+            for index, figure in enumerate(data.get("figures") or ()):
+                if isinstance(figure, dict) and isinstance(figure.get("date"), str):
+                    figure["date"] = self.path(self.report_sources.get(str(figure.get("report")), ""),
+                                               figure["date"], f"figures[{index}].date")
+            return data
+        upsert = data.get("upsert") if kind == "integration" else None
+        context = (data.get("entity") or data.get("source") or self.pipelines.get(str(data.get("pipeline")))
+                   or (upsert.get("entity") if isinstance(upsert, dict) else None))
         before = len(self.uses)
         data = self.walk(context if isinstance(context, str) else "", data, "")
         if kind == "report" and any(use.path.startswith("group_by") and use.after.split(".")[-1] == self.new

@@ -81,3 +81,13 @@ def test_a_role_field_mode_follows(documents):
 def test_a_rename_that_cannot_be_made_is_refused(documents, old, new, reason):
     with pytest.raises(RenameRefused, match=reason):
         rename_field(documents, "order", old, new)
+
+
+def test_an_external_key_an_inbound_mapping_and_a_periodic_figure_follow(documents):
+    key, _ = rename_field(documents, "customer", "erp_code", "erp_id")
+    assert key[("entity", "customer")]["external_key"] == "erp_id"
+    shipped, _ = rename_field(documents, "order", "shipped_on", "shipped_at_date")
+    assert "shipped_at_date" in shipped[("integration", "erp_shipments")]["upsert"]["fields"]
+    visited, _ = rename_field(documents, "visit", "visited_at", "done_at")
+    figures = visited[("periodic_report", "daily")]["figures"]
+    assert [f["date"] for f in figures if f["name"] == "visits"] == ["done_at"]
