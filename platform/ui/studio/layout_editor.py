@@ -34,8 +34,8 @@ from atrium.ui.web.threads import in_thread, with_form
 COLUMNS = ("label_en", "label_zh", "fields", "visible_when", "position", "remove")
 
 
-# the posted row prefix, the views key: one table today; the detail page shows the form's sections
-SECTION_TABLES = (("section", "form"),)
+# the posted row prefix, the views key (a detail page without sections of its own shows the form's)
+SECTION_TABLES = (("section", "form"), ("detail_section", "detail"))
 
 
 def _section_rows(part: dict) -> list[dict[str, str]]:
@@ -53,6 +53,7 @@ def _state(views: dict) -> dict[str, Any]:
     listing = views.get("list") or {}
     detail = views.get("detail") or {}
     return {"section": _section_rows(views.get("form") or {}),
+            "detail_section": _section_rows(detail),
             "columns": ", ".join(listing.get("columns") or ()),
             "filters": ", ".join(listing.get("filters") or ()),
             "related": ", ".join(detail.get("related") or ())}
@@ -76,7 +77,7 @@ def _context(request: Request, entity: str, state: dict, token: str = "") -> dic
     return {"heading": word("Form and list layout", locale)
             + f" · {model.plural.text(locale, blueprint.default_locale)}",
             "entity": entity,
-            "state": {**state, "section": state["section"] + [_blank(state["section"])]},
+            "state": {**state, **{prefix: state[prefix] + [_blank(state[prefix])] for prefix, _ in SECTION_TABLES}},
             "fields": list(model.fields),
             "labels": {name: field.label.text(locale, blueprint.default_locale)
                        for name, field in model.fields.items()},

@@ -232,3 +232,21 @@ def test_a_related_list_that_does_not_point_here_is_refused_at_its_input(studio)
     assert answer.status_code == 200
     cell = answer.text.split('name="related"')[1].split("</div>")[0]
     assert "visit.customer" in visible_text(cell)
+
+
+def test_layout_editor_arranges_the_detail_pages_own_sections(studio):
+    boss = studio.browser("boss")
+    editor = boss.get("/studio/views/order").text
+    assert 'data-input="detail_section-0-fields"' in editor  # the detail sections drag like the form's
+    fields = open_form(boss, "/studio/views/order")
+    assert fields["detail_section-0-fields"].startswith("code, name")
+    fields.update({"detail_section-0-position": "20", "detail_section-1-position": "10",
+                   "detail_section-1-fields": "probability, amount"})
+    fields.update({"detail_section-2-remove": "yes"})
+    applied_version(submit(boss, "/studio/views/order", fields))
+    view = studio.app.state.site.blueprint.view("order")
+    assert [s.fields[:2] for s in view.detail_sections[:2]] == [("probability", "amount"), ("code", "name")]
+    assert view.sections[0].fields[0] == "name"  # the form's own sections are untouched
+    order = studio.create("order", name="Detail deal", customer=studio.customer("Detail Co")["id"])
+    detail = boss.get(f"/r/order/{order['id']}").text.split('<aside class="card timeline">', 1)[0]
+    assert re.findall(r"<h2>([^<]*)</h2>", detail)[:2] == ["Forecast", "Basics"]
