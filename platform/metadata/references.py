@@ -194,6 +194,8 @@ def check_what_it_takes(source: Source, entities: Mapping[str, Entity], reports:
             report.unknown(source, where + ["value"], "a measure or metric of the report",
                            part.get("value"), report_columns(document))
         entity = entities.get(document.get("source") or "")
+        if where[-2] == "steps" and "date" not in part:
+            report.add(source, where, "a step needs `date:`, the date field its history window applies to")
         if "date" in part and entity is not None and part["date"] not in DATE_COLUMNS \
                 and (part["date"] not in entity.fields or entity.fields[part["date"]].type not in ("date", "datetime")):
             report.unknown(source, where + ["date"], f"a date field of {entity.name}", part["date"],

@@ -6,10 +6,12 @@ company: everyone's, by the system)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from dashboard_kit import ZONE, bounds, money, query, seeded_site, widget
 from report_kit import module_database
 
 from atrium.metadata import load_blueprint
@@ -181,3 +183,64 @@ def test_company_comparison_gives_a_rep_only_the_average_and_the_best(world):
     assert (win.own, win.average, win.best) == (Decimal("0.5"), Decimal("0.5"), Decimal("0.5"))
     # the rep's own chain stays their own
     assert [s.history for s in mine.steps] == [6000, 3, 6, 4, 2]
+
+
+# --- the demo data: the widget's numbers against a hand computation in plain SQL ----------------
+
+HAND = {
+    "goal": """SELECT sum(amount) FROM sales_target o WHERE metric = 'revenue' AND status = 'approved'
+               AND month >= :month AND month < :next_month {scope}""",
+    "achieved": """SELECT coalesce(sum(amount), 0) FROM "order" o WHERE stage = 'won' AND won_on >= :month
+                   AND won_on < :next_month {scope}""",
+    "won": """SELECT coalesce(sum(amount), 0), count(*) FROM "order" o WHERE stage = 'won' AND won_on >= :first
+              AND won_on < :tomorrow {scope}""",
+    "opportunities": """SELECT count(*) FROM "order" o WHERE created_at >= :start AND created_at < :end {scope}""",
+    "visits": """SELECT count(*) FROM visit o WHERE status = 'done' AND visited_at >= :start AND visited_at < :end
+                 {scope}""",
+    "leads": """SELECT count(*) FROM lead o WHERE created_at >= :start AND created_at < :end {scope}""",
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    with seeded_site(tmp_path_factory, scale=40) as site:
+        yield site
+
+
+def by_hand(site, user: str) -> tuple[Decimal, Decimal, list[Decimal], list]:
+    """Goal, achieved, the history of each step and each need, from the database by hand."""
+    today = bounds()["today"]
+    first = today - dt.timedelta(days=179)  # the last 180 days, today included
+    start = dt.datetime.combine(first, dt.time(), ZONE).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), ZONE).astimezone(dt.timezone.utc)
+
+    def one(key: str) -> tuple:
+        times = {"start": start, "end": end} if ":start" in HAND[key] else {}
+        return query(site, HAND[key], user, first=first, **times)[0]
+
+    goal, achieved = Decimal(str(one("goal")[0])), Decimal(str(one("achieved")[0]))
+    won_amount, won_count = one("won")
+    history = [Decimal(str(won_amount)), Decimal(won_count), Decimal(one("opportunities")[0]),
+               Decimal(one("visits")[0]), Decimal(one("leads")[0])]
+    need: object = max(goal - achieved, Decimal(0))
+    needs = [need]
+    for before, this in zip(history, history[1:], strict=False):
+        if need is None or not before or not this:
+            need = None
+        else:
+            need = math.ceil(need / (before / this)) if need > 0 else 0  # type: ignore[operator]
+        needs.append(need)
+    return goal, achieved, history, needs
+
+
+@pytest.mark.parametrize("user, dashboard", [("rep1", "sales_rep"), ("manager", "sales_manager")])
+def test_on_the_demo_data_the_widget_equals_a_hand_computation(demo, user, dashboard):
+    goal, achieved, history, needs = by_hand(demo, user)
+    assert goal > 0 and all(history), "the demo data gives the viewer a target and a history"
+    plan = widget(demo, user, dashboard, "what_it_takes").plan
+    assert (money(plan["goal"]), money(plan["achieved"])) == (money(goal), money(achieved))
+    assert money(plan["remaining"]) == money(max(goal - achieved, Decimal(0)))
+    assert [money(s["before_history"]) for s in plan["steps"]] == [money(h) for h in history[:-1]]
+    assert plan["steps"][-1]["history"] == history[-1]
+    assert [s["need"] for s in plan["steps"]] == needs[1:]
+    assert money(plan["steps"][0]["ratio"]) == money(history[0] / history[1])  # the average deal
