@@ -49,6 +49,7 @@ def test_unknown_names_are_reported_at_their_line(tmp_path):
 
 
 def test_the_goal_achieved_and_steps_are_required(tmp_path):
-    found = problems(tmp_path, "widgets:\n  - {type: what_it_takes, achieved: {report: won_this_month, value: amount}}\n")
+    found = problems(tmp_path, "widgets:\n  - {type: what_it_takes, "
+                               "achieved: {report: won_this_month, value: amount}}\n")
     assert any("d.yaml:3:" in p and "'target'" in p for p in found), found
     assert any("'steps'" in p for p in found), found

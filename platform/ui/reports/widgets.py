@@ -135,6 +135,8 @@ class WidgetMaker:
             elif kind == "what_it_takes":
                 widget.title = widget.title or word("What it takes", self.locale)
                 widget.plan = make_plan(WidgetReports(self.site), self, spec, index)
+                if self.filters.period:  # it has its own period and history window
+                    widget.note = word("The period filter does not apply here", self.locale)
             else:
                 self._report(spec, widget, WidgetReports(self.site), spec["report"])
         except (ReportNotFound, AccessDenied):
