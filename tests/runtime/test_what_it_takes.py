@@ -244,3 +244,14 @@ def test_on_the_demo_data_the_widget_equals_a_hand_computation(demo, user, dashb
     assert plan["steps"][-1]["history"] == history[-1]
     assert [s["need"] for s in plan["steps"]] == needs[1:]
     assert money(plan["steps"][0]["ratio"]) == money(history[0] / history[1])  # the average deal
+
+
+def test_on_the_demo_data_a_kpi_compares_visits_with_the_visits_target(demo):
+    start = dt.datetime.combine(bounds()["month"], dt.time(), ZONE).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(bounds()["next_month"], dt.time(), ZONE).astimezone(dt.timezone.utc)
+    [(visits,)] = query(demo, """SELECT count(*) FROM visit o WHERE status = 'done' AND visited_at >= :start
+        AND visited_at < :end {scope}""", "rep1", start=start, end=end)
+    [(goal,)] = query(demo, """SELECT sum(amount) FROM sales_target o WHERE metric = 'visits' AND status = 'approved'
+        AND month >= :month AND month < :next_month {scope}""", "rep1")
+    kpi = widget(demo, "rep1", "sales_rep", "visits_this_month").kpi
+    assert kpi["value"] == visits and kpi["target"] == goal == 20
