@@ -4,11 +4,11 @@ A `what_it_takes` dashboard widget names a goal (an expression such as `target('
 or a number), the value achieved so far (a report and measure, like a kpi widget) and a chain of
 steps back from the money, each a report + measure counted over a history window on a date field:
 
-    steps: [won amount, won count, opportunities created, visits, leads]
+    steps: [money won, deals won, deals opened, activities, first contacts]
 
 From the history the chain gives ratios: step 0 / step 1 is the average size of one unit of step 1
-(won amount / won count = average deal), and for the steps after it step i-1 / step i is the rate
-at which step i turns into step i-1 (won / opportunities, opportunities / visits ...). Then
+(money won / deals won = average deal), and for the steps after it step i-1 / step i is the rate
+at which step i turns into step i-1 (deals won / deals opened, deals opened / activities ...). Then
 
     remaining = goal - achieved;  need 1 = ceil(remaining / ratio 1);  need i = ceil(need i-1 / ratio i)
 
