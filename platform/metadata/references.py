@@ -167,6 +167,8 @@ def build_dashboard(source: Source, entities: Mapping[str, Entity], pipelines: M
             else:
                 check_condition(report, source, path + ["where"], widget.get("where", {}),
                                 entities, widget["entity"], pipelines)
+        if widget.get("type") == "what_it_takes":
+            check_what_it_takes(source, entities, reports, roles, report, widget, path)
         if "target" in widget:
             expression = report.expression(source, path + ["target"], widget["target"], ())
             if expression is not None:
@@ -175,6 +177,35 @@ def build_dashboard(source: Source, entities: Mapping[str, Entity], pipelines: M
                     MappingProxyType(expressions))
 
 
+def check_what_it_takes(source: Source, entities: Mapping[str, Entity], reports: Mapping[str, Document],
+                        roles: Mapping[str, Role], report: Report, widget: Mapping[str, Any],
+                        path: list[str | int]) -> None:
+    """A what_it_takes widget: its reports, measures, history date fields and peer roles exist."""
+    parts: list[tuple[list[str | int], Mapping[str, Any]]] = []
+    if isinstance(widget.get("achieved"), Mapping):
+        parts.append((path + ["achieved"], widget["achieved"]))
+    parts += [(path + ["steps", j], step) for j, step in enumerate(widget.get("steps") or ())]
+    for where, part in parts:
+        document = reports.get(part.get("report", ""))
+        if document is None:
+            report.unknown(source, where + ["report"], "a report", part.get("report"), reports)
+            continue
+        if part.get("value") not in report_columns(document):
+            report.unknown(source, where + ["value"], "a measure or metric of the report",
+                           part.get("value"), report_columns(document))
+        entity = entities.get(document.get("source") or "")
+        if where[-2] == "steps" and "date" not in part:
+            report.add(source, where, "a step needs `date:`, the date field its history window applies to")
+        if "date" in part and entity is not None and part["date"] not in DATE_COLUMNS \
+                and (part["date"] not in entity.fields or entity.fields[part["date"]].type not in ("date", "datetime")):
+            report.unknown(source, where + ["date"], f"a date field of {entity.name}", part["date"],
+                           [f.name for f in entity if f.type in ("date", "datetime")])
+    for j, role in enumerate(widget.get("peers") or ()):
+        if role not in roles:
+            report.unknown(source, path + ["peers", j], "a role", role, roles)
+
+
+DATE_COLUMNS = ("created_at", "updated_at")  # the platform's own columns every table has
 SCHEDULED_ONLY = ("every", "at")
 EVENT_ACTIONS_ON_DELETE = ("create", "notify", "webhook")
 

@@ -49,20 +49,20 @@ def people(site: Site) -> dict[str, Actor]:
 
 # --- the shipped plan --------------------------------------------------------------------------
 
-def test_the_default_seed_gives_each_rep_one_revenue_and_one_collection_target_a_month(b2b, database_url):
+def test_the_default_seed_gives_each_rep_a_money_and_an_activity_target_of_each_metric_a_month(b2b, database_url):
     clock = Clock(dt.datetime(2026, 3, 15, 10, 0, tzinfo=SHANGHAI))
     site = Site.open(b2b, database_url, clock=clock)
     try:
         migrate(site.engine, b2b)
         summary = seed_demo(b2b, site.engine, seed=5, today=TODAY)  # the default scale
-        assert "42 Sales targets" in summary
+        assert "84 Sales targets" in summary
         who = people(site)
         name_of = {actor.user_id: name for name, actor in who.items()}
         reps = [u["name"] for u in b2b.seed.data["users"] if u["role"] == "sales_rep"]
         targets = table_rows(site, "sales_target")
         assert Counter((name_of[t["owner"]], t["month"], t["metric"]) for t in targets) == \
             Counter((rep, month, metric) for rep in reps for month in MONTHS
-                    for metric in ("revenue", "collection"))  # exactly one each
+                    for metric in ("revenue", "collection", "visits", "opportunities"))  # exactly one each
         for target in targets:
             current = target["month"] == dt.date(2026, 3, 1)
             if current and name_of[target["owner"]] == "rep3":
@@ -80,13 +80,17 @@ def test_the_default_seed_gives_each_rep_one_revenue_and_one_collection_target_a
         assert reports.target(who["rep1"], "revenue", "month") == amount["rep1", march]
         assert reports.target(who["rep3"], "revenue", "month") is None  # a draft is no target yet
         assert reports.target(who["rep3"], "revenue", "last_month") == amount["rep3", dt.date(2026, 2, 1)]
+        # activity targets are counts, summed the same way: the manager's team's is the reps' sum
+        assert reports.target(who["rep1"], "visits", "month") == 20
+        assert reports.target(who["rep1"], "opportunities", "month") == 8
+        assert reports.target(who["manager"], "visits", "last_month") == 60
         assert reports.target(who["manager"], "revenue", "month") == amount["rep1", march] + amount["rep2", march]
         rows = reports.run(who["manager"], "targets_by_owner").rows
         assert {name_of[row["owner"]]: row["target"] for row in rows} == \
             {"rep1": amount["rep1", march], "rep2": amount["rep2", march]}
         # seeding again adds records, never a second target for a month
         seed_demo(b2b, site.engine, scale=5, seed=6, today=TODAY)
-        assert len(table_rows(site, "sales_target")) == 42
+        assert len(table_rows(site, "sales_target")) == 84
     finally:
         site.engine.dispose()
 

@@ -23,6 +23,7 @@ from atrium.runtime.reports.scope import ReportNotFound
 from atrium.runtime.site.site import Site
 from atrium.ui.reports import charts
 from atrium.ui.reports.filters import Filters
+from atrium.ui.reports.what_it_takes_widget import make_plan, what_it_takes_tables
 from atrium.ui.reports.widget_cache import report_paths, tables_read
 from atrium.ui.reports.words import PREVIOUS
 from atrium.ui.web.i18n import PERIOD_WORDS, word
@@ -48,6 +49,7 @@ class Widget:
     columns: list[Any] = dataclass_field(default_factory=list)
     rows: list[Any] = dataclass_field(default_factory=list)
     entity: str | None = None
+    plan: dict[str, Any] | None = None
 
 
 class WidgetReports(Reports):
@@ -97,6 +99,8 @@ def widget_tables(blueprint: Any, widget: Mapping[str, Any]) -> set[str]:
     if kind == "list":
         paths = list((widget.get("where") or {}).keys()) + list(widget.get("columns") or ())
         return tables_read(blueprint, widget["entity"], paths)
+    if kind == "what_it_takes":
+        return what_it_takes_tables(blueprint, widget)
     document = blueprint.reports[widget["report"]]
     entity = document.get("source") or blueprint.pipelines[document["pipeline"]].entity
     extra = [blueprint.targets.entity] if kind == "kpi" and blueprint.targets is not None else []
@@ -128,6 +132,11 @@ class WidgetMaker:
                 widget.title = widget.title or word("{pipeline} funnel", self.locale,
                                                     pipeline=self.text(document.label))
                 self._report(spec, widget, WidgetReports(self.site, {FUNNEL: document}), FUNNEL)
+            elif kind == "what_it_takes":
+                widget.title = widget.title or word("What it takes", self.locale)
+                widget.plan = make_plan(WidgetReports(self.site), self, spec, index)
+                if self.filters.period:  # it has its own period and history window
+                    widget.note = word("The period filter does not apply here", self.locale)
             else:
                 self._report(spec, widget, WidgetReports(self.site), spec["report"])
         except (ReportNotFound, AccessDenied):

@@ -32,7 +32,8 @@ from atrium.ui.web.i18n import word
 from atrium.ui.web.page_tools import notice
 from atrium.ui.web.threads import in_thread, with_form
 
-TYPES = ("kpi", "chart", "table", "funnel", "list")
+TYPES = ("kpi", "chart", "table", "funnel", "list", "what_it_takes")
+# what_it_takes has no one source: its `achieved` and `steps` are kept in the row's "other" YAML
 SOURCE_KEY = {"kpi": "report", "chart": "report", "table": "report", "funnel": "pipeline", "list": "entity"}
 COLUMNS = ("type", "source", "value", "target", "label_en", "label_zh", "width", "position", "remove", "other")
 OWN = ("type", "report", "pipeline", "entity", "value", "target", "label", "width")
@@ -103,7 +104,9 @@ def build_widgets(state_rows: list[dict]) -> tuple[list[dict], list[int], dict[s
     widgets, placed = [], []
     for _, index, row in kept:
         kind = row["type"] if row["type"] in TYPES else "kpi"
-        widget: dict[str, Any] = {"type": kind, SOURCE_KEY[kind]: row["source"].strip()}
+        widget: dict[str, Any] = {"type": kind}
+        if kind in SOURCE_KEY:
+            widget[SOURCE_KEY[kind]] = row["source"].strip()
         for key in ("value", "target"):
             if row[key].strip():
                 widget[key] = row[key].strip() if key == "value" else _number_or_text(row[key].strip())

@@ -129,6 +129,7 @@ def test_a_widget_added_for_the_rep_role_shows_on_the_reps_home(studio):
     home = studio.browser("rep").get("/").text
     assert "Pipeline right now" in home
     assert home.index("Pipeline right now") < home.index("My open pipeline")
+    assert "What it takes to reach my monthly target" in home  # kept, with its steps, by the round trip
     assert "Pipeline right now" not in studio.browser("manager").get("/").text
 
 

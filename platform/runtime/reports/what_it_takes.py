@@ -1,0 +1,203 @@
+"""What it takes: how much of each step in a chain a viewer still needs this period to reach a goal.
+
+A `what_it_takes` dashboard widget names a goal (an expression such as `target('revenue', 'month')`
+or a number), the value achieved so far (a report and measure, like a kpi widget) and a chain of
+steps back from the money, each a report + measure counted over a history window on a date field:
+
+    steps: [money won, deals won, deals opened, activities, first contacts]
+
+From the history the chain gives ratios: step 0 / step 1 is the average size of one unit of step 1
+(money won / deals won = average deal), and for the steps after it step i-1 / step i is the rate
+at which step i turns into step i-1 (deals won / deals opened, deals opened / activities ...). Then
+
+    remaining = goal - achieved;  need 1 = ceil(remaining / ratio 1);  need i = ceil(need i-1 / ratio i)
+
+A step whose history (or the step before it) is zero has no ratio: it and the steps after it say
+"not enough history"; a reached goal needs nothing. Every figure is computed under the viewer's
+access scope (a rep's own records, a manager's team's) through the report engine.
+
+Comparison (`compare:`) shows, beside the viewer's own ratios and achieved value, the average and
+the best over peers (users of the roles in `peers:`, default the viewer's role), from aggregates per
+owner only - never a record:
+- `team`: per-owner aggregates among the records the viewer may read (a rep who reads only their
+  own records compares with nobody else);
+- `company`: per-owner aggregates over every record, computed by the system: the viewer sees only
+  the average and the best figure, never who they belong to nor any record;
+- `none`: no comparison.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field as dataclass_field
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from atrium.metadata.model import Document
+from atrium.runtime.records.evaluation import SYSTEM, Actor
+from atrium.runtime.reports.compiler import ReportRequest
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.reports.scope import ReportNotFound
+
+DEFAULT_HISTORY = "last_180_days"
+
+
+@dataclass
+class Compared:
+    """One figure for the viewer beside the peers' average and best (None: no figure)."""
+
+    own: Decimal | None = None
+    average: Decimal | None = None
+    best: Decimal | None = None
+    peers: int = 0
+
+
+@dataclass
+class Step:
+    index: int
+    report: str
+    value: str
+    history: Decimal  # the step's total over the history window (viewer's scope)
+    ratio: Decimal | None = None  # step i-1 / step i over the history (None for step 0 or no history)
+    need: int | Decimal | None = None  # how much of this step the period still needs
+    compared: Compared | None = None
+
+
+@dataclass
+class Plan:
+    goal: Decimal | None
+    achieved: Decimal
+    remaining: Decimal | None
+    reached: bool
+    history: str
+    steps: list[Step] = dataclass_field(default_factory=list)
+    achieved_compared: Compared | None = None
+
+    @property
+    def enough_history(self) -> bool:
+        return all(step.ratio is not None for step in self.steps[1:])
+
+
+def as_decimal(value: Any) -> Decimal:
+    if value is None or isinstance(value, bool):
+        return Decimal(0)
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def ratio(before: Decimal, this: Decimal) -> Decimal | None:
+    return before / this if this > 0 and before > 0 else None
+
+
+def chain(goal: Decimal | None, achieved: Decimal, history: list[Decimal]) -> tuple[Decimal | None, list[Any]]:
+    """(remaining, [(ratio, need) per step]): pure arithmetic, no database."""
+    remaining = None if goal is None else max(goal - achieved, Decimal(0))
+    out: list[Any] = [(None, remaining)]
+    need: Any = remaining
+    for i in range(1, len(history)):
+        rate = ratio(history[i - 1], history[i])
+        if need is not None and rate is not None:
+            need = 0 if need <= 0 else math.ceil(Decimal(need) / rate)
+        else:
+            need = None
+        out.append((rate, need))
+    return remaining, out
+
+
+class WhatItTakes:
+    def __init__(self, reports: Reports):
+        self.reports = reports
+        self.site = reports.site
+        self.blueprint = reports.blueprint
+
+    def plan(self, actor: Actor, spec: Mapping[str, Any], goal: Any, connection: Connection) -> Plan:
+        """The widget's numbers for `actor`; ReportNotFound when the viewer may not run a report."""
+        history = spec.get("history") or DEFAULT_HISTORY
+        achieved_spec = spec["achieved"]
+        achieved = as_decimal(self._total(actor, achieved_spec, None, connection))
+        steps_spec = list(spec.get("steps") or ())
+        values = [as_decimal(self._total(actor, s, history, connection)) for s in steps_spec]
+        goal_value = None if goal is None else as_decimal(goal)
+        remaining, derived = chain(goal_value, achieved, values)
+        plan = Plan(goal_value, achieved, remaining, remaining is not None and remaining <= 0, history)
+        for i, (s, value, (rate, need)) in enumerate(zip(steps_spec, values, derived, strict=True)):
+            plan.steps.append(Step(i, s["report"], s["value"], value, rate, need))
+        compare = spec.get("compare") or "none"
+        if compare != "none" and actor.user_id is not None:
+            self._compare(actor, spec, plan, compare == "company", connection)
+        return plan
+
+    # --- figures --------------------------------------------------------------------------------
+
+    def _request(self, step: Mapping[str, Any], history: str | None) -> ReportRequest:
+        if history is None or not step.get("date"):
+            return ReportRequest()
+        return ReportRequest(filters=MappingProxyType({step["date"]: {"within": history}}))
+
+    def _total(self, actor: Actor, step: Mapping[str, Any], history: str | None, connection: Connection) -> Any:
+        result = self.reports.run(actor, step["report"], self._request(step, history), connection)
+        source = result.totals if result.totals is not None else (result.rows[0] if len(result.rows) == 1 else None)
+        if source is not None:
+            return source.get(step["value"])
+        return sum((as_decimal(r.get(step["value"])) for r in result.rows), Decimal(0))
+
+    def _per_owner(self, actor: Actor, step: Mapping[str, Any], history: str | None,
+                   connection: Connection) -> dict[int, Decimal]:
+        """The step's value for each owner: one grouped query, aggregates only."""
+        document = self.reports.document(actor, step["report"])  # the viewer must be allowed the report
+        source = document.get("source")
+        owner = self.blueprint.entities[source].owner if source else None
+        if owner is None:
+            return {}
+        data = {key: value for key, value in document.data.items()
+                if key in ("source", "where", "measures")}
+        data["group_by"] = [owner]
+        grouped = Document(document.name, MappingProxyType(data), document.label)
+        result = self.reports.run_document(actor, grouped, self._request(step, history), connection)
+        return {r[owner]: as_decimal(r.get(step["value"])) for r in result.rows if r.get(owner) is not None}
+
+    def _peers(self, actor: Actor, spec: Mapping[str, Any], connection: Connection) -> set[int]:
+        roles = list(spec.get("peers") or ([actor.role] if actor.role else []))
+        users = self.site.tables.system("atrium_users")
+        return set(connection.execute(sa.select(users.c.id).where(users.c.role.in_(roles))).scalars())
+
+    def _compare(self, actor: Actor, spec: Mapping[str, Any], plan: Plan, company: bool,
+                 connection: Connection) -> None:
+        runner = SYSTEM if company else actor
+        history = plan.history
+        peers = self._peers(actor, spec, connection)
+        try:
+            achieved = self._per_owner(runner, spec["achieved"], None, connection) if not company else \
+                self._per_owner_system(actor, spec["achieved"], None, connection)
+            per_step = [self._per_owner(runner, s, history, connection) if not company
+                        else self._per_owner_system(actor, s, history, connection)
+                        for s in spec.get("steps") or ()]
+        except ReportNotFound:
+            return
+        me = actor.user_id
+        assert me is not None  # plan() compares only for a signed-in viewer
+        owners = peers & set(achieved).union(*per_step)  # the peers with any figure
+        plan.achieved_compared = _compared(achieved.get(me, Decimal(0)),
+                                           [achieved.get(o, Decimal(0)) for o in owners])
+        for i in range(1, len(per_step)):
+            rates = {o: ratio(per_step[i - 1].get(o, Decimal(0)), per_step[i].get(o, Decimal(0)))
+                     for o in owners | {me}}
+            others = [r for o, r in rates.items() if o in owners and r is not None]
+            plan.steps[i].compared = _compared(rates[me], others)
+
+    def _per_owner_system(self, actor: Actor, step: Mapping[str, Any], history: str | None,
+                          connection: Connection) -> dict[int, Decimal]:
+        self.reports.document(actor, step["report"])  # the viewer may run the report at all
+        return self._per_owner(SYSTEM, step, history, connection)
+
+
+def _compared(own: Decimal | None, figures: list[Decimal]) -> Compared:
+    """The viewer's figure beside the peers' average and best (higher is better for every figure)."""
+    if not figures:
+        return Compared(own, None, None, 0)
+    return Compared(own, sum(figures, Decimal(0)) / len(figures), max(figures), len(figures))

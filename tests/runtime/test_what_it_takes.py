@@ -1,0 +1,257 @@
+"""What it takes (runtime/reports/what_it_takes.py), on the b2b blueprint with a handful of records
+written here: the needs equal a hand computation, a viewer without history is told so (no division
+by zero), a reached goal needs nothing, a rep's own figures never count another rep's records, and
+the comparison with peers shows only per-owner aggregates (team: among what the viewer reads;
+company: everyone's, by the system)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from dashboard_kit import ZONE, bounds, money, query, seeded_site, widget
+from report_kit import module_database
+
+from atrium.metadata import load_blueprint
+from atrium.runtime.access import users
+from atrium.runtime.records.evaluation import Actor
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.reports.what_it_takes import WhatItTakes, chain
+from atrium.runtime.schema.migrations import migrate
+from atrium.runtime.site.site import Site
+
+pytestmark = pytest.mark.database
+
+NOW = dt.datetime(2026, 5, 15, 4, 0, tzinfo=dt.timezone.utc)  # noon in Asia/Shanghai
+TODAY = dt.date(2026, 5, 15)
+MARCH = dt.date(2026, 3, 10)  # inside the last 180 days
+LONG_AGO = dt.date(2025, 6, 1)  # outside them
+B2B = Path(__file__).resolve().parents[2] / "blueprints" / "b2b_sales"
+CLOCK = [NOW]  # fill() moves it back for a record made long ago
+PEOPLE = (("rep1", "sales_rep", "east"), ("rep2", "sales_rep", "east"), ("rep3", "sales_rep", "south"),
+          ("manager", "sales_manager", "east"))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    blueprint = load_blueprint(B2B)
+    with module_database(tmp_path_factory) as (engine, url):
+        migrate(engine, blueprint)
+        site = Site.open(blueprint, url, engine=engine, clock=lambda: CLOCK[0])
+        actors = {}
+        with engine.begin() as connection:
+            teams = {"east": users.add_team(connection, site.tables, "east")}
+            teams["south"] = users.add_team(connection, site.tables, "south", parent="east")
+            for name, role, team in PEOPLE:
+                user_id = users.add_user(connection, site.tables, blueprint, name, role, team=team)
+                actors[name] = Actor(user_id, name, role, teams[team], "en")
+        fill(site, actors)
+        yield site, actors
+
+
+def fill(site, actors) -> None:
+    """rep1: won 1,000 this month; over the history 3 won orders (1,000 + 3,000 + 2,000 = 6,000) of
+    6 orders created, 4 visits done, 2 leads; one won order long ago (outside the window). rep2: one
+    won order of 5,000 this month, 2 orders created, 1 visit, 1 lead. rep3: nothing. Targets:
+    rep1 10,000 and rep2 4,000 of revenue this month; rep3 8,000."""
+    def won(actor, amount, on):
+        order = make_order(actor, amount)
+        site.records.update("order", order["id"], {"stage": "won", "expected_close": on, "won_on": on}, actor)
+
+    def make_order(actor, amount):
+        customer = site.records.create("customer", {"name": f"{actor.name} {amount} {uuid()}"}, actor)
+        return site.records.create("order", {"name": "Deal", "customer": customer["id"], "amount": amount,
+                                             "expected_close": TODAY + dt.timedelta(days=20)}, actor)
+
+    def visit(actor):
+        customer = site.records.create("customer", {"name": f"{actor.name} visit {uuid()}"}, actor)
+        at = NOW - dt.timedelta(days=3)
+        site.records.create("visit", {"customer": customer["id"], "planned_at": at, "visited_at": at,
+                                      "status": "done"}, actor)
+
+    def lead(actor):
+        site.records.create("lead", {"company": f"Lead {uuid()}", "contact_name": "Ms Wu"}, actor)
+
+    rep1, rep2 = actors["rep1"], actors["rep2"]
+    won(rep1, 1000, TODAY)
+    won(rep1, 3000, MARCH)
+    won(rep1, 2000, MARCH)
+    for _ in range(3):
+        make_order(rep1, 700)
+    for _ in range(4):
+        visit(rep1)
+    for _ in range(2):
+        lead(rep1)
+    won(rep2, 5000, TODAY)
+    make_order(rep2, 100)
+    visit(rep2)
+    lead(rep2)
+    for name, amount in (("rep1", 10000), ("rep2", 4000), ("rep3", 8000)):
+        site.records.create("sales_target", {"owner": actors[name].user_id, "metric": "revenue", "period": TODAY,
+                                             "amount": amount, "status": "approved",
+                                             "approved_by": actors["manager"].user_id})
+    # rep1's order made and won long ago is outside the history window
+    CLOCK[0] = dt.datetime.combine(LONG_AGO, dt.time(4), dt.timezone.utc)
+    won(rep1, 90000, LONG_AGO)
+    CLOCK[0] = NOW
+
+
+COUNTER = iter(range(10**6))
+
+
+def uuid() -> int:
+    return next(COUNTER)
+
+
+def spec(compare: str = "none", dashboard: str = "sales_rep", site=None) -> dict:
+    found = next(w for w in site.blueprint.dashboards[dashboard]["widgets"] if w["type"] == "what_it_takes")
+    return {**dict(found), "compare": compare}
+
+
+def plan(world, who: str, compare: str = "none", goal="target", dashboard="sales_rep"):
+    site, actors = world
+    reports = Reports(site)
+    with site.engine.connect() as connection:
+        if goal == "target":
+            goal = reports.target(actors[who], "revenue", "month", connection)
+        return WhatItTakes(reports).plan(actors[who], spec(compare, dashboard, site), goal, connection)
+
+
+def test_the_needs_equal_a_hand_computation(world):
+    result = plan(world, "rep1")
+    # goal 10,000 - achieved 1,000 = 9,000 still to go
+    assert (result.goal, result.achieved, result.remaining, result.reached) == (10000, 1000, 9000, False)
+    # history (last 180 days): won 6,000 in 3 deals, 6 orders created, 4 visits, 2 leads
+    assert [s.history for s in result.steps] == [6000, 3, 6, 4, 2]
+    ratios = [s.ratio for s in result.steps]
+    assert ratios[0] is None and ratios[1] == 2000  # average deal 6,000 / 3
+    assert ratios[2] == Decimal("0.5")  # 3 won of 6 opportunities
+    assert ratios[3] == Decimal("1.5")  # 6 opportunities from 4 visits
+    assert ratios[4] == 2  # 4 visits from 2 leads
+    # deals ceil(9,000 / 2,000) = 5; opportunities ceil(5 / 0.5) = 10; visits ceil(10 / 1.5) = 7;
+    # leads ceil(7 / 2) = 4
+    assert [s.need for s in result.steps] == [9000, 5, 10, 7, 4]
+    assert result.enough_history
+
+
+def test_a_viewer_without_history_is_told_so_and_nothing_divides_by_zero(world):
+    result = plan(world, "rep3")
+    assert (result.goal, result.achieved, result.remaining) == (8000, 0, 8000)
+    assert [s.history for s in result.steps] == [0, 0, 0, 0, 0]
+    assert all(s.ratio is None and s.need is None for s in result.steps[1:])
+    assert not result.enough_history
+
+
+def test_a_reached_goal_needs_nothing_and_never_a_negative(world):
+    result = plan(world, "rep2")  # target 4,000, won 5,000
+    assert result.reached and result.remaining == 0
+    assert [s.need for s in result.steps] == [0, 0, 0, 0, 0]
+    assert plan(world, "rep1", goal=500).reached  # a number as the goal
+    assert chain(Decimal(100), Decimal(40), [Decimal(0), Decimal(5)])[1][1] == (None, None)
+
+
+def test_a_reps_own_figures_never_count_another_reps_records(world):
+    rep2 = plan(world, "rep2")
+    assert rep2.achieved == 5000
+    assert [s.history for s in rep2.steps] == [5000, 1, 2, 1, 1]
+    # the manager reads the team (east and its sub-team south): both reps' figures add up
+    manager = plan(world, "manager", dashboard="sales_manager")
+    assert manager.goal == 22000 and manager.achieved == 6000
+    assert [s.history for s in manager.steps] == [11000, 4, 8, 5, 3]
+
+
+def test_team_comparison_is_among_what_the_viewer_reads(world):
+    # a rep reads only their own records: the team average and the best are their own
+    mine = plan(world, "rep1", compare="team")
+    assert mine.achieved_compared.own == 1000 and mine.achieved_compared.peers == 1
+    assert (mine.steps[1].compared.own, mine.steps[1].compared.average, mine.steps[1].compared.best) == \
+        (2000, 2000, 2000)
+    # the manager compares the reps (peers: sales_rep): average deal 2,000 and 5,000
+    team = plan(world, "manager", compare="team", dashboard="sales_manager")
+    deal = team.steps[1].compared
+    assert (deal.own, deal.average, deal.best, deal.peers) == (None, 3500, 5000, 2)
+    assert team.achieved_compared.average == 3000 and team.achieved_compared.best == 5000
+
+
+def test_company_comparison_gives_a_rep_only_the_average_and_the_best(world):
+    mine = plan(world, "rep1", compare="company")
+    deal = mine.steps[1].compared
+    assert (deal.own, deal.average, deal.best, deal.peers) == (2000, 3500, 5000, 2)
+    win = mine.steps[2].compared  # won / opportunities: rep1 3 / 6, rep2 1 / 2
+    assert (win.own, win.average, win.best) == (Decimal("0.5"), Decimal("0.5"), Decimal("0.5"))
+    # the rep's own chain stays their own
+    assert [s.history for s in mine.steps] == [6000, 3, 6, 4, 2]
+
+
+# --- the demo data: the widget's numbers against a hand computation in plain SQL ----------------
+
+HAND = {
+    "goal": """SELECT sum(amount) FROM sales_target o WHERE metric = 'revenue' AND status = 'approved'
+               AND month >= :month AND month < :next_month {scope}""",
+    "achieved": """SELECT coalesce(sum(amount), 0) FROM "order" o WHERE stage = 'won' AND won_on >= :month
+                   AND won_on < :next_month {scope}""",
+    "won": """SELECT coalesce(sum(amount), 0), count(*) FROM "order" o WHERE stage = 'won' AND won_on >= :first
+              AND won_on < :tomorrow {scope}""",
+    "opportunities": """SELECT count(*) FROM "order" o WHERE created_at >= :start AND created_at < :end {scope}""",
+    "visits": """SELECT count(*) FROM visit o WHERE status = 'done' AND visited_at >= :start AND visited_at < :end
+                 {scope}""",
+    "leads": """SELECT count(*) FROM lead o WHERE created_at >= :start AND created_at < :end {scope}""",
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    with seeded_site(tmp_path_factory, scale=40) as site:
+        yield site
+
+
+def by_hand(site, user: str) -> tuple[Decimal, Decimal, list[Decimal], list]:
+    """Goal, achieved, the history of each step and each need, from the database by hand."""
+    today = bounds()["today"]
+    first = today - dt.timedelta(days=179)  # the last 180 days, today included
+    start = dt.datetime.combine(first, dt.time(), ZONE).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), ZONE).astimezone(dt.timezone.utc)
+
+    def one(key: str) -> tuple:
+        times = {"start": start, "end": end} if ":start" in HAND[key] else {}
+        return query(site, HAND[key], user, first=first, **times)[0]
+
+    goal, achieved = Decimal(str(one("goal")[0])), Decimal(str(one("achieved")[0]))
+    won_amount, won_count = one("won")
+    history = [Decimal(str(won_amount)), Decimal(won_count), Decimal(one("opportunities")[0]),
+               Decimal(one("visits")[0]), Decimal(one("leads")[0])]
+    need: object = max(goal - achieved, Decimal(0))
+    needs = [need]
+    for before, this in zip(history, history[1:], strict=False):
+        if need is None or not before or not this:
+            need = None
+        else:
+            need = math.ceil(need / (before / this)) if need > 0 else 0  # type: ignore[operator]
+        needs.append(need)
+    return goal, achieved, history, needs
+
+
+@pytest.mark.parametrize("user, dashboard", [("rep1", "sales_rep"), ("manager", "sales_manager")])
+def test_on_the_demo_data_the_widget_equals_a_hand_computation(demo, user, dashboard):
+    goal, achieved, history, needs = by_hand(demo, user)
+    assert goal > 0 and all(history), "the demo data gives the viewer a target and a history"
+    plan = widget(demo, user, dashboard, "what_it_takes").plan
+    assert (money(plan["goal"]), money(plan["achieved"])) == (money(goal), money(achieved))
+    assert money(plan["remaining"]) == money(max(goal - achieved, Decimal(0)))
+    assert [money(s["before_history"]) for s in plan["steps"]] == [money(h) for h in history[:-1]]
+    assert plan["steps"][-1]["history"] == history[-1]
+    assert [s["need"] for s in plan["steps"]] == needs[1:]
+    assert money(plan["steps"][0]["ratio"]) == money(history[0] / history[1])  # the average deal
+
+
+def test_on_the_demo_data_a_kpi_compares_visits_with_the_visits_target(demo):
+    start = dt.datetime.combine(bounds()["month"], dt.time(), ZONE).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(bounds()["next_month"], dt.time(), ZONE).astimezone(dt.timezone.utc)
+    [(visits,)] = query(demo, """SELECT count(*) FROM visit o WHERE status = 'done' AND visited_at >= :start
+        AND visited_at < :end {scope}""", "rep1", start=start, end=end)
+    [(goal,)] = query(demo, """SELECT sum(amount) FROM sales_target o WHERE metric = 'visits' AND status = 'approved'
+        AND month >= :month AND month < :next_month {scope}""", "rep1")
+    kpi = widget(demo, "rep1", "sales_rep", "visits_this_month").kpi
+    assert kpi["value"] == visits and kpi["target"] == goal == 20
