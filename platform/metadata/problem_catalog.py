@@ -152,6 +152,7 @@ CHECK_MESSAGES: tuple[str, ...] = (
     N_("'{name}' is named twice in {key}"),
     N_("report '{report}' must be a summary without group_by: a figure is one number"),
     N_("'excellent' is below 'pass'"),
+    N_('a step needs `date:`, the date field its history window applies to'),
     N_("'{name}' is a {type} field; the period applies to a date or date-time field"),
 )
 # jsonschema's own words for the checks schemas.py does not word itself (tried last).
@@ -182,6 +183,7 @@ SCHEMA_MESSAGES: tuple[str, ...] = (
 MORE_WHATS: tuple[str, ...] = (
     N_('manager, a role or a user field of {entity} (choose from {choices})'),
     N_('a periodic report'),
+    N_('a date field of {entity}'),
     N_('a measure or metric of the report'),
     N_('a figure of this report'),
     N_('a user field, a role or one of {keywords}'),
