@@ -64,7 +64,7 @@ def test_admin_adds_a_user_to_a_team_who_signs_in_and_makes_a_field_read_only_fo
         row = admin.locator("tr[data-entity=order]")
         row.locator("details.field-modes summary").click()
         row.locator("select[name='field:order.next_step']").select_option("readonly")
-        admin.locator("button[name=intent][value=review]").click()
+        admin.locator("button[name=intent][value=review]:not(.danger)").click()
         change = admin.locator(".role-change[data-role=sales_rep]")
         expect(change.locator("ul.losses")).to_contain_text(words(
             "Field {field} of {entity}: {before} → {after}", "zh", field="下一步", entity="订单",
