@@ -37,7 +37,7 @@ THINGS: dict[str, list[tuple[tuple[str, ...], str]]] = {
 }
 DOCUMENT_WORDS = {"entity": "entity {}", "pipeline": "pipeline {}", "views": "views of {}", "report": "report {}",
                   "dashboard": "dashboard {}", "automation": "automation {}", "roles": "roles",
-                  "periodic_report": "periodic report {}", "seed": "demo data",
+                  "periodic_report": "periodic report {}", "integration": "integration {}", "seed": "demo data",
                   "blueprint": "blueprint"}
 SUMMARY_KEYS = ("type", "to", "report", "entity", "pipeline", "source", "outcome", "probability")
 
