@@ -7,6 +7,7 @@ from __future__ import annotations
 from test_overlay_merge import make_overlay, problems
 
 from atrium.metadata import load_blueprint
+from atrium.metadata.renames import rename_field
 
 VIEW = ("entity: order\n"
         "detail:\n"
@@ -58,3 +59,17 @@ def test_fields_that_can_never_be_equal_are_refused(tmp_path):
         view = view.replace("      where: {name: {is_set: true}}\n", "").replace("      columns: [name]\n", "")
         found = problems(make_overlay(tmp_path, {"views/order.yaml": view}))
         assert any("views/order.yaml:5:" in p and expected in p for p in found), (expected, found)
+
+
+def test_a_field_rename_follows_into_a_matching_list():
+    documents = {("views", "order"): {"entity": "order", "detail": {"matching": [
+        {"entity": "case_study", "match": {"industry": "industry"}, "where": {"published": True},
+         "when": "is_open(stage) and industry", "columns": ["title"]}]}}}
+    theirs, _ = rename_field({**documents, ("entity", "case_study"): {"fields": {"industry": {}, "title": {}}}},
+                             "case_study", "industry", "sector")
+    assert theirs[("views", "order")]["detail"]["matching"][0]["match"] == {"sector": "industry"}
+    assert theirs[("views", "order")]["detail"]["matching"][0]["when"] == "is_open(stage) and industry"
+    mine, _ = rename_field({**documents, ("entity", "order"): {"fields": {"industry": {}, "stage": {}}}},
+                           "order", "industry", "sector")
+    listed = mine[("views", "order")]["detail"]["matching"][0]
+    assert listed["match"] == {"industry": "sector"} and listed["when"] == "is_open(stage) and sector"
