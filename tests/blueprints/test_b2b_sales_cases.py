@@ -53,8 +53,9 @@ def test_reps_read_every_case_but_only_a_manager_publishes(world, deal):
     case = world.create("case_study", {"title": "研发协同平台", "industry": "it_services", "published": True},
                         "manager")
     assert [r["id"] for r in world.secured.list(world.actor("rep3"), ListQuery("case_study")).records] == [case["id"]]
-    mine = world.secured.create(world.actor("rep1"), "case_study", {"title": "我的案例", "industry": "retail"})
-    with pytest.raises(ValidationFailed) as refused:
-        world.secured.update(world.actor("rep1"), "case_study", mine["id"], {"published": True})
+    with pytest.raises(ValidationFailed) as refused:  # a rep's case is a draft until a manager publishes it
+        world.secured.create(world.actor("rep1"), "case_study", {"title": "我的案例", "industry": "retail",
+                                                                 "published": True})
     assert "published" in refused.value.errors
+    mine = world.secured.create(world.actor("rep1"), "case_study", {"title": "我的案例", "industry": "retail"})
     assert world.secured.update(world.actor("manager"), "case_study", mine["id"], {"published": True})["published"]
