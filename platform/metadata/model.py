@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from atrium.metadata.expressions import Expression
 from atrium.metadata.message_settings import MessageSettings
 
-if TYPE_CHECKING:  # sign_in_settings builds its labels with this module's Label
+if TYPE_CHECKING:  # sign_in_settings and matching_lists build their labels with this module's Label
+    from atrium.metadata.matching_lists import MatchingList
     from atrium.metadata.sign_in_settings import SignInSettings
 
 FIELD_TYPES = (
@@ -403,6 +404,7 @@ class View:
     related: tuple[str, ...] = ()
     detail_sections: tuple[FormSection, ...] = ()  # the detail page's own layout (else the form's)
     lines: tuple[LineGrid, ...] = ()
+    matching: tuple[MatchingList, ...] = ()  # lists of records whose fields equal this record's
 
 
 @dataclass(frozen=True)

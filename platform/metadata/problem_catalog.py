@@ -154,6 +154,10 @@ CHECK_MESSAGES: tuple[str, ...] = (
     N_("'excellent' is below 'pass'"),
     N_('a step needs `date:`, the date field its history window applies to'),
     N_("'{name}' is a {type} field; the period applies to a date or date-time field"),
+    N_("'{name}' is a {type} field and '{other}' a {kind} field: they cannot be equal"),
+    N_("'{name}' and '{other}' are {type} fields, which are not compared for equality"),
+    N_("'{name}' and '{other}' point to different entities ({entity} and {target})"),
+    N_("'{name}' and '{other}' share no option: they cannot be equal"),
 )
 # jsonschema's own words for the checks schemas.py does not word itself (tried last).
 SCHEMA_MESSAGES: tuple[str, ...] = (

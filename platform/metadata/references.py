@@ -17,6 +17,7 @@ from atrium.metadata.field_paths import (
     resolve_path as resolve_path,  # where pages and the API look paths up
 )
 from atrium.metadata.line_grids import build_line_grids
+from atrium.metadata.matching_lists import build_matching_lists
 from atrium.metadata.model import (
     IN_PLACE_TYPES,
     Document,
@@ -74,7 +75,9 @@ def build_view(source: Source, entities: Mapping[str, Entity], report: Report) -
                 kanban=freeze(data["kanban"]) if "kanban" in data else None,
                 calendar=freeze(data["calendar"]) if "calendar" in data else None,
                 sections=sections, detail_sections=detail_sections, related=related,
-                lines=build_line_grids(report, source, entities, entity, data.get("form", {}).get("lines", ())))
+                lines=build_line_grids(report, source, entities, entity, data.get("form", {}).get("lines", ())),
+                matching=build_matching_lists(report, source, entities, entity, names,
+                                              data.get("detail", {}).get("matching", ())))
 
 
 def build_sections(report: Report, source: Source, entity: Entity, names: set[str], part: str,

@@ -358,6 +358,11 @@ class _Renamer:
                 # fields, the values (but a parent's) read the record at hand
                 result[key] = {self.path(own, k, here): v if key == "parent"  # parent: an earlier target's entity
                                else self.expression(context, v, f"{here}.{k}") for k, v in item.items()}
+            elif key == "match" and own is not None and isinstance(item, dict):
+                # a matching list: the listed entity's field → the field of the record at hand
+                result[key] = {self.path(own, k, here): self.path(context, v, f"{here}.{k}") for k, v in item.items()}
+            elif key == "when" and own is not None and "match" in value:  # ... and its `when` reads that record
+                result[key] = self.expression(context, item, here)
             elif key == "link" and own is not None:  # a conversion's link: a field of the record at hand
                 result[key] = self.path(context, item, here)
             elif key == "sets" and isinstance(value.get("of"), str):  # a follow-up: a field of what `of` links to

@@ -130,7 +130,11 @@ def test_the_b2b_demo_has_approvals_waiting_and_one_left_to_ask(b2b, database_ur
     seed_demo(b2b, site.engine, seed=1, today=TODAY)  # the default scale
     people = who(site)
     waiting = site.approvals.pending_for(people["manager"].user_id)
-    assert len(waiting) >= 3 and {a.rule for a in waiting} == {"approve_quote_discount"}
+    assert {a.rule for a in waiting} == {"approve_quote_discount", "approve_expense"}
+    claims = [a for a in waiting if a.rule == "approve_expense"]  # expense claims their reps submitted
+    assert all(records(site, "expense")[a.record_id]["status"] == "submitted" for a in claims)
+    waiting = [a for a in waiting if a.rule == "approve_quote_discount"]
+    assert len(waiting) >= 3
     quotes = records(site, "quote")
     assert all(quotes[a.record_id]["approval_status"] == "pending" for a in waiting)
     reviews = site.approvals.pending_for(people["finance"].user_id)

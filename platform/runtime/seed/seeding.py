@@ -122,7 +122,11 @@ def _entity_plan(blueprint: Blueprint, plan: Mapping | None, scale: int,
         def ready(name: str, hard_only: bool) -> bool:
             return all(f.to in done or f.to == name or f.to not in counts
                        for f in blueprint.entities[name]
-                       if f.type == "reference" and (f.required or not hard_only))
+                       if f.type == "reference" and (f.required or not hard_only) and not later(name, f))
+
+        def later(name: str, field: Any) -> bool:
+            """A link the plan leaves empty, to an entity the plan makes after this one: no wait."""
+            return field.name in _left_empty(listed.get(name, {})) and ranked.index(field.to) > ranked.index(name)
         chosen = next((n for n in waiting if ready(n, False)), None) \
             or next((n for n in waiting if ready(n, True)), None)
         if chosen is None:
@@ -142,6 +146,13 @@ def _entity_plan(blueprint: Blueprint, plan: Mapping | None, scale: int,
             counts[name] = 0
         result.append((entity, counts[name], listed.get(name, {}).get("fields", {})))
     return result
+
+
+def _left_empty(entry: Mapping[str, Any]) -> set[str]:
+    """The fields the plan gives `{value: null}`."""
+    fields = entry.get("fields", {}) if isinstance(entry, Mapping) else {}
+    return {name for name, spec in fields.items()
+            if isinstance(spec, Mapping) and "value" in spec and spec["value"] is None}
 
 
 def _holds(evaluator: RecordEvaluator):

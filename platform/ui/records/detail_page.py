@@ -23,6 +23,7 @@ from atrium.ui.records.follow_up_panel import follow_up_context
 from atrium.ui.records.form_lines import FormLines
 from atrium.ui.records.form_model import FormModel
 from atrium.ui.records.list_page import cells, count_text
+from atrium.ui.records.matching_lists import matching_lists
 from atrium.ui.records.record_actions import record_actions
 from atrium.ui.records.stage_ask import ask_form, askable, asked_names, read_answers
 from atrium.ui.records.timeline import timeline
@@ -48,6 +49,7 @@ class Related:
     list_url: str
     add_url: str | None
     newest: list = dataclass_field(default_factory=list)  # the latest records read, for the timeline
+    key: str = ""  # the section's id on the page (default: the entity's name)
 
 
 @dataclass
@@ -172,6 +174,7 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
         can_update = access.permits(connection, kit.actor, kit.entity_name, record, "update")
         can_delete = access.permits(connection, kit.actor, kit.entity_name, record, "delete")
         related = related_lists(kit, connection, record)
+        matching = matching_lists(kit, connection, record, Related)  # same fields, no reference
         grids = FormLines(kit, record_id).read_only(connection)
         approval = record_panel(kit.site, connection, kit.actor, kit.locale, kit.entity_name, record, title,
                                 can_update)
@@ -188,7 +191,8 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
               for name in ("created_at", "created_by", "updated_at", "updated_by")}
     return {"entity": kit.entity, "entity_name": kit.entity_name, "active_entity": kit.entity_name,
             "record": record, "title": title, "sections": sections(kit, record, lookups),
-            "related": related, "grids": grids, "timeline": entries, "can_update": can_update, "can_delete": can_delete,
+            "related": related + matching, "grids": grids, "timeline": entries, "can_update": can_update,
+            "can_delete": can_delete,
             "actions": stage_actions(kit, record) if can_update and not stage_locked else [],
             "messages": messages or [], "approval": approval,
             "system": system, "stage": _stage_shown(kit, record, lookups), "attachments": files, **extra,
