@@ -30,6 +30,7 @@ CENT = Decimal("0.01")
 # Who sees whose records, written out from roles.yaml: a rep their own, the manager the east team
 # and its sub-team south, the others (admin; finance and marketing on what they read) everyone.
 SCOPE = {"rep1": "AND {t}.owner = (SELECT id FROM atrium_users WHERE name = 'rep1')",
+         "rep2": "AND {t}.owner = (SELECT id FROM atrium_users WHERE name = 'rep2')",
          "manager": "AND {t}.owner IN (SELECT u.id FROM atrium_users u JOIN atrium_teams t ON t.id = u.team_id "
                     "WHERE t.name IN ('east', 'south'))",
          "admin": "", "finance": "", "marketing": ""}
