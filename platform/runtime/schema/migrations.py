@@ -304,6 +304,8 @@ def _apply(op: Operations, connection: Connection, blueprint: Blueprint, tables:
     try:
         stage_tracking.before_schema(connection, {step.table for step in plan.steps
                                                   if step.action.endswith(("_column", "_type"))})
+        stage_tracking.before_table_renames(connection, {name for step in plan.steps if step.action == "rename_table"
+                                                         for name in (step.name, step.table)})
         _apply_steps(op, connection, tables, plan)
         follow_table_renames(connection, blueprint, tables, {step.table: step.name for step in plan.steps
                                                              if step.action == "rename_table"})

@@ -274,6 +274,16 @@ def before_schema(connection: Connection, entities: set[str]) -> None:
             funnel_aggregates.drop(connection, name)
 
 
+def before_table_renames(connection: Connection, entities: set[str]) -> None:
+    """Before a migration renames entities' tables (`entities`: the names before and after): their
+    trackings go, and `build` makes them again under the new names. Their triggers name the table
+    and the entity, which the rename and the system tables' update would leave naming nothing."""
+    live, _ = _live(connection)
+    for name in live:
+        if not name.endswith("_agg") and any(name.startswith(f"{PREFIX}{entity}_") for entity in entities):
+            drop(connection, name)
+
+
 def build(connection: Connection, blueprint: Blueprint, tables: Tables) -> None:
     """Make the database hold what `plan` finds missing, in the caller's transaction (after the
     schema steps and a migration's value moves: their history rows are counted by the fill)."""
