@@ -24,7 +24,7 @@ def test_the_detail_page_shows_the_declared_sections_in_order(world):
     deal = world.order("Pumps", amount="1200")
     page = world.browser("rep").get(f"/r/order/{deal['id']}").text
     shown = headings(page)
-    assert shown[:4] == ["Basics", "Forecast", "Follow-up and risk", "More"]
+    assert shown[:5] == ["Basics", "Forecast", "Expenses", "Follow-up and risk", "More"]
     assert "Outcome" not in shown  # visible_when: stage in ('won', 'lost')
     assert section_labels(page, "Forecast")[:2] == ["Probability", "Weighted amount"]
     assert "Margin" not in page  # hidden from reps, in a declared section or not
@@ -45,4 +45,4 @@ def test_a_sections_visible_when_shows_it_once_it_holds(world):
 def test_the_sections_speak_the_readers_language(world):
     deal = world.order("Gears")
     page = world.browser("rep").get(f"/r/order/{deal['id']}?lang=zh").text
-    assert headings(page)[:3] == ["基本信息", "预测", "跟进与风险"]
+    assert headings(page)[:4] == ["基本信息", "预测", "费用", "跟进与风险"]
