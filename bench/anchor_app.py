@@ -41,6 +41,7 @@ LIST_COLUMNS = ["code", "name", "customer", "owner", "stage", "amount", "expecte
 SECTIONS = [("Basics", ["code", "name", "customer", "owner", "stage", "amount", "expected_close", "opened_on",
                         "tags"]),
             ("Forecast", ["probability", "weighted_amount", "margin", "campaign"]),
+            ("Expenses", ["expense_total", "margin_after_expenses"]),
             ("Follow-up and risk", ["next_step", "next_step_due", "last_visit_at", "visits_done", "visit_due_on",
                                     "attention_on", "competitor"]),
             ("Outcome", ["won_on", "lost_on", "lost_reason"]),
@@ -51,8 +52,9 @@ RELATED = [("visit", "owner", ["planned_at", "customer", "contact", "kind", "pur
            ("contract", "owner", ["code", "name", "customer", "owner", "amount"], ("code", "name")),
            ("payment_plan", "owner", ["code", "name", "customer", "owner", "planned_total"], ("code", "name")),
            ("ticket", "assignee", ["code", "subject", "customer", "kind", "priority"], ("code", "subject")),
-           ("task", "owner", ["title", "kind", "priority", "customer", "owner"], ("title",))]
-HIDDEN_FOR_REPS = {"margin"}
+           ("task", "owner", ["title", "kind", "priority", "customer", "owner"], ("title",)),
+           ("expense", "owner", ["code", "spent_on", "category", "description", "amount"], ("code", "description"))]
+HIDDEN_FOR_REPS = {"margin", "margin_after_expenses"}
 NAV = ["customer", "contact", "lead", "order", "visit", "task", "quote", "contract", "payment_plan", "ticket"]
 
 def money(value: Any) -> str:
