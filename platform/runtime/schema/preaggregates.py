@@ -282,19 +282,20 @@ def postgres_function(connection: Connection, shape: Shape) -> tuple[str, str]:
     return function, trigger
 
 
-def _live(connection: Connection) -> tuple[set[str], set[str]]:
-    """(the pre-aggregate tables, the names of their triggers) the database holds."""
-    tables = {name for name in sa.inspect(connection).get_table_names() if name.startswith(PREFIX)}
+def live_derived(connection: Connection, prefix: str) -> tuple[set[str], set[str]]:
+    """(the tables named with `prefix`, the names of their triggers) the database holds: what the
+    pre-aggregates and the stage tracking find before they plan."""
+    tables = {name for name in sa.inspect(connection).get_table_names() if name.startswith(prefix)}
     if connection.dialect.name == "sqlite":
         master = sa.table("sqlite_master", sa.column("name"), sa.column("type"))
         triggers = set(connection.execute(sa.select(master.c.name).where(
-            master.c.type == "trigger", master.c.name.like(PREFIX + "%"))).scalars())
+            master.c.type == "trigger", master.c.name.like(prefix + "%"))).scalars())
     else:
         trigger = sa.table("pg_trigger", sa.column("tgname"), sa.column("tgrelid"))
         pg_class = sa.table("pg_class", sa.column("oid"), sa.column("relnamespace"))
         triggers = set(connection.execute(
             sa.select(trigger.c.tgname).select_from(trigger.join(pg_class, pg_class.c.oid == trigger.c.tgrelid))
-            .where(trigger.c.tgname.like(PREFIX + "%"),
+            .where(trigger.c.tgname.like(prefix + "%"),
                    pg_class.c.relnamespace == sa.text("current_schema()::regnamespace"))).scalars())
     return tables, triggers
 
@@ -307,7 +308,7 @@ def _trigger_names(connection: Connection, shape: Shape) -> set[str]:
 
 def plan(connection: Connection, blueprint: Blueprint, tables: Tables) -> list[PreaggregateChange]:
     """What the pre-aggregates need that the database lacks, and those it holds no longer asked for (only reads)."""
-    live_tables, live_triggers = _live(connection)
+    live_tables, live_triggers = live_derived(connection, PREFIX)
     changes = []
     wanted = shapes(blueprint, tables)
     for shape in wanted:

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from atrium.metadata.model import Blueprint, Entity, Pipeline
 from atrium.runtime.schema import funnel_aggregates
-from atrium.runtime.schema.preaggregates import owner_key
+from atrium.runtime.schema.preaggregates import live_derived, owner_key
 from atrium.runtime.schema.tables import ID_TYPE, Tables, UTCDateTime, bounded_name
 
 PREFIX = "atrium_track_"
@@ -206,23 +206,6 @@ def postgres_statements(connection: Connection, tables: Tables, tracking: Tracki
     return [function, trigger]
 
 
-def _live(connection: Connection) -> tuple[set[str], set[str]]:
-    """(the tracking tables, the names of their triggers) the database holds."""
-    names = {name for name in sa.inspect(connection).get_table_names() if name.startswith(PREFIX)}
-    if connection.dialect.name == "sqlite":
-        master = sa.table("sqlite_master", sa.column("name"), sa.column("type"))
-        triggers = set(connection.execute(sa.select(master.c.name).where(
-            master.c.type == "trigger", master.c.name.like(PREFIX + "%"))).scalars())
-    else:
-        trigger = sa.table("pg_trigger", sa.column("tgname"), sa.column("tgrelid"))
-        pg_class = sa.table("pg_class", sa.column("oid"), sa.column("relnamespace"))
-        triggers = set(connection.execute(
-            sa.select(trigger.c.tgname).select_from(trigger.join(pg_class, pg_class.c.oid == trigger.c.tgrelid))
-            .where(trigger.c.tgname.like(PREFIX + "%"),
-                   pg_class.c.relnamespace == sa.text("current_schema()::regnamespace"))).scalars())
-    return names, triggers
-
-
 def _trigger_names(connection: Connection, tracking: Tracking) -> set[str]:
     aggregate = funnel_aggregates.trigger_names(connection, tracking)
     if connection.dialect.name == "sqlite":
@@ -232,7 +215,7 @@ def _trigger_names(connection: Connection, tracking: Tracking) -> set[str]:
 
 def plan(connection: Connection, blueprint: Blueprint) -> list[TrackingChange]:
     """What stage tracking the database lacks, and the tables no pipeline asks for (only reads)."""
-    live_tables, live_triggers = _live(connection)
+    live_tables, live_triggers = live_derived(connection, PREFIX)
     wanted = trackings(blueprint)
     changes = [TrackingChange("build", t.entity, t.name,
                               f"build stage tracking {t.name}: {t.entity} by pipeline {t.pipeline}")
@@ -268,7 +251,7 @@ def before_schema(connection: Connection, entities: set[str]) -> None:
     table, and SQLite refuses to rebuild (rename) a table a trigger of another table names."""
     if connection.dialect.name != "sqlite" or not entities:
         return
-    live, _ = _live(connection)
+    live, _ = live_derived(connection, PREFIX)
     for name in live:
         if name.endswith("_agg") and any(name.startswith(f"{PREFIX}{entity}_") for entity in entities):
             funnel_aggregates.drop(connection, name)
@@ -278,7 +261,7 @@ def before_table_renames(connection: Connection, entities: set[str]) -> None:
     """Before a migration renames entities' tables (`entities`: the names before and after): their
     trackings go, and `build` makes them again under the new names. Their triggers name the table
     and the entity, which the rename and the system tables' update would leave naming nothing."""
-    live, _ = _live(connection)
+    live, _ = live_derived(connection, PREFIX)
     for name in live:
         if not name.endswith("_agg") and any(name.startswith(f"{PREFIX}{entity}_") for entity in entities):
             drop(connection, name)
