@@ -22,6 +22,7 @@ HOW_TO = ("apt-get install -y chromium fonts-noto-cjk (as root) and pip install 
           "(`make setup` does), or run .ci/run")
 VIEWPORT = {"width": 1280, "height": 800}
 DEMO_DAY = dt.date(2026, 5, 20)  # the seeded demo data is dated from this day
+MAKE_RUN_SCALE, MAKE_RUN_SEED = 200, 1  # what `make run` seeds: `atrium seed`'s defaults (platform/cli.py)
 
 
 def launch(playwright, *extra: str):
@@ -75,8 +76,9 @@ class Server:
         self.thread.join(timeout=10)
 
 
-def seed_database(path: Path, today: dt.date | None = None) -> Path:
-    """Migrate and seed a SQLite file with the b2b_sales demo data (dated from `today`)."""
+def seed_database(path: Path, today: dt.date | None = None, scale: int = 30, seed: int = 7) -> Path:
+    """Migrate and seed a SQLite file with the b2b_sales demo data (dated from `today`); `make run`
+    seeds with `atrium seed`'s defaults, scale=MAKE_RUN_SCALE and seed=MAKE_RUN_SEED."""
     from atrium.metadata import load_blueprint
     from atrium.runtime.schema.database import create_engine
     from atrium.runtime.schema.migrations import migrate
@@ -84,7 +86,7 @@ def seed_database(path: Path, today: dt.date | None = None) -> Path:
     blueprint = load_blueprint(B2B)
     engine = create_engine(f"sqlite:///{path}")
     migrate(engine, blueprint)
-    seed_demo(blueprint, engine, scale=30, seed=7, today=today)
+    seed_demo(blueprint, engine, scale=scale, seed=seed, today=today)
     fast_passwords(engine, blueprint)
     engine.dispose()
     return path

@@ -13,7 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_kit import DEMO_DAY, HOW_TO, IN_CI, VIEWPORT, launch, missing, seed_database, serve
+from browser_kit import (
+    DEMO_DAY,
+    HOW_TO,
+    IN_CI,
+    MAKE_RUN_SCALE,
+    MAKE_RUN_SEED,
+    VIEWPORT,
+    launch,
+    missing,
+    seed_database,
+    serve,
+)
 
 HERE = Path(__file__).resolve().parent
 MISSING = missing()
@@ -43,6 +54,14 @@ def seeded_database(tmp_path_factory) -> Path:
     """A SQLite file migrated and seeded once, as of a fixed day (so screenshots only change when
     the pages do); each server works on a copy of it."""
     return seed_database(tmp_path_factory.mktemp("seeded") / "atrium.db", today=DEMO_DAY)
+
+
+@pytest.fixture(scope="session")
+def make_run_database(tmp_path_factory) -> Path:
+    """The demo data as `make run` seeds it (`atrium seed`'s defaults), dated DEMO_DAY: the walks of
+    the issue's loops run on it; each server works on a copy of it."""
+    return seed_database(tmp_path_factory.mktemp("make-run") / "atrium.db", today=DEMO_DAY,
+                         scale=MAKE_RUN_SCALE, seed=MAKE_RUN_SEED)
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,21 @@ import re
 from decimal import Decimal
 
 import pytest
-from browser_kit import LOCALES, VIEWPORT, pick, rows, sign_in, speak, unique, user_id, words
+from browser_kit import LOCALES, VIEWPORT, pick, rows, serve, sign_in, speak, unique, user_id, words
 from playwright.sync_api import expect
 
 from atrium.runtime.records.evaluation import Actor
 from atrium.translation import translations
 
 FAIR = "2025 上海工博会"
+
+
+@pytest.fixture(scope="module")
+def server(make_run_database, tmp_path_factory):
+    """Its own copy of the demo data as `make run` seeds it (these tests win deals and change quotes);
+    the conftest's `page` opens on it."""
+    with serve(make_run_database, tmp_path_factory.mktemp("campaigns")) as running:
+        yield running
 
 
 def fixed_parts(msgid: str, locale: str) -> list[str]:

@@ -24,9 +24,10 @@ WON_WIDGET = next(w for w in BLUEPRINT.dashboards["sales_rep"]["widgets"] if w.g
 
 
 @pytest.fixture(scope="module")
-def demo(seeded_database, tmp_path_factory):
-    """Its own copy of the demo data (these tests win and lose deals), on the demo's day."""
-    with serve(seeded_database, tmp_path_factory.mktemp("closing"), clock=lambda: NOW) as running:
+def demo(make_run_database, tmp_path_factory):
+    """Its own copy of the demo data as `make run` seeds it (these tests win and lose deals), on the
+    demo's day."""
+    with serve(make_run_database, tmp_path_factory.mktemp("closing"), clock=lambda: NOW) as running:
         yield running
 
 

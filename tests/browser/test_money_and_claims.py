@@ -30,9 +30,9 @@ def label(entity: str, field: str, locale: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(seeded_database, tmp_path_factory):
-    """Its own copy of the demo data (these tests claim customers), on the demo's day."""
-    with serve(seeded_database, tmp_path_factory.mktemp("money-claims"), clock=lambda: NOW) as running:
+def demo(make_run_database, tmp_path_factory):
+    """Its own copy of the demo data as `make run` seeds it (these tests claim customers), on the demo's day."""
+    with serve(make_run_database, tmp_path_factory.mktemp("money-claims"), clock=lambda: NOW) as running:
         yield running
 
 

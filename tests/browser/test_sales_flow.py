@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from browser_kit import B2B, DEMO_DAY, VIEWPORT, fast_passwords, pick, rows, serve, sign_in, user_id
+from browser_kit import B2B, DEMO_DAY, VIEWPORT, pick, rows, serve, sign_in, user_id
 from playwright.sync_api import expect
 
 from atrium.cli import main
@@ -43,25 +43,8 @@ class DemoClock:
 
 
 @pytest.fixture(scope="module")
-def made_by_make_run(tmp_path_factory):
-    """A database seeded as `make run` seeds it (`atrium seed`'s defaults), dated DEMO_DAY."""
-    from atrium.metadata import load_blueprint
-    from atrium.runtime.schema.database import create_engine
-    from atrium.runtime.schema.migrations import migrate
-    from atrium.runtime.seed.seeding import seed_demo
-    path = tmp_path_factory.mktemp("make-run") / "atrium.db"
-    blueprint = load_blueprint(B2B)
-    engine = create_engine(f"sqlite:///{path}")
-    migrate(engine, blueprint)
-    seed_demo(blueprint, engine, scale=200, seed=1, today=DEMO_DAY)
-    fast_passwords(engine, blueprint)
-    engine.dispose()
-    return path
-
-
-@pytest.fixture(scope="module")
-def flow_server(made_by_make_run, tmp_path_factory):
-    with serve(made_by_make_run, tmp_path_factory.mktemp("sales-flow"), clock=DemoClock()) as running:
+def flow_server(make_run_database, tmp_path_factory):
+    with serve(make_run_database, tmp_path_factory.mktemp("sales-flow"), clock=DemoClock()) as running:
         yield running
 
 
