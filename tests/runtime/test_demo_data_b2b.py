@@ -26,12 +26,13 @@ CHANNEL_WORDS = {"工博会": "trade_show", "Messe": "trade_show", "高交会": 
                  "微信": "wechat", "渠道": "partner"}
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
+# seed 1 at scale 200 is what `make run` seeds (`atrium seed`'s defaults); 11 another draw of the same demo
+@pytest.fixture(scope="module", params=[1, 11], ids=["make-run", "seed-11"])
+def engine(request, tmp_path_factory):
     with module_database(tmp_path_factory) as (engine, _url):
         blueprint = load_blueprint(B2B)
         migrate(engine, blueprint)
-        seed_demo(blueprint, engine, scale=200, seed=11)
+        seed_demo(blueprint, engine, scale=200, seed=request.param)
         yield engine
 
 
