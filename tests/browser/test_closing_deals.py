@@ -74,7 +74,7 @@ def test_winning_an_order_today_raises_this_months_won_figure(page, demo, locale
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_losing_from_the_order_page_asks_for_the_reason_inline(page, demo, locale):
-    order = open_order(demo.site, "rep3")  # the demo gives rep3 the most open deals (rep2 has none)
+    order = open_order(demo.site, "rep3")  # the demo gives rep3 the most open deals
     lost = STAGES.stage("lost").label.text(locale)
     sign_in(page, "rep3")
     speak(page, locale)
