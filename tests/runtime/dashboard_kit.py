@@ -145,23 +145,40 @@ def assert_first_of(listed: list[int], expected: list[tuple[int, Any]], limit: i
 
 
 # Campaign ROI by its definition: per campaign (rows keyed by the campaign's name, as the report
-# groups them) the cost, the leads it brought, and the won orders attributed to it (an order carries
-# the campaign its lead converted from); ROI = (won amount - cost) / cost, none without a cost.
+# groups them) the cost, the leads it brought and how many of them converted, and the won orders
+# attributed to it (an order carries the campaign its lead converted from); ROI = (won amount -
+# cost) / cost and cost per lead = cost / leads, none without a cost; leads to won = won orders / leads.
 ROI_SQL = """SELECT c.name, sum(c.cost),
        sum((SELECT count(*) FROM lead l WHERE l.campaign = c.id)),
+       sum((SELECT count(*) FROM lead l WHERE l.campaign = c.id AND l.status = 'converted')),
+       sum((SELECT count(*) FROM "order" o WHERE o.campaign = c.id AND o.stage = 'won')),
        sum((SELECT coalesce(sum(o.amount), 0) FROM "order" o WHERE o.campaign = c.id AND o.stage = 'won'))
     FROM campaign c GROUP BY c.name"""
+
+
 def assert_campaign_roi(site: Site, user: str, dashboard: str) -> None:
-    expected = {name: (int(leads), money(cost), money(won)) for name, cost, leads, won in query(site, ROI_SQL, user)}
-    assert any(won for _, _, won in expected.values()), "the demo data has campaigns that led to won orders"
+    """Every column of the campaign ROI table equals its hand-written figure."""
+    expected = {name: (int(leads), int(converted), int(won_orders), money(cost), money(won))
+                for name, cost, leads, converted, won_orders, won in query(site, ROI_SQL, user)}
+    assert any(won for *_, won in expected.values()), "the demo data has campaigns that led to won orders"
     shown = rows(site, user, dashboard, "campaign_roi")
     assert {r["name"] for r in shown if r.get("name") is not None} == set(expected)
+    close = Decimal("0.05")
     for row in shown:
         if row.get("name") is None:
             continue
-        leads, cost, won = expected[row["name"]]
-        assert (row["leads"], money(row["cost"]), money(row["won_amount"])) == (leads, cost, won)
+        leads, converted, won_orders, cost, won = expected[row["name"]]
+        assert (row["leads"], row["converted"], row["won_orders"], money(row["cost"]), money(row["won_amount"])) \
+            == (leads, converted, won_orders, cost, won)
         if cost:
-            assert abs(Decimal(str(row["roi"])) - (won - cost) * 100 / cost) <= Decimal("0.05")
+            assert abs(Decimal(str(row["roi"])) - (won - cost) * 100 / cost) <= close
         else:
             assert row["roi"] is None
+        if cost and leads:
+            assert abs(Decimal(str(row["cost_per_lead"])) - cost / leads) <= close
+        else:
+            assert row["cost_per_lead"] is None
+        if leads:
+            assert abs(Decimal(str(row["lead_to_won"])) - Decimal(won_orders * 100) / leads) <= close
+        else:
+            assert row["lead_to_won"] is None
