@@ -2,9 +2,14 @@
 or nothing, by the rules a single change obeys (runtime/access/bulk_changes.py)."""
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pytest
 
 from atrium.runtime.access import users
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 pytestmark = pytest.mark.database  # runs on SQLite and again on PostgreSQL
 
@@ -109,6 +114,11 @@ def test_openapi_describes_the_bulk_actions_each_role_may_take(world):
     assert actions("manager", "customer") == ["assign", "release", "claim", "export"]
     assert actions("manager", "product") == ["export"]  # the manager may only read products
     assert actions("rep", "customer") == ["release", "claim", "export"]  # a rep's owner field is read-only
+    document = world.browser("rep").client.get("/api/v1/openapi.json").json()
+    bulk = document["paths"]["/api/v1/customer/bulk"]["post"]
+    assert bulk["requestBody"]["content"]["application/json"]["schema"]["properties"]["format"]["enum"] == [
+        "csv", "xlsx"]
+    assert XLSX in bulk["responses"]["200"]["content"]
 
 
 def test_where_picks_the_records_by_the_lists_filters(world):
@@ -164,6 +174,15 @@ def test_assign_claim_delete_and_export_through_the_api(world):
                                    json={"where": {"q": "Acme"}, "action": "export"})
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     assert "Acme" in exported.text and "Bolt" not in exported.text
+    workbook = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                                   json={"ids": [acme["id"], bolt["id"]], "action": "export", "format": "xlsx"})
+    assert workbook.status_code == 200 and workbook.headers["content-type"] == XLSX
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    assert sorted(line[1] for line in sheet.iter_rows(min_row=2, values_only=True)) == ["Acme", "Bolt"]
+    assert isinstance(sheet.cell(row=2, column=1).value, int)  # typed cells: the id is a number
+    odd = manager.client.post("/api/v1/customer/bulk", headers=headers,
+                              json={"ids": [acme["id"]], "action": "export", "format": "pdf"})
+    assert odd.status_code == 400
     manager.client.post("/api/v1/customer/bulk", headers=headers,
                         json={"ids": [acme["id"], bolt["id"]], "action": "release"})
     rep, rep_headers = api(world, "rep")

@@ -6,7 +6,7 @@
     GET  /api/v1/{entity}/{id}/convert   200 {"targets": {name: {values, linked, candidates}}}
     POST /api/v1/{entity}/{id}/convert   201 {"source", "created", "linked"} | 409 duplicates or
                                          already converted | 422 {"errors": {"target.field": [...]}}
-    POST /api/v1/{entity}/bulk           200 {"updated": n} (or text/csv for export) | 403/404/409/422
+    POST /api/v1/{entity}/bulk           200 {"updated": n} (or the CSV / .xlsx file for export) | 403/404/409/422
                                          {"error", "message", "refused": {id: reason}}, nothing changed
 
 A bulk body names the records, by `"ids"` (at most 500) or by `"where"` (the list's filters as an
@@ -15,7 +15,8 @@ the action runs, under the caller's access; at most 10,000 matches), and one cha
 `{"ids": [3, 4], "set": {"owner": 7}}` gives them the same values, `{"action": "assign", "to": 7}`
 a new owner, `{"action": "release"}` / `"claim"` gives them back to / takes them from the public
 pool, `"delete"` deletes them; all or nothing (runtime/access/bulk_changes.py).
-`{"action": "export"}` answers them as CSV through the exporter (runtime/io/exporter.py).
+`{"action": "export"}` answers them as CSV through the exporter (runtime/io/exporter.py), or as an
+.xlsx with typed cells with `"format": "xlsx"`.
 
 A convert body says per target what the user decided (all keys optional):
 `{"targets": {"account": {"use": 12}, "person": {"values": {"name": "..."}},
@@ -33,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from atrium.metadata.model import Entity
 from atrium.runtime.access.bulk_changes import ACTIONS, BulkChanges, Selection
 from atrium.runtime.io.exporter import Exporter
+from atrium.runtime.io.xlsx_export import MEDIA_TYPE as XLSX
 from atrium.runtime.pool.conversion import Choice, Conversions, conversion_of
 from atrium.runtime.pool.service import PublicPool, pool_of
 from atrium.runtime.records.evaluation import Actor
@@ -131,10 +133,13 @@ def _filters(site: Site, actor: Actor, entity: Entity, where: Mapping[str, Any])
 
 
 def _export(site: Site, actor: Actor, entity: Entity, selection: Selection, output: Any) -> Response:
-    if output not in (None, "csv"):
+    if output not in (None, "csv", "xlsx"):
         raise bad_request(actor.locale, "'{action}' is not a bulk action", "format", action=str(output))
     with site.engine.connect() as connection:
         ids = BulkChanges(site).selected(connection, actor, entity.name, selection)
+    if output == "xlsx":  # typed cells: dates as dates, money as numbers, labels in the caller's language
+        return Response(Exporter(site, actor, entity.name).xlsx(where={"id": {"in": ids or [0]}}), media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{entity.name}.xlsx"'})
     out = io.StringIO()
     Exporter(site, actor, entity.name).write_csv(out, where={"id": {"in": ids or [0]}})
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",

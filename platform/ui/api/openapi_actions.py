@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from atrium.metadata.model import Entity
+from atrium.runtime.io.xlsx_export import MEDIA_TYPE as XLSX
 from atrium.ui.api.openapi_common import MAX_ID, READ_ERRORS, WRITE_ERRORS, id_parameter
 
 ID = [id_parameter()]
@@ -67,7 +68,8 @@ def bulk_schema(filters: list[str], actions: list[str]) -> dict[str, Any]:
                 "action": {"enum": actions, "description": "; ".join(f"{a}: {BULK_ACTIONS[a]}" for a in actions)},
                 "to": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
                        "description": "assign: the user who gets the records"},
-                "format": {"enum": ["csv"], "default": "csv", "description": "export: the file's format"}},
+                "format": {"enum": ["csv", "xlsx"], "default": "csv",
+                           "description": "export: the file's format (xlsx: typed cells)"}},
             # the records by ids or by where, and one change: set or action
             "allOf": [{"oneOf": [{"required": ["ids"]}, {"required": ["where"]}]},
                       {"oneOf": [{"required": ["set"]}, {"required": ["action"]}]}]}
@@ -85,7 +87,7 @@ BULK_ACTIONS = {"assign": "give every record to the user `to` (the owner field)"
                 "release": "give every record back to the public pool",
                 "claim": "take every record from the public pool (the pool's limits count them all)",
                 "delete": "delete every record (each reference's on_delete applies)",
-                "export": "answer the records as CSV (`format`: csv), nothing changes"}
+                "export": "answer the records as a file (`format`: csv or xlsx), nothing changes"}
 
 
 def bulk_actions(access: Any, actor: Any, entity: Entity) -> list[str]:
@@ -116,7 +118,8 @@ def bulk_path(access: Any, actor: Any, entity: Entity, filters: list[str]) -> di
                               "content": {"application/json": {"schema": {
                                   "type": "object", "required": ["updated"],
                                   "properties": {"updated": {"type": "integer"}}}},
-                                  "text/csv": {"schema": {"type": "string"}}}},
+                                  "text/csv": {"schema": {"type": "string"}},
+                                  XLSX: {"schema": {"type": "string", "format": "binary"}}}},
                       **WRITE_ERRORS, "403": refused, "404": refused, "409": refused, "422": refused}}}
 
 

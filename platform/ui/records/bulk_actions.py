@@ -5,7 +5,8 @@ form posted to `/r/{entity}/bulk`, all or nothing (runtime/access/bulk_changes.p
 - assign to another owner (the users the actor may give records to: `Access.owner_reach`);
 - change a field the role may write to one value (`/r/{entity}/bulk/field` draws its input);
 - release to / claim from the public pool (entities with `pool:`); delete;
-- export: the list's CSV export (ui/records/export.py) of the selection.
+- export: the list's CSV or .xlsx export (ui/records/export.py) of the selection (the ticked rows, or
+  every record the filter matches).
 
 The bar offers only what the role may do (ui/api/openapi_actions.bulk_actions, the API's list);
 the runtime refuses the rest. The action runs in a thread of its own (bulk_jobs.py): a small one
@@ -82,14 +83,17 @@ def _selection(kit: Kit, form: FormData) -> Selection | None:
     return Selection(ids=ids) if ids else None
 
 
-def _export_url(kit: Kit, form: FormData, selection: Selection) -> str:
-    """The list's CSV export of the selection (the exporter of lists; it keeps access and columns)."""
+EXPORTS = {"export": "csv", "export_xlsx": "xlsx"}  # the bar's export buttons → the list export's format
+
+
+def _export_url(kit: Kit, form: FormData, selection: Selection, extension: str = "csv") -> str:
+    """The list's CSV or .xlsx export of the selection (the exporter of lists; it keeps access and columns)."""
     matching = form.get("all")
     if selection.ids is None and isinstance(matching, str):
-        query = matching
+        query = urlencode(QueryParams(matching).multi_items())  # as the list wrote it (a header is latin-1)
     else:
         query = urlencode([("id", str(i)) for i in selection.ids or ()])
-    return f"/r/{kit.entity_name}/export.csv?{query}"
+    return f"/r/{kit.entity_name}/export.{extension}?{query}"
 
 
 def _values(kit: Kit, form: FormData, action: str) -> dict[str, Any] | None:
@@ -115,8 +119,8 @@ def bulk(request: Request, form: FormData) -> Response:
         selection = _selection(kit, form)
         if selection is None:
             return _outcome(kit, kit.word("Tick the records first"), error=True)
-        if action == "export":
-            url = _export_url(kit, form, selection)
+        if action in EXPORTS:
+            url = _export_url(kit, form, selection, EXPORTS[action])
             if is_htmx(request):
                 return Response(status_code=204, headers={"HX-Redirect": url})
             return RedirectResponse(url, status_code=303)
