@@ -16,8 +16,8 @@ from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Field, LineGrid
 from atrium.runtime.access.line_saves import GridChanges, LineChange, RowErrors
-from atrium.runtime.records.rules import Errors
 from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.records.rules import Errors
 from atrium.ui.records.form_model import input_value
 from atrium.ui.web.page_tools import Kit
 from atrium.ui.web.present import EMPTY, Shown
@@ -206,7 +206,8 @@ class FormLines:
         linked = self.kit.site.records.linked_values.reader(connection)
         drafts = []
         for row in grid_input.rows:
-            base = ({f.name: None for f in child} | dict(stored[row.id])) if row.id in stored else None
+            line = stored.get(row.id) if row.id is not None else None
+            base = ({f.name: None for f in child} | dict(line)) if line is not None else None
             changes = self.changes_of(row)
             if base is None:
                 changes[grid.via] = self.parent_id
