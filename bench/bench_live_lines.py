@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import platform as python_platform
 import json
 import os
+import platform as python_platform
 import re
 import subprocess
 import sys
@@ -117,7 +117,8 @@ def in_child(requests: int, baseline: str) -> list[tuple[int, float, float, floa
 def section(requests: int, figures: list[tuple[int, float, float, float]],
             base: list[tuple[int, float, float, float]] | None) -> str:
     if base:
-        head = "| lines | CPU ms / request | before (no live roll-ups) | wall ms / request | answer KiB |\n|---:|---:|---:|---:|---:|"
+        head = ("| lines | CPU ms / request | before (no live roll-ups) | wall ms / request | answer KiB |\n"
+                "|---:|---:|---:|---:|---:|")
         rows = "\n".join(f"| {size} | {cpu:.1f} | {old[1]:.1f} | {wall:.1f} | {kib:.0f} |"
                          for (size, cpu, wall, kib), old in zip(figures, base, strict=True))
     else:
