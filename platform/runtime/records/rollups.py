@@ -7,6 +7,10 @@ rollups recomputed with one aggregate query per rollup, then its formulas; a par
 passes the change on to its own parents. A follow-up is a `max` over the matching children that
 only ever raises the stored value: the field keeps what a person typed, or a later follow-up,
 when the children's latest moment is older (an older visit, a deleted one, a planned one).
+
+`over_rows` computes a parent's roll-ups from child rows in hand instead (a form's lines as typed,
+before saving), with the same definitions and `aggregate`, so what a form shows live is what the
+refresh stores on save.
 """
 from __future__ import annotations
 

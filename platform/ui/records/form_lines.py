@@ -5,6 +5,8 @@ A grid's inputs are named `{grid}-{row}-{field}` (`g0-2-quantity`), with `{grid}
 an existing line, `{grid}-rows` for the row count and `{grid}-removed` for each existing line the
 user took out. Each row is drafted through the same rules the save applies (defaults, formulas,
 checks), so its formula cells follow the input on every form-state redraw, as the parent's do.
+The parent's roll-ups over a grid are computed from those drafts (`rolled`, with the roll-ups' own
+definitions), so its totals, and the formulas and conditions reading them, follow the rows too.
 """
 from __future__ import annotations
 
