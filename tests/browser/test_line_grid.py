@@ -1,6 +1,7 @@
 """A quote's lines typed into its form with the keyboard, in Chromium: "New quote" from an order's
 page comes prefilled with the order and its customer, Tab moves from cell to cell, a line's amount
-follows its input before saving, Enter adds a line, one Save writes the quote and its lines and
+follows its input before saving, and so do the quote's total and discount (the approval section
+showing while a line's discount is over the threshold), Enter adds a line, one Save writes the quote and its lines and
 returns to the order; the quote's page shows the lines read-only, and a line removed on the edit
 form is gone with the total moved."""
 from __future__ import annotations
@@ -36,6 +37,20 @@ def test_quote_lines_typed_with_the_keyboard(page, server):
     type_cells(page, "Controller", "2", "60000", "10")
     page.keyboard.press("Tab")  # the change travels: the row's amount is computed before saving
     expect(page.locator("#g0-0 td[data-field=amount]")).to_contain_text("108,000")
+    # the quote's own figures follow the unsaved line; a discount over the threshold shows the
+    # approval section at once, and taking it back hides it again
+    expect(page.locator("#f-total")).to_contain_text("108,000")
+    expect(page.locator("#f-line_count")).to_have_text("1")
+    expect(page.locator("#field-needs_approval")).to_be_hidden()
+    page.fill("#g0-0-discount", "20")
+    page.keyboard.press("Tab")
+    expect(page.locator("#f-discount_pct")).to_contain_text("20")
+    expect(page.locator("#f-total")).to_contain_text("96,000")
+    expect(page.locator("#field-needs_approval")).to_be_visible()
+    page.fill("#g0-0-discount", "10")
+    page.keyboard.press("Tab")
+    expect(page.locator("#f-total")).to_contain_text("108,000")
+    expect(page.locator("#field-needs_approval")).to_be_hidden()
     page.locator("#g0-0-discount").focus()
     page.keyboard.press("Enter")  # a new line, and the focus in its first cell
     expect(page.locator("#g0-1-product")).to_be_focused()

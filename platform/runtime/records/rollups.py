@@ -7,6 +7,10 @@ rollups recomputed with one aggregate query per rollup, then its formulas; a par
 passes the change on to its own parents. A follow-up is a `max` over the matching children that
 only ever raises the stored value: the field keeps what a person typed, or a later follow-up,
 when the children's latest moment is older (an older visit, a deleted one, a planned one).
+
+`over_rows` computes a parent's roll-ups from child rows in hand instead (a form's lines as typed,
+before saving), with the same definitions and `aggregate`, so what a form shows live is what the
+refresh stores on save.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Blueprint, Entity, Field, Rollup
+from atrium.runtime.records.coercion import CoercionError, coerce
 from atrium.runtime.records.evaluation import SYSTEM
 from atrium.runtime.records.expression_sql import NotCompilable, compile_condition
 from atrium.runtime.schema.bulk_statements import execute_many
@@ -171,25 +176,46 @@ class Rollups:
 
     def _aggregate_in_python(self, connection: Connection, rollup: Rollup, ids: list[int]) -> dict[int, Any]:
         assert rollup.where is not None  # a rollup whose condition has no SQL form
-        groups: dict[int, list[Any]] = defaultdict(list)
-        evaluator = self.service.rules.evaluator.bind(rollup.entity, SYSTEM)
+        groups: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
         for row in self.service.read_where(connection, rollup.entity, rollup.via, ids):
+            groups[row[rollup.via]].append(row)
+        keep = self.keeps(rollup)
+        found = {parent: aggregate(rollup, rows, keep) for parent, rows in groups.items()}
+        return {parent: value for parent, value in found.items() if value is not None}
+
+    def keeps(self, rollup: Rollup) -> Callable[[Mapping[str, Any]], bool]:
+        """Whether a child row counts for `rollup` (its `where`, as the system evaluates it)."""
+        if rollup.where is None:
+            return lambda row: True
+        where = rollup.where
+        evaluator = self.service.rules.evaluator.bind(rollup.entity, SYSTEM)
+
+        def keep(row: Mapping[str, Any]) -> bool:
             try:
-                keep = bool(evaluator.evaluate(rollup.where, row))
+                return bool(evaluator.evaluate(where, row))
             except Exception:  # an expression failing on one child leaves that child out
-                keep = False
-            if keep:
-                groups[row[rollup.via]].append(row.get(rollup.field) if rollup.field != "id" else row["id"])
-        result: dict[int, Any] = {}
-        for parent, items in groups.items():
-            present = [item for item in items if item is not None]
-            if rollup.function == "count":
-                result[parent] = len(present)
-            elif present:
-                aggregates: dict[str, Callable[[list[Any]], Any]] = {"sum": sum, "min": min, "max": max,
-                                                                     "avg": lambda xs: sum(xs) / len(xs)}
-                result[parent] = aggregates[rollup.function](present)
-        return result
+                return False
+        return keep
+
+    def over_rows(self, parent: Entity, child: str, via: str,
+                  rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+        """The parent's roll-ups over `child` rows linked by `via`, computed from these rows (say
+        the lines of a form as typed, not saved) with the same definitions the refresh stores:
+        each roll-up's function and `where`, an empty count or sum 0, values as the field stores
+        them. A row without an id yet (a new line) counts as one."""
+        rows = list(rows)
+        values: dict[str, Any] = {}
+        timezone = self.blueprint.timezone
+        for reader in self.of_parent.get(parent.name, ()):
+            rollup = reader.rollup
+            if reader.forward_only or rollup.entity != child or rollup.via != via:
+                continue
+            value = self._coerce_empty(reader.field, aggregate(rollup, rows, self.keeps(rollup), new_ids=True))
+            try:
+                values[reader.field.name] = None if value is None else coerce(reader.field, value, timezone)
+            except CoercionError:
+                values[reader.field.name] = None
+        return values
 
     def _sql_functions(self, entity: str) -> dict[str, Callable[[sa.ColumnElement], sa.ColumnElement]]:
         pipeline = self.blueprint.pipeline_for(entity)
@@ -197,6 +223,33 @@ class Rollups:
             return {}
         open_stages = [s.name for s in pipeline.stages if s.is_open]
         return {"is_open": lambda column: column.in_(open_stages)}
+
+
+def aggregate(rollup: Rollup, rows: Iterable[Mapping[str, Any]], keep: Callable[[Mapping[str, Any]], bool],
+              new_ids: bool = False) -> Any:
+    """One roll-up's value over child rows in Python, as SQL aggregates them: empty values are
+    left out; None when nothing is left (a count: 0). With `new_ids`, a row without an id (not
+    saved yet) still counts for `count: id`."""
+    present = []
+    for row in rows:
+        if not keep(row):
+            continue
+        value = row.get(rollup.field)
+        if rollup.field == "id" and value is None and new_ids:
+            value = 0
+        if value is not None:
+            present.append(value)
+    if rollup.function == "count":
+        return len(present)
+    if not present:
+        return None
+    if rollup.function == "sum":
+        return sum(present)
+    if rollup.function == "min":
+        return min(present)
+    if rollup.function == "max":
+        return max(present)
+    return sum(present) / len(present)  # avg
 
 
 def latest(stored: Any, found: Any) -> Any:

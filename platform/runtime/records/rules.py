@@ -130,7 +130,8 @@ class RecordRules:
 
     def prepare(self, entity: Entity, current: Mapping[str, Any] | None, changes: Mapping[str, Any],
                 actor: Actor, plan: RulePlan | None = None,
-                linked: LinkedRead | None = None) -> tuple[dict[str, Any], Errors]:
+                linked: LinkedRead | None = None,
+                rolled: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Errors]:
         """The record as it would be stored after `changes`, and every error found.
 
         With a `plan` (changes to an existing record), only the rules the changed fields can
@@ -138,6 +139,8 @@ class RecordRules:
         record's unrelated fields, and does not pay for rules it cannot affect.
         With `linked` (the write's reader of linked records), rules read dotted paths; without
         it (a record checked on its own) a path reads None.
+        With `rolled`, roll-up fields take these values instead of the stored ones (the roll-ups
+        over a form's lines as typed): the formulas and rules read them as if saved.
         """
         locale = actor.locale
         errors: Errors = {}
@@ -166,6 +169,9 @@ class RecordRules:
                          if is_empty(changes.get(name))] if follows is not None else []
             if follows is not None and defaulted:
                 follows.fill(entity, [record])  # a default filled a link the rules follow
+        if rolled:
+            record.update({name: value for name, value in rolled.items()
+                           if name in rules.by_name and rules.by_name[name][0].rollup is not None})
         apply_stage_stamps(entity, current, record, changes, self.evaluator.local_now())
         if current is None or plan is None:
             plan = None

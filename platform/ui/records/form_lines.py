@@ -5,6 +5,8 @@ A grid's inputs are named `{grid}-{row}-{field}` (`g0-2-quantity`), with `{grid}
 an existing line, `{grid}-rows` for the row count and `{grid}-removed` for each existing line the
 user took out. Each row is drafted through the same rules the save applies (defaults, formulas,
 checks), so its formula cells follow the input on every form-state redraw, as the parent's do.
+The parent's roll-ups over a grid are computed from those drafts (`rolled`, with the roll-ups' own
+definitions), so its totals, and the formulas and conditions reading them, follow the rows too.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sqlalchemy.engine import Connection
 from atrium.metadata.model import Field, LineGrid
 from atrium.runtime.access.line_saves import GridChanges, LineChange, RowErrors
 from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.records.rules import Errors
 from atrium.ui.records.form_model import input_value
 from atrium.ui.web.page_tools import Kit
 from atrium.ui.web.present import EMPTY, Shown
@@ -41,6 +44,7 @@ class GridInput:
     grid: LineGrid
     rows: list[PostedRow]
     removed: list[int] = dataclass_field(default_factory=list)
+    drafted: list[tuple[dict[str, Any], Errors]] | None = None  # each row as it would be saved (FormLines.drafts)
 
 
 @dataclass
@@ -189,27 +193,61 @@ class FormLines:
 
     # --- the tables ---------------------------------------------------------------------------
 
+    def drafts(self, connection: Connection, grid_input: GridInput,
+               stored: Mapping[int, Mapping[str, Any]] | None = None) -> list[tuple[dict[str, Any], Errors]]:
+        """Each row as the save would leave it (its defaults, including those read from a linked
+        record such as a product's price, its formulas) and the rules' messages; worked out once
+        per submission."""
+        if grid_input.drafted is not None:
+            return grid_input.drafted
+        grid = grid_input.grid
+        child = self.kit.blueprint.entities[grid.entity]
+        if stored is None:
+            stored = {line["id"]: line for line in self.stored(connection, grid)}
+        rules = self.kit.site.records.rules
+        linked = self.kit.site.records.linked_values.reader(connection)
+        drafts = []
+        for row in grid_input.rows:
+            line = stored.get(row.id) if row.id is not None else None
+            base = ({f.name: None for f in child} | dict(line)) if line is not None else None
+            changes = self.changes_of(row)
+            if base is None:
+                changes[grid.via] = self.parent_id
+            record, found = rules.prepare(child, base, changes, self.kit.actor, linked=linked)
+            found.pop(grid.via, None)  # a new parent's lines are linked when it is saved
+            drafts.append((record, found))
+        grid_input.drafted = drafts
+        return drafts
+
+    def rolled(self, connection: Connection, inputs: Sequence[GridInput]) -> dict[str, Any]:
+        """The parent's roll-ups over its grids' lines as typed: rows added, changed and taken
+        out count as the save would leave them, with the roll-ups' own definitions
+        (Rollups.over_rows); a line of the parent the grid does not hold (one this role may not
+        read) counts as stored."""
+        values: dict[str, Any] = {}
+        records = self.kit.site.records
+        for grid_input in inputs:
+            grid = grid_input.grid
+            rows = [record for record, _ in self.drafts(connection, grid_input)]
+            if self.parent_id is not None:
+                held = {row.id for row in grid_input.rows if row.id is not None} | set(grid_input.removed)
+                rows += [line for line in records.read_where(connection, grid.entity, grid.via, [self.parent_id])
+                         if line["id"] not in held]
+            values.update(records.rollups.over_rows(self.kit.entity, grid.entity, grid.via, rows))
+        return values
+
     def tables(self, connection: Connection, inputs: Sequence[GridInput], errors: Mapping[str, RowErrors],
                users: list[tuple[int, str]], saving: bool) -> list[Table]:
         """The grids to show; `errors` by grid and row (from a save, or the drafts' own when
         `saving` is False: then only cells holding a value show their messages)."""
         result = []
-        rules = self.kit.site.records.rules
         presenter = self.kit.presenter
         for g, grid_input in enumerate(inputs):
             grid = grid_input.grid
             child = self.kit.blueprint.entities[grid.entity]
             columns = self.columns(grid)
             stored = {line["id"]: line for line in self.stored(connection, grid)}
-            drafts = []
-            for row in grid_input.rows:
-                base = ({f.name: None for f in child} | stored[row.id]) if row.id in stored else None
-                changes = self.changes_of(row)
-                if base is None:
-                    changes[grid.via] = self.parent_id
-                record, found = rules.prepare(child, base, changes, self.kit.actor)
-                found.pop(grid.via, None)  # a new parent's lines are linked when it is saved
-                drafts.append((record, found))
+            drafts = self.drafts(connection, grid_input, stored)
             lookups = presenter.load(connection, grid.entity, [d[0] for d in drafts], columns)
             rows = []
             for r, (row, (record, found)) in enumerate(zip(grid_input.rows, drafts, strict=True)):

@@ -88,6 +88,9 @@ class FormModel:
                        and not f.computed and f.name in self.names}
         self.drivers = self._drivers()
         self.owner_choices: list[tuple[int, str]] | None = None  # set when the role's reach is limited
+        # the record's roll-ups over its line grids as typed (FormLines.rolled): the draft reads
+        # them instead of the stored ones, so its formulas and conditions follow the lines live
+        self.rolled: dict[str, Any] = {}
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -138,7 +141,8 @@ class FormModel:
         records = self.kit.site.records
         with self.kit.site.engine.connect() as connection:
             record, errors = self.rules.prepare(self.entity, base, changes, self.kit.actor,
-                                                linked=records.linked_values.reader(connection))
+                                                linked=records.linked_values.reader(connection),
+                                                rolled=self.rolled or None)
             # the form's own conditions (visible_when, required_when) read the linked values too
             conditions = ([v for _, v, _, _ in self.layout] + [f.required_when for f in self.entity]
                           + [f.visible_when for f in self.entity])

@@ -68,6 +68,8 @@ class FormPage:
             if self.lines.grids:
                 self.line_inputs = self.lines.read(form, resolver(self.kit, connection))
                 self.line_errors = self.lines.input_errors(self.line_inputs)
+                # the record's roll-ups over its lines as typed: its formulas and conditions follow
+                self.model.rolled = self.lines.rolled(connection, self.line_inputs)
         self.back = self.return_field(str(form.get("_return", "")))
         record, errors = self.model.draft_record(draft.changes)
         hidden = self.model.hidden_by_sections(record)
@@ -254,7 +256,8 @@ def _conflict(request: Request, page: FormPage, draft: Draft, theirs: dict[str, 
     user's input, and carry their version so saving again re-applies the user's values."""
     kit = page.kit
     full = {f.name: None for f in kit.entity} | theirs
-    mine, _ = kit.site.records.rules.prepare(kit.entity, full, draft.changes, kit.actor)
+    mine, _ = kit.site.records.rules.prepare(kit.entity, full, draft.changes, kit.actor,
+                                             rolled=page.model.rolled or None)
     with kit.site.engine.connect() as connection:
         lookups = kit.presenter.load(connection, kit.entity_name, [theirs, mine], list(draft.changes))
     rows = []
@@ -263,9 +266,9 @@ def _conflict(request: Request, page: FormPage, draft: Draft, theirs: dict[str, 
             field = kit.entity.fields[name]
             rows.append((kit.presenter.text(field.label), kit.presenter.show(field, theirs.get(name), lookups),
                          kit.presenter.show(field, mine.get(name), lookups)))
-    lines = page.line_inputs
+    lines, rolled = page.line_inputs, page.model.rolled
     page = FormPage(kit, page.record_id, theirs)
-    page.line_inputs = lines
+    page.line_inputs, page.model.rolled = lines, rolled
     context = page.context(mine, draft.raw, {}, draft.titles, version=theirs["version"], conflict=rows)
     return page.page(request, context, 409)
 

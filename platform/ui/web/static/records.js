@@ -92,6 +92,30 @@
         if (given && input !== document.activeElement && !input.value && given.value) input.value = given.value;
       });
     });
+    // The record's own figures that follow its lines (roll-ups, the formulas and conditions
+    // reading them): each section's visibility, each field's visibility, required marker, shown
+    // value (a read-only field) and messages. The inputs keep what the user typed.
+    var body = table.closest("#form-body");
+    if (!body) return;
+    var fresh = doc.querySelectorAll("#form-body > fieldset.section:not(.line-grid)");
+    body.querySelectorAll(":scope > fieldset.section:not(.line-grid)").forEach(function (section, i) {
+      var next = fresh[i];
+      if (!next) return;
+      section.hidden = next.hidden;
+      section.disabled = next.disabled;
+    });
+    body.querySelectorAll(":scope > fieldset.section:not(.line-grid) .field[id]").forEach(function (field) {
+      var next = doc.getElementById(field.id);
+      if (!next) return;
+      field.className = next.className;
+      field.hidden = next.hidden;
+      var label = field.querySelector(":scope > label"), nextLabel = next.querySelector(":scope > label");
+      if (label && nextLabel) label.replaceChildren.apply(label, Array.from(nextLabel.childNodes));
+      var shown = field.querySelector(":scope > .readonly"), nextShown = next.querySelector(":scope > .readonly");
+      if (shown && nextShown) shown.replaceChildren.apply(shown, Array.from(nextShown.childNodes));
+      var said = field.querySelector(":scope > .messages"), nextSaid = next.querySelector(":scope > .messages");
+      if (said && nextSaid) said.replaceWith(nextSaid);
+    });
   });
 
   document.addEventListener("htmx:afterSettle", function () {
