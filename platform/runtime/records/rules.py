@@ -130,7 +130,8 @@ def batch_rules(entity: Entity, rules: EntityRules, reads_links: bool) -> BatchR
     set_later = {field.name for field, _ in rules.filled} | {f.name for f in entity.stamped_fields}
     if entity.stage_field is not None:
         set_later.add(entity.stage_field.name)
-    columns, rows = [], []
+    columns: list[tuple[Field, int | None, bool]] = []
+    rows: list[tuple[Field, int | None, bool]] = []
     for checked in rules.checked:
         field = checked[0]
         simple = field.visible_when is None and field.required_when is None and field.name not in set_later
@@ -217,8 +218,9 @@ class RecordRules:
             if not _column_holds(field, limit, bounded, columns.get(field.name, empty)):
                 return None
         blank = rules.blank
-        records = []
-        for values in zip(*(columns[name] for name in given), strict=True) if given else ((),) * count:
+        records: list[dict[str, Any]] = []
+        given_values: Any = zip(*(columns[name] for name in given), strict=True) if given else [()] * count
+        for values in given_values:
             record = dict(blank)
             record.update(zip(given, values, strict=True))
             records.append(record)
