@@ -17,7 +17,8 @@ SAMPLES = [None, "", "  ", " text ", "a\x00b", 0, 1, -1, 2 ** 63, True, False, 1
            "12", " 3,400 ", "1e3", "¥1,234.567", "50%", "2026-03-01", "2026/03/01", "2026-03-01T08:30:00",
            "2026-03-01T08:30:00Z", dt.date(2026, 3, 1), dt.datetime(2026, 3, 1, 8, 30), "yes", "否",
            "a@b.co", "https://example.com/x", "+86 138 0013 8000", "won", "price", "key_account",
-           ["key_account"], "1,2", {"lat": 31.2, "lng": 121.5}, "nonsense"]
+           ["key_account"], "1,2", {"lat": 31.2, "lng": 121.5}, "nonsense", " 1,234.565 ", "-0.001", "1e12", "USD 12.5",
+           "9999999999999.995", "99999.99995", "NaN", "-inf", "1e999999999", "12.5%", " 7 % "]
 
 
 def single(field, values, timezone):

@@ -317,14 +317,43 @@ def coerce_column(field: Field, values: list[Any], timezone: str = "UTC") -> lis
                 append(single(field, value, timezone))
         return coerced
     memo: dict[str, Any] = {}  # every result here is immutable (text, numbers, dates, booleans)
+    decimal = _plain_decimal(kind)
     for value in values:
         if type(value) is str:
             result = memo.get(value, _MISSING)
             if result is _MISSING:
-                result = memo[value] = single(field, value, timezone)
+                result = decimal(value) if decimal is not None else _MISSING
+                if result is _MISSING:  # not a plain amount (or not a decimal field): the coercer says
+                    result = single(field, value, timezone)
+                memo[value] = result
             append(result)
         elif value is None:
             append(None)
         else:
             append(single(field, value, timezone))
     return coerced
+
+
+def _plain_decimal(kind: str) -> Any:
+    """For money and percent, what turns a plain amount string into its stored value as
+    `_as_decimal` does, its bounds worked out once; `_MISSING` for anything else (empty, a percent
+    sign, out of bounds, not a number), which the field's coercer then handles or refuses."""
+    if kind != "money" and kind != "percent":
+        return None
+    limit, step = LIMITS[kind]
+    edge = limit - step / 2
+    noise = MONEY_NOISE.sub
+
+    def plain(value: str) -> Any:
+        text = value.strip()
+        if not text or text.endswith("%"):
+            return _MISSING
+        try:
+            number = Decimal(noise("", text))
+        except InvalidOperation:
+            return _MISSING
+        if not number.is_finite() or number.copy_abs() >= edge:
+            return _MISSING
+        number = number.quantize(step, rounding=ROUND_HALF_UP)
+        return number.copy_abs() if number.is_zero() else number
+    return plain
