@@ -283,3 +283,77 @@ _COERCERS: dict[str, Any] = {
     "date": _skipping_empty(_date),
     "datetime": _as_datetime,
 }
+
+_TEXT_KINDS = frozenset({"text", "textarea", "stage", "autonumber"})
+_INTEGER_KINDS = frozenset({"integer", "reference", "user"})
+_MISSING = object()
+
+
+def coerce_column(field: Field, values: list[Any], timezone: str = "UTC") -> list[Any]:
+    """`coerce` of each of one field's values over a batch, the same values: the coercer looked up
+    once, plain text and integers checked inline, each distinct string of other types coerced once
+    (a batch repeats its statuses, dates, owners and amounts). Raises CoercionError like `coerce`."""
+    kind = field.type
+    single = _COERCERS.get(kind, _unknown)
+    if kind == "multiselect" or kind == "location":  # their values are lists and dicts: one each
+        return [single(field, value, timezone) for value in values]
+    coerced: list[Any] = []
+    append = coerced.append
+    if kind in _TEXT_KINDS:
+        for value in values:
+            if type(value) is str:
+                text = value.strip()
+                if "\x00" in text:  # as _text: PostgreSQL cannot store it
+                    raise CoercionError("not_text")
+                append(text or None)
+            else:
+                append(single(field, value, timezone))
+        return coerced
+    if kind in _INTEGER_KINDS:
+        for value in values:
+            if type(value) is int and -INTEGER_LIMIT <= value < INTEGER_LIMIT:
+                append(value)
+            else:
+                append(single(field, value, timezone))
+        return coerced
+    memo: dict[str, Any] = {}  # every result here is immutable (text, numbers, dates, booleans)
+    decimal = _plain_decimal(kind)
+    for value in values:
+        if type(value) is str:
+            result = memo.get(value, _MISSING)
+            if result is _MISSING:
+                result = decimal(value) if decimal is not None else _MISSING
+                if result is _MISSING:  # not a plain amount (or not a decimal field): the coercer says
+                    result = single(field, value, timezone)
+                memo[value] = result
+            append(result)
+        elif value is None:
+            append(None)
+        else:
+            append(single(field, value, timezone))
+    return coerced
+
+
+def _plain_decimal(kind: str) -> Any:
+    """For money and percent, what turns a plain amount string into its stored value as
+    `_as_decimal` does, its bounds worked out once; `_MISSING` for anything else (empty, a percent
+    sign, out of bounds, not a number), which the field's coercer then handles or refuses."""
+    if kind != "money" and kind != "percent":
+        return None
+    limit, step = LIMITS[kind]
+    edge = limit - step / 2
+    noise = MONEY_NOISE.sub
+
+    def plain(value: str) -> Any:
+        text = value.strip()
+        if not text or text.endswith("%"):
+            return _MISSING
+        try:
+            number = Decimal(noise("", text))
+        except InvalidOperation:
+            return _MISSING
+        if not number.is_finite() or number.copy_abs() >= edge:
+            return _MISSING
+        number = number.quantize(step, rounding=ROUND_HALF_UP)
+        return number.copy_abs() if number.is_zero() else number
+    return plain

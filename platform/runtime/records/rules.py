@@ -6,12 +6,12 @@ paths apply exactly the same rules; database checks (unique, references) live in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import AbstractSet, Any, Mapping
+from typing import AbstractSet, Any, Mapping, Sequence
 
 from atrium.metadata.expressions import PREVIOUS, Expression, ExpressionError
 from atrium.metadata.model import Blueprint, Check, Entity, Field
 from atrium.runtime.automation.messages import message
-from atrium.runtime.records.coercion import CoercionError, coerce, is_empty
+from atrium.runtime.records.coercion import CoercionError, coerce, coerce_column, is_empty
 from atrium.runtime.records.evaluation import SYSTEM, Actor, RecordEvaluator
 from atrium.runtime.records.linked_values import LinkedRead
 from atrium.runtime.records.stage_stamps import apply_stage_stamps
@@ -109,12 +109,135 @@ def entity_rules(entity: Entity) -> EntityRules:
                       for f in entity if not f.computed))
 
 
+# what a default may read and still be one value for every record of a batch
+BATCH_CONSTANT = frozenset({"today", "current_user", "current_role"})
+
+
+@dataclass(frozen=True)
+class BatchRules:
+    """How `prepare_batch` splits an entity's rules: the field checks it does as column passes
+    (fields no condition, default, stamp or stage rule touches: their stored value is the given
+    one), the checks left to each record, the defaults it evaluates once per batch, and whether a
+    record needs anything after its coercion at all."""
+
+    columns: tuple[tuple[Field, int | None, bool], ...]
+    rows: tuple[tuple[Field, int | None, bool], ...]
+    constant_defaults: tuple[Field, ...]
+    coerced_only: bool
+
+
+def batch_rules(entity: Entity, rules: EntityRules, reads_links: bool) -> BatchRules:
+    set_later = {field.name for field, _ in rules.filled} | {f.name for f in entity.stamped_fields}
+    if entity.stage_field is not None:
+        set_later.add(entity.stage_field.name)
+    columns: list[tuple[Field, int | None, bool]] = []
+    rows: list[tuple[Field, int | None, bool]] = []
+    for checked in rules.checked:
+        field = checked[0]
+        simple = field.visible_when is None and field.required_when is None and field.name not in set_later
+        (columns if simple else rows).append(checked)
+    constant = tuple(field for field, zeroed in rules.filled if not zeroed and field.default is not None
+                     and field.default.names <= BATCH_CONSTANT)
+    coerced_only = (not rules.filled and entity.stage_field is None and not entity.formula_order
+                    and not entity.checks and not rows and not reads_links)
+    return BatchRules(tuple(columns), tuple(rows), constant, coerced_only)
+
+
+def _column_holds(field: Field, limit: int | None, bounded: bool, values: Sequence[Any]) -> bool:
+    """True if no value of the column breaks the field's own rules (required, text limit, numeric
+    bounds) as `_validate` checks them; False sends the batch row by row, to name the error."""
+    required = field.required
+    low, high = field.min, field.max
+    for value in values:
+        if value is None:
+            if required:
+                return False
+            continue
+        kind = type(value)
+        if kind is str:
+            if (limit and len(value) > limit) or value.strip() == "":
+                return False
+        elif kind is list:
+            if not value:
+                return False
+        elif bounded:
+            if isinstance(value, str) or (low is not None and value < low) or (high is not None and value > high):
+                return False
+    return True
+
+
 class RecordRules:
     def __init__(self, blueprint: Blueprint, evaluator: RecordEvaluator):
         self.blueprint = blueprint
         self.evaluator = evaluator
         self._plans: dict[tuple[str, frozenset[str]], RulePlan] = {}
         self._entities: dict[str, EntityRules] = {}
+        self._batches: dict[tuple[str, bool], BatchRules] = {}
+
+    def prepare_batch(self, entity: Entity, rows: Sequence[Mapping[str, Any]], actor: Actor,
+                      linked: LinkedRead | None = None) -> list[dict[str, Any]] | None:
+        """The new records `prepare` makes of `rows`, each the same, worked out column-wise where
+        it can: each given field's values coerced in one pass (`coerce_column`), the defaults
+        that are one value for the batch evaluated once, the clock read once for the stage stamps,
+        the checks of fields no rule conditions done as column passes, and for each record only
+        what is left (linked values, other defaults, stamps, formulas, conditional rules, checks).
+
+        None when any row is in error or the rows do not give the same fields: the caller then
+        prepares row by row, which finds and names the first bad row exactly as before."""
+        if not rows:
+            return []
+        keys = rows[0].keys()
+        if any(row.keys() != keys for row in rows):
+            return None
+        rules = self.of_entity(entity)
+        reads_links = linked is not None and linked.values.reads_links(entity.name)
+        batch = self._batches.get((entity.name, reads_links))
+        if batch is None:
+            batch = self._batches[(entity.name, reads_links)] = batch_rules(entity, rules, reads_links)
+        timezone = self.blueprint.timezone
+        given: list[str] = []
+        columns: dict[str, list[Any]] = {}
+        for name in keys:
+            found = rules.by_name.get(name)
+            if found is None:
+                return None
+            field, computed = found
+            values = [row[name] for row in rows]
+            if computed:
+                if not all(is_empty(value) for value in values):
+                    return None
+                continue
+            try:
+                columns[name] = coerce_column(field, values, timezone)
+            except CoercionError:
+                return None
+            given.append(name)
+        count = len(rows)
+        empty: list[Any] = [None] * count
+        for field, limit, bounded in batch.columns:
+            if not _column_holds(field, limit, bounded, columns.get(field.name, empty)):
+                return None
+        blank = rules.blank
+        records: list[dict[str, Any]] = []
+        given_values: Any = zip(*(columns[name] for name in given), strict=True) if given else [()] * count
+        for values in given_values:
+            record = dict(blank)
+            record.update(zip(given, values, strict=True))
+            records.append(record)
+        if batch.coerced_only:
+            return records
+        evaluator = self.evaluator.bind(entity.name, actor)
+        defaults = {field.name: self.default_value(field, blank, evaluator) for field in batch.constant_defaults}
+        if any(isinstance(value, list | dict) for value in defaults.values()):
+            defaults = {}  # a value records could change: one each
+        now = self.evaluator.local_now()
+        for record, row in zip(records, rows, strict=True):
+            errors: Errors = {}
+            self._complete(entity, None, record, row, errors, actor, evaluator, None, linked, now,
+                           defaults, batch.rows)
+            if errors:
+                return None
+        return records
 
     def of_entity(self, entity: Entity) -> EntityRules:
         found = self._entities.get(entity.name)
@@ -144,7 +267,6 @@ class RecordRules:
         """
         locale = actor.locale
         errors: Errors = {}
-        evaluator = self.evaluator.bind(entity.name, actor)  # this call's own: threads share the rules
         rules = self.of_entity(entity)
         record: dict[str, Any] = dict(current) if current is not None else dict(rules.blank)
         timezone = self.blueprint.timezone
@@ -160,19 +282,34 @@ class RecordRules:
                     record[name] = coerce(field, value, timezone)
                 except CoercionError as error:
                     add_error(errors, name, message(error.key, locale, **error.params))
+        evaluator = self.evaluator.bind(entity.name, actor)  # this call's own: threads share the rules
+        self._complete(entity, current, record, changes, errors, actor, evaluator, plan, linked,
+                       self.evaluator.local_now(), None, None, rolled)
+        return record, errors
+
+    def _complete(self, entity: Entity, current: Mapping[str, Any] | None, record: dict[str, Any],
+                  changes: Mapping[str, Any], errors: Errors, actor: Actor, evaluator: RecordEvaluator,
+                  plan: RulePlan | None, linked: LinkedRead | None, now: Any,
+                  defaults: Mapping[str, Any] | None, checked: Any,
+                  rolled: Mapping[str, Any] | None = None) -> None:
+        """What `prepare` does after coercing the given values: linked values, defaults, stage
+        stamps, formulas and validation, errors added to `errors`. A batch (`prepare_batch`)
+        passes the defaults it worked out once and the field checks it has done column-wise."""
+        locale = actor.locale
         follows = linked if linked is not None and linked.values.reads_links(entity.name) else None
         if follows is not None:
             follows.fill(entity, [record])
         if current is None:
-            self._apply_defaults(entity, record, changes, evaluator)
+            self._apply_defaults(entity, record, changes, evaluator, defaults)
             defaulted = [name for name in follows.values.first_steps(entity.name)
                          if is_empty(changes.get(name))] if follows is not None else []
             if follows is not None and defaulted:
                 follows.fill(entity, [record])  # a default filled a link the rules follow
         if rolled:
+            by_name = self.of_entity(entity).by_name
             record.update({name: value for name, value in rolled.items()
-                           if name in rules.by_name and rules.by_name[name][0].rollup is not None})
-        apply_stage_stamps(entity, current, record, changes, self.evaluator.local_now())
+                           if name in by_name and by_name[name][0].rollup is not None})
+        apply_stage_stamps(entity, current, record, changes, now)
         if current is None or plan is None:
             plan = None
         self._compute_formulas(entity, record, plan.formulas if plan else entity.formula_order, evaluator)
@@ -182,7 +319,7 @@ class RecordRules:
         if current is not None:  # what checks read through previous(field)
             record[PREVIOUS] = current
         try:
-            self._validate(entity, current, record, found, locale, plan, evaluator)
+            self._validate(entity, current, record, found, locale, plan, evaluator, checked)
         finally:
             record.pop(PREVIOUS, None)
         for name, texts in found.items():
@@ -191,24 +328,29 @@ class RecordRules:
         if follows is not None:  # the linked values were the rules' to read, not the record's
             for key in [key for key in record if "." in key]:
                 del record[key]
-        return record, errors
 
     def _apply_defaults(self, entity: Entity, record: dict, changes: Mapping[str, Any],
-                        evaluator: RecordEvaluator) -> None:
+                        evaluator: RecordEvaluator, defaults: Mapping[str, Any] | None = None) -> None:
         for field, zeroed in self.of_entity(entity).filled:
             if zeroed:
                 record[field.name] = 0  # nothing links to a new record yet
             elif field.default is not None and is_empty(changes.get(field.name)):
-                try:
-                    record[field.name] = coerce(field, evaluator.evaluate(field.default, record),
-                                                self.blueprint.timezone)
-                except (ExpressionError, CoercionError):
-                    record[field.name] = None
+                if defaults is not None and field.name in defaults:  # worked out once for a batch
+                    record[field.name] = defaults[field.name]
+                    continue
+                record[field.name] = self.default_value(field, record, evaluator)
         stage = entity.stage_field
         if stage is not None and record.get(stage.name) is None:
             pipeline = self.blueprint.pipelines.get(stage.pipeline or "")
             if pipeline:  # a new record starts in the first stage
                 record[stage.name] = pipeline.stages[0].name
+
+    def default_value(self, field: Field, record: Mapping[str, Any], evaluator: RecordEvaluator) -> Any:
+        assert field.default is not None  # fields with a default only
+        try:
+            return coerce(field, evaluator.evaluate(field.default, record), self.blueprint.timezone)
+        except (ExpressionError, CoercionError):
+            return None
 
     def _compute_formulas(self, entity: Entity, record: dict, names: tuple[str, ...] | None = None,
                           evaluator: RecordEvaluator | None = None) -> None:
@@ -227,8 +369,9 @@ class RecordRules:
             return None
 
     def _validate(self, entity: Entity, current: Mapping[str, Any] | None, record: dict,
-                  errors: Errors, locale: str, plan: RulePlan | None, evaluator: RecordEvaluator) -> None:
-        checked = (self.of_entity(entity).checked if plan is None
+                  errors: Errors, locale: str, plan: RulePlan | None, evaluator: RecordEvaluator,
+                  fields: Any = None) -> None:
+        checked = (fields if fields is not None else self.of_entity(entity).checked if plan is None
                    else [(f, text_limit(f), True) for f in plan.fields if not f.computed])
         for field, limit, bounded in checked:
             value = record.get(field.name)

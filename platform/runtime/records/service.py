@@ -35,7 +35,7 @@ from atrium.runtime.records.rollups import Rollups
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
 from atrium.runtime.records.stage_analytics import LearnedProbabilities
 from atrium.runtime.records.updates import BulkUpdates
-from atrium.runtime.schema.bulk_statements import among_ids, execute_many
+from atrium.runtime.schema.bulk_statements import Same, among_ids, execute_columns, execute_many
 from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.schema.tables import (
     Tables,
@@ -228,12 +228,17 @@ class RecordService(BulkUpdates):
             while chunk := list(itertools.islice(given, batch_size)):
                 linked = self.linked_values.reader(conn)  # the records' links, read once per chunk
                 linked.warm(model, chunk)
-                for values in chunk:
-                    record, errors = self.rules.prepare(model, None, values, actor, linked=linked)
-                    if errors:
-                        raise ValidationFailed(errors, row=index if not audit_fields else None)
-                    batch.append(record)
-                    index += 1
+                # column-wise when every row is valid; row by row otherwise, to name the bad one
+                prepared = self.rules.prepare_batch(model, chunk, actor, linked) if len(chunk) > 1 else None
+                if prepared is not None:
+                    batch, index = prepared, index + len(prepared)
+                else:
+                    for values in chunk:
+                        record, errors = self.rules.prepare(model, None, values, actor, linked=linked)
+                        if errors:
+                            raise ValidationFailed(errors, row=index if not audit_fields else None)
+                        batch.append(record)
+                        index += 1
                 created += self._insert_batch(conn, model, table, batch, actor, index - len(batch), audit_fields)
                 batch = []
         return created
@@ -244,12 +249,24 @@ class RecordService(BulkUpdates):
 
         def insert(now: dt.datetime) -> list[tuple[None, dict[str, Any]]]:
             self._assign_autonumbers(conn, model, batch, now)
-            stored = []
             names = [f.name for f in model]
+            stamps = {"created_at": now, "updated_at": now, "created_by": actor.user_id,
+                      "updated_by": actor.user_id, "version": 1}
+            if conn.dialect.name == "sqlite" and self._special_fields(model).isdisjoint(names) and len(batch) > 1:
+                # every field in the column of its name: the parameters go column by column, what
+                # every row shares once (bulk_statements.execute_columns), no dict per row
+                first = max(conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0,
+                            highest_binned_id(conn, self.tables, model.name)) + 1
+                ids = list(range(first, first + len(batch)))
+                columns: dict[str, Any] = {name: [record.get(name) for record in batch] for name in names}
+                columns.update({name: Same(value) for name, value in stamps.items()}, id=ids)
+                execute_columns(conn, table.insert(), len(batch), columns)
+                return [(None, dict(record, id=record_id, **stamps))
+                        for record_id, record in zip(ids, batch, strict=True)]
+            stored = []
             for record in batch:
                 row = self.columns_of(model, {name: record.get(name) for name in names})
-                row.update(created_at=now, updated_at=now, created_by=actor.user_id,
-                           updated_by=actor.user_id, version=1)
+                row.update(stamps)
                 stored.append(row)
             if conn.dialect.name == "sqlite":
                 # The writer holds SQLite's lock, so the next ids are ours: giving them explicitly
