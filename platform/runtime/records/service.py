@@ -40,6 +40,7 @@ from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.schema.tables import (
     Tables,
     build_tables,
+    entered_column,
     location_columns,
     match_key_column,
     phone_key_column,
@@ -246,10 +247,12 @@ class RecordService(BulkUpdates):
             self._assign_autonumbers(conn, model, batch, now)
             stored = []
             names = [f.name for f in model]
+            # the entered-stage time a new record has (stage_tracking.py's insert trigger would write it otherwise)
+            entered = {entered_column(model.stage_field.name): now} if model.stage_field is not None else {}
             for record in batch:
                 row = self.columns_of(model, {name: record.get(name) for name in names})
                 row.update(created_at=now, updated_at=now, created_by=actor.user_id,
-                           updated_by=actor.user_id, version=1)
+                           updated_by=actor.user_id, version=1, **entered)
                 stored.append(row)
             if conn.dialect.name == "sqlite":
                 # The writer holds SQLite's lock, so the next ids are ours: giving them explicitly
