@@ -20,6 +20,7 @@ from report_kit import ENTITIES, NOW, PIPELINES, ROLES, TARGETS, ZONE, build_wor
 
 from atrium.cli import main
 from atrium.metadata import load_blueprint
+from atrium.metadata.problems import BlueprintError
 from atrium.runtime.access.secured import SecuredRecords
 from atrium.runtime.io.importer import Importer, ImportOptions, read_csv
 from atrium.runtime.query.lists import ListQuery
@@ -240,3 +241,12 @@ def test_recompute_rebuilds_it_and_a_changed_pipeline_gets_a_new_table(world, mo
     moved.records.update("deal", deal, {"stage": "demo"})  # the new stage, tracked by the new table's triggers
     assert_same_as_history(world, monkeypatch, moved)
     assert Reports(moved).run(world.actor("boss"), "funnel").rows[2]["deals"] == reached + 1
+
+
+def test_a_field_cannot_take_the_entered_stage_column(tmp_path):
+    deal = ENTITIES["deal"]
+    entities = {**ENTITIES, "deal": {**deal, "fields": {**deal["fields"], "stage_entered_at": {"type": "datetime"}}}}
+    write_blueprint(tmp_path, entities, PIPELINES, ROLES, timezone=ZONE, targets=TARGETS)
+    with pytest.raises(BlueprintError) as refused:
+        load_blueprint(tmp_path)
+    assert "keeps when a record entered its stage in the column stage_entered_at" in str(refused.value)
