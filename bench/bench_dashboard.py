@@ -112,7 +112,7 @@ TRACKING_START, TRACKING_END = "<!-- bench_stage_tracking:start -->", "<!-- benc
 STAGE_WIDGETS = re.compile(r"(?i)stalled|funnel|停滞|漏斗")
 
 
-def render_tracking(info: dict, data: dict, runs: dict, args, owned_by: dict, after: dict) -> str:
+def render_tracking(info: dict, data: dict, runs: dict, args, owned_by: dict, whole: dict) -> str:
     lines = [TRACKING_START, "## Stage tracking: stalled and funnel widgets (`bench/bench_dashboard.py --tracking`)",
              "",
              f"Run {dt.date.today().isoformat()} with `.venv/bin/python bench/bench_dashboard.py --tracking "
@@ -133,21 +133,21 @@ def render_tracking(info: dict, data: dict, runs: dict, args, owned_by: dict, af
                              f"{after['widgets'].get(title, 0):.1f} |")
         lines.append(f"| {database} | {person} | **whole cold load** | {before['cold_cpu']:.0f} | "
                      f"**{after['cold_cpu']:.0f}** |")
-    if after:
+    if whole:
         lines += ["", "The manager's whole dashboard (every widget, stage tracking in use), the same way as the role "
                   "dashboards section measures it: median CPU ms of this process; *after a write*: one order changed "
                   "through the records service first (its amount; every other round also its stage and owner), then "
                   "the dashboard loaded (the widgets reading orders compute afresh).", "",
                   "| database | cold load (CPU) | after an order write (CPU) | the write itself (CPU) | rounds |",
                   "|---|---:|---:|---:|---:|"]
-        for database, result in after.items():
+        for database, result in whole.items():
             lines.append(f"| {database} | **{result['cold_cpu']:.0f} ms** | **{result['after_cpu']:.0f} ms** | "
                          f"{result['write_cpu']:.1f} ms | {result['cold']['n']} |")
         lines += ["", "Where that cold load goes (median CPU ms per widget partial):", "",
-                  "| widget | " + " | ".join(after) + " |", "|---|" + "---:|" * len(after)]
-        first = next(iter(after.values()))["widgets"]
+                  "| widget | " + " | ".join(whole) + " |", "|---|" + "---:|" * len(whole)]
+        first = next(iter(whole.values()))["widgets"]
         for title in sorted(first, key=lambda t: -first[t]):
-            lines.append(f"| {title} | " + " | ".join(f"{r['widgets'].get(title, 0):.1f}" for r in after.values())
+            lines.append(f"| {title} | " + " | ".join(f"{r['widgets'].get(title, 0):.1f}" for r in whole.values())
                          + " |")
     lines += ["", "A funnel counting the records of the viewer's scope (the dashboards') sums the rows of the "
               "owners in scope in the aggregate by owner × furthest stage kept beside the tracking table "
@@ -316,15 +316,15 @@ def main() -> int:
     runs: dict = {}
     owned_by: dict = {}
     if args.tracking:
-        after: dict = {}
+        whole: dict = {}
         for name, url in urls.items():
             app, site = open_app(url)
             owned_by = {"sales rep": owned(site, "rep1"), "sales manager": team_owned(site)}
             if args.manager_rounds:
                 log(f"{name}, sales manager: {args.manager_rounds} cold, warm and after-write loads ...")
-                after[name] = asyncio.run(measure(app, site, "sales manager", args.manager_rounds))
-                log(f"  cold CPU {after[name]['cold_cpu']:.0f} ms, after an order write CPU "
-                    f"{after[name]['after_cpu']:.0f} ms, the write {after[name]['write_cpu']:.1f} ms")
+                whole[name] = asyncio.run(measure(app, site, "sales manager", args.manager_rounds))
+                log(f"  cold CPU {whole[name]['cold_cpu']:.0f} ms, after an order write CPU "
+                    f"{whole[name]['after_cpu']:.0f} ms, the write {whole[name]['write_cpu']:.1f} ms")
             for person in PEOPLE:
                 log(f"{name}, {person}: {args.rounds} cold loads from the history, then from stage tracking ...")
                 runs[(name, person)] = (asyncio.run(measure_tracking(app, person, args.rounds, True)),
@@ -332,7 +332,7 @@ def main() -> int:
                 for title, ms in runs[(name, person)][0]["widgets"].items():
                     log(f"    {ms:8.1f} -> {runs[(name, person)][1]['widgets'].get(title, 0):8.1f} ms CPU  {title}")
             site.engine.dispose()
-        section = render_tracking(info, data, runs, args, owned_by, after)
+        section = render_tracking(info, data, runs, args, owned_by, whole)
         if args.no_doc:
             print(section)
         else:
