@@ -272,7 +272,8 @@ def render(info: dict, data: dict, runs: dict, args, owned_by: dict, end_load: s
               "fields, a count and the sums its measures read, kept by the database's own row triggers in "
               "the writing transaction, so the team scope sums the team members' rows (a few thousand) "
               "instead of reading 900,000 orders. The funnel counts from the stage tracking aggregate (owner × "
-              "furthest stage), the stalled list from the stage tracking table (see the stage tracking section); "
+              "furthest stage), the stalled list from the entered-stage column the stage tracking keeps, walking the "
+              "expected-close index (see the stage tracking section); "
               "the other list widgets (overdue, the loss board) and the time series still read the base tables.",
               "", "The cache: per process, keyed by the metadata version, the widget's YAML (and its report's), "
               "the viewer, the filters, the language and the day, and valid while the change counters of the tables "

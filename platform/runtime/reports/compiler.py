@@ -26,6 +26,7 @@ from atrium.runtime.schema import preaggregates
 from atrium.runtime.schema.list_indexes import owner_column
 
 LIST_LIMIT = 1000  # rows of a list report when it sets no limit (the result says it was cut)
+WALKED_LIMIT = 500  # a longer list report (an export) sorts its rows: a window of 40 × its rows would not pay
 
 
 class ReportCompiler(ReportParts):
@@ -172,7 +173,7 @@ class ReportCompiler(ReportParts):
         planners take a stage index and sort every open order of the team to keep 50)."""
         keys = self.sort_keys(document)
         table = self.scope.tables[model.name]
-        if not keys or joins.base is not table or any(
+        if not keys or limit > WALKED_LIMIT or joins.base is not table or any(
                 name not in model.fields or model.fields[name].type in ("stage", "select", "multiselect", "location")
                 for name, _ in keys):
             return None
