@@ -106,6 +106,9 @@ def build_entity(source: Source, report: Report) -> Entity:
         elif name in LOGICAL:
             report.add(source, ["fields", name], f"'{name}' cannot name a field: in a condition (where) "
                        f"`{name}:` combines conditions", key=True)
+        elif fields[name].type == "stage" and f"{name}_entered_at" in fields:  # runtime/schema/tables.py
+            report.add(source, ["fields", f"{name}_entered_at"], f"'{name}' keeps when a record entered its "
+                       f"stage in the column {name}_entered_at, which is a field of {source.name}: rename that field")
     indexes = []
     for i, spec in enumerate(data.get("indexes", ())):
         columns = tuple(spec if isinstance(spec, list) else spec["fields"])

@@ -14,6 +14,8 @@ CHECK_MESSAGES: tuple[str, ...] = (
     N_("'{name}' is computed: duplicates are compared on fields people type"),
     N_("'{name}' keeps its normalised value in the column {name}_key, which is a field of {entity}: "
        'rename that field'),
+    N_("'{name}' keeps when a record entered its stage in the column {name}_entered_at, which is a field of "
+       '{entity}: rename that field'),
     N_('an approval rule does one thing, require_approval: put what follows a decision in rules on '
        '{approved} or {rejected}'),
     N_('require_approval is asked when a record is written (create, update, change, stage) or by a person '

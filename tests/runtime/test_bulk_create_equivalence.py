@@ -18,7 +18,8 @@ from atrium.runtime.site.services import records_service
 
 STAGES = ["initial_contact", "needs_confirmed", "proposal", "negotiation", "won", "lost", "won"]
 # what differs between two records by construction: their ids, numbers, links and moments
-OWN = {"id", "name", "name_key", "code", "number", "customer", "order", "created_at", "updated_at", "version"}
+OWN = {"id", "name", "name_key", "code", "number", "customer", "order", "created_at", "updated_at", "version",
+       "stage_entered_at"}  # the time of the create, as created_at (compared with it below)
 
 
 def orders_for(customer: int, owner: int) -> list[dict]:
@@ -82,7 +83,9 @@ def test_bulk_create_stores_what_one_by_one_creates_store(engine, b2b):
     with engine.begin() as connection:
         recompute.run(connection, recompute.chosen("customer"))
     assert {key: without_own(stored(engine, "customer", "id", key)[0]) for key in (one, bulk, plain)} == customers
-    # the orders' own values: formulas, stage stamps, defaults
+    # the orders' own values: formulas, stage stamps, defaults; each entered its first stage when created
+    assert all(row["stage_entered_at"] == row["created_at"] for key in (one, bulk, plain)
+               for row in stored(engine, "order", "customer", key))
     assert [without_own(r) for r in stored(engine, "order", "customer", bulk)] == \
            [without_own(r) for r in stored(engine, "order", "customer", one)]
     assert [without_own(r) for r in stored(engine, "order", "customer", plain)] == \

@@ -148,7 +148,8 @@ def test_columns_are_named_after_fields(engine, tmp_path):
     found = columns(engine, "thing")
     wanted = set(SYSTEM_COLUMNS) | {name for name in ALL_TYPES["thing"]["fields"] if name != "f_location"} \
         | {"f_location_lat", "f_location_lng", "f_location_address"} \
-        | {"f_phone_digits"}  # a phone's digits for matching, beside what was typed
+        | {"f_phone_digits"} \
+        | {"f_stage_entered_at"}  # when the record entered its stage (stage_tracking.py), beside the stage
     assert set(found) == wanted
     assert all(found[name]["nullable"] for name in wanted - set(SYSTEM_COLUMNS))
 
@@ -197,6 +198,8 @@ def test_automatic_and_declared_indexes(engine, tmp_path):
         "uq_thing_number": (("number",), True),
         "ix_thing_owner_stage": (("owner", "stage"), False),
         "uq_parent_city": (("parent", "city"), True),
+        # the stalled list's: owner column (created_by: the entity names no owner) × stage × entered-stage time
+        "ix_thing_created_by_stage_stage_entered_at": (("created_by", "stage", "stage_entered_at"), False),
     }
     assert foreign_keys(engine, "thing") == {("parent",): "parent", ("owner",): "atrium_users",
                                              ("created_by",): "atrium_users", ("updated_by",): "atrium_users"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.sql import util as sql_util
 
 from atrium.metadata.model import Entity
 
@@ -91,9 +92,14 @@ def walk_pays(table: sa.Table, entity: Entity, leading_sort: str | None, where: 
 
 def window(table: sa.Table, size: int, ordering_of: Callable[[Any], list[sa.ColumnElement]],
            after_of: Callable[[Any], sa.ColumnElement] | None, leading: tuple[str, bool] | None = None,
-           dialect: str = "sqlite") -> sa.ColumnElement:
+           dialect: str = "sqlite", where: sa.ColumnElement | None = None) -> sa.ColumnElement:
     """`id IN (the first `size` ids in sort order, after the cursor)`: an index-only read of the
     sort's index, on a table alias of its own so it never correlates with the outer statement.
+
+    `where`: conditions on the sort's column alone, written on `table` (a report's `expected_close:
+    {not_older_than_days: 0}`), applied inside the window: the rows they keep, in sort order, are
+    still a prefix of the answer's order, and the window starts where they begin instead of at the
+    first value of the index.
 
     On PostgreSQL, when the sort's column is indexed only the other way, the window holds the
     non-empty values alone, ordered with empty values first (what that index read backwards gives):
@@ -109,6 +115,8 @@ def window(table: sa.Table, size: int, ordering_of: Callable[[Any], list[sa.Colu
             column = walked.c[name]
             terms = [(column.desc() if descending else column.asc()).nulls_first(), *terms[1:]]
             ids = ids.where(column.is_not(None))
+    if where is not None:
+        ids = ids.where(sql_util.ClauseAdapter(walked).traverse(where))
     ids = ids.order_by(*terms).limit(size)
     if after_of is not None:
         ids = ids.where(after_of(walked))

@@ -40,6 +40,7 @@ from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.schema.tables import (
     Tables,
     build_tables,
+    entered_column,
     location_columns,
     match_key_column,
     phone_key_column,
@@ -252,6 +253,8 @@ class RecordService(BulkUpdates):
             names = [f.name for f in model]
             stamps = {"created_at": now, "updated_at": now, "created_by": actor.user_id,
                       "updated_by": actor.user_id, "version": 1}
+            # the entered-stage time a new record has (stage_tracking.py's insert trigger would write it otherwise)
+            entered = {entered_column(model.stage_field.name): now} if model.stage_field is not None else {}
             if conn.dialect.name == "sqlite" and self._special_fields(model).isdisjoint(names) and len(batch) > 1:
                 # every field in the column of its name: the parameters go column by column, what
                 # every row shares once (bulk_statements.execute_columns), no dict per row
@@ -259,14 +262,14 @@ class RecordService(BulkUpdates):
                             highest_binned_id(conn, self.tables, model.name)) + 1
                 ids = list(range(first, first + len(batch)))
                 columns: dict[str, Any] = {name: [record.get(name) for record in batch] for name in names}
-                columns.update({name: Same(value) for name, value in stamps.items()}, id=ids)
+                columns.update({name: Same(value) for name, value in {**stamps, **entered}.items()}, id=ids)
                 execute_columns(conn, table.insert(), len(batch), columns)
                 return [(None, dict(record, id=record_id, **stamps))
                         for record_id, record in zip(ids, batch, strict=True)]
             stored = []
             for record in batch:
                 row = self.columns_of(model, {name: record.get(name) for name in names})
-                row.update(stamps)
+                row.update(stamps, **entered)
                 stored.append(row)
             if conn.dialect.name == "sqlite":
                 # The writer holds SQLite's lock, so the next ids are ours: giving them explicitly

@@ -5,8 +5,9 @@ the stage it left). From those rows:
 
 - `entered_at` is when a record entered its current stage (a correlated subquery, so any query
   can filter or sort on it); the condition language's `stalled` and `in_stage_longer_than_days`
-  operators compile to it, read from the pipeline's stage tracking table (one row per record,
-  schema/stage_tracking.py) when the database holds it, else from the history itself;
+  operators compile to it, read from the entity's `<stage field>_entered_at` column that the
+  pipeline's stage tracking keeps (schema/stage_tracking.py) when the database holds it, else from
+  the history itself;
 - `stage_durations` gives, per stage, how many records left it and how long they stayed;
 - `learned_probabilities` gives, per stage, the share of the records that left it and were
   closed within the window that ended won. `LearnedProbabilities` caches that per pipeline for a
@@ -40,11 +41,10 @@ STAGE_OPERATORS = ("stalled", "in_stage_longer_than_days")
 def entered_at(tables: Tables, entity: str, record_table: Any,
                tracking: stage_tracking.Tracking | None = None) -> sa.ColumnElement:
     """When each row of `record_table` entered its current stage (its creation if no history):
-    from `tracking`'s row of the record (one primary-key lookup) when given, else from the history."""
+    when `tracking` is given, the entity's own column the stage tracking keeps (a plain column, so
+    the (owner, stage, entered) index serves a condition on it), else from the history."""
     if tracking is not None:
-        entered = (sa.select(tracking.table.c.entered_at)
-                   .where(tracking.table.c.record_id == record_table.c.id).scalar_subquery())
-        return sa.func.coalesce(entered, record_table.c.created_at)
+        return record_table.c[tracking.entered]
     history = tables.system("atrium_stage_history")
     last_move = (sa.select(sa.func.max(history.c.changed_at))
                  .where(history.c.entity == entity, history.c.record_id == record_table.c.id)

@@ -224,8 +224,14 @@ class Reports:
                               else 0)
 
     def _list(self, connection: Connection, compiled: CompiledReport, result: ReportResult) -> None:
-        rows = connection.execute(compiled.statement).fetchall()
         assert compiled.limit is not None  # a list report always has one (LIST_LIMIT by default)
+        rows = None
+        if "walk" in compiled.extra:  # a window of the sort's index first (query/index_walk.py)
+            rows = connection.execute(compiled.extra["walk"]).fetchall()
+            if len(rows) <= compiled.limit:  # it held less than a page: the filter keeps few rows
+                rows = None
+        if rows is None:
+            rows = connection.execute(compiled.statement).fetchall()
         result.truncated = len(rows) > compiled.limit
         for row in rows[:compiled.limit]:
             mapping, record = row._mapping, {"id": row.id}

@@ -23,6 +23,17 @@ corrections of history rows are all exact. PostgreSQL: a concurrent move of the 
 on the record's row (its UPDATE comes before the history INSERT), so the recomputation reads the
 other's committed move.
 
+The entered-stage time is also kept on the entity's own table, in `<stage field>_entered_at`
+(tables.entered_column: the newest move, else the record's creation, as `entered_at` reads it),
+indexed after the owner and the stage, so the stalled list and `in_stage_longer_than_days` of
+any owner scope are a range of that index instead of a lookup per record of the scope. The same
+history triggers write it (an UPDATE of that one column, only when it changes: no other trigger
+of the entity's table watches it), and a row trigger on the entity's table sets it on every insert
+(a create through any path, an import, a restore from the recycle bin, SQL by hand) from the
+record's tracking row, else its creation time; the records service gives it at once, so its
+inserts write nothing more. A database whose tracking tables predate the column gets them built
+again by `atrium migrate` (the digest names the column), which fills it.
+
 Beside each tracking table, `<name>_agg` counts the records per owner × furthest stage × lost flags
 for the funnels that only count (funnel_aggregates.py); it is built, dropped and rebuilt with it.
 
@@ -43,11 +54,11 @@ from sqlalchemy.engine import Connection, Engine
 from atrium.metadata.model import Blueprint, Entity, Pipeline
 from atrium.runtime.schema import funnel_aggregates
 from atrium.runtime.schema.preaggregates import live_derived, owner_key
-from atrium.runtime.schema.tables import ID_TYPE, Tables, UTCDateTime, bounded_name
+from atrium.runtime.schema.tables import ID_TYPE, Tables, UTCDateTime, bounded_name, entered_column
 
 PREFIX = "atrium_track_"
 HISTORY = "atrium_stage_history"
-SQLITE_TRIGGERS = ("insert", "delete", "update")
+SQLITE_TRIGGERS = ("insert", "delete", "update", "entity_insert")
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class Tracking:
     losses: tuple[str, ...]  # the lost outcomes
     table: sa.Table
     aggregate: sa.Table | None = None  # the funnel's pre-aggregate by owner × furthest stage (funnel_aggregates.py)
+    entered: str = ""  # the entity's column holding the entered-stage time (tables.entered_column)
 
     @property
     def name(self) -> str:
@@ -79,7 +91,8 @@ def ladder_of(pipeline: Pipeline) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def tracking_of(pipeline: Pipeline, entity: Entity, metadata: sa.MetaData | None = None) -> Tracking:
     ladder, losses = ladder_of(pipeline)
-    text = "\n".join([pipeline.entity, pipeline.name, ",".join(ladder), ",".join(losses), owner_key(entity)])
+    entered = entered_column(pipeline.field)
+    text = "\n".join([pipeline.entity, pipeline.name, ",".join(ladder), ",".join(losses), owner_key(entity), entered])
     digest = hashlib.sha1(text.encode()).hexdigest()[:10]
     name = bounded_name(f"{PREFIX}{pipeline.entity}_{digest}")
     table = sa.Table(name, metadata if metadata is not None else sa.MetaData(),
@@ -89,7 +102,7 @@ def tracking_of(pipeline: Pipeline, entity: Entity, metadata: sa.MetaData | None
                      *(sa.Column(f"lost{i}", sa.Integer(), nullable=False) for i in range(len(losses))),
                      sa.Index(bounded_name(f"ix_{name}_entered"), "entered_at"))
     return Tracking(pipeline.name, pipeline.entity, ladder, losses, table,
-                    funnel_aggregates.aggregate_table(name, entity, len(losses)))
+                    funnel_aggregates.aggregate_table(name, entity, len(losses)), entered)
 
 
 def trackings(blueprint: Blueprint) -> list[Tracking]:
@@ -145,6 +158,16 @@ def fill(connection: Connection, tables: Tables, tracking: Tracking) -> None:
               .where(history.c.entity == tracking.entity).group_by(history.c.record_id))
     connection.execute(sa.delete(tracking.table))
     connection.execute(tracking.table.insert().from_select(_columns(tracking), select))
+    fill_entered(connection, tables, tracking)
+
+
+def fill_entered(connection: Connection, tables: Tables, tracking: Tracking) -> None:
+    """The entity's entered-stage column from the tracking rows (else each record's creation), where it differs."""
+    base, track = tables[tracking.entity], tracking.table
+    column = base.c[tracking.entered]
+    value = sa.func.coalesce(sa.select(track.c.entered_at).where(track.c.record_id == base.c.id)
+                             .scalar_subquery(), base.c.created_at)
+    connection.execute(sa.update(base).where(column.is_distinct_from(value)).values({tracking.entered: value}))
 
 
 # --- DDL ---------------------------------------------------------------------------------------
@@ -172,7 +195,29 @@ def _recompute(connection: Connection, tables: Tables, tracking: Tracking, recor
             f"(SELECT 1 FROM {q(HISTORY)} WHERE {q('entity')} = {entity} AND {q('record_id')} = {record});")
     sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in columns[1:])
     return (f"{gone} INSERT INTO {q(tracking.name)} ({listed}) {text} "
-            f"ON CONFLICT ({q('record_id')}) DO UPDATE SET {sets};")  # an UPDATE: the aggregate's trigger sees it
+            f"ON CONFLICT ({q('record_id')}) DO UPDATE SET {sets}; "  # an UPDATE: the aggregate's trigger sees it
+            f"{_set_entered(connection, tracking, record)}")
+
+
+def _entered_value(connection: Connection, tracking: Tracking, record: str, created: str) -> str:
+    """SQL for the record's entered-stage time: its tracking row's, else `created` (its creation time)."""
+    q = lambda name: _quote(connection, name)  # noqa: E731
+    return (f"COALESCE((SELECT {q('entered_at')} FROM {q(tracking.name)} WHERE {q('record_id')} = {record}), "
+            f"{created})")
+
+
+def _differs(connection: Connection) -> str:
+    return "IS NOT" if connection.dialect.name == "sqlite" else "IS DISTINCT FROM"
+
+
+def _set_entered(connection: Connection, tracking: Tracking, record: str) -> str:
+    """SQL writing the entity's entered-stage column of the record `record` (when it exists and the
+    value changes: an unchanged row is not written again)."""
+    q = lambda name: _quote(connection, name)  # noqa: E731
+    base, column = q(tracking.entity), q(tracking.entered)
+    value = _entered_value(connection, tracking, record, f"{base}.{q('created_at')}")
+    return (f"UPDATE {base} SET {column} = {value} WHERE {base}.{q('id')} = {record} "
+            f"AND {base}.{column} {_differs(connection)} {value};")
 
 
 def _literal(connection: Connection, value: str) -> str:
@@ -187,9 +232,15 @@ def sqlite_triggers(connection: Connection, tables: Tables, tracking: Tracking) 
     bodies = {"insert": ("AFTER INSERT", f"new.entity = {entity}", new),
               "delete": ("AFTER DELETE", f"old.entity = {entity}", old),
               "update": ("AFTER UPDATE", f"old.entity = {entity} OR new.entity = {entity}", f"{old} {new}")}
-    return [f"CREATE TRIGGER {q(f'{tracking.name}_{kind}')} {when} ON {q(HISTORY)} "
+    made = [f"CREATE TRIGGER {q(f'{tracking.name}_{kind}')} {when} ON {q(HISTORY)} "
             f"WHEN {condition} BEGIN {body} END"
             for kind, (when, condition, body) in bodies.items()]
+    base, column = q(tracking.entity), q(tracking.entered)
+    value = _entered_value(connection, tracking, f"new.{q('id')}", f"new.{q('created_at')}")
+    made.append(f"CREATE TRIGGER {q(f'{tracking.name}_entity_insert')} AFTER INSERT ON {base} "
+                f"WHEN new.{column} IS NOT {value} BEGIN UPDATE {base} SET {column} = {value} "
+                f"WHERE {q('id')} = new.{q('id')}; END")
+    return made
 
 
 def postgres_statements(connection: Connection, tables: Tables, tracking: Tracking) -> list[str]:
@@ -203,14 +254,19 @@ def postgres_statements(connection: Connection, tables: Tables, tracking: Tracki
                 "RETURN NULL; END $body$")
     trigger = (f"CREATE TRIGGER {q(tracking.name + '_t')} AFTER INSERT OR UPDATE OR DELETE ON {q(HISTORY)} "
                f"FOR EACH ROW EXECUTE FUNCTION {q(tracking.name + '_f')}()")
-    return [function, trigger]
+    value = _entered_value(connection, tracking, f"NEW.{q('id')}", f"NEW.{q('created_at')}")
+    on_insert = (f"CREATE FUNCTION {q(tracking.name + '_ef')}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
+                 f"NEW.{q(tracking.entered)} := {value}; RETURN NEW; END $body$")
+    inserted = (f"CREATE TRIGGER {q(tracking.name + '_et')} BEFORE INSERT ON {q(tracking.entity)} "
+                f"FOR EACH ROW EXECUTE FUNCTION {q(tracking.name + '_ef')}()")
+    return [function, trigger, on_insert, inserted]
 
 
 def _trigger_names(connection: Connection, tracking: Tracking) -> set[str]:
     aggregate = funnel_aggregates.trigger_names(connection, tracking)
     if connection.dialect.name == "sqlite":
         return {f"{tracking.name}_{kind}" for kind in SQLITE_TRIGGERS} | aggregate
-    return {f"{tracking.name}_t"} | aggregate
+    return {f"{tracking.name}_t", f"{tracking.name}_et"} | aggregate
 
 
 def plan(connection: Connection, blueprint: Blueprint) -> list[TrackingChange]:
@@ -242,19 +298,21 @@ def drop(connection: Connection, name: str) -> None:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {q(f'{name}_{kind}')}")
     else:  # the function's trigger goes with it
         connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {q(name + '_f')}() CASCADE")
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {q(name + '_ef')}() CASCADE")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
 
 
 def before_schema(connection: Connection, entities: set[str]) -> None:
-    """On SQLite, before a migration's schema steps on `entities`' tables: their funnel aggregates
-    go (`build` makes them again afterwards). Their triggers on the tracking table name the entity's
-    table, and SQLite refuses to rebuild (rename) a table a trigger of another table names."""
+    """On SQLite, before a migration's schema steps on `entities`' tables: their trackings and funnel
+    aggregates go (`build` makes them again afterwards). Their triggers on the history and on the
+    tracking table name the entity's table, and SQLite refuses to rebuild (rename) a table a trigger
+    of another table names."""
     if connection.dialect.name != "sqlite" or not entities:
         return
     live, _ = live_derived(connection, PREFIX)
-    for name in live:
-        if name.endswith("_agg") and any(name.startswith(f"{PREFIX}{entity}_") for entity in entities):
-            funnel_aggregates.drop(connection, name)
+    for name in sorted(live):
+        if any(name.startswith(f"{PREFIX}{entity}_") for entity in entities):
+            drop(connection, name)
 
 
 def before_table_renames(connection: Connection, entities: set[str]) -> None:

@@ -4,7 +4,10 @@ The layout is part of the product (admins point BI tools at it): a table is name
 entity, a column after its field, a location is `<field>_lat`, `<field>_lng`, `<field>_address`,
 a phone is what was typed in `<field>` and its digits for matching in `<field>_digits`, a text or
 email field a duplicate rule compares has its normalised value in `<field>_key` (indexed: records/
-duplicate_keys.py), and every table has id, created_at/by, updated_at/by and version.
+duplicate_keys.py), an entity with a stage field has when the record entered its current stage in
+`<stage field>_entered_at` (kept by the stage tracking triggers: stage_tracking.py; indexed after the
+owner and the stage, which serves `stalled` and `in_stage_longer_than_days`), and every table has
+id, created_at/by, updated_at/by and version.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from atrium.metadata.model import LOCATION_PARTS, Blueprint, Entity, Field, View
 from atrium.runtime.schema.file_tables import file_tables
 from atrium.runtime.schema.inbound_tables import inbound_tables
-from atrium.runtime.schema.list_indexes import list_indexes, scoped_by_owner
+from atrium.runtime.schema.list_indexes import list_indexes, owner_column, scoped_by_owner
 from atrium.runtime.schema.periodic_tables import PERIODIC_TABLES, periodic_tables
 from atrium.runtime.schema.sign_in_tables import sign_in_link_tables
 
@@ -120,6 +123,11 @@ def match_key_column(name: str) -> str:
     return f"{name}_key"
 
 
+def entered_column(name: str) -> str:
+    """The column holding when the record entered the current stage of its stage field `name`."""
+    return f"{name}_entered_at"
+
+
 def location_columns(name: str) -> tuple[str, ...]:
     return tuple(f"{name}_{part}" for part in LOCATION_PARTS)
 
@@ -152,6 +160,11 @@ def entity_indexes(entity: Entity, view: View | None = None, by_owner: bool = Fa
         elif field.index or field.type in ("reference", "user", "stage"):
             name = f"ix_{entity.name}_{field.name}"
             indexes[name] = (name, (field.name,), False, ())
+    stage = entity.stage_field
+    if stage is not None:  # owner × stage × entered-stage time: the stalled list of any owner scope
+        columns = (owner_column(entity), stage.name, entered_column(stage.name))
+        name = bounded_name("ix_" + "_".join((entity.name, *columns)))
+        indexes[name] = (name, columns, False, ())
     declared = {index.name for index in entity.indexes}
     for index in entity.indexes:
         indexes[index.name] = (index.name, index.fields, index.unique, ())
@@ -455,6 +468,8 @@ def entity_table(entity: Entity, metadata: sa.MetaData, view: View | None = None
     ]
     for field in entity:
         columns.extend(field_columns(entity, field))
+    if entity.stage_field is not None:
+        columns.append(sa.Column(entered_column(entity.stage_field.name), UTCDateTime(), nullable=True))
     table = sa.Table(entity.name, metadata, *columns)
     for name, fields, unique, descending in entity_indexes(entity, view, by_owner):
         sa.Index(name, *(table.c[f] for f in fields), unique=unique, info={"descending": descending})
