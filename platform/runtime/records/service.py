@@ -179,11 +179,13 @@ class RecordService(BulkUpdates):
 
     def _plain_keys(self, model: Entity) -> tuple[str, ...] | None:
         """An entity without location fields stores each field in the column of its name (a
-        phone's digits beside it are the engine's, not the record's)."""
+        phone's digits beside it and the entered-stage time are the engine's, not the record's)."""
         if model.name not in self._keys:
             plain = all(field.type != "location" for field in model)
             digits = {phone_key_column(f.name) for f in model if f.type == "phone"} | {
                 match_key_column(name) for name in model.keyed_fields}
+            if model.stage_field is not None:
+                digits.add(entered_column(model.stage_field.name))
             self._keys[model.name] = tuple(c.name for c in self.tables[model.name].c
                                            if c.name not in digits) if plain else None
         return self._keys[model.name]
