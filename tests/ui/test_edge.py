@@ -87,11 +87,15 @@ def test_crafted_cursors_are_a_400_on_the_api_and_start_the_list_again_on_the_pa
     assert len(api("GET", f"/api/v1/order?limit=2&after={first['next']}").json()["data"]) == 1  # a real one pages
     rep = world.browser("rep")
     for crafted in CRAFTED:
-        answer = api("GET", f"/api/v1/order?after={cursor(crafted)}")
+        answer = api("GET", f"/api/v1/order?after={cursor(crafted)}", headers={"Accept-Language": "zh"})
         assert answer.status_code == 400 and answer.json()["error"] == "bad_request", crafted
+        assert answer.json()["parameter"] == "after" and "不是该列表给出的游标" in answer.json()["message"], crafted
         page = rep.get(f"/r/order?after={cursor(crafted)}")
         assert page.status_code == 200 and "That page no longer exists" in page.text, crafted
         assert rep.get(f"/r/order/export.csv?after={cursor(crafted)}").status_code == 200
+    english = api("GET", "/api/v1/order?after=%%%", headers={"Accept-Language": "en"}).json()
+    assert english == {"error": "bad_request", "parameter": "after",
+                       "message": "Not a cursor this list gave: start again from its first page"}
 
 
 @pytest.mark.parametrize("query", ["q=a%00b", "name__contains=a%00b", "customer__q=a%00b", "name=%00",

@@ -26,6 +26,7 @@ from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.phones import digit_queries
 from atrium.runtime.schema.list_indexes import owner_column
 from atrium.runtime.schema.tables import Tables, phone_key_column
+from atrium.translation import N_
 
 COUNT_CAP = 1000
 CURSOR_DECIMAL_LIMIT = Decimal("1e20")  # beyond any money, percent or number column
@@ -68,18 +69,31 @@ def _target(field: Field) -> str:
     return field.to
 
 
+INVALID_CURSOR = N_("Not a cursor this list gave: start again from its first page")
+
+
+class InvalidCursor(ConditionError):
+    """A keyset cursor that is not one a list gave (crafted or damaged): a 400 naming `after`; the
+    API says so in the caller's language, the pages start the list again."""
+
+    parameter = "after"
+
+    def __init__(self) -> None:
+        super().__init__(INVALID_CURSOR)
+
+
 def _decode(cursor: str) -> list[Any]:
     """The values of a cursor `_encode` made; anything else (a crafted or damaged cursor) is a
     ConditionError (a 400), never a value sent to SQL untyped."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, RecursionError):  # binascii.Error and JSONDecodeError are ValueErrors
-        raise ConditionError("invalid cursor") from None
+        raise InvalidCursor() from None
     def typed(value: Any) -> Any:
         if isinstance(value, dict):
             kind, text = value.get("t"), value.get("v")
             if not isinstance(text, str) or len(text) > 64:
-                raise ConditionError("invalid cursor")
+                raise InvalidCursor()
             try:
                 if kind == "datetime":
                     return dt.datetime.fromisoformat(text)
@@ -91,16 +105,16 @@ def _decode(cursor: str) -> list[Any]:
                         return number
             except (ValueError, ArithmeticError):  # decimal.InvalidOperation is an ArithmeticError
                 pass
-            raise ConditionError("invalid cursor")
+            raise InvalidCursor()
         if isinstance(value, float) and not math.isfinite(value):
-            raise ConditionError("invalid cursor")
+            raise InvalidCursor()
         if isinstance(value, int) and not isinstance(value, bool) and not -2 ** 63 <= value < 2 ** 63:
-            raise ConditionError("invalid cursor")
+            raise InvalidCursor()
         if isinstance(value, list | dict):
-            raise ConditionError("invalid cursor")
+            raise InvalidCursor()
         return value
     if not isinstance(raw, list):
-        raise ConditionError("invalid cursor")
+        raise InvalidCursor()
     return [typed(v) for v in raw]
 
 
@@ -165,7 +179,7 @@ class Queries:
             if len(values) != len(keys) + 1 or not all(_fits(entity.fields.get(name), value) for (name, _), value
                                                        in zip(keys, values, strict=False)) \
                     or not _fits(ID_FIELD, values[-1]) or values[-1] is None:
-                raise ConditionError("invalid cursor")
+                raise InvalidCursor()
             statement = statement.where(self._after(table, keys, values))
         limit = max(1, min(int(query.limit), 500))
         statement = statement.order_by(*self.ordering(table, keys)).limit(limit + 1)
@@ -304,7 +318,7 @@ class Queries:
         Each non-empty value gives `field <= v AND (field < v OR <rest>)` (for a descending key),
         a range the database can seek to, rather than an OR it must filter row by row."""
         if len(values) != len(keys) + 1:
-            raise ConditionError("invalid cursor")
+            raise InvalidCursor()
         last_descending = bool(keys) and keys[-1][1]
         condition = table.c.id < values[-1] if last_descending else table.c.id > values[-1]
         for (name, descending), value in reversed(list(zip(keys, values, strict=False))):

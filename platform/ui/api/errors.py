@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from atrium.errors import AtriumError
 from atrium.runtime.access.secured import SecuredRecords
 from atrium.runtime.pool.conversion import DuplicatesFound
+from atrium.runtime.query.lists import INVALID_CURSOR, InvalidCursor
 from atrium.runtime.records.service import StaleRecord
 from atrium.ui.api.calls import api_caller, plans_json, to_json
 from atrium.ui.web.i18n import word
@@ -25,6 +26,9 @@ def api_error(request: Request, error: AtriumError) -> JSONResponse:
             body["current"] = to_json(entity, SecuredRecords(site).visible(actor, entity.name, error.current))
     elif isinstance(error, DuplicatesFound):
         body["targets"] = plans_json(error.plans)
+    elif isinstance(error, InvalidCursor):
+        locale = actor.locale if actor is not None else request.state.locale
+        body.update(message=word(INVALID_CURSOR, locale), parameter=InvalidCursor.parameter)
     elif error.private and error.code == "forbidden":  # says why in words, unlike a 404 that says nothing
         body["message"] = word("You may not do that", actor.locale if actor is not None else request.state.locale)
     return JSONResponse(body, status_code=error.status)

@@ -25,6 +25,10 @@ from atrium.ui.web.app import Settings, create_app
 B2B = Path(__file__).resolve().parents[3] / "blueprints" / "b2b_sales"
 # A few thousand cases per run (both callers); max-examples is per operation and phase.
 EXAMPLES = 4
+# Sequences of the stateful phase (each up to 6 calls along the inferred links): a few hundred
+# calls per caller (some 90 to 300 on this seed, by caller and database); with EXAMPLES alone the
+# phase ran only some 25.
+STATEFUL_EXAMPLES = 40
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance", "response_headers_conformance", "negative_data_rejection",
           "positive_data_acceptance", "unsupported_method", "allow_header_conformance", "use_after_free",
@@ -36,10 +40,13 @@ def config(token: str) -> SchemathesisConfig:
         "seed": 20261206,
         "headers": {"Authorization": f"Bearer {token}"},
         "suppress-health-check": ["all"],
+        # A batch of up to 500 upserts (POST /by-key) on PostgreSQL passed schemathesis' default 10 s
+        # on a loaded shared machine; a request that hangs still fails, a slow one is not an error here.
+        "request-timeout": 60,
         "generation": {"max-examples": EXAMPLES, "deterministic": True, "no-shrink": True, "database": "none",
                        # a NUL byte is refused at the edge before the API (another part of the hardening)
                        "allow-x00": False},
-        "phases": {"stateful": {"max-steps": 6}},
+        "phases": {"stateful": {"max-steps": 6, "generation": {"max-examples": STATEFUL_EXAMPLES}}},
         # The coverage phase (every boundary and every undeclared method of an operation) on a
         # sample of the surface: pool, conversion and lines (customer, lead, quote) and approvals;
         # the engine is generic over entities, and the other operations get examples, fuzzing and
@@ -128,4 +135,4 @@ def test_the_api_keeps_to_its_document(engine, database_url, blueprint, tmp_path
               f"{len(failures)} failing checks, {len(errors)} errors")
     assert errors == {}, errors
     assert failures == {}, "\n\n".join(f"{label} — {check}:\n{sample}" for (label, check), sample in failures.items())
-    assert "stateful" in phases and sum(cases.values()) > 1000, (phases, cases)
+    assert "stateful" in phases and cases["stateful"] > 50 and sum(cases.values()) > 1000, (phases, cases)
