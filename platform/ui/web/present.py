@@ -182,8 +182,9 @@ class Presenter:
                 self._fetch_linked(connection, lookups, field.to, ids)
                 rows = [lookups.linked[field.to][i] for i in ids if i in lookups.linked[field.to]]
                 current = field.to
-        for target, ids in titles.items():
-            lookups.titles.setdefault(target, {}).update(self.readable_titles(connection, target, ids))
+        for target, ids in titles.items():  # what an earlier load for this reader found is not asked again
+            known = lookups.titles.setdefault(target, {})
+            known.update(self.readable_titles(connection, target, [i for i in ids if i not in known]))
         self.load_users(connection, users, lookups)
         return lookups
 
