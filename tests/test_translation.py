@@ -17,6 +17,7 @@ from babel.dates import format_date as babel_date, format_datetime as babel_date
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency
 
 from atrium import translation
 from atrium.cli import main
@@ -236,3 +237,21 @@ def test_dates_written_directly_read_as_babel_writes_them():
             assert format_datetime(moment, language, "Asia/Shanghai") == babel_datetime(
                 local, DATETIME_PATTERNS[language], tzinfo=local.tzinfo, locale=cldr_locale(language))
     assert format_date(dt.date(2026, 3, 4), "zh") == "2026年3月4日"
+
+
+def test_money_in_the_written_currency_is_what_babel_writes():
+    """format_money writes CNY itself (translation.WRITTEN_CURRENCIES); the same text as Babel's
+    `¤#,##0.00` with the zh locale for ints, floats and decimals, edges included."""
+    pick = random.Random(11)
+    values: list = [0, -0.0, -0.001, 0.005, 0.015, 2.675, Decimal("2.675"), Decimal("-0.004"), 1234.5, -1234.565,
+                    12345678.125, 10**15, 1e20, 5e-324]  # beyond ~1e26 Babel raises, and so does format_money
+    for _ in range(3000):
+        kind = pick.random()
+        values.append(pick.uniform(-1e7, 1e7) if kind < 0.3 else round(pick.uniform(-1e6, 1e6), pick.randint(0, 4))
+                      if kind < 0.6 else pick.randint(-10**12, 10**12) if kind < 0.8
+                      else Decimal(pick.randint(-10**9, 10**9)) / Decimal(10 ** pick.randint(0, 5)))
+    zh = translation.cldr_locale("zh")
+    for value in values:
+        expected = format_currency(value, "CNY", locale=zh, currency_digits=False, format="¤#,##0.00")
+        for locale in ("zh", "en"):
+            assert translation.format_money(value, "CNY", locale) == expected, value

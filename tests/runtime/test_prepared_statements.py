@@ -7,11 +7,13 @@ import datetime as dt
 import shutil
 
 import pytest
+import sqlalchemy as sa
 
 from atrium.metadata import load_blueprint
 from atrium.runtime.access import users
 from atrium.runtime.access.secured import SecuredRecords
 from atrium.runtime.query.lists import ListQuery
+from atrium.runtime.query.prepared import equalities
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.records.service import RecordNotFound
 from atrium.runtime.schema.migrations import migrate
@@ -95,3 +97,12 @@ def test_a_metadata_reload_builds_its_statements_anew(world, engine, database_ur
     page = again.list(actors["ann"], related)
     assert names(page) == {"ann 0", "ann 1", "ann 2"} and all("region" in record for record in page.records)
     assert "region" in again.get(actors["ann"], "order", orders["ann"][0])
+
+
+def test_true_or_false_is_a_prepared_equality_on_a_boolean_field_only(b2b):
+    entity = b2b.entities["case_study"]  # published: boolean, title: text
+    table = sa.Table("case_study", sa.MetaData(), sa.Column("published", sa.Boolean), sa.Column("title", sa.String))
+    assert equalities(entity, table, {"published": True, "title": "x"}) == ("published", "title")
+    assert equalities(entity, table, {"published": False}) == ("published",)
+    assert equalities(entity, table, {"title": True}) is None  # a bool on a text field: the general compiler's
+    assert equalities(entity, table, {"published": None}) is None

@@ -47,6 +47,7 @@ class ApprovalStore:
 
     service: RecordService
     blueprint: Blueprint
+    _of_record_kept: sa.Select | None = None  # of_record's statement, built on first use
     table: sa.Table
     approvers: sa.Table
     users: sa.Table
@@ -59,10 +60,20 @@ class ApprovalStore:
 
     def of_record(self, entity: str, record_id: int, connection: Connection | None = None) -> list[Approval]:
         """Every approval of the record, newest first: its approval history."""
-        table = self.table
         with self.service._connection(connection, write=False) as conn:
-            return self._select(conn, sa.select(table).where(table.c.entity == entity, table.c.record_id == record_id)
-                                .order_by(table.c.id.desc()))
+            return self._select(conn, self._of_record_query(), {"of_entity": entity, "of_record_id": record_id})
+
+    def _of_record_query(self) -> sa.Select:
+        """`of_record`'s statement, built once per Approvals (one a site): every detail page runs it."""
+        query = self._of_record_kept
+        if query is None:
+            table = self.table
+            query = self._of_record_kept = (
+                sa.select(table).where(table.c.entity == sa.bindparam("of_entity", type_=table.c.entity.type),
+                                       table.c.record_id == sa.bindparam("of_record_id",
+                                                                         type_=table.c.record_id.type))
+                .order_by(table.c.id.desc()))
+        return query
 
     def pending_for(self, user_id: int, connection: Connection | None = None,
                     limit: int | None = None) -> list[Approval]:
@@ -111,8 +122,9 @@ class ApprovalStore:
     def _read(self, conn: Connection, ids: Sequence[int]) -> list[Approval]:
         return self._select(conn, sa.select(self.table).where(self.table.c.id.in_(list(ids))).order_by(self.table.c.id))
 
-    def _select(self, conn: Connection, query: sa.Select) -> list[Approval]:
-        rows = [row._mapping for row in conn.execute(query)]
+    def _select(self, conn: Connection, query: sa.Select,
+                parameters: Mapping[str, Any] | None = None) -> list[Approval]:
+        rows = [row._mapping for row in conn.execute(query, dict(parameters or {}))]
         approvers: dict[int, list[int]] = {}
         if rows:
             a = self.approvers

@@ -72,6 +72,7 @@ class Comments:
         self.table = site.tables.system("atrium_comments")
         self.users = site.tables.system("atrium_users")
         self.mentions = Mentions(site)
+        self._kept: dict[int, sa.Select] = {}  # a record's comments, by limit: built once, run with parameters
         automations = getattr(site.records, "automations", None)
         # the inbox automations write to, so whatever delivers their notifications elsewhere delivers these too
         self.notifications = notifications or (automations.notifications if automations is not None
@@ -196,6 +197,23 @@ class Comments:
 
     def _read(self, conn: Connection, entity: str, record_id: int, comment_id: int | None = None,
               limit: int = 200, deleted: bool = False) -> list[Comment]:
+        if comment_id is None and not deleted:  # a record's comments: every detail page reads them
+            query = self._kept.get(limit)
+            if query is None:
+                if len(self._kept) >= 16:  # limits are a few constants; a caller's own starts again
+                    self._kept.clear()
+                query = self._kept[limit] = self._query(sa.bindparam("of_entity", type_=self.table.c.entity.type),
+                                                        sa.bindparam("of_record_id", type_=self.table.c.record_id.type),
+                                                        None, limit, deleted)
+            rows = conn.execute(query, {"of_entity": entity, "of_record_id": record_id})
+        else:
+            rows = conn.execute(self._query(entity, record_id, comment_id, limit, deleted))
+        return [Comment(row.id, row.entity, row.record_id, row.author_id, row.display_name or row.name, row.body,
+                        tuple(row.mentions or ()), _aware(row.created_at),
+                        _aware(row.edited_at) if row.edited_at else None, row.version, row.deleted_at is not None)
+                for row in rows]
+
+    def _query(self, entity: Any, record_id: Any, comment_id: int | None, limit: int, deleted: bool) -> sa.Select:
         table, users = self.table, self.users
         query = (sa.select(table, users.c.display_name, users.c.name)
                  .select_from(table.join(users, users.c.id == table.c.author_id))
@@ -204,11 +222,7 @@ class Comments:
             query = query.where(table.c.id == comment_id)
         if not deleted:
             query = query.where(table.c.deleted_at.is_(None))
-        rows = conn.execute(query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit))
-        return [Comment(row.id, row.entity, row.record_id, row.author_id, row.display_name or row.name, row.body,
-                        tuple(row.mentions or ()), _aware(row.created_at),
-                        _aware(row.edited_at) if row.edited_at else None, row.version, row.deleted_at is not None)
-                for row in rows]
+        return query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
 
     def _connect(self, connection: Connection | None):
         return contextlib.nullcontext(connection) if connection is not None else connect(self.site.engine)

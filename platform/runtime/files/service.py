@@ -125,6 +125,11 @@ class Files:
         self.site, self.storage = site, storage
         self.secured = SecuredRecords(site)
         self.table = site.tables.system("atrium_files")
+        table = self.table
+        # a record's files: every detail page reads them (attachment_panel), so built once
+        self.of_record_query = (sa.select(table).where(
+            table.c.entity == sa.bindparam("of_entity", type_=table.c.entity.type),
+            table.c.record_id == sa.bindparam("of_record_id", type_=table.c.record_id.type)).order_by(table.c.id))
 
     # --- access --------------------------------------------------------------------------------
 

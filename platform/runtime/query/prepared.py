@@ -45,12 +45,15 @@ class Statements:
 
 def equalities(entity: Entity, table: sa.Table, where: Mapping[str, Any]) -> tuple[str, ...] | None:
     """The fields of a filter that only asks for equal values on the entity's own columns
-    (`{link: 12}`), in a stable order; None for any other filter (an operator, a dotted path, an
-    empty value, a list, a multiselect), which the general query compiles."""
+    (`{link: 12}`, or true/false on a boolean field: `{published: true}`), in a stable order; None
+    for any other filter (an operator, a dotted path, an empty value, a list, a multiselect), which
+    the general query compiles."""
     names = []
     for name, value in where.items():
         field = entity.fields.get(name)
-        if field is None or field.type == "multiselect" or name not in table.c or type(value) not in (int, str):
+        if field is None or field.type == "multiselect" or name not in table.c:
+            return None
+        if type(value) not in (int, str) and not (type(value) is bool and field.type == "boolean"):
             return None
         names.append(name)
     return tuple(sorted(names))

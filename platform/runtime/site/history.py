@@ -56,10 +56,16 @@ def has_table(connection: Connection) -> bool:
     return sa.inspect(connection).has_table(TABLE)
 
 
+@functools.lru_cache(maxsize=1)
+def _latest_query() -> sa.Select:
+    """`latest`'s statement, built once: every request reads it (the studio's watcher)."""
+    table = history_table()
+    return sa.select(table.c.id, table.c.digest_after).order_by(table.c.id.desc()).limit(1)
+
+
 def latest(connection: Connection) -> tuple[int, str | None]:
     """(version, digest of the overlay files it wrote); (0, None) before the first change."""
-    table = history_table()
-    row = connection.execute(sa.select(table.c.id, table.c.digest_after).order_by(table.c.id.desc()).limit(1)).first()
+    row = connection.execute(_latest_query()).first()
     return (row.id, row.digest_after) if row else (0, None)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.runtime.files.service import file_url, readable_size
@@ -30,9 +29,8 @@ def attachment_panel(kit: Kit, connection: Connection, record: Mapping[str, Any]
                      error: str | None = None) -> dict[str, Any]:
     """What the panel shows: the record's files the reader may see, and where an upload may go."""
     files = kit.site.files
-    table = files.table
-    rows = connection.execute(sa.select(table).where(table.c.entity == kit.entity_name,
-                                                     table.c.record_id == record["id"]).order_by(table.c.id)).mappings()
+    rows = connection.execute(files.of_record_query, {"of_entity": kit.entity_name,
+                                                      "of_record_id": record["id"]}).mappings()
     visible = files.visible(kit.actor, kit.entity_name, rows)
     lookups = Lookups()
     kit.presenter.load_users(connection, [row["created_by"] for row in visible], lookups)

@@ -30,7 +30,7 @@ from atrium.ui.records.timeline import timeline
 from atrium.ui.records.trash_pages import record_title, remember_deleted
 from atrium.ui.web.edge import whole_number
 from atrium.ui.web.page_tools import Kit, record_page
-from atrium.ui.web.present import Shown
+from atrium.ui.web.present import Lookups, Shown
 from atrium.ui.web.request_connection import request_connection
 from atrium.ui.web.templating import is_htmx, render
 from atrium.ui.web.threads import in_thread, with_form
@@ -99,8 +99,11 @@ def sections(kit: Kit, record: Mapping[str, Any], lookups) -> list[DetailSection
     return result
 
 
-def related_lists(kit: Kit, connection, record: Mapping[str, Any]) -> list[Related]:
+def related_lists(kit: Kit, connection, record: Mapping[str, Any], lookups: Lookups | None = None) -> list[Related]:
+    """`lookups`: what the page already loaded for this reader (titles, user names), shared by the
+    lists so a customer or an owner shown in several of them is read once."""
     result = []
+    lookups = lookups if lookups is not None else Lookups()
     record_id = record["id"]
     in_grids = {grid.key for grid in kit.view.lines}  # shown as a line grid instead
     for link in kit.view.related:
@@ -114,7 +117,7 @@ def related_lists(kit: Kit, connection, record: Mapping[str, Any]) -> list[Relat
         child_kit_view = kit.blueprint.view(child)
         paths = [p for p in (child_kit_view.columns or default_columns_of(kit, child)) if p.split(".")[0] != via][:5]
         columns = kit.presenter.columns(child, paths)
-        lookups = kit.presenter.load(connection, child, shown, [c.path for c in columns])
+        kit.presenter.load(connection, child, shown, [c.path for c in columns], lookups)
         creatable = kit.can("create", child) and kit.site.access.field_mode(kit.actor, child, via) == "write"
         result.append(Related(child, kit.presenter.text(kit.blueprint.entities[child].plural),
                               count_text(page, None), columns,
@@ -173,12 +176,13 @@ def detail_context(kit: Kit, record_id: int, messages: list[tuple[str, str]] | N
         access = kit.site.access
         can_update = access.permits(connection, kit.actor, kit.entity_name, record, "update")
         can_delete = access.permits(connection, kit.actor, kit.entity_name, record, "delete")
-        related = related_lists(kit, connection, record)
+        related = related_lists(kit, connection, record, lookups)
         matching = matching_lists(kit, connection, record, Related)  # same fields, no reference
         grids = FormLines(kit, record_id).read_only(connection)
         approval = record_panel(kit.site, connection, kit.actor, kit.locale, kit.entity_name, record, title,
                                 can_update)
-        entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related}, approval.history)
+        entries = timeline(kit, connection, record_id, {r.entity: r.newest for r in related}, approval.history,
+                           lookups)
         extra = record_actions(kit, connection, record)  # claim, release, convert
         follow_ups = follow_up_context(kit, connection, record, can_update)  # log follow-up, check in
         files = attachment_panel(kit, connection, record, can_update)

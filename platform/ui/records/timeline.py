@@ -65,7 +65,7 @@ def _newest_of_record(kit: Kit, table: sa.Table, limit: int) -> sa.Select:
         .order_by(table.c.changed_at.desc(), table.c.id.desc()).limit(limit))
 
 
-def field_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entry]:
+def field_changes(kit: Kit, connection: Connection, record_id: int, lookups: Lookups | None = None) -> list[Entry]:
     history = kit.site.tables.system("atrium_history")
     stage = kit.entity.stage_field
     pipeline = kit.blueprint.pipeline_for(kit.entity_name)
@@ -97,7 +97,8 @@ def field_changes(kit: Kit, connection: Connection, record_id: int) -> list[Entr
         entries.append(entry)
     if pairs:
         records = [{field.name: value} for _, field, old, new in pairs for value in (old, new)]
-        lookups = kit.presenter.load(connection, kit.entity_name, records, {f.name for _, f, _, _ in pairs})
+        lookups = kit.presenter.load(connection, kit.entity_name, records, {f.name for _, f, _, _ in pairs},
+                                     lookups)
         for entry, field, old, new in pairs:
             entry.old, entry.new = kit.presenter.show(field, old, lookups), kit.presenter.show(field, new, lookups)
     return entries
@@ -222,17 +223,19 @@ def _without_pool_owner_changes(kit: Kit, entries: list[Entry], pooled: list[Ent
 
 
 def timeline(kit: Kit, connection: Connection, record_id: int,
-             newest: Mapping[str, list] | None = None, approvals: list | None = None) -> list[Entry]:
-    """`approvals`: the record's approvals as the page read them (else read here)."""
+             newest: Mapping[str, list] | None = None, approvals: list | None = None,
+             lookups: Lookups | None = None) -> list[Entry]:
+    """`approvals`: the record's approvals as the page read them (else read here); `lookups`: the
+    titles and user names the page already loaded for this reader (else loaded here)."""
+    lookups = lookups if lookups is not None else Lookups()
     pooled = pool_changes(kit, connection, record_id)
     if approvals is None and getattr(kit.site.records, "approvals", None) is not None:
         approvals = kit.site.records.approvals.of_record(kit.entity_name, record_id, connection)
-    entries = (_without_pool_owner_changes(kit, field_changes(kit, connection, record_id), pooled) + pooled
+    entries = (_without_pool_owner_changes(kit, field_changes(kit, connection, record_id, lookups), pooled) + pooled
                + stage_changes(kit, connection, record_id) + related_creations(kit, connection, record_id, newest)
                + approval_changes(kit, approvals or []) + comment_entries(kit, connection, record_id))
     entries.sort(key=lambda e: e.at, reverse=True)
     entries = entries[:LIMIT]
-    lookups = Lookups()
     kit.presenter.load_users(connection, [e.by for e in entries], lookups)
     for entry in entries:
         entry.who = lookups.users.get(entry.by, word("System", kit.locale)) if entry.by else word("System", kit.locale)

@@ -37,10 +37,21 @@ class Menu:
 
 
 def menus(request: Request) -> list[Menu]:
+    """The menus of this request's user, worked out once per site (one metadata version), role
+    and language: what they hold depends on nothing else (the role's grants, the blueprint)."""
     site = request.app.state.site
     actor = request.state.actor
+    locale = getattr(request.state, "locale", None) or site.blueprint.default_locale
+    kept = vars(site).setdefault("_header_menus", {})
+    key = (actor.role, actor.user_id is None, locale)
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = tuple(_menus(site, actor, locale))
+    return list(found)
+
+
+def _menus(site: Any, actor: Any, locale: str) -> list[Menu]:
     blueprint = site.blueprint
-    locale = getattr(request.state, "locale", None) or blueprint.default_locale
 
     def text(label: Any) -> str:
         return label.text(locale, blueprint.default_locale)

@@ -70,6 +70,7 @@ class Presenter:
         self.actor = actor
         self.locale = locale
         self.secured = SecuredRecords(site)
+        self._path_fields: dict[tuple[str, str], Field | None] = {}  # one reader, so one answer per path
 
     # --- labels and paths ---------------------------------------------------------------------
 
@@ -89,6 +90,13 @@ class Presenter:
     def path_field(self, entity: str, path: str) -> Field | None:
         """The field a dotted path ends at, or None when it does not resolve or passes a field
         the reader's role hides."""
+        key = (entity, path)
+        if key in self._path_fields:
+            return self._path_fields[key]
+        found = self._path_fields[key] = self._resolve_path_field(entity, path)
+        return found
+
+    def _resolve_path_field(self, entity: str, path: str) -> Field | None:
         steps = path.split(".")
         if len(steps) > MAX_DEPTH or entity not in self.blueprint.entities:
             return None
@@ -174,8 +182,9 @@ class Presenter:
                 self._fetch_linked(connection, lookups, field.to, ids)
                 rows = [lookups.linked[field.to][i] for i in ids if i in lookups.linked[field.to]]
                 current = field.to
-        for target, ids in titles.items():
-            lookups.titles.setdefault(target, {}).update(self.readable_titles(connection, target, ids))
+        for target, ids in titles.items():  # what an earlier load for this reader found is not asked again
+            known = lookups.titles.setdefault(target, {})
+            known.update(self.readable_titles(connection, target, [i for i in ids if i not in known]))
         self.load_users(connection, users, lookups)
         return lookups
 

@@ -3,8 +3,9 @@
 A list page of 50 rows has some 300 cells; a Jinja macro call per cell (and another per value
 inside it) cost more than the rest of the page's rendering together (docs/benchmarks.md,
 bench_versus). The `show` and `cell` macros call these functions, and the list writes each
-row's cells with `row_cells` (no template loop per cell), so every page writes the same markup
-from one place. Every text goes
+row's cells with `row_cells` (no template loop per cell), the detail page its fields with
+`field_rows` and its related lists' cells with `related_cells`, so every page writes the same
+markup from one place. Every text goes
 through `escape` before it joins the markup; nothing is trusted as HTML.
 """
 from __future__ import annotations
@@ -97,3 +98,24 @@ def row_cells(columns: Sequence[Any], entity: str, bulk: Any, inline: Any, edit_
             html.append(f"{opening}{cell_html(record, column.path, v, place, editable, edit_title)}</td>")
         return Markup("".join(html))
     return row
+
+
+def field_rows(items: Sequence[tuple[Any, Any]]) -> Markup:
+    """A detail section's fields, each `<div><dt>label</dt><dd>value or —</dd></div>` (the markup
+    detail.html wrote with a loop per field)."""
+    return Markup("".join(f"<div><dt>{escape(label)}</dt><dd>{shown_html(value) or '—'}</dd></div>"
+                          for label, value in items))
+
+
+def related_cells(columns: Sequence[Any], entity: str, record: Mapping[str, Any], values: Sequence[Any]) -> Markup:
+    """One row's `<td>`s in a detail page's related list: the first links to the record, the
+    others are `shown_html`'s (the markup detail.html wrote with a loop per cell)."""
+    html = []
+    for index, v in enumerate(values):
+        opening = '<td class="num">' if columns[index].numeric else "<td>"
+        if index == 0:
+            text = escape(v.text or f"#{record['id']}")
+            html.append(f'{opening}<a href="/r/{escape(entity)}/{escape(record["id"])}">{text}</a></td>')
+        else:
+            html.append(f"{opening}{shown_html(v)}</td>")
+    return Markup("".join(html))
