@@ -24,6 +24,10 @@ owner only - never a record:
 - `company`: per-owner aggregates over every record, computed by the system: the viewer sees only
   the average and the best figure, never who they belong to nor any record;
 - `none`: no comparison.
+
+With `team`, each figure is read once, grouped by owner under the viewer's scope: the viewer's own
+total is the sum of the groups (records without an owner included) when the figure is a count or a
+sum of a report that reads only its source, conditions and measures; any other is read as a total.
 """
 from __future__ import annotations
 
