@@ -197,3 +197,24 @@ def test_the_demo_datas_won_and_lost_dates_agree_with_the_stage_history(site):
         else:
             assert won_on is None and lost_on is None
     assert closed > 10
+
+
+@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("limit", [1, 3, 50])
+def test_the_overdue_list_merged_from_each_open_stage_equals_the_plain_sort(site, user, limit):
+    """The overdue list (stage not in won/lost) reads each open stage's first page along the
+    (stage, expected close) index and merges them (compiler._partitions): the same rows, in the
+    same order, as the base table sorted by expected close then id."""
+    from atrium.runtime.reports.parts import ReportRequest
+    today = bounds()["today"]
+    wanted = [i for i, _ in query(site, """SELECT id, expected_close FROM "order" o
+        WHERE stage NOT IN ('won', 'lost') AND expected_close < :today {scope}
+        ORDER BY expected_close, id""", user, today=today)][:limit]
+    reports, actor = Reports(site), actor_of(site, user)
+    request = ReportRequest(limit=limit)
+    assert "parts" in reports.compile(actor, "overdue_orders", request).extra
+    result = reports.run(actor, "overdue_orders", request)
+    assert [r["id"] for r in result.rows] == wanted
+    assert result.truncated == (len(query(site, """SELECT id, 1 FROM "order" o
+        WHERE stage NOT IN ('won', 'lost') AND expected_close < :today {scope}""", user, today=today)) > limit)
+    assert wanted or user != USERS[0]
