@@ -173,15 +173,15 @@ class ReportCompiler(ReportParts):
                 # first asked whether any exist, along the field's index)
                 extra["parts"].append(keyed.where(field_column.is_(None)))
                 outside = sa.and_(field_column.is_not(None), field_column.not_in(parts[2]))
-                probe = outside
+                probes = [outside]
                 if self.scope.dialect == "sqlite" and all(isinstance(v, str) for v in parts[2]):
-                    # the gaps between the options (SQLite compares text bytewise): seeks, not a scan
+                    # the gaps between the options (SQLite compares text bytewise), one seek each
                     ordered = sorted(set(parts[2]))
-                    gaps = [field_column < ordered[0], field_column > ordered[-1]]
-                    gaps += [sa.and_(field_column > a, field_column < b)
-                             for a, b in zip(ordered, ordered[1:], strict=False)]
-                    probe = sa.or_(*gaps)
-                extra["parts_outside"] = (sa.select(joins.base.c.id).where(probe).limit(1), keyed.where(outside))
+                    probes = [field_column < ordered[0], field_column > ordered[-1]]
+                    probes += [sa.and_(field_column > a, field_column < b)
+                               for a, b in zip(ordered, ordered[1:], strict=False)]
+                extra["parts_outside"] = ([sa.select(joins.base.c.id).where(probe).limit(1) for probe in probes],
+                                          keyed.where(outside))
             extra["sort_terms"] = [descending for _, descending in sort_terms]
         return CompiledReport(document.name, "list", entity, columns, statement, limit=limit,
                               entities=self.entities_read(joins), extra=extra)

@@ -252,8 +252,8 @@ class Reports:
         first `limit + 1` rows in the list's order is the list's first `limit + 1` rows."""
         parts = list(compiled.extra["parts"])
         if "parts_outside" in compiled.extra:
-            probe, outside = compiled.extra["parts_outside"]
-            if connection.execute(probe).first() is not None:
+            probes, outside = compiled.extra["parts_outside"]
+            if any(connection.execute(probe).first() is not None for probe in probes):
                 parts.append(outside)
         rows = [row for part in parts for row in connection.execute(part).fetchall()]
         descending = compiled.extra["sort_terms"]
