@@ -255,3 +255,29 @@ def test_on_the_demo_data_a_kpi_compares_visits_with_the_visits_target(demo):
         AND month >= :month AND month < :next_month {scope}""", "rep1")
     kpi = widget(demo, "rep1", "sales_rep", "visits_this_month").kpi
     assert kpi["value"] == visits and kpi["target"] == goal == 20
+
+
+def test_with_the_team_comparison_the_totals_come_from_the_per_owner_groups_and_equal_the_reports(world):
+    """Compared by team, each figure is read once, grouped by owner: the viewer's totals are the
+    sum of the groups and must equal the reports' own totals (no comparison: one total each)."""
+    for who, dashboard in (("rep1", "sales_rep"), ("rep2", "sales_rep"), ("rep3", "sales_rep"),
+                           ("manager", "sales_manager")):
+        alone = plan(world, who, dashboard=dashboard)
+        grouped = plan(world, who, compare="team", dashboard=dashboard)
+        assert (grouped.goal, grouped.achieved, grouped.remaining) == (alone.goal, alone.achieved, alone.remaining)
+        assert [(s.history, s.ratio, s.need) for s in grouped.steps] == \
+            [(s.history, s.ratio, s.need) for s in alone.steps]
+
+
+def test_the_team_comparison_reads_each_figure_once(world):
+    site, actors = world
+    reports = Reports(site)
+    ran = []
+    run_document, run = reports.run_document, reports.run
+    reports.run_document = lambda *a, **k: ran.append(a[1].name) or run_document(*a, **k)
+    reports.run = lambda *a, **k: ran.append(a[1]) or run(*a, **k)
+    with site.engine.connect() as connection:
+        goal = reports.target(actors["manager"], "revenue", "month", connection)
+        WhatItTakes(reports).plan(actors["manager"], spec("team", "sales_manager", site), goal, connection)
+    widget_spec = spec("team", "sales_manager", site)
+    assert len(ran) == 1 + len(widget_spec["steps"])

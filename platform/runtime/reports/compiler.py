@@ -9,7 +9,7 @@ WHERE: count_distinct and avg totals cannot be added up from the group rows.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 
@@ -147,10 +147,11 @@ class ReportCompiler(ReportParts):
             else:
                 selected.append(column.label(f"c{index}"))
             columns.append(ReportColumn(path, "field", field.type, field.label, field, owner))
-        ordering = []
+        ordering, sort_terms = [], []
         for name, descending in self.sort_keys(document):
             column, field = self.scope.column(joins, name)
             expression = self.order_of(column, field)
+            sort_terms.append((expression, descending))
             ordering.append(expression.desc().nulls_last() if descending else expression.asc().nulls_last())
         ordering.append(joins.base.c.id.desc() if ordering and self.sort_keys(document)[-1][1]
                         else joins.base.c.id.asc())
@@ -162,8 +163,69 @@ class ReportCompiler(ReportParts):
         walked = self._walk(joins, model, document, request, limit)
         if walked is not None:  # tried first; the plain statement when the window holds less than a page
             extra["walk"] = statement.where(walked)
+        parts = self._partitions(model, document, limit)
+        if parts is not None:  # each part read along its own index, then merged (runner._list)
+            keyed = (sa.select(*selected, *(e.label(f"k{i}") for i, (e, _) in enumerate(sort_terms)))
+                     .select_from(joins.from_clause).where(*where).order_by(*ordering).limit(limit + 1))
+            field_column = joins.base.c[parts[0]]
+            extra["parts"] = [keyed.where(field_column == value) for value in parts[1]]
+            if parts[2] is not None:  # `not_in`: empty values, and values outside the options (rare:
+                # first asked whether any exist, along the field's index)
+                extra["parts"].append(keyed.where(field_column.is_(None)))
+                outside = sa.and_(field_column.is_not(None), field_column.not_in(parts[2]))
+                probes = [outside]
+                if self.scope.dialect == "sqlite" and all(isinstance(v, str) for v in parts[2]):
+                    # the gaps between the options (SQLite compares text bytewise), one seek each
+                    ordered = sorted(set(parts[2]))
+                    probes = [field_column < ordered[0], field_column > ordered[-1]]
+                    probes += [sa.and_(field_column > a, field_column < b)
+                               for a, b in zip(ordered, ordered[1:], strict=False)]
+                extra["parts_outside"] = ([sa.select(joins.base.c.id).where(probe).limit(1) for probe in probes],
+                                          keyed.where(outside))
+            extra["sort_terms"] = [descending for _, descending in sort_terms]
         return CompiledReport(document.name, "list", entity, columns, statement, limit=limit,
                               entities=self.entities_read(joins), extra=extra)
+
+    def _partitions(self, model: Entity, document: Document,
+                    limit: int) -> tuple[str, list[Any], tuple[Any, ...] | None] | None:
+        """(field, its values, every option) when the report holds a stage or select field to several
+        values (`stage: {not_in: [won, lost]}`: the open stages) and an index reads each value's rows
+        in the sort's order (field, leading sort column): the list is then the merge of each value's
+        first page, every one read along that index, instead of a sort of every matching record
+        (an overdue list by expected close: the oldest dates are closed orders)."""
+        keys = self.sort_keys(document)
+        table = self.scope.tables[model.name]
+        if not keys or limit > WALKED_LIMIT or any(
+                name not in model.fields or model.fields[name].type in ("stage", "select", "multiselect", "location")
+                for name, _ in keys):
+            return None
+        scope = self.scope.access.scope(self.scope.actor, model.name, "read")
+        if scope == "own" and not self.scope.access.claims(self.scope.actor, model.name):
+            return None  # a person's own records: the owner column's index finds them, a sort of few rows
+        leading, descending = keys[0]
+        for path, spec in (document.get("where") or {}).items():
+            field = model.fields.get(path)
+            if field is None or field.type not in ("stage", "select") or path not in table.c:
+                continue
+            if not isinstance(spec, Mapping) or len(spec) != 1:
+                continue
+            operator, listed = next(iter(spec.items()))
+            if operator not in ("in", "not_in") or not isinstance(listed, list | tuple):
+                continue
+            if field.type == "stage":
+                pipeline = self.blueprint.pipelines.get(field.pipeline or "")
+                options = tuple(pipeline.stage_names) if pipeline else ()
+            else:
+                options = field.option_values
+            if operator == "in":  # exactly the values listed
+                values, every = list(dict.fromkeys(listed)), None
+            else:  # the other options, then empty values and values outside the options
+                values, every = [v for v in options if v not in listed], options
+            if len(values) < 2 or not options or not index_walk.served_by_index(
+                    table, {path}, leading, descending, self.scope.dialect):
+                return None
+            return path, values, every
+        return None
 
     def _walk(self, joins: Joins, model: Entity, document: Document, request: ReportRequest,
               limit: int) -> sa.ColumnElement | None:

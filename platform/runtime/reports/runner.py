@@ -12,6 +12,7 @@ referenced records and users. The one entry point the CLI, the API, report pages
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal
 from typing import Any, Mapping
@@ -230,6 +231,8 @@ class Reports:
             rows = connection.execute(compiled.extra["walk"]).fetchall()
             if len(rows) <= compiled.limit:  # it held less than a page: the filter keeps few rows
                 rows = None
+        if rows is None and "parts" in compiled.extra:
+            rows = self._merged_parts(connection, compiled)
         if rows is None:
             rows = connection.execute(compiled.statement).fetchall()
         result.truncated = len(rows) > compiled.limit
@@ -241,6 +244,35 @@ class Reports:
                 else:
                     record[column.name] = normalize(column.type, mapping[f"c{index}"])
             result.rows.append(record)
+
+    def _merged_parts(self, connection: Connection, compiled: CompiledReport) -> list[Any]:
+        """The first page of a list held to several values of a field, as the merge of each value's
+        first page (compiler._partitions): each part is the list's own statement for one value (or
+        for empty values, or values outside the options when there are any), so the merge of their
+        first `limit + 1` rows in the list's order is the list's first `limit + 1` rows."""
+        parts = list(compiled.extra["parts"])
+        if "parts_outside" in compiled.extra:
+            probes, outside = compiled.extra["parts_outside"]
+            if any(connection.execute(probe).first() is not None for probe in probes):
+                parts.append(outside)
+        rows = [row for part in parts for row in connection.execute(part).fetchall()]
+        descending = compiled.extra["sort_terms"]
+
+        def compare(a: Any, b: Any) -> int:
+            for index, down in enumerate(descending):
+                x, y = getattr(a, f"k{index}"), getattr(b, f"k{index}")
+                if x == y:
+                    continue
+                if x is None or y is None:  # empty values last, either way
+                    return 1 if x is None else -1
+                return (-1 if x > y else 1) if down else (-1 if x < y else 1)
+            if a.id == b.id:
+                return 0
+            up = a.id < b.id
+            return (1 if up else -1) if descending and descending[-1] else (-1 if up else 1)
+        rows.sort(key=functools.cmp_to_key(compare))
+        assert compiled.limit is not None
+        return rows[:compiled.limit + 1]
 
     def _titles(self, connection: Connection, actor: Actor, result: ReportResult) -> None:
         """Titles of the records and users the rows point at, as the viewer may see them."""

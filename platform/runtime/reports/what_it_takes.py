@@ -24,6 +24,10 @@ owner only - never a record:
 - `company`: per-owner aggregates over every record, computed by the system: the viewer sees only
   the average and the best figure, never who they belong to nor any record;
 - `none`: no comparison.
+
+With `team`, each figure is read once, grouped by owner under the viewer's scope: the viewer's own
+total is the sum of the groups (records without an owner included) when the figure is a count or a
+sum of a report that reads only its source, conditions and measures; any other is read as a total.
 """
 from __future__ import annotations
 
@@ -37,12 +41,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from atrium.metadata.model import Document
+from atrium.metadata.report_checks import measure_function
 from atrium.runtime.records.evaluation import SYSTEM, Actor
 from atrium.runtime.reports.compiler import ReportRequest
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.reports.scope import ReportNotFound
 
 DEFAULT_HISTORY = "last_180_days"
+# what the per-owner query keeps of a report: one whose other keys (a pipeline, a period, groups)
+# change its rows is read as a total of its own
+READ_BY_GROUPED = frozenset({"name", "label", "description", "source", "where", "measures", "chart", "type"})
 
 
 @dataclass
@@ -119,17 +127,25 @@ class WhatItTakes:
         """The widget's numbers for `actor`; ReportNotFound when the viewer may not run a report."""
         history = spec.get("history") or DEFAULT_HISTORY
         achieved_spec = spec["achieved"]
-        achieved = as_decimal(self._total(actor, achieved_spec, None, connection))
         steps_spec = list(spec.get("steps") or ())
-        values = [as_decimal(self._total(actor, s, history, connection)) for s in steps_spec]
+        compare = spec.get("compare") or "none"
+        grouped: dict[int, tuple[dict[int, Decimal], Decimal]] = {}
+        if compare == "team" and actor.user_id is not None:
+            # the team comparison groups each figure by owner under the viewer's scope: the
+            # viewer's own total is the sum of those groups, so each figure is read once
+            for index, (step, window) in enumerate([(achieved_spec, None), *((s, history) for s in steps_spec)]):
+                if self._additive(actor, step):
+                    grouped[index] = self._per_owner_and_total(actor, step, window, connection)
+        achieved = grouped[0][1] if 0 in grouped else as_decimal(self._total(actor, achieved_spec, None, connection))
+        values = [grouped[i + 1][1] if i + 1 in grouped else as_decimal(self._total(actor, s, history, connection))
+                  for i, s in enumerate(steps_spec)]
         goal_value = None if goal is None else as_decimal(goal)
         remaining, derived = chain(goal_value, achieved, values)
         plan = Plan(goal_value, achieved, remaining, remaining is not None and remaining <= 0, history)
         for i, (s, value, (rate, need)) in enumerate(zip(steps_spec, values, derived, strict=True)):
             plan.steps.append(Step(i, s["report"], s["value"], value, rate, need))
-        compare = spec.get("compare") or "none"
         if compare != "none" and actor.user_id is not None:
-            self._compare(actor, spec, plan, compare == "company", connection)
+            self._compare(actor, spec, plan, compare == "company", connection, grouped)
         return plan
 
     # --- figures --------------------------------------------------------------------------------
@@ -146,20 +162,55 @@ class WhatItTakes:
             return source.get(step["value"])
         return sum((as_decimal(r.get(step["value"])) for r in result.rows), Decimal(0))
 
+    def _additive(self, actor: Actor, step: Mapping[str, Any]) -> bool:
+        """Whether the step's total is the sum of its per-owner figures: a summary report reading
+        only its source, conditions and measures (what the grouped query keeps), on an owned
+        entity, whose value is a count or a sum."""
+        try:
+            document = self.reports.document(actor, step["report"])
+        except ReportNotFound:
+            return False
+        source = document.get("source")
+        entity = self.blueprint.entities.get(source) if source else None
+        if entity is None or entity.owner is None or document.get("type", "summary") != "summary":
+            return False
+        if set(document.data) - READ_BY_GROUPED:
+            return False
+        measure = (document.get("measures") or {}).get(step["value"])
+        return measure is not None and measure_function(measure)[0] in ("count", "sum")
+
+    def _per_owner_and_total(self, actor: Actor, step: Mapping[str, Any], history: str | None,
+                             connection: Connection) -> tuple[dict[int, Decimal], Decimal]:
+        """The step's value per owner and over every group (records without an owner too)."""
+        rows = self._per_owner_rows(actor, step, history, connection)
+        if rows is None:
+            return {}, as_decimal(self._total(actor, step, history, connection))
+        owner, found = rows
+        total = sum((as_decimal(r.get(step["value"])) for r in found), Decimal(0))
+        return {r[owner]: as_decimal(r.get(step["value"])) for r in found if r.get(owner) is not None}, total
+
     def _per_owner(self, actor: Actor, step: Mapping[str, Any], history: str | None,
                    connection: Connection) -> dict[int, Decimal]:
         """The step's value for each owner: one grouped query, aggregates only."""
+        rows = self._per_owner_rows(actor, step, history, connection)
+        if rows is None:
+            return {}
+        owner, found = rows
+        return {r[owner]: as_decimal(r.get(step["value"])) for r in found if r.get(owner) is not None}
+
+    def _per_owner_rows(self, actor: Actor, step: Mapping[str, Any], history: str | None,
+                        connection: Connection) -> tuple[str, list[Mapping[str, Any]]] | None:
         document = self.reports.document(actor, step["report"])  # the viewer must be allowed the report
         source = document.get("source")
         owner = self.blueprint.entities[source].owner if source else None
         if owner is None:
-            return {}
+            return None
         data = {key: value for key, value in document.data.items()
                 if key in ("source", "where", "measures")}
         data["group_by"] = [owner]
         grouped = Document(document.name, MappingProxyType(data), document.label)
         result = self.reports.run_document(actor, grouped, self._request(step, history), connection)
-        return {r[owner]: as_decimal(r.get(step["value"])) for r in result.rows if r.get(owner) is not None}
+        return owner, list(result.rows)
 
     def _peers(self, actor: Actor, spec: Mapping[str, Any], connection: Connection) -> set[int]:
         roles = list(spec.get("peers") or ([actor.role] if actor.role else []))
@@ -167,16 +218,21 @@ class WhatItTakes:
         return set(connection.execute(sa.select(users.c.id).where(users.c.role.in_(roles))).scalars())
 
     def _compare(self, actor: Actor, spec: Mapping[str, Any], plan: Plan, company: bool,
-                 connection: Connection) -> None:
+                 connection: Connection, grouped: Mapping[int, tuple[dict[int, Decimal], Decimal]]) -> None:
         runner = SYSTEM if company else actor
         history = plan.history
         peers = self._peers(actor, spec, connection)
+
+        def per_owner(index: int, step: Mapping[str, Any], window: str | None) -> dict[int, Decimal]:
+            if index in grouped:  # read already, for the viewer's own totals
+                return grouped[index][0]
+            if company:
+                return self._per_owner_system(actor, step, window, connection)
+            return self._per_owner(runner, step, window, connection)
+
         try:
-            achieved = self._per_owner(runner, spec["achieved"], None, connection) if not company else \
-                self._per_owner_system(actor, spec["achieved"], None, connection)
-            per_step = [self._per_owner(runner, s, history, connection) if not company
-                        else self._per_owner_system(actor, s, history, connection)
-                        for s in spec.get("steps") or ()]
+            achieved = per_owner(0, spec["achieved"], None)
+            per_step = [per_owner(i + 1, s, history) for i, s in enumerate(spec.get("steps") or ())]
         except ReportNotFound:
             return
         me = actor.user_id
