@@ -26,6 +26,9 @@ from atrium.runtime.schema import preaggregates
 from atrium.runtime.schema.list_indexes import owner_column
 
 LIST_LIMIT = 1000  # rows of a list report when it sets no limit (the result says it was cut)
+# sort keys whose values Python orders as every database does (a merge of parts compares them in Python)
+ORDERED_AS_IN_PYTHON = frozenset({"integer", "number", "money", "percent", "date", "datetime", "boolean",
+                                  "reference", "user"})
 WALKED_LIMIT = 500  # a longer list report (an export) sorts its rows: a window of 40 × its rows would not pay
 
 
@@ -186,6 +189,21 @@ class ReportCompiler(ReportParts):
         return CompiledReport(document.name, "list", entity, columns, statement, limit=limit,
                               entities=self.entities_read(joins), extra=extra)
 
+    def _walkable_keys(self, model: Entity, document: Document, limit: int) -> list[tuple[str, bool]] | None:
+        """The list's sort keys when an index can serve them: columns of its own entity, not sorted
+        by a listed order (stages, options), for a list of at most WALKED_LIMIT rows."""
+        keys = self.sort_keys(document)
+        if not keys or limit > WALKED_LIMIT or any(
+                name not in model.fields or model.fields[name].type in ("stage", "select", "multiselect", "location")
+                for name, _ in keys):
+            return None
+        return keys
+
+    def _reads_own(self, model: Entity) -> bool:
+        """Whether the viewer reads only their own records of `model` (and claims none)."""
+        scope = self.scope.access.scope(self.scope.actor, model.name, "read")
+        return scope == "own" and not self.scope.access.claims(self.scope.actor, model.name)
+
     def _partitions(self, model: Entity, document: Document,
                     limit: int) -> tuple[str, list[Any], tuple[Any, ...] | None] | None:
         """(field, its values, every option) when the report holds a stage or select field to several
@@ -193,15 +211,13 @@ class ReportCompiler(ReportParts):
         in the sort's order (field, leading sort column): the list is then the merge of each value's
         first page, every one read along that index, instead of a sort of every matching record
         (an overdue list by expected close: the oldest dates are closed orders)."""
-        keys = self.sort_keys(document)
-        table = self.scope.tables[model.name]
-        if not keys or limit > WALKED_LIMIT or any(
-                name not in model.fields or model.fields[name].type in ("stage", "select", "multiselect", "location")
-                for name, _ in keys):
-            return None
-        scope = self.scope.access.scope(self.scope.actor, model.name, "read")
-        if scope == "own" and not self.scope.access.claims(self.scope.actor, model.name):
+        keys = self._walkable_keys(model, document, limit)
+        if keys is None or self._reads_own(model):
             return None  # a person's own records: the owner column's index finds them, a sort of few rows
+        if self.scope.dialect != "sqlite" and any(model.fields[name].type not in ORDERED_AS_IN_PYTHON
+                                                  for name, _ in keys):
+            return None  # text sorts by the database's collation, which the merge's comparison does not know
+        table = self.scope.tables[model.name]
         leading, descending = keys[0]
         for path, spec in (document.get("where") or {}).items():
             field = model.fields.get(path)
@@ -233,16 +249,13 @@ class ReportCompiler(ReportParts):
         own entity, when it pays: the first rows of the sort's index, from where the report's
         conditions on the sort's column start (a team's stalled orders by expected close: the
         planners take a stage index and sort every open order of the team to keep 50)."""
-        keys = self.sort_keys(document)
+        keys = self._walkable_keys(model, document, limit)
         table = self.scope.tables[model.name]
-        if not keys or limit > WALKED_LIMIT or joins.base is not table or any(
-                name not in model.fields or model.fields[name].type in ("stage", "select", "multiselect", "location")
-                for name, _ in keys):
+        if keys is None or joins.base is not table:
             return None
         leading, descending = keys[0]
         condition = self.period_condition(document, request)
-        scope = self.scope.access.scope(self.scope.actor, model.name, "read")
-        own = scope == "own" and not self.scope.access.claims(self.scope.actor, model.name)
+        own = self._reads_own(model)
         if not index_walk.walk_pays(table, model, leading, {**condition, **(request.filters or {})},
                                     owner_column(model) if own else None, True, descending, self.scope.dialect):
             return None
