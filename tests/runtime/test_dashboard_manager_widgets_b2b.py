@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from dashboard_kit import (
     ZONE,
+    actor_of,
     assert_first_of,
     bounds,
     day,
@@ -24,6 +25,9 @@ from dashboard_kit import (
     rows,
     seeded_site,
 )
+
+from atrium.runtime.reports.runner import Reports
+from atrium.runtime.schema import preaggregates
 
 pytestmark = pytest.mark.database
 
@@ -100,6 +104,10 @@ def test_the_open_pipeline_per_rep_and_stage(site):
              for r in rows(site, WHO, BOARD, "pipeline_by_owner")]
     assert sorted(shown, key=str) == sorted(((o, s, n, money(a), money(w)) for o, s, n, a, w in by_owner), key=str)
     assert by_owner
+    # read from the pre-aggregate by owner and stage alone, not one keyed by a date too (a row per day)
+    served = Reports(site).compile(actor_of(site, WHO), "pipeline_by_owner").extra.get("preaggregate")
+    shapes = preaggregates.shapes(site.blueprint, site.tables)
+    assert [s.keys for s in shapes if s.name == served] == [("owner", "stage")]
 
 
 def test_won_revenue_by_the_month_it_was_won(site):

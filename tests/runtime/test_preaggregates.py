@@ -151,3 +151,23 @@ def test_recompute_rebuilds_them_and_a_changed_shape_gets_a_new_table(world, mon
     migrate(site.engine, blueprint)
     with site.engine.connect() as connection:
         assert preaggregates.plan(connection, blueprint, build_tables(blueprint)) == []
+
+
+def test_a_report_of_few_valued_keys_is_not_folded_into_a_table_keyed_by_a_date(world, tmp_path):
+    """A table keyed by the owner and select/stage/boolean fields has a few rows per owner; folded into one
+    keyed by a date too, its reports would read about a row per record. Folding still happens where it
+    costs nothing: into a table of few-valued keys, or a date-keyed need into a wider date-keyed table."""
+    def keys_of(blueprint):
+        tables = build_tables(blueprint)
+        return {name: preaggregates.shape_for(blueprint, tables, preaggregates.need_of(blueprint, document)).keys
+                for name, document in blueprint.reports.items() if name != "big_notes"}
+
+    keys = keys_of(load_blueprint(world.folder))
+    assert keys["open_by_owner"] == keys["secret_by_stage"] == keys["win_rate"] == ("owner", "hot", "stage")
+    assert keys["won_this_quarter"] == keys["by_month"] == ("owner", "close_on", "stage")
+
+    write_blueprint(tmp_path, ENTITIES, PIPELINES, ROLES, timezone=ZONE, targets=TARGETS)
+    write_reports(tmp_path, {name: REPORTS[name] for name in ("open_by_owner", "won_this_quarter", "by_month")})
+    keys = keys_of(load_blueprint(tmp_path))
+    assert keys == {"open_by_owner": ("owner", "stage"), "won_this_quarter": ("owner", "close_on", "stage"),
+                    "by_month": ("owner", "close_on", "stage")}

@@ -8,7 +8,8 @@ of the entity of a key type (select, stage, user, reference, boolean, date; a da
 bucketed), no filter reads the stage history (`stalled`), and every measure is a count of records
 or the sum of a numeric column. Its *shape* is the entity, the key columns (the owner column, the
 filtered and grouped fields) and the summed columns; covered reports whose key columns are the
-same or a subset of another's share one table (each table's triggers cost every write),
+same or a subset of another's share one table (each table's triggers cost every write; not a subset of
+few-valued keys into a table keyed by a date, user or reference too: FEW_VALUES),
 `atrium_agg_<entity>_<digest of the shape>`, holding one row per distinct key tuple: `_count`
 records and, per summed field, the sum of its values (empty ones count as 0: a sum reads the same
 once a report shows it). A shape that changes gets a new name: its table is
@@ -47,6 +48,11 @@ PREFIX = "atrium_agg_"
 COUNT = "_count"  # a field name never starts with "_": it cannot collide with a key or a sum
 KEY_TYPES = frozenset({"select", "stage", "user", "reference", "boolean", "date"})
 SUM_TYPES = frozenset({"integer", "number", "money", "percent"})
+# Keys whose values are a short list. A table keyed by the owner and such keys only has a few rows per
+# owner; folding it into a wider one keyed by a date, user or reference too (about a row per day or per
+# record) would make its reports scan a table nearly the size of the entity's: it keeps a table of its
+# own (one more set of triggers on each write, against milliseconds per read at scale).
+FEW_VALUES = frozenset({"select", "stage", "boolean"})
 SQLITE_TRIGGERS = ("insert", "delete", "update")
 
 
@@ -134,6 +140,11 @@ def need_of(blueprint: Blueprint, document: Document, filters: Mapping[str, Any]
     return Need(entity.name, frozenset(keys), frozenset(sums))
 
 
+def _few_values(entity: Entity):
+    owner = owner_key(entity)
+    return lambda keys: all(k == owner or entity.fields[k].type in FEW_VALUES for k in keys)
+
+
 def _digest(entity: str, keys: Iterable[str], sums: Iterable[str], types: Mapping[str, str]) -> str:
     text = "|".join([entity, ",".join(f"{k}:{types[k]}" for k in keys), ",".join(f"{s}:{types[s]}" for s in sums)])
     return hashlib.sha1(text.encode()).hexdigest()[:10]
@@ -178,7 +189,9 @@ def shapes(blueprint: Blueprint, tables: Tables) -> list[Shape]:
                 c in tables[need.entity].c for c in (*need.keys, *need.sums)):
             wanted.setdefault((need.entity, need.keys), set()).update(need.sums)
     for entity, keys in sorted(wanted, key=lambda item: len(item[1])):  # one table serves its subsets too
-        wider = next((k for k in wanted if k[0] == entity and keys < k[1]), None)
+        few = _few_values(blueprint.entities[entity])
+        small = few(keys)
+        wider = next((k for k in wanted if k[0] == entity and keys < k[1] and (not small or few(k[1]))), None)
         if wider is not None:
             wanted[wider] |= wanted.pop((entity, keys))
     metadata = sa.MetaData()
