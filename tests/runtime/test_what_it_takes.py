@@ -281,3 +281,64 @@ def test_the_team_comparison_reads_each_figure_once(world):
         WhatItTakes(reports).plan(actors["manager"], spec("team", "sales_manager", site), goal, connection)
     widget_spec = spec("team", "sales_manager", site)
     assert len(ran) == 1 + len(widget_spec["steps"])
+
+
+def test_after_a_write_the_figures_are_right_and_those_of_other_entities_are_kept(demo):
+    """The dashboard keeps each figure of the chain under the change counters of its own tables: a
+    visit written shows in the visits figure; an order written shows in the order figures without the
+    visits figure being read again. Every time the widget equals the hand computation."""
+    from dashboard_kit import actor_of, widget_index
+    from sqlalchemy import event
+
+    from atrium.ui.reports.filters import Filters
+    from atrium.ui.reports.widget_cache import WidgetCache
+    from atrium.ui.reports.widgets import WidgetMaker
+
+    site, cache = demo, WidgetCache()
+    document = site.blueprint.dashboards["sales_manager"]
+    index = widget_index(site, "sales_manager", "what_it_takes")
+    statements: list[str] = []
+    read: list[str] = []  # what the last widget computation ran
+
+    def listen(conn, cursor, statement, *_):
+        statements.append(statement)
+
+    def shown() -> dict:
+        statements.clear()
+        with site.engine.connect() as connection:
+            made = WidgetMaker(site, actor_of(site, "manager"), "en", document, Filters(), connection,
+                               cache, ("test",)).make(index)
+        read[:] = statements
+        assert made.notice is None, made.notice
+        _, achieved, history, needs = by_hand(site, "manager")
+        assert money(made.plan["achieved"]) == money(achieved)
+        assert [money(s["before_history"]) for s in made.plan["steps"]] == [money(h) for h in history[:-1]]
+        assert made.plan["steps"][-1]["history"] == history[-1]
+        assert [s["need"] for s in made.plan["steps"]] == needs[1:]
+        return made.plan
+
+    def read_visits() -> bool:
+        return any("FROM visit" in s for s in read)
+
+    event.listen(site.engine, "before_cursor_execute", listen)
+    try:
+        before = shown()
+        assert read_visits()
+        shown()
+        assert not read_visits()  # nothing written: every figure kept
+        manager = actor_of(site, "manager")
+        team = {r for (r,) in query(site, "SELECT id FROM visit o WHERE status <> 'done' {scope}", "manager")}
+        site.records.update("visit", min(team), {"status": "done", "visited_at": dt.datetime.now(dt.timezone.utc)},
+                            manager)
+        after_visit = shown()
+        assert read_visits()
+        assert after_visit["steps"][-2]["history"] == before["steps"][-2]["history"] + 1  # visits done
+        [(order, amount)] = query(site, """SELECT id, amount FROM "order" o WHERE stage = 'won'
+            AND won_on >= :first AND won_on < :tomorrow {scope} ORDER BY id LIMIT 1""", "manager",
+                                  first=bounds()["today"] - dt.timedelta(days=179))
+        site.records.update("order", order, {"amount": money(amount) + 1000}, manager)
+        after_order = shown()
+        assert not read_visits()  # the visits figure is kept: no visit was written
+        assert money(after_order["steps"][0]["before_history"]) == money(before["steps"][0]["before_history"]) + 1000
+    finally:
+        event.remove(site.engine, "before_cursor_execute", listen)

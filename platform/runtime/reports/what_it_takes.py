@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -117,9 +117,16 @@ def chain(goal: Decimal | None, achieved: Decimal, history: list[Decimal]) -> tu
     return remaining, out
 
 
+# (figure's spec, its history window, compute) -> the computed value, or one kept from before: how a
+# caller keeps each figure until the tables it reads change (the widget cache, per figure), so a write
+# to one entity recomputes only the figures that read it
+Remember = Callable[[Mapping[str, Any], "str | None", Callable[[], Any]], Any]
+
+
 class WhatItTakes:
-    def __init__(self, reports: Reports):
+    def __init__(self, reports: Reports, remember: Remember | None = None):
         self.reports = reports
+        self.remember = remember
         self.site = reports.site
         self.blueprint = reports.blueprint
 
@@ -135,7 +142,7 @@ class WhatItTakes:
             # viewer's own total is the sum of those groups, so each figure is read once
             for index, (step, window) in enumerate([(achieved_spec, None), *((s, history) for s in steps_spec)]):
                 if self._additive(actor, step):
-                    grouped[index] = self._per_owner_and_total(actor, step, window, connection)
+                    grouped[index] = self._figure(actor, step, window, connection)
         achieved = grouped[0][1] if 0 in grouped else as_decimal(self._total(actor, achieved_spec, None, connection))
         values = [grouped[i + 1][1] if i + 1 in grouped else as_decimal(self._total(actor, s, history, connection))
                   for i, s in enumerate(steps_spec)]
@@ -178,6 +185,12 @@ class WhatItTakes:
             return False
         measure = (document.get("measures") or {}).get(step["value"])
         return measure is not None and measure_function(measure)[0] in ("count", "sum")
+
+    def _figure(self, actor: Actor, step: Mapping[str, Any], history: str | None,
+                connection: Connection) -> tuple[dict[int, Decimal], Decimal]:
+        def compute() -> tuple[dict[int, Decimal], Decimal]:
+            return self._per_owner_and_total(actor, step, history, connection)
+        return compute() if self.remember is None else self.remember(step, history, compute)
 
     def _per_owner_and_total(self, actor: Actor, step: Mapping[str, Any], history: str | None,
                              connection: Connection) -> tuple[dict[int, Decimal], Decimal]:

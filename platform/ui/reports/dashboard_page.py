@@ -156,11 +156,12 @@ def widget_html(request: Request, document: Document, index: int) -> str | None:
                actor.user_id, actor.role, actor.team_id, locale, filters.query(), filters.owners,
                local_today(site.now(), blueprint.timezone))
         tables = widget_tables(blueprint, spec)
+        cache = cache_of(request.app.state)
 
         def compute() -> str:
-            maker = WidgetMaker(site, actor, locale, document, filters, connection)
+            maker = WidgetMaker(site, actor, locale, document, filters, connection, cache, key)
             return render_widget(request, maker.make(index), document, blueprint, locale, filters)
-        return cache_of(request.app.state).get_or_compute(connection, key, tables, compute)
+        return cache.get_or_compute(connection, key, tables, compute)
 
 
 def render_widget(request: Request, made: Any, document: Document, blueprint: Any, locale: str, filters) -> str:

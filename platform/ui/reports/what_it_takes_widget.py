@@ -3,14 +3,14 @@ ready for _what_it_takes.html - each need with the ratio it was derived from, an
 ratios beside the peers' average and best."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Label
 from atrium.runtime.query.periods import RELATIVE_DAYS
 from atrium.runtime.reports.runner import Reports
-from atrium.runtime.reports.what_it_takes import WhatItTakes
-from atrium.ui.reports.widget_cache import report_paths, tables_read
+from atrium.runtime.reports.what_it_takes import Remember, WhatItTakes
+from atrium.ui.reports.widget_cache import WidgetCache, fingerprint, report_paths, tables_read
 from atrium.ui.web.i18n import PERIOD_WORDS, word
 
 
@@ -18,13 +18,31 @@ def what_it_takes_tables(blueprint: Any, spec: Mapping[str, Any]) -> set[str]:
     """The tables the widget reads (for its cache key)."""
     tables: set[str] = set()
     for part in [spec["achieved"], *spec.get("steps", ())]:
-        document = blueprint.reports[part["report"]]
-        paths = report_paths(document.data) + ([part["date"]] if part.get("date") else [])
-        paths = [p for p in paths if p not in ("created_at", "updated_at")]
-        tables |= tables_read(blueprint, document["source"], paths)
+        tables |= figure_tables(blueprint, part)
     if blueprint.targets is not None:
         tables.add(blueprint.targets.entity)
     return tables
+
+
+def figure_tables(blueprint: Any, part: Mapping[str, Any]) -> set[str]:
+    """The tables one figure (the achieved value or a step) reads."""
+    document = blueprint.reports[part["report"]]
+    paths = report_paths(document.data) + ([part["date"]] if part.get("date") else [])
+    return tables_read(blueprint, document["source"], [p for p in paths if p not in ("created_at", "updated_at")])
+
+
+def remember_figures(cache: WidgetCache, maker: Any, widget_key: tuple) -> Remember:
+    """Each figure kept in the widget cache under the counters of its own tables: after an order is
+    written, the visits and leads figures of a chain are not read again (the widget's HTML is).
+    `widget_key` is the widget's own key (viewer, metadata version, day ...), which the figure's adds to."""
+    blueprint = maker.blueprint
+
+    def remember(part: Mapping[str, Any], history: str | None, compute: Callable[[], Any]) -> Any:
+        document = blueprint.reports[part["report"]]
+        key = ("what_it_takes figure", *widget_key, fingerprint(document.data), part["report"], part["value"],
+               part.get("date"), history)
+        return cache.get_or_compute(maker.connection, key, figure_tables(blueprint, part), compute)
+    return remember
 
 
 def measure_format(blueprint: Any, part: Mapping[str, Any]) -> str:
@@ -64,7 +82,8 @@ def make_plan(reports: Reports, maker: Any, spec: Mapping[str, Any], index: int)
             goal = reports.evaluate(maker.actor, expression, {}, "", maker.connection)
         except (ExpressionError, ArithmeticError, TypeError, ValueError):
             goal = None
-    plan = WhatItTakes(reports).plan(maker.actor, spec, goal, maker.connection)
+    remember = None if maker.cache is None else remember_figures(maker.cache, maker, maker.cache_key)
+    plan = WhatItTakes(reports, remember).plan(maker.actor, spec, goal, maker.connection)
     blueprint = maker.blueprint
     money = measure_format(blueprint, spec["achieved"])
     parts = list(spec.get("steps") or ())

@@ -24,7 +24,7 @@ from atrium.runtime.site.site import Site
 from atrium.ui.reports import charts
 from atrium.ui.reports.filters import Filters
 from atrium.ui.reports.what_it_takes_widget import make_plan, what_it_takes_tables
-from atrium.ui.reports.widget_cache import report_paths, tables_read
+from atrium.ui.reports.widget_cache import WidgetCache, report_paths, tables_read
 from atrium.ui.reports.words import PREVIOUS
 from atrium.ui.web.i18n import PERIOD_WORDS, word
 from atrium.ui.web.present import Presenter
@@ -109,10 +109,11 @@ def widget_tables(blueprint: Any, widget: Mapping[str, Any]) -> set[str]:
 
 class WidgetMaker:
     def __init__(self, site: Site, actor: Actor, locale: str, dashboard: Document, filters: Filters,
-                 connection: Connection):
+                 connection: Connection, cache: WidgetCache | None = None, cache_key: tuple = ()):
         self.site, self.actor, self.locale = site, actor, locale
         self.blueprint = site.blueprint
         self.dashboard, self.filters, self.connection = dashboard, filters, connection
+        self.cache, self.cache_key = cache, cache_key  # where parts of a widget are kept (what it takes)
 
     def text(self, label: Any) -> str:
         if label is None:
