@@ -7,7 +7,7 @@ SQLite and optionally PostgreSQL; and the shipped scheduled recycle (`recycle_id
 100,000 customers on SQLite, the customers built once (nice) and kept under /tmp/atrium-bench/.
 
     .venv/bin/python bench/bench_bulk_writes.py [--count 20000] [--repeat 2] [--pg URL]
-        [--profile plain|rolled|customer|order|recycle] [--recycle 100000 | --recycle 0]
+        [--profile plain|rolled|customer|order|recycle] [--recycle 100000 | --recycle 0] [--without-b2b]
 
 Not a timed test: run it on a quiet machine; the figures vary with load. Prints a Markdown table.
 """

@@ -3,10 +3,11 @@ fields follow-ups move forward (`follow_up: {of: ref, when: ..., at: moment, set
 child entity).
 
 After a child record is written, each parent it points to (before and after the write) gets its
-rollups recomputed with one aggregate query per rollup, then its formulas; a parent that changed
-passes the change on to its own parents. A follow-up is a `max` over the matching children that
-only ever raises the stored value: the field keeps what a person typed, or a later follow-up,
-when the children's latest moment is older (an older visit, a deleted one, a planned one).
+rollups recomputed (one aggregate query per child link, however many rollups read it), then its
+formulas; a parent that changed passes the change on to its own parents. A follow-up is a `max`
+over the matching children that only ever raises the stored value: the field keeps what a person
+typed, or a later follow-up, when the children's latest moment is older (an older visit, a deleted
+one, a planned one).
 
 `over_rows` computes a parent's roll-ups from child rows in hand instead (a form's lines as typed,
 before saving), with the same definitions and `aggregate`, so what a form shows live is what the
