@@ -3,10 +3,11 @@ fields follow-ups move forward (`follow_up: {of: ref, when: ..., at: moment, set
 child entity).
 
 After a child record is written, each parent it points to (before and after the write) gets its
-rollups recomputed with one aggregate query per rollup, then its formulas; a parent that changed
-passes the change on to its own parents. A follow-up is a `max` over the matching children that
-only ever raises the stored value: the field keeps what a person typed, or a later follow-up,
-when the children's latest moment is older (an older visit, a deleted one, a planned one).
+rollups recomputed (one aggregate query per child link, however many rollups read it), then its
+formulas; a parent that changed passes the change on to its own parents. A follow-up is a `max`
+over the matching children that only ever raises the stored value: the field keeps what a person
+typed, or a later follow-up, when the children's latest moment is older (an older visit, a deleted
+one, a planned one).
 
 `over_rows` computes a parent's roll-ups from child rows in hand instead (a form's lines as typed,
 before saving), with the same definitions and `aggregate`, so what a form shows live is what the
@@ -106,8 +107,9 @@ class Rollups:
         if not readers:
             return
         values: dict[int, dict[str, Any]] = {i: {} for i in ids}
-        for reader in readers:
-            for parent_id, value in self._aggregate(connection, reader.rollup, ids).items():
+        found = self._aggregates(connection, [reader.rollup for reader in readers], ids)
+        for reader, aggregated in zip(readers, found, strict=True):
+            for parent_id, value in aggregated.items():
                 if reader.forward_only:  # several entities may count for one field: the latest of them
                     value = latest(values[parent_id].get(reader.field.name), value)
                 values[parent_id][reader.field.name] = value
@@ -157,22 +159,34 @@ class Rollups:
             return 0
         return value
 
+    def _aggregates(self, connection: Connection, rollups: list[Rollup], ids: list[int]) -> list[dict[int, Any]]:
+        """Each roll-up's value per parent. The roll-ups over the same child link share one
+        aggregate query (one pass over the children, however many roll-ups read them): a `where`
+        becomes the aggregate's CASE, which SQL aggregates leave out when empty as the WHERE did."""
+        found: list[dict[int, Any]] = [{} for _ in rollups]
+        shared: dict[tuple[str, str], list[tuple[int, sa.ColumnElement]]] = defaultdict(list)
+        for position, rollup in enumerate(rollups):
+            child = self.tables[rollup.entity]
+            target: sa.ColumnElement = child.c[rollup.field]
+            if rollup.where is not None:
+                try:
+                    condition = compile_condition(rollup.where, child.c, self._sql_functions(rollup.entity))
+                except NotCompilable:
+                    found[position] = self._aggregate_in_python(connection, rollup, ids)
+                    continue
+                target = sa.case((condition, child.c[rollup.field]))
+            shared[(rollup.entity, rollup.via)].append((position, AGGREGATES[rollup.function](target)))
+        for (entity, via_name), aggregates in shared.items():
+            via = self.tables[entity].c[via_name]
+            query = sa.select(via, *[aggregate for _, aggregate in aggregates]).where(via.in_(ids)).group_by(via)
+            for row in connection.execute(query):
+                for (position, _), value in zip(aggregates, row[1:], strict=True):
+                    if value is not None or rollups[position].function == "count":
+                        found[position][row[0]] = value
+        return found
+
     def _aggregate(self, connection: Connection, rollup: Rollup, ids: list[int]) -> dict[int, Any]:
-        child = self.tables[rollup.entity]
-        via = child.c[rollup.via]
-        target = child.c[rollup.field]
-        condition: sa.ColumnElement[bool] = sa.true()
-        python_filter = None
-        if rollup.where is not None:
-            try:
-                condition = compile_condition(rollup.where, child.c, self._sql_functions(rollup.entity))
-            except NotCompilable:
-                python_filter = rollup.where
-        if python_filter is None:
-            query = (sa.select(via, AGGREGATES[rollup.function](target))
-                     .where(via.in_(ids), condition).group_by(via))
-            return {parent: value for parent, value in connection.execute(query)}
-        return self._aggregate_in_python(connection, rollup, ids)
+        return self._aggregates(connection, [rollup], ids)[0]
 
     def _aggregate_in_python(self, connection: Connection, rollup: Rollup, ids: list[int]) -> dict[int, Any]:
         assert rollup.where is not None  # a rollup whose condition has no SQL form

@@ -35,7 +35,7 @@ from atrium.runtime.records.rollups import Rollups
 from atrium.runtime.records.rules import RECORD_ERRORS, Errors, RecordRules, add_error
 from atrium.runtime.records.stage_analytics import LearnedProbabilities
 from atrium.runtime.records.updates import BulkUpdates
-from atrium.runtime.schema.bulk_statements import Same, among_ids, execute_columns, execute_many
+from atrium.runtime.schema.bulk_statements import Same, among_ids, execute_columns, execute_many, next_ids
 from atrium.runtime.schema.database import connect, write_transaction
 from atrium.runtime.schema.tables import (
     Tables,
@@ -257,12 +257,10 @@ class RecordService(BulkUpdates):
                       "updated_by": actor.user_id, "version": 1}
             # the entered-stage time a new record has (stage_tracking.py's insert trigger would write it otherwise)
             entered = {entered_column(model.stage_field.name): now} if model.stage_field is not None else {}
-            if conn.dialect.name == "sqlite" and self._special_fields(model).isdisjoint(names) and len(batch) > 1:
+            if self._special_fields(model).isdisjoint(names) and len(batch) > 1 and self._ids_ahead(conn, len(batch)):
                 # every field in the column of its name: the parameters go column by column, what
                 # every row shares once (bulk_statements.execute_columns), no dict per row
-                first = max(conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0,
-                            highest_binned_id(conn, self.tables, model.name)) + 1
-                ids = list(range(first, first + len(batch)))
+                ids = self._new_ids(conn, model, table, len(batch))
                 columns: dict[str, Any] = {name: [record.get(name) for record in batch] for name in names}
                 columns.update({name: Same(value) for name, value in {**stamps, **entered}.items()}, id=ids)
                 execute_columns(conn, table.insert(), len(batch), columns)
@@ -273,14 +271,8 @@ class RecordService(BulkUpdates):
                 row = self.columns_of(model, {name: record.get(name) for name in names})
                 row.update(stamps, **entered)
                 stored.append(row)
-            if conn.dialect.name == "sqlite":
-                # The writer holds SQLite's lock, so the next ids are ours: giving them explicitly
-                # lets the driver insert the whole batch in one executemany (RETURNING would insert
-                # row by row to keep the ids in order).
-                # past the ids of its records in the recycle bin too, which a restore gives back
-                first = max(conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0,
-                            highest_binned_id(conn, self.tables, model.name)) + 1
-                ids = list(range(first, first + len(stored)))
+            if self._ids_ahead(conn, len(stored)):
+                ids = self._new_ids(conn, model, table, len(stored))
                 for record_id, row in zip(ids, stored, strict=False):
                     row["id"] = record_id
                 # compiled once, each column's bind processor run once per distinct value, plain
@@ -296,6 +288,22 @@ class RecordService(BulkUpdates):
         write = Write(model, "create", actor, [(None, record) for record in batch], checked=batch,
                       first_row=None if single else first_row, each_field=audit_fields)
         return afters(self.pipeline.run(conn, write, insert))
+
+    @staticmethod
+    def _ids_ahead(conn: Connection, count: int) -> bool:
+        """Whether a batch's ids are taken before its INSERT, which then needs no RETURNING (that
+        inserts row by row, or through insertmanyvalues' long statements, to keep the ids in order;
+        for one row on PostgreSQL, RETURNING is the one statement)."""
+        return conn.dialect.name == "sqlite" or (conn.dialect.name == "postgresql" and count > 1)
+
+    def _new_ids(self, conn: Connection, model: Entity, table: sa.Table, count: int) -> list[int]:
+        if conn.dialect.name == "postgresql":  # the id sequence, as the INSERT would have used it
+            return next_ids(conn, table, count)
+        # The writer holds SQLite's lock, so the next ids are ours; past the ids of its records in
+        # the recycle bin too, which a restore gives back.
+        first = max(conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0,
+                    highest_binned_id(conn, self.tables, model.name)) + 1
+        return list(range(first, first + count))
 
     def update(self, entity: str, record_id: int, values: Mapping[str, Any], actor: Actor = SYSTEM,
                version: int | None = None, connection: Connection | None = None) -> dict[str, Any]:
