@@ -215,12 +215,23 @@ class WhatItTakes:
     def _per_owner_and_total(self, actor: Actor, step: Mapping[str, Any], history: str | None,
                              connection: Connection) -> tuple[dict[int, Decimal], Decimal]:
         """The step's value per owner and over every group (records without an owner too)."""
-        rows = self._per_owner_rows(actor, step, history, connection)
+        rows = self._per_owner_rows(actor, step, history, connection, self._team_owners(actor, step, connection))
         if rows is None:
             return {}, as_decimal(self._total(actor, step, history, connection))
         owner, found = rows
         total = sum((as_decimal(r.get(step["value"])) for r in found), Decimal(0))
         return {r[owner]: as_decimal(r.get(step["value"])) for r in found if r.get(owner) is not None}, total
+
+    def _team_owners(self, actor: Actor, step: Mapping[str, Any], connection: Connection) -> tuple[int, ...] | None:
+        """The owners a team scope covers, listed: the scope says `owner = me OR owner IN (the team's
+        users)`, which SQLite answers by collecting row ids from the owner index and reading each row
+        (130 ms for a 900,000-order team's 180 days); the same owners as a list AND-ed to it let
+        it read the index alone (35 ms). A restatement of the scope: the rows stay the same."""
+        source = self.reports.document(actor, step["report"]).get("source")
+        if not source or self.site.access.scope(actor, source, "read") != "team":
+            return None
+        members = tuple(self.site.access.team_members(connection, actor))
+        return members if len(members) <= MAX_LISTED_OWNERS else None
 
     def _per_owner(self, actor: Actor, step: Mapping[str, Any], history: str | None,
                    connection: Connection, owners: tuple[int, ...] | None = None) -> dict[int, Decimal]:
