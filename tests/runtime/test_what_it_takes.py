@@ -18,7 +18,7 @@ from atrium.metadata import load_blueprint
 from atrium.runtime.access import users
 from atrium.runtime.records.evaluation import Actor
 from atrium.runtime.reports.runner import Reports
-from atrium.runtime.reports.what_it_takes import WhatItTakes, chain
+from atrium.runtime.reports.what_it_takes import WhatItTakes, chain, ratio
 from atrium.runtime.schema.migrations import migrate
 from atrium.runtime.site.site import Site
 
@@ -185,6 +185,17 @@ def test_company_comparison_gives_a_rep_only_the_average_and_the_best(world):
     assert [s.history for s in mine.steps] == [6000, 3, 6, 4, 2]
 
 
+def test_company_figures_of_many_peers_group_every_owner_and_compare_the_same(world, monkeypatch):
+    """Past MAX_LISTED_OWNERS peers the per-owner statement is not narrowed to them: same figures."""
+    from atrium.runtime.reports import what_it_takes
+
+    listed = plan(world, "rep1", compare="company")
+    monkeypatch.setattr(what_it_takes, "MAX_LISTED_OWNERS", 1)
+    everyone = plan(world, "rep1", compare="company")
+    assert everyone.achieved_compared == listed.achieved_compared
+    assert [s.compared for s in everyone.steps] == [s.compared for s in listed.steps]
+
+
 # --- the demo data: the widget's numbers against a hand computation in plain SQL ----------------
 
 HAND = {
@@ -274,13 +285,19 @@ def test_the_team_comparison_reads_each_figure_once(world):
     reports = Reports(site)
     ran = []
     run_document, run = reports.run_document, reports.run
-    reports.run_document = lambda *a, **k: ran.append(a[1].name) or run_document(*a, **k)
+    owners = []
+    reports.run_document = lambda *a, **k: ran.append(a[1].name) or owners.append(a[2].owners) or \
+        run_document(*a, **k)
     reports.run = lambda *a, **k: ran.append(a[1]) or run(*a, **k)
     with site.engine.connect() as connection:
         goal = reports.target(actors["manager"], "revenue", "month", connection)
         WhatItTakes(reports).plan(actors["manager"], spec("team", "sales_manager", site), goal, connection)
     widget_spec = spec("team", "sales_manager", site)
     assert len(ran) == 1 + len(widget_spec["steps"])
+    # the team scope's owners listed in each statement (what lets SQLite read the owner index alone);
+    # the figures equal the reports' totals (test above) and the hand computations (tests before)
+    team = tuple(sorted(actors[name].user_id for name in ("rep1", "rep2", "rep3", "manager")))
+    assert owners == [team] * len(ran)
 
 
 def test_after_a_write_the_figures_are_right_and_those_of_other_entities_are_kept(demo):
@@ -340,5 +357,113 @@ def test_after_a_write_the_figures_are_right_and_those_of_other_entities_are_kep
         after_order = shown()
         assert not read_visits()  # the visits figure is kept: no visit was written
         assert money(after_order["steps"][0]["before_history"]) == money(before["steps"][0]["before_history"]) + 1000
+    finally:
+        event.remove(site.engine, "before_cursor_execute", listen)
+
+
+PER_OWNER = {
+    "achieved": """SELECT owner, coalesce(sum(amount), 0) FROM "order" WHERE stage = 'won' AND won_on >= :month
+                   AND won_on < :next_month GROUP BY owner""",
+    "won": """SELECT owner, coalesce(sum(amount), 0), count(*) FROM "order" WHERE stage = 'won' AND won_on >= :first
+              AND won_on < :tomorrow GROUP BY owner""",
+    "opportunities": """SELECT owner, count(*) FROM "order" WHERE created_at >= :start AND created_at < :end
+                        GROUP BY owner""",
+    "visits": """SELECT owner, count(*) FROM visit WHERE status = 'done' AND visited_at >= :start AND visited_at < :end
+                 GROUP BY owner""",
+    "leads": """SELECT owner, count(*) FROM lead WHERE created_at >= :start AND created_at < :end GROUP BY owner""",
+}
+
+
+def company_by_hand(site) -> tuple[dict, list[dict]]:
+    """Every rep's achieved value and chain history, by hand over every record (the company)."""
+    today = bounds()["today"]
+    first = today - dt.timedelta(days=179)
+    start = dt.datetime.combine(first, dt.time(), ZONE).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), ZONE).astimezone(dt.timezone.utc)
+
+    def grouped(key: str) -> dict:
+        times = {"start": start, "end": end} if ":start" in PER_OWNER[key] else {}
+        return {row[0]: row[1:] for row in query(site, PER_OWNER[key], "admin", first=first, **times)}
+
+    achieved = {o: Decimal(str(v[0])) for o, v in grouped("achieved").items()}
+    won = grouped("won")
+    figures = [{o: Decimal(str(v[0])) for o, v in won.items()}, {o: Decimal(v[1]) for o, v in won.items()}]
+    figures += [{o: Decimal(v[0]) for o, v in grouped(key).items()} for key in ("opportunities", "visits", "leads")]
+    return achieved, figures
+
+
+def assert_compared_by_hand(site, user: str, made_plan: dict) -> None:
+    """The rep's own chain equals the reports' totals; the average and best equal the hand computation
+    over every rep's records (peers: the reps with any figure)."""
+    _, achieved, history, needs = by_hand(site, user)
+    assert money(made_plan["achieved"]) == money(achieved)
+    assert [money(s["before_history"]) for s in made_plan["steps"]] == [money(h) for h in history[:-1]]
+    assert [s["need"] for s in made_plan["steps"]] == needs[1:]
+    company_achieved, figures = company_by_hand(site)
+    [(me,)] = query(site, "SELECT id FROM atrium_users WHERE name = :name", "admin", name=user)
+    reps = {r for (r,) in query(site, "SELECT id FROM atrium_users WHERE role = 'sales_rep'", "admin")}
+    having = reps & (set(company_achieved).union(*figures))
+    zero = Decimal(0)
+
+    def close(value) -> Decimal | None:
+        return None if value is None else Decimal(value).quantize(Decimal("0.000001"))
+
+    mine = made_plan["achieved_compared"]
+    values = [company_achieved.get(o, zero) for o in having]
+    assert (money(mine.own), money(mine.average), money(mine.best), mine.peers) == \
+        (money(company_achieved.get(me, zero)), money(sum(values) / len(values)), money(max(values)), len(values))
+    for i, step in enumerate(made_plan["steps"], start=1):
+        rates = {o: ratio(figures[i - 1].get(o, zero), figures[i].get(o, zero)) for o in having | {me}}
+        others = [r for o, r in rates.items() if o in having and r is not None]
+        compared = step["compared"]
+        assert (close(compared.own), compared.peers) == (close(rates[me]), len(others)), (user, i)
+        if others:
+            assert (close(compared.average), close(compared.best)) == \
+                (close(sum(others) / len(others)), close(max(others))), (user, i)
+
+
+def test_the_company_comparison_is_read_once_for_every_rep_and_equals_the_base_tables(demo):
+    """Compared with the company, the per-owner figures are the same for every rep: the second rep's
+    widget reads none of them again (only that rep's own totals), and after one rep writes an order
+    another sees the comparison move. Every time it equals a hand computation over every record."""
+    from dashboard_kit import actor_of, widget_index
+    from sqlalchemy import event
+
+    from atrium.ui.reports.filters import Filters
+    from atrium.ui.reports.widget_cache import WidgetCache
+    from atrium.ui.reports.widgets import WidgetMaker
+
+    site, cache = demo, WidgetCache()
+    document = site.blueprint.dashboards["sales_rep"]
+    index = widget_index(site, "sales_rep", "what_it_takes")
+    assert document["widgets"][index]["compare"] == "company"
+    statements: list[str] = []
+
+    def listen(conn, cursor, statement, *_):
+        statements.append(statement)
+
+    def shown(user: str) -> tuple[dict, int]:
+        statements.clear()
+        actor = actor_of(site, user)
+        with site.engine.connect() as connection:
+            made = WidgetMaker(site, actor, "en", document, Filters(), connection, cache,
+                               ("test", actor.user_id)).make(index)
+        grouped = sum("GROUP BY" in s for s in statements)
+        assert made.notice is None, made.notice
+        assert_compared_by_hand(site, user, made.plan)
+        return made.plan, grouped
+
+    event.listen(site.engine, "before_cursor_execute", listen)
+    try:
+        before, grouped = shown("rep1")
+        assert grouped == 6  # the achieved value and five steps, per owner
+        assert shown("rep2")[1] == 0  # kept from rep1's widget
+        rep2 = actor_of(site, "rep2")
+        customer = site.records.create("customer", {"name": "Company comparison"}, rep2)
+        site.records.create("order", {"name": "Deal", "customer": customer["id"], "amount": 500,
+                                      "expected_close": bounds()["today"] + dt.timedelta(days=20)}, rep2)
+        after, grouped = shown("rep1")
+        assert 0 < grouped < 6  # the order figures again, not the visits nor the leads
+        assert after["steps"][1]["compared"].best < before["steps"][1]["compared"].best  # rep2's win rate fell
     finally:
         event.remove(site.engine, "before_cursor_execute", listen)

@@ -7,10 +7,10 @@ from typing import Any, Callable, Mapping
 
 from atrium.metadata.expressions import ExpressionError
 from atrium.metadata.model import Label
-from atrium.runtime.query.periods import RELATIVE_DAYS
+from atrium.runtime.query.periods import RELATIVE_DAYS, local_today
 from atrium.runtime.reports.runner import Reports
 from atrium.runtime.reports.what_it_takes import Remember, WhatItTakes
-from atrium.ui.reports.widget_cache import WidgetCache, fingerprint, report_paths, tables_read
+from atrium.ui.reports.widget_cache import WidgetCache, fingerprint, metadata_version, report_paths, tables_read
 from atrium.ui.web.i18n import PERIOD_WORDS, word
 
 
@@ -34,13 +34,21 @@ def figure_tables(blueprint: Any, part: Mapping[str, Any]) -> set[str]:
 def remember_figures(cache: WidgetCache, maker: Any, widget_key: tuple) -> Remember:
     """Each figure kept in the widget cache under the counters of its own tables: after an order is
     written, the visits and leads figures of a chain are not read again (the widget's HTML is).
-    `widget_key` is the widget's own key (viewer, metadata version, day ...), which the figure's adds to."""
+    `widget_key` is the widget's own key (viewer, metadata version, day ...), which a figure's adds to.
+    A figure the runtime calls `shared` (the company's per-owner figures) is keyed without the viewer:
+    by the metadata version, the local day and what it is shared by, so every viewer comparing with
+    the same people reads it once."""
     blueprint = maker.blueprint
 
-    def remember(part: Mapping[str, Any], history: str | None, compute: Callable[[], Any]) -> Any:
+    def remember(part: Mapping[str, Any], history: str | None, kind: str, compute: Callable[[], Any],
+                 shared: tuple | None = None) -> Any:
         document = blueprint.reports[part["report"]]
-        key = ("what_it_takes figure", *widget_key, fingerprint(document.data), part["report"], part["value"],
-               part.get("date"), history)
+        figure = (fingerprint(document.data), part["report"], part["value"], part.get("date"), history, kind)
+        if shared is None:
+            key: tuple = ("what_it_takes figure", *widget_key, *figure)
+        else:
+            day = local_today(maker.site.now(), blueprint.timezone)
+            key = ("what_it_takes shared figure", metadata_version(blueprint), day, *figure, shared)
         return cache.get_or_compute(maker.connection, key, figure_tables(blueprint, part), compute)
     return remember
 
