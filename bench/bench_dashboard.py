@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import re
 import statistics
 import sys
@@ -46,8 +47,34 @@ def open_app(url: str):
     return create_app(Settings(str(B2B), url, secret_key="bench-secret"), site=site), site
 
 
+class ServerCpu:
+    """CPU ms the PostgreSQL server spent for the bench's database: the user + system time of every backend
+    connected to it (the same machine: /proc), read through a connection to another database, whose own
+    backend is therefore not counted. Zero on SQLite, whose work is in this process's time."""
+
+    database: str | None = None
+
+    @classmethod
+    def total_ms(cls) -> float:
+        if cls.database is None:
+            return 0.0
+        import psycopg
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+            pids = [row[0] for row in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (cls.database,))]
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 async def load_dashboard(app, cookie: str) -> tuple[float, list[tuple[str, float]]]:
     """The home page, then each widget it names (HTMX requests): total ms and CPU ms per widget."""
+    server = ServerCpu.total_ms()
     started, cpu = time.perf_counter(), time.process_time()
     status, _, page = await call(app, "GET", "/", cookie)
     assert status == 200, status
@@ -60,10 +87,12 @@ async def load_dashboard(app, cookie: str) -> tuple[float, list[tuple[str, float
         title = re.search(rb"<h2>(?:<a[^>]*>)?(.*?)<", body)
         widgets.append((title.group(1).decode() if title else path, (time.process_time() - begun) * 1000))
     LAST_CPU[0] = (time.process_time() - cpu) * 1000
+    LAST_SERVER_CPU[0] = ServerCpu.total_ms() - server
     return (time.perf_counter() - started) * 1000, widgets
 
 
 LAST_CPU = [0.0]  # CPU ms of the last load_dashboard (the machine may be shared: wall time waits for CPU)
+LAST_SERVER_CPU = [0.0]  # the PostgreSQL server's CPU ms during it (ServerCpu)
 
 
 def write_an_order(site, step: int) -> float:
@@ -183,11 +212,13 @@ async def _measure(app, site, cookie: str, rounds: int, cold_only: bool = False)
     if not cold_only:
         await load_dashboard(app, cookie)  # the database's pages into memory; not counted
     cold, warm, after_write, per_widget, cold_cpu, warm_cpu, write_cpu, after_cpu = [], [], [], {}, [], [], [], []
+    cold_server, after_server = [], []
     for step in range(rounds):
         cache.clear()
         total, widgets = await load_dashboard(app, cookie)
         cold.append(total)
         cold_cpu.append(LAST_CPU[0])
+        cold_server.append(LAST_SERVER_CPU[0])
         for title, ms in widgets:
             per_widget.setdefault(title, []).append(ms)
         if cold_only:  # seconds a load from the base tables: the warm and after-write loads say nothing new
@@ -199,11 +230,14 @@ async def _measure(app, site, cookie: str, rounds: int, cold_only: bool = False)
         total, _ = await load_dashboard(app, cookie)
         after_write.append(total)
         after_cpu.append(LAST_CPU[0])
+        after_server.append(LAST_SERVER_CPU[0])
     if cold_only:
         warm, after_write, warm_cpu, after_cpu, write_cpu = cold, cold, cold_cpu, cold_cpu, cold_cpu
+        after_server = cold_server
     return {"cold": summary(cold), "warm": summary(warm), "after_write": summary(after_write),
             "cold_cpu": statistics.median(cold_cpu), "warm_cpu": statistics.median(warm_cpu),
             "after_cpu": statistics.median(after_cpu), "write_cpu": statistics.median(write_cpu),
+            "cold_server": statistics.median(cold_server), "after_server": statistics.median(after_server),
             "widgets": {title: statistics.median(values) for title, values in per_widget.items()},
             "count": len(per_widget)}
 
@@ -244,16 +278,27 @@ def render(info: dict, data: dict, runs: dict, args, owned_by: dict, end_load: s
              "so the widgets that read orders compute afresh and the others (tasks, visits, instalments) "
              "come from the cache. *Base tables*: the same cold load with the pre-aggregates out of the way "
              "(every report recomputed from the orders, as before them).", "",
-             "| database | dashboard | widgets | cold CPU p50 | cold wall p50 | after an order write: CPU p50 "
-             "| wall p50 | warm CPU p50 | the write itself (CPU) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "*Server CPU* is what the PostgreSQL server's backends for the bench's database spent during the "
+             "load (user + system time from /proc; on SQLite that work is in the process's own CPU); "
+             "*CPU + server* is the figure the targets are held to.", "",
+             "| database | dashboard | widgets | cold CPU p50 | cold server CPU | cold CPU + server | cold wall p50 | "
+             "after an order write: CPU p50 | server CPU | CPU + server | wall p50 | warm CPU p50 | "
+             "the write itself (CPU) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (database, person), result in runs.items():
         after = f"{result['after_cpu']:.0f} ms" if "after_cpu" in result else "—"
         after_wall = f"{result['after_write']['p50']:.0f} ms" if "after_cpu" in result else "—"
         warm = f"{result['warm_cpu']:.1f} ms" if "after_cpu" in result else "—"
         write = f"{result['write_cpu']:.1f} ms" if "write_cpu" in result else "—"
-        lines.append(f"| {database} | {person} | {result['count']} | **{result['cold_cpu']:.0f} ms** | "
-                     f"{result['cold']['p50']:.0f} ms | {after} | {after_wall} | {warm} | {write} |")
+        server = database != "SQLite"
+        cold_server = f"{result['cold_server']:.0f} ms" if server else "—"
+        after_server = f"{result['after_server']:.0f} ms" if server and "after_cpu" in result else "—"
+        cold_sum = result["cold_cpu"] + (result["cold_server"] if server else 0)
+        after_sum = (f"**{result['after_cpu'] + (result['after_server'] if server else 0):.0f} ms**"
+                     if "after_cpu" in result else "—")
+        lines.append(f"| {database} | {person} | {result['count']} | {result['cold_cpu']:.0f} ms | {cold_server} | "
+                     f"**{cold_sum:.0f} ms** | {result['cold']['p50']:.0f} ms | {after} | {after_server} | "
+                     f"{after_sum} | {after_wall} | {warm} | {write} |")
     rep_verdict = "not measured" if rep is None else (
         f"{'met' if rep['cold']['p50'] <= TARGET_COLD_MS else '**missed**'} "
         f"({rep['cold']['p50']:.0f} ms wall, {rep['cold_cpu']:.0f} ms CPU)")
@@ -342,6 +387,7 @@ def main() -> int:
         return 0
     for name, url in urls.items():
         app, site = open_app(url)
+        ServerCpu.database = site.engine.url.database if name == "PostgreSQL" else None
         owned_by = {"sales rep": owned(site, "rep1"), "sales manager": team_owned(site)}
         plan = [("sales rep", args.rounds, False), ("sales manager", args.manager_rounds, False),
                 ("sales manager, base tables", args.base_rounds, True)]
@@ -351,7 +397,8 @@ def main() -> int:
             log(f"{name}, {person}: {rounds} rounds ...")
             result = asyncio.run(measure(app, site, person.split(",")[0], rounds, base))
             runs[(name, person)] = result
-            log(f"  cold p50 {result['cold']['p50']:.0f} ms (CPU {result['cold_cpu']:.0f} ms), "
+            log(f"  cold p50 {result['cold']['p50']:.0f} ms (CPU {result['cold_cpu']:.0f} ms, "
+                f"server {result['cold_server']:.0f} ms), after a write server {result['after_server']:.0f} ms, "
                 f"warm CPU {result['warm_cpu']:.1f} ms, "
                 f"after an order write CPU {result['after_cpu']:.0f} ms (wall {result['after_write']['p50']:.0f} ms)")
             for title, ms in sorted(result["widgets"].items(), key=lambda item: -item[1]):
