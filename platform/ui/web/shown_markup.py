@@ -110,6 +110,17 @@ def row_cells(columns: Sequence[Any], entity: str, bulk: Any, inline: Any, edit_
     return row
 
 
+def closing_cell(entity: str, record: Mapping[str, Any], actions: Sequence[tuple[str, str, str]]) -> Markup:
+    """A list row's quick actions: a button for each closing stage the record may move to (the
+    markup list.html wrote with a loop per row)."""
+    place, record_id, version = escape(entity), escape(record["id"]), escape(record["version"])
+    return Markup('<td class="row-action">' + "".join(
+        f'<button type="button" class="button small secondary outcome-{escape(outcome)}"\n'
+        f'              hx-post="/r/{place}/{record_id}/stage" hx-vals=\'{{"stage": "{escape(stage)}", '
+        f'"version": "{version}", "back": "list"}}\' hx-target="#stage-ask" hx-swap="outerHTML" '
+        f'hx-push-url="false">{escape(label)}</button>' for stage, label, outcome in actions) + "</td>")
+
+
 def field_rows(items: Sequence[tuple[Any, Any]]) -> Markup:
     """A detail section's fields, each `<div><dt>label</dt><dd>value or —</dd></div>` (the markup
     detail.html wrote with a loop per field)."""
