@@ -129,6 +129,17 @@ class Presenter:
         return " · ".join(parts)
 
     def columns(self, entity: str, paths: Iterable[str]) -> list[Column]:
+        """The columns of `paths` the reader may see, kept on the site per role and language (what
+        they are depends on nothing else): a detail page asks for each of its related lists."""
+        paths = tuple(paths)
+        kept = vars(self.site).setdefault("_columns_by_role", {})
+        key = (self.actor.role, self.locale, entity, paths)
+        found = kept.get(key)
+        if found is None:
+            found = kept[key] = tuple(self._columns(entity, paths))
+        return list(found)
+
+    def _columns(self, entity: str, paths: Iterable[str]) -> list[Column]:
         result = []
         for path in paths:
             field = self.path_field(entity, path)
