@@ -48,15 +48,14 @@ def cell_html(record: Mapping[str, Any], path: str, v: Any, entity: str, editabl
               edit_title: str, oob: bool = False, alert: str = "") -> Markup:
     """One list cell: the value, and when the reader may edit it the attributes that open its
     input; `oob` for a cell an HTMX answer swaps in beside another, `alert` a message under it."""
-    return Markup(_cell(record, escape(path), escape(path.replace(".", "--")), v, escape(entity), editable,
-                        escape(edit_title), oob, alert))
+    return Markup(_cell(escape(record["id"]), escape(record["version"]), escape(path),
+                        escape(path.replace(".", "--")), v, escape(entity), editable, escape(edit_title), oob, alert))
 
 
-def _cell(record: Mapping[str, Any], path: str, path_id: str, v: Any, entity: str, editable: bool,
+def _cell(record_id: str, version: str, path: str, path_id: str, v: Any, entity: str, editable: bool,
           edit_title: str, oob: bool = False, alert: str = "") -> str:
-    """cell_html with its path (and the path as an id), entity and title already escaped: a list
-    row escapes them once a page, not once a cell."""
-    record_id, version = escape(record["id"]), escape(record["version"])
+    """cell_html with its record's id and version, path (and the path as an id), entity and title
+    already escaped: a list row escapes them once a page or once a row, not once a cell."""
     html = (f'<span class="cell{" editable" if editable else ""}" id="cell-{record_id}-{path_id}"'
             f' data-version="{version}"')
     if editable:  # what a click or Enter asks for (cells.js swaps the answer in)
@@ -95,17 +94,17 @@ def row_cells(columns: Sequence[Any], entity: str, bulk: Any, inline: Any, edit_
 
     def row(record: Mapping[str, Any], values: Sequence[Any]) -> Markup:
         html = []
+        record_id, version = escape(record["id"]), escape(record["version"])
         for index, (opening, column, (path, path_id), v) in enumerate(zip(openings, columns, paths, values,
                                                                           strict=False)):
             if index == 0:
-                record_id = escape(record["id"])
                 text = escape(v.text or f"#{record['id']}")
                 tick_box = (f'<input type="checkbox" class="bulk-pick" form="bulk-form" name="ids" value="{record_id}"'
                             f' aria-label="{word} {text}"> ') if bulk else ""
                 html.append(f'{opening}{tick_box}<a href="{href}{record_id}">{text}</a></td>')
                 continue
             editable = inline is not None and inline.editable(record, column.path)
-            html.append(f"{opening}{_cell(record, path, path_id, v, place, editable, title)}</td>")
+            html.append(f"{opening}{_cell(record_id, version, path, path_id, v, place, editable, title)}</td>")
         return Markup("".join(html))
     return row
 
