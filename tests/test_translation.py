@@ -17,7 +17,7 @@ from babel.dates import format_date as babel_date, format_datetime as babel_date
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from atrium import translation
 from atrium.cli import main
@@ -255,3 +255,24 @@ def test_money_in_the_written_currency_is_what_babel_writes():
         expected = format_currency(value, "CNY", locale=zh, currency_digits=False, format="¤#,##0.00")
         for locale in ("zh", "en"):
             assert translation.format_money(value, "CNY", locale) == expected, value
+
+
+def test_plain_numbers_written_directly_read_as_babel_writes_them():
+    """format_number writes numbers itself where the locale's symbols are plain (zh, en): the same
+    text as Babel's `#,##0.00…` for ints, floats and decimals, edges and every precision included."""
+    pick = random.Random(13)
+    values: list = [0, -0.0, -0.001, 0.005, 0.015, 2.675, Decimal("2.675"), Decimal("-0.004"), Decimal("-0"),
+                    Decimal("1E+3"), Decimal("12.30"), 1234.5, -1234.565, 12345678.125, 10**15, 1e20, 5e-324]
+    for _ in range(2000):
+        kind = pick.random()
+        values.append(pick.uniform(-1e7, 1e7) if kind < 0.3 else round(pick.uniform(-1e6, 1e6), pick.randint(0, 4))
+                      if kind < 0.6 else pick.randint(-10**12, 10**12) if kind < 0.8
+                      else Decimal(pick.randint(-10**9, 10**9)) / Decimal(10 ** pick.randint(0, 5)))
+    for value in values:
+        for decimals in (None, 0, 1, 2, 3):
+            places = decimals if decimals is not None else 0 if isinstance(value, int) or (
+                isinstance(value, Decimal) and value == value.to_integral()) else 2
+            pattern = "#,##0" + ("." + "0" * places if places else "")
+            for locale in ("zh", "en"):
+                expected = format_decimal(value, format=pattern, locale=cldr_locale(locale), decimal_quantization=True)
+                assert format_number(value, decimals, locale) == expected, (value, decimals, locale)

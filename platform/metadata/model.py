@@ -345,7 +345,18 @@ class Pipeline:
     renamed: Mapping[str, str] = dataclass_field(default_factory=lambda: MappingProxyType({}))  # previous → now
 
     def stage(self, name: str) -> Stage | None:
-        return next((stage for stage in self.stages if stage.name == name), None)
+        try:
+            return self._stages_by_name.get(name)
+        except TypeError:  # not a name at all (a list from a malformed value): no stage
+            return None
+
+    @functools.cached_property
+    def _stages_by_name(self) -> Mapping[str, Stage]:
+        # a list page asks for each row's stage, some twice: a lookup, not a walk of the stages
+        found: dict[str, Stage] = {}
+        for stage in self.stages:
+            found.setdefault(stage.name, stage)
+        return MappingProxyType(found)
 
     @property
     def stage_names(self) -> tuple[str, ...]:

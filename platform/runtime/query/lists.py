@@ -147,6 +147,8 @@ class Queries:
         self.access = access
         self.service = service
         self.statements = Statements()  # built once per shape, for this site's metadata only
+        # whether the index walk pays, by the shape it depends on (the tables' indexes are this site's)
+        self._walks: dict[tuple, bool] = {}
 
     def sort_keys(self, entity: Entity, sort: Sequence[str]) -> list[tuple[str, bool]]:
         """(field, descending) pairs, validated; the view's default sort when none is given."""
@@ -212,9 +214,18 @@ class Queries:
         scope = self.access.scope(actor, entity.name, "read")
         own = scope == "own" and not self.access.claims(actor, entity.name)
         narrowed = bool(query.where) or bool(query.search.strip()) or scope != "all"
-        return index_walk.walk_pays(table, entity, keys[0][0] if keys else None, query.where,
+        shape = None
+        if equalities(entity, table, query.where) is not None:
+            # equal values on own columns: what decides is which columns they are, not the values
+            shape = (entity.name, table.name, tuple(sorted(query.where)), tuple(keys), own, narrowed, dialect)
+            if shape in self._walks:
+                return self._walks[shape]
+        pays = index_walk.walk_pays(table, entity, keys[0][0] if keys else None, query.where,
                                     owner_column(entity) if own else None, narrowed,
                                     bool(keys) and keys[0][1], dialect)
+        if shape is not None:
+            self._walks[shape] = pays
+        return pays
 
     def exact_count(self, connection: Connection, actor: Actor, query: ListQuery, now: dt.datetime) -> int:
         entity = self.blueprint.entities[query.entity]

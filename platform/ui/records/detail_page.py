@@ -132,14 +132,25 @@ def new_related_url(kit: Kit, child: str, via: str, record: Mapping[str, Any]) -
     through a reference of the same name and target (a quote from an order takes the order's
     customer); the save returns here (`from`). Defaults reading the link fill on the form."""
     params = {via: record["id"]}
-    model = kit.blueprint.entities[child]
-    for field in model:
-        mine = kit.entity.fields.get(field.name)
-        if (field.type == "reference" and field.name != via and mine is not None and mine.type == "reference"
-                and mine.to == field.to and record.get(field.name) is not None
-                and kit.site.access.field_mode(kit.actor, child, field.name) == "write"):
-            params[field.name] = record[field.name]
+    for name in _shared_references(kit, child, via):
+        if record.get(name) is not None:
+            params[name] = record[name]
     return f"/r/{child}/new?{urlencode(params)}&from={via}"
+
+
+def _shared_references(kit: Kit, child: str, via: str) -> tuple[str, ...]:
+    """The child's references (other than `via`) that this entity has too, to the same target, and
+    the role may write: they depend on the blueprint and the role only, so kept on the site."""
+    kept = vars(kit.site).setdefault("_shared_references", {})
+    key = (kit.actor.role, kit.entity_name, child, via)
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = tuple(
+            field.name for field in kit.blueprint.entities[child]
+            if field.type == "reference" and field.name != via
+            and (mine := kit.entity.fields.get(field.name)) is not None and mine.type == "reference"
+            and mine.to == field.to and kit.site.access.field_mode(kit.actor, child, field.name) == "write")
+    return found
 
 
 def default_columns_of(kit: Kit, entity: str) -> list[str]:

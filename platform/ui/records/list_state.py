@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field as dataclass_field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import urlencode
 
@@ -294,7 +295,7 @@ def filters_for(presenter: Presenter, entity: str, params: Any, titles: dict[str
             except ValueError:
                 pass
         elif widget.kind == "date":
-            widget.options = [(p, presenter.text(_period_label(presenter, p)), None) for p in PERIODS]
+            widget.options = list(_period_options(presenter.locale))
         result.append(widget)
     return result
 
@@ -303,8 +304,10 @@ def _me(presenter: Presenter) -> str:
     return word("Me", presenter.locale)
 
 
-def _period_label(presenter: Presenter, period: str) -> str:
-    return word(PERIOD_WORDS[period], presenter.locale)
+@lru_cache(maxsize=16)
+def _period_options(locale: str) -> tuple[tuple[str, str, None], ...]:
+    """A date filter's periods in the locale's words: the same for every date filter of every page."""
+    return tuple((period, word(PERIOD_WORDS[period], locale), None) for period in PERIODS)
 
 
 def _word(presenter: Presenter, key: str) -> str:

@@ -70,9 +70,13 @@ def closing_actions(kit: Kit, records: Sequence[Mapping[str, Any]]) -> dict[int,
         return {}
     closing = [s for s in pipeline.stages if not s.is_open]
     actions: dict[int, list[tuple[str, str, str]]] = {}
+    by_stage: dict[str, list[tuple[str, str, str]]] = {}  # what a stage offers, worked out once a page
     for record in records:
         current = pipeline.stage(record.get(stage.name) or "")
         if current is not None and current.is_open:
-            actions[record["id"]] = [(s.name, kit.presenter.text(s.label), s.outcome or "closed")
-                                     for s in closing if pipeline.allows(current.name, s.name)]
+            offered = by_stage.get(current.name)
+            if offered is None:
+                offered = by_stage[current.name] = [(s.name, kit.presenter.text(s.label), s.outcome or "closed")
+                                                    for s in closing if pipeline.allows(current.name, s.name)]
+            actions[record["id"]] = list(offered)
     return actions

@@ -70,7 +70,10 @@ class Presenter:
         self.actor = actor
         self.locale = locale
         self.secured = SecuredRecords(site)
-        self._path_fields: dict[tuple[str, str], Field | None] = {}  # one reader, so one answer per path
+        # what a path resolves to depends on the blueprint and the role's field modes only: kept on
+        # the site (a new metadata version is a new site) per role, not worked out per request
+        self._path_fields: dict[tuple[str | None, str, str], Field | None] = vars(site).setdefault(
+            "_path_fields_by_role", {})
 
     # --- labels and paths ---------------------------------------------------------------------
 
@@ -90,11 +93,12 @@ class Presenter:
     def path_field(self, entity: str, path: str) -> Field | None:
         """The field a dotted path ends at, or None when it does not resolve or passes a field
         the reader's role hides."""
-        key = (entity, path)
-        if key in self._path_fields:
+        key = (self.actor.role, entity, path)
+        try:
             return self._path_fields[key]
-        found = self._path_fields[key] = self._resolve_path_field(entity, path)
-        return found
+        except KeyError:
+            found = self._path_fields[key] = self._resolve_path_field(entity, path)
+            return found
 
     def _resolve_path_field(self, entity: str, path: str) -> Field | None:
         steps = path.split(".")
@@ -125,6 +129,17 @@ class Presenter:
         return " · ".join(parts)
 
     def columns(self, entity: str, paths: Iterable[str]) -> list[Column]:
+        """The columns of `paths` the reader may see, kept on the site per role and language (what
+        they are depends on nothing else): a detail page asks for each of its related lists."""
+        paths = tuple(paths)
+        kept = vars(self.site).setdefault("_columns_by_role", {})
+        key = (self.actor.role, self.locale, entity, paths)
+        found = kept.get(key)
+        if found is None:
+            found = kept[key] = tuple(self._columns(entity, paths))
+        return list(found)
+
+    def _columns(self, entity: str, paths: Iterable[str]) -> list[Column]:
         result = []
         for path in paths:
             field = self.path_field(entity, path)

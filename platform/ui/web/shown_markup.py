@@ -48,12 +48,19 @@ def cell_html(record: Mapping[str, Any], path: str, v: Any, entity: str, editabl
               edit_title: str, oob: bool = False, alert: str = "") -> Markup:
     """One list cell: the value, and when the reader may edit it the attributes that open its
     input; `oob` for a cell an HTMX answer swaps in beside another, `alert` a message under it."""
-    record_id, version = escape(record["id"]), escape(record["version"])
-    html = (f'<span class="cell{" editable" if editable else ""}" id="{cell_id(record["id"], path)}"'
+    return Markup(_cell(escape(record["id"]), escape(record["version"]), escape(path),
+                        escape(path.replace(".", "--")), v, escape(entity), editable, escape(edit_title), oob, alert))
+
+
+def _cell(record_id: str, version: str, path: str, path_id: str, v: Any, entity: str, editable: bool,
+          edit_title: str, oob: bool = False, alert: str = "") -> str:
+    """cell_html with its record's id and version, path (and the path as an id), entity and title
+    already escaped: a list row escapes them once a page or once a row, not once a cell."""
+    html = (f'<span class="cell{" editable" if editable else ""}" id="cell-{record_id}-{path_id}"'
             f' data-version="{version}"')
     if editable:  # what a click or Enter asks for (cells.js swaps the answer in)
-        html += (f' tabindex="0" title="{escape(edit_title)}"\n'
-                 f'  hx-get="/r/{escape(entity)}/{record_id}/cell/{escape(path)}?version={version}" hx-target="this"'
+        html += (f' tabindex="0" title="{edit_title}"\n'
+                 f'  hx-get="/r/{entity}/{record_id}/cell/{path}?version={version}" hx-target="this"'
                  ' hx-swap="outerHTML" hx-push-url="false"\n'
                  "  hx-trigger=\"click[!event.target.closest('a')],"
                  " keydown[key=='Enter'&&!event.target.closest('a')]\"")
@@ -62,7 +69,7 @@ def cell_html(record: Mapping[str, Any], path: str, v: Any, entity: str, editabl
     html += f">{shown_html(v)}"
     if alert:
         html += f'<span class="cell-alert error" role="alert">{escape(alert)}</span>'
-    return Markup(html + "</span>")
+    return html + "</span>"
 
 
 WRAPPED = ("text", "textarea", "reference")  # a list column whose long values wrap
@@ -82,22 +89,35 @@ def row_cells(columns: Sequence[Any], entity: str, bulk: Any, inline: Any, edit_
         elif index and column.field.type in WRAPPED:
             opening += ' class="wrap"'
         openings.append(opening + ">")
-    place, word, href = escape(entity), escape(tick), f"/r/{escape(entity)}/"
+    place, word, href, title = escape(entity), escape(tick), f"/r/{escape(entity)}/", escape(edit_title)
+    paths = [(escape(column.path), escape(column.path.replace(".", "--"))) for column in columns]
 
     def row(record: Mapping[str, Any], values: Sequence[Any]) -> Markup:
         html = []
-        for index, (opening, column, v) in enumerate(zip(openings, columns, values, strict=False)):
+        record_id, version = escape(record["id"]), escape(record["version"])
+        for index, (opening, column, (path, path_id), v) in enumerate(zip(openings, columns, paths, values,
+                                                                          strict=False)):
             if index == 0:
-                record_id = escape(record["id"])
                 text = escape(v.text or f"#{record['id']}")
                 tick_box = (f'<input type="checkbox" class="bulk-pick" form="bulk-form" name="ids" value="{record_id}"'
                             f' aria-label="{word} {text}"> ') if bulk else ""
                 html.append(f'{opening}{tick_box}<a href="{href}{record_id}">{text}</a></td>')
                 continue
             editable = inline is not None and inline.editable(record, column.path)
-            html.append(f"{opening}{cell_html(record, column.path, v, place, editable, edit_title)}</td>")
+            html.append(f"{opening}{_cell(record_id, version, path, path_id, v, place, editable, title)}</td>")
         return Markup("".join(html))
     return row
+
+
+def closing_cell(entity: str, record: Mapping[str, Any], actions: Sequence[tuple[str, str, str]]) -> Markup:
+    """A list row's quick actions: a button for each closing stage the record may move to (the
+    markup list.html wrote with a loop per row)."""
+    place, record_id, version = escape(entity), escape(record["id"]), escape(record["version"])
+    return Markup('<td class="row-action">' + "".join(
+        f'<button type="button" class="button small secondary outcome-{escape(outcome)}"\n'
+        f'              hx-post="/r/{place}/{record_id}/stage" hx-vals=\'{{"stage": "{escape(stage)}", '
+        f'"version": "{version}", "back": "list"}}\' hx-target="#stage-ask" hx-swap="outerHTML" '
+        f'hx-push-url="false">{escape(label)}</button>' for stage, label, outcome in actions) + "</td>")
 
 
 def field_rows(items: Sequence[tuple[Any, Any]]) -> Markup:

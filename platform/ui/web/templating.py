@@ -12,7 +12,15 @@ from atrium.metadata.model import Label
 from atrium.runtime.automation.notifications import Notifications
 from atrium.ui.web.i18n import Words, format_date, format_datetime, format_money, format_number
 from atrium.ui.web.request_connection import request_connection
-from atrium.ui.web.shown_markup import cell_html, cell_id, field_rows, related_cells, row_cells, shown_html
+from atrium.ui.web.shown_markup import (
+    cell_html,
+    cell_id,
+    closing_cell,
+    field_rows,
+    related_cells,
+    row_cells,
+    shown_html,
+)
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -30,7 +38,7 @@ environment.newstyle_gettext = True  # type: ignore[attr-defined]
 environment.filters.update(number=format_number, money=format_money, date=format_date,
                            datetime=format_datetime)
 environment.globals.update(shown_html=shown_html, cell_html=cell_html, list_cell_id=cell_id, row_cells=row_cells,
-                           field_rows=field_rows, related_cells=related_cells)
+                           field_rows=field_rows, related_cells=related_cells, closing_cell=closing_cell)
 
 
 def is_htmx(request: Request) -> bool:
