@@ -210,6 +210,7 @@ def profile_of(app, cookie: str, paths: list[str], page: str) -> dict:
 
 
 def _short(path: str, line: int, name: str) -> str:
+    path = os.path.realpath(path) if path.startswith("/") else path  # the package may be imported through a link
     if "/platform/" in path:
         path = path.split("/platform/", 1)[1]
     elif "site-packages/" in path:

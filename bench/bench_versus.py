@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import os
 import pstats
 import random
 import sqlite3
@@ -110,9 +111,10 @@ def counted(app, engine, cookie: str, paths: list[str]) -> dict:
     def on_checkout(*_):
         checkouts[0] += 1
         if requests_done[0] == 0:
-            frames = [f for f in traceback.extract_stack() if "/platform/" in f.filename][-2:]
-            origins.append(" ← ".join(f"{f.filename.split('/platform/')[-1]}:{f.lineno} ({f.name})"
-                                      for f in reversed(frames)) or "the app itself")
+            stack = [(os.path.realpath(f.filename), f.lineno, f.name) for f in traceback.extract_stack()]
+            frames = [f for f in stack if "/platform/" in f[0]][-2:]
+            origins.append(" ← ".join(f"{path.split('/platform/')[-1]}:{line} ({name})" for path, line, name
+                                      in reversed(frames)) or "the app itself")
     requests_done = [0]
     event.listen(engine, "before_cursor_execute", on_statement)
     event.listen(engine.pool, "checkout", on_checkout)

@@ -137,13 +137,13 @@ def _findings(runs: dict, counts: dict, profiled: dict) -> list[str]:
             f"({_median(mine, 'cpu_ms'):.1f} vs {_median(floor, 'cpu_ms'):.1f} ms), with "
             f"{counted['statements']:.0f} statements on {counted['connections']:.0f} connections against "
             f"{anchor['statements']:.0f} on {anchor['connections']:.0f}. Most own time under the profiler: {top}.")
-    lines += ["- The anchor runs nearly as many statements on the detail page, so their number alone does not "
-              "explain the gap; the profiles point at the Python around the SQL, the items issue 17's "
-              "deliverable 3 lists: statements built per request instead of once per "
-              "entity and scope shape (`coercions.expect`, cache-key generation), four connections a page (the "
-              "metadata version check, the session's user, the page, the header's badges from inside the "
-              "template), per-field access decisions (`field_mode`) recomputed per record, and a Jinja macro "
-              "call per list cell (`_cell.html`). None of these was changed on this branch: the ui changes "
-              "they need are larger than a safe evening fix; the figures above are the baseline to measure "
-              "them against."]
+    lines += ["- Of what issue 17's deliverable 3 lists: statements are built once per entity and scope shape "
+              "(runtime/query/prepared.py; `coercions.expect` and cache-key generation are out of the profile's "
+              "top), per-role view decisions once per site (hidden fields, columns, column paths, index-walk "
+              "decisions), the header's badges loaded after the page, and list rows written without a macro per "
+              "cell (ui/web/shown_markup.py). Connections stay at two a request (the identity phase, then the "
+              "page): one for the whole request would hold a connection across the wait for a worker thread "
+              "(ui/web/request_connection.py says why); the second checkout is under 2% of a page. What is left "
+              "is the Python of features the anchor does not have (see below) and the templates' own output; "
+              "the profile's top entries above are spread thin, no single one above ~5% of the page."]
     return lines + [""]
