@@ -445,6 +445,7 @@ def postgres_copy(database: Path, server_url: str) -> str:
     refresh_statistics(engine, [*PG_TABLES, *(s.name for s in preaggregates.shapes(blueprint, tables)),
                                 *(t.name for t in stage_tracking.trackings(blueprint))])
     engine.dispose()
+    pg_copy.vacuum(url)
     log(f"PostgreSQL: pre-aggregates computed in {time.perf_counter() - started:.1f} s "
         f"({refilled:,} rows in the first)")
     return url

@@ -50,8 +50,18 @@ def copy_to_postgres(sqlite_path: Path, server_url: str) -> str:
         _copy(source, _plain(url))
     refresh_statistics(engine, build_tables(blueprint).entities)
     engine.dispose()
+    vacuum(url)
     source.close()
     return url
+
+
+def vacuum(url: str) -> None:
+    """VACUUM (ANALYZE) the copy: a database that has been up a while has been vacuumed by autovacuum,
+    and without a visibility map PostgreSQL's index-only scans read every row's heap page too."""
+    started = time.perf_counter()
+    with psycopg.connect(_plain(url), autocommit=True) as connection:
+        connection.execute("VACUUM (ANALYZE)")
+    log(f"PostgreSQL: vacuumed in {time.perf_counter() - started:.1f} s")
 
 
 def _copy(source: sqlite3.Connection, url: str) -> None:

@@ -79,5 +79,7 @@ def copy_or_reuse(sqlite_path: Path, url: str, blueprint_folder: Path) -> None:
         writer.execute(sa.text(f"INSERT INTO {MARKER} VALUES (:tag)"), {"tag": source_tag})
     refresh_statistics(engine, [table.name for table in tables.sorted_tables])
     engine.dispose()
+    from pg_copy import vacuum
+    vacuum(url)
     source.dispose()
     log(f"copied {sqlite_path} to PostgreSQL {target.database} in {time.perf_counter() - started:.0f} s")
