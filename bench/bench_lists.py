@@ -219,6 +219,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--pg", help="postgresql+psycopg://... : also measure on PostgreSQL (pg_copy.py)")
+    parser.add_argument("--pg-database", help="the PostgreSQL database to make or reuse (pg_copy.DATABASE by default)")
     parser.add_argument("--before", action="store_true", help="no migration, no index walk: the old figures")
     parser.add_argument("--writes", type=int, default=20_000, help="rows of the write-cost figure (0: skip)")
     parser.add_argument("--no-doc", action="store_true")
@@ -240,7 +241,9 @@ def main() -> int:
         runs["SQLite, without the index walk (derived indexes only)"] = bench_site(
             f"sqlite:///{database}", args.requests // 2, args.warmup, walk=False)
     if args.pg:
+        import pg_copy
         from pg_copy import copy_to_postgres
+        pg_copy.DATABASE = args.pg_database or pg_copy.DATABASE  # a copy of one's own beside another run's
         url = copy_to_postgres(database, args.pg)
         log("PostgreSQL")
         runs["PostgreSQL"] = bench_site(url, args.requests, args.warmup, walk=True)
