@@ -94,3 +94,25 @@ def test_a_sort_against_its_indexs_direction_pages_through_in_order(site, sort):
     filled = sorted((r for r in rows if r[1] is not None), key=lambda r: (r[1], r[0]), reverse=descending)
     empty = sorted((r for r in rows if r[1] is None), key=lambda r: r[0], reverse=descending)
     assert ids == [r[0] for r in filled + empty]
+
+
+def test_a_window_of_non_empty_values_reads_a_range_that_also_keeps_empty_values_from_the_index():
+    """A report's `due: {not_older_than_days: 0}` keeps empty dates too (`due >= today OR due IS NULL`).
+    A PostgreSQL window of the non-empty values alone (the index made the other way) drops the empty
+    branch, which matches nothing there and kept PostgreSQL from reading the range from the index."""
+    from sqlalchemy.dialects import postgresql
+
+    from atrium.runtime.query import index_walk
+    table = sa.Table("job", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("due", sa.Date))
+    sa.Index("ix_job_due_desc", table.c.due, info={"descending": ("due",)})
+    today = dt.date(2026, 5, 15)
+    where = sa.or_(table.c.due >= today, table.c.due.is_(None))
+    window = index_walk.window(table, 40, lambda walked: [walked.c.due.asc().nulls_last(), walked.c.id.asc()],
+                               None, ("due", False), "postgresql", sa.and_(where))
+    sql = str(window.compile(dialect=postgresql.dialect()))
+    assert "walked.due >= " in sql and "walked.due IS NOT NULL" in sql
+    assert "walked.due IS NULL" not in sql
+    # elsewhere (the window keeps empty values) the condition stays whole
+    kept = str(index_walk.window(table, 40, lambda walked: [walked.c.due.asc(), walked.c.id.asc()], None,
+                                 ("due", False), "sqlite", where).compile())
+    assert "walked.due IS NULL" in kept

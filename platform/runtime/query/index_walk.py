@@ -108,6 +108,7 @@ def window(table: sa.Table, size: int, ordering_of: Callable[[Any], list[sa.Colu
     walked = table.alias("walked")
     terms = ordering_of(walked)
     ids = sa.select(walked.c.id)
+    non_empty = None
     if leading is not None and dialect == "postgresql":
         name, descending = leading
         indexes = [ix for ix in table.indexes if next(iter(ix.columns)).name == name]
@@ -115,9 +116,32 @@ def window(table: sa.Table, size: int, ordering_of: Callable[[Any], list[sa.Colu
             column = walked.c[name]
             terms = [(column.desc() if descending else column.asc()).nulls_first(), *terms[1:]]
             ids = ids.where(column.is_not(None))
+            non_empty = table.c[name]
     if where is not None:
+        if non_empty is not None:
+            where = _without_empty_branch(where, non_empty)
         ids = ids.where(sql_util.ClauseAdapter(walked).traverse(where))
     ids = ids.order_by(*terms).limit(size)
     if after_of is not None:
         ids = ids.where(after_of(walked))
     return table.c.id.in_(ids)
+
+
+def _without_empty_branch(where: Any, column: sa.Column) -> Any:
+    """`where` without its `OR column IS NULL` branches, for a window that reads the non-empty values
+    alone: those branches match nothing there, and they keep PostgreSQL from reading the range
+    (`expected_close >= today OR expected_close IS NULL`) from the index; it filtered every past
+    date instead (275,000 index entries for a team's stalled orders at 1,000,000 orders)."""
+    def empty_test(clause: Any) -> bool:
+        return (isinstance(clause, sa.BinaryExpression) and clause.operator is sa.sql.operators.is_
+                and clause.left is column)
+
+    if isinstance(where, sa.BooleanClauseList):
+        kept = [_without_empty_branch(clause, column) for clause in where.clauses
+                if not (where.operator is sa.sql.operators.or_ and empty_test(clause))]
+        if not kept:
+            return where
+        return sa.or_(*kept) if where.operator is sa.sql.operators.or_ else sa.and_(*kept)
+    if isinstance(where, sa.sql.elements.Grouping):
+        return _without_empty_branch(where.element, column)
+    return where
